@@ -1,0 +1,115 @@
+# Makefile - builds the kernel image and the host unit tests; runs, tests, debugs.
+#
+#   make            build/kernel.elf
+#   make test       host unit tests, then QEMU boots of the test configurations
+#   make bench      benchmarks under QEMU -icount (none yet)
+#   make qemu       boot the kernel (same as ./qemu-run.sh)
+#   make gdb        boot halted and attach gdb-multiarch, stopped at kmain
+#   make clean      remove build/
+#
+# Everything goes to build/. Header dependencies are tracked (-MMD).
+
+CROSS      ?= riscv64-linux-gnu-
+CC         := $(CROSS)gcc
+NM         := $(CROSS)nm
+OBJCOPY    := $(CROSS)objcopy
+HOSTCC     ?= gcc
+PYTHON     ?= python3
+QEMU       ?= qemu-system-riscv64
+OPENSBI    ?= /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf
+QEMU_ARGS  := -machine virt -nographic -m 256M -bios $(OPENSBI)
+
+B          := build
+
+KERNEL_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
+	-fno-pie -no-pie -ffreestanding -nostdlib -fno-stack-protector \
+	-fno-tree-loop-distribute-patterns -fno-omit-frame-pointer \
+	-O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Iarch/riscv/include -iquote . -I$(B)/gen -MMD -MP
+KERNEL_LDFLAGS := -nostdlib -no-pie -Wl,-T,linker.ld -Wl,--no-warn-rwx-segments -Wl,--build-id=none
+
+KERNEL_SRCS := $(wildcard kernel/*.c) \
+	$(filter-out arch/riscv/asm-offsets.c,$(wildcard arch/riscv/*.c)) \
+	$(wildcard arch/riscv/*.S)
+KERNEL_OBJS := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRCS))
+
+.PHONY: all test bench qemu gdb clean
+all: $(B)/kernel.elf
+
+$(B)/gen/asm-offsets.h: arch/riscv/asm-offsets.c arch/riscv/include/arch/trapframe.h
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(KERNEL_CFLAGS)) -S -o $@.s $<
+	{ echo "/* Generated from arch/riscv/asm-offsets.c; do not edit. */"; \
+	  grep '^#define' $@.s; } > $@.tmp && mv $@.tmp $@ && rm -f $@.s
+
+$(B)/k/%.c.o: %.c | $(B)/gen/asm-offsets.h
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+
+$(B)/k/%.S.o: %.S $(B)/gen/asm-offsets.h
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+
+# The symbol table for backtraces takes two links: link once with an empty
+# table, list the text symbols, link again with the full table. .ksyms follows
+# .text (linker.ld), so no function moves; the cmp below checks that.
+$(B)/ksyms-empty.S: tools/gen-ksyms
+	@mkdir -p $(B)
+	$(PYTHON) tools/gen-ksyms < /dev/null > $@
+
+$(B)/ksyms.S: $(B)/kernel.pass1.elf tools/gen-ksyms
+	$(NM) -n -S --defined-only $< | $(PYTHON) tools/gen-ksyms > $@
+
+$(B)/%.o: $(B)/%.S
+	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+
+$(B)/kernel.pass1.elf: $(KERNEL_OBJS) $(B)/ksyms-empty.o linker.ld
+	$(CC) $(KERNEL_CFLAGS) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS) $(B)/ksyms-empty.o -lgcc
+
+$(B)/kernel.elf: $(KERNEL_OBJS) $(B)/ksyms.o linker.ld
+	$(CC) $(KERNEL_CFLAGS) $(KERNEL_LDFLAGS) -o $@.tmp $(KERNEL_OBJS) $(B)/ksyms.o -lgcc
+	$(NM) -n $(B)/kernel.pass1.elf | grep ' [Tt] ' > $(B)/text-syms.pass1
+	$(NM) -n $@.tmp | grep ' [Tt] ' > $(B)/text-syms.final
+	@cmp -s $(B)/text-syms.pass1 $(B)/text-syms.final || \
+	  { echo "error: code moved between the two kernel links (see linker.ld, .ksyms)"; exit 1; }
+	mv $@.tmp $@
+
+# ---- host unit tests (tests/), built natively with sanitizers ----
+
+HOST_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	-Itests/fake -iquote . -MMD -MP
+HOST_KERNEL_SRCS := kernel/fdt.c kernel/platform.c kernel/kprintf.c kernel/console.c \
+	kernel/uart16550.c kernel/page_alloc.c kernel/heap.c kernel/ktest.c
+HOST_SUPPORT_SRCS := tests/fake/fake_arch.c tests/dtb_builder.c
+HOST_TESTS := $(patsubst tests/%.c,$(B)/host/%,$(wildcard tests/test_*.c))
+HOST_OBJS := $(patsubst %,$(B)/host/obj/%.o,$(HOST_KERNEL_SRCS) $(HOST_SUPPORT_SRCS))
+
+$(B)/host/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -c -o $@ $<
+
+$(B)/host/test_%: $(B)/host/obj/tests/test_%.c.o $(HOST_OBJS)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $^
+
+# The device tree QEMU's virt machine hands the kernel, for the FDT tests.
+$(B)/virt.dtb:
+	@mkdir -p $(B)
+	$(QEMU) -machine virt,dumpdtb=$@ -m 256M -nographic > /dev/null
+
+test: $(B)/kernel.elf $(HOST_TESTS) $(B)/virt.dtb
+	$(PYTHON) tools/run-tests --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" $(HOST_TESTS)
+
+bench: $(B)/kernel.elf
+	@echo "make bench: no benchmarks yet; they arrive with user space and IPC."
+
+qemu: $(B)/kernel.elf
+	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel.elf
+
+gdb: $(B)/kernel.elf
+	tools/gdb-run $(B)/kernel.elf $(QEMU) $(QEMU_ARGS)
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

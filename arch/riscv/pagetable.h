@@ -1,0 +1,44 @@
+/*
+ * arch/riscv/pagetable.h - Sv48 page tables (private to arch/riscv/).
+ *
+ * Four levels of 512 eight-byte entries; a leaf may sit at level 2 (1 GiB),
+ * level 1 (2 MiB) or level 0 (4 KiB). A PTE holds the physical page number
+ * in bits 10..53 and the flags below in bits 0..7.
+ */
+#ifndef RISCV_PAGETABLE_H
+#define RISCV_PAGETABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <arch/memlayout.h>
+
+typedef uint64_t pte_t;
+
+#define PTE_V (1ul << 0)
+#define PTE_R (1ul << 1)
+#define PTE_W (1ul << 2)
+#define PTE_X (1ul << 3)
+#define PTE_U (1ul << 4)
+#define PTE_G (1ul << 5)
+#define PTE_A (1ul << 6)
+#define PTE_D (1ul << 7)
+
+#define PT_LEVELS   4
+#define PT_ENTRIES  512
+
+static inline paddr_t pte_addr(pte_t pte) { return (pte >> 10) << 12; }
+static inline pte_t pte_make(paddr_t pa, uint64_t flags) { return (pa >> 12) << 10 | flags; }
+static inline int pte_is_leaf(pte_t pte) { return (pte & (PTE_R | PTE_W | PTE_X)) != 0; }
+static inline unsigned pt_index(uintptr_t va, int level) { return (va >> (12 + 9 * level)) & 511; }
+
+/*
+ * Map [va, va+size) to [pa, pa+size) with `flags` (PTE_R/W/X/U/G; V, A and D are
+ * added), using 1 GiB and 2 MiB pages where alignment allows. Everything must be
+ * page-aligned and not yet mapped. Returns 0, or -1 if a table could not be allocated.
+ */
+int pt_map(pte_t *root, uintptr_t va, paddr_t pa, size_t size, uint64_t flags);
+
+/* The leaf PTE mapping va, or NULL if none. */
+pte_t *pt_lookup(pte_t *root, uintptr_t va);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * kernel/boot_tests.c - in-kernel tests of the boot floor, run when the bootargs
+ * say "ktest": the final page tables, the page allocator, the heap, the timer and
+ * the symbol table, on the real machine. "ktest.panic" instead triggers a kernel
+ * fault on purpose so the harness can check the panic report.
+ */
+#include <arch/arch.h>
+#include "boot_tests.h"
+#include "clock.h"
+#include "heap.h"
+#include "kprintf.h"
+#include "ksyms.h"
+#include "ktest.h"
+#include "page_alloc.h"
+#include "string.h"
+
+void kmain(unsigned long hartid, uint64_t dtb_pa);
+
+static const uint64_t some_rodata = 0x0123456789abcdefull;
+
+static void vm_identity_map_gone(void)
+{
+    uint64_t v, direct;
+    /* The image is still at its link address and in the direct map... */
+    KT_ASSERT(arch_probe_read64(KERNEL_VIRT_BASE, &v) == 0);
+    KT_ASSERT(arch_probe_read64((uintptr_t)phys_to_virt(KERNEL_PHYS_BASE), &direct) == 0);
+    KT_EXPECT_EQ(v, direct);
+    /* ...but no longer at its physical address, where OpenSBI started it. */
+    KT_EXPECT(arch_probe_read64(KERNEL_PHYS_BASE, &v) == -1);
+    KT_EXPECT(arch_probe_read64(0, &v) == -1);
+}
+
+static void vm_image_is_w_xor_x(void)
+{
+    uint64_t v;
+    KT_ASSERT(arch_probe_read64((uintptr_t)kmain, &v) == 0);
+    KT_EXPECT(arch_probe_write64((uintptr_t)kmain, v) == -1);
+    KT_EXPECT(arch_probe_write64((uintptr_t)&some_rodata, some_rodata) == -1);
+    static uint64_t data_word;
+    KT_EXPECT(arch_probe_write64((uintptr_t)&data_word, 42) == 0);
+    KT_EXPECT_EQ(data_word, 42);
+}
+
+/* Allocate every free page (chained through the pages themselves); return how many. */
+static size_t alloc_all(void **chain)
+{
+    size_t n = 0;
+    void *p;
+    *chain = NULL;
+    while ((p = page_alloc(0)) != NULL) {
+        *(void **)p = *chain;
+        *chain = p;
+        n++;
+    }
+    return n;
+}
+
+static void free_chain(void *chain)
+{
+    while (chain) {
+        void *next = *(void **)chain;
+        page_free(chain, 0);
+        chain = next;
+    }
+}
+
+static void page_alloc_exhaust_and_reuse(void)
+{
+    size_t before = page_free_count();
+    void *chain;
+    size_t n = alloc_all(&chain);
+    KT_EXPECT_EQ(n, before);
+    KT_EXPECT_EQ(page_free_count(), 0);
+    KT_EXPECT(page_alloc(0) == NULL);
+    free_chain(chain);
+    KT_EXPECT_EQ(page_free_count(), before);
+    /* Freed pages merge back: every order is available again. */
+    void *big = page_alloc(PAGE_MAX_ORDER);
+    KT_EXPECT(big != NULL);
+    if (big)
+        page_free(big, PAGE_MAX_ORDER);
+    n = alloc_all(&chain);
+    KT_EXPECT_EQ(n, before);
+    free_chain(chain);
+    KT_EXPECT_EQ(page_free_count(), before);
+}
+
+static void page_alloc_orders_aligned(void)
+{
+    size_t before = page_free_count();
+    for (unsigned o = 0; o <= PAGE_MAX_ORDER; o++) {
+        uint8_t *p = page_alloc(o);
+        KT_ASSERT(p != NULL);
+        size_t bytes = (size_t)PAGE_SIZE << o;
+        KT_EXPECT_EQ(virt_to_phys(p) % bytes, 0);
+        p[0] = 1;
+        p[bytes - 1] = 2;
+        KT_EXPECT_EQ(page_free_count(), before - (bytes / PAGE_SIZE));
+        page_free(p, o);
+    }
+    KT_EXPECT(page_alloc(PAGE_MAX_ORDER + 1) == NULL);
+    KT_EXPECT_EQ(page_free_count(), before);
+}
+
+static void heap_patterns(void)
+{
+    enum { N = 300 };
+    static uint8_t *objs[N];
+    static size_t sizes[N];
+    /* Warm up: each size class keeps one slab, so count from here. */
+    for (size_t s = HEAP_MIN_SLAB; s <= HEAP_MAX_SLAB; s *= 2)
+        kfree(kmalloc(s));
+    size_t pages_before = page_free_count(), live_before = heap_live_objects();
+
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            if (objs[i])
+                continue;
+            sizes[i] = 1 + (size_t)(i * 37 + round * 101) % 6000;
+            objs[i] = kmalloc(sizes[i]);
+            KT_ASSERT(objs[i] != NULL);
+            KT_EXPECT_EQ((uintptr_t)objs[i] % 8, 0);
+            memset(objs[i], (uint8_t)i, sizes[i]);
+        }
+        for (int i = round % 2; i < N; i += 2) {
+            for (size_t k = 0; k < sizes[i]; k++)
+                if (objs[i][k] != (uint8_t)i) {
+                    KT_EXPECT(!"object contents intact");
+                    break;
+                }
+            kfree(objs[i]);
+            objs[i] = NULL;
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        kfree(objs[i]);
+        objs[i] = NULL;
+    }
+    KT_EXPECT(kmalloc(0) == NULL);
+    KT_EXPECT_EQ(heap_live_objects(), live_before);
+    KT_EXPECT_EQ(page_free_count(), pages_before);
+}
+
+static void timer_ticks_advance(void)
+{
+    uint64_t t0 = clock_ticks(), start = arch_time_now(), ns0 = clock_ns();
+    /* Wait for three ticks, sleeping in wfi; give up after a (virtual) second. */
+    while (clock_ticks() < t0 + 3 && clock_ns() - ns0 < 1000000000ull)
+        arch_wait_for_interrupt();
+    uint64_t elapsed_ns = clock_ns() - ns0;
+    KT_EXPECT(clock_ticks() >= t0 + 3);
+    KT_EXPECT(arch_time_now() > start);
+    /* Three ticks of 10 ms: between 20 and 40 ms of platform time. */
+    KT_EXPECT(elapsed_ns >= 20000000ull && elapsed_ns <= 40000000ull);
+    kprintf("# timer: %s, %lu ns for 3 ticks\n", arch_timer_uses_sstc() ? "sstc" : "sbi",
+            (unsigned long)elapsed_ns);
+}
+
+static void ksyms_names_functions(void)
+{
+    uintptr_t off = 0;
+    KT_EXPECT_STREQ(ksym_lookup((uintptr_t)kmain + 4, &off), "kmain");
+    KT_EXPECT_EQ(off, 4);
+    KT_EXPECT_EQ(ksym_address("ktest_panic_fault"), (uintptr_t)ktest_panic_fault);
+    KT_EXPECT(ksym_lookup(0x1000, &off) == NULL);
+}
+
+static const struct ktest_case boot_cases[] = {
+    { "identity_map_gone", vm_identity_map_gone },
+    { "image_is_w_xor_x", vm_image_is_w_xor_x },
+    { "exhaust_and_reuse", page_alloc_exhaust_and_reuse },
+    { "orders_aligned", page_alloc_orders_aligned },
+    { "heap_patterns", heap_patterns },
+    { "timer_ticks_advance", timer_ticks_advance },
+    { "ksyms_names_functions", ksyms_names_functions },
+};
+static KTEST_SUITE(boot_suite, "boot", boot_cases);
+
+int boot_tests_run(void)
+{
+    const struct ktest_suite *suites[] = { &boot_suite };
+    return ktest_run(suites, 1);
+}
+
+/* Read through a pointer the compiler cannot see is bad, so this really faults. */
+static volatile uintptr_t bad_address = 0x8;
+
+__attribute__((noinline)) void ktest_panic_fault(void)
+{
+    *(volatile uint64_t *)bad_address = 0xdead;
+    kprintf("ktest_panic_fault: the store did not fault\n");
+}

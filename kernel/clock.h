@@ -1,0 +1,25 @@
+/*
+ * kernel/clock.h - the periodic tick and kernel time.
+ */
+#ifndef KERNEL_CLOCK_H
+#define KERNEL_CLOCK_H
+
+#include <stdint.h>
+
+struct platform;
+
+#define CLOCK_HZ 100    /* ticks per second: a 10 ms time slice */
+
+/* Start ticking CLOCK_HZ times a second. */
+void clock_init(const struct platform *p);
+
+/* Called by the architecture's timer interrupt, once per tick. */
+void clock_tick(void);
+
+/* Ticks since clock_init. */
+uint64_t clock_ticks(void);
+
+/* Nanoseconds of platform time since boot. */
+uint64_t clock_ns(void);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * kernel/fdt.h - a small, bounds-checked reader for flattened device trees (DTB).
+ *
+ * Written against the Devicetree Specification v0.4, chapter 5. Every offset and
+ * length in the blob is checked before use, so a corrupt or hostile DTB yields an
+ * error code, never a read outside the blob. A node is named by the offset of its
+ * FDT_BEGIN_NODE token in the structure block; functions returning a node return
+ * a negative FDT_ERR_* code instead when there is none.
+ */
+#ifndef KERNEL_FDT_H
+#define KERNEL_FDT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    FDT_ERR_NOTFOUND = -1,  /* no such node or property */
+    FDT_ERR_MAGIC = -2,     /* not a DTB: bad magic number */
+    FDT_ERR_VERSION = -3,   /* a format version this reader does not know */
+    FDT_ERR_TRUNCATED = -4, /* totalsize larger than the bytes available */
+    FDT_ERR_LAYOUT = -5,    /* header offsets or sizes point outside the blob */
+    FDT_ERR_STRUCT = -6,    /* malformed structure block (bad token, name, length) */
+    FDT_ERR_DEPTH = -7,     /* nodes nested deeper than FDT_MAX_DEPTH */
+};
+
+#define FDT_MAX_DEPTH 32
+
+struct fdt {
+    const uint8_t *blob;
+    uint32_t size;              /* header totalsize */
+    uint32_t struct_off, struct_size;
+    uint32_t strings_off, strings_size;
+    uint32_t rsvmap_off;
+};
+
+/* Check the header of the DTB at blob, of which `avail` bytes may be read. 0 or FDT_ERR_*. */
+int fdt_open(struct fdt *f, const void *blob, size_t avail);
+
+/* Total size the header claims (valid only after a successful fdt_open). */
+static inline uint32_t fdt_size(const struct fdt *f) { return f->size; }
+
+/* A one-line description of an FDT_ERR_* code. */
+const char *fdt_strerror(int err);
+
+int fdt_root(const struct fdt *f);
+int fdt_first_child(const struct fdt *f, int node);
+int fdt_next_sibling(const struct fdt *f, int node);
+
+/* The next node after `node` in document order, at any depth (for whole-tree scans). */
+int fdt_next_node(const struct fdt *f, int node);
+
+/* The parent of `node` (FDT_ERR_NOTFOUND for the root). */
+int fdt_parent(const struct fdt *f, int node);
+
+/* The node's name including any unit address ("serial@10000000"); "" for the root. */
+const char *fdt_node_name(const struct fdt *f, int node);
+
+/* Look up an absolute path; a component without '@' also matches "name@unit". */
+int fdt_path(const struct fdt *f, const char *path);
+
+/* A property of `node`: its value, with its length in *len. NULL if absent or malformed. */
+const void *fdt_prop(const struct fdt *f, int node, const char *name, uint32_t *len);
+
+/* A string property, checked to be NUL-terminated inside its value. NULL if not. */
+const char *fdt_prop_string(const struct fdt *f, int node, const char *name);
+
+/* Read a u32 property into *out. 0, or FDT_ERR_NOTFOUND if absent or not 4 bytes. */
+int fdt_prop_u32(const struct fdt *f, int node, const char *name, uint32_t *out);
+
+/* 1 if a NUL-separated string list of `len` bytes contains `s`. */
+int fdt_stringlist_contains(const char *list, uint32_t len, const char *s);
+
+/* 1 if the node's "compatible" list contains `compat`. */
+int fdt_is_compatible(const struct fdt *f, int node, const char *compat);
+
+/* The first node after `after` (or from the root, if after < 0) compatible with `compat`. */
+int fdt_find_compatible(const struct fdt *f, int after, const char *compat);
+
+/* Read a big-endian number of `cells` 32-bit cells (1 or 2) from p. */
+uint64_t fdt_read_cells(const void *p, int cells);
+
+/* Entry i of the memory reservation block: 0 with *addr and *size set, or FDT_ERR_NOTFOUND past the end. */
+int fdt_rsvmap_entry(const struct fdt *f, int i, uint64_t *addr, uint64_t *size);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * kernel/heap.c - the kernel heap (see heap.h).
+ *
+ * A slab is one page cut into objects of one size class. Its free objects form a
+ * list threaded through the objects (first word: offset of the next free object
+ * + 1); a freed object's second word holds FREE_MARK, which is how a double free
+ * is caught. Each class keeps a list of slabs that have free objects. A slab
+ * whose last object is freed goes back to the page allocator unless it is the
+ * class's only partial slab (which avoids thrashing at a boundary).
+ */
+#include <stdint.h>
+#include "heap.h"
+#include "page_alloc.h"
+#include "panic.h"
+#include "string.h"
+
+#define NCLASSES 8                  /* 16, 32, ..., 2048 */
+#define FREE_MARK 0xfee1f4eef4eeb10cull
+
+static struct page_list partial[NCLASSES];
+static size_t live_objects;
+
+static unsigned class_size(unsigned c) { return HEAP_MIN_SLAB << c; }
+
+static unsigned class_of(size_t size)
+{
+    unsigned c = 0;
+    while (class_size(c) < size)
+        c++;
+    return c;
+}
+
+void heap_init(void)
+{
+    for (unsigned c = 0; c < NCLASSES; c++)
+        partial[c].head = PAGE_NIL;
+    live_objects = 0;
+}
+
+/* Turn a fresh page into a slab of class c with every object free. */
+static struct page *slab_create(unsigned c)
+{
+    uint8_t *base = page_alloc(0);
+    if (!base)
+        return NULL;
+    struct page *pg = page_of(base);
+    unsigned size = class_size(c);
+    for (unsigned off = 0; off < PAGE_SIZE; off += size) {
+        uint64_t *obj = (uint64_t *)(base + off);
+        obj[0] = off + size < PAGE_SIZE ? off + size + 1 : 0;
+        obj[1] = FREE_MARK;
+    }
+    pg->state = PAGE_SLAB;
+    pg->order = (uint8_t)c;
+    pg->inuse = 0;
+    pg->freelist = 1;
+    page_list_push(&partial[c], pg);
+    return pg;
+}
+
+static void *slab_alloc(unsigned c)
+{
+    struct page *pg = page_list_first(&partial[c]);
+    if (!pg && !(pg = slab_create(c)))
+        return NULL;
+    uint64_t *obj = (uint64_t *)((uint8_t *)page_address(pg) + pg->freelist - 1);
+    pg->freelist = (uint32_t)obj[0];
+    obj[1] = 0;
+    pg->inuse++;
+    if (!pg->freelist)
+        page_list_remove(&partial[c], pg);
+    return obj;
+}
+
+static void slab_free(struct page *pg, void *p)
+{
+    unsigned c = pg->order, size = class_size(c);
+    uintptr_t off = (uintptr_t)p - (uintptr_t)page_address(pg);
+    if (off % size)
+        panic("kfree: %p is not the start of a %u-byte object", p, size);
+    uint64_t *obj = p;
+    if (obj[1] == FREE_MARK)
+        panic("kfree: double free of %p (%u-byte object)", p, size);
+    int was_full = pg->freelist == 0;
+    obj[0] = pg->freelist;
+    obj[1] = FREE_MARK;
+    pg->freelist = (uint32_t)off + 1;
+    pg->inuse--;
+    if (was_full)
+        page_list_push(&partial[c], pg);
+    int only_partial = page_list_first(&partial[c]) == pg && pg->next == PAGE_NIL;
+    if (pg->inuse == 0 && !only_partial) {
+        page_list_remove(&partial[c], pg);
+        pg->state = PAGE_ALLOCATED;
+        pg->order = 0;
+        page_free(page_address(pg), 0);
+    }
+}
+
+void *kmalloc(size_t size)
+{
+    void *p;
+    if (size == 0)
+        return NULL;
+    if (size <= HEAP_MAX_SLAB) {
+        p = slab_alloc(class_of(size));
+    } else {
+        unsigned order = 0;
+        while (order <= PAGE_MAX_ORDER && ((size_t)PAGE_SIZE << order) < size)
+            order++;
+        p = order <= PAGE_MAX_ORDER ? page_alloc(order) : NULL;
+    }
+    if (p)
+        live_objects++;
+    return p;
+}
+
+void *kzalloc(size_t size)
+{
+    void *p = kmalloc(size);
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
+
+void kfree(void *p)
+{
+    if (!p)
+        return;
+    struct page *pg = page_of(p);
+    if (!pg)
+        panic("kfree: %p is not heap memory", p);
+    if (pg->state == PAGE_SLAB) {
+        slab_free(pg, p);
+    } else if (pg->state == PAGE_ALLOCATED && ((uintptr_t)p & (PAGE_SIZE - 1)) == 0) {
+        page_free(p, pg->order);
+    } else {
+        panic("kfree: %p was not returned by kmalloc (or was freed already)", p);
+    }
+    live_objects--;
+}
+
+size_t heap_live_objects(void)
+{
+    return live_objects;
+}

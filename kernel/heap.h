@@ -1,0 +1,30 @@
+/*
+ * kernel/heap.h - kmalloc/kfree: the kernel heap on top of the page allocator.
+ *
+ * Requests up to HEAP_MAX_SLAB bytes come from slab pages of power-of-two size
+ * classes (16 .. 2048 bytes, each object aligned to its class size); larger ones
+ * get a whole block of pages. kmalloc(0) returns NULL.
+ */
+#ifndef KERNEL_HEAP_H
+#define KERNEL_HEAP_H
+
+#include <stddef.h>
+
+#define HEAP_MIN_SLAB 16
+#define HEAP_MAX_SLAB 2048
+
+void heap_init(void);
+
+/* size bytes (contents undefined), or NULL when memory is exhausted. */
+void *kmalloc(size_t size);
+
+/* As kmalloc, zero-filled. */
+void *kzalloc(size_t size);
+
+/* Free memory from kmalloc; NULL is ignored. Panics on a pointer kmalloc did not return. */
+void kfree(void *p);
+
+/* Objects currently allocated (for leak checks in tests). */
+size_t heap_live_objects(void);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * kernel/main.c - kmain(), where boot.S hands over: bring the machine up in
+ * dependency order, say hello, power off.
+ *
+ * Bootargs (QEMU -append) choose what the boot does after the banner:
+ *   (none)        print "Hello world." and power off with status 0
+ *   ktest         run the in-kernel tests (KTAP), exit 0 if all pass, else 1
+ *   ktest.panic   fault on purpose; the harness checks the panic report
+ */
+#include <arch/arch.h>
+#include "boot_tests.h"
+#include "clock.h"
+#include "console.h"
+#include "heap.h"
+#include "kprintf.h"
+#include "page_alloc.h"
+#include "panic.h"
+#include "platform.h"
+#include "power.h"
+#include "uart16550.h"
+
+#define DTB_MAX_SIZE   (1ul << 20)      /* larger device trees are refused */
+#define EARLY_MAP_END  (4ul << 30)      /* boot.S direct-maps physical 0..4 GiB */
+
+extern char __kernel_start[], __kernel_end[];
+
+static struct platform plat;
+
+static void print_banner(void)
+{
+    kprintf("kestrel: RISC-V Sv48 kernel on hart %lu\n", plat.hartid);
+    for (int i = 0; i < plat.nram; i++)
+        kprintf("ram:      0x%lx-0x%lx (%lu MiB)\n", (unsigned long)plat.ram[i].base,
+                (unsigned long)(plat.ram[i].base + plat.ram[i].size),
+                (unsigned long)(plat.ram[i].size >> 20));
+    for (int i = 0; i < plat.nreserved; i++)
+        kprintf("reserved: 0x%lx-0x%lx\n", (unsigned long)plat.reserved[i].base,
+                (unsigned long)(plat.reserved[i].base + plat.reserved[i].size));
+    kprintf("console:  %s (16550 at 0x%lx)\n", plat.uart_path, (unsigned long)plat.uart_pa);
+    kprintf("timer:    %lu Hz timebase, tick %d Hz via %s\n", (unsigned long)plat.timebase_hz,
+            CLOCK_HZ, arch_timer_uses_sstc() ? "stimecmp (Sstc)" : "SBI");
+    kprintf("pages:    %zu free of %zu (%zu MiB free)\n", page_free_count(), page_total_count(),
+            page_free_count() >> (20 - PAGE_SHIFT));
+}
+
+void kmain(unsigned long hartid, uint64_t dtb_pa)
+{
+    arch_trap_init();
+    if (dtb_pa >= EARLY_MAP_END - DTB_MAX_SIZE)
+        panic("kmain: DTB at 0x%lx is outside the early direct map", (unsigned long)dtb_pa);
+    platform_parse(&plat, phys_to_virt(dtb_pa), dtb_pa, DTB_MAX_SIZE, hartid);
+    platform_reserve(&plat, virt_to_phys(__kernel_start), (uint64_t)(__kernel_end - __kernel_start));
+    platform_reserve(&plat, plat.dtb_pa, plat.dtb_size);
+
+    page_alloc_init(&plat);
+    uart_init(arch_map_device(plat.uart_pa, plat.uart_size), plat.uart_reg_shift, plat.uart_clock);
+    power_init(&plat);
+    arch_vm_init(&plat);
+    console_use_uart();
+    heap_init();
+    clock_init(&plat);
+    arch_irq_enable();
+
+    print_banner();
+    if (platform_has_arg(&plat, "ktest.panic"))
+        ktest_panic_fault();
+    if (platform_has_arg(&plat, "ktest"))
+        shutdown(boot_tests_run() ? EXIT_TESTS_FAILED : EXIT_OK);
+
+    kprintf("Hello world.\n");
+    shutdown(EXIT_OK);
+}

@@ -1,0 +1,208 @@
+/*
+ * kernel/page_alloc.c - binary buddy allocator over all of RAM (see page_alloc.h).
+ *
+ * free_lists[o] holds the free blocks of order o. A block of order o at page
+ * index i has its buddy at i ^ 2^o; freeing merges with the buddy while the
+ * buddy is a free block of the same order. Only the first page of a block has
+ * a state; all other pages are PAGE_UNUSABLE, so a pointer into the middle of
+ * a block, or a block freed twice, is caught.
+ */
+#include "page_alloc.h"
+#include "panic.h"
+#include "platform.h"
+#include "string.h"
+
+static struct page *pages;          /* pages[i] describes frame base_pfn + i */
+static uint64_t base_pfn;
+static uint32_t npages;
+static struct page_list free_lists[PAGE_MAX_ORDER + 1];
+static size_t nfree, ntotal;
+
+static uint32_t index_of(const struct page *pg) { return (uint32_t)(pg - pages); }
+
+struct page *page_list_first(const struct page_list *l)
+{
+    return l->head == PAGE_NIL ? NULL : &pages[l->head];
+}
+
+void page_list_push(struct page_list *l, struct page *pg)
+{
+    uint32_t i = index_of(pg);
+    pg->prev = PAGE_NIL;
+    pg->next = l->head;
+    if (l->head != PAGE_NIL)
+        pages[l->head].prev = i;
+    l->head = i;
+}
+
+void page_list_remove(struct page_list *l, struct page *pg)
+{
+    if (pg->prev != PAGE_NIL)
+        pages[pg->prev].next = pg->next;
+    else
+        l->head = pg->next;
+    if (pg->next != PAGE_NIL)
+        pages[pg->next].prev = pg->prev;
+    pg->next = pg->prev = PAGE_NIL;
+}
+
+struct page *page_of(const void *va)
+{
+    uint64_t pfn = virt_to_phys(va) >> PAGE_SHIFT;
+    if (pfn < base_pfn || pfn - base_pfn >= npages)
+        return NULL;
+    return &pages[pfn - base_pfn];
+}
+
+void *page_address(const struct page *pg)
+{
+    return phys_to_virt((base_pfn + index_of(pg)) << PAGE_SHIFT);
+}
+
+/* Put a block on the free lists, merging it with its buddies. */
+static void free_block(uint32_t i, unsigned order)
+{
+    while (order < PAGE_MAX_ORDER) {
+        uint32_t b = i ^ (1u << order);
+        if (b >= npages || pages[b].state != PAGE_FREE || pages[b].order != order)
+            break;
+        page_list_remove(&free_lists[order], &pages[b]);
+        pages[b].state = PAGE_UNUSABLE;
+        i &= ~(1u << order);
+        order++;
+    }
+    pages[i].state = PAGE_FREE;
+    pages[i].order = (uint8_t)order;
+    page_list_push(&free_lists[order], &pages[i]);
+}
+
+void *page_alloc(unsigned order)
+{
+    if (order > PAGE_MAX_ORDER)
+        return NULL;
+    unsigned o = order;
+    while (o <= PAGE_MAX_ORDER && page_list_empty(&free_lists[o]))
+        o++;
+    if (o > PAGE_MAX_ORDER)
+        return NULL;
+    struct page *pg = page_list_first(&free_lists[o]);
+    page_list_remove(&free_lists[o], pg);
+    uint32_t i = index_of(pg);
+    while (o > order) {         /* split, keeping the lower half */
+        o--;
+        struct page *upper = &pages[i + (1u << o)];
+        upper->state = PAGE_FREE;
+        upper->order = (uint8_t)o;
+        page_list_push(&free_lists[o], upper);
+    }
+    pg->state = PAGE_ALLOCATED;
+    pg->order = (uint8_t)order;
+    nfree -= 1ul << order;
+    return page_address(pg);
+}
+
+void *page_zalloc(unsigned order)
+{
+    void *p = page_alloc(order);
+    if (p)
+        memset(p, 0, (size_t)PAGE_SIZE << order);
+    return p;
+}
+
+void page_free(void *va, unsigned order)
+{
+    struct page *pg = page_of(va);
+    if (!pg || ((uintptr_t)va & (PAGE_SIZE - 1)))
+        panic("page_free: %p is not a page the allocator manages", va);
+    if (pg->state != PAGE_ALLOCATED)
+        panic("page_free: %p is not allocated (double free?)", va);
+    if (pg->order != order)
+        panic("page_free: %p was allocated with order %u, freed with order %u", va, pg->order, order);
+    nfree += 1ul << order;
+    free_block(index_of(pg), order);
+}
+
+size_t page_free_count(void) { return nfree; }
+size_t page_total_count(void) { return ntotal; }
+
+/* Does [a, a+len) overlap any reserved range? */
+static int overlaps_reserved(const struct platform *p, uint64_t a, uint64_t len)
+{
+    for (int i = 0; i < p->nreserved; i++) {
+        const struct mem_range *r = &p->reserved[i];
+        if (a < r->base + r->size && r->base < a + len)
+            return 1;
+    }
+    return 0;
+}
+
+/* The lowest place in RAM for `len` bytes that avoids every reserved range. */
+static uint64_t find_space(const struct platform *p, uint64_t len)
+{
+    for (int i = 0; i < p->nram; i++) {
+        const struct mem_range *ram = &p->ram[i];
+        /* Candidates: the range's start and the end of every reservation. */
+        for (int c = -1; c < p->nreserved; c++) {
+            uint64_t a = c < 0 ? ram->base : p->reserved[c].base + p->reserved[c].size;
+            a = (a + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+            if (a >= ram->base && a + len <= ram->base + ram->size && !overlaps_reserved(p, a, len))
+                return a;
+        }
+    }
+    return 0;
+}
+
+/* Is [a, a+len) inside one RAM range and clear of every reservation? */
+static int range_usable(const struct platform *p, uint64_t a, uint64_t len)
+{
+    for (int i = 0; i < p->nram; i++)
+        if (a >= p->ram[i].base && a + len <= p->ram[i].base + p->ram[i].size)
+            return !overlaps_reserved(p, a, len);
+    return 0;
+}
+
+void page_alloc_init(struct platform *p)
+{
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (int i = 0; i < p->nram; i++) {
+        if (p->ram[i].base < lo)
+            lo = p->ram[i].base;
+        if (p->ram[i].base + p->ram[i].size > hi)
+            hi = p->ram[i].base + p->ram[i].size;
+    }
+    /* Align the first frame to the largest block so that buddies are aligned in RAM too. */
+    base_pfn = (lo >> PAGE_SHIFT) & ~(uint64_t)((1u << PAGE_MAX_ORDER) - 1);
+    uint64_t span = (hi >> PAGE_SHIFT) - base_pfn;
+    if (lo >= hi || span >= PAGE_NIL)
+        panic("page_alloc_init: cannot manage RAM 0x%lx-0x%lx", (unsigned long)lo, (unsigned long)hi);
+    npages = (uint32_t)span;
+
+    uint64_t array_bytes = ((uint64_t)npages * sizeof(struct page) + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+    uint64_t array_pa = find_space(p, array_bytes);
+    if (!array_pa)
+        panic("page_alloc_init: no room in RAM for %lu bytes of page descriptors",
+              (unsigned long)array_bytes);
+    platform_reserve(p, array_pa, array_bytes);
+    pages = phys_to_virt(array_pa);
+    memset(pages, 0, npages * sizeof(struct page));
+    for (int o = 0; o <= PAGE_MAX_ORDER; o++)
+        free_lists[o].head = PAGE_NIL;
+    nfree = ntotal = 0;
+
+    /* Free each run of usable frames as the largest aligned blocks that fit. */
+    for (uint32_t i = 0; i < npages;) {
+        uint64_t pa = (base_pfn + i) << PAGE_SHIFT;
+        if (!range_usable(p, pa, PAGE_SIZE)) {
+            i++;
+            continue;
+        }
+        unsigned order = 0;
+        while (order < PAGE_MAX_ORDER && i % (2u << order) == 0 &&
+               range_usable(p, pa, (uint64_t)PAGE_SIZE << (order + 1)))
+            order++;
+        free_block(i, order);
+        nfree += 1ul << order;
+        ntotal += 1ul << order;
+        i += 1u << order;
+    }
+}

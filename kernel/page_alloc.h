@@ -1,0 +1,71 @@
+/*
+ * kernel/page_alloc.h - the physical page allocator (a binary buddy allocator).
+ *
+ * Blocks are 2^order contiguous pages, order 0..PAGE_MAX_ORDER, aligned to their
+ * size. Every page of RAM has a struct page; the array sits in RAM itself and is
+ * indexed by page frame number minus the first frame. Pages are handed out as
+ * kernel virtual addresses in the direct map.
+ */
+#ifndef KERNEL_PAGE_ALLOC_H
+#define KERNEL_PAGE_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <arch/memlayout.h>
+
+struct platform;
+
+#define PAGE_MAX_ORDER 10       /* largest block: 1024 pages, 4 MiB */
+#define PAGE_NIL UINT32_MAX     /* "no page" in the list links below */
+
+enum page_state {
+    PAGE_UNUSABLE = 0,  /* not RAM, reserved, or inside a larger block */
+    PAGE_FREE,          /* first page of a free block of `order` */
+    PAGE_ALLOCATED,     /* first page of an allocated block of `order` */
+    PAGE_SLAB,          /* a kmalloc slab page (kernel/heap.c owns the fields below) */
+};
+
+struct page {
+    uint32_t next, prev;    /* list links (page indices), for whichever list holds it */
+    uint8_t state;          /* enum page_state */
+    uint8_t order;          /* block order; for a slab, its size class */
+    uint16_t inuse;         /* slab: objects handed out */
+    uint32_t freelist;      /* slab: offset of the first free object + 1 (0: none) */
+};
+_Static_assert(sizeof(struct page) == 16, "struct page stays small: one per 4 KiB of RAM");
+
+/* A doubly linked list of pages threaded through struct page next/prev. */
+struct page_list {
+    uint32_t head;
+};
+
+/*
+ * Take over all RAM the platform lists except its reserved ranges; the page
+ * array itself is placed in RAM and added to the reserved ranges. Panics if
+ * there is not enough RAM for it.
+ */
+void page_alloc_init(struct platform *p);
+
+/* A block of 2^order pages (contents undefined), or NULL if none is free. */
+void *page_alloc(unsigned order);
+
+/* As page_alloc, zero-filled. */
+void *page_zalloc(unsigned order);
+
+/* Return a block from page_alloc with the same order. Panics on a double free. */
+void page_free(void *va, unsigned order);
+
+/* Free pages now, and pages managed in all. */
+size_t page_free_count(void);
+size_t page_total_count(void);
+
+/* The struct page of the page holding va (NULL if va is not managed RAM), and back. */
+struct page *page_of(const void *va);
+void *page_address(const struct page *pg);
+
+void page_list_push(struct page_list *l, struct page *pg);
+void page_list_remove(struct page_list *l, struct page *pg);
+static inline int page_list_empty(const struct page_list *l) { return l->head == PAGE_NIL; }
+struct page *page_list_first(const struct page_list *l);
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * kernel/platform.c - reads RAM, reserved memory, the console UART, the power-off
+ * device and the timebase out of the device tree (see platform.h).
+ */
+#include "platform.h"
+#include "fdt.h"
+#include "panic.h"
+#include "string.h"
+
+/* #address-cells / #size-cells of `parent` (spec defaults 2 and 1), checked. */
+static void cells_of(const struct fdt *f, int parent, int *ac, int *sc)
+{
+    uint32_t a = 2, s = 1;
+    fdt_prop_u32(f, parent, "#address-cells", &a);
+    fdt_prop_u32(f, parent, "#size-cells", &s);
+    if (a < 1 || a > 2 || s > 2)
+        panic("devtree: node \"%s\" has #address-cells %u, #size-cells %u; only 1-2 are supported",
+              fdt_node_name(f, parent), a, s);
+    *ac = (int)a;
+    *sc = (int)s;
+}
+
+/* Entry i of the node's "reg": 0, or -1 past the end (or if there is no reg). */
+static int reg_entry(const struct fdt *f, int node, int i, uint64_t *base, uint64_t *size)
+{
+    int parent = fdt_parent(f, node), ac, sc;
+    if (parent < 0)
+        return -1;
+    cells_of(f, parent, &ac, &sc);
+    uint32_t len;
+    const uint8_t *reg = fdt_prop(f, node, "reg", &len);
+    uint32_t entry = 4u * (uint32_t)(ac + sc);
+    if (!reg || (uint32_t)(i + 1) * entry > len)
+        return -1;
+    reg += (uint32_t)i * entry;
+    *base = fdt_read_cells(reg, ac);
+    *size = sc ? fdt_read_cells(reg + 4 * ac, sc) : 0;
+    return 0;
+}
+
+static void add_range(struct mem_range *tab, int *n, uint64_t base, uint64_t size, const char *what)
+{
+    if (size == 0)
+        return;
+    if (*n == PLATFORM_MAX_RANGES)
+        panic("devtree: more than %d %s ranges", PLATFORM_MAX_RANGES, what);
+    tab[*n].base = base;
+    tab[*n].size = size;
+    (*n)++;
+}
+
+void platform_reserve(struct platform *p, uint64_t base, uint64_t size)
+{
+    add_range(p->reserved, &p->nreserved, base, size, "reserved");
+}
+
+static void find_ram(struct platform *p, const struct fdt *f)
+{
+    for (int n = fdt_first_child(f, fdt_root(f)); n >= 0; n = fdt_next_sibling(f, n)) {
+        const char *type = fdt_prop_string(f, n, "device_type");
+        if (!type || strcmp(type, "memory") != 0)
+            continue;
+        uint64_t base, size;
+        for (int i = 0; reg_entry(f, n, i, &base, &size) == 0; i++) {
+            if (base + size < base)
+                panic("devtree: memory range at 0x%lx wraps around", (unsigned long)base);
+            add_range(p->ram, &p->nram, base, size, "memory");
+        }
+    }
+    if (p->nram == 0)
+        panic("devtree: no memory node (device_type = \"memory\" with a reg) in the DTB");
+}
+
+static void find_reserved(struct platform *p, const struct fdt *f)
+{
+    uint64_t base, size;
+    for (int i = 0; fdt_rsvmap_entry(f, i, &base, &size) == 0; i++)
+        platform_reserve(p, base, size);
+    int rm = fdt_path(f, "/reserved-memory");
+    if (rm < 0)
+        return;
+    for (int n = fdt_first_child(f, rm); n >= 0; n = fdt_next_sibling(f, n))
+        for (int i = 0; reg_entry(f, n, i, &base, &size) == 0; i++)
+            platform_reserve(p, base, size);
+}
+
+/* The node stdout-path names (an absolute path or an alias, ":options" dropped). */
+static int stdout_node(const struct fdt *f, char *path, size_t cap)
+{
+    const char *sp = fdt_prop_string(f, fdt_path(f, "/chosen"), "stdout-path");
+    if (!sp)
+        return FDT_ERR_NOTFOUND;
+    size_t n = 0;
+    while (sp[n] && sp[n] != ':' && n + 1 < cap) {
+        path[n] = sp[n];
+        n++;
+    }
+    path[n] = '\0';
+    if (path[0] != '/') {
+        const char *alias = fdt_prop_string(f, fdt_path(f, "/aliases"), path);
+        return alias ? fdt_path(f, alias) : FDT_ERR_NOTFOUND;
+    }
+    return fdt_path(f, path);
+}
+
+static void find_console(struct platform *p, const struct fdt *f)
+{
+    static char path[128];
+    int uart = stdout_node(f, path, sizeof path);
+    if (uart < 0) {
+        uart = fdt_find_compatible(f, -1, "ns16550a");
+        if (uart < 0)
+            panic("devtree: no console: /chosen/stdout-path is missing and no ns16550a UART exists");
+        const char *name = fdt_node_name(f, uart);
+        size_t n = 0;
+        for (; name[n] && n + 1 < sizeof path; n++)
+            path[n] = name[n];
+        path[n] = '\0';
+    }
+    p->uart_path = path;
+    if (!fdt_is_compatible(f, uart, "ns16550a") && !fdt_is_compatible(f, uart, "ns16550")) {
+        const char *compat = fdt_prop_string(f, uart, "compatible");
+        panic("devtree: console %s is not a 16550 UART (compatible \"%s\")", path,
+              compat ? compat : "(none)");
+    }
+    if (reg_entry(f, uart, 0, &p->uart_pa, &p->uart_size) != 0 || p->uart_size == 0)
+        panic("devtree: console %s has no usable reg", path);
+    uint32_t width = 1;
+    fdt_prop_u32(f, uart, "reg-io-width", &width);
+    if (width != 1)
+        panic("devtree: console %s has reg-io-width %u; only byte registers are supported",
+              path, width);
+    p->uart_reg_shift = 0;
+    fdt_prop_u32(f, uart, "reg-shift", &p->uart_reg_shift);
+    if (p->uart_reg_shift > 4)
+        panic("devtree: console %s has reg-shift %u", path, p->uart_reg_shift);
+    p->uart_clock = 0;
+    fdt_prop_u32(f, uart, "clock-frequency", &p->uart_clock);
+}
+
+static void find_cpu(struct platform *p, const struct fdt *f)
+{
+    int cpus = fdt_path(f, "/cpus");
+    uint32_t tb = 0;
+    p->isa = "";
+    if (cpus < 0)
+        panic("devtree: no /cpus node");
+    for (int n = fdt_first_child(f, cpus); n >= 0; n = fdt_next_sibling(f, n)) {
+        uint32_t reg;
+        if (fdt_prop_u32(f, n, "reg", &reg) != 0 || reg != p->hartid)
+            continue;
+        const char *isa = fdt_prop_string(f, n, "riscv,isa");
+        if (isa)
+            p->isa = isa;
+        fdt_prop_u32(f, n, "timebase-frequency", &tb);
+    }
+    if (tb == 0)
+        fdt_prop_u32(f, cpus, "timebase-frequency", &tb);
+    if (tb == 0)
+        panic("devtree: no timebase-frequency in /cpus");
+    p->timebase_hz = tb;
+}
+
+void platform_parse(struct platform *p, const void *dtb, uint64_t dtb_pa, size_t avail,
+                    unsigned long hartid)
+{
+    struct fdt f;
+    int err = fdt_open(&f, dtb, avail);
+    if (err)
+        panic("devtree: DTB at 0x%lx: %s", (unsigned long)dtb_pa, fdt_strerror(err));
+
+    memset(p, 0, sizeof *p);
+    p->hartid = hartid;
+    p->dtb_pa = dtb_pa;
+    p->dtb_size = fdt_size(&f);
+    find_ram(p, &f);
+    find_reserved(p, &f);
+    find_console(p, &f);
+    find_cpu(p, &f);
+
+    int test = fdt_find_compatible(&f, -1, "sifive,test0");
+    uint64_t size;
+    if (test >= 0 && reg_entry(&f, test, 0, &p->poweroff_pa, &size) != 0)
+        p->poweroff_pa = 0;
+
+    p->bootargs = fdt_prop_string(&f, fdt_path(&f, "/chosen"), "bootargs");
+    if (!p->bootargs)
+        p->bootargs = "";
+}
+
+int platform_has_arg(const struct platform *p, const char *word)
+{
+    size_t len = strlen(word);
+    for (const char *s = p->bootargs; *s;) {
+        while (*s == ' ')
+            s++;
+        size_t n = 0;
+        while (s[n] && s[n] != ' ')
+            n++;
+        if (n == len && strncmp(s, word, n) == 0)
+            return 1;
+        s += n;
+    }
+    return 0;
+}
