@@ -112,4 +112,7 @@ gdb: $(B)/kernel.elf
 clean:
 	rm -rf $(B)
 
+# Keep intermediate files (objects, generated sources) between runs.
+.SECONDARY:
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
