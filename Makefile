@@ -21,6 +21,13 @@ QEMU_ARGS  := -machine virt -nographic -m 256M -bios $(OPENSBI)
 
 B          := build
 
+# Install missing Debian packages first (tools/setup-deps says what it does).
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+ifneq ($(shell tools/setup-deps >&2; echo $$?),0)
+$(error tools/setup-deps could not install the dependencies; see above)
+endif
+endif
+
 KERNEL_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 	-fno-pie -no-pie -ffreestanding -nostdlib -fno-stack-protector \
 	-fno-tree-loop-distribute-patterns -fno-omit-frame-pointer \
