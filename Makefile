@@ -32,10 +32,10 @@ KERNEL_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 	-fno-pie -no-pie -ffreestanding -nostdlib -fno-stack-protector \
 	-fno-tree-loop-distribute-patterns -fno-omit-frame-pointer \
 	-O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
-	-Iarch/riscv/include -iquote . -I$(B)/gen -MMD -MP
+	-Iarch/riscv/include -Iinclude -iquote . -I$(B)/gen -MMD -MP
 KERNEL_LDFLAGS := -nostdlib -no-pie -Wl,-T,linker.ld -Wl,--no-warn-rwx-segments -Wl,--build-id=none
 
-KERNEL_SRCS := $(wildcard kernel/*.c) \
+KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 	$(filter-out arch/riscv/asm-offsets.c,$(wildcard arch/riscv/*.c)) \
 	$(wildcard arch/riscv/*.S)
 KERNEL_OBJS := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRCS))
@@ -56,6 +56,42 @@ $(B)/k/%.c.o: %.c | $(B)/gen/asm-offsets.h
 $(B)/k/%.S.o: %.S $(B)/gen/asm-offsets.h
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+
+$(B)/k/kernel/bootimage.S.o: kernel/bootimage.S $(B)/bootimage.img
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -DBOOTIMAGE_PATH='"$(B)/bootimage.img"' -c -o $@ $<
+
+# ---- user programs (user/), packed into the boot image ----
+
+USER_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
+	-fno-pie -no-pie -ffreestanding -nostdlib -fno-stack-protector \
+	-fno-tree-loop-distribute-patterns -fno-omit-frame-pointer \
+	-O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Iinclude -iquote . -MMD -MP
+# The user library shares the kernel's portable string, formatting, test and ELF code.
+USER_LIB_SRCS := user/lib/crt0.S user/lib/ulib.c user/lib/loader.c \
+	kernel/string.c kernel/kprintf.c kernel/ktest.c kernel/elf.c
+USER_LIB_OBJS := $(patsubst %,$(B)/u/%.o,$(USER_LIB_SRCS))
+USER_PROGS := init utest ubench
+
+$(B)/u/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+$(B)/u/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+$(B)/user/%.elf: $(B)/u/user/%.c.o $(USER_LIB_OBJS) user/user.ld
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -static -Wl,-T,user/user.ld -Wl,--build-id=none -o $@ $< $(USER_LIB_OBJS) -lgcc
+
+# Programs go into the boot image without debug info (gdb reads build/user/*.elf).
+$(B)/user/%.strip: $(B)/user/%.elf
+	$(OBJCOPY) --strip-debug $< $@
+
+$(B)/bootimage.img: tools/mkbootimg $(patsubst %,$(B)/user/%.strip,$(USER_PROGS))
+	$(PYTHON) tools/mkbootimg $@ $(foreach p,$(USER_PROGS),$(p)=$(B)/user/$(p).strip)
 
 # The symbol table for backtraces takes two links: link once with an empty
 # table, list the text symbols, link again with the full table. .ksyms follows
@@ -85,7 +121,7 @@ $(B)/kernel.elf: $(KERNEL_OBJS) $(B)/ksyms.o linker.ld
 
 HOST_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-	-Itests/fake -iquote . -MMD -MP
+	-Itests/fake -Iinclude -iquote . -MMD -MP
 HOST_KERNEL_SRCS := kernel/fdt.c kernel/platform.c kernel/kprintf.c kernel/console.c \
 	kernel/uart16550.c kernel/page_alloc.c kernel/heap.c kernel/ktest.c
 HOST_SUPPORT_SRCS := tests/fake/fake_arch.c tests/dtb_builder.c

@@ -1,10 +1,11 @@
 /*
  * kernel/clock.c - counts timer ticks and converts platform time to nanoseconds.
- * The scheduler will hang its time slice off clock_tick().
+ * Each tick also drives the scheduler (sleepers, time slices).
  */
 #include <arch/arch.h>
 #include "clock.h"
 #include "platform.h"
+#include "sched.h"
 
 static volatile uint64_t ticks;
 static uint64_t timebase_hz = 1;
@@ -18,6 +19,12 @@ void clock_init(const struct platform *p)
 void clock_tick(void)
 {
     ticks++;
+    sched_tick();
+}
+
+uint64_t clock_timebase_hz(void)
+{
+    return timebase_hz;
 }
 
 uint64_t clock_ticks(void)

@@ -19,6 +19,9 @@ void clock_tick(void);
 /* Ticks since clock_init. */
 uint64_t clock_ticks(void);
 
+/* Rate of arch_time_now(), in Hz. */
+uint64_t clock_timebase_hz(void);
+
 /* Nanoseconds of platform time since boot. */
 uint64_t clock_ns(void);
 

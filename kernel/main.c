@@ -1,11 +1,11 @@
 /*
  * kernel/main.c - kmain(), where boot.S hands over: bring the machine up in
- * dependency order, say hello, power off.
+ * dependency order, start init, and become the idle thread.
  *
- * Bootargs (QEMU -append) choose what the boot does after the banner:
- *   (none)        print "Hello world." and power off with status 0
+ * Bootargs (QEMU -append) are init's arguments, except two the kernel acts on:
  *   ktest         run the in-kernel tests (KTAP), exit 0 if all pass, else 1
  *   ktest.panic   fault on purpose; the harness checks the panic report
+ * When init ends, its exit status becomes QEMU's (kernel/process.c).
  */
 #include <arch/arch.h>
 #include "boot_tests.h"
@@ -17,6 +17,9 @@
 #include "panic.h"
 #include "platform.h"
 #include "power.h"
+#include "sched.h"
+#include "thread.h"
+#include "userboot.h"
 #include "uart16550.h"
 
 #define DTB_MAX_SIZE   (1ul << 20)      /* larger device trees are refused */
@@ -58,6 +61,7 @@ void kmain(unsigned long hartid, uint64_t dtb_pa)
     arch_vm_init(&plat);
     console_use_uart();
     heap_init();
+    thread_init_boot();
     clock_init(&plat);
     arch_irq_enable();
 
@@ -67,6 +71,6 @@ void kmain(unsigned long hartid, uint64_t dtb_pa)
     if (platform_has_arg(&plat, "ktest"))
         shutdown(boot_tests_run() ? EXIT_TESTS_FAILED : EXIT_OK);
 
-    kprintf("Hello world.\n");
-    shutdown(EXIT_OK);
+    userboot_start_init(plat.bootargs);
+    sched_idle_loop();
 }

@@ -97,6 +97,7 @@ void *page_alloc(unsigned order)
     }
     pg->state = PAGE_ALLOCATED;
     pg->order = (uint8_t)order;
+    pg->refcount = 1;
     nfree -= 1ul << order;
     return page_address(pg);
 }
@@ -120,6 +121,32 @@ void page_free(void *va, unsigned order)
         panic("page_free: %p was allocated with order %u, freed with order %u", va, pg->order, order);
     nfree += 1ul << order;
     free_block(index_of(pg), order);
+}
+
+/* The allocated block starting at va; panics (naming `who`) if va is not one. */
+static struct page *allocated_block(const void *va, const char *who)
+{
+    struct page *pg = page_of(va);
+    if (!pg || pg->state != PAGE_ALLOCATED || ((uintptr_t)va & (PAGE_SIZE - 1)))
+        panic("%s: %p is not an allocated block", who, va);
+    return pg;
+}
+
+void page_ref(void *va)
+{
+    allocated_block(va, "page_ref")->refcount++;
+}
+
+void page_unref(void *va)
+{
+    struct page *pg = allocated_block(va, "page_unref");
+    if (--pg->refcount == 0)
+        page_free(va, pg->order);
+}
+
+uint32_t page_refcount(void *va)
+{
+    return allocated_block(va, "page_refcount")->refcount;
 }
 
 size_t page_free_count(void) { return nfree; }

@@ -30,7 +30,10 @@ struct page {
     uint8_t state;          /* enum page_state */
     uint8_t order;          /* block order; for a slab, its size class */
     uint16_t inuse;         /* slab: objects handed out */
-    uint32_t freelist;      /* slab: offset of the first free object + 1 (0: none) */
+    union {
+        uint32_t freelist;  /* slab: offset of the first free object + 1 (0: none) */
+        uint32_t refcount;  /* allocated block: references (page_ref/page_unref) */
+    };
 };
 _Static_assert(sizeof(struct page) == 16, "struct page stays small: one per 4 KiB of RAM");
 
@@ -54,6 +57,15 @@ void *page_zalloc(unsigned order);
 
 /* Return a block from page_alloc with the same order. Panics on a double free. */
 void page_free(void *va, unsigned order);
+
+/*
+ * Reference counts on allocated blocks: page_alloc returns a block with one
+ * reference; page_unref frees it when the last one goes. Memobjs and page
+ * tables share pages this way.
+ */
+void page_ref(void *va);
+void page_unref(void *va);
+uint32_t page_refcount(void *va);
 
 /* Free pages now, and pages managed in all. */
 size_t page_free_count(void);

@@ -10,6 +10,7 @@ enum {
     EXIT_OK = 0,
     EXIT_TESTS_FAILED = 1,      /* in-kernel tests reported a failure */
     EXIT_PANIC = 3,             /* panic(): a kernel bug or an unbootable machine */
+    EXIT_INIT_KILLED = 4,       /* init died of a fault or was killed */
 };
 
 /* Find the power-off device ("sifive,test0") the platform names, if any. */

@@ -1,11 +1,16 @@
 /*
- * arch/riscv/asm-offsets.c - struct offsets for assembly, generated at build time.
+ * arch/riscv/asm-offsets.c - struct offsets and constants for assembly,
+ * generated at build time.
  *
  * Compiled to assembly only; the Makefile turns each "#define NAME value" line
- * the asm statements leave in the .s file into build/gen/asm-offsets.h.
+ * the asm statements leave in the .s file into build/gen/asm-offsets.h, so the
+ * C structs are the only place these layouts are written down.
  */
 #include <stddef.h>
 #include <arch/trapframe.h>
+#include <kestrel/errors.h>
+#include <kestrel/syscall.h>
+#include "kernel/thread.h"
 
 #define DEFINE(sym, val) __asm__ volatile("\n#define " #sym " %0" :: "i"(val))
 
@@ -18,4 +23,14 @@ void asm_offsets(void)
     DEFINE(TF_SSTATUS, offsetof(struct trap_frame, sstatus));
     DEFINE(TF_SCAUSE, offsetof(struct trap_frame, scause));
     DEFINE(TF_STVAL, offsetof(struct trap_frame, stval));
+
+    DEFINE(TH_KSTACK_TOP, offsetof(struct thread, arch.kstack_top));
+    DEFINE(TH_USER_SP, offsetof(struct thread, arch.user_sp));
+    DEFINE(TH_FLAGS, offsetof(struct thread, flags));
+    DEFINE(TH_CTX_RA, offsetof(struct thread, arch.ctx.ra));
+    DEFINE(TH_CTX_SP, offsetof(struct thread, arch.ctx.sp));
+    DEFINE(TH_CTX_S, offsetof(struct thread, arch.ctx.s));
+
+    DEFINE(SYSCALL_COUNT, KS_SYS_COUNT);
+    DEFINE(SYSCALL_ENOSYS, KS_ERR_NOSYS);
 }

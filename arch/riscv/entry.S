@@ -1,25 +1,143 @@
 /*
- * arch/riscv/entry.S - the supervisor trap vector.
+ * arch/riscv/entry.S - the supervisor trap vector, system call entry, the return
+ * to user mode, and the context switch.
  *
- * Invariant: sscratch is 0 while the hart runs kernel code (set in boot.S).
- * Only kernel-mode traps exist so far: an interrupt or exception taken in the
- * kernel saves the whole frame on the current kernel stack, calls
- * trap_kernel(frame) and returns with sret to frame->sepc, which the C code may
- * have changed (an exception-table fixup does). User mode entry joins here later
- * and is the one that will use sscratch to find the thread's kernel stack.
+ * Invariants (see arch/thread.h):
+ *   - in user mode sscratch holds the current thread; in the kernel it holds 0;
+ *   - in the kernel tp holds the current thread; sp is on its kernel stack;
+ *   - a user thread's frame (struct trap_frame) sits at the top of its kernel
+ *     stack, at kstack_top - TF_SIZE.
+ *
+ * A trap swaps tp and sscratch. From user mode that yields the thread; then:
+ *   - an ecall (scause 8) is a function call as far as user registers go
+ *     (include/kestrel/syscall.h): only sp, ra, gp, tp and sepc are saved; C
+ *     keeps s0..s11 by its own convention, and on return the clobbered t and a
+ *     registers are zeroed so no kernel value leaks;
+ *   - anything else (interrupt, fault) saves the whole frame and calls trap_user.
+ * From the kernel (tp was 0 after the swap) the whole frame goes on the current
+ * kernel stack and trap_kernel handles it.
  */
 #include "asm-offsets.h"
+
+#define SSTATUS_SPP     (1 << 8)
+#define SSTATUS_SPIE    (1 << 5)
+#define EXC_ECALL_U     8
+#define REG(n)          (TF_X0 + (n) * 8)
+
+/* Registers a full frame saves beyond ra/sp/gp/tp: t0-t2, s0-s1, a0-a7, s2-s11, t3-t6. */
+#define FULL_REGS 5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 
     .section .text
     .balign 4
     .globl trap_vector
 trap_vector:
+    csrrw   tp, sscratch, tp
+    beqz    tp, trap_from_kernel
+
+    /* ---- from user mode: tp = current thread, sscratch = user tp ---- */
+    sd      sp, TH_USER_SP(tp)
+    ld      sp, TH_KSTACK_TOP(tp)
     addi    sp, sp, -TF_SIZE
-    .irp n, 1,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    sd      x\n, (TF_X0 + \n * 8)(sp)
+    sd      ra, REG(1)(sp)
+    sd      gp, REG(3)(sp)
+    ld      ra, TH_USER_SP(tp)
+    sd      ra, REG(2)(sp)
+    csrr    ra, sscratch
+    sd      ra, REG(4)(sp)
+    csrw    sscratch, zero              /* in the kernel now */
+    csrr    ra, sepc
+    sd      ra, TF_SEPC(sp)
+    csrr    ra, scause
+    li      gp, EXC_ECALL_U
+    bne     ra, gp, user_trap
+
+    /* ---- system call: number in a7, arguments in a0..a5 ---- */
+    li      t0, SYSCALL_COUNT
+    bgeu    a7, t0, 1f
+    lla     t0, syscall_table
+    slli    t1, a7, 3
+    add     t0, t0, t1
+    ld      t0, 0(t0)
+    jalr    t0
+    j       syscall_return
+1:  li      a0, SYSCALL_ENOSYS
+
+    .globl syscall_return
+syscall_return:
+    /* a0 = result. A thread whose process is dying does not go back. */
+    lw      t0, TH_FLAGS(tp)
+    bnez    t0, syscall_return_slow
+syscall_return_fast:
+    ld      t0, TF_SEPC(sp)
+    addi    t0, t0, 4                   /* past the ecall */
+    csrw    sepc, t0
+    li      t0, SSTATUS_SPP             /* return to user mode, whatever trapped since */
+    csrc    sstatus, t0
+    ld      ra, REG(1)(sp)
+    ld      gp, REG(3)(sp)
+    li      t0, 0
+    li      t1, 0
+    li      t2, 0
+    li      t3, 0
+    li      t4, 0
+    li      t5, 0
+    li      t6, 0
+    li      a1, 0
+    li      a2, 0
+    li      a3, 0
+    li      a4, 0
+    li      a5, 0
+    li      a6, 0
+    li      a7, 0
+    csrw    sscratch, tp
+    ld      tp, REG(4)(sp)
+    ld      sp, REG(2)(sp)
+    sret
+
+syscall_return_slow:
+    call    thread_check_exit           /* returns a0 unchanged if the thread lives on */
+    j       syscall_return_fast
+
+    /* ---- interrupt or exception from user mode: save the rest ---- */
+user_trap:
+    .irp n, FULL_REGS
+    sd      x\n, REG(\n)(sp)
+    .endr
+    csrr    t0, sstatus
+    csrr    t1, scause
+    csrr    t2, stval
+    sd      t0, TF_SSTATUS(sp)
+    sd      t1, TF_SCAUSE(sp)
+    sd      t2, TF_STVAL(sp)
+    mv      a0, sp
+    call    trap_user
+
+    /* Return to user mode from a full frame at sp (also how new threads start). */
+    .globl user_return_full
+user_return_full:
+    ld      t0, TF_SEPC(sp)
+    csrw    sepc, t0
+    li      t0, SSTATUS_SPP
+    csrc    sstatus, t0
+    csrw    sscratch, tp
+    ld      ra, REG(1)(sp)
+    ld      gp, REG(3)(sp)
+    ld      tp, REG(4)(sp)
+    .irp n, FULL_REGS
+    ld      x\n, REG(\n)(sp)
+    .endr
+    ld      sp, REG(2)(sp)
+    sret
+
+    /* ---- trap taken in the kernel ---- */
+trap_from_kernel:
+    csrrw   tp, sscratch, zero          /* tp back, sscratch stays 0 */
+    addi    sp, sp, -TF_SIZE
+    .irp n, 1,3,4,FULL_REGS
+    sd      x\n, REG(\n)(sp)
     .endr
     addi    t0, sp, TF_SIZE             /* the interrupted sp */
-    sd      t0, (TF_X0 + 2 * 8)(sp)
+    sd      t0, REG(2)(sp)
     csrr    t0, sepc
     csrr    t1, sstatus
     csrr    t2, scause
@@ -36,8 +154,36 @@ trap_vector:
     ld      t1, TF_SSTATUS(sp)
     csrw    sepc, t0
     csrw    sstatus, t1
-    .irp n, 1,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    ld      x\n, (TF_X0 + \n * 8)(sp)
+    .irp n, 1,3,4,FULL_REGS
+    ld      x\n, REG(\n)(sp)
     .endr
     addi    sp, sp, TF_SIZE
     sret
+
+/*
+ * void arch_switch(struct thread *prev, struct thread *next)
+ * Save prev's callee-saved registers, load next's, and return as next.
+ */
+    .globl arch_switch
+arch_switch:
+    sd      ra, TH_CTX_RA(a0)
+    sd      sp, TH_CTX_SP(a0)
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11
+    sd      s\n, (TH_CTX_S + \n * 8)(a0)
+    .endr
+    ld      ra, TH_CTX_RA(a1)
+    ld      sp, TH_CTX_SP(a1)
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11
+    ld      s\n, (TH_CTX_S + \n * 8)(a1)
+    .endr
+    mv      tp, a1
+    ret
+
+/*
+ * A new thread's first switch lands here (arch_thread_init_user set ra to it and
+ * sp to its prepared frame): finish the switch in C, then enter user mode.
+ */
+    .globl thread_trampoline
+thread_trampoline:
+    call    thread_start
+    j       user_return_full

@@ -38,6 +38,9 @@ static inline unsigned pt_index(uintptr_t va, int level) { return (va >> (12 + 9
  */
 int pt_map(pte_t *root, uintptr_t va, paddr_t pa, size_t size, uint64_t flags);
 
+/* The kernel's root table (set up by arch_vm_init); user roots copy its upper half. */
+pte_t *kernel_root_table(void);
+
 /* The leaf PTE mapping va, or NULL if none. */
 pte_t *pt_lookup(pte_t *root, uintptr_t va);
 

@@ -1,18 +1,29 @@
 /*
- * arch/riscv/trap.c - decoding supervisor traps: timer interrupts, exception-table
- * fixups, and a panic naming the cause for anything else the kernel did not expect.
+ * arch/riscv/trap.c - decoding supervisor traps.
+ *
+ * From user mode (trap_user): timer interrupts (and preemption), page faults
+ * resolved by the VM, and everything else kills the process with one line on
+ * the console. From the kernel (trap_kernel): timer interrupts in the idle loop,
+ * faults inside the exception table's ranges (user copies and probes), and a
+ * panic naming the cause for anything else.
  */
 #include <arch/arch.h>
+#include <arch/memlayout.h>
 #include <arch/trapframe.h>
+#include <kestrel/syscall.h>
 #include "kernel/panic.h"
+#include "kernel/process.h"
+#include "kernel/sched.h"
+#include "kernel/thread.h"
+#include "kernel/vm.h"
 #include "csr.h"
 #include "timer.h"
 
 extern char trap_vector[];
 
 struct extable_entry {
-    uint64_t insn;
-    uint64_t fixup;
+    uint64_t start, end;        /* a fault with the pc in [start, end) ... */
+    uint64_t fixup;             /* ... resumes here */
 };
 extern const struct extable_entry __extable_start[], __extable_end[];
 
@@ -50,16 +61,80 @@ static int is_memory_fault(uint64_t cause)
            cause == EXC_LOAD_MISALIGNED || cause == EXC_STORE_MISALIGNED;
 }
 
-/* A faulting access listed in the exception table resumes at its fixup. */
-static int extable_fixup(struct trap_frame *f)
+static const struct extable_entry *extable_find(uint64_t pc)
 {
-    for (const struct extable_entry *e = __extable_start; e < __extable_end; e++) {
-        if (e->insn == f->sepc) {
-            f->sepc = e->fixup;
-            return 1;
-        }
+    for (const struct extable_entry *e = __extable_start; e < __extable_end; e++)
+        if (pc >= e->start && pc < e->end)
+            return e;
+    return NULL;
+}
+
+static int fault_access(uint64_t cause)
+{
+    if (cause == EXC_STORE_PAGE_FAULT || cause == EXC_STORE_ACCESS)
+        return VM_WRITE;
+    if (cause == EXC_INSN_PAGE_FAULT)
+        return VM_EXEC;
+    return VM_READ;
+}
+
+static int is_page_fault(uint64_t cause)
+{
+    return cause == EXC_LOAD_PAGE_FAULT || cause == EXC_STORE_PAGE_FAULT ||
+           cause == EXC_INSN_PAGE_FAULT;
+}
+
+/*
+ * A fault inside a listed range: a user copy touching a lazily mapped page is
+ * retried after the VM maps it; anything else resumes at the fixup.
+ */
+static int fault_fixup(struct trap_frame *f)
+{
+    const struct extable_entry *e = extable_find(f->sepc);
+    if (!e)
+        return 0;
+    struct thread *t = current_thread();
+    if (is_page_fault(f->scause) && f->stval < USER_TOP && t->proc && t->proc->vm &&
+        vm_fault(t->proc->vm, f->stval, fault_access(f->scause)) == 0)
+        return 1;
+    f->sepc = e->fixup;
+    return 1;
+}
+
+static uint32_t kill_cause(uint64_t cause)
+{
+    switch (cause) {
+    case EXC_LOAD_PAGE_FAULT:
+    case EXC_STORE_PAGE_FAULT:
+    case EXC_INSN_PAGE_FAULT:
+        return KS_KILL_PAGE_FAULT;
+    case EXC_ILLEGAL_INSN:
+        return KS_KILL_ILLEGAL;
+    case EXC_INSN_MISALIGNED:
+    case EXC_LOAD_MISALIGNED:
+    case EXC_STORE_MISALIGNED:
+        return KS_KILL_MISALIGNED;
+    default:
+        return KS_KILL_ACCESS;
     }
-    return 0;
+}
+
+void trap_user(struct trap_frame *f)
+{
+    struct thread *t = current_thread();
+    uint64_t cause = f->scause;
+    if (cause & SCAUSE_INTERRUPT) {
+        cause &= ~SCAUSE_INTERRUPT;
+        if (cause == IRQ_S_TIMER)
+            timer_interrupt();
+        else
+            panic_trap(f, "trap: unexpected interrupt %lu from user mode", (unsigned long)cause);
+        sched_preempt_point();
+    } else if (!(is_page_fault(cause) && vm_fault(t->proc->vm, f->stval, fault_access(cause)) == 0)) {
+        process_kill_fault(t->proc, kill_cause(cause), exception_name(cause), f->stval, f->sepc);
+    }
+    if (t->flags & THREAD_KILLED)
+        thread_exit(0);
 }
 
 void trap_kernel(struct trap_frame *f)
@@ -73,7 +148,7 @@ void trap_kernel(struct trap_frame *f)
         }
         panic_trap(f, "trap: unexpected interrupt %lu in the kernel", (unsigned long)cause);
     }
-    if (is_memory_fault(cause) && extable_fixup(f))
+    if (is_memory_fault(cause) && fault_fixup(f))
         return;
     panic_trap(f, "trap: kernel %s at 0x%lx, pc 0x%lx", exception_name(cause),
                (unsigned long)f->stval, (unsigned long)f->sepc);

@@ -77,6 +77,14 @@ __attribute__((noreturn)) void arch_system_reset(int status);
 int arch_probe_read64(uintptr_t addr, uint64_t *out);
 int arch_probe_write64(uintptr_t addr, uint64_t val);
 
+/*
+ * Copy between kernel and user memory with user access enabled; 0, or -1 if an
+ * address faulted (lazily mapped user pages are faulted in first). Callers
+ * check the range (kernel/uaccess.c).
+ */
+int arch_copy_user(void *dst, const void *src, size_t len);
+int arch_clear_user(void *dst, size_t len);
+
 /* Print the registers of a trap frame (f may be NULL: print the trap CSRs). */
 void arch_dump_frame(const struct trap_frame *f);
 

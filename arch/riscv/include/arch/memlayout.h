@@ -16,8 +16,8 @@
 #define PAGE_SHIFT          12
 #define PAGE_SIZE           (1 << PAGE_SHIFT)
 
-#define USER_BASE           0x0000000000001000
-#define USER_TOP            0x0000800000000000      /* first address above user space */
+#define USER_BASE           0x0000000000001000      /* = KS_USER_BASE (include/kestrel/layout.h) */
+#define USER_TOP            0x0000800000000000      /* = KS_USER_TOP: first address above user space */
 
 #define DIRECT_MAP_BASE     0xffff800000000000
 #define DIRECT_MAP_SIZE     0x0000400000000000      /* 64 TiB */

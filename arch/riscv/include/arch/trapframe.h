@@ -24,5 +24,6 @@ _Static_assert(sizeof(struct trap_frame) % 16 == 0, "trap frame keeps sp 16-byte
 enum { REG_RA = 1, REG_SP = 2, REG_GP = 3, REG_TP = 4, REG_S0 = 8, REG_A0 = 10, REG_A7 = 17 };
 
 void trap_kernel(struct trap_frame *f);
+void trap_user(struct trap_frame *f);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * arch/riscv/vm.c - the kernel's Sv48 address space.
+ * arch/riscv/pagetable.c - Sv48 page-table building and the kernel's own address space.
  *
  * boot.S runs kmain on three early tables built of 1 GiB pages. arch_vm_init()
  * replaces them with the final kernel tables:
@@ -20,6 +20,11 @@
 extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
 
 static pte_t *kernel_root;
+
+pte_t *kernel_root_table(void)
+{
+    return kernel_root;
+}
 
 #define MAX_EARLY_DEVICES 8
 static struct { paddr_t pa; size_t size; } early_devices[MAX_EARLY_DEVICES];

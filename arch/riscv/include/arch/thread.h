@@ -1,0 +1,60 @@
+/*
+ * arch/riscv/include/arch/thread.h - the per-thread state the RISC-V code keeps.
+ *
+ * struct arch_thread is the first member of struct thread (kernel/thread.h), and
+ * the kernel's tp register points at the running thread, so entry.S reaches
+ * these fields at fixed offsets (build/gen/asm-offsets.h).
+ *
+ * Invariant: sscratch holds the current thread while the hart runs in user
+ * mode, and 0 while it runs in the kernel. A trap swaps tp with sscratch: a
+ * non-zero result means the trap came from user mode.
+ */
+#ifndef ARCH_THREAD_H
+#define ARCH_THREAD_H
+
+#include <stdint.h>
+
+struct thread;
+
+/* Callee-saved registers of a thread switched out inside the kernel. */
+struct arch_context {
+    uint64_t ra, sp;
+    uint64_t s[12];
+};
+
+struct arch_thread {
+    uint64_t kstack_top;        /* entry.S: the user frame sits just below */
+    uint64_t user_sp;           /* entry.S: the user sp while the frame is being built */
+    uint64_t satp;              /* address space the thread runs in (0: kernel thread) */
+    struct arch_context ctx;
+};
+
+/* The running thread (tp in the kernel). */
+static inline struct thread *arch_current(void)
+{
+    struct thread *t;
+    __asm__("mv %0, tp" : "=r"(t));
+    return t;
+}
+
+/* Make t the running thread for arch_current(); used once, for the boot thread. */
+static inline void arch_set_current(struct thread *t)
+{
+    __asm__ volatile("mv tp, %0" :: "r"(t));
+}
+
+/*
+ * Prepare a new thread so that the first switch to it runs thread_start() and
+ * then enters user mode at pc with sp and a0 = arg.
+ */
+struct arch_aspace;
+void arch_thread_init_user(struct thread *t, uint64_t kstack_top, const struct arch_aspace *as,
+                           uint64_t pc, uint64_t sp, uint64_t arg);
+
+/* Save the running thread's registers in prev, continue as next (tp becomes next). */
+void arch_switch(struct thread *prev, struct thread *next);
+
+/* Switch the hart to next's address space if it has one and it differs. */
+void arch_switch_aspace(struct thread *next);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * arch/riscv/mmu.c - user address spaces on Sv48 (see arch/mmu.h).
+ *
+ * A user root table copies the kernel's upper-half entries (which point at
+ * tables shared by every address space) and owns its lower half. Leaves are
+ * always 4 KiB pages here. Each address space gets its own ASID, so switching
+ * between processes does not flush the TLB.
+ */
+#include <arch/arch.h>
+#include <arch/mmu.h>
+#include <arch/thread.h>
+#include <arch/trapframe.h>
+#include <kestrel/errors.h>
+#include <kestrel/syscall.h>
+#include "kernel/page_alloc.h"
+#include "kernel/panic.h"
+#include "kernel/string.h"
+#include "kernel/thread.h"
+#include "csr.h"
+#include "pagetable.h"
+
+#define ASID_COUNT 65536
+static uint8_t asid_used[ASID_COUNT / 8];
+static uint64_t current_satp;
+
+
+
+static int asid_alloc(void)
+{
+    for (int a = 1; a < ASID_COUNT; a++) {
+        if (!(asid_used[a / 8] & (1 << (a % 8)))) {
+            asid_used[a / 8] |= (uint8_t)(1 << (a % 8));
+            return a;
+        }
+    }
+    return -1;
+}
+
+static void asid_free(int a)
+{
+    asid_used[a / 8] &= (uint8_t)~(1 << (a % 8));
+}
+
+static inline void sfence_asid(uint64_t asid)
+{
+    __asm__ volatile("sfence.vma zero, %0" :: "r"(asid) : "memory");
+}
+
+static inline void sfence_page(uintptr_t va, uint64_t asid)
+{
+    __asm__ volatile("sfence.vma %0, %1" :: "r"(va), "r"(asid) : "memory");
+}
+
+int arch_aspace_init(struct arch_aspace *as)
+{
+    int asid = asid_alloc();
+    if (asid < 0)
+        return KS_ERR_NO_MEMORY;
+    pte_t *root = page_zalloc(0);
+    if (!root) {
+        asid_free(asid);
+        return KS_ERR_NO_MEMORY;
+    }
+    memcpy(root + PT_ENTRIES / 2, kernel_root_table() + PT_ENTRIES / 2, PAGE_SIZE / 2);
+    as->root = root;
+    as->asid = (uint16_t)asid;
+    as->satp = SATP_MODE_SV48 | (uint64_t)asid << 44 | virt_to_phys(root) >> PAGE_SHIFT;
+    sfence_asid((uint64_t)asid);
+    return 0;
+}
+
+static void free_tables(pte_t *table, int level)
+{
+    for (int i = 0; i < (level == PT_LEVELS - 1 ? PT_ENTRIES / 2 : PT_ENTRIES); i++) {
+        pte_t e = table[i];
+        if (!(e & PTE_V))
+            continue;
+        if (pte_is_leaf(e) || level == 0)
+            panic("arch_aspace_destroy: page still mapped at level %d", level);
+        free_tables(phys_to_virt(pte_addr(e)), level - 1);
+    }
+    page_unref(table);
+}
+
+void arch_aspace_destroy(struct arch_aspace *as)
+{
+    BUG_ON(current_satp == as->satp);
+    free_tables(as->root, PT_LEVELS - 1);
+    sfence_asid(as->asid);
+    asid_free(as->asid);
+    as->root = NULL;
+}
+
+/* The level-0 entry for va; with `create`, allocate missing tables. NULL if absent. */
+static pte_t *leaf_entry(pte_t *root, uintptr_t va, int create)
+{
+    pte_t *table = root;
+    for (int l = PT_LEVELS - 1; l > 0; l--) {
+        pte_t *e = &table[pt_index(va, l)];
+        if (!(*e & PTE_V)) {
+            if (!create)
+                return NULL;
+            pte_t *next = page_zalloc(0);
+            if (!next)
+                return NULL;
+            *e = pte_make(virt_to_phys(next), PTE_V);
+        }
+        table = phys_to_virt(pte_addr(*e));
+    }
+    return &table[pt_index(va, 0)];
+}
+
+static uint64_t prot_bits(uint32_t prot)
+{
+    uint64_t f = PTE_V | PTE_U | PTE_A | PTE_D;
+    if (prot & KS_PROT_READ)
+        f |= PTE_R;
+    if (prot & KS_PROT_WRITE)
+        f |= PTE_R | PTE_W;         /* W without R is reserved in Sv48 */
+    if (prot & KS_PROT_EXEC)
+        f |= PTE_X;
+    return f;
+}
+
+int arch_map_page(struct arch_aspace *as, uintptr_t va, paddr_t pa, uint32_t prot)
+{
+    pte_t *e = leaf_entry(as->root, va, 1);
+    if (!e)
+        return KS_ERR_NO_MEMORY;
+    *e = pte_make(pa, prot_bits(prot));
+    sfence_page(va, as->asid);
+    return 0;
+}
+
+int arch_query_page(struct arch_aspace *as, uintptr_t va, paddr_t *pa, uint32_t *prot)
+{
+    pte_t *e = leaf_entry(as->root, va, 0);
+    if (!e || !(*e & PTE_V))
+        return 0;
+    *pa = pte_addr(*e);
+    *prot = (*e & PTE_R ? KS_PROT_READ : 0) | (*e & PTE_W ? KS_PROT_WRITE : 0) |
+            (*e & PTE_X ? KS_PROT_EXEC : 0);
+    return 1;
+}
+
+/* Visit every valid leaf in [start, end) under table (covering `base`, at `level`). */
+static void walk_leaves(pte_t *table, int level, uintptr_t base, uintptr_t start, uintptr_t end,
+                        void (*visit)(pte_t *e, void *ctx), void *ctx)
+{
+    uint64_t span = 1ul << (PAGE_SHIFT + 9 * level);
+    unsigned first = start > base ? (unsigned)((start - base) / span) : 0;
+    for (unsigned i = first; i < PT_ENTRIES; i++) {
+        uintptr_t lo = base + i * span;
+        if (lo >= end)
+            break;
+        pte_t *e = &table[i];
+        if (!(*e & PTE_V))
+            continue;
+        if (level == 0)
+            visit(e, ctx);
+        else
+            walk_leaves(phys_to_virt(pte_addr(*e)), level - 1, lo, start, end, visit, ctx);
+    }
+}
+
+struct unmap_ctx {
+    void (*fn)(paddr_t pa, void *arg);
+    void *arg;
+};
+
+static void unmap_leaf(pte_t *e, void *ctx)
+{
+    struct unmap_ctx *u = ctx;
+    paddr_t pa = pte_addr(*e);
+    *e = 0;
+    u->fn(pa, u->arg);
+}
+
+void arch_unmap_range(struct arch_aspace *as, uintptr_t start, uintptr_t end,
+                      void (*fn)(paddr_t pa, void *arg), void *arg)
+{
+    struct unmap_ctx u = { fn, arg };
+    walk_leaves(as->root, PT_LEVELS - 1, 0, start, end, unmap_leaf, &u);
+    sfence_asid(as->asid);
+}
+
+static void protect_leaf(pte_t *e, void *ctx)
+{
+    uint32_t prot = *(uint32_t *)ctx;
+    *e = pte_make(pte_addr(*e), prot_bits(prot));
+}
+
+void arch_protect_range(struct arch_aspace *as, uintptr_t start, uintptr_t end, uint32_t prot)
+{
+    walk_leaves(as->root, PT_LEVELS - 1, 0, start, end, protect_leaf, &prot);
+    sfence_asid(as->asid);
+}
+
+static void write_satp(uint64_t satp)
+{
+    if (satp == current_satp)
+        return;
+    csr_write(satp, satp);
+    current_satp = satp;
+}
+
+void arch_aspace_activate_kernel(void)
+{
+    write_satp(SATP_MODE_SV48 | virt_to_phys(kernel_root_table()) >> PAGE_SHIFT);
+}
+
+void arch_switch_aspace(struct thread *next)
+{
+    if (next->arch.satp)
+        write_satp(next->arch.satp);
+}
+
+extern char thread_trampoline[];
+
+void arch_thread_init_user(struct thread *t, uint64_t kstack_top, const struct arch_aspace *as,
+                           uint64_t pc, uint64_t sp, uint64_t arg)
+{
+    struct trap_frame *f = (struct trap_frame *)(kstack_top - sizeof *f);
+    memset(f, 0, sizeof *f);
+    f->sepc = pc;
+    f->x[REG_SP] = sp;
+    f->x[REG_A0] = arg;
+    memset(&t->arch.ctx, 0, sizeof t->arch.ctx);
+    t->arch.kstack_top = kstack_top;
+    t->arch.satp = as->satp;
+    t->arch.ctx.ra = (uint64_t)thread_trampoline;
+    t->arch.ctx.sp = (uint64_t)f;
+}

@@ -1,0 +1,33 @@
+/*
+ * include/kestrel/errors.h - error codes of the kestrel system call ABI.
+ *
+ * Part of the user-visible ABI (include/kestrel/): includes only <stdint.h>,
+ * every name carries the KS_ prefix. A system call returns a non-negative value
+ * on success and one of these negative codes on failure.
+ */
+#ifndef KESTREL_ERRORS_H
+#define KESTREL_ERRORS_H
+
+/* Arguments */
+#define KS_ERR_INVALID      (-1)    /* a flag, size, alignment or combination is not allowed */
+#define KS_ERR_FAULT        (-2)    /* a pointer and length do not name readable/writable user memory */
+#define KS_ERR_RANGE        (-3)    /* an address or offset is outside what the object allows */
+#define KS_ERR_NOSYS        (-4)    /* no such system call */
+
+/* Handles (checked in this order) */
+#define KS_ERR_BAD_HANDLE   (-10)   /* not an open handle of this process (closed, stale, out of range) */
+#define KS_ERR_WRONG_TYPE   (-11)   /* the handle names an object of another type */
+#define KS_ERR_ACCESS       (-12)   /* the handle lacks a right the call needs */
+
+/* Resources */
+#define KS_ERR_NO_MEMORY    (-20)   /* the kernel ran out of pages for this call */
+#define KS_ERR_NO_HANDLES   (-21)   /* the handle table is full */
+#define KS_ERR_EXISTS       (-22)   /* a mapping already covers part of the requested range */
+
+/* State */
+#define KS_ERR_INTERRUPTED  (-30)   /* a blocked call was interrupted (thread_interrupt) */
+#define KS_ERR_BAD_STATE    (-31)   /* the object is not in a state that allows this (e.g. joined twice) */
+#define KS_ERR_PEER_CLOSED  (-32)   /* the other end went away */
+#define KS_ERR_TRUNCATED    (-33)   /* the data did not fit; the call says how much there was */
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * include/kestrel/syscall.h - system call numbers and their arguments
+ * (user-visible ABI).
+ *
+ * Calling convention: the number in a7, arguments in a0..a5, `ecall`, the result
+ * in a0 (negative: a KS_ERR_* code from <kestrel/errors.h>). Like a function
+ * call, an ecall preserves sp, ra, gp, tp and s0..s11 and clobbers t0..t6 and
+ * a1..a7, which the kernel returns zeroed: no kernel value reaches user space.
+ *
+ * Every pointer argument must point into user space (0x1000 .. 0x7fffffffffff)
+ * for its whole length; otherwise the call fails with KS_ERR_FAULT.
+ */
+#ifndef KESTREL_SYSCALL_H
+#define KESTREL_SYSCALL_H
+
+#include <stdint.h>
+
+enum ks_syscall {
+    KS_SYS_NULL = 0,            /* () -> 0; the cheapest call, for measurements */
+    KS_SYS_DEBUG_WRITE,         /* (buf, len) -> len; write to the kernel console */
+
+    KS_SYS_HANDLE_CLOSE,        /* (h) -> 0 */
+    KS_SYS_HANDLE_DUPLICATE,    /* (h, rights) -> new handle with rights (a subset); needs DUPLICATE */
+    KS_SYS_HANDLE_TRANSFER,     /* (proc, h, rights, flags) -> the handle's value in proc;
+                                   needs TRANSFER on h, MANAGE on proc; KS_TRANSFER_MOVE closes h */
+    KS_SYS_HANDLE_INFO,         /* (h) -> type << 8 | rights */
+
+    KS_SYS_PROCESS_CREATE,      /* (name, name_len) -> process handle (empty address space) */
+    KS_SYS_PROCESS_EXIT,        /* (status) -> does not return; all threads end */
+    KS_SYS_PROCESS_WAIT,        /* (proc, uint64_t *status) -> 0 once it has ended; needs WAIT */
+    KS_SYS_PROCESS_KILL,        /* (proc) -> 0; needs MANAGE; it ends with KS_STATUS_KILLED */
+
+    KS_SYS_THREAD_CREATE,       /* (proc, pc, sp, arg) -> thread handle; runs pc(arg) on sp
+                                   in proc (KS_PROCESS_SELF or a handle with MANAGE) */
+    KS_SYS_THREAD_EXIT,         /* (code) -> does not return; the last thread ends the process */
+    KS_SYS_THREAD_JOIN,         /* (thread) -> its exit code (>= 0 expected); needs WAIT */
+    KS_SYS_THREAD_YIELD,        /* () -> 0 */
+    KS_SYS_THREAD_SLEEP,        /* (ns) -> 0, or KS_ERR_INTERRUPTED */
+    KS_SYS_THREAD_INTERRUPT,    /* (thread) -> 0; its blocking call returns KS_ERR_INTERRUPTED */
+
+    KS_SYS_MEMOBJ_CREATE,       /* (size) -> memobj handle (zero-filled, pages made on first use) */
+    KS_SYS_MEMOBJ_READ,         /* (m, offset, buf, len) -> bytes read (0 at or past the end) */
+    KS_SYS_MEMOBJ_WRITE,        /* (m, offset, buf, len) -> bytes written (grows the memobj) */
+    KS_SYS_MEMOBJ_TRUNCATE,     /* (m, size) -> 0 */
+    KS_SYS_MEMOBJ_SIZE,         /* (m) -> size */
+
+    KS_SYS_VM_MAP,              /* (proc, m, offset, addr, len, flags) -> address mapped */
+    KS_SYS_VM_UNMAP,            /* (proc, addr, len) -> 0 */
+    KS_SYS_VM_PROTECT,          /* (proc, addr, len, prot) -> 0 */
+
+    KS_SYS_VIEW_CREATE,         /* (m, rights) -> view handle at position 0 */
+    KS_SYS_VIEW_READ,           /* (v, buf, len) -> bytes read, position advances */
+    KS_SYS_VIEW_WRITE,          /* (v, buf, len) -> bytes written, position advances */
+    KS_SYS_VIEW_SEEK,           /* (v, offset, whence) -> new position */
+
+    KS_SYS_CLOCK_NS,            /* () -> nanoseconds since boot (monotonic) */
+    KS_SYS_KSTAT,               /* (struct ks_kstat *out) -> 0; kernel counters for tests */
+
+    KS_SYS_COUNT
+};
+
+/* vm_map flags: protection, sharing, placement. */
+#define KS_PROT_READ        (1u << 0)
+#define KS_PROT_WRITE       (1u << 1)
+#define KS_PROT_EXEC        (1u << 2)
+#define KS_MAP_SHARED       (1u << 4)   /* writes go to the memobj, seen by every mapping */
+#define KS_MAP_PRIVATE      (1u << 5)   /* copy-on-write: writes stay in this mapping */
+#define KS_MAP_FIXED        (1u << 6)   /* map exactly at addr (fails if anything is there) */
+
+/* view_seek whence, as in lseek. */
+#define KS_SEEK_SET 0
+#define KS_SEEK_CUR 1
+#define KS_SEEK_END 2
+
+/* handle_transfer flags */
+#define KS_TRANSFER_MOVE    (1u << 0)
+
+/*
+ * Process status from process_wait: bits 0..31 the exit status, or, if
+ * KS_STATUS_KILLED is set, the cause (KS_KILL_*) in bits 0..31.
+ */
+#define KS_STATUS_KILLED    (1ull << 32)
+#define KS_KILL_BY_REQUEST  1   /* process_kill */
+#define KS_KILL_PAGE_FAULT  2
+#define KS_KILL_ILLEGAL     3   /* illegal instruction */
+#define KS_KILL_MISALIGNED  4
+#define KS_KILL_ACCESS      5   /* access fault, breakpoint or other exception */
+
+/* Counters from KS_SYS_KSTAT (for leak checks in tests). */
+struct ks_kstat {
+    uint64_t free_pages;
+    uint64_t total_pages;
+    uint64_t heap_objects;      /* live kmalloc objects */
+    uint64_t objects;           /* live kernel objects (processes, threads, memobjs, ...) */
+    uint64_t debug_write_calls; /* KS_SYS_DEBUG_WRITE calls since boot */
+    uint64_t context_switches;
+};
+_Static_assert(sizeof(struct ks_kstat) == 48, "ks_kstat layout is ABI");
+
+/* Auxiliary vector entries (initial stack) beyond Linux's, for handles given at start. */
+#define KS_AT_BOOTIMAGE     0x4b5301    /* handle of the boot image memobj */
+#define KS_AT_HANDLE_0      0x4b5310    /* handles a parent passed on: _0, _0 + 1, ... */
+
+#endif

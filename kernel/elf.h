@@ -1,0 +1,92 @@
+/*
+ * kernel/elf.h - reading static RISC-V ELF executables and laying out a new
+ * process's initial stack. Shared by the kernel's loader for init
+ * (kernel/userboot.c) and init's user-space loader (user/lib/loader.c), which
+ * compiles this file too: it depends on nothing but memcpy/memset.
+ *
+ * elf_parse checks everything before anyone trusts it: header fields, the
+ * program header table against the bytes given, every PT_LOAD segment against
+ * the file size and user space, overlaps, and the entry point. A malformed file
+ * is an ELF_ERR_* code, never an out-of-bounds read.
+ */
+#ifndef KERNEL_ELF_H
+#define KERNEL_ELF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ELF_MAX_SEGMENTS 8
+
+enum {
+    ELF_ERR_TRUNCATED = -1,     /* shorter than its headers say */
+    ELF_ERR_MAGIC = -2,         /* not an ELF file */
+    ELF_ERR_FORMAT = -3,        /* not 64-bit little-endian version 1 */
+    ELF_ERR_MACHINE = -4,       /* not RISC-V */
+    ELF_ERR_TYPE = -5,          /* not a static executable (ET_EXEC) */
+    ELF_ERR_PHDRS = -6,         /* program header table malformed or outside the file */
+    ELF_ERR_SEGMENT = -7,       /* a segment is inconsistent (sizes, alignment, file range) */
+    ELF_ERR_RANGE = -8,         /* a segment lies outside user space */
+    ELF_ERR_OVERLAP = -9,       /* two segments share a page */
+    ELF_ERR_ENTRY = -10,        /* the entry point is not in an executable segment */
+    ELF_ERR_TOO_MANY = -11,     /* more than ELF_MAX_SEGMENTS loadable segments */
+    ELF_ERR_EMPTY = -12,        /* no loadable segment */
+};
+
+struct elf_segment {
+    uint64_t vaddr, memsz;
+    uint64_t offset, filesz;
+    uint32_t prot;              /* KS_PROT_* */
+};
+
+struct elf_image {
+    uint64_t entry;
+    unsigned nsegs;
+    struct elf_segment seg[ELF_MAX_SEGMENTS];
+};
+
+/*
+ * Parse an executable whose first `avail` bytes are at `head` (enough for the
+ * ELF header and program headers) and whose whole size is file_size.
+ */
+int elf_parse(const void *head, size_t avail, uint64_t file_size, struct elf_image *out);
+
+const char *elf_strerror(int err);
+
+/* How a loader maps what elf_load asks for; each returns 0 or a negative error. */
+struct elf_load_ops {
+    /* Map file bytes [file_off, file_off + len) at vaddr, copy-on-write (all page-aligned). */
+    int (*map_file)(void *ctx, uint64_t vaddr, uint64_t file_off, uint64_t len, uint32_t prot);
+    /* Map len zeroed bytes at vaddr (page-aligned) after putting the data_len file bytes
+       at file_off at its start. */
+    int (*map_anon)(void *ctx, uint64_t vaddr, uint64_t len, uint32_t prot, uint64_t file_off,
+                    uint64_t data_len);
+};
+
+/*
+ * Map every segment: whole file pages straight from the file, the page where
+ * file data ends plus the zero-filled rest (.bss) as fresh memory. Returns 0 or
+ * the first error of an op.
+ */
+int elf_load(const struct elf_image *img, const struct elf_load_ops *ops, void *ctx);
+
+struct elf_auxv {
+    uint64_t type, value;
+};
+
+#define AT_NULL     0
+#define AT_PHDR     3
+#define AT_PAGESZ   6
+#define AT_ENTRY    9
+#define AT_RANDOM   25
+
+/*
+ * Lay out a new process's initial stack as the Linux RISC-V ABI (and musl's
+ * startup code) expects: argc, argv[], NULL, envp[], NULL, auxv pairs ending
+ * with AT_NULL, then the strings and 16 bytes for AT_RANDOM above them. buf is
+ * the top `size` bytes of the stack, whose end will be at user address
+ * stack_top. Returns the initial sp (16-byte aligned), or 0 if it does not fit.
+ */
+uint64_t elf_build_stack(uint8_t *buf, size_t size, uint64_t stack_top, const char *const argv[],
+                         const char *const envp[], const struct elf_auxv *aux, unsigned naux);
+
+#endif

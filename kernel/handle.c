@@ -1,0 +1,94 @@
+/*
+ * kernel/handle.c - handle tables (see handle.h).
+ */
+#include <kestrel/errors.h>
+#include "handle.h"
+#include "heap.h"
+#include "string.h"
+
+#define SLOT_BITS 8
+#define GEN_LIMIT (1u << (31 - SLOT_BITS))      /* keeps handle values positive */
+
+_Static_assert(KS_HANDLE_MAX == 1 << SLOT_BITS, "slot bits match the table size");
+
+struct handle_table *handle_table_create(void)
+{
+    struct handle_table *t = kzalloc(sizeof *t);
+    if (!t)
+        return NULL;
+    for (int i = 0; i < KS_HANDLE_MAX; i++)
+        t->slots[i].gen = 1;
+    return t;
+}
+
+static void drop(struct handle_entry *e)
+{
+    struct object *o = e->obj;
+    e->obj = NULL;
+    e->rights = 0;
+    e->gen = e->gen + 1 < GEN_LIMIT ? e->gen + 1 : 1;
+    if (--o->handles == 0 && o->ops->on_last_handle)
+        o->ops->on_last_handle(o);
+    object_put(o);
+}
+
+void handle_table_destroy(struct handle_table *t)
+{
+    for (int i = 0; i < KS_HANDLE_MAX; i++)
+        if (t->slots[i].obj)
+            drop(&t->slots[i]);
+    kfree(t);
+}
+
+ks_handle_t handle_install(struct handle_table *t, struct object *o, uint32_t rights)
+{
+    for (int i = 0; i < KS_HANDLE_MAX; i++) {
+        struct handle_entry *e = &t->slots[i];
+        if (e->obj)
+            continue;
+        object_get(o);
+        o->handles++;
+        e->obj = o;
+        e->rights = rights;
+        t->used++;
+        return (ks_handle_t)(e->gen << SLOT_BITS | (uint32_t)i);
+    }
+    return KS_ERR_NO_HANDLES;
+}
+
+static struct handle_entry *entry_of(struct handle_table *t, ks_handle_t h)
+{
+    if (h < (1 << SLOT_BITS))
+        return NULL;
+    struct handle_entry *e = &t->slots[(uint32_t)h & (KS_HANDLE_MAX - 1)];
+    if (!e->obj || e->gen != (uint32_t)h >> SLOT_BITS)
+        return NULL;
+    return e;
+}
+
+int handle_lookup(struct handle_table *t, ks_handle_t h, uint32_t type, uint32_t rights,
+                  struct object **out, uint32_t *rights_out)
+{
+    struct handle_entry *e = entry_of(t, h);
+    if (!e)
+        return KS_ERR_BAD_HANDLE;
+    if (type && e->obj->type != type)
+        return KS_ERR_WRONG_TYPE;
+    if ((e->rights & rights) != rights)
+        return KS_ERR_ACCESS;
+    object_get(e->obj);
+    *out = e->obj;
+    if (rights_out)
+        *rights_out = e->rights;
+    return 0;
+}
+
+int handle_close(struct handle_table *t, ks_handle_t h)
+{
+    struct handle_entry *e = entry_of(t, h);
+    if (!e)
+        return KS_ERR_BAD_HANDLE;
+    t->used--;
+    drop(e);
+    return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * kernel/handle.h - per-process handle tables.
+ *
+ * A table maps handle values (see <kestrel/handle.h>: slot in the low 8 bits,
+ * generation above) to (object, rights). Every syscall resolves handles through
+ * handle_lookup, which checks, in this order: the value names a live slot of
+ * the right generation (else KS_ERR_BAD_HANDLE), the object has the expected
+ * type (KS_ERR_WRONG_TYPE), the handle has every right asked for (KS_ERR_ACCESS).
+ */
+#ifndef KERNEL_HANDLE_H
+#define KERNEL_HANDLE_H
+
+#include <stdint.h>
+#include <kestrel/handle.h>
+#include "object.h"
+
+struct handle_entry {
+    struct object *obj;     /* NULL: free slot */
+    uint32_t rights;
+    uint32_t gen;           /* bumped on every close, so old values go stale */
+};
+
+struct handle_table {
+    struct handle_entry slots[KS_HANDLE_MAX];
+    uint32_t used;
+};
+
+/* A new, empty table, or NULL without memory. */
+struct handle_table *handle_table_create(void);
+
+/* Close every handle and free the table. */
+void handle_table_destroy(struct handle_table *t);
+
+/* Add a handle to o with `rights`; takes its own reference. Returns it, or KS_ERR_NO_HANDLES. */
+ks_handle_t handle_install(struct handle_table *t, struct object *o, uint32_t rights);
+
+/*
+ * Resolve h. type 0 accepts any type. On success *out holds the object with a
+ * new reference (drop it with object_put) and, if rights_out, the handle's rights.
+ */
+int handle_lookup(struct handle_table *t, ks_handle_t h, uint32_t type, uint32_t rights,
+                  struct object **out, uint32_t *rights_out);
+
+/* Remove h from the table (0 or KS_ERR_BAD_HANDLE); drops the handle's reference. */
+int handle_close(struct handle_table *t, ks_handle_t h);
+
+/* Number of open handles. */
+static inline uint32_t handle_count(const struct handle_table *t) { return t->used; }
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * kernel/memobj.c - memory objects and views (see memobj.h).
+ *
+ * The memobj holds one reference on each of its pages; each page-table entry
+ * mapping a page holds another (kernel/vm.c), so truncating a memobj that is
+ * mapped privately leaves the private copies intact.
+ */
+#include <arch/memlayout.h>
+#include <kestrel/errors.h>
+#include "heap.h"
+#include "memobj.h"
+#include "page_alloc.h"
+#include "string.h"
+#include "uaccess.h"
+#include "vm.h"
+
+static void put_page(uint64_t index, void *page, void *arg)
+{
+    (void)index;
+    (void)arg;
+    page_unref(page);
+}
+
+static void memobj_destroy(struct object *o)
+{
+    struct memobj *mo = memobj_from_object(o);
+    radix_remove_from(&mo->pages, 0, put_page, NULL);
+    kfree(mo);
+}
+
+static const struct object_ops memobj_ops = { .destroy = memobj_destroy };
+
+struct memobj *memobj_create(uint64_t size)
+{
+    if (size > MEMOBJ_MAX_SIZE)
+        return NULL;
+    struct memobj *mo = kzalloc(sizeof *mo);
+    if (!mo)
+        return NULL;
+    object_init(&mo->obj, KS_OBJ_MEMOBJ, &memobj_ops);
+    mo->size = size;
+    radix_init(&mo->pages);
+    list_init(&mo->mappings);
+    return mo;
+}
+
+void *memobj_page(struct memobj *mo, uint64_t index, int create)
+{
+    void *page = radix_lookup(&mo->pages, index);
+    if (page || !create)
+        return page;
+    page = page_zalloc(0);
+    if (!page)
+        return NULL;
+    if (radix_insert(&mo->pages, index, page) != 0) {
+        page_unref(page);
+        return NULL;
+    }
+    return page;
+}
+
+long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
+{
+    if (!user_range_ok(ubuf, len))
+        return KS_ERR_FAULT;
+    if (offset >= mo->size)
+        return 0;
+    if (len > mo->size - offset)
+        len = mo->size - offset;
+    uint64_t done = 0;
+    while (done < len) {
+        uint64_t pos = offset + done, in_page = pos & (PAGE_SIZE - 1);
+        uint64_t n = PAGE_SIZE - in_page;
+        if (n > len - done)
+            n = len - done;
+        const uint8_t *page = memobj_page(mo, pos >> PAGE_SHIFT, 0);
+        long r = page ? copy_to_user(ubuf + done, page + in_page, n) : clear_user(ubuf + done, n);
+        if (r)
+            return done ? (long)done : r;
+        done += n;
+    }
+    return (long)done;
+}
+
+long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
+{
+    if (!user_range_ok(ubuf, len))
+        return KS_ERR_FAULT;
+    if (offset > MEMOBJ_MAX_SIZE || len > MEMOBJ_MAX_SIZE - offset)
+        return KS_ERR_RANGE;
+    uint64_t done = 0;
+    while (done < len) {
+        uint64_t pos = offset + done, in_page = pos & (PAGE_SIZE - 1);
+        uint64_t n = PAGE_SIZE - in_page;
+        if (n > len - done)
+            n = len - done;
+        uint8_t *page = memobj_page(mo, pos >> PAGE_SHIFT, 1);
+        long r = page ? copy_from_user(page + in_page, ubuf + done, n) : KS_ERR_NO_MEMORY;
+        if (r) {
+            if (!done)
+                return r;
+            break;
+        }
+        done += n;
+        if (offset + done > mo->size)
+            mo->size = offset + done;
+    }
+    return (long)done;
+}
+
+long memobj_truncate(struct memobj *mo, uint64_t size)
+{
+    if (size > MEMOBJ_MAX_SIZE)
+        return KS_ERR_RANGE;
+    uint64_t first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    if (size < mo->size) {
+        vm_unmap_memobj_pages(mo, first_gone);
+        radix_remove_from(&mo->pages, first_gone, put_page, NULL);
+        uint8_t *last = (size & (PAGE_SIZE - 1)) ? memobj_page(mo, size >> PAGE_SHIFT, 0) : NULL;
+        if (last)
+            memset(last + (size & (PAGE_SIZE - 1)), 0, PAGE_SIZE - (size & (PAGE_SIZE - 1)));
+    }
+    mo->size = size;
+    return 0;
+}
+
+static void view_destroy(struct object *o)
+{
+    struct view *v = view_from_object(o);
+    object_put(&v->mo->obj);
+    kfree(v);
+}
+
+static const struct object_ops view_ops = { .destroy = view_destroy };
+
+struct view *view_create(struct memobj *mo)
+{
+    struct view *v = kzalloc(sizeof *v);
+    if (!v)
+        return NULL;
+    object_init(&v->obj, KS_OBJ_VIEW, &view_ops);
+    v->mo = mo;
+    object_get(&mo->obj);
+    return v;
+}

@@ -1,0 +1,62 @@
+/*
+ * kernel/memobj.h - memory objects and views.
+ *
+ * A memobj is a sparse, resizable array of pages: pages that were never written
+ * read as zeros and take no memory. It can be read and written at an offset,
+ * truncated, and mapped into address spaces (kernel/vm.h). A view adds a
+ * position to a memobj, so that read/write/seek behave like POSIX calls on a
+ * regular file; the view handle's rights limit what it may do.
+ */
+#ifndef KERNEL_MEMOBJ_H
+#define KERNEL_MEMOBJ_H
+
+#include <stdint.h>
+#include "list.h"
+#include "object.h"
+#include "radix.h"
+
+#define MEMOBJ_MAX_SIZE (1ull << 40)    /* 1 TiB: offsets beyond are KS_ERR_RANGE */
+
+struct memobj {
+    struct object obj;
+    uint64_t size;
+    struct radix pages;         /* page index -> kernel address of the page */
+    struct list mappings;       /* struct vm_area.mo_link */
+};
+
+struct view {
+    struct object obj;
+    struct memobj *mo;          /* holds a reference */
+    uint64_t pos;
+};
+
+/* A new memobj of `size` zero bytes, or NULL without memory. */
+struct memobj *memobj_create(uint64_t size);
+
+/*
+ * The kernel address of page `index`, allocating a zeroed page if `create` and
+ * it is missing. NULL if missing (and !create) or out of memory.
+ */
+void *memobj_page(struct memobj *mo, uint64_t index, int create);
+
+/* Copy to/from user memory. Bytes done (reads stop at the size; writes grow it) or an error. */
+long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);
+long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);
+
+/* Set the size; pages beyond it are freed and unmapped, the tail of the last page zeroed. */
+long memobj_truncate(struct memobj *mo, uint64_t size);
+
+/* A view of mo at position 0, or NULL without memory. */
+struct view *view_create(struct memobj *mo);
+
+static inline struct memobj *memobj_from_object(struct object *o)
+{
+    return OBJECT_CAST(o, KS_OBJ_MEMOBJ, struct memobj, obj);
+}
+
+static inline struct view *view_from_object(struct object *o)
+{
+    return OBJECT_CAST(o, KS_OBJ_VIEW, struct view, obj);
+}
+
+#endif

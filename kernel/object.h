@@ -1,0 +1,56 @@
+/*
+ * kernel/object.h - the header every kernel object starts with.
+ *
+ * Objects are reference counted. A reference is held by every handle to the
+ * object, and by any kernel structure that points at it (a thread's process, a
+ * mapping's memobj). `handles` counts the handles alone: when it drops to zero
+ * the object's on_last_handle hook runs (where "peer closed" comes from); when
+ * refs drops to zero, destroy frees it. Downcasts check the type tag.
+ */
+#ifndef KERNEL_OBJECT_H
+#define KERNEL_OBJECT_H
+
+#include <stdint.h>
+#include <kestrel/handle.h>
+#include "panic.h"
+
+struct object;
+
+struct object_ops {
+    void (*destroy)(struct object *o);          /* free it: no references remain */
+    void (*on_last_handle)(struct object *o);   /* optional: the last handle was closed */
+};
+
+struct object {
+    uint32_t type;              /* KS_OBJ_* */
+    uint32_t refs;
+    uint32_t handles;
+    const struct object_ops *ops;
+};
+
+/* Initialise the header of a new object with one reference (the creator's). */
+void object_init(struct object *o, uint32_t type, const struct object_ops *ops);
+
+static inline void object_get(struct object *o)
+{
+    o->refs++;
+}
+
+/* Drop a reference; the last one destroys the object. */
+void object_put(struct object *o);
+
+/* Live objects of all types (for leak checks). */
+uint64_t object_count(void);
+
+/* Checked downcast: the containing struct, or a panic on a wrong type tag (a kernel bug). */
+#define OBJECT_CAST(o, type_tag, T, member) \
+    ((T *)object_check((o), (type_tag), __builtin_offsetof(T, member)))
+
+static inline void *object_check(struct object *o, uint32_t type, unsigned long offset)
+{
+    if (o->type != type)
+        panic("object_check: object %p has type %u, expected %u", (void *)o, o->type, type);
+    return (char *)o - offset;
+}
+
+#endif

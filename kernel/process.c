@@ -1,0 +1,143 @@
+/*
+ * kernel/process.c - process lifetime: creation, ending, waiting, kill messages.
+ */
+#include <kestrel/errors.h>
+#include <kestrel/syscall.h>
+#include "heap.h"
+#include "kprintf.h"
+#include "power.h"
+#include "process.h"
+#include "sched.h"
+#include "string.h"
+#include "thread.h"
+#include "vm.h"
+
+static uint32_t next_pid = 1;
+
+static void init_ended(uint64_t status);
+
+/* Free what a dead process no longer needs; the object stays for its status. */
+static void process_release(struct process *p)
+{
+    p->state = PROCESS_DEAD;
+    if (p->vm) {
+        struct thread *t = current_thread();
+        if (t->proc == p)
+            arch_aspace_activate_kernel();
+        vm_space_destroy(p->vm);
+        p->vm = NULL;
+    }
+    if (p->handles) {
+        struct handle_table *h = p->handles;
+        p->handles = NULL;      /* closing may recurse into other objects */
+        handle_table_destroy(h);
+    }
+    wake_all(&p->exit_waiters, 0);
+    if (p->pid == 1)
+        init_ended(p->status);
+}
+
+/* init is gone: nothing else can run. Its status becomes QEMU's exit status. */
+static void init_ended(uint64_t status)
+{
+    if (status & KS_STATUS_KILLED) {
+        kprintf("kernel: init was killed (cause %u); powering off\n", (uint32_t)status);
+        shutdown(EXIT_INIT_KILLED);
+    }
+    shutdown((int)(status & 0xff));
+}
+
+static void process_destroy(struct object *o)
+{
+    struct process *p = process_from_object(o);
+    if (p->state != PROCESS_DEAD)
+        process_release(p);
+    kfree(p);
+}
+
+/* Nobody can reach a process without threads any more: it can never run. */
+static void process_last_handle(struct object *o)
+{
+    struct process *p = process_from_object(o);
+    if (p->nthreads == 0 && p->state == PROCESS_ALIVE)
+        process_exit(p, KS_STATUS_KILLED | KS_KILL_BY_REQUEST);
+}
+
+static const struct object_ops process_ops = {
+    .destroy = process_destroy,
+    .on_last_handle = process_last_handle,
+};
+
+struct process *process_create(const char *name, uint32_t parent_pid)
+{
+    struct process *p = kzalloc(sizeof *p);
+    if (!p)
+        return NULL;
+    p->vm = vm_space_create();
+    p->handles = handle_table_create();
+    if (!p->vm || !p->handles) {
+        if (p->vm)
+            vm_space_destroy(p->vm);
+        if (p->handles)
+            handle_table_destroy(p->handles);
+        kfree(p);
+        return NULL;
+    }
+    object_init(&p->obj, KS_OBJ_PROCESS, &process_ops);
+    p->pid = next_pid++;
+    p->parent_pid = parent_pid;
+    size_t n = strlen(name);
+    if (n >= sizeof p->name)
+        n = sizeof p->name - 1;
+    memcpy(p->name, name, n);
+    list_init(&p->threads);
+    wait_queue_init(&p->exit_waiters);
+    return p;
+}
+
+void process_exit(struct process *p, uint64_t status)
+{
+    if (p->state != PROCESS_ALIVE)
+        return;
+    p->state = PROCESS_EXITING;
+    p->status = status;
+    LIST_FOR_EACH(n, tmp, &p->threads) {
+        struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
+        t->flags |= THREAD_KILLED;
+        if (t->state == THREAD_BLOCKED && t->interruptible)
+            sched_wake(t, KS_ERR_INTERRUPTED);
+    }
+    if (p->nthreads == 0)
+        process_release(p);
+}
+
+void process_thread_gone(struct process *p, long code)
+{
+    p->nthreads--;
+    if (p->nthreads == 0) {
+        if (p->state == PROCESS_ALIVE) {        /* the last thread's code becomes the status */
+            p->state = PROCESS_EXITING;
+            p->status = (uint32_t)code;
+        }
+        process_release(p);
+    }
+}
+
+long process_wait(struct process *p, uint64_t *status)
+{
+    while (p->state != PROCESS_DEAD) {
+        long r = wait_on(&p->exit_waiters, 1);
+        if (r == KS_ERR_INTERRUPTED)
+            return r;
+    }
+    *status = p->status;
+    return 0;
+}
+
+void process_kill_fault(struct process *p, uint32_t cause, const char *what, uint64_t addr,
+                        uint64_t pc)
+{
+    kprintf("killed: %s (pid %u): %s at 0x%lx, pc 0x%lx\n", p->name, p->pid, what,
+            (unsigned long)addr, (unsigned long)pc);
+    process_exit(p, KS_STATUS_KILLED | cause);
+}

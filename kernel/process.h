@@ -1,0 +1,63 @@
+/*
+ * kernel/process.h - processes: an address space, a handle table, threads.
+ *
+ * A process lives while it has threads, or, before its first thread starts,
+ * while someone holds a handle to it. It ends when its last thread exits,
+ * when a thread calls process_exit, or when it is killed (a fault, or
+ * process_kill): then every thread is told to exit, and the last one out frees
+ * the address space and closes the handles. The process object itself stays
+ * until its last reference goes, so a waiter can still read the status.
+ */
+#ifndef KERNEL_PROCESS_H
+#define KERNEL_PROCESS_H
+
+#include <stdint.h>
+#include "handle.h"
+#include "list.h"
+#include "object.h"
+#include "wait.h"
+
+struct vm_space;
+
+enum process_state {
+    PROCESS_ALIVE,
+    PROCESS_EXITING,    /* told to end; threads are leaving */
+    PROCESS_DEAD,       /* resources freed; status final */
+};
+
+struct process {
+    struct object obj;
+    uint32_t pid;
+    uint32_t parent_pid;
+    char name[32];
+    enum process_state state;
+    uint64_t status;                /* KS_STATUS_* once exiting */
+    struct vm_space *vm;
+    struct handle_table *handles;
+    struct list threads;            /* live threads (struct thread.proc_link) */
+    uint32_t nthreads;
+    struct wait_queue exit_waiters;
+};
+
+/* A new process with an empty address space and handle table; NULL without memory. */
+struct process *process_create(const char *name, uint32_t parent_pid);
+
+/* Begin ending p with `status` (KS_STATUS_* encoding). Idempotent: the first status wins. */
+void process_exit(struct process *p, uint64_t status);
+
+/* Called by thread_exit when a thread of p has finished with `code`. */
+void process_thread_gone(struct process *p, long code);
+
+/* Wait until p is dead; its status in *status. 0 or KS_ERR_INTERRUPTED. */
+long process_wait(struct process *p, uint64_t *status);
+
+/* Print "killed: ..." and end p with KS_STATUS_KILLED | cause. */
+void process_kill_fault(struct process *p, uint32_t cause, const char *what, uint64_t addr,
+                        uint64_t pc);
+
+static inline struct process *process_from_object(struct object *o)
+{
+    return OBJECT_CAST(o, KS_OBJ_PROCESS, struct process, obj);
+}
+
+#endif

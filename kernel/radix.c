@@ -1,0 +1,107 @@
+/*
+ * kernel/radix.c - radix tree of RADIX_FANOUT-way nodes (see radix.h).
+ */
+#include "heap.h"
+#include "radix.h"
+
+struct radix_node {
+    void *slot[RADIX_FANOUT];
+};
+
+static unsigned shift_of(unsigned level) { return RADIX_BITS * level; }
+
+/* Largest index+1 a tree of height h holds (h <= 10 keeps this in 64 bits). */
+static uint64_t capacity(unsigned h)
+{
+    return h >= 64 / RADIX_BITS ? UINT64_MAX : 1ull << shift_of(h);
+}
+
+void *radix_lookup(const struct radix *r, uint64_t index)
+{
+    if (r->height == 0 || (r->height < 64 / RADIX_BITS && index >= capacity(r->height)))
+        return NULL;
+    struct radix_node *n = r->root;
+    for (unsigned level = r->height - 1; n; level--) {
+        void *next = n->slot[(index >> shift_of(level)) & (RADIX_FANOUT - 1)];
+        if (level == 0)
+            return next;
+        n = next;
+    }
+    return NULL;
+}
+
+int radix_insert(struct radix *r, uint64_t index, void *p)
+{
+    /* Grow until the index fits; the old root becomes slot 0 of a new one. */
+    while (r->height == 0 || (r->height < 64 / RADIX_BITS && index >= capacity(r->height))) {
+        struct radix_node *top = kzalloc(sizeof *top);
+        if (!top)
+            return -1;
+        top->slot[0] = r->root;
+        r->root = top;
+        r->height++;
+    }
+    struct radix_node *n = r->root;
+    for (unsigned level = r->height - 1; level > 0; level--) {
+        void **s = &n->slot[(index >> shift_of(level)) & (RADIX_FANOUT - 1)];
+        if (!*s && !(*s = kzalloc(sizeof(struct radix_node))))
+            return -1;
+        n = *s;
+    }
+    n->slot[index & (RADIX_FANOUT - 1)] = p;
+    return 0;
+}
+
+void *radix_remove(struct radix *r, uint64_t index)
+{
+    if (r->height == 0 || (r->height < 64 / RADIX_BITS && index >= capacity(r->height)))
+        return NULL;
+    struct radix_node *n = r->root;
+    for (unsigned level = r->height - 1; level > 0 && n; level--)
+        n = n->slot[(index >> shift_of(level)) & (RADIX_FANOUT - 1)];
+    if (!n)
+        return NULL;
+    void **s = &n->slot[index & (RADIX_FANOUT - 1)];
+    void *p = *s;
+    *s = NULL;
+    return p;
+}
+
+/* Remove entries >= first under node n (covering indices base..); returns 1 if n is now empty. */
+static int remove_from(struct radix_node *n, unsigned level, uint64_t base, uint64_t first,
+                       void (*fn)(uint64_t, void *, void *), void *arg)
+{
+    int empty = 1;
+    uint64_t span = 1ull << shift_of(level);
+    for (unsigned i = 0; i < RADIX_FANOUT; i++) {
+        uint64_t lo = base + i * span;
+        void *s = n->slot[i];
+        if (!s)
+            continue;
+        if (level > 0 && lo + span - 1 >= first) {
+            if (remove_from(s, level - 1, lo, first, fn, arg)) {
+                kfree(s);
+                n->slot[i] = NULL;
+                continue;
+            }
+        } else if (level == 0 && lo >= first) {
+            n->slot[i] = NULL;
+            fn(lo, s, arg);
+            continue;
+        }
+        empty = 0;
+    }
+    return empty;
+}
+
+void radix_remove_from(struct radix *r, uint64_t first, void (*fn)(uint64_t index, void *p, void *arg),
+                       void *arg)
+{
+    if (r->height == 0)
+        return;
+    if (remove_from(r->root, r->height - 1, 0, first, fn, arg)) {
+        kfree(r->root);
+        r->root = NULL;
+        r->height = 0;
+    }
+}

@@ -1,0 +1,41 @@
+/*
+ * kernel/radix.h - a radix tree from 64-bit indices to pointers (sparse arrays).
+ *
+ * Nodes have RADIX_FANOUT slots; the tree grows in height as larger indices are
+ * inserted, so a small memobj costs one 512-byte node. Used for memobj pages.
+ */
+#ifndef KERNEL_RADIX_H
+#define KERNEL_RADIX_H
+
+#include <stdint.h>
+
+#define RADIX_BITS 6
+#define RADIX_FANOUT (1u << RADIX_BITS)
+
+struct radix_node;
+
+struct radix {
+    struct radix_node *root;
+    unsigned height;            /* 0: empty; h covers indices < 64^h */
+};
+
+static inline void radix_init(struct radix *r) { r->root = 0; r->height = 0; }
+
+/* The pointer at index, or NULL. */
+void *radix_lookup(const struct radix *r, uint64_t index);
+
+/* Store p (non-NULL) at index. 0, or -1 without memory for a node. */
+int radix_insert(struct radix *r, uint64_t index, void *p);
+
+/* Remove and return the pointer at index (NULL if none). Empty nodes are kept. */
+void *radix_remove(struct radix *r, uint64_t index);
+
+/*
+ * Call fn(index, p, arg) for each stored pointer with index >= first, in index
+ * order, removing it first (so fn may free it). Nodes that become unused beyond
+ * `first` are freed; radix_remove_from(r, 0, ...) empties the tree entirely.
+ */
+void radix_remove_from(struct radix *r, uint64_t first, void (*fn)(uint64_t index, void *p, void *arg),
+                       void *arg);
+
+#endif

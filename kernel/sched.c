@@ -1,0 +1,159 @@
+/*
+ * kernel/sched.c - run queue, blocking and waking, sleeping, the idle loop.
+ *
+ * schedule() is the only place that switches threads. A thread that exits is
+ * switched away from as THREAD_DEAD; since it cannot free the stack it is
+ * running on, the next thread to run frees it (reap_zombie).
+ */
+#include <arch/arch.h>
+#include <kestrel/errors.h>
+#include "clock.h"
+#include "page_alloc.h"
+#include "sched.h"
+#include "thread.h"
+
+static struct list run_queue;
+static struct list sleepers;            /* sorted by deadline */
+static struct thread *idle_thread;
+static struct thread *zombie;           /* a dead thread whose stack awaits freeing */
+static int need_resched;
+static uint64_t switches;
+
+void sched_init(struct thread *idle)
+{
+    list_init(&run_queue);
+    list_init(&sleepers);
+    idle_thread = idle;
+}
+
+void sched_enqueue(struct thread *t)
+{
+    t->state = THREAD_RUNNABLE;
+    list_push_back(&run_queue, &t->sched_link);
+}
+
+/* Free what a dead thread could not free itself. Runs on the next thread's stack. */
+static void reap_zombie(void)
+{
+    struct thread *z = zombie;
+    if (!z)
+        return;
+    zombie = NULL;
+    page_free(z->kstack, KSTACK_ORDER);
+    z->kstack = NULL;
+    object_put(&z->obj);        /* the reference the thread held on itself while alive */
+}
+
+void schedule(void)
+{
+    struct thread *prev = current_thread();
+    struct list_node *n = list_pop_front(&run_queue);
+    struct thread *next = n ? LIST_ENTRY(n, struct thread, sched_link) : idle_thread;
+    need_resched = 0;
+    if (next == prev)
+        return;
+    if (prev->state == THREAD_DEAD)
+        zombie = prev;
+    switches++;
+    arch_switch_aspace(next);
+    arch_switch(prev, next);
+    reap_zombie();
+}
+
+/* A new thread's first code in the kernel (from thread_trampoline). */
+void thread_start(void);
+void thread_start(void)
+{
+    reap_zombie();
+}
+
+void sched_yield(void)
+{
+    struct thread *t = current_thread();
+    if (t != idle_thread)
+        sched_enqueue(t);
+    schedule();
+}
+
+long sched_block(struct wait_queue *wq, int interruptible)
+{
+    struct thread *t = current_thread();
+    if (interruptible && (t->interrupt_pending || (t->flags & THREAD_KILLED))) {
+        t->interrupt_pending = 0;
+        return KS_ERR_INTERRUPTED;
+    }
+    t->state = THREAD_BLOCKED;
+    t->interruptible = interruptible;
+    t->waiting_on = wq;
+    if (wq)
+        list_push_back(&wq->waiters, &t->sched_link);
+    schedule();
+    return t->wake_result;
+}
+
+void sched_wake(struct thread *t, long result)
+{
+    if (t->state != THREAD_BLOCKED)
+        return;
+    if (t->waiting_on)
+        list_remove(&t->sched_link);
+    if (list_linked(&t->sleep_link))
+        list_remove(&t->sleep_link);
+    t->waiting_on = NULL;
+    t->wake_result = result;
+    sched_enqueue(t);
+}
+
+void sched_add_sleeper(struct thread *t, uint64_t deadline)
+{
+    t->sleep_deadline = deadline;
+    struct list_node *pos = sleepers.head.next;
+    while (pos != &sleepers.head &&
+           LIST_ENTRY(pos, struct thread, sleep_link)->sleep_deadline <= deadline)
+        pos = pos->next;
+    list_insert_before(pos, &t->sleep_link);
+}
+
+void sched_remove_sleeper(struct thread *t)
+{
+    if (list_linked(&t->sleep_link))
+        list_remove(&t->sleep_link);
+}
+
+void sched_tick(void)
+{
+    uint64_t now = arch_time_now();
+    struct list_node *n;
+    while ((n = list_first(&sleepers)) != NULL) {
+        struct thread *t = LIST_ENTRY(n, struct thread, sleep_link);
+        if (t->sleep_deadline > now)
+            break;
+        sched_wake(t, 0);
+    }
+    if (!list_empty(&run_queue))
+        need_resched = 1;
+}
+
+void sched_preempt_point(void)
+{
+    if (need_resched)
+        sched_yield();
+}
+
+void sched_idle_loop(void)
+{
+    for (;;) {
+        if (!list_empty(&run_queue)) {
+            schedule();
+            continue;
+        }
+        arch_irq_enable();
+        arch_wait_for_interrupt();
+        arch_irq_disable();
+    }
+}
+
+uint64_t sched_switch_count(void)
+{
+    return switches;
+}

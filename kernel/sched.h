@@ -1,0 +1,54 @@
+/*
+ * kernel/sched.h - the round-robin scheduler.
+ *
+ * One run queue, FIFO. A thread runs until it blocks, yields, or uses up its
+ * time slice (one clock tick, 10 ms), at which point it goes to the back of the
+ * queue on its next way out of the kernel. The idle thread runs when nothing else
+ * can; it sleeps in wfi.
+ */
+#ifndef KERNEL_SCHED_H
+#define KERNEL_SCHED_H
+
+#include <stdint.h>
+
+struct thread;
+struct wait_queue;
+
+void sched_init(struct thread *idle);
+
+/* Append t (RUNNABLE, not queued) to the run queue. */
+void sched_enqueue(struct thread *t);
+
+/* Give the hart to the next runnable thread. The current thread must already be
+   queued (yield), blocked, or dead. */
+void schedule(void);
+
+/*
+ * Block the current thread on wq (NULL: only a sleep or an interrupt wakes it)
+ * until sched_wake. Returns the wake result; KS_ERR_INTERRUPTED at once if
+ * interruptible and an interrupt is pending or the process is dying.
+ */
+long sched_block(struct wait_queue *wq, int interruptible);
+
+/* Make a blocked thread runnable; its sched_block returns `result`. */
+void sched_wake(struct thread *t, long result);
+
+/* Current thread to the back of the queue, and run the next one. */
+void sched_yield(void);
+
+/* Clock tick: wake sleepers whose time has come; ask for a switch if others wait. */
+void sched_tick(void);
+
+/* If the time slice is used up, yield (called on the way back to user mode). */
+void sched_preempt_point(void);
+
+/* Park the current thread on the sleep list until `deadline` (platform time). */
+void sched_add_sleeper(struct thread *t, uint64_t deadline);
+void sched_remove_sleeper(struct thread *t);
+
+/* The idle loop: run whatever is runnable, else wait for an interrupt. */
+__attribute__((noreturn)) void sched_idle_loop(void);
+
+uint64_t sched_switch_count(void);
+
+#endif

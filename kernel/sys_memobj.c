@@ -1,0 +1,221 @@
+/*
+ * kernel/sys_memobj.c - system calls on memobjs, views and address spaces.
+ */
+#include "memobj.h"
+#include "process.h"
+#include "syscall.h"
+#include "vm.h"
+
+#define MEMOBJ_RIGHTS (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP | KS_RIGHT_EXECUTE | \
+                       KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE)
+
+long sys_memobj_create(sysarg_t size)
+{
+    if (size > MEMOBJ_MAX_SIZE)
+        return KS_ERR_RANGE;
+    struct memobj *mo = memobj_create(size);
+    if (!mo)
+        return KS_ERR_NO_MEMORY;
+    long r = sys_install(&mo->obj, MEMOBJ_RIGHTS);
+    object_put(&mo->obj);
+    return r;
+}
+
+static long with_memobj(sysarg_t h, uint32_t rights, struct memobj **mo)
+{
+    struct object *o;
+    long r = sys_lookup(h, KS_OBJ_MEMOBJ, rights, &o, NULL);
+    if (r == 0)
+        *mo = memobj_from_object(o);
+    return r;
+}
+
+long sys_memobj_read(sysarg_t m, sysarg_t off, sysarg_t buf, sysarg_t len)
+{
+    struct memobj *mo;
+    long r = with_memobj(m, KS_RIGHT_READ, &mo);
+    if (r)
+        return r;
+    r = memobj_read(mo, off, buf, len);
+    object_put(&mo->obj);
+    return r;
+}
+
+long sys_memobj_write(sysarg_t m, sysarg_t off, sysarg_t buf, sysarg_t len)
+{
+    struct memobj *mo;
+    long r = with_memobj(m, KS_RIGHT_WRITE, &mo);
+    if (r)
+        return r;
+    r = memobj_write(mo, off, buf, len);
+    object_put(&mo->obj);
+    return r;
+}
+
+long sys_memobj_truncate(sysarg_t m, sysarg_t size)
+{
+    struct memobj *mo;
+    long r = with_memobj(m, KS_RIGHT_WRITE, &mo);
+    if (r)
+        return r;
+    r = memobj_truncate(mo, size);
+    object_put(&mo->obj);
+    return r;
+}
+
+long sys_memobj_size(sysarg_t m)
+{
+    struct memobj *mo;
+    long r = with_memobj(m, KS_RIGHT_READ, &mo);
+    if (r)
+        return r;
+    r = (long)mo->size;
+    object_put(&mo->obj);
+    return r;
+}
+
+/* The target process's address space, with a reference on the process. */
+static long with_vm(sysarg_t proc, struct process **p)
+{
+    struct object *o;
+    long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_MANAGE, &o, NULL);
+    if (r)
+        return r;
+    *p = process_from_object(o);
+    if ((*p)->state == PROCESS_DEAD || !(*p)->vm) {
+        object_put(o);
+        return KS_ERR_BAD_STATE;
+    }
+    return 0;
+}
+
+/* The memobj rights a mapping with these flags needs. */
+static uint32_t map_rights(uint64_t flags)
+{
+    uint32_t need = KS_RIGHT_MAP;
+    if (flags & (KS_PROT_READ | KS_PROT_EXEC))
+        need |= KS_RIGHT_READ;
+    if (flags & KS_PROT_EXEC)
+        need |= KS_RIGHT_EXECUTE;
+    if ((flags & KS_PROT_WRITE) && (flags & KS_MAP_SHARED))
+        need |= KS_RIGHT_WRITE;
+    return need;
+}
+
+long sys_vm_map(sysarg_t proc, sysarg_t m, sysarg_t off, sysarg_t addr, sysarg_t len, sysarg_t flags)
+{
+    if (flags > UINT32_MAX)
+        return KS_ERR_INVALID;
+    struct process *p;
+    long r = with_vm(proc, &p);
+    if (r)
+        return r;
+    struct memobj *mo;
+    if ((r = with_memobj(m, map_rights(flags), &mo)) == 0) {
+        r = vm_map(p->vm, mo, off, addr, len, (uint32_t)flags);
+        object_put(&mo->obj);
+    }
+    object_put(&p->obj);
+    return r;
+}
+
+long sys_vm_unmap(sysarg_t proc, sysarg_t addr, sysarg_t len)
+{
+    struct process *p;
+    long r = with_vm(proc, &p);
+    if (r)
+        return r;
+    r = vm_unmap(p->vm, addr, len);
+    object_put(&p->obj);
+    return r;
+}
+
+long sys_vm_protect(sysarg_t proc, sysarg_t addr, sysarg_t len, sysarg_t prot)
+{
+    if (prot > UINT32_MAX)
+        return KS_ERR_INVALID;
+    struct process *p;
+    long r = with_vm(proc, &p);
+    if (r)
+        return r;
+    r = vm_protect(p->vm, addr, len, (uint32_t)prot);
+    object_put(&p->obj);
+    return r;
+}
+
+#define VIEW_RIGHTS_MASK (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE)
+
+long sys_view_create(sysarg_t m, sysarg_t rights)
+{
+    if (rights & ~(uint64_t)VIEW_RIGHTS_MASK)
+        return KS_ERR_INVALID;
+    struct memobj *mo;
+    long r = with_memobj(m, (uint32_t)rights & (KS_RIGHT_READ | KS_RIGHT_WRITE), &mo);
+    if (r)
+        return r;
+    struct view *v = view_create(mo);
+    if (!v) {
+        r = KS_ERR_NO_MEMORY;
+    } else {
+        r = sys_install(&v->obj, (uint32_t)rights);
+        object_put(&v->obj);
+    }
+    object_put(&mo->obj);
+    return r;
+}
+
+static long with_view(sysarg_t h, uint32_t rights, struct view **v)
+{
+    struct object *o;
+    long r = sys_lookup(h, KS_OBJ_VIEW, rights, &o, NULL);
+    if (r == 0)
+        *v = view_from_object(o);
+    return r;
+}
+
+long sys_view_read(sysarg_t h, sysarg_t buf, sysarg_t len)
+{
+    struct view *v;
+    long r = with_view(h, KS_RIGHT_READ, &v);
+    if (r)
+        return r;
+    r = memobj_read(v->mo, v->pos, buf, len);
+    if (r > 0)
+        v->pos += (uint64_t)r;
+    object_put(&v->obj);
+    return r;
+}
+
+long sys_view_write(sysarg_t h, sysarg_t buf, sysarg_t len)
+{
+    struct view *v;
+    long r = with_view(h, KS_RIGHT_WRITE, &v);
+    if (r)
+        return r;
+    r = memobj_write(v->mo, v->pos, buf, len);
+    if (r > 0)
+        v->pos += (uint64_t)r;
+    object_put(&v->obj);
+    return r;
+}
+
+long sys_view_seek(sysarg_t h, sysarg_t off, sysarg_t whence)
+{
+    struct view *v;
+    long r = with_view(h, 0, &v);
+    if (r)
+        return r;
+    int64_t base = whence == KS_SEEK_SET ? 0 : whence == KS_SEEK_CUR ? (int64_t)v->pos
+                 : whence == KS_SEEK_END ? (int64_t)v->mo->size : -1;
+    int64_t delta = (int64_t)off, pos;
+    if (base < 0)
+        r = KS_ERR_INVALID;
+    else if (__builtin_add_overflow(base, delta, &pos) || pos < 0)
+        r = KS_ERR_INVALID;
+    else if ((uint64_t)pos > MEMOBJ_MAX_SIZE)
+        r = KS_ERR_RANGE;
+    else
+        r = (long)(v->pos = (uint64_t)pos);
+    object_put(&v->obj);
+    return r;
+}

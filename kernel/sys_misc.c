@@ -1,0 +1,58 @@
+/*
+ * kernel/sys_misc.c - the null call, the debug console, the clock, kernel counters.
+ */
+#include "clock.h"
+#include "console.h"
+#include "heap.h"
+#include "page_alloc.h"
+#include "sched.h"
+#include "syscall.h"
+#include "uaccess.h"
+
+static uint64_t debug_write_calls;
+
+long sys_null(void)
+{
+    return 0;
+}
+
+/* Write user bytes to the kernel console (until the FS server owns the console). */
+long sys_debug_write(sysarg_t buf, sysarg_t len)
+{
+    char chunk[128];
+    if (!user_range_ok(buf, len))
+        return KS_ERR_FAULT;
+    debug_write_calls++;
+    for (uint64_t done = 0; done < len;) {
+        uint64_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
+        if (copy_from_user(chunk, buf + done, n))
+            return done ? (long)done : KS_ERR_FAULT;
+        for (uint64_t i = 0; i < n; i++)
+            console_putc(chunk[i]);
+        done += n;
+    }
+    return (long)len;
+}
+
+uint64_t sys_debug_write_calls(void)
+{
+    return debug_write_calls;
+}
+
+long sys_clock_ns(void)
+{
+    return (long)clock_ns();
+}
+
+long sys_kstat(sysarg_t out)
+{
+    struct ks_kstat k = {
+        .free_pages = page_free_count(),
+        .total_pages = page_total_count(),
+        .heap_objects = heap_live_objects(),
+        .objects = object_count(),
+        .debug_write_calls = debug_write_calls,
+        .context_switches = sched_switch_count(),
+    };
+    return copy_to_user(out, &k, sizeof k);
+}

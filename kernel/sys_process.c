@@ -1,0 +1,122 @@
+/*
+ * kernel/sys_process.c - system calls on processes and threads.
+ */
+#include <arch/memlayout.h>
+#include "handle.h"
+#include "process.h"
+#include "sched.h"
+#include "syscall.h"
+#include "thread.h"
+#include "uaccess.h"
+
+long sys_process_create(sysarg_t name, sysarg_t len)
+{
+    char buf[32];
+    if (len >= sizeof buf)
+        return KS_ERR_INVALID;
+    long r = copy_from_user(buf, name, len);
+    if (r)
+        return r;
+    buf[len] = '\0';
+    struct process *p = process_create(buf, current_process()->pid);
+    if (!p)
+        return KS_ERR_NO_MEMORY;
+    r = sys_install(&p->obj, KS_RIGHTS_ALL);
+    object_put(&p->obj);        /* the handle holds it now (or it dies here) */
+    return r;
+}
+
+long sys_process_exit(sysarg_t status)
+{
+    process_exit(current_process(), (uint32_t)status);
+    thread_exit((long)(uint32_t)status);
+}
+
+long sys_process_wait(sysarg_t proc, sysarg_t status_out)
+{
+    struct object *o;
+    long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_WAIT, &o, NULL);
+    if (r)
+        return r;
+    struct process *p = process_from_object(o);
+    uint64_t status = 0;
+    if (p == current_process())
+        r = KS_ERR_BAD_STATE;
+    else if (!user_range_ok(status_out, sizeof status))
+        r = KS_ERR_FAULT;
+    else if ((r = process_wait(p, &status)) == 0)
+        r = copy_to_user(status_out, &status, sizeof status);
+    object_put(o);
+    return r;
+}
+
+long sys_process_kill(sysarg_t proc)
+{
+    struct object *o;
+    long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_MANAGE, &o, NULL);
+    if (r)
+        return r;
+    process_exit(process_from_object(o), KS_STATUS_KILLED | KS_KILL_BY_REQUEST);
+    object_put(o);
+    return 0;
+}
+
+long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg)
+{
+    if (pc < USER_BASE || pc >= USER_TOP || sp > USER_TOP)
+        return KS_ERR_RANGE;
+    struct object *o;
+    long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_MANAGE, &o, NULL);
+    if (r)
+        return r;
+    struct process *p = process_from_object(o);
+    struct thread *t = NULL;
+    if (p->state != PROCESS_ALIVE)
+        r = KS_ERR_BAD_STATE;
+    else if (!(t = thread_create_user(p, pc, sp, arg)))
+        r = KS_ERR_NO_MEMORY;
+    else if ((r = sys_install(&t->obj, KS_RIGHTS_ALL)) < 0)
+        thread_discard(t);
+    else
+        thread_start_running(t);
+    object_put(o);
+    return r;
+}
+
+long sys_thread_exit(sysarg_t code)
+{
+    thread_exit((long)code);
+}
+
+long sys_thread_join(sysarg_t th)
+{
+    struct object *o;
+    long r = sys_lookup(th, KS_OBJ_THREAD, KS_RIGHT_WAIT, &o, NULL);
+    if (r)
+        return r;
+    r = thread_join(thread_from_object(o));
+    object_put(o);
+    return r;
+}
+
+long sys_thread_yield(void)
+{
+    sched_yield();
+    return 0;
+}
+
+long sys_thread_sleep(sysarg_t ns)
+{
+    return thread_sleep(ns);
+}
+
+long sys_thread_interrupt(sysarg_t th)
+{
+    struct object *o;
+    long r = sys_lookup(th, KS_OBJ_THREAD, KS_RIGHT_MANAGE, &o, NULL);
+    if (r)
+        return r;
+    thread_interrupt(thread_from_object(o));
+    object_put(o);
+    return 0;
+}

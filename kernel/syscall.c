@@ -1,0 +1,105 @@
+/*
+ * kernel/syscall.c - the system call table and the handle helpers every entry
+ * point uses.
+ */
+#include "handle.h"
+#include "process.h"
+#include "syscall.h"
+#include "thread.h"
+
+long sys_null(void);
+long sys_debug_write(sysarg_t buf, sysarg_t len);
+long sys_handle_close(sysarg_t h);
+long sys_handle_duplicate(sysarg_t h, sysarg_t rights);
+long sys_handle_transfer(sysarg_t proc, sysarg_t h, sysarg_t rights, sysarg_t flags);
+long sys_handle_info(sysarg_t h);
+long sys_process_create(sysarg_t name, sysarg_t len);
+long sys_process_exit(sysarg_t status);
+long sys_process_wait(sysarg_t proc, sysarg_t status_out);
+long sys_process_kill(sysarg_t proc);
+long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg);
+long sys_thread_exit(sysarg_t code);
+long sys_thread_join(sysarg_t th);
+long sys_thread_yield(void);
+long sys_thread_sleep(sysarg_t ns);
+long sys_thread_interrupt(sysarg_t th);
+long sys_memobj_create(sysarg_t size);
+long sys_memobj_read(sysarg_t m, sysarg_t off, sysarg_t buf, sysarg_t len);
+long sys_memobj_write(sysarg_t m, sysarg_t off, sysarg_t buf, sysarg_t len);
+long sys_memobj_truncate(sysarg_t m, sysarg_t size);
+long sys_memobj_size(sysarg_t m);
+long sys_vm_map(sysarg_t proc, sysarg_t m, sysarg_t off, sysarg_t addr, sysarg_t len, sysarg_t flags);
+long sys_vm_unmap(sysarg_t proc, sysarg_t addr, sysarg_t len);
+long sys_vm_protect(sysarg_t proc, sysarg_t addr, sysarg_t len, sysarg_t prot);
+long sys_view_create(sysarg_t m, sysarg_t rights);
+long sys_view_read(sysarg_t v, sysarg_t buf, sysarg_t len);
+long sys_view_write(sysarg_t v, sysarg_t buf, sysarg_t len);
+long sys_view_seek(sysarg_t v, sysarg_t off, sysarg_t whence);
+long sys_clock_ns(void);
+long sys_kstat(sysarg_t out);
+
+#define ENTRY(n, fn) [n] = (syscall_fn)(void (*)(void))(fn)
+
+const syscall_fn syscall_table[KS_SYS_COUNT] = {
+    ENTRY(KS_SYS_NULL, sys_null),
+    ENTRY(KS_SYS_DEBUG_WRITE, sys_debug_write),
+    ENTRY(KS_SYS_HANDLE_CLOSE, sys_handle_close),
+    ENTRY(KS_SYS_HANDLE_DUPLICATE, sys_handle_duplicate),
+    ENTRY(KS_SYS_HANDLE_TRANSFER, sys_handle_transfer),
+    ENTRY(KS_SYS_HANDLE_INFO, sys_handle_info),
+    ENTRY(KS_SYS_PROCESS_CREATE, sys_process_create),
+    ENTRY(KS_SYS_PROCESS_EXIT, sys_process_exit),
+    ENTRY(KS_SYS_PROCESS_WAIT, sys_process_wait),
+    ENTRY(KS_SYS_PROCESS_KILL, sys_process_kill),
+    ENTRY(KS_SYS_THREAD_CREATE, sys_thread_create),
+    ENTRY(KS_SYS_THREAD_EXIT, sys_thread_exit),
+    ENTRY(KS_SYS_THREAD_JOIN, sys_thread_join),
+    ENTRY(KS_SYS_THREAD_YIELD, sys_thread_yield),
+    ENTRY(KS_SYS_THREAD_SLEEP, sys_thread_sleep),
+    ENTRY(KS_SYS_THREAD_INTERRUPT, sys_thread_interrupt),
+    ENTRY(KS_SYS_MEMOBJ_CREATE, sys_memobj_create),
+    ENTRY(KS_SYS_MEMOBJ_READ, sys_memobj_read),
+    ENTRY(KS_SYS_MEMOBJ_WRITE, sys_memobj_write),
+    ENTRY(KS_SYS_MEMOBJ_TRUNCATE, sys_memobj_truncate),
+    ENTRY(KS_SYS_MEMOBJ_SIZE, sys_memobj_size),
+    ENTRY(KS_SYS_VM_MAP, sys_vm_map),
+    ENTRY(KS_SYS_VM_UNMAP, sys_vm_unmap),
+    ENTRY(KS_SYS_VM_PROTECT, sys_vm_protect),
+    ENTRY(KS_SYS_VIEW_CREATE, sys_view_create),
+    ENTRY(KS_SYS_VIEW_READ, sys_view_read),
+    ENTRY(KS_SYS_VIEW_WRITE, sys_view_write),
+    ENTRY(KS_SYS_VIEW_SEEK, sys_view_seek),
+    ENTRY(KS_SYS_CLOCK_NS, sys_clock_ns),
+    ENTRY(KS_SYS_KSTAT, sys_kstat),
+};
+
+struct process *current_process(void)
+{
+    return current_thread()->proc;
+}
+
+long sys_lookup(sysarg_t h, uint32_t type, uint32_t rights, struct object **out, uint32_t *rights_out)
+{
+    struct object *o = NULL;
+    if (h == KS_PROCESS_SELF)
+        o = &current_process()->obj;
+    else if (h == KS_THREAD_SELF)
+        o = &current_thread()->obj;
+    if (o) {
+        if (type && o->type != type)
+            return KS_ERR_WRONG_TYPE;
+        object_get(o);
+        *out = o;
+        if (rights_out)
+            *rights_out = KS_RIGHTS_ALL;
+        return 0;
+    }
+    if (h > INT32_MAX)
+        return KS_ERR_BAD_HANDLE;
+    return handle_lookup(current_process()->handles, (ks_handle_t)h, type, rights, out, rights_out);
+}
+
+long sys_install(struct object *o, uint32_t rights)
+{
+    return handle_install(current_process()->handles, o, rights);
+}

@@ -1,0 +1,141 @@
+/*
+ * kernel/thread.c - creating, ending, joining, sleeping and interrupting threads.
+ *
+ * References: a live thread holds one on itself (dropped by the reaper after it
+ * dies, see sched.c) and one on its process (dropped when the thread object is
+ * destroyed). Handles hold their own.
+ */
+#include <arch/arch.h>
+#include <kestrel/errors.h>
+#include "clock.h"
+#include "heap.h"
+#include "page_alloc.h"
+#include "process.h"
+#include "sched.h"
+#include "string.h"
+#include "thread.h"
+#include "vm.h"
+
+static uint32_t next_tid = 1;
+static struct thread boot_thread;
+
+static void thread_destroy(struct object *o)
+{
+    struct thread *t = thread_from_object(o);
+    if (t->proc)
+        object_put(&t->proc->obj);
+    kfree(t);
+}
+
+static const struct object_ops thread_ops = { .destroy = thread_destroy };
+
+static void thread_fields_init(struct thread *t)
+{
+    list_node_init(&t->sched_link);
+    list_node_init(&t->sleep_link);
+    list_node_init(&t->proc_link);
+    wait_queue_init(&t->joiners);
+    t->tid = next_tid++;
+    t->state = THREAD_RUNNABLE;
+}
+
+void thread_init_boot(void)
+{
+    struct thread *t = &boot_thread;
+    thread_fields_init(t);
+    object_init(&t->obj, KS_OBJ_THREAD, &thread_ops);
+    memcpy(t->name, "idle", 5);
+    arch_set_current(t);
+    sched_init(t);
+}
+
+struct thread *thread_create_user(struct process *proc, uint64_t pc, uint64_t sp, uint64_t arg)
+{
+    struct thread *t = kzalloc(sizeof *t);
+    if (!t)
+        return NULL;
+    t->kstack = page_alloc(KSTACK_ORDER);
+    if (!t->kstack) {
+        kfree(t);
+        return NULL;
+    }
+    thread_fields_init(t);
+    object_init(&t->obj, KS_OBJ_THREAD, &thread_ops);
+    t->proc = proc;
+    object_get(&proc->obj);
+    memcpy(t->name, proc->name, sizeof t->name - 1);
+    list_push_back(&proc->threads, &t->proc_link);
+    proc->nthreads++;
+    arch_thread_init_user(t, (uint64_t)t->kstack + (PAGE_SIZE << KSTACK_ORDER), &proc->vm->as, pc,
+                          sp, arg);
+    return t;
+}
+
+void thread_start_running(struct thread *t)
+{
+    sched_enqueue(t);
+}
+
+void thread_exit(long code)
+{
+    struct thread *t = current_thread();
+    t->exit_code = code;
+    t->exited = 1;
+    wake_all(&t->joiners, code);
+    if (t->proc) {
+        list_remove(&t->proc_link);
+        process_thread_gone(t->proc, code);
+    }
+    t->state = THREAD_DEAD;
+    schedule();
+    panic("thread_exit: a dead thread was scheduled");
+}
+
+long thread_check_exit(long ret)
+{
+    struct thread *t = current_thread();
+    if (t->flags & THREAD_KILLED)
+        thread_exit(0);
+    return ret;
+}
+
+void thread_interrupt(struct thread *t)
+{
+    if (t->state == THREAD_BLOCKED && t->interruptible)
+        sched_wake(t, KS_ERR_INTERRUPTED);
+    else
+        t->interrupt_pending = 1;
+}
+
+long thread_join(struct thread *t)
+{
+    if (t == current_thread())
+        return KS_ERR_BAD_STATE;
+    while (!t->exited) {
+        long r = wait_on(&t->joiners, 1);
+        if (r == KS_ERR_INTERRUPTED)
+            return r;
+    }
+    return t->exit_code;
+}
+
+long thread_sleep(uint64_t ns)
+{
+    struct thread *t = current_thread();
+    uint64_t ticks = ns / 1000000000ull * clock_timebase_hz() +
+                     ns % 1000000000ull * clock_timebase_hz() / 1000000000ull;
+    sched_add_sleeper(t, arch_time_now() + ticks);
+    long r = sched_block(NULL, 1);
+    sched_remove_sleeper(t);
+    return r;
+}
+
+void thread_discard(struct thread *t)
+{
+    BUG_ON(list_linked(&t->sched_link));
+    list_remove(&t->proc_link);
+    t->proc->nthreads--;
+    page_free(t->kstack, KSTACK_ORDER);
+    t->kstack = NULL;
+    object_put(&t->obj);
+}

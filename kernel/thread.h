@@ -1,0 +1,90 @@
+/*
+ * kernel/thread.h - threads: the unit the scheduler runs.
+ *
+ * A thread belongs to a process (kernel threads, like the idle thread, to none)
+ * and has its own kernel stack; its user registers are saved on that stack while
+ * it is in the kernel. A thread object outlives the thread: handles keep it for
+ * thread_join, and it is freed when the last reference goes.
+ */
+#ifndef KERNEL_THREAD_H
+#define KERNEL_THREAD_H
+
+#include <stdint.h>
+#include <arch/thread.h>
+#include "list.h"
+#include "object.h"
+#include "wait.h"
+
+struct process;
+
+enum thread_state {
+    THREAD_RUNNABLE,    /* on the run queue, or running */
+    THREAD_BLOCKED,     /* on a wait queue (waiting_on) */
+    THREAD_DEAD,        /* exited; its stack is freed by the next thread to run */
+};
+
+/* thread.flags: anything set makes the syscall return path call thread_check_exit. */
+#define THREAD_KILLED   (1u << 0)   /* its process is ending: exit at the next chance */
+
+struct thread {
+    struct arch_thread arch;        /* first: entry.S finds it through tp */
+    uint32_t flags;
+    uint32_t tid;
+    struct object obj;
+    struct process *proc;           /* NULL for kernel threads (holds a reference) */
+    enum thread_state state;
+    struct list_node sched_link;    /* run queue or a wait queue */
+    struct wait_queue *waiting_on;
+    int interruptible;
+    int interrupt_pending;          /* thread_interrupt came while it was not blocked */
+    long wake_result;
+    uint64_t sleep_deadline;        /* platform time; valid while on the sleep list */
+    struct list_node sleep_link;
+    struct list_node proc_link;     /* in proc->threads */
+    void *kstack;                   /* base of the kernel stack (KSTACK_ORDER pages) */
+    long exit_code;
+    int exited;
+    struct wait_queue joiners;
+    char name[24];
+};
+
+#define KSTACK_ORDER 2              /* 16 KiB kernel stacks */
+
+static inline struct thread *current_thread(void) { return arch_current(); }
+
+/* Adopt the boot context as the first (kernel) thread; it becomes the idle thread. */
+void thread_init_boot(void);
+
+/*
+ * A new thread in proc that will enter user mode at pc with sp and a0 = arg.
+ * It is not yet runnable: call thread_start_running. NULL without memory.
+ */
+struct thread *thread_create_user(struct process *proc, uint64_t pc, uint64_t sp, uint64_t arg);
+
+/* Undo thread_create_user for a thread that never ran. */
+void thread_discard(struct thread *t);
+
+/* Put a created thread on the run queue. */
+void thread_start_running(struct thread *t);
+
+/* End the current thread with `code`. */
+__attribute__((noreturn)) void thread_exit(long code);
+
+/* Called on the way back to user mode when current->flags is set. */
+long thread_check_exit(long ret);
+
+/* Interrupt t: if blocked interruptibly, it wakes with KS_ERR_INTERRUPTED. */
+void thread_interrupt(struct thread *t);
+
+/* Wait for t to exit; its exit code, or KS_ERR_INTERRUPTED. */
+long thread_join(struct thread *t);
+
+/* Sleep for ns nanoseconds; 0, or KS_ERR_INTERRUPTED. */
+long thread_sleep(uint64_t ns);
+
+static inline struct thread *thread_from_object(struct object *o)
+{
+    return OBJECT_CAST(o, KS_OBJ_THREAD, struct thread, obj);
+}
+
+#endif

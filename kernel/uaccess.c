@@ -1,0 +1,46 @@
+/*
+ * kernel/uaccess.c - checked user-memory copies (see uaccess.h).
+ */
+#include <arch/arch.h>
+#include <arch/memlayout.h>
+#include <kestrel/errors.h>
+#include "uaccess.h"
+
+int user_range_ok(uintptr_t addr, size_t len)
+{
+    if (len == 0)
+        return 1;
+    return addr >= USER_BASE && addr < USER_TOP && len <= USER_TOP - addr;
+}
+
+long copy_from_user(void *dst, uintptr_t usrc, size_t len)
+{
+    if (!user_range_ok(usrc, len))
+        return KS_ERR_FAULT;
+    return arch_copy_user(dst, (const void *)usrc, len) ? KS_ERR_FAULT : 0;
+}
+
+long copy_to_user(uintptr_t udst, const void *src, size_t len)
+{
+    if (!user_range_ok(udst, len))
+        return KS_ERR_FAULT;
+    return arch_copy_user((void *)udst, src, len) ? KS_ERR_FAULT : 0;
+}
+
+long clear_user(uintptr_t udst, size_t len)
+{
+    if (!user_range_ok(udst, len))
+        return KS_ERR_FAULT;
+    return arch_clear_user((void *)udst, len) ? KS_ERR_FAULT : 0;
+}
+
+long copy_string_from_user(char *dst, uintptr_t usrc, size_t max)
+{
+    for (size_t i = 0; i < max; i++) {
+        if (copy_from_user(&dst[i], usrc + i, 1))
+            return KS_ERR_FAULT;
+        if (dst[i] == '\0')
+            return (long)i;
+    }
+    return KS_ERR_RANGE;
+}

@@ -1,0 +1,310 @@
+/*
+ * kernel/vm.c - user address spaces (see vm.h).
+ *
+ * Page references: every mapped page-table entry holds one reference on its
+ * page (page_ref). A private mapping maps the memobj's page read-only until the
+ * first write; the write fault then copies it, unless this mapping holds the only
+ * reference (the memobj dropped it), in which case the page is simply made
+ * writable. Untouched private pages read as the shared zero page.
+ */
+#include <arch/memlayout.h>
+#include <kestrel/errors.h>
+#include <kestrel/syscall.h>
+#include "heap.h"
+#include "memobj.h"
+#include "page_alloc.h"
+#include "string.h"
+#include "vm.h"
+
+#define PROT_MASK   (KS_PROT_READ | KS_PROT_WRITE | KS_PROT_EXEC)
+#define MAP_BASE    0x0000000100000000ul    /* where non-fixed mappings are placed from */
+
+static void *zero_page;
+
+static int page_aligned(uint64_t v) { return (v & (PAGE_SIZE - 1)) == 0; }
+
+struct vm_space *vm_space_create(void)
+{
+    if (!zero_page && !(zero_page = page_zalloc(0)))
+        return NULL;
+    struct vm_space *vs = kzalloc(sizeof *vs);
+    if (!vs)
+        return NULL;
+    if (arch_aspace_init(&vs->as) != 0) {
+        kfree(vs);
+        return NULL;
+    }
+    list_init(&vs->areas);
+    return vs;
+}
+
+static void unref_pa(paddr_t pa, void *arg)
+{
+    (void)arg;
+    page_unref(phys_to_virt(pa));
+}
+
+static void area_free(struct vm_area *a)
+{
+    arch_unmap_range(&a->vs->as, a->start, a->end, unref_pa, NULL);
+    list_remove(&a->link);
+    list_remove(&a->mo_link);
+    object_put(&a->mo->obj);
+    kfree(a);
+}
+
+void vm_space_destroy(struct vm_space *vs)
+{
+    LIST_FOR_EACH(n, tmp, &vs->areas)
+        area_free(LIST_ENTRY(n, struct vm_area, link));
+    arch_aspace_destroy(&vs->as);
+    kfree(vs);
+}
+
+static struct vm_area *area_at(struct vm_space *vs, uintptr_t addr)
+{
+    LIST_FOR_EACH(n, tmp, &vs->areas) {
+        struct vm_area *a = LIST_ENTRY(n, struct vm_area, link);
+        if (addr < a->start)
+            return NULL;
+        if (addr < a->end)
+            return a;
+    }
+    return NULL;
+}
+
+/* Is [start, end) free of areas? Sets *after to the area to insert before (NULL: at the end). */
+static int range_free(struct vm_space *vs, uintptr_t start, uintptr_t end, struct list_node **before)
+{
+    LIST_FOR_EACH(n, tmp, &vs->areas) {
+        struct vm_area *a = LIST_ENTRY(n, struct vm_area, link);
+        if (a->end <= start)
+            continue;
+        *before = n;
+        return a->start >= end;
+    }
+    *before = &vs->areas.head;
+    return 1;
+}
+
+/* The lowest gap of len bytes at or above hint. 0 if none. */
+static uintptr_t find_gap(struct vm_space *vs, uintptr_t hint, uint64_t len)
+{
+    uintptr_t at = hint;
+    LIST_FOR_EACH(n, tmp, &vs->areas) {
+        struct vm_area *a = LIST_ENTRY(n, struct vm_area, link);
+        if (a->end <= at)
+            continue;
+        if (a->start >= at + len)
+            break;
+        at = a->end;
+    }
+    return at + len <= USER_TOP && at + len > at ? at : 0;
+}
+
+long vm_map(struct vm_space *vs, struct memobj *mo, uint64_t offset, uintptr_t addr, uint64_t len,
+            uint32_t flags)
+{
+    uint32_t sharing = flags & (KS_MAP_SHARED | KS_MAP_PRIVATE);
+    if (flags & ~(PROT_MASK | KS_MAP_SHARED | KS_MAP_PRIVATE | KS_MAP_FIXED) ||
+        (sharing != KS_MAP_SHARED && sharing != KS_MAP_PRIVATE))
+        return KS_ERR_INVALID;
+    if (len == 0 || !page_aligned(offset) || !page_aligned(addr))
+        return KS_ERR_INVALID;
+    len = (len + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+    if (len == 0 || offset > MEMOBJ_MAX_SIZE || len > MEMOBJ_MAX_SIZE - offset)
+        return KS_ERR_RANGE;
+    if (flags & KS_MAP_FIXED) {
+        if (addr < USER_BASE || addr >= USER_TOP || len > USER_TOP - addr)
+            return KS_ERR_RANGE;
+    } else {
+        addr = find_gap(vs, addr >= MAP_BASE && addr < USER_TOP ? addr : MAP_BASE, len);
+        if (!addr)
+            return KS_ERR_NO_MEMORY;
+    }
+    struct list_node *before;
+    if (!range_free(vs, addr, addr + len, &before))
+        return KS_ERR_EXISTS;
+    struct vm_area *a = kzalloc(sizeof *a);
+    if (!a)
+        return KS_ERR_NO_MEMORY;
+    a->vs = vs;
+    a->start = addr;
+    a->end = addr + len;
+    a->mo = mo;
+    object_get(&mo->obj);
+    a->offset = offset;
+    a->prot = flags & PROT_MASK;
+    a->flags = sharing;
+    list_insert_before(before, &a->link);
+    list_push_back(&mo->mappings, &a->mo_link);
+    return (long)addr;
+}
+
+/* Split a at addr (strictly inside it): a keeps [start, addr), the new area [addr, end). */
+static struct vm_area *area_split(struct vm_area *a, uintptr_t addr)
+{
+    struct vm_area *b = kzalloc(sizeof *b);
+    if (!b)
+        return NULL;
+    *b = *a;
+    b->start = addr;
+    b->offset = a->offset + (addr - a->start);
+    object_get(&a->mo->obj);
+    a->end = addr;
+    list_insert_before(a->link.next, &b->link);
+    list_push_back(&a->mo->mappings, &b->mo_link);
+    return b;
+}
+
+/* Split areas so that start and end fall on area boundaries. 0 or KS_ERR_NO_MEMORY. */
+static long split_at_edges(struct vm_space *vs, uintptr_t start, uintptr_t end)
+{
+    struct vm_area *a = area_at(vs, start);
+    if (a && a->start < start && !area_split(a, start))
+        return KS_ERR_NO_MEMORY;
+    a = area_at(vs, end);
+    if (a && a->start < end && !area_split(a, end))
+        return KS_ERR_NO_MEMORY;
+    return 0;
+}
+
+static long check_range(uintptr_t addr, uint64_t len)
+{
+    if (!page_aligned(addr) || len == 0)
+        return KS_ERR_INVALID;
+    if (addr < USER_BASE || addr >= USER_TOP || len > USER_TOP - addr)
+        return KS_ERR_RANGE;
+    return 0;
+}
+
+long vm_unmap(struct vm_space *vs, uintptr_t addr, uint64_t len)
+{
+    long r = check_range(addr, len);
+    if (r)
+        return r;
+    uintptr_t end = (addr + len + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
+    if ((r = split_at_edges(vs, addr, end)))
+        return r;
+    LIST_FOR_EACH(n, tmp, &vs->areas) {
+        struct vm_area *a = LIST_ENTRY(n, struct vm_area, link);
+        if (a->start >= end)
+            break;
+        if (a->start >= addr)
+            area_free(a);
+    }
+    return 0;
+}
+
+long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot)
+{
+    long r = check_range(addr, len);
+    if (r)
+        return r;
+    if (prot & ~PROT_MASK)
+        return KS_ERR_INVALID;
+    uintptr_t end = (addr + len + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
+    /* The whole range must be mapped. */
+    for (uintptr_t at = addr; at < end;) {
+        struct vm_area *a = area_at(vs, at);
+        if (!a)
+            return KS_ERR_RANGE;
+        at = a->end;
+    }
+    if ((r = split_at_edges(vs, addr, end)))
+        return r;
+    LIST_FOR_EACH(n, tmp, &vs->areas) {
+        struct vm_area *a = LIST_ENTRY(n, struct vm_area, link);
+        if (a->start >= end)
+            break;
+        if (a->start < addr)
+            continue;
+        a->prot = prot;
+        /* Private pages stay read-only until their copy-on-write fault. */
+        arch_protect_range(&vs->as, a->start, a->end,
+                           a->flags == KS_MAP_PRIVATE ? prot & ~KS_PROT_WRITE : prot);
+    }
+    return 0;
+}
+
+static int access_allowed(uint32_t prot, int access)
+{
+    if (access == VM_WRITE)
+        return prot & KS_PROT_WRITE;
+    if (access == VM_EXEC)
+        return prot & KS_PROT_EXEC;
+    return prot & (KS_PROT_READ | KS_PROT_WRITE | KS_PROT_EXEC);
+}
+
+/* Map a private copy of `src` (NULL: zeros) at va, writable. */
+static long map_private_copy(struct vm_area *a, uintptr_t va, const void *src)
+{
+    void *copy = src ? page_alloc(0) : page_zalloc(0);
+    if (!copy)
+        return KS_ERR_NO_MEMORY;
+    if (src)
+        memcpy(copy, src, PAGE_SIZE);
+    if (arch_map_page(&a->vs->as, va, virt_to_phys(copy), a->prot) != 0) {
+        page_unref(copy);
+        return KS_ERR_NO_MEMORY;
+    }
+    return 0;
+}
+
+long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
+{
+    struct vm_area *a = area_at(vs, addr);
+    if (!a || !access_allowed(a->prot, access))
+        return KS_ERR_FAULT;
+    uintptr_t va = addr & ~(uintptr_t)(PAGE_SIZE - 1);
+    uint64_t index = (a->offset + (va - a->start)) >> PAGE_SHIFT;
+    paddr_t pa;
+    uint32_t prot;
+
+    if (arch_query_page(&vs->as, va, &pa, &prot)) {
+        if (access_allowed(prot, access))
+            return 0;                   /* another thread got here first */
+        if (access != VM_WRITE || a->flags != KS_MAP_PRIVATE)
+            return KS_ERR_FAULT;
+        void *page = phys_to_virt(pa);
+        if (page != zero_page && page_refcount(page) == 1)
+            return arch_map_page(&vs->as, va, pa, a->prot) ? KS_ERR_NO_MEMORY : 0;
+        long r = map_private_copy(a, va, page == zero_page ? NULL : page);
+        if (r == 0)
+            page_unref(page);
+        return r;
+    }
+
+    if (a->flags == KS_MAP_SHARED) {
+        void *page = memobj_page(a->mo, index, 1);
+        if (!page)
+            return KS_ERR_NO_MEMORY;
+        if (arch_map_page(&vs->as, va, virt_to_phys(page), a->prot) != 0)
+            return KS_ERR_NO_MEMORY;
+        page_ref(page);
+        return 0;
+    }
+    void *page = memobj_page(a->mo, index, 0);
+    if (access == VM_WRITE)
+        return map_private_copy(a, va, page);
+    if (!page)
+        page = zero_page;
+    if (arch_map_page(&vs->as, va, virt_to_phys(page), a->prot & ~KS_PROT_WRITE) != 0)
+        return KS_ERR_NO_MEMORY;
+    page_ref(page);
+    return 0;
+}
+
+void vm_unmap_memobj_pages(struct memobj *mo, uint64_t first_page)
+{
+    LIST_FOR_EACH(n, tmp, &mo->mappings) {
+        struct vm_area *a = LIST_ENTRY(n, struct vm_area, mo_link);
+        if (a->flags != KS_MAP_SHARED)
+            continue;           /* private mappings keep what they already see */
+        uint64_t first = a->offset >> PAGE_SHIFT, count = (a->end - a->start) >> PAGE_SHIFT;
+        if (first + count <= first_page)
+            continue;
+        uintptr_t from = first_page > first ? a->start + ((first_page - first) << PAGE_SHIFT) : a->start;
+        arch_unmap_range(&a->vs->as, from, a->end, unref_pa, NULL);
+    }
+}

@@ -1,0 +1,65 @@
+/*
+ * kernel/vm.h - user address spaces: mappings of memobjs and page faults.
+ *
+ * A vm_space is a sorted list of non-overlapping areas over an architecture page
+ * table. Pages are mapped lazily: the page-fault handler (vm_fault) finds the
+ * area and maps the memobj's page (shared), or the memobj's page read-only
+ * until the first write and then a private copy (private, copy-on-write).
+ * Every page-table entry holds a reference on its page.
+ */
+#ifndef KERNEL_VM_H
+#define KERNEL_VM_H
+
+#include <stdint.h>
+#include <arch/mmu.h>
+#include "list.h"
+
+struct memobj;
+
+struct vm_area {
+    struct list_node link;      /* in vm_space.areas, by address */
+    struct list_node mo_link;   /* in memobj.mappings */
+    struct vm_space *vs;
+    uintptr_t start, end;       /* page-aligned, end exclusive */
+    struct memobj *mo;          /* holds a reference */
+    uint64_t offset;            /* memobj offset mapped at start */
+    uint32_t prot;              /* KS_PROT_* */
+    uint32_t flags;             /* KS_MAP_SHARED or KS_MAP_PRIVATE */
+};
+
+struct vm_space {
+    struct arch_aspace as;
+    struct list areas;
+};
+
+/* Access kinds for vm_fault. */
+enum { VM_READ = 1, VM_WRITE = 2, VM_EXEC = 4 };
+
+struct vm_space *vm_space_create(void);
+
+/* Unmap everything and free the page tables. */
+void vm_space_destroy(struct vm_space *vs);
+
+/*
+ * Map len bytes of mo from `offset` at addr (KS_MAP_FIXED) or wherever there is
+ * room (addr is then a hint). flags: KS_PROT_* | KS_MAP_SHARED or KS_MAP_PRIVATE
+ * [| KS_MAP_FIXED]. Returns the address, or KS_ERR_INVALID (alignment, flags),
+ * KS_ERR_RANGE (outside user space), KS_ERR_EXISTS (FIXED over a mapping),
+ * KS_ERR_NO_MEMORY.
+ */
+long vm_map(struct vm_space *vs, struct memobj *mo, uint64_t offset, uintptr_t addr, uint64_t len,
+            uint32_t flags);
+
+/* Remove mappings in [addr, addr+len); parts outside stay. 0 or KS_ERR_INVALID/RANGE. */
+long vm_unmap(struct vm_space *vs, uintptr_t addr, uint64_t len);
+
+/* Set the protection of every mapped page in the range (which must be fully mapped). */
+long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot);
+
+/* Resolve a fault at addr for `access`: 0 if the access may now be retried, else an error. */
+long vm_fault(struct vm_space *vs, uintptr_t addr, int access);
+
+/* Unmap pages of mo from index `first` on, in every area mapping it (memobj truncation). */
+void vm_unmap_memobj_pages(struct memobj *mo, uint64_t first_page);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * user/lib/ks.h - the native system call wrappers for user programs.
+ *
+ * One inline function per call in <kestrel/syscall.h>, named after it. The
+ * ecall convention: number in a7, arguments in a0..a5, result in a0; the kernel
+ * returns t0..t6 and a1..a7 zeroed, so they are all marked clobbered here.
+ */
+#ifndef USER_KS_H
+#define USER_KS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <kestrel/errors.h>
+#include <kestrel/handle.h>
+#include <kestrel/layout.h>
+#include <kestrel/syscall.h>
+
+static inline long ks_syscall(long n, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+    register long r0 __asm__("a0") = a0;
+    register long r1 __asm__("a1") = a1;
+    register long r2 __asm__("a2") = a2;
+    register long r3 __asm__("a3") = a3;
+    register long r4 __asm__("a4") = a4;
+    register long r5 __asm__("a5") = a5;
+    register long r7 __asm__("a7") = n;
+    __asm__ volatile("ecall"
+                     : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r7)
+                     :
+                     : "a6", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "memory");
+    return r0;
+}
+
+#define KS0(n) ks_syscall(n, 0, 0, 0, 0, 0, 0)
+#define KS1(n, a) ks_syscall(n, (long)(a), 0, 0, 0, 0, 0)
+#define KS2(n, a, b) ks_syscall(n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define KS3(n, a, b, c) ks_syscall(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define KS4(n, a, b, c, d) ks_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define KS6(n, a, b, c, d, e, f) ks_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+static inline long ks_null(void) { return KS0(KS_SYS_NULL); }
+static inline long ks_debug_write(const void *buf, size_t len) { return KS2(KS_SYS_DEBUG_WRITE, buf, len); }
+
+static inline long ks_handle_close(ks_handle_t h) { return KS1(KS_SYS_HANDLE_CLOSE, h); }
+static inline long ks_handle_duplicate(ks_handle_t h, uint32_t rights) { return KS2(KS_SYS_HANDLE_DUPLICATE, h, rights); }
+static inline long ks_handle_transfer(ks_handle_t proc, ks_handle_t h, uint32_t rights, uint32_t flags)
+{
+    return KS4(KS_SYS_HANDLE_TRANSFER, proc, h, rights, flags);
+}
+static inline long ks_handle_info(ks_handle_t h) { return KS1(KS_SYS_HANDLE_INFO, h); }
+
+static inline long ks_process_create(const char *name, size_t len) { return KS2(KS_SYS_PROCESS_CREATE, name, len); }
+__attribute__((noreturn)) static inline void ks_process_exit(long status)
+{
+    KS1(KS_SYS_PROCESS_EXIT, status);
+    __builtin_unreachable();
+}
+static inline long ks_process_wait(ks_handle_t p, uint64_t *status) { return KS2(KS_SYS_PROCESS_WAIT, p, status); }
+static inline long ks_process_kill(ks_handle_t p) { return KS1(KS_SYS_PROCESS_KILL, p); }
+
+static inline long ks_thread_create(ks_handle_t proc, void *pc, void *sp, long arg)
+{
+    return KS4(KS_SYS_THREAD_CREATE, proc, pc, sp, arg);
+}
+__attribute__((noreturn)) static inline void ks_thread_exit(long code)
+{
+    KS1(KS_SYS_THREAD_EXIT, code);
+    __builtin_unreachable();
+}
+static inline long ks_thread_join(ks_handle_t t) { return KS1(KS_SYS_THREAD_JOIN, t); }
+static inline long ks_thread_yield(void) { return KS0(KS_SYS_THREAD_YIELD); }
+static inline long ks_thread_sleep(uint64_t ns) { return KS1(KS_SYS_THREAD_SLEEP, ns); }
+static inline long ks_thread_interrupt(ks_handle_t t) { return KS1(KS_SYS_THREAD_INTERRUPT, t); }
+
+static inline long ks_memobj_create(uint64_t size) { return KS1(KS_SYS_MEMOBJ_CREATE, size); }
+static inline long ks_memobj_read(ks_handle_t m, uint64_t off, void *buf, size_t len)
+{
+    return KS4(KS_SYS_MEMOBJ_READ, m, off, buf, len);
+}
+static inline long ks_memobj_write(ks_handle_t m, uint64_t off, const void *buf, size_t len)
+{
+    return KS4(KS_SYS_MEMOBJ_WRITE, m, off, buf, len);
+}
+static inline long ks_memobj_truncate(ks_handle_t m, uint64_t size) { return KS2(KS_SYS_MEMOBJ_TRUNCATE, m, size); }
+static inline long ks_memobj_size(ks_handle_t m) { return KS1(KS_SYS_MEMOBJ_SIZE, m); }
+
+static inline long ks_vm_map(ks_handle_t proc, ks_handle_t m, uint64_t off, uintptr_t addr, size_t len,
+                             uint32_t flags)
+{
+    return KS6(KS_SYS_VM_MAP, proc, m, off, addr, len, flags);
+}
+static inline long ks_vm_unmap(ks_handle_t proc, uintptr_t addr, size_t len) { return KS3(KS_SYS_VM_UNMAP, proc, addr, len); }
+static inline long ks_vm_protect(ks_handle_t proc, uintptr_t addr, size_t len, uint32_t prot)
+{
+    return KS4(KS_SYS_VM_PROTECT, proc, addr, len, prot);
+}
+
+static inline long ks_view_create(ks_handle_t m, uint32_t rights) { return KS2(KS_SYS_VIEW_CREATE, m, rights); }
+static inline long ks_view_read(ks_handle_t v, void *buf, size_t len) { return KS3(KS_SYS_VIEW_READ, v, buf, len); }
+static inline long ks_view_write(ks_handle_t v, const void *buf, size_t len) { return KS3(KS_SYS_VIEW_WRITE, v, buf, len); }
+static inline long ks_view_seek(ks_handle_t v, int64_t off, int whence) { return KS3(KS_SYS_VIEW_SEEK, v, off, whence); }
+
+static inline long ks_clock_ns(void) { return KS0(KS_SYS_CLOCK_NS); }
+static inline long ks_kstat(struct ks_kstat *k) { return KS1(KS_SYS_KSTAT, k); }
+
+#endif

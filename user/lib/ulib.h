@@ -1,0 +1,47 @@
+/*
+ * user/lib/ulib.h - the small native user library: start-up, console output,
+ * process spawning. printf-style output is the kernel's own formatter
+ * (kernel/kprintf.c, compiled into user programs too) writing through
+ * console_putc, which here buffers a line and sends it with ks_debug_write.
+ */
+#ifndef USER_ULIB_H
+#define USER_ULIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "kernel/kprintf.h"
+#include "kernel/string.h"
+#include "user/lib/ks.h"
+
+#define printf kprintf
+
+/* Send buffered console output now. */
+void ulib_flush(void);
+
+/* The value of auxiliary-vector entry `type` (0 if absent). */
+uint64_t ulib_auxv(uint64_t type);
+
+/* Exit the process after flushing output. */
+__attribute__((noreturn)) void ulib_exit(int status);
+
+/* Handles a parent passed with ulib_spawn, in order (KS_HANDLE_NONE if absent). */
+ks_handle_t ulib_inherited(unsigned i);
+
+#define ULIB_MAX_GIVEN 4
+
+/*
+ * Start program `name` from the boot image `bootimg` in a new process, with
+ * argv (NULL-terminated) and copies of up to ULIB_MAX_GIVEN handles (their
+ * rights kept; the child finds them with ulib_inherited). The boot image handle
+ * itself is passed on too. Returns the process handle or a negative error
+ * (KS_ERR_* or an ELF_ERR_* from kernel/elf.h).
+ */
+long ulib_spawn(ks_handle_t bootimg, const char *name, const char *const argv[],
+                const ks_handle_t *given, unsigned ngiven);
+
+/* Spawn, wait and return the status (KS_STATUS_* encoding), or a negative error. */
+long ulib_run(ks_handle_t bootimg, const char *name, const char *const argv[], uint64_t *status);
+
+int main(int argc, char **argv);
+
+#endif
