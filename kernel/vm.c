@@ -46,6 +46,7 @@ static void unref_pa(paddr_t pa, void *arg)
 
 static void area_free(struct vm_area *a)
 {
+    a->vs->last_area = NULL;
     arch_unmap_range(&a->vs->as, a->start, a->end, unref_pa, NULL);
     list_remove(&a->link);
     list_remove(&a->mo_link);
@@ -63,12 +64,15 @@ void vm_space_destroy(struct vm_space *vs)
 
 static struct vm_area *area_at(struct vm_space *vs, uintptr_t addr)
 {
+    struct vm_area *c = vs->last_area;
+    if (c && addr >= c->start && addr < c->end)
+        return c;
     LIST_FOR_EACH(n, tmp, &vs->areas) {
         struct vm_area *a = LIST_ENTRY(n, struct vm_area, link);
         if (addr < a->start)
             return NULL;
         if (addr < a->end)
-            return a;
+            return vs->last_area = a;
     }
     return NULL;
 }
@@ -148,6 +152,7 @@ static struct vm_area *area_split(struct vm_area *a, uintptr_t addr)
     if (!b)
         return NULL;
     *b = *a;
+    a->vs->last_area = NULL;
     b->start = addr;
     b->offset = a->offset + (addr - a->start);
     object_get(&a->mo->obj);
@@ -237,17 +242,14 @@ static int access_allowed(uint32_t prot, int access)
 }
 
 /* Map a private copy of `src` (NULL: zeros) at va, writable. */
-static long map_private_copy(struct vm_area *a, uintptr_t va, const void *src)
+static long map_private_copy(struct vm_area *a, arch_pte_t *slot, uintptr_t va, const void *src)
 {
     void *copy = src ? page_alloc(0) : page_zalloc(0);
     if (!copy)
         return KS_ERR_NO_MEMORY;
     if (src)
         memcpy(copy, src, PAGE_SIZE);
-    if (arch_map_page(&a->vs->as, va, virt_to_phys(copy), a->prot) != 0) {
-        page_unref(copy);
-        return KS_ERR_NO_MEMORY;
-    }
+    arch_pte_set(&a->vs->as, slot, va, virt_to_phys(copy), a->prot);
     return 0;
 }
 
@@ -258,18 +260,23 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
         return KS_ERR_FAULT;
     uintptr_t va = addr & ~(uintptr_t)(PAGE_SIZE - 1);
     uint64_t index = (a->offset + (va - a->start)) >> PAGE_SHIFT;
+    arch_pte_t *slot = arch_pte_slot(&vs->as, va, 1);
     paddr_t pa;
     uint32_t prot;
+    if (!slot)
+        return KS_ERR_NO_MEMORY;
 
-    if (arch_query_page(&vs->as, va, &pa, &prot)) {
+    if (arch_pte_get(slot, &pa, &prot)) {
         if (access_allowed(prot, access))
             return 0;                   /* another thread got here first */
         if (access != VM_WRITE || a->flags != KS_MAP_PRIVATE)
             return KS_ERR_FAULT;
         void *page = phys_to_virt(pa);
-        if (page != zero_page && page_refcount(page) == 1)
-            return arch_map_page(&vs->as, va, pa, a->prot) ? KS_ERR_NO_MEMORY : 0;
-        long r = map_private_copy(a, va, page == zero_page ? NULL : page);
+        if (page != zero_page && page_refcount(page) == 1) {
+            arch_pte_set(&vs->as, slot, va, pa, a->prot);      /* only we see it: no copy */
+            return 0;
+        }
+        long r = map_private_copy(a, slot, va, page == zero_page ? NULL : page);
         if (r == 0)
             page_unref(page);
         return r;
@@ -279,19 +286,17 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
         void *page = memobj_page(a->mo, index, 1);
         if (!page)
             return KS_ERR_NO_MEMORY;
-        if (arch_map_page(&vs->as, va, virt_to_phys(page), a->prot) != 0)
-            return KS_ERR_NO_MEMORY;
         page_ref(page);
+        arch_pte_set(&vs->as, slot, va, virt_to_phys(page), a->prot);
         return 0;
     }
     void *page = memobj_page(a->mo, index, 0);
     if (access == VM_WRITE)
-        return map_private_copy(a, va, page);
+        return map_private_copy(a, slot, va, page);
     if (!page)
         page = zero_page;
-    if (arch_map_page(&vs->as, va, virt_to_phys(page), a->prot & ~KS_PROT_WRITE) != 0)
-        return KS_ERR_NO_MEMORY;
     page_ref(page);
+    arch_pte_set(&vs->as, slot, va, virt_to_phys(page), a->prot & ~KS_PROT_WRITE);
     return 0;
 }
 

@@ -30,6 +30,7 @@ struct vm_area {
 struct vm_space {
     struct arch_aspace as;
     struct list areas;
+    struct vm_area *last_area;  /* the area the last lookup found (faults come in runs) */
 };
 
 /* Access kinds for vm_fault. */

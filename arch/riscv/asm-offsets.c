@@ -25,7 +25,7 @@ void asm_offsets(void)
     DEFINE(TF_STVAL, offsetof(struct trap_frame, stval));
 
     DEFINE(TH_KSTACK_TOP, offsetof(struct thread, arch.kstack_top));
-    DEFINE(TH_USER_SP, offsetof(struct thread, arch.user_sp));
+    DEFINE(TH_FRAME, offsetof(struct thread, arch.frame));
     DEFINE(TH_FLAGS, offsetof(struct thread, flags));
     DEFINE(TH_CTX_RA, offsetof(struct thread, arch.ctx.ra));
     DEFINE(TH_CTX_SP, offsetof(struct thread, arch.ctx.sp));

@@ -5,8 +5,8 @@
  * Invariants (see arch/thread.h):
  *   - in user mode sscratch holds the current thread; in the kernel it holds 0;
  *   - in the kernel tp holds the current thread; sp is on its kernel stack;
- *   - a user thread's frame (struct trap_frame) sits at the top of its kernel
- *     stack, at kstack_top - TF_SIZE.
+ *   - a user thread's registers are saved in its struct thread (arch.frame),
+ *     addressed from tp, and its kernel stack starts empty at kstack_top.
  *
  * A trap swaps tp and sscratch. From user mode that yields the thread; then:
  *   - an ecall (scause 8) is a function call as far as user registers go
@@ -23,6 +23,7 @@
 #define SSTATUS_SPIE    (1 << 5)
 #define EXC_ECALL_U     8
 #define REG(n)          (TF_X0 + (n) * 8)
+#define UREG(n)         (TH_FRAME + REG(n))     /* user register n, relative to tp */
 
 /* Registers a full frame saves beyond ra/sp/gp/tp: t0-t2, s0-s1, a0-a7, s2-s11, t3-t6. */
 #define FULL_REGS 5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
@@ -35,18 +36,15 @@ trap_vector:
     beqz    tp, trap_from_kernel
 
     /* ---- from user mode: tp = current thread, sscratch = user tp ---- */
-    sd      sp, TH_USER_SP(tp)
+    sd      sp, UREG(2)(tp)
     ld      sp, TH_KSTACK_TOP(tp)
-    addi    sp, sp, -TF_SIZE
-    sd      ra, REG(1)(sp)
-    sd      gp, REG(3)(sp)
-    ld      ra, TH_USER_SP(tp)
-    sd      ra, REG(2)(sp)
+    sd      ra, UREG(1)(tp)
+    sd      gp, UREG(3)(tp)
     csrr    ra, sscratch
-    sd      ra, REG(4)(sp)
+    sd      ra, UREG(4)(tp)
     csrw    sscratch, zero              /* in the kernel now */
     csrr    ra, sepc
-    sd      ra, TF_SEPC(sp)
+    sd      ra, (TH_FRAME + TF_SEPC)(tp)
     csrr    ra, scause
     li      gp, EXC_ECALL_U
     bne     ra, gp, user_trap
@@ -68,13 +66,14 @@ syscall_return:
     lw      t0, TH_FLAGS(tp)
     bnez    t0, syscall_return_slow
 syscall_return_fast:
-    ld      t0, TF_SEPC(sp)
+    ld      t0, (TH_FRAME + TF_SEPC)(tp)
     addi    t0, t0, 4                   /* past the ecall */
     csrw    sepc, t0
     li      t0, SSTATUS_SPP             /* return to user mode, whatever trapped since */
     csrc    sstatus, t0
-    ld      ra, REG(1)(sp)
-    ld      gp, REG(3)(sp)
+    ld      ra, UREG(1)(tp)
+    ld      gp, UREG(3)(tp)
+    ld      sp, UREG(2)(tp)
     li      t0, 0
     li      t1, 0
     li      t2, 0
@@ -90,8 +89,7 @@ syscall_return_fast:
     li      a6, 0
     li      a7, 0
     csrw    sscratch, tp
-    ld      tp, REG(4)(sp)
-    ld      sp, REG(2)(sp)
+    ld      tp, UREG(4)(tp)
     sret
 
 syscall_return_slow:
@@ -101,29 +99,27 @@ syscall_return_slow:
     /* ---- interrupt or exception from user mode: save the rest ---- */
 user_trap:
     .irp n, FULL_REGS
-    sd      x\n, REG(\n)(sp)
+    sd      x\n, UREG(\n)(tp)
     .endr
     csrr    t0, sstatus
     csrr    t1, scause
     csrr    t2, stval
-    sd      t0, TF_SSTATUS(sp)
-    sd      t1, TF_SCAUSE(sp)
-    sd      t2, TF_STVAL(sp)
-    mv      a0, sp
+    sd      t0, (TH_FRAME + TF_SSTATUS)(tp)
+    sd      t1, (TH_FRAME + TF_SCAUSE)(tp)
+    sd      t2, (TH_FRAME + TF_STVAL)(tp)
+    addi    a0, tp, TH_FRAME
     call    trap_user
 
-    /* Return to user mode from a full frame at sp (also how new threads start). */
+    /* Return to user mode from the thread's full frame (also how new threads start). */
     .globl user_return_full
 user_return_full:
-    ld      t0, TF_SEPC(sp)
+    ld      t0, (TH_FRAME + TF_SEPC)(tp)
     csrw    sepc, t0
     li      t0, SSTATUS_SPP
     csrc    sstatus, t0
     csrw    sscratch, tp
-    ld      ra, REG(1)(sp)
-    ld      gp, REG(3)(sp)
-    ld      tp, REG(4)(sp)
-    .irp n, FULL_REGS
+    addi    sp, tp, TH_FRAME            /* the frame is the base from here on */
+    .irp n, 1,3,4,FULL_REGS
     ld      x\n, REG(\n)(sp)
     .endr
     ld      sp, REG(2)(sp)
@@ -180,8 +176,9 @@ arch_switch:
     ret
 
 /*
- * A new thread's first switch lands here (arch_thread_init_user set ra to it and
- * sp to its prepared frame): finish the switch in C, then enter user mode.
+ * A new thread's first switch lands here (arch_thread_init_user set ra to it,
+ * sp to the top of its kernel stack and filled in its user frame): finish the
+ * switch in C, then enter user mode.
  */
     .globl thread_trampoline
 thread_trampoline:

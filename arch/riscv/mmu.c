@@ -122,25 +122,44 @@ static uint64_t prot_bits(uint32_t prot)
     return f;
 }
 
-int arch_map_page(struct arch_aspace *as, uintptr_t va, paddr_t pa, uint32_t prot)
+/* The level-0 entry for va if every table on the way exists (no allocation: a short leaf). */
+static pte_t *leaf_lookup(pte_t *root, uintptr_t va)
 {
-    pte_t *e = leaf_entry(as->root, va, 1);
-    if (!e)
-        return KS_ERR_NO_MEMORY;
-    *e = pte_make(pa, prot_bits(prot));
-    sfence_page(va, as->asid);
-    return 0;
+    pte_t e3 = root[pt_index(va, 3)];
+    if (!(e3 & PTE_V))
+        return NULL;
+    pte_t e2 = ((pte_t *)phys_to_virt(pte_addr(e3)))[pt_index(va, 2)];
+    if (!(e2 & PTE_V))
+        return NULL;
+    pte_t e1 = ((pte_t *)phys_to_virt(pte_addr(e2)))[pt_index(va, 1)];
+    if (!(e1 & PTE_V))
+        return NULL;
+    return &((pte_t *)phys_to_virt(pte_addr(e1)))[pt_index(va, 0)];
 }
 
-int arch_query_page(struct arch_aspace *as, uintptr_t va, paddr_t *pa, uint32_t *prot)
+arch_pte_t *arch_pte_slot(struct arch_aspace *as, uintptr_t va, int create)
 {
-    pte_t *e = leaf_entry(as->root, va, 0);
-    if (!e || !(*e & PTE_V))
+    pte_t *e = leaf_lookup(as->root, va);
+    if (e || !create)
+        return e;
+    return leaf_entry(as->root, va, 1);
+}
+
+int arch_pte_get(const arch_pte_t *slot, paddr_t *pa, uint32_t *prot)
+{
+    pte_t e = *slot;
+    if (!(e & PTE_V))
         return 0;
-    *pa = pte_addr(*e);
-    *prot = (*e & PTE_R ? KS_PROT_READ : 0) | (*e & PTE_W ? KS_PROT_WRITE : 0) |
-            (*e & PTE_X ? KS_PROT_EXEC : 0);
+    *pa = pte_addr(e);
+    *prot = (e & PTE_R ? KS_PROT_READ : 0) | (e & PTE_W ? KS_PROT_WRITE : 0) |
+            (e & PTE_X ? KS_PROT_EXEC : 0);
     return 1;
+}
+
+void arch_pte_set(struct arch_aspace *as, arch_pte_t *slot, uintptr_t va, paddr_t pa, uint32_t prot)
+{
+    *slot = pte_make(pa, prot_bits(prot));
+    sfence_page(va, as->asid);
 }
 
 /* Visit every valid leaf in [start, end) under table (covering `base`, at `level`). */
@@ -220,7 +239,7 @@ extern char thread_trampoline[];
 void arch_thread_init_user(struct thread *t, uint64_t kstack_top, const struct arch_aspace *as,
                            uint64_t pc, uint64_t sp, uint64_t arg)
 {
-    struct trap_frame *f = (struct trap_frame *)(kstack_top - sizeof *f);
+    struct trap_frame *f = &t->arch.frame;
     memset(f, 0, sizeof *f);
     f->sepc = pc;
     f->x[REG_SP] = sp;
@@ -229,5 +248,5 @@ void arch_thread_init_user(struct thread *t, uint64_t kstack_top, const struct a
     t->arch.kstack_top = kstack_top;
     t->arch.satp = as->satp;
     t->arch.ctx.ra = (uint64_t)thread_trampoline;
-    t->arch.ctx.sp = (uint64_t)f;
+    t->arch.ctx.sp = kstack_top;
 }

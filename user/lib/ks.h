@@ -15,23 +15,37 @@
 #include <kestrel/layout.h>
 #include <kestrel/syscall.h>
 
-static inline long ks_syscall(long n, long a0, long a1, long a2, long a3, long a4, long a5)
+/*
+ * ks_syscallN(n, args...): the number in a7 and N arguments in a0.. ; every
+ * argument register is also an output, since the kernel zeroes what it does
+ * not return.
+ */
+#define KS_CLOBBERS "a6", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "memory"
+
+/* Only the registers that carry arguments are set; the rest are merely clobbered. */
+static inline long ks_syscall0(long n)
 {
-    register long r0 __asm__("a0") = a0;
-    register long r1 __asm__("a1") = a1;
-    register long r2 __asm__("a2") = a2;
-    register long r3 __asm__("a3") = a3;
-    register long r4 __asm__("a4") = a4;
-    register long r5 __asm__("a5") = a5;
+    register long r0 __asm__("a0");
     register long r7 __asm__("a7") = n;
-    __asm__ volatile("ecall"
-                     : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r7)
-                     :
-                     : "a6", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "memory");
+    __asm__ volatile("ecall" : "=r"(r0), "+r"(r7) : : "a1", "a2", "a3", "a4", "a5", KS_CLOBBERS);
     return r0;
 }
 
-#define KS0(n) ks_syscall(n, 0, 0, 0, 0, 0, 0)
+static inline long ks_syscall(long n, long a, long b, long c, long d, long e, long f)
+{
+    register long r0 __asm__("a0") = a;
+    register long r1 __asm__("a1") = b;
+    register long r2 __asm__("a2") = c;
+    register long r3 __asm__("a3") = d;
+    register long r4 __asm__("a4") = e;
+    register long r5 __asm__("a5") = f;
+    register long r7 __asm__("a7") = n;
+    __asm__ volatile("ecall" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r7)
+                     : : KS_CLOBBERS);
+    return r0;
+}
+
+#define KS0(n) ks_syscall0(n)
 #define KS1(n, a) ks_syscall(n, (long)(a), 0, 0, 0, 0, 0)
 #define KS2(n, a, b) ks_syscall(n, (long)(a), (long)(b), 0, 0, 0, 0)
 #define KS3(n, a, b, c) ks_syscall(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)

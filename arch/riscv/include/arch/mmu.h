@@ -23,11 +23,19 @@ int arch_aspace_init(struct arch_aspace *as);
 /* Free the page tables (all user pages must already be unmapped). */
 void arch_aspace_destroy(struct arch_aspace *as);
 
-/* Map va to pa with prot (KS_PROT_*), replacing any mapping. 0 or KS_ERR_NO_MEMORY. */
-int arch_map_page(struct arch_aspace *as, uintptr_t va, paddr_t pa, uint32_t prot);
+/*
+ * The page-table slot for va: one walk serves both looking at a mapping and
+ * changing it (the page-fault path does both). With `create`, missing tables are
+ * allocated; NULL if they are missing (or out of memory).
+ */
+typedef uint64_t arch_pte_t;
+arch_pte_t *arch_pte_slot(struct arch_aspace *as, uintptr_t va, int create);
 
-/* 1 and *pa, *prot if va is mapped, else 0. */
-int arch_query_page(struct arch_aspace *as, uintptr_t va, paddr_t *pa, uint32_t *prot);
+/* 1 and *pa, *prot if the slot maps a page, else 0. */
+int arch_pte_get(const arch_pte_t *slot, paddr_t *pa, uint32_t *prot);
+
+/* Map the slot's page (at va) to pa with prot (KS_PROT_*), replacing what was there. */
+void arch_pte_set(struct arch_aspace *as, arch_pte_t *slot, uintptr_t va, paddr_t pa, uint32_t prot);
 
 /* Unmap every page in [start, end), calling fn(pa, arg) for each one that was mapped. */
 void arch_unmap_range(struct arch_aspace *as, uintptr_t start, uintptr_t end,

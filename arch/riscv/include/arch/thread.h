@@ -3,7 +3,8 @@
  *
  * struct arch_thread is the first member of struct thread (kernel/thread.h), and
  * the kernel's tp register points at the running thread, so entry.S reaches
- * these fields at fixed offsets (build/gen/asm-offsets.h).
+ * these fields, the user register frame among them, at fixed offsets from tp
+ * (build/gen/asm-offsets.h) without any address arithmetic.
  *
  * Invariant: sscratch holds the current thread while the hart runs in user
  * mode, and 0 while it runs in the kernel. A trap swaps tp with sscratch: a
@@ -13,6 +14,7 @@
 #define ARCH_THREAD_H
 
 #include <stdint.h>
+#include <arch/trapframe.h>
 
 struct thread;
 
@@ -23,10 +25,10 @@ struct arch_context {
 };
 
 struct arch_thread {
-    uint64_t kstack_top;        /* entry.S: the user frame sits just below */
-    uint64_t user_sp;           /* entry.S: the user sp while the frame is being built */
+    uint64_t kstack_top;        /* the kernel sp on entry from user mode */
     uint64_t satp;              /* address space the thread runs in (0: kernel thread) */
     struct arch_context ctx;
+    struct trap_frame frame;    /* user registers while the thread is in the kernel */
 };
 
 /* The running thread (tp in the kernel). */
