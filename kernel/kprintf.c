@@ -144,10 +144,13 @@ int kformat(void (*put)(char c, void *arg), void *arg, const char *fmt, va_list 
             emit_number(&o, &sp, arg_unsigned(&sp, &ap), 0, 16, *p == 'X', "");
             break;
         case 'p': {
-            struct spec ps = { sp.left, 1, 18, 0 };
-            if (sp.width > 18)
-                ps.width = sp.width;
-            emit_number(&o, &ps, (uintptr_t)va_arg(ap, void *), 0, 16, 0, "0x");
+            /* Always 0x and 16 digits; a wider field is padded with spaces. */
+            uint64_t v = (uintptr_t)va_arg(ap, void *);
+            char digits[16];
+            for (int i = 15; i >= 0; i--, v >>= 4)
+                digits[i] = "0123456789abcdef"[v & 15];
+            sp.zero = 0;
+            emit_field(&o, &sp, "0x", digits, 16);
             break;
         }
         case 'c': {

@@ -68,6 +68,7 @@ static void free_block(uint32_t i, unsigned order)
             break;
         page_list_remove(&free_lists[order], &pages[b]);
         pages[b].state = PAGE_UNUSABLE;
+        pages[i].state = PAGE_UNUSABLE;     /* neither half heads a block any more */
         i &= ~(1u << order);
         order++;
     }

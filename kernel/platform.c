@@ -103,6 +103,26 @@ static int stdout_node(const struct fdt *f, char *path, size_t cap)
     return fdt_path(f, path);
 }
 
+/* The absolute path of `node` ("/soc/serial@10000000"), truncated to fit buf (cap >= 2). */
+static void node_path(const struct fdt *f, int node, char *buf, size_t cap)
+{
+    int chain[FDT_MAX_DEPTH + 1], n = 0;
+    for (int up = fdt_parent(f, node); up >= 0 && n <= FDT_MAX_DEPTH;
+         node = up, up = fdt_parent(f, up))
+        chain[n++] = node;
+    size_t len = 0;
+    for (int i = n - 1; i >= 0; i--) {
+        const char *name = fdt_node_name(f, chain[i]);
+        if (len + 1 < cap)
+            buf[len++] = '/';
+        while (*name && len + 1 < cap)
+            buf[len++] = *name++;
+    }
+    if (len == 0)
+        buf[len++] = '/';
+    buf[len] = '\0';
+}
+
 static void find_console(struct platform *p, const struct fdt *f)
 {
     static char path[128];
@@ -111,12 +131,8 @@ static void find_console(struct platform *p, const struct fdt *f)
         uart = fdt_find_compatible(f, -1, "ns16550a");
         if (uart < 0)
             panic("devtree: no console: /chosen/stdout-path is missing and no ns16550a UART exists");
-        const char *name = fdt_node_name(f, uart);
-        size_t n = 0;
-        for (; name[n] && n + 1 < sizeof path; n++)
-            path[n] = name[n];
-        path[n] = '\0';
     }
+    node_path(f, uart, path, sizeof path);
     p->uart_path = path;
     if (!fdt_is_compatible(f, uart, "ns16550a") && !fdt_is_compatible(f, uart, "ns16550")) {
         const char *compat = fdt_prop_string(f, uart, "compatible");

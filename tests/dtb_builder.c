@@ -29,7 +29,8 @@ static void emit(struct dtb_builder *b, const void *data, size_t len)
 {
     size_t padded = (len + 3) & ~(size_t)3;
     grow(&b->structs, &b->struct_cap, b->struct_len + padded);
-    memcpy(b->structs + b->struct_len, data, len);
+    if (len)
+        memcpy(b->structs + b->struct_len, data, len);
     memset(b->structs + b->struct_len + len, 0, padded - len);
     b->struct_len += padded;
 }
@@ -93,15 +94,24 @@ void dtb_prop_cells(struct dtb_builder *b, const char *name, int n, ...)
 {
     uint8_t buf[64];
     va_list ap;
+    if (n < 0 || n > 16)
+        abort();
     va_start(ap, n);
-    for (int i = 0; i < n && i < 16; i++)
+    for (int i = 0; i < n; i++)
         put_be32(buf + 4 * i, va_arg(ap, uint32_t));
     va_end(ap);
     dtb_prop(b, name, buf, 4 * (size_t)n);
 }
 
+void dtb_word(struct dtb_builder *b, uint32_t v)
+{
+    emit_u32(b, v);
+}
+
 void dtb_reserve(struct dtb_builder *b, uint64_t addr, uint64_t size)
 {
+    if (b->nrsv == (int)(sizeof b->rsv / sizeof b->rsv[0]))
+        abort();
     b->rsv[b->nrsv][0] = addr;
     b->rsv[b->nrsv][1] = size;
     b->nrsv++;
@@ -133,7 +143,8 @@ void *dtb_finish(struct dtb_builder *b, size_t *size)
         put_be32(e + 12, (uint32_t)b->rsv[i][1]);
     }
     memcpy(blob + struct_off, b->structs, b->struct_len);
-    memcpy(blob + strings_off, b->strings, b->strings_len);
+    if (b->strings_len)     /* no properties: b->strings is NULL */
+        memcpy(blob + strings_off, b->strings, b->strings_len);
     free(b->structs);
     free(b->strings);
     *size = total;

@@ -34,9 +34,14 @@ void dtb_end_node(struct dtb_builder *b);
 void dtb_prop(struct dtb_builder *b, const char *name, const void *val, size_t len);
 void dtb_prop_str(struct dtb_builder *b, const char *name, const char *s);
 void dtb_prop_u32(struct dtb_builder *b, const char *name, uint32_t v);
-/* A property of n big-endian 32-bit cells. */
+/* A property of n (at most 16) big-endian 32-bit cells. */
 void dtb_prop_cells(struct dtb_builder *b, const char *name, int n, ...);
-/* An entry in the header's memory reservation block. */
+/*
+ * A raw big-endian word in the structure block: FDT_NOP (4), or anything at all,
+ * to craft a malformed tree (a stray token, a node that is never closed, ...).
+ */
+void dtb_word(struct dtb_builder *b, uint32_t v);
+/* An entry in the header's memory reservation block (at most 8). */
 void dtb_reserve(struct dtb_builder *b, uint64_t addr, uint64_t size);
 /* The finished blob (malloc'ed, exactly *size bytes); frees the builder's buffers. */
 void *dtb_finish(struct dtb_builder *b, size_t *size);
