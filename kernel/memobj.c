@@ -46,7 +46,7 @@ struct memobj *memobj_create(uint64_t size)
 
 void *memobj_page(struct memobj *mo, uint64_t index, int create)
 {
-    void *page = radix_lookup(&mo->pages, index);
+    void *page = memobj_lookup(mo, index);
     if (page || !create)
         return page;
     page = page_zalloc(0);
@@ -73,7 +73,7 @@ long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t le
         uint64_t n = PAGE_SIZE - in_page;
         if (n > len - done)
             n = len - done;
-        const uint8_t *page = memobj_page(mo, pos >> PAGE_SHIFT, 0);
+        const uint8_t *page = memobj_lookup(mo, pos >> PAGE_SHIFT);
         long r = page ? copy_to_user(ubuf + done, page + in_page, n) : clear_user(ubuf + done, n);
         if (r)
             return done ? (long)done : r;

@@ -39,6 +39,12 @@ struct memobj *memobj_create(uint64_t size);
  */
 void *memobj_page(struct memobj *mo, uint64_t index, int create);
 
+/* The page at index if present (a memobj that was never written has none). */
+static inline void *memobj_lookup(struct memobj *mo, uint64_t index)
+{
+    return mo->pages.height ? radix_lookup(&mo->pages, index) : NULL;
+}
+
 /* Copy to/from user memory. Bytes done (reads stop at the size; writes grow it) or an error. */
 long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);
 long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);

@@ -23,6 +23,7 @@ enum page_state {
     PAGE_FREE,          /* first page of a free block of `order` */
     PAGE_ALLOCATED,     /* first page of an allocated block of `order` */
     PAGE_SLAB,          /* a kmalloc slab page (kernel/heap.c owns the fields below) */
+    PAGE_CACHED,        /* a free single page in the allocator's page cache */
 };
 
 struct page {

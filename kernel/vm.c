@@ -62,11 +62,8 @@ void vm_space_destroy(struct vm_space *vs)
     kfree(vs);
 }
 
-static struct vm_area *area_at(struct vm_space *vs, uintptr_t addr)
+static struct vm_area *area_search(struct vm_space *vs, uintptr_t addr)
 {
-    struct vm_area *c = vs->last_area;
-    if (c && addr >= c->start && addr < c->end)
-        return c;
     LIST_FOR_EACH(n, tmp, &vs->areas) {
         struct vm_area *a = LIST_ENTRY(n, struct vm_area, link);
         if (addr < a->start)
@@ -75,6 +72,14 @@ static struct vm_area *area_at(struct vm_space *vs, uintptr_t addr)
             return vs->last_area = a;
     }
     return NULL;
+}
+
+static inline struct vm_area *area_at(struct vm_space *vs, uintptr_t addr)
+{
+    struct vm_area *c = vs->last_area;
+    if (c && addr >= c->start && addr < c->end)
+        return c;
+    return area_search(vs, addr);
 }
 
 /* Is [start, end) free of areas? Sets *after to the area to insert before (NULL: at the end). */
@@ -290,7 +295,7 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
         arch_pte_set(&vs->as, slot, va, virt_to_phys(page), a->prot);
         return 0;
     }
-    void *page = memobj_page(a->mo, index, 0);
+    void *page = memobj_lookup(a->mo, index);
     if (access == VM_WRITE)
         return map_private_copy(a, slot, va, page);
     if (!page)

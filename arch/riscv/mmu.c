@@ -110,6 +110,9 @@ static pte_t *leaf_entry(pte_t *root, uintptr_t va, int create)
     return &table[pt_index(va, 0)];
 }
 
+_Static_assert(ARCH_PTE_USER_BASE == (PTE_V | PTE_U | PTE_A | PTE_D), "arch/mmu.h's PTE bits");
+_Static_assert(KS_PROT_READ == 1 && KS_PROT_WRITE == 2 && KS_PROT_EXEC == 4, "arch/mmu.h's prot bits");
+
 static uint64_t prot_bits(uint32_t prot)
 {
     uint64_t f = PTE_V | PTE_U | PTE_A | PTE_D;
@@ -143,23 +146,6 @@ arch_pte_t *arch_pte_slot(struct arch_aspace *as, uintptr_t va, int create)
     if (e || !create)
         return e;
     return leaf_entry(as->root, va, 1);
-}
-
-int arch_pte_get(const arch_pte_t *slot, paddr_t *pa, uint32_t *prot)
-{
-    pte_t e = *slot;
-    if (!(e & PTE_V))
-        return 0;
-    *pa = pte_addr(e);
-    *prot = (e & PTE_R ? KS_PROT_READ : 0) | (e & PTE_W ? KS_PROT_WRITE : 0) |
-            (e & PTE_X ? KS_PROT_EXEC : 0);
-    return 1;
-}
-
-void arch_pte_set(struct arch_aspace *as, arch_pte_t *slot, uintptr_t va, paddr_t pa, uint32_t prot)
-{
-    *slot = pte_make(pa, prot_bits(prot));
-    sfence_page(va, as->asid);
 }
 
 /* Visit every valid leaf in [start, end) under table (covering `base`, at `level`). */

@@ -31,11 +31,38 @@ void arch_aspace_destroy(struct arch_aspace *as);
 typedef uint64_t arch_pte_t;
 arch_pte_t *arch_pte_slot(struct arch_aspace *as, uintptr_t va, int create);
 
-/* 1 and *pa, *prot if the slot maps a page, else 0. */
-int arch_pte_get(const arch_pte_t *slot, paddr_t *pa, uint32_t *prot);
+/* Sv48 leaf bits, for the two helpers below (arch/riscv/pagetable.h has the full set). */
+#define ARCH_PTE_V  0x01u
+#define ARCH_PTE_R  0x02u
+#define ARCH_PTE_W  0x04u
+#define ARCH_PTE_X  0x08u
+#define ARCH_PTE_USER_BASE 0xd1u      /* V | U | A | D */
+
+/* 1 and *pa, *prot (KS_PROT_READ 1, WRITE 2, EXEC 4) if the slot maps a page, else 0. */
+static inline int arch_pte_get(const arch_pte_t *slot, paddr_t *pa, uint32_t *prot)
+{
+    arch_pte_t e = *slot;
+    if (!(e & ARCH_PTE_V))
+        return 0;
+    *pa = (e >> 10) << 12;
+    *prot = (e & ARCH_PTE_R ? 1u : 0) | (e & ARCH_PTE_W ? 2u : 0) | (e & ARCH_PTE_X ? 4u : 0);
+    return 1;
+}
 
 /* Map the slot's page (at va) to pa with prot (KS_PROT_*), replacing what was there. */
-void arch_pte_set(struct arch_aspace *as, arch_pte_t *slot, uintptr_t va, paddr_t pa, uint32_t prot);
+static inline void arch_pte_set(struct arch_aspace *as, arch_pte_t *slot, uintptr_t va, paddr_t pa,
+                                uint32_t prot)
+{
+    arch_pte_t f = ARCH_PTE_USER_BASE;
+    if (prot & 1)
+        f |= ARCH_PTE_R;
+    if (prot & 2)
+        f |= ARCH_PTE_R | ARCH_PTE_W;   /* W without R is reserved */
+    if (prot & 4)
+        f |= ARCH_PTE_X;
+    *slot = (pa >> 12) << 10 | f;
+    __asm__ volatile("sfence.vma %0, %1" :: "r"(va), "r"((uint64_t)as->asid) : "memory");
+}
 
 /* Unmap every page in [start, end), calling fn(pa, arg) for each one that was mapped. */
 void arch_unmap_range(struct arch_aspace *as, uintptr_t start, uintptr_t end,
