@@ -21,13 +21,18 @@ long sys_memobj_create(sysarg_t size)
     return r;
 }
 
-static long with_memobj(sysarg_t h, uint32_t rights, struct memobj **mo)
+static long with_memobj_rights(sysarg_t h, uint32_t rights, struct memobj **mo, uint32_t *have)
 {
     struct object *o;
-    long r = sys_lookup(h, KS_OBJ_MEMOBJ, rights, &o, NULL);
+    long r = sys_lookup(h, KS_OBJ_MEMOBJ, rights, &o, have);
     if (r == 0)
         *mo = memobj_from_object(o);
     return r;
+}
+
+static long with_memobj(sysarg_t h, uint32_t rights, struct memobj **mo)
+{
+    return with_memobj_rights(h, rights, mo, NULL);
 }
 
 long sys_memobj_read(sysarg_t m, sysarg_t off, sysarg_t buf, sysarg_t len)
@@ -89,6 +94,23 @@ static long with_vm(sysarg_t proc, struct process **p)
     return 0;
 }
 
+/*
+ * The most a mapping made through a handle with `rights` may ever allow:
+ * reading needs READ, executing EXECUTE, writing a shared mapping WRITE
+ * (a private mapping's writes stay private, so READ is enough).
+ */
+static uint32_t max_prot_for(uint32_t rights, uint64_t flags)
+{
+    uint32_t max = 0;
+    if (rights & KS_RIGHT_READ)
+        max |= KS_PROT_READ;
+    if ((rights & KS_RIGHT_READ) && (rights & KS_RIGHT_EXECUTE))
+        max |= KS_PROT_EXEC;
+    if ((flags & KS_MAP_PRIVATE) ? (rights & KS_RIGHT_READ) : (rights & KS_RIGHT_WRITE))
+        max |= KS_PROT_WRITE;
+    return max;
+}
+
 /* The memobj rights a mapping with these flags needs. */
 static uint32_t map_rights(uint64_t flags)
 {
@@ -111,8 +133,9 @@ long sys_vm_map(sysarg_t proc, sysarg_t m, sysarg_t off, sysarg_t addr, sysarg_t
     if (r)
         return r;
     struct memobj *mo;
-    if ((r = with_memobj(m, map_rights(flags), &mo)) == 0) {
-        r = vm_map(p->vm, mo, off, addr, len, (uint32_t)flags);
+    uint32_t have;
+    if ((r = with_memobj_rights(m, map_rights(flags), &mo, &have)) == 0) {
+        r = vm_map(p->vm, mo, off, addr, len, (uint32_t)flags, max_prot_for(have, flags));
         object_put(&mo->obj);
     }
     object_put(&p->obj);

@@ -53,7 +53,7 @@ static int map_file(void *ctx, uint64_t vaddr, uint64_t file_off, uint64_t len, 
 {
     struct loader *l = ctx;
     long r = vm_map(l->proc->vm, l->image, l->file_base + file_off, vaddr, len,
-                    prot | KS_MAP_PRIVATE | KS_MAP_FIXED);
+                    prot | KS_MAP_PRIVATE | KS_MAP_FIXED, VM_PROT_ALL);
     return r < 0 ? (int)r : 0;
 }
 
@@ -66,7 +66,7 @@ static int map_anon(void *ctx, uint64_t vaddr, uint64_t len, uint32_t prot, uint
         return -1;
     if (data_len)
         memobj_fill(mo, 0, bootimage_start + l->file_base + file_off, data_len);
-    long r = vm_map(l->proc->vm, mo, 0, vaddr, len, prot | KS_MAP_PRIVATE | KS_MAP_FIXED);
+    long r = vm_map(l->proc->vm, mo, 0, vaddr, len, prot | KS_MAP_PRIVATE | KS_MAP_FIXED, VM_PROT_ALL);
     object_put(&mo->obj);
     return r < 0 ? (int)r : 0;
 }
@@ -121,7 +121,7 @@ static uint64_t setup_stack(struct process *p, const char *args, uint64_t entry,
     if (!sp)
         panic("userboot: init's arguments do not fit in a page");
     if (vm_map(p->vm, stack, 0, KS_STACK_TOP - KS_STACK_SIZE, KS_STACK_SIZE,
-               KS_PROT_READ | KS_PROT_WRITE | KS_MAP_PRIVATE | KS_MAP_FIXED) < 0)
+               KS_PROT_READ | KS_PROT_WRITE | KS_MAP_PRIVATE | KS_MAP_FIXED, VM_PROT_ALL) < 0)
         panic("userboot: cannot map init's stack");
     object_put(&stack->obj);
     return sp;

@@ -112,7 +112,7 @@ static uintptr_t find_gap(struct vm_space *vs, uintptr_t hint, uint64_t len)
 }
 
 long vm_map(struct vm_space *vs, struct memobj *mo, uint64_t offset, uintptr_t addr, uint64_t len,
-            uint32_t flags)
+            uint32_t flags, uint32_t max_prot)
 {
     uint32_t sharing = flags & (KS_MAP_SHARED | KS_MAP_PRIVATE);
     if (flags & ~(PROT_MASK | KS_MAP_SHARED | KS_MAP_PRIVATE | KS_MAP_FIXED) ||
@@ -120,6 +120,8 @@ long vm_map(struct vm_space *vs, struct memobj *mo, uint64_t offset, uintptr_t a
         return KS_ERR_INVALID;
     if (len == 0 || !page_aligned(offset) || !page_aligned(addr))
         return KS_ERR_INVALID;
+    if (flags & PROT_MASK & ~max_prot)
+        return KS_ERR_ACCESS;
     len = (len + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
     if (len == 0 || offset > MEMOBJ_MAX_SIZE || len > MEMOBJ_MAX_SIZE - offset)
         return KS_ERR_RANGE;
@@ -144,6 +146,7 @@ long vm_map(struct vm_space *vs, struct memobj *mo, uint64_t offset, uintptr_t a
     object_get(&mo->obj);
     a->offset = offset;
     a->prot = flags & PROT_MASK;
+    a->max_prot = max_prot & PROT_MASK;
     a->flags = sharing;
     list_insert_before(before, &a->link);
     list_push_back(&mo->mappings, &a->mo_link);
@@ -214,11 +217,13 @@ long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot
     if (prot & ~PROT_MASK)
         return KS_ERR_INVALID;
     uintptr_t end = (addr + len + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
-    /* The whole range must be mapped. */
+    /* The whole range must be mapped, and allow prot. */
     for (uintptr_t at = addr; at < end;) {
         struct vm_area *a = area_at(vs, at);
         if (!a)
             return KS_ERR_RANGE;
+        if (prot & ~a->max_prot)
+            return KS_ERR_ACCESS;
         at = a->end;
     }
     if ((r = split_at_edges(vs, addr, end)))
@@ -287,6 +292,8 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
         return r;
     }
 
+    if (index >= (a->mo->size + PAGE_SIZE - 1) >> PAGE_SHIFT)
+        return KS_ERR_FAULT;            /* past the end of the memobj */
     if (a->flags == KS_MAP_SHARED) {
         void *page = memobj_page(a->mo, index, 1);
         if (!page)

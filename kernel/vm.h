@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <arch/mmu.h>
+#include <kestrel/syscall.h>
 #include "list.h"
 
 struct memobj;
@@ -24,6 +25,7 @@ struct vm_area {
     struct memobj *mo;          /* holds a reference */
     uint64_t offset;            /* memobj offset mapped at start */
     uint32_t prot;              /* KS_PROT_* */
+    uint32_t max_prot;          /* what vm_protect may grant (from the memobj handle's rights) */
     uint32_t flags;             /* KS_MAP_SHARED or KS_MAP_PRIVATE */
 };
 
@@ -44,17 +46,20 @@ void vm_space_destroy(struct vm_space *vs);
 /*
  * Map len bytes of mo from `offset` at addr (KS_MAP_FIXED) or wherever there is
  * room (addr is then a hint). flags: KS_PROT_* | KS_MAP_SHARED or KS_MAP_PRIVATE
- * [| KS_MAP_FIXED]. Returns the address, or KS_ERR_INVALID (alignment, flags),
- * KS_ERR_RANGE (outside user space), KS_ERR_EXISTS (FIXED over a mapping),
- * KS_ERR_NO_MEMORY.
+ * [| KS_MAP_FIXED]; max_prot bounds the protection now and after vm_protect.
+ * Returns the address, or KS_ERR_INVALID (alignment, flags), KS_ERR_ACCESS
+ * (prot beyond max_prot), KS_ERR_RANGE (outside user space or the memobj's
+ * maximum size), KS_ERR_EXISTS (FIXED over a mapping), KS_ERR_NO_MEMORY.
  */
 long vm_map(struct vm_space *vs, struct memobj *mo, uint64_t offset, uintptr_t addr, uint64_t len,
-            uint32_t flags);
+            uint32_t flags, uint32_t max_prot);
+
+#define VM_PROT_ALL (KS_PROT_READ | KS_PROT_WRITE | KS_PROT_EXEC)
 
 /* Remove mappings in [addr, addr+len); parts outside stay. 0 or KS_ERR_INVALID/RANGE. */
 long vm_unmap(struct vm_space *vs, uintptr_t addr, uint64_t len);
 
-/* Set the protection of every mapped page in the range (which must be fully mapped). */
+/* Set the protection of the range (which must be fully mapped); KS_ERR_ACCESS beyond max_prot. */
 long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot);
 
 /* Resolve a fault at addr for `access`: 0 if the access may now be retried, else an error. */

@@ -14,6 +14,7 @@
 #define SSTATUS_SIE     (1ul << 1)
 #define SSTATUS_SPIE    (1ul << 5)
 #define SSTATUS_SPP     (1ul << 8)
+#define SSTATUS_FS      (3ul << 13)     /* floating-point state; 0 = Off */
 #define SSTATUS_SUM     (1ul << 18)
 
 #define SIE_STIE        (1ul << 5)

@@ -30,6 +30,12 @@ extern const struct extable_entry __extable_start[], __extable_end[];
 void arch_trap_init(void)
 {
     csr_write(stvec, (uintptr_t)trap_vector);
+    /*
+     * Floating point stays off: the kernel is built without it and does not
+     * yet switch FP registers between threads, so a user FP instruction is an
+     * illegal instruction (the process is killed) rather than a leak.
+     */
+    csr_clear(sstatus, SSTATUS_FS);
 }
 
 static const char *exception_name(uint64_t cause)
