@@ -12,6 +12,7 @@
 #include "ksyms.h"
 #include "ktest.h"
 #include "page_alloc.h"
+#include "sched_tests.h"
 #include "string.h"
 
 void kmain(unsigned long hartid, uint64_t dtb_pa);
@@ -178,8 +179,8 @@ static KTEST_SUITE(boot_suite, "boot", boot_cases);
 
 int boot_tests_run(void)
 {
-    const struct ktest_suite *suites[] = { &boot_suite };
-    return ktest_run(suites, 1);
+    const struct ktest_suite *suites[] = { &boot_suite, &sched_suite };
+    return ktest_run(suites, 2);
 }
 
 /* Read through a pointer the compiler cannot see is bad, so this really faults. */

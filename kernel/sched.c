@@ -140,17 +140,21 @@ void sched_preempt_point(void)
         sched_yield();
 }
 
+void sched_idle_once(void)
+{
+    if (!list_empty(&run_queue)) {
+        schedule();
+        return;
+    }
+    arch_irq_enable();
+    arch_wait_for_interrupt();
+    arch_irq_disable();
+}
+
 void sched_idle_loop(void)
 {
-    for (;;) {
-        if (!list_empty(&run_queue)) {
-            schedule();
-            continue;
-        }
-        arch_irq_enable();
-        arch_wait_for_interrupt();
-        arch_irq_disable();
-    }
+    for (;;)
+        sched_idle_once();
 }
 
 uint64_t sched_switch_count(void)

@@ -49,6 +49,9 @@ void sched_remove_sleeper(struct thread *t);
 /* The idle loop: run whatever is runnable, else wait for an interrupt. */
 __attribute__((noreturn)) void sched_idle_loop(void);
 
+/* One round of the idle loop (for the boot thread waiting on in-kernel tests). */
+void sched_idle_once(void);
+
 uint64_t sched_switch_count(void);
 
 #endif

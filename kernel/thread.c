@@ -71,6 +71,25 @@ struct thread *thread_create_user(struct process *proc, uint64_t pc, uint64_t sp
     return t;
 }
 
+struct thread *thread_create_kernel(const char *name, long (*fn)(void *), void *arg)
+{
+    struct thread *t = kzalloc(sizeof *t);
+    if (!t)
+        return NULL;
+    t->kstack = page_alloc(KSTACK_ORDER);
+    if (!t->kstack) {
+        kfree(t);
+        return NULL;
+    }
+    thread_fields_init(t);
+    object_init(&t->obj, KS_OBJ_THREAD, &thread_ops);
+    size_t n = strlen(name);
+    memcpy(t->name, name, n < sizeof t->name ? n : sizeof t->name - 1);
+    arch_thread_init_kernel(t, (uint64_t)t->kstack + (PAGE_SIZE << KSTACK_ORDER), fn, arg);
+    sched_enqueue(t);
+    return t;
+}
+
 void thread_start_running(struct thread *t)
 {
     sched_enqueue(t);

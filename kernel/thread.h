@@ -61,6 +61,9 @@ void thread_init_boot(void);
  */
 struct thread *thread_create_user(struct process *proc, uint64_t pc, uint64_t sp, uint64_t arg);
 
+/* A runnable kernel thread running fn(arg); its result is the exit code. NULL without memory. */
+struct thread *thread_create_kernel(const char *name, long (*fn)(void *), void *arg);
+
 /* Undo thread_create_user for a thread that never ran. */
 void thread_discard(struct thread *t);
 

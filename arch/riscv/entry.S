@@ -184,3 +184,11 @@ arch_switch:
 thread_trampoline:
     call    thread_start
     j       user_return_full
+
+/* A kernel thread's first switch lands here with fn in s1 and its argument in s2. */
+    .globl kthread_trampoline
+kthread_trampoline:
+    call    thread_start
+    mv      a0, s2
+    jalr    s1
+    call    thread_exit                 /* with fn's result in a0 */

@@ -220,7 +220,17 @@ void arch_switch_aspace(struct thread *next)
         write_satp(next->arch.satp);
 }
 
-extern char thread_trampoline[];
+extern char thread_trampoline[], kthread_trampoline[];
+
+void arch_thread_init_kernel(struct thread *t, uint64_t kstack_top, long (*fn)(void *), void *arg)
+{
+    memset(&t->arch, 0, sizeof t->arch);
+    t->arch.kstack_top = kstack_top;
+    t->arch.ctx.ra = (uint64_t)kthread_trampoline;
+    t->arch.ctx.sp = kstack_top;
+    t->arch.ctx.s[1] = (uint64_t)fn;
+    t->arch.ctx.s[2] = (uint64_t)arg;
+}
 
 void arch_thread_init_user(struct thread *t, uint64_t kstack_top, const struct arch_aspace *as,
                            uint64_t pc, uint64_t sp, uint64_t arg)

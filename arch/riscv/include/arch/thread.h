@@ -53,6 +53,10 @@ struct arch_aspace;
 void arch_thread_init_user(struct thread *t, uint64_t kstack_top, const struct arch_aspace *as,
                            uint64_t pc, uint64_t sp, uint64_t arg);
 
+/* Prepare a kernel thread: its first switch runs thread_start(), then fn(arg), then
+   thread_exit with fn's result. */
+void arch_thread_init_kernel(struct thread *t, uint64_t kstack_top, long (*fn)(void *), void *arg);
+
 /* Save the running thread's registers in prev, continue as next (tp becomes next). */
 void arch_switch(struct thread *prev, struct thread *next);
 
