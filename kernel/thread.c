@@ -49,29 +49,8 @@ void thread_init_boot(void)
     sched_init(t);
 }
 
-struct thread *thread_create_user(struct process *proc, uint64_t pc, uint64_t sp, uint64_t arg)
-{
-    struct thread *t = kzalloc(sizeof *t);
-    if (!t)
-        return NULL;
-    t->kstack = page_alloc(KSTACK_ORDER);
-    if (!t->kstack) {
-        kfree(t);
-        return NULL;
-    }
-    thread_fields_init(t);
-    object_init(&t->obj, KS_OBJ_THREAD, &thread_ops);
-    t->proc = proc;
-    object_get(&proc->obj);
-    memcpy(t->name, proc->name, sizeof t->name - 1);
-    list_push_back(&proc->threads, &t->proc_link);
-    proc->nthreads++;
-    arch_thread_init_user(t, (uint64_t)t->kstack + (PAGE_SIZE << KSTACK_ORDER), &proc->vm->as, pc,
-                          sp, arg);
-    return t;
-}
-
-struct thread *thread_create_kernel(const char *name, long (*fn)(void *), void *arg)
+/* A new thread object with its kernel stack, named `name`; NULL without memory. */
+static struct thread *thread_alloc(const char *name)
 {
     struct thread *t = kzalloc(sizeof *t);
     if (!t)
@@ -85,7 +64,33 @@ struct thread *thread_create_kernel(const char *name, long (*fn)(void *), void *
     object_init(&t->obj, KS_OBJ_THREAD, &thread_ops);
     size_t n = strlen(name);
     memcpy(t->name, name, n < sizeof t->name ? n : sizeof t->name - 1);
-    arch_thread_init_kernel(t, (uint64_t)t->kstack + (PAGE_SIZE << KSTACK_ORDER), fn, arg);
+    return t;
+}
+
+static uint64_t kstack_top(const struct thread *t)
+{
+    return (uint64_t)t->kstack + (PAGE_SIZE << KSTACK_ORDER);
+}
+
+struct thread *thread_create_user(struct process *proc, uint64_t pc, uint64_t sp, uint64_t arg)
+{
+    struct thread *t = thread_alloc(proc->name);
+    if (!t)
+        return NULL;
+    t->proc = proc;
+    object_get(&proc->obj);
+    list_push_back(&proc->threads, &t->proc_link);
+    proc->nthreads++;
+    arch_thread_init_user(t, kstack_top(t), &proc->vm->as, pc, sp, arg);
+    return t;
+}
+
+struct thread *thread_create_kernel(const char *name, long (*fn)(void *), void *arg)
+{
+    struct thread *t = thread_alloc(name);
+    if (!t)
+        return NULL;
+    arch_thread_init_kernel(t, kstack_top(t), fn, arg);
     sched_enqueue(t);
     return t;
 }

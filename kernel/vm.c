@@ -182,41 +182,64 @@ static long split_at_edges(struct vm_space *vs, uintptr_t start, uintptr_t end)
     return 0;
 }
 
-static long check_range(uintptr_t addr, uint64_t len)
+/* A page-aligned, non-empty range inside user space; its page-rounded end in *end. */
+static long check_range(uintptr_t addr, uint64_t len, uintptr_t *end)
 {
     if (!page_aligned(addr) || len == 0)
         return KS_ERR_INVALID;
     if (addr < USER_BASE || addr >= USER_TOP || len > USER_TOP - addr)
         return KS_ERR_RANGE;
+    *end = (addr + len + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
     return 0;
 }
 
-long vm_unmap(struct vm_space *vs, uintptr_t addr, uint64_t len)
+/* Split areas at addr and end, then call fn(area, arg) on each area inside [addr, end). */
+static long each_area_in(struct vm_space *vs, uintptr_t addr, uintptr_t end,
+                         void (*fn)(struct vm_area *a, void *arg), void *arg)
 {
-    long r = check_range(addr, len);
+    long r = split_at_edges(vs, addr, end);
     if (r)
-        return r;
-    uintptr_t end = (addr + len + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
-    if ((r = split_at_edges(vs, addr, end)))
         return r;
     LIST_FOR_EACH(n, tmp, &vs->areas) {
         struct vm_area *a = LIST_ENTRY(n, struct vm_area, link);
         if (a->start >= end)
             break;
         if (a->start >= addr)
-            area_free(a);
+            fn(a, arg);
     }
     return 0;
 }
 
+static void unmap_area(struct vm_area *a, void *arg)
+{
+    (void)arg;
+    area_free(a);
+}
+
+long vm_unmap(struct vm_space *vs, uintptr_t addr, uint64_t len)
+{
+    uintptr_t end;
+    long r = check_range(addr, len, &end);
+    return r ? r : each_area_in(vs, addr, end, unmap_area, NULL);
+}
+
+static void protect_area(struct vm_area *a, void *arg)
+{
+    uint32_t prot = *(uint32_t *)arg;
+    a->prot = prot;
+    /* Private pages stay read-only until their copy-on-write fault. */
+    arch_protect_range(&a->vs->as, a->start, a->end,
+                       a->flags == KS_MAP_PRIVATE ? prot & ~KS_PROT_WRITE : prot);
+}
+
 long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot)
 {
-    long r = check_range(addr, len);
+    uintptr_t end;
+    long r = check_range(addr, len, &end);
     if (r)
         return r;
     if (prot & ~PROT_MASK)
         return KS_ERR_INVALID;
-    uintptr_t end = (addr + len + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
     /* The whole range must be mapped, and allow prot. */
     for (uintptr_t at = addr; at < end;) {
         struct vm_area *a = area_at(vs, at);
@@ -226,20 +249,7 @@ long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot
             return KS_ERR_ACCESS;
         at = a->end;
     }
-    if ((r = split_at_edges(vs, addr, end)))
-        return r;
-    LIST_FOR_EACH(n, tmp, &vs->areas) {
-        struct vm_area *a = LIST_ENTRY(n, struct vm_area, link);
-        if (a->start >= end)
-            break;
-        if (a->start < addr)
-            continue;
-        a->prot = prot;
-        /* Private pages stay read-only until their copy-on-write fault. */
-        arch_protect_range(&vs->as, a->start, a->end,
-                           a->flags == KS_MAP_PRIVATE ? prot & ~KS_PROT_WRITE : prot);
-    }
-    return 0;
+    return each_area_in(vs, addr, end, protect_area, &prot);
 }
 
 static int access_allowed(uint32_t prot, int access)
