@@ -3,6 +3,7 @@
  * point uses.
  */
 #include "handle.h"
+#include "ipc.h"
 #include "process.h"
 #include "syscall.h"
 #include "thread.h"
@@ -37,6 +38,7 @@ long sys_view_write(sysarg_t v, sysarg_t buf, sysarg_t len);
 long sys_view_seek(sysarg_t v, sysarg_t off, sysarg_t whence);
 long sys_clock_ns(void);
 long sys_kstat(sysarg_t out);
+long sys_ipc_control(sysarg_t on, sysarg_t out);
 
 #define ENTRY(n, fn) [n] = (syscall_fn)(void (*)(void))(fn)
 
@@ -71,6 +73,17 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_VIEW_SEEK, sys_view_seek),
     ENTRY(KS_SYS_CLOCK_NS, sys_clock_ns),
     ENTRY(KS_SYS_KSTAT, sys_kstat),
+    ENTRY(KS_SYS_IPC_LISTENER_CREATE, ipc_listener_create),
+    ENTRY(KS_SYS_IPC_CLIENT_CREATE, ipc_client_create),
+    ENTRY(KS_SYS_IPC_CONTROL, sys_ipc_control),
+};
+
+/* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */
+const syscall_fn ipc_syscall_table[KS_SYS_IPC_LAST - KS_SYS_IPC_FIRST + 1] = {
+    [KS_SYS_IPC_CALL - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))ipc_call,
+    [KS_SYS_IPC_RECEIVE - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))ipc_receive,
+    [KS_SYS_IPC_REPLY - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))ipc_reply,
+    [KS_SYS_IPC_REPLY_RECEIVE - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))ipc_reply_receive,
 };
 
 struct process *current_process(void)

@@ -20,6 +20,7 @@ typedef uint64_t sysarg_t;
 typedef long (*syscall_fn)(sysarg_t, sysarg_t, sysarg_t, sysarg_t, sysarg_t, sysarg_t);
 
 extern const syscall_fn syscall_table[KS_SYS_COUNT];
+extern const syscall_fn ipc_syscall_table[KS_SYS_IPC_LAST - KS_SYS_IPC_FIRST + 1];
 
 struct process;
 struct process *current_process(void);

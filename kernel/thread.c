@@ -22,6 +22,7 @@ static struct thread boot_thread;
 static void thread_destroy(struct object *o)
 {
     struct thread *t = thread_from_object(o);
+    ipc_thread_release(t);
     if (t->proc)
         object_put(&t->proc->obj);
     kfree(t);
@@ -35,6 +36,7 @@ static void thread_fields_init(struct thread *t)
     list_node_init(&t->sleep_link);
     list_node_init(&t->proc_link);
     wait_queue_init(&t->joiners);
+    ipc_thread_init(t);
     t->tid = next_tid++;
     t->state = THREAD_RUNNABLE;
 }

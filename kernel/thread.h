@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <arch/thread.h>
+#include "ipc.h"
 #include "list.h"
 #include "object.h"
 #include "wait.h"
@@ -45,6 +46,7 @@ struct thread {
     long exit_code;
     int exited;
     struct wait_queue joiners;
+    struct thread_ipc ipc;
     char name[24];
 };
 

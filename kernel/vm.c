@@ -14,6 +14,7 @@
 #include "memobj.h"
 #include "page_alloc.h"
 #include "string.h"
+#include "uaccess.h"
 #include "vm.h"
 
 #define PROT_MASK   (KS_PROT_READ | KS_PROT_WRITE | KS_PROT_EXEC)
@@ -319,6 +320,45 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
         page = zero_page;
     page_ref(page);
     arch_pte_set(&vs->as, slot, va, virt_to_phys(page), a->prot & ~KS_PROT_WRITE);
+    return 0;
+}
+
+/* The kernel address of user byte addr in vs, faulting its page in for `access`; NULL if it cannot be. */
+static uint8_t *vm_kaddr(struct vm_space *vs, uintptr_t addr, int access)
+{
+    uintptr_t va = addr & ~(uintptr_t)(PAGE_SIZE - 1);
+    for (int tries = 0; tries < 2; tries++) {
+        arch_pte_t *slot = arch_pte_slot(&vs->as, va, 0);
+        paddr_t pa;
+        uint32_t prot;
+        if (slot && arch_pte_get(slot, &pa, &prot) && access_allowed(prot, access))
+            return (uint8_t *)phys_to_virt(pa) + (addr - va);
+        if (vm_fault(vs, addr, access) != 0)
+            return NULL;
+    }
+    return NULL;
+}
+
+long vm_copy(struct vm_space *dst, uintptr_t d, struct vm_space *src, uintptr_t s, uint64_t len)
+{
+    if (!user_range_ok(d, len) || !user_range_ok(s, len))
+        return KS_ERR_FAULT;
+    while (len) {
+        uint64_t n = PAGE_SIZE - (d & (PAGE_SIZE - 1));
+        uint64_t m = PAGE_SIZE - (s & (PAGE_SIZE - 1));
+        if (m < n)
+            n = m;
+        if (len < n)
+            n = len;
+        uint8_t *kd = vm_kaddr(dst, d, VM_WRITE);
+        const uint8_t *ks = vm_kaddr(src, s, VM_READ);
+        if (!kd || !ks)
+            return KS_ERR_FAULT;
+        memmove(kd, ks, n);
+        d += n;
+        s += n;
+        len -= n;
+    }
     return 0;
 }
 

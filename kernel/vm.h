@@ -65,6 +65,13 @@ long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot
 /* Resolve a fault at addr for `access`: 0 if the access may now be retried, else an error. */
 long vm_fault(struct vm_space *vs, uintptr_t addr, int access);
 
+/*
+ * Copy len bytes from address s of address space src to address d of dst,
+ * through the direct map (neither needs to be the current one); pages are
+ * faulted in as a user access would. 0 or KS_ERR_FAULT.
+ */
+long vm_copy(struct vm_space *dst, uintptr_t d, struct vm_space *src, uintptr_t s, uint64_t len);
+
 /* Unmap pages of mo from index `first` on, in every area mapping it (memobj truncation). */
 void vm_unmap_memobj_pages(struct memobj *mo, uint64_t first_page);
 

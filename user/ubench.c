@@ -7,6 +7,7 @@
  * Every loop's own cost (the same loop without the operation) is measured and
  * subtracted, so a figure is the operation alone, kernel and user side together.
  */
+#include "user/lib/ipc.h"
 #include "user/lib/ulib.h"
 
 static inline uint64_t instret(void)
@@ -118,16 +119,63 @@ static void bench_memobj_read(void)
     ks_handle_close((ks_handle_t)mo);
 }
 
+/* The echo server: replies to every call with its words, each plus one. */
+static int echo_server(ks_handle_t listener)
+{
+    uint64_t w[KS_IPC_WORDS], userdata, info;
+    long reply = ks_ipc_receive(listener, 0, w, &userdata, &info);
+    for (;;) {
+        if (reply < 0)
+            return 1;
+        for (int i = 0; i < KS_IPC_WORDS; i++)
+            w[i] += 1;
+        reply = ks_ipc_reply_receive((ks_handle_t)reply, listener, 0, w, &userdata, &info);
+    }
+}
+
+/* Round trips through an echo server in another process. */
+static void bench_ipc(ks_handle_t image)
+{
+    enum { N = 2000 };
+    long listener = ks_ipc_listener_create();
+    long client = ks_ipc_client_create((ks_handle_t)listener, 42);
+    ks_handle_t give[1] = { (ks_handle_t)listener };
+    const char *argv[] = { "ubench", "echo-server", NULL };
+    long server = ulib_spawn(image, "ubench", argv, give, 1);
+    if (listener < 0 || client < 0 || server < 0) {
+        printf("ubench: ipc setup failed (%ld %ld %ld)\n", listener, client, server);
+        return;
+    }
+    uint64_t w[KS_IPC_WORDS] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    long r = ks_ipc_call((ks_handle_t)client, 0, w, 0);       /* warm up, and check */
+    if (r != 0 || w[0] != 2 || w[7] != 9)
+        printf("ubench: echo call returned %ld, w0 %lu w7 %lu\n", r, (unsigned long)w[0], (unsigned long)w[7]);
+    uint64_t t0 = instret();
+    for (long i = 0; i < N; i++)
+        ks_ipc_call((ks_handle_t)client, 0, w, 0);
+    uint64_t total = instret() - t0;
+    report("ipc_rt_regs", total - empty_loop(N), N, "insn/rt");
+    ks_process_kill((ks_handle_t)server);
+    uint64_t status;
+    ks_process_wait((ks_handle_t)server, &status);
+    ks_handle_close((ks_handle_t)server);
+    ks_handle_close((ks_handle_t)client);
+    ks_handle_close((ks_handle_t)listener);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "yield-partner") == 0) {
         for (;;)
             ks_thread_yield();
     }
+    if (argc > 1 && strcmp(argv[1], "echo-server") == 0)
+        return echo_server(ulib_inherited(0));
     ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
     bench_null_syscall();
     bench_yield_switch(image);
     bench_anon_fault();
     bench_memobj_read();
+    bench_ipc(image);
     return 0;
 }

@@ -31,6 +31,13 @@ void asm_offsets(void)
     DEFINE(TH_CTX_SP, offsetof(struct thread, arch.ctx.sp));
     DEFINE(TH_CTX_S, offsetof(struct thread, arch.ctx.s));
 
+    DEFINE(TH_IPC_MR, offsetof(struct thread, ipc.mr));
+    DEFINE(TH_IPC_A1, offsetof(struct thread, ipc.out_a1));
+    DEFINE(TH_IPC_INFO, offsetof(struct thread, ipc.out_info));
+    DEFINE(TH_IPC_LISTENER, offsetof(struct thread, ipc.listener_arg));
+
     DEFINE(SYSCALL_COUNT, KS_SYS_COUNT);
+    DEFINE(SYSCALL_IPC_FIRST, KS_SYS_IPC_FIRST);
+    DEFINE(SYSCALL_IPC_LAST, KS_SYS_IPC_LAST);
     DEFINE(SYSCALL_ENOSYS, KS_ERR_NOSYS);
 }

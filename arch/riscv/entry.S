@@ -48,6 +48,8 @@ trap_vector:
     csrr    ra, scause
     li      gp, EXC_ECALL_U
     bne     ra, gp, user_trap
+    li      gp, SYSCALL_IPC_FIRST
+    bgeu    a7, gp, ipc_entry
 
     /* ---- system call: number in a7, arguments in a0..a5 ---- */
     li      t0, SYSCALL_COUNT
@@ -95,6 +97,73 @@ syscall_return_fast:
 syscall_return_slow:
     call    thread_check_exit           /* returns a0 unchanged if the thread lives on */
     j       syscall_return_fast
+
+    /*
+     * ---- IPC call (KS_SYS_IPC_*): the message is in a2-a6, t0-t2 ----
+     * The user's s0-s11 go to the frame first: a thread blocked in IPC may be
+     * resumed straight into user mode by the fast path (which discards its
+     * kernel stack), and must then find them there.
+     */
+ipc_entry:
+    li      gp, SYSCALL_IPC_LAST
+    bgtu    a7, gp, ipc_nosys
+    .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
+    sd      x\n, UREG(\n)(tp)
+    .endr
+    sd      a2, (TH_IPC_MR + 0)(tp)
+    sd      a3, (TH_IPC_MR + 8)(tp)
+    sd      a4, (TH_IPC_MR + 16)(tp)
+    sd      a5, (TH_IPC_MR + 24)(tp)
+    sd      a6, (TH_IPC_MR + 32)(tp)
+    sd      t0, (TH_IPC_MR + 40)(tp)
+    sd      t1, (TH_IPC_MR + 48)(tp)
+    sd      t2, (TH_IPC_MR + 56)(tp)
+    sd      t3, TH_IPC_LISTENER(tp)
+    addi    t0, a7, -SYSCALL_IPC_FIRST
+    slli    t0, t0, 3
+    lla     t1, ipc_syscall_table
+    add     t0, t0, t1
+    ld      t0, 0(t0)
+    jalr    t0
+
+    /* a0 = result; a1, a7 and the message registers come from current->ipc. */
+ipc_return:
+    lw      t0, TH_FLAGS(tp)
+    bnez    t0, ipc_return_slow
+ipc_return_fast:
+    ld      t3, (TH_FRAME + TF_SEPC)(tp)
+    addi    t3, t3, 4
+    csrw    sepc, t3
+    li      t3, SSTATUS_SPP
+    csrc    sstatus, t3
+    ld      a1, TH_IPC_A1(tp)
+    ld      a7, TH_IPC_INFO(tp)
+    ld      a2, (TH_IPC_MR + 0)(tp)
+    ld      a3, (TH_IPC_MR + 8)(tp)
+    ld      a4, (TH_IPC_MR + 16)(tp)
+    ld      a5, (TH_IPC_MR + 24)(tp)
+    ld      a6, (TH_IPC_MR + 32)(tp)
+    ld      t0, (TH_IPC_MR + 40)(tp)
+    ld      t1, (TH_IPC_MR + 48)(tp)
+    ld      t2, (TH_IPC_MR + 56)(tp)
+    li      t3, 0
+    li      t4, 0
+    li      t5, 0
+    li      t6, 0
+    ld      ra, UREG(1)(tp)
+    ld      gp, UREG(3)(tp)
+    ld      sp, UREG(2)(tp)
+    csrw    sscratch, tp
+    ld      tp, UREG(4)(tp)
+    sret
+
+ipc_return_slow:
+    call    thread_check_exit
+    j       ipc_return_fast
+
+ipc_nosys:
+    li      a0, SYSCALL_ENOSYS
+    j       syscall_return
 
     /* ---- interrupt or exception from user mode: save the rest ---- */
 user_trap:

@@ -35,6 +35,9 @@ typedef int32_t ks_handle_t;
 #define KS_OBJ_THREAD       2
 #define KS_OBJ_MEMOBJ       3
 #define KS_OBJ_VIEW         4
+#define KS_OBJ_LISTENER     5
+#define KS_OBJ_CLIENT       6
+#define KS_OBJ_REPLY        7
 
 /* Most handles a process can hold at once. */
 #define KS_HANDLE_MAX       256

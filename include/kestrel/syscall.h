@@ -56,8 +56,24 @@ enum ks_syscall {
     KS_SYS_CLOCK_NS,            /* () -> nanoseconds since boot (monotonic) */
     KS_SYS_KSTAT,               /* (struct ks_kstat *out) -> 0; kernel counters for tests */
 
+    KS_SYS_IPC_LISTENER_CREATE, /* () -> listener handle */
+    KS_SYS_IPC_CLIENT_CREATE,   /* (listener, userdata) -> client port handle; needs MANAGE */
+    KS_SYS_IPC_CONTROL,         /* (fastpath_on, struct ks_ipc_stats *out or 0) -> 0 */
+
     KS_SYS_COUNT
 };
+
+/*
+ * The IPC calls proper are numbered apart: entry.S sends every number from
+ * KS_SYS_IPC_FIRST on to the IPC entry, which passes the message registers
+ * (see <kestrel/ipc.h>).
+ */
+#define KS_SYS_IPC_FIRST            0x100
+#define KS_SYS_IPC_CALL             0x100   /* (client, desc) -> 0 or error; reply in MRs */
+#define KS_SYS_IPC_RECEIVE          0x101   /* (listener, desc) -> reply port; a1 = userdata */
+#define KS_SYS_IPC_REPLY            0x102   /* (reply, desc) -> 0 or error */
+#define KS_SYS_IPC_REPLY_RECEIVE    0x103   /* (reply, desc, t3 = listener) -> as RECEIVE */
+#define KS_SYS_IPC_LAST             0x103
 
 /* vm_map flags: protection, sharing, placement. */
 #define KS_PROT_READ        (1u << 0)
@@ -96,6 +112,14 @@ struct ks_kstat {
     uint64_t context_switches;
 };
 _Static_assert(sizeof(struct ks_kstat) == 48, "ks_kstat layout is ABI");
+
+/* IPC path counters from KS_SYS_IPC_CONTROL. */
+struct ks_ipc_stats {
+    uint64_t fast_calls, fast_replies;  /* served by the assembly fast path */
+    uint64_t slow_calls, slow_replies;  /* served by kernel/ipc.c */
+    uint64_t fastpath_on;
+};
+_Static_assert(sizeof(struct ks_ipc_stats) == 40, "ks_ipc_stats layout is ABI");
 
 /* Auxiliary vector entries (initial stack) beyond Linux's, for handles given at start. */
 #define KS_AT_BOOTIMAGE     0x4b5301    /* handle of the boot image memobj */

@@ -1,0 +1,72 @@
+/*
+ * include/kestrel/ipc.h - IPC through ports with call/reply (user-visible ABI).
+ *
+ * A server creates a listener port and, from it, client ports, each carrying a
+ * 64-bit userdata value, and hands the client ports out. A client CALLS through
+ * a client port: the message goes to the listener, the caller blocks until the
+ * reply. A server thread RECEIVES on the listener: it gets the message, the
+ * userdata of the client port used (never a handle to it) and a one-shot reply
+ * port, which REPLY consumes. Reply-and-receive is one call.
+ *
+ * Registers. An IPC call is an ecall like any other (<kestrel/syscall.h>), with
+ * the message in eight registers:
+ *
+ *   in:   a7 = KS_SYS_IPC_*   a0 = port handle   a1 = struct ks_ipc_desc * or 0
+ *         MR0..MR7 = a2 a3 a4 a5 a6 t0 t1 t2     t3 = listener (reply-and-receive)
+ *   out:  a0 = result (call: the server's reply status; receive: the reply port
+ *              handle), or a negative KS_ERR_*
+ *         a1 = userdata of the client port (receive), 0 otherwise
+ *         a7 = info: bytes of buffer received | handles received << 32 |
+ *              KS_IPC_INFO_TRUNCATED if the incoming buffer did not fit
+ *         MR0..MR7 = the words received
+ *   kept: sp, ra, gp, tp, s0-s11 (as for every system call)
+ *   zero: t3-t6 and any MR the message did not carry
+ *
+ * A message is up to KS_IPC_WORDS words in registers, plus, when a descriptor is
+ * given, a byte buffer of up to KS_IPC_MAX_BUF bytes copied once from the
+ * sender's memory into the receiver's, and up to KS_IPC_MAX_HANDLES handles.
+ * A call with no descriptor, to a listener with a thread already waiting, takes
+ * the assembly fast path (arch/riscv/ipc_fast.S); everything else the C path
+ * (kernel/ipc.c), with identical results.
+ */
+#ifndef KESTREL_IPC_H
+#define KESTREL_IPC_H
+
+#include <stdint.h>
+#include <kestrel/handle.h>
+
+#define KS_IPC_WORDS        8
+#define KS_IPC_MAX_BUF      (64 * 1024)
+#define KS_IPC_MAX_HANDLES  4
+
+/* info word (a7 on return) */
+#define KS_IPC_INFO_BYTES(i)    ((uint32_t)(i))
+#define KS_IPC_INFO_HANDLES(i)  ((uint32_t)((i) >> 32) & 0xff)
+#define KS_IPC_INFO_TRUNCATED   (1ull << 40)    /* the incoming buffer was cut to recv_cap */
+
+/* ks_ipc_desc.flags, set by the kernel */
+#define KS_IPC_PEER_TRUNCATED   (1u << 0)       /* what we sent did not fit the receiver */
+
+/* send_handle_flags[i] */
+#define KS_IPC_HANDLE_MOVE      (1u << 0)       /* close ours once sent (else: copy) */
+
+struct ks_ipc_desc {
+    /* what to send */
+    const void *send_buf;
+    uint64_t send_len;
+    ks_handle_t send_handles[KS_IPC_MAX_HANDLES];
+    uint32_t send_handle_flags[KS_IPC_MAX_HANDLES];
+    uint32_t send_nhandles;
+    /* where received data goes */
+    uint32_t recv_nhandles;                     /* out */
+    void *recv_buf;
+    uint64_t recv_cap;
+    uint64_t recv_len;                          /* out: length the sender sent (may exceed recv_cap) */
+    ks_handle_t recv_handles[KS_IPC_MAX_HANDLES];   /* out */
+    uint32_t flags;                             /* out: KS_IPC_PEER_TRUNCATED */
+    uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct ks_ipc_desc) == 104, "ks_ipc_desc layout is ABI");
+
+#endif

@@ -1,0 +1,525 @@
+/*
+ * kernel/ipc.c - the C path of call/reply IPC (see ipc.h and <kestrel/ipc.h>).
+ *
+ * A call: the caller's words sit in its thread (ipc.mr); its buffer and
+ * handles stay in its own address space and handle table until delivery.
+ * Delivery (deliver_call) happens in whichever thread completes the rendezvous:
+ * the caller, if a receiver was already waiting, or the receiver, if the caller
+ * was queued. It copies the words, copies the buffer once from the caller's
+ * memory into the receiver's, installs the handles in the receiver's table,
+ * and arms the receiver's reply port with the caller. A reply does the same in
+ * the other direction and wakes the caller.
+ *
+ * Blocking is sched_block(NULL): only the IPC code (or an interrupt) wakes a
+ * thread waiting here, and a woken thread always cleans up its own IPC state.
+ * A thread that was interrupted but has not run yet is not BLOCKED any more,
+ * and is skipped by anyone looking for a partner, so a message is never handed
+ * to a thread that is about to report KS_ERR_INTERRUPTED.
+ */
+#include <arch/memlayout.h>
+#include <kestrel/errors.h>
+#include "handle.h"
+#include "heap.h"
+#include "ipc.h"
+#include "process.h"
+#include "sched.h"
+#include "string.h"
+#include "syscall.h"
+#include "thread.h"
+#include "uaccess.h"
+#include "vm.h"
+
+struct listener {
+    struct object obj;
+    struct list callers;        /* threads in IPC_QUEUED, FIFO */
+    struct list receivers;      /* threads in IPC_RECEIVING, FIFO */
+    int closed;                 /* the last handle went: calls fail with PEER_CLOSED */
+};
+
+struct client_port {
+    struct object obj;
+    struct listener *listener;  /* holds a reference */
+    uint64_t userdata;
+};
+
+enum reply_state { REPLY_IDLE, REPLY_ARMED, REPLY_CALLER_GONE };
+
+struct reply_port {
+    struct object obj;
+    enum reply_state state;
+    struct thread *caller;      /* ARMED: the caller waiting for this reply */
+};
+
+uint64_t ipc_fastpath_on = 1;
+struct ks_ipc_stats ipc_stats;
+
+#define LISTENER_RIGHTS (KS_RIGHT_READ | KS_RIGHT_MANAGE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE)
+#define CLIENT_RIGHTS   (KS_RIGHT_WRITE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE)
+#define REPLY_RIGHTS    (KS_RIGHT_WRITE)
+
+static struct listener *listener_of(struct object *o)
+{
+    return OBJECT_CAST(o, KS_OBJ_LISTENER, struct listener, obj);
+}
+
+static struct client_port *client_of(struct object *o)
+{
+    return OBJECT_CAST(o, KS_OBJ_CLIENT, struct client_port, obj);
+}
+
+static struct reply_port *reply_of(struct object *o)
+{
+    return OBJECT_CAST(o, KS_OBJ_REPLY, struct reply_port, obj);
+}
+
+static struct thread *ipc_owner(struct thread_ipc *ipc)
+{
+    return (struct thread *)((char *)ipc - __builtin_offsetof(struct thread, ipc));
+}
+
+/* ---- objects ---- */
+
+static void listener_destroy(struct object *o)
+{
+    kfree(listener_of(o));
+}
+
+/* Wake every blocked thread on list l with `result`, taking them off it. */
+static void fail_all(struct list *l, long result)
+{
+    LIST_FOR_EACH(n, tmp, l) {
+        struct thread_ipc *ipc = LIST_ENTRY(n, struct thread_ipc, link);
+        struct thread *t = ipc_owner(ipc);
+        if (t->state != THREAD_BLOCKED)
+            continue;           /* interrupted already: it cleans up itself */
+        list_remove(&ipc->link);
+        ipc->state = IPC_IDLE;
+        object_put(&ipc->listener->obj);
+        ipc->listener = NULL;
+        sched_wake(t, result);
+    }
+}
+
+static void listener_last_handle(struct object *o)
+{
+    struct listener *l = listener_of(o);
+    l->closed = 1;
+    fail_all(&l->callers, KS_ERR_PEER_CLOSED);
+    fail_all(&l->receivers, KS_ERR_PEER_CLOSED);
+}
+
+static const struct object_ops listener_ops = {
+    .destroy = listener_destroy,
+    .on_last_handle = listener_last_handle,
+};
+
+static void client_destroy(struct object *o)
+{
+    struct client_port *c = client_of(o);
+    object_put(&c->listener->obj);
+    kfree(c);
+}
+
+static const struct object_ops client_ops = { .destroy = client_destroy };
+
+/* The pending caller (if any) of a reply port that nobody will use again gets PEER_CLOSED. */
+static void reply_last_handle(struct object *o)
+{
+    struct reply_port *r = reply_of(o);
+    if (r->state == REPLY_ARMED) {
+        struct thread *c = r->caller;
+        r->state = REPLY_IDLE;
+        r->caller = NULL;
+        c->ipc.reply = NULL;
+        c->ipc.state = IPC_IDLE;
+        object_put(&r->obj);                    /* the caller's reference */
+        sched_wake(c, KS_ERR_PEER_CLOSED);
+    }
+}
+
+static void reply_destroy(struct object *o)
+{
+    kfree(reply_of(o));
+}
+
+static const struct object_ops reply_ops = {
+    .destroy = reply_destroy,
+    .on_last_handle = reply_last_handle,
+};
+
+long ipc_listener_create(void)
+{
+    struct listener *l = kzalloc(sizeof *l);
+    if (!l)
+        return KS_ERR_NO_MEMORY;
+    object_init(&l->obj, KS_OBJ_LISTENER, &listener_ops);
+    list_init(&l->callers);
+    list_init(&l->receivers);
+    long r = sys_install(&l->obj, LISTENER_RIGHTS);
+    object_put(&l->obj);
+    return r;
+}
+
+long ipc_client_create(uint64_t listener, uint64_t userdata)
+{
+    struct object *o;
+    long r = sys_lookup(listener, KS_OBJ_LISTENER, KS_RIGHT_MANAGE, &o, NULL);
+    if (r)
+        return r;
+    struct client_port *c = kzalloc(sizeof *c);
+    if (!c) {
+        object_put(o);
+        return KS_ERR_NO_MEMORY;
+    }
+    object_init(&c->obj, KS_OBJ_CLIENT, &client_ops);
+    c->listener = listener_of(o);       /* keeps the lookup's reference */
+    c->userdata = userdata;
+    r = sys_install(&c->obj, CLIENT_RIGHTS);
+    object_put(&c->obj);
+    return r;
+}
+
+void ipc_thread_init(struct thread *t)
+{
+    list_node_init(&t->ipc.link);
+    t->ipc.rport_handle = KS_HANDLE_NONE;
+}
+
+static void drop_outgoing_handles(struct thread_ipc *ipc)
+{
+    for (uint32_t i = 0; i < ipc->nhandles; i++)
+        object_put(ipc->handles[i]);
+    ipc->nhandles = 0;
+}
+
+void ipc_thread_release(struct thread *t)
+{
+    drop_outgoing_handles(&t->ipc);
+    if (t->ipc.rport)
+        object_put(&t->ipc.rport->obj);
+    t->ipc.rport = NULL;
+}
+
+/* ---- descriptors, buffers, handles ---- */
+
+/* Copy the caller's descriptor in and, when `sending`, take its outgoing handles. */
+static long take_desc(uint64_t desc, int sending)
+{
+    struct thread_ipc *ipc = &current_thread()->ipc;
+    ipc->desc_user = desc;
+    ipc->nhandles = 0;
+    if (!desc)
+        return 0;
+    struct ks_ipc_desc *d = &ipc->desc;
+    long r = copy_from_user(d, desc, sizeof *d);
+    if (r)
+        return r;
+    d->recv_len = 0;
+    d->recv_nhandles = 0;
+    d->flags = 0;
+    if (!sending) {
+        d->send_len = 0;
+        d->send_nhandles = 0;
+    }
+    if (d->send_len > KS_IPC_MAX_BUF || d->send_nhandles > KS_IPC_MAX_HANDLES ||
+        d->recv_cap > KS_IPC_MAX_BUF)
+        return KS_ERR_INVALID;
+    if (!user_range_ok((uintptr_t)d->send_buf, d->send_len) ||
+        !user_range_ok((uintptr_t)d->recv_buf, d->recv_cap))
+        return KS_ERR_FAULT;
+    struct handle_table *table = current_process()->handles;
+    for (uint32_t i = 0; i < d->send_nhandles; i++) {
+        struct object *o;
+        uint32_t rights;
+        if ((r = sys_lookup((uint64_t)(uint32_t)d->send_handles[i], 0, KS_RIGHT_TRANSFER, &o, &rights)) ||
+            (r = (d->send_handles[i] == KS_PROCESS_SELF || d->send_handles[i] == KS_THREAD_SELF)
+                     ? KS_ERR_INVALID : 0)) {
+            if (!r)
+                object_put(o);
+            drop_outgoing_handles(ipc);
+            return r;
+        }
+        ipc->handles[ipc->nhandles] = o;
+        ipc->handle_rights[ipc->nhandles++] = rights;
+    }
+    /* Moved handles leave the sender now, whatever becomes of the message. */
+    for (uint32_t i = 0; i < d->send_nhandles; i++)
+        if (d->send_handle_flags[i] & KS_IPC_HANDLE_MOVE)
+            handle_close(table, d->send_handles[i]);
+    return 0;
+}
+
+/* Write the descriptor's outputs back to the current thread's memory. */
+static long put_desc(void)
+{
+    struct thread_ipc *ipc = &current_thread()->ipc;
+    if (!ipc->desc_user)
+        return 0;
+    const size_t first = __builtin_offsetof(struct ks_ipc_desc, recv_nhandles);
+    return copy_to_user(ipc->desc_user + first, (uint8_t *)&ipc->desc + first,
+                        sizeof ipc->desc - first);
+}
+
+/*
+ * Move a message from thread `from` to thread `to`: words, buffer (copied once,
+ * address space to address space), handles. Sets to's info word and
+ * descriptor outputs; notes truncation on both sides.
+ */
+static void transfer(struct thread *from, struct thread *to)
+{
+    struct thread_ipc *s = &from->ipc, *r = &to->ipc;
+    memcpy(r->mr, s->mr, sizeof r->mr);
+    uint64_t info = 0;
+    uint64_t len = s->desc_user ? s->desc.send_len : 0;
+    uint64_t cap = r->desc_user ? r->desc.recv_cap : 0;
+    if (len) {
+        uint64_t n = len < cap ? len : cap;
+        if (n && vm_copy(to->proc->vm, (uintptr_t)r->desc.recv_buf, from->proc->vm,
+                         (uintptr_t)s->desc.send_buf, n) < 0)
+            n = 0;      /* unmapped memory on either side: nothing arrives */
+        info |= n;
+        if (n < len) {
+            info |= KS_IPC_INFO_TRUNCATED;
+            s->desc.flags |= KS_IPC_PEER_TRUNCATED;
+        }
+    }
+    if (r->desc_user)
+        r->desc.recv_len = len;
+    uint32_t got = 0;
+    for (uint32_t i = 0; i < s->nhandles; i++) {
+        long h = r->desc_user && to->proc->handles
+                     ? handle_install(to->proc->handles, s->handles[i], s->handle_rights[i]) : -1;
+        if (h >= 0)
+            r->desc.recv_handles[got++] = (ks_handle_t)h;
+        else
+            info |= KS_IPC_INFO_TRUNCATED;      /* no room: the handle is closed */
+    }
+    drop_outgoing_handles(s);
+    if (r->desc_user)
+        r->desc.recv_nhandles = got;
+    r->out_info = info | (uint64_t)got << 32;
+}
+
+/* ---- the rendezvous ---- */
+
+/* Make sure the current thread has an idle reply port with a handle. */
+static long ensure_reply_port(void)
+{
+    struct thread *t = current_thread();
+    struct thread_ipc *ipc = &t->ipc;
+    if (ipc->rport && ipc->rport->state != REPLY_ARMED && ipc->rport->obj.handles)
+        return 0;       /* reuse: same port, same handle value */
+    struct reply_port *rp = kzalloc(sizeof *rp);
+    if (!rp)
+        return KS_ERR_NO_MEMORY;
+    object_init(&rp->obj, KS_OBJ_REPLY, &reply_ops);
+    long h = sys_install(&rp->obj, REPLY_RIGHTS);
+    if (h < 0) {
+        object_put(&rp->obj);
+        return h;
+    }
+    if (ipc->rport)
+        object_put(&ipc->rport->obj);   /* the armed one lives on through its handle */
+    ipc->rport = rp;                    /* keeps the creation reference */
+    ipc->rport_handle = (int32_t)h;
+    return 0;
+}
+
+/* Hand caller c's message to receiver r (both blocked or current); arm r's reply port. */
+static void deliver_call(struct thread *c, struct thread *r)
+{
+    struct reply_port *rp = r->ipc.rport;
+    transfer(c, r);
+    rp->state = REPLY_ARMED;
+    rp->caller = c;
+    object_get(&rp->obj);               /* held by the caller while armed */
+    c->ipc.reply = rp;
+    c->ipc.state = IPC_WAIT_REPLY;
+    r->ipc.out_a1 = c->ipc.userdata;
+    r->ipc.state = IPC_IDLE;
+}
+
+/* The first thread on list l that is still blocked (interrupted ones are skipped). */
+static struct thread *first_blocked(struct list *l)
+{
+    LIST_FOR_EACH(n, tmp, l) {
+        struct thread *t = ipc_owner(LIST_ENTRY(n, struct thread_ipc, link));
+        if (t->state == THREAD_BLOCKED)
+            return t;
+    }
+    return NULL;
+}
+
+static void leave_listener(struct thread_ipc *ipc)
+{
+    if (list_linked(&ipc->link))
+        list_remove(&ipc->link);
+    if (ipc->listener)
+        object_put(&ipc->listener->obj);
+    ipc->listener = NULL;
+    ipc->state = IPC_IDLE;
+}
+
+/* After a call's block ended: clean up and produce the call's result. */
+static long finish_call(long woke)
+{
+    struct thread_ipc *ipc = &current_thread()->ipc;
+    if (woke < 0) {
+        if (ipc->state == IPC_QUEUED) {
+            leave_listener(ipc);
+        } else if (ipc->state == IPC_WAIT_REPLY && ipc->reply) {
+            ipc->reply->state = REPLY_CALLER_GONE;      /* a late reply is dropped */
+            ipc->reply->caller = NULL;
+            object_put(&ipc->reply->obj);
+            ipc->reply = NULL;
+        }
+        drop_outgoing_handles(ipc);
+        ipc->state = IPC_IDLE;
+        memset(ipc->mr, 0, sizeof ipc->mr);
+        return woke;
+    }
+    return put_desc();
+}
+
+long ipc_call(uint64_t port, uint64_t desc)
+{
+    struct thread *t = current_thread();
+    struct thread_ipc *ipc = &t->ipc;
+    struct object *o;
+    ipc_stats.slow_calls++;
+    ipc->out_a1 = ipc->out_info = 0;
+    long r = sys_lookup(port, KS_OBJ_CLIENT, KS_RIGHT_WRITE, &o, NULL);
+    if (r)
+        goto fail;
+    struct client_port *cp = client_of(o);
+    struct listener *l = cp->listener;
+    ipc->userdata = cp->userdata;
+    if ((r = take_desc(desc, 1)) != 0) {
+        object_put(o);
+        goto fail;
+    }
+    if (l->closed) {
+        drop_outgoing_handles(ipc);
+        object_put(o);
+        r = KS_ERR_PEER_CLOSED;
+        goto fail;
+    }
+    struct thread *rcv = first_blocked(&l->receivers);
+    if (rcv) {
+        leave_listener(&rcv->ipc);
+        deliver_call(t, rcv);
+        sched_wake(rcv, rcv->ipc.rport_handle);
+    } else {
+        ipc->state = IPC_QUEUED;
+        ipc->listener = l;
+        object_get(&l->obj);
+        list_push_back(&l->callers, &ipc->link);
+    }
+    object_put(o);
+    return finish_call(sched_block(NULL, 1));
+fail:
+    memset(ipc->mr, 0, sizeof ipc->mr);
+    return r;
+}
+
+/* Receive on listener h: take a queued call or block until one comes. */
+static long do_receive(uint64_t h, uint64_t desc)
+{
+    struct thread *t = current_thread();
+    struct thread_ipc *ipc = &t->ipc;
+    struct object *o;
+    ipc->out_a1 = ipc->out_info = 0;
+    long r = sys_lookup(h, KS_OBJ_LISTENER, KS_RIGHT_READ, &o, NULL);
+    if (r)
+        goto fail;
+    struct listener *l = listener_of(o);
+    if ((r = take_desc(desc, 0)) != 0 || (r = ensure_reply_port()) != 0) {
+        object_put(o);
+        goto fail;
+    }
+    if (l->closed) {
+        object_put(o);
+        r = KS_ERR_PEER_CLOSED;
+        goto fail;
+    }
+    struct thread *c = first_blocked(&l->callers);
+    if (c) {
+        leave_listener(&c->ipc);
+        deliver_call(c, t);
+        object_put(o);
+        r = put_desc();
+        return r ? r : ipc->rport_handle;
+    }
+    ipc->state = IPC_RECEIVING;
+    ipc->listener = l;                  /* keeps the lookup's reference */
+    list_push_back(&l->receivers, &ipc->link);
+    long woke = sched_block(NULL, 1);
+    if (woke == KS_ERR_INTERRUPTED && ipc->state == IPC_RECEIVING)
+        leave_listener(ipc);
+    if (woke < 0)
+        goto fail_woke;
+    r = put_desc();
+    return r ? r : woke;
+fail_woke:
+    r = woke;
+fail:
+    ipc->state = IPC_IDLE;
+    memset(ipc->mr, 0, sizeof ipc->mr);
+    return r;
+}
+
+long ipc_receive(uint64_t listener, uint64_t desc)
+{
+    return do_receive(listener, desc);
+}
+
+/* Send the reply in current->ipc (words, descriptor) through reply port h. */
+static long do_reply(uint64_t h, uint64_t desc)
+{
+    struct thread *t = current_thread();
+    struct object *o;
+    ipc_stats.slow_replies++;
+    long r = sys_lookup(h, KS_OBJ_REPLY, KS_RIGHT_WRITE, &o, NULL);
+    if (r)
+        return r;
+    struct reply_port *rp = reply_of(o);
+    if ((r = take_desc(desc, 1)) != 0) {
+        object_put(o);
+        return r;
+    }
+    if (rp->state != REPLY_ARMED || rp->caller->state != THREAD_BLOCKED) {
+        r = rp->state == REPLY_IDLE ? KS_ERR_BAD_STATE : KS_ERR_PEER_CLOSED;
+        if (rp->state == REPLY_CALLER_GONE)
+            rp->state = REPLY_IDLE;
+        drop_outgoing_handles(&t->ipc);
+        object_put(o);
+        return r;
+    }
+    struct thread *c = rp->caller;
+    transfer(t, c);
+    rp->state = REPLY_IDLE;
+    rp->caller = NULL;
+    c->ipc.reply = NULL;
+    c->ipc.state = IPC_IDLE;
+    object_put(&rp->obj);                   /* the caller's reference */
+    sched_wake(c, 0);
+    object_put(o);
+    return put_desc();
+}
+
+long ipc_reply(uint64_t reply, uint64_t desc)
+{
+    long r = do_reply(reply, desc);
+    memset(current_thread()->ipc.mr, 0, sizeof current_thread()->ipc.mr);
+    current_thread()->ipc.out_a1 = current_thread()->ipc.out_info = 0;
+    return r;
+}
+
+long ipc_reply_receive(uint64_t reply, uint64_t desc)
+{
+    long r = do_reply(reply, desc);
+    /* A reply that finds its caller gone does not stop the server from serving. */
+    if (r < 0 && r != KS_ERR_PEER_CLOSED && r != KS_ERR_BAD_STATE)
+        return r;
+    return do_receive(current_thread()->ipc.listener_arg, desc);
+}

@@ -1,0 +1,68 @@
+/*
+ * kernel/ipc.h - ports with call/reply semantics (see <kestrel/ipc.h>).
+ *
+ * Three object types: a listener (the server's end: callers waiting for a
+ * receiver, receivers waiting for a caller), client ports (a listener and a
+ * userdata value; what clients call through) and reply ports (one pending
+ * caller each, re-armed by every receive). A message in flight lives in its
+ * sender's struct thread (struct thread_ipc), so steady-state calls allocate
+ * nothing.
+ */
+#ifndef KERNEL_IPC_H
+#define KERNEL_IPC_H
+
+#include <stdint.h>
+#include <kestrel/ipc.h>
+#include "list.h"
+#include "object.h"
+
+struct listener;
+struct reply_port;
+
+enum ipc_state {
+    IPC_IDLE,
+    IPC_QUEUED,         /* a call waiting on listener->callers for a receiver */
+    IPC_WAIT_REPLY,     /* a call delivered; `reply` will answer it */
+    IPC_RECEIVING,      /* waiting on listener->receivers for a call */
+};
+
+/* Per-thread IPC state (part of struct thread). */
+struct thread_ipc {
+    uint64_t mr[KS_IPC_WORDS];      /* message registers: saved at entry, loaded at exit */
+    uint64_t out_a1, out_info;      /* a1 and a7 on return */
+    uint64_t listener_arg;          /* t3 at entry (reply-and-receive) */
+    enum ipc_state state;
+    struct listener *listener;      /* QUEUED or RECEIVING: where (holds a reference) */
+    struct list_node link;          /* in listener->callers or ->receivers */
+    uint64_t userdata;              /* QUEUED: the client port's */
+    struct reply_port *reply;       /* WAIT_REPLY: the port that will answer */
+    struct reply_port *rport;       /* server side: this thread's reusable reply port */
+    int32_t rport_handle;
+    uintptr_t desc_user;            /* the caller's struct ks_ipc_desc (0: registers only) */
+    struct ks_ipc_desc desc;        /* a copy; its outputs are written back on return */
+    struct object *handles[KS_IPC_MAX_HANDLES];   /* outgoing handles, held */
+    uint32_t handle_rights[KS_IPC_MAX_HANDLES];
+    uint32_t nhandles;
+};
+
+struct thread;
+
+void ipc_thread_init(struct thread *t);
+
+/* Drop what a thread holds for IPC when it is destroyed. */
+void ipc_thread_release(struct thread *t);
+
+/* System calls (C slow path; entry.S saved the message registers in current->ipc.mr). */
+long ipc_call(uint64_t port, uint64_t desc);
+long ipc_receive(uint64_t listener, uint64_t desc);
+long ipc_reply(uint64_t reply, uint64_t desc);
+long ipc_reply_receive(uint64_t reply, uint64_t desc);
+
+long ipc_listener_create(void);
+long ipc_client_create(uint64_t listener, uint64_t userdata);
+
+/* Fast path switch and counters (KS_SYS_IPC_CONTROL). */
+extern uint64_t ipc_fastpath_on;
+extern struct ks_ipc_stats ipc_stats;
+
+#endif
