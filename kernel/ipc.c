@@ -29,27 +29,6 @@
 #include "uaccess.h"
 #include "vm.h"
 
-struct listener {
-    struct object obj;
-    struct list callers;        /* threads in IPC_QUEUED, FIFO */
-    struct list receivers;      /* threads in IPC_RECEIVING, FIFO */
-    int closed;                 /* the last handle went: calls fail with PEER_CLOSED */
-};
-
-struct client_port {
-    struct object obj;
-    struct listener *listener;  /* holds a reference */
-    uint64_t userdata;
-};
-
-enum reply_state { REPLY_IDLE, REPLY_ARMED, REPLY_CALLER_GONE };
-
-struct reply_port {
-    struct object obj;
-    enum reply_state state;
-    struct thread *caller;      /* ARMED: the caller waiting for this reply */
-};
-
 uint64_t ipc_fastpath_on = 1;
 struct ks_ipc_stats ipc_stats;
 
@@ -422,6 +401,33 @@ fail:
     return r;
 }
 
+/* After a receive's block ended: the reply port handle, or the error. */
+static long finish_receive(long woke)
+{
+    struct thread_ipc *ipc = &current_thread()->ipc;
+    if (woke == KS_ERR_INTERRUPTED && ipc->state == IPC_RECEIVING)
+        leave_listener(ipc);
+    if (woke >= 0) {
+        long r = put_desc();
+        if (r == 0)
+            return woke;
+        woke = r;
+    }
+    ipc->state = IPC_IDLE;
+    memset(ipc->mr, 0, sizeof ipc->mr);
+    return woke;
+}
+
+long ipc_call_resumed(void)
+{
+    return finish_call(current_thread()->wake_result);
+}
+
+long ipc_receive_resumed(void)
+{
+    return finish_receive(current_thread()->wake_result);
+}
+
 /* Receive on listener h: take a queued call or block until one comes. */
 static long do_receive(uint64_t h, uint64_t desc)
 {
@@ -453,15 +459,7 @@ static long do_receive(uint64_t h, uint64_t desc)
     ipc->state = IPC_RECEIVING;
     ipc->listener = l;                  /* keeps the lookup's reference */
     list_push_back(&l->receivers, &ipc->link);
-    long woke = sched_block(NULL, 1);
-    if (woke == KS_ERR_INTERRUPTED && ipc->state == IPC_RECEIVING)
-        leave_listener(ipc);
-    if (woke < 0)
-        goto fail_woke;
-    r = put_desc();
-    return r ? r : woke;
-fail_woke:
-    r = woke;
+    return finish_receive(sched_block(NULL, 1));
 fail:
     ipc->state = IPC_IDLE;
     memset(ipc->mr, 0, sizeof ipc->mr);

@@ -16,8 +16,27 @@
 #include "list.h"
 #include "object.h"
 
-struct listener;
-struct reply_port;
+/* The three port objects; arch/riscv/ipc_fast.S reads them through asm-offsets. */
+struct listener {
+    struct object obj;
+    struct list callers;        /* threads in IPC_QUEUED, FIFO */
+    struct list receivers;      /* threads in IPC_RECEIVING, FIFO */
+    int closed;                 /* the last handle went: calls fail with PEER_CLOSED */
+};
+
+struct client_port {
+    struct object obj;
+    struct listener *listener;  /* holds a reference */
+    uint64_t userdata;
+};
+
+enum reply_state { REPLY_IDLE, REPLY_ARMED, REPLY_CALLER_GONE };
+
+struct reply_port {
+    struct object obj;
+    enum reply_state state;
+    struct thread *caller;      /* ARMED: the caller waiting for this reply */
+};
 
 enum ipc_state {
     IPC_IDLE,
@@ -57,6 +76,10 @@ long ipc_call(uint64_t port, uint64_t desc);
 long ipc_receive(uint64_t listener, uint64_t desc);
 long ipc_reply(uint64_t reply, uint64_t desc);
 long ipc_reply_receive(uint64_t reply, uint64_t desc);
+
+/* How a thread the fast path blocked continues when it is scheduled normally. */
+long ipc_call_resumed(void);
+long ipc_receive_resumed(void);
 
 long ipc_listener_create(void);
 long ipc_client_create(uint64_t listener, uint64_t userdata);

@@ -150,11 +150,17 @@ static void bench_ipc(ks_handle_t image)
     long r = ks_ipc_call((ks_handle_t)client, 0, w, 0);       /* warm up, and check */
     if (r != 0 || w[0] != 2 || w[7] != 9)
         printf("ubench: echo call returned %ld, w0 %lu w7 %lu\n", r, (unsigned long)w[0], (unsigned long)w[7]);
+    struct ks_ipc_stats s0, s1;
+    ks_ipc_control(1, &s0);
     uint64_t t0 = instret();
     for (long i = 0; i < N; i++)
         ks_ipc_call((ks_handle_t)client, 0, w, 0);
     uint64_t total = instret() - t0;
+    ks_ipc_control(1, &s1);
     report("ipc_rt_regs", total - empty_loop(N), N, "insn/rt");
+    printf("# fast calls %lu replies %lu, slow calls %lu replies %lu\n",
+           (unsigned long)(s1.fast_calls - s0.fast_calls), (unsigned long)(s1.fast_replies - s0.fast_replies),
+           (unsigned long)(s1.slow_calls - s0.slow_calls), (unsigned long)(s1.slow_replies - s0.slow_replies));
     ks_process_kill((ks_handle_t)server);
     uint64_t status;
     ks_process_wait((ks_handle_t)server, &status);

@@ -10,7 +10,21 @@
 #include <arch/trapframe.h>
 #include <kestrel/errors.h>
 #include <kestrel/syscall.h>
+#include "kernel/handle.h"
+#include "kernel/ipc.h"
+#include "kernel/process.h"
 #include "kernel/thread.h"
+
+/* The fast path reads these directly: pin what it assumes. */
+_Static_assert(sizeof(struct handle_entry) == 1 << 4, "handle entries are 16 bytes (HT_SLOT_SHIFT)");
+_Static_assert(offsetof(struct handle_table, slots) == 0, "slots start the handle table");
+_Static_assert(offsetof(struct client_port, obj) == 0 && offsetof(struct listener, obj) == 0 &&
+               offsetof(struct reply_port, obj) == 0, "port objects start with their header");
+_Static_assert(sizeof(enum thread_state) == 4 && sizeof(enum ipc_state) == 4 &&
+               sizeof(enum reply_state) == 4, "states are read with lw/sw");
+_Static_assert(sizeof(((struct object *)0)->refs) == 4 && sizeof(((struct object *)0)->handles) == 4,
+               "counts are read with lw/sw");
+_Static_assert(KS_HANDLE_MAX == 256, "the fast path takes the slot from the low 8 bits");
 
 #define DEFINE(sym, val) __asm__ volatile("\n#define " #sym " %0" :: "i"(val))
 
@@ -34,7 +48,55 @@ void asm_offsets(void)
     DEFINE(TH_IPC_MR, offsetof(struct thread, ipc.mr));
     DEFINE(TH_IPC_A1, offsetof(struct thread, ipc.out_a1));
     DEFINE(TH_IPC_INFO, offsetof(struct thread, ipc.out_info));
-    DEFINE(TH_IPC_LISTENER, offsetof(struct thread, ipc.listener_arg));
+    DEFINE(TH_IPC_LISTENER_ARG, offsetof(struct thread, ipc.listener_arg));
+
+    /* For the IPC fast path (arch/riscv/ipc_fast.S) */
+    DEFINE(TH_STATE, offsetof(struct thread, state));
+    DEFINE(TH_INTERRUPTIBLE, offsetof(struct thread, interruptible));
+    DEFINE(TH_INTR_PENDING, offsetof(struct thread, interrupt_pending));
+    DEFINE(TH_WAITING_ON, offsetof(struct thread, waiting_on));
+    DEFINE(TH_PROC, offsetof(struct thread, proc));
+    DEFINE(TH_SATP, offsetof(struct thread, arch.satp));
+    DEFINE(TH_IPC_STATE, offsetof(struct thread, ipc.state));
+    DEFINE(TH_IPC_LISTENER, offsetof(struct thread, ipc.listener));
+    DEFINE(TH_IPC_LINK, offsetof(struct thread, ipc.link));
+    DEFINE(TH_IPC_REPLY, offsetof(struct thread, ipc.reply));
+    DEFINE(TH_IPC_RPORT, offsetof(struct thread, ipc.rport));
+    DEFINE(TH_IPC_RPORT_HANDLE, offsetof(struct thread, ipc.rport_handle));
+    DEFINE(TH_IPC_DESC_USER, offsetof(struct thread, ipc.desc_user));
+    DEFINE(PROC_HANDLES, offsetof(struct process, handles));
+    DEFINE(HT_SLOT_SHIFT, 4);
+    DEFINE(HE_OBJ, offsetof(struct handle_entry, obj));
+    DEFINE(HE_RIGHTS, offsetof(struct handle_entry, rights));
+    DEFINE(HE_GEN, offsetof(struct handle_entry, gen));
+    DEFINE(OBJ_TYPE, offsetof(struct object, type));
+    DEFINE(OBJ_REFS, offsetof(struct object, refs));
+    DEFINE(OBJ_HANDLES, offsetof(struct object, handles));
+    DEFINE(CP_LISTENER, offsetof(struct client_port, listener));
+    DEFINE(CP_USERDATA, offsetof(struct client_port, userdata));
+    DEFINE(L_CLOSED, offsetof(struct listener, closed));
+    DEFINE(L_CALLERS, offsetof(struct listener, callers));
+    DEFINE(L_RECEIVERS, offsetof(struct listener, receivers));
+    DEFINE(LINK_NEXT, offsetof(struct list_node, next));
+    DEFINE(LINK_PREV, offsetof(struct list_node, prev));
+    DEFINE(RP_STATE, offsetof(struct reply_port, state));
+    DEFINE(RP_CALLER, offsetof(struct reply_port, caller));
+    DEFINE(STATS_FAST_CALLS, offsetof(struct ks_ipc_stats, fast_calls));
+    DEFINE(STATS_FAST_REPLIES, offsetof(struct ks_ipc_stats, fast_replies));
+    DEFINE(C_THREAD_BLOCKED, THREAD_BLOCKED);
+    DEFINE(C_THREAD_RUNNABLE, THREAD_RUNNABLE);
+    DEFINE(C_IPC_IDLE, IPC_IDLE);
+    DEFINE(C_IPC_WAIT_REPLY, IPC_WAIT_REPLY);
+    DEFINE(C_IPC_RECEIVING, IPC_RECEIVING);
+    DEFINE(C_REPLY_IDLE, REPLY_IDLE);
+    DEFINE(C_REPLY_ARMED, REPLY_ARMED);
+    DEFINE(C_OBJ_CLIENT, KS_OBJ_CLIENT);
+    DEFINE(C_OBJ_LISTENER, KS_OBJ_LISTENER);
+    DEFINE(C_OBJ_REPLY, KS_OBJ_REPLY);
+    DEFINE(C_RIGHT_READ, KS_RIGHT_READ);
+    DEFINE(C_RIGHT_WRITE, KS_RIGHT_WRITE);
+    DEFINE(C_SYS_IPC_CALL, KS_SYS_IPC_CALL);
+    DEFINE(C_SYS_IPC_REPLY_RECEIVE, KS_SYS_IPC_REPLY_RECEIVE);
 
     DEFINE(SYSCALL_COUNT, KS_SYS_COUNT);
     DEFINE(SYSCALL_IPC_FIRST, KS_SYS_IPC_FIRST);

@@ -110,6 +110,12 @@ ipc_entry:
     .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
     sd      x\n, UREG(\n)(tp)
     .endr
+    li      gp, C_SYS_IPC_CALL
+    beq     a7, gp, ipc_fast_call
+    li      gp, C_SYS_IPC_REPLY_RECEIVE
+    beq     a7, gp, ipc_fast_reply_recv
+    .globl ipc_slow
+ipc_slow:                                   /* the C path: save the message, call kernel/ipc.c */
     sd      a2, (TH_IPC_MR + 0)(tp)
     sd      a3, (TH_IPC_MR + 8)(tp)
     sd      a4, (TH_IPC_MR + 16)(tp)
@@ -118,7 +124,7 @@ ipc_entry:
     sd      t0, (TH_IPC_MR + 40)(tp)
     sd      t1, (TH_IPC_MR + 48)(tp)
     sd      t2, (TH_IPC_MR + 56)(tp)
-    sd      t3, TH_IPC_LISTENER(tp)
+    sd      t3, TH_IPC_LISTENER_ARG(tp)
     addi    t0, a7, -SYSCALL_IPC_FIRST
     slli    t0, t0, 3
     lla     t1, ipc_syscall_table
@@ -127,6 +133,7 @@ ipc_entry:
     jalr    t0
 
     /* a0 = result; a1, a7 and the message registers come from current->ipc. */
+    .globl ipc_return
 ipc_return:
     lw      t0, TH_FLAGS(tp)
     bnez    t0, ipc_return_slow

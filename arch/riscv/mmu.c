@@ -21,7 +21,7 @@
 
 #define ASID_COUNT 65536
 static uint8_t asid_used[ASID_COUNT / 8];
-static uint64_t current_satp;
+uint64_t arch_current_satp;     /* what satp holds (read by ipc_fast.S too) */
 
 
 
@@ -84,7 +84,7 @@ static void free_tables(pte_t *table, int level)
 
 void arch_aspace_destroy(struct arch_aspace *as)
 {
-    BUG_ON(current_satp == as->satp);
+    BUG_ON(arch_current_satp == as->satp);
     free_tables(as->root, PT_LEVELS - 1);
     sfence_asid(as->asid);
     asid_free(as->asid);
@@ -203,10 +203,10 @@ void arch_protect_range(struct arch_aspace *as, uintptr_t start, uintptr_t end, 
 
 static void write_satp(uint64_t satp)
 {
-    if (satp == current_satp)
+    if (satp == arch_current_satp)
         return;
     csr_write(satp, satp);
-    current_satp = satp;
+    arch_current_satp = satp;
 }
 
 void arch_aspace_activate_kernel(void)

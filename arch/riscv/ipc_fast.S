@@ -1,0 +1,246 @@
+/*
+ * arch/riscv/ipc_fast.S - the IPC fast path: call, and reply-and-receive, with a
+ * register-only message and a partner already waiting, switch straight from
+ * one thread to the other. No C, no scheduler, and the eight message registers
+ * (a2-a6, t0-t2) are never saved or loaded: they simply stay in the registers
+ * while tp, satp and the user frame change underneath them.
+ *
+ * Entered from ipc_entry (entry.S) with: tp = current thread, the user's sp,
+ * ra, gp, tp, sepc and s0-s11 in its frame, a0 = port handle, a1 = descriptor,
+ * t3 = listener (reply-and-receive). Scratch: ra, gp, t4-t6, s0-s11.
+ *
+ * Each path is a ladder of read-only checks, one line and one reason each, in
+ * the order kernel/ipc.c makes them; any failure jumps to ipc_slow, which does
+ * the whole thing in C with identical results. After "point of no return" the
+ * path only commits. The thread left behind is blocked exactly as the C path
+ * would block it, with a context that resumes in ipc_call_resume /
+ * ipc_recv_resume, so the C path can wake it later too.
+ */
+#include "asm-offsets.h"
+
+#define SSTATUS_SPP (1 << 8)
+#define UREG(n)     (TH_FRAME + TF_X0 + (n) * 8)
+
+/*
+ * Resolve handle `h` of the current process to its object in `obj`, with type
+ * `type` and right `right`, or jump to ipc_slow. Clobbers t4, t5, `entry`.
+ */
+.macro lookup h, type, right, obj, entry
+    li      t4, 256
+    bltu    \h, t4, ipc_slow                /* pseudo-handle or not a handle */
+    srli    t5, \h, 31
+    bnez    t5, ipc_slow                    /* above INT32_MAX */
+    ld      \entry, TH_PROC(tp)
+    ld      \entry, PROC_HANDLES(\entry)
+    andi    t4, \h, 255
+    slli    t4, t4, HT_SLOT_SHIFT
+    add     \entry, \entry, t4              /* the slot */
+    ld      \obj, HE_OBJ(\entry)
+    beqz    \obj, ipc_slow                  /* closed */
+    lwu     t4, HE_GEN(\entry)
+    srli    t5, \h, 8
+    bne     t4, t5, ipc_slow                /* stale generation */
+    lw      t4, OBJ_TYPE(\obj)
+    li      t5, \type
+    bne     t4, t5, ipc_slow                /* wrong type */
+    lw      t4, HE_RIGHTS(\entry)
+    andi    t4, t4, \right
+    beqz    t4, ipc_slow                    /* missing right */
+.endm
+
+/* Checks both paths start with. */
+.macro common_checks
+    lla     t4, ipc_fastpath_on
+    ld      t4, 0(t4)
+    beqz    t4, ipc_slow                    /* switched off (KS_SYS_IPC_CONTROL) */
+    bnez    a1, ipc_slow                    /* a descriptor: buffer or handles */
+    lw      t4, TH_FLAGS(tp)
+    bnez    t4, ipc_slow                    /* this thread is being killed */
+    lw      t4, TH_INTR_PENDING(tp)
+    bnez    t4, ipc_slow                    /* an interrupt would end the wait at once */
+.endm
+
+/* Block the current thread so that a normal switch to it runs `resume`. */
+.macro block_current resume
+    li      t4, C_THREAD_BLOCKED
+    sw      t4, TH_STATE(tp)
+    li      t4, 1
+    sw      t4, TH_INTERRUPTIBLE(tp)
+    sd      zero, TH_WAITING_ON(tp)
+    sd      zero, TH_IPC_DESC_USER(tp)
+    lla     t4, \resume
+    sd      t4, TH_CTX_RA(tp)
+    ld      t4, TH_KSTACK_TOP(tp)
+    sd      t4, TH_CTX_SP(tp)
+.endm
+
+.macro refs_add obj, delta
+    lw      t4, OBJ_REFS(\obj)
+    addi    t4, t4, \delta
+    sw      t4, OBJ_REFS(\obj)
+.endm
+
+.macro count counter
+    lla     t4, ipc_stats
+    ld      t5, \counter(t4)
+    addi    t5, t5, 1
+    sd      t5, \counter(t4)
+.endm
+
+    .section .text
+
+/* ---- call: a0 = client port ---- */
+    .globl ipc_fast_call
+ipc_fast_call:
+    common_checks
+    lookup  a0, C_OBJ_CLIENT, C_RIGHT_WRITE, s1, s0     /* s1 = client port */
+    ld      s2, CP_LISTENER(s1)                         /* s2 = listener */
+    lw      t4, L_CLOSED(s2)
+    bnez    t4, ipc_slow                    /* closed: the C path reports it */
+    ld      s3, (L_RECEIVERS + LINK_NEXT)(s2)
+    addi    t4, s2, L_RECEIVERS
+    beq     s3, t4, ipc_slow                /* no receiver waiting: queue in C */
+    addi    s3, s3, -TH_IPC_LINK            /* s3 = receiving thread */
+    lw      t4, TH_STATE(s3)
+    li      t5, C_THREAD_BLOCKED
+    bne     t4, t5, ipc_slow                /* interrupted, has not run yet */
+    ld      t4, TH_IPC_DESC_USER(s3)
+    bnez    t4, ipc_slow                    /* it wants a buffer or handles */
+    ld      s4, TH_IPC_RPORT(s3)            /* s4 = its reply port */
+    beqz    s4, ipc_slow                    /* none (cannot happen: made before it blocked) */
+    lw      t4, OBJ_HANDLES(s4)
+    beqz    t4, ipc_slow                    /* its handle was closed meanwhile */
+    lw      t4, RP_STATE(s4)
+    li      t5, C_REPLY_ARMED
+    beq     t4, t5, ipc_slow                /* still waiting for an earlier reply */
+
+    /* ---- point of no return ---- */
+    ld      t4, (TH_IPC_LINK + LINK_NEXT)(s3)   /* the receiver leaves the listener */
+    ld      t5, (TH_IPC_LINK + LINK_PREV)(s3)
+    sd      t4, LINK_NEXT(t5)
+    sd      t5, LINK_PREV(t4)
+    addi    t6, s3, TH_IPC_LINK
+    sd      t6, (TH_IPC_LINK + LINK_NEXT)(s3)
+    sd      t6, (TH_IPC_LINK + LINK_PREV)(s3)
+    sd      zero, TH_IPC_LISTENER(s3)
+    refs_add s2, -1                         /* its listener reference (the client port keeps one) */
+    sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
+    li      t4, C_REPLY_ARMED               /* its reply port now answers us */
+    sw      t4, RP_STATE(s4)
+    sd      tp, RP_CALLER(s4)
+    refs_add s4, 1
+    sd      s4, TH_IPC_REPLY(tp)
+    li      t4, C_IPC_WAIT_REPLY
+    sw      t4, TH_IPC_STATE(tp)
+    block_current ipc_call_resume
+    ld      a1, CP_USERDATA(s1)             /* the receiver's results */
+    lw      a0, TH_IPC_RPORT_HANDLE(s3)
+    li      t4, C_THREAD_RUNNABLE
+    sw      t4, TH_STATE(s3)
+    count   STATS_FAST_CALLS
+    mv      gp, s3
+    j       ipc_fast_switch
+
+/* ---- reply-and-receive: a0 = reply port, t3 = listener ---- */
+    .globl ipc_fast_reply_recv
+ipc_fast_reply_recv:
+    common_checks
+    lookup  a0, C_OBJ_REPLY, C_RIGHT_WRITE, s1, s0      /* s1 = reply port */
+    lw      t4, RP_STATE(s1)
+    li      t5, C_REPLY_ARMED
+    bne     t4, t5, ipc_slow                /* replied already, or the caller is gone */
+    ld      s3, RP_CALLER(s1)               /* s3 = the caller */
+    lw      t4, TH_STATE(s3)
+    li      t5, C_THREAD_BLOCKED
+    bne     t4, t5, ipc_slow                /* interrupted, has not run yet */
+    ld      t4, TH_IPC_DESC_USER(s3)
+    bnez    t4, ipc_slow                    /* it expects descriptor outputs */
+    lookup  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0    /* s2 = listener */
+    lw      t4, L_CLOSED(s2)
+    bnez    t4, ipc_slow                    /* closed */
+    ld      t4, (L_CALLERS + LINK_NEXT)(s2)
+    addi    t5, s2, L_CALLERS
+    bne     t4, t5, ipc_slow                /* a call is queued: receive it in C */
+    ld      s4, TH_IPC_RPORT(tp)            /* our reply port for the next call: */
+    beq     s4, s1, 1f                      /* this one, idle after the reply, or */
+    beqz    s4, ipc_slow
+    lw      t4, OBJ_HANDLES(s4)
+    beqz    t4, ipc_slow                    /* another one, with its handle, */
+    lw      t4, RP_STATE(s4)
+    li      t5, C_REPLY_ARMED
+    beq     t4, t5, ipc_slow                /* and idle */
+1:
+    /* ---- point of no return ---- */
+    sw      zero, RP_STATE(s1)              /* C_REPLY_IDLE */
+    sd      zero, RP_CALLER(s1)
+    refs_add s1, -1                         /* the caller's reference (our handle keeps one) */
+    sd      zero, TH_IPC_REPLY(s3)
+    sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
+    li      t4, C_IPC_RECEIVING             /* we wait on the listener */
+    sw      t4, TH_IPC_STATE(tp)
+    sd      s2, TH_IPC_LISTENER(tp)
+    refs_add s2, 1
+    addi    t4, tp, TH_IPC_LINK             /* append to its receivers */
+    addi    t5, s2, L_RECEIVERS
+    ld      t6, LINK_PREV(t5)
+    sd      t6, LINK_PREV(t4)
+    sd      t5, LINK_NEXT(t4)
+    sd      t4, LINK_NEXT(t6)
+    sd      t4, LINK_PREV(t5)
+    block_current ipc_recv_resume
+    li      a0, 0                           /* the caller's results */
+    li      a1, 0
+    li      t4, C_THREAD_RUNNABLE
+    sw      t4, TH_STATE(s3)
+    count   STATS_FAST_REPLIES
+    mv      gp, s3
+
+/*
+ * Become thread gp and return to its user mode, from its frame, with a0/a1 as
+ * set, info (a7) 0, and the message registers as they are.
+ */
+ipc_fast_switch:
+    ld      t4, TH_SATP(gp)
+    lla     t5, arch_current_satp
+    ld      t6, 0(t5)
+    beq     t4, t6, 1f
+    csrw    satp, t4                        /* ASIDs: no TLB flush */
+    sd      t4, 0(t5)
+1:  mv      tp, gp
+    li      a7, 0
+    ld      t4, (TH_FRAME + TF_SEPC)(tp)
+    addi    t4, t4, 4
+    csrw    sepc, t4
+    li      t4, SSTATUS_SPP
+    csrc    sstatus, t4
+    .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
+    ld      x\n, UREG(\n)(tp)
+    .endr
+    ld      ra, UREG(1)(tp)
+    ld      gp, UREG(3)(tp)
+    ld      sp, UREG(2)(tp)
+    li      t3, 0
+    li      t4, 0
+    li      t5, 0
+    li      t6, 0
+    csrw    sscratch, tp
+    ld      tp, UREG(4)(tp)
+    sret
+
+/*
+ * A thread the fast path blocked, switched to by schedule() after the C path
+ * (or an interrupt) woke it: finish as the C path would, then return to user
+ * mode with the user's s0-s11 from the frame.
+ */
+    .globl ipc_call_resume, ipc_recv_resume
+ipc_call_resume:
+    call    thread_start
+    call    ipc_call_resumed
+    j       1f
+ipc_recv_resume:
+    call    thread_start
+    call    ipc_receive_resumed
+1:  .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
+    ld      x\n, UREG(\n)(tp)
+    .endr
+    j       ipc_return
