@@ -72,7 +72,7 @@ USER_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 USER_LIB_SRCS := user/lib/crt0.S user/lib/ulib.c user/lib/loader.c \
 	kernel/string.c kernel/kprintf.c kernel/ktest.c kernel/elf.c
 USER_LIB_OBJS := $(patsubst %,$(B)/u/%.o,$(USER_LIB_SRCS))
-USER_PROGS := init utest ubench
+USER_PROGS := init utest ubench uipc
 
 $(B)/u/%.c.o: %.c
 	@mkdir -p $(dir $@)

@@ -28,6 +28,9 @@ void sched_init(struct thread *idle)
 
 void sched_enqueue(struct thread *t)
 {
+    if (list_linked(&t->sched_link))
+        panic("sched_enqueue: thread %u (%s) is already on a queue (state %d)", t->tid, t->name,
+              t->state);
     t->state = THREAD_RUNNABLE;
     list_push_back(&run_queue, &t->sched_link);
 }
@@ -50,6 +53,9 @@ void schedule(void)
     struct list_node *n = list_pop_front(&run_queue);
     struct thread *next = n ? LIST_ENTRY(n, struct thread, sched_link) : idle_thread;
     need_resched = 0;
+    if (next->state != THREAD_RUNNABLE)
+        panic("schedule: thread %u (%s) is on the run queue in state %d", next->tid, next->name,
+              next->state);
     if (next == prev)
         return;
     if (prev->state == THREAD_DEAD)

@@ -114,7 +114,7 @@ void thread_exit(long code)
     }
     t->state = THREAD_DEAD;
     schedule();
-    panic("thread_exit: a dead thread was scheduled");
+    panic("thread_exit: dead thread %u (%s) was scheduled", t->tid, t->name);
 }
 
 long thread_check_exit(long ret)

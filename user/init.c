@@ -2,7 +2,8 @@
  * user/init.c - the first process. It says hello, runs what its arguments (the
  * kernel's bootargs) ask for, and exits; its exit status becomes QEMU's.
  *
- *   utest    run the user-space test program (KTAP) and exit with its status
+ *   utest    run the user-space test programs (utest, then the IPC tests uipc;
+ *            each prints its own KTAP stream) and exit nonzero if either failed
  *   bench    run the benchmark program
  */
 #include "user/lib/ulib.h"
@@ -31,6 +32,8 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "utest") == 0) {
             const char *args[] = { "utest", NULL };
             status |= run(image, "utest", args);
+            const char *ipc_args[] = { "uipc", NULL };
+            status |= run(image, "uipc", ipc_args);
         } else if (strcmp(argv[i], "bench") == 0) {
             const char *args[] = { "ubench", NULL };
             status |= run(image, "ubench", args);

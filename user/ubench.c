@@ -119,54 +119,110 @@ static void bench_memobj_read(void)
     ks_handle_close((ks_handle_t)mo);
 }
 
-/* The echo server: replies to every call with its words, each plus one. */
-static int echo_server(ks_handle_t listener)
+/*
+ * IPC servers, run as child processes: "echo-server" takes register-only
+ * messages (so calls can take the fast path); "buf-server" receives with a
+ * descriptor (a 64 KiB buffer and handle slots) and closes the handles it gets.
+ * Both reply with the words they received, each plus one.
+ */
+static int echo_server(ks_handle_t listener, int with_buffer)
 {
+    static uint8_t buf[KS_IPC_MAX_BUF];
+    struct ks_ipc_desc d = { .recv_buf = buf, .recv_cap = sizeof buf };
+    struct ks_ipc_desc *dp = with_buffer ? &d : 0;
     uint64_t w[KS_IPC_WORDS], userdata, info;
-    long reply = ks_ipc_receive(listener, 0, w, &userdata, &info);
+    long reply = ks_ipc_receive(listener, dp, w, &userdata, &info);
     for (;;) {
         if (reply < 0)
             return 1;
+        for (uint32_t i = 0; with_buffer && i < d.recv_nhandles; i++)
+            ks_handle_close(d.recv_handles[i]);
         for (int i = 0; i < KS_IPC_WORDS; i++)
             w[i] += 1;
-        reply = ks_ipc_reply_receive((ks_handle_t)reply, listener, 0, w, &userdata, &info);
+        reply = ks_ipc_reply_receive((ks_handle_t)reply, listener, dp, w, &userdata, &info);
     }
 }
 
-/* Round trips through an echo server in another process. */
+struct ipc_bench {
+    ks_handle_t listener, client;
+    long server;
+};
+
+static int ipc_bench_start(struct ipc_bench *b, ks_handle_t image, const char *mode)
+{
+    long l = ks_ipc_listener_create();
+    long c = l >= 0 ? ks_ipc_client_create((ks_handle_t)l, 42) : l;
+    if (c < 0)
+        return -1;
+    b->listener = (ks_handle_t)l;
+    b->client = (ks_handle_t)c;
+    const char *argv[] = { "ubench", mode, NULL };
+    b->server = ulib_spawn(image, "ubench", argv, &b->listener, 1);
+    if (b->server < 0)
+        return -1;
+    uint64_t w[KS_IPC_WORDS] = { 1, 2, 3, 4, 5, 6, 7, 8 };      /* the server is up, and right */
+    long r = ks_ipc_call(b->client, 0, w, 0);
+    if (r != 0 || w[0] != 2 || w[7] != 9) {
+        printf("ubench: %s answered %ld, w0 %lu w7 %lu\n", mode, r, (unsigned long)w[0], (unsigned long)w[7]);
+        return -1;
+    }
+    return 0;
+}
+
+static void ipc_bench_stop(struct ipc_bench *b)
+{
+    uint64_t status;
+    ks_process_kill((ks_handle_t)b->server);
+    ks_process_wait((ks_handle_t)b->server, &status);
+    ks_handle_close((ks_handle_t)b->server);
+    ks_handle_close(b->client);
+    ks_handle_close(b->listener);
+}
+
+/* Round trips: n calls with desc (or none), each carrying the same words. */
+static uint64_t ipc_round_trips(ks_handle_t client, struct ks_ipc_desc *desc, long n)
+{
+    uint64_t t0 = instret();
+    for (long i = 0; i < n; i++) {
+        uint64_t w[KS_IPC_WORDS] = { 0 };
+        ks_ipc_call(client, desc, w, 0);
+    }
+    return instret() - t0;
+}
+
 static void bench_ipc(ks_handle_t image)
 {
     enum { N = 2000 };
-    long listener = ks_ipc_listener_create();
-    long client = ks_ipc_client_create((ks_handle_t)listener, 42);
-    ks_handle_t give[1] = { (ks_handle_t)listener };
-    const char *argv[] = { "ubench", "echo-server", NULL };
-    long server = ulib_spawn(image, "ubench", argv, give, 1);
-    if (listener < 0 || client < 0 || server < 0) {
-        printf("ubench: ipc setup failed (%ld %ld %ld)\n", listener, client, server);
+    static uint8_t buf[4096];
+    struct ipc_bench regs, bufs;
+    struct ks_ipc_stats s0, s1;
+    if (ipc_bench_start(&regs, image, "echo-server") || ipc_bench_start(&bufs, image, "buf-server")) {
+        printf("ubench: ipc setup failed\n");
         return;
     }
-    uint64_t w[KS_IPC_WORDS] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-    long r = ks_ipc_call((ks_handle_t)client, 0, w, 0);       /* warm up, and check */
-    if (r != 0 || w[0] != 2 || w[7] != 9)
-        printf("ubench: echo call returned %ld, w0 %lu w7 %lu\n", r, (unsigned long)w[0], (unsigned long)w[7]);
-    struct ks_ipc_stats s0, s1;
+    /* The loop's own cost: the same loop around a call that fails at once. */
+    uint64_t base = ipc_round_trips(KS_HANDLE_NONE, 0, N);
     ks_ipc_control(1, &s0);
-    uint64_t t0 = instret();
-    for (long i = 0; i < N; i++)
-        ks_ipc_call((ks_handle_t)client, 0, w, 0);
-    uint64_t total = instret() - t0;
+    report("ipc_rt_regs", ipc_round_trips(regs.client, 0, N) - base, N, "insn/rt");
+
+    struct ks_ipc_desc d = { .send_buf = buf, .send_len = 64 };
+    report("ipc_rt_64b", ipc_round_trips(bufs.client, &d, N) - base, N, "insn/rt");
+    d.send_len = 4096;
+    report("ipc_rt_4k", ipc_round_trips(bufs.client, &d, N) - base, N, "insn/rt");
+    d.send_len = 0;
+    d.send_nhandles = 1;
+    d.send_handles[0] = regs.client;        /* a copy; the server closes it */
+    report("ipc_rt_handle", ipc_round_trips(bufs.client, &d, N) - base, N, "insn/rt");
     ks_ipc_control(1, &s1);
-    report("ipc_rt_regs", total - empty_loop(N), N, "insn/rt");
-    printf("# fast calls %lu replies %lu, slow calls %lu replies %lu\n",
-           (unsigned long)(s1.fast_calls - s0.fast_calls), (unsigned long)(s1.fast_replies - s0.fast_replies),
-           (unsigned long)(s1.slow_calls - s0.slow_calls), (unsigned long)(s1.slow_replies - s0.slow_replies));
-    ks_process_kill((ks_handle_t)server);
-    uint64_t status;
-    ks_process_wait((ks_handle_t)server, &status);
-    ks_handle_close((ks_handle_t)server);
-    ks_handle_close((ks_handle_t)client);
-    ks_handle_close((ks_handle_t)listener);
+    uint64_t fast = s1.fast_calls - s0.fast_calls + s1.fast_replies - s0.fast_replies;
+    uint64_t slow = s1.slow_calls - s0.slow_calls + s1.slow_replies - s0.slow_replies;
+    report("ipc_fastpath_share", 100 * fast, fast + slow, "percent");
+
+    ks_ipc_control(0, 0);
+    report("ipc_rt_regs_slow", ipc_round_trips(regs.client, 0, N) - base, N, "insn/rt");
+    ks_ipc_control(1, 0);
+    ipc_bench_stop(&regs);
+    ipc_bench_stop(&bufs);
 }
 
 int main(int argc, char **argv)
@@ -176,7 +232,9 @@ int main(int argc, char **argv)
             ks_thread_yield();
     }
     if (argc > 1 && strcmp(argv[1], "echo-server") == 0)
-        return echo_server(ulib_inherited(0));
+        return echo_server(ulib_inherited(0), 0);
+    if (argc > 1 && strcmp(argv[1], "buf-server") == 0)
+        return echo_server(ulib_inherited(0), 1);
     ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
     bench_null_syscall();
     bench_yield_switch(image);

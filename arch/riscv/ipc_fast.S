@@ -10,8 +10,9 @@
  * t3 = listener (reply-and-receive). Scratch: ra, gp, t4-t6, s0-s11.
  *
  * Each path is a ladder of read-only checks, one line and one reason each, in
- * the order kernel/ipc.c makes them; any failure jumps to ipc_slow, which does
- * the whole thing in C with identical results. After "point of no return" the
+ * the order kernel/ipc.c makes them; any failure jumps to ipc_bail, which puts
+ * back the user's s0-s4 (used as scratch here) and hands the whole call to the
+ * C path (ipc_slow in entry.S), which gives identical results. After "point of no return" the
  * path only commits. The thread left behind is blocked exactly as the C path
  * would block it, with a context that resumes in ipc_call_resume /
  * ipc_recv_resume, so the C path can wake it later too.
@@ -23,41 +24,41 @@
 
 /*
  * Resolve handle `h` of the current process to its object in `obj`, with type
- * `type` and right `right`, or jump to ipc_slow. Clobbers t4, t5, `entry`.
+ * `type` and right `right`, or jump to ipc_bail. Clobbers t4, t5, `entry`.
  */
 .macro lookup h, type, right, obj, entry
     li      t4, 256
-    bltu    \h, t4, ipc_slow                /* pseudo-handle or not a handle */
+    bltu    \h, t4, ipc_bail                /* pseudo-handle or not a handle */
     srli    t5, \h, 31
-    bnez    t5, ipc_slow                    /* above INT32_MAX */
+    bnez    t5, ipc_bail                    /* above INT32_MAX */
     ld      \entry, TH_PROC(tp)
     ld      \entry, PROC_HANDLES(\entry)
     andi    t4, \h, 255
     slli    t4, t4, HT_SLOT_SHIFT
     add     \entry, \entry, t4              /* the slot */
     ld      \obj, HE_OBJ(\entry)
-    beqz    \obj, ipc_slow                  /* closed */
+    beqz    \obj, ipc_bail                  /* closed */
     lwu     t4, HE_GEN(\entry)
     srli    t5, \h, 8
-    bne     t4, t5, ipc_slow                /* stale generation */
+    bne     t4, t5, ipc_bail                /* stale generation */
     lw      t4, OBJ_TYPE(\obj)
     li      t5, \type
-    bne     t4, t5, ipc_slow                /* wrong type */
+    bne     t4, t5, ipc_bail                /* wrong type */
     lw      t4, HE_RIGHTS(\entry)
     andi    t4, t4, \right
-    beqz    t4, ipc_slow                    /* missing right */
+    beqz    t4, ipc_bail                    /* missing right */
 .endm
 
 /* Checks both paths start with. */
 .macro common_checks
     lla     t4, ipc_fastpath_on
     ld      t4, 0(t4)
-    beqz    t4, ipc_slow                    /* switched off (KS_SYS_IPC_CONTROL) */
-    bnez    a1, ipc_slow                    /* a descriptor: buffer or handles */
+    beqz    t4, ipc_bail                    /* switched off (KS_SYS_IPC_CONTROL) */
+    bnez    a1, ipc_bail                    /* a descriptor: buffer or handles */
     lw      t4, TH_FLAGS(tp)
-    bnez    t4, ipc_slow                    /* this thread is being killed */
+    bnez    t4, ipc_bail                    /* this thread is being killed */
     lw      t4, TH_INTR_PENDING(tp)
-    bnez    t4, ipc_slow                    /* an interrupt would end the wait at once */
+    bnez    t4, ipc_bail                    /* an interrupt would end the wait at once */
 .endm
 
 /* Block the current thread so that a normal switch to it runs `resume`. */
@@ -96,23 +97,23 @@ ipc_fast_call:
     lookup  a0, C_OBJ_CLIENT, C_RIGHT_WRITE, s1, s0     /* s1 = client port */
     ld      s2, CP_LISTENER(s1)                         /* s2 = listener */
     lw      t4, L_CLOSED(s2)
-    bnez    t4, ipc_slow                    /* closed: the C path reports it */
+    bnez    t4, ipc_bail                    /* closed: the C path reports it */
     ld      s3, (L_RECEIVERS + LINK_NEXT)(s2)
     addi    t4, s2, L_RECEIVERS
-    beq     s3, t4, ipc_slow                /* no receiver waiting: queue in C */
+    beq     s3, t4, ipc_bail                /* no receiver waiting: queue in C */
     addi    s3, s3, -TH_IPC_LINK            /* s3 = receiving thread */
     lw      t4, TH_STATE(s3)
     li      t5, C_THREAD_BLOCKED
-    bne     t4, t5, ipc_slow                /* interrupted, has not run yet */
+    bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
     ld      t4, TH_IPC_DESC_USER(s3)
-    bnez    t4, ipc_slow                    /* it wants a buffer or handles */
+    bnez    t4, ipc_bail                    /* it wants a buffer or handles */
     ld      s4, TH_IPC_RPORT(s3)            /* s4 = its reply port */
-    beqz    s4, ipc_slow                    /* none (cannot happen: made before it blocked) */
+    beqz    s4, ipc_bail                    /* none (cannot happen: made before it blocked) */
     lw      t4, OBJ_HANDLES(s4)
-    beqz    t4, ipc_slow                    /* its handle was closed meanwhile */
+    beqz    t4, ipc_bail                    /* its handle was closed meanwhile */
     lw      t4, RP_STATE(s4)
     li      t5, C_REPLY_ARMED
-    beq     t4, t5, ipc_slow                /* still waiting for an earlier reply */
+    beq     t4, t5, ipc_bail                /* still waiting for an earlier reply */
 
     /* ---- point of no return ---- */
     ld      t4, (TH_IPC_LINK + LINK_NEXT)(s3)   /* the receiver leaves the listener */
@@ -148,27 +149,27 @@ ipc_fast_reply_recv:
     lookup  a0, C_OBJ_REPLY, C_RIGHT_WRITE, s1, s0      /* s1 = reply port */
     lw      t4, RP_STATE(s1)
     li      t5, C_REPLY_ARMED
-    bne     t4, t5, ipc_slow                /* replied already, or the caller is gone */
+    bne     t4, t5, ipc_bail                /* replied already, or the caller is gone */
     ld      s3, RP_CALLER(s1)               /* s3 = the caller */
     lw      t4, TH_STATE(s3)
     li      t5, C_THREAD_BLOCKED
-    bne     t4, t5, ipc_slow                /* interrupted, has not run yet */
+    bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
     ld      t4, TH_IPC_DESC_USER(s3)
-    bnez    t4, ipc_slow                    /* it expects descriptor outputs */
+    bnez    t4, ipc_bail                    /* it expects descriptor outputs */
     lookup  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0    /* s2 = listener */
     lw      t4, L_CLOSED(s2)
-    bnez    t4, ipc_slow                    /* closed */
+    bnez    t4, ipc_bail                    /* closed */
     ld      t4, (L_CALLERS + LINK_NEXT)(s2)
     addi    t5, s2, L_CALLERS
-    bne     t4, t5, ipc_slow                /* a call is queued: receive it in C */
+    bne     t4, t5, ipc_bail                /* a call is queued: receive it in C */
     ld      s4, TH_IPC_RPORT(tp)            /* our reply port for the next call: */
     beq     s4, s1, 1f                      /* this one, idle after the reply, or */
-    beqz    s4, ipc_slow
+    beqz    s4, ipc_bail
     lw      t4, OBJ_HANDLES(s4)
-    beqz    t4, ipc_slow                    /* another one, with its handle, */
+    beqz    t4, ipc_bail                    /* another one, with its handle, */
     lw      t4, RP_STATE(s4)
     li      t5, C_REPLY_ARMED
-    beq     t4, t5, ipc_slow                /* and idle */
+    beq     t4, t5, ipc_bail                /* and idle */
 1:
     /* ---- point of no return ---- */
     sw      zero, RP_STATE(s1)              /* C_REPLY_IDLE */
@@ -194,6 +195,7 @@ ipc_fast_reply_recv:
     sw      t4, TH_STATE(s3)
     count   STATS_FAST_REPLIES
     mv      gp, s3
+    /* fall through */
 
 /*
  * Become thread gp and return to its user mode, from its frame, with a0/a1 as
@@ -244,3 +246,10 @@ ipc_recv_resume:
     ld      x\n, UREG(\n)(tp)
     .endr
     j       ipc_return
+
+/* A check failed: the user's s0-s4 back from the frame, then the C path. */
+ipc_bail:
+    .irp n, 8,9,18,19,20
+    ld      x\n, UREG(\n)(tp)
+    .endr
+    j       ipc_slow
