@@ -234,9 +234,8 @@ static long put_desc(void)
     struct thread_ipc *ipc = &current_thread()->ipc;
     if (!ipc->desc_user)
         return 0;
-    const size_t first = __builtin_offsetof(struct ks_ipc_desc, recv_nhandles);
-    return copy_to_user(ipc->desc_user + first, (uint8_t *)&ipc->desc + first,
-                        sizeof ipc->desc - first);
+    return copy_to_user(ipc->desc_user + KS_IPC_DESC_OUT, (uint8_t *)&ipc->desc + KS_IPC_DESC_OUT,
+                        sizeof ipc->desc - KS_IPC_DESC_OUT);
 }
 
 /*
@@ -428,8 +427,12 @@ long ipc_receive_resumed(void)
     return finish_receive(current_thread()->wake_result);
 }
 
-/* Receive on listener h: take a queued call or block until one comes. */
-static long do_receive(uint64_t h, uint64_t desc)
+/*
+ * Receive on listener h: take a queued call or block until one comes. With
+ * `have_desc` the descriptor was copied in already (by the reply half of
+ * reply-and-receive) and only its send part is cleared.
+ */
+static long do_receive(uint64_t h, uint64_t desc, int have_desc)
 {
     struct thread *t = current_thread();
     struct thread_ipc *ipc = &t->ipc;
@@ -439,7 +442,14 @@ static long do_receive(uint64_t h, uint64_t desc)
     if (r)
         goto fail;
     struct listener *l = listener_of(o);
-    if ((r = take_desc(desc, 0)) != 0 || (r = ensure_reply_port()) != 0) {
+    if (have_desc) {
+        ipc->desc.send_len = 0;
+        ipc->desc.send_nhandles = 0;
+    } else if ((r = take_desc(desc, 0)) != 0) {
+        object_put(o);
+        goto fail;
+    }
+    if ((r = ensure_reply_port()) != 0) {
         object_put(o);
         goto fail;
     }
@@ -468,11 +478,15 @@ fail:
 
 long ipc_receive(uint64_t listener, uint64_t desc)
 {
-    return do_receive(listener, desc);
+    return do_receive(listener, desc, 0);
 }
 
-/* Send the reply in current->ipc (words, descriptor) through reply port h. */
-static long do_reply(uint64_t h, uint64_t desc)
+/*
+ * Send the reply in current->ipc (words, descriptor) through reply port h.
+ * The descriptor's outputs are written back unless `then_receive` (the
+ * receive writes them once, at its end).
+ */
+static long do_reply(uint64_t h, uint64_t desc, int then_receive)
 {
     struct thread *t = current_thread();
     struct object *o;
@@ -502,12 +516,12 @@ static long do_reply(uint64_t h, uint64_t desc)
     object_put(&rp->obj);                   /* the caller's reference */
     sched_wake(c, 0);
     object_put(o);
-    return put_desc();
+    return then_receive ? 0 : put_desc();
 }
 
 long ipc_reply(uint64_t reply, uint64_t desc)
 {
-    long r = do_reply(reply, desc);
+    long r = do_reply(reply, desc, 0);
     memset(current_thread()->ipc.mr, 0, sizeof current_thread()->ipc.mr);
     current_thread()->ipc.out_a1 = current_thread()->ipc.out_info = 0;
     return r;
@@ -515,9 +529,15 @@ long ipc_reply(uint64_t reply, uint64_t desc)
 
 long ipc_reply_receive(uint64_t reply, uint64_t desc)
 {
-    long r = do_reply(reply, desc);
+    struct thread_ipc *ipc = &current_thread()->ipc;
+    long r = do_reply(reply, desc, 1);
     /* A reply that finds its caller gone does not stop the server from serving. */
-    if (r < 0 && r != KS_ERR_PEER_CLOSED && r != KS_ERR_BAD_STATE)
+    if (r < 0 && r != KS_ERR_PEER_CLOSED && r != KS_ERR_BAD_STATE) {
+        memset(ipc->mr, 0, sizeof ipc->mr);
+        ipc->out_a1 = ipc->out_info = 0;
         return r;
-    return do_receive(current_thread()->ipc.listener_arg, desc);
+    }
+    /* The descriptor came in with the reply unless the reply failed before reading it. */
+    int have_desc = desc && ipc->desc_user == desc;
+    return do_receive(ipc->listener_arg, desc, have_desc);
 }

@@ -14,11 +14,14 @@ void *memcpy(void *dst, const void *src, size_t n)
     if ((((uintptr_t)d | (uintptr_t)s) & 7) == 0) {
         uint64_t *dw = (uint64_t *)d;
         const uint64_t *sw = (const uint64_t *)s;
-        for (; n >= 64; n -= 64, dw += 8, sw += 8) {
-            uint64_t a = sw[0], b = sw[1], c = sw[2], e = sw[3];
-            uint64_t f = sw[4], g = sw[5], h = sw[6], i = sw[7];
-            dw[0] = a, dw[1] = b, dw[2] = c, dw[3] = e;
-            dw[4] = f, dw[5] = g, dw[6] = h, dw[7] = i;
+        for (; n >= 128; n -= 128, dw += 16, sw += 16) {
+            uint64_t v[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                v[i] = sw[i];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                dw[i] = v[i];
         }
         for (; n >= 8; n -= 8)
             *dw++ = *sw++;

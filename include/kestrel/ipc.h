@@ -57,16 +57,20 @@ struct ks_ipc_desc {
     ks_handle_t send_handles[KS_IPC_MAX_HANDLES];
     uint32_t send_handle_flags[KS_IPC_MAX_HANDLES];
     uint32_t send_nhandles;
+    uint32_t reserved;
     /* where received data goes */
-    uint32_t recv_nhandles;                     /* out */
     void *recv_buf;
     uint64_t recv_cap;
-    uint64_t recv_len;                          /* out: length the sender sent (may exceed recv_cap) */
-    ks_handle_t recv_handles[KS_IPC_MAX_HANDLES];   /* out */
-    uint32_t flags;                             /* out: KS_IPC_PEER_TRUNCATED */
-    uint32_t reserved;
+    /* written by the kernel when the call returns (one aligned block: KS_IPC_DESC_OUT) */
+    uint64_t recv_len;                          /* length the sender sent (may exceed recv_cap) */
+    uint32_t recv_nhandles;
+    uint32_t flags;                             /* KS_IPC_PEER_TRUNCATED */
+    ks_handle_t recv_handles[KS_IPC_MAX_HANDLES];
 };
 
+#define KS_IPC_DESC_OUT     72                  /* offset of the outputs: recv_len .. the end */
+
 _Static_assert(sizeof(struct ks_ipc_desc) == 104, "ks_ipc_desc layout is ABI");
+_Static_assert(__builtin_offsetof(struct ks_ipc_desc, recv_len) == KS_IPC_DESC_OUT, "outputs block");
 
 #endif
