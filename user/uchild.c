@@ -47,22 +47,10 @@ static long parse_long(const char *s)
     return sign * v;
 }
 
-/* A private read/write anonymous mapping; 0 on failure. */
-static uintptr_t map_anon(size_t len)
-{
-    long mo = ks_memobj_create(len);
-    if (mo < 0)
-        return 0;
-    long addr = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, 0, len,
-                          KS_PROT_READ | KS_PROT_WRITE | KS_MAP_PRIVATE);
-    ks_handle_close((ks_handle_t)mo);      /* the mapping keeps the memobj */
-    return addr < 0 ? 0 : (uintptr_t)addr;
-}
-
 static long start_thread(void (*fn)(long), long arg)
 {
     enum { STACK = 16384 };
-    uintptr_t stack = map_anon(STACK);
+    uintptr_t stack = ulib_map_anon(STACK);
     if (!stack)
         return KS_ERR_NO_MEMORY;
     return ks_thread_create(KS_PROCESS_SELF, (void *)fn, (void *)(stack + STACK), arg);
@@ -176,7 +164,7 @@ int main(int argc, char **argv)
         return 101;
     }
     if (strcmp(mode, "exec-nx") == 0) {
-        uintptr_t page = map_anon(KS_PAGE_SIZE);
+        uintptr_t page = ulib_map_anon(KS_PAGE_SIZE);
         if (!page)
             return 102;
         *(volatile uint32_t *)page = 0x00008067;        /* ret */

@@ -45,18 +45,6 @@ static struct ks_kstat kstat_now(void)
     return k;
 }
 
-/* A private read/write anonymous mapping of len bytes; 0 on failure. */
-static uintptr_t map_anon(size_t len)
-{
-    long mo = ks_memobj_create(len);
-    if (mo < 0)
-        return 0;
-    long addr = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, 0, len,
-                          KS_PROT_READ | KS_PROT_WRITE | KS_MAP_PRIVATE);
-    ks_handle_close((ks_handle_t)mo);       /* the mapping keeps the memobj */
-    return addr < 0 ? 0 : (uintptr_t)addr;
-}
-
 static void unmap(uintptr_t addr, size_t len)
 {
     if (addr && ks_vm_unmap(KS_PROCESS_SELF, addr, len) != 0)
@@ -74,7 +62,7 @@ struct uthread {
 /* Start fn(arg) on a fresh stack in this process. */
 static struct uthread thread_start(void (*fn)(long), long arg)
 {
-    struct uthread t = { KS_ERR_NO_MEMORY, map_anon(STACK_SIZE) };
+    struct uthread t = { KS_ERR_NO_MEMORY, ulib_map_anon(STACK_SIZE) };
     if (t.stack)
         t.h = ks_thread_create(KS_PROCESS_SELF, (void *)fn, (void *)(t.stack + STACK_SIZE), arg);
     return t;
@@ -769,7 +757,7 @@ static long make_fake_image(uint8_t *page)
 static void process_bad_elf(void)
 {
     const char *argv[] = { "fake", NULL };
-    uintptr_t page = map_anon(KS_PAGE_SIZE);
+    uintptr_t page = ulib_map_anon(KS_PAGE_SIZE);
     KT_ASSERT(page);
     long img = make_fake_image((uint8_t *)page);
     KT_ASSERT(img > 0);
@@ -1172,7 +1160,7 @@ static void memobj_read_big(void)
     enum { LEN = 64 * KS_PAGE_SIZE };
     long m = ks_memobj_create(0);
     KT_ASSERT(m > 0);
-    uintptr_t src = map_anon(LEN), dst = map_anon(LEN), dst2 = map_anon(LEN);
+    uintptr_t src = ulib_map_anon(LEN), dst = ulib_map_anon(LEN), dst2 = ulib_map_anon(LEN);
     KT_ASSERT(src && dst && dst2);
     uint8_t *s = (uint8_t *)src, *d = (uint8_t *)dst;
     for (uint64_t i = 0; i < LEN; i++)
@@ -1195,7 +1183,7 @@ static void memobj_read_big(void)
     KT_EXPECT_EQ(nonzero, ~0ull);
     KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, 0, (void *)dst2, LEN), LEN);
     KT_EXPECT(memcmp(s, (const void *)dst2, LEN) == 0);
-    uintptr_t fresh = map_anon(LEN);
+    uintptr_t fresh = ulib_map_anon(LEN);
     KT_EXPECT(fresh);
     if (fresh) {
         KT_EXPECT_EQ(first_mismatch((const volatile uint8_t *)fresh, 0, LEN, zero_byte), ~0ull);
@@ -1215,7 +1203,7 @@ static void memobj_read_big(void)
 static void memobj_failed_write(void)
 {
     /* Two pages, the second unmapped: src is 4 good bytes, then nothing. */
-    uintptr_t a = map_anon(2 * KS_PAGE_SIZE);
+    uintptr_t a = ulib_map_anon(2 * KS_PAGE_SIZE);
     KT_ASSERT(a);
     unmap(a + KS_PAGE_SIZE, KS_PAGE_SIZE);
     uint8_t *src = (uint8_t *)(a + KS_PAGE_SIZE - 4);
@@ -2052,7 +2040,7 @@ static void bad_vm_args(void)
     KT_EXPECT_EQ(ks_memobj_read(h, UINT64_MAX, (void *)0x10000, 1), 0);
     KT_EXPECT_EQ(ks_memobj_size(h), 4 * KS_PAGE_SIZE);
     /* Threads must start in user space. */
-    struct uthread t = { KS_ERR_NO_MEMORY, map_anon(STACK_SIZE) };
+    struct uthread t = { KS_ERR_NO_MEMORY, ulib_map_anon(STACK_SIZE) };
     KT_ASSERT(t.stack);
     void *sp = (void *)(t.stack + STACK_SIZE);
     KT_EXPECT_EQ(ks_thread_create(KS_PROCESS_SELF, (void *)KERNEL_ADDR, sp, 0), KS_ERR_RANGE);
@@ -2113,7 +2101,7 @@ static void limits_handles(void)
     struct ks_kstat k = kstat_now();
     long m = ks_memobj_create(KS_PAGE_SIZE);
     KT_ASSERT(m > 0);
-    uintptr_t stack = map_anon(STACK_SIZE);     /* while memobj_create can still make a handle */
+    uintptr_t stack = ulib_map_anon(STACK_SIZE);     /* while memobj_create can still make a handle */
     KT_EXPECT(stack);
     int n = 0;
     long r;
@@ -2213,7 +2201,7 @@ static void hog_free(struct hog *h)
 static void limits_memory(void)
 {
     static struct hog hog;
-    uintptr_t buf = map_anon(CHUNK);
+    uintptr_t buf = ulib_map_anon(CHUNK);
     KT_ASSERT(buf);
     memset((void *)buf, 0x3c, CHUNK);
     /* Warm-up: the same work on a small scale, so the caches it fills are in the baseline. */
