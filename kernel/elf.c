@@ -144,18 +144,18 @@ uint64_t elf_build_stack(uint8_t *buf, size_t size, uint64_t stack_top, const ch
         strings += strlen(envp[envc]) + 1;
     size_t words = 1 + argc + 1 + envc + 1 + 2 * ((size_t)naux + 2);
     size_t need = ((strings + 15) & ~(size_t)15) + ((words * 8 + 15) & ~(size_t)15);
-    if (need > size)
+    uint64_t base = stack_top - size;           /* user address of buf[0] */
+    uint64_t sp = (stack_top - need) & ~(uint64_t)15;   /* the ABI wants it 16-byte aligned */
+    if (need > size || sp < base)
         return 0;
 
-    /* Strings at the top, growing down; then the word area, 16-byte aligned. */
+    /* Strings at the top, growing down; the word area starts at sp. */
     size_t str = size;
-    uint64_t base = stack_top - size;           /* user address of buf[0] */
     str -= 16;
     for (int i = 0; i < 16; i++)
         buf[str + (size_t)i] = (uint8_t)(0x5a ^ (i * 29));
     uint64_t random_at = base + str;
-    uint64_t *w = (uint64_t *)(buf + ((size - need) & ~(size_t)15));
-    uint64_t sp = base + (uint64_t)((uint8_t *)w - buf);
+    uint64_t *w = (uint64_t *)(buf + (sp - base));
     size_t k = 0;
     w[k++] = argc;
     for (size_t i = 0; i < argc; i++) {

@@ -59,6 +59,20 @@ void *memobj_page(struct memobj *mo, uint64_t index, int create)
     return page;
 }
 
+/*
+ * The next chunk of a copy between memobj offset `pos` and user address `u`:
+ * it stays inside one page on both sides, so a copy that faults has copied
+ * nothing of that chunk, and the count of bytes done stays exact.
+ */
+static uint64_t chunk(uint64_t pos, uintptr_t u, uint64_t left)
+{
+    uint64_t n = PAGE_SIZE - (pos & (PAGE_SIZE - 1));
+    uint64_t m = PAGE_SIZE - (u & (PAGE_SIZE - 1));
+    if (m < n)
+        n = m;
+    return n < left ? n : left;
+}
+
 long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
 {
     if (!user_range_ok(ubuf, len))
@@ -70,9 +84,7 @@ long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t le
     uint64_t done = 0;
     while (done < len) {
         uint64_t pos = offset + done, in_page = pos & (PAGE_SIZE - 1);
-        uint64_t n = PAGE_SIZE - in_page;
-        if (n > len - done)
-            n = len - done;
+        uint64_t n = chunk(pos, ubuf + done, len - done);
         const uint8_t *page = memobj_lookup(mo, pos >> PAGE_SHIFT);
         long r = page ? copy_to_user(ubuf + done, page + in_page, n) : clear_user(ubuf + done, n);
         if (r)
@@ -91,9 +103,7 @@ long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t l
     uint64_t done = 0;
     while (done < len) {
         uint64_t pos = offset + done, in_page = pos & (PAGE_SIZE - 1);
-        uint64_t n = PAGE_SIZE - in_page;
-        if (n > len - done)
-            n = len - done;
+        uint64_t n = chunk(pos, ubuf + done, len - done);
         uint8_t *page = memobj_page(mo, pos >> PAGE_SHIFT, 1);
         long r = page ? copy_from_user(page + in_page, ubuf + done, n) : KS_ERR_NO_MEMORY;
         if (r) {

@@ -10,15 +10,15 @@ struct radix_node {
 
 static unsigned shift_of(unsigned level) { return RADIX_BITS * level; }
 
-/* Largest index+1 a tree of height h holds (h <= 10 keeps this in 64 bits). */
-static uint64_t capacity(unsigned h)
+/* Does a tree of height h hold index? (Height 11 covers all 64 bits.) */
+static int fits(unsigned h, uint64_t index)
 {
-    return h >= 64 / RADIX_BITS ? UINT64_MAX : 1ull << shift_of(h);
+    return h > 0 && (shift_of(h) >= 64 || index >> shift_of(h) == 0);
 }
 
 void *radix_lookup(const struct radix *r, uint64_t index)
 {
-    if (r->height == 0 || (r->height < 64 / RADIX_BITS && index >= capacity(r->height)))
+    if (!fits(r->height, index))
         return NULL;
     struct radix_node *n = r->root;
     for (unsigned level = r->height - 1; n; level--) {
@@ -32,8 +32,14 @@ void *radix_lookup(const struct radix *r, uint64_t index)
 
 int radix_insert(struct radix *r, uint64_t index, void *p)
 {
+    if (!r->root) {             /* an empty tree starts just tall enough */
+        if (!(r->root = kzalloc(sizeof *r->root)))
+            return -1;
+        for (r->height = 1; !fits(r->height, index); r->height++)
+            ;
+    }
     /* Grow until the index fits; the old root becomes slot 0 of a new one. */
-    while (r->height == 0 || (r->height < 64 / RADIX_BITS && index >= capacity(r->height))) {
+    while (!fits(r->height, index)) {
         struct radix_node *top = kzalloc(sizeof *top);
         if (!top)
             return -1;
@@ -54,7 +60,7 @@ int radix_insert(struct radix *r, uint64_t index, void *p)
 
 void *radix_remove(struct radix *r, uint64_t index)
 {
-    if (r->height == 0 || (r->height < 64 / RADIX_BITS && index >= capacity(r->height)))
+    if (!fits(r->height, index))
         return NULL;
     struct radix_node *n = r->root;
     for (unsigned level = r->height - 1; level > 0 && n; level--)

@@ -71,6 +71,8 @@ void thread_start(void);
 void thread_start(void)
 {
     reap_zombie();
+    if (current_thread()->flags & THREAD_KILLED)
+        thread_exit(0);         /* its process ended before it ever ran */
 }
 
 void sched_yield(void)

@@ -46,6 +46,8 @@ long sys_handle_transfer(sysarg_t proc, sysarg_t h, sysarg_t rights, sysarg_t fl
         r = KS_ERR_BAD_STATE;
     else if (h == KS_PROCESS_SELF || h == KS_THREAD_SELF)
         r = KS_ERR_INVALID;         /* pseudo-handles name the caller; give a real handle */
+    else if (o == po)
+        r = KS_ERR_INVALID;         /* a process holding itself could never be freed */
     else
         r = handle_install(target->handles, o, (uint32_t)rights);
     if (r >= 0 && (flags & KS_TRANSFER_MOVE))

@@ -24,6 +24,22 @@ static void *zero_page;
 
 static int page_aligned(uint64_t v) { return (v & (PAGE_SIZE - 1)) == 0; }
 
+/* Sv48 cannot express write-only: a writable page is readable too. Execute-only can be. */
+static int access_allowed(uint32_t prot, int access)
+{
+    if (access == VM_WRITE)
+        return prot & KS_PROT_WRITE;
+    if (access == VM_EXEC)
+        return prot & KS_PROT_EXEC;
+    return prot & (KS_PROT_READ | KS_PROT_WRITE);
+}
+
+/* prot without write, as a private page is mapped until its copy-on-write fault. */
+static uint32_t read_only(uint32_t prot)
+{
+    return (prot & (KS_PROT_READ | KS_PROT_WRITE) ? KS_PROT_READ : 0) | (prot & KS_PROT_EXEC);
+}
+
 struct vm_space *vm_space_create(void)
 {
     if (!zero_page && !(zero_page = page_zalloc(0)))
@@ -130,7 +146,9 @@ long vm_map(struct vm_space *vs, struct memobj *mo, uint64_t offset, uintptr_t a
         if (addr < USER_BASE || addr >= USER_TOP || len > USER_TOP - addr)
             return KS_ERR_RANGE;
     } else {
-        addr = find_gap(vs, addr >= MAP_BASE && addr < USER_TOP ? addr : MAP_BASE, len);
+        /* addr is a hint: the lowest gap above it, else the lowest above MAP_BASE. */
+        uintptr_t at = addr >= MAP_BASE && addr < USER_TOP ? find_gap(vs, addr, len) : 0;
+        addr = at ? at : find_gap(vs, MAP_BASE, len);
         if (!addr)
             return KS_ERR_NO_MEMORY;
     }
@@ -230,7 +248,7 @@ static void protect_area(struct vm_area *a, void *arg)
     a->prot = prot;
     /* Private pages stay read-only until their copy-on-write fault. */
     arch_protect_range(&a->vs->as, a->start, a->end,
-                       a->flags == KS_MAP_PRIVATE ? prot & ~KS_PROT_WRITE : prot);
+                       a->flags == KS_MAP_PRIVATE ? read_only(prot) : prot);
 }
 
 long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot)
@@ -251,15 +269,6 @@ long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot
         at = a->end;
     }
     return each_area_in(vs, addr, end, protect_area, &prot);
-}
-
-static int access_allowed(uint32_t prot, int access)
-{
-    if (access == VM_WRITE)
-        return prot & KS_PROT_WRITE;
-    if (access == VM_EXEC)
-        return prot & KS_PROT_EXEC;
-    return prot & (KS_PROT_READ | KS_PROT_WRITE | KS_PROT_EXEC);
 }
 
 /* Map a private copy of `src` (NULL: zeros) at va, writable. */
@@ -319,7 +328,7 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
     if (!page)
         page = zero_page;
     page_ref(page);
-    arch_pte_set(&vs->as, slot, va, virt_to_phys(page), a->prot & ~KS_PROT_WRITE);
+    arch_pte_set(&vs->as, slot, va, virt_to_phys(page), read_only(a->prot));
     return 0;
 }
 

@@ -26,7 +26,8 @@
 
 /* State */
 #define KS_ERR_INTERRUPTED  (-30)   /* a blocked call was interrupted (thread_interrupt) */
-#define KS_ERR_BAD_STATE    (-31)   /* the object is not in a state that allows this (e.g. joined twice) */
+#define KS_ERR_BAD_STATE    (-31)   /* the object is not in a state that allows this (e.g. a thread
+                                       joining itself, a process waiting for itself) */
 #define KS_ERR_PEER_CLOSED  (-32)   /* the other end went away */
 #define KS_ERR_TRUNCATED    (-33)   /* the data did not fit; the call says how much there was */
 

@@ -22,7 +22,8 @@ enum ks_syscall {
     KS_SYS_HANDLE_CLOSE,        /* (h) -> 0 */
     KS_SYS_HANDLE_DUPLICATE,    /* (h, rights) -> new handle with rights (a subset); needs DUPLICATE */
     KS_SYS_HANDLE_TRANSFER,     /* (proc, h, rights, flags) -> the handle's value in proc;
-                                   needs TRANSFER on h, MANAGE on proc; KS_TRANSFER_MOVE closes h */
+                                   needs TRANSFER on h, MANAGE on proc; KS_TRANSFER_MOVE closes h;
+                                   a process's own handle cannot go into it (KS_ERR_INVALID) */
     KS_SYS_HANDLE_INFO,         /* (h) -> type << 8 | rights */
 
     KS_SYS_PROCESS_CREATE,      /* (name, name_len) -> process handle (empty address space) */

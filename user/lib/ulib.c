@@ -36,6 +36,17 @@ ks_handle_t ulib_inherited(unsigned i)
     return (ks_handle_t)ulib_auxv(KS_AT_HANDLE_0 + i);
 }
 
+uintptr_t ulib_map_anon(size_t len)
+{
+    long mo = ks_memobj_create(len);
+    if (mo < 0)
+        return 0;
+    long addr = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, 0, len,
+                          KS_PROT_READ | KS_PROT_WRITE | KS_MAP_PRIVATE);
+    ks_handle_close((ks_handle_t)mo);       /* the mapping keeps the memobj */
+    return addr < 0 ? 0 : (uintptr_t)addr;
+}
+
 void ulib_exit(int status)
 {
     ulib_flush();

@@ -21,6 +21,9 @@ void ulib_flush(void);
 /* The value of auxiliary-vector entry `type` (0 if absent). */
 uint64_t ulib_auxv(uint64_t type);
 
+/* A private read/write anonymous mapping of len bytes (a stack, a heap); 0 on failure. */
+uintptr_t ulib_map_anon(size_t len);
+
 /* Exit the process after flushing output. */
 __attribute__((noreturn)) void ulib_exit(int status);
 
