@@ -171,6 +171,14 @@ static void drop_outgoing_handles(struct thread_ipc *ipc)
     ipc->nhandles = 0;
 }
 
+void ipc_thread_exit(struct thread *t)
+{
+    struct reply_port *rp = t->ipc.rport;
+    /* The idle reply port the kernel made for this thread's receives goes with it. */
+    if (rp && rp->state != REPLY_ARMED && rp->obj.handles && t->proc && t->proc->handles)
+        handle_close(t->proc->handles, t->ipc.rport_handle);
+}
+
 void ipc_thread_release(struct thread *t)
 {
     drop_outgoing_handles(&t->ipc);
@@ -181,8 +189,23 @@ void ipc_thread_release(struct thread *t)
 
 /* ---- descriptors, buffers, handles ---- */
 
-/* Copy the caller's descriptor in and, when `sending`, take its outgoing handles. */
-static long take_desc(uint64_t desc, int sending)
+/* What take_desc checks and takes: the part that sends, the part that receives. */
+enum { DESC_SEND = 1, DESC_RECV = 2 };
+
+/* Check the receive part of the copied descriptor: a buffer we can write. */
+static long check_recv_part(const struct ks_ipc_desc *d)
+{
+    if (d->recv_cap > KS_IPC_MAX_BUF)
+        return KS_ERR_INVALID;
+    return vm_check_access(current_process()->vm, (uintptr_t)d->recv_buf, d->recv_cap, VM_WRITE);
+}
+
+/*
+ * Copy the caller's descriptor in, check the parts `use` names and, for
+ * DESC_SEND, take its outgoing handles. A buffer that is not mapped is the
+ * caller's error, now, not the peer's later.
+ */
+static long take_desc(uint64_t desc, int use)
 {
     struct thread_ipc *ipc = &current_thread()->ipc;
     ipc->desc_user = desc;
@@ -196,15 +219,15 @@ static long take_desc(uint64_t desc, int sending)
     d->recv_len = 0;
     d->recv_nhandles = 0;
     d->flags = 0;
-    if (!sending) {
+    if (!(use & DESC_SEND)) {
         d->send_len = 0;
         d->send_nhandles = 0;
     }
-    if (d->send_len > KS_IPC_MAX_BUF || d->send_nhandles > KS_IPC_MAX_HANDLES ||
-        d->recv_cap > KS_IPC_MAX_BUF)
+    if ((use & DESC_RECV) && (r = check_recv_part(d)) != 0)
+        return r;
+    if (d->send_len > KS_IPC_MAX_BUF || d->send_nhandles > KS_IPC_MAX_HANDLES)
         return KS_ERR_INVALID;
-    if (!user_range_ok((uintptr_t)d->send_buf, d->send_len) ||
-        !user_range_ok((uintptr_t)d->recv_buf, d->recv_cap))
+    if (vm_check_access(current_process()->vm, (uintptr_t)d->send_buf, d->send_len, VM_READ))
         return KS_ERR_FAULT;
     struct handle_table *table = current_process()->handles;
     for (uint32_t i = 0; i < d->send_nhandles; i++) {
@@ -280,18 +303,22 @@ static void transfer(struct thread *from, struct thread *to)
 
 /* ---- the rendezvous ---- */
 
-/* Make sure the current thread has an idle reply port with a handle. */
-static long ensure_reply_port(void)
+/*
+ * Make sure thread t (a receiver: the current thread, or one blocked in
+ * receive) has an idle reply port with a handle in its process.
+ */
+static long ensure_reply_port(struct thread *t)
 {
-    struct thread *t = current_thread();
     struct thread_ipc *ipc = &t->ipc;
     if (ipc->rport && ipc->rport->state != REPLY_ARMED && ipc->rport->obj.handles)
         return 0;       /* reuse: same port, same handle value */
+    if (!t->proc->handles)
+        return KS_ERR_BAD_STATE;
     struct reply_port *rp = kzalloc(sizeof *rp);
     if (!rp)
         return KS_ERR_NO_MEMORY;
     object_init(&rp->obj, KS_OBJ_REPLY, &reply_ops);
-    long h = sys_install(&rp->obj, REPLY_RIGHTS);
+    long h = handle_install(t->proc->handles, &rp->obj, REPLY_RIGHTS);
     if (h < 0) {
         object_put(&rp->obj);
         return h;
@@ -343,6 +370,7 @@ static long finish_call(long woke)
 {
     struct thread_ipc *ipc = &current_thread()->ipc;
     if (woke < 0) {
+        ipc->out_a1 = ipc->out_info = 0;
         if (ipc->state == IPC_QUEUED) {
             leave_listener(ipc);
         } else if (ipc->state == IPC_WAIT_REPLY && ipc->reply) {
@@ -372,7 +400,7 @@ long ipc_call(uint64_t port, uint64_t desc)
     struct client_port *cp = client_of(o);
     struct listener *l = cp->listener;
     ipc->userdata = cp->userdata;
-    if ((r = take_desc(desc, 1)) != 0) {
+    if ((r = take_desc(desc, DESC_SEND | DESC_RECV)) != 0) {
         object_put(o);
         goto fail;
     }
@@ -382,9 +410,17 @@ long ipc_call(uint64_t port, uint64_t desc)
         r = KS_ERR_PEER_CLOSED;
         goto fail;
     }
-    struct thread *rcv = first_blocked(&l->receivers);
-    if (rcv) {
+    struct thread *rcv;
+    while ((rcv = first_blocked(&l->receivers)) != NULL) {
         leave_listener(&rcv->ipc);
+        /* Its reply handle may have been closed while it waited: it gets a new one. */
+        long err = ensure_reply_port(rcv);
+        if (err == 0)
+            break;
+        rcv->ipc.state = IPC_IDLE;
+        sched_wake(rcv, err);       /* that receiver fails; try the next one */
+    }
+    if (rcv) {
         deliver_call(t, rcv);
         sched_wake(rcv, rcv->ipc.rport_handle);
     } else {
@@ -413,6 +449,7 @@ static long finish_receive(long woke)
         woke = r;
     }
     ipc->state = IPC_IDLE;
+    ipc->out_a1 = ipc->out_info = 0;
     memset(ipc->mr, 0, sizeof ipc->mr);
     return woke;
 }
@@ -445,11 +482,15 @@ static long do_receive(uint64_t h, uint64_t desc, int have_desc)
     if (have_desc) {
         ipc->desc.send_len = 0;
         ipc->desc.send_nhandles = 0;
-    } else if ((r = take_desc(desc, 0)) != 0) {
+        if ((r = check_recv_part(&ipc->desc)) != 0) {
+            object_put(o);
+            goto fail;
+        }
+    } else if ((r = take_desc(desc, DESC_RECV)) != 0) {
         object_put(o);
         goto fail;
     }
-    if ((r = ensure_reply_port()) != 0) {
+    if ((r = ensure_reply_port(t)) != 0) {
         object_put(o);
         goto fail;
     }
@@ -495,7 +536,7 @@ static long do_reply(uint64_t h, uint64_t desc, int then_receive)
     if (r)
         return r;
     struct reply_port *rp = reply_of(o);
-    if ((r = take_desc(desc, 1)) != 0) {
+    if ((r = take_desc(desc, DESC_SEND)) != 0) {
         object_put(o);
         return r;
     }
@@ -509,6 +550,7 @@ static long do_reply(uint64_t h, uint64_t desc, int then_receive)
     }
     struct thread *c = rp->caller;
     transfer(t, c);
+    c->ipc.out_a1 = 0;                      /* a call returns no userdata */
     rp->state = REPLY_IDLE;
     rp->caller = NULL;
     c->ipc.reply = NULL;

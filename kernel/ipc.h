@@ -68,6 +68,9 @@ struct thread;
 
 void ipc_thread_init(struct thread *t);
 
+/* A thread is exiting (its process still has its handle table): close its idle reply port. */
+void ipc_thread_exit(struct thread *t);
+
 /* Drop what a thread holds for IPC when it is destroyed. */
 void ipc_thread_release(struct thread *t);
 

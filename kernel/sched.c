@@ -66,6 +66,13 @@ void schedule(void)
     reap_zombie();
 }
 
+/* After a switch that did not return through schedule() (see ipc_fast.S). */
+void sched_switch_done(void);
+void sched_switch_done(void)
+{
+    reap_zombie();
+}
+
 /* A new thread's first code in the kernel (from thread_trampoline). */
 void thread_start(void);
 void thread_start(void)

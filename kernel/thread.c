@@ -108,6 +108,7 @@ void thread_exit(long code)
     t->exit_code = code;
     t->exited = 1;
     wake_all(&t->joiners, code);
+    ipc_thread_exit(t);
     if (t->proc) {
         list_remove(&t->proc_link);
         process_thread_gone(t->proc, code);

@@ -348,6 +348,19 @@ static uint8_t *vm_kaddr(struct vm_space *vs, uintptr_t addr, int access)
     return NULL;
 }
 
+long vm_check_access(struct vm_space *vs, uintptr_t addr, uint64_t len, int access)
+{
+    if (!user_range_ok(addr, len))
+        return KS_ERR_FAULT;
+    for (uintptr_t at = addr; at < addr + len;) {
+        struct vm_area *a = area_at(vs, at);
+        if (!a || !access_allowed(a->prot, access))
+            return KS_ERR_FAULT;
+        at = a->end;
+    }
+    return 0;
+}
+
 long vm_copy(struct vm_space *dst, uintptr_t d, struct vm_space *src, uintptr_t s, uint64_t len)
 {
     if (!user_range_ok(d, len) || !user_range_ok(s, len))

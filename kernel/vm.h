@@ -66,6 +66,12 @@ long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot
 long vm_fault(struct vm_space *vs, uintptr_t addr, int access);
 
 /*
+ * 0 if [addr, addr+len) lies in user space and inside mappings of vs that
+ * allow `access` (VM_READ or VM_WRITE), else KS_ERR_FAULT. Faults nothing in.
+ */
+long vm_check_access(struct vm_space *vs, uintptr_t addr, uint64_t len, int access);
+
+/*
  * Copy len bytes from address s of address space src to address d of dst,
  * through the direct map (neither needs to be the current one); pages are
  * faulted in as a user access would. 0 or KS_ERR_FAULT.

@@ -236,11 +236,11 @@ ipc_fast_switch:
  */
     .globl ipc_call_resume, ipc_recv_resume
 ipc_call_resume:
-    call    thread_start
+    call    sched_switch_done
     call    ipc_call_resumed
     j       1f
 ipc_recv_resume:
-    call    thread_start
+    call    sched_switch_done
     call    ipc_receive_resumed
 1:  .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
     ld      x\n, UREG(\n)(tp)
