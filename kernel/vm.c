@@ -332,20 +332,29 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
     return 0;
 }
 
-/* The kernel address of user byte addr in vs, faulting its page in for `access`; NULL if it cannot be. */
-static uint8_t *vm_kaddr(struct vm_space *vs, uintptr_t addr, int access)
+/* The kernel address of user byte addr if its page is mapped for `access`, else NULL. */
+static inline uint8_t *vm_kaddr_mapped(struct vm_space *vs, uintptr_t addr, int access)
 {
     uintptr_t va = addr & ~(uintptr_t)(PAGE_SIZE - 1);
-    for (int tries = 0; tries < 2; tries++) {
-        arch_pte_t *slot = arch_pte_slot(&vs->as, va, 0);
-        paddr_t pa;
-        uint32_t prot;
-        if (slot && arch_pte_get(slot, &pa, &prot) && access_allowed(prot, access))
-            return (uint8_t *)phys_to_virt(pa) + (addr - va);
-        if (vm_fault(vs, addr, access) != 0)
-            return NULL;
-    }
+    arch_pte_t *slot = arch_pte_slot(&vs->as, va, 0);
+    paddr_t pa;
+    uint32_t prot;
+    if (slot && arch_pte_get(slot, &pa, &prot) && access_allowed(prot, access))
+        return (uint8_t *)phys_to_virt(pa) + (addr - va);
     return NULL;
+}
+
+/* As vm_kaddr, for a page that has to be faulted in first. */
+static __attribute__((noinline)) uint8_t *vm_kaddr_fault(struct vm_space *vs, uintptr_t addr, int access)
+{
+    return vm_fault(vs, addr, access) == 0 ? vm_kaddr_mapped(vs, addr, access) : NULL;
+}
+
+/* The kernel address of user byte addr in vs, faulting its page in for `access`; NULL if it cannot be. */
+static inline uint8_t *vm_kaddr(struct vm_space *vs, uintptr_t addr, int access)
+{
+    uint8_t *k = vm_kaddr_mapped(vs, addr, access);
+    return k ? k : vm_kaddr_fault(vs, addr, access);
 }
 
 long vm_check_access(struct vm_space *vs, uintptr_t addr, uint64_t len, int access)

@@ -91,8 +91,12 @@ void arch_aspace_destroy(struct arch_aspace *as)
     as->root = NULL;
 }
 
-/* The level-0 entry for va; with `create`, allocate missing tables. NULL if absent. */
-static pte_t *leaf_entry(pte_t *root, uintptr_t va, int create)
+/*
+ * The level-0 entry for va; with `create`, allocate missing tables. NULL if
+ * absent. Kept out of line so that arch_pte_slot's common case stays a leaf
+ * function with no register spills.
+ */
+static __attribute__((noinline)) pte_t *leaf_entry(pte_t *root, uintptr_t va, int create)
 {
     pte_t *table = root;
     for (int l = PT_LEVELS - 1; l > 0; l--) {
