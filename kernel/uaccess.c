@@ -6,13 +6,6 @@
 #include <kestrel/errors.h>
 #include "uaccess.h"
 
-int user_range_ok(uintptr_t addr, size_t len)
-{
-    if (len == 0)
-        return 1;
-    return addr >= USER_BASE && addr < USER_TOP && len <= USER_TOP - addr;
-}
-
 long copy_from_user(void *dst, uintptr_t usrc, size_t len)
 {
     if (!user_range_ok(usrc, len))

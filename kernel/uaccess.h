@@ -12,9 +12,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <arch/memlayout.h>
 
 /* 1 if [addr, addr+len) is inside user space (len 0 is always fine). */
-int user_range_ok(uintptr_t addr, size_t len);
+static inline int user_range_ok(uintptr_t addr, size_t len)
+{
+    return len == 0 || (addr >= USER_BASE && addr < USER_TOP && len <= USER_TOP - addr);
+}
 
 /* 0 or KS_ERR_FAULT. */
 long copy_from_user(void *dst, uintptr_t usrc, size_t len);
