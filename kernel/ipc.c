@@ -428,13 +428,13 @@ long ipc_call(uint64_t port, uint64_t desc)
     }
     if (rcv) {
         deliver_call(t, rcv);
-        sched_wake(rcv, rcv->ipc.rport_handle);
-    } else {
-        ipc->state = IPC_QUEUED;
-        ipc->listener = l;
-        object_get(&l->obj);
-        list_push_back(&l->callers, &ipc->link);
+        object_put(o);
+        return finish_call(sched_block_handoff(rcv, rcv->ipc.rport_handle, 1));
     }
+    ipc->state = IPC_QUEUED;
+    ipc->listener = l;
+    object_get(&l->obj);
+    list_push_back(&l->callers, &ipc->link);
     object_put(o);
     return finish_call(sched_block(NULL, 1));
 fail:
@@ -475,7 +475,7 @@ long ipc_receive_resumed(void)
  * `have_desc` the descriptor was copied in already (by the reply half of
  * reply-and-receive) and only its send part is cleared.
  */
-static long do_receive(uint64_t h, uint64_t desc, int have_desc)
+static long do_receive(uint64_t h, uint64_t desc, int have_desc, struct thread *answered)
 {
     struct thread *t = current_thread();
     struct thread_ipc *ipc = &t->ipc;
@@ -510,22 +510,28 @@ static long do_receive(uint64_t h, uint64_t desc, int have_desc)
         leave_listener(&c->ipc);
         deliver_call(c, t);
         object_put(o);
+        if (answered)
+            sched_wake(answered, 0);
         r = put_desc();
         return r ? r : ipc->rport_handle;
     }
     ipc->state = IPC_RECEIVING;
     ipc->listener = l;                  /* keeps the lookup's reference */
     list_push_back(&l->receivers, &ipc->link);
+    if (answered)       /* the caller just answered runs next, straight away */
+        return finish_receive(sched_block_handoff(answered, 0, 1));
     return finish_receive(sched_block(NULL, 1));
 fail:
     ipc->state = IPC_IDLE;
     memset(ipc->mr, 0, sizeof ipc->mr);
+    if (answered)
+        sched_wake(answered, 0);
     return r;
 }
 
 long ipc_receive(uint64_t listener, uint64_t desc)
 {
-    return do_receive(listener, desc, 0);
+    return do_receive(listener, desc, 0, NULL);
 }
 
 /*
@@ -533,7 +539,7 @@ long ipc_receive(uint64_t listener, uint64_t desc)
  * The descriptor's outputs are written back unless `then_receive` (the
  * receive writes them once, at its end).
  */
-static long do_reply(uint64_t h, uint64_t desc, int then_receive)
+static long do_reply(uint64_t h, uint64_t desc, int then_receive, struct thread **answered)
 {
     struct thread *t = current_thread();
     struct object *o;
@@ -562,14 +568,17 @@ static long do_reply(uint64_t h, uint64_t desc, int then_receive)
     c->ipc.reply = NULL;
     c->ipc.state = IPC_IDLE;
     object_put(&rp->obj);                   /* the caller's reference */
-    sched_wake(c, 0);
+    if (answered)
+        *answered = c;                      /* the receive that follows wakes it */
+    else
+        sched_wake(c, 0);
     object_put(o);
     return then_receive ? 0 : put_desc();
 }
 
 long ipc_reply(uint64_t reply, uint64_t desc)
 {
-    long r = do_reply(reply, desc, 0);
+    long r = do_reply(reply, desc, 0, NULL);
     memset(current_thread()->ipc.mr, 0, sizeof current_thread()->ipc.mr);
     current_thread()->ipc.out_a1 = current_thread()->ipc.out_info = 0;
     return r;
@@ -578,14 +587,17 @@ long ipc_reply(uint64_t reply, uint64_t desc)
 long ipc_reply_receive(uint64_t reply, uint64_t desc)
 {
     struct thread_ipc *ipc = &current_thread()->ipc;
-    long r = do_reply(reply, desc, 1);
+    struct thread *answered = NULL;
+    long r = do_reply(reply, desc, 1, &answered);
     /* A reply that finds its caller gone does not stop the server from serving. */
     if (r < 0 && r != KS_ERR_PEER_CLOSED && r != KS_ERR_BAD_STATE) {
+        if (answered)
+            sched_wake(answered, 0);
         memset(ipc->mr, 0, sizeof ipc->mr);
         ipc->out_a1 = ipc->out_info = 0;
         return r;
     }
     /* The descriptor came in with the reply unless the reply failed before reading it. */
     int have_desc = desc && ipc->desc_user == desc;
-    return do_receive(ipc->listener_arg, desc, have_desc);
+    return do_receive(ipc->listener_arg, desc, have_desc, answered);
 }

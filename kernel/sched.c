@@ -119,6 +119,33 @@ void sched_wake(struct thread *t, long result)
     sched_enqueue(t);
 }
 
+long sched_block_handoff(struct thread *next, long next_result, int interruptible)
+{
+    struct thread *t = current_thread();
+    if (next->state != THREAD_BLOCKED)
+        return sched_block(NULL, interruptible);
+    if (interruptible && (t->interrupt_pending || (t->flags & THREAD_KILLED))) {
+        sched_wake(next, next_result);
+        t->interrupt_pending = 0;
+        return KS_ERR_INTERRUPTED;
+    }
+    if (next->waiting_on)
+        list_remove(&next->sched_link);
+    if (list_linked(&next->sleep_link))
+        list_remove(&next->sleep_link);
+    next->waiting_on = NULL;
+    next->wake_result = next_result;
+    next->state = THREAD_RUNNABLE;
+    t->state = THREAD_BLOCKED;
+    t->interruptible = interruptible;
+    t->waiting_on = NULL;
+    switches++;
+    arch_switch_aspace(next);
+    arch_switch(t, next);
+    reap_zombie();
+    return t->wake_result;
+}
+
 void sched_add_sleeper(struct thread *t, uint64_t deadline)
 {
     t->sleep_deadline = deadline;

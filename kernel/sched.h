@@ -33,6 +33,13 @@ long sched_block(struct wait_queue *wq, int interruptible);
 /* Make a blocked thread runnable; its sched_block returns `result`. */
 void sched_wake(struct thread *t, long result);
 
+/*
+ * sched_block(NULL, interruptible), handing the hart straight to the blocked
+ * thread `next` as if sched_wake(next, next_result) had been called and it had
+ * been picked, without a trip through the run queue (an IPC rendezvous).
+ */
+long sched_block_handoff(struct thread *next, long next_result, int interruptible);
+
 /* Current thread to the back of the queue, and run the next one. */
 void sched_yield(void);
 
