@@ -40,11 +40,14 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 	$(wildcard arch/riscv/*.S)
 KERNEL_OBJS := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRCS))
 
-.PHONY: all test bench qemu gdb clean
+.PHONY: all test bench qemu gdb clean FORCE
+FORCE:
 all: $(B)/kernel.elf
 
-# Regenerated whenever a struct it measures changes (its .d file lists the headers).
-$(B)/gen/asm-offsets.h: arch/riscv/asm-offsets.c
+# Regenerated whenever a struct it measures changes (its .d file lists the headers;
+# a build directory without that .d file, from before it existed, regenerates once).
+ASM_OFFSETS_DEPS_KNOWN := $(wildcard $(B)/gen/asm-offsets.h.d)
+$(B)/gen/asm-offsets.h: arch/riscv/asm-offsets.c $(if $(ASM_OFFSETS_DEPS_KNOWN),,FORCE)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(KERNEL_CFLAGS)) -MMD -MP -MT $@ -MF $@.d -S -o $@.s $<
 	{ echo "/* Generated from arch/riscv/asm-offsets.c; do not edit. */"; \
@@ -73,7 +76,10 @@ USER_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 USER_LIB_SRCS := user/lib/crt0.S user/lib/ulib.c user/lib/loader.c \
 	kernel/string.c kernel/kprintf.c kernel/ktest.c kernel/elf.c
 USER_LIB_OBJS := $(patsubst %,$(B)/u/%.o,$(USER_LIB_SRCS))
-USER_PROGS := init utest ubench uchild uipc
+USER_PROGS := init utest ubench uchild uipc ufp
+
+# ufp tests floating-point state, so it alone may use the F and D extensions.
+$(B)/u/user/ufp.c.o: USER_CFLAGS += -march=rv64imafdc_zicsr_zifencei
 
 $(B)/u/%.c.o: %.c
 	@mkdir -p $(dir $@)

@@ -108,7 +108,7 @@ static void heap_patterns(void)
     enum { N = 300 };
     static uint8_t *objs[N];
     static size_t sizes[N];
-    /* Warm up: each size class keeps one slab, so count from here. */
+    /* Warm up every size class once, then count from here. */
     for (size_t s = HEAP_MIN_SLAB; s <= HEAP_MAX_SLAB; s *= 2)
         kfree(kmalloc(s));
     size_t pages_before = page_free_count(), live_before = heap_live_objects();

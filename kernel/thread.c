@@ -109,6 +109,7 @@ void thread_exit(long code)
     t->exited = 1;
     wake_all(&t->joiners, code);
     ipc_thread_exit(t);
+    arch_fp_forget(t);
     if (t->proc) {
         list_remove(&t->proc_link);
         process_thread_gone(t->proc, code);

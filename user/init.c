@@ -34,6 +34,8 @@ int main(int argc, char **argv)
             status |= run(image, "utest", args);
             const char *ipc_args[] = { "uipc", NULL };
             status |= run(image, "uipc", ipc_args);
+            const char *fp_args[] = { "ufp", NULL };
+            status |= run(image, "ufp", fp_args);
         } else if (strcmp(argv[i], "bench") == 0) {
             const char *args[] = { "ubench", NULL };
             status |= run(image, "ubench", args);

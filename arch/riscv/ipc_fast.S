@@ -20,6 +20,7 @@
 #include "asm-offsets.h"
 
 #define SSTATUS_SPP (1 << 8)
+#define SSTATUS_FS  (3 << 13)
 #define UREG(n)     (TH_FRAME + TF_X0 + (n) * 8)
 
 /*
@@ -209,6 +210,8 @@ ipc_fast_switch:
     csrw    satp, t4                        /* ASIDs: no TLB flush */
     sd      t4, 0(t5)
 1:  mv      tp, gp
+    li      a7, SSTATUS_FS              /* FP off: the thread's first use traps (fp.c) */
+    csrc    sstatus, a7
     li      a7, 0
     ld      t4, (TH_FRAME + TF_SEPC)(tp)
     addi    t4, t4, 4

@@ -220,6 +220,7 @@ void arch_aspace_activate_kernel(void)
 
 void arch_switch_aspace(struct thread *next)
 {
+    csr_clear(sstatus, SSTATUS_FS);     /* its first FP use traps (arch/riscv/fp.c) */
     if (next->arch.satp)
         write_satp(next->arch.satp);
 }

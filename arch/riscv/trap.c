@@ -17,6 +17,7 @@
 #include "kernel/thread.h"
 #include "kernel/vm.h"
 #include "csr.h"
+#include "fp.h"
 #include "timer.h"
 
 extern char trap_vector[];
@@ -30,11 +31,7 @@ extern const struct extable_entry __extable_start[], __extable_end[];
 void arch_trap_init(void)
 {
     csr_write(stvec, (uintptr_t)trap_vector);
-    /*
-     * Floating point stays off: the kernel is built without it and does not
-     * yet switch FP registers between threads, so a user FP instruction is an
-     * illegal instruction (the process is killed) rather than a leak.
-     */
+    /* Floating point starts off; user threads get it lazily (arch/riscv/fp.c). */
     csr_clear(sstatus, SSTATUS_FS);
 }
 
@@ -136,6 +133,8 @@ void trap_user(struct trap_frame *f)
         else
             panic_trap(f, "trap: unexpected interrupt %lu from user mode", (unsigned long)cause);
         sched_preempt_point();
+    } else if (cause == EXC_ILLEGAL_INSN && arch_fp_trap(f)) {
+        /* the first FP instruction since it started running: retried with FP on */
     } else if (!(is_page_fault(cause) && vm_fault(t->proc->vm, f->stval, fault_access(cause)) == 0)) {
         process_kill_fault(t->proc, kill_cause(cause), exception_name(cause), f->stval, f->sepc);
     }

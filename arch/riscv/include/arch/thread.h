@@ -29,6 +29,8 @@ struct arch_thread {
     uint64_t satp;              /* address space the thread runs in (0: kernel thread) */
     struct arch_context ctx;
     struct trap_frame frame;    /* user registers while the thread is in the kernel */
+    uint64_t *fp;               /* f0-f31 and fcsr while another thread owns the FPU;
+                                   allocated at the thread's first FP use (arch/riscv/fp.c) */
 };
 
 /* The running thread (tp in the kernel). */
@@ -60,7 +62,10 @@ void arch_thread_init_kernel(struct thread *t, uint64_t kstack_top, long (*fn)(v
 /* Save the running thread's registers in prev, continue as next (tp becomes next). */
 void arch_switch(struct thread *prev, struct thread *next);
 
-/* Switch the hart to next's address space if it has one and it differs. */
+/* Switch the hart to next's address space if it has one and it differs; FP goes off. */
 void arch_switch_aspace(struct thread *next);
+
+/* t has exited: its FP registers (if loaded) are nobody's now, its save area goes. */
+void arch_fp_forget(struct thread *t);
 
 #endif

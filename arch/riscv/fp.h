@@ -1,0 +1,20 @@
+/*
+ * arch/riscv/fp.h - lazy floating-point state (private to arch/riscv/).
+ */
+#ifndef RISCV_FP_H
+#define RISCV_FP_H
+
+#include <stdint.h>
+
+struct thread;
+struct trap_frame;
+
+void arch_fp_save(uint64_t area[33]);
+void arch_fp_load(const uint64_t area[33]);
+void arch_fp_zero(void);
+
+/* An illegal-instruction trap from user mode: 1 if it was the first FP use since
+   the thread last started running (FP is now on: retry), 0 if really illegal. */
+int arch_fp_trap(struct trap_frame *f);
+
+#endif
