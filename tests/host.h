@@ -14,6 +14,18 @@
 int catch_panic(void (*fn)(void *arg), void *arg);
 const char *last_panic_message(void);
 
+/*
+ * Run a test case's body under catch_panic, so an unexpected panic fails the
+ * case instead of ending the run; then `cleanup` (if any), either way.
+ * GUARDED_CASE(name, cleanup) { ... } defines such a case.
+ */
+void run_guarded(void (*body)(void), void (*cleanup)(void));
+
+#define GUARDED_CASE(name, cleanup) \
+    static void name##_body(void); \
+    static void name(void) { run_guarded(name##_body, cleanup); } \
+    static void name##_body(void)
+
 /* Read a whole file into a malloc'ed buffer of exactly its size; NULL on error. */
 void *read_file(const char *path, size_t *size);
 

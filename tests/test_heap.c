@@ -43,31 +43,8 @@ static int heap_setup(size_t pages)
     return 1;
 }
 
-/*
- * Each case body runs under catch_panic, so an unexpected panic fails the case
- * instead of ending the run, and the RAM buffer is freed even after a KT_ASSERT.
- */
-struct case_body {
-    void (*fn)(void);
-};
-
-static void call_body(void *arg)
-{
-    ((struct case_body *)arg)->fn();
-}
-
-static void run_case(void (*fn)(void))
-{
-    struct case_body b = { fn };
-    if (catch_panic(call_body, &b))
-        ktest_fail(__FILE__, __LINE__, "unexpected panic: %s", last_panic_message());
-    arena_release();
-}
-
-#define CASE(name) \
-    static void name##_body(void); \
-    static void name(void) { run_case(name##_body); } \
-    static void name##_body(void)
+/* Each case runs guarded: a panic fails it, and the RAM buffer is freed even after a KT_ASSERT. */
+#define CASE(name) GUARDED_CASE(name, arena_release)
 
 /* The alignment kmalloc(n) promises: its class size, at most a page. */
 static size_t expected_align(size_t n)

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <arch/arch.h>
 #include "kernel/kprintf.h"
+#include "kernel/ktest.h"
 #include "kernel/panic.h"
 #include "tests/host.h"
 
@@ -66,6 +67,19 @@ int catch_panic(void (*fn)(void *arg), void *arg)
     fn(arg);
     panic_target = outer;
     return 0;
+}
+
+static void call_body(void *arg)
+{
+    (*(void (**)(void))arg)();
+}
+
+void run_guarded(void (*body)(void), void (*cleanup)(void))
+{
+    if (catch_panic(call_body, &body))
+        ktest_fail(__FILE__, __LINE__, "unexpected panic: %s", last_panic_message());
+    if (cleanup)
+        cleanup();
 }
 
 const char *last_panic_message(void)
