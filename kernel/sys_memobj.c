@@ -96,17 +96,18 @@ static long with_vm(sysarg_t proc, struct process **p)
 
 /*
  * The most a mapping made through a handle with `rights` may ever allow:
- * reading needs READ, executing EXECUTE, writing a shared mapping WRITE
- * (a private mapping's writes stay private, so READ is enough).
+ * any mapping needs READ (a writable page is readable too), executing needs
+ * EXECUTE, writing a shared mapping WRITE (a private mapping's writes stay
+ * private, so READ is enough).
  */
 static uint32_t max_prot_for(uint32_t rights, uint64_t flags)
 {
-    uint32_t max = 0;
-    if (rights & KS_RIGHT_READ)
-        max |= KS_PROT_READ;
-    if ((rights & KS_RIGHT_READ) && (rights & KS_RIGHT_EXECUTE))
+    if (!(rights & KS_RIGHT_READ))
+        return 0;               /* Sv48 has no write-only pages: every mapping can be read */
+    uint32_t max = KS_PROT_READ;
+    if (rights & KS_RIGHT_EXECUTE)
         max |= KS_PROT_EXEC;
-    if ((flags & KS_MAP_PRIVATE) ? (rights & KS_RIGHT_READ) : (rights & KS_RIGHT_WRITE))
+    if ((flags & KS_MAP_PRIVATE) || (rights & KS_RIGHT_WRITE))
         max |= KS_PROT_WRITE;
     return max;
 }
@@ -115,7 +116,7 @@ static uint32_t max_prot_for(uint32_t rights, uint64_t flags)
 static uint32_t map_rights(uint64_t flags)
 {
     uint32_t need = KS_RIGHT_MAP;
-    if (flags & (KS_PROT_READ | KS_PROT_EXEC))
+    if (flags & (KS_PROT_READ | KS_PROT_WRITE | KS_PROT_EXEC))
         need |= KS_RIGHT_READ;
     if (flags & KS_PROT_EXEC)
         need |= KS_RIGHT_EXECUTE;
@@ -173,7 +174,7 @@ long sys_view_create(sysarg_t m, sysarg_t rights)
     if (rights & ~(uint64_t)VIEW_RIGHTS_MASK)
         return KS_ERR_INVALID;
     struct memobj *mo;
-    long r = with_memobj(m, (uint32_t)rights & (KS_RIGHT_READ | KS_RIGHT_WRITE), &mo);
+    long r = with_memobj(m, (uint32_t)rights, &mo);     /* a view never has more than its memobj handle */
     if (r)
         return r;
     struct view *v = view_create(mo);
@@ -225,9 +226,16 @@ long sys_view_write(sysarg_t h, sysarg_t buf, sysarg_t len)
 long sys_view_seek(sysarg_t h, sysarg_t off, sysarg_t whence)
 {
     struct view *v;
-    long r = with_view(h, 0, &v);
+    uint32_t have;
+    struct object *o;
+    long r = sys_lookup(h, KS_OBJ_VIEW, 0, &o, &have);
     if (r)
         return r;
+    v = view_from_object(o);
+    if (!(have & (KS_RIGHT_READ | KS_RIGHT_WRITE))) {     /* SEEK_END would tell the size */
+        object_put(o);
+        return KS_ERR_ACCESS;
+    }
     int64_t base = whence == KS_SEEK_SET ? 0 : whence == KS_SEEK_CUR ? (int64_t)v->pos
                  : whence == KS_SEEK_END ? (int64_t)v->mo->size : -1;
     int64_t delta = (int64_t)off, pos;

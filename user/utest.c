@@ -1603,7 +1603,29 @@ static void vm_truncate_mapped(void)
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
 }
 
+/*
+ * A handle that may write and map but not read must not get a mapping it could
+ * read through (Sv48 has no write-only pages).
+ */
+static void vm_write_only_handle(void)
+{
+    struct ks_kstat k = kstat_now();
+    long m = ks_memobj_create(KS_PAGE_SIZE);
+    KT_ASSERT(m > 0);
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)m, 0, "SECRET", 6), 6);
+    long wo = ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_WRITE | KS_RIGHT_MAP);
+    KT_ASSERT(wo > 0);
+    KT_EXPECT_EQ(ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)wo, 0, 0, KS_PAGE_SIZE,
+                           KS_PROT_WRITE | KS_MAP_SHARED), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)wo, 0, 0, KS_PAGE_SIZE,
+                           KS_PROT_WRITE | KS_MAP_PRIVATE), KS_ERR_ACCESS);
+    ks_handle_close((ks_handle_t)wo);
+    ks_handle_close((ks_handle_t)m);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static const struct ktest_case vm_cases[] = {
+    { "write_only_handle", vm_write_only_handle },
     { "shared", vm_shared },
     { "private", vm_private },
     { "fixed", vm_fixed },
@@ -1724,7 +1746,27 @@ static void view_rights(void)
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
 }
 
+/* A view gets no right its memobj handle lacks (not even TRANSFER), and seeking needs one. */
+static void view_rights_not_widened(void)
+{
+    struct ks_kstat k = kstat_now();
+    long m = ks_memobj_create(KS_PAGE_SIZE);
+    KT_ASSERT(m > 0);
+    long ro = ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_READ);
+    KT_ASSERT(ro > 0);
+    KT_EXPECT_EQ(ks_view_create((ks_handle_t)ro, KS_RIGHT_READ | KS_RIGHT_TRANSFER), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_view_create((ks_handle_t)ro, KS_RIGHT_READ | KS_RIGHT_DUPLICATE), KS_ERR_ACCESS);
+    long v = ks_view_create((ks_handle_t)m, 0);
+    KT_ASSERT(v > 0);
+    KT_EXPECT_EQ(ks_view_seek((ks_handle_t)v, 0, KS_SEEK_END), KS_ERR_ACCESS);
+    ks_handle_close((ks_handle_t)v);
+    ks_handle_close((ks_handle_t)ro);
+    ks_handle_close((ks_handle_t)m);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static const struct ktest_case view_cases[] = {
+    { "rights_not_widened", view_rights_not_widened },
     { "basic", view_basic },
     { "rights", view_rights },
 };
