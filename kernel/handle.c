@@ -32,12 +32,24 @@ static void drop(struct handle_entry *e)
     object_put(o);
 }
 
+static struct handle_table *dying;     /* tables waiting to be emptied */
+static int destroying;
+
 void handle_table_destroy(struct handle_table *t)
 {
-    for (int i = 0; i < KS_HANDLE_MAX; i++)
-        if (t->slots[i].obj)
-            drop(&t->slots[i]);
-    kfree(t);
+    t->next_dying = dying;
+    dying = t;
+    if (destroying)
+        return;                 /* the outermost call empties it */
+    destroying = 1;
+    while ((t = dying) != NULL) {
+        dying = t->next_dying;
+        for (int i = 0; i < KS_HANDLE_MAX; i++)
+            if (t->slots[i].obj)
+                drop(&t->slots[i]);
+        kfree(t);
+    }
+    destroying = 0;
 }
 
 ks_handle_t handle_install(struct handle_table *t, struct object *o, uint32_t rights)

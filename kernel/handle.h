@@ -23,12 +23,18 @@ struct handle_entry {
 struct handle_table {
     struct handle_entry slots[KS_HANDLE_MAX];
     uint32_t used;
+    struct handle_table *next_dying;    /* handle_table_destroy's worklist */
 };
 
 /* A new, empty table, or NULL without memory. */
 struct handle_table *handle_table_create(void);
 
-/* Close every handle and free the table. */
+/*
+ * Close every handle and free the table. Closing a handle can end an object
+ * that owns another table (a process holding the last handle to a process
+ * ...): such tables are queued and emptied by the outermost call, one after
+ * another, so the kernel stack does not grow with the length of the chain.
+ */
 void handle_table_destroy(struct handle_table *t);
 
 /* Add a handle to o with `rights`; takes its own reference. Returns it, or KS_ERR_NO_HANDLES. */

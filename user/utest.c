@@ -2287,7 +2287,38 @@ static void limits_memory(void)
     unmap(buf, CHUNK);
 }
 
+/*
+ * A chain of thread-less processes, each holding the only handle to the next:
+ * closing the first ends them all, without the kernel's stack growing with
+ * the chain (it once overflowed at a few hundred).
+ */
+static void limits_process_chain(void)
+{
+    enum { CHAIN = 1000 };
+    struct ks_kstat k = kstat_now();
+    long first = ks_process_create("chain", 5), cur = first;
+    KT_ASSERT(first > 0);
+    int made = 1;
+    for (; made < CHAIN; made++) {
+        long next = ks_process_create("chain", 5);
+        if (next < 0)
+            break;
+        long copied = ks_handle_transfer((ks_handle_t)cur, (ks_handle_t)next, KS_RIGHTS_ALL, 0);
+        if (cur != first)
+            ks_handle_close((ks_handle_t)cur);  /* its only handle is now in its predecessor */
+        cur = next;
+        if (copied < 0)
+            break;
+    }
+    if (cur != first)
+        ks_handle_close((ks_handle_t)cur);
+    KT_EXPECT_EQ(made, CHAIN);
+    KT_EXPECT_EQ(ks_handle_close((ks_handle_t)first), 0);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static const struct ktest_case limits_cases[] = {
+    { "process_chain", limits_process_chain },
     { "handles", limits_handles },
     { "memory", limits_memory },
 };
