@@ -21,15 +21,26 @@ struct handle_table *handle_table_create(void)
     return t;
 }
 
-static void drop(struct handle_entry *e)
+/* Empty slot e (a new generation); its object and handle count go to the caller. */
+static struct object *unlink_entry(struct handle_entry *e)
 {
     struct object *o = e->obj;
     e->obj = NULL;
     e->rights = 0;
     e->gen = e->gen + 1 < GEN_LIMIT ? e->gen + 1 : 1;
+    return o;
+}
+
+void handle_release_taken(struct object *o)
+{
     if (--o->handles == 0 && o->ops->on_last_handle)
         o->ops->on_last_handle(o);
     object_put(o);
+}
+
+static void drop(struct handle_entry *e)
+{
+    handle_release_taken(unlink_entry(e));
 }
 
 static struct handle_table *dying;     /* tables waiting to be emptied */
@@ -52,20 +63,33 @@ void handle_table_destroy(struct handle_table *t)
     destroying = 0;
 }
 
-ks_handle_t handle_install(struct handle_table *t, struct object *o, uint32_t rights)
+/* Put o in a free slot of t; with `counted`, the caller's reference and handle count go with it. */
+static ks_handle_t install(struct handle_table *t, struct object *o, uint32_t rights, int counted)
 {
     for (int i = 0; i < KS_HANDLE_MAX; i++) {
         struct handle_entry *e = &t->slots[i];
         if (e->obj)
             continue;
-        object_get(o);
-        o->handles++;
+        if (!counted) {
+            object_get(o);
+            o->handles++;
+        }
         e->obj = o;
         e->rights = rights;
         t->used++;
         return (ks_handle_t)(e->gen << SLOT_BITS | (uint32_t)i);
     }
     return KS_ERR_NO_HANDLES;
+}
+
+ks_handle_t handle_install(struct handle_table *t, struct object *o, uint32_t rights)
+{
+    return install(t, o, rights, 0);
+}
+
+ks_handle_t handle_install_taken(struct handle_table *t, struct object *o, uint32_t rights)
+{
+    return install(t, o, rights, 1);
 }
 
 static struct handle_entry *entry_of(struct handle_table *t, ks_handle_t h)
@@ -92,6 +116,17 @@ int handle_lookup(struct handle_table *t, ks_handle_t h, uint32_t type, uint32_t
     *out = e->obj;
     if (rights_out)
         *rights_out = e->rights;
+    return 0;
+}
+
+int handle_take(struct handle_table *t, ks_handle_t h, struct object **out, uint32_t *rights)
+{
+    struct handle_entry *e = entry_of(t, h);
+    if (!e)
+        return KS_ERR_BAD_HANDLE;
+    *rights = e->rights;
+    t->used--;
+    *out = unlink_entry(e);
     return 0;
 }
 

@@ -50,6 +50,17 @@ int handle_lookup(struct handle_table *t, ks_handle_t h, uint32_t type, uint32_t
 /* Remove h from the table (0 or KS_ERR_BAD_HANDLE); drops the handle's reference. */
 int handle_close(struct handle_table *t, ks_handle_t h);
 
+/*
+ * Moving a handle between tables (IPC): handle_take removes h from t but the
+ * handle lives on in flight, still counted in obj->handles (so no "last handle"
+ * fires) and still holding its reference, both now the caller's. It ends in
+ * another table with handle_install_taken (which consumes both; a negative
+ * result leaves them with the caller) or with handle_release_taken.
+ */
+int handle_take(struct handle_table *t, ks_handle_t h, struct object **out, uint32_t *rights);
+ks_handle_t handle_install_taken(struct handle_table *t, struct object *o, uint32_t rights);
+void handle_release_taken(struct object *o);
+
 /* Number of open handles. */
 static inline uint32_t handle_count(const struct handle_table *t) { return t->used; }
 

@@ -164,10 +164,18 @@ void ipc_thread_init(struct thread *t)
     t->ipc.rport_handle = KS_HANDLE_NONE;
 }
 
+/* Release what the message still holds: a moved handle that never arrived ends here. */
 static void drop_outgoing_handles(struct thread_ipc *ipc)
 {
-    for (uint32_t i = 0; i < ipc->nhandles; i++)
-        object_put(ipc->handles[i]);
+    for (uint32_t i = 0; i < ipc->nhandles; i++) {
+        struct object *o = ipc->handles[i];
+        if (!o)
+            continue;
+        if (ipc->handle_moved[i])
+            handle_release_taken(o);
+        else
+            object_put(o);
+    }
     ipc->nhandles = 0;
 }
 
@@ -245,12 +253,23 @@ static long take_desc(uint64_t desc, int use)
             return r;
         }
         ipc->handles[ipc->nhandles] = o;
+        ipc->handle_moved[ipc->nhandles] = 0;
         ipc->handle_rights[ipc->nhandles++] = rights;
     }
-    /* Moved handles leave the sender now, whatever becomes of the message. */
-    for (uint32_t i = 0; i < d->send_nhandles; i++)
-        if (d->send_handle_flags[i] & KS_IPC_HANDLE_MOVE)
-            handle_close(table, d->send_handles[i]);
+    /*
+     * Moved handles leave the sender now, whatever becomes of the message; until
+     * they arrive they stay counted as handles, so no "last handle" fires.
+     */
+    for (uint32_t i = 0; i < d->send_nhandles; i++) {
+        struct object *o;
+        uint32_t rights;
+        if (!(d->send_handle_flags[i] & KS_IPC_HANDLE_MOVE) ||
+            handle_take(table, d->send_handles[i], &o, &rights) != 0)
+            continue;           /* copied, or listed twice and taken already */
+        object_put(ipc->handles[i]);            /* the lookup's reference */
+        ipc->handles[i] = o;                    /* now the taken handle's */
+        ipc->handle_moved[i] = 1;
+    }
     return 0;
 }
 
@@ -294,12 +313,18 @@ static void transfer(struct thread *from, struct thread *to)
         r->desc.recv_len = len;
     uint32_t got = 0;
     for (uint32_t i = 0; i < s->nhandles; i++) {
-        long h = r->desc_user && to->proc->handles
-                     ? handle_install(to->proc->handles, s->handles[i], s->handle_rights[i]) : -1;
-        if (h >= 0)
+        struct object *o = s->handles[i];
+        long h = -1;
+        if (r->desc_user && to->proc->handles)
+            h = s->handle_moved[i] ? handle_install_taken(to->proc->handles, o, s->handle_rights[i])
+                                   : handle_install(to->proc->handles, o, s->handle_rights[i]);
+        if (h >= 0) {
             r->desc.recv_handles[got++] = (ks_handle_t)h;
-        else
+            if (s->handle_moved[i])
+                s->handles[i] = NULL;           /* it lives in the receiver's table now */
+        } else {
             info |= KS_IPC_INFO_TRUNCATED;      /* no room: the handle is closed */
+        }
     }
     drop_outgoing_handles(s);
     if (r->desc_user)

@@ -60,8 +60,9 @@ struct thread_ipc {
     uintptr_t desc_user;            /* the caller's struct ks_ipc_desc (0: registers only) */
     struct ks_ipc_desc desc;        /* a copy; its outputs are written back on return */
     uint64_t desc_out_was[4];       /* the outputs as the caller's memory holds them */
-    struct object *handles[KS_IPC_MAX_HANDLES];   /* outgoing handles, held */
+    struct object *handles[KS_IPC_MAX_HANDLES];   /* outgoing handles, held (NULL: delivered) */
     uint32_t handle_rights[KS_IPC_MAX_HANDLES];
+    uint8_t handle_moved[KS_IPC_MAX_HANDLES];     /* taken from the sender's table (handle_take) */
     uint32_t nhandles;
 };
 

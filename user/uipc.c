@@ -733,6 +733,59 @@ static void basic_handles(void)
     ks_handle_close((ks_handle_t)l);
 }
 
+/*
+ * Moving the only handle of a listener: in flight it still counts as a handle,
+ * so the listener is not closed on the way, and it works at the other end.
+ */
+static void basic_move_only_listener(void)
+{
+    long l = ks_ipc_listener_create();
+    long c = ks_ipc_client_create((ks_handle_t)l, 1);
+    long l2 = ks_ipc_listener_create();
+    long p2 = ks_ipc_client_create((ks_handle_t)l2, 0x5150);   /* keeps l2's object alive */
+    KT_ASSERT(l >= 256 && c >= 256 && l2 >= 256 && p2 >= 256);
+    struct ks_ipc_desc cd = { .send_handles = { (ks_handle_t)l2 },
+                              .send_handle_flags = { KS_IPC_HANDLE_MOVE }, .send_nhandles = 1 };
+    struct job j = { .port = (ks_handle_t)c, .desc = &cd };
+    fill_words(j.w, 90);
+    struct uthread t;
+    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    struct ks_ipc_desc sd = { 0 };
+    struct ipcres r;
+    watchdog_arm(2000);
+    long rp = recv_full((ks_handle_t)l, &sd, &r);
+    watchdog_disarm();
+    KT_ASSERT(rp >= 256);
+    KT_ASSERT(sd.recv_nhandles == 1);
+    ks_handle_t moved = sd.recv_handles[0];
+    KT_EXPECT_EQ(htype(moved), KS_OBJ_LISTENER);
+    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)l2), KS_ERR_BAD_HANDLE);
+    uint64_t rw[KS_IPC_WORDS] = { 0 };
+    struct ipcres rr;
+    KT_EXPECT_EQ(reply_full((ks_handle_t)rp, 0, rw, &rr), 0);
+    KT_EXPECT(job_wait(&j, &t, 2000));
+    /* The moved listener is open: a call through p2 reaches it. */
+    struct job j2 = { .port = (ks_handle_t)p2 };
+    fill_words(j2.w, 91);
+    KT_ASSERT(thread_start(&t, caller_thread, (long)&j2) >= 0);
+    watchdog_arm(2000);
+    long rp2 = recv_full(moved, 0, &r);
+    watchdog_disarm();
+    KT_EXPECT(rp2 >= 256);
+    KT_EXPECT_EQ(r.a1, 0x5150);
+    if (rp2 >= 256)
+        KT_EXPECT_EQ(reply_full((ks_handle_t)rp2, 0, rw, &rr), 0);
+    KT_EXPECT(job_wait(&j2, &t, 2000));
+    KT_EXPECT_EQ(j2.res.a0, 0);
+    ks_handle_close((ks_handle_t)rp);
+    if (rp2 >= 256 && rp2 != rp)
+        ks_handle_close((ks_handle_t)rp2);
+    ks_handle_close(moved);
+    ks_handle_close((ks_handle_t)p2);
+    ks_handle_close((ks_handle_t)c);
+    ks_handle_close((ks_handle_t)l);
+}
+
 /* Handles sent to a receiver without a descriptor are dropped (and the objects freed). */
 static void basic_handles_dropped(void)
 {
@@ -1015,6 +1068,7 @@ static const struct ktest_case basic_cases[] = {
     { "trunc_request", basic_trunc_request },
     { "trunc_reply", basic_trunc_reply },
     { "handles", basic_handles },
+    { "move_only_listener", basic_move_only_listener },
     { "handles_dropped", basic_handles_dropped },
     { "handle_rights", basic_handle_rights },
     { "third_process_spawn", basic_third_process_spawn },
