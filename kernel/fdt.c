@@ -333,6 +333,18 @@ int fdt_find_compatible(const struct fdt *f, int after, const char *compat)
     return node;
 }
 
+int fdt_node_by_phandle(const struct fdt *f, uint32_t phandle)
+{
+    if (phandle == 0 || phandle == 0xffffffffu)
+        return FDT_ERR_NOTFOUND;        /* not valid phandle values (spec 2.3.3) */
+    for (int node = fdt_root(f); node >= 0; node = fdt_next_node(f, node)) {
+        uint32_t v;
+        if (fdt_prop_u32(f, node, "phandle", &v) == 0 && v == phandle)
+            return node;
+    }
+    return FDT_ERR_NOTFOUND;
+}
+
 int fdt_rsvmap_entry(const struct fdt *f, int i, uint64_t *addr, uint64_t *size)
 {
     for (int k = 0; k <= i; k++) {

@@ -76,6 +76,9 @@ int fdt_is_compatible(const struct fdt *f, int node, const char *compat);
 /* The first node after `after` (or from the root, if after < 0) compatible with `compat`. */
 int fdt_find_compatible(const struct fdt *f, int after, const char *compat);
 
+/* The node whose "phandle" property is `phandle`, or FDT_ERR_NOTFOUND. */
+int fdt_node_by_phandle(const struct fdt *f, uint32_t phandle);
+
 /* Read a big-endian number of `cells` 32-bit cells (1 or 2) from p. */
 uint64_t fdt_read_cells(const void *p, int cells);
 

@@ -21,6 +21,7 @@
 #include "handle.h"
 #include "heap.h"
 #include "ipc.h"
+#include "irq.h"
 #include "process.h"
 #include "sched.h"
 #include "string.h"
@@ -60,7 +61,9 @@ static struct thread *ipc_owner(struct thread_ipc *ipc)
 
 static void listener_destroy(struct object *o)
 {
-    kfree(listener_of(o));
+    struct listener *l = listener_of(o);
+    BUG_ON(!list_empty(&l->notifications));
+    kfree(l);
 }
 
 /* Wake every blocked thread on list l with `result`, taking them off it. */
@@ -83,6 +86,7 @@ static void listener_last_handle(struct object *o)
 {
     struct listener *l = listener_of(o);
     l->closed = 1;
+    irq_listener_closed(l);             /* unbinds interrupts and their notifications */
     fail_all(&l->callers, KS_ERR_PEER_CLOSED);
     fail_all(&l->receivers, KS_ERR_PEER_CLOSED);
 }
@@ -134,6 +138,7 @@ long ipc_listener_create(void)
     object_init(&l->obj, KS_OBJ_LISTENER, &listener_ops);
     list_init(&l->callers);
     list_init(&l->receivers);
+    list_init(&l->notifications);
     long r = sys_install(&l->obj, LISTENER_RIGHTS);
     object_put(&l->obj);
     return r;
@@ -467,6 +472,8 @@ fail:
     return r;
 }
 
+static void take_notification(struct listener *l, struct thread *r);
+
 /* After a receive's block ended: the reply port handle, or the error. */
 static long finish_receive(long woke)
 {
@@ -529,6 +536,14 @@ static long do_receive(uint64_t h, uint64_t desc, int have_desc, struct thread *
         object_put(o);
         r = KS_ERR_PEER_CLOSED;
         goto fail;
+    }
+    if (l->notified) {                  /* notifications come before callers */
+        take_notification(l, t);
+        object_put(o);
+        if (answered)
+            sched_wake(answered, 0);
+        r = put_desc();
+        return r ? r : KS_HANDLE_NONE;
     }
     struct thread *c = first_blocked(&l->callers);
     if (c) {
@@ -625,4 +640,54 @@ long ipc_reply_receive(uint64_t reply, uint64_t desc)
     /* The descriptor came in with the reply unless the reply failed before reading it. */
     int have_desc = desc && ipc->desc_user == desc;
     return do_receive(ipc->listener_arg, desc, have_desc, answered);
+}
+
+/* ---- notifications (kernel-made messages without a caller; see ipc.h) ---- */
+
+/*
+ * Why ipc_fast.S needs only one change for them: a notification is pending
+ * only while no receiver is blocked on the listener (ipc_notify hands it to a
+ * blocked receiver at once, and do_receive takes a pending one instead of
+ * blocking). So ipc_fast_call, which needs a blocked receiver, can never serve
+ * a call ahead of a pending notification. ipc_fast_reply_recv is the one way a
+ * receiver could block past a pending notification; it reads `closed` and
+ * `notified` as one doubleword and leaves both cases to this file.
+ */
+_Static_assert(__builtin_offsetof(struct listener, notified) ==
+               __builtin_offsetof(struct listener, closed) + 4 &&
+               __builtin_offsetof(struct listener, closed) % 8 == 0,
+               "ipc_fast.S reads closed and notified with one ld");
+
+/* Take l's first pending notification as the message of receiver r (current, or blocked in receive). */
+static void take_notification(struct listener *l, struct thread *r)
+{
+    struct ipc_notification *n = LIST_ENTRY(list_first(&l->notifications), struct ipc_notification, link);
+    ipc_notification_cancel(l, n);
+    memset(r->ipc.mr, 0, sizeof r->ipc.mr);
+    r->ipc.mr[0] = n->word;
+    r->ipc.out_a1 = n->userdata;
+    r->ipc.out_info = 0;
+    r->ipc.state = IPC_IDLE;
+}
+
+void ipc_notify(struct listener *l, struct ipc_notification *n)
+{
+    if (list_linked(&n->link) || l->closed)
+        return;                         /* pending already: they coalesce */
+    list_push_back(&l->notifications, &n->link);
+    l->notified = 1;
+    struct thread *r = first_blocked(&l->receivers);
+    if (r) {
+        leave_listener(&r->ipc);
+        take_notification(l, r);
+        sched_wake(r, KS_HANDLE_NONE);
+    }
+}
+
+void ipc_notification_cancel(struct listener *l, struct ipc_notification *n)
+{
+    if (!list_linked(&n->link))
+        return;
+    list_remove(&n->link);
+    l->notified = !list_empty(&l->notifications);
 }

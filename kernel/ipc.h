@@ -22,6 +22,22 @@ struct listener {
     struct list callers;        /* threads in IPC_QUEUED, FIFO */
     struct list receivers;      /* threads in IPC_RECEIVING, FIFO */
     int closed;                 /* the last handle went: calls fail with PEER_CLOSED */
+    uint32_t notified;          /* `notifications` is not empty (ipc_fast.S reads it with
+                                   `closed` as one doubleword) */
+    struct list notifications;  /* pending struct ipc_notification, FIFO */
+};
+
+/*
+ * A notification: a message the kernel posts to a listener with no caller
+ * behind it (an interrupt; see kernel/irq.c). A receiver gets it as a0 =
+ * KS_HANDLE_NONE (nothing to reply to), a1 = userdata, MR0 = word, the other
+ * MRs 0, info 0, before any queued caller. It is pending at most once: posting
+ * one that is pending does nothing (notifications coalesce). Its owner embeds
+ * it and cancels it before it goes away or the listener's last handle closes.
+ */
+struct ipc_notification {
+    struct list_node link;      /* in listener->notifications while pending */
+    uint64_t userdata, word;
 };
 
 struct client_port {
@@ -88,6 +104,26 @@ long ipc_receive_resumed(void);
 
 long ipc_listener_create(void);
 long ipc_client_create(uint64_t listener, uint64_t userdata);
+
+/*
+ * Post n to l: a receiver blocked on l gets it now, else it waits on l (if not
+ * pending already). May be called from an interrupt (trap from user mode or
+ * the idle loop).
+ */
+void ipc_notify(struct listener *l, struct ipc_notification *n);
+
+/* Withdraw n if it is pending on l. */
+void ipc_notification_cancel(struct listener *l, struct ipc_notification *n);
+
+static inline void ipc_notification_init(struct ipc_notification *n)
+{
+    list_node_init(&n->link);
+}
+
+static inline struct listener *listener_from_object(struct object *o)
+{
+    return OBJECT_CAST(o, KS_OBJ_LISTENER, struct listener, obj);
+}
 
 /* Fast path switch and counters (KS_SYS_IPC_CONTROL). */
 extern uint64_t ipc_fastpath_on;

@@ -12,7 +12,9 @@
 #include "clock.h"
 #include "console.h"
 #include "heap.h"
+#include "irq.h"
 #include "kprintf.h"
+#include "memobj.h"
 #include "page_alloc.h"
 #include "panic.h"
 #include "platform.h"
@@ -40,10 +42,35 @@ static void print_banner(void)
         kprintf("reserved: 0x%lx-0x%lx\n", (unsigned long)plat.reserved[i].base,
                 (unsigned long)(plat.reserved[i].base + plat.reserved[i].size));
     kprintf("console:  %s (16550 at 0x%lx)\n", plat.uart_path, (unsigned long)plat.uart_pa);
+    if (plat.plic_pa)
+        kprintf("irq:      PLIC at 0x%lx, %u sources, context %u; console irq %u\n",
+                (unsigned long)plat.plic_pa, plat.plic_ndev, plat.plic_context, plat.uart_irq);
+    else
+        kprintf("irq:      no usable PLIC; no interrupts for user space\n");
     kprintf("timer:    %lu Hz timebase, tick %d Hz via %s\n", (unsigned long)plat.timebase_hz,
             CLOCK_HZ, arch_timer_uses_sstc() ? "stimecmp (Sstc)" : "SBI");
     kprintf("pages:    %zu free of %zu (%zu MiB free)\n", page_free_count(), page_total_count(),
             page_free_count() >> (20 - PAGE_SHIFT));
+}
+
+/*
+ * What init gets for a user-space console driver: the UART's registers as a
+ * device memobj and its interrupt. The kernel keeps printing through the UART
+ * itself, polled (kernel/uart16550.c).
+ */
+static struct userboot_console console_objects(void)
+{
+    struct userboot_console c = {
+        .reg_offset = plat.uart_pa & (PAGE_SIZE - 1),
+        .reg_shift = plat.uart_reg_shift,
+    };
+    struct memobj *mo = memobj_create_device(plat.uart_pa, plat.uart_size);
+    struct irq *q = plat.uart_irq ? irq_get(plat.uart_irq) : NULL;
+    if (!mo)
+        panic("kmain: out of memory for the console memobj");
+    c.mmio = &mo->obj;          /* init's handle will hold it; our reference goes below */
+    c.irq = q ? &q->obj : NULL;
+    return c;
 }
 
 void kmain(unsigned long hartid, uint64_t dtb_pa)
@@ -63,6 +90,7 @@ void kmain(unsigned long hartid, uint64_t dtb_pa)
     heap_init();
     thread_init_boot();
     clock_init(&plat);
+    irq_init(&plat);
     arch_irq_enable();
 
     print_banner();
@@ -71,6 +99,8 @@ void kmain(unsigned long hartid, uint64_t dtb_pa)
     if (platform_has_arg(&plat, "ktest"))
         shutdown(boot_tests_run() ? EXIT_TESTS_FAILED : EXIT_OK);
 
-    userboot_start_init(plat.bootargs);
+    struct userboot_console console = console_objects();
+    userboot_start_init(plat.bootargs, &console);
+    object_put(console.mmio);
     sched_idle_loop();
 }

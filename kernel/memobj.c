@@ -44,6 +44,18 @@ struct memobj *memobj_create(uint64_t size)
     return mo;
 }
 
+struct memobj *memobj_create_device(uint64_t pa, uint64_t size)
+{
+    uint64_t base = pa & ~(uint64_t)(PAGE_SIZE - 1);
+    uint64_t end = (pa + size + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+    struct memobj *mo = end > base ? memobj_create(end - base) : NULL;
+    if (mo) {
+        mo->device = 1;
+        mo->device_pa = base;
+    }
+    return mo;
+}
+
 void *memobj_page(struct memobj *mo, uint64_t index, int create)
 {
     void *page = memobj_lookup(mo, index);
@@ -75,6 +87,8 @@ static uint64_t chunk(uint64_t pos, uintptr_t u, uint64_t left)
 
 long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
 {
+    if (mo->device)
+        return KS_ERR_INVALID;          /* registers are read through a mapping */
     if (!user_range_ok(ubuf, len))
         return KS_ERR_FAULT;
     if (offset >= mo->size)
@@ -96,6 +110,8 @@ long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t le
 
 long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
 {
+    if (mo->device)
+        return KS_ERR_INVALID;
     if (!user_range_ok(ubuf, len))
         return KS_ERR_FAULT;
     if (offset > MEMOBJ_MAX_SIZE || len > MEMOBJ_MAX_SIZE - offset)
@@ -120,6 +136,8 @@ long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t l
 
 long memobj_truncate(struct memobj *mo, uint64_t size)
 {
+    if (mo->device)
+        return KS_ERR_INVALID;          /* its size is the device's */
     if (size > MEMOBJ_MAX_SIZE)
         return KS_ERR_RANGE;
     uint64_t first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;

@@ -6,6 +6,11 @@
  * truncated, and mapped into address spaces (kernel/vm.h). A view adds a
  * position to a memobj, so that read/write/seek behave like POSIX calls on a
  * regular file; the view handle's rights limit what it may do.
+ *
+ * A device memobj is different: its pages are a fixed range of physical device
+ * registers, not RAM. They are never allocated, zero-filled, copied or freed,
+ * and no page reference is taken on them; it can only be mapped shared and
+ * never executable (kernel/vm.c), and read/write/truncate/views refuse it.
  */
 #ifndef KERNEL_MEMOBJ_H
 #define KERNEL_MEMOBJ_H
@@ -22,6 +27,8 @@ struct memobj {
     uint64_t size;
     struct radix pages;         /* page index -> kernel address of the page */
     struct list mappings;       /* struct vm_area.mo_link */
+    int device;                 /* a device memobj: pages are device_pa + index * PAGE_SIZE */
+    uint64_t device_pa;
 };
 
 struct view {
@@ -34,7 +41,15 @@ struct view {
 struct memobj *memobj_create(uint64_t size);
 
 /*
- * The kernel address of page `index`, allocating a zeroed page if `create` and
+ * A device memobj over the physical range [pa, pa + size), widened to whole
+ * pages; NULL without memory.
+ */
+struct memobj *memobj_create_device(uint64_t pa, uint64_t size);
+
+static inline int memobj_is_device(const struct memobj *mo) { return mo->device; }
+
+/*
+ * The kernel address of page `index` (not of a device memobj), allocating a zeroed page if `create` and
  * it is missing. NULL if missing (and !create) or out of memory.
  */
 void *memobj_page(struct memobj *mo, uint64_t index, int create);
@@ -45,7 +60,10 @@ static inline void *memobj_lookup(struct memobj *mo, uint64_t index)
     return mo->pages.height ? radix_lookup(&mo->pages, index) : NULL;
 }
 
-/* Copy to/from user memory. Bytes done (reads stop at the size; writes grow it) or an error. */
+/*
+ * Copy to/from user memory. Bytes done (reads stop at the size; writes grow it)
+ * or an error; KS_ERR_INVALID on a device memobj (as for truncate).
+ */
 long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);
 long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);
 

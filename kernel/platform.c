@@ -1,6 +1,7 @@
 /*
  * kernel/platform.c - reads RAM, reserved memory, the console UART, the power-off
- * device and the timebase out of the device tree (see platform.h).
+ * device, the timebase and the interrupt controller (PLIC) with the console's
+ * interrupt out of the device tree (see platform.h).
  */
 #include "platform.h"
 #include "fdt.h"
@@ -123,7 +124,8 @@ static void node_path(const struct fdt *f, int node, char *buf, size_t cap)
     buf[len] = '\0';
 }
 
-static void find_console(struct platform *p, const struct fdt *f)
+/* The console's node; panics if there is no usable 16550 console. */
+static int find_console(struct platform *p, const struct fdt *f)
 {
     static char path[128];
     int uart = stdout_node(f, path, sizeof path);
@@ -152,6 +154,94 @@ static void find_console(struct platform *p, const struct fdt *f)
         panic("devtree: console %s has reg-shift %u", path, p->uart_reg_shift);
     p->uart_clock = 0;
     fdt_prop_u32(f, uart, "clock-frequency", &p->uart_clock);
+    return uart;
+}
+
+/* The /cpus child whose reg is the boot hart, or FDT_ERR_NOTFOUND. */
+static int boot_cpu(const struct platform *p, const struct fdt *f)
+{
+    for (int n = fdt_first_child(f, fdt_path(f, "/cpus")); n >= 0; n = fdt_next_sibling(f, n)) {
+        uint32_t reg;
+        if (fdt_prop_u32(f, n, "reg", &reg) == 0 && reg == p->hartid)
+            return n;
+    }
+    return FDT_ERR_NOTFOUND;
+}
+
+/* The phandle of the boot hart's local interrupt controller (riscv,cpu-intc), 0 if none. */
+static uint32_t hart_intc_phandle(const struct platform *p, const struct fdt *f)
+{
+    uint32_t len, ph;
+    int cpu = boot_cpu(p, f);
+    if (cpu < 0)
+        return 0;
+    for (int n = fdt_first_child(f, cpu); n >= 0; n = fdt_next_sibling(f, n))
+        if (fdt_prop(f, n, "interrupt-controller", &len) && fdt_prop_u32(f, n, "phandle", &ph) == 0)
+            return ph;
+    return 0;
+}
+
+/*
+ * The PLIC context wired to the boot hart's supervisor external interrupt:
+ * the index of the interrupts-extended entry naming the hart's controller with
+ * cause 9. Each entry is a phandle and that controller's #interrupt-cells
+ * cells. -1 if there is none.
+ */
+static long supervisor_context(const struct platform *p, const struct fdt *f, int plic)
+{
+    enum { CAUSE_S_EXTERNAL = 9 };
+    uint32_t intc = hart_intc_phandle(p, f), len;
+    const uint8_t *cells = fdt_prop(f, plic, "interrupts-extended", &len);
+    if (!intc || !cells)
+        return -1;
+    uint32_t n = len / 4, i = 0;
+    for (long ctx = 0; i < n; ctx++) {
+        uint32_t ph = (uint32_t)fdt_read_cells(cells + 4 * i, 1), icells = 0;
+        int target = fdt_node_by_phandle(f, ph);
+        if (target < 0 || fdt_prop_u32(f, target, "#interrupt-cells", &icells) != 0 ||
+            icells == 0 || icells > n - i - 1)
+            return -1;              /* cannot tell where the next entry starts */
+        if (ph == intc && fdt_read_cells(cells + 4 * (i + 1), 1) == CAUSE_S_EXTERNAL)
+            return ctx;
+        i += 1 + icells;
+    }
+    return -1;
+}
+
+/* The node's interrupt-parent phandle, its own or the nearest ancestor's; 0 if none. */
+static uint32_t interrupt_parent(const struct fdt *f, int node)
+{
+    uint32_t ph;
+    for (; node >= 0; node = fdt_parent(f, node))
+        if (fdt_prop_u32(f, node, "interrupt-parent", &ph) == 0)
+            return ph;
+    return 0;
+}
+
+/*
+ * The PLIC and the console's interrupt. Anything missing or odd leaves them
+ * unset (plic_pa or uart_irq 0): the kernel then offers no interrupts, but boots.
+ */
+static void find_plic(struct platform *p, const struct fdt *f, int uart)
+{
+    int plic = fdt_find_compatible(f, -1, "riscv,plic0");
+    if (plic < 0)
+        plic = fdt_find_compatible(f, -1, "sifive,plic-1.0.0");
+    uint64_t base, size;
+    uint32_t ndev, ph, irq;
+    if (plic < 0 || reg_entry(f, plic, 0, &base, &size) != 0 || size == 0 ||
+        fdt_prop_u32(f, plic, "riscv,ndev", &ndev) != 0 || ndev == 0 || ndev > 1023)
+        return;
+    long ctx = supervisor_context(p, f, plic);
+    if (ctx < 0 || ctx > 15871)         /* the PLIC's most contexts */
+        return;
+    p->plic_pa = base;
+    p->plic_size = size;
+    p->plic_ndev = ndev;
+    p->plic_context = (uint32_t)ctx;
+    if (fdt_prop_u32(f, plic, "phandle", &ph) == 0 && interrupt_parent(f, uart) == ph &&
+        fdt_prop_u32(f, uart, "interrupts", &irq) == 0 && irq >= 1 && irq <= ndev)
+        p->uart_irq = irq;
 }
 
 static void find_cpu(struct platform *p, const struct fdt *f)
@@ -191,8 +281,9 @@ void platform_parse(struct platform *p, const void *dtb, uint64_t dtb_pa, size_t
     p->dtb_size = fdt_size(&f);
     find_ram(p, &f);
     find_reserved(p, &f);
-    find_console(p, &f);
+    int uart = find_console(p, &f);
     find_cpu(p, &f);
+    find_plic(p, &f, uart);
 
     int test = fdt_find_compatible(&f, -1, "sifive,test0");
     uint64_t size;

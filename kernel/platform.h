@@ -4,7 +4,9 @@
  * platform_parse() fills a struct platform from the DTB OpenSBI hands over, and
  * panics with a one-line reason when the DTB lacks something the kernel cannot
  * run without (RAM, a 16550 console, the timebase). Nothing else in the kernel
- * reads the DTB.
+ * reads the DTB. An interrupt controller is optional: without a usable PLIC
+ * (plic_pa 0) the kernel runs on, polling its console, and offers no interrupts
+ * to user space.
  */
 #ifndef KERNEL_PLATFORM_H
 #define KERNEL_PLATFORM_H
@@ -30,6 +32,10 @@ struct platform {
     uint64_t uart_pa, uart_size;
     uint32_t uart_reg_shift;
     uint32_t uart_clock;        /* Hz; 0 if the DTB does not say */
+    uint32_t uart_irq;          /* the console's interrupt source at the PLIC; 0: none known */
+    uint64_t plic_pa, plic_size;    /* "riscv,plic0" / "sifive,plic-1.0.0"; 0: none usable */
+    uint32_t plic_ndev;         /* riscv,ndev: sources are numbered 1 .. plic_ndev */
+    uint32_t plic_context;      /* the boot hart's supervisor-mode context */
     uint64_t poweroff_pa;       /* "sifive,test0" device, 0 if none */
     uint64_t timebase_hz;       /* rate of the time CSR */
     const char *isa;            /* boot hart's riscv,isa string ("" if absent) */

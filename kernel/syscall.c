@@ -39,6 +39,8 @@ long sys_view_seek(sysarg_t v, sysarg_t off, sysarg_t whence);
 long sys_clock_ns(void);
 long sys_kstat(sysarg_t out);
 long sys_ipc_control(sysarg_t on, sysarg_t out);
+long sys_irq_bind(sysarg_t irq, sysarg_t listener, sysarg_t userdata);
+long sys_irq_ack(sysarg_t irq);
 
 #define ENTRY(n, fn) [n] = (syscall_fn)(void (*)(void))(fn)
 
@@ -76,6 +78,8 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_IPC_LISTENER_CREATE, ipc_listener_create),
     ENTRY(KS_SYS_IPC_CLIENT_CREATE, ipc_client_create),
     ENTRY(KS_SYS_IPC_CONTROL, sys_ipc_control),
+    ENTRY(KS_SYS_IRQ_BIND, sys_irq_bind),
+    ENTRY(KS_SYS_IRQ_ACK, sys_irq_ack),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

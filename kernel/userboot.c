@@ -3,8 +3,10 @@
  *
  * init gets: its segments mapped copy-on-write from the boot image memobj, a
  * 1 MiB stack below KS_STACK_TOP with argv/envp/auxv laid out as on Linux, and
- * in its auxiliary vector KS_AT_BOOTIMAGE, a handle to the boot image. It loads
- * everything else itself (user/lib/loader.c), with the same elf.c.
+ * in its auxiliary vector KS_AT_BOOTIMAGE, a handle to the boot image, and the
+ * KS_AT_CONSOLE_* entries: handles to the console UART's device memobj and
+ * interrupt, and where its registers lie. It loads everything else itself
+ * (user/lib/loader.c), with the same elf.c.
  */
 #include <kestrel/bootimg.h>
 #include <kestrel/layout.h>
@@ -88,8 +90,20 @@ static const struct ks_bootimg_entry *find_file(const char *name)
     panic("userboot: no %s in the boot image", name);
 }
 
+/* A handle in init's table for o with `rights`; KS_HANDLE_NONE if o is NULL. */
+static ks_handle_t give(struct process *p, struct object *o, uint32_t rights)
+{
+    if (!o)
+        return KS_HANDLE_NONE;
+    ks_handle_t h = handle_install(p->handles, o, rights);
+    if (h < 0)
+        panic("userboot: no handle slot for init");
+    return h;
+}
+
 /* Build init's stack in a fresh memobj and map it. Returns the initial sp. */
-static uint64_t setup_stack(struct process *p, const char *args, uint64_t entry, ks_handle_t image)
+static uint64_t setup_stack(struct process *p, const char *args, uint64_t entry, ks_handle_t image,
+                            const struct userboot_console *con)
 {
     static char argbuf[256];
     const char *argv[MAX_ARGS + 2] = { "init" };
@@ -116,8 +130,15 @@ static uint64_t setup_stack(struct process *p, const char *args, uint64_t entry,
         { AT_PAGESZ, PAGE_SIZE },
         { AT_ENTRY, entry },
         { KS_AT_BOOTIMAGE, (uint64_t)image },
+        { KS_AT_CONSOLE_MMIO, (uint64_t)give(p, con->mmio, KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP |
+                                                           KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE) },
+        { KS_AT_CONSOLE_IRQ, (uint64_t)give(p, con->irq, KS_RIGHT_READ | KS_RIGHT_MANAGE |
+                                                         KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE) },
+        { KS_AT_CONSOLE_REG_OFFSET, con->reg_offset },
+        { KS_AT_CONSOLE_REG_SHIFT, con->reg_shift },
     };
-    uint64_t sp = elf_build_stack(top_page, PAGE_SIZE, KS_STACK_TOP, argv, NULL, aux, 3);
+    uint64_t sp = elf_build_stack(top_page, PAGE_SIZE, KS_STACK_TOP, argv, NULL, aux,
+                                  sizeof aux / sizeof aux[0]);
     if (!sp)
         panic("userboot: init's arguments do not fit in a page");
     if (vm_map(p->vm, stack, 0, KS_STACK_TOP - KS_STACK_SIZE, KS_STACK_SIZE,
@@ -127,7 +148,7 @@ static uint64_t setup_stack(struct process *p, const char *args, uint64_t entry,
     return sp;
 }
 
-struct process *userboot_start_init(const char *args)
+struct process *userboot_start_init(const char *args, const struct userboot_console *console)
 {
     const struct ks_bootimg_entry *file = find_file("init");
     struct elf_image img;
@@ -153,7 +174,7 @@ struct process *userboot_start_init(const char *args)
     object_put(&image->obj);
     if (h < 0)
         panic("userboot: no handle slot for the boot image");
-    uint64_t sp = setup_stack(p, args, img.entry, h);
+    uint64_t sp = setup_stack(p, args, img.entry, h, console);
     struct thread *t = thread_create_user(p, img.entry, sp, 0);
     if (!t)
         panic("userboot: out of memory for init's thread");

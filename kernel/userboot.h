@@ -4,12 +4,25 @@
 #ifndef KERNEL_USERBOOT_H
 #define KERNEL_USERBOOT_H
 
+#include <stdint.h>
+
+struct object;
+
+/* The console UART, as init gets it for a user-space driver (objects may be NULL: none). */
+struct userboot_console {
+    struct object *mmio;        /* device memobj of its registers */
+    struct object *irq;         /* its interrupt (kernel/irq.h) */
+    uint64_t reg_offset;        /* register 0 within the memobj */
+    uint32_t reg_shift;         /* register n at reg_offset + (n << reg_shift) */
+};
+
 /*
  * Copy the embedded boot image into a memobj, load "init" from it with the
- * kernel's ELF loader, give init a handle to the boot image and `args` (the
- * bootargs, split at spaces) as argv, and start its first thread. Returns init's
- * process (with a reference), or panics: without init there is nothing to run.
+ * kernel's ELF loader, give init a handle to the boot image, handles to the
+ * console's objects (KS_AT_CONSOLE_*) and `args` (the bootargs, split at
+ * spaces) as argv, and start its first thread. Returns init's process (with a
+ * reference), or panics: without init there is nothing to run.
  */
-struct process *userboot_start_init(const char *args);
+struct process *userboot_start_init(const char *args, const struct userboot_console *console);
 
 #endif

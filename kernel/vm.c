@@ -6,6 +6,11 @@
  * first write; the write fault then copies it, unless this mapping holds the only
  * reference (the memobj dropped it), in which case the page is simply made
  * writable. Untouched private pages read as the shared zero page.
+ *
+ * Device memobjs (memobj.h) are the exception: their pages are device
+ * registers, mapped shared only, never executable, with arch_pte_set_device
+ * and without page references (nor are any dropped when they are unmapped),
+ * and the kernel never touches them through the direct map (vm_copy refuses).
  */
 #include <arch/memlayout.h>
 #include <kestrel/errors.h>
@@ -61,10 +66,17 @@ static void unref_pa(paddr_t pa, void *arg)
     page_unref(phys_to_virt(pa));
 }
 
+/* Device pages are not RAM: no reference was taken, none is dropped. */
+static void forget_pa(paddr_t pa, void *arg)
+{
+    (void)pa;
+    (void)arg;
+}
+
 static void area_free(struct vm_area *a)
 {
     a->vs->last_area = NULL;
-    arch_unmap_range(&a->vs->as, a->start, a->end, unref_pa, NULL);
+    arch_unmap_range(&a->vs->as, a->start, a->end, a->mo->device ? forget_pa : unref_pa, NULL);
     list_remove(&a->link);
     list_remove(&a->mo_link);
     object_put(&a->mo->obj);
@@ -137,11 +149,18 @@ long vm_map(struct vm_space *vs, struct memobj *mo, uint64_t offset, uintptr_t a
         return KS_ERR_INVALID;
     if (len == 0 || !page_aligned(offset) || !page_aligned(addr))
         return KS_ERR_INVALID;
+    if (mo->device) {
+        if (sharing != KS_MAP_SHARED)
+            return KS_ERR_INVALID;      /* nothing to copy on write: registers */
+        max_prot &= ~KS_PROT_EXEC;
+    }
     if (flags & PROT_MASK & ~max_prot)
         return KS_ERR_ACCESS;
     len = (len + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
     if (len == 0 || offset > MEMOBJ_MAX_SIZE || len > MEMOBJ_MAX_SIZE - offset)
         return KS_ERR_RANGE;
+    if (mo->device && (offset > mo->size || len > mo->size - offset))
+        return KS_ERR_RANGE;            /* a device does not grow */
     if (flags & KS_MAP_FIXED) {
         if (addr < USER_BASE || addr >= USER_TOP || len > USER_TOP - addr)
             return KS_ERR_RANGE;
@@ -315,6 +334,10 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
     if (index >= (a->mo->size + PAGE_SIZE - 1) >> PAGE_SHIFT)
         return KS_ERR_FAULT;            /* past the end of the memobj */
     if (a->flags == KS_MAP_SHARED) {
+        if (a->mo->device) {
+            arch_pte_set_device(&vs->as, slot, va, a->mo->device_pa + (index << PAGE_SHIFT), a->prot);
+            return 0;
+        }
         void *page = memobj_page(a->mo, index, 1);
         if (!page)
             return KS_ERR_NO_MEMORY;
@@ -332,14 +355,18 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
     return 0;
 }
 
-/* The kernel address of user byte addr if its page is mapped for `access`, else NULL. */
+/*
+ * The kernel address of user byte addr if its page is mapped for `access`, else
+ * NULL. Never for a device page: the direct map holds RAM only.
+ */
 static inline uint8_t *vm_kaddr_mapped(struct vm_space *vs, uintptr_t addr, int access)
 {
     uintptr_t va = addr & ~(uintptr_t)(PAGE_SIZE - 1);
     arch_pte_t *slot = arch_pte_slot(&vs->as, va, 0);
     paddr_t pa;
     uint32_t prot;
-    if (slot && arch_pte_get(slot, &pa, &prot) && access_allowed(prot, access))
+    if (slot && arch_pte_get(slot, &pa, &prot) && access_allowed(prot, access) &&
+        !(prot & ARCH_PROT_DEVICE))
         return (uint8_t *)phys_to_virt(pa) + (addr - va);
     return NULL;
 }

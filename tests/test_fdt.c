@@ -1311,6 +1311,11 @@ static void test_virt(void)
     KT_EXPECT_EQ(p->uart_reg_shift, 0);
     KT_EXPECT_EQ(p->uart_clock, 3686400);
     KT_EXPECT_EQ(p->poweroff_pa, 0x100000);
+    KT_EXPECT_EQ(p->plic_pa, 0xc000000);
+    KT_EXPECT_EQ(p->plic_size, 0x600000);
+    KT_EXPECT_EQ(p->plic_ndev, 0x60);
+    KT_EXPECT_EQ(p->plic_context, 1);      /* interrupts-extended: <&intc 11>, <&intc 9> */
+    KT_EXPECT_EQ(p->uart_irq, 10);
     KT_EXPECT_EQ(p->timebase_hz, 10000000);
     KT_EXPECT(p->isa && strstr(p->isa, "sstc") != NULL);
     KT_EXPECT(p->isa && strncmp(p->isa, "rv64", 4) == 0);

@@ -99,6 +99,7 @@ ipc_fast_call:
     ld      s2, CP_LISTENER(s1)                         /* s2 = listener */
     lw      t4, L_CLOSED(s2)
     bnez    t4, ipc_bail                    /* closed: the C path reports it */
+    /* (A pending notification needs no check: no receiver is blocked then; see ipc.c.) */
     ld      s3, (L_RECEIVERS + LINK_NEXT)(s2)
     addi    t4, s2, L_RECEIVERS
     beq     s3, t4, ipc_bail                /* no receiver waiting: queue in C */
@@ -158,8 +159,8 @@ ipc_fast_reply_recv:
     ld      t4, TH_IPC_DESC_USER(s3)
     bnez    t4, ipc_bail                    /* it expects descriptor outputs */
     lookup  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0    /* s2 = listener */
-    lw      t4, L_CLOSED(s2)
-    bnez    t4, ipc_bail                    /* closed */
+    ld      t4, L_CLOSED(s2)
+    bnez    t4, ipc_bail                    /* closed, or a notification pending (one ld: ipc.c) */
     ld      t4, (L_CALLERS + LINK_NEXT)(s2)
     addi    t5, s2, L_CALLERS
     bne     t4, t5, ipc_bail                /* a call is queued: receive it in C */

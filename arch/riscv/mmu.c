@@ -23,8 +23,6 @@
 static uint8_t asid_used[ASID_COUNT / 8];
 uint64_t arch_current_satp;     /* what satp holds (read by ipc_fast.S too) */
 
-
-
 static int asid_alloc(void)
 {
     for (int a = 1; a < ASID_COUNT; a++) {
@@ -152,6 +150,16 @@ arch_pte_t *arch_pte_slot(struct arch_aspace *as, uintptr_t va, int create)
     return leaf_entry(as->root, va, 1);
 }
 
+_Static_assert(ARCH_PTE_DEVICE == 1ul << 8, "RSW bits are 8 and 9");
+
+void arch_pte_set_device(struct arch_aspace *as, arch_pte_t *slot, uintptr_t va, paddr_t pa,
+                         uint32_t prot)
+{
+    /* No Svpbmt on QEMU virt: the permission bits alone, plus our marker (see arch/mmu.h). */
+    *slot = pte_make(pa, prot_bits(prot) | ARCH_PTE_DEVICE);
+    sfence_page(va, as->asid);
+}
+
 /* Visit every valid leaf in [start, end) under table (covering `base`, at `level`). */
 static void walk_leaves(pte_t *table, int level, uintptr_t base, uintptr_t start, uintptr_t end,
                         void (*visit)(pte_t *e, void *ctx), void *ctx)
@@ -196,7 +204,7 @@ void arch_unmap_range(struct arch_aspace *as, uintptr_t start, uintptr_t end,
 static void protect_leaf(pte_t *e, void *ctx)
 {
     uint32_t prot = *(uint32_t *)ctx;
-    *e = pte_make(pte_addr(*e), prot_bits(prot));
+    *e = pte_make(pte_addr(*e), prot_bits(prot) | (*e & ARCH_PTE_DEVICE));
 }
 
 void arch_protect_range(struct arch_aspace *as, uintptr_t start, uintptr_t end, uint32_t prot)

@@ -1,11 +1,12 @@
 /*
  * arch/riscv/trap.c - decoding supervisor traps.
  *
- * From user mode (trap_user): timer interrupts (and preemption), page faults
- * resolved by the VM, and everything else kills the process with one line on
- * the console. From the kernel (trap_kernel): timer interrupts in the idle loop,
- * faults inside the exception table's ranges (user copies and probes), and a
- * panic naming the cause for anything else.
+ * From user mode (trap_user): timer and external (PLIC) interrupts (and
+ * preemption), page faults resolved by the VM, and everything else kills the
+ * process with one line on the console. From the kernel (trap_kernel): timer
+ * and external interrupts in the idle loop (the only kernel code that runs
+ * with interrupts on), faults inside the exception table's ranges (user copies
+ * and probes), and a panic naming the cause for anything else.
  */
 #include <arch/arch.h>
 #include <arch/memlayout.h>
@@ -18,6 +19,7 @@
 #include "kernel/vm.h"
 #include "csr.h"
 #include "fp.h"
+#include "plic.h"
 #include "timer.h"
 
 extern char trap_vector[];
@@ -130,6 +132,8 @@ void trap_user(struct trap_frame *f)
         cause &= ~SCAUSE_INTERRUPT;
         if (cause == IRQ_S_TIMER)
             timer_interrupt();
+        else if (cause == IRQ_S_EXTERNAL)
+            plic_interrupt();
         else
             panic_trap(f, "trap: unexpected interrupt %lu from user mode", (unsigned long)cause);
         sched_preempt_point();
@@ -149,6 +153,10 @@ void trap_kernel(struct trap_frame *f)
         cause &= ~SCAUSE_INTERRUPT;
         if (cause == IRQ_S_TIMER) {
             timer_interrupt();
+            return;
+        }
+        if (cause == IRQ_S_EXTERNAL) {
+            plic_interrupt();
             return;
         }
         panic_trap(f, "trap: unexpected interrupt %lu in the kernel", (unsigned long)cause);

@@ -26,7 +26,7 @@ typedef int32_t ks_handle_t;
 #define KS_RIGHT_TRANSFER   (1u << 4)   /* copy or move the handle to another process */
 #define KS_RIGHT_DUPLICATE  (1u << 5)   /* make another handle to the same object */
 #define KS_RIGHT_MANAGE     (1u << 6)   /* process: map into it, start threads, give it handles;
-                                           thread: interrupt it */
+                                           thread: interrupt it; irq: bind and acknowledge it */
 #define KS_RIGHT_WAIT       (1u << 7)   /* wait for a process or thread to end */
 #define KS_RIGHTS_ALL       0xffu
 
@@ -38,6 +38,7 @@ typedef int32_t ks_handle_t;
 #define KS_OBJ_LISTENER     5
 #define KS_OBJ_CLIENT       6
 #define KS_OBJ_REPLY        7
+#define KS_OBJ_IRQ          8       /* a device interrupt, delivered as notifications */
 
 /* Most handles a process can hold at once. */
 #define KS_HANDLE_MAX       256

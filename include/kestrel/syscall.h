@@ -39,6 +39,15 @@ enum ks_syscall {
     KS_SYS_THREAD_SLEEP,        /* (ns) -> 0, or KS_ERR_INTERRUPTED */
     KS_SYS_THREAD_INTERRUPT,    /* (thread) -> 0; its blocking call returns KS_ERR_INTERRUPTED */
 
+    /*
+     * Memobjs. A device memobj (the kernel makes them, e.g. KS_AT_CONSOLE_MMIO)
+     * is a fixed range of device registers: it can only be mapped KS_MAP_SHARED
+     * (private: KS_ERR_INVALID) and never executable (KS_PROT_EXEC:
+     * KS_ERR_ACCESS, also through vm_protect), not beyond its size
+     * (KS_ERR_RANGE); memobj_read/write/truncate and view_create on it fail
+     * with KS_ERR_INVALID, and IPC buffers in such a mapping are KS_ERR_FAULT.
+     * memobj_size gives its size (whole pages).
+     */
     KS_SYS_MEMOBJ_CREATE,       /* (size) -> memobj handle (zero-filled, pages made on first use) */
     KS_SYS_MEMOBJ_READ,         /* (m, offset, buf, len) -> bytes read (0 at or past the end) */
     KS_SYS_MEMOBJ_WRITE,        /* (m, offset, buf, len) -> bytes written (grows the memobj) */
@@ -60,6 +69,21 @@ enum ks_syscall {
     KS_SYS_IPC_LISTENER_CREATE, /* () -> listener handle */
     KS_SYS_IPC_CLIENT_CREATE,   /* (listener, userdata) -> client port handle; needs MANAGE */
     KS_SYS_IPC_CONTROL,         /* (fastpath_on, struct ks_ipc_stats *out or 0) -> 0 */
+
+    /*
+     * Interrupts (KS_OBJ_IRQ). A bound irq posts a notification to its
+     * listener when it fires and is masked until acknowledged; a thread
+     * receiving on the listener (KS_SYS_IPC_RECEIVE / REPLY_RECEIVE) gets it
+     * as a0 = KS_HANDLE_NONE (no reply port), a1 = the bind's userdata,
+     * MR0 = the interrupt number, the other MRs 0, info 0. Pending
+     * notifications come before queued calls, and coalesce: at most one per
+     * irq. Both calls need MANAGE on the irq.
+     */
+    KS_SYS_IRQ_BIND,            /* (irq, listener, userdata) -> 0; the listener needs READ;
+                                   rebinding replaces (a pending notification is dropped);
+                                   listener KS_HANDLE_NONE unbinds; binding enables the line */
+    KS_SYS_IRQ_ACK,             /* (irq) -> 0: enable the line again once the device is served;
+                                   KS_ERR_BAD_STATE if the irq is not bound */
 
     KS_SYS_COUNT
 };
@@ -124,6 +148,17 @@ _Static_assert(sizeof(struct ks_ipc_stats) == 40, "ks_ipc_stats layout is ABI");
 
 /* Auxiliary vector entries (initial stack) beyond Linux's, for handles given at start. */
 #define KS_AT_BOOTIMAGE     0x4b5301    /* handle of the boot image memobj */
+/*
+ * init only: the console UART, for the server that will drive it. MMIO is a
+ * device memobj of its registers (READ|WRITE|MAP|TRANSFER|DUPLICATE), register
+ * n at offset REG_OFFSET + (n << REG_SHIFT); IRQ is its interrupt (READ|MANAGE|
+ * TRANSFER|DUPLICATE). A handle entry is KS_HANDLE_NONE if the kernel found no
+ * interrupt controller or no interrupt for the UART in the device tree.
+ */
+#define KS_AT_CONSOLE_MMIO       0x4b5302
+#define KS_AT_CONSOLE_IRQ        0x4b5303
+#define KS_AT_CONSOLE_REG_OFFSET 0x4b5304
+#define KS_AT_CONSOLE_REG_SHIFT  0x4b5305
 #define KS_AT_HANDLE_0      0x4b5310    /* handles a parent passed on: _0, _0 + 1, ... */
 
 #endif

@@ -114,6 +114,12 @@ static inline long ks_view_read(ks_handle_t v, void *buf, size_t len) { return K
 static inline long ks_view_write(ks_handle_t v, const void *buf, size_t len) { return KS3(KS_SYS_VIEW_WRITE, v, buf, len); }
 static inline long ks_view_seek(ks_handle_t v, int64_t off, int whence) { return KS3(KS_SYS_VIEW_SEEK, v, off, whence); }
 
+static inline long ks_irq_bind(ks_handle_t irq, ks_handle_t listener, uint64_t userdata)
+{
+    return KS3(KS_SYS_IRQ_BIND, irq, listener, userdata);
+}
+static inline long ks_irq_ack(ks_handle_t irq) { return KS1(KS_SYS_IRQ_ACK, irq); }
+
 static inline long ks_clock_ns(void) { return KS0(KS_SYS_CLOCK_NS); }
 static inline long ks_kstat(struct ks_kstat *k) { return KS1(KS_SYS_KSTAT, k); }
 

@@ -61,6 +61,19 @@ void arch_timer_set(uint64_t deadline);
 /* 1 if the timer is programmed directly (Sstc), 0 if through SBI calls. */
 int arch_timer_uses_sstc(void);
 
+/*
+ * The platform interrupt controller (arch/riscv/plic.c). Lines are numbered as
+ * the controller numbers its sources, from 1. arch_intc_init sets it up with
+ * every line disabled and turns on external interrupts for this hart; it
+ * returns the highest line number (0: no controller, nothing is ever delivered).
+ * Call it after arch_vm_init. Each interrupt taken calls irq_dispatch(line)
+ * (kernel/irq.h) and then tells the controller it was handled; a line delivers
+ * interrupts only while unmasked.
+ */
+uint32_t arch_intc_init(const struct platform *plat);
+void arch_irq_line_unmask(uint32_t line);
+void arch_irq_line_mask(uint32_t line);
+
 /* Build the kernel's final page tables (W^X image, direct map of RAM) and switch to them. */
 void arch_vm_init(const struct platform *plat);
 

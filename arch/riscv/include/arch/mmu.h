@@ -37,15 +37,23 @@ arch_pte_t *arch_pte_slot(struct arch_aspace *as, uintptr_t va, int create);
 #define ARCH_PTE_W  0x04u
 #define ARCH_PTE_X  0x08u
 #define ARCH_PTE_USER_BASE 0xd1u      /* V | U | A | D */
+#define ARCH_PTE_DEVICE 0x100u          /* RSW bit 8, ours: the page is device memory */
 
-/* 1 and *pa, *prot (KS_PROT_READ 1, WRITE 2, EXEC 4) if the slot maps a page, else 0. */
+/* In arch_pte_get's *prot, beside KS_PROT_*: the page is device memory (arch_pte_set_device). */
+#define ARCH_PROT_DEVICE 8u
+
+/*
+ * 1 and *pa, *prot (KS_PROT_READ 1, WRITE 2, EXEC 4, | ARCH_PROT_DEVICE) if the
+ * slot maps a page, else 0.
+ */
 static inline int arch_pte_get(const arch_pte_t *slot, paddr_t *pa, uint32_t *prot)
 {
     arch_pte_t e = *slot;
     if (!(e & ARCH_PTE_V))
         return 0;
     *pa = (e >> 10) << 12;
-    *prot = (e & ARCH_PTE_R ? 1u : 0) | (e & ARCH_PTE_W ? 2u : 0) | (e & ARCH_PTE_X ? 4u : 0);
+    *prot = (e & ARCH_PTE_R ? 1u : 0) | (e & ARCH_PTE_W ? 2u : 0) | (e & ARCH_PTE_X ? 4u : 0) |
+            (e & ARCH_PTE_DEVICE ? ARCH_PROT_DEVICE : 0);
     return 1;
 }
 
@@ -64,11 +72,22 @@ static inline void arch_pte_set(struct arch_aspace *as, arch_pte_t *slot, uintpt
     __asm__ volatile("sfence.vma %0, %1" :: "r"(va), "r"((uint64_t)as->asid) : "memory");
 }
 
+/*
+ * As arch_pte_set, for a page of device registers (not RAM). The kernel never
+ * sees such a page through the direct map, and arch_pte_get reports it with
+ * ARCH_PROT_DEVICE so that it can tell. Where Svpbmt exists this is where
+ * PBMT=IO (non-cacheable, strongly ordered) would go; QEMU's virt machine has
+ * no Svpbmt, and its PMAs already make the device ranges I/O, so the page is
+ * mapped with plain permission bits.
+ */
+void arch_pte_set_device(struct arch_aspace *as, arch_pte_t *slot, uintptr_t va, paddr_t pa,
+                         uint32_t prot);
+
 /* Unmap every page in [start, end), calling fn(pa, arg) for each one that was mapped. */
 void arch_unmap_range(struct arch_aspace *as, uintptr_t start, uintptr_t end,
                       void (*fn)(paddr_t pa, void *arg), void *arg);
 
-/* Set prot on every mapped page in [start, end). */
+/* Set prot on every mapped page in [start, end) (a device page stays one). */
 void arch_protect_range(struct arch_aspace *as, uintptr_t start, uintptr_t end, uint32_t prot);
 
 /* Run on the kernel's own page tables (before freeing the current address space). */
