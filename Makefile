@@ -76,7 +76,7 @@ USER_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 USER_LIB_SRCS := user/lib/crt0.S user/lib/ulib.c user/lib/loader.c \
 	kernel/string.c kernel/kprintf.c kernel/ktest.c kernel/elf.c
 USER_LIB_OBJS := $(patsubst %,$(B)/u/%.o,$(USER_LIB_SRCS))
-USER_PROGS := init utest ubench uchild uipc ufp
+USER_PROGS := init utest ubench uchild uipc ufp udev
 
 # ufp tests floating-point state, so it alone may use the F and D extensions.
 $(B)/u/user/ufp.c.o: USER_CFLAGS += -march=rv64imafdc_zicsr_zifencei
