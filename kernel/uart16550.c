@@ -1,8 +1,11 @@
 /*
  * kernel/uart16550.c - polled 16550 UART output.
  *
- * Only transmission is used so far: wait for "transmit holding register empty"
- * in the line status register, then write the byte. Interrupts stay off.
+ * Only transmission is used here: wait for "transmit holding register empty"
+ * in the line status register, then write the byte. The kernel clears IER at
+ * boot and never takes the UART's interrupt itself; a user-space driver may
+ * enable it through the console's device memobj (see README), which does not
+ * affect this polled output.
  */
 #include "uart16550.h"
 

@@ -45,7 +45,8 @@ enum ks_syscall {
      * (private: KS_ERR_INVALID) and never executable (KS_PROT_EXEC:
      * KS_ERR_ACCESS, also through vm_protect), not beyond its size
      * (KS_ERR_RANGE); memobj_read/write/truncate and view_create on it fail
-     * with KS_ERR_INVALID, and IPC buffers in such a mapping are KS_ERR_FAULT.
+     * with KS_ERR_INVALID; IPC never copies a buffer to or from such a
+     * mapping (nothing arrives, as with unmapped memory: KS_IPC_INFO_TRUNCATED).
      * memobj_size gives its size (whole pages).
      */
     KS_SYS_MEMOBJ_CREATE,       /* (size) -> memobj handle (zero-filled, pages made on first use) */
