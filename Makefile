@@ -166,4 +166,4 @@ clean:
 # Keep intermediate files (objects, generated sources) between runs.
 .SECONDARY:
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path $(B)/musl -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -89,7 +89,8 @@ static const struct ks_bootimg_entry *find_file(const char *name)
 }
 
 /* Build init's stack in a fresh memobj and map it. Returns the initial sp. */
-static uint64_t setup_stack(struct process *p, const char *args, uint64_t entry, ks_handle_t image)
+static uint64_t setup_stack(struct process *p, const char *args, const struct elf_image *img,
+                            ks_handle_t image)
 {
     static char argbuf[256];
     const char *argv[MAX_ARGS + 2] = { "init" };
@@ -114,10 +115,14 @@ static uint64_t setup_stack(struct process *p, const char *args, uint64_t entry,
         panic("userboot: out of memory for init's stack");
     const struct elf_auxv aux[] = {
         { AT_PAGESZ, PAGE_SIZE },
-        { AT_ENTRY, entry },
+        { AT_ENTRY, img->entry },
         { KS_AT_BOOTIMAGE, (uint64_t)image },
+        { AT_PHENT, 56 },
+        { AT_PHNUM, img->phnum },
+        { AT_PHDR, img->phdr_vaddr },   /* last: left out when 0 */
     };
-    uint64_t sp = elf_build_stack(top_page, PAGE_SIZE, KS_STACK_TOP, argv, NULL, aux, 3);
+    unsigned naux = sizeof aux / sizeof aux[0] - (img->phdr_vaddr == 0);
+    uint64_t sp = elf_build_stack(top_page, PAGE_SIZE, KS_STACK_TOP, argv, NULL, aux, naux);
     if (!sp)
         panic("userboot: init's arguments do not fit in a page");
     if (vm_map(p->vm, stack, 0, KS_STACK_TOP - KS_STACK_SIZE, KS_STACK_SIZE,
@@ -153,7 +158,7 @@ struct process *userboot_start_init(const char *args)
     object_put(&image->obj);
     if (h < 0)
         panic("userboot: no handle slot for the boot image");
-    uint64_t sp = setup_stack(p, args, img.entry, h);
+    uint64_t sp = setup_stack(p, args, &img, h);
     struct thread *t = thread_create_user(p, img.entry, sp, 0);
     if (!t)
         panic("userboot: out of memory for init's thread");

@@ -106,11 +106,16 @@ long ulib_spawn(ks_handle_t bootimg, const char *name, const char *const argv[],
         return r;
     s.proc = (ks_handle_t)r;
 
-    struct elf_auxv aux[3 + ULIB_MAX_GIVEN] = {
+    struct elf_auxv aux[6 + ULIB_MAX_GIVEN] = {
         { AT_PAGESZ, KS_PAGE_SIZE },
         { AT_ENTRY, img.entry },
     };
     unsigned naux = 2;
+    if (img.phdr_vaddr) {
+        aux[naux++] = (struct elf_auxv){ AT_PHDR, img.phdr_vaddr };
+        aux[naux++] = (struct elf_auxv){ AT_PHENT, 56 };
+        aux[naux++] = (struct elf_auxv){ AT_PHNUM, img.phnum };
+    }
     if ((r = elf_load(&img, &(struct elf_load_ops){ map_file, map_anon }, &s)) < 0)
         goto fail;
     long h = ks_handle_transfer(s.proc, bootimg, (uint32_t)ks_handle_info(bootimg) & KS_RIGHTS_ALL, 0);
