@@ -1,17 +1,22 @@
 /*
- * user/init.c - the first process. It says hello, runs what its arguments (the
- * kernel's bootargs) ask for, and exits; its exit status becomes QEMU's.
+ * user/init.c - the first process (a musl program). It says hello with printf,
+ * runs what its arguments (the kernel's bootargs) ask for, and exits; its exit
+ * status becomes QEMU's.
  *
- *   utest    run the user-space test programs (utest, then the IPC tests uipc;
- *            each prints its own KTAP stream) and exit nonzero if either failed
+ *   utest    run the test programs (each prints its own KTAP stream) and exit
+ *            nonzero if any failed
  *   bench    run the benchmark program
  */
-#include "user/lib/ulib.h"
+#include <stdio.h>
+#include <string.h>
+#include "musl_emu.h"
+#include "user/lib/ks.h"
 
-static int run(ks_handle_t image, const char *prog, const char *const argv[])
+static int run(const char *prog)
 {
+    const char *argv[] = { prog, NULL };
     uint64_t status;
-    long r = ulib_run(image, prog, argv, &status);
+    long r = musl_emu_run(prog, argv, &status);
     if (r < 0) {
         printf("init: cannot run %s: error %ld\n", prog, r);
         return 1;
@@ -25,20 +30,16 @@ static int run(ks_handle_t image, const char *prog, const char *const argv[])
 
 int main(int argc, char **argv)
 {
-    ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
     int status = 0;
     printf("Hello world.\n");
+    fflush(stdout);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "utest") == 0) {
-            const char *args[] = { "utest", NULL };
-            status |= run(image, "utest", args);
-            const char *ipc_args[] = { "uipc", NULL };
-            status |= run(image, "uipc", ipc_args);
-            const char *fp_args[] = { "ufp", NULL };
-            status |= run(image, "ufp", fp_args);
+            status |= run("utest");
+            status |= run("uipc");
+            status |= run("ufp");
         } else if (strcmp(argv[i], "bench") == 0) {
-            const char *args[] = { "ubench", NULL };
-            status |= run(image, "ubench", args);
+            status |= run("ubench");
         }
     }
     return status;
