@@ -128,8 +128,9 @@ struct ks_kstat {
     uint64_t objects;           /* live kernel objects (processes, threads, memobjs, ...) */
     uint64_t debug_write_calls; /* KS_SYS_DEBUG_WRITE calls since boot */
     uint64_t context_switches;
+    uint64_t boot_instret;      /* the instruction counter at kernel entry (exact under icount) */
 };
-_Static_assert(sizeof(struct ks_kstat) == 48, "ks_kstat layout is ABI");
+_Static_assert(sizeof(struct ks_kstat) == 56, "ks_kstat layout is ABI");
 
 /* IPC path counters from KS_SYS_IPC_CONTROL. */
 struct ks_ipc_stats {
