@@ -1,22 +1,153 @@
 /*
- * user/init.c - the first process (a musl program). It says hello with printf,
- * runs what its arguments (the kernel's bootargs) ask for, and exits; its exit
- * status becomes QEMU's.
+ * user/init.c - the first process (a musl program). It starts the FS server
+ * (user/fsd.c), connects its own stdio to it, says hello with printf (which
+ * travels musl -> musl_emu -> IPC -> fsd -> the UART), runs what its arguments
+ * (the kernel's bootargs) ask for, and exits; its exit status becomes QEMU's.
  *
- *   utest    run the test programs (each prints its own KTAP stream) and exit
+ *   utest    check the path Hello world took (a KTAP stream of its own), then
+ *            run the test programs (each prints its own KTAP stream) and exit
  *            nonzero if any failed
  *   bench    run the benchmark program
+ *
+ * fsd gets, as KS_AT_HANDLE_0 + 0, 1, 2: the listener its ports come from,
+ * the console UART's device memobj and its irq (the last two are init's own,
+ * from the kernel: KS_AT_CONSOLE_MMIO, KS_AT_CONSOLE_IRQ), and as argv[1],
+ * argv[2] where the UART's registers sit in that memobj (offset, shift).
  */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
 #include "musl_emu.h"
+#include "user/lib/fsproto.h"
+#include "user/lib/ipc.h"
 #include "user/lib/ks.h"
+#include "user/lib/loader.h"
 
-static int run(const char *prog)
+static int have_console_mmio;  /* fsd got the UART's registers (else it uses the debug console) */
+
+/* Before stdio works: say why on the kernel's debug console and stop. */
+static __attribute__((noreturn)) void fail(const char *what, long err)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "init: %s (error %ld)\n", what, err);
+    ks_debug_write(msg, n > 0 && (size_t)n < sizeof msg ? (size_t)n : strlen(msg));
+    exit(2);
+}
+
+/* Start fsd and make it our file system and console. */
+static void start_fs(void)
+{
+    char offset[24] = "0", shift[24] = "0";
+    ks_handle_t extra[3];
+    unsigned n = 0;
+    long listener = ks_ipc_listener_create();
+    if (listener < 0)
+        fail("cannot create the FS server's listener", listener);
+    long root = ks_ipc_client_create((ks_handle_t)listener, FS_PORT_ROOT);
+    if (root < 0)
+        fail("cannot create the FS root port", root);
+    extra[n++] = (ks_handle_t)listener;
+#ifdef KS_AT_CONSOLE_MMIO
+    ks_handle_t mmio = (ks_handle_t)getauxval(KS_AT_CONSOLE_MMIO);
+    ks_handle_t irq = (ks_handle_t)getauxval(KS_AT_CONSOLE_IRQ);
+    if (mmio != KS_HANDLE_NONE) {
+        extra[n++] = mmio;
+        have_console_mmio = 1;
+        if (irq != KS_HANDLE_NONE)
+            extra[n++] = irq;
+    }
+    snprintf(offset, sizeof offset, "%lu", getauxval(KS_AT_CONSOLE_REG_OFFSET));
+    snprintf(shift, sizeof shift, "%lu", getauxval(KS_AT_CONSOLE_REG_SHIFT));
+#endif
+    const char *argv[] = { "fsd", offset, shift, NULL };
+    long p = musl_emu_spawn("fsd", argv, extra, n);
+    if (p < 0)
+        fail("cannot start the FS server fsd", p);
+    ks_handle_close((ks_handle_t)listener);     /* fsd's copy is the one that counts */
+    if (musl_emu_attach_fs((ks_handle_t)root) < 0)
+        fail("cannot open /dev/console on the FS server", -1);
+}
+
+/* ---- the utest configuration's own checks: how Hello world got out ---- */
+
+static int ktap_n, ktap_failed;
+
+static void ktap_result(const char *name, int ok, const char *why)
+{
+    ktap_n++;
+    if (ok) {
+        printf("ok %d - init.%s\n", ktap_n, name);
+    } else {
+        printf("not ok %d - init.%s # %s\n", ktap_n, name, why);
+        ktap_failed = 1;
+    }
+    fflush(stdout);
+}
+
+/* write() of len bytes (a KTAP comment line, so the harness ignores it) to a new /dev/console fd. */
+static long console_write_n(size_t len)
+{
+    char line[128];
+    if (len < 2 || len > sizeof line)
+        return -1;
+    memset(line, '-', len);
+    memcpy(line, "# ", 2);
+    line[len - 1] = '\n';
+    int fd = open("/dev/console", O_WRONLY);
+    if (fd < 0)
+        return -1;
+    long r = write(fd, line, len);
+    close(fd);
+    return r;
+}
+
+static int init_checks(void)
+{
+    struct ks_kstat k;
+    printf("KTAP version 1\n1..4\n# run: init.no_debug_writes\n");
+    fflush(stdout);
+    long r = ks_kstat(&k);
+    if (have_console_mmio) {
+        ktap_result("no_debug_writes", r == 0 && k.debug_write_calls == 0,
+                    "the kernel's debug console was used");
+    } else {
+        printf("ok %d - init.no_debug_writes # SKIP no console MMIO handle: fsd uses the debug console\n",
+               ++ktap_n);
+    }
+
+    printf("# run: init.fsd_stats\n");
+    fflush(stdout);
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_STATS };
+    r = ks_ipc_call(musl_emu_fs_root(), NULL, w, NULL);
+    ktap_result("fsd_stats", r == 0 && w[0] == 0 && w[1] >= strlen("Hello world.\n") && w[2] >= 1,
+                "FS_OP_STATS does not account for Hello world");
+
+    printf("# run: init.console_write_buffer\n");
+    fflush(stdout);
+    ktap_result("console_write_buffer", console_write_n(100) == 100, "write of 100 bytes");
+
+    printf("# run: init.console_write_regs\n");
+    fflush(stdout);
+    ktap_result("console_write_regs", console_write_n(10) == 10, "write of 10 bytes");
+    return ktap_failed;
+}
+
+/* ---- running programs ---- */
+
+/*
+ * Run prog and wait for it; 0 if it exited 0. Native programs (utest, uipc, ...)
+ * start with the boot image handle only, as they always have (their handle
+ * counts rely on it); musl programs also get the FS root port (musl_emu_run).
+ */
+static int run(const char *prog, int native)
 {
     const char *argv[] = { prog, NULL };
     uint64_t status;
-    long r = musl_emu_run(prog, argv, &status);
+    long r = native ? ulib_run((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), prog, argv, &status)
+                    : musl_emu_run(prog, argv, &status);
     if (r < 0) {
         printf("init: cannot run %s: error %ld\n", prog, r);
         return 1;
@@ -31,15 +162,17 @@ static int run(const char *prog)
 int main(int argc, char **argv)
 {
     int status = 0;
+    start_fs();
     printf("Hello world.\n");
     fflush(stdout);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "utest") == 0) {
-            status |= run("utest");
-            status |= run("uipc");
-            status |= run("ufp");
+            status |= init_checks();
+            status |= run("utest", 1);
+            status |= run("uipc", 1);
+            status |= run("ufp", 1);
         } else if (strcmp(argv[i], "bench") == 0) {
-            status |= run("ubench");
+            status |= run("ubench", 1);
         }
     }
     return status;
