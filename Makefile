@@ -76,7 +76,9 @@ USER_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 USER_LIB_SRCS := user/lib/crt0.S user/lib/ulib.c user/lib/loader.c \
 	kernel/string.c kernel/kprintf.c kernel/ktest.c kernel/elf.c
 USER_LIB_OBJS := $(patsubst %,$(B)/u/%.o,$(USER_LIB_SRCS))
-USER_PROGS := init utest ubench uchild uipc ufp udev
+NATIVE_PROGS := utest ubench uchild uipc ufp udev
+MUSL_PROGS   := init mbench fsd
+USER_PROGS   := $(MUSL_PROGS) $(NATIVE_PROGS)
 
 # ufp tests floating-point state, so it alone may use the F and D extensions.
 $(B)/u/user/ufp.c.o: USER_CFLAGS += -march=rv64imafdc_zicsr_zifencei
@@ -89,7 +91,7 @@ $(B)/u/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -c -o $@ $<
 
-$(B)/user/%.elf: $(B)/u/user/%.c.o $(USER_LIB_OBJS) user/user.ld
+$(patsubst %,$(B)/user/%.elf,$(NATIVE_PROGS)): $(B)/user/%.elf: $(B)/u/user/%.c.o $(USER_LIB_OBJS) user/user.ld
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -static -Wl,-T,user/user.ld -Wl,--build-id=none -o $@ $< $(USER_LIB_OBJS) -lgcc
 
@@ -99,6 +101,50 @@ $(B)/user/%.strip: $(B)/user/%.elf
 
 $(B)/bootimage.img: tools/mkbootimg $(patsubst %,$(B)/user/%.strip,$(USER_PROGS))
 	$(PYTHON) tools/mkbootimg $@ $(foreach p,$(USER_PROGS),$(p)=$(B)/user/$(p).strip)
+
+# ---- musl and the programs built on it ----
+#
+# tools/fetch-musl fetches Debian's musl source package into $(B)/musl/src; the
+# project's own riscv64 system call files (musl/) are laid over it and musl is
+# built out of tree in $(B)/musl/obj and installed (headers, crt files, libc.a)
+# in $(B)/musl/install. Any change under musl/ rebuilds musl from scratch, since
+# musl's makefile does not track which objects include syscall_arch.h.
+
+MUSL_DIR     := $(B)/musl
+MUSL         := $(MUSL_DIR)/install
+MUSL_OVERLAY := $(shell find musl -type f)
+MUSL_LIBC    := $(MUSL)/lib/libc.a
+
+$(MUSL_DIR)/src/.unpacked:
+	tools/fetch-musl $(B)
+
+$(MUSL_LIBC): $(MUSL_DIR)/src/.unpacked $(MUSL_OVERLAY)
+	cp -R musl/. $(MUSL_DIR)/src/
+	rm -rf $(MUSL_DIR)/obj $(MUSL) && mkdir -p $(MUSL_DIR)/obj
+	@echo "musl: building in $(MUSL_DIR)/obj (log: $(MUSL_DIR)/build.log)"
+	@cd $(MUSL_DIR)/obj && { ../src/configure --target=riscv64 --prefix=/ --disable-shared \
+	    CROSS_COMPILE=$(CROSS) CFLAGS="-O2" && $(MAKE) && $(MAKE) install DESTDIR=$(abspath $(MUSL)); } \
+	    > ../build.log 2>&1 || { tail -20 ../build.log; echo "musl: build failed"; exit 1; }
+	@if $(CROSS)objdump -d $@ | grep -qw ecall; then \
+	    echo "musl: libc.a still issues ecall; see musl/"; rm -f $@; exit 1; fi
+
+# musl programs: lp64d like the libc, musl's headers only, linked with
+# musl_emu.c (every system call lands there) and the native user library pieces
+# that do not clash with libc (the loader, the ELF parser, the IPC wrappers).
+MUSL_CFLAGS := -march=rv64gc -mabi=lp64d -nostdinc -isystem $(MUSL)/include \
+	-isystem $(shell $(CC) -print-file-name=include) -fno-pie -no-pie -fno-omit-frame-pointer \
+	-O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -iquote . -MMD -MP
+MUSL_EMU_OBJS := $(B)/m/musl_emu.c.o $(B)/m/user/lib/loader.c.o $(B)/m/kernel/elf.c.o
+LIBGCC      := $(shell $(CC) -print-libgcc-file-name)
+
+$(B)/m/%.c.o: %.c $(MUSL_LIBC)
+	@mkdir -p $(dir $@)
+	$(CC) $(MUSL_CFLAGS) -c -o $@ $<
+
+$(patsubst %,$(B)/user/%.elf,$(MUSL_PROGS)): $(B)/user/%.elf: $(B)/m/user/%.c.o $(MUSL_EMU_OBJS) $(MUSL_LIBC)
+	@mkdir -p $(dir $@)
+	$(CC) $(MUSL_CFLAGS) -static -nostdlib -Wl,--build-id=none -o $@ $(MUSL)/lib/crt1.o \
+	    $(MUSL)/lib/crti.o $< $(MUSL_EMU_OBJS) $(MUSL_LIBC) $(LIBGCC) $(MUSL)/lib/crtn.o
 
 # The symbol table for backtraces takes two links: link once with an empty
 # table, list the text symbols, link again with the full table. .ksyms follows
@@ -166,4 +212,4 @@ clean:
 # Keep intermediate files (objects, generated sources) between runs.
 .SECONDARY:
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path $(B)/musl -prune -o -name '*.d' -type f -print 2>/dev/null)

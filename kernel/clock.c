@@ -37,3 +37,8 @@ uint64_t clock_ns(void)
     uint64_t t = arch_time_now();
     return t / timebase_hz * 1000000000ull + t % timebase_hz * 1000000000ull / timebase_hz;
 }
+
+uint64_t clock_ns_to_time(uint64_t ns)
+{
+    return ns / 1000000000ull * timebase_hz + ns % 1000000000ull * timebase_hz / 1000000000ull;
+}

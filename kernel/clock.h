@@ -22,6 +22,9 @@ uint64_t clock_ticks(void);
 /* Rate of arch_time_now(), in Hz. */
 uint64_t clock_timebase_hz(void);
 
+/* A duration in nanoseconds as platform time units (arch_time_now). */
+uint64_t clock_ns_to_time(uint64_t ns);
+
 /* Nanoseconds of platform time since boot. */
 uint64_t clock_ns(void);
 

@@ -102,6 +102,13 @@ int elf_parse(const void *head, size_t avail, uint64_t file_size, struct elf_ima
     }
     if (out->nsegs == 0)
         return ELF_ERR_EMPTY;
+    out->phnum = phnum;
+    for (unsigned i = 0; i < out->nsegs; i++) {
+        const struct elf_segment *s = &out->seg[i];
+        if (phoff >= s->offset && phoff - s->offset < s->filesz &&
+            (uint64_t)phnum * PHDR_SIZE <= s->filesz - (phoff - s->offset))
+            out->phdr_vaddr = s->vaddr + (phoff - s->offset);
+    }
     for (unsigned i = 0; i < out->nsegs; i++) {
         const struct elf_segment *s = &out->seg[i];
         if ((s->prot & KS_PROT_EXEC) && out->entry >= s->vaddr && out->entry - s->vaddr < s->memsz)

@@ -40,6 +40,8 @@ struct elf_segment {
 
 struct elf_image {
     uint64_t entry;
+    uint64_t phdr_vaddr;        /* where the program headers are mapped (0: not in a segment) */
+    uint16_t phnum;             /* for AT_PHDR/AT_PHNUM, through which libc finds PT_TLS */
     unsigned nsegs;
     struct elf_segment seg[ELF_MAX_SEGMENTS];
 };
@@ -75,6 +77,8 @@ struct elf_auxv {
 
 #define AT_NULL     0
 #define AT_PHDR     3
+#define AT_PHENT    4
+#define AT_PHNUM    5
 #define AT_PAGESZ   6
 #define AT_ENTRY    9
 #define AT_RANDOM   25

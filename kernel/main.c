@@ -11,6 +11,7 @@
 #include "boot_tests.h"
 #include "clock.h"
 #include "console.h"
+#include "futex.h"
 #include "heap.h"
 #include "irq.h"
 #include "kprintf.h"
@@ -88,6 +89,7 @@ void kmain(unsigned long hartid, uint64_t dtb_pa)
     arch_vm_init(&plat);
     console_use_uart();
     heap_init();
+    futex_init();
     thread_init_boot();
     clock_init(&plat);
     irq_init(&plat);

@@ -1,6 +1,7 @@
 /*
  * kernel/sys_misc.c - the null call, the debug console, the clock, kernel counters.
  */
+#include <arch/arch.h>
 #include "clock.h"
 #include "console.h"
 #include "heap.h"
@@ -65,6 +66,7 @@ long sys_kstat(sysarg_t out)
         .objects = object_count(),
         .debug_write_calls = debug_write_calls,
         .context_switches = sched_switch_count(),
+        .boot_instret = boot_instret,
     };
     return copy_to_user(out, &k, sizeof k);
 }

@@ -2,6 +2,7 @@
  * kernel/sys_process.c - system calls on processes and threads.
  */
 #include <arch/memlayout.h>
+#include "futex.h"
 #include "handle.h"
 #include "process.h"
 #include "sched.h"
@@ -83,8 +84,12 @@ long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg)
     return r;
 }
 
-long sys_thread_exit(sysarg_t code)
+long sys_thread_exit(sysarg_t code, sysarg_t clear)
 {
+    uint32_t zero = 0;
+    /* A bad clear address is ignored: the thread is leaving either way. */
+    if (clear && (clear & 3) == 0 && copy_to_user(clear, &zero, sizeof zero) == 0)
+        futex_wake(current_process()->vm, clear, 1);
     thread_exit((long)code);
 }
 
@@ -103,6 +108,23 @@ long sys_thread_yield(void)
 {
     sched_yield();
     return 0;
+}
+
+long sys_futex_wait(sysarg_t addr, sysarg_t expected, sysarg_t timeout_ns)
+{
+    return futex_wait(addr, (uint32_t)expected, timeout_ns);
+}
+
+long sys_futex_wake(sysarg_t addr, sysarg_t count)
+{
+    return futex_wake(current_process()->vm, addr, (uint32_t)count);
+}
+
+long sys_self_ids(sysarg_t out)
+{
+    struct thread *t = current_thread();
+    struct ks_ids ids = { .pid = t->proc->pid, .parent_pid = t->proc->parent_pid, .tid = t->tid };
+    return copy_to_user(out, &ids, sizeof ids);
 }
 
 long sys_thread_sleep(sysarg_t ns)

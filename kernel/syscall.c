@@ -19,7 +19,7 @@ long sys_process_exit(sysarg_t status);
 long sys_process_wait(sysarg_t proc, sysarg_t status_out);
 long sys_process_kill(sysarg_t proc);
 long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg);
-long sys_thread_exit(sysarg_t code);
+long sys_thread_exit(sysarg_t code, sysarg_t clear);
 long sys_thread_join(sysarg_t th);
 long sys_thread_yield(void);
 long sys_thread_sleep(sysarg_t ns);
@@ -39,6 +39,9 @@ long sys_view_seek(sysarg_t v, sysarg_t off, sysarg_t whence);
 long sys_clock_ns(void);
 long sys_kstat(sysarg_t out);
 long sys_ipc_control(sysarg_t on, sysarg_t out);
+long sys_futex_wait(sysarg_t addr, sysarg_t expected, sysarg_t timeout_ns);
+long sys_futex_wake(sysarg_t addr, sysarg_t count);
+long sys_self_ids(sysarg_t out);
 long sys_irq_bind(sysarg_t irq, sysarg_t listener, sysarg_t userdata);
 long sys_irq_ack(sysarg_t irq);
 
@@ -78,6 +81,9 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_IPC_LISTENER_CREATE, ipc_listener_create),
     ENTRY(KS_SYS_IPC_CLIENT_CREATE, ipc_client_create),
     ENTRY(KS_SYS_IPC_CONTROL, sys_ipc_control),
+    ENTRY(KS_SYS_FUTEX_WAIT, sys_futex_wait),
+    ENTRY(KS_SYS_FUTEX_WAKE, sys_futex_wake),
+    ENTRY(KS_SYS_SELF_IDS, sys_self_ids),
     ENTRY(KS_SYS_IRQ_BIND, sys_irq_bind),
     ENTRY(KS_SYS_IRQ_ACK, sys_irq_ack),
 };

@@ -150,9 +150,7 @@ long thread_join(struct thread *t)
 long thread_sleep(uint64_t ns)
 {
     struct thread *t = current_thread();
-    uint64_t ticks = ns / 1000000000ull * clock_timebase_hz() +
-                     ns % 1000000000ull * clock_timebase_hz() / 1000000000ull;
-    sched_add_sleeper(t, arch_time_now() + ticks);
+    sched_add_sleeper(t, arch_time_now() + clock_ns_to_time(ns));
     long r = sched_block(NULL, 1);
     sched_remove_sleeper(t);
     return r;

@@ -17,6 +17,7 @@
 #include "wait.h"
 
 struct process;
+struct vm_space;
 
 enum thread_state {
     THREAD_RUNNABLE,    /* on the run queue, or running */
@@ -47,6 +48,8 @@ struct thread {
     int exited;
     struct wait_queue joiners;
     struct thread_ipc ipc;
+    struct vm_space *futex_vm;      /* while blocked in futex_wait: the word waited on */
+    uintptr_t futex_addr;
     char name[24];
 };
 

@@ -102,8 +102,8 @@ static ks_handle_t give(struct process *p, struct object *o, uint32_t rights)
 }
 
 /* Build init's stack in a fresh memobj and map it. Returns the initial sp. */
-static uint64_t setup_stack(struct process *p, const char *args, uint64_t entry, ks_handle_t image,
-                            const struct userboot_console *con)
+static uint64_t setup_stack(struct process *p, const char *args, const struct elf_image *img,
+                            ks_handle_t image, const struct userboot_console *con)
 {
     static char argbuf[256];
     const char *argv[MAX_ARGS + 2] = { "init" };
@@ -128,7 +128,7 @@ static uint64_t setup_stack(struct process *p, const char *args, uint64_t entry,
         panic("userboot: out of memory for init's stack");
     const struct elf_auxv aux[] = {
         { AT_PAGESZ, PAGE_SIZE },
-        { AT_ENTRY, entry },
+        { AT_ENTRY, img->entry },
         { KS_AT_BOOTIMAGE, (uint64_t)image },
         { KS_AT_CONSOLE_MMIO, (uint64_t)give(p, con->mmio, KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP |
                                                            KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE) },
@@ -136,9 +136,12 @@ static uint64_t setup_stack(struct process *p, const char *args, uint64_t entry,
                                                          KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE) },
         { KS_AT_CONSOLE_REG_OFFSET, con->reg_offset },
         { KS_AT_CONSOLE_REG_SHIFT, con->reg_shift },
+        { AT_PHENT, 56 },
+        { AT_PHNUM, img->phnum },
+        { AT_PHDR, img->phdr_vaddr },   /* last: left out when 0 */
     };
-    uint64_t sp = elf_build_stack(top_page, PAGE_SIZE, KS_STACK_TOP, argv, NULL, aux,
-                                  sizeof aux / sizeof aux[0]);
+    unsigned naux = sizeof aux / sizeof aux[0] - (img->phdr_vaddr == 0);
+    uint64_t sp = elf_build_stack(top_page, PAGE_SIZE, KS_STACK_TOP, argv, NULL, aux, naux);
     if (!sp)
         panic("userboot: init's arguments do not fit in a page");
     if (vm_map(p->vm, stack, 0, KS_STACK_TOP - KS_STACK_SIZE, KS_STACK_SIZE,
@@ -174,7 +177,7 @@ struct process *userboot_start_init(const char *args, const struct userboot_cons
     object_put(&image->obj);
     if (h < 0)
         panic("userboot: no handle slot for the boot image");
-    uint64_t sp = setup_stack(p, args, img.entry, h, console);
+    uint64_t sp = setup_stack(p, args, &img, h, console);
     struct thread *t = thread_create_user(p, img.entry, sp, 0);
     if (!t)
         panic("userboot: out of memory for init's thread");

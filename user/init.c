@@ -1,24 +1,154 @@
 /*
- * user/init.c - the first process. It says hello, runs what its arguments (the
- * kernel's bootargs) ask for, and exits; its exit status becomes QEMU's.
+ * user/init.c - the first process (a musl program). It starts the FS server
+ * (user/fsd.c), connects its own stdio to it, says hello with printf (which
+ * travels musl -> musl_emu -> IPC -> fsd -> the UART), runs what its arguments
+ * (the kernel's bootargs) ask for, and exits; its exit status becomes QEMU's.
  *
- *   utest    run the user-space test programs (utest, the IPC tests uipc, the
- *            FP tests ufp, then udev, which gets copies of the console's device
- *            memobj and irq handles; each prints its own KTAP stream) and exit
+ *   utest    check the path Hello world took (a KTAP stream of its own), then
+ *            run the test programs (each prints its own KTAP stream) and exit
  *            nonzero if any failed
- *
- * The KS_AT_CONSOLE_* handles are otherwise unused here for now; the FS server
- * will get them.
  *   bench    run the benchmark program
+ *
+ * fsd gets, as KS_AT_HANDLE_0 + 0, 1, 2: the listener its ports come from,
+ * the console UART's device memobj and its irq (the last two are init's own,
+ * from the kernel: KS_AT_CONSOLE_MMIO, KS_AT_CONSOLE_IRQ), and as argv[1],
+ * argv[2] where the UART's registers sit in that memobj (offset, shift).
  */
-#include "user/lib/ulib.h"
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+#include "musl_emu.h"
+#include "user/lib/fsproto.h"
+#include "user/lib/ipc.h"
+#include "user/lib/ks.h"
+#include "user/lib/loader.h"
 
-/* Run prog with copies of `given` handles; 0 if it exited 0. */
-static int run_given(ks_handle_t image, const char *prog, const char *const argv[],
-                     const ks_handle_t *given, unsigned ngiven)
+static int have_console_mmio;  /* fsd got the UART's registers (else it uses the debug console) */
+
+/* Before stdio works: say why on the kernel's debug console and stop. */
+static __attribute__((noreturn)) void fail(const char *what, long err)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "init: %s (error %ld)\n", what, err);
+    ks_debug_write(msg, n > 0 && (size_t)n < sizeof msg ? (size_t)n : strlen(msg));
+    exit(2);
+}
+
+/* Start fsd and make it our file system and console. */
+static void start_fs(void)
+{
+    char offset[24] = "0", shift[24] = "0";
+    ks_handle_t extra[3];
+    unsigned n = 0;
+    long listener = ks_ipc_listener_create();
+    if (listener < 0)
+        fail("cannot create the FS server's listener", listener);
+    long root = ks_ipc_client_create((ks_handle_t)listener, FS_PORT_ROOT);
+    if (root < 0)
+        fail("cannot create the FS root port", root);
+    extra[n++] = (ks_handle_t)listener;
+#ifdef KS_AT_CONSOLE_MMIO
+    ks_handle_t mmio = (ks_handle_t)getauxval(KS_AT_CONSOLE_MMIO);
+    ks_handle_t irq = (ks_handle_t)getauxval(KS_AT_CONSOLE_IRQ);
+    if (mmio != KS_HANDLE_NONE) {
+        extra[n++] = mmio;
+        have_console_mmio = 1;
+        if (irq != KS_HANDLE_NONE)
+            extra[n++] = irq;
+    }
+    snprintf(offset, sizeof offset, "%lu", getauxval(KS_AT_CONSOLE_REG_OFFSET));
+    snprintf(shift, sizeof shift, "%lu", getauxval(KS_AT_CONSOLE_REG_SHIFT));
+#endif
+    const char *argv[] = { "fsd", offset, shift, NULL };
+    long p = musl_emu_spawn("fsd", argv, extra, n);
+    if (p < 0)
+        fail("cannot start the FS server fsd", p);
+    ks_handle_close((ks_handle_t)listener);     /* fsd's copy is the one that counts */
+    if (musl_emu_attach_fs((ks_handle_t)root) < 0)
+        fail("cannot open /dev/console on the FS server", -1);
+}
+
+/* ---- the utest configuration's own checks: how Hello world got out ---- */
+
+static int ktap_n, ktap_failed;
+
+static void ktap_result(const char *name, int ok, const char *why)
+{
+    ktap_n++;
+    if (ok) {
+        printf("ok %d - init.%s\n", ktap_n, name);
+    } else {
+        printf("not ok %d - init.%s # %s\n", ktap_n, name, why);
+        ktap_failed = 1;
+    }
+    fflush(stdout);
+}
+
+/* write() of len bytes (a KTAP comment line, so the harness ignores it) to a new /dev/console fd. */
+static long console_write_n(size_t len)
+{
+    char line[128];
+    if (len < 2 || len > sizeof line)
+        return -1;
+    memset(line, '-', len);
+    memcpy(line, "# ", 2);
+    line[len - 1] = '\n';
+    int fd = open("/dev/console", O_WRONLY);
+    if (fd < 0)
+        return -1;
+    long r = write(fd, line, len);
+    close(fd);
+    return r;
+}
+
+static int init_checks(void)
+{
+    struct ks_kstat k;
+    printf("KTAP version 1\n1..4\n# run: init.no_debug_writes\n");
+    fflush(stdout);
+    long r = ks_kstat(&k);
+    if (have_console_mmio) {
+        ktap_result("no_debug_writes", r == 0 && k.debug_write_calls == 0,
+                    "the kernel's debug console was used");
+    } else {
+        printf("ok %d - init.no_debug_writes # SKIP no console MMIO handle: fsd uses the debug console\n",
+               ++ktap_n);
+    }
+
+    printf("# run: init.fsd_stats\n");
+    fflush(stdout);
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_STATS };
+    r = ks_ipc_call(musl_emu_fs_root(), NULL, w, NULL);
+    ktap_result("fsd_stats", r == 0 && w[0] == 0 && w[1] >= strlen("Hello world.\n") && w[2] >= 1,
+                "FS_OP_STATS does not account for Hello world");
+
+    printf("# run: init.console_write_buffer\n");
+    fflush(stdout);
+    ktap_result("console_write_buffer", console_write_n(100) == 100, "write of 100 bytes");
+
+    printf("# run: init.console_write_regs\n");
+    fflush(stdout);
+    ktap_result("console_write_regs", console_write_n(10) == 10, "write of 10 bytes");
+    return ktap_failed;
+}
+
+/* ---- running programs ---- */
+
+/*
+ * Run prog with argv and copies of `given` handles, and wait for it; 0 if it
+ * exited 0. Native programs (utest, uipc, ...) start with the boot image handle
+ * and the given handles only, as they always have (their handle counts rely on
+ * it); musl programs also get the FS root port (musl_emu_spawn).
+ */
+static int run_args(const char *prog, const char *const argv[], int native,
+                    const ks_handle_t *given, unsigned ngiven)
 {
     uint64_t status = 0;
-    long r = ulib_spawn(image, prog, argv, given, ngiven);
+    long r = native ? ulib_spawn((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), prog, argv, given, ngiven)
+                    : musl_emu_spawn(prog, argv, given, ngiven);
     if (r >= 0) {
         ks_handle_t p = (ks_handle_t)r;
         r = ks_process_wait(p, &status);
@@ -35,44 +165,48 @@ static int run_given(ks_handle_t image, const char *prog, const char *const argv
     return (int)(status & 0xff);
 }
 
-static int run(ks_handle_t image, const char *prog, const char *const argv[])
+static int run(const char *prog, int native)
 {
-    return run_given(image, prog, argv, NULL, 0);
+    const char *argv[] = { prog, NULL };
+    return run_args(prog, argv, native, NULL, 0);
 }
 
-/* udev: the console's handles, and where its registers are, as arguments. */
-static int run_udev(ks_handle_t image)
+/*
+ * udev (native) tests device memobjs and interrupt delivery on the console's
+ * own UART: it gets copies of the console's handles and where the registers
+ * are. It runs before anything reads the console, so fsd has not bound the
+ * interrupt yet (fsd binds it at the first read).
+ */
+static int run_udev(void)
 {
     char offset[24], shift[24];
-    ksnprintf(offset, sizeof offset, "%lu", (unsigned long)ulib_auxv(KS_AT_CONSOLE_REG_OFFSET));
-    ksnprintf(shift, sizeof shift, "%lu", (unsigned long)ulib_auxv(KS_AT_CONSOLE_REG_SHIFT));
-    const char *args[] = { "udev", offset, shift, NULL };
+    snprintf(offset, sizeof offset, "%lu", getauxval(KS_AT_CONSOLE_REG_OFFSET));
+    snprintf(shift, sizeof shift, "%lu", getauxval(KS_AT_CONSOLE_REG_SHIFT));
+    const char *argv[] = { "udev", offset, shift, NULL };
     const ks_handle_t given[] = {
-        (ks_handle_t)ulib_auxv(KS_AT_CONSOLE_MMIO),
-        (ks_handle_t)ulib_auxv(KS_AT_CONSOLE_IRQ),
+        (ks_handle_t)getauxval(KS_AT_CONSOLE_MMIO),
+        (ks_handle_t)getauxval(KS_AT_CONSOLE_IRQ),
     };
     if (given[0] == KS_HANDLE_NONE || given[1] == KS_HANDLE_NONE)
-        return run(image, "udev", args);        /* it reports what is missing */
-    return run_given(image, "udev", args, given, 2);
+        return run_args("udev", argv, 1, NULL, 0);     /* it reports what is missing */
+    return run_args("udev", argv, 1, given, 2);
 }
 
 int main(int argc, char **argv)
 {
-    ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
     int status = 0;
+    start_fs();
     printf("Hello world.\n");
+    fflush(stdout);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "utest") == 0) {
-            const char *args[] = { "utest", NULL };
-            status |= run(image, "utest", args);
-            const char *ipc_args[] = { "uipc", NULL };
-            status |= run(image, "uipc", ipc_args);
-            const char *fp_args[] = { "ufp", NULL };
-            status |= run(image, "ufp", fp_args);
-            status |= run_udev(image);
+            status |= init_checks();
+            status |= run("utest", 1);
+            status |= run("uipc", 1);
+            status |= run("ufp", 1);
+            status |= run_udev();
         } else if (strcmp(argv[i], "bench") == 0) {
-            const char *args[] = { "ubench", NULL };
-            status |= run(image, "ubench", args);
+            status |= run("ubench", 1);
         }
     }
     return status;

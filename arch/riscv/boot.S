@@ -53,6 +53,12 @@
     .section .text.boot, "ax"
     .globl _start
 _start:
+    /* The instruction count at kernel entry, for `bench boot_to_hello` (in .data: kept
+       by the .bss clearing below). */
+    rdinstret t1
+    lla     t0, boot_instret
+    sd      t1, 0(t0)
+
     /* Phase 1 */
     csrw    sie, zero
     csrci   sstatus, 2
@@ -161,3 +167,9 @@ boot_pt_image:  .space 4096
 boot_stack_bottom:
     .space 16384
 boot_stack_top:
+
+    .section .data
+    .balign 8
+    .globl boot_instret
+boot_instret:
+    .dword 0

@@ -30,5 +30,7 @@
                                        joining itself, a process waiting for itself) */
 #define KS_ERR_PEER_CLOSED  (-32)   /* the other end went away */
 #define KS_ERR_TRUNCATED    (-33)   /* the data did not fit; the call says how much there was */
+#define KS_ERR_AGAIN        (-34)   /* futex_wait: the word no longer held the expected value */
+#define KS_ERR_TIMED_OUT    (-35)   /* a wait with a deadline reached it */
 
 #endif

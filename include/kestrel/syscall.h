@@ -33,7 +33,9 @@ enum ks_syscall {
 
     KS_SYS_THREAD_CREATE,       /* (proc, pc, sp, arg) -> thread handle; runs pc(arg) on sp
                                    in proc (KS_PROCESS_SELF or a handle with MANAGE) */
-    KS_SYS_THREAD_EXIT,         /* (code) -> does not return; the last thread ends the process */
+    KS_SYS_THREAD_EXIT,         /* (code, clear) -> does not return; the last thread ends the
+                                   process. clear != 0: store a 32-bit 0 there and futex_wake
+                                   one waiter on it first (a joiner learns the stack is free) */
     KS_SYS_THREAD_JOIN,         /* (thread) -> its exit code (>= 0 expected); needs WAIT */
     KS_SYS_THREAD_YIELD,        /* () -> 0 */
     KS_SYS_THREAD_SLEEP,        /* (ns) -> 0, or KS_ERR_INTERRUPTED */
@@ -71,6 +73,12 @@ enum ks_syscall {
     KS_SYS_IPC_CLIENT_CREATE,   /* (listener, userdata) -> client port handle; needs MANAGE */
     KS_SYS_IPC_CONTROL,         /* (fastpath_on, struct ks_ipc_stats *out or 0) -> 0 */
 
+    KS_SYS_FUTEX_WAIT,          /* (uint32_t *addr, expected, timeout_ns) -> 0 once woken;
+                                   KS_ERR_AGAIN if *addr != expected, KS_ERR_TIMED_OUT,
+                                   KS_ERR_INTERRUPTED. timeout_ns KS_FOREVER: no deadline */
+    KS_SYS_FUTEX_WAKE,          /* (uint32_t *addr, count) -> threads woken (at most count) */
+    KS_SYS_SELF_IDS,            /* (struct ks_ids *out) -> 0; the caller's pid, parent pid, tid */
+
     /*
      * Interrupts (KS_OBJ_IRQ). A bound irq posts a notification to its
      * listener when it fires and is masked until acknowledged; a thread
@@ -88,6 +96,15 @@ enum ks_syscall {
 
     KS_SYS_COUNT
 };
+
+/* futex_wait: wait without a deadline. Futexes are keyed by (address space, address). */
+#define KS_FOREVER          UINT64_MAX
+
+/* From KS_SYS_SELF_IDS: the kernel's numbers for the caller (for POSIX emulation, logs). */
+struct ks_ids {
+    uint32_t pid, parent_pid, tid, reserved;
+};
+_Static_assert(sizeof(struct ks_ids) == 16, "ks_ids layout is ABI");
 
 /*
  * The IPC calls proper are numbered apart: entry.S sends every number from
@@ -136,8 +153,9 @@ struct ks_kstat {
     uint64_t objects;           /* live kernel objects (processes, threads, memobjs, ...) */
     uint64_t debug_write_calls; /* KS_SYS_DEBUG_WRITE calls since boot */
     uint64_t context_switches;
+    uint64_t boot_instret;      /* the instruction counter at kernel entry (exact under icount) */
 };
-_Static_assert(sizeof(struct ks_kstat) == 48, "ks_kstat layout is ABI");
+_Static_assert(sizeof(struct ks_kstat) == 56, "ks_kstat layout is ABI");
 
 /* IPC path counters from KS_SYS_IPC_CONTROL. */
 struct ks_ipc_stats {

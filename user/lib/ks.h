@@ -81,6 +81,12 @@ __attribute__((noreturn)) static inline void ks_thread_exit(long code)
     KS1(KS_SYS_THREAD_EXIT, code);
     __builtin_unreachable();
 }
+/* Exit the thread; first store 0 to *clear and wake one futex waiter there (if clear). */
+__attribute__((noreturn)) static inline void ks_thread_exit_clear(long code, volatile uint32_t *clear)
+{
+    KS2(KS_SYS_THREAD_EXIT, code, clear);
+    __builtin_unreachable();
+}
 static inline long ks_thread_join(ks_handle_t t) { return KS1(KS_SYS_THREAD_JOIN, t); }
 static inline long ks_thread_yield(void) { return KS0(KS_SYS_THREAD_YIELD); }
 static inline long ks_thread_sleep(uint64_t ns) { return KS1(KS_SYS_THREAD_SLEEP, ns); }
@@ -122,5 +128,12 @@ static inline long ks_irq_ack(ks_handle_t irq) { return KS1(KS_SYS_IRQ_ACK, irq)
 
 static inline long ks_clock_ns(void) { return KS0(KS_SYS_CLOCK_NS); }
 static inline long ks_kstat(struct ks_kstat *k) { return KS1(KS_SYS_KSTAT, k); }
+
+static inline long ks_futex_wait(volatile uint32_t *addr, uint32_t expected, uint64_t timeout_ns)
+{
+    return KS3(KS_SYS_FUTEX_WAIT, addr, expected, timeout_ns);
+}
+static inline long ks_futex_wake(volatile uint32_t *addr, uint32_t count) { return KS2(KS_SYS_FUTEX_WAKE, addr, count); }
+static inline long ks_self_ids(struct ks_ids *out) { return KS1(KS_SYS_SELF_IDS, out); }
 
 #endif

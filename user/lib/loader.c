@@ -8,7 +8,9 @@
  */
 #include <kestrel/bootimg.h>
 #include "kernel/elf.h"
-#include "user/lib/ulib.h"
+#include "kernel/string.h"
+#include "user/lib/ks.h"
+#include "user/lib/loader.h"
 
 struct spawn {
     ks_handle_t proc, image;
@@ -87,6 +89,12 @@ static long setup_stack(struct spawn *s, const char *const argv[], const struct 
 long ulib_spawn(ks_handle_t bootimg, const char *name, const char *const argv[],
                 const ks_handle_t *given, unsigned ngiven)
 {
+    return ulib_spawn_tagged(bootimg, name, argv, given, NULL, ngiven);
+}
+
+long ulib_spawn_tagged(ks_handle_t bootimg, const char *name, const char *const argv[],
+                       const ks_handle_t *given, const uint64_t *tags, unsigned ngiven)
+{
     static uint8_t head[KS_PAGE_SIZE];
     struct spawn s = { .image = bootimg };
     struct elf_image img;
@@ -106,11 +114,16 @@ long ulib_spawn(ks_handle_t bootimg, const char *name, const char *const argv[],
         return r;
     s.proc = (ks_handle_t)r;
 
-    struct elf_auxv aux[3 + ULIB_MAX_GIVEN] = {
+    struct elf_auxv aux[6 + ULIB_MAX_GIVEN] = {
         { AT_PAGESZ, KS_PAGE_SIZE },
         { AT_ENTRY, img.entry },
     };
     unsigned naux = 2;
+    if (img.phdr_vaddr) {
+        aux[naux++] = (struct elf_auxv){ AT_PHDR, img.phdr_vaddr };
+        aux[naux++] = (struct elf_auxv){ AT_PHENT, 56 };
+        aux[naux++] = (struct elf_auxv){ AT_PHNUM, img.phnum };
+    }
     if ((r = elf_load(&img, &(struct elf_load_ops){ map_file, map_anon }, &s)) < 0)
         goto fail;
     long h = ks_handle_transfer(s.proc, bootimg, (uint32_t)ks_handle_info(bootimg) & KS_RIGHTS_ALL, 0);
@@ -122,7 +135,7 @@ long ulib_spawn(ks_handle_t bootimg, const char *name, const char *const argv[],
         if ((r = info) < 0 ||
             (r = h = ks_handle_transfer(s.proc, given[i], (uint32_t)info & KS_RIGHTS_ALL, 0)) < 0)
             goto fail;
-        aux[naux++] = (struct elf_auxv){ KS_AT_HANDLE_0 + i, (uint64_t)h };
+        aux[naux++] = (struct elf_auxv){ tags ? tags[i] : KS_AT_HANDLE_0 + i, (uint64_t)h };
     }
     long sp = setup_stack(&s, argv, aux, naux);
     if ((r = sp) < 0)

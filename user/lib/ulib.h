@@ -12,6 +12,7 @@
 #include "kernel/kprintf.h"
 #include "kernel/string.h"
 #include "user/lib/ks.h"
+#include "user/lib/loader.h"
 
 #define printf kprintf
 
@@ -29,21 +30,6 @@ __attribute__((noreturn)) void ulib_exit(int status);
 
 /* Handles a parent passed with ulib_spawn, in order (KS_HANDLE_NONE if absent). */
 ks_handle_t ulib_inherited(unsigned i);
-
-#define ULIB_MAX_GIVEN 4
-
-/*
- * Start program `name` from the boot image `bootimg` in a new process, with
- * argv (NULL-terminated) and copies of up to ULIB_MAX_GIVEN handles (their
- * rights kept; the child finds them with ulib_inherited). The boot image handle
- * itself is passed on too. Returns the process handle or a negative error
- * (KS_ERR_* or an ELF_ERR_* from kernel/elf.h).
- */
-long ulib_spawn(ks_handle_t bootimg, const char *name, const char *const argv[],
-                const ks_handle_t *given, unsigned ngiven);
-
-/* Spawn, wait and return the status (KS_STATUS_* encoding), or a negative error. */
-long ulib_run(ks_handle_t bootimg, const char *name, const char *const argv[], uint64_t *status);
 
 int main(int argc, char **argv);
 

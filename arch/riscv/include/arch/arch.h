@@ -31,6 +31,9 @@ static inline void arch_irq_restore(unsigned long flags)
 static inline void arch_wait_for_interrupt(void) { __asm__ volatile("wfi" ::: "memory"); }
 
 /* The platform clock (the `time` CSR), in ticks of the DTB's timebase-frequency. */
+/* The retired-instruction counter when the kernel was entered (saved by boot.S). */
+extern uint64_t boot_instret;
+
 static inline uint64_t arch_time_now(void)
 {
     uint64_t t;

@@ -1,0 +1,91 @@
+/*
+ * kernel/futex.c - futexes: wait on a 32-bit user word, be woken by address.
+ *
+ * A thread calls futex_wait(addr, expected) after seeing *addr == expected in
+ * user space; the kernel reads the word again and blocks only if it still
+ * holds `expected`. The kernel runs on one hart and is not preempted, so the
+ * read and the block are atomic with respect to any futex_wake: a waker that
+ * changed the word either ran before the read (the wait returns KS_ERR_AGAIN)
+ * or runs after the block (and finds the waiter). This is the primitive under
+ * musl's mutexes, condition variables and pthread_join (through musl_emu.c).
+ *
+ * A futex is named by (address space, user address): private to a process,
+ * which is all musl's process-private locks need. Waiters sit in one of a few
+ * hashed wait queues; the thread records what it waits on.
+ */
+#include <kestrel/errors.h>
+#include <kestrel/syscall.h>
+#include <arch/arch.h>
+#include "clock.h"
+#include "futex.h"
+#include "process.h"
+#include "sched.h"
+#include "thread.h"
+#include "uaccess.h"
+
+#define FUTEX_BUCKETS 32
+#define WOKEN 1                 /* wake result of a futex_wake (a tick wakes with 0) */
+
+static struct wait_queue buckets[FUTEX_BUCKETS];
+
+void futex_init(void)
+{
+    for (int i = 0; i < FUTEX_BUCKETS; i++)
+        wait_queue_init(&buckets[i]);
+}
+
+static struct wait_queue *bucket(uintptr_t addr)
+{
+    return &buckets[(addr >> 2) % FUTEX_BUCKETS];
+}
+
+/* KS_ERR_INVALID (misaligned), KS_ERR_FAULT (outside user space), or 0. */
+static long check_word(uintptr_t addr)
+{
+    if (addr & 3)
+        return KS_ERR_INVALID;
+    return user_range_ok(addr, 4) ? 0 : KS_ERR_FAULT;
+}
+
+long futex_wait(uintptr_t addr, uint32_t expected, uint64_t timeout_ns)
+{
+    struct thread *t = current_thread();
+    uint32_t now;
+    long r = check_word(addr);
+    if (r)
+        return r;
+    if (copy_from_user(&now, addr, sizeof now))
+        return KS_ERR_FAULT;
+    if (now != expected)
+        return KS_ERR_AGAIN;
+    if (timeout_ns == 0)
+        return KS_ERR_TIMED_OUT;
+    t->futex_vm = t->proc->vm;
+    t->futex_addr = addr;
+    if (timeout_ns != KS_FOREVER)
+        sched_add_sleeper(t, arch_time_now() + clock_ns_to_time(timeout_ns));
+    r = sched_block(bucket(addr), 1);
+    sched_remove_sleeper(t);
+    t->futex_vm = NULL;
+    if (r == WOKEN)
+        return 0;
+    return r == KS_ERR_INTERRUPTED ? r : KS_ERR_TIMED_OUT;
+}
+
+long futex_wake(struct vm_space *vm, uintptr_t addr, uint32_t count)
+{
+    struct wait_queue *wq = bucket(addr);
+    long woken = 0, r = check_word(addr);
+    if (r)
+        return r;
+    LIST_FOR_EACH(n, tmp, &wq->waiters) {
+        if ((uint32_t)woken == count)
+            break;
+        struct thread *t = LIST_ENTRY(n, struct thread, sched_link);
+        if (t->futex_vm != vm || t->futex_addr != addr)
+            continue;
+        sched_wake(t, WOKEN);
+        woken++;
+    }
+    return woken;
+}

@@ -1,0 +1,83 @@
+/*
+ * user/lib/fsproto.h - the protocol between musl_emu.c and the FS server
+ * (user/fsd.c), carried by kestrel IPC (<kestrel/ipc.h>, user/lib/ipc.h).
+ *
+ * Ports. The FS server has one listener. Every client port it hands out
+ * carries a userdata value that tells the server what the port stands for:
+ *
+ *   FS_PORT_ROOT      the namespace: open, stat, mkdir, unlink, rename, ...
+ *                     Every musl program gets one at start (FS_AT_ROOT).
+ *   anything else     an open directory or the console, made by FS_OPEN and
+ *                     moved to the opener; closing the handle forgets it.
+ *
+ * Requests. MR0 is the operation (FS_OP_*); the other words and the buffer are
+ * per operation, below. Paths are absolute ("/tmp/x"), at most FS_PATH_MAX
+ * bytes, sent as the buffer without a terminating NUL; musl_emu makes relative
+ * paths absolute. The reply's MR0 is its status: >= 0 on success or a negative
+ * Linux errno value (ENOENT is -2), which musl_emu hands to musl as is; results
+ * follow in MR1... The server always replies with a0 = 0, so a negative result
+ * of the call itself is an IPC error (KS_ERR_*), never confused with an errno.
+ *
+ * Regular files are memobjs. FS_OPEN of a file answers with a view (its
+ * position is the file offset; read and write go straight to the kernel, no
+ * IPC) and a handle to the memobj itself (for fstat's size, ftruncate and
+ * mmap). Only opening, directories, names and the console need the server.
+ */
+#ifndef USER_FSPROTO_H
+#define USER_FSPROTO_H
+
+#include <stdint.h>
+
+#define FS_PORT_ROOT        0           /* userdata of namespace ports */
+#define FS_AT_ROOT          0x4b5320    /* auxv: this program's root port (musl_emu_spawn) */
+#define FS_PATH_MAX         1024
+
+enum fs_op {
+    /* On a root port. */
+    FS_OP_OPEN = 1,     /* MR1 = Linux open flags, MR2 = mode; buf = path.
+                           status = FS_KIND_*; MR1 = inode, MR2 = st_mode;
+                           FILE: handles [view, memobj]; DIR, CONSOLE: handles [port] */
+    FS_OP_STAT,         /* buf = path (or MR1 = inode if no buf). status 0; MR1..MR6 =
+                           struct fs_stat */
+    FS_OP_MKDIR,        /* MR1 = mode; buf = path. status 0 */
+    FS_OP_UNLINK,       /* MR1 = 1 to remove a directory (rmdir), 0 for a file; buf = path */
+    FS_OP_RENAME,       /* MR1 = length of the old path; buf = old path then new path */
+    FS_OP_STATS,        /* status 0; MR1 = bytes written to the console so far,
+                           MR2 = console write requests served */
+
+    /* On a directory port. */
+    FS_OP_READDIR,      /* MR1 = position (0 at start); the recv buf gets Linux
+                           linux_dirent64 records (what getdents64 returns: d_ino, d_off =
+                           the position after this entry, d_reclen, d_type, d_name with
+                           its NUL, padded to 8), as many whole ones as fit; status = bytes
+                           (0 at the end); MR1 = the next position */
+    FS_OP_FSTAT,        /* status 0; MRs = struct fs_stat (also on the console port) */
+
+    /* On the console port. */
+    FS_OP_WRITE,        /* MR1 = length; data in MR2..MR7 if length <= FS_INLINE_MAX,
+                           else in the buffer. status = bytes written */
+    FS_OP_READ,         /* MR1 = most bytes wanted; recv buf gets them. Blocks until at
+                           least one byte came in from the UART. status = bytes */
+};
+
+/* FS_OP_WRITE carries this many bytes in registers (MR2..MR7), no buffer: one fast-path
+   IPC round trip for a short console write. */
+#define FS_INLINE_MAX       48
+
+enum fs_kind {
+    FS_KIND_FILE = 1,
+    FS_KIND_DIR = 2,
+    FS_KIND_CONSOLE = 3,
+};
+
+/* The reply words of FS_OP_STAT / FS_OP_FSTAT (MR1..MR6; MR0 is the status). */
+struct fs_stat {
+    uint64_t ino;
+    uint64_t mode;          /* Linux st_mode: S_IFREG | 0644 etc. */
+    uint64_t size;
+    uint64_t nlink;
+    uint64_t mtime_ns;      /* realtime nanoseconds */
+    uint64_t ctime_ns;
+};
+
+#endif

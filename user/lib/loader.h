@@ -1,0 +1,33 @@
+/*
+ * user/lib/loader.h - start a program from the boot image in a new process
+ * (user/lib/loader.c). Used by native programs (through ulib.h) and by musl
+ * programs (through musl_emu.c's spawn), so it needs nothing but the native
+ * system call wrappers and memcpy-style functions.
+ */
+#ifndef USER_LOADER_H
+#define USER_LOADER_H
+
+#include <stdint.h>
+#include <kestrel/handle.h>
+
+#define ULIB_MAX_GIVEN 4
+
+/*
+ * Start program `name` from the boot image `bootimg` in a new process, with
+ * argv (NULL-terminated) and copies of up to ULIB_MAX_GIVEN handles (their
+ * rights kept; the child finds them in its auxiliary vector as KS_AT_HANDLE_0,
+ * KS_AT_HANDLE_0 + 1, ...). The boot image handle itself is passed on too
+ * (KS_AT_BOOTIMAGE). Returns the process handle or a negative error (KS_ERR_*
+ * or an ELF_ERR_* from kernel/elf.h).
+ */
+long ulib_spawn(ks_handle_t bootimg, const char *name, const char *const argv[],
+                const ks_handle_t *given, unsigned ngiven);
+
+/* ulib_spawn, with given[i] found under auxv type tags[i] instead. */
+long ulib_spawn_tagged(ks_handle_t bootimg, const char *name, const char *const argv[],
+                       const ks_handle_t *given, const uint64_t *tags, unsigned ngiven);
+
+/* Spawn, wait and return the status (KS_STATUS_* encoding), or a negative error. */
+long ulib_run(ks_handle_t bootimg, const char *name, const char *const argv[], uint64_t *status);
+
+#endif

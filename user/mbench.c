@@ -1,0 +1,166 @@
+/*
+ * user/mbench.c - benchmarks of the POSIX layer (musl -> musl_emu -> kernel or
+ * FS server), run by init when the bootargs say "bench".
+ *
+ * Like user/ubench.c: under `make bench` (QEMU -icount, one hart) rdinstret
+ * counts guest instructions exactly, each figure is printed as
+ * "bench NAME VALUE UNIT", and every loop's own cost (the same loop doing
+ * nothing) is measured and subtracted, so a figure is the whole operation:
+ * musl, musl_emu, the kernel and (for the console, open, stat) the FS server.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static inline uint64_t instret(void)
+{
+    uint64_t n;
+    __asm__ volatile("rdinstret %0" : "=r"(n));
+    return n;
+}
+
+/* Print value/divisor with three decimals. */
+static void report(const char *name, uint64_t value, uint64_t divisor, const char *unit)
+{
+    uint64_t milli = (value * 1000 + divisor / 2) / divisor;
+    if (milli % 1000 == 0 || milli >= 100000)
+        printf("bench %s %llu %s\n", name, (unsigned long long)((milli + 500) / 1000), unit);
+    else
+        printf("bench %s %llu.%03llu %s\n", name, (unsigned long long)(milli / 1000),
+               (unsigned long long)(milli % 1000), unit);
+    fflush(stdout);
+}
+
+/* Instructions of an empty loop of n iterations (the overhead to subtract). */
+static __attribute__((noinline)) uint64_t empty_loop(long n)
+{
+    uint64_t t0 = instret();
+    for (long i = 0; i < n; i++)
+        __asm__ volatile("" ::: "memory");
+    return instret() - t0;
+}
+
+static int fail(const char *what)
+{
+    printf("mbench: %s failed\n", what);
+    return 1;
+}
+
+/* write(fd, buf, 1) to a regular file: a view write in the kernel, no IPC. */
+static int bench_write_file(void)
+{
+    enum { N = 2000 };
+    int fd = open("/tmp/bench-w", O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    if (fd < 0)
+        return fail("open /tmp/bench-w");
+    char c = 'x';
+    uint64_t t0 = instret();
+    for (long i = 0; i < N; i++)
+        if (write(fd, &c, 1) != 1)
+            return fail("write to a file");
+    uint64_t total = instret() - t0;
+    close(fd);
+    unlink("/tmp/bench-w");
+    report("posix_write_file_1b", total - empty_loop(N), N, "insn/op");
+    return 0;
+}
+
+/*
+ * write of one byte to the console: one IPC round trip to the FS server, which
+ * puts the byte in the UART. The bytes are spaces, ended by one newline.
+ */
+static int bench_write_console(void)
+{
+    enum { N = 200 };
+    int fd = open("/dev/console", O_WRONLY);
+    if (fd < 0)
+        return fail("open /dev/console");
+    char c = ' ';
+    uint64_t t0 = instret();
+    for (long i = 0; i < N; i++)
+        if (write(fd, &c, 1) != 1)
+            return fail("write to the console");
+    uint64_t total = instret() - t0;
+    write(fd, "\n", 1);
+    close(fd);
+    report("posix_write_console_1b", total - empty_loop(N), N, "insn/op");
+    return 0;
+}
+
+static int bench_open_close(void)
+{
+    enum { N = 500 };
+    int fd = open("/tmp/bench-o", O_CREAT | O_WRONLY, 0644);
+    if (fd < 0)
+        return fail("create /tmp/bench-o");
+    close(fd);
+    uint64_t t0 = instret();
+    for (long i = 0; i < N; i++) {
+        fd = open("/tmp/bench-o", O_RDONLY);
+        if (fd < 0)
+            return fail("open /tmp/bench-o");
+        close(fd);
+    }
+    uint64_t total = instret() - t0;
+    report("posix_open_close", total - empty_loop(N), N, "insn/op");
+    return 0;
+}
+
+static int bench_stat(void)
+{
+    enum { N = 500 };
+    struct stat st;
+    uint64_t t0 = instret();
+    for (long i = 0; i < N; i++)
+        if (stat("/tmp/bench-o", &st) != 0)
+            return fail("stat /tmp/bench-o");
+    uint64_t total = instret() - t0;
+    unlink("/tmp/bench-o");
+    report("posix_stat", total - empty_loop(N), N, "insn/op");
+    return 0;
+}
+
+/* read of a 1 MiB file in 64 KiB chunks, per byte (the file's pages exist already). */
+static int bench_read_1m(void)
+{
+    enum { SIZE = 1 << 20, CHUNK = 64 << 10, ROUNDS = 4 };
+    char *buf = malloc(CHUNK);
+    int fd = open("/tmp/bench-r", O_CREAT | O_TRUNC | O_RDWR, 0644);
+    if (!buf || fd < 0)
+        return fail("set up /tmp/bench-r");
+    memset(buf, 'r', CHUNK);
+    for (long off = 0; off < SIZE; off += CHUNK)
+        if (write(fd, buf, CHUNK) != CHUNK)
+            return fail("fill /tmp/bench-r");
+    memset(buf, 0, CHUNK);              /* touch the buffer's pages before measuring */
+    uint64_t total = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        lseek(fd, 0, SEEK_SET);
+        uint64_t t0 = instret();
+        for (long off = 0; off < SIZE; off += CHUNK)
+            if (read(fd, buf, CHUNK) != CHUNK)
+                return fail("read /tmp/bench-r");
+        total += instret() - t0;
+    }
+    close(fd);
+    unlink("/tmp/bench-r");
+    free(buf);
+    report("posix_read_1m", total - empty_loop((long)ROUNDS * (SIZE / CHUNK)), (uint64_t)ROUNDS * SIZE,
+           "insn/byte");
+    return 0;
+}
+
+int main(void)
+{
+    int bad = 0;
+    bad |= bench_write_file();
+    bad |= bench_write_console();
+    bad |= bench_open_close();
+    bad |= bench_stat();
+    bad |= bench_read_1m();
+    return bad;
+}
