@@ -208,6 +208,30 @@ static long check_recv_part(const struct ks_ipc_desc *d)
     return vm_check_access(current_process()->vm, (uintptr_t)d->recv_buf, d->recv_cap, VM_WRITE);
 }
 
+/* Copy the descriptor at user address desc into ipc->desc, noting its outputs as memory holds them. */
+static long desc_copy_in(struct thread_ipc *ipc, uint64_t desc)
+{
+    struct ks_ipc_desc *d = &ipc->desc;
+    long r = copy_from_user(d, desc, sizeof *d);
+    if (r)
+        return r;
+    _Static_assert(sizeof(struct ks_ipc_desc) - KS_IPC_DESC_OUT == sizeof ipc->desc_out_was,
+                   "the output block is 4 words");
+    memcpy(ipc->desc_out_was, (uint8_t *)d + KS_IPC_DESC_OUT, sizeof ipc->desc_out_was);
+    d->recv_len = 0;
+    d->recv_nhandles = 0;
+    d->flags = 0;
+    return 0;
+}
+
+/* 1 if the descriptor outputs in ipc->desc differ from what the user's memory holds. */
+static int desc_outputs_changed(const struct thread_ipc *ipc)
+{
+    const uint64_t *out = (const uint64_t *)((const uint8_t *)&ipc->desc + KS_IPC_DESC_OUT);
+    const uint64_t *was = ipc->desc_out_was;
+    return out[0] != was[0] || out[1] != was[1] || out[2] != was[2] || out[3] != was[3];
+}
+
 /*
  * Copy the caller's descriptor in, check the parts `use` names and, for
  * DESC_SEND, take its outgoing handles. A buffer that is not mapped is the
@@ -221,15 +245,9 @@ static long take_desc(uint64_t desc, int use)
     if (!desc)
         return 0;
     struct ks_ipc_desc *d = &ipc->desc;
-    long r = copy_from_user(d, desc, sizeof *d);
+    long r = desc_copy_in(ipc, desc);
     if (r)
         return r;
-    _Static_assert(sizeof(struct ks_ipc_desc) - KS_IPC_DESC_OUT == sizeof ipc->desc_out_was,
-                   "the output block is 4 words");
-    memcpy(ipc->desc_out_was, (uint8_t *)d + KS_IPC_DESC_OUT, sizeof ipc->desc_out_was);
-    d->recv_len = 0;
-    d->recv_nhandles = 0;
-    d->flags = 0;
     if (!(use & DESC_SEND)) {
         d->send_len = 0;
         d->send_nhandles = 0;
@@ -277,13 +295,38 @@ static long take_desc(uint64_t desc, int use)
 static long put_desc(void)
 {
     struct thread_ipc *ipc = &current_thread()->ipc;
-    if (!ipc->desc_user)
-        return 0;
-    const uint64_t *out = (const uint64_t *)((const uint8_t *)&ipc->desc + KS_IPC_DESC_OUT);
-    const uint64_t *was = ipc->desc_out_was;
-    if (out[0] == was[0] && out[1] == was[1] && out[2] == was[2] && out[3] == was[3])
+    if (!ipc->desc_user || !desc_outputs_changed(ipc))
         return 0;       /* the caller's memory says so already (steady state) */
-    return copy_to_user(ipc->desc_user + KS_IPC_DESC_OUT, out, sizeof ipc->desc - KS_IPC_DESC_OUT);
+    return copy_to_user(ipc->desc_user + KS_IPC_DESC_OUT, (const uint8_t *)&ipc->desc + KS_IPC_DESC_OUT,
+                        sizeof ipc->desc - KS_IPC_DESC_OUT);
+}
+
+/*
+ * For the fast path's reply-and-receive (arch/riscv/ipc_fast.S) when a
+ * descriptor is involved, the caller's or ours. The reply carries words only,
+ * so it may go fast if the caller's descriptor outputs would not change (the
+ * caller returns straight to user mode: there is nothing to write back), and
+ * our descriptor, if any, sends nothing and has a good receive part: copied in
+ * and checked here as do_reply and do_receive would, it is what the receive
+ * that follows uses. 0: go on. Otherwise the fast path hands the whole call to
+ * the C path, which starts over (what this wrote is the current thread's
+ * scratch, which take_desc rewrites).
+ */
+long ipc_fast_reply_desc(struct thread *caller, uint64_t desc)
+{
+    const struct thread_ipc *c = &caller->ipc;
+    /* transfer() would set recv_len and recv_nhandles to 0, and nothing else */
+    if (c->desc_user && (c->desc.recv_len || c->desc.recv_nhandles || desc_outputs_changed(c)))
+        return 1;
+    if (!desc)
+        return 0;
+    struct thread_ipc *ipc = &current_thread()->ipc;
+    if (desc_copy_in(ipc, desc) || ipc->desc.send_len || ipc->desc.send_nhandles ||
+        check_recv_part(&ipc->desc))
+        return 1;
+    ipc->desc_user = desc;
+    ipc->nhandles = 0;
+    return 0;
 }
 
 /*

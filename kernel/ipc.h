@@ -89,6 +89,12 @@ long ipc_receive_resumed(void);
 long ipc_listener_create(void);
 long ipc_client_create(uint64_t listener, uint64_t userdata);
 
+/*
+ * The fast path's reply-and-receive, when the caller or the current thread
+ * has a descriptor: 0 if it may go on (see kernel/ipc.c).
+ */
+long ipc_fast_reply_desc(struct thread *caller, uint64_t desc);
+
 /* Fast path switch and counters (KS_SYS_IPC_CONTROL). */
 extern uint64_t ipc_fastpath_on;
 extern struct ks_ipc_stats ipc_stats;

@@ -28,6 +28,7 @@
 #include "user/lib/ulib.h"
 
 #define MS 1000000ull
+#define UNMAPPED_ADDR   0x0000500000000000ull   /* user space, nothing mapped there */
 
 static ks_handle_t g_image;
 
@@ -1168,7 +1169,9 @@ enum { RH_CUR, RH_FIRST, RH_SECOND, RH_BAD, RH_WRONG, RH_EXT };   /* which reply
 /* A call with this first word ends a server's wait at teardown: it is answered at once. */
 #define QUIT_WORD 0x9017900d
 enum { LH_L, LH_BAD, LH_WRONG, LH_NOREAD };                 /* which listener handle */
-enum { D_NONE, D_RECV, D_SEND };                            /* which descriptor */
+/* Which descriptor: none; receive into rbuf; also send 8 bytes; receive-only ones that fail in */
+/* some way; a handle (or too many) to send; an unreadable descriptor. */
+enum { D_NONE, D_RECV, D_SEND, D_RECV_HUGE, D_RECV_UNMAPPED, D_HANDLE, D_MANY_HANDLES, D_FAULT };
 
 struct sstep {
     uint8_t op, rh, lh, desc;
@@ -1238,8 +1241,20 @@ static void srv_thread(long arg)
             d.send_len = sizeof payload;
             d.recv_buf = s->rbuf;
             d.recv_cap = sizeof s->rbuf;
+        } else if (st->desc == D_RECV_HUGE) {
+            d.recv_buf = s->rbuf;
+            d.recv_cap = KS_IPC_MAX_BUF + 1;
+        } else if (st->desc == D_RECV_UNMAPPED) {
+            d.recv_buf = (void *)UNMAPPED_ADDR;
+            d.recv_cap = sizeof s->rbuf;
+        } else if (st->desc == D_HANDLE || st->desc == D_MANY_HANDLES) {
+            d.send_nhandles = st->desc == D_HANDLE ? 1 : KS_IPC_MAX_HANDLES + 1;
+            d.send_handles[0] = s->l;           /* a copy of the listener handle */
+            d.recv_buf = s->rbuf;
+            d.recv_cap = sizeof s->rbuf;
         }
-        struct ks_ipc_desc *dp = st->desc == D_NONE ? 0 : &d;
+        struct ks_ipc_desc *dp = st->desc == D_NONE ? 0 : st->desc == D_FAULT ?
+                                 (struct ks_ipc_desc *)UNMAPPED_ADDR : &d;
         ks_handle_t rh = (ks_handle_t)(st->rh == RH_CUR ? s->cur : st->rh == RH_FIRST ? s->first :
                                        st->rh == RH_SECOND ? s->second : st->rh == RH_BAD ? s->bad :
                                        st->rh == RH_WRONG ? s->wrong : *s->ext);
@@ -1259,7 +1274,7 @@ static void srv_thread(long arg)
             a0 = reply_full(rh, dp, rw, &r);
         s->receiving = 0;
         rec_res(o, &r, is_receive);
-        if (dp)
+        if (dp == &d)
             rec_desc(o, dp);
         if (is_receive && a0 >= 256) {
             int k;
@@ -1435,6 +1450,7 @@ static void row_baseline(void)
     row_teardown();
 }
 
+/* A call with a descriptor (all zero) takes the C path; the reply (no outputs change) goes fast. */
 static void row_call_desc(void)
 {
     row_setup(S_RECV_RR, 1);
@@ -1554,6 +1570,96 @@ static void row_reply_desc(void)
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_SEND }, { .op = OP_END } };
     row_setup(s, 1);
     row_call(R.c, 0);
+    row_teardown();
+}
+
+/* Reply-and-receive with a descriptor that only receives (into rbuf): the reply goes fast. */
+static void row_rr_recv_desc(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV }, { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* A call carrying a buffer into a receive with a descriptor, answered by one (ipc_rt_4k's case). */
+static void row_rr_both_desc(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV, .desc = D_RECV }, { .op = OP_RR, .desc = D_RECV },
+                                      { .op = OP_RR, .desc = D_RECV }, { .op = OP_END } };
+    row_setup(s, 1);
+    static const uint8_t msg[8] = "8 bytes";
+    struct ks_ipc_desc d = { .send_buf = msg, .send_len = sizeof msg };
+    row_call(R.c, &d);
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/* Reply-and-receive whose descriptor sends a handle (a copy of the listener's). */
+static void row_rr_desc_handle(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLE }, { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* Reply-and-receive whose descriptor lists too many handles: INVALID, nothing sent, then a plain reply. */
+static void row_rr_desc_many_handles(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_MANY_HANDLES }, { .op = OP_REPLY },
+                                      { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* Reply-and-receive with an unreadable descriptor: FAULT, nothing sent, then a plain reply. */
+static void row_rr_desc_fault(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_FAULT }, { .op = OP_REPLY },
+                                      { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* Reply-and-receive with a receive capacity over the limit: the reply goes, the receive fails INVALID. */
+static void row_rr_recv_cap_huge(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV_HUGE }, { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* Reply-and-receive into an unmapped buffer: the reply goes, the receive fails FAULT. */
+static void row_rr_recv_unmapped(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV_UNMAPPED }, { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* A caller whose descriptor outputs in memory are stale: the reply has them to write back. */
+static void row_caller_outputs_stale(void)
+{
+    row_setup(S_RECV_RR, 1);
+    struct ks_ipc_desc d = { .recv_len = 77, .recv_nhandles = 3, .flags = KS_IPC_PEER_TRUNCATED };
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/* A caller whose buffer was cut (PEER_TRUNCATED): the reply has the flag to write back. */
+static void row_caller_truncated(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV, .desc = D_RECV }, { .op = OP_RR, .desc = D_RECV },
+                                      { .op = OP_END } };
+    row_setup(s, 1);
+    static uint8_t big[100];
+    struct ks_ipc_desc d = { .send_buf = big, .send_len = sizeof big };
+    row_call(R.c, &d);
     row_teardown();
 }
 
@@ -1858,7 +1964,7 @@ static void fast_row(void (*fn)(void), uint64_t fast_calls, uint64_t fast_replie
     static void fast_##name(void) { fast_row(row_##name, fc, fr); }
 
 FAST_ROW(baseline, 1, 1)
-FAST_ROW(call_desc, 0, 0)
+FAST_ROW(call_desc, 0, 1)
 FAST_ROW(no_receiver, 0, 1)
 FAST_ROW(receiver_desc, 0, 1)
 FAST_ROW(listener_closed, 0, 0)
@@ -1872,6 +1978,15 @@ FAST_ROW(receiver_interrupted, 0, 1)
 FAST_ROW(caller_intr_pending, 0, 0)
 FAST_ROW(caller_interrupted, 1, 0)
 FAST_ROW(reply_desc, 1, 0)
+FAST_ROW(rr_recv_desc, 1, 1)
+FAST_ROW(rr_both_desc, 0, 2)
+FAST_ROW(rr_desc_handle, 1, 0)
+FAST_ROW(rr_desc_many_handles, 1, 0)
+FAST_ROW(rr_desc_fault, 1, 0)
+FAST_ROW(rr_recv_cap_huge, 1, 0)
+FAST_ROW(rr_recv_unmapped, 1, 0)
+FAST_ROW(caller_outputs_stale, 0, 0)
+FAST_ROW(caller_truncated, 0, 0)
 FAST_ROW(queued_caller, 1, 1)
 FAST_ROW(rr_bad_listener, 1, 0)
 FAST_ROW(rr_listener_wrong_type, 1, 0)
@@ -1919,6 +2034,15 @@ static const struct ktest_case fast_cases[] = {
     { "caller_intr_pending", fast_caller_intr_pending },
     { "caller_interrupted", fast_caller_interrupted },
     { "reply_desc", fast_reply_desc },
+    { "rr_recv_desc", fast_rr_recv_desc },
+    { "rr_both_desc", fast_rr_both_desc },
+    { "rr_desc_handle", fast_rr_desc_handle },
+    { "rr_desc_many_handles", fast_rr_desc_many_handles },
+    { "rr_desc_fault", fast_rr_desc_fault },
+    { "rr_recv_cap_huge", fast_rr_recv_cap_huge },
+    { "rr_recv_unmapped", fast_rr_recv_unmapped },
+    { "caller_outputs_stale", fast_caller_outputs_stale },
+    { "caller_truncated", fast_caller_truncated },
     { "queued_caller", fast_queued_caller },
     { "rr_bad_listener", fast_rr_bad_listener },
     { "rr_listener_wrong_type", fast_rr_listener_wrong_type },
@@ -2395,7 +2519,6 @@ KTEST_SUITE(fail_suite, "ipc_fail", fail_cases);
 /* ======================= ipc_bad ======================= */
 
 #define KERNEL_ADDR     0xffffffc000000000ull
-#define UNMAPPED_ADDR   0x0000500000000000ull   /* user space, nothing mapped there */
 
 /* A failed IPC call returns only its error: no words, a1, info or scratch. */
 static int clean_failure(const struct ipcres *r)

@@ -1,9 +1,15 @@
 /*
  * arch/riscv/ipc_fast.S - the IPC fast path: call, and reply-and-receive, with a
  * register-only message and a partner already waiting, switch straight from
- * one thread to the other. No C, no scheduler, and the eight message registers
+ * one thread to the other. No scheduler, and the eight message registers
  * (a2-a6, t0-t2) are never saved or loaded: they simply stay in the registers
  * while tp, satp and the user frame change underneath them.
+ *
+ * A reply-and-receive may involve descriptors as long as the reply itself is
+ * words only: the caller's (whose outputs must need no writing back) and the
+ * server's own (receive part only, for the receive that follows). The one C
+ * call on any fast path, ipc_fast_reply_desc, checks those and takes the
+ * server's in; this is how a server that receives buffers answers fast.
  *
  * Entered from ipc_entry (entry.S) with: tp = current thread, the user's sp,
  * ra, gp, tp, sepc and s0-s11 in its frame, a0 = port handle, a1 = descriptor,
@@ -55,21 +61,24 @@
     lla     t4, ipc_fastpath_on
     ld      t4, 0(t4)
     beqz    t4, ipc_bail                    /* switched off (KS_SYS_IPC_CONTROL) */
-    bnez    a1, ipc_bail                    /* a descriptor: buffer or handles */
     lw      t4, TH_FLAGS(tp)
     bnez    t4, ipc_bail                    /* this thread is being killed */
     lw      t4, TH_INTR_PENDING(tp)
     bnez    t4, ipc_bail                    /* an interrupt would end the wait at once */
 .endm
 
-/* Block the current thread so that a normal switch to it runs `resume`. */
+/*
+ * Block the current thread so that a normal switch to it runs `resume`; a1 is
+ * its descriptor (always 0 for a call; for a receive, the one
+ * ipc_fast_reply_desc took in).
+ */
 .macro block_current resume
     li      t4, C_THREAD_BLOCKED
     sw      t4, TH_STATE(tp)
     li      t4, 1
     sw      t4, TH_INTERRUPTIBLE(tp)
     sd      zero, TH_WAITING_ON(tp)
-    sd      zero, TH_IPC_DESC_USER(tp)
+    sd      a1, TH_IPC_DESC_USER(tp)
     lla     t4, \resume
     sd      t4, TH_CTX_RA(tp)
     ld      t4, TH_KSTACK_TOP(tp)
@@ -95,6 +104,7 @@
     .globl ipc_fast_call
 ipc_fast_call:
     common_checks
+    bnez    a1, ipc_bail                    /* a descriptor: buffer or handles */
     lookup  a0, C_OBJ_CLIENT, C_RIGHT_WRITE, s1, s0     /* s1 = client port */
     ld      s2, CP_LISTENER(s1)                         /* s2 = listener */
     lw      t4, L_CLOSED(s2)
@@ -155,8 +165,6 @@ ipc_fast_reply_recv:
     lw      t4, TH_STATE(s3)
     li      t5, C_THREAD_BLOCKED
     bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
-    ld      t4, TH_IPC_DESC_USER(s3)
-    bnez    t4, ipc_bail                    /* it expects descriptor outputs */
     lookup  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0    /* s2 = listener */
     lw      t4, L_CLOSED(s2)
     bnez    t4, ipc_bail                    /* closed */
@@ -171,7 +179,26 @@ ipc_fast_reply_recv:
     lw      t4, RP_STATE(s4)
     li      t5, C_REPLY_ARMED
     beq     t4, t5, ipc_bail                /* and idle */
-1:
+1:  ld      t4, TH_IPC_DESC_USER(s3)
+    or      t4, t4, a1
+    beqz    t4, 2f                          /* no descriptor on either side */
+    /*
+     * The caller's descriptor outputs must stay as its memory has them, and
+     * ours (for the receive that follows) must send nothing and have a good
+     * receive part: kernel/ipc.c decides, and takes ours in. The registers a
+     * C call may clobber go to their (unused) slots in our frame meanwhile.
+     */
+    .irp n, 5,6,7,10,11,12,13,14,15,16,17,28
+    sd      x\n, UREG(\n)(tp)
+    .endr
+    mv      a0, s3
+    call    ipc_fast_reply_desc
+    mv      t4, a0
+    .irp n, 5,6,7,10,11,12,13,14,15,16,17,28
+    ld      x\n, UREG(\n)(tp)
+    .endr
+    bnez    t4, ipc_bail                    /* outputs to write, a buffer to send, a bad receive part */
+2:
     /* ---- point of no return ---- */
     sw      zero, RP_STATE(s1)              /* C_REPLY_IDLE */
     sd      zero, RP_CALLER(s1)
