@@ -14,14 +14,17 @@ void *memcpy(void *dst, const void *src, size_t n)
     if ((((uintptr_t)d | (uintptr_t)s) & 7) == 0) {
         uint64_t *dw = (uint64_t *)d;
         const uint64_t *sw = (const uint64_t *)s;
-        for (; n >= 128; n -= 128, dw += 16, sw += 16) {
-            uint64_t v[16];
+        for (; n >= 256; n -= 256, dw += 32, sw += 32) {    /* an IPC buffer goes through here */
+#pragma GCC unroll 2
+            for (int h = 0; h < 32; h += 16) {
+                uint64_t v[16];
 #pragma GCC unroll 16
-            for (int i = 0; i < 16; i++)
-                v[i] = sw[i];
+                for (int i = 0; i < 16; i++)
+                    v[i] = sw[h + i];
 #pragma GCC unroll 16
-            for (int i = 0; i < 16; i++)
-                dw[i] = v[i];
+                for (int i = 0; i < 16; i++)
+                    dw[h + i] = v[i];
+            }
         }
         for (; n >= 8; n -= 8)
             *dw++ = *sw++;
