@@ -90,9 +90,11 @@ long ipc_listener_create(void);
 long ipc_client_create(uint64_t listener, uint64_t userdata);
 
 /*
- * The fast path's reply-and-receive, when the caller or the current thread
- * has a descriptor: 0 if it may go on (see kernel/ipc.c).
+ * The fast path's call and reply-and-receive when a descriptor is involved
+ * (either side's): 0 if it may go on (see kernel/ipc.c). For a call, the
+ * buffer has then been delivered.
  */
+long ipc_fast_call_desc(struct thread *rcv, uint64_t desc);
 long ipc_fast_reply_desc(struct thread *caller, uint64_t desc);
 
 /* Fast path switch and counters (KS_SYS_IPC_CONTROL). */

@@ -85,6 +85,24 @@
     sd      t4, TH_CTX_SP(tp)
 .endm
 
+/*
+ * Call fn(s3, a1) (kernel/ipc.c) from a ladder, before the point of no return;
+ * its result lands in t4. The registers C may clobber that still matter (the
+ * message, and a0, a1, a7, t3 for the C path should we bail) wait in their
+ * slots of our frame, which a system call leaves unused.
+ */
+.macro call_c fn
+    .irp n, 5,6,7,10,11,12,13,14,15,16,17,28
+    sd      x\n, UREG(\n)(tp)
+    .endr
+    mv      a0, s3
+    call    \fn
+    mv      t4, a0
+    .irp n, 5,6,7,10,11,12,13,14,15,16,17,28
+    ld      x\n, UREG(\n)(tp)
+    .endr
+.endm
+
 .macro refs_add obj, delta
     lw      t4, OBJ_REFS(\obj)
     addi    t4, t4, \delta
@@ -104,7 +122,6 @@
     .globl ipc_fast_call
 ipc_fast_call:
     common_checks
-    bnez    a1, ipc_bail                    /* a descriptor: buffer or handles */
     lookup  a0, C_OBJ_CLIENT, C_RIGHT_WRITE, s1, s0     /* s1 = client port */
     ld      s2, CP_LISTENER(s1)                         /* s2 = listener */
     lw      t4, L_CLOSED(s2)
@@ -116,8 +133,6 @@ ipc_fast_call:
     lw      t4, TH_STATE(s3)
     li      t5, C_THREAD_BLOCKED
     bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
-    ld      t4, TH_IPC_DESC_USER(s3)
-    bnez    t4, ipc_bail                    /* it wants a buffer or handles */
     ld      s4, TH_IPC_RPORT(s3)            /* s4 = its reply port */
     beqz    s4, ipc_bail                    /* none (cannot happen: made before it blocked) */
     lw      t4, OBJ_HANDLES(s4)
@@ -125,7 +140,11 @@ ipc_fast_call:
     lw      t4, RP_STATE(s4)
     li      t5, C_REPLY_ARMED
     beq     t4, t5, ipc_bail                /* still waiting for an earlier reply */
-
+    ld      t4, TH_IPC_DESC_USER(s3)
+    or      t4, t4, a1
+    bnez    t4, ipc_call_desc               /* a descriptor on either side: see there */
+    li      a7, 0                           /* the receiver's info: words only */
+ipc_call_commit:
     /* ---- point of no return ---- */
     ld      t4, (TH_IPC_LINK + LINK_NEXT)(s3)   /* the receiver leaves the listener */
     ld      t5, (TH_IPC_LINK + LINK_PREV)(s3)
@@ -152,6 +171,18 @@ ipc_fast_call:
     count   STATS_FAST_CALLS
     mv      gp, s3
     j       ipc_fast_switch
+
+/*
+ * A call with a descriptor on either side: kernel/ipc.c checks ours (a
+ * buffer, no handles) and that the receiver's outputs need no writing back,
+ * and if so delivers the buffer, which commits the call. The receiver's info
+ * word (bytes received, truncation) comes from there.
+ */
+ipc_call_desc:
+    call_c  ipc_fast_call_desc
+    bnez    t4, ipc_bail                    /* handles to send, a bad descriptor, outputs to write */
+    ld      a7, TH_IPC_INFO(s3)
+    j       ipc_call_commit
 
 /* ---- reply-and-receive: a0 = reply port, t3 = listener ---- */
     .globl ipc_fast_reply_recv
@@ -185,18 +216,9 @@ ipc_fast_reply_recv:
     /*
      * The caller's descriptor outputs must stay as its memory has them, and
      * ours (for the receive that follows) must send nothing and have a good
-     * receive part: kernel/ipc.c decides, and takes ours in. The registers a
-     * C call may clobber go to their (unused) slots in our frame meanwhile.
+     * receive part: kernel/ipc.c decides, and takes ours in.
      */
-    .irp n, 5,6,7,10,11,12,13,14,15,16,17,28
-    sd      x\n, UREG(\n)(tp)
-    .endr
-    mv      a0, s3
-    call    ipc_fast_reply_desc
-    mv      t4, a0
-    .irp n, 5,6,7,10,11,12,13,14,15,16,17,28
-    ld      x\n, UREG(\n)(tp)
-    .endr
+    call_c  ipc_fast_reply_desc
     bnez    t4, ipc_bail                    /* outputs to write, a buffer to send, a bad receive part */
 2:
     /* ---- point of no return ---- */
@@ -219,6 +241,7 @@ ipc_fast_reply_recv:
     block_current ipc_recv_resume
     li      a0, 0                           /* the caller's results */
     li      a1, 0
+    li      a7, 0
     li      t4, C_THREAD_RUNNABLE
     sw      t4, TH_STATE(s3)
     count   STATS_FAST_REPLIES
@@ -226,8 +249,8 @@ ipc_fast_reply_recv:
     /* fall through */
 
 /*
- * Become thread gp and return to its user mode, from its frame, with a0/a1 as
- * set, info (a7) 0, and the message registers as they are.
+ * Become thread gp and return to its user mode, from its frame, with a0, a1
+ * and a7 (info) as set, and the message registers as they are.
  */
 ipc_fast_switch:
     ld      t4, TH_SATP(gp)
@@ -237,9 +260,8 @@ ipc_fast_switch:
     csrw    satp, t4                        /* ASIDs: no TLB flush */
     sd      t4, 0(t5)
 1:  mv      tp, gp
-    li      a7, SSTATUS_FS              /* FP off: the thread's first use traps (fp.c) */
-    csrc    sstatus, a7
-    li      a7, 0
+    li      t4, SSTATUS_FS              /* FP off: the thread's first use traps (fp.c) */
+    csrc    sstatus, t4
     ld      t4, (TH_FRAME + TF_SEPC)(tp)
     addi    t4, t4, 4
     csrw    sepc, t4
