@@ -219,6 +219,8 @@ static long check_recv_part(const struct ks_ipc_desc *d)
 {
     if (d->recv_cap > KS_IPC_MAX_BUF)
         return KS_ERR_INVALID;
+    if (!d->recv_cap)
+        return 0;       /* nothing to receive into (the common case for a caller) */
     return vm_check_access(caller_process()->vm, (uintptr_t)d->recv_buf, d->recv_cap, VM_WRITE);
 }
 
@@ -262,7 +264,7 @@ static long check_desc(const struct ks_ipc_desc *d, int use)
         return r;
     if (d->send_len > KS_IPC_MAX_BUF || d->send_nhandles > KS_IPC_MAX_HANDLES)
         return KS_ERR_INVALID;
-    if (vm_check_access(caller_process()->vm, (uintptr_t)d->send_buf, d->send_len, VM_READ))
+    if (d->send_len && vm_check_access(caller_process()->vm, (uintptr_t)d->send_buf, d->send_len, VM_READ))
         return KS_ERR_FAULT;
     return 0;
 }
