@@ -1,15 +1,17 @@
 /*
- * arch/riscv/ipc_fast.S - the IPC fast path: call, and reply-and-receive, with a
- * register-only message and a partner already waiting, switch straight from
- * one thread to the other. No scheduler, and the eight message registers
+ * arch/riscv/ipc_fast.S - the IPC fast path: call, and reply-and-receive, with
+ * the message's words in registers and a partner already waiting, switch
+ * straight from one thread to the other. No scheduler, and the eight message registers
  * (a2-a6, t0-t2) are never saved or loaded: they simply stay in the registers
  * while tp, satp and the user frame change underneath them.
  *
- * A reply-and-receive may involve descriptors as long as the reply itself is
- * words only: the caller's (whose outputs must need no writing back) and the
- * server's own (receive part only, for the receive that follows). The one C
- * call on any fast path, ipc_fast_reply_desc, checks those and takes the
- * server's in; this is how a server that receives buffers answers fast.
+ * Descriptors may be involved as long as no handles travel and the thread
+ * resumed needs nothing written back to its descriptor (it returns straight to
+ * user mode): a call may carry a buffer, and a reply-and-receive (whose reply
+ * is words only) may give the descriptor for its next receive. Then the last
+ * check of the ladder is one C call, ipc_fast_call_desc or ipc_fast_reply_desc
+ * (kernel/ipc.c), which checks the descriptors with the C path's own code, and
+ * for a call delivers the buffer.
  *
  * Entered from ipc_entry (entry.S) with: tp = current thread, the user's sp,
  * ra, gp, tp, sepc and s0-s11 in its frame, a0 = port handle, a1 = descriptor,
