@@ -57,6 +57,20 @@ static struct thread *ipc_owner(struct thread_ipc *ipc)
     return (struct thread *)((char *)ipc - __builtin_offsetof(struct thread, ipc));
 }
 
+/* The calling process (current_process(), inline: the IPC path asks often). */
+static inline struct process *caller_process(void)
+{
+    return current_thread()->proc;
+}
+
+/* Copy n words (a small constant: unrolled in place instead of a call to memcpy). */
+static inline __attribute__((always_inline)) void copy_words(uint64_t *dst, const uint64_t *src, int n)
+{
+#pragma GCC unroll 8
+    for (int i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+
 /* ---- objects ---- */
 
 static void listener_destroy(struct object *o)
@@ -210,7 +224,54 @@ static long check_recv_part(const struct ks_ipc_desc *d)
 {
     if (d->recv_cap > KS_IPC_MAX_BUF)
         return KS_ERR_INVALID;
-    return vm_check_access(current_process()->vm, (uintptr_t)d->recv_buf, d->recv_cap, VM_WRITE);
+    if (!d->recv_cap)
+        return 0;       /* nothing to receive into (the common case for a caller) */
+    return vm_check_access(caller_process()->vm, (uintptr_t)d->recv_buf, d->recv_cap, VM_WRITE);
+}
+
+/* Copy the descriptor at user address desc into ipc->desc, noting its outputs as memory holds them. */
+static long desc_copy_in(struct thread_ipc *ipc, uint64_t desc)
+{
+    struct ks_ipc_desc *d = &ipc->desc;
+    long r = copy_from_user(d, desc, sizeof *d);
+    if (r)
+        return r;
+    _Static_assert(sizeof(struct ks_ipc_desc) - KS_IPC_DESC_OUT == sizeof ipc->desc_out_was,
+                   "the output block is 4 words");
+    copy_words(ipc->desc_out_was, (const uint64_t *)((const uint8_t *)d + KS_IPC_DESC_OUT), 4);
+    d->recv_len = 0;
+    d->recv_nhandles = 0;
+    d->flags = 0;
+    return 0;
+}
+
+/* 1 if the output block of d differs from was (the 4 words the user's memory holds). */
+static int outputs_differ(const struct ks_ipc_desc *d, const uint64_t was[4])
+{
+    const uint64_t *out = (const uint64_t *)((const uint8_t *)d + KS_IPC_DESC_OUT);
+    return out[0] != was[0] || out[1] != was[1] || out[2] != was[2] || out[3] != was[3];
+}
+
+/* 1 if the descriptor outputs in ipc->desc differ from what the user's memory holds. */
+static int desc_outputs_changed(const struct thread_ipc *ipc)
+{
+    return outputs_differ(&ipc->desc, ipc->desc_out_was);
+}
+
+/*
+ * Check the copied descriptor for a message that sends (DESC_SEND) and/or
+ * receives (DESC_RECV): limits, and buffers mapped for the access they need.
+ */
+static long check_desc(const struct ks_ipc_desc *d, int use)
+{
+    long r;
+    if ((use & DESC_RECV) && (r = check_recv_part(d)) != 0)
+        return r;
+    if (d->send_len > KS_IPC_MAX_BUF || d->send_nhandles > KS_IPC_MAX_HANDLES)
+        return KS_ERR_INVALID;
+    if (d->send_len && vm_check_access(caller_process()->vm, (uintptr_t)d->send_buf, d->send_len, VM_READ))
+        return KS_ERR_FAULT;
+    return 0;
 }
 
 /*
@@ -226,26 +287,16 @@ static long take_desc(uint64_t desc, int use)
     if (!desc)
         return 0;
     struct ks_ipc_desc *d = &ipc->desc;
-    long r = copy_from_user(d, desc, sizeof *d);
+    long r = desc_copy_in(ipc, desc);
     if (r)
         return r;
-    _Static_assert(sizeof(struct ks_ipc_desc) - KS_IPC_DESC_OUT == sizeof ipc->desc_out_was,
-                   "the output block is 4 words");
-    memcpy(ipc->desc_out_was, (uint8_t *)d + KS_IPC_DESC_OUT, sizeof ipc->desc_out_was);
-    d->recv_len = 0;
-    d->recv_nhandles = 0;
-    d->flags = 0;
     if (!(use & DESC_SEND)) {
         d->send_len = 0;
         d->send_nhandles = 0;
     }
-    if ((use & DESC_RECV) && (r = check_recv_part(d)) != 0)
+    if ((r = check_desc(d, use)) != 0)
         return r;
-    if (d->send_len > KS_IPC_MAX_BUF || d->send_nhandles > KS_IPC_MAX_HANDLES)
-        return KS_ERR_INVALID;
-    if (vm_check_access(current_process()->vm, (uintptr_t)d->send_buf, d->send_len, VM_READ))
-        return KS_ERR_FAULT;
-    struct handle_table *table = current_process()->handles;
+    struct handle_table *table = caller_process()->handles;
     for (uint32_t i = 0; i < d->send_nhandles; i++) {
         struct object *o;
         uint32_t rights;
@@ -282,24 +333,21 @@ static long take_desc(uint64_t desc, int use)
 static long put_desc(void)
 {
     struct thread_ipc *ipc = &current_thread()->ipc;
-    if (!ipc->desc_user)
-        return 0;
-    const uint64_t *out = (const uint64_t *)((const uint8_t *)&ipc->desc + KS_IPC_DESC_OUT);
-    const uint64_t *was = ipc->desc_out_was;
-    if (out[0] == was[0] && out[1] == was[1] && out[2] == was[2] && out[3] == was[3])
+    if (!ipc->desc_user || !desc_outputs_changed(ipc))
         return 0;       /* the caller's memory says so already (steady state) */
-    return copy_to_user(ipc->desc_user + KS_IPC_DESC_OUT, out, sizeof ipc->desc - KS_IPC_DESC_OUT);
+    return copy_to_user(ipc->desc_user + KS_IPC_DESC_OUT, (const uint8_t *)&ipc->desc + KS_IPC_DESC_OUT,
+                        sizeof ipc->desc - KS_IPC_DESC_OUT);
 }
 
+
 /*
- * Move a message from thread `from` to thread `to`: words, buffer (copied once,
- * address space to address space), handles. Sets to's info word and
- * descriptor outputs; notes truncation on both sides.
+ * Move what a message carries beyond its words from thread `from` to thread
+ * `to`: buffer (copied once, address space to address space), handles. Sets
+ * to's info word and descriptor outputs; notes truncation on both sides.
  */
-static void transfer(struct thread *from, struct thread *to)
+static void transfer_payload(struct thread *from, struct thread *to)
 {
     struct thread_ipc *s = &from->ipc, *r = &to->ipc;
-    memcpy(r->mr, s->mr, sizeof r->mr);
     uint64_t info = 0;
     uint64_t len = s->desc_user ? s->desc.send_len : 0;
     uint64_t cap = r->desc_user ? r->desc.recv_cap : 0;
@@ -335,6 +383,28 @@ static void transfer(struct thread *from, struct thread *to)
     if (r->desc_user)
         r->desc.recv_nhandles = got;
     r->out_info = info | (uint64_t)got << 32;
+}
+
+/* Move a whole message from thread `from` to thread `to`: words, then the rest. */
+static void transfer(struct thread *from, struct thread *to)
+{
+    copy_words(to->ipc.mr, from->ipc.mr, KS_IPC_WORDS);
+    transfer_payload(from, to);
+}
+
+/*
+ * 1 if receiving a message of len bytes and no handles leaves r's descriptor
+ * outputs as its memory holds them (transfer_payload() sets recv_len and
+ * recv_nhandles, nothing else).
+ */
+static int outputs_stay(const struct thread_ipc *r, uint64_t len)
+{
+    struct ks_ipc_desc after;
+    copy_words((uint64_t *)((uint8_t *)&after + KS_IPC_DESC_OUT),
+               (const uint64_t *)((const uint8_t *)&r->desc + KS_IPC_DESC_OUT), 4);
+    after.recv_len = len;
+    after.recv_nhandles = 0;
+    return !outputs_differ(&after, r->desc_out_was);
 }
 
 /* ---- the rendezvous ---- */
@@ -690,4 +760,60 @@ void ipc_notification_cancel(struct listener *l, struct ipc_notification *n)
         return;
     list_remove(&n->link);
     l->notified = !list_empty(&l->notifications);
+}
+
+/* ---- for the fast path (arch/riscv/ipc_fast.S) ---- */
+
+/*
+ * For the fast path's call (arch/riscv/ipc_fast.S) to receiver rcv when a
+ * descriptor is involved, ours or the receiver's. The receiver returns
+ * straight to user mode, so its descriptor outputs must need no writing back;
+ * ours, if any, must send no handles, and is copied in and checked as
+ * ipc_call's take_desc would. If all is well the buffer is delivered here,
+ * exactly as deliver_call would (the words travel in registers), and 0 says
+ * the call is past its point of no return. Otherwise nothing was delivered,
+ * and the fast path hands the whole call to the C path, which starts over
+ * (what this wrote is the current thread's scratch, which take_desc rewrites).
+ */
+long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
+{
+    struct thread *t = current_thread();
+    struct thread_ipc *ipc = &t->ipc;
+    if (desc && (desc_copy_in(ipc, desc) || ipc->desc.send_nhandles ||
+                 check_desc(&ipc->desc, DESC_SEND | DESC_RECV)))
+        return 1;
+    if (rcv->ipc.desc_user && !outputs_stay(&rcv->ipc, desc ? ipc->desc.send_len : 0))
+        return 1;
+    ipc->desc_user = desc;
+    ipc->nhandles = 0;
+    transfer_payload(t, rcv);
+    return 0;
+}
+
+/*
+ * For the fast path's reply-and-receive (arch/riscv/ipc_fast.S) when a
+ * descriptor is involved, the caller's or ours. The reply carries words only,
+ * so it may go fast if the caller's descriptor outputs would not change (the
+ * caller returns straight to user mode: there is nothing to write back), and
+ * our descriptor, if any, sends nothing and has a good receive part: copied in
+ * and checked here as do_reply and do_receive would, it is what the receive
+ * that follows uses. 0: go on. Otherwise the fast path hands the whole call to
+ * the C path, which starts over (what this wrote is the current thread's
+ * scratch, which take_desc rewrites).
+ */
+long ipc_fast_reply_desc(struct thread *caller, uint64_t desc)
+{
+    const struct thread_ipc *c = &caller->ipc;
+    /* transfer() would set recv_len and recv_nhandles to 0, and nothing else */
+    if (c->desc_user && (c->desc.recv_len || c->desc.recv_nhandles || desc_outputs_changed(c)))
+        return 1;
+    if (!desc)
+        return 0;
+    struct thread_ipc *ipc = &current_thread()->ipc;
+    if (desc_copy_in(ipc, desc) || ipc->desc.send_len || ipc->desc.send_nhandles ||
+        check_recv_part(&ipc->desc))
+        return 1;
+    ipc->desc_user = desc;
+    ipc->nhandles = 0;
+    return 0;
 }

@@ -125,6 +125,14 @@ static inline struct listener *listener_from_object(struct object *o)
     return OBJECT_CAST(o, KS_OBJ_LISTENER, struct listener, obj);
 }
 
+/*
+ * The fast path's call and reply-and-receive when a descriptor is involved
+ * (either side's): 0 if it may go on (see kernel/ipc.c). For a call, the
+ * buffer has then been delivered.
+ */
+long ipc_fast_call_desc(struct thread *rcv, uint64_t desc);
+long ipc_fast_reply_desc(struct thread *caller, uint64_t desc);
+
 /* Fast path switch and counters (KS_SYS_IPC_CONTROL). */
 extern uint64_t ipc_fastpath_on;
 extern struct ks_ipc_stats ipc_stats;

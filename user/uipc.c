@@ -28,6 +28,7 @@
 #include "user/lib/ulib.h"
 
 #define MS 1000000ull
+#define UNMAPPED_ADDR   0x0000500000000000ull   /* user space, nothing mapped there */
 
 static ks_handle_t g_image;
 
@@ -1168,7 +1169,14 @@ enum { RH_CUR, RH_FIRST, RH_SECOND, RH_BAD, RH_WRONG, RH_EXT };   /* which reply
 /* A call with this first word ends a server's wait at teardown: it is answered at once. */
 #define QUIT_WORD 0x9017900d
 enum { LH_L, LH_BAD, LH_WRONG, LH_NOREAD };                 /* which listener handle */
-enum { D_NONE, D_RECV, D_SEND };                            /* which descriptor */
+/*
+ * Which descriptor: none; receive into rbuf; also send 8 bytes; receive-only
+ * ones that fail in some way; a handle (or too many) to send; an unreadable
+ * descriptor; receive into rbuf through the server's one kept descriptor,
+ * whose outputs stay in memory from one receive to the next (as a real
+ * server's would).
+ */
+enum { D_NONE, D_RECV, D_SEND, D_RECV_HUGE, D_RECV_UNMAPPED, D_HANDLE, D_MANY_HANDLES, D_FAULT, D_RECV_KEEP };
 
 struct sstep {
     uint8_t op, rh, lh, desc;
@@ -1183,6 +1191,7 @@ struct srv {
     volatile int done, teardown, receiving;
     struct rec out;
     uint8_t rbuf[64];
+    struct ks_ipc_desc keep;    /* D_RECV_KEEP */
     uint64_t w[KS_IPC_WORDS], ud;
     struct uthread t;
 };
@@ -1238,8 +1247,22 @@ static void srv_thread(long arg)
             d.send_len = sizeof payload;
             d.recv_buf = s->rbuf;
             d.recv_cap = sizeof s->rbuf;
+        } else if (st->desc == D_RECV_HUGE) {
+            d.recv_buf = s->rbuf;
+            d.recv_cap = KS_IPC_MAX_BUF + 1;
+        } else if (st->desc == D_RECV_UNMAPPED) {
+            d.recv_buf = (void *)UNMAPPED_ADDR;
+            d.recv_cap = sizeof s->rbuf;
+        } else if (st->desc == D_HANDLE || st->desc == D_MANY_HANDLES) {
+            d.send_nhandles = st->desc == D_HANDLE ? 1 : KS_IPC_MAX_HANDLES + 1;
+            d.send_handles[0] = s->l;           /* a copy of the listener handle */
+            d.recv_buf = s->rbuf;
+            d.recv_cap = sizeof s->rbuf;
         }
-        struct ks_ipc_desc *dp = st->desc == D_NONE ? 0 : &d;
+        s->keep.recv_buf = s->rbuf;
+        s->keep.recv_cap = sizeof s->rbuf;
+        struct ks_ipc_desc *dp = st->desc == D_NONE ? 0 : st->desc == D_FAULT ?
+                                 (struct ks_ipc_desc *)UNMAPPED_ADDR : st->desc == D_RECV_KEEP ? &s->keep : &d;
         ks_handle_t rh = (ks_handle_t)(st->rh == RH_CUR ? s->cur : st->rh == RH_FIRST ? s->first :
                                        st->rh == RH_SECOND ? s->second : st->rh == RH_BAD ? s->bad :
                                        st->rh == RH_WRONG ? s->wrong : *s->ext);
@@ -1259,7 +1282,7 @@ static void srv_thread(long arg)
             a0 = reply_full(rh, dp, rw, &r);
         s->receiving = 0;
         rec_res(o, &r, is_receive);
-        if (dp)
+        if (dp == &d || dp == &s->keep)
             rec_desc(o, dp);
         if (is_receive && a0 >= 256) {
             int k;
@@ -1435,6 +1458,7 @@ static void row_baseline(void)
     row_teardown();
 }
 
+/* A call with a descriptor (all zero): both ways go fast (no handles, no outputs change). */
 static void row_call_desc(void)
 {
     row_setup(S_RECV_RR, 1);
@@ -1451,6 +1475,7 @@ static void row_no_receiver(void)
     row_teardown();
 }
 
+/* A call with words only into a receive with a descriptor (nothing to write back: recv_len stays 0). */
 static void row_receiver_desc(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV, .desc = D_RECV }, { .op = OP_RR }, { .op = OP_END } };
@@ -1554,6 +1579,159 @@ static void row_reply_desc(void)
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_SEND }, { .op = OP_END } };
     row_setup(s, 1);
     row_call(R.c, 0);
+    row_teardown();
+}
+
+/* Reply-and-receive with a descriptor that only receives (into rbuf): the reply goes fast. */
+static void row_rr_recv_desc(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV }, { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* A call carrying a buffer into a receive with a descriptor, answered by one (ipc_rt_4k's case). */
+static void row_rr_both_desc(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV, .desc = D_RECV }, { .op = OP_RR, .desc = D_RECV },
+                                      { .op = OP_RR, .desc = D_RECV }, { .op = OP_END } };
+    row_setup(s, 1);
+    static const uint8_t msg[8] = "8 bytes";
+    struct ks_ipc_desc d = { .send_buf = msg, .send_len = sizeof msg };
+    row_call(R.c, &d);
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/* Reply-and-receive whose descriptor sends a handle (a copy of the listener's). */
+static void row_rr_desc_handle(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLE }, { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* Reply-and-receive whose descriptor lists too many handles: INVALID, nothing sent, then a plain reply. */
+static void row_rr_desc_many_handles(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_MANY_HANDLES }, { .op = OP_REPLY },
+                                      { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* Reply-and-receive with an unreadable descriptor: FAULT, nothing sent, then a plain reply. */
+static void row_rr_desc_fault(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_FAULT }, { .op = OP_REPLY },
+                                      { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* Reply-and-receive with a receive capacity over the limit: the reply goes, the receive fails INVALID. */
+static void row_rr_recv_cap_huge(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV_HUGE }, { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* Reply-and-receive into an unmapped buffer: the reply goes, the receive fails FAULT. */
+static void row_rr_recv_unmapped(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV_UNMAPPED }, { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
+/* A caller whose descriptor outputs in memory are stale: the reply has them to write back. */
+static void row_caller_outputs_stale(void)
+{
+    row_setup(S_RECV_RR, 1);
+    struct ks_ipc_desc d = { .recv_len = 77, .recv_nhandles = 3, .flags = KS_IPC_PEER_TRUNCATED };
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/* A caller whose buffer was cut (PEER_TRUNCATED): the reply has the flag to write back. */
+static void row_caller_truncated(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV, .desc = D_RECV }, { .op = OP_RR, .desc = D_RECV },
+                                      { .op = OP_END } };
+    row_setup(s, 1);
+    static uint8_t big[100];
+    struct ks_ipc_desc d = { .send_buf = big, .send_len = sizeof big };
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/*
+ * Two calls carrying a buffer into a server whose kept descriptor says, from
+ * the first receive on, what the second brings (8 bytes): only the second
+ * call goes fast (the first has the receiver's recv_len to write back).
+ */
+static void row_call_buf_kept(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV, .desc = D_RECV_KEEP }, { .op = OP_RR, .desc = D_RECV_KEEP },
+                                      { .op = OP_RR, .desc = D_RECV_KEEP }, { .op = OP_END } };
+    row_setup(s, 1);
+    static const uint8_t msg[8] = "8 bytes";
+    struct ks_ipc_desc d = { .send_buf = msg, .send_len = sizeof msg };
+    row_call(R.c, &d);
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/*
+ * As call_buf_kept with 100 bytes into 64, the caller's descriptor kept too:
+ * the second call goes fast, cut (the receiver's info, the caller's
+ * PEER_TRUNCATED), and its reply too, PEER_TRUNCATED being in memory already.
+ */
+static void row_call_buf_cut_kept(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV, .desc = D_RECV_KEEP }, { .op = OP_RR, .desc = D_RECV_KEEP },
+                                      { .op = OP_RR, .desc = D_RECV_KEEP }, { .op = OP_END } };
+    row_setup(s, 1);
+    static uint8_t big[100];
+    struct ks_ipc_desc d = { .send_buf = big, .send_len = sizeof big };
+    row_call(R.c, &d);
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/* A call whose descriptor sends a handle (a copy; the receiver takes none, so it is dropped). */
+static void row_call_desc_handle(void)
+{
+    row_setup(S_RECV_RR, 1);
+    struct ks_ipc_desc d = { .send_nhandles = 1, .send_handles = { R.c } };
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/* Calls with bad descriptors: each fails at once (FAULT or INVALID), the server still waiting. */
+static void row_call_desc_bad(void)
+{
+    row_setup(S_RECV_RR, 1);
+    uint64_t w[KS_IPC_WORDS] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    struct ipcres r;
+    ipc_full(KS_SYS_IPC_CALL, R.c, (struct ks_ipc_desc *)UNMAPPED_ADDR, 0, w, &r);    /* unreadable */
+    rec_res(&R.out, &r, 0);
+    struct ks_ipc_desc d = { .send_buf = (const void *)UNMAPPED_ADDR, .send_len = 8 };
+    row_call(R.c, &d);                                                  /* unmapped send buffer */
+    struct ks_ipc_desc d2 = { .send_len = KS_IPC_MAX_BUF + 1 };
+    row_call(R.c, &d2);                                                 /* too long */
+    struct ks_ipc_desc d3 = { .recv_buf = (void *)UNMAPPED_ADDR, .recv_cap = 8 };
+    row_call(R.c, &d3);                                                 /* unmapped receive buffer */
+    struct ks_ipc_desc d4 = { .recv_cap = KS_IPC_MAX_BUF + 1 };
+    row_call(R.c, &d4);                                                 /* too large */
+    row_call(R.c, 0);                                                   /* and the server still answers */
     row_teardown();
 }
 
@@ -1858,9 +2036,9 @@ static void fast_row(void (*fn)(void), uint64_t fast_calls, uint64_t fast_replie
     static void fast_##name(void) { fast_row(row_##name, fc, fr); }
 
 FAST_ROW(baseline, 1, 1)
-FAST_ROW(call_desc, 0, 0)
+FAST_ROW(call_desc, 1, 1)
 FAST_ROW(no_receiver, 0, 1)
-FAST_ROW(receiver_desc, 0, 1)
+FAST_ROW(receiver_desc, 1, 1)
 FAST_ROW(listener_closed, 0, 0)
 FAST_ROW(bad_handle, 0, 0)
 FAST_ROW(stale_handle, 0, 0)
@@ -1872,6 +2050,19 @@ FAST_ROW(receiver_interrupted, 0, 1)
 FAST_ROW(caller_intr_pending, 0, 0)
 FAST_ROW(caller_interrupted, 1, 0)
 FAST_ROW(reply_desc, 1, 0)
+FAST_ROW(rr_recv_desc, 1, 1)
+FAST_ROW(rr_both_desc, 0, 2)
+FAST_ROW(rr_desc_handle, 1, 0)
+FAST_ROW(rr_desc_many_handles, 1, 0)
+FAST_ROW(rr_desc_fault, 1, 0)
+FAST_ROW(rr_recv_cap_huge, 1, 0)
+FAST_ROW(rr_recv_unmapped, 1, 0)
+FAST_ROW(caller_outputs_stale, 1, 0)
+FAST_ROW(caller_truncated, 0, 0)
+FAST_ROW(call_buf_kept, 1, 2)
+FAST_ROW(call_buf_cut_kept, 1, 1)
+FAST_ROW(call_desc_handle, 0, 1)
+FAST_ROW(call_desc_bad, 1, 1)
 FAST_ROW(queued_caller, 1, 1)
 FAST_ROW(rr_bad_listener, 1, 0)
 FAST_ROW(rr_listener_wrong_type, 1, 0)
@@ -1919,6 +2110,19 @@ static const struct ktest_case fast_cases[] = {
     { "caller_intr_pending", fast_caller_intr_pending },
     { "caller_interrupted", fast_caller_interrupted },
     { "reply_desc", fast_reply_desc },
+    { "rr_recv_desc", fast_rr_recv_desc },
+    { "rr_both_desc", fast_rr_both_desc },
+    { "rr_desc_handle", fast_rr_desc_handle },
+    { "rr_desc_many_handles", fast_rr_desc_many_handles },
+    { "rr_desc_fault", fast_rr_desc_fault },
+    { "rr_recv_cap_huge", fast_rr_recv_cap_huge },
+    { "rr_recv_unmapped", fast_rr_recv_unmapped },
+    { "caller_outputs_stale", fast_caller_outputs_stale },
+    { "caller_truncated", fast_caller_truncated },
+    { "call_buf_kept", fast_call_buf_kept },
+    { "call_buf_cut_kept", fast_call_buf_cut_kept },
+    { "call_desc_handle", fast_call_desc_handle },
+    { "call_desc_bad", fast_call_desc_bad },
     { "queued_caller", fast_queued_caller },
     { "rr_bad_listener", fast_rr_bad_listener },
     { "rr_listener_wrong_type", fast_rr_listener_wrong_type },
@@ -2395,7 +2599,6 @@ KTEST_SUITE(fail_suite, "ipc_fail", fail_cases);
 /* ======================= ipc_bad ======================= */
 
 #define KERNEL_ADDR     0xffffffc000000000ull
-#define UNMAPPED_ADDR   0x0000500000000000ull   /* user space, nothing mapped there */
 
 /* A failed IPC call returns only its error: no words, a1, info or scratch. */
 static int clean_failure(const struct ipcres *r)
@@ -2740,7 +2943,8 @@ KTEST_SUITE(bad_suite, "ipc_bad", bad_cases);
  * them; the reply is echo_f of the request with the port's userdata, so a
  * reply meant for another call cannot pass. Every 16th call also carries a
  * 32-byte buffer (the servers take none: it is cut, and both sides must say
- * so), so fast and slow paths interleave. The servers check the requests too,
+ * so), so fast and slow paths interleave: its reply takes the C path, which
+ * has the caller's PEER_TRUNCATED to write back. The servers check the requests too,
  * and count per thread in a shared page: [8 + s] calls, [16 + s] bad ones.
  * At the end each server thread answers one QUIT call and ends.
  */
@@ -2855,9 +3059,9 @@ static void stress_calls(void)
     }
     KT_EXPECT_EQ(served, (uint64_t)STRESS_CLIENTS * STRESS_CALLS);
     KT_EXPECT_EQ(server_bad, 0);
-    /* both paths were exercised */
+    /* both paths were exercised (every buffer call's reply on the C path) */
     KT_EXPECT(s1.fast_calls - s0.fast_calls > 0);
-    KT_EXPECT(s1.slow_calls - s0.slow_calls >= (uint64_t)STRESS_CLIENTS * STRESS_CALLS / 16);
+    KT_EXPECT(s1.slow_replies - s0.slow_replies >= (uint64_t)STRESS_CLIENTS * STRESS_CALLS / 16);
     printf("# stress: %lu calls, %lu mismatches, %lu errors in %lu ms; fast calls %lu, fast replies %lu, "
            "slow calls %lu, slow replies %lu; per server %lu %lu %lu %lu\n",
            (unsigned long)ok, (unsigned long)bad, (unsigned long)errors, (unsigned long)(ns / MS),

@@ -1,9 +1,17 @@
 /*
- * arch/riscv/ipc_fast.S - the IPC fast path: call, and reply-and-receive, with a
- * register-only message and a partner already waiting, switch straight from
- * one thread to the other. No C, no scheduler, and the eight message registers
+ * arch/riscv/ipc_fast.S - the IPC fast path: call, and reply-and-receive, with
+ * the message's words in registers and a partner already waiting, switch
+ * straight from one thread to the other. No scheduler, and the eight message registers
  * (a2-a6, t0-t2) are never saved or loaded: they simply stay in the registers
  * while tp, satp and the user frame change underneath them.
+ *
+ * Descriptors may be involved as long as no handles travel and the thread
+ * resumed needs nothing written back to its descriptor (it returns straight to
+ * user mode): a call may carry a buffer, and a reply-and-receive (whose reply
+ * is words only) may give the descriptor for its next receive. Then the last
+ * check of the ladder is one C call, ipc_fast_call_desc or ipc_fast_reply_desc
+ * (kernel/ipc.c), which checks the descriptors with the C path's own code, and
+ * for a call delivers the buffer.
  *
  * Entered from ipc_entry (entry.S) with: tp = current thread, the user's sp,
  * ra, gp, tp, sepc and s0-s11 in its frame, a0 = port handle, a1 = descriptor,
@@ -55,25 +63,46 @@
     lla     t4, ipc_fastpath_on
     ld      t4, 0(t4)
     beqz    t4, ipc_bail                    /* switched off (KS_SYS_IPC_CONTROL) */
-    bnez    a1, ipc_bail                    /* a descriptor: buffer or handles */
     lw      t4, TH_FLAGS(tp)
     bnez    t4, ipc_bail                    /* this thread is being killed */
     lw      t4, TH_INTR_PENDING(tp)
     bnez    t4, ipc_bail                    /* an interrupt would end the wait at once */
 .endm
 
-/* Block the current thread so that a normal switch to it runs `resume`. */
+/*
+ * Block the current thread so that a normal switch to it runs `resume`; a1 is
+ * its descriptor (always 0 for a call; for a receive, the one
+ * ipc_fast_reply_desc took in).
+ */
 .macro block_current resume
     li      t4, C_THREAD_BLOCKED
     sw      t4, TH_STATE(tp)
     li      t4, 1
     sw      t4, TH_INTERRUPTIBLE(tp)
     sd      zero, TH_WAITING_ON(tp)
-    sd      zero, TH_IPC_DESC_USER(tp)
+    sd      a1, TH_IPC_DESC_USER(tp)
     lla     t4, \resume
     sd      t4, TH_CTX_RA(tp)
     ld      t4, TH_KSTACK_TOP(tp)
     sd      t4, TH_CTX_SP(tp)
+.endm
+
+/*
+ * Call fn(s3, a1) (kernel/ipc.c) from a ladder, before the point of no return;
+ * its result lands in t4. The registers C may clobber that still matter (the
+ * message, and a0, a1, a7, t3 for the C path should we bail) wait in their
+ * slots of our frame, which a system call leaves unused.
+ */
+.macro call_c fn
+    .irp n, 5,6,7,10,11,12,13,14,15,16,17,28
+    sd      x\n, UREG(\n)(tp)
+    .endr
+    mv      a0, s3
+    call    \fn
+    mv      t4, a0
+    .irp n, 5,6,7,10,11,12,13,14,15,16,17,28
+    ld      x\n, UREG(\n)(tp)
+    .endr
 .endm
 
 .macro refs_add obj, delta
@@ -107,8 +136,6 @@ ipc_fast_call:
     lw      t4, TH_STATE(s3)
     li      t5, C_THREAD_BLOCKED
     bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
-    ld      t4, TH_IPC_DESC_USER(s3)
-    bnez    t4, ipc_bail                    /* it wants a buffer or handles */
     ld      s4, TH_IPC_RPORT(s3)            /* s4 = its reply port */
     beqz    s4, ipc_bail                    /* none (cannot happen: made before it blocked) */
     lw      t4, OBJ_HANDLES(s4)
@@ -116,7 +143,11 @@ ipc_fast_call:
     lw      t4, RP_STATE(s4)
     li      t5, C_REPLY_ARMED
     beq     t4, t5, ipc_bail                /* still waiting for an earlier reply */
-
+    ld      t4, TH_IPC_DESC_USER(s3)
+    or      t4, t4, a1
+    bnez    t4, ipc_call_desc               /* a descriptor on either side: see there */
+    li      a7, 0                           /* the receiver's info: words only */
+ipc_call_commit:
     /* ---- point of no return ---- */
     ld      t4, (TH_IPC_LINK + LINK_NEXT)(s3)   /* the receiver leaves the listener */
     ld      t5, (TH_IPC_LINK + LINK_PREV)(s3)
@@ -144,6 +175,18 @@ ipc_fast_call:
     mv      gp, s3
     j       ipc_fast_switch
 
+/*
+ * A call with a descriptor on either side: kernel/ipc.c checks ours (a
+ * buffer, no handles) and that the receiver's outputs need no writing back,
+ * and if so delivers the buffer, which commits the call. The receiver's info
+ * word (bytes received, truncation) comes from there.
+ */
+ipc_call_desc:
+    call_c  ipc_fast_call_desc
+    bnez    t4, ipc_bail                    /* handles to send, a bad descriptor, outputs to write */
+    ld      a7, TH_IPC_INFO(s3)
+    j       ipc_call_commit
+
 /* ---- reply-and-receive: a0 = reply port, t3 = listener ---- */
     .globl ipc_fast_reply_recv
 ipc_fast_reply_recv:
@@ -156,8 +199,6 @@ ipc_fast_reply_recv:
     lw      t4, TH_STATE(s3)
     li      t5, C_THREAD_BLOCKED
     bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
-    ld      t4, TH_IPC_DESC_USER(s3)
-    bnez    t4, ipc_bail                    /* it expects descriptor outputs */
     lookup  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0    /* s2 = listener */
     ld      t4, L_CLOSED(s2)
     bnez    t4, ipc_bail                    /* closed, or a notification pending (one ld: ipc.c) */
@@ -172,7 +213,17 @@ ipc_fast_reply_recv:
     lw      t4, RP_STATE(s4)
     li      t5, C_REPLY_ARMED
     beq     t4, t5, ipc_bail                /* and idle */
-1:
+1:  ld      t4, TH_IPC_DESC_USER(s3)
+    or      t4, t4, a1
+    beqz    t4, 2f                          /* no descriptor on either side */
+    /*
+     * The caller's descriptor outputs must stay as its memory has them, and
+     * ours (for the receive that follows) must send nothing and have a good
+     * receive part: kernel/ipc.c decides, and takes ours in.
+     */
+    call_c  ipc_fast_reply_desc
+    bnez    t4, ipc_bail                    /* outputs to write, a buffer to send, a bad receive part */
+2:
     /* ---- point of no return ---- */
     sw      zero, RP_STATE(s1)              /* C_REPLY_IDLE */
     sd      zero, RP_CALLER(s1)
@@ -193,6 +244,7 @@ ipc_fast_reply_recv:
     block_current ipc_recv_resume
     li      a0, 0                           /* the caller's results */
     li      a1, 0
+    li      a7, 0
     li      t4, C_THREAD_RUNNABLE
     sw      t4, TH_STATE(s3)
     count   STATS_FAST_REPLIES
@@ -200,8 +252,8 @@ ipc_fast_reply_recv:
     /* fall through */
 
 /*
- * Become thread gp and return to its user mode, from its frame, with a0/a1 as
- * set, info (a7) 0, and the message registers as they are.
+ * Become thread gp and return to its user mode, from its frame, with a0, a1
+ * and a7 (info) as set, and the message registers as they are.
  */
 ipc_fast_switch:
     ld      t4, TH_SATP(gp)
@@ -211,9 +263,8 @@ ipc_fast_switch:
     csrw    satp, t4                        /* ASIDs: no TLB flush */
     sd      t4, 0(t5)
 1:  mv      tp, gp
-    li      a7, SSTATUS_FS              /* FP off: the thread's first use traps (fp.c) */
-    csrc    sstatus, a7
-    li      a7, 0
+    li      t4, SSTATUS_FS              /* FP off: the thread's first use traps (fp.c) */
+    csrc    sstatus, t4
     ld      t4, (TH_FRAME + TF_SEPC)(tp)
     addi    t4, t4, 4
     csrw    sepc, t4

@@ -25,9 +25,11 @@
  * A message is up to KS_IPC_WORDS words in registers, plus, when a descriptor is
  * given, a byte buffer of up to KS_IPC_MAX_BUF bytes copied once from the
  * sender's memory into the receiver's, and up to KS_IPC_MAX_HANDLES handles.
- * A call with no descriptor, to a listener with a thread already waiting, takes
- * the assembly fast path (arch/riscv/ipc_fast.S); everything else the C path
- * (kernel/ipc.c), with identical results.
+ * A call to a listener with a thread already waiting, carrying no handles,
+ * takes the assembly fast path (arch/riscv/ipc_fast.S) when nothing needs
+ * writing back to the receiver's descriptor, and so does a reply-and-receive
+ * whose reply is words only; everything else the C path (kernel/ipc.c), with
+ * identical results.
  */
 #ifndef KESTREL_IPC_H
 #define KESTREL_IPC_H
