@@ -198,10 +198,13 @@ static struct node *node_new(struct node *d, const char *name, size_t len, enum 
     return n;
 }
 
+static int out_of_handles;     /* the last failed create ran out of handles, not memory */
+
 /* node_new, and a regular file gets an empty memobj. */
 static struct node *node_create(struct node *d, const char *name, size_t len, enum node_type type)
 {
     long mo = type == NODE_FILE ? ks_memobj_create(0) : 0;
+    out_of_handles = mo == KS_ERR_NO_HANDLES;
     if (mo < 0)
         return NULL;
     struct node *n = node_new(d, name, len, type);
@@ -214,10 +217,13 @@ static struct node *node_create(struct node *d, const char *name, size_t len, en
     return n;
 }
 
-/* Why creating a node failed. */
+/*
+ * Why creating a node failed. Every regular file holds a memobj handle here, so
+ * fsd's handle table (KS_HANDLE_MAX) bounds the number of files: ENOSPC.
+ */
 static long create_error(void)
 {
-    return fs.nnodes >= MAX_NODES ? -ENOSPC : -ENOMEM;
+    return fs.nnodes >= MAX_NODES || out_of_handles ? -ENOSPC : -ENOMEM;
 }
 
 /* Remove n (a file, or an empty directory) for good. Clients holding its memobj keep it. */
@@ -566,12 +572,18 @@ static long con_read(struct req *q, ks_handle_t reply)
 
 /* ---- operations on the namespace port ---- */
 
+/* errno for a failure to make a handle to give away: our handle table is full, or memory. */
+static long handle_error(long ks)
+{
+    return ks == KS_ERR_NO_HANDLES ? -ENFILE : -ENOMEM;
+}
+
 /* Give the caller a new client port with userdata ud (moved). */
 static long give_port(struct req *q, uint64_t ud)
 {
     long p = ks_ipc_client_create(fs.listener, ud);
     if (p < 0)
-        return -ENOMEM;
+        return handle_error(p);
     q->handles[0] = (ks_handle_t)p;
     q->nhandles = 1;
     return 0;
@@ -593,11 +605,11 @@ static long give_file(struct req *q, struct node *n, int acc)
         return r;
     long v = ks_view_create(n->mo, vr);
     if (v < 0)
-        return -ENOMEM;
+        return handle_error(v);
     long m = ks_handle_duplicate(n->mo, mr);
     if (m < 0) {
         ks_handle_close((ks_handle_t)v);
-        return -ENOMEM;
+        return handle_error(m);
     }
     q->handles[0] = (ks_handle_t)v;
     q->handles[1] = (ks_handle_t)m;
@@ -608,9 +620,9 @@ static long give_file(struct req *q, struct node *n, int acc)
 static long op_open(struct req *q)
 {
     uint64_t flags = q->in[1];
-    int acc = (int)(flags & O_ACCMODE);
+    int acc = (int)(flags & 3);         /* O_RDONLY, O_WRONLY or O_RDWR */
     struct lookup lk;
-    if (acc == O_ACCMODE)
+    if (acc == 3)
         return -EINVAL;
     long r = resolve((const char *)q->buf, q->len, &lk);
     if (r < 0)
@@ -890,7 +902,23 @@ static long handle(struct req *q, ks_handle_t reply)
     return -EBADF;
 }
 
-/* Serve forever: reply to the last request and wait for the next, in one call. */
+/*
+ * A reply-and-receive failed with r: the reply may not have gone out. Handles
+ * that were to move and are still ours are closed (values of handles already
+ * gone are stale and fail harmlessly: handle values carry a generation); the
+ * caller gets a bare -EIO if it still waits, or PEER_CLOSED once the reply
+ * port's handle is closed.
+ */
+static void reply_failed(ks_handle_t reply, const ks_handle_t *sent, uint32_t nsent)
+{
+    uint64_t w[KS_IPC_WORDS] = { (uint64_t)-EIO };
+    for (uint32_t i = 0; i < nsent; i++)
+        ks_handle_close(sent[i]);
+    if (ks_ipc_reply(reply, NULL, w) < 0)
+        ks_handle_close(reply);
+}
+
+/* Serve until the listener is gone: reply to the last request and wait for the next, in one call. */
 static void serve(void)
 {
     static struct req q;
@@ -913,10 +941,16 @@ static void serve(void)
         d.recv_cap = sizeof recv_buf;
         long r = reply ? ks_ipc_reply_receive((ks_handle_t)reply, fs.listener, &d, w, &ud, &info)
                        : ks_ipc_receive(fs.listener, &d, w, &ud, &info);
+        if (r < 0) {
+            if (reply)
+                reply_failed((ks_handle_t)reply, q.handles, q.nhandles);
+            if (ks_handle_info(fs.listener) < 0 || r == KS_ERR_PEER_CLOSED)
+                return;         /* no listener any more */
+            if (r == KS_ERR_NO_HANDLES || r == KS_ERR_NO_MEMORY)
+                ks_thread_sleep(1000000);   /* no reply port to be had: do not spin */
+        }
         reply = 0;
         memset(&q, 0, sizeof q);
-        if (r == KS_ERR_BAD_HANDLE || r == KS_ERR_PEER_CLOSED)
-            return;             /* no listener any more */
         if (r < 0)
             continue;
         for (uint32_t i = 0; i < KS_IPC_INFO_HANDLES(info) && i < KS_IPC_MAX_HANDLES; i++)

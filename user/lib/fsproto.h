@@ -46,7 +46,9 @@ enum fs_op {
                            MR2 = console write requests served */
 
     /* On a directory port. */
-    FS_OP_READDIR,      /* MR1 = position (0 at start); the recv buf gets Linux
+    FS_OP_READDIR,      /* MR1 = position (0 at start); MR2 = the size of the caller's
+                           recv buf (the server cannot see it; 0: it sends one record per
+                           call, which any getdents64 buffer holds); the recv buf gets Linux
                            linux_dirent64 records (what getdents64 returns: d_ino, d_off =
                            the position after this entry, d_reclen, d_type, d_name with
                            its NUL, padded to 8), as many whole ones as fit; status = bytes
