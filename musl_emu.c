@@ -839,6 +839,23 @@ static volatile uint32_t *thread_leaving(void)
 
 void __kestrel_clone_start(void);
 
+/*
+ * A new thread's first instruction. The kernel starts threads with gp = 0, but
+ * code linked with relaxation reaches globals near __global_pointer$ through
+ * gp (a Linux clone child inherits it): set it, then go on to the child code.
+ */
+void musl_emu_thread_start(void);
+__asm__(".text\n"
+        ".align 2\n"
+        ".type musl_emu_thread_start, %function\n"
+        "musl_emu_thread_start:\n"
+        ".option push\n"
+        ".option norelax\n"
+        "\tlla gp, __global_pointer$\n"
+        ".option pop\n"
+        "\ttail __kestrel_clone_start\n"
+        ".size musl_emu_thread_start, . - musl_emu_thread_start\n");
+
 int musl_emu_clone(int (*func)(void *), void *stack, int flags, void *arg, int *ptid, void *tls,
                    int *ctid)
 {
@@ -869,7 +886,7 @@ int musl_emu_clone(int (*func)(void *), void *stack, int flags, void *arg, int *
         *ptid = tid;
     if (flags & CLONE_CHILD_SETTID)
         *ctid = tid;
-    long h = ks_thread_create(KS_PROCESS_SELF, (void *)__kestrel_clone_start, rec, 0);
+    long h = ks_thread_create(KS_PROCESS_SELF, (void *)musl_emu_thread_start, rec, 0);
     if (h < 0)
         t->tid = 0;
     unlock(&emu.thread_lock);
