@@ -896,21 +896,24 @@ int musl_emu_clone(int (*func)(void *), void *stack, int flags, void *arg, int *
     return tid;
 }
 
-/* __unmapself: unmap the stack we stand on and exit, touching no memory in between. */
+/*
+ * __unmapself: unmap the stack we stand on and exit, touching no memory in between.
+ * The clear address waits in s1: a system call returns a1..a7 zeroed, s0..s11 kept.
+ */
 void musl_emu_unmapself(void *base, size_t size)
 {
     volatile uint32_t *clear = thread_leaving();
     register long a0 __asm__("a0") = KS_PROCESS_SELF;
     register long a1 __asm__("a1") = (long)base;
     register long a2 __asm__("a2") = (long)size;
-    register long a3 __asm__("a3") = (long)clear;
+    register long s1 __asm__("s1") = (long)clear;
     __asm__ volatile("li a7, %[unmap]\n\t"
                      "ecall\n\t"
                      "li a0, 0\n\t"
-                     "mv a1, a3\n\t"
+                     "mv a1, s1\n\t"
                      "li a7, %[exit]\n\t"
                      "ecall"
-                     : : "r"(a0), "r"(a1), "r"(a2), "r"(a3),
+                     : : "r"(a0), "r"(a1), "r"(a2), "r"(s1),
                        [unmap] "i"(KS_SYS_VM_UNMAP), [exit] "i"(KS_SYS_THREAD_EXIT)
                      : "memory");
     __builtin_unreachable();
