@@ -227,6 +227,7 @@ int main(int argc, char **argv)
             status |= run("uipc", 1);
             status |= run("ufp", 1);
             status |= run_udev();
+            status |= run("mtest", 0);
         } else if (strcmp(argv[i], "bench") == 0) {
             report_boot_to_hello(hello_instret);
             status |= run("ubench", 1);

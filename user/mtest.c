@@ -1,0 +1,1736 @@
+/*
+ * user/mtest.c - the musl test program: checks, through plain POSIX and C
+ * library calls, what musl_emu.c and the FS server give a musl program (stdio,
+ * files, directories, mmap, malloc, pthreads, time, errno values, ENOSYS,
+ * process ids). init runs it after the native suites when the bootargs say
+ * "utest". It prints one KTAP stream ("KTAP version 1", "1..N", "# run: NAME"
+ * before each case, then "ok N - NAME" or "not ok N - NAME # reason") and exits
+ * 0 if every case passed, 1 otherwise.
+ *
+ * Cases that touch the file system work under /mtest, which main creates, and
+ * remove what they made.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include "musl_emu.h"
+#include "user/lib/fsproto.h"
+#include "user/lib/ipc.h"
+
+#define DIR_T "/mtest"
+#define PAGE 4096
+
+/* ---- the framework ---- */
+
+struct mcase {
+    const char *name;
+    void (*fn)(void);
+};
+
+static int case_failed;
+static char reason[240];
+
+static void fail_at(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail_at(int line, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    printf("# mtest.c:%d: %s\n", line, msg);
+    if (!case_failed)
+        snprintf(reason, sizeof reason, "mtest.c:%d: %s", line, msg);
+    case_failed = 1;
+}
+
+#define FAIL(...) fail_at(__LINE__, __VA_ARGS__)
+#define CHECK(c) do { if (!(c)) FAIL("expected %s", #c); } while (0)
+#define REQUIRE(c) do { if (!(c)) { FAIL("expected %s (errno %d)", #c, errno); return; } } while (0)
+#define CHECK_EQ(a, b) \
+    do { \
+        long long a_ = (long long)(a), b_ = (long long)(b); \
+        if (a_ != b_) \
+            FAIL("expected %s == %s (%lld != %lld, errno %d)", #a, #b, a_, b_, errno); \
+    } while (0)
+#define CHECK_STR(a, b) \
+    do { \
+        const char *a_ = (a), *b_ = (b); \
+        if (!a_ || strcmp(a_, b_) != 0) \
+            FAIL("expected %s == \"%s\", got \"%s\"", #a, b_, a_ ? a_ : "(null)"); \
+    } while (0)
+/* expr must fail with -1 and errno e. */
+#define CHECK_ERR(expr, e) \
+    do { \
+        errno = 0; \
+        long r_ = (long)(expr); \
+        int got_ = errno; \
+        if (r_ != -1 || got_ != (e)) \
+            FAIL("expected %s to fail with %s, got %ld errno %d (%s)", #expr, #e, r_, got_, \
+                 strerror(got_)); \
+    } while (0)
+/* expr must return >= 0. */
+#define CHECK_OK(expr) \
+    do { \
+        errno = 0; \
+        long r_ = (long)(expr); \
+        if (r_ < 0) \
+            FAIL("%s failed: %ld errno %d (%s)", #expr, r_, errno, strerror(errno)); \
+    } while (0)
+
+/* ---- helpers ---- */
+
+static uint8_t pat(uint64_t i, unsigned seed) { return (uint8_t)(i * 31 + seed * 7 + (i >> 8)); }
+
+static void fill(void *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        ((uint8_t *)p)[i] = pat(i, seed);
+}
+
+/* Index of the first byte that differs from the pattern, or -1. */
+static long first_bad(const void *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        if (((const uint8_t *)p)[i] != pat(i, seed))
+            return (long)i;
+    return -1;
+}
+
+static int all_zero(const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (((const uint8_t *)p)[i])
+            return 0;
+    return 1;
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+    struct timespec ts;
+    if (clock_gettime(clk, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A new file with `len` pattern bytes; its fd (O_RDWR, offset at the end) or -1. */
+static int make_file(const char *path, size_t len, unsigned seed)
+{
+    static uint8_t buf[8192];
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        FAIL("open(%s, O_CREAT) failed: errno %d", path, errno);
+        return -1;
+    }
+    for (size_t done = 0; done < len;) {
+        size_t n = len - done < sizeof buf ? len - done : sizeof buf;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pat(done + i, seed);
+        ssize_t w = write(fd, buf, n);
+        if (w != (ssize_t)n) {
+            FAIL("write(%s) gave %zd of %zu: errno %d", path, w, n, errno);
+            close(fd);
+            return -1;
+        }
+        done += n;
+    }
+    return fd;
+}
+
+/* Read all of path into buf (up to cap); the length or -1. */
+static long slurp(const char *path, void *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(fd, (char *)buf + got, cap - got);
+        if (r < 0) {
+            close(fd);
+            return -1;
+        }
+        if (r == 0 || (got += (size_t)r) == cap)
+            break;
+    }
+    close(fd);
+    return (long)got;
+}
+
+/* Bytes the console has written so far (the FS server's count), or -1. */
+static long console_bytes(void)
+{
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_STATS };
+    ks_handle_t root = musl_emu_fs_root();
+    if (!root || ks_ipc_call(root, NULL, w, NULL) != 0 || (int64_t)w[0] < 0)
+        return -1;
+    return (long)w[1];
+}
+
+/* ---- stdio ---- */
+
+static void stdio_snprintf_ints_strings(void)
+{
+    char buf[200];
+    int n = snprintf(buf, sizeof buf, "%d|%5d|%-4d|%05d|%ld|%u|%x|%X|%#x|%o|%s|%.3s|%8s|%c|%%",
+                     -42, 17, 3, -12, 1234567890123L, 4000000000u, 0xbeefu, 0xbeefu, 255u, 8u,
+                     "str", "abcdef", "right", 'Z');
+    const char *want = "-42|   17|3   |-0012|1234567890123|4000000000|beef|BEEF|0xff|10|str|abc|   right|Z|%";
+    CHECK_STR(buf, want);
+    CHECK_EQ(n, strlen(want));
+    /* Truncation: the return value is the length it would have had. */
+    volatile size_t small = 8;                  /* (hidden from the compiler's checks) */
+    n = snprintf(buf, small, "%s-%d", "hello world", 99);
+    CHECK_EQ(n, 14);
+    CHECK_STR(buf, "hello w");
+    CHECK_EQ(snprintf(NULL, 0, "%lu", 18446744073709551615ul), 20);
+    CHECK_EQ(snprintf(buf, sizeof buf, "%p", (void *)0x1234), 6);
+    CHECK_STR(buf, "0x1234");
+}
+
+static void stdio_snprintf_double(void)
+{
+    char buf[120];
+    volatile double third = 1.0, big = 1.5e10, neg = -2.75;
+    third /= 3.0;
+    snprintf(buf, sizeof buf, "%f|%.3f|%.0f|%e|%g|%g|%8.2f", third, 3.14159265, 2.5, big, 0.0001,
+             100000.0 * 10, neg);
+    CHECK_STR(buf, "0.333333|3.142|2|1.500000e+10|0.0001|1e+06|   -2.75");
+    double back = strtod("2.71828", NULL);
+    CHECK(back > 2.71827 && back < 2.71829);
+    snprintf(buf, sizeof buf, "%.5f", back * 2);
+    CHECK_STR(buf, "5.43656");
+}
+
+static void stdio_printf_returns_length(void)
+{
+    const char *word = "stdout";
+    int n = printf("# printf to %s, %d bytes\n", word, 29);
+    CHECK_EQ(n, (int)strlen("# printf to stdout, 29 bytes\n"));
+    CHECK_EQ(fflush(stdout), 0);
+}
+
+static void stdio_fprintf_stderr_length(void)
+{
+    fflush(stdout);
+    int n = fprintf(stderr, "# fprintf to stderr: %s %d\n", "value", 12345);
+    CHECK_EQ(n, (int)strlen("# fprintf to stderr: value 12345\n"));
+    CHECK_EQ(fflush(stderr), 0);
+    CHECK(!ferror(stderr));
+}
+
+static void stdio_file_write_read_back(void)
+{
+    const char *path = DIR_T "/stdio.txt";
+    FILE *f = fopen(path, "w");
+    REQUIRE(f != NULL);
+    CHECK_EQ(fprintf(f, "line %d: %s\n", 1, "first"), (int)strlen("line 1: first\n"));
+    char block[3000];
+    memset(block, 'x', sizeof block - 2);
+    block[sizeof block - 2] = '\n';
+    block[sizeof block - 1] = 0;
+    CHECK_EQ(fwrite(block, 1, strlen(block), f), strlen(block));
+    CHECK_EQ(fputs("last line\n", f) >= 0, 1);
+    CHECK_EQ(fflush(f), 0);
+    CHECK_EQ(fclose(f), 0);
+
+    struct stat st;
+    CHECK_EQ(stat(path, &st), 0);
+    CHECK_EQ(st.st_size, strlen("line 1: first\n") + strlen(block) + strlen("last line\n"));
+
+    f = fopen(path, "r");
+    REQUIRE(f != NULL);
+    char line[4000];
+    CHECK_STR(fgets(line, sizeof line, f), "line 1: first\n");
+    CHECK(fgets(line, sizeof line, f) && strcmp(line, block) == 0);
+    CHECK_STR(fgets(line, sizeof line, f), "last line\n");
+    CHECK(fgets(line, sizeof line, f) == NULL);
+    CHECK(feof(f));
+    CHECK_EQ(fclose(f), 0);
+
+    /* "a" appends; fseek/ftell agree with what is in the file. */
+    f = fopen(path, "a+");
+    REQUIRE(f != NULL);
+    CHECK_EQ(fputs("appended\n", f) >= 0, 1);
+    CHECK_EQ(fseek(f, 0, SEEK_END), 0);
+    CHECK_EQ(ftell(f), st.st_size + 9);
+    CHECK_EQ(fseek(f, 5, SEEK_SET), 0);
+    CHECK_EQ(fgetc(f), '1');
+    CHECK_EQ(fclose(f), 0);
+    CHECK_EQ(unlink(path), 0);
+}
+
+/* ---- files ---- */
+
+static void files_create_excl(void)
+{
+    const char *path = DIR_T "/excl";
+    unlink(path);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+    REQUIRE(fd >= 0);
+    CHECK_ERR(open(path, O_RDWR | O_CREAT | O_EXCL, 0644), EEXIST);
+    /* Without O_EXCL the same create opens the existing file. */
+    CHECK_EQ(write(fd, "abc", 3), 3);
+    int fd2 = open(path, O_RDWR | O_CREAT, 0644);
+    CHECK(fd2 >= 0);
+    char b[4] = { 0 };
+    CHECK_EQ(read(fd2, b, 3), 3);
+    CHECK_STR(b, "abc");
+    close(fd2);
+    close(fd);
+    CHECK_EQ(unlink(path), 0);
+}
+
+static void files_write_read_back(void)
+{
+    const char *path = DIR_T "/rw";
+    enum { LEN = 20000 };
+    static uint8_t buf[LEN + 10];
+    int fd = make_file(path, LEN, 3);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
+    memset(buf, 0, sizeof buf);
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(fd, buf + got, sizeof buf - got)) > 0)
+        got += (size_t)r;
+    CHECK_EQ(r, 0);
+    CHECK_EQ(got, LEN);
+    CHECK_EQ(first_bad(buf, LEN, 3), -1);
+    CHECK_EQ(read(fd, buf, 10), 0);         /* at the end */
+    /* Another open sees the same bytes. */
+    memset(buf, 0, sizeof buf);
+    CHECK_EQ(slurp(path, buf, sizeof buf), LEN);
+    CHECK_EQ(first_bad(buf, LEN, 3), -1);
+    close(fd);
+    CHECK_EQ(unlink(path), 0);
+}
+
+static void files_lseek(void)
+{
+    const char *path = DIR_T "/seek";
+    int fd = make_file(path, 5000, 4);
+    REQUIRE(fd >= 0);
+    uint8_t b[16];
+    CHECK_EQ(lseek(fd, 0, SEEK_CUR), 5000);
+    CHECK_EQ(lseek(fd, 100, SEEK_SET), 100);
+    CHECK_EQ(read(fd, b, 4), 4);
+    CHECK_EQ(b[0], pat(100, 4));
+    CHECK_EQ(b[3], pat(103, 4));
+    CHECK_EQ(lseek(fd, 0, SEEK_CUR), 104);
+    CHECK_EQ(lseek(fd, -50, SEEK_CUR), 54);
+    CHECK_EQ(read(fd, b, 1), 1);
+    CHECK_EQ(b[0], pat(54, 4));
+    CHECK_EQ(lseek(fd, 0, SEEK_END), 5000);
+    CHECK_EQ(lseek(fd, -10, SEEK_END), 4990);
+    CHECK_EQ(read(fd, b, 16), 10);
+    CHECK_EQ(b[9], pat(4999, 4));
+    CHECK_ERR(lseek(fd, -1, SEEK_SET), EINVAL);
+    CHECK_ERR(lseek(fd, -6000, SEEK_END), EINVAL);
+    CHECK_ERR(lseek(fd, 0, 7), EINVAL);
+    CHECK_EQ(lseek(fd, 0, SEEK_CUR), 5000);     /* failed seeks moved nothing */
+    /* Past the end: the gap reads as zeros once something is written after it. */
+    CHECK_EQ(lseek(fd, 6000, SEEK_SET), 6000);
+    CHECK_EQ(write(fd, "Q", 1), 1);
+    struct stat st;
+    CHECK_EQ(fstat(fd, &st), 0);
+    CHECK_EQ(st.st_size, 6001);
+    static uint8_t gap[1001];
+    CHECK_EQ(lseek(fd, 5000, SEEK_SET), 5000);
+    CHECK_EQ(read(fd, gap, sizeof gap), 1001);
+    CHECK(all_zero(gap, 1000));
+    CHECK_EQ(gap[1000], 'Q');
+    close(fd);
+    CHECK_EQ(unlink(path), 0);
+}
+
+static void files_ftruncate(void)
+{
+    const char *path = DIR_T "/trunc";
+    static uint8_t buf[9000];
+    int fd = make_file(path, 5000, 5);
+    REQUIRE(fd >= 0);
+    struct stat st;
+    CHECK_EQ(ftruncate(fd, 100), 0);
+    CHECK_EQ(fstat(fd, &st), 0);
+    CHECK_EQ(st.st_size, 100);
+    CHECK_EQ(stat(path, &st), 0);
+    CHECK_EQ(st.st_size, 100);
+    CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
+    CHECK_EQ(read(fd, buf, sizeof buf), 100);
+    CHECK_EQ(first_bad(buf, 100, 5), -1);
+    /* Growing again: what was cut off must come back as zeros, not old bytes. */
+    CHECK_EQ(ftruncate(fd, 8192), 0);
+    CHECK_EQ(fstat(fd, &st), 0);
+    CHECK_EQ(st.st_size, 8192);
+    CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
+    memset(buf, 0xee, sizeof buf);
+    CHECK_EQ(read(fd, buf, sizeof buf), 8192);
+    CHECK_EQ(first_bad(buf, 100, 5), -1);
+    CHECK(all_zero(buf + 100, 8192 - 100));
+    CHECK_EQ(ftruncate(fd, 0), 0);
+    CHECK_EQ(fstat(fd, &st), 0);
+    CHECK_EQ(st.st_size, 0);
+    CHECK_ERR(ftruncate(fd, -1), EINVAL);
+    close(fd);
+    /* O_TRUNC empties an existing file. */
+    fd = make_file(path, 300, 5);
+    close(fd);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0);
+    CHECK_EQ(stat(path, &st), 0);
+    CHECK_EQ(st.st_size, 0);
+    close(fd);
+    CHECK_EQ(unlink(path), 0);
+}
+
+static void files_unlink_keeps_open_fd(void)
+{
+    const char *path = DIR_T "/unlinkme";
+    uint8_t buf[3000];
+    int fd = make_file(path, 3000, 6);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(unlink(path), 0);
+    CHECK_ERR(open(path, O_RDONLY), ENOENT);
+    struct stat st;
+    CHECK_ERR(stat(path, &st), ENOENT);
+    CHECK_ERR(unlink(path), ENOENT);
+    /* The open fd still has the file. */
+    CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
+    CHECK_EQ(read(fd, buf, sizeof buf), 3000);
+    CHECK_EQ(first_bad(buf, 3000, 6), -1);
+    CHECK_EQ(fstat(fd, &st), 0);
+    CHECK_EQ(st.st_size, 3000);
+    CHECK_EQ(write(fd, "more", 4), 4);
+    /* A new file of the same name is a different file. */
+    int fd2 = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+    CHECK(fd2 >= 0);
+    CHECK_EQ(read(fd2, buf, 10), 0);
+    close(fd2);
+    close(fd);
+    CHECK_EQ(unlink(path), 0);
+}
+
+static void files_rename(void)
+{
+    const char *a = DIR_T "/ren_a", *b = DIR_T "/ren_b", *c = DIR_T "/ren_c";
+    char buf[32];
+    unlink(b);
+    unlink(c);
+    int fd = open(a, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(write(fd, "alpha", 5), 5);
+    close(fd);
+    CHECK_EQ(rename(a, b), 0);
+    CHECK_ERR(open(a, O_RDONLY), ENOENT);
+    memset(buf, 0, sizeof buf);
+    CHECK_EQ(slurp(b, buf, sizeof buf), 5);
+    CHECK_STR(buf, "alpha");
+    /* Over an existing file: it is replaced. */
+    fd = open(c, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(write(fd, "gamma-longer", 12), 12);
+    close(fd);
+    CHECK_EQ(rename(b, c), 0);
+    CHECK_ERR(open(b, O_RDONLY), ENOENT);
+    memset(buf, 0, sizeof buf);
+    CHECK_EQ(slurp(c, buf, sizeof buf), 5);
+    CHECK_STR(buf, "alpha");
+    CHECK_ERR(rename(a, b), ENOENT);
+    CHECK_EQ(unlink(c), 0);
+}
+
+static void files_stat_sizes(void)
+{
+    const char *path = DIR_T "/stat";
+    int fd = make_file(path, 1234, 7);
+    REQUIRE(fd >= 0);
+    struct stat fs, ps;
+    CHECK_EQ(fstat(fd, &fs), 0);
+    CHECK_EQ(stat(path, &ps), 0);
+    CHECK(S_ISREG(fs.st_mode));
+    CHECK(S_ISREG(ps.st_mode));
+    CHECK_EQ(fs.st_size, 1234);
+    CHECK_EQ(ps.st_size, 1234);
+    CHECK_EQ(fs.st_ino, ps.st_ino);
+    CHECK(fs.st_ino != 0);
+    CHECK_EQ(write(fd, "x", 1), 1);
+    CHECK_EQ(stat(path, &ps), 0);
+    CHECK_EQ(ps.st_size, 1235);
+    close(fd);
+    /* Another file has another inode. */
+    struct stat other;
+    CHECK_EQ(stat("/etc/motd", &other), 0);
+    CHECK(other.st_ino != ps.st_ino);
+    CHECK_EQ(unlink(path), 0);
+}
+
+static void files_append(void)
+{
+    const char *path = DIR_T "/append";
+    char buf[32];
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(write(fd, "0123456789", 10), 10);
+    close(fd);
+    fd = open(path, O_WRONLY | O_APPEND);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(write(fd, "abc", 3), 3);
+    CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
+    CHECK_EQ(write(fd, "def", 3), 3);           /* still at the end */
+    CHECK_EQ(lseek(fd, 0, SEEK_CUR), 16);
+    /* Another writer extends the file; the appender follows the new end. */
+    int other = open(path, O_WRONLY);
+    CHECK(other >= 0);
+    CHECK_EQ(lseek(other, 0, SEEK_END), 16);
+    CHECK_EQ(write(other, "XY", 2), 2);
+    close(other);
+    CHECK_EQ(write(fd, "!", 1), 1);
+    close(fd);
+    memset(buf, 0, sizeof buf);
+    CHECK_EQ(slurp(path, buf, sizeof buf), 19);
+    CHECK_STR(buf, "0123456789abcdefXY!");
+    CHECK_EQ(unlink(path), 0);
+}
+
+static void files_dup_shares_offset(void)
+{
+    const char *path = DIR_T "/dup";
+    uint8_t b[8];
+    int fd = make_file(path, 100, 8);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
+    int d = dup(fd);
+    REQUIRE(d >= 0);
+    CHECK(d != fd);
+    CHECK_EQ(read(fd, b, 3), 3);
+    CHECK_EQ(lseek(d, 0, SEEK_CUR), 3);
+    CHECK_EQ(read(d, b, 2), 2);
+    CHECK_EQ(b[0], pat(3, 8));
+    CHECK_EQ(lseek(fd, 0, SEEK_CUR), 5);
+    CHECK_EQ(dup2(fd, 20), 20);
+    CHECK_EQ(lseek(20, 10, SEEK_CUR), 15);
+    CHECK_EQ(lseek(fd, 0, SEEK_CUR), 15);
+    CHECK_EQ(dup2(20, 20), 20);
+    /* dup2 onto an open fd closes what was there. */
+    int e = open("/etc/motd", O_RDONLY);
+    CHECK(e >= 0);
+    CHECK_EQ(dup2(fd, e), e);
+    CHECK_EQ(lseek(e, 0, SEEK_CUR), 15);
+    close(e);
+    /* Closing the original leaves the copies working. */
+    close(fd);
+    CHECK_EQ(read(d, b, 1), 1);
+    CHECK_EQ(b[0], pat(15, 8));
+    CHECK_EQ(lseek(20, 0, SEEK_CUR), 16);
+    CHECK_EQ(close(20), 0);
+    CHECK_EQ(close(d), 0);
+    CHECK_ERR(dup(d), EBADF);
+    CHECK_ERR(dup2(d, 30), EBADF);
+    CHECK_EQ(unlink(path), 0);
+}
+
+static void files_fcntl_flags(void)
+{
+    const char *path = DIR_T "/fcntl";
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    int fl = fcntl(fd, F_GETFL);
+    CHECK(fl >= 0);
+    CHECK_EQ(fl & O_ACCMODE, O_RDWR);
+    CHECK_EQ(fl & O_APPEND, 0);
+    CHECK_EQ(fcntl(fd, F_SETFL, fl | O_APPEND), 0);
+    CHECK_EQ(fcntl(fd, F_GETFL) & (O_APPEND | O_ACCMODE), O_APPEND | O_RDWR);
+    CHECK_EQ(fcntl(fd, F_GETFD), 0);
+    CHECK_EQ(fcntl(fd, F_SETFD, FD_CLOEXEC), 0);
+    CHECK_EQ(fcntl(fd, F_GETFD), FD_CLOEXEC);
+    CHECK_EQ(fcntl(fd, F_SETFD, 0), 0);
+    CHECK_EQ(fcntl(fd, F_GETFD), 0);
+    int r = open(path, O_RDONLY | O_CLOEXEC);
+    CHECK(r >= 0);
+    CHECK_EQ(fcntl(r, F_GETFD), FD_CLOEXEC);
+    CHECK_EQ(fcntl(r, F_GETFL) & O_ACCMODE, O_RDONLY);
+    int d = fcntl(r, F_DUPFD, 40);
+    CHECK(d >= 40);
+    CHECK_EQ(fcntl(d, F_GETFD), 0);             /* a dup never inherits FD_CLOEXEC */
+    close(d);
+    close(r);
+    int w = open(path, O_WRONLY);
+    CHECK_EQ(fcntl(w, F_GETFL) & O_ACCMODE, O_WRONLY);
+    close(w);
+    close(fd);
+    CHECK_ERR(fcntl(fd, F_GETFL), EBADF);
+    CHECK_EQ(unlink(path), 0);
+}
+
+/* open takes the lowest free fd; when the table is full, EMFILE. */
+static void files_fd_table(void)
+{
+    enum { MAXTRY = 1100 };
+    static int fds[MAXTRY];
+    int n = 0;
+    errno = 0;
+    while (n < MAXTRY && (fds[n] = open("/etc/motd", O_RDONLY)) >= 0)
+        n++;
+    int err = errno;
+    CHECK(n < MAXTRY);
+    CHECK_EQ(err, EMFILE);
+    CHECK(n >= 16);
+    for (int i = 1; i < n; i++)
+        if (fds[i] <= fds[i - 1])
+            FAIL("open %d gave fd %d after %d", i, fds[i], fds[i - 1]);
+    if (n > 10) {
+        int hole = fds[n / 2];
+        CHECK_EQ(close(hole), 0);
+        CHECK_EQ(close(fds[n - 1]), 0);
+        CHECK_EQ(open("/etc/motd", O_RDONLY), hole);     /* the lowest free one */
+        fds[n - 1] = -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    int fd = open("/etc/motd", O_RDONLY);
+    CHECK(fd >= 0 && fd <= 3);
+    close(fd);
+}
+
+static void files_read_bin_init(void)
+{
+    int fd = open("/bin/init", O_RDONLY);
+    REQUIRE(fd >= 0);
+    unsigned char h[64];
+    CHECK_EQ(read(fd, h, sizeof h), sizeof h);
+    CHECK(memcmp(h, "\177ELF", 4) == 0);
+    CHECK_EQ(h[4], 2);                          /* ELFCLASS64 */
+    CHECK_EQ(h[18] | h[19] << 8, 243);          /* EM_RISCV */
+    struct stat st;
+    CHECK_EQ(fstat(fd, &st), 0);
+    CHECK(S_ISREG(st.st_mode));
+    CHECK(st.st_size > 4096);
+    CHECK_EQ(lseek(fd, 0, SEEK_END), st.st_size);
+    close(fd);
+}
+
+static void files_etc_motd(void)
+{
+    struct stat st;
+    char buf[4096];
+    REQUIRE(stat("/etc/motd", &st) == 0);
+    CHECK(S_ISREG(st.st_mode));
+    CHECK(st.st_size > 0);
+    long n = slurp("/etc/motd", buf, sizeof buf);
+    CHECK_EQ(n, st.st_size < (off_t)sizeof buf ? st.st_size : (off_t)sizeof buf);
+}
+
+/* ---- directories ---- */
+
+static void dirs_mkdir_eexist(void)
+{
+    const char *path = DIR_T "/d_exist";
+    CHECK_EQ(mkdir(path, 0755), 0);
+    CHECK_ERR(mkdir(path, 0755), EEXIST);
+    CHECK_ERR(mkdir(path, 0755), EEXIST);
+    /* A file of that name is in the way too. */
+    int fd = open(DIR_T "/d_file", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_ERR(mkdir(DIR_T "/d_file", 0755), EEXIST);
+    CHECK_ERR(open(path, O_RDWR | O_CREAT | O_EXCL, 0644), EEXIST);
+    CHECK_EQ(unlink(DIR_T "/d_file"), 0);
+    CHECK_EQ(rmdir(path), 0);
+}
+
+static void dirs_readdir_lists_entries(void)
+{
+    static const char *const want[] = { ".", "..", "f1", "file_two", "f3", "sub" };
+    enum { N = sizeof want / sizeof want[0] };
+    int seen[N] = { 0 };
+    REQUIRE(mkdir(DIR_T "/ls", 0755) == 0);
+    for (int i = 2; i < 5; i++) {
+        char p[64];
+        snprintf(p, sizeof p, DIR_T "/ls/%s", want[i]);
+        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        CHECK(fd >= 0);
+        close(fd);
+    }
+    CHECK_EQ(mkdir(DIR_T "/ls/sub", 0755), 0);
+    DIR *d = opendir(DIR_T "/ls");
+    REQUIRE(d != NULL);
+    struct dirent *e;
+    int total = 0;
+    while ((e = readdir(d)) != NULL) {
+        total++;
+        int k;
+        for (k = 0; k < N && strcmp(e->d_name, want[k]) != 0; k++)
+            ;
+        if (k == N) {
+            FAIL("readdir gave an unexpected entry \"%s\"", e->d_name);
+            continue;
+        }
+        seen[k]++;
+        if (k >= 2 && k < 5 && e->d_type != DT_REG)
+            FAIL("%s has d_type %d, not DT_REG", e->d_name, e->d_type);
+        if (k == 5 && e->d_type != DT_DIR)
+            FAIL("sub has d_type %d, not DT_DIR", e->d_type);
+    }
+    for (int k = 0; k < N; k++)
+        if (seen[k] != 1)
+            FAIL("entry \"%s\" seen %d times", want[k], seen[k]);
+    CHECK_EQ(total, N);
+    /* rewinddir starts over. */
+    rewinddir(d);
+    int again = 0;
+    while (readdir(d))
+        again++;
+    CHECK_EQ(again, N);
+    CHECK_EQ(closedir(d), 0);
+    /* Leave it for dirs.rmdir_nonempty_fails. */
+}
+
+/* More entries than one getdents64 call returns (musl reads 2 KiB at a time). */
+static void dirs_readdir_many_entries(void)
+{
+    enum { N = 150 };
+    static unsigned char seen[N];
+    char p[128];
+    memset(seen, 0, sizeof seen);
+    REQUIRE(mkdir(DIR_T "/many", 0755) == 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(p, sizeof p, DIR_T "/many/an-entry-with-a-longer-name-%03d", i);
+        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd < 0) {
+            FAIL("create %s: errno %d", p, errno);
+            break;
+        }
+        close(fd);
+    }
+    DIR *d = opendir(DIR_T "/many");
+    REQUIRE(d != NULL);
+    struct dirent *e;
+    int total = 0, dots = 0;
+    while ((e = readdir(d)) != NULL) {
+        total++;
+        int k;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            dots++;
+        else if (sscanf(e->d_name, "an-entry-with-a-longer-name-%d", &k) == 1 && k >= 0 && k < N)
+            seen[k]++;
+        else
+            FAIL("unexpected entry \"%s\"", e->d_name);
+    }
+    closedir(d);
+    CHECK_EQ(total, N + 2);
+    CHECK_EQ(dots, 2);
+    for (int i = 0; i < N; i++) {
+        if (seen[i] != 1)
+            FAIL("entry %d seen %d times", i, seen[i]);
+        snprintf(p, sizeof p, DIR_T "/many/an-entry-with-a-longer-name-%03d", i);
+        unlink(p);
+    }
+    CHECK_EQ(rmdir(DIR_T "/many"), 0);
+}
+
+static void dirs_rmdir_nonempty_fails(void)
+{
+    struct stat st;
+    REQUIRE(stat(DIR_T "/ls", &st) == 0);
+    CHECK_ERR(rmdir(DIR_T "/ls"), ENOTEMPTY);
+    CHECK_EQ(unlink(DIR_T "/ls/f1"), 0);
+    CHECK_EQ(unlink(DIR_T "/ls/file_two"), 0);
+    CHECK_EQ(unlink(DIR_T "/ls/f3"), 0);
+    CHECK_ERR(rmdir(DIR_T "/ls"), ENOTEMPTY);  /* sub is still there */
+    CHECK_ERR(unlink(DIR_T "/ls/sub"), EISDIR);
+    CHECK_EQ(rmdir(DIR_T "/ls/sub"), 0);
+    CHECK_EQ(rmdir(DIR_T "/ls"), 0);
+    CHECK_ERR(stat(DIR_T "/ls", &st), ENOENT);
+    CHECK_ERR(rmdir(DIR_T "/ls"), ENOENT);
+}
+
+static void dirs_path_through_file_enotdir(void)
+{
+    const char *path = DIR_T "/plain";
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    close(fd);
+    struct stat st;
+    CHECK_ERR(open(DIR_T "/plain/x", O_RDONLY), ENOTDIR);
+    CHECK_ERR(open(DIR_T "/plain/x", O_RDWR | O_CREAT, 0644), ENOTDIR);
+    CHECK_ERR(stat(DIR_T "/plain/x", &st), ENOTDIR);
+    CHECK_ERR(mkdir(DIR_T "/plain/x", 0755), ENOTDIR);
+    CHECK_ERR(rmdir(path), ENOTDIR);
+    CHECK(opendir(path) == NULL && errno == ENOTDIR);
+    CHECK_EQ(unlink(path), 0);
+}
+
+static void dirs_stat_dir(void)
+{
+    struct stat st;
+    CHECK_EQ(stat(DIR_T, &st), 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK(!S_ISREG(st.st_mode));
+    CHECK_EQ(stat("/", &st), 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK_EQ(stat("/etc", &st), 0);
+    CHECK(S_ISDIR(st.st_mode));
+    int fd = open(DIR_T, O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0);
+    CHECK_EQ(fstat(fd, &st), 0);
+    CHECK(S_ISDIR(st.st_mode));
+    char b[4];
+    CHECK_ERR(read(fd, b, 4), EISDIR);
+    close(fd);
+    CHECK_ERR(open("/etc/motd", O_RDONLY | O_DIRECTORY), ENOTDIR);
+}
+
+/* ---- mmap ---- */
+
+static void mmap_anon_rw(void)
+{
+    size_t len = 16 * PAGE + 100;
+    uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(p != MAP_FAILED);
+    CHECK_EQ((uintptr_t)p % PAGE, 0);
+    CHECK(all_zero(p, len));
+    fill(p, len, 9);
+    CHECK_EQ(first_bad(p, len, 9), -1);
+    /* A second mapping is elsewhere and does not share bytes. */
+    uint8_t *q = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(q != MAP_FAILED);
+    if (q != MAP_FAILED) {
+        CHECK(q + PAGE <= p || q >= p + len);
+        CHECK(all_zero(q, PAGE));
+        CHECK_EQ(munmap(q, PAGE), 0);
+    }
+    CHECK_EQ(first_bad(p, len, 9), -1);
+    CHECK_EQ(munmap(p, len), 0);
+}
+
+static void mmap_munmap_rules(void)
+{
+    uint8_t *p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(p != MAP_FAILED);
+    p[0] = 1;
+    CHECK_ERR(munmap(p + 1, PAGE), EINVAL);
+    CHECK_EQ(p[0], 1);                          /* the failed munmap left it mapped */
+    CHECK_EQ(munmap(p, 4 * PAGE), 0);
+    /* The page is gone (not touched here: that would kill us); mapping again works. */
+    uint8_t *q = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(q != MAP_FAILED);
+    CHECK(all_zero(q, 2 * PAGE));
+    q[2 * PAGE - 1] = 7;
+    CHECK_EQ(munmap(q, 2 * PAGE), 0);
+    CHECK_ERR(mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), EINVAL);
+    CHECK_ERR(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, 99, 0), EBADF);
+    /* A fixed mapping lands where asked. */
+    uint8_t *r = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(r != MAP_FAILED);
+    r[PAGE] = 5;
+    uint8_t *s = mmap(r + PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    CHECK(s == r + PAGE);
+    CHECK_EQ(r[PAGE], 0);                       /* a fresh page replaced the old one */
+    CHECK_EQ(munmap(r, 3 * PAGE), 0);
+}
+
+static void mmap_mprotect_readonly(void)
+{
+    uint8_t *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(p != MAP_FAILED);
+    fill(p, 2 * PAGE, 10);
+    CHECK_EQ(mprotect(p, PAGE, PROT_READ), 0);
+    CHECK_EQ(first_bad(p, 2 * PAGE, 10), -1);  /* still readable, contents kept */
+    p[PAGE] = 0x5a;                             /* the other page stays writable */
+    CHECK_EQ(mprotect(p, PAGE, PROT_READ | PROT_WRITE), 0);
+    p[0] = 0xa5;
+    CHECK_EQ(p[0], 0xa5);
+    CHECK_EQ(p[PAGE], 0x5a);
+    /* (musl's mprotect rounds the address down; the system call itself must refuse.) */
+    CHECK_ERR(syscall(SYS_mprotect, p + 1, PAGE, PROT_READ), EINVAL);
+    CHECK_EQ(munmap(p, 2 * PAGE), 0);
+}
+
+static void mmap_file_shared(void)
+{
+    const char *path = DIR_T "/mapped";
+    int fd = make_file(path, 3 * PAGE, 11);
+    REQUIRE(fd >= 0);
+    uint8_t *m = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        FAIL("mmap MAP_SHARED failed: errno %d", errno);
+        close(fd);
+        return;
+    }
+    CHECK_EQ(first_bad(m, 3 * PAGE, 11), -1);
+    /* write() shows through the mapping. */
+    CHECK_EQ(lseek(fd, 100, SEEK_SET), 100);
+    CHECK_EQ(write(fd, "hello", 5), 5);
+    CHECK(memcmp(m + 100, "hello", 5) == 0);
+    /* Stores through the mapping show in read(). */
+    memcpy(m + PAGE + 7, "world", 5);
+    char b[6] = { 0 };
+    CHECK_EQ(lseek(fd, PAGE + 7, SEEK_SET), PAGE + 7);
+    CHECK_EQ(read(fd, b, 5), 5);
+    CHECK_STR(b, "world");
+    /* A second shared mapping of a different offset sees the same bytes. */
+    uint8_t *m2 = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, PAGE);
+    CHECK(m2 != MAP_FAILED);
+    if (m2 != MAP_FAILED) {
+        CHECK(memcmp(m2 + 7, "world", 5) == 0);
+        m[PAGE + 8] = 'X';
+        CHECK_EQ(m2[8], 'X');
+        CHECK_EQ(munmap(m2, PAGE), 0);
+    }
+    CHECK_EQ(munmap(m, 3 * PAGE), 0);
+    close(fd);
+    /* And after unmapping, the stores are in the file. */
+    static uint8_t all[3 * PAGE];
+    CHECK_EQ(slurp(path, all, sizeof all), 3 * PAGE);
+    CHECK(memcmp(all + PAGE + 7, "wXrld", 5) == 0);
+    /* Writable shared mappings need a writable fd. */
+    fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    CHECK_ERR(mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), EACCES);
+    close(fd);
+    CHECK_EQ(unlink(path), 0);
+}
+
+static void mmap_file_private(void)
+{
+    const char *path = DIR_T "/private";
+    int fd = make_file(path, 2 * PAGE, 12);
+    REQUIRE(fd >= 0);
+    uint8_t *m = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+        FAIL("mmap MAP_PRIVATE failed: errno %d", errno);
+        close(fd);
+        return;
+    }
+    CHECK_EQ(first_bad(m, 2 * PAGE, 12), -1);
+    memset(m + 10, 'P', 20);
+    uint8_t b[20];
+    CHECK_EQ(lseek(fd, 10, SEEK_SET), 10);
+    CHECK_EQ(read(fd, b, 20), 20);
+    CHECK_EQ(b[0], pat(10, 12));
+    CHECK_EQ(b[19], pat(29, 12));
+    CHECK_EQ(m[10], 'P');
+    CHECK_EQ(munmap(m, 2 * PAGE), 0);
+    /* A read-only fd can be mapped privately, even writable. */
+    close(fd);
+    fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    CHECK(m != MAP_FAILED);
+    if (m != MAP_FAILED) {
+        m[0] ^= 0xff;
+        CHECK_EQ(m[0], (uint8_t)(pat(0, 12) ^ 0xff));
+        CHECK_EQ(munmap(m, PAGE), 0);
+    }
+    close(fd);
+    memset(b, 0, sizeof b);
+    CHECK_EQ(slurp(path, b, 1), 1);
+    CHECK_EQ(b[0], pat(0, 12));
+    CHECK_EQ(unlink(path), 0);
+}
+
+/* ---- malloc ---- */
+
+static uint32_t rng_state = 12345;
+
+static uint32_t rng(void)
+{
+    rng_state = rng_state * 1103515245u + 12345u;
+    return rng_state >> 8;
+}
+
+static void malloc_sizes_patterns(void)
+{
+    enum { N = 600 };
+    static uint8_t *p[N];
+    static size_t sz[N];
+    int n = 0;
+    /* Every power of two and its neighbours, 1 B .. 1 MiB, then random small sizes. */
+    for (size_t s = 1; s <= (1u << 20) && n < N; s <<= 1) {
+        size_t v[3] = { s - 1, s, s + 1 };
+        for (int k = 0; k < 3; k++)
+            if (v[k] && v[k] <= (1u << 20))
+                sz[n++] = v[k];
+    }
+    while (n < N)
+        sz[n++] = 1 + rng() % 3000;
+    for (int i = 0; i < N; i++) {
+        p[i] = malloc(sz[i]);
+        if (!p[i]) {
+            FAIL("malloc(%zu) failed", sz[i]);
+            break;
+        }
+        fill(p[i], sz[i], (unsigned)i);
+    }
+    /* Check everything only once all exist: overlapping blocks would show. */
+    for (int i = 0; i < N && p[i]; i++) {
+        long bad = first_bad(p[i], sz[i], (unsigned)i);
+        if (bad >= 0)
+            FAIL("block %d (%zu bytes) damaged at %ld", i, sz[i], bad);
+    }
+    /* Free in a shuffled order, half first, then allocate again and check. */
+    for (int i = N - 1; i > 0; i--) {
+        int j = (int)(rng() % (uint32_t)(i + 1));
+        uint8_t *tp = p[i]; p[i] = p[j]; p[j] = tp;
+        size_t ts = sz[i]; sz[i] = sz[j]; sz[j] = ts;
+    }
+    /* (The patterns were seeded by the old index: re-fill under the new one.) */
+    for (int i = 0; i < N; i++)
+        if (p[i])
+            fill(p[i], sz[i], (unsigned)i);
+    for (int i = 0; i < N / 2; i++) {
+        free(p[i]);
+        sz[i] = 1 + rng() % 70000;
+        p[i] = malloc(sz[i]);
+        if (p[i])
+            fill(p[i], sz[i], (unsigned)i);
+        else
+            FAIL("malloc(%zu) failed after frees", sz[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        if (p[i] && first_bad(p[i], sz[i], (unsigned)i) >= 0)
+            FAIL("block %d (%zu bytes) damaged after reuse", i, sz[i]);
+        free(p[i]);
+        p[i] = NULL;
+    }
+}
+
+static void malloc_realloc_keeps_contents(void)
+{
+    size_t s = 8;
+    uint8_t *p = malloc(s);
+    REQUIRE(p);
+    fill(p, s, 13);
+    while (s < (1u << 20)) {
+        size_t ns = s * 2 + 5;
+        uint8_t *q = realloc(p, ns);
+        if (!q) {
+            FAIL("realloc to %zu failed", ns);
+            free(p);
+            return;
+        }
+        long bad = first_bad(q, s, 13);
+        if (bad >= 0) {
+            FAIL("realloc %zu -> %zu lost byte %ld", s, ns, bad);
+            free(q);
+            return;
+        }
+        p = q;
+        fill(p, ns, 13);
+        s = ns;
+    }
+    uint8_t *q = realloc(p, 100);             /* shrinking keeps the head */
+    REQUIRE(q);
+    CHECK_EQ(first_bad(q, 100, 13), -1);
+    free(q);
+}
+
+static void malloc_calloc_zeroes(void)
+{
+    static const size_t sizes[] = { 1, 24, 100, 4096, 5000, 70000, 300000 };
+    for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        /* Dirty some memory of that size first so that reuse would show. */
+        uint8_t *d = malloc(sizes[i]);
+        REQUIRE(d);
+        memset(d, 0xab, sizes[i]);
+        free(d);
+        uint8_t *c = calloc(sizes[i], 1);
+        REQUIRE(c);
+        if (!all_zero(c, sizes[i]))
+            FAIL("calloc(%zu) not zeroed", sizes[i]);
+        free(c);
+    }
+    uint32_t *a = calloc(1000, sizeof *a);
+    REQUIRE(a);
+    CHECK(all_zero(a, 1000 * sizeof *a));
+    free(a);
+    errno = 0;
+    volatile size_t huge = (size_t)1 << 62;
+    CHECK(calloc(huge, 16) == NULL);
+    CHECK_EQ(errno, ENOMEM);
+}
+
+/* ---- pthreads ---- */
+
+#define NTHREADS 8
+
+static void *ret_arg_squared(void *arg)
+{
+    long i = (long)arg;
+    return (void *)(i * i + 1);
+}
+
+static void pthread_create_join(void)
+{
+    pthread_t t[NTHREADS];
+    int made = 0;
+    for (long i = 0; i < NTHREADS; i++) {
+        int e = pthread_create(&t[i], NULL, ret_arg_squared, (void *)i);
+        if (e) {
+            FAIL("pthread_create %ld: %d", i, e);
+            break;
+        }
+        made++;
+    }
+    for (int i = 0; i < made; i++) {
+        void *rv = NULL;
+        CHECK_EQ(pthread_join(t[i], &rv), 0);
+        CHECK_EQ((long)rv, (long)i * i + 1);
+    }
+    CHECK_EQ(made, NTHREADS);
+}
+
+static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+static long counter;
+
+static void *count_up(void *arg)
+{
+    for (int i = 0; i < 10000; i++) {
+        pthread_mutex_lock(&count_lock);
+        long v = counter;
+        if ((i & 1023) == 0)
+            sched_yield();                      /* hold the lock across a switch now and then */
+        counter = v + 1;
+        pthread_mutex_unlock(&count_lock);
+    }
+    return NULL;
+}
+
+static void pthread_mutex_counter(void)
+{
+    pthread_t t[NTHREADS];
+    counter = 0;
+    int made = 0;
+    for (int i = 0; i < NTHREADS; i++)
+        if (pthread_create(&t[i], NULL, count_up, NULL) == 0)
+            made++;
+        else
+            break;
+    for (int i = 0; i < made; i++)
+        CHECK_EQ(pthread_join(t[i], NULL), 0);
+    CHECK_EQ(made, NTHREADS);
+    CHECK_EQ(counter, 80000);
+    CHECK_EQ(pthread_mutex_trylock(&count_lock), 0);
+    CHECK_EQ(pthread_mutex_trylock(&count_lock), EBUSY);
+    CHECK_EQ(pthread_mutex_unlock(&count_lock), 0);
+}
+
+/* A bounded queue: one producer, several consumers. */
+#define QCAP 4
+#define ITEMS 2000
+#define CONSUMERS 3
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full;
+    int buf[QCAP];
+    int head, count, done;
+    long sum[CONSUMERS];
+    int taken[CONSUMERS];
+} q = { .lock = PTHREAD_MUTEX_INITIALIZER, .not_empty = PTHREAD_COND_INITIALIZER,
+        .not_full = PTHREAD_COND_INITIALIZER };
+
+static void *producer(void *arg)
+{
+    for (int i = 1; i <= ITEMS; i++) {
+        pthread_mutex_lock(&q.lock);
+        while (q.count == QCAP)
+            pthread_cond_wait(&q.not_full, &q.lock);
+        q.buf[(q.head + q.count++) % QCAP] = i;
+        pthread_cond_signal(&q.not_empty);
+        pthread_mutex_unlock(&q.lock);
+    }
+    pthread_mutex_lock(&q.lock);
+    q.done = 1;
+    pthread_cond_broadcast(&q.not_empty);
+    pthread_mutex_unlock(&q.lock);
+    return NULL;
+}
+
+static void *consumer(void *arg)
+{
+    long me = (long)arg;
+    for (;;) {
+        pthread_mutex_lock(&q.lock);
+        while (q.count == 0 && !q.done)
+            pthread_cond_wait(&q.not_empty, &q.lock);
+        if (q.count == 0) {
+            pthread_mutex_unlock(&q.lock);
+            return NULL;
+        }
+        int v = q.buf[q.head];
+        q.head = (q.head + 1) % QCAP;
+        q.count--;
+        q.sum[me] += v;
+        q.taken[me]++;
+        pthread_cond_signal(&q.not_full);
+        pthread_mutex_unlock(&q.lock);
+    }
+}
+
+/* Threads parked on one condition, all released by one broadcast. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t gate, arrived;
+    int open, waiting, passed;
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .gate = PTHREAD_COND_INITIALIZER,
+        .arrived = PTHREAD_COND_INITIALIZER };
+
+static void *gate_waiter(void *arg)
+{
+    pthread_mutex_lock(&g.lock);
+    g.waiting++;
+    pthread_cond_signal(&g.arrived);
+    while (!g.open)
+        pthread_cond_wait(&g.gate, &g.lock);
+    g.passed++;
+    pthread_mutex_unlock(&g.lock);
+    return NULL;
+}
+
+static void pthread_cond_handoff(void)
+{
+    pthread_t prod, cons[CONSUMERS];
+    REQUIRE(pthread_create(&prod, NULL, producer, NULL) == 0);
+    int made = 0;
+    for (long i = 0; i < CONSUMERS; i++)
+        if (pthread_create(&cons[i], NULL, consumer, (void *)i) == 0)
+            made++;
+    CHECK_EQ(pthread_join(prod, NULL), 0);
+    for (int i = 0; i < made; i++)
+        CHECK_EQ(pthread_join(cons[i], NULL), 0);
+    CHECK_EQ(made, CONSUMERS);
+    long sum = 0;
+    int taken = 0;
+    for (int i = 0; i < CONSUMERS; i++) {
+        sum += q.sum[i];
+        taken += q.taken[i];
+    }
+    CHECK_EQ(taken, ITEMS);
+    CHECK_EQ(sum, (long)ITEMS * (ITEMS + 1) / 2);
+    CHECK_EQ(q.count, 0);
+
+    /* Broadcast: every parked waiter gets through. */
+    pthread_t w[NTHREADS];
+    made = 0;
+    for (int i = 0; i < NTHREADS; i++)
+        if (pthread_create(&w[i], NULL, gate_waiter, NULL) == 0)
+            made++;
+    pthread_mutex_lock(&g.lock);
+    while (g.waiting < made)
+        pthread_cond_wait(&g.arrived, &g.lock);
+    CHECK_EQ(g.passed, 0);
+    g.open = 1;
+    pthread_cond_broadcast(&g.gate);
+    pthread_mutex_unlock(&g.lock);
+    for (int i = 0; i < made; i++)
+        CHECK_EQ(pthread_join(w[i], NULL), 0);
+    CHECK_EQ(made, NTHREADS);
+    CHECK_EQ(g.passed, NTHREADS);
+
+    /* A timed wait nobody signals times out. */
+    pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 10000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&m);
+    CHECK_EQ(pthread_cond_timedwait(&c, &m, &until), ETIMEDOUT);
+    pthread_mutex_unlock(&m);
+}
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int finished;
+} det = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void *detached_body(void *arg)
+{
+    volatile char scratch[2048];                /* use the stack that __unmapself frees */
+    memset((char *)scratch, (int)(long)arg, sizeof scratch);
+    pthread_mutex_lock(&det.lock);
+    det.finished += scratch[100] == (char)(long)arg;
+    pthread_cond_signal(&det.cond);
+    pthread_mutex_unlock(&det.lock);
+    return NULL;
+}
+
+static void pthread_detached_then_join(void)
+{
+    /* More detached threads in all than musl_emu has thread slots (64): each one
+       that ends must give its slot (and stack) back. */
+    enum { ROUNDS = 6, PER = 16 };
+    int started = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        for (int i = 0; i < PER; i++) {
+            pthread_t t;
+            int e;
+            if (i & 1) {
+                e = pthread_create(&t, &attr, detached_body, (void *)(long)(i + 1));
+            } else {
+                e = pthread_create(&t, NULL, detached_body, (void *)(long)(i + 1));
+                if (!e)
+                    CHECK_EQ(pthread_detach(t), 0);
+            }
+            if (e) {
+                FAIL("round %d: pthread_create of detached thread %d: %d", r, i, e);
+                break;
+            }
+            started++;
+        }
+        pthread_attr_destroy(&attr);
+        pthread_mutex_lock(&det.lock);
+        while (det.finished < started)
+            pthread_cond_wait(&det.cond, &det.lock);
+        pthread_mutex_unlock(&det.lock);
+        /* Then joinable threads still come and go. */
+        pthread_t t[4];
+        for (long i = 0; i < 4; i++) {
+            if (pthread_create(&t[i], NULL, ret_arg_squared, (void *)(i + 10)) != 0) {
+                FAIL("round %d: pthread_create of joinable thread %ld failed", r, i);
+                return;
+            }
+        }
+        for (long i = 0; i < 4; i++) {
+            void *rv;
+            CHECK_EQ(pthread_join(t[i], &rv), 0);
+            CHECK_EQ((long)rv, (i + 10) * (i + 10) + 1);
+        }
+        if (case_failed)
+            return;
+    }
+    CHECK_EQ(det.finished, ROUNDS * PER);
+}
+
+static __thread int tls_value = 42;
+static __thread char tls_name[16] = "main";
+
+struct tls_report {
+    int start_value;
+    char start_name[16];
+    int *addr;
+    int kept;
+};
+
+static void *tls_body(void *arg)
+{
+    struct tls_report *r = arg;
+    r->start_value = tls_value;
+    memcpy(r->start_name, tls_name, sizeof tls_name);
+    r->addr = &tls_value;
+    int mine = (int)((uintptr_t)r >> 4) & 0xffff;
+    tls_value = mine;
+    snprintf(tls_name, sizeof tls_name, "t%d", mine);
+    for (int i = 0; i < 5; i++)
+        sched_yield();
+    char want[16];
+    snprintf(want, sizeof want, "t%d", mine);
+    r->kept = tls_value == mine && strcmp(tls_name, want) == 0;
+    return NULL;
+}
+
+static void pthread_tls_distinct(void)
+{
+    struct tls_report rep[NTHREADS];
+    pthread_t t[NTHREADS];
+    memset(rep, 0, sizeof rep);
+    tls_value = -1;
+    strcpy(tls_name, "changed");
+    int made = 0;
+    for (int i = 0; i < NTHREADS; i++)
+        if (pthread_create(&t[i], NULL, tls_body, &rep[i]) == 0)
+            made++;
+    for (int i = 0; i < made; i++)
+        CHECK_EQ(pthread_join(t[i], NULL), 0);
+    CHECK_EQ(made, NTHREADS);
+    for (int i = 0; i < made; i++) {
+        CHECK_EQ(rep[i].start_value, 42);       /* each starts from the initial image */
+        CHECK_STR(rep[i].start_name, "main");
+        CHECK(rep[i].kept);
+        CHECK(rep[i].addr != &tls_value);
+        for (int j = 0; j < i; j++)
+            CHECK(rep[i].addr != rep[j].addr);
+    }
+    CHECK_EQ(tls_value, -1);                     /* ours untouched */
+    CHECK_STR(tls_name, "changed");
+}
+
+/* Floating point in several threads at once, switching often: each result must be
+   exactly what one thread alone computes. */
+static double series(int which)
+{
+    volatile double s = 0;
+    for (int k = 1; k <= 3000; k++) {
+        s += (double)(which + 1) / ((double)k * k);
+        if (k % 300 == 0)
+            sched_yield();
+    }
+    return s;
+}
+
+static void *fp_body(void *arg)
+{
+    double *out = arg;
+    *out = series((int)(out[1]));
+    return NULL;
+}
+
+static void pthread_fp_per_thread(void)
+{
+    double want[NTHREADS], got[NTHREADS][2];
+    pthread_t t[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++)
+        want[i] = series(i);
+    int made = 0;
+    for (int i = 0; i < NTHREADS; i++) {
+        got[i][0] = -1;
+        got[i][1] = i;
+        if (pthread_create(&t[i], NULL, fp_body, got[i]) == 0)
+            made++;
+    }
+    volatile double mine = 0.5;
+    for (int k = 0; k < 2000; k++) {
+        mine = mine * 1.0001 + 0.25;
+        if (k % 200 == 0)
+            sched_yield();
+    }
+    for (int i = 0; i < made; i++)
+        CHECK_EQ(pthread_join(t[i], NULL), 0);
+    CHECK_EQ(made, NTHREADS);
+    for (int i = 0; i < made; i++)
+        if (got[i][0] != want[i])
+            FAIL("thread %d: %.17g, alone %.17g", i, got[i][0], want[i]);
+    double check = 0.5;
+    for (int k = 0; k < 2000; k++)
+        check = check * 1.0001 + 0.25;
+    CHECK(mine == check);
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.6f", want[0]);
+    CHECK_STR(buf, "1.644601");                  /* sum 1/k^2, k <= 3000: pi^2/6 - ~1/3000 */
+}
+
+/* ---- time ---- */
+
+static void time_monotonic_never_backwards(void)
+{
+    uint64_t prev = now_ns(CLOCK_MONOTONIC), first = prev;
+    REQUIRE(prev != 0);
+    for (int i = 0; i < 20000; i++) {
+        uint64_t t = now_ns(CLOCK_MONOTONIC);
+        if (t < prev) {
+            FAIL("read %d: %llu after %llu", i, (unsigned long long)t, (unsigned long long)prev);
+            return;
+        }
+        prev = t;
+    }
+    struct timespec ts = { 0, 2000000 };
+    CHECK_EQ(nanosleep(&ts, NULL), 0);
+    uint64_t after = now_ns(CLOCK_MONOTONIC);
+    CHECK(after >= prev + 2000000);
+    CHECK(after > first);
+}
+
+static void time_nanosleep_20ms(void)
+{
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    struct timespec ts = { 0, 20000000 }, rem = { 99, 99 };
+    CHECK_EQ(nanosleep(&ts, &rem), 0);
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    CHECK(t1 - t0 >= 20000000);
+    CHECK(t1 - t0 < 5000000000ull);             /* and not wildly more */
+    /* usleep and clock_nanosleep with an absolute deadline too. */
+    t0 = now_ns(CLOCK_MONOTONIC);
+    CHECK_EQ(usleep(5000), 0);
+    CHECK(now_ns(CLOCK_MONOTONIC) - t0 >= 5000000);
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_nsec += 5000000;
+    if (dl.tv_nsec >= 1000000000) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000;
+    }
+    CHECK_EQ(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &dl, NULL), 0);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    CHECK(now.tv_sec > dl.tv_sec || (now.tv_sec == dl.tv_sec && now.tv_nsec >= dl.tv_nsec));
+    ts.tv_nsec = 1000000000;
+    CHECK_ERR(nanosleep(&ts, NULL), EINVAL);
+}
+
+static void time_realtime_after_2026(void)
+{
+    struct timespec ts;
+    CHECK_EQ(clock_gettime(CLOCK_REALTIME, &ts), 0);
+    CHECK(ts.tv_sec >= 1767225600);             /* 2026-01-01 00:00:00 UTC */
+    CHECK(ts.tv_sec < 1767225600 + 100 * 365 * 86400L);
+    time_t t = time(NULL);
+    CHECK(t >= ts.tv_sec && t <= ts.tv_sec + 60);
+    struct tm tm;
+    CHECK(gmtime_r(&t, &tm) != NULL);
+    CHECK(tm.tm_year + 1900 >= 2026);
+}
+
+static void time_bad_clock_einval(void)
+{
+    struct timespec ts;
+    CHECK_ERR(clock_gettime((clockid_t)12345, &ts), EINVAL);
+    CHECK_ERR(clock_gettime((clockid_t)-100, &ts), EINVAL);
+    CHECK_EQ(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+}
+
+/* ---- errno values ---- */
+
+static void errno_open_missing(void)
+{
+    CHECK_ERR(open("/nonexistent", O_RDONLY), ENOENT);
+    CHECK_ERR(open("/nonexistent/deeper/file", O_RDONLY), ENOENT);
+    CHECK_ERR(open("", O_RDONLY), ENOENT);
+    struct stat st;
+    CHECK_ERR(stat("/nonexistent", &st), ENOENT);
+    CHECK(fopen("/nonexistent", "r") == NULL && errno == ENOENT);
+}
+
+static void errno_path_too_long(void)
+{
+    static char path[5000];
+    memset(path, 'a', sizeof path - 1);
+    path[0] = '/';
+    path[sizeof path - 1] = 0;
+    CHECK_ERR(open(path, O_RDONLY), ENAMETOOLONG);
+    CHECK_ERR(open(path, O_RDWR | O_CREAT, 0644), ENAMETOOLONG);
+    struct stat st;
+    CHECK_ERR(stat(path, &st), ENAMETOOLONG);
+    CHECK_ERR(mkdir(path, 0755), ENAMETOOLONG);
+    /* One component longer than NAME_MAX (255). */
+    char name[400];
+    memset(name, 'b', sizeof name - 1);
+    memcpy(name, DIR_T "/", 7);
+    name[sizeof name - 1] = 0;
+    CHECK_ERR(open(name, O_RDWR | O_CREAT, 0644), ENAMETOOLONG);
+}
+
+static void errno_bad_fds(void)
+{
+    char b[4] = "abc";
+    CHECK_ERR(read(99, b, 1), EBADF);
+    CHECK_ERR(write(99, b, 1), EBADF);
+    CHECK_ERR(close(99), EBADF);
+    CHECK_ERR(read(-1, b, 1), EBADF);
+    CHECK_ERR(write(-1, b, 1), EBADF);
+    CHECK_ERR(close(-1), EBADF);
+    CHECK_ERR(lseek(99, 0, SEEK_SET), EBADF);
+    struct stat st;
+    CHECK_ERR(fstat(99, &st), EBADF);
+    CHECK_ERR(dup(-1), EBADF);
+    CHECK_ERR(read(1000000, b, 1), EBADF);
+}
+
+static void errno_write_rdonly(void)
+{
+    int fd = open("/etc/motd", O_RDONLY);
+    REQUIRE(fd >= 0);
+    CHECK_ERR(write(fd, "x", 1), EBADF);
+    CHECK_ERR(ftruncate(fd, 0), EINVAL);
+    close(fd);
+    const char *path = DIR_T "/wronly";
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    char b[4];
+    CHECK_ERR(read(fd, b, 1), EBADF);
+    close(fd);
+    CHECK_EQ(unlink(path), 0);
+}
+
+static void errno_mkdir_missing_parent(void)
+{
+    CHECK_ERR(mkdir("/nonexistent/child", 0755), ENOENT);
+    CHECK_ERR(mkdir(DIR_T "/no/such/dir", 0755), ENOENT);
+    CHECK_ERR(open(DIR_T "/nodir/file", O_RDWR | O_CREAT, 0644), ENOENT);
+    CHECK_ERR(rename("/nonexistent", DIR_T "/x"), ENOENT);
+}
+
+/* ---- ENOSYS ---- */
+
+static void enosys_unserved_call(void)
+{
+    char buf[64];
+    fflush(stdout);
+    CHECK_ERR(syscall(SYS_getcwd, buf, sizeof buf), ENOSYS);
+    CHECK_ERR(syscall(SYS_getcwd, buf, sizeof buf), ENOSYS);
+    CHECK_ERR(syscall(SYS_getrandom, buf, 8, 0), ENOSYS);
+    CHECK_ERR(syscall(4000), ENOSYS);           /* no such Linux call at all */
+    /* The process is still fine. */
+    CHECK(getpid() > 0);
+}
+
+/* The "unsupported system call" line is printed once per call number: count the
+   console's bytes around a first and a second use of a call nothing else makes. */
+static void enosys_warns_once(void)
+{
+    char buf[16];
+    fflush(stdout);
+    fflush(stderr);
+    long b0 = console_bytes();
+    REQUIRE(b0 >= 0);
+    CHECK_ERR(syscall(SYS_pipe2, buf, 0), ENOSYS);
+    long b1 = console_bytes();
+    CHECK_ERR(syscall(SYS_pipe2, buf, 0), ENOSYS);
+    long b2 = console_bytes();
+    CHECK_EQ(b1 - b0, strlen("musl_emu: unsupported system call pipe2\n"));
+    CHECK_EQ(b2 - b1, 0);
+}
+
+/* ---- process ---- */
+
+struct ids { pid_t pid, tid, sys_tid; };
+
+static void *report_ids(void *arg)
+{
+    struct ids *r = arg;
+    r->pid = getpid();
+    r->tid = gettid();
+    r->sys_tid = (pid_t)syscall(SYS_gettid);
+    return NULL;
+}
+
+static void process_ids(void)
+{
+    pid_t pid = getpid();
+    CHECK(pid > 0);
+    CHECK_EQ(getpid(), pid);
+    CHECK(getppid() > 0);
+    CHECK(getppid() != pid);
+    CHECK_EQ(gettid(), pid);
+    CHECK_EQ(syscall(SYS_gettid), pid);
+    struct ids r[2];
+    pthread_t t[2];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < 2; i++)
+        REQUIRE(pthread_create(&t[i], NULL, report_ids, &r[i]) == 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(pthread_join(t[i], NULL), 0);
+        CHECK_EQ(r[i].pid, pid);
+        CHECK(r[i].tid > 0);
+        CHECK(r[i].tid != pid);
+        CHECK_EQ(r[i].sys_tid, r[i].tid);
+    }
+    CHECK(r[0].tid != r[1].tid);
+    CHECK_EQ(getpid(), pid);
+}
+
+static void process_uname(void)
+{
+    struct utsname u;
+    memset(&u, 0xff, sizeof u);
+    CHECK_EQ(uname(&u), 0);
+    CHECK_STR(u.sysname, "kestrel");
+    CHECK_STR(u.machine, "riscv64");
+    CHECK(strlen(u.release) > 0);
+}
+
+/* ---- main ---- */
+
+static const struct mcase cases[] = {
+    { "stdio.snprintf_ints_strings", stdio_snprintf_ints_strings },
+    { "stdio.snprintf_double", stdio_snprintf_double },
+    { "stdio.printf_returns_length", stdio_printf_returns_length },
+    { "stdio.fprintf_stderr_length", stdio_fprintf_stderr_length },
+    { "stdio.file_write_read_back", stdio_file_write_read_back },
+    { "files.create_excl", files_create_excl },
+    { "files.write_read_back", files_write_read_back },
+    { "files.lseek", files_lseek },
+    { "files.ftruncate_shrink_grow", files_ftruncate },
+    { "files.unlink_keeps_open_fd", files_unlink_keeps_open_fd },
+    { "files.rename", files_rename },
+    { "files.stat_sizes", files_stat_sizes },
+    { "files.append", files_append },
+    { "files.dup_shares_offset", files_dup_shares_offset },
+    { "files.fcntl_flags", files_fcntl_flags },
+    { "files.fd_table", files_fd_table },
+    { "files.read_bin_init", files_read_bin_init },
+    { "files.etc_motd", files_etc_motd },
+    { "dirs.mkdir_eexist", dirs_mkdir_eexist },
+    { "dirs.readdir_lists_entries", dirs_readdir_lists_entries },
+    { "dirs.readdir_many_entries", dirs_readdir_many_entries },
+    { "dirs.rmdir_nonempty_fails", dirs_rmdir_nonempty_fails },
+    { "dirs.path_through_file_enotdir", dirs_path_through_file_enotdir },
+    { "dirs.stat_dir", dirs_stat_dir },
+    { "mmap.anon_rw", mmap_anon_rw },
+    { "mmap.munmap_rules", mmap_munmap_rules },
+    { "mmap.mprotect_readonly", mmap_mprotect_readonly },
+    { "mmap.file_shared", mmap_file_shared },
+    { "mmap.file_private", mmap_file_private },
+    { "malloc.sizes_patterns", malloc_sizes_patterns },
+    { "malloc.realloc_keeps_contents", malloc_realloc_keeps_contents },
+    { "malloc.calloc_zeroes", malloc_calloc_zeroes },
+    { "pthread.create_join", pthread_create_join },
+    { "pthread.mutex_counter", pthread_mutex_counter },
+    { "pthread.cond_handoff", pthread_cond_handoff },
+    { "pthread.detached_then_join", pthread_detached_then_join },
+    { "pthread.tls_distinct", pthread_tls_distinct },
+    { "pthread.fp_per_thread", pthread_fp_per_thread },
+    { "time.monotonic_never_backwards", time_monotonic_never_backwards },
+    { "time.nanosleep_20ms", time_nanosleep_20ms },
+    { "time.realtime_after_2026", time_realtime_after_2026 },
+    { "time.bad_clock_einval", time_bad_clock_einval },
+    { "errno.open_missing", errno_open_missing },
+    { "errno.path_too_long", errno_path_too_long },
+    { "errno.bad_fds", errno_bad_fds },
+    { "errno.write_rdonly", errno_write_rdonly },
+    { "errno.mkdir_missing_parent", errno_mkdir_missing_parent },
+    { "enosys.unserved_call", enosys_unserved_call },
+    { "enosys.warns_once", enosys_warns_once },
+    { "process.ids", process_ids },
+    { "process.uname", process_uname },
+};
+
+int main(void)
+{
+    size_t n = sizeof cases / sizeof cases[0];
+    int failures = 0;
+    printf("KTAP version 1\n1..%zu\n", n);
+    if (mkdir(DIR_T, 0755) != 0 && errno != EEXIST)
+        printf("# mtest: cannot make %s: errno %d\n", DIR_T, errno);
+    for (size_t i = 0; i < n; i++) {
+        printf("# run: %s\n", cases[i].name);
+        fflush(stdout);
+        case_failed = 0;
+        errno = 0;
+        cases[i].fn();
+        if (case_failed) {
+            failures++;
+            printf("not ok %zu - %s # %s\n", i + 1, cases[i].name, reason);
+        } else {
+            printf("ok %zu - %s\n", i + 1, cases[i].name);
+        }
+        fflush(stdout);
+    }
+    rmdir(DIR_T);
+    fflush(stdout);
+    return failures ? 1 : 0;
+}
