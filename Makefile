@@ -41,8 +41,8 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 KERNEL_OBJS := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRCS))
 
 .PHONY: all test bench qemu gdb clean FORCE
-FORCE:
 all: $(B)/kernel.elf
+FORCE:
 
 # Regenerated whenever a struct it measures changes (its .d file lists the headers;
 # a build directory without that .d file, from before it existed, regenerates once).
