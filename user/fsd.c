@@ -42,11 +42,6 @@
 #include "user/lib/ipc.h"
 #include "user/lib/ks.h"
 
-#ifndef KS_AT_CONSOLE_MMIO     /* TEMPORARY until the interrupt API (branch devirq) is merged */
-static long ks_irq_bind(ks_handle_t irq, ks_handle_t l, uint64_t ud) { return KS_ERR_NOSYS; }
-static long ks_irq_ack(ks_handle_t irq) { return KS_ERR_NOSYS; }
-#endif
-
 #define NAME_MAX_LEN    255             /* longest name of one entry, as Linux's NAME_MAX */
 #define MAX_NODES       65536           /* beyond this, creating anything is ENOSPC */
 #define INO_BUCKETS     256

@@ -50,7 +50,6 @@ static void start_fs(void)
     if (root < 0)
         fail("cannot create the FS root port", root);
     extra[n++] = (ks_handle_t)listener;
-#ifdef KS_AT_CONSOLE_MMIO
     ks_handle_t mmio = (ks_handle_t)getauxval(KS_AT_CONSOLE_MMIO);
     ks_handle_t irq = (ks_handle_t)getauxval(KS_AT_CONSOLE_IRQ);
     if (mmio != KS_HANDLE_NONE) {
@@ -61,7 +60,6 @@ static void start_fs(void)
     }
     snprintf(offset, sizeof offset, "%lu", getauxval(KS_AT_CONSOLE_REG_OFFSET));
     snprintf(shift, sizeof shift, "%lu", getauxval(KS_AT_CONSOLE_REG_SHIFT));
-#endif
     const char *argv[] = { "fsd", offset, shift, NULL };
     long p = musl_emu_spawn("fsd", argv, extra, n);
     if (p < 0)
