@@ -234,6 +234,26 @@ static void stdio_fprintf_stderr_length(void)
     CHECK(!ferror(stderr));
 }
 
+static void stdio_console_is_tty(void)
+{
+    struct stat st;
+    CHECK_EQ(isatty(1), 1);
+    CHECK_EQ(isatty(2), 1);
+    CHECK_EQ(fstat(1, &st), 0);
+    CHECK(S_ISCHR(st.st_mode));
+    int fd = open("/dev/console", O_WRONLY);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(isatty(fd), 1);
+    CHECK_EQ(write(fd, "# console write\n", 16), 16);
+    close(fd);
+    fd = open("/etc/motd", O_RDONLY);
+    REQUIRE(fd >= 0);
+    errno = 0;
+    CHECK_EQ(isatty(fd), 0);
+    CHECK_EQ(errno, ENOTTY);
+    close(fd);
+}
+
 static void stdio_file_write_read_back(void)
 {
     const char *path = DIR_T "/stdio.txt";
@@ -775,6 +795,61 @@ static void dirs_path_through_file_enotdir(void)
     CHECK_ERR(rmdir(path), ENOTDIR);
     CHECK(opendir(path) == NULL && errno == ENOTDIR);
     CHECK_EQ(unlink(path), 0);
+}
+
+/* *at calls relative to a directory fd. */
+static void dirs_openat_relative(void)
+{
+    REQUIRE(mkdir(DIR_T "/at", 0755) == 0);
+    int dfd = open(DIR_T "/at", O_RDONLY | O_DIRECTORY);
+    REQUIRE(dfd >= 0);
+    int fd = openat(dfd, "rel", O_RDWR | O_CREAT | O_EXCL, 0644);
+    CHECK(fd >= 0);
+    CHECK_EQ(write(fd, "relative", 8), 8);
+    close(fd);
+    char buf[16] = { 0 };
+    CHECK_EQ(slurp(DIR_T "/at/rel", buf, sizeof buf), 8);
+    CHECK_STR(buf, "relative");
+    struct stat st;
+    CHECK_EQ(fstatat(dfd, "rel", &st, 0), 0);
+    CHECK_EQ(st.st_size, 8);
+    CHECK_EQ(mkdirat(dfd, "sub", 0755), 0);
+    CHECK_EQ(stat(DIR_T "/at/sub", &st), 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK_EQ(renameat(dfd, "rel", dfd, "sub/moved"), 0);
+    CHECK_EQ(stat(DIR_T "/at/sub/moved", &st), 0);
+    CHECK_EQ(unlinkat(dfd, "sub/moved", 0), 0);
+    CHECK_EQ(unlinkat(dfd, "sub", AT_REMOVEDIR), 0);
+    CHECK_ERR(openat(dfd, "rel", O_RDONLY), ENOENT);
+    /* A file fd is no directory to start from. */
+    int ffd = open("/etc/motd", O_RDONLY);
+    CHECK(ffd >= 0);
+    CHECK_ERR(openat(ffd, "x", O_RDONLY), ENOTDIR);
+    close(ffd);
+    CHECK_ERR(openat(99, "x", O_RDONLY), EBADF);
+    close(dfd);
+    CHECK_EQ(rmdir(DIR_T "/at"), 0);
+}
+
+/* A directory renamed takes its contents along; not into itself. */
+static void dirs_rename_dir(void)
+{
+    struct stat st;
+    REQUIRE(mkdir(DIR_T "/rd1", 0755) == 0);
+    int fd = open(DIR_T "/rd1/inside", O_WRONLY | O_CREAT | O_EXCL, 0644);
+    CHECK(fd >= 0);
+    CHECK_EQ(write(fd, "in", 2), 2);
+    close(fd);
+    CHECK_EQ(rename(DIR_T "/rd1", DIR_T "/rd2"), 0);
+    CHECK_ERR(stat(DIR_T "/rd1", &st), ENOENT);
+    CHECK_EQ(stat(DIR_T "/rd2/inside", &st), 0);
+    CHECK_EQ(st.st_size, 2);
+    CHECK_EQ(mkdir(DIR_T "/rd2/child", 0755), 0);
+    CHECK_ERR(rename(DIR_T "/rd2", DIR_T "/rd2/child/loop"), EINVAL);
+    CHECK_EQ(stat(DIR_T "/rd2/child", &st), 0);
+    CHECK_EQ(rmdir(DIR_T "/rd2/child"), 0);
+    CHECK_EQ(unlink(DIR_T "/rd2/inside"), 0);
+    CHECK_EQ(rmdir(DIR_T "/rd2"), 0);
 }
 
 static void dirs_stat_dir(void)
@@ -1327,6 +1402,56 @@ static void pthread_detached_then_join(void)
     CHECK_EQ(det.finished, ROUNDS * PER);
 }
 
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int open;
+} hold = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void *held_until_open(void *arg)
+{
+    pthread_mutex_lock(&hold.lock);
+    while (!hold.open)
+        pthread_cond_wait(&hold.cond, &hold.lock);
+    pthread_mutex_unlock(&hold.lock);
+    return arg;
+}
+
+/* Running out of threads is EAGAIN, and every slot comes back after the joins. */
+static void pthread_too_many_eagain(void)
+{
+    enum { MAXT = 300 };
+    static pthread_t t[MAXT];
+    int n = 0, e = 0;
+    hold.open = 0;
+    while (n < MAXT && (e = pthread_create(&t[n], NULL, held_until_open, (void *)(long)n)) == 0)
+        n++;
+    CHECK(n < MAXT);
+    CHECK_EQ(e, EAGAIN);
+    CHECK(n >= 32);
+    pthread_mutex_lock(&hold.lock);
+    hold.open = 1;
+    pthread_cond_broadcast(&hold.cond);
+    pthread_mutex_unlock(&hold.lock);
+    for (int i = 0; i < n; i++) {
+        void *rv = NULL;
+        CHECK_EQ(pthread_join(t[i], &rv), 0);
+        CHECK_EQ((long)rv, i);
+    }
+    /* As many again: none of the slots leaked. */
+    hold.open = 0;
+    int again = 0;
+    while (again < n && pthread_create(&t[again], NULL, held_until_open, (void *)(long)again) == 0)
+        again++;
+    CHECK_EQ(again, n);
+    pthread_mutex_lock(&hold.lock);
+    hold.open = 1;
+    pthread_cond_broadcast(&hold.cond);
+    pthread_mutex_unlock(&hold.lock);
+    for (int i = 0; i < again; i++)
+        CHECK_EQ(pthread_join(t[i], NULL), 0);
+}
+
 static __thread int tls_value = 42;
 static __thread char tls_name[16] = "main";
 
@@ -1660,6 +1785,7 @@ static const struct mcase cases[] = {
     { "stdio.snprintf_double", stdio_snprintf_double },
     { "stdio.printf_returns_length", stdio_printf_returns_length },
     { "stdio.fprintf_stderr_length", stdio_fprintf_stderr_length },
+    { "stdio.console_is_tty", stdio_console_is_tty },
     { "stdio.file_write_read_back", stdio_file_write_read_back },
     { "files.create_excl", files_create_excl },
     { "files.write_read_back", files_write_read_back },
@@ -1679,6 +1805,8 @@ static const struct mcase cases[] = {
     { "dirs.readdir_many_entries", dirs_readdir_many_entries },
     { "dirs.rmdir_nonempty_fails", dirs_rmdir_nonempty_fails },
     { "dirs.path_through_file_enotdir", dirs_path_through_file_enotdir },
+    { "dirs.openat_relative", dirs_openat_relative },
+    { "dirs.rename_dir", dirs_rename_dir },
     { "dirs.stat_dir", dirs_stat_dir },
     { "mmap.anon_rw", mmap_anon_rw },
     { "mmap.munmap_rules", mmap_munmap_rules },
@@ -1692,6 +1820,7 @@ static const struct mcase cases[] = {
     { "pthread.mutex_counter", pthread_mutex_counter },
     { "pthread.cond_handoff", pthread_cond_handoff },
     { "pthread.detached_then_join", pthread_detached_then_join },
+    { "pthread.too_many_eagain", pthread_too_many_eagain },
     { "pthread.tls_distinct", pthread_tls_distinct },
     { "pthread.fp_per_thread", pthread_fp_per_thread },
     { "time.monotonic_never_backwards", time_monotonic_never_backwards },
