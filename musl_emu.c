@@ -48,7 +48,7 @@
 /* ---- small helpers ---- */
 
 /* Linux errno (negative) for a kestrel error code. */
-static long linux_err(long ks)
+static __attribute__((noinline, cold)) long linux_err(long ks)
 {
     switch (ks) {
     case KS_ERR_INVALID: return -EINVAL;
@@ -67,7 +67,7 @@ static long linux_err(long ks)
     }
 }
 
-static long ret_or_err(long r) { return r < 0 ? linux_err(r) : r; }
+static inline long ret_or_err(long r) { return __builtin_expect(r < 0, 0) ? linux_err(r) : r; }
 
 /* A tiny lock on a futex: 0 free, 1 held, 2 held with waiters. */
 struct emu_lock { volatile uint32_t v; };
@@ -335,7 +335,7 @@ static long sys_close(long fd)
 }
 
 /* Console write: short ones in registers (the IPC fast path), longer ones as a buffer. */
-static long console_write(ks_handle_t port, const void *buf, size_t len)
+static __attribute__((noinline)) long console_write(ks_handle_t port, const void *buf, size_t len)
 {
     uint64_t w[KS_IPC_WORDS] = { FS_OP_WRITE, len };
     if (len <= FS_INLINE_MAX) {
@@ -354,15 +354,12 @@ static long console_read(ks_handle_t port, void *buf, size_t len)
     return fs_call(port, w, NULL, 0, buf, w[1], NULL, NULL);
 }
 
-static long sys_write(long fd, const void *buf, size_t len)
+/* write() other than to a plain file: appending, the console, the debug console. */
+static __attribute__((noinline)) long write_other(struct fd *f, const void *buf, size_t len)
 {
-    struct fd *f = fd_get(fd);
-    if (!f || (f->flags & O_ACCMODE) == O_RDONLY)
-        return -EBADF;
     switch (f->kind) {
     case FD_FILE:
-        if (f->flags & O_APPEND)
-            ks_view_seek(f->h, 0, KS_SEEK_END);
+        ks_view_seek(f->h, 0, KS_SEEK_END);     /* O_APPEND (not atomic: one process) */
         return ret_or_err(ks_view_write(f->h, buf, len));
     case FD_CONSOLE:
         return console_write(f->h, buf, len);
@@ -373,14 +370,20 @@ static long sys_write(long fd, const void *buf, size_t len)
     }
 }
 
-static long sys_read(long fd, void *buf, size_t len)
+/* write(): a plain file is one view_write system call, and this is all of its path. */
+static __attribute__((noinline)) long sys_write(long fd, const void *buf, size_t len)
 {
     struct fd *f = fd_get(fd);
-    if (!f || (f->flags & O_ACCMODE) == O_WRONLY)
+    if (!f || (f->flags & O_ACCMODE) == O_RDONLY)
         return -EBADF;
+    if (f->kind != FD_FILE || (f->flags & O_APPEND))
+        return write_other(f, buf, len);
+    return ret_or_err(ks_view_write(f->h, buf, len));
+}
+
+static __attribute__((noinline)) long read_other(struct fd *f, void *buf, size_t len)
+{
     switch (f->kind) {
-    case FD_FILE:
-        return ret_or_err(ks_view_read(f->h, buf, len));
     case FD_CONSOLE:
         return console_read(f->h, buf, len);
     case FD_DEBUG:
@@ -390,12 +393,22 @@ static long sys_read(long fd, void *buf, size_t len)
     }
 }
 
+static __attribute__((noinline)) long sys_read(long fd, void *buf, size_t len)
+{
+    struct fd *f = fd_get(fd);
+    if (!f || (f->flags & O_ACCMODE) == O_WRONLY)
+        return -EBADF;
+    if (f->kind != FD_FILE)
+        return read_other(f, buf, len);
+    return ret_or_err(ks_view_read(f->h, buf, len));
+}
+
 /*
  * writev/readv: one call per piece, stopping at a short transfer. A console
  * writev whose pieces fit in registers together (musl's stdio flushes its
  * buffer and the new data as two pieces) is sent as one message.
  */
-static long sys_rwv(long fd, const struct iovec *iov, long n, int writing)
+static __attribute__((noinline)) long sys_rwv(long fd, const struct iovec *iov, long n, int writing)
 {
     if (n < 0 || n > 1024)
         return -EINVAL;
@@ -426,7 +439,7 @@ static long sys_rwv(long fd, const struct iovec *iov, long n, int writing)
     return done;
 }
 
-static long sys_lseek(long fd, long off, long whence)
+static __attribute__((noinline)) long sys_lseek(long fd, long off, long whence)
 {
     struct fd *f = fd_get(fd);
     if (!f)
@@ -517,8 +530,9 @@ static long sys_getdents64(long fd, void *buf, size_t len)
         return -EBADF;
     if (f->kind != FD_DIR)
         return -ENOTDIR;
-    uint64_t w[KS_IPC_WORDS] = { FS_OP_READDIR, f->pos };
-    long r = fs_call(f->h, w, NULL, 0, buf, len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len, NULL, NULL);
+    uint64_t cap = len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len;
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_READDIR, f->pos, cap };
+    long r = fs_call(f->h, w, NULL, 0, buf, cap, NULL, NULL);
     if (r > 0)
         f->pos = w[1];
     return r;
@@ -1035,45 +1049,95 @@ ks_handle_t musl_emu_fs_root(void)
     return emu.root;
 }
 
+/* The calls whose whole body is small enough to sit in the dispatcher's cases. */
+
+static long sys_mkdirat(long dirfd, const char *path, long mode)
+{
+    uint64_t w[KS_IPC_WORDS];
+    return fs_path_op(FS_OP_MKDIR, dirfd, path, (uint64_t)mode, w);
+}
+
+static long sys_unlinkat(long dirfd, const char *path, long flags)
+{
+    uint64_t w[KS_IPC_WORDS];
+    if (flags & ~AT_REMOVEDIR)
+        return -EINVAL;
+    return fs_path_op(FS_OP_UNLINK, dirfd, path, (flags & AT_REMOVEDIR) ? 1 : 0, w);
+}
+
+static long sys_renameat2(long olddirfd, const char *old, long newdirfd, const char *new, long flags)
+{
+    char both[2 * FS_PATH_MAX];
+    if (flags)
+        return -EINVAL;         /* no RENAME_* flags */
+    long l1 = abs_path(olddirfd, old, both), l2;
+    if (l1 < 0)
+        return l1;
+    if ((l2 = abs_path(newdirfd, new, both + l1)) < 0)
+        return l2;
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_RENAME, (uint64_t)l1 };
+    return emu.root ? fs_call(emu.root, w, both, (size_t)(l1 + l2), NULL, 0, NULL, NULL) : -ENOENT;
+}
+
+static long sys_clock_getres(long clk, struct timespec *ts)
+{
+    if (ts)
+        *ts = (struct timespec){ 0, 100 };      /* the 10 MHz platform timer */
+    return 0;
+}
+
+/* No signals are ever delivered: the mask is always empty, every action the default. */
+static long sys_rt_sigprocmask(long how, const void *set, void *old, size_t size)
+{
+    if (old)
+        memset(old, 0, size < 128 ? size : 128);
+    return 0;
+}
+
+static long sys_rt_sigaction(long sig, const void *act, void *old)
+{
+    if (old)
+        memset(old, 0, 32);
+    return 0;
+}
+
+static long first_call(long n, long a, long b, long c, long d, long e, long f);
+static long other_call(long n, long a, long b, long c, long d, long e, long f);
+
+/*
+ * The entry point. The calls stdio makes all the time are dispatched here,
+ * each a tail call of its handler, so this function needs no stack frame and a
+ * write costs a few instructions of dispatch; everything else goes on to
+ * other_call.
+ */
 long musl_emu_syscall(long n, long a, long b, long c, long d, long e, long f)
 {
-    if (!emu.ready)
-        emu_init();
+    if (__builtin_expect(!emu.ready, 0))
+        return first_call(n, a, b, c, d, e, f);
     switch (n) {
     case SYS_read: return sys_read(a, (void *)b, (size_t)c);
     case SYS_write: return sys_write(a, (const void *)b, (size_t)c);
     case SYS_readv: return sys_rwv(a, (const struct iovec *)b, c, 0);
     case SYS_writev: return sys_rwv(a, (const struct iovec *)b, c, 1);
+    case SYS_lseek: return sys_lseek(a, b, c);
+    default: return other_call(n, a, b, c, d, e, f);
+    }
+}
+
+static __attribute__((noinline)) long other_call(long n, long a, long b, long c, long d, long e, long f)
+{
+    switch (n) {
     case SYS_openat: return sys_openat(a, (const char *)b, c, d);
     case SYS_close: return sys_close(a);
-    case SYS_lseek: return sys_lseek(a, b, c);
     case SYS_fstat: return sys_fstat(a, (struct stat *)b);
     case SYS_newfstatat: return sys_fstatat(a, (const char *)b, (struct stat *)c, d);
     case SYS_getdents64: return sys_getdents64(a, (void *)b, (size_t)c);
-    case SYS_mkdirat: { uint64_t w[KS_IPC_WORDS]; return fs_path_op(FS_OP_MKDIR, a, (const char *)b, (uint64_t)c, w); }
-    case SYS_unlinkat: {
-        uint64_t w[KS_IPC_WORDS];
-        if (c & ~AT_REMOVEDIR)
-            return -EINVAL;
-        return fs_path_op(FS_OP_UNLINK, a, (const char *)b, (c & AT_REMOVEDIR) ? 1 : 0, w);
-    }
-    case SYS_renameat2:
-        if (e)
-            return -EINVAL;     /* no RENAME_* flags */
-        /* fall through */
+    case SYS_mkdirat: return sys_mkdirat(a, (const char *)b, c);
+    case SYS_unlinkat: return sys_unlinkat(a, (const char *)b, c);
+    case SYS_renameat2: return sys_renameat2(a, (const char *)b, c, (const char *)d, e);
 #ifdef SYS_renameat
-    case SYS_renameat:
+    case SYS_renameat: return sys_renameat2(a, (const char *)b, c, (const char *)d, 0);
 #endif
-    {
-        char both[2 * FS_PATH_MAX];
-        long l1 = abs_path(a, (const char *)b, both), l2;
-        if (l1 < 0)
-            return l1;
-        if ((l2 = abs_path(c, (const char *)d, both + l1)) < 0)
-            return l2;
-        uint64_t w[KS_IPC_WORDS] = { FS_OP_RENAME, (uint64_t)l1 };
-        return emu.root ? fs_call(emu.root, w, both, (size_t)(l1 + l2), NULL, 0, NULL, NULL) : -ENOENT;
-    }
     case SYS_ftruncate: return sys_ftruncate(a, b);
     case SYS_fsync: case SYS_fdatasync: return fd_get(a) ? 0 : -EBADF;
     case SYS_dup: return sys_dup_from(a, 0, 0);
@@ -1085,6 +1149,8 @@ long musl_emu_syscall(long n, long a, long b, long c, long d, long e, long f)
     case SYS_munmap: return sys_munmap((uintptr_t)a, (size_t)b);
     case SYS_mprotect: return sys_mprotect((uintptr_t)a, (size_t)b, c);
     case SYS_madvise: return 0;         /* advice only: MADV_FREE and friends may be ignored */
+    case SYS_mremap: return -ENOMEM;    /* mappings never move or grow in place; musl's realloc
+                                           then allocates, copies and frees, as Linux allows */
     case SYS_exit: ks_thread_exit_clear(a, thread_leaving());
     case SYS_exit_group: ks_process_exit(a);
     case SYS_getpid: return emu.pid;
@@ -1093,29 +1159,26 @@ long musl_emu_syscall(long n, long a, long b, long c, long d, long e, long f)
     case SYS_set_tid_address: return sys_set_tid_address((volatile uint32_t *)a);
     case SYS_set_robust_list: return 0;     /* musl walks its robust list itself at exit */
     case SYS_clock_gettime: return sys_clock_gettime(a, (struct timespec *)b);
-    case SYS_clock_getres: {
-        struct timespec *ts = (struct timespec *)b;
-        if (ts)
-            *ts = (struct timespec){ 0, 100 };  /* the 10 MHz platform timer */
-        return 0;
-    }
+    case SYS_clock_getres: return sys_clock_getres(a, (struct timespec *)b);
     case SYS_nanosleep: return sys_clock_nanosleep(CLOCK_MONOTONIC, 0, (const struct timespec *)a,
                                                    (struct timespec *)b);
     case SYS_clock_nanosleep: return sys_clock_nanosleep(a, b, (const struct timespec *)c, (struct timespec *)d);
     case SYS_sched_yield: return ret_or_err(ks_thread_yield());
     case SYS_futex: return sys_futex((volatile uint32_t *)a, b, (uint32_t)c, (const struct timespec *)d,
                                      (volatile uint32_t *)e, (uint32_t)f);
-    case SYS_rt_sigprocmask:            /* no signals are ever delivered: the mask is always empty */
-        if (c)
-            memset((void *)c, 0, (size_t)d < 128 ? (size_t)d : 128);
-        return 0;
-    case SYS_rt_sigaction:
-        if (c)
-            memset((void *)c, 0, 32);
-        return 0;
+    case SYS_rt_sigprocmask: return sys_rt_sigprocmask(a, (const void *)b, (void *)c, (size_t)d);
+    case SYS_rt_sigaction: return sys_rt_sigaction(a, (const void *)b, (void *)c);
     case SYS_uname: return sys_uname((struct utsname *)a);
     default: return unsupported(n);
     }
+}
+
+
+/* The process's first system call (musl's set_tid_address, or whatever comes first). */
+static __attribute__((noinline)) long first_call(long n, long a, long b, long c, long d, long e, long f)
+{
+    emu_init();
+    return musl_emu_syscall(n, a, b, c, d, e, f);
 }
 
 /* ---- starting programs ---- */

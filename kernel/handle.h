@@ -10,6 +10,7 @@
 #ifndef KERNEL_HANDLE_H
 #define KERNEL_HANDLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <kestrel/handle.h>
 #include "object.h"
@@ -46,6 +47,23 @@ ks_handle_t handle_install(struct handle_table *t, struct object *o, uint32_t ri
  */
 int handle_lookup(struct handle_table *t, ks_handle_t h, uint32_t type, uint32_t rights,
                   struct object **out, uint32_t *rights_out);
+
+/*
+ * handle_lookup's common case inline, without taking a reference: the object
+ * if h is live, of `type`, with `rights`, else NULL (then call handle_lookup
+ * for the error). The object stays alive only while the caller neither blocks
+ * nor returns to user mode (no other thread of the process can run and close
+ * the handle until then: one hart, a kernel that is not preempted).
+ */
+static inline struct object *handle_peek(const struct handle_table *t, ks_handle_t h, uint32_t type,
+                                         uint32_t rights)
+{
+    const struct handle_entry *e = &t->slots[(uint32_t)h & (KS_HANDLE_MAX - 1)];
+    if (h < KS_HANDLE_MAX || !e->obj || e->gen != (uint32_t)h >> 8 || e->obj->type != type ||
+        (e->rights & rights) != rights)
+        return NULL;
+    return e->obj;
+}
 
 /* Remove h from the table (0 or KS_ERR_BAD_HANDLE); drops the handle's reference. */
 int handle_close(struct handle_table *t, ks_handle_t h);

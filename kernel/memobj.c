@@ -5,6 +5,7 @@
  * mapping a page holds another (kernel/vm.c), so truncating a memobj that is
  * mapped privately leaves the private copies intact.
  */
+#include <arch/arch.h>
 #include <arch/memlayout.h>
 #include <kestrel/errors.h>
 #include "heap.h"
@@ -68,6 +69,8 @@ void *memobj_page(struct memobj *mo, uint64_t index, int create)
         page_unref(page);
         return NULL;
     }
+    mo->hint_index = index;
+    mo->hint_page = page;
     return page;
 }
 
@@ -76,13 +79,37 @@ void *memobj_page(struct memobj *mo, uint64_t index, int create)
  * it stays inside one page on both sides, so a copy that faults has copied
  * nothing of that chunk, and the count of bytes done stays exact.
  */
-static uint64_t chunk(uint64_t pos, uintptr_t u, uint64_t left)
+/* One user copy (the range is checked already): 0, or nonzero on a fault. */
+static int user_copy(int to_user, uintptr_t u, uint8_t *k, uint64_t n)
 {
-    uint64_t n = PAGE_SIZE - (pos & (PAGE_SIZE - 1));
-    uint64_t m = PAGE_SIZE - (u & (PAGE_SIZE - 1));
-    if (m < n)
-        n = m;
-    return n < left ? n : left;
+    if (!to_user)
+        return arch_copy_user(k, (const void *)u, n);
+    return k ? arch_copy_user((void *)u, k, n) : arch_clear_user((void *)u, n);
+}
+
+/*
+ * Copy n bytes (within one memobj page) between user address u and kernel
+ * address k (to_user says which way; k NULL sends zeroes). Returns the bytes
+ * copied: n, or after a fault the exact count up to the first user page that
+ * cannot be touched, found by copying again a user page at a time (the first
+ * attempt stopped inside that page, so nothing past it was written). Copying
+ * whole memobj pages in one go matters: a buffer that is not page-aligned would
+ * otherwise cost two copies per page.
+ */
+static uint64_t copy_piece(int to_user, uintptr_t u, uint8_t *k, uint64_t n)
+{
+    if (user_copy(to_user, u, k, n) == 0)
+        return n;
+    uint64_t done = 0;
+    while (done < n) {
+        uint64_t m = PAGE_SIZE - ((u + done) & (PAGE_SIZE - 1));
+        if (m > n - done)
+            m = n - done;
+        if (user_copy(to_user, u + done, k ? k + done : NULL, m))
+            break;
+        done += m;
+    }
+    return done;
 }
 
 long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
@@ -98,12 +125,12 @@ long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t le
     uint64_t done = 0;
     while (done < len) {
         uint64_t pos = offset + done, in_page = pos & (PAGE_SIZE - 1);
-        uint64_t n = chunk(pos, ubuf + done, len - done);
-        const uint8_t *page = memobj_lookup(mo, pos >> PAGE_SHIFT);
-        long r = page ? copy_to_user(ubuf + done, page + in_page, n) : clear_user(ubuf + done, n);
-        if (r)
-            return done ? (long)done : r;
-        done += n;
+        uint64_t n = PAGE_SIZE - in_page < len - done ? PAGE_SIZE - in_page : len - done;
+        uint8_t *page = memobj_lookup(mo, pos >> PAGE_SHIFT);
+        uint64_t got = copy_piece(1, ubuf + done, page ? page + in_page : NULL, n);
+        done += got;
+        if (got < n)
+            return done ? (long)done : KS_ERR_FAULT;
     }
     return (long)done;
 }
@@ -119,17 +146,22 @@ long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t l
     uint64_t done = 0;
     while (done < len) {
         uint64_t pos = offset + done, in_page = pos & (PAGE_SIZE - 1);
-        uint64_t n = chunk(pos, ubuf + done, len - done);
+        uint64_t n = PAGE_SIZE - in_page < len - done ? PAGE_SIZE - in_page : len - done;
         uint8_t *page = memobj_page(mo, pos >> PAGE_SHIFT, 1);
-        long r = page ? copy_from_user(page + in_page, ubuf + done, n) : KS_ERR_NO_MEMORY;
-        if (r) {
+        if (!page) {
             if (!done)
-                return r;
+                return KS_ERR_NO_MEMORY;
             break;
         }
-        done += n;
-        if (offset + done > mo->size)
+        uint64_t got = copy_piece(0, ubuf + done, page + in_page, n);
+        done += got;
+        if (got && offset + done > mo->size)
             mo->size = offset + done;
+        if (got < n) {
+            if (!done)
+                return KS_ERR_FAULT;
+            break;
+        }
     }
     return (long)done;
 }
@@ -143,6 +175,7 @@ long memobj_truncate(struct memobj *mo, uint64_t size)
     uint64_t first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
     if (size < mo->size) {
         vm_unmap_memobj_pages(mo, first_gone);
+        mo->hint_page = NULL;
         radix_remove_from(&mo->pages, first_gone, put_page, NULL);
         uint8_t *last = (size & (PAGE_SIZE - 1)) ? memobj_page(mo, size >> PAGE_SHIFT, 0) : NULL;
         if (last)

@@ -29,6 +29,11 @@ struct memobj {
     struct list mappings;       /* struct vm_area.mo_link */
     int device;                 /* a device memobj: pages are device_pa + index * PAGE_SIZE */
     uint64_t device_pa;
+    /* The last page looked up (hint_page NULL: none), so that small reads and writes at
+       one place skip the radix walk. Pages only leave a memobj by truncation, which
+       clears it. */
+    uint64_t hint_index;
+    void *hint_page;
 };
 
 struct view {
@@ -57,7 +62,14 @@ void *memobj_page(struct memobj *mo, uint64_t index, int create);
 /* The page at index if present (a memobj that was never written has none). */
 static inline void *memobj_lookup(struct memobj *mo, uint64_t index)
 {
-    return mo->pages.height ? radix_lookup(&mo->pages, index) : NULL;
+    if (mo->hint_page && mo->hint_index == index)
+        return mo->hint_page;
+    void *page = mo->pages.height ? radix_lookup(&mo->pages, index) : NULL;
+    if (page) {
+        mo->hint_index = index;
+        mo->hint_page = page;
+    }
+    return page;
 }
 
 /*

@@ -1,6 +1,7 @@
 /*
  * kernel/sys_memobj.c - system calls on memobjs, views and address spaces.
  */
+#include "handle.h"
 #include "memobj.h"
 #include "process.h"
 #include "syscall.h"
@@ -199,29 +200,49 @@ static long with_view(sysarg_t h, uint32_t rights, struct view **v)
     return r;
 }
 
-long sys_view_read(sysarg_t h, sysarg_t buf, sysarg_t len)
+/*
+ * Views are how musl_emu reads and writes files, one system call per read()
+ * or write(), so these two take the handle without a reference (handle_peek:
+ * memobj_read/write never block) and leave the full lookup to the error case.
+ */
+static struct view *view_peek(sysarg_t h, uint32_t rights)
+{
+    struct object *o = h <= INT32_MAX ? handle_peek(current_process()->handles, (ks_handle_t)h,
+                                                    KS_OBJ_VIEW, rights) : NULL;
+    return o ? view_from_object(o) : NULL;
+}
+
+/* Why h is not a view with `rights` (KS_ERR_BAD_HANDLE, WRONG_TYPE or ACCESS). */
+static long view_error(sysarg_t h, uint32_t rights)
 {
     struct view *v;
-    long r = with_view(h, KS_RIGHT_READ, &v);
-    if (r)
-        return r;
-    r = memobj_read(v->mo, v->pos, buf, len);
+    long r = with_view(h, rights, &v);
+    if (r == 0) {               /* a pseudo-handle is never a view; but be exact */
+        object_put(&v->obj);
+        r = KS_ERR_WRONG_TYPE;
+    }
+    return r;
+}
+
+long sys_view_read(sysarg_t h, sysarg_t buf, sysarg_t len)
+{
+    struct view *v = view_peek(h, KS_RIGHT_READ);
+    if (!v)
+        return view_error(h, KS_RIGHT_READ);
+    long r = memobj_read(v->mo, v->pos, buf, len);
     if (r > 0)
         v->pos += (uint64_t)r;
-    object_put(&v->obj);
     return r;
 }
 
 long sys_view_write(sysarg_t h, sysarg_t buf, sysarg_t len)
 {
-    struct view *v;
-    long r = with_view(h, KS_RIGHT_WRITE, &v);
-    if (r)
-        return r;
-    r = memobj_write(v->mo, v->pos, buf, len);
+    struct view *v = view_peek(h, KS_RIGHT_WRITE);
+    if (!v)
+        return view_error(h, KS_RIGHT_WRITE);
+    long r = memobj_write(v->mo, v->pos, buf, len);
     if (r > 0)
         v->pos += (uint64_t)r;
-    object_put(&v->obj);
     return r;
 }
 
