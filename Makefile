@@ -131,8 +131,10 @@ $(MUSL_LIBC): $(MUSL_DIR)/src/.unpacked $(MUSL_OVERLAY)
 # musl programs: lp64d like the libc, musl's headers only, linked with
 # musl_emu.c (every system call lands there) and the native user library pieces
 # that do not clash with libc (the loader, the ELF parser, the IPC wrappers).
+# Without frame pointers, like musl itself: nothing walks user stacks but gdb,
+# which has the DWARF call frame information.
 MUSL_CFLAGS := -march=rv64gc -mabi=lp64d -nostdinc -isystem $(MUSL)/include \
-	-isystem $(shell $(CC) -print-file-name=include) -fno-pie -no-pie -fno-omit-frame-pointer \
+	-isystem $(shell $(CC) -print-file-name=include) -fno-pie -no-pie \
 	-O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -iquote . -MMD -MP
 MUSL_EMU_OBJS := $(B)/m/musl_emu.c.o $(B)/m/user/lib/loader.c.o $(B)/m/kernel/elf.c.o
 LIBGCC      := $(shell $(CC) -print-libgcc-file-name)

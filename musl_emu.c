@@ -99,8 +99,8 @@ struct fd {
     uint8_t kind;
     uint8_t cloexec;
     int flags;                  /* O_ACCMODE | O_APPEND | O_NONBLOCK as opened */
-    ks_handle_t h;              /* FILE: view; DIR, CONSOLE: client port */
-    ks_handle_t memobj;         /* FILE: the file's memobj */
+    ks_handle_t h;              /* FILE: view; DIR, CONSOLE: client port (requests) */
+    ks_handle_t h2;             /* FILE: the file's memobj; CONSOLE: its write port (or 0) */
     uint64_t ino;
     uint64_t pos;               /* DIR: the next readdir position */
     char path[DIR_PATH_MAX];    /* DIR: its absolute path */
@@ -166,8 +166,8 @@ static void fd_release_handles(struct fd *f)
 {
     if (f->kind != FD_DEBUG) {
         ks_handle_close(f->h);
-        if (f->memobj)
-            ks_handle_close(f->memobj);
+        if (f->h2)
+            ks_handle_close(f->h2);
     }
 }
 
@@ -182,13 +182,13 @@ static long fd_dup_into(const struct fd *f, struct fd *to)
     if (h < 0)
         return linux_err(h);
     to->h = (ks_handle_t)h;
-    if (f->memobj) {
-        long m = ks_handle_duplicate(f->memobj, (uint32_t)ks_handle_info(f->memobj) & KS_RIGHTS_ALL);
+    if (f->h2) {
+        long m = ks_handle_duplicate(f->h2, (uint32_t)ks_handle_info(f->h2) & KS_RIGHTS_ALL);
         if (m < 0) {
             ks_handle_close(to->h);
             return linux_err(m);
         }
-        to->memobj = (ks_handle_t)m;
+        to->h2 = (ks_handle_t)m;
     }
     return 0;
 }
@@ -307,7 +307,7 @@ static long sys_openat(long dirfd, const char *path, long flags, long mode)
     f->flags = (int)(flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
     f->cloexec = !!(flags & O_CLOEXEC);
     f->h = hs[0];
-    f->memobj = kind == FS_KIND_FILE ? hs[1] : 0;
+    f->h2 = kind == FS_KIND_FILE || kind == FS_KIND_CONSOLE ? hs[1] : 0;
     f->ino = w[1];
     if (f->kind == FD_DIR) {
         if ((size_t)n >= sizeof f->path)
@@ -334,18 +334,22 @@ static long sys_close(long fd)
     return 0;
 }
 
-/* Console write: short ones in registers (the IPC fast path), longer ones as a buffer. */
-static __attribute__((noinline)) long console_write(ks_handle_t port, const void *buf, size_t len)
+/*
+ * Console write: a short one in registers through the console's write port
+ * (served by a thread that receives without a descriptor: the IPC fast path
+ * both ways), a longer one as a buffer through the request port.
+ */
+static __attribute__((noinline)) long console_write(const struct fd *f, const void *buf, size_t len)
 {
     uint64_t w[KS_IPC_WORDS] = { FS_OP_WRITE, len };
     if (len <= FS_INLINE_MAX) {
         memcpy(&w[2], buf, len);
-        long r = ks_ipc_call(port, NULL, w, NULL);
+        long r = ks_ipc_call(f->h2 ? f->h2 : f->h, NULL, w, NULL);
         return r < 0 ? linux_err(r) : (long)w[0];
     }
     if (len > KS_IPC_MAX_BUF)
         w[1] = len = KS_IPC_MAX_BUF;
-    return fs_call(port, w, buf, len, NULL, 0, NULL, NULL);
+    return fs_call(f->h, w, buf, len, NULL, 0, NULL, NULL);
 }
 
 static long console_read(ks_handle_t port, void *buf, size_t len)
@@ -362,7 +366,7 @@ static __attribute__((noinline)) long write_other(struct fd *f, const void *buf,
         ks_view_seek(f->h, 0, KS_SEEK_END);     /* O_APPEND (not atomic: one process) */
         return ret_or_err(ks_view_write(f->h, buf, len));
     case FD_CONSOLE:
-        return console_write(f->h, buf, len);
+        return console_write(f, buf, len);
     case FD_DEBUG:
         return ret_or_err(ks_debug_write(buf, len));
     default:
@@ -422,7 +426,7 @@ static __attribute__((noinline)) long sys_rwv(long fd, const struct iovec *iov, 
             total += iov[i].iov_len;
         }
         if (i == n)
-            return console_write(f->h, small, total);
+            return console_write(f, small, total);
     }
     long done = 0;
     for (long i = 0; i < n; i++) {
@@ -497,7 +501,7 @@ static long sys_fstat(long fd, struct stat *st)
             memset(w, 0, sizeof w);
             w[1] = f->ino;
             w[2] = S_IFREG | 0644;
-            long size = ks_memobj_size(f->memobj);
+            long size = ks_memobj_size(f->h2);
             w[3] = size > 0 ? (uint64_t)size : 0;
             r = 0;
         }
@@ -547,7 +551,7 @@ static long sys_ftruncate(long fd, long size)
         return -EINVAL;
     if (f->kind != FD_FILE || (f->flags & O_ACCMODE) == O_RDONLY)
         return -EINVAL;
-    return ret_or_err(ks_memobj_truncate(f->memobj, (uint64_t)size));
+    return ret_or_err(ks_memobj_truncate(f->h2, (uint64_t)size));
 }
 
 static long sys_dup3(long oldfd, long newfd, long flags, int allow_same)
@@ -701,7 +705,7 @@ static long sys_mmap(uintptr_t addr, size_t len, long prot, long flags, long fd,
             return -ENODEV;
         if (type == MAP_SHARED && (prot & PROT_WRITE) && (f->flags & O_ACCMODE) == O_RDONLY)
             return -EACCES;
-        r = ks_vm_map(KS_PROCESS_SELF, f->memobj, (uint64_t)off, addr, len, kflags);
+        r = ks_vm_map(KS_PROCESS_SELF, f->h2, (uint64_t)off, addr, len, kflags);
         if (r == KS_ERR_ACCESS)
             return -EACCES;
     }

@@ -96,11 +96,6 @@ const syscall_fn ipc_syscall_table[KS_SYS_IPC_LAST - KS_SYS_IPC_FIRST + 1] = {
     [KS_SYS_IPC_REPLY_RECEIVE - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))ipc_reply_receive,
 };
 
-struct process *current_process(void)
-{
-    return current_thread()->proc;
-}
-
 long sys_lookup(sysarg_t h, uint32_t type, uint32_t rights, struct object **out, uint32_t *rights_out)
 {
     struct object *o = NULL;

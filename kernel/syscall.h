@@ -15,6 +15,7 @@
 #include <kestrel/handle.h>
 #include <kestrel/syscall.h>
 #include "object.h"
+#include "thread.h"
 
 typedef uint64_t sysarg_t;
 typedef long (*syscall_fn)(sysarg_t, sysarg_t, sysarg_t, sysarg_t, sysarg_t, sysarg_t);
@@ -22,8 +23,11 @@ typedef long (*syscall_fn)(sysarg_t, sysarg_t, sysarg_t, sysarg_t, sysarg_t, sys
 extern const syscall_fn syscall_table[KS_SYS_COUNT];
 extern const syscall_fn ipc_syscall_table[KS_SYS_IPC_LAST - KS_SYS_IPC_FIRST + 1];
 
-struct process;
-struct process *current_process(void);
+/* The calling thread's process. */
+static inline struct process *current_process(void)
+{
+    return current_thread()->proc;
+}
 
 /*
  * Resolve a handle of the calling process (including KS_PROCESS_SELF and

@@ -20,9 +20,14 @@
  * (which the server cannot see). Inode numbers are never reused, so a port of
  * a removed directory just finds nothing (READDIR: end, FSTAT: ENOENT).
  *
- * Single-threaded: one loop that replies and receives in one system call. A
- * console reader with no input yet is parked (its reply port kept) and
- * answered when the UART's receive interrupt brings bytes.
+ * Two threads. The main one serves everything in one loop that replies and
+ * receives in one system call; a console reader with no input yet is parked
+ * (its reply port kept) and answered when the UART's receive interrupt brings
+ * bytes. The console writer (console_writer) serves only short console
+ * writes, on a listener of its own that it receives on without a descriptor,
+ * so those go through the kernel's IPC fast path (the main loop must receive
+ * with a buffer, which the fast path can serve only in part). The UART's
+ * output and its counters are shared under con.out_lock.
  *
  * No stdio: fsd's own stdout would be a call to itself. Fatal start-up errors
  * go to the kernel's debug console; nothing else does.
@@ -31,6 +36,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +86,7 @@ struct node {
 
 static struct {
     ks_handle_t listener;
+    ks_handle_t write_listener;     /* the console writer thread's (console_writer) */
     ks_handle_t bootimg;
     struct node *root;
     struct node *ino_hash[INO_BUCKETS];
@@ -433,7 +440,8 @@ static struct {
     struct reader readers[MAX_READERS];
     unsigned nreaders;
     uint64_t bytes_written, write_requests;
-} con;
+    pthread_mutex_t out_lock;   /* console_emit: the two threads' writes never interleave */
+} con = { .out_lock = PTHREAD_MUTEX_INITIALIZER };
 
 static volatile uint8_t *uart_reg(unsigned n)
 {
@@ -451,6 +459,16 @@ static void console_out(const uint8_t *p, size_t n)
             ;
         *uart_reg(UART_THR) = p[i];
     }
+}
+
+/* One console write request, from either thread: out in one piece, and counted. */
+static void console_emit(const uint8_t *p, size_t n)
+{
+    pthread_mutex_lock(&con.out_lock);
+    console_out(p, n);
+    con.bytes_written += n;
+    con.write_requests++;
+    pthread_mutex_unlock(&con.out_lock);
 }
 
 /* Move what the UART has received into the ring (dropping bytes when it is full). */
@@ -541,10 +559,53 @@ static long con_write(struct req *q)
         if (len > q->len)
             len = q->len;       /* never past what arrived */
     }
-    console_out(data, len);
-    con.bytes_written += len;
-    con.write_requests++;
+    console_emit(data, len);
     return (long)len;
+}
+
+/*
+ * The console writer: a second thread, serving the write port that every
+ * console open also hands out (FS_OP_OPEN, FS_KIND_CONSOLE). It receives
+ * without a descriptor, so a short write (the bytes in MR2..MR7) is a
+ * register-only message to a waiting receiver, which the kernel's IPC fast
+ * path carries both ways. Anything but such a write gets -EINVAL.
+ */
+static void *console_writer(void *arg)
+{
+    uint64_t w[KS_IPC_WORDS] = { 0 }, ud, info;
+    long reply = ks_ipc_receive(fs.write_listener, NULL, w, &ud, &info);
+    for (;;) {
+        if (reply <= 0) {       /* an error, or a notification (none is bound here) */
+            if (reply == KS_ERR_PEER_CLOSED || ks_handle_info(fs.write_listener) < 0)
+                return NULL;
+            memset(w, 0, sizeof w);
+            reply = ks_ipc_receive(fs.write_listener, NULL, w, &ud, &info);
+            continue;
+        }
+        uint64_t len = w[1];
+        if (w[0] == FS_OP_WRITE && len <= FS_INLINE_MAX) {
+            console_emit((const uint8_t *)&w[2], len);
+            w[0] = len;
+        } else {
+            w[0] = (uint64_t)-EINVAL;
+        }
+        memset(&w[1], 0, sizeof w - sizeof w[0]);
+        reply = ks_ipc_reply_receive((ks_handle_t)reply, fs.write_listener, NULL, w, &ud, &info);
+    }
+}
+
+/* Start the console writer; without it, consoles are opened without a write port. */
+static void console_writer_start(void)
+{
+    pthread_t t;
+    long l = ks_ipc_listener_create();
+    if (l < 0)
+        return;
+    fs.write_listener = (ks_handle_t)l;
+    if (pthread_create(&t, NULL, console_writer, NULL) != 0) {
+        ks_handle_close(fs.write_listener);
+        fs.write_listener = 0;
+    }
 }
 
 /* A console read: answered now if input is there, else parked until the irq brings some. */
@@ -581,6 +642,23 @@ static long give_port(struct req *q, uint64_t ud)
         return handle_error(p);
     q->handles[0] = (ks_handle_t)p;
     q->nhandles = 1;
+    return 0;
+}
+
+/* The console's two ports: requests (read, fstat, long writes) and, if the writer runs, short writes. */
+static long give_console(struct req *q)
+{
+    long r = give_port(q, UD_CONSOLE);
+    if (r < 0 || !fs.write_listener)
+        return r;
+    long p = ks_ipc_client_create(fs.write_listener, UD_CONSOLE);
+    if (p < 0) {
+        ks_handle_close(q->handles[0]);
+        q->nhandles = 0;
+        return handle_error(p);
+    }
+    q->handles[1] = (ks_handle_t)p;
+    q->nhandles = 2;
     return 0;
 }
 
@@ -651,7 +729,7 @@ static long op_open(struct req *q)
         r = give_port(q, UD_DIR | n->ino);
         break;
     default:
-        r = give_port(q, UD_CONSOLE);
+        r = give_console(q);
         break;
     }
     if (r < 0)
@@ -859,8 +937,10 @@ static long op_root(struct req *q)
     case FS_OP_UNLINK: return op_unlink(q);
     case FS_OP_RENAME: return op_rename(q);
     case FS_OP_STATS:
+        pthread_mutex_lock(&con.out_lock);
         q->out[1] = con.bytes_written;
         q->out[2] = con.write_requests;
+        pthread_mutex_unlock(&con.out_lock);
         return 0;
     default: return -EINVAL;
     }
@@ -1049,6 +1129,7 @@ int main(int argc, char **argv)
     uint64_t shift = arg_number(argc, argv, 2);
     console_init((ks_handle_t)getauxval(KS_AT_HANDLE_0 + 1), (ks_handle_t)getauxval(KS_AT_HANDLE_0 + 2),
                  arg_number(argc, argv, 1), shift < 8 ? (unsigned)shift : 0);
+    console_writer_start();
     serve();
     return 0;
 }

@@ -36,7 +36,10 @@ enum fs_op {
     /* On a root port. */
     FS_OP_OPEN = 1,     /* MR1 = Linux open flags, MR2 = mode; buf = path.
                            status = FS_KIND_*; MR1 = inode, MR2 = st_mode;
-                           FILE: handles [view, memobj]; DIR, CONSOLE: handles [port] */
+                           FILE: handles [view, memobj]; DIR: handles [port];
+                           CONSOLE: handles [port, write port]: the write port takes
+                           only FS_OP_WRITE of at most FS_INLINE_MAX bytes (its server
+                           thread receives without a descriptor: the IPC fast path) */
     FS_OP_STAT,         /* buf = path (or MR1 = inode if no buf). status 0; MR1..MR6 =
                            struct fs_stat */
     FS_OP_MKDIR,        /* MR1 = mode; buf = path. status 0 */
