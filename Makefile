@@ -77,7 +77,7 @@ USER_LIB_SRCS := user/lib/crt0.S user/lib/ulib.c user/lib/loader.c \
 	kernel/string.c kernel/kprintf.c kernel/ktest.c kernel/elf.c
 USER_LIB_OBJS := $(patsubst %,$(B)/u/%.o,$(USER_LIB_SRCS))
 NATIVE_PROGS := utest ubench uchild uipc ufp udev
-MUSL_PROGS   := init mbench mtest fsd
+MUSL_PROGS   := init mbench mtest mconsole fsd
 USER_PROGS   := $(MUSL_PROGS) $(NATIVE_PROGS)
 
 # ufp tests floating-point state, so it alone may use the F and D extensions.

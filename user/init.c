@@ -7,7 +7,9 @@
  *   utest    check the path Hello world took (a KTAP stream of its own), then
  *            run the test programs (each prints its own KTAP stream) and exit
  *            nonzero if any failed
- *   bench    run the benchmark program
+ *   console  run user/mconsole.c, which reads what is typed on the console
+ *   bench    report boot_to_hello, then run the benchmark programs (ubench,
+ *            the native ABI; mbench, the POSIX layer)
  *
  * fsd gets, as KS_AT_HANDLE_0 + 0, 1, 2: the listener its ports come from,
  * the console UART's device memobj and its irq (the last two are init's own,
@@ -226,6 +228,8 @@ int main(int argc, char **argv)
             status |= run("ufp", 1);
             status |= run_udev();
             status |= run("mtest", 0);
+        } else if (strcmp(argv[i], "console") == 0) {
+            status |= run("mconsole", 0);
         } else if (strcmp(argv[i], "bench") == 0) {
             report_boot_to_hello(hello_instret);
             status |= run("ubench", 1);
