@@ -23,6 +23,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 #include "musl_emu.h"
+#include "user/lib/bench.h"
 #include "user/lib/fsproto.h"
 #include "user/lib/ipc.h"
 #include "user/lib/ks.h"
@@ -190,13 +191,6 @@ static int run_udev(void)
     if (given[0] == KS_HANDLE_NONE || given[1] == KS_HANDLE_NONE)
         return run_args("udev", argv, 1, NULL, 0);     /* it reports what is missing */
     return run_args("udev", argv, 1, given, 2);
-}
-
-static inline uint64_t instret(void)
-{
-    uint64_t n;
-    __asm__ volatile("rdinstret %0" : "=r"(n));
-    return n;
 }
 
 /*

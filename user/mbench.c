@@ -16,33 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static inline uint64_t instret(void)
-{
-    uint64_t n;
-    __asm__ volatile("rdinstret %0" : "=r"(n));
-    return n;
-}
-
-/* Print value/divisor with three decimals. */
-static void report(const char *name, uint64_t value, uint64_t divisor, const char *unit)
-{
-    uint64_t milli = (value * 1000 + divisor / 2) / divisor;
-    if (milli % 1000 == 0 || milli >= 100000)
-        printf("bench %s %llu %s\n", name, (unsigned long long)((milli + 500) / 1000), unit);
-    else
-        printf("bench %s %llu.%03llu %s\n", name, (unsigned long long)(milli / 1000),
-               (unsigned long long)(milli % 1000), unit);
-    fflush(stdout);
-}
-
-/* Instructions of an empty loop of n iterations (the overhead to subtract). */
-static __attribute__((noinline)) uint64_t empty_loop(long n)
-{
-    uint64_t t0 = instret();
-    for (long i = 0; i < n; i++)
-        __asm__ volatile("" ::: "memory");
-    return instret() - t0;
-}
+#define BENCH_FLUSH() fflush(stdout)
+#include "user/lib/bench.h"
 
 static int fail(const char *what)
 {
