@@ -1248,6 +1248,54 @@ static void memobj_failed_write(void)
     unmap(a, KS_PAGE_SIZE);
 }
 
+/*
+ * A copy whose user side starts in a page that cannot be touched and runs on
+ * into one that can: it fails with nothing done, so nothing past the fault
+ * may change, on either side (the user copy must not do the far end first).
+ */
+static void memobj_fault_first(void)
+{
+    uintptr_t a = ulib_map_anon(2 * KS_PAGE_SIZE);
+    KT_ASSERT(a);
+    unmap(a, KS_PAGE_SIZE);
+    uint8_t *good = (uint8_t *)(a + KS_PAGE_SIZE);     /* src - 8 .. src: unmapped */
+    uint8_t *src = good - 8;
+    memcpy(good, "BBBBBBBB", 8);
+    long m = ks_memobj_create(0);
+    KT_ASSERT(m > 0);
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)m, 0, "AAAAAAAAAAAAAAAA", 16), 16);
+    /* memobj <- user: the second word must stay 'A' */
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)m, 0, src, 16), KS_ERR_FAULT);
+    uint8_t b[16];
+    KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, 0, b, 16), 16);
+    KT_EXPECT(memcmp(b, "AAAAAAAAAAAAAAAA", 16) == 0);
+    /* user <- memobj: the good page must stay 'B' */
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)m, 0, "AAAAAAAAAAAAAAAA", 16), 16);
+    KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, 0, src, 16), KS_ERR_FAULT);
+    KT_EXPECT(memcmp(good, "BBBBBBBB", 8) == 0);
+    ks_handle_close((ks_handle_t)m);
+    unmap(a + KS_PAGE_SIZE, KS_PAGE_SIZE);
+}
+
+/* Writing nothing changes nothing: not even the size, wherever the offset. */
+static void memobj_empty_write(void)
+{
+    long m = ks_memobj_create(0);
+    KT_ASSERT(m > 0);
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)m, 0, "x", 1), 1);     /* page 0 is the one written last */
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)m, 100, "y", 0), 0);
+    KT_EXPECT_EQ(ks_memobj_size((ks_handle_t)m), 1);
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)m, 3 * KS_PAGE_SIZE, "y", 0), 0);
+    KT_EXPECT_EQ(ks_memobj_size((ks_handle_t)m), 1);
+    long v = ks_view_create((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_WRITE);
+    KT_EXPECT(v > 0);
+    KT_EXPECT_EQ(ks_view_seek((ks_handle_t)v, 200, KS_SEEK_SET), 200);
+    KT_EXPECT_EQ(ks_view_write((ks_handle_t)v, "z", 0), 0);
+    KT_EXPECT_EQ(ks_memobj_size((ks_handle_t)m), 1);
+    ks_handle_close((ks_handle_t)v);
+    ks_handle_close((ks_handle_t)m);
+}
+
 /* A byte near the 1 TiB limit: a tall, sparse radix tree, all of it freed again. */
 static void far_round(void)
 {
@@ -1293,6 +1341,8 @@ static void memobj_far(void)
 static const struct ktest_case memobj_cases[] = {
     { "far", memobj_far },
     { "failed_write", memobj_failed_write },
+    { "fault_first", memobj_fault_first },
+    { "empty_write", memobj_empty_write },
     { "basic", memobj_basic },
     { "truncate", memobj_truncate },
     { "read_big", memobj_read_big },

@@ -27,7 +27,7 @@
  * Aligned copies move 256 bytes per loop iteration (the 1 MiB read benchmark
  * spends its time here), then the remaining whole words in one pass through
  * an unrolled block entered part-way (an IPC descriptor is 13 words); anything
- * else goes a byte at a time.
+ * else goes a byte at a time. Every part goes upwards through memory.
  */
     .globl arch_copy_user
 arch_copy_user:
@@ -61,23 +61,29 @@ copy_start:
     addi    a0, a0, 256
     addi    a2, a2, -256
     j       1b
-2:  /* fewer than 256 bytes: words n-1 .. 0 of the n whole words, from the pair for word n-1 */
+2:  /*
+     * Fewer than 256 bytes: the n whole words in ascending order, from the
+     * pair for word 0, addressed back from just past them. Ascending matters:
+     * after a fault nothing beyond the faulting address has been stored (a
+     * copy that fails with nothing done must change nothing).
+     */
     beqz    a2, 5f                      /* nothing left (whole pages end here) */
     srli    t1, a2, 3
     andi    a2, a2, 7
     slli    t1, t1, 3                   /* n * 8: bytes copied, and code bytes skipped */
+    add     a1, a1, t1
+    add     a0, a0, t1
     lla     t2, 6f
     sub     t2, t2, t1
     jr      t2
     .option push
     .option norvc                       /* each ld/sd pair exactly 8 bytes of code */
-    .irp i, 31,30,29,28,27,26,25,24,23,22,21,20,19,18,17,16,15,14,13,12,11,10,9,8,7,6,5,4,3,2,1,0
-    ld      t0, (\i * 8)(a1)
-    sd      t0, (\i * 8)(a0)
+    .irp i, 32,31,30,29,28,27,26,25,24,23,22,21,20,19,18,17,16,15,14,13,12,11,10,9,8,7,6,5,4,3,2,1
+    ld      t0, -(\i * 8)(a1)
+    sd      t0, -(\i * 8)(a0)
     .endr
     .option pop
-6:  add     a1, a1, t1
-    add     a0, a0, t1
+6:
 3:  beqz    a2, 5f
     lbu     t0, 0(a1)
     sb      t0, 0(a0)
