@@ -145,7 +145,7 @@ long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t l
         return KS_ERR_RANGE;
     /* The common small write: inside the page written last (write(fd, buf, 1) in a loop). */
     uint64_t in_page = offset & (PAGE_SIZE - 1);
-    if (mo->hint_page && mo->hint_index == offset >> PAGE_SHIFT && len <= PAGE_SIZE - in_page &&
+    if (len && mo->hint_page && mo->hint_index == offset >> PAGE_SHIFT && len <= PAGE_SIZE - in_page &&
         arch_copy_user((uint8_t *)mo->hint_page + in_page, (const void *)ubuf, len) == 0) {
         if (offset + len > mo->size)
             mo->size = offset + len;
