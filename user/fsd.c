@@ -94,6 +94,9 @@ static struct {
     uint64_t nnodes;
 } fs;
 
+/* /dev/console: console ports answer FSTAT from it, so it is never removed (EBUSY). */
+static struct node *console_node;
+
 static uint64_t now_ns(void)
 {
     return (uint64_t)ks_clock_ns() + MUSL_EMU_REALTIME_BASE_NS;
@@ -800,7 +803,7 @@ static long op_unlink(struct req *q)
     struct node *n = lk.node;
     if (!n)
         return -ENOENT;
-    if (n == fs.root)
+    if (n == fs.root || n == console_node)
         return -EBUSY;
     if (!rmdir) {
         if (n->type == NODE_DIR)
@@ -829,7 +832,7 @@ static long rename_replace_ok(const struct node *from, const struct node *to)
     } else if (to->type == NODE_DIR) {
         return -EISDIR;
     }
-    if (to == fs.root)
+    if (to == fs.root || to == console_node)
         return -EBUSY;
     return 0;
 }
@@ -962,8 +965,6 @@ static long op_root(struct req *q)
     default: return -EINVAL;
     }
 }
-
-static struct node *console_node;
 
 static long handle(struct req *q, ks_handle_t reply)
 {

@@ -446,6 +446,22 @@ static void files_unlink_keeps_open_fd(void)
     CHECK_EQ(unlink(path), 0);
 }
 
+/* /dev/console cannot be removed or replaced (fsd answers its fstat from the node). */
+static void files_console_stays(void)
+{
+    struct stat st;
+    CHECK_ERR(unlink("/dev/console"), EBUSY);
+    int fd = open(DIR_T "/notconsole", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    close(fd);
+    CHECK_ERR(rename(DIR_T "/notconsole", "/dev/console"), EBUSY);
+    CHECK_EQ(unlink(DIR_T "/notconsole"), 0);
+    CHECK_EQ(stat("/dev/console", &st), 0);
+    CHECK(S_ISCHR(st.st_mode));
+    CHECK_EQ(fstat(1, &st), 0);
+    CHECK(S_ISCHR(st.st_mode));
+}
+
 static void files_rename(void)
 {
     const char *a = DIR_T "/ren_a", *b = DIR_T "/ren_b", *c = DIR_T "/ren_c";
@@ -1793,6 +1809,7 @@ static const struct mcase cases[] = {
     { "files.ftruncate_shrink_grow", files_ftruncate },
     { "files.unlink_keeps_open_fd", files_unlink_keeps_open_fd },
     { "files.rename", files_rename },
+    { "files.console_stays", files_console_stays },
     { "files.stat_sizes", files_stat_sizes },
     { "files.append", files_append },
     { "files.dup_shares_offset", files_dup_shares_offset },
