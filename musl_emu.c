@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
@@ -419,12 +420,15 @@ static __attribute__((noinline)) long sys_rwv(long fd, const struct iovec *iov, 
 {
     if (n < 0 || n > 1024)
         return -EINVAL;
+    for (long i = 0; i < n; i++)
+        if (iov[i].iov_len > (size_t)SSIZE_MAX)
+            return -EINVAL;     /* as Linux: a length that is negative as an ssize_t */
     struct fd *f = fd_get(fd);
     if (writing && f && f->kind == FD_CONSOLE) {
         char small[FS_INLINE_MAX];
         size_t total = 0;
         long i;
-        for (i = 0; i < n && total + iov[i].iov_len <= sizeof small; i++) {
+        for (i = 0; i < n && iov[i].iov_len <= sizeof small - total; i++) {
             memcpy(small + total, iov[i].iov_base, iov[i].iov_len);
             total += iov[i].iov_len;
         }
@@ -608,8 +612,10 @@ static long sys_fcntl(long fd, long cmd, long arg)
     if (!f)
         return -EBADF;
     switch (cmd) {
-    case F_DUPFD: return sys_dup_from(fd, arg, 0);
-    case F_DUPFD_CLOEXEC: return sys_dup_from(fd, arg, 1);
+    case F_DUPFD: case F_DUPFD_CLOEXEC:
+        if (arg < 0 || arg >= MAX_FDS)
+            return -EINVAL;     /* as Linux for an arg at or past the fd limit */
+        return sys_dup_from(fd, arg, cmd == F_DUPFD_CLOEXEC);
     case F_GETFD: return f->cloexec ? FD_CLOEXEC : 0;
     case F_SETFD: f->cloexec = !!(arg & FD_CLOEXEC); return 0;
     case F_GETFL: return f->flags;
@@ -693,21 +699,24 @@ static long sys_mmap(uintptr_t addr, size_t len, long prot, long flags, long fd,
         return -EINVAL;
     len = PAGE_UP(len);
     uint32_t kflags = ks_prot(prot) | (type == MAP_SHARED ? KS_MAP_SHARED : KS_MAP_PRIVATE);
-    if (flags & MAP_FIXED) {
-        ks_vm_unmap(KS_PROCESS_SELF, addr, len);    /* Linux replaces what was there */
-        kflags |= KS_MAP_FIXED;
-    }
-    long r;
-    if (flags & MAP_ANONYMOUS) {
-        r = map_anon(addr, len, kflags);
-    } else {
-        struct fd *f = fd_get(fd);
+    struct fd *f = NULL;
+    if (!(flags & MAP_ANONYMOUS)) {     /* checked before MAP_FIXED unmaps anything */
+        f = fd_get(fd);
         if (!f)
             return -EBADF;
         if (f->kind != FD_FILE)
             return -ENODEV;
         if (type == MAP_SHARED && (prot & PROT_WRITE) && (f->flags & O_ACCMODE) == O_RDONLY)
             return -EACCES;
+    }
+    if (flags & MAP_FIXED) {
+        ks_vm_unmap(KS_PROCESS_SELF, addr, len);    /* Linux replaces what was there */
+        kflags |= KS_MAP_FIXED;
+    }
+    long r;
+    if (!f) {
+        r = map_anon(addr, len, kflags);
+    } else {
         r = ks_vm_map(KS_PROCESS_SELF, f->h2, (uint64_t)off, addr, len, kflags);
         if (r == KS_ERR_ACCESS)
             return -EACCES;

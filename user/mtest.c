@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -252,6 +254,19 @@ static void stdio_console_is_tty(void)
     CHECK_EQ(isatty(fd), 0);
     CHECK_EQ(errno, ENOTTY);
     close(fd);
+}
+
+/* writev: a length that is negative as an ssize_t is EINVAL (not a copy that runs off). */
+static void stdio_writev_bad_length(void)
+{
+    char ok[] = "# writev\n";
+    struct iovec iov[2] = { { ok, 2 }, { ok, (size_t)-1 } };
+    CHECK_ERR(writev(1, iov, 2), EINVAL);
+    iov[1].iov_len = (size_t)SSIZE_MAX + 1;
+    CHECK_ERR(writev(1, iov, 2), EINVAL);
+    iov[0].iov_len = sizeof ok - 1;
+    iov[1].iov_len = 0;
+    CHECK_EQ(writev(1, iov, 2), sizeof ok - 1);
 }
 
 static void stdio_file_write_read_back(void)
@@ -601,6 +616,8 @@ static void files_fcntl_flags(void)
     CHECK(r >= 0);
     CHECK_EQ(fcntl(r, F_GETFD), FD_CLOEXEC);
     CHECK_EQ(fcntl(r, F_GETFL) & O_ACCMODE, O_RDONLY);
+    CHECK_ERR(fcntl(r, F_DUPFD, -1), EINVAL);
+    CHECK_ERR(fcntl(r, F_DUPFD_CLOEXEC, 1 << 20), EINVAL);
     int d = fcntl(r, F_DUPFD, 40);
     CHECK(d >= 40);
     CHECK_EQ(fcntl(d, F_GETFD), 0);             /* a dup never inherits FD_CLOEXEC */
@@ -935,6 +952,22 @@ static void mmap_munmap_rules(void)
     CHECK(s == r + PAGE);
     CHECK_EQ(r[PAGE], 0);                       /* a fresh page replaced the old one */
     CHECK_EQ(munmap(r, 3 * PAGE), 0);
+}
+
+/* A MAP_FIXED mmap that fails its checks (bad fd, a directory) leaves what was mapped there. */
+static void mmap_fixed_bad_fd_keeps_mapping(void)
+{
+    uint8_t *r = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(r != MAP_FAILED);
+    r[PAGE] = 9;
+    CHECK_ERR(mmap(r + PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, 99, 0), EBADF);
+    int d = open("/tmp", O_RDONLY | O_DIRECTORY);
+    CHECK(d >= 0);
+    CHECK_ERR(mmap(r + PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, d, 0), ENODEV);
+    close(d);
+    /* Still mapped (mprotect fails on a hole; touching one would kill us). */
+    CHECK_EQ(mprotect(r + PAGE, PAGE, PROT_READ | PROT_WRITE), 0);
+    CHECK_EQ(munmap(r, 2 * PAGE), 0);
 }
 
 static void mmap_mprotect_readonly(void)
@@ -1802,6 +1835,7 @@ static const struct mcase cases[] = {
     { "stdio.printf_returns_length", stdio_printf_returns_length },
     { "stdio.fprintf_stderr_length", stdio_fprintf_stderr_length },
     { "stdio.console_is_tty", stdio_console_is_tty },
+    { "stdio.writev_bad_length", stdio_writev_bad_length },
     { "stdio.file_write_read_back", stdio_file_write_read_back },
     { "files.create_excl", files_create_excl },
     { "files.write_read_back", files_write_read_back },
@@ -1827,6 +1861,7 @@ static const struct mcase cases[] = {
     { "dirs.stat_dir", dirs_stat_dir },
     { "mmap.anon_rw", mmap_anon_rw },
     { "mmap.munmap_rules", mmap_munmap_rules },
+    { "mmap.fixed_bad_fd_keeps_mapping", mmap_fixed_bad_fd_keeps_mapping },
     { "mmap.mprotect_readonly", mmap_mprotect_readonly },
     { "mmap.file_shared", mmap_file_shared },
     { "mmap.file_private", mmap_file_private },
