@@ -638,7 +638,7 @@ static long sys_ioctl(long fd, unsigned long req, void *arg)
         memcpy(arg, &ws, sizeof ws);
         return 0;
     }
-    return -EINVAL;
+    return -ENOTTY;         /* as Linux answers a request a terminal does not know (TCGETS here) */
 }
 
 /* ---- memory ---- */
@@ -778,7 +778,10 @@ static int ts_to_ns(const struct timespec *ts, uint64_t *ns)
 {
     if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
         return -EINVAL;
-    *ns = (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+    if ((uint64_t)ts->tv_sec >= UINT64_MAX / 1000000000u)
+        *ns = KS_FOREVER;           /* beyond 584 years: as good as forever, never wrapped */
+    else
+        *ns = (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
     return 0;
 }
 
@@ -835,6 +838,10 @@ static long sys_set_tid_address(volatile uint32_t *clear)
         for (int i = 0; i < MAX_THREADS && !t; i++)
             if (!emu.threads[i].tid)
                 t = &emu.threads[i];
+        if (!t) {               /* no slot (cannot happen for the main thread): no clear-tid */
+            unlock(&emu.thread_lock);
+            return emu.pid;
+        }
         t->tid = emu.pid;
         t->tp = current_tp();
     }

@@ -71,8 +71,8 @@
 
 /*
  * Block the current thread so that a normal switch to it runs `resume`; a1 is
- * its descriptor (always 0 for a call; for a receive, the one
- * ipc_fast_reply_desc took in).
+ * its descriptor (0 if it has none; for a call, the one ipc_fast_call_desc
+ * checked; for a receive, the one ipc_fast_reply_desc took in).
  */
 .macro block_current resume
     li      t4, C_THREAD_BLOCKED
