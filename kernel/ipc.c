@@ -662,7 +662,20 @@ static long do_reply(uint64_t h, uint64_t desc, int then_receive, struct thread 
         object_put(o);
         return r;
     }
-    if (rp->state != REPLY_ARMED || rp->caller->state != THREAD_BLOCKED) {
+    if (rp->state == REPLY_ARMED && rp->caller->state != THREAD_BLOCKED) {
+        /*
+         * The caller was interrupted (or its process is ending) and has not run
+         * yet. Let go of it now, as its own clean-up would (which then finds no
+         * reply port), so the port is idle again for the receive that follows
+         * and the server keeps its one handle instead of getting a new port.
+         */
+        struct thread *c = rp->caller;
+        c->ipc.reply = NULL;
+        rp->caller = NULL;
+        rp->state = REPLY_CALLER_GONE;
+        object_put(&rp->obj);               /* the caller's reference; ours (o) remains */
+    }
+    if (rp->state != REPLY_ARMED) {
         r = rp->state == REPLY_IDLE ? KS_ERR_BAD_STATE : KS_ERR_PEER_CLOSED;
         if (rp->state == REPLY_CALLER_GONE)
             rp->state = REPLY_IDLE;

@@ -2394,6 +2394,47 @@ static void fail_caller_interrupted(void)
     ks_handle_close((ks_handle_t)l);
 }
 
+/*
+ * A reply to a caller that was interrupted a moment ago and has not run yet:
+ * the reply fails (PEER_CLOSED), and the reply port is free again at once, so
+ * the receive that follows hands out the same handle (no new port, nothing
+ * left open in the server's table).
+ */
+static void fail_caller_interrupted_unrun(void)
+{
+    long l = ks_ipc_listener_create();
+    long c = ks_ipc_client_create((ks_handle_t)l, 0x57);
+    KT_ASSERT(l >= 256 && c >= 256);
+    struct job j = { .port = (ks_handle_t)c }, j2 = { .port = (ks_handle_t)c };
+    fill_words(j.w, 95);
+    fill_words(j2.w, 96);
+    struct uthread t, t2;
+    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    struct ipcres r;
+    watchdog_arm(3000);
+    long rp = recv_full((ks_handle_t)l, 0, &r);
+    KT_EXPECT(rp >= 256);
+    KT_EXPECT_EQ(ks_thread_interrupt((ks_handle_t)t.h), 0);     /* runnable, has not run */
+    KT_EXPECT_EQ(reply_full((ks_handle_t)rp, 0, r.w, &r), KS_ERR_PEER_CLOSED);
+    KT_ASSERT(thread_start(&t2, caller_thread, (long)&j2) >= 0);
+    long rp2 = recv_full((ks_handle_t)l, 0, &r);
+    KT_EXPECT_EQ(rp2, rp);
+    KT_EXPECT(words_eq(r.w, j2.w));
+    uint64_t rw[KS_IPC_WORDS];
+    fill_words(rw, 97);
+    KT_EXPECT_EQ(reply_full((ks_handle_t)rp2, 0, rw, &r), 0);
+    watchdog_disarm();
+    KT_EXPECT(job_wait(&j, &t, 2000));
+    KT_EXPECT_EQ(j.res.a0, KS_ERR_INTERRUPTED);
+    KT_EXPECT(job_wait(&j2, &t2, 2000));
+    KT_EXPECT_EQ(j2.res.a0, 0);
+    KT_EXPECT(words_eq(j2.res.w, rw));
+    if (rp2 != rp)
+        ks_handle_close((ks_handle_t)rp2);
+    ks_handle_close((ks_handle_t)c);
+    ks_handle_close((ks_handle_t)l);
+}
+
 /* A caller interrupted while still queued: its call is gone; the next receive gets the next caller. */
 static void fail_caller_interrupted_queued(void)
 {
@@ -2589,6 +2630,7 @@ static const struct ktest_case fail_cases[] = {
     { "reply_closed", fail_reply_closed },
     { "caller_interrupted", fail_caller_interrupted },
     { "caller_interrupted_queued", fail_caller_interrupted_queued },
+    { "caller_interrupted_unrun", fail_caller_interrupted_unrun },
     { "caller_killed", fail_caller_killed },
     { "idle_reply_handle_closed", fail_idle_reply_handle_closed },
     { "killed_fast_receiver", fail_killed_fast_receiver },
