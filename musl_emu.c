@@ -43,7 +43,6 @@
 
 #define MAX_FDS         64
 #define MAX_THREADS     64
-#define DIR_PATH_MAX    256         /* kept per directory fd, for openat and friends */
 #define BRK_MAX         (64ull << 20)
 
 /* ---- small helpers ---- */
@@ -96,16 +95,34 @@ static void unlock(struct emu_lock *l)
 
 enum fd_kind { FD_FREE, FD_FILE, FD_DIR, FD_CONSOLE, FD_DEBUG };
 
+/*
+ * One descriptor slot. Slots change only under emu.fd_lock, and every change
+ * is bracketed by two increments of `seq` (odd while it is under way), so a
+ * call reads a consistent copy without the lock (fd_get: a sequence lock).
+ * A call works on that copy: if another thread closes the fd meanwhile, the
+ * handles in the copy are closed too, and the kernel refuses them (handle
+ * values carry a generation, so a reopened slot never matches): the call
+ * fails with EBADF rather than reaching a file opened later.
+ */
 struct fd {
+    uint32_t seq;
     uint8_t kind;
     uint8_t cloexec;
     int flags;                  /* O_ACCMODE | O_APPEND | O_NONBLOCK as opened */
     ks_handle_t h;              /* FILE: view; DIR, CONSOLE: client port (requests) */
     ks_handle_t h2;             /* FILE: the file's memobj; CONSOLE: its write port (or 0) */
+    uint32_t pos;               /* DIR: the next readdir position (an entry index) */
     uint64_t ino;
-    uint64_t pos;               /* DIR: the next readdir position */
-    char path[DIR_PATH_MAX];    /* DIR: its absolute path */
 };
+_Static_assert(sizeof(struct fd) == 32, "a slot is found with a shift");
+
+/*
+ * The sequence lock's ordering. Every thread of a process runs on the one
+ * hart the kernel uses, which sees its own loads and stores in program
+ * order, so keeping the compiler from moving them is all that is needed.
+ * (On several harts these would be fence instructions.)
+ */
+#define SEQ_BARRIER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
 struct emu_thread {
     uintptr_t tp;               /* musl's thread pointer: names the thread */
@@ -120,6 +137,7 @@ static struct {
     uint32_t next_tid;
     struct emu_lock fd_lock, thread_lock;
     struct fd fds[MAX_FDS];
+    char dir_path[MAX_FDS][FS_PATH_MAX];    /* a DIR slot's absolute path (for openat) */
     struct emu_thread threads[MAX_THREADS];
     uintptr_t brk_base, brk_cur, brk_mapped;
     uint64_t realtime_base_ns;
@@ -147,11 +165,84 @@ static void emu_init(void);
 
 /* ---- file descriptors ---- */
 
-static struct fd *fd_get(long fd)
+/* A consistent copy of slot fd in *out: 1 if it is open, else 0. */
+static int fd_get(long fd, struct fd *out)
 {
-    if (fd < 0 || fd >= MAX_FDS || emu.fds[fd].kind == FD_FREE)
-        return NULL;
-    return &emu.fds[fd];
+    if ((unsigned long)fd >= MAX_FDS)
+        return 0;
+    const struct fd *f = &emu.fds[fd];
+    for (;;) {
+        uint32_t seq = __atomic_load_n(&f->seq, __ATOMIC_RELAXED);
+        if (seq & 1) {                  /* a writer was preempted half-way: let it finish */
+            ks_thread_yield();
+            continue;
+        }
+        SEQ_BARRIER();
+        *out = *f;
+        SEQ_BARRIER();
+        if (__atomic_load_n(&f->seq, __ATOMIC_RELAXED) == seq)
+            return out->kind != FD_FREE;
+    }
+}
+
+/*
+ * fd_get for the hot paths (read, write): only the fields they use, and no
+ * retry loop. 1 with *io filled if fd is open and was read consistently, else
+ * 0 (not open, or a writer was busy: the caller takes the fd_get path).
+ */
+struct fd_io {
+    uint8_t kind;
+    int flags;
+    ks_handle_t h, h2;
+};
+
+static inline __attribute__((always_inline)) int fd_io(long fd, struct fd_io *io)
+{
+    if ((unsigned long)fd >= MAX_FDS)
+        return 0;
+    const struct fd *f = &emu.fds[fd];
+    uint32_t seq = __atomic_load_n(&f->seq, __ATOMIC_RELAXED);
+    SEQ_BARRIER();
+    io->kind = f->kind;
+    io->flags = f->flags;
+    io->h = f->h;
+    io->h2 = f->h2;
+    SEQ_BARRIER();
+    return !(seq & 1) && __atomic_load_n(&f->seq, __ATOMIC_RELAXED) == seq && io->kind != FD_FREE;
+}
+
+/* Set slot fd to *val (fd_lock held); path: a DIR slot's path, else NULL. */
+static void fd_set_locked(long fd, const struct fd *val, const char *path)
+{
+    struct fd *f = &emu.fds[fd];
+    uint32_t seq = f->seq;
+    __atomic_store_n(&f->seq, seq + 1, __ATOMIC_RELAXED);
+    SEQ_BARRIER();
+    if (path)
+        strcpy(emu.dir_path[fd], path);
+    *f = *val;
+    f->seq = seq + 1;
+    SEQ_BARRIER();
+    __atomic_store_n(&f->seq, seq + 2, __ATOMIC_RELAXED);
+}
+
+/* The directory path of slot fd (a DIR) into out (FS_PATH_MAX): 0, or -EBADF / -ENOTDIR. */
+static long fd_dir_path(long fd, char *out)
+{
+    struct fd d;
+    for (;;) {
+        if (!fd_get(fd, &d))
+            return -EBADF;
+        if (d.kind != FD_DIR)
+            return -ENOTDIR;
+        size_t i = 0;           /* bounded: a path being rewritten may lack its NUL for a moment */
+        for (; i < FS_PATH_MAX - 1 && emu.dir_path[fd][i]; i++)
+            out[i] = emu.dir_path[fd][i];
+        out[i] = 0;
+        SEQ_BARRIER();
+        if (__atomic_load_n(&emu.fds[fd].seq, __ATOMIC_RELAXED) == d.seq)
+            return 0;
+    }
 }
 
 /* The lowest free fd at or above `from` (fd_lock held), or -EMFILE. */
@@ -239,14 +330,11 @@ static long abs_path(long dirfd, const char *path, char *out)
         memcpy(out, path, n + 1);
         return (long)n;
     }
-    const char *base = "/";
+    char base[FS_PATH_MAX] = "/";
     if (dirfd != AT_FDCWD) {
-        struct fd *d = fd_get(dirfd);
-        if (!d)
-            return -EBADF;
-        if (d->kind != FD_DIR)
-            return -ENOTDIR;
-        base = d->path;
+        long r = fd_dir_path(dirfd, base);
+        if (r < 0)
+            return r;
     }
     size_t b = strlen(base);
     int slash = b > 0 && base[b - 1] != '/';
@@ -302,34 +390,28 @@ static long sys_openat(long dirfd, const char *path, long flags, long mode)
             ks_handle_close(hs[i]);
         return fd;
     }
-    struct fd *f = &emu.fds[fd];
-    memset(f, 0, sizeof *f);
-    f->kind = kind == FS_KIND_FILE ? FD_FILE : kind == FS_KIND_DIR ? FD_DIR : FD_CONSOLE;
-    f->flags = (int)(flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
-    f->cloexec = !!(flags & O_CLOEXEC);
-    f->h = hs[0];
-    f->h2 = kind == FS_KIND_FILE || kind == FS_KIND_CONSOLE ? hs[1] : 0;
-    f->ino = w[1];
-    if (f->kind == FD_DIR) {
-        if ((size_t)n >= sizeof f->path)
-            n = sizeof f->path - 1;     /* openat below it will say ENAMETOOLONG */
-        memcpy(f->path, abs, (size_t)n);
-        f->path[n] = 0;
-    }
+    struct fd f = { 0 };
+    f.kind = kind == FS_KIND_FILE ? FD_FILE : kind == FS_KIND_DIR ? FD_DIR : FD_CONSOLE;
+    f.flags = (int)(flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+    f.cloexec = !!(flags & O_CLOEXEC);
+    f.h = hs[0];
+    f.h2 = kind == FS_KIND_FILE || kind == FS_KIND_CONSOLE ? hs[1] : 0;
+    f.ino = w[1];
+    fd_set_locked(fd, &f, f.kind == FD_DIR ? abs : NULL);
     unlock(&emu.fd_lock);
     return fd;
 }
 
 static long sys_close(long fd)
 {
+    static const struct fd free_slot;
+    struct fd old;
     lock(&emu.fd_lock);
-    struct fd *f = fd_get(fd);
-    if (!f) {
+    if (!fd_get(fd, &old)) {
         unlock(&emu.fd_lock);
         return -EBADF;
     }
-    struct fd old = *f;
-    f->kind = FD_FREE;
+    fd_set_locked(fd, &free_slot, NULL);
     unlock(&emu.fd_lock);
     fd_release_handles(&old);
     return 0;
@@ -340,7 +422,9 @@ static long sys_close(long fd)
  * (served by a thread that receives without a descriptor: the IPC fast path
  * both ways), a longer one as a buffer through the request port.
  */
-static __attribute__((noinline)) long console_write(const struct fd *f, const void *buf, size_t len)
+/* (GCC would turn the byte loop below back into a memcpy call, which costs more for a few bytes.) */
+static __attribute__((noinline, optimize("no-tree-loop-distribute-patterns")))
+long console_write(ks_handle_t h, ks_handle_t h2, const void *buf, size_t len)
 {
     uint64_t w[KS_IPC_WORDS] = { FS_OP_WRITE, len };
     if (len <= FS_INLINE_MAX) {
@@ -348,12 +432,12 @@ static __attribute__((noinline)) long console_write(const struct fd *f, const vo
         uint8_t *dst = (uint8_t *)&w[2];
         for (size_t i = 0; i < len; i++)    /* a few bytes: cheaper than calling memcpy */
             dst[i] = src[i];
-        long r = ks_ipc_call(f->h2 ? f->h2 : f->h, NULL, w, NULL);
+        long r = ks_ipc_call(h2 ? h2 : h, NULL, w, NULL);
         return r < 0 ? linux_err(r) : (long)w[0];
     }
     if (len > KS_IPC_MAX_BUF)
         w[1] = len = KS_IPC_MAX_BUF;
-    return fs_call(f->h, w, buf, len, NULL, 0, NULL, NULL);
+    return fs_call(h, w, buf, len, NULL, 0, NULL, NULL);
 }
 
 static long console_read(ks_handle_t port, void *buf, size_t len)
@@ -363,14 +447,14 @@ static long console_read(ks_handle_t port, void *buf, size_t len)
 }
 
 /* write() other than to a plain file: appending, the console, the debug console. */
-static __attribute__((noinline)) long write_other(struct fd *f, const void *buf, size_t len)
+static __attribute__((noinline)) long write_other(const struct fd_io *f, const void *buf, size_t len)
 {
     switch (f->kind) {
     case FD_FILE:
         ks_view_seek(f->h, 0, KS_SEEK_END);     /* O_APPEND (not atomic: one process) */
         return ret_or_err(ks_view_write(f->h, buf, len));
     case FD_CONSOLE:
-        return console_write(f, buf, len);
+        return console_write(f->h, f->h2, buf, len);
     case FD_DEBUG:
         return ret_or_err(ks_debug_write(buf, len));
     default:
@@ -378,18 +462,56 @@ static __attribute__((noinline)) long write_other(struct fd *f, const void *buf,
     }
 }
 
-/* write(): a plain file is one view_write system call, and this is all of its path. */
-static __attribute__((noinline)) long sys_write(long fd, const void *buf, size_t len)
+/* fd_io, falling back on fd_get (which waits out a busy writer). */
+static int fd_io_any(long fd, struct fd_io *io)
 {
-    struct fd *f = fd_get(fd);
-    if (!f || (f->flags & O_ACCMODE) == O_RDONLY)
-        return -EBADF;
-    if (f->kind != FD_FILE || (f->flags & O_APPEND))
-        return write_other(f, buf, len);
-    return ret_or_err(ks_view_write(f->h, buf, len));
+    struct fd f;
+    if (fd_io(fd, io))
+        return 1;
+    if (!fd_get(fd, &f))
+        return 0;
+    *io = (struct fd_io){ f.kind, f.flags, f.h, f.h2 };
+    return 1;
 }
 
-static __attribute__((noinline)) long read_other(struct fd *f, void *buf, size_t len)
+static __attribute__((noinline)) long write_slow(long fd, const void *buf, size_t len)
+{
+    struct fd_io f;
+    if (!fd_io_any(fd, &f) || (f.flags & O_ACCMODE) == O_RDONLY)
+        return -EBADF;
+    if (f.kind != FD_FILE || (f.flags & O_APPEND))
+        return write_other(&f, buf, len);
+    return ret_or_err(ks_view_write(f.h, buf, len));
+}
+
+/*
+ * write(). The common cases, a plain file (one view_write system call) and a
+ * short console write (one IPC round trip), are decided here on fields read
+ * straight from the slot (checked against its sequence count), with nothing
+ * on the stack; everything else is write_slow's.
+ */
+static __attribute__((noinline)) long sys_write(long fd, const void *buf, size_t len)
+{
+    if ((unsigned long)fd < MAX_FDS) {
+        const struct fd *f = &emu.fds[fd];
+        uint32_t seq = __atomic_load_n(&f->seq, __ATOMIC_RELAXED);
+        SEQ_BARRIER();
+        uint8_t kind = f->kind;
+        int flags = f->flags;
+        ks_handle_t h = f->h, h2 = f->h2;
+        SEQ_BARRIER();
+        if (!(seq & 1) && __atomic_load_n(&f->seq, __ATOMIC_RELAXED) == seq &&
+            (flags & O_ACCMODE) != O_RDONLY && !(flags & O_APPEND)) {
+            if (kind == FD_FILE)
+                return ret_or_err(ks_view_write(h, buf, len));
+            if (kind == FD_CONSOLE)
+                return console_write(h, h2, buf, len);
+        }
+    }
+    return write_slow(fd, buf, len);
+}
+
+static __attribute__((noinline)) long read_other(const struct fd_io *f, void *buf, size_t len)
 {
     switch (f->kind) {
     case FD_CONSOLE:
@@ -401,14 +523,32 @@ static __attribute__((noinline)) long read_other(struct fd *f, void *buf, size_t
     }
 }
 
+static __attribute__((noinline)) long read_slow(long fd, void *buf, size_t len)
+{
+    struct fd_io f;
+    if (!fd_io_any(fd, &f) || (f.flags & O_ACCMODE) == O_WRONLY)
+        return -EBADF;
+    if (f.kind != FD_FILE)
+        return read_other(&f, buf, len);
+    return ret_or_err(ks_view_read(f.h, buf, len));
+}
+
+/* read(): a plain file is one view_read system call, decided as in sys_write. */
 static __attribute__((noinline)) long sys_read(long fd, void *buf, size_t len)
 {
-    struct fd *f = fd_get(fd);
-    if (!f || (f->flags & O_ACCMODE) == O_WRONLY)
-        return -EBADF;
-    if (f->kind != FD_FILE)
-        return read_other(f, buf, len);
-    return ret_or_err(ks_view_read(f->h, buf, len));
+    if ((unsigned long)fd < MAX_FDS) {
+        const struct fd *f = &emu.fds[fd];
+        uint32_t seq = __atomic_load_n(&f->seq, __ATOMIC_RELAXED);
+        SEQ_BARRIER();
+        uint8_t kind = f->kind;
+        int flags = f->flags;
+        ks_handle_t h = f->h;
+        SEQ_BARRIER();
+        if (!(seq & 1) && __atomic_load_n(&f->seq, __ATOMIC_RELAXED) == seq &&
+            kind == FD_FILE && (flags & O_ACCMODE) != O_WRONLY)
+            return ret_or_err(ks_view_read(h, buf, len));
+    }
+    return read_slow(fd, buf, len);
 }
 
 /*
@@ -423,8 +563,8 @@ static __attribute__((noinline)) long sys_rwv(long fd, const struct iovec *iov, 
     for (long i = 0; i < n; i++)
         if (iov[i].iov_len > (size_t)SSIZE_MAX)
             return -EINVAL;     /* as Linux: a length that is negative as an ssize_t */
-    struct fd *f = fd_get(fd);
-    if (writing && f && f->kind == FD_CONSOLE) {
+    struct fd_io f;
+    if (writing && fd_io_any(fd, &f) && f.kind == FD_CONSOLE) {
         char small[FS_INLINE_MAX];
         size_t total = 0;
         long i;
@@ -433,7 +573,7 @@ static __attribute__((noinline)) long sys_rwv(long fd, const struct iovec *iov, 
             total += iov[i].iov_len;
         }
         if (i == n)
-            return console_write(f, small, total);
+            return console_write(f.h, f.h2, small, total);
     }
     long done = 0;
     for (long i = 0; i < n; i++) {
@@ -450,22 +590,34 @@ static __attribute__((noinline)) long sys_rwv(long fd, const struct iovec *iov, 
     return done;
 }
 
+/* Set a directory slot's readdir position, if the slot still holds the same open directory. */
+static void dir_set_pos(long fd, ks_handle_t h, uint64_t pos)
+{
+    struct fd f;
+    lock(&emu.fd_lock);
+    if (fd_get(fd, &f) && f.kind == FD_DIR && f.h == h) {
+        f.pos = (uint32_t)pos;
+        fd_set_locked(fd, &f, NULL);
+    }
+    unlock(&emu.fd_lock);
+}
+
 static __attribute__((noinline)) long sys_lseek(long fd, long off, long whence)
 {
-    struct fd *f = fd_get(fd);
-    if (!f)
+    struct fd f;
+    if (!fd_get(fd, &f))
         return -EBADF;
     if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END)
         return -EINVAL;
-    if (f->kind == FD_FILE) {
-        long r = ks_view_seek(f->h, off, (int)whence);
+    if (f.kind == FD_FILE) {
+        long r = ks_view_seek(f.h, off, (int)whence);
         return r == KS_ERR_RANGE ? -EINVAL : ret_or_err(r);
     }
-    if (f->kind == FD_DIR && whence == SEEK_SET && off >= 0) {
-        f->pos = (uint64_t)off;
+    if (f.kind == FD_DIR && whence == SEEK_SET && off >= 0 && off <= UINT32_MAX) {
+        dir_set_pos(fd, f.h, (uint64_t)off);
         return off;
     }
-    return f->kind == FD_DIR ? -EINVAL : -ESPIPE;
+    return f.kind == FD_DIR ? -EINVAL : -ESPIPE;
 }
 
 static void stat_from_fs(struct stat *st, const uint64_t w[KS_IPC_WORDS])
@@ -491,9 +643,9 @@ static void stat_from_fs(struct stat *st, const uint64_t w[KS_IPC_WORDS])
 static long sys_fstat(long fd, struct stat *st)
 {
     uint64_t w[KS_IPC_WORDS] = { 0 };
-    struct fd *f = fd_get(fd);
+    struct fd slot, *f = &slot;
     long r;
-    if (!f)
+    if (!fd_get(fd, &slot))
         return -EBADF;
     if (f->kind == FD_DEBUG) {
         memset(st, 0, sizeof *st);
@@ -536,29 +688,29 @@ static long sys_fstatat(long dirfd, const char *path, struct stat *st, long flag
 
 static long sys_getdents64(long fd, void *buf, size_t len)
 {
-    struct fd *f = fd_get(fd);
-    if (!f)
+    struct fd f;
+    if (!fd_get(fd, &f))
         return -EBADF;
-    if (f->kind != FD_DIR)
+    if (f.kind != FD_DIR)
         return -ENOTDIR;
     uint64_t cap = len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len;
-    uint64_t w[KS_IPC_WORDS] = { FS_OP_READDIR, f->pos, cap };
-    long r = fs_call(f->h, w, NULL, 0, buf, cap, NULL, NULL);
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_READDIR, f.pos, cap };
+    long r = fs_call(f.h, w, NULL, 0, buf, cap, NULL, NULL);
     if (r > 0)
-        f->pos = w[1];
+        dir_set_pos(fd, f.h, w[1]);
     return r;
 }
 
 static long sys_ftruncate(long fd, long size)
 {
-    struct fd *f = fd_get(fd);
-    if (!f)
+    struct fd f;
+    if (!fd_get(fd, &f))
         return -EBADF;
     if (size < 0)
         return -EINVAL;
-    if (f->kind != FD_FILE || (f->flags & O_ACCMODE) == O_RDONLY)
+    if (f.kind != FD_FILE || (f.flags & O_ACCMODE) == O_RDONLY)
         return -EINVAL;
-    return ret_or_err(ks_memobj_truncate(f->h2, (uint64_t)size));
+    return ret_or_err(ks_memobj_truncate(f.h2, (uint64_t)size));
 }
 
 static long sys_dup3(long oldfd, long newfd, long flags, int allow_same)
@@ -566,38 +718,47 @@ static long sys_dup3(long oldfd, long newfd, long flags, int allow_same)
     if (flags & ~O_CLOEXEC)
         return -EINVAL;
     lock(&emu.fd_lock);
-    struct fd *f = fd_get(oldfd);
+    struct fd f, old = { 0 };
     long r = 0;
-    if (!f || newfd < 0 || newfd >= MAX_FDS) {
+    if (!fd_get(oldfd, &f) || newfd < 0 || newfd >= MAX_FDS) {
         r = -EBADF;
     } else if (oldfd == newfd) {
         r = allow_same ? newfd : -EINVAL;
     } else {
-        struct fd copy, old = emu.fds[newfd];
-        r = fd_dup_into(f, &copy);
+        struct fd copy;
+        char path[FS_PATH_MAX];
+        fd_get(newfd, &old);
+        r = f.kind == FD_DIR ? fd_dir_path(oldfd, path) : 0;
+        if (r == 0)
+            r = fd_dup_into(&f, &copy);
         if (r == 0) {
             copy.cloexec = !!(flags & O_CLOEXEC);
-            emu.fds[newfd] = copy;
-            if (old.kind != FD_FREE)
-                fd_release_handles(&old);
+            fd_set_locked(newfd, &copy, f.kind == FD_DIR ? path : NULL);
             r = newfd;
+        } else {
+            old.kind = FD_FREE;         /* nothing replaced */
         }
     }
     unlock(&emu.fd_lock);
+    if (old.kind != FD_FREE)
+        fd_release_handles(&old);
     return r;
 }
 
 static long sys_dup_from(long oldfd, long from, int cloexec)
 {
     lock(&emu.fd_lock);
-    struct fd *f = fd_get(oldfd);
-    long r = f ? fd_alloc_locked(from) : -EBADF;
+    struct fd f;
+    long r = fd_get(oldfd, &f) ? fd_alloc_locked(from) : -EBADF;
     if (r >= 0) {
         struct fd copy;
-        long e = fd_dup_into(f, &copy);
+        char path[FS_PATH_MAX];
+        long e = f.kind == FD_DIR ? fd_dir_path(oldfd, path) : 0;
+        if (e == 0)
+            e = fd_dup_into(&f, &copy);
         if (e == 0) {
             copy.cloexec = (uint8_t)cloexec;
-            emu.fds[r] = copy;
+            fd_set_locked(r, &copy, f.kind == FD_DIR ? path : NULL);
         } else {
             r = e;
         }
@@ -608,30 +769,41 @@ static long sys_dup_from(long oldfd, long from, int cloexec)
 
 static long sys_fcntl(long fd, long cmd, long arg)
 {
-    struct fd *f = fd_get(fd);
-    if (!f)
+    struct fd f;
+    if (!fd_get(fd, &f))
         return -EBADF;
     switch (cmd) {
     case F_DUPFD: case F_DUPFD_CLOEXEC:
         if (arg < 0 || arg >= MAX_FDS)
             return -EINVAL;     /* as Linux for an arg at or past the fd limit */
         return sys_dup_from(fd, arg, cmd == F_DUPFD_CLOEXEC);
-    case F_GETFD: return f->cloexec ? FD_CLOEXEC : 0;
-    case F_SETFD: f->cloexec = !!(arg & FD_CLOEXEC); return 0;
-    case F_GETFL: return f->flags;
-    case F_SETFL:
-        f->flags = (f->flags & O_ACCMODE) | (int)(arg & (O_APPEND | O_NONBLOCK));
-        return 0;
+    case F_GETFD: return f.cloexec ? FD_CLOEXEC : 0;
+    case F_GETFL: return f.flags;
+    case F_SETFD: case F_SETFL: {
+        long r = 0;
+        lock(&emu.fd_lock);     /* read again under the lock: change only what this call sets */
+        if (!fd_get(fd, &f)) {
+            r = -EBADF;
+        } else {
+            if (cmd == F_SETFD)
+                f.cloexec = !!(arg & FD_CLOEXEC);
+            else
+                f.flags = (f.flags & O_ACCMODE) | (int)(arg & (O_APPEND | O_NONBLOCK));
+            fd_set_locked(fd, &f, NULL);
+        }
+        unlock(&emu.fd_lock);
+        return r;
+    }
     default: return -EINVAL;
     }
 }
 
 static long sys_ioctl(long fd, unsigned long req, void *arg)
 {
-    struct fd *f = fd_get(fd);
-    if (!f)
+    struct fd f;
+    if (!fd_get(fd, &f))
         return -EBADF;
-    if (f->kind != FD_CONSOLE && f->kind != FD_DEBUG)
+    if (f.kind != FD_CONSOLE && f.kind != FD_DEBUG)
         return -ENOTTY;
     if (req == TIOCGWINSZ) {
         struct winsize ws = { .ws_row = 24, .ws_col = 80 };
@@ -699,11 +871,11 @@ static long sys_mmap(uintptr_t addr, size_t len, long prot, long flags, long fd,
         return -EINVAL;
     len = PAGE_UP(len);
     uint32_t kflags = ks_prot(prot) | (type == MAP_SHARED ? KS_MAP_SHARED : KS_MAP_PRIVATE);
-    struct fd *f = NULL;
+    struct fd slot, *f = NULL;
     if (!(flags & MAP_ANONYMOUS)) {     /* checked before MAP_FIXED unmaps anything */
-        f = fd_get(fd);
-        if (!f)
+        if (!fd_get(fd, &slot))
             return -EBADF;
+        f = &slot;
         if (f->kind != FD_FILE)
             return -ENODEV;
         if (type == MAP_SHARED && (prot & PROT_WRITE) && (f->flags & O_ACCMODE) == O_RDONLY)
@@ -984,8 +1156,8 @@ static const struct { short nr; const char *name; } sys_names[] = {
 
 static void write_stderr(const char *s, size_t n)
 {
-    struct fd *f = fd_get(2);
-    if (f)
+    struct fd f;
+    if (fd_get(2, &f))
         sys_write(2, s, n);
     else
         ks_debug_write(s, n);
@@ -1035,11 +1207,11 @@ static void open_stdio(void)
     }
     if (fd > 0)
         sys_close(fd);
-    for (int i = 0; i < 3; i++) {
-        memset(&emu.fds[i], 0, sizeof emu.fds[i]);
-        emu.fds[i].kind = FD_DEBUG;
-        emu.fds[i].flags = O_RDWR;
-    }
+    struct fd debug = { .kind = FD_DEBUG, .flags = O_RDWR };
+    lock(&emu.fd_lock);
+    for (int i = 0; i < 3; i++)
+        fd_set_locked(i, &debug, NULL);
+    unlock(&emu.fd_lock);
 }
 
 static void emu_init(void)
@@ -1060,11 +1232,11 @@ int musl_emu_attach_fs(ks_handle_t root)
     if (!emu.ready)
         emu_init();
     for (int i = 0; i < 3; i++)
-        if (emu.fds[i].kind != FD_FREE)
-            sys_close(i);
+        sys_close(i);           /* EBADF for a slot that is free: fine */
     emu.root = root;
     open_stdio();
-    return emu.fds[1].kind == FD_CONSOLE ? 0 : -1;
+    struct fd out;
+    return fd_get(1, &out) && out.kind == FD_CONSOLE ? 0 : -1;
 }
 
 ks_handle_t musl_emu_fs_root(void)
@@ -1162,7 +1334,10 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_renameat: return sys_renameat2(a, (const char *)b, c, (const char *)d, 0);
 #endif
     case SYS_ftruncate: return sys_ftruncate(a, b);
-    case SYS_fsync: case SYS_fdatasync: return fd_get(a) ? 0 : -EBADF;
+    case SYS_fsync: case SYS_fdatasync: {
+        struct fd f;
+        return fd_get(a, &f) ? 0 : -EBADF;
+    }
     case SYS_dup: return sys_dup_from(a, 0, 0);
     case SYS_dup3: return sys_dup3(a, b, c, 0);
     case SYS_fcntl: return sys_fcntl(a, b, c);
