@@ -864,6 +864,35 @@ static void dirs_openat_relative(void)
     CHECK_EQ(rmdir(DIR_T "/at"), 0);
 }
 
+/* openat from a directory whose path is longer than 256 bytes (musl_emu once cut it there). */
+static void dirs_openat_long_path(void)
+{
+    char path[600] = DIR_T;
+    const char *part = "/a-directory-name-of-forty-bytes-or-so-xx";
+    for (int i = 0; i < 8; i++) {
+        strcat(path, part);
+        REQUIRE(mkdir(path, 0755) == 0);
+    }
+    CHECK(strlen(path) > 300);
+    int dfd = open(path, O_RDONLY | O_DIRECTORY);
+    REQUIRE(dfd >= 0);
+    int fd = openat(dfd, "deep", O_WRONLY | O_CREAT | O_EXCL, 0644);
+    CHECK(fd >= 0);
+    CHECK_EQ(write(fd, "deep", 4), 4);
+    close(fd);
+    close(dfd);
+    char file[640];
+    snprintf(file, sizeof file, "%s/deep", path);
+    struct stat st;
+    CHECK_EQ(stat(file, &st), 0);       /* it is where the directory is, not somewhere cut short */
+    CHECK_EQ(st.st_size, 4);
+    CHECK_EQ(unlink(file), 0);
+    for (int i = 0; i < 8; i++) {
+        CHECK_EQ(rmdir(path), 0);
+        *strrchr(path, '/') = 0;
+    }
+}
+
 /* A directory renamed takes its contents along; not into itself. */
 static void dirs_rename_dir(void)
 {
@@ -1857,6 +1886,7 @@ static const struct mcase cases[] = {
     { "dirs.rmdir_nonempty_fails", dirs_rmdir_nonempty_fails },
     { "dirs.path_through_file_enotdir", dirs_path_through_file_enotdir },
     { "dirs.openat_relative", dirs_openat_relative },
+    { "dirs.openat_long_path", dirs_openat_long_path },
     { "dirs.rename_dir", dirs_rename_dir },
     { "dirs.stat_dir", dirs_stat_dir },
     { "mmap.anon_rw", mmap_anon_rw },
