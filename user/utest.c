@@ -2175,6 +2175,142 @@ static const struct ktest_case bad_cases[] = {
 };
 KTEST_SUITE(bad_suite, "bad", bad_cases);
 
+/* ---- futex: wait on a word, wake by address; thread exit's clear-and-wake; ids ---- */
+
+static volatile uint32_t fx_word, fx_word2;
+static volatile long fx_result[4];
+
+/* Wait on fx_word while it is 0; the result in fx_result[arg]. */
+static void fx_waiter(long arg)
+{
+    fx_result[arg] = ks_futex_wait(&fx_word, 0, KS_FOREVER);
+    ks_thread_exit(0);
+}
+
+/* Exit at once, clearing (and waking a waiter on) the word at arg. */
+static void fx_exit_clear(long arg)
+{
+    ks_thread_exit_clear(7, (volatile uint32_t *)arg);
+}
+
+/* Wait until n threads are blocked in fx_waiter (they cannot be observed: give them time). */
+static void fx_settle(void)
+{
+    for (int i = 0; i < 5; i++)
+        ks_thread_yield();
+    ks_thread_sleep(20 * MS);
+}
+
+static void futex_value_differs(void)
+{
+    fx_word = 1;
+    KT_EXPECT_EQ(ks_futex_wait(&fx_word, 0, KS_FOREVER), KS_ERR_AGAIN);
+    KT_EXPECT_EQ(ks_futex_wake(&fx_word, 1), 0);       /* nobody waits */
+    fx_word = 0;
+}
+
+static void futex_timeout(void)
+{
+    fx_word = 0;
+    KT_EXPECT_EQ(ks_futex_wait(&fx_word, 0, 0), KS_ERR_TIMED_OUT);
+    long t0 = ks_clock_ns();
+    KT_EXPECT_EQ(ks_futex_wait(&fx_word, 0, 20 * MS), KS_ERR_TIMED_OUT);
+    KT_EXPECT(elapsed_ns(t0) >= (long)(20 * MS));
+}
+
+static void futex_wake_counts(void)
+{
+    struct uthread t[3];
+    fx_word = 0;
+    for (int i = 0; i < 3; i++) {
+        fx_result[i] = 1;
+        t[i] = thread_start(fx_waiter, i);
+        KT_ASSERT(t[i].h > 0);
+    }
+    fx_settle();
+    fx_word = 1;
+    KT_EXPECT_EQ(ks_futex_wake(&fx_word, 2), 2);
+    KT_EXPECT_EQ(ks_futex_wake(&fx_word2, 10), 0);     /* another word: no one */
+    KT_EXPECT_EQ(ks_futex_wake(&fx_word, 10), 1);
+    for (int i = 0; i < 3; i++) {
+        KT_EXPECT_EQ(thread_finish(&t[i]), 0);
+        KT_EXPECT_EQ(fx_result[i], 0);
+    }
+    fx_word = 0;
+}
+
+static void futex_interrupted(void)
+{
+    fx_word = 0;
+    fx_result[0] = 1;
+    struct uthread t = thread_start(fx_waiter, 0);
+    KT_ASSERT(t.h > 0);
+    fx_settle();
+    KT_EXPECT_EQ(ks_thread_interrupt((ks_handle_t)t.h), 0);
+    KT_EXPECT_EQ(thread_finish(&t), 0);
+    KT_EXPECT_EQ(fx_result[0], KS_ERR_INTERRUPTED);
+    KT_EXPECT_EQ(ks_futex_wake(&fx_word, 1), 0);        /* it left the queue */
+}
+
+static void futex_bad_addresses(void)
+{
+    static uint32_t words[2];
+    volatile uint32_t *odd = (volatile uint32_t *)((uintptr_t)words + 2);
+    KT_EXPECT_EQ(ks_futex_wait(odd, 0, KS_FOREVER), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_futex_wake(odd, 1), KS_ERR_INVALID);
+    for (unsigned i = 0; i < NBAD; i++) {
+        volatile uint32_t *p = (volatile uint32_t *)bad_ptrs[i].addr;
+        if ((uintptr_t)p & 3)
+            continue;
+        EXPECT_FAULT(ks_futex_wait(p, 0, KS_FOREVER), bad_ptrs[i].what);
+        long w = ks_futex_wake(p, 1);
+        KT_EXPECT(w == 0 || w == KS_ERR_FAULT);         /* nobody can wait there */
+    }
+    KT_EXPECT_EQ(ks_futex_wait((volatile uint32_t *)KERNEL_ADDR, 0, 0), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_futex_wake((volatile uint32_t *)KERNEL_ADDR, 1), KS_ERR_FAULT);
+    struct ks_ids ids;
+    KT_EXPECT_EQ(ks_self_ids(&ids), 0);
+    KT_EXPECT(ids.pid > 0 && ids.tid > 0 && ids.pid != ids.parent_pid);
+    EXPECT_FAULT(ks_self_ids((struct ks_ids *)KERNEL_ADDR), "kernel");
+    EXPECT_FAULT(ks_self_ids((struct ks_ids *)UNMAPPED_ADDR), "unmapped");
+}
+
+/* A thread's exit clears the word it names and wakes its waiter (pthread_join's way). */
+static void futex_exit_clears(void)
+{
+    fx_word2 = 0x1234;
+    struct uthread t = thread_start(fx_exit_clear, (long)&fx_word2);
+    KT_ASSERT(t.h > 0);
+    long r = ks_futex_wait(&fx_word2, 0x1234, KS_FOREVER);
+    KT_EXPECT(r == 0 || r == KS_ERR_AGAIN);     /* woken, or it was quicker than us */
+    KT_EXPECT_EQ(fx_word2, 0);
+    KT_EXPECT_EQ(thread_finish(&t), 7);
+}
+
+/* A bad clear address does not stop the exit: kernel, unmapped, misaligned, read-only. */
+static void futex_exit_bad_clear(void)
+{
+    static const uint32_t ro_word = 5;      /* .rodata: mapped read-only */
+    const uintptr_t bad[] = { KERNEL_ADDR, UNMAPPED_ADDR, (uintptr_t)&fx_word2 + 1, (uintptr_t)&ro_word };
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct uthread t = thread_start(fx_exit_clear, (long)bad[i]);
+        KT_ASSERT(t.h > 0);
+        KT_EXPECT_EQ(thread_finish(&t), 7);
+    }
+    KT_EXPECT_EQ(ro_word, 5);
+}
+
+static const struct ktest_case futex_cases[] = {
+    { "value_differs", futex_value_differs },
+    { "timeout", futex_timeout },
+    { "wake_counts", futex_wake_counts },
+    { "interrupted", futex_interrupted },
+    { "bad_addresses", futex_bad_addresses },
+    { "exit_clears", futex_exit_clears },
+    { "exit_bad_clear", futex_exit_bad_clear },
+};
+KTEST_SUITE(futex_suite, "futex", futex_cases);
+
 /* ---- limits ---- */
 
 static volatile long limit_thread_ran;
@@ -2411,6 +2547,7 @@ static const struct ktest_suite *const suites[] = {
     &vm_suite,
     &view_suite,
     &bad_suite,
+    &futex_suite,
     &limits_suite,
     &leak_suite,        /* last */
 };
