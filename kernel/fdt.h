@@ -31,6 +31,7 @@ struct fdt {
     uint32_t struct_off, struct_size;
     uint32_t strings_off, strings_size;
     uint32_t rsvmap_off;
+    int strings_end_nul;        /* the strings block ends with a NUL: every name in it does too */
 };
 
 /* Check the header of the DTB at blob, of which `avail` bytes may be read. 0 or FDT_ERR_*. */
