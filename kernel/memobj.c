@@ -79,6 +79,36 @@ void *memobj_page(struct memobj *mo, uint64_t index, int create)
  * it stays inside one page on both sides, so a copy that faults has copied
  * nothing of that chunk, and the count of bytes done stays exact.
  */
+long memobj_fill(struct memobj *mo, uint64_t off, const void *src, uint64_t len)
+{
+    const uint8_t *s = src;
+    if (mo->device || off > MEMOBJ_MAX_SIZE || len > MEMOBJ_MAX_SIZE - off)
+        return KS_ERR_INVALID;
+    while (len) {
+        uint64_t index = off >> PAGE_SHIFT, in_page = off & (PAGE_SIZE - 1);
+        uint64_t n = PAGE_SIZE - in_page < len ? PAGE_SIZE - in_page : len;
+        uint8_t *page = memobj_lookup(mo, index);
+        if (!page) {
+            /* A new page: zero only what the copy below does not cover. */
+            if (!(page = page_alloc(0)))
+                return KS_ERR_NO_MEMORY;
+            memset(page, 0, in_page);
+            memset(page + in_page + n, 0, PAGE_SIZE - in_page - n);
+            if (radix_insert(&mo->pages, index, page) != 0) {
+                page_unref(page);
+                return KS_ERR_NO_MEMORY;
+            }
+        }
+        memcpy(page + in_page, s, n);
+        s += n;
+        off += n;
+        len -= n;
+        if (off > mo->size)
+            mo->size = off;
+    }
+    return 0;
+}
+
 /* One user copy (the range is checked already): 0, or nonzero on a fault. */
 static int user_copy(int to_user, uintptr_t u, uint8_t *k, uint64_t n)
 {

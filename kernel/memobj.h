@@ -59,6 +59,14 @@ static inline int memobj_is_device(const struct memobj *mo) { return mo->device;
  */
 void *memobj_page(struct memobj *mo, uint64_t index, int create);
 
+/*
+ * Copy kernel bytes into a memobj (growing it): for the boot image. New pages
+ * are zeroed only where the copy does not cover them. 0 or KS_ERR_NO_MEMORY
+ * (what was copied stays), KS_ERR_INVALID for a device memobj or a range past
+ * MEMOBJ_MAX_SIZE.
+ */
+long memobj_fill(struct memobj *mo, uint64_t off, const void *src, uint64_t len);
+
 /* The page at index if present (a memobj that was never written has none). */
 static inline void *memobj_lookup(struct memobj *mo, uint64_t index)
 {

@@ -31,26 +31,6 @@ struct loader {
     uint64_t file_base;         /* offset of init's file in the image */
 };
 
-/* Write kernel bytes into a memobj. */
-static void memobj_fill(struct memobj *mo, uint64_t off, const void *src, uint64_t len)
-{
-    const uint8_t *s = src;
-    while (len) {
-        uint64_t in_page = off & (PAGE_SIZE - 1), n = PAGE_SIZE - in_page;
-        if (n > len)
-            n = len;
-        uint8_t *page = memobj_page(mo, off >> PAGE_SHIFT, 1);
-        if (!page)
-            panic("userboot: out of memory copying the boot image");
-        memcpy(page + in_page, s, n);
-        s += n;
-        off += n;
-        len -= n;
-    }
-    if (off > mo->size)
-        mo->size = off;
-}
-
 static int map_file(void *ctx, uint64_t vaddr, uint64_t file_off, uint64_t len, uint32_t prot)
 {
     struct loader *l = ctx;
@@ -67,7 +47,8 @@ static int map_anon(void *ctx, uint64_t vaddr, uint64_t len, uint32_t prot, uint
     if (!mo)
         return -1;
     if (data_len)
-        memobj_fill(mo, 0, bootimage_start + l->file_base + file_off, data_len);
+        if (memobj_fill(mo, 0, bootimage_start + l->file_base + file_off, data_len) != 0)
+            panic("userboot: out of memory loading init");
     long r = vm_map(l->proc->vm, mo, 0, vaddr, len, prot | KS_MAP_PRIVATE | KS_MAP_FIXED, VM_PROT_ALL);
     object_put(&mo->obj);
     return r < 0 ? (int)r : 0;
@@ -164,7 +145,8 @@ struct process *userboot_start_init(const char *args, const struct userboot_cons
     struct process *p = process_create("init", 0);
     if (!image || !p)
         panic("userboot: out of memory");
-    memobj_fill(image, 0, bootimage_start, image_size);
+    if (memobj_fill(image, 0, bootimage_start, image_size) != 0)
+        panic("userboot: out of memory copying the boot image");
 
     struct loader l = { p, image, file->offset };
     static const struct elf_load_ops ops = { map_file, map_anon };
