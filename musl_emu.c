@@ -552,19 +552,22 @@ static __attribute__((noinline)) long sys_read(long fd, void *buf, size_t len)
 }
 
 /*
- * writev/readv: one call per piece, stopping at a short transfer. A console
- * writev whose pieces fit in registers together (musl's stdio flushes its
- * buffer and the new data as two pieces) is sent as one message.
+ * writev/readv: the fd and its access mode first (as Linux: even with nothing
+ * to transfer), then one call per piece, stopping at a short transfer. A
+ * console writev whose pieces fit in registers together (musl's stdio flushes
+ * its buffer and the new data as two pieces) is sent as one message.
  */
 static __attribute__((noinline)) long sys_rwv(long fd, const struct iovec *iov, long n, int writing)
 {
+    struct fd_io f;
+    if (!fd_io_any(fd, &f) || (f.flags & O_ACCMODE) == (writing ? O_RDONLY : O_WRONLY))
+        return -EBADF;
     if (n < 0 || n > 1024)
         return -EINVAL;
     for (long i = 0; i < n; i++)
         if (iov[i].iov_len > (size_t)SSIZE_MAX)
             return -EINVAL;     /* as Linux: a length that is negative as an ssize_t */
-    struct fd_io f;
-    if (writing && fd_io_any(fd, &f) && f.kind == FD_CONSOLE) {
+    if (writing && f.kind == FD_CONSOLE) {
         char small[FS_INLINE_MAX];
         size_t total = 0;
         long i;

@@ -1769,6 +1769,35 @@ static void errno_write_rdonly(void)
     CHECK_EQ(unlink(path), 0);
 }
 
+/*
+ * readv/writev check the fd and its access mode before anything else, as Linux
+ * does, even when there is nothing to transfer. (A console opened read-only
+ * once took a short writev: its pieces went out in one message unchecked.)
+ */
+static void errno_rwv_access(void)
+{
+    char b[4];
+    struct iovec none = { b, 0 };
+    CHECK_ERR(writev(99, &none, 1), EBADF);
+    CHECK_ERR(readv(99, &none, 1), EBADF);
+    int fd = open("/dev/console", O_RDONLY);
+    REQUIRE(fd >= 0);
+    CHECK_ERR(writev(fd, &none, 1), EBADF);
+    close(fd);
+    fd = open("/etc/motd", O_RDONLY);
+    REQUIRE(fd >= 0);
+    CHECK_ERR(writev(fd, &none, 1), EBADF);
+    CHECK_EQ(readv(fd, &none, 1), 0);
+    close(fd);
+    const char *path = DIR_T "/rwv";
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    CHECK_ERR(readv(fd, &none, 1), EBADF);
+    CHECK_EQ(writev(fd, &none, 1), 0);
+    close(fd);
+    CHECK_EQ(unlink(path), 0);
+}
+
 static void errno_mkdir_missing_parent(void)
 {
     CHECK_ERR(mkdir("/nonexistent/child", 0755), ENOENT);
@@ -1913,6 +1942,7 @@ static const struct mcase cases[] = {
     { "errno.path_too_long", errno_path_too_long },
     { "errno.bad_fds", errno_bad_fds },
     { "errno.write_rdonly", errno_write_rdonly },
+    { "errno.rwv_access", errno_rwv_access },
     { "errno.mkdir_missing_parent", errno_mkdir_missing_parent },
     { "enosys.unserved_call", enosys_unserved_call },
     { "enosys.warns_once", enosys_warns_once },
