@@ -5,8 +5,8 @@
  *
  * What lives here:
  *   - the file descriptor table. An fd is a memobj view (regular files: read,
- *     write and lseek go straight to the kernel, no IPC), or a client port of
- *     the FS server (the console, directories), plus flags;
+ *     write and lseek go straight to the kernel, no IPC), or ports of the FS
+ *     server (a directory port; the console port and write port), plus flags;
  *   - the calls that need the FS server (open, stat, mkdir, unlink, rename,
  *     getdents64, console read/write) as IPC calls in user/lib/fsproto.h's
  *     protocol;
@@ -109,8 +109,8 @@ struct fd {
     uint8_t kind;
     uint8_t cloexec;
     int flags;                  /* O_ACCMODE | O_APPEND | O_NONBLOCK as opened */
-    ks_handle_t h;              /* FILE: view; DIR, CONSOLE: client port (requests) */
-    ks_handle_t h2;             /* FILE: the file's memobj; CONSOLE: its write port (or 0) */
+    ks_handle_t h;              /* FILE: view; DIR: directory port; CONSOLE: console port */
+    ks_handle_t h2;             /* FILE: the file's memobj; CONSOLE: write port (or 0) */
     uint32_t pos;               /* DIR: the next readdir position (an entry index) */
     uint64_t ino;
 };
@@ -132,7 +132,7 @@ struct emu_thread {
 
 static struct {
     int ready;
-    ks_handle_t root;           /* FS server namespace port, or 0 */
+    ks_handle_t root;           /* the FS server's root port, or 0 */
     uint32_t pid, ppid;
     uint32_t next_tid;
     struct emu_lock fd_lock, thread_lock;
@@ -141,7 +141,7 @@ static struct {
     struct emu_thread threads[MAX_THREADS];
     uintptr_t brk_base, brk_cur, brk_mapped;
     uint64_t realtime_base_ns;
-    uint64_t warned[512 / 64];
+    uint64_t warned[512 / 64];              /* call numbers unsupported() has reported */
 } emu;
 
 static uintptr_t current_tp(void)
@@ -151,7 +151,7 @@ static uintptr_t current_tp(void)
     return tp;
 }
 
-/* The calling thread's record (threads_lock held), or NULL. */
+/* The calling thread's record (thread_lock held), or NULL. */
 static struct emu_thread *self_locked(void)
 {
     uintptr_t tp = current_tp();
@@ -254,6 +254,7 @@ static long fd_alloc_locked(long from)
     return -EMFILE;
 }
 
+/* Close the handles of a slot's copy that is no longer in the table. */
 static void fd_release_handles(struct fd *f)
 {
     if (f->kind != FD_DEBUG) {
@@ -418,11 +419,13 @@ static long sys_close(long fd)
 }
 
 /*
- * Console write: a short one in registers through the console's write port
- * (served by a thread that receives without a descriptor: the IPC fast path
- * both ways), a longer one as a buffer through the request port.
+ * Console write: a short one in registers through the write port (served by a
+ * thread that receives without a descriptor: the IPC fast path both ways), a
+ * longer one as a buffer through the console port, which also takes a short
+ * one when there is no write port (h2 0). Bytes written, or -errno.
+ * (The optimize attribute keeps GCC from turning the byte loop back into a
+ * memcpy call, which costs more for a few bytes.)
  */
-/* (GCC would turn the byte loop below back into a memcpy call, which costs more for a few bytes.) */
 static __attribute__((noinline, optimize("no-tree-loop-distribute-patterns")))
 long console_write(ks_handle_t h, ks_handle_t h2, const void *buf, size_t len)
 {
@@ -440,6 +443,7 @@ long console_write(ks_handle_t h, ks_handle_t h2, const void *buf, size_t len)
     return fs_call(h, w, buf, len, NULL, 0, NULL, NULL);
 }
 
+/* Console read through the console port: blocks until input; bytes read (at least 1), or -errno. */
 static long console_read(ks_handle_t port, void *buf, size_t len)
 {
     uint64_t w[KS_IPC_WORDS] = { FS_OP_READ, len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len };
@@ -474,6 +478,7 @@ static int fd_io_any(long fd, struct fd_io *io)
     return 1;
 }
 
+/* write() when sys_write's quick look did not decide: any kind, any flags, a busy slot. */
 static __attribute__((noinline)) long write_slow(long fd, const void *buf, size_t len)
 {
     struct fd_io f;
@@ -511,6 +516,7 @@ static __attribute__((noinline)) long sys_write(long fd, const void *buf, size_t
     return write_slow(fd, buf, len);
 }
 
+/* read() other than from a plain file: the console, the debug console (end of file). */
 static __attribute__((noinline)) long read_other(const struct fd_io *f, void *buf, size_t len)
 {
     switch (f->kind) {
@@ -523,6 +529,7 @@ static __attribute__((noinline)) long read_other(const struct fd_io *f, void *bu
     }
 }
 
+/* read() when sys_read's quick look did not decide, as write_slow. */
 static __attribute__((noinline)) long read_slow(long fd, void *buf, size_t len)
 {
     struct fd_io f;
@@ -623,6 +630,7 @@ static __attribute__((noinline)) long sys_lseek(long fd, long off, long whence)
     return f.kind == FD_DIR ? -EINVAL : -ESPIPE;
 }
 
+/* Fill *st from a STAT or FSTAT reply's words (struct fs_stat in MR1..MR6). */
 static void stat_from_fs(struct stat *st, const uint64_t w[KS_IPC_WORDS])
 {
     const struct fs_stat *s = (const struct fs_stat *)&w[1];
@@ -716,7 +724,8 @@ static long sys_ftruncate(long fd, long size)
     return ret_or_err(ks_memobj_truncate(f.h2, (uint64_t)size));
 }
 
-static long sys_dup3(long oldfd, long newfd, long flags, int allow_same)
+/* dup3: newfd becomes a copy of oldfd (closing what it held); newfd, or -errno. */
+static long sys_dup3(long oldfd, long newfd, long flags)
 {
     if (flags & ~O_CLOEXEC)
         return -EINVAL;
@@ -726,7 +735,7 @@ static long sys_dup3(long oldfd, long newfd, long flags, int allow_same)
     if (!fd_get(oldfd, &f) || newfd < 0 || newfd >= MAX_FDS) {
         r = -EBADF;
     } else if (oldfd == newfd) {
-        r = allow_same ? newfd : -EINVAL;
+        r = -EINVAL;                    /* as Linux's dup3; musl's dup2 checks this case itself */
     } else {
         struct fd copy;
         char path[FS_PATH_MAX];
@@ -748,6 +757,7 @@ static long sys_dup3(long oldfd, long newfd, long flags, int allow_same)
     return r;
 }
 
+/* dup and F_DUPFD: a copy of oldfd in the lowest free slot at or above `from`; the fd, or -errno. */
 static long sys_dup_from(long oldfd, long from, int cloexec)
 {
     lock(&emu.fd_lock);
@@ -826,7 +836,7 @@ static uint32_t ks_prot(long prot)
 
 #define PAGE_UP(x) (((x) + KS_PAGE_SIZE - 1) & ~(uintptr_t)(KS_PAGE_SIZE - 1))
 
-/* A fresh zero-filled private mapping of len bytes at addr (fixed when `fixed`). */
+/* Map a fresh zero-filled memobj of len bytes at addr with KS_PROT_*|KS_MAP_* flags: the address, or KS_ERR_*. */
 static long map_anon(uintptr_t addr, size_t len, uint32_t flags)
 {
     long mo = ks_memobj_create(len);
@@ -934,6 +944,7 @@ static long sys_clock_gettime(long clk, struct timespec *ts)
     return 0;
 }
 
+/* Sleep ns: 0, or -EINTR with what was left in *rem (if not NULL). */
 static long sleep_ns(uint64_t ns, struct timespec *rem)
 {
     uint64_t start = (uint64_t)ks_clock_ns();
@@ -949,6 +960,7 @@ static long sleep_ns(uint64_t ns, struct timespec *rem)
     return ret_or_err(r);
 }
 
+/* *ts in nanoseconds into *ns (KS_FOREVER if it does not fit): 0, or -EINVAL if malformed. */
 static int ts_to_ns(const struct timespec *ts, uint64_t *ns)
 {
     if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
@@ -993,7 +1005,8 @@ static long sys_futex(volatile uint32_t *addr, long op, uint32_t val, const stru
     case 1:                     /* FUTEX_WAKE */
         return ret_or_err(ks_futex_wake(addr, val));
     case 3: case 4: {           /* FUTEX_REQUEUE, CMP_REQUEUE: wake instead of moving (waiters
-                                   recheck their condition, so an early wake is harmless) */
+                                   recheck their condition, so an early wake is harmless);
+                                   val2, the number to move, comes in the timeout argument */
         if ((op & 127) == 4 && *addr != val3)
             return -EAGAIN;
         long a = ks_futex_wake(addr, val);
@@ -1068,6 +1081,11 @@ __asm__(".text\n"
         "\ttail __kestrel_clone_start\n"
         ".size musl_emu_thread_start, . - musl_emu_thread_start\n");
 
+/*
+ * __clone (musl/src/thread/riscv64/clone.s): threads only. Leaves the child's
+ * start record (func, arg, tp; clone.s reads it) just below `stack` and starts
+ * a native thread there at musl_emu_thread_start. The child's tid, or -errno.
+ */
 int musl_emu_clone(int (*func)(void *), void *stack, int flags, void *arg, int *ptid, void *tls,
                    int *ctid)
 {
@@ -1204,8 +1222,8 @@ static void open_stdio(void)
 {
     long fd = emu.root ? sys_openat(AT_FDCWD, "/dev/console", O_RDWR, 0) : -ENOENT;
     if (fd == 0) {
-        sys_dup3(0, 1, 0, 0);
-        sys_dup3(0, 2, 0, 0);
+        sys_dup3(0, 1, 0);
+        sys_dup3(0, 2, 0);
         return;
     }
     if (fd > 0)
@@ -1247,7 +1265,7 @@ ks_handle_t musl_emu_fs_root(void)
     return emu.root;
 }
 
-/* The calls whose whole body is small enough to sit in the dispatcher's cases. */
+/* ---- small calls, dispatched from other_call ---- */
 
 static long sys_mkdirat(long dirfd, const char *path, long mode)
 {
@@ -1342,7 +1360,7 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
         return fd_get(a, &f) ? 0 : -EBADF;
     }
     case SYS_dup: return sys_dup_from(a, 0, 0);
-    case SYS_dup3: return sys_dup3(a, b, c, 0);
+    case SYS_dup3: return sys_dup3(a, b, c);
     case SYS_fcntl: return sys_fcntl(a, b, c);
     case SYS_ioctl: return sys_ioctl(a, (unsigned long)b, (void *)c);
     case SYS_brk: return sys_brk((uintptr_t)a);

@@ -18,8 +18,8 @@
  */
 #define MUSL_EMU_REALTIME_BASE_NS   (1767225600ull * 1000000000ull)
 
-/* Use `root` (a client port of the FS server, FS_PORT_ROOT) for files from now
-   on, and reopen fds 0, 1 and 2 on /dev/console. 0, or -1 if that failed. */
+/* Use `root` (a root port of the FS server, userdata FS_PORT_ROOT) for files from
+   now on, and reopen fds 0, 1 and 2 on /dev/console. 0, or -1 if that failed. */
 int musl_emu_attach_fs(ks_handle_t root);
 
 /* The FS root port in use (0: none; fds 0-2 then go to the kernel's debug console). */

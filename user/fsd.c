@@ -13,21 +13,23 @@
  * /bin/<program> for every program in the boot image (copied into its memobj
  * only when first opened: boot time matters), /dev/console, /tmp and /etc/motd.
  *
- * Ports and their userdata. FS_PORT_ROOT (0) is the namespace; UD_CONSOLE the
- * console; UD_DIR | inode an open directory. An open directory keeps no record
- * here at all: its port names the inode, and READDIR's position comes with
+ * Ports (named as in fsproto.h) and their userdata: a root port has
+ * FS_PORT_ROOT (0), a console port UD_CONSOLE, a directory port UD_DIR | inode;
+ * the UART's irq notifications come with UD_IRQ. A directory port keeps no
+ * record here at all: it names the inode, and READDIR's position comes with
  * every request, so nothing has to be freed when the client closes the port
  * (which the server cannot see). Inode numbers are never reused, so a port of
  * a removed directory just finds nothing (READDIR: end, FSTAT: ENOENT).
  *
- * Two threads. The main one serves everything in one loop that replies and
- * receives in one system call; a console reader with no input yet is parked
- * (its reply port kept) and answered when the UART's receive interrupt brings
- * bytes. The console writer (console_writer) serves only short console
- * writes, on a listener of its own that it receives on without a descriptor,
- * so those go through the kernel's IPC fast path (the main loop must receive
- * with a buffer, which the fast path can serve only in part). The UART's
- * output and its counters are shared under out_lock().
+ * Two threads. The main one (serve) listens on fs.listener and serves every
+ * port but the write ports, in one loop that replies and receives in one
+ * system call; a console read with no input yet is parked (its reply port
+ * kept) and answered when the UART's receive interrupt brings bytes. The
+ * console writer (console_writer) serves the write ports, on a listener of its
+ * own that it receives on without a descriptor, so short console writes go
+ * through the kernel's IPC fast path (the main loop must receive with a
+ * buffer, which the fast path can serve only in part). The UART's output and
+ * its counters are shared under out_lock().
  *
  * No stdio: fsd's own stdout would be a call to itself. Fatal start-up errors
  * go to the kernel's debug console; nothing else does.
@@ -53,7 +55,7 @@
 #define INO_BUCKETS     256
 #define BOOT_MAX_FILES  256
 
-/* Client port userdata (besides FS_PORT_ROOT) and the irq binding's. */
+/* Userdata of console and directory ports (besides FS_PORT_ROOT's), and of the irq binding. */
 #define UD_CONSOLE      1ull
 #define UD_IRQ          2ull
 #define UD_DIR          (1ull << 63)    /* | inode number */
@@ -86,7 +88,7 @@ struct node {
 
 static struct {
     ks_handle_t listener;
-    ks_handle_t write_listener;     /* the console writer thread's (console_writer) */
+    ks_handle_t write_listener;     /* the write ports' (console_writer receives on it), or 0 */
     ks_handle_t bootimg;
     struct node *root;
     struct node *ino_hash[INO_BUCKETS];
@@ -308,6 +310,10 @@ struct lookup {
     int trailing_slash;         /* the path ends in "/" after a component */
 };
 
+/*
+ * Resolve path (len bytes, absolute, no NUL) into *lk: 0, or -errno. A missing
+ * last component is not an error (lk->node NULL, lk->dir where it would go).
+ */
 static long resolve(const char *path, size_t len, struct lookup *lk)
 {
     memset(lk, 0, sizeof *lk);
@@ -386,7 +392,11 @@ struct req {
 
 #define DEFERRED    (1l << 62)  /* a handler's "no reply now": the reply port was kept */
 
-/* Room for the request buffer (console writes up to KS_IPC_MAX_BUF, two paths) and replies. */
+/*
+ * The main thread's buffers: recv_buf gets a request's bytes (a path, two for
+ * RENAME, or a console write of up to KS_IPC_MAX_BUF); send_buf holds a
+ * reply's (READDIR records, console input).
+ */
 static uint8_t recv_buf[KS_IPC_MAX_BUF];
 static uint8_t send_buf[KS_IPC_MAX_BUF];
 
@@ -435,15 +445,15 @@ static struct {
     volatile uint8_t *regs;     /* the mapped registers, or NULL */
     uint64_t reg_offset;
     unsigned reg_shift;
-    ks_handle_t irq;            /* bound: 0 until the first read (reads before a bound irq
-                                   return what is there, else end of file) */
-    ks_handle_t irq_handle;     /* the interrupt we were given (0: none) */
+    ks_handle_t irq;            /* the UART's interrupt, as init gave it (0: none) */
+    ks_handle_t bound_irq;      /* irq once bound to fs.listener (the first read), else 0;
+                                   until then a read returns what is there, or end of file */
     uint8_t ring[RING_SIZE];
     uint32_t head, tail;        /* ring: bytes [tail, head) (free-running counters) */
     struct reader readers[MAX_READERS];
     unsigned nreaders;
     uint64_t bytes_written, write_requests;
-    volatile int out_busy;      /* console_emit's lock: the two threads' writes never interleave */
+    volatile int out_busy;      /* out_lock's word: guards the UART's output and the counters */
 } con;
 
 /*
@@ -468,6 +478,7 @@ static volatile uint8_t *uart_reg(unsigned n)
     return con.regs + con.reg_offset + ((uint64_t)n << con.reg_shift);
 }
 
+/* Polled output: each byte once the line status says the transmitter is empty (out_lock held). */
 static void console_out(const uint8_t *p, size_t n)
 {
     if (!con.regs) {
@@ -530,7 +541,7 @@ static void readers_serve(void)
 static void console_irq(void)
 {
     console_drain();
-    ks_irq_ack(con.irq);
+    ks_irq_ack(con.bound_irq);
     readers_serve();
 }
 
@@ -542,10 +553,10 @@ static void console_irq(void)
  */
 static void console_input_on(void)
 {
-    if (con.irq || !con.regs || !con.irq_handle)
+    if (con.bound_irq || !con.regs || !con.irq)
         return;
-    if (ks_irq_bind(con.irq_handle, fs.listener, UD_IRQ) == 0) {
-        con.irq = con.irq_handle;
+    if (ks_irq_bind(con.irq, fs.listener, UD_IRQ) == 0) {
+        con.bound_irq = con.irq;
         *uart_reg(UART_IER) = 0x01;     /* interrupt on received data */
         console_drain();
     }
@@ -565,7 +576,7 @@ static void console_init(ks_handle_t mmio, ks_handle_t irq, uint64_t reg_offset,
         if (a > 0)
             con.regs = (volatile uint8_t *)a;
     }
-    con.irq_handle = irq;
+    con.irq = irq;
 }
 
 static long con_write(struct req *q)
@@ -584,8 +595,8 @@ static long con_write(struct req *q)
 }
 
 /*
- * The console writer: a second thread, serving the write port that every
- * console open also hands out (FS_OP_OPEN, FS_KIND_CONSOLE). It receives
+ * The console writer: a second thread, serving the write ports (every open
+ * of the console hands one out with the console port). It receives
  * without a descriptor, so a short write (the bytes in MR2..MR7) is a
  * register-only message to a waiting receiver, which the kernel's IPC fast
  * path carries both ways. Anything but such a write gets -EINVAL.
@@ -614,7 +625,7 @@ static void *console_writer(void *arg)
     }
 }
 
-/* Start the console writer; without it, consoles are opened without a write port. */
+/* Start the console writer; without it (fs.write_listener 0) consoles open without a write port. */
 static void console_writer_start(void)
 {
     pthread_t t;
@@ -634,7 +645,7 @@ static long con_read(struct req *q, ks_handle_t reply)
     uint64_t max = q->in[1] > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : q->in[1];
     console_input_on();
     console_drain();
-    if (max == 0 || con.tail != con.head || !con.irq) {
+    if (max == 0 || con.tail != con.head || !con.bound_irq) {
         size_t n = ring_take(send_buf, max);
         q->send_buf = send_buf;
         q->send_len = n;
@@ -646,7 +657,7 @@ static long con_read(struct req *q, ks_handle_t reply)
     return DEFERRED;
 }
 
-/* ---- operations on the namespace port ---- */
+/* ---- operations on the root port ---- */
 
 /* errno for a failure to make a handle to give away: our handle table is full, or memory. */
 static long handle_error(long ks)
@@ -665,7 +676,7 @@ static long give_port(struct req *q, uint64_t ud)
     return 0;
 }
 
-/* The console's two ports: requests (read, fstat, long writes) and, if the writer runs, short writes. */
+/* The console's ports: the console port and, if the writer runs, a write port. */
 static long give_console(struct req *q)
 {
     long r = give_port(q, UD_CONSOLE);
@@ -944,8 +955,9 @@ static long op_readdir(struct req *q, struct node *d)
     return (long)used;
 }
 
-/* ---- dispatch ---- */
+/* ---- dispatch: by the port a request came through ---- */
 
+/* A request on a root port; the reply's status. */
 static long op_root(struct req *q)
 {
     if (q->truncated)
@@ -966,32 +978,43 @@ static long op_root(struct req *q)
     }
 }
 
-static long handle(struct req *q, ks_handle_t reply)
+/* A request on a console port; the status, or DEFERRED for a read that waits for input. */
+static long op_console(struct req *q, ks_handle_t reply)
+{
+    switch (q->in[0]) {
+    case FS_OP_WRITE: return con_write(q);
+    case FS_OP_READ: return con_read(q, reply);
+    case FS_OP_FSTAT: stat_words(console_node, q->out); return 0;
+    default: return -EINVAL;
+    }
+}
+
+/* A request on the directory port of inode `ino` (which may be gone by now); the status. */
+static long op_dir(struct req *q, uint64_t ino)
+{
+    struct node *d = ino_find(ino);
+    if (d && d->type != NODE_DIR)
+        d = NULL;
+    switch (q->in[0]) {
+    case FS_OP_READDIR: return op_readdir(q, d);
+    case FS_OP_FSTAT:
+        if (!d)
+            return -ENOENT;
+        stat_words(d, q->out);
+        return 0;
+    default: return -EINVAL;
+    }
+}
+
+/* Serve request q, which came with reply port `reply`: the reply's status, or DEFERRED. */
+static long dispatch(struct req *q, ks_handle_t reply)
 {
     if (q->userdata == FS_PORT_ROOT)
         return op_root(q);
-    if (q->userdata == UD_CONSOLE) {
-        switch (q->in[0]) {
-        case FS_OP_WRITE: return con_write(q);
-        case FS_OP_READ: return con_read(q, reply);
-        case FS_OP_FSTAT: stat_words(console_node, q->out); return 0;
-        default: return -EINVAL;
-        }
-    }
-    if (q->userdata & UD_DIR) {
-        struct node *d = ino_find(q->userdata & ~UD_DIR);
-        if (d && d->type != NODE_DIR)
-            d = NULL;
-        switch (q->in[0]) {
-        case FS_OP_READDIR: return op_readdir(q, d);
-        case FS_OP_FSTAT:
-            if (!d)
-                return -ENOENT;
-            stat_words(d, q->out);
-            return 0;
-        default: return -EINVAL;
-        }
-    }
+    if (q->userdata == UD_CONSOLE)
+        return op_console(q, reply);
+    if (q->userdata & UD_DIR)
+        return op_dir(q, q->userdata & ~UD_DIR);
     return -EBADF;
 }
 
@@ -1049,7 +1072,7 @@ static void serve(void)
         for (uint32_t i = 0; i < KS_IPC_INFO_HANDLES(info) && i < KS_IPC_MAX_HANDLES; i++)
             ks_handle_close(d.recv_handles[i]);        /* nothing here takes handles */
         if (r == KS_HANDLE_NONE) {
-            if (ud == UD_IRQ && con.irq)
+            if (ud == UD_IRQ && con.bound_irq)
                 console_irq();
             continue;
         }
@@ -1058,7 +1081,7 @@ static void serve(void)
         q.buf = recv_buf;
         q.len = KS_IPC_INFO_BYTES(info);
         q.truncated = !!(info & KS_IPC_INFO_TRUNCATED);
-        long status = handle(&q, (ks_handle_t)r);
+        long status = dispatch(&q, (ks_handle_t)r);
         if (status == DEFERRED) {
             memset(&q, 0, sizeof q);
             continue;           /* the reply port waits in con.readers */

@@ -2,13 +2,21 @@
  * user/lib/fsproto.h - the protocol between musl_emu.c and the FS server
  * (user/fsd.c), carried by kestrel IPC (<kestrel/ipc.h>, user/lib/ipc.h).
  *
- * Ports. The FS server has one listener. Every client port it hands out
- * carries a userdata value that tells the server what the port stands for:
+ * Ports. Every client port the server hands out carries a userdata value that
+ * tells the server what the port stands for. The names used on both sides:
  *
- *   FS_PORT_ROOT      the namespace: open, stat, mkdir, unlink, rename, ...
- *                     Every musl program gets one at start (FS_AT_ROOT).
- *   anything else     an open directory or the console, made by FS_OPEN and
- *                     moved to the opener; closing the handle forgets it.
+ *   root port         userdata FS_PORT_ROOT: the namespace (open, stat, mkdir,
+ *                     unlink, rename). Every musl program gets one at start
+ *                     (FS_AT_ROOT).
+ *   directory port    one open directory (READDIR, FSTAT); from FS_OP_OPEN.
+ *   console port      the console: READ, FSTAT and WRITE of any length; from
+ *                     FS_OP_OPEN of /dev/console, with the write port.
+ *   write port        the console's second port: short WRITEs only, served by
+ *                     a server thread that receives without a descriptor, so
+ *                     each is one register-only IPC round trip (the fast path).
+ *
+ * Handles from FS_OP_OPEN are moved to the opener, and closing them is all
+ * there is to closing the file: the server keeps no record per open.
  *
  * Requests. MR0 is the operation (FS_OP_*); the other words and the buffer are
  * per operation, below. Paths are absolute ("/tmp/x"), at most FS_PATH_MAX
@@ -18,7 +26,7 @@
  * follow in MR1... The server always replies with a0 = 0, so a negative result
  * of the call itself is an IPC error (KS_ERR_*), never confused with an errno.
  *
- * Regular files are memobjs. FS_OPEN of a file answers with a view (its
+ * Regular files are memobjs. FS_OP_OPEN of a file answers with a view (its
  * position is the file offset; read and write go straight to the kernel, no
  * IPC) and a handle to the memobj itself (for fstat's size, ftruncate and
  * mmap). Only opening, directories, names and the console need the server.
@@ -28,7 +36,7 @@
 
 #include <stdint.h>
 
-#define FS_PORT_ROOT        0           /* userdata of namespace ports */
+#define FS_PORT_ROOT        0           /* userdata of root ports */
 #define FS_AT_ROOT          0x4b5320    /* auxv: this program's root port (musl_emu_spawn) */
 #define FS_PATH_MAX         1024
 
@@ -36,10 +44,9 @@ enum fs_op {
     /* On a root port. */
     FS_OP_OPEN = 1,     /* MR1 = Linux open flags, MR2 = mode; buf = path.
                            status = FS_KIND_*; MR1 = inode, MR2 = st_mode;
-                           FILE: handles [view, memobj]; DIR: handles [port];
-                           CONSOLE: handles [port, write port]: the write port takes
-                           only FS_OP_WRITE of at most FS_INLINE_MAX bytes (its server
-                           thread receives without a descriptor: the IPC fast path) */
+                           FILE: handles [view, memobj]; DIR: [directory port];
+                           CONSOLE: [console port, write port] (no write port if the
+                           server could not start its writer thread) */
     FS_OP_STAT,         /* buf = path (or MR1 = inode if no buf). status 0; MR1..MR6 =
                            struct fs_stat */
     FS_OP_MKDIR,        /* MR1 = mode; buf = path. status 0 */
@@ -56,9 +63,10 @@ enum fs_op {
                            the position after this entry, d_reclen, d_type, d_name with
                            its NUL, padded to 8), as many whole ones as fit; status = bytes
                            (0 at the end); MR1 = the next position */
-    FS_OP_FSTAT,        /* status 0; MRs = struct fs_stat (also on the console port) */
+    FS_OP_FSTAT,        /* status 0; MR1..MR6 = struct fs_stat (also on the console port) */
 
-    /* On the console port. */
+    /* On the console port. The write port takes FS_OP_WRITE of at most FS_INLINE_MAX
+       bytes and answers anything else with -EINVAL. */
     FS_OP_WRITE,        /* MR1 = length; data in MR2..MR7 if length <= FS_INLINE_MAX,
                            else in the buffer. status = bytes written */
     FS_OP_READ,         /* MR1 = most bytes wanted; recv buf gets them. Blocks until at
