@@ -24,7 +24,7 @@
 #include "uaccess.h"
 
 #define FUTEX_BUCKETS 32
-#define WOKEN 1                 /* wake result of a futex_wake (a tick wakes with 0) */
+#define WOKEN 1                 /* futex_wake's wake result (a deadline's wake gives 0) */
 
 static struct wait_queue buckets[FUTEX_BUCKETS];
 

@@ -32,16 +32,26 @@ struct irq {
     struct ipc_notification note;   /* userdata from the bind, word = line */
 };
 
-/* Set up the interrupt controller (every line masked). Call once at boot. */
+/* Set up the interrupt controller (every line masked). Call once at boot; without a
+   controller every later irq_get finds no line. */
 void irq_init(const struct platform *plat);
 
-/* The kernel's irq object for `line` (made on first use, kept for good); NULL if there is no such line. */
+/*
+ * The kernel's irq object for `line`, made on first use and kept for good (the
+ * pointer is borrowed: the kernel's table holds the reference). NULL if the
+ * controller has no such line, IRQ_MAX objects exist already, or out of memory.
+ */
 struct irq *irq_get(uint32_t line);
 
-/* Deliver an interrupt on `line` (from the arch's interrupt handler): mask it, notify. */
+/* Deliver an interrupt on `line` (from the arch's handler, between claim and complete):
+   mask the line, post the notification if bound. */
 void irq_dispatch(uint32_t line);
 
-/* Bind q to listener l (NULL: unbind) with `userdata`; enables the line if bound. */
+/*
+ * Bind q to listener l with `userdata` (taking a reference on l), or unbind it
+ * (l NULL). Any earlier binding ends first (its pending notification dropped);
+ * the line is then unmasked if bound, masked if not.
+ */
 void irq_bind(struct irq *q, struct listener *l, uint64_t userdata);
 
 /* Unmask q's line after a notification was handled. 0, or KS_ERR_BAD_STATE if q is unbound. */

@@ -1,9 +1,12 @@
 /*
- * kernel/sys_irq.c - system calls on interrupt objects (KS_SYS_IRQ_*; see irq.h).
+ * kernel/sys_irq.c - system calls on interrupt objects (KS_SYS_IRQ_*): resolve
+ * the handles, then call kernel/irq.c. Both calls need MANAGE on the irq;
+ * binding needs READ on the listener (the right to receive from it).
  */
 #include "irq.h"
 #include "syscall.h"
 
+/* Resolve h as an irq with MANAGE: 0 with a reference in *q (the caller puts it), or KS_ERR_*. */
 static long with_irq(sysarg_t h, struct irq **q)
 {
     struct object *o;
