@@ -2,8 +2,9 @@
  * user/mconsole.c - console input, end to end: read(0) in musl -> musl_emu ->
  * an IPC call that fsd parks until the UART's receive interrupt (delivered by
  * the kernel as a port message) brings bytes. init runs it when the bootargs
- * say "console"; tools/run-tests boots that way with CONSOLE_INPUT (below) on
- * QEMU's standard input, which is the UART. One KTAP stream.
+ * say "console"; tools/run-tests boots that way and, when the read_line case
+ * starts, types its CONSOLE_INPUT (LINE1 and LINE2 below) on QEMU's standard
+ * input, which is the UART. One KTAP stream.
  */
 #include <errno.h>
 #include <stdio.h>

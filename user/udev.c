@@ -1,6 +1,7 @@
 /*
  * user/udev.c - tests of device memobjs and interrupt objects (KTAP), run by
- * init with "utest" after the other test programs.
+ * init with "utest" after utest, uipc and ufp and before mtest: before
+ * anything reads the console, so fsd has not bound the UART's irq yet.
  *
  * init hands this program copies of the two console handles the kernel gave
  * it (ulib_inherited(0): the UART's device memobj, (1): its irq) and, as argv,
@@ -227,7 +228,7 @@ static void mmio_refused(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
-/* A child of the duplicated handle keeps at most its rights; without WRITE the mapping is read-only. */
+/* A duplicate without WRITE maps the registers read-only, and refuses a writable mapping. */
 static void mmio_read_only(void)
 {
     struct ks_kstat k = kstat_now();

@@ -25,7 +25,7 @@ static inline uint64_t instret(void)
     return n;
 }
 
-/* Print "bench NAME value/divisor UNIT", with three decimals when it has a fraction. */
+/* Print "bench NAME value/divisor UNIT": three decimals if it has a fraction and is below 100. */
 static inline void report(const char *name, uint64_t value, uint64_t divisor, const char *unit)
 {
     uint64_t milli = (value * 1000 + divisor / 2) / divisor;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <kestrel/handle.h>
 
-#define ULIB_MAX_GIVEN 4
+#define ULIB_MAX_GIVEN 4          /* handles a spawn can give (musl_emu_spawn keeps one for FS_AT_ROOT) */
 
 /*
  * Start program `name` from the boot image `bootimg` in a new process, with

@@ -6,7 +6,8 @@
  * they are plain function calls into musl_emu_syscall (musl_emu.c, linked into
  * every user program), which serves the call with kestrel's native ABI. No
  * Linux `ecall` is left in libc.a: the other riscv64 files that had one are
- * replaced too (src/thread/riscv64/, src/signal/riscv64/ in this directory).
+ * replaced too (musl/src/thread/riscv64/ and musl/src/signal/riscv64/ in this
+ * project), and the Makefile checks with objdump.
  */
 
 /* 64-bit arguments travel in one register on rv64. */

@@ -3,7 +3,8 @@
 #
 # __clone(func, stack, flags, arg, ptid, tls, ctid) goes to musl_emu_clone
 # (musl_emu.c) with the same arguments. That starts a native thread at
-# __kestrel_clone_start with sp = the child's stack, on which it has left a
+# musl_emu_thread_start (which sets gp and jumps here, to
+# __kestrel_clone_start) with sp = the child's stack, on which it has left a
 # small record:
 #
 #     0(sp)  func     8(sp)  arg     16(sp)  the child's tp (its TLS pointer)
