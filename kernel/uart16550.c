@@ -21,7 +21,9 @@ enum {
 
 #define LCR_8N1     0x03
 #define LCR_DLAB    0x80
-#define FCR_ENABLE  0x07    /* enable and clear both FIFOs */
+#define FCR_ENABLE  0x05    /* enable the FIFOs, clear the transmit one; the receive FIFO is
+                               kept for the console's reader (turning the FIFOs on still
+                               drops the byte in the holding register: 16550 behaviour) */
 #define LSR_THRE    0x20
 
 #define BAUD        115200

@@ -29,6 +29,19 @@ static void result(const char *name, int ok, const char *why)
     fflush(stdout);
 }
 
+/* "got '...'" with the line as read (newline and control bytes shown as '.'), for a failure. */
+static const char *why_differs(const char *got)
+{
+    static char why[160];
+    size_t n = 0;
+    n += (size_t)snprintf(why, sizeof why, "got '");
+    for (; *got && n < sizeof why - 3; got++)
+        why[n++] = (*got >= ' ' && *got < 0x7f) ? *got : '.';
+    why[n++] = '\'';
+    why[n] = 0;
+    return why;
+}
+
 int main(void)
 {
     char line[128];
@@ -40,12 +53,12 @@ int main(void)
     printf("# run: console.read_line\n");
     fflush(stdout);
     const char *got = fgets(line, sizeof line, stdin);
-    result("read_line", got && strcmp(line, LINE1) == 0, got ? "the first line differs" : "no input");
+    result("read_line", got && strcmp(line, LINE1) == 0, got ? why_differs(line) : "no input");
 
     printf("# run: console.read_second_line\n");
     fflush(stdout);
     got = fgets(line, sizeof line, stdin);
-    result("read_second_line", got && strcmp(line, LINE2) == 0, got ? "the second line differs" : "no input");
+    result("read_second_line", got && strcmp(line, LINE2) == 0, got ? why_differs(line) : "no input");
 
     printf("# run: console.bad_buffer\n");
     fflush(stdout);
