@@ -24,6 +24,7 @@
  *
  * parent_byte/child_byte below are the patterns; utest.c uses the same formulas.
  */
+#include "user/lib/testlib.h"
 #include "user/lib/ulib.h"
 
 #define PATTERN_LEN (2 * KS_PAGE_SIZE + 1000)
@@ -47,13 +48,10 @@ static long parse_long(const char *s)
     return sign * v;
 }
 
+/* A thread of fn(arg) on its own stack, left running; its handle or a negative error. */
 static long start_thread(void (*fn)(long), long arg)
 {
-    enum { STACK = 16384 };
-    uintptr_t stack = ulib_map_anon(STACK);
-    if (!stack)
-        return KS_ERR_NO_MEMORY;
-    return ks_thread_create(KS_PROCESS_SELF, (void *)fn, (void *)(stack + STACK), arg);
+    return thread_start(fn, arg).h;
 }
 
 static void faulting_thread(long arg)

@@ -14,6 +14,7 @@
  */
 #include "kernel/ktest.h"
 #include "user/lib/ipc.h"
+#include "user/lib/testlib.h"
 #include "user/lib/ulib.h"
 
 #define MS (1000000ull)
@@ -33,26 +34,6 @@ static uint64_t reg_offset, reg_shift;
 
 /* ---- helpers ---- */
 
-static struct ks_kstat kstat_now(void)
-{
-    struct ks_kstat k;
-    memset(&k, 0, sizeof k);
-    if (ks_kstat(&k) != 0)
-        ktest_fail(__FILE__, __LINE__, "ks_kstat failed");
-    return k;
-}
-
-static void expect_same_kstat(const struct ks_kstat *a, int line)
-{
-    struct ks_kstat b = kstat_now();
-    if (a->objects != b.objects || a->heap_objects != b.heap_objects || a->free_pages != b.free_pages)
-        ktest_fail(__FILE__, line, "kstat changed: objects %lu -> %lu, heap %lu -> %lu, free pages %lu -> %lu",
-                   (unsigned long)a->objects, (unsigned long)b.objects,
-                   (unsigned long)a->heap_objects, (unsigned long)b.heap_objects,
-                   (unsigned long)a->free_pages, (unsigned long)b.free_pages);
-}
-#define EXPECT_SAME_KSTAT(k) expect_same_kstat(k, __LINE__)
-
 static uint64_t parse_u64(const char *s)
 {
     uint64_t v = 0;
@@ -69,44 +50,12 @@ static volatile uint8_t *map_uart(void)
     return a < 0 ? NULL : (volatile uint8_t *)a;
 }
 
-static void unmap_uart(volatile uint8_t *regs)
-{
-    if (regs && ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)regs, KS_PAGE_SIZE) != 0)
-        ktest_fail(__FILE__, __LINE__, "unmapping the UART failed");
-}
+/* Unmap what map_uart mapped; a failure fails the case at the caller's line. */
+#define unmap_uart(regs) UNMAP(regs, KS_PAGE_SIZE)
 
 static volatile uint8_t *reg(volatile uint8_t *regs, int n)
 {
     return regs + reg_offset + ((uint64_t)n << reg_shift);
-}
-
-#define STACK_SIZE 16384
-
-struct uthread {
-    long h;
-    uintptr_t stack;
-};
-
-static struct uthread thread_start(void (*fn)(long), long arg)
-{
-    struct uthread t = { KS_ERR_NO_MEMORY, ulib_map_anon(STACK_SIZE) };
-    if (t.stack)
-        t.h = ks_thread_create(KS_PROCESS_SELF, (void *)fn, (void *)(t.stack + STACK_SIZE), arg);
-    return t;
-}
-
-static long thread_finish(struct uthread *t)
-{
-    long r = KS_ERR_BAD_HANDLE;
-    if (t->h >= 0) {
-        r = ks_thread_join((ks_handle_t)t->h);
-        ks_handle_close((ks_handle_t)t->h);
-    }
-    if (t->stack)
-        ks_vm_unmap(KS_PROCESS_SELF, t->stack, STACK_SIZE);
-    t->h = KS_ERR_BAD_HANDLE;
-    t->stack = 0;
-    return r;
 }
 
 /* What one receive got. */
@@ -645,9 +594,9 @@ static void settle(void)
     rx_listener = KS_HANDLE_NONE;               /* its receive fails at once */
     struct uthread t = thread_start(receiver, 0);
     thread_finish(&t);
-    uintptr_t a = ulib_map_anon(STACK_SIZE);
+    uintptr_t a = ulib_map_anon(TEST_STACK_SIZE);
     if (a)
-        ks_vm_unmap(KS_PROCESS_SELF, a, STACK_SIZE);
+        ks_vm_unmap(KS_PROCESS_SELF, a, TEST_STACK_SIZE);
 }
 
 int main(int argc, char **argv)

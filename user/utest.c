@@ -19,6 +19,7 @@
 #include <kestrel/bootimg.h>
 #include "kernel/elf.h"
 #include "kernel/ktest.h"
+#include "user/lib/testlib.h"
 #include "user/lib/ulib.h"
 
 #define MS (1000000ull)                         /* nanoseconds */
@@ -34,52 +35,6 @@ static uint8_t child_byte(uint64_t i) { return (uint8_t)((i * 13 + 5) ^ 0x5a); }
 static ks_handle_t bootimg(void)
 {
     return (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
-}
-
-static struct ks_kstat kstat_now(void)
-{
-    struct ks_kstat k;
-    memset(&k, 0, sizeof k);
-    if (ks_kstat(&k) != 0)
-        ktest_fail(__FILE__, __LINE__, "ks_kstat failed");
-    return k;
-}
-
-static void unmap(uintptr_t addr, size_t len)
-{
-    if (addr && ks_vm_unmap(KS_PROCESS_SELF, addr, len) != 0)
-        ktest_fail(__FILE__, __LINE__, "vm_unmap(0x%lx, 0x%lx) failed", (unsigned long)addr,
-                   (unsigned long)len);
-}
-
-#define STACK_SIZE 16384
-
-struct uthread {
-    long h;                 /* thread handle or a negative error */
-    uintptr_t stack;
-};
-
-/* Start fn(arg) on a fresh stack in this process. */
-static struct uthread thread_start(void (*fn)(long), long arg)
-{
-    struct uthread t = { KS_ERR_NO_MEMORY, ulib_map_anon(STACK_SIZE) };
-    if (t.stack)
-        t.h = ks_thread_create(KS_PROCESS_SELF, (void *)fn, (void *)(t.stack + STACK_SIZE), arg);
-    return t;
-}
-
-/* Join (if started), close and unmap; returns the join result. */
-static long thread_finish(struct uthread *t)
-{
-    long r = KS_ERR_BAD_HANDLE;
-    if (t->h >= 0) {
-        r = ks_thread_join((ks_handle_t)t->h);
-        ks_handle_close((ks_handle_t)t->h);
-    }
-    unmap(t->stack, STACK_SIZE);
-    t->h = KS_ERR_BAD_HANDLE;
-    t->stack = 0;
-    return r;
 }
 
 static long elapsed_ns(long t0)
@@ -161,16 +116,6 @@ static uint64_t memobj_mismatch(ks_handle_t m, uint64_t from, uint64_t to, uint8
 
 static uint8_t zero_byte(uint64_t i) { return 0; }
 
-static void expect_same_kstat(const struct ks_kstat *a, const char *file, int line)
-{
-    struct ks_kstat b = kstat_now();
-    if (a->objects != b.objects || a->heap_objects != b.heap_objects || a->free_pages != b.free_pages)
-        ktest_fail(file, line, "kstat changed: objects %lu -> %lu, heap %lu -> %lu, free pages %lu -> %lu",
-                   (unsigned long)a->objects, (unsigned long)b.objects,
-                   (unsigned long)a->heap_objects, (unsigned long)b.heap_objects,
-                   (unsigned long)a->free_pages, (unsigned long)b.free_pages);
-}
-#define EXPECT_SAME_KSTAT(k) expect_same_kstat(k, __FILE__, __LINE__)
 
 #define KILLED(cause) (KS_STATUS_KILLED | (cause))
 /*
@@ -310,7 +255,7 @@ static void thread_detached(void)
         ks_thread_sleep(1 * MS);
     KT_EXPECT_EQ(thread_seen[2], 0x402);
     ks_thread_sleep(10 * MS);           /* past its exit and the reaping of its stack */
-    unmap(t.stack, STACK_SIZE);
+    UNMAP(t.stack, TEST_STACK_SIZE);
     EXPECT_SAME_KSTAT(&k);
 }
 
@@ -656,7 +601,7 @@ static void process_wait_bad_status(void)
     KT_EXPECT(ro > 0);
     if (ro > 0) {
         KT_EXPECT_EQ(ks_process_wait((ks_handle_t)p, (uint64_t *)ro), KS_ERR_FAULT);
-        unmap((uintptr_t)ro, KS_PAGE_SIZE);
+        UNMAP((uintptr_t)ro, KS_PAGE_SIZE);
     }
     ks_handle_close((ks_handle_t)m);
     uint64_t st = 0;
@@ -782,7 +727,7 @@ static void process_bad_elf(void)
     EXPECT_SAME_KSTAT(&k);
     ks_handle_close((ks_handle_t)m);
     ks_handle_close((ks_handle_t)img);
-    unmap(page, KS_PAGE_SIZE);
+    UNMAP(page, KS_PAGE_SIZE);
 }
 
 /* li a0, 61; li a7, KS_SYS_PROCESS_EXIT; ecall */
@@ -1187,11 +1132,11 @@ static void memobj_read_big(void)
     KT_EXPECT(fresh);
     if (fresh) {
         KT_EXPECT_EQ(first_mismatch((const volatile uint8_t *)fresh, 0, LEN, zero_byte), ~0ull);
-        unmap(fresh, LEN);
+        UNMAP(fresh, LEN);
     }
-    unmap(src, LEN);
-    unmap(dst, LEN);
-    unmap(dst2, LEN);
+    UNMAP(src, LEN);
+    UNMAP(dst, LEN);
+    UNMAP(dst2, LEN);
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
 }
 
@@ -1205,7 +1150,7 @@ static void memobj_failed_write(void)
     /* Two pages, the second unmapped: src is 4 good bytes, then nothing. */
     uintptr_t a = ulib_map_anon(2 * KS_PAGE_SIZE);
     KT_ASSERT(a);
-    unmap(a + KS_PAGE_SIZE, KS_PAGE_SIZE);
+    UNMAP(a + KS_PAGE_SIZE, KS_PAGE_SIZE);
     uint8_t *src = (uint8_t *)(a + KS_PAGE_SIZE - 4);
     memcpy(src, "AAAA", 4);
     long m = ks_memobj_create(0);
@@ -1245,7 +1190,7 @@ static void memobj_failed_write(void)
                    r, (unsigned long)bad, b[bad]);
     ks_handle_close((ks_handle_t)v);
     ks_handle_close((ks_handle_t)m);
-    unmap(a, KS_PAGE_SIZE);
+    UNMAP(a, KS_PAGE_SIZE);
 }
 
 /*
@@ -1257,7 +1202,7 @@ static void memobj_fault_first(void)
 {
     uintptr_t a = ulib_map_anon(2 * KS_PAGE_SIZE);
     KT_ASSERT(a);
-    unmap(a, KS_PAGE_SIZE);
+    UNMAP(a, KS_PAGE_SIZE);
     uint8_t *good = (uint8_t *)(a + KS_PAGE_SIZE);     /* src - 8 .. src: unmapped */
     uint8_t *src = good - 8;
     memcpy(good, "BBBBBBBB", 8);
@@ -1274,7 +1219,7 @@ static void memobj_fault_first(void)
     KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, 0, src, 16), KS_ERR_FAULT);
     KT_EXPECT(memcmp(good, "BBBBBBBB", 8) == 0);
     ks_handle_close((ks_handle_t)m);
-    unmap(a + KS_PAGE_SIZE, KS_PAGE_SIZE);
+    UNMAP(a + KS_PAGE_SIZE, KS_PAGE_SIZE);
 }
 
 /* Writing nothing changes nothing: not even the size, wherever the offset. */
@@ -1317,7 +1262,7 @@ static void far_round(void)
     KT_EXPECT(a > 0);
     if (a > 0) {
         KT_EXPECT(memcmp((const void *)(a + KS_PAGE_SIZE - 3), "far", 3) == 0);
-        unmap((uintptr_t)a, KS_PAGE_SIZE);
+        UNMAP((uintptr_t)a, KS_PAGE_SIZE);
     }
     KT_EXPECT_EQ(ks_memobj_truncate((ks_handle_t)m, 20000), 0);
     KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, 12345, b, 4), 4);
@@ -1378,9 +1323,9 @@ static void vm_shared(void)
         KT_EXPECT_EQ(((volatile uint8_t *)b)[5], 's');
         p[KS_PAGE_SIZE + 100] = 0xa5;
         KT_EXPECT_EQ(((volatile uint8_t *)b)[100], 0xa5);
-        unmap((uintptr_t)b, KS_PAGE_SIZE);
+        UNMAP((uintptr_t)b, KS_PAGE_SIZE);
     }
-    unmap((uintptr_t)a, LEN);
+    UNMAP((uintptr_t)a, LEN);
     /* The memobj keeps the data after the mapping is gone. */
     uint8_t c = 0;
     KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, KS_PAGE_SIZE + 100, &c, 1), 1);
@@ -1407,12 +1352,12 @@ static void vm_private(void)
     KT_EXPECT(b > 0);
     if (b > 0) {
         KT_EXPECT_EQ(first_mismatch((volatile uint8_t *)b, 0, LEN, parent_byte), ~0ull);
-        unmap((uintptr_t)b, LEN);
+        UNMAP((uintptr_t)b, LEN);
     }
     /* Our copies survive the memobj's truncation (they are ours now). */
     KT_EXPECT_EQ(ks_memobj_truncate((ks_handle_t)m, 0), 0);
     KT_EXPECT_EQ(first_mismatch(p, 0, LEN, child_byte), ~0ull);
-    unmap((uintptr_t)a, LEN);
+    UNMAP((uintptr_t)a, LEN);
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
 }
 
@@ -1436,19 +1381,19 @@ static void vm_fixed(void)
     long h = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, 0, (uintptr_t)a, LEN, rw);
     KT_EXPECT(h > 0 && (h >= a + LEN || h + LEN <= a));
     if (h > 0)
-        unmap((uintptr_t)h, LEN);
-    unmap((uintptr_t)a, LEN);
+        UNMAP((uintptr_t)h, LEN);
+    UNMAP((uintptr_t)a, LEN);
     long b = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, 0, (uintptr_t)a, LEN, rw | KS_MAP_FIXED);
     KT_EXPECT_EQ(b, a);
     if (b == a) {
         KT_EXPECT_EQ(((volatile uint8_t *)a)[0], 'F');
         /* Unmap one page of two: the other stays. */
-        unmap((uintptr_t)a, KS_PAGE_SIZE);
+        UNMAP((uintptr_t)a, KS_PAGE_SIZE);
         KT_EXPECT_EQ(ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, KS_PAGE_SIZE, (uintptr_t)a + KS_PAGE_SIZE,
                                KS_PAGE_SIZE, rw | KS_MAP_FIXED), KS_ERR_EXISTS);
         KT_EXPECT_EQ(ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, 0, (uintptr_t)a, KS_PAGE_SIZE,
                                rw | KS_MAP_FIXED), a);
-        unmap((uintptr_t)a, LEN);
+        UNMAP((uintptr_t)a, LEN);
     }
     /* Unmapping what is not mapped is fine. */
     KT_EXPECT_EQ(ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)a, LEN), 0);
@@ -1464,7 +1409,7 @@ static void vm_fixed(void)
     long k = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, 0, KERNEL_ADDR & ~0xffful, LEN, rw);
     KT_EXPECT(k > 0 && (uint64_t)k + LEN <= KS_USER_TOP);
     if (k > 0)
-        unmap((uintptr_t)k, LEN);
+        UNMAP((uintptr_t)k, LEN);
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
 }
 
@@ -1480,7 +1425,7 @@ static void vm_hint_near_top(void)
         ktest_fail(__FILE__, __LINE__, "vm_map with hint 0x%lx, len 0x%x: %ld", KS_USER_TOP - KS_PAGE_SIZE,
                    LEN, k);
     if (k > 0)
-        unmap((uintptr_t)k, LEN);
+        UNMAP((uintptr_t)k, LEN);
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
 }
 
@@ -1518,7 +1463,7 @@ static void vm_split(void)
     /* Now all four pages are mapped again, in three areas: one protect covers them. */
     KT_EXPECT_EQ(ks_vm_protect(KS_PROCESS_SELF, (uintptr_t)a, LEN, KS_PROT_READ), 0);
     KT_EXPECT_EQ(p[0], child_byte(0));
-    unmap((uintptr_t)a, LEN);
+    UNMAP((uintptr_t)a, LEN);
     KT_EXPECT_EQ(memobj_mismatch((ks_handle_t)m, 1, KS_PAGE_SIZE, parent_byte), ~0ull);
     uint8_t c = 0;
     KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, KS_PAGE_SIZE, &c, 1), 1);
@@ -1541,7 +1486,7 @@ static void vm_rights(void)
         KT_EXPECT_EQ(ks_vm_protect(KS_PROCESS_SELF, (uintptr_t)a, KS_PAGE_SIZE,
                                    KS_PROT_READ | KS_PROT_EXEC), KS_ERR_ACCESS);
         KT_EXPECT_EQ(ks_vm_protect(KS_PROCESS_SELF, (uintptr_t)a, KS_PAGE_SIZE, KS_PROT_READ), 0);
-        unmap((uintptr_t)a, KS_PAGE_SIZE);
+        UNMAP((uintptr_t)a, KS_PAGE_SIZE);
     }
     /* Writable shared and executable mappings need WRITE and EXECUTE. */
     KT_EXPECT_EQ(ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)ro, 0, 0, KS_PAGE_SIZE,
@@ -1554,7 +1499,7 @@ static void vm_rights(void)
     KT_EXPECT(b > 0);
     if (b > 0) {
         ((volatile uint8_t *)b)[0] = 1;
-        unmap((uintptr_t)b, KS_PAGE_SIZE);
+        UNMAP((uintptr_t)b, KS_PAGE_SIZE);
     }
     /* Without MAP nothing maps. */
     long nomap = ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_WRITE);
@@ -1583,7 +1528,7 @@ static void vm_cow_child(void)
     KT_EXPECT_EQ(memobj_mismatch((ks_handle_t)m, 0, PATTERN_LEN, parent_byte), ~0ull);
     if (a > 0) {
         KT_EXPECT_EQ(first_mismatch((volatile uint8_t *)a, 0, PATTERN_LEN, parent_byte), ~0ull);
-        unmap((uintptr_t)a, PATTERN_LEN);
+        UNMAP((uintptr_t)a, PATTERN_LEN);
     }
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
 }
@@ -1601,7 +1546,7 @@ static void vm_share_child(void)
     /* The child's stores are in the memobj and in our mapping. */
     KT_EXPECT_EQ(memobj_mismatch((ks_handle_t)m, 0, PATTERN_LEN, child_byte), ~0ull);
     KT_EXPECT_EQ(first_mismatch(p, 0, PATTERN_LEN, child_byte), ~0ull);
-    unmap((uintptr_t)a, PATTERN_LEN);
+    UNMAP((uintptr_t)a, PATTERN_LEN);
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
 }
 
@@ -1649,7 +1594,7 @@ static void vm_truncate_mapped(void)
     c = 0;
     KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, 2 * KS_PAGE_SIZE, &c, 1), 1);
     KT_EXPECT_EQ(c, 0x5c);
-    unmap((uintptr_t)a, PATTERN_LEN);
+    UNMAP((uintptr_t)a, PATTERN_LEN);
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
 }
 
@@ -1897,7 +1842,7 @@ static void bad_pointers_readonly(void)
     /* Reading from it is fine. */
     KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)other, 0, (void *)ro, 64), 64);
     KT_EXPECT_EQ(ks_debug_write((void *)ro, 0), 0);
-    unmap((uintptr_t)ro, KS_PAGE_SIZE);
+    UNMAP((uintptr_t)ro, KS_PAGE_SIZE);
     ks_handle_close((ks_handle_t)other);
     ks_handle_close((ks_handle_t)m);
 }
@@ -2124,7 +2069,7 @@ static void bad_vm_args(void)
         /* Partly unmapped range. */
         KT_EXPECT_EQ(ks_vm_protect(KS_PROCESS_SELF, (uintptr_t)a, 2 * KS_PAGE_SIZE, KS_PROT_READ),
                      KS_ERR_RANGE);
-        unmap((uintptr_t)a, KS_PAGE_SIZE);
+        UNMAP((uintptr_t)a, KS_PAGE_SIZE);
     }
     /* Memobj offsets beyond the 1 TiB limit. */
     KT_EXPECT_EQ(ks_memobj_write(h, 1ull << 40, "x", 1), KS_ERR_RANGE);
@@ -2132,15 +2077,15 @@ static void bad_vm_args(void)
     KT_EXPECT_EQ(ks_memobj_read(h, UINT64_MAX, (void *)0x10000, 1), 0);
     KT_EXPECT_EQ(ks_memobj_size(h), 4 * KS_PAGE_SIZE);
     /* Threads must start in user space. */
-    struct uthread t = { KS_ERR_NO_MEMORY, ulib_map_anon(STACK_SIZE) };
-    KT_ASSERT(t.stack);
-    void *sp = (void *)(t.stack + STACK_SIZE);
+    uintptr_t stack = ulib_map_anon(TEST_STACK_SIZE);
+    KT_ASSERT(stack);
+    void *sp = (void *)(stack + TEST_STACK_SIZE);
     KT_EXPECT_EQ(ks_thread_create(KS_PROCESS_SELF, (void *)KERNEL_ADDR, sp, 0), KS_ERR_RANGE);
     KT_EXPECT_EQ(ks_thread_create(KS_PROCESS_SELF, NULL, sp, 0), KS_ERR_RANGE);
     KT_EXPECT_EQ(ks_thread_create(KS_PROCESS_SELF, (void *)KS_USER_TOP, sp, 0), KS_ERR_RANGE);
     KT_EXPECT_EQ(ks_thread_create(KS_PROCESS_SELF, (void *)exit_with_arg, (void *)KERNEL_ADDR, 0), KS_ERR_RANGE);
     ks_handle_close(h);
-    unmap(t.stack, STACK_SIZE);
+    UNMAP(stack, TEST_STACK_SIZE);
     EXPECT_SAME_KSTAT(&k);
 }
 
@@ -2157,7 +2102,7 @@ static void bad_exec_only_buffer(void)
     KT_ASSERT(a > 0);
     long r = ks_memobj_write((ks_handle_t)dst, 0, (const void *)a, 8);
     KT_EXPECT_EQ(r, KS_ERR_FAULT);
-    unmap((uintptr_t)a, KS_PAGE_SIZE);
+    UNMAP((uintptr_t)a, KS_PAGE_SIZE);
     ks_handle_close((ks_handle_t)dst);
     ks_handle_close((ks_handle_t)m);
 }
@@ -2329,7 +2274,7 @@ static void limits_handles(void)
     struct ks_kstat k = kstat_now();
     long m = ks_memobj_create(KS_PAGE_SIZE);
     KT_ASSERT(m > 0);
-    uintptr_t stack = ulib_map_anon(STACK_SIZE);     /* while memobj_create can still make a handle */
+    uintptr_t stack = ulib_map_anon(TEST_STACK_SIZE);     /* while memobj_create can still make a handle */
     KT_EXPECT(stack);
     int n = 0;
     long r;
@@ -2344,7 +2289,7 @@ static void limits_handles(void)
     KT_EXPECT_EQ(ks_process_create("full", 4), KS_ERR_NO_HANDLES);
     KT_EXPECT_EQ(ks_handle_duplicate(KS_THREAD_SELF, 0), KS_ERR_NO_HANDLES);
     limit_thread_ran = 0;
-    KT_EXPECT_EQ(ks_thread_create(KS_PROCESS_SELF, (void *)limit_thread, (void *)(stack + STACK_SIZE), 1),
+    KT_EXPECT_EQ(ks_thread_create(KS_PROCESS_SELF, (void *)limit_thread, (void *)(stack + TEST_STACK_SIZE), 1),
                  KS_ERR_NO_HANDLES);
     KT_EXPECT_EQ(ks_thread_sleep(20 * MS), 0);
     KT_EXPECT_EQ(limit_thread_ran, 0);              /* the thread never started */
@@ -2368,7 +2313,7 @@ static void limits_handles(void)
     r = ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_READ);
     KT_EXPECT(r > 0);
     ks_handle_close((ks_handle_t)r);
-    unmap(stack, STACK_SIZE);
+    UNMAP(stack, TEST_STACK_SIZE);
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
     EXPECT_SAME_KSTAT(&k);
 }
@@ -2470,7 +2415,7 @@ static void limits_memory(void)
     KT_EXPECT_EQ(after.free_pages, base.free_pages);
     /* And memory is usable again. */
     KT_EXPECT_EQ(run_child("exit", "5", NULL, 0), 5);
-    unmap(buf, CHUNK);
+    UNMAP(buf, CHUNK);
 }
 
 /*
