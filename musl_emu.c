@@ -264,25 +264,36 @@ static void fd_release_handles(struct fd *f)
     }
 }
 
-/* Copy of f's handles (the same objects, so a file's position is shared) into *to. */
-static long fd_dup_into(const struct fd *f, struct fd *to)
+/*
+ * Make slot `to` a copy of slot `from` (f: its open copy) with close-on-exec
+ * as given (fd_lock held): the same objects, so a file's position is shared,
+ * and a directory's path. 0, or -errno with slot `to` untouched.
+ */
+static long fd_copy_locked(long from, const struct fd *f, long to, int cloexec)
 {
-    *to = *f;
-    to->cloexec = 0;
-    if (f->kind == FD_DEBUG)
-        return 0;
-    long h = ks_handle_duplicate(f->h, (uint32_t)ks_handle_info(f->h) & KS_RIGHTS_ALL);
-    if (h < 0)
-        return linux_err(h);
-    to->h = (ks_handle_t)h;
-    if (f->h2) {
-        long m = ks_handle_duplicate(f->h2, (uint32_t)ks_handle_info(f->h2) & KS_RIGHTS_ALL);
-        if (m < 0) {
-            ks_handle_close(to->h);
-            return linux_err(m);
-        }
-        to->h2 = (ks_handle_t)m;
+    struct fd copy = *f;
+    char path[FS_PATH_MAX];
+    if (f->kind == FD_DIR) {
+        long r = fd_dir_path(from, path);
+        if (r < 0)
+            return r;
     }
+    copy.cloexec = !!cloexec;
+    if (f->kind != FD_DEBUG) {
+        long h = ks_handle_duplicate(f->h, (uint32_t)ks_handle_info(f->h) & KS_RIGHTS_ALL);
+        if (h < 0)
+            return linux_err(h);
+        copy.h = (ks_handle_t)h;
+        if (f->h2) {
+            long m = ks_handle_duplicate(f->h2, (uint32_t)ks_handle_info(f->h2) & KS_RIGHTS_ALL);
+            if (m < 0) {
+                ks_handle_close(copy.h);
+                return linux_err(m);
+            }
+            copy.h2 = (ks_handle_t)m;
+        }
+    }
+    fd_set_locked(to, &copy, f->kind == FD_DIR ? path : NULL);
     return 0;
 }
 
@@ -737,19 +748,12 @@ static long sys_dup3(long oldfd, long newfd, long flags)
     } else if (oldfd == newfd) {
         r = -EINVAL;                    /* as Linux's dup3; musl's dup2 checks this case itself */
     } else {
-        struct fd copy;
-        char path[FS_PATH_MAX];
         fd_get(newfd, &old);
-        r = f.kind == FD_DIR ? fd_dir_path(oldfd, path) : 0;
+        r = fd_copy_locked(oldfd, &f, newfd, flags & O_CLOEXEC);
         if (r == 0)
-            r = fd_dup_into(&f, &copy);
-        if (r == 0) {
-            copy.cloexec = !!(flags & O_CLOEXEC);
-            fd_set_locked(newfd, &copy, f.kind == FD_DIR ? path : NULL);
             r = newfd;
-        } else {
+        else
             old.kind = FD_FREE;         /* nothing replaced */
-        }
     }
     unlock(&emu.fd_lock);
     if (old.kind != FD_FREE)
@@ -764,17 +768,9 @@ static long sys_dup_from(long oldfd, long from, int cloexec)
     struct fd f;
     long r = fd_get(oldfd, &f) ? fd_alloc_locked(from) : -EBADF;
     if (r >= 0) {
-        struct fd copy;
-        char path[FS_PATH_MAX];
-        long e = f.kind == FD_DIR ? fd_dir_path(oldfd, path) : 0;
-        if (e == 0)
-            e = fd_dup_into(&f, &copy);
-        if (e == 0) {
-            copy.cloexec = (uint8_t)cloexec;
-            fd_set_locked(r, &copy, f.kind == FD_DIR ? path : NULL);
-        } else {
+        long e = fd_copy_locked(oldfd, &f, r, cloexec);
+        if (e < 0)
             r = e;
-        }
     }
     unlock(&emu.fd_lock);
     return r;
