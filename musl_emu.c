@@ -161,6 +161,15 @@ static struct emu_thread *self_locked(void)
     return NULL;
 }
 
+/* A free thread record (thread_lock held), or NULL. */
+static struct emu_thread *thread_free_locked(void)
+{
+    for (int i = 0; i < MAX_THREADS; i++)
+        if (!emu.threads[i].tid)
+            return &emu.threads[i];
+    return NULL;
+}
+
 static void emu_init(void);
 
 /* ---- file descriptors ---- */
@@ -1019,9 +1028,7 @@ static long sys_set_tid_address(volatile uint32_t *clear)
     lock(&emu.thread_lock);
     struct emu_thread *t = self_locked();
     if (!t) {                   /* the main thread, the first time: it gets the pid as tid */
-        for (int i = 0; i < MAX_THREADS && !t; i++)
-            if (!emu.threads[i].tid)
-                t = &emu.threads[i];
+        t = thread_free_locked();
         if (!t) {               /* no slot (cannot happen for the main thread): no clear-tid */
             unlock(&emu.thread_lock);
             return emu.pid;
@@ -1096,10 +1103,7 @@ int musl_emu_clone(int (*func)(void *), void *stack, int flags, void *arg, int *
     rec[2] = flags & CLONE_SETTLS ? (uintptr_t)tls : current_tp();
 
     lock(&emu.thread_lock);
-    struct emu_thread *t = NULL;
-    for (int i = 0; i < MAX_THREADS && !t; i++)
-        if (!emu.threads[i].tid)
-            t = &emu.threads[i];
+    struct emu_thread *t = thread_free_locked();
     if (!t) {
         unlock(&emu.thread_lock);
         return -EAGAIN;
