@@ -1422,13 +1422,3 @@ long musl_emu_spawn(const char *name, const char *const argv[], const ks_handle_
     }
     return ulib_spawn_tagged((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), name, argv, given, tags, n);
 }
-
-long musl_emu_run(const char *name, const char *const argv[], uint64_t *status)
-{
-    long p = musl_emu_spawn(name, argv, NULL, 0);
-    if (p < 0)
-        return p;
-    long r = ks_process_wait((ks_handle_t)p, status);
-    ks_handle_close((ks_handle_t)p);
-    return r;
-}

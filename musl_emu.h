@@ -34,7 +34,4 @@ ks_handle_t musl_emu_fs_root(void);
 long musl_emu_spawn(const char *name, const char *const argv[], const ks_handle_t *extra,
                     unsigned nextra);
 
-/* musl_emu_spawn, then wait: the status in *status (KS_STATUS_* encoding). */
-long musl_emu_run(const char *name, const char *const argv[], uint64_t *status);
-
 #endif
