@@ -25,6 +25,7 @@
  */
 #include "kernel/ktest.h"
 #include "user/lib/ipc.h"
+#include "user/lib/testlib.h"
 #include "user/lib/ulib.h"
 
 #define MS 1000000ull
@@ -167,47 +168,14 @@ static uint32_t hrights(long h)
 
 /* ---- threads ---- */
 
+/* Threads are testlib's (user/lib/testlib.h), on larger stacks: the servers keep whole messages there. */
 #define STACK_SIZE (64 * 1024)
 
-struct uthread {
-    long h;
-    uintptr_t stack;
-};
-
-static long thread_start(struct uthread *t, void (*fn)(long), long arg)
+/* Start fn(arg) into *t; t->h: the handle or a negative error, which it also returns. */
+static long thread_start_into(struct uthread *t, void (*fn)(long), long arg)
 {
-    t->h = -1;
-    t->stack = 0;
-    long mo = ks_memobj_create(STACK_SIZE);
-    if (mo < 0)
-        return mo;
-    long a = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, 0, STACK_SIZE,
-                       KS_PROT_READ | KS_PROT_WRITE | KS_MAP_PRIVATE);
-    ks_handle_close((ks_handle_t)mo);
-    if (a < 0)
-        return a;
-    t->stack = (uintptr_t)a;
-    t->h = ks_thread_create(KS_PROCESS_SELF, (void *)fn, (void *)(t->stack + STACK_SIZE), arg);
-    if (t->h < 0) {
-        ks_vm_unmap(KS_PROCESS_SELF, t->stack, STACK_SIZE);
-        t->stack = 0;
-    }
+    *t = thread_start_sized(fn, arg, STACK_SIZE);
     return t->h;
-}
-
-/* Join (if started), free the stack and the handle. Returns the exit code. */
-static long thread_finish(struct uthread *t)
-{
-    long r = -1;
-    if (t->h >= 0) {
-        r = ks_thread_join((ks_handle_t)t->h);
-        ks_handle_close((ks_handle_t)t->h);
-    }
-    if (t->stack)
-        ks_vm_unmap(KS_PROCESS_SELF, t->stack, STACK_SIZE);
-    t->h = -1;
-    t->stack = 0;
-    return r;
 }
 
 /* Let other threads run until they block (the tick is 10 ms). */
@@ -293,7 +261,7 @@ static ks_handle_t g_main_thread;      /* a real handle to the main thread (inte
 static struct {
     struct uthread t;
     volatile int fired;
-} wd = { .t = { -1, 0 } };
+} wd = { .t = { .h = -1 } };
 
 static void watchdog_thread(long ms)
 {
@@ -308,7 +276,7 @@ static void watchdog_thread(long ms)
 static void watchdog_arm(unsigned ms)
 {
     wd.fired = 0;
-    thread_start(&wd.t, watchdog_thread, (long)ms);
+    thread_start_into(&wd.t, watchdog_thread, (long)ms);
 }
 
 /* 1 if the watchdog did not fire; a pending interrupt it left is consumed. */
@@ -508,7 +476,7 @@ static void basic_words(void)
         struct job j = { .port = (ks_handle_t)(k ? c2 : c1) };
         fill_words(j.w, 100 + k);
         struct uthread t;
-        KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+        KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
         struct ipcres r;
         long rp = recv_full((ks_handle_t)l, 0, &r);
         KT_EXPECT(rp >= 256);
@@ -558,7 +526,7 @@ static void buffer_round(uint64_t n, uint64_t rcap, uint64_t m, uint64_t ccap)
     struct job j = { .port = (ks_handle_t)c, .desc = &cd };
     fill_words(j.w, n);
     struct uthread t;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     struct ks_ipc_desc sd = { .recv_buf = big_a, .recv_cap = rcap, .recv_len = 999, .flags = 0xff00 };
     struct ipcres r;
     long rp = recv_full((ks_handle_t)l, &sd, &r);
@@ -657,7 +625,7 @@ static void basic_handles(void)
     struct job j = { .port = (ks_handle_t)c, .desc = &cd };
     fill_words(j.w, 77);
     struct uthread t;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     struct ks_ipc_desc sd = { .recv_handles = { -5, -5, -5, -5 } };
     struct ipcres r;
     watchdog_arm(2000);
@@ -712,7 +680,7 @@ static void basic_handles(void)
     /* the received client port works: a call through it reaches l2 with p2's userdata */
     struct job j2 = { .port = h[1] };
     fill_words(j2.w, 78);
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j2) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j2) >= 0);
     watchdog_arm(2000);
     rp = recv_full((ks_handle_t)l2, 0, &r);
     watchdog_disarm();
@@ -750,7 +718,7 @@ static void basic_move_only_listener(void)
     struct job j = { .port = (ks_handle_t)c, .desc = &cd };
     fill_words(j.w, 90);
     struct uthread t;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     struct ks_ipc_desc sd = { 0 };
     struct ipcres r;
     watchdog_arm(2000);
@@ -768,7 +736,7 @@ static void basic_move_only_listener(void)
     /* The moved listener is open: a call through p2 reaches it. */
     struct job j2 = { .port = (ks_handle_t)p2 };
     fill_words(j2.w, 91);
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j2) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j2) >= 0);
     watchdog_arm(2000);
     long rp2 = recv_full(moved, 0, &r);
     watchdog_disarm();
@@ -805,7 +773,7 @@ static void basic_handles_dropped(void)
     };
     struct job j = { .port = (ks_handle_t)c, .desc = &cd };
     struct uthread t;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     struct ipcres r;
     watchdog_arm(2000);
     long rp = recv_full((ks_handle_t)l, 0, &r);
@@ -858,7 +826,7 @@ static void basic_handle_rights(void)
     struct job j = { .port = (ks_handle_t)c };
     fill_words(j.w, 5);
     struct uthread t;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     watchdog_arm(2000);
     long rp = recv_full((ks_handle_t)l, 0, &r);
     watchdog_disarm();
@@ -953,7 +921,7 @@ static void basic_fifo(void)
         int i = order[k];
         j[i].port = (ks_handle_t)c[i];
         fill_words(j[i].w, 500 + (uint64_t)i);
-        KT_ASSERT(thread_start(&t[i], caller_thread, (long)&j[i]) >= 0);
+        KT_ASSERT(thread_start_into(&t[i], caller_thread, (long)&j[i]) >= 0);
         settle();                       /* it has called, and waits in the queue */
         KT_EXPECT(j[i].started && !j[i].done);
     }
@@ -1000,7 +968,7 @@ static void basic_reply_reuse(void)
     KT_ASSERT(l >= 256 && c >= 256);
     struct job j = { .port = (ks_handle_t)c, .ncalls = 6, .seed = 40, .echo_ud = 3 };
     struct uthread t;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     struct ipcres r;
     uint64_t rw[KS_IPC_WORDS];
     long first, rp;
@@ -1029,8 +997,8 @@ static void basic_reply_reuse(void)
     fill_words(a.w, 1);
     fill_words(b.w, 2);
     struct uthread ta, tb;
-    KT_ASSERT(thread_start(&ta, caller_thread, (long)&a) >= 0);
-    KT_ASSERT(thread_start(&tb, caller_thread, (long)&b) >= 0);
+    KT_ASSERT(thread_start_into(&ta, caller_thread, (long)&a) >= 0);
+    KT_ASSERT(thread_start_into(&tb, caller_thread, (long)&b) >= 0);
     watchdog_arm(5000);
     long ha = recv_full((ks_handle_t)l, 0, &r);
     int a_first = words_eq(r.w, a.w);
@@ -1049,7 +1017,7 @@ static void basic_reply_reuse(void)
     KT_EXPECT_EQ(htype(ha), KS_OBJ_REPLY);         /* still open */
     /* the newer port is the one reused now */
     struct job d = { .port = (ks_handle_t)c };
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&d) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&d) >= 0);
     watchdog_arm(5000);
     rp = recv_full((ks_handle_t)l, 0, &r);
     watchdog_disarm();
@@ -1365,7 +1333,7 @@ static void row_setup(const struct sstep *script, int settle_it)
     R.s.bad = bad;
     R.s.noread = noread;
     if (script)
-        thread_start(&R.s.t, srv_thread, (long)&R.s);
+        thread_start_into(&R.s.t, srv_thread, (long)&R.s);
     if (settle_it)
         settle();
 }
@@ -1377,7 +1345,7 @@ static void row_start_s2(const struct sstep *script)
     R.s2.noread = R.s.noread;
     R.s2.ext = &R.s.cur;
     R.has_s2 = 1;
-    thread_start(&R.s2.t, srv_thread, (long)&R.s2);
+    thread_start_into(&R.s2.t, srv_thread, (long)&R.s2);
 }
 
 /* One call from the main thread (at most 1 s), recorded. */
@@ -1743,7 +1711,7 @@ static void row_queued_caller(void)
     struct job j = { .port = R.c, .delay_ns = 15 * MS };
     fill_words(j.w, 0x2000);
     struct uthread t;
-    thread_start(&t, caller_thread, (long)&j);
+    thread_start_into(&t, caller_thread, (long)&j);
     row_call(R.c, 0);
     job_wait(&j, &t, 1000);
     rec(&R.out, 0xc2);
@@ -1811,7 +1779,7 @@ static void row_rr_own_port_armed(void)
     struct job j = { .port = R.c, .delay_ns = 20 * MS };
     fill_words(j.w, 0x3000);
     struct uthread t;
-    thread_start(&t, caller_thread, (long)&j);
+    thread_start_into(&t, caller_thread, (long)&j);
     row_call(R.c, 0);
     row_teardown();                     /* QUIT ends the server's wait; it answers j */
     job_wait(&j, &t, 1000);
@@ -1851,7 +1819,7 @@ static void row_server_calls_out(void)
     R.s2.l = (ks_handle_t)l2;
     R.s2.bad = R.s.bad;
     R.has_s2 = 1;
-    thread_start(&R.s2.t, srv_thread, (long)&R.s2);
+    thread_start_into(&R.s2.t, srv_thread, (long)&R.s2);
     row_call(R.c, 0);                   /* queued: the C path delivers it */
     settle();
     row_call(R.c, 0);                   /* fast; the server calls out, then answers */
@@ -1877,7 +1845,7 @@ static void row_caller_error_after_receive(void)
     R.s2.l = (ks_handle_t)l2;
     R.s2.bad = R.s.bad;
     R.has_s2 = 1;
-    thread_start(&R.s2.t, srv_thread, (long)&R.s2);
+    thread_start_into(&R.s2.t, srv_thread, (long)&R.s2);
     settle();
     static const uint8_t msg[8] = "8 bytes";
     struct ks_ipc_desc d = { .send_buf = msg, .send_len = sizeof msg };
@@ -1900,7 +1868,7 @@ static void row_caller_after_receive(void)
     struct job j = { .port = (ks_handle_t)c2 };
     fill_words(j.w, 0x4000);
     struct uthread t;
-    thread_start(&t, caller_thread, (long)&j);
+    thread_start_into(&t, caller_thread, (long)&j);
     settle();                           /* queued on l2: the receive below is the C path's */
     struct ipcres r;
     watchdog_arm(1000);
@@ -2168,10 +2136,10 @@ static void server_dies(const char *how)
         j[i].port = (ks_handle_t)c;
         fill_words(j[i].w, 60 + (uint64_t)i);
     }
-    KT_ASSERT(thread_start(&t[0], caller_thread, (long)&j[0]) >= 0);
-    KT_ASSERT(thread_start(&t[1], caller_thread, (long)&j[1]) >= 0);
+    KT_ASSERT(thread_start_into(&t[0], caller_thread, (long)&j[0]) >= 0);
+    KT_ASSERT(thread_start_into(&t[1], caller_thread, (long)&j[1]) >= 0);
     KT_EXPECT(shared_wait(sh, 0, 2, 5000));     /* both received */
-    KT_ASSERT(thread_start(&t[2], caller_thread, (long)&j[2]) >= 0);
+    KT_ASSERT(thread_start_into(&t[2], caller_thread, (long)&j[2]) >= 0);
     settle();                                   /* the third is queued */
     KT_EXPECT(!j[0].done && !j[1].done && !j[2].done);
     long status;
@@ -2225,14 +2193,14 @@ static void fail_listener_closed(void)
         j[i].port = (ks_handle_t)c;
         fill_words(j[i].w, 70 + (uint64_t)i);
     }
-    KT_ASSERT(thread_start(&t[0], caller_thread, (long)&j[0]) >= 0);
+    KT_ASSERT(thread_start_into(&t[0], caller_thread, (long)&j[0]) >= 0);
     struct ipcres r;
     watchdog_arm(2000);
     long rp = recv_full((ks_handle_t)l, 0, &r);
     watchdog_disarm();
     KT_EXPECT(rp >= 256);
-    KT_ASSERT(thread_start(&t[1], caller_thread, (long)&j[1]) >= 0);
-    KT_ASSERT(thread_start(&t[2], caller_thread, (long)&j[2]) >= 0);
+    KT_ASSERT(thread_start_into(&t[1], caller_thread, (long)&j[1]) >= 0);
+    KT_ASSERT(thread_start_into(&t[2], caller_thread, (long)&j[2]) >= 0);
     settle();
     KT_EXPECT(!j[1].done && !j[2].done);
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)l), 0);
@@ -2290,7 +2258,7 @@ static void fail_receivers_woken(void)
     receivers_go = 0;
     for (int i = 0; i < 2; i++) {
         j[i].port = (ks_handle_t)l;
-        KT_ASSERT(thread_start(&t[i], recv_thread, (long)&j[i]) >= 0);
+        KT_ASSERT(thread_start_into(&t[i], recv_thread, (long)&j[i]) >= 0);
         settle();
         uint64_t w[KS_IPC_WORDS] = { 0 };
         struct ipcres r;
@@ -2320,7 +2288,7 @@ static void fail_reply_closed(void)
     KT_ASSERT(l >= 256 && c >= 256);
     struct job j = { .port = (ks_handle_t)c };
     struct uthread t;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     struct ipcres r;
     watchdog_arm(2000);
     long rp = recv_full((ks_handle_t)l, 0, &r);
@@ -2332,7 +2300,7 @@ static void fail_reply_closed(void)
     KT_EXPECT(words_zero(&j.res));
     /* the next call gets a new reply port, and an answer */
     struct job j2 = { .port = (ks_handle_t)c, .ncalls = 3, .seed = 80, .echo_ud = 0x53 };
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j2) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j2) >= 0);
     KT_EXPECT_EQ(serve_echo((ks_handle_t)l, 3, 2000), 3);
     KT_EXPECT(job_wait(&j2, &t, 2000));
     KT_EXPECT_EQ(j2.ok_calls, 3);
@@ -2354,7 +2322,7 @@ static void fail_caller_interrupted(void)
         struct job j = { .port = (ks_handle_t)c };
         fill_words(j.w, 90);
         struct uthread t;
-        KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+        KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
         struct ipcres r;
         watchdog_arm(3000);
         long rp = recv_full((ks_handle_t)l, 0, &r);
@@ -2372,12 +2340,12 @@ static void fail_caller_interrupted(void)
         if (variant == 0) {
             KT_EXPECT_EQ(reply_full((ks_handle_t)rp, 0, rw, &r), KS_ERR_PEER_CLOSED);
             KT_EXPECT_EQ(reply_full((ks_handle_t)rp, 0, rw, &r), KS_ERR_BAD_STATE);
-            KT_ASSERT(thread_start(&t2, caller_thread, (long)&j2) >= 0);
+            KT_ASSERT(thread_start_into(&t2, caller_thread, (long)&j2) >= 0);
             long rp2 = recv_full((ks_handle_t)l, 0, &r);
             KT_EXPECT_EQ(rp2, rp);              /* the same port, reusable again */
             rp = rp2;
         } else {
-            KT_ASSERT(thread_start(&t2, caller_thread, (long)&j2) >= 0);
+            KT_ASSERT(thread_start_into(&t2, caller_thread, (long)&j2) >= 0);
             long rp2 = reply_recv_full((ks_handle_t)rp, (ks_handle_t)l, 0, rw, &r);
             KT_EXPECT_EQ(rp2, rp);
             rp = rp2;
@@ -2409,14 +2377,14 @@ static void fail_caller_interrupted_unrun(void)
     fill_words(j.w, 95);
     fill_words(j2.w, 96);
     struct uthread t, t2;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     struct ipcres r;
     watchdog_arm(3000);
     long rp = recv_full((ks_handle_t)l, 0, &r);
     KT_EXPECT(rp >= 256);
     KT_EXPECT_EQ(ks_thread_interrupt((ks_handle_t)t.h), 0);     /* runnable, has not run */
     KT_EXPECT_EQ(reply_full((ks_handle_t)rp, 0, r.w, &r), KS_ERR_PEER_CLOSED);
-    KT_ASSERT(thread_start(&t2, caller_thread, (long)&j2) >= 0);
+    KT_ASSERT(thread_start_into(&t2, caller_thread, (long)&j2) >= 0);
     long rp2 = recv_full((ks_handle_t)l, 0, &r);
     KT_EXPECT_EQ(rp2, rp);
     KT_EXPECT(words_eq(r.w, j2.w));
@@ -2446,13 +2414,13 @@ static void fail_caller_interrupted_queued(void)
     fill_words(j.w, 93);
     fill_words(j2.w, 94);
     struct uthread t, t2;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     settle();
     KT_EXPECT(j.started && !j.done);
     KT_EXPECT_EQ(ks_thread_interrupt((ks_handle_t)t.h), 0);
     KT_EXPECT(job_wait(&j, &t, 2000));
     KT_EXPECT_EQ(j.res.a0, KS_ERR_INTERRUPTED);
-    KT_ASSERT(thread_start(&t2, caller_thread, (long)&j2) >= 0);
+    KT_ASSERT(thread_start_into(&t2, caller_thread, (long)&j2) >= 0);
     settle();
     struct ipcres r;
     watchdog_arm(2000);
@@ -2498,7 +2466,7 @@ static void fail_caller_killed(void)
     KT_EXPECT_EQ(reply_full((ks_handle_t)rp, 0, rw, &r), KS_ERR_PEER_CLOSED);
     struct job j = { .port = (ks_handle_t)c2, .ncalls = 2, .seed = 95, .echo_ud = 0x58 };
     struct uthread t;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     KT_EXPECT_EQ(serve_echo((ks_handle_t)l, 2, 2000), 2);
     KT_EXPECT(job_wait(&j, &t, 2000));
     KT_EXPECT_EQ(j.ok_calls, 2);
@@ -2511,7 +2479,7 @@ static void fail_caller_killed(void)
     settle();                                   /* it is in its call now */
     KT_EXPECT_EQ(child_kill(p), KS_STATUS_KILLED | KS_KILL_BY_REQUEST);
     struct job j2 = { .port = (ks_handle_t)c2, .ncalls = 2, .seed = 97, .echo_ud = 0x58 };
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j2) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j2) >= 0);
     watchdog_arm(2000);
     rp = recv_full((ks_handle_t)l, 0, &r);
     watchdog_disarm();
@@ -2543,7 +2511,7 @@ static void fail_idle_reply_handle_closed(void)
     memset(&sv, 0, sizeof sv);
     sv.script = s;
     sv.l = (ks_handle_t)l;
-    KT_ASSERT(thread_start(&sv.t, srv_thread, (long)&sv) >= 0);
+    KT_ASSERT(thread_start_into(&sv.t, srv_thread, (long)&sv) >= 0);
     settle();
     uint64_t w[KS_IPC_WORDS], want[KS_IPC_WORDS];
     struct ipcres r;
@@ -2723,7 +2691,7 @@ static void bad_reply_twice(void)
     KT_ASSERT(l >= 256 && c >= 256);
     struct job j = { .port = (ks_handle_t)c };
     struct uthread t;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     struct ipcres r;
     watchdog_arm(2000);
     long rp = recv_full((ks_handle_t)l, 0, &r);
@@ -2761,7 +2729,7 @@ static void bad_desc_pointer(void)
     /* a reply with a bad descriptor fails, and leaves the port armed for a good one */
     struct job j = { .port = (ks_handle_t)c };
     struct uthread t;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     watchdog_arm(2000);
     long rp = recv_full((ks_handle_t)l, 0, &r);
     watchdog_disarm();
@@ -2830,7 +2798,7 @@ static void bad_sizes(void)
     /* the same limits in a reply; the port stays armed */
     struct job j = { .port = (ks_handle_t)c };
     struct uthread t;
-    KT_ASSERT(thread_start(&t, caller_thread, (long)&j) >= 0);
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
     watchdog_arm(2000);
     long rp = recv_full((ks_handle_t)l, 0, &r);
     watchdog_disarm();
@@ -2906,7 +2874,7 @@ static void bad_buffers(void)
     k.d.recv_buf = big_a;
     k.d.recv_cap = KS_IPC_MAX_BUF;
     struct uthread t;
-    KT_ASSERT(thread_start(&t, sink_thread, (long)&k) >= 0);
+    KT_ASSERT(thread_start_into(&t, sink_thread, (long)&k) >= 0);
     settle();
     uint64_t w[KS_IPC_WORDS] = { 1 };
     struct ipcres r;
@@ -3072,7 +3040,7 @@ static void stress_calls(void)
     ks_ipc_control(1, &s0);
     uint64_t t0 = (uint64_t)ks_clock_ns();
     for (int i = 0; i < STRESS_CLIENTS; i++)
-        KT_ASSERT(thread_start(&t[i], stress_client_thread, (long)&sc[i]) >= 0);
+        KT_ASSERT(thread_start_into(&t[i], stress_client_thread, (long)&sc[i]) >= 0);
     uint64_t ok = 0, bad = 0, errors = 0;
     for (int i = 0; i < STRESS_CLIENTS; i++) {
         if (!wait_flag(&sc[i].done, 60000)) {
@@ -3156,7 +3124,7 @@ static void leaks_failed_receive_thread_exit(void)
     snap(&before);
     for (int i = 0; i < 3; i++) {
         struct uthread t;
-        KT_ASSERT(thread_start(&t, failed_receiver_thread, l) >= 0);
+        KT_ASSERT(thread_start_into(&t, failed_receiver_thread, l) >= 0);
         KT_EXPECT_EQ(thread_finish(&t), 0);
     }
     struct ks_kstat after;
@@ -3180,7 +3148,7 @@ static void leaks_served_thread_exit(void)
         memset(&sv, 0, sizeof sv);
         sv.script = s;
         sv.l = (ks_handle_t)l;
-        KT_ASSERT(thread_start(&sv.t, srv_thread, (long)&sv) >= 0);
+        KT_ASSERT(thread_start_into(&sv.t, srv_thread, (long)&sv) >= 0);
         settle();
         uint64_t w[KS_IPC_WORDS] = { 1 };
         struct ipcres r;
@@ -3255,7 +3223,7 @@ static void hazard_killed_fast_receiver_reuse(void)
     memset(&sv, 0, sizeof sv);
     sv.script = s;
     sv.l = (ks_handle_t)l;
-    KT_ASSERT(thread_start(&sv.t, srv_thread, (long)&sv) >= 0);
+    KT_ASSERT(thread_start_into(&sv.t, srv_thread, (long)&sv) >= 0);
     settle();
     uint64_t w[KS_IPC_WORDS], want[KS_IPC_WORDS];
     struct ipcres r;
@@ -3329,7 +3297,7 @@ static void warm_up(void)
     g_main_thread = (ks_handle_t)ks_handle_duplicate(KS_THREAD_SELF, KS_RIGHTS_ALL);
     struct uthread t[16];               /* page tables where thread stacks go */
     for (int i = 0; i < 16; i++)
-        thread_start(&t[i], nop_thread, 0);
+        thread_start_into(&t[i], nop_thread, 0);
     warm_go = 1;
     for (int i = 0; i < 16; i++)
         thread_finish(&t[i]);
@@ -3484,7 +3452,7 @@ static int helper_stress_server(void)
         return 20;
     struct uthread t[STRESS_SERVERS];
     for (int i = 1; i < STRESS_SERVERS; i++)
-        if (thread_start(&t[i], stress_server_thread, i) < 0)
+        if (thread_start_into(&t[i], stress_server_thread, i) < 0)
             return 21;
     stress_server_thread(0);
     for (int i = 1; i < STRESS_SERVERS; i++)
