@@ -106,16 +106,21 @@ long sched_block(struct wait_queue *wq, int interruptible)
     return t->wake_result;
 }
 
+/* Take blocked t off its wait queue and the sleepers, with `result` for sched_block to return. */
+static inline void unblock(struct thread *t, long result)
+{
+    if (t->waiting_on)
+        list_remove(&t->sched_link);
+    sched_remove_sleeper(t);
+    t->waiting_on = NULL;
+    t->wake_result = result;
+}
+
 void sched_wake(struct thread *t, long result)
 {
     if (t->state != THREAD_BLOCKED)
         return;
-    if (t->waiting_on)
-        list_remove(&t->sched_link);
-    if (list_linked(&t->sleep_link))
-        list_remove(&t->sleep_link);
-    t->waiting_on = NULL;
-    t->wake_result = result;
+    unblock(t, result);
     sched_enqueue(t);
 }
 
@@ -129,12 +134,7 @@ long sched_block_handoff(struct thread *next, long next_result, int interruptibl
         t->interrupt_pending = 0;
         return KS_ERR_INTERRUPTED;
     }
-    if (next->waiting_on)
-        list_remove(&next->sched_link);
-    if (list_linked(&next->sleep_link))
-        list_remove(&next->sleep_link);
-    next->waiting_on = NULL;
-    next->wake_result = next_result;
+    unblock(next, next_result);
     next->state = THREAD_RUNNABLE;
     t->state = THREAD_BLOCKED;
     t->interruptible = interruptible;
