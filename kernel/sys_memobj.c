@@ -178,10 +178,10 @@ long sys_view_create(sysarg_t m, sysarg_t rights)
     long r = with_memobj(m, (uint32_t)rights, &mo);     /* a view never has more than its memobj handle */
     if (r)
         return r;
-    struct view *v = memobj_is_device(mo) ? NULL : view_create(mo);
+    struct view *v;
     if (memobj_is_device(mo)) {
         r = KS_ERR_INVALID;             /* device registers are not a file */
-    } else if (!v) {
+    } else if (!(v = view_create(mo))) {
         r = KS_ERR_NO_MEMORY;
     } else {
         r = sys_install(&v->obj, (uint32_t)rights);
