@@ -203,7 +203,7 @@ static void report_boot_to_hello(uint64_t hello_instret)
 {
     struct ks_kstat k;
     if (ks_kstat(&k) == 0)
-        printf("bench boot_to_hello %llu insn\n", (unsigned long long)(hello_instret - k.boot_instret));
+        report("boot_to_hello", hello_instret - k.boot_instret, 1, "insn");
     fflush(stdout);
 }
 
