@@ -25,6 +25,8 @@ _Static_assert(sizeof(enum thread_state) == 4 && sizeof(enum ipc_state) == 4 &&
 _Static_assert(sizeof(((struct object *)0)->refs) == 4 && sizeof(((struct object *)0)->handles) == 4,
                "counts are read with lw/sw");
 _Static_assert(KS_HANDLE_MAX == 256, "the fast path takes the slot from the low 8 bits");
+_Static_assert(KS_SYS_COUNT <= KS_SYS_IPC_FIRST && KS_SYS_IPC_CALL == KS_SYS_IPC_FIRST,
+               "entry.S: IPC numbers lie above the syscall table, the call first");
 
 #define DEFINE(sym, val) __asm__ volatile("\n#define " #sym " %0" :: "i"(val))
 
@@ -95,7 +97,6 @@ void asm_offsets(void)
     DEFINE(C_OBJ_REPLY, KS_OBJ_REPLY);
     DEFINE(C_RIGHT_READ, KS_RIGHT_READ);
     DEFINE(C_RIGHT_WRITE, KS_RIGHT_WRITE);
-    DEFINE(C_SYS_IPC_CALL, KS_SYS_IPC_CALL);
     DEFINE(C_SYS_IPC_REPLY_RECEIVE, KS_SYS_IPC_REPLY_RECEIVE);
 
     DEFINE(SYSCALL_COUNT, KS_SYS_COUNT);

@@ -48,19 +48,19 @@ trap_vector:
     csrr    ra, scause
     li      gp, EXC_ECALL_U
     bne     ra, gp, user_trap
-    li      gp, SYSCALL_IPC_FIRST
-    bgeu    a7, gp, ipc_entry
 
-    /* ---- system call: number in a7, arguments in a0..a5 ---- */
-    li      t0, SYSCALL_COUNT
-    bgeu    a7, t0, 1f
+    /*
+     * ---- system call: number in a7, arguments in a0..a5 ----
+     * One bound check: the IPC numbers (and anything unknown) lie above the
+     * table, so a plain call pays nothing for them.
+     */
+    li      gp, SYSCALL_COUNT
+    bgeu    a7, gp, ipc_entry
     lla     t0, syscall_table
     slli    t1, a7, 3
     add     t0, t0, t1
     ld      t0, 0(t0)
     jalr    t0
-    j       syscall_return
-1:  li      a0, SYSCALL_ENOSYS
 
     .globl syscall_return
 syscall_return:
@@ -104,16 +104,16 @@ syscall_return_slow:
      * resumed straight into user mode by the fast path (which discards its
      * kernel stack), and must then find them there.
      */
-ipc_entry:
-    li      gp, SYSCALL_IPC_LAST
-    bgtu    a7, gp, ipc_nosys
+ipc_entry:                                  /* a7 >= SYSCALL_COUNT */
+    addi    gp, a7, -SYSCALL_IPC_FIRST      /* gp = the IPC call's index */
+    li      ra, SYSCALL_IPC_LAST - SYSCALL_IPC_FIRST + 1
+    bgeu    gp, ra, ipc_nosys               /* not an IPC number either */
     .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
     sd      x\n, UREG(\n)(tp)
     .endr
-    li      gp, C_SYS_IPC_CALL
-    beq     a7, gp, ipc_fast_call
-    li      gp, C_SYS_IPC_REPLY_RECEIVE
-    beq     a7, gp, ipc_fast_reply_recv
+    beqz    gp, ipc_fast_call               /* KS_SYS_IPC_CALL is the first */
+    li      ra, C_SYS_IPC_REPLY_RECEIVE - SYSCALL_IPC_FIRST
+    beq     gp, ra, ipc_fast_reply_recv
     .globl ipc_slow
 ipc_slow:                                   /* the C path: save the message, call kernel/ipc.c */
     sd      a2, (TH_IPC_MR + 0)(tp)
