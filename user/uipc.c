@@ -1417,13 +1417,19 @@ static void row_teardown(void)
 
 /* ---- the rows ---- */
 
+/* The commonest row: a server running `script` (settled first), one call without a descriptor. */
+static void row_one_call(const struct sstep *script)
+{
+    row_setup(script, 1);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
 static const struct sstep S_RECV_RR[] = { { .op = OP_RECV }, { .op = OP_RR }, { .op = OP_END } };
 
 static void row_baseline(void)
 {
-    row_setup(S_RECV_RR, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(S_RECV_RR);
 }
 
 /* A call with a descriptor (all zero): both ways go fast (no handles, no outputs change). */
@@ -1447,9 +1453,7 @@ static void row_no_receiver(void)
 static void row_receiver_desc(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV, .desc = D_RECV }, { .op = OP_RR }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 static void row_listener_closed(void)
@@ -1536,27 +1540,21 @@ static void row_caller_intr_pending(void)
 static void row_caller_interrupted(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_INTR_MAIN }, { .op = OP_RR }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 /* Reply-and-receive carrying a buffer. */
 static void row_reply_desc(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_SEND }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 /* Reply-and-receive with a descriptor that only receives (into rbuf): the reply goes fast. */
 static void row_rr_recv_desc(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 /* A call carrying a buffer into a receive with a descriptor, answered by one (ipc_rt_4k's case). */
@@ -1576,9 +1574,7 @@ static void row_rr_both_desc(void)
 static void row_rr_desc_handle(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLE }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 /* Reply-and-receive whose descriptor lists too many handles: INVALID, nothing sent, then a plain reply. */
@@ -1586,9 +1582,7 @@ static void row_rr_desc_many_handles(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_MANY_HANDLES }, { .op = OP_REPLY },
                                       { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 /* Reply-and-receive with an unreadable descriptor: FAULT, nothing sent, then a plain reply. */
@@ -1596,27 +1590,21 @@ static void row_rr_desc_fault(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_FAULT }, { .op = OP_REPLY },
                                       { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 /* Reply-and-receive with a receive capacity over the limit: the reply goes, the receive fails INVALID. */
 static void row_rr_recv_cap_huge(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV_HUGE }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 /* Reply-and-receive into an unmapped buffer: the reply goes, the receive fails FAULT. */
 static void row_rr_recv_unmapped(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV_UNMAPPED }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 /* A caller whose descriptor outputs in memory are stale: the reply has them to write back. */
@@ -1722,41 +1710,31 @@ static void row_queued_caller(void)
 static void row_rr_bad_listener(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .lh = LH_BAD }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 static void row_rr_listener_wrong_type(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .lh = LH_WRONG }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 static void row_rr_listener_no_read(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .lh = LH_NOREAD }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 static void row_rr_bad_reply(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .rh = RH_BAD }, { .op = OP_REPLY }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 static void row_rr_reply_wrong_type(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .rh = RH_WRONG }, { .op = OP_REPLY }, { .op = OP_END } };
-    row_setup(s, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(s);
 }
 
 /* Reply-and-receive on a reply port that was replied already (then a second call). */
@@ -1913,9 +1891,7 @@ static void row_switched_off(void)
 {
     struct ks_ipc_stats st;
     ks_ipc_control(0, &st);
-    row_setup(S_RECV_RR, 1);
-    row_call(R.c, 0);
-    row_teardown();
+    row_one_call(S_RECV_RR);
     ks_ipc_control((int)ipc_mode, &st);
 }
 
