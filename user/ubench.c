@@ -48,11 +48,9 @@ static void bench_yield_switch(ks_handle_t image)
 static void bench_anon_fault(void)
 {
     enum { PAGES = 256 };
-    long mo = ks_memobj_create(PAGES * KS_PAGE_SIZE);
-    long addr = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, 0, PAGES * KS_PAGE_SIZE,
-                          KS_PROT_READ | KS_PROT_WRITE | KS_MAP_PRIVATE);
-    if (mo < 0 || addr < 0) {
-        printf("ubench: anon_fault setup failed (%ld, %ld)\n", mo, addr);
+    uintptr_t addr = ulib_map_anon(PAGES * KS_PAGE_SIZE);
+    if (!addr) {
+        printf("ubench: anon_fault setup failed\n");
         return;
     }
     volatile uint8_t *p = (volatile uint8_t *)addr;
@@ -65,18 +63,15 @@ static void bench_anon_fault(void)
         p[i * KS_PAGE_SIZE] = 2;            /* the same loop, no faults */
     uint64_t plain = instret() - t0;
     report("anon_fault", faulting - plain, PAGES, "insn/fault");
-    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)addr, PAGES * KS_PAGE_SIZE);
-    ks_handle_close((ks_handle_t)mo);
+    ks_vm_unmap(KS_PROCESS_SELF, addr, PAGES * KS_PAGE_SIZE);
 }
 
 static void bench_memobj_read(void)
 {
     enum { SIZE = 1 << 20, ROUNDS = 4 };
     long mo = ks_memobj_create(SIZE);
-    long buf = ks_memobj_create(SIZE);
-    long addr = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)buf, 0, 0, SIZE,
-                          KS_PROT_READ | KS_PROT_WRITE | KS_MAP_PRIVATE);
-    if (mo < 0 || buf < 0 || addr < 0) {
+    uintptr_t addr = ulib_map_anon(SIZE);
+    if (mo < 0 || !addr) {
         printf("ubench: memobj_read setup failed\n");
         return;
     }
@@ -88,8 +83,7 @@ static void bench_memobj_read(void)
         ks_memobj_read((ks_handle_t)mo, 0, p, SIZE);
     uint64_t total = instret() - t0;
     report("memobj_read_1m", total, (uint64_t)ROUNDS * SIZE, "insn/byte");
-    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)addr, SIZE);
-    ks_handle_close((ks_handle_t)buf);
+    ks_vm_unmap(KS_PROCESS_SELF, addr, SIZE);
     ks_handle_close((ks_handle_t)mo);
 }
 
