@@ -28,6 +28,41 @@
 /* Registers a full frame saves beyond ra/sp/gp/tp: t0-t2, s0-s1, a0-a7, s2-s11, t3-t6. */
 #define FULL_REGS 5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 
+/* The message registers MR0..MR7 (a2-a6, t0-t2), in order. */
+#define MR_REGS 12,13,14,15,16,5,6,7
+
+/* \op (sd or ld) each message register at its slot in current->ipc.mr. */
+.macro ipc_mrs op
+    .set .Lmr, 0
+    .irp n, MR_REGS
+    \op     x\n, (TH_IPC_MR + .Lmr * 8)(tp)
+    .set .Lmr, .Lmr + 1
+    .endr
+.endm
+
+/*
+ * Return from an ecall to the instruction after it, with the user's ra, gp, sp
+ * and tp from the frame and t3-t6 zeroed (t3 is the scratch); every other
+ * register is as the caller left it.
+ */
+.macro ecall_return
+    ld      t3, (TH_FRAME + TF_SEPC)(tp)
+    addi    t3, t3, 4                   /* past the ecall */
+    csrw    sepc, t3
+    li      t3, SSTATUS_SPP             /* return to user mode, whatever trapped since */
+    csrc    sstatus, t3
+    li      t3, 0
+    li      t4, 0
+    li      t5, 0
+    li      t6, 0
+    ld      ra, UREG(1)(tp)
+    ld      gp, UREG(3)(tp)
+    ld      sp, UREG(2)(tp)
+    csrw    sscratch, tp
+    ld      tp, UREG(4)(tp)
+    sret
+.endm
+
     .section .text
     .balign 4
     .globl trap_vector
@@ -68,21 +103,9 @@ syscall_return:
     lw      t0, TH_FLAGS(tp)
     bnez    t0, syscall_return_slow
 syscall_return_fast:
-    ld      t0, (TH_FRAME + TF_SEPC)(tp)
-    addi    t0, t0, 4                   /* past the ecall */
-    csrw    sepc, t0
-    li      t0, SSTATUS_SPP             /* return to user mode, whatever trapped since */
-    csrc    sstatus, t0
-    ld      ra, UREG(1)(tp)
-    ld      gp, UREG(3)(tp)
-    ld      sp, UREG(2)(tp)
     li      t0, 0
     li      t1, 0
     li      t2, 0
-    li      t3, 0
-    li      t4, 0
-    li      t5, 0
-    li      t6, 0
     li      a1, 0
     li      a2, 0
     li      a3, 0
@@ -90,9 +113,7 @@ syscall_return_fast:
     li      a5, 0
     li      a6, 0
     li      a7, 0
-    csrw    sscratch, tp
-    ld      tp, UREG(4)(tp)
-    sret
+    ecall_return
 
 syscall_return_slow:
     call    thread_check_exit           /* returns a0 unchanged if the thread lives on */
@@ -116,14 +137,7 @@ ipc_entry:                                  /* a7 >= SYSCALL_COUNT */
     beq     gp, ra, ipc_fast_reply_recv
     .globl ipc_slow
 ipc_slow:                                   /* the C path: save the message, call kernel/ipc.c */
-    sd      a2, (TH_IPC_MR + 0)(tp)
-    sd      a3, (TH_IPC_MR + 8)(tp)
-    sd      a4, (TH_IPC_MR + 16)(tp)
-    sd      a5, (TH_IPC_MR + 24)(tp)
-    sd      a6, (TH_IPC_MR + 32)(tp)
-    sd      t0, (TH_IPC_MR + 40)(tp)
-    sd      t1, (TH_IPC_MR + 48)(tp)
-    sd      t2, (TH_IPC_MR + 56)(tp)
+    ipc_mrs sd
     sd      t3, TH_IPC_LISTENER_ARG(tp)
     addi    t0, a7, -SYSCALL_IPC_FIRST
     slli    t0, t0, 3
@@ -138,31 +152,10 @@ ipc_return:
     lw      t0, TH_FLAGS(tp)
     bnez    t0, ipc_return_slow
 ipc_return_fast:
-    ld      t3, (TH_FRAME + TF_SEPC)(tp)
-    addi    t3, t3, 4
-    csrw    sepc, t3
-    li      t3, SSTATUS_SPP
-    csrc    sstatus, t3
     ld      a1, TH_IPC_A1(tp)
     ld      a7, TH_IPC_INFO(tp)
-    ld      a2, (TH_IPC_MR + 0)(tp)
-    ld      a3, (TH_IPC_MR + 8)(tp)
-    ld      a4, (TH_IPC_MR + 16)(tp)
-    ld      a5, (TH_IPC_MR + 24)(tp)
-    ld      a6, (TH_IPC_MR + 32)(tp)
-    ld      t0, (TH_IPC_MR + 40)(tp)
-    ld      t1, (TH_IPC_MR + 48)(tp)
-    ld      t2, (TH_IPC_MR + 56)(tp)
-    li      t3, 0
-    li      t4, 0
-    li      t5, 0
-    li      t6, 0
-    ld      ra, UREG(1)(tp)
-    ld      gp, UREG(3)(tp)
-    ld      sp, UREG(2)(tp)
-    csrw    sscratch, tp
-    ld      tp, UREG(4)(tp)
-    sret
+    ipc_mrs ld
+    ecall_return
 
 ipc_return_slow:
     call    thread_check_exit
