@@ -2,7 +2,7 @@
 #
 #   make            build/kernel.elf
 #   make test       host unit tests, then QEMU boots of the test configurations
-#   make bench      benchmarks under QEMU -icount (none yet)
+#   make bench      benchmarks under QEMU -icount (tools/run-bench; figures in build/bench.txt)
 #   make qemu       boot the kernel (same as ./qemu-run.sh)
 #   make gdb        boot halted and attach gdb-multiarch, stopped at kmain
 #   make clean      remove build/
