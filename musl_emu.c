@@ -639,10 +639,8 @@ static __attribute__((noinline)) long sys_lseek(long fd, long off, long whence)
         return -EBADF;
     if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END)
         return -EINVAL;
-    if (f.kind == FD_FILE) {
-        long r = ks_view_seek(f.h, off, (int)whence);
-        return r == KS_ERR_RANGE ? -EINVAL : ret_or_err(r);
-    }
+    if (f.kind == FD_FILE)
+        return ret_or_err(ks_view_seek(f.h, off, (int)whence));
     if (f.kind == FD_DIR && whence == SEEK_SET && off >= 0 && off <= UINT32_MAX) {
         dir_set_pos(fd, f.h, (uint64_t)off);
         return off;
@@ -1004,8 +1002,7 @@ static long sys_futex(volatile uint32_t *addr, long op, uint32_t val, const stru
         uint64_t ns = KS_FOREVER;
         if (timeout && ts_to_ns(timeout, &ns))
             return -EINVAL;
-        long r = ks_futex_wait(addr, val, ns);
-        return r == KS_ERR_AGAIN ? -EAGAIN : ret_or_err(r);
+        return ret_or_err(ks_futex_wait(addr, val, ns));
     }
     case 1:                     /* FUTEX_WAKE */
         return ret_or_err(ks_futex_wake(addr, val));
