@@ -251,14 +251,12 @@ static void find_cpu(struct platform *p, const struct fdt *f)
     p->isa = "";
     if (cpus < 0)
         panic("devtree: no /cpus node");
-    for (int n = fdt_first_child(f, cpus); n >= 0; n = fdt_next_sibling(f, n)) {
-        uint32_t reg;
-        if (fdt_prop_u32(f, n, "reg", &reg) != 0 || reg != p->hartid)
-            continue;
-        const char *isa = fdt_prop_string(f, n, "riscv,isa");
+    int cpu = boot_cpu(p, f);
+    if (cpu >= 0) {
+        const char *isa = fdt_prop_string(f, cpu, "riscv,isa");
         if (isa)
             p->isa = isa;
-        fdt_prop_u32(f, n, "timebase-frequency", &tb);
+        fdt_prop_u32(f, cpu, "timebase-frequency", &tb);
     }
     if (tb == 0)
         fdt_prop_u32(f, cpus, "timebase-frequency", &tb);
