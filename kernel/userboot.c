@@ -153,12 +153,9 @@ struct process *userboot_start_init(const char *args, const struct userboot_cons
     if ((err = elf_load(&img, &ops, &l)) != 0)
         panic("userboot: cannot map init (%d)", err);
 
-    ks_handle_t h = handle_install(p->handles, &image->obj,
-                                   KS_RIGHT_READ | KS_RIGHT_MAP | KS_RIGHT_EXECUTE |
-                                   KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE);
+    ks_handle_t h = give(p, &image->obj, KS_RIGHT_READ | KS_RIGHT_MAP | KS_RIGHT_EXECUTE |
+                                          KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE);
     object_put(&image->obj);
-    if (h < 0)
-        panic("userboot: no handle slot for the boot image");
     uint64_t sp = setup_stack(p, args, &img, h, console);
     struct thread *t = thread_create_user(p, img.entry, sp, 0);
     if (!t)
