@@ -74,11 +74,6 @@ void *memobj_page(struct memobj *mo, uint64_t index, int create)
     return page;
 }
 
-/*
- * The next chunk of a copy between memobj offset `pos` and user address `u`:
- * it stays inside one page on both sides, so a copy that faults has copied
- * nothing of that chunk, and the count of bytes done stays exact.
- */
 long memobj_fill(struct memobj *mo, uint64_t off, const void *src, uint64_t len)
 {
     const uint8_t *s = src;
