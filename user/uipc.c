@@ -1691,6 +1691,30 @@ static void row_call_desc_bad(void)
     row_teardown();
 }
 
+/*
+ * Calls whose descriptor, send buffer or receive buffer is not user memory (in
+ * the kernel, across the top of user space, wrapping): FAULT at once, on the
+ * fast path's descriptor check as on the C path, the server still waiting.
+ */
+static void row_call_desc_hostile(void)
+{
+    row_setup(S_RECV_RR, 1);
+    static const uintptr_t hostile[] = { 0xffffffff80200000ull, KS_USER_TOP - 50, ~0ull - 50 };
+    for (unsigned i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        uint64_t w[KS_IPC_WORDS] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+        struct ipcres r;
+        ipc_full(KS_SYS_IPC_CALL, R.c, (struct ks_ipc_desc *)hostile[i], 0, w, &r);
+        rec_res(&R.out, &r, 0);
+        KT_EXPECT_EQ(r.a0, KS_ERR_FAULT);
+        struct ks_ipc_desc ds = { .send_buf = (const void *)hostile[i], .send_len = 64 };
+        KT_EXPECT_EQ(row_call(R.c, &ds), KS_ERR_FAULT);
+        struct ks_ipc_desc dr = { .recv_buf = (void *)hostile[i], .recv_cap = 64 };
+        KT_EXPECT_EQ(row_call(R.c, &dr), KS_ERR_FAULT);
+    }
+    row_call(R.c, 0);                                                   /* and the server still answers */
+    row_teardown();
+}
+
 /* Reply-and-receive while another call is queued on the listener. */
 static void row_queued_caller(void)
 {
@@ -2007,6 +2031,7 @@ FAST_ROW(call_buf_kept, 1, 2)
 FAST_ROW(call_buf_cut_kept, 1, 1)
 FAST_ROW(call_desc_handle, 0, 1)
 FAST_ROW(call_desc_bad, 1, 1)
+FAST_ROW(call_desc_hostile, 1, 1)
 FAST_ROW(queued_caller, 1, 1)
 FAST_ROW(rr_bad_listener, 1, 0)
 FAST_ROW(rr_listener_wrong_type, 1, 0)
@@ -2067,6 +2092,7 @@ static const struct ktest_case fast_cases[] = {
     { "call_buf_cut_kept", fast_call_buf_cut_kept },
     { "call_desc_handle", fast_call_desc_handle },
     { "call_desc_bad", fast_call_desc_bad },
+    { "call_desc_hostile", fast_call_desc_hostile },
     { "queued_caller", fast_queued_caller },
     { "rr_bad_listener", fast_rr_bad_listener },
     { "rr_listener_wrong_type", fast_rr_listener_wrong_type },
