@@ -136,8 +136,7 @@ ipc_fast_call:
     lw      t4, TH_STATE(s3)
     li      t5, C_THREAD_BLOCKED
     bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
-    ld      s4, TH_IPC_RPORT(s3)            /* s4 = its reply port */
-    beqz    s4, ipc_bail                    /* none (cannot happen: made before it blocked) */
+    ld      s4, TH_IPC_RPORT(s3)            /* s4 = its reply port (a receive makes one before it blocks) */
     lw      t4, OBJ_HANDLES(s4)
     beqz    t4, ipc_bail                    /* its handle was closed meanwhile */
     lw      t4, RP_STATE(s4)
