@@ -52,9 +52,13 @@ long sys_ipc_control(sysarg_t on, sysarg_t out)
 {
     if (on > 1)
         return KS_ERR_INVALID;
+    struct ks_ipc_stats now = ipc_stats;
+    now.fastpath_on = on;
+    if (out && copy_to_user(out, &now, sizeof now))
+        return KS_ERR_FAULT;            /* a failed call switches nothing */
     ipc_fastpath_on = on;
     ipc_stats.fastpath_on = on;
-    return out ? copy_to_user(out, &ipc_stats, sizeof ipc_stats) : 0;
+    return 0;
 }
 
 long sys_kstat(sysarg_t out)

@@ -2062,8 +2062,35 @@ static void fast_control(void)
     KT_EXPECT_EQ(ks_ipc_control(1, (struct ks_ipc_stats *)0x10), KS_ERR_FAULT);
 }
 
+/* A control call whose output pointer faults changes nothing: the fast path stays on. */
+static void fast_control_fault(void)
+{
+    struct ks_ipc_stats s0, s1;
+    long l = ks_ipc_listener_create();
+    long c = ks_ipc_client_create((ks_handle_t)l, 0x58);
+    KT_ASSERT(l >= 256 && c >= 256);
+    KT_EXPECT_EQ(ks_ipc_control(1, &s0), 0);
+    KT_EXPECT_EQ(ks_ipc_control(0, (struct ks_ipc_stats *)0x10), KS_ERR_FAULT);
+    struct job j = { .port = (ks_handle_t)c };
+    fill_words(j.w, 98);
+    struct uthread t;
+    KT_ASSERT(thread_start_into(&t, caller_thread, (long)&j) >= 0);
+    struct ipcres r;
+    watchdog_arm(3000);
+    long rp = recv_full((ks_handle_t)l, 0, &r);        /* we wait first: its call can go fast */
+    KT_EXPECT(rp >= 256);
+    KT_EXPECT_EQ(reply_full((ks_handle_t)rp, 0, r.w, &r), 0);
+    watchdog_disarm();
+    KT_EXPECT(job_wait(&j, &t, 2000));
+    KT_EXPECT_EQ(ks_ipc_control(1, &s1), 0);
+    KT_EXPECT_EQ(s1.fast_calls - s0.fast_calls, 1);
+    ks_handle_close((ks_handle_t)c);
+    ks_handle_close((ks_handle_t)l);
+}
+
 static const struct ktest_case fast_cases[] = {
     { "control", fast_control },
+    { "control_fault", fast_control_fault },
     { "baseline", fast_baseline },
     { "call_desc", fast_call_desc },
     { "no_receiver", fast_no_receiver },
