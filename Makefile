@@ -3,6 +3,8 @@
 #   make            build/kernel.elf
 #   make test       host unit tests, then QEMU boots of the test configurations
 #   make bench      benchmarks under QEMU -icount (tools/run-bench; figures in build/bench.txt)
+#   make bench-audit every figure recounted from an instruction trace (tools/profile --audit)
+#   make profile BENCH=NAME   where one figure's instructions go, per function (tools/profile)
 #   make qemu       boot the kernel (same as ./qemu-run.sh)
 #   make gdb        boot halted and attach gdb-multiarch, stopped at kmain
 #   make clean      remove build/
@@ -40,7 +42,7 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 	$(wildcard arch/riscv/*.S)
 KERNEL_OBJS := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRCS))
 
-.PHONY: all test bench qemu gdb clean FORCE
+.PHONY: all test bench bench-audit profile qemu gdb clean FORCE
 all: $(B)/kernel.elf
 FORCE:
 
@@ -80,6 +82,14 @@ NATIVE_PROGS := utest ubench uchild uipc ufp udev
 MUSL_PROGS   := init mbench mtest mconsole fsd
 USER_PROGS   := $(MUSL_PROGS) $(NATIVE_PROGS)
 
+# Each program is linked at its own address, so that a user pc names its
+# program: tools/profile and gdb read every program's symbols at once. 16 MiB
+# apart, all below 4 GiB, where the kernel places mappings (kernel/vm.c).
+USER_BASES := init=0x01000000 mbench=0x02000000 mtest=0x03000000 mconsole=0x04000000 \
+	fsd=0x05000000 utest=0x06000000 ubench=0x07000000 uchild=0x08000000 \
+	uipc=0x09000000 ufp=0x0a000000 udev=0x0b000000
+user_base = $(or $(patsubst $(1)=%,%,$(filter $(1)=%,$(USER_BASES))),$(error no USER_BASES entry for $(1)))
+
 # ufp tests floating-point state, so it alone may use the F and D extensions.
 $(B)/u/user/ufp.c.o: USER_CFLAGS += -march=rv64imafdc_zicsr_zifencei
 
@@ -93,7 +103,8 @@ $(B)/u/%.S.o: %.S
 
 $(patsubst %,$(B)/user/%.elf,$(NATIVE_PROGS)): $(B)/user/%.elf: $(B)/u/user/%.c.o $(USER_LIB_OBJS) user/user.ld
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -static -Wl,-T,user/user.ld -Wl,--build-id=none -o $@ $< $(USER_LIB_OBJS) -lgcc
+	$(CC) $(USER_CFLAGS) -static -Wl,-T,user/user.ld -Wl,--defsym=__user_base=$(call user_base,$*) \
+	    -Wl,--build-id=none -o $@ $< $(USER_LIB_OBJS) -lgcc
 
 # Programs go into the boot image without debug info (gdb reads build/user/*.elf).
 $(B)/user/%.strip: $(B)/user/%.elf
@@ -145,7 +156,8 @@ $(B)/m/%.c.o: %.c $(MUSL_LIBC)
 
 $(patsubst %,$(B)/user/%.elf,$(MUSL_PROGS)): $(B)/user/%.elf: $(B)/m/user/%.c.o $(MUSL_EMU_OBJS) $(MUSL_LIBC)
 	@mkdir -p $(dir $@)
-	$(CC) $(MUSL_CFLAGS) -static -nostdlib -Wl,--build-id=none -o $@ $(MUSL)/lib/crt1.o \
+	$(CC) $(MUSL_CFLAGS) -static -nostdlib -Wl,-Ttext-segment=$(call user_base,$*) \
+	    -Wl,--build-id=none -o $@ $(MUSL)/lib/crt1.o \
 	    $(MUSL)/lib/crti.o $< $(MUSL_EMU_OBJS) $(MUSL_LIBC) $(LIBGCC) $(MUSL)/lib/crtn.o
 
 # The symbol table for backtraces takes two links: link once with an empty
@@ -201,6 +213,14 @@ test: $(B)/kernel.elf $(HOST_TESTS) $(B)/virt.dtb $(patsubst %,$(B)/user/%.elf,$
 
 bench: $(B)/kernel.elf
 	$(PYTHON) tools/run-bench --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)"
+
+# The profiler reads every program's symbols (build/user/*.elf) with the kernel's.
+bench-audit: $(B)/kernel.elf $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
+	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" --audit
+
+profile: $(B)/kernel.elf $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
+	$(if $(BENCH),,$(error say which figure: make profile BENCH=NAME, a name make bench prints))
+	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" $(BENCH)
 
 qemu: $(B)/kernel.elf
 	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel.elf

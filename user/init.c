@@ -9,7 +9,8 @@
  *            nonzero if any failed
  *   console  run user/mconsole.c, which reads what is typed on the console
  *   bench    report boot_to_hello, then run the benchmark programs (ubench,
- *            the native ABI; mbench, the POSIX layer)
+ *            the native ABI; mbench, the POSIX layer); the arguments after it
+ *            that say n=K or only=NAME are passed on (user/lib/bench.h)
  *
  * fsd gets, as KS_AT_HANDLE_0 + 0, 1, 2: the listener its ports come from,
  * the console UART's device memobj and its irq (the last two are init's own,
@@ -166,6 +167,21 @@ static int run_args(const char *prog, const char *const argv[], int native,
     return (int)(status & 0xff);
 }
 
+/*
+ * The benchmark programs, with init's arguments after "bench" that are
+ * benchmark options (n=K, only=NAME: user/lib/bench.h).
+ */
+static int run_bench(const char *prog, int native, int argc, char **argv, int from)
+{
+    const char *args[8] = { prog };
+    int n = 1;
+    for (int i = from; i < argc && n < 7; i++)
+        if (strncmp(argv[i], "n=", 2) == 0 || strncmp(argv[i], "only=", 5) == 0)
+            args[n++] = argv[i];
+    args[n] = NULL;
+    return run_args(prog, args, native, NULL, 0);
+}
+
 static int run(const char *prog, int native)
 {
     const char *argv[] = { prog, NULL };
@@ -225,9 +241,11 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "console") == 0) {
             status |= run("mconsole", 0);
         } else if (strcmp(argv[i], "bench") == 0) {
-            report_boot_to_hello(hello_instret);
-            status |= run("ubench", 1);
-            status |= run("mbench", 0);
+            bench_options(argc - i, argv + i);
+            if (bench_wanted("boot_to_hello"))
+                report_boot_to_hello(hello_instret);
+            status |= run_bench("ubench", 1, argc, argv, i + 1);
+            status |= run_bench("mbench", 0, argc, argv, i + 1);
         }
     }
     return status;

@@ -4,9 +4,9 @@
  *
  * Like user/ubench.c: under `make bench` (QEMU -icount, one hart) rdinstret
  * counts guest instructions exactly, each figure is printed as
- * "bench NAME VALUE UNIT", and every loop's own cost (the same loop doing
- * nothing) is measured and subtracted, so a figure is the whole operation:
- * musl, musl_emu, the kernel and (for the console, open, stat) the FS server.
+ * "bench NAME VALUE UNIT", and only the bare loop's cost is subtracted, so a
+ * figure is the whole operation: musl, musl_emu, the kernel and (for the
+ * console, open, stat) the FS server.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -28,7 +28,7 @@ static int fail(const char *what)
 /* write(fd, buf, 1) to a regular file: a view write in the kernel, no IPC. */
 static int bench_write_file(void)
 {
-    enum { N = 2000 };
+    long N = bench_n(2000);
     int fd = open("/tmp/bench-w", O_CREAT | O_TRUNC | O_WRONLY, 0644);
     if (fd < 0)
         return fail("open /tmp/bench-w");
@@ -50,7 +50,7 @@ static int bench_write_file(void)
  */
 static int bench_write_console(void)
 {
-    enum { N = 200 };
+    long N = bench_n(200);
     int fd = open("/dev/console", O_WRONLY);
     if (fd < 0)
         return fail("open /dev/console");
@@ -66,16 +66,22 @@ static int bench_write_console(void)
     return 0;
 }
 
-static int bench_open_close(void)
+/* The file bench_open_close opens and bench_stat looks at. */
+static int make_bench_file(void)
 {
-    enum { N = 500 };
     int fd = open("/tmp/bench-o", O_CREAT | O_WRONLY, 0644);
     if (fd < 0)
         return fail("create /tmp/bench-o");
     close(fd);
+    return 0;
+}
+
+static int bench_open_close(void)
+{
+    long N = bench_n(500);
     uint64_t t0 = instret();
     for (long i = 0; i < N; i++) {
-        fd = open("/tmp/bench-o", O_RDONLY);
+        int fd = open("/tmp/bench-o", O_RDONLY);
         if (fd < 0)
             return fail("open /tmp/bench-o");
         close(fd);
@@ -87,14 +93,13 @@ static int bench_open_close(void)
 
 static int bench_stat(void)
 {
-    enum { N = 500 };
+    long N = bench_n(500);
     struct stat st;
     uint64_t t0 = instret();
     for (long i = 0; i < N; i++)
         if (stat("/tmp/bench-o", &st) != 0)
             return fail("stat /tmp/bench-o");
     uint64_t total = instret() - t0;
-    unlink("/tmp/bench-o");
     report("posix_stat", total - empty_loop(N), N, "insn/op");
     return 0;
 }
@@ -102,7 +107,8 @@ static int bench_stat(void)
 /* read of a 1 MiB file in 64 KiB chunks, per byte (the file's pages exist already). */
 static int bench_read_1m(void)
 {
-    enum { SIZE = 1 << 20, CHUNK = 64 << 10, ROUNDS = 4 };
+    enum { SIZE = 1 << 20, CHUNK = 64 << 10 };
+    long ROUNDS = bench_n(4);
     char *buf = malloc(CHUNK);
     int fd = open("/tmp/bench-r", O_CREAT | O_TRUNC | O_RDWR, 0644);
     if (!buf || fd < 0)
@@ -124,18 +130,26 @@ static int bench_read_1m(void)
     close(fd);
     unlink("/tmp/bench-r");
     free(buf);
-    report("posix_read_1m", total - empty_loop((long)ROUNDS * (SIZE / CHUNK)), (uint64_t)ROUNDS * SIZE,
+    report("posix_read_1m", total - empty_loop(ROUNDS * (SIZE / CHUNK)), (uint64_t)ROUNDS * SIZE,
            "insn/byte");
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     int bad = 0;
-    bad |= bench_write_file();
-    bad |= bench_write_console();
-    bad |= bench_open_close();
-    bad |= bench_stat();
-    bad |= bench_read_1m();
+    bench_options(argc, argv);
+    if (bench_wanted("posix_write_file_1b"))
+        bad |= bench_write_file();
+    if (bench_wanted("posix_write_console_1b"))
+        bad |= bench_write_console();
+    bad |= make_bench_file();
+    if (bench_wanted("posix_open_close"))
+        bad |= bench_open_close();
+    if (bench_wanted("posix_stat"))
+        bad |= bench_stat();
+    unlink("/tmp/bench-o");
+    if (bench_wanted("posix_read_1m"))
+        bad |= bench_read_1m();
     return bad;
 }
