@@ -177,10 +177,18 @@ long ipc_client_create(uint64_t listener, uint64_t userdata)
     return r;
 }
 
+/*
+ * What an empty handle cache entry points at: no object, and a generation no
+ * handle value that matches the empty entry's (0) can have, so it never hits.
+ */
+static struct handle_entry hcache_none = { .obj = NULL, .gen = 1 };
+
 void ipc_thread_init(struct thread *t)
 {
     list_node_init(&t->ipc.link);
     t->ipc.rport_handle = KS_HANDLE_NONE;
+    for (int i = 0; i < IPC_HC_COUNT; i++)
+        t->ipc.hc[i] = (struct ipc_hcache){ .handle = 0, .entry = &hcache_none, .obj = NULL };
 }
 
 /* Release what the message still holds: a moved handle that never arrived ends here. */

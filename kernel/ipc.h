@@ -62,6 +62,23 @@ enum ipc_state {
 };
 
 /* Per-thread IPC state (part of struct thread). */
+struct handle_entry;
+
+/*
+ * One handle the IPC fast path resolved for this thread: the register value,
+ * the handle table slot it named and the object it held. The fast path uses it
+ * while the slot still holds that object under that generation (then it is the
+ * same live handle, and a lookup would give the same result) and fills it
+ * after a full lookup; nothing else reads it.
+ */
+struct ipc_hcache {
+    uint64_t handle;                /* the 64-bit register value that was resolved (0: empty) */
+    struct handle_entry *entry;     /* its slot in the process's handle table */
+    struct object *obj;             /* what it named, with the type and right asked for */
+};
+
+enum { IPC_HC_CALL, IPC_HC_REPLY, IPC_HC_LISTENER, IPC_HC_COUNT };
+
 struct thread_ipc {
     uint64_t mr[KS_IPC_WORDS];      /* message registers: saved at entry, loaded at exit */
     uint64_t out_a1, out_info;      /* a1 and a7 on return */
@@ -73,6 +90,7 @@ struct thread_ipc {
     struct reply_port *reply;       /* WAIT_REPLY: the port that will answer */
     struct reply_port *rport;       /* server side: this thread's reusable reply port */
     int32_t rport_handle;
+    struct ipc_hcache hc[IPC_HC_COUNT];  /* the fast path's handle cache (see above) */
     uintptr_t desc_user;            /* the caller's struct ks_ipc_desc (0: registers only) */
     struct ks_ipc_desc desc;        /* a copy; its outputs are written back on return */
     uint64_t desc_out_was[4];       /* the outputs as the caller's memory holds them */

@@ -31,6 +31,8 @@ enum thread_state {
 struct thread {
     struct arch_thread arch;        /* first: entry.S finds it through tp */
     uint32_t flags;
+    int interrupt_pending;          /* thread_interrupt came while it was not blocked
+                                       (next to flags: the IPC fast path tests both with one ld) */
     uint32_t tid;
     struct object obj;
     struct process *proc;           /* NULL for kernel threads (holds a reference) */
@@ -38,7 +40,6 @@ struct thread {
     struct list_node sched_link;    /* run queue or a wait queue */
     struct wait_queue *waiting_on;
     int interruptible;
-    int interrupt_pending;          /* thread_interrupt came while it was not blocked */
     long wake_result;
     uint64_t sleep_deadline;        /* platform time; valid while on the sleep list */
     struct list_node sleep_link;

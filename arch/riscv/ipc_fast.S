@@ -27,13 +27,13 @@
  */
 #include "asm-offsets.h"
 
-#define SSTATUS_SPP (1 << 8)
 #define SSTATUS_FS  (3 << 13)
 #define UREG(n)     (TH_FRAME + TF_X0 + (n) * 8)
 
 /*
  * Resolve handle `h` of the current process to its object in `obj`, with type
- * `type` and right `right`, or jump to ipc_bail. Clobbers t4, t5, `entry`.
+ * `type` and right `right`, or jump to ipc_bail; `entry` is left at its slot.
+ * Clobbers t4, t5.
  */
 .macro lookup h, type, right, obj, entry
     li      t4, 256
@@ -58,15 +58,41 @@
     beqz    t4, ipc_bail                    /* missing right */
 .endm
 
-/* Checks both paths start with. */
+/*
+ * `lookup` through this thread's handle cache entry at `slot` (struct
+ * ipc_hcache, kernel/ipc.h). The entry holds a register value that a lookup
+ * resolved, its table slot and its object; if `h` is that value and the slot
+ * still holds that object under that generation, it is the same live handle,
+ * whose type and rights cannot have changed: the lookup would succeed with
+ * that object. Else look up and fill the entry (out of line, after the paths).
+ */
+.macro cached h, type, right, obj, entry, slot
+    ld      t4, (\slot + HC_HANDLE)(tp)
+    bne     t4, \h, .Lmiss\@
+    ld      \entry, (\slot + HC_ENTRY)(tp)
+    ld      \obj, (\slot + HC_OBJ)(tp)
+    ld      t4, HE_OBJ(\entry)
+    bne     t4, \obj, .Lmiss\@              /* closed, or another object */
+    lwu     t4, HE_GEN(\entry)
+    srli    t5, \h, 8
+    bne     t4, t5, .Lmiss\@                /* closed and reused: another handle */
+    .pushsection .text.ipc_fast_miss, "ax", @progbits
+.Lmiss\@:
+    lookup  \h, \type, \right, \obj, \entry
+    sd      \h, (\slot + HC_HANDLE)(tp)
+    sd      \entry, (\slot + HC_ENTRY)(tp)
+    sd      \obj, (\slot + HC_OBJ)(tp)
+    j       .Lhit\@
+    .popsection
+.Lhit\@:
+.endm
+
+/* Checks both paths start with. flags and interrupt_pending are one doubleword. */
 .macro common_checks
-    lla     t4, ipc_fastpath_on
-    ld      t4, 0(t4)
+    ld      t4, ipc_fastpath_on
     beqz    t4, ipc_bail                    /* switched off (KS_SYS_IPC_CONTROL) */
-    lw      t4, TH_FLAGS(tp)
-    bnez    t4, ipc_bail                    /* this thread is being killed */
-    lw      t4, TH_INTR_PENDING(tp)
-    bnez    t4, ipc_bail                    /* an interrupt would end the wait at once */
+    ld      t4, TH_FLAGS(tp)
+    bnez    t4, ipc_bail                    /* being killed, or an interrupt would end the wait at once */
 .endm
 
 /*
@@ -112,10 +138,11 @@
 .endm
 
 .macro count counter
-    lla     t4, ipc_stats
-    ld      t5, \counter(t4)
+.Lcount\@:
+    auipc   t4, %pcrel_hi(ipc_stats + \counter)
+    ld      t5, %pcrel_lo(.Lcount\@)(t4)
     addi    t5, t5, 1
-    sd      t5, \counter(t4)
+    sd      t5, %pcrel_lo(.Lcount\@)(t4)
 .endm
 
     .section .text
@@ -124,7 +151,7 @@
     .globl ipc_fast_call
 ipc_fast_call:
     common_checks
-    lookup  a0, C_OBJ_CLIENT, C_RIGHT_WRITE, s1, s0     /* s1 = client port */
+    cached  a0, C_OBJ_CLIENT, C_RIGHT_WRITE, s1, s0, TH_HC_CALL     /* s1 = client port */
     ld      s2, CP_LISTENER(s1)                         /* s2 = listener */
     lw      t4, L_CLOSED(s2)
     bnez    t4, ipc_bail                    /* closed: the C path reports it */
@@ -190,7 +217,7 @@ ipc_call_desc:
     .globl ipc_fast_reply_recv
 ipc_fast_reply_recv:
     common_checks
-    lookup  a0, C_OBJ_REPLY, C_RIGHT_WRITE, s1, s0      /* s1 = reply port */
+    cached  a0, C_OBJ_REPLY, C_RIGHT_WRITE, s1, s0, TH_HC_REPLY     /* s1 = reply port */
     lw      t4, RP_STATE(s1)
     li      t5, C_REPLY_ARMED
     bne     t4, t5, ipc_bail                /* replied already, or the caller is gone */
@@ -198,7 +225,7 @@ ipc_fast_reply_recv:
     lw      t4, TH_STATE(s3)
     li      t5, C_THREAD_BLOCKED
     bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
-    lookup  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0    /* s2 = listener */
+    cached  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0, TH_HC_LISTENER /* s2 = listener */
     ld      t4, L_CLOSED(s2)
     bnez    t4, ipc_bail                    /* closed, or a notification pending (one ld: ipc.c) */
     ld      t4, (L_CALLERS + LINK_NEXT)(s2)
@@ -256,19 +283,17 @@ ipc_fast_reply_recv:
  */
 ipc_fast_switch:
     ld      t4, TH_SATP(gp)
-    lla     t5, arch_current_satp
-    ld      t6, 0(t5)
-    beq     t4, t6, 1f
-    csrw    satp, t4                        /* ASIDs: no TLB flush */
-    sd      t4, 0(t5)
-1:  mv      tp, gp
+    csrw    satp, t4                        /* ASIDs: no TLB flush; the same value changes nothing */
+    mv      tp, gp
     li      t4, SSTATUS_FS              /* FP off: the thread's first use traps (fp.c) */
     csrc    sstatus, t4
+    /*
+     * sstatus.SPP is 0 (user) already: the ecall that entered set it, and a
+     * trap taken since (in a C helper) returned with sret, which sets it to 0.
+     */
     ld      t4, (TH_FRAME + TF_SEPC)(tp)
     addi    t4, t4, 4
     csrw    sepc, t4
-    li      t4, SSTATUS_SPP
-    csrc    sstatus, t4
     .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
     ld      x\n, UREG(\n)(tp)
     .endr

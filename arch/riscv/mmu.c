@@ -21,7 +21,6 @@
 
 #define ASID_COUNT 65536
 static uint8_t asid_used[ASID_COUNT / 8];
-uint64_t arch_current_satp;     /* what satp holds (read by ipc_fast.S too) */
 
 static int asid_alloc(void)
 {
@@ -82,7 +81,7 @@ static void free_tables(pte_t *table, int level)
 
 void arch_aspace_destroy(struct arch_aspace *as)
 {
-    BUG_ON(arch_current_satp == as->satp);
+    BUG_ON(csr_read(satp) == as->satp);
     free_tables(as->root, PT_LEVELS - 1);
     sfence_asid(as->asid);
     asid_free(as->asid);
@@ -215,10 +214,9 @@ void arch_protect_range(struct arch_aspace *as, uintptr_t start, uintptr_t end, 
 
 static void write_satp(uint64_t satp)
 {
-    if (satp == arch_current_satp)
+    if (satp == csr_read(satp))
         return;
     csr_write(satp, satp);
-    arch_current_satp = satp;
 }
 
 void arch_aspace_activate_kernel(void)
