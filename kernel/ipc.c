@@ -308,11 +308,12 @@ static long take_desc(uint64_t desc, int use)
     for (uint32_t i = 0; i < d->send_nhandles; i++) {
         struct object *o;
         uint32_t rights;
-        if ((r = sys_lookup((uint64_t)(uint32_t)d->send_handles[i], 0, KS_RIGHT_TRANSFER, &o, &rights)) ||
-            (r = (d->send_handles[i] == KS_PROCESS_SELF || d->send_handles[i] == KS_THREAD_SELF)
-                     ? KS_ERR_INVALID : 0)) {
-            if (!r)
-                object_put(o);
+        r = sys_lookup((uint64_t)(uint32_t)d->send_handles[i], 0, KS_RIGHT_TRANSFER, &o, &rights);
+        if (!r && (d->send_handles[i] == KS_PROCESS_SELF || d->send_handles[i] == KS_THREAD_SELF)) {
+            object_put(o);              /* a pseudo-handle resolves, but cannot travel */
+            r = KS_ERR_INVALID;
+        }
+        if (r) {
             drop_outgoing_handles(ipc);
             return r;
         }

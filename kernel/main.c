@@ -101,6 +101,12 @@ void kmain(unsigned long hartid, uint64_t dtb_pa)
     if (platform_has_arg(&plat, "ktest"))
         shutdown(boot_tests_run() ? EXIT_TESTS_FAILED : EXIT_OK);
 
+    /*
+     * From here on the kernel runs with interrupts off, as it does in every
+     * trap; the idle loop turns them on only around wfi. (Left on, init's
+     * first switch entered user mode with them on: see thread_start_user.)
+     */
+    arch_irq_disable();
     struct userboot_console console = console_objects();
     userboot_start_init(plat.bootargs, &console);
     object_put(console.mmio);

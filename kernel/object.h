@@ -21,10 +21,16 @@ struct object_ops {
     void (*on_last_handle)(struct object *o);   /* optional: the last handle was closed */
 };
 
+/*
+ * The counts are 64 bits so that they cannot wrap: one increment per
+ * instruction would take centuries to reach 2^64. (At 32 bits, a loop of
+ * system calls leaking one reference each wrapped a live thread's count to
+ * zero in about 2^32 calls, and the next lookup freed it.)
+ */
 struct object {
     uint32_t type;              /* KS_OBJ_* */
-    uint32_t refs;
-    uint32_t handles;
+    uint64_t refs;
+    uint64_t handles;
     const struct object_ops *ops;
 };
 

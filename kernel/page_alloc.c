@@ -8,6 +8,7 @@
  * a block, or a block freed twice, is caught. Free single pages may also sit
  * in a small cache in front of the lists (PAGE_CACHED; see pcache below).
  */
+#include <kestrel/errors.h>
 #include "page_alloc.h"
 #include "panic.h"
 #include "platform.h"
@@ -197,9 +198,13 @@ static struct page *allocated_block(const void *va, const char *who)
     return pg;
 }
 
-void page_ref(void *va)
+int page_ref(void *va)
 {
-    allocated_block(va, "page_ref")->refcount++;
+    struct page *pg = allocated_block(va, "page_ref");
+    if (pg->refcount >= PAGE_REF_MAX)
+        return KS_ERR_NO_MEMORY;
+    pg->refcount++;
+    return 0;
 }
 
 void page_unref(void *va)

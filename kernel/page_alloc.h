@@ -62,9 +62,13 @@ void page_free(void *va, unsigned order);
 /*
  * Reference counts on allocated blocks: page_alloc returns a block with one
  * reference; page_unref frees it when the last one goes. Memobjs and page
- * tables share pages this way.
+ * tables share pages this way. The count is 32 bits (struct page stays 16
+ * bytes), so page_ref refuses to pass PAGE_REF_MAX: it returns
+ * KS_ERR_NO_MEMORY and leaves the count as it was (a page mapped that many
+ * times, the shared zero page say, is "out of references"); else 0.
  */
-void page_ref(void *va);
+#define PAGE_REF_MAX 0xfffff000u
+int page_ref(void *va);
 void page_unref(void *va);
 uint32_t page_refcount(void *va);
 

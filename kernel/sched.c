@@ -73,13 +73,28 @@ void sched_switch_done(void)
     reap_zombie();
 }
 
-/* A new thread's first code in the kernel (from thread_trampoline). */
+/* A new thread's first code in the kernel (from thread_trampoline and kthread_trampoline). */
 void thread_start(void);
 void thread_start(void)
 {
     reap_zombie();
     if (current_thread()->flags & THREAD_KILLED)
         thread_exit(0);         /* its process ended before it ever ran */
+}
+
+/*
+ * A new user thread's first code in the kernel (thread_trampoline), before
+ * user_return_full. Interrupts must be off there: one taken between that
+ * path's `csrw sscratch, tp` and its sret would be taken as a trap from user
+ * mode with a kernel pc as the user's. Every way into user_return* comes from
+ * a trap (which turns interrupts off) or from schedule(), which nothing calls
+ * with interrupts on (the idle loop turns them on only around wfi).
+ */
+void thread_start_user(void);
+void thread_start_user(void)
+{
+    BUG_ON(arch_irq_enabled());
+    thread_start();
 }
 
 void sched_yield(void)

@@ -339,9 +339,8 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
             return 0;
         }
         void *page = memobj_page(a->mo, index, 1);
-        if (!page)
+        if (!page || page_ref(page))
             return KS_ERR_NO_MEMORY;
-        page_ref(page);
         arch_pte_set(&vs->as, slot, va, virt_to_phys(page), a->prot);
         return 0;
     }
@@ -350,7 +349,8 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
         return map_private_copy(a, slot, va, page);
     if (!page)
         page = zero_page;
-    page_ref(page);
+    if (page_ref(page))
+        return KS_ERR_NO_MEMORY;
     arch_pte_set(&vs->as, slot, va, virt_to_phys(page), read_only(a->prot));
     return 0;
 }

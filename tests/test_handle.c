@@ -57,7 +57,7 @@ enum { EV_LAST = 1, EV_DESTROY = 2 };
 
 struct event {
     int kind, id;
-    uint32_t refs, handles;     /* as the hook saw them */
+    uint64_t refs, handles;     /* as the hook saw them */
 };
 
 static struct event events[64];
@@ -641,7 +641,33 @@ CASE(create_no_memory)
         handle_table_destroy(t);
 }
 
+/*
+ * A count past 2^32 does not wrap: with 32-bit counts, 2^32 leaked references
+ * (one per failed system call, before the take_desc fix) brought a live
+ * object's count back to zero, and the next lookup and put freed it.
+ */
+CASE(refs_past_32_bits)
+{
+    struct handle_table *t = handle_table_create();
+    KT_ASSERT(t != NULL);
+    struct toy *a = toy_new(0, &toy_ops);
+    ks_handle_t h = handle_install(t, &a->obj, KS_RIGHT_READ);
+    a->obj.refs = UINT32_MAX;                   /* as if 2^32 - 3 references leaked */
+    struct object *o;
+    KT_ASSERT(handle_lookup(t, h, TOY, 0, &o, NULL) == 0);
+    KT_EXPECT(a->obj.refs == (uint64_t)UINT32_MAX + 1);
+    object_put(o);
+    KT_EXPECT_EQ(n_destroy[0], 0);              /* still alive: nothing wrapped to zero */
+    KT_EXPECT(a->obj.refs == UINT32_MAX);
+    a->obj.refs = 2;                            /* back to the truth: the creator and the handle */
+    KT_EXPECT_EQ(handle_close(t, h), 0);
+    object_put(&a->obj);
+    KT_EXPECT_EQ(n_destroy[0], 1);
+    handle_table_destroy(t);
+}
+
 static const struct ktest_case handle_cases[] = {
+    { "refs_past_32_bits", refs_past_32_bits },
     { "install_lookup_close", install_lookup_close },
     { "rights_subset", rights_subset },
     { "check_order", check_order },

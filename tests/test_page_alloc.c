@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kernel/ktest.h"
+#include <kestrel/errors.h>
 #include "kernel/page_alloc.h"
 #include "kernel/platform.h"
 #include "tests/host.h"
@@ -704,7 +705,29 @@ CASE(init_panics_without_room)
     KT_EXPECT(page_alloc(0) == NULL);
 }
 
+/* page_ref refuses to pass PAGE_REF_MAX (the count is 32 bits) and never wraps. */
+CASE(ref_refuses_overflow)
+{
+    KT_ASSERT(arena_new(8 << 20));
+    add_ram(0, 8 << 20);
+    init();
+    size_t nfree = page_free_count();
+    void *p = page_alloc(0);
+    KT_ASSERT(p != NULL);
+    KT_EXPECT_EQ(page_ref(p), 0);
+    KT_EXPECT_EQ(page_refcount(p), 2);
+    page_of(p)->refcount = PAGE_REF_MAX - 1;
+    KT_EXPECT_EQ(page_ref(p), 0);
+    KT_EXPECT_EQ(page_refcount(p), PAGE_REF_MAX);
+    KT_EXPECT_EQ(page_ref(p), KS_ERR_NO_MEMORY);
+    KT_EXPECT_EQ(page_refcount(p), PAGE_REF_MAX);   /* unchanged */
+    page_of(p)->refcount = 1;
+    page_unref(p);
+    KT_EXPECT_EQ(page_free_count(), nfree);
+}
+
 static const struct ktest_case page_alloc_cases[] = {
+    { "ref_refuses_overflow", ref_refuses_overflow },
     { "init_counts", init_counts },
     { "exhaust_and_merge", exhaust_and_merge },
     { "reuse", reuse },

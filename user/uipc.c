@@ -3219,6 +3219,21 @@ static void leaks_repeat(void)
     KT_EXPECT_EQ(now.free_pages, first.free_pages);
 }
 
+/*
+ * Calls (and a reply) whose descriptor names a pseudo-handle among the handles
+ * to send fail with INVALID, and give back the reference their lookup took: a
+ * helper makes 1,000 of them from its own thread and exits, and everything it
+ * had is freed. (The leak kept the helper's thread, reply port and process
+ * allocated for good; at 2^32 calls the thread's count wrapped.)
+ */
+static void leaks_pseudo_handle_send(void)
+{
+    struct ks_kstat before;
+    snap(&before);
+    KT_EXPECT_EQ(child_reap(spawn_helper("pseudo-send", "1000", 0, 0), 10000), 0);
+    expect_no_leak(&before, "pseudo-handle sends");
+}
+
 static void leaks_total(void)
 {
     expect_no_leak(&main_start, "whole run");
@@ -3228,6 +3243,7 @@ static const struct ktest_case leaks_cases[] = {
     { "served_thread_exit", leaks_served_thread_exit },
     { "failed_receive_thread_exit", leaks_failed_receive_thread_exit },
     { "repeat", leaks_repeat },
+    { "pseudo_handle_send", leaks_pseudo_handle_send },
     { "total", leaks_total },
 };
 KTEST_SUITE(leaks_suite, "ipc_leaks", leaks_cases);
@@ -3380,6 +3396,29 @@ static int helper_caller_ipc(void)
     return 0;
 }
 
+/*
+ * n calls through a port of our own listener, each sending KS_THREAD_SELF or
+ * KS_PROCESS_SELF: 0 if every one failed with KS_ERR_INVALID. (Replies check
+ * their descriptor with the same take_desc.)
+ */
+static int helper_pseudo_send(unsigned n)
+{
+    long l = ks_ipc_listener_create();
+    long c = l >= 0 ? ks_ipc_client_create((ks_handle_t)l, 1) : l;
+    if (c < 0)
+        return 2;
+    int bad = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct ks_ipc_desc d = { .send_nhandles = 1 };
+        d.send_handles[0] = i & 1 ? KS_PROCESS_SELF : KS_THREAD_SELF;
+        uint64_t w[KS_IPC_WORDS] = { 0 };
+        bad |= ks_ipc_call((ks_handle_t)c, &d, w, 0) != KS_ERR_INVALID;
+    }
+    ks_handle_close((ks_handle_t)c);
+    ks_handle_close((ks_handle_t)l);
+    return bad;
+}
+
 /* Echo server on inherited listener 0 until it fails; 0 if that was PEER_CLOSED. */
 static int helper_echo(void)
 {
@@ -3504,6 +3543,8 @@ static int helper_main(int argc, char **argv)
         return helper_call_block();
     if (strcmp(mode, "stress-server") == 0)
         return helper_stress_server();
+    if (strcmp(mode, "pseudo-send") == 0)
+        return helper_pseudo_send((unsigned)atou(argc > 2 ? argv[2] : "1"));
     return 100;
 }
 

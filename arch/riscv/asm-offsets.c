@@ -24,8 +24,8 @@ _Static_assert(offsetof(struct client_port, obj) == 0 && offsetof(struct listene
                offsetof(struct reply_port, obj) == 0, "port objects start with their header");
 _Static_assert(sizeof(enum thread_state) == 4 && sizeof(enum ipc_state) == 4 &&
                sizeof(enum reply_state) == 4, "states are read with lw/sw");
-_Static_assert(sizeof(((struct object *)0)->refs) == 4 && sizeof(((struct object *)0)->handles) == 4,
-               "counts are read with lw/sw");
+_Static_assert(sizeof(((struct object *)0)->refs) == 8 && sizeof(((struct object *)0)->handles) == 8,
+               "counts are read with ld/sd");
 _Static_assert(KS_HANDLE_MAX == 256, "the fast path takes the slot from the low 8 bits");
 _Static_assert(KS_SYS_COUNT <= KS_SYS_IPC_FIRST && KS_SYS_IPC_CALL == KS_SYS_IPC_FIRST,
                "entry.S: IPC numbers lie above the syscall table, the call first");

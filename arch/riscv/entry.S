@@ -251,7 +251,7 @@ arch_switch:
  */
     .globl thread_trampoline
 thread_trampoline:
-    call    thread_start
+    call    thread_start_user
     j       user_return_full
 
 /* A kernel thread's first switch lands here with fn in s1 and its argument in s2. */

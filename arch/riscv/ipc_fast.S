@@ -132,9 +132,9 @@
 .endm
 
 .macro refs_add obj, delta
-    lw      t4, OBJ_REFS(\obj)
+    ld      t4, OBJ_REFS(\obj)
     addi    t4, t4, \delta
-    sw      t4, OBJ_REFS(\obj)
+    sd      t4, OBJ_REFS(\obj)
 .endm
 
 .macro count counter
@@ -164,7 +164,7 @@ ipc_fast_call:
     li      t5, C_THREAD_BLOCKED
     bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
     ld      s4, TH_IPC_RPORT(s3)            /* s4 = its reply port (a receive makes one before it blocks) */
-    lw      t4, OBJ_HANDLES(s4)
+    ld      t4, OBJ_HANDLES(s4)
     beqz    t4, ipc_bail                    /* its handle was closed meanwhile */
     lw      t4, RP_STATE(s4)
     li      t5, C_REPLY_ARMED
@@ -234,7 +234,7 @@ ipc_fast_reply_recv:
     ld      s4, TH_IPC_RPORT(tp)            /* our reply port for the next call: */
     beq     s4, s1, 1f                      /* this one, idle after the reply, or */
     beqz    s4, ipc_bail
-    lw      t4, OBJ_HANDLES(s4)
+    ld      t4, OBJ_HANDLES(s4)
     beqz    t4, ipc_bail                    /* another one, with its handle, */
     lw      t4, RP_STATE(s4)
     li      t5, C_REPLY_ARMED

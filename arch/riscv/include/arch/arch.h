@@ -21,6 +21,12 @@ static inline unsigned long arch_irq_save(void)
     __asm__ volatile("csrrci %0, sstatus, 2" : "=r"(old) :: "memory");
     return old & 2;
 }
+static inline int arch_irq_enabled(void)
+{
+    unsigned long s;
+    __asm__ volatile("csrr %0, sstatus" : "=r"(s));
+    return (s & 2) != 0;
+}
 static inline void arch_irq_restore(unsigned long flags)
 {
     if (flags)
