@@ -127,14 +127,14 @@ syscall_return_slow:
      */
 ipc_entry:                                  /* a7 >= SYSCALL_COUNT */
     addi    gp, a7, -SYSCALL_IPC_FIRST      /* gp = the IPC call's index */
-    li      ra, SYSCALL_IPC_LAST - SYSCALL_IPC_FIRST + 1
-    bgeu    gp, ra, ipc_nosys               /* not an IPC number either */
     .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
     sd      x\n, UREG(\n)(tp)
     .endr
     beqz    gp, ipc_fast_call               /* KS_SYS_IPC_CALL is the first */
-    li      ra, C_SYS_IPC_REPLY_RECEIVE - SYSCALL_IPC_FIRST
-    beq     gp, ra, ipc_fast_reply_recv
+    addi    ra, gp, SYSCALL_IPC_FIRST - C_SYS_IPC_REPLY_RECEIVE
+    beqz    ra, ipc_fast_reply_recv
+    li      ra, SYSCALL_IPC_LAST - SYSCALL_IPC_FIRST + 1
+    bgeu    gp, ra, ipc_nosys               /* not an IPC number either (its s-registers saved for nothing) */
     .globl ipc_slow
 ipc_slow:                                   /* the C path: save the message, call kernel/ipc.c */
     ipc_mrs sd

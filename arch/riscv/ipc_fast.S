@@ -98,7 +98,9 @@
 /*
  * Block the current thread so that a normal switch to it runs `resume`; a1 is
  * its descriptor (0 if it has none; for a call, the one ipc_fast_call_desc
- * checked; for a receive, the one ipc_fast_reply_desc took in).
+ * checked; for a receive, the one ipc_fast_reply_desc took in). Its saved
+ * kernel sp is left as it is: `resume` starts on an empty kernel stack and
+ * loads sp itself (arch_switch's `ld sp` and `ret` touch no stack before it).
  */
 .macro block_current resume
     li      t4, C_THREAD_BLOCKED
@@ -109,8 +111,6 @@
     sd      a1, TH_IPC_DESC_USER(tp)
     lla     t4, \resume
     sd      t4, TH_CTX_RA(tp)
-    ld      t4, TH_KSTACK_TOP(tp)
-    sd      t4, TH_CTX_SP(tp)
 .endm
 
 /*
@@ -315,10 +315,12 @@ ipc_fast_switch:
  */
     .globl ipc_call_resume, ipc_recv_resume
 ipc_call_resume:
+    ld      sp, TH_KSTACK_TOP(tp)           /* block_current left the saved sp as it was */
     call    sched_switch_done
     call    ipc_call_resumed
     j       1f
 ipc_recv_resume:
+    ld      sp, TH_KSTACK_TOP(tp)
     call    sched_switch_done
     call    ipc_receive_resumed
 1:  .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
