@@ -75,6 +75,7 @@ struct node {
     uint8_t type;               /* enum node_type */
     uint8_t lazy;               /* FILE: contents still only in the boot image */
     char *name;                 /* malloc'd, NUL-terminated; "" for the root */
+    size_t namelen;             /* strlen(name), so lookups compare lengths first */
     struct node *parent;        /* the directory it is in (the root: itself) */
     struct node *prev, *next;   /* siblings in parent's list */
     struct node *first, *last;  /* DIR: its entries */
@@ -125,7 +126,7 @@ static void ino_unhash(struct node *n)
 static struct node *dir_find(struct node *d, const char *name, size_t len)
 {
     for (struct node *n = d->first; n; n = n->next)
-        if (strlen(n->name) == len && memcmp(n->name, name, len) == 0)
+        if (n->namelen == len && n->name[0] == name[0] && memcmp(n->name, name, len) == 0)
             return n;
     return NULL;
 }
@@ -192,6 +193,7 @@ static struct node *node_new(struct node *d, const char *name, size_t len, enum 
         free(n);
         return NULL;
     }
+    n->namelen = len;
     n->type = (uint8_t)type;
     n->ino = fs.next_ino++;
     n->mtime_ns = n->ctime_ns = now_ns();
@@ -321,7 +323,7 @@ static long resolve(const char *path, size_t len, struct lookup *lk)
         return -ENOENT;
     if (len > FS_PATH_MAX)
         return -ENAMETOOLONG;
-    if (path[0] != '/' || memchr(path, 0, len))
+    if (path[0] != '/')
         return -EINVAL;         /* musl_emu sends absolute paths, without NUL */
     lk->dir = lk->node = fs.root;
     size_t i = 0;
@@ -331,8 +333,10 @@ static long resolve(const char *path, size_t len, struct lookup *lk)
         if (i == len)
             break;
         size_t j = i;
-        while (j < len && path[j] != '/')
+        while (j < len && path[j] != '/' && path[j])
             j++;
+        if (j < len && !path[j])
+            return -EINVAL;     /* a NUL inside the path (the scan sees every byte) */
         if (j - i > NAME_MAX_LEN)
             return -ENAMETOOLONG;
         if (!lk->node)
@@ -880,6 +884,7 @@ static long op_rename(struct req *q)
     dir_unlink(n);
     free(n->name);
     n->name = name;
+    n->namelen = b.namelen;
     dir_link(b.dir, n);
     n->ctime_ns = now_ns();
     return 0;
@@ -1034,15 +1039,59 @@ static void reply_failed(ks_handle_t reply, const ks_handle_t *sent, uint32_t ns
         ks_handle_close(reply);
 }
 
+/*
+ * Make q a blank request: no reply words, nothing to send. (Its other fields
+ * are set from each message as it arrives.) Field by field, which costs less
+ * than clearing the whole struct with memset.
+ */
+static void req_reset(struct req *q)
+{
+    _Static_assert(KS_IPC_WORDS == 8 && sizeof q->handles / sizeof q->handles[0] == 2,
+                   "req_reset clears each word and handle");
+    q->out[0] = q->out[1] = q->out[2] = q->out[3] = 0;
+    q->out[4] = q->out[5] = q->out[6] = q->out[7] = 0;
+    q->send_buf = NULL;
+    q->send_len = 0;
+    q->handles[0] = q->handles[1] = 0;
+    q->nhandles = 0;
+}
+
+/*
+ * A request whose path came in MR3..MR7 (FS_PATH_INLINE, fsproto.h): make it
+ * look like one that sent the path as its buffer. A length beyond what the
+ * registers hold, or a buffer sent as well, makes the request invalid.
+ */
+static void take_inline_path(struct req *q)
+{
+    static uint8_t inline_path[FS_PATH_INLINE_MAX];
+    size_t len = (q->in[0] >> FS_PATH_INLINE_SHIFT) & 0xff;
+    memcpy(inline_path, &q->in[3], sizeof inline_path);
+    q->buf = inline_path;
+    if (len > FS_PATH_INLINE_MAX || q->len != 0)
+        q->in[0] = 0;                   /* no such operation: -EINVAL */
+    else
+        q->in[0] &= FS_OP_MASK;
+    q->len = len;
+}
+
 /* Serve until the listener is gone: reply to the last request and wait for the next, in one call. */
 static void serve(void)
 {
     static struct req q;
     struct ks_ipc_desc d;
     long reply = 0;
+    memset(&d, 0, sizeof d);
     for (;;) {
         uint64_t w[KS_IPC_WORDS], ud = 0, info = 0;
-        memset(&d, 0, sizeof d);
+        /* d's send part and outputs, as a fresh descriptor has them (its buffers are set below) */
+        d.send_buf = NULL;
+        d.send_len = 0;
+        d.send_nhandles = 0;
+        d.recv_len = 0;
+        d.recv_nhandles = 0;
+        d.flags = 0;
+        for (int i = 0; i < KS_IPC_MAX_HANDLES; i++)
+            d.recv_handles[i] = 0;
         memcpy(w, q.out, sizeof w);
         if (reply) {
             d.send_buf = q.send_buf;
@@ -1066,7 +1115,7 @@ static void serve(void)
                 ks_thread_sleep(1000000);   /* no reply port to be had: do not spin */
         }
         reply = 0;
-        memset(&q, 0, sizeof q);
+        req_reset(&q);
         if (r < 0)
             continue;
         for (uint32_t i = 0; i < KS_IPC_INFO_HANDLES(info) && i < KS_IPC_MAX_HANDLES; i++)
@@ -1081,9 +1130,11 @@ static void serve(void)
         q.buf = recv_buf;
         q.len = KS_IPC_INFO_BYTES(info);
         q.truncated = !!(info & KS_IPC_INFO_TRUNCATED);
+        if (q.in[0] & FS_PATH_INLINE)
+            take_inline_path(&q);
         long status = dispatch(&q, (ks_handle_t)r);
         if (status == DEFERRED) {
-            memset(&q, 0, sizeof q);
+            req_reset(&q);
             continue;           /* the reply port waits in con.readers */
         }
         q.out[0] = (uint64_t)status;

@@ -531,6 +531,76 @@ static void files_stat_sizes(void)
     CHECK_EQ(unlink(path), 0);
 }
 
+/*
+ * Paths of up to FS_PATH_INLINE_MAX bytes travel in registers, longer ones in
+ * the buffer: create, stat, mkdir and unlink behave the same on both sides
+ * of the boundary (39, 40 and 41 bytes, and a relative path).
+ */
+static void files_inline_path_boundary(void)
+{
+    for (size_t len = FS_PATH_INLINE_MAX - 1; len <= FS_PATH_INLINE_MAX + 1; len++) {
+        char path[64], dir[64];
+        memset(path, 'p', len);
+        memcpy(path, DIR_T "/", sizeof DIR_T);
+        path[len] = 0;
+        int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+        REQUIRE(fd >= 0);
+        CHECK_EQ(write(fd, "abc", 3), 3);
+        close(fd);
+        struct stat st;
+        CHECK_EQ(stat(path, &st), 0);
+        CHECK_EQ(st.st_size, 3);
+        CHECK(S_ISREG(st.st_mode));
+        CHECK_ERR(open(path, O_CREAT | O_EXCL | O_WRONLY, 0644), EEXIST);
+        CHECK_EQ(unlink(path), 0);
+        CHECK_ERR(stat(path, &st), ENOENT);
+        memcpy(dir, path, len + 1);
+        dir[len - 1] = 'd';
+        CHECK_EQ(mkdir(dir, 0755), 0);
+        CHECK_EQ(stat(dir, &st), 0);
+        CHECK(S_ISDIR(st.st_mode));
+        CHECK_EQ(rmdir(dir), 0);
+    }
+    int dfd = open(DIR_T, O_RDONLY | O_DIRECTORY);
+    REQUIRE(dfd >= 0);
+    CHECK_EQ(mkdirat(dfd, "rel", 0755), 0);     /* relative: made absolute, then inline */
+    struct stat st;
+    CHECK_EQ(stat(DIR_T "/rel", &st), 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK_EQ(fstatat(dfd, "rel", &st, 0), 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK_EQ(unlinkat(dfd, "rel", AT_REMOVEDIR), 0);
+    close(dfd);
+}
+
+/*
+ * Malformed inline-path requests to the FS server's root port are refused
+ * with -EINVAL and the server keeps serving: a length beyond the registers,
+ * and an inline path with a buffer as well.
+ */
+static void files_inline_path_malformed(void)
+{
+    ks_handle_t root = musl_emu_fs_root();
+    REQUIRE(root != 0);
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_STAT | FS_PATH_INLINE | (uint64_t)(FS_PATH_INLINE_MAX + 1)
+                                 << FS_PATH_INLINE_SHIFT };
+    memcpy(&w[3], "/etc/motd", 9);
+    CHECK_EQ(ks_ipc_call(root, NULL, w, NULL), 0);
+    CHECK_EQ((int64_t)w[0], -EINVAL);
+    uint64_t v[KS_IPC_WORDS] = { FS_OP_STAT | FS_PATH_INLINE | 9ull << FS_PATH_INLINE_SHIFT };
+    memcpy(&v[3], "/etc/motd", 9);
+    struct ks_ipc_desc d = { .send_buf = "/etc/motd", .send_len = 9 };
+    CHECK_EQ(ks_ipc_call(root, &d, v, NULL), 0);
+    CHECK_EQ((int64_t)v[0], -EINVAL);
+    uint64_t u[KS_IPC_WORDS] = { FS_OP_STAT | FS_PATH_INLINE | 9ull << FS_PATH_INLINE_SHIFT };
+    memcpy(&u[3], "/etc/motd", 9);
+    CHECK_EQ(ks_ipc_call(root, NULL, u, NULL), 0);
+    CHECK_EQ((int64_t)u[0], 0);                 /* well formed: served */
+    struct stat st;
+    CHECK_EQ(stat("/etc/motd", &st), 0);
+    CHECK_EQ(u[1], st.st_ino);                  /* struct fs_stat starts with the inode */
+}
+
 static void files_append(void)
 {
     const char *path = DIR_T "/append";
@@ -1903,6 +1973,8 @@ static const struct mcase cases[] = {
     { "files.rename", files_rename },
     { "files.console_stays", files_console_stays },
     { "files.stat_sizes", files_stat_sizes },
+    { "files.inline_path_boundary", files_inline_path_boundary },
+    { "files.inline_path_malformed", files_inline_path_malformed },
     { "files.append", files_append },
     { "files.dup_shares_offset", files_dup_shares_offset },
     { "files.fcntl_flags", files_fcntl_flags },

@@ -77,6 +77,18 @@ enum fs_op {
    IPC round trip for a short console write. */
 #define FS_INLINE_MAX       48
 
+/*
+ * A short path travels in registers instead of the buffer: MR0 = op |
+ * FS_PATH_INLINE | length << FS_PATH_INLINE_SHIFT, the path's bytes in
+ * MR3..MR7 (at most FS_PATH_INLINE_MAX, no NUL; MR1 and MR2 keep their
+ * meaning). A stat, mkdir or unlink of such a path is then a call with no
+ * descriptor: the IPC fast path both ways. Any root-port operation may use it.
+ */
+#define FS_PATH_INLINE          (1u << 8)
+#define FS_PATH_INLINE_SHIFT    16
+#define FS_PATH_INLINE_MAX      40
+#define FS_OP_MASK              0xff
+
 enum fs_kind {
     FS_KIND_FILE = 1,
     FS_KIND_DIR = 2,
