@@ -193,7 +193,8 @@ HOST_KERNEL_SRCS := kernel/fdt.c kernel/platform.c kernel/kprintf.c kernel/conso
 	kernel/uart16550.c kernel/page_alloc.c kernel/heap.c kernel/ktest.c kernel/elf.c \
 	kernel/handle.c kernel/object.c kernel/radix.c
 HOST_SUPPORT_SRCS := tests/fake/fake_arch.c tests/dtb_builder.c
-HOST_TESTS := $(patsubst tests/%.c,$(B)/host/%,$(wildcard tests/test_*.c))
+HOST_TESTS := $(patsubst tests/%.c,$(B)/host/%,$(wildcard tests/test_*.c)) \
+	$(wildcard tests/test_*.py)
 HOST_OBJS := $(patsubst %,$(B)/host/obj/%.o,$(HOST_KERNEL_SRCS) $(HOST_SUPPORT_SRCS))
 
 $(B)/host/obj/%.c.o: %.c
