@@ -80,6 +80,9 @@ struct node {
     struct node *prev, *next;   /* siblings in parent's list */
     struct node *first, *last;  /* DIR: its entries */
     uint32_t nentries;          /* DIR: how many */
+    uint64_t next_seq;          /* DIR: the seq its next entry gets */
+    uint64_t seq;               /* its place in its directory: entries are in increasing seq,
+                                   never reused, so a readdir position survives unlinks */
     uint32_t nsubdirs;          /* DIR: how many of them are directories (for nlink) */
     struct node *hash_next;     /* chain in ino_hash */
     ks_handle_t mo;             /* FILE: its memobj (0 while lazy) */
@@ -135,6 +138,7 @@ static struct node *dir_find(struct node *d, const char *name, size_t len)
 static void dir_link(struct node *d, struct node *n)
 {
     n->parent = d;
+    n->seq = d->next_seq++;
     n->next = NULL;
     n->prev = d->last;
     if (d->last)
@@ -921,6 +925,14 @@ static uint8_t dirent_type(const struct node *n)
  * list). MR2, if not 0, is the caller's buffer size: as many whole records as
  * fit. Without it the server cannot know what fits (the kernel would cut the
  * reply), so it sends one record, which always fits a getdents64 buffer.
+ *
+ * A position past ".." names no index but an entry's seq: position 2 + s is
+ * the first entry whose seq is at least s, and an entry's d_off (where the
+ * walk goes on after it) is 3 + its seq. Entries keep their seq for life and
+ * new ones get higher ones, so unlinking entries, before or after the
+ * position, never makes a walk skip or repeat one (an index into the list
+ * shifted under it: rm -r of 100 files left 38), and an entry created during
+ * a walk comes at its end.
  */
 static long op_readdir(struct req *q, struct node *d)
 {
@@ -935,23 +947,23 @@ static long op_readdir(struct req *q, struct node *d)
     if (!d)
         return 0;               /* removed since it was opened: nothing left */
     struct node *e = d->first;
-    for (uint64_t i = 2; e && i < pos; i++)
+    while (e && pos > 2 && e->seq < pos - 2)
         e = e->next;
     for (;;) {
-        size_t n;
+        uint64_t next = pos == 0 ? 1 : pos == 1 ? 2 : e ? e->seq + 3 : 0;
+        size_t n = 0;
         if (pos == 0)
-            n = dirent_put(send_buf + used, cap - used, d->ino, 1, ".", DT_DIR);
+            n = dirent_put(send_buf + used, cap - used, d->ino, next, ".", DT_DIR);
         else if (pos == 1)
-            n = dirent_put(send_buf + used, cap - used, d->parent->ino, 2, "..", DT_DIR);
+            n = dirent_put(send_buf + used, cap - used, d->parent->ino, next, "..", DT_DIR);
         else if (e)
-            n = dirent_put(send_buf + used, cap - used, e->ino, pos + 1, e->name, dirent_type(e));
-        else
-            break;
+            n = dirent_put(send_buf + used, cap - used, e->ino, next, e->name, dirent_type(e));
         if (n == 0)
-            break;
+            break;              /* the end, or the buffer is full */
         used += n;
-        if (pos++ >= 2)
+        if (pos >= 2)
             e = e->next;
+        pos = next;
     }
     if (used == 0 && (pos < 2 || e))
         return -EINVAL;         /* the buffer cannot take even one record */

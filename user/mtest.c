@@ -868,6 +868,63 @@ static void dirs_readdir_many_entries(void)
     CHECK_EQ(rmdir(DIR_T "/many"), 0);
 }
 
+/*
+ * rm -r's pattern: unlink each entry as readdir returns it, and also unlink
+ * entries the walk has not reached yet. Every file is seen once or, if it was
+ * unlinked ahead of the walk, at most once (musl may hold it in its buffer
+ * already); none is skipped or seen twice, and the directory ends empty. (With positions that were indexes into the list,
+ * this left 38 of 100 files behind.)
+ */
+static void dirs_readdir_stable_under_unlink(void)
+{
+    enum { N = 100 };
+    const char *dir = DIR_T "/rmr";
+    char path[64];
+    CHECK_EQ(mkdir(dir, 0755), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "%s/f%03d", dir, i);
+        int fd = open(path, O_CREAT | O_WRONLY, 0644);
+        REQUIRE(fd >= 0);
+        close(fd);
+    }
+    static unsigned char seen[N], gone_ahead[N];
+    memset(seen, 0, sizeof seen);
+    memset(gone_ahead, 0, sizeof gone_ahead);
+    DIR *d = opendir(dir);
+    REQUIRE(d != NULL);
+    struct dirent *e;
+    int twice = 0, extra = 0, ahead = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        int i = atoi(e->d_name + 1);
+        if (e->d_name[0] != 'f' || i < 0 || i >= N) {
+            extra++;
+            continue;
+        }
+        twice += seen[i]++;
+        if (gone_ahead[i])
+            continue;           /* it was in musl's buffer before it went: Linux does that too */
+        snprintf(path, sizeof path, "%s/f%03d", dir, i);
+        CHECK_EQ(unlink(path), 0);
+        if (i % 10 == 0 && i + 5 < N && !seen[i + 5]) {      /* one ahead of the walk too */
+            snprintf(path, sizeof path, "%s/f%03d", dir, i + 5);
+            CHECK_EQ(unlink(path), 0);
+            gone_ahead[i + 5] = 1;
+            ahead++;
+        }
+    }
+    closedir(d);
+    int missed = 0;
+    for (int i = 0; i < N; i++)
+        missed += !seen[i] && !gone_ahead[i];
+    CHECK_EQ(twice, 0);
+    CHECK_EQ(extra, 0);
+    CHECK_EQ(missed, 0);
+    CHECK(ahead > 0);
+    CHECK_EQ(rmdir(dir), 0);                    /* nothing left behind */
+}
+
 static void dirs_rmdir_nonempty_fails(void)
 {
     struct stat st;
@@ -1984,6 +2041,7 @@ static const struct mcase cases[] = {
     { "dirs.mkdir_eexist", dirs_mkdir_eexist },
     { "dirs.readdir_lists_entries", dirs_readdir_lists_entries },
     { "dirs.readdir_many_entries", dirs_readdir_many_entries },
+    { "dirs.readdir_stable_under_unlink", dirs_readdir_stable_under_unlink },
     { "dirs.rmdir_nonempty_fails", dirs_rmdir_nonempty_fails },
     { "dirs.path_through_file_enotdir", dirs_path_through_file_enotdir },
     { "dirs.openat_relative", dirs_openat_relative },
