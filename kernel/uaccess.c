@@ -26,14 +26,3 @@ long clear_user(uintptr_t udst, size_t len)
         return KS_ERR_FAULT;
     return arch_clear_user((void *)udst, len) ? KS_ERR_FAULT : 0;
 }
-
-long copy_string_from_user(char *dst, uintptr_t usrc, size_t max)
-{
-    for (size_t i = 0; i < max; i++) {
-        if (copy_from_user(&dst[i], usrc + i, 1))
-            return KS_ERR_FAULT;
-        if (dst[i] == '\0')
-            return (long)i;
-    }
-    return KS_ERR_RANGE;
-}

@@ -25,7 +25,4 @@ long copy_from_user(void *dst, uintptr_t usrc, size_t len);
 long copy_to_user(uintptr_t udst, const void *src, size_t len);
 long clear_user(uintptr_t udst, size_t len);
 
-/* Copy a NUL-terminated string of at most max-1 bytes: its length, KS_ERR_FAULT or KS_ERR_RANGE (too long). */
-long copy_string_from_user(char *dst, uintptr_t usrc, size_t max);
-
 #endif

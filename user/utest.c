@@ -19,6 +19,7 @@
 #include <kestrel/bootimg.h>
 #include "kernel/elf.h"
 #include "kernel/ktest.h"
+#include "user/lib/ipc.h"
 #include "user/lib/testlib.h"
 #include "user/lib/ulib.h"
 
@@ -2107,8 +2108,71 @@ static void bad_exec_only_buffer(void)
     ks_handle_close((ks_handle_t)m);
 }
 
+/*
+ * Every call that takes a pointer accepts a buffer whose last byte is the last
+ * user byte (KS_USER_TOP - 1), in a page mapped at the very top of user
+ * space: an off-by-one in the kernel's range check would refuse it with
+ * KS_ERR_FAULT. The IPC descriptor and its buffers are checked on a call to a
+ * closed listener, which reads and checks them before it finds it closed.
+ */
+static void bad_last_user_byte(void)
+{
+    const uintptr_t page = KS_USER_TOP - KS_PAGE_SIZE;
+    uint8_t *end = (uint8_t *)KS_USER_TOP;     /* one past the last user byte */
+    long mo = ks_memobj_create(KS_PAGE_SIZE), m = ks_memobj_create(64);
+    KT_ASSERT(mo > 0 && m > 0);
+    KT_ASSERT(ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, page, KS_PAGE_SIZE,
+                        KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED | KS_MAP_FIXED) == (long)page);
+    memcpy(end - 16, "0123456789abcdef", 16);
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)m, 0, end - 16, 16), 16);
+    memset(end - 16, 0, 16);
+    KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, 0, end - 16, 16), 16);
+    KT_EXPECT(memcmp(end - 16, "0123456789abcdef", 16) == 0);
+    long v = ks_view_create((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_WRITE);
+    KT_ASSERT(v > 0);
+    KT_EXPECT_EQ(ks_view_write((ks_handle_t)v, end - 16, 16), 16);
+    KT_EXPECT_EQ(ks_view_seek((ks_handle_t)v, 0, 0), 0);
+    KT_EXPECT_EQ(ks_view_read((ks_handle_t)v, end - 16, 16), 16);
+    ks_handle_close((ks_handle_t)v);
+    memcpy(end - 13, "# last byte\n", 12);
+    end[-1] = '\n';
+    KT_EXPECT_EQ(ks_debug_write(end - 13, 13), 13);
+    KT_EXPECT_EQ(ks_kstat((struct ks_kstat *)(end - sizeof(struct ks_kstat))), 0);
+    KT_EXPECT_EQ(ks_self_ids((struct ks_ids *)(end - sizeof(struct ks_ids))), 0);
+    volatile uint32_t *word = (volatile uint32_t *)(end - 4);
+    *word = 5;
+    KT_EXPECT_EQ(ks_futex_wait(word, 6, 0), KS_ERR_AGAIN);
+    KT_EXPECT_EQ(ks_futex_wake(word, 1), 0);
+    memcpy(end - 5, "named", 5);
+    long p = ks_process_create((const char *)end - 5, 5);
+    KT_EXPECT(p > 0);
+    if (p > 0) {
+        KT_EXPECT_EQ(ks_process_kill((ks_handle_t)p), 0);
+        KT_EXPECT_EQ(ks_process_wait((ks_handle_t)p, (uint64_t *)(end - 8)), 0);
+        ks_handle_close((ks_handle_t)p);
+    }
+    KT_EXPECT_EQ(ks_ipc_control(1, (struct ks_ipc_stats *)(end - sizeof(struct ks_ipc_stats))), 0);
+    long l = ks_ipc_listener_create();
+    long c = l > 0 ? ks_ipc_client_create((ks_handle_t)l, 1) : l;
+    KT_ASSERT(c > 0);
+    ks_handle_close((ks_handle_t)l);            /* calls now fail, after their descriptor is checked */
+    struct ks_ipc_desc *d = (struct ks_ipc_desc *)(end - sizeof *d);
+    memset(d, 0, sizeof *d);
+    d->send_buf = (const uint8_t *)d - 64;      /* 64 bytes just below the descriptor */
+    d->send_len = 64;
+    d->recv_buf = (uint8_t *)d - 128;
+    d->recv_cap = 128 + sizeof *d;              /* up to the last user byte */
+    uint64_t w[KS_IPC_WORDS] = { 0 };
+    KT_EXPECT_EQ(ks_ipc_call((ks_handle_t)c, d, w, 0), KS_ERR_PEER_CLOSED);
+    ks_handle_close((ks_handle_t)c);
+    KT_EXPECT_EQ(ks_vm_unmap(KS_PROCESS_SELF, page, KS_PAGE_SIZE), 0);
+    ks_handle_close((ks_handle_t)m);
+    ks_handle_close((ks_handle_t)mo);
+}
+
 static const struct ktest_case bad_cases[] = {
     { "exec_only_buffer", bad_exec_only_buffer },
+    { "last_user_byte", bad_last_user_byte },
     { "pointers_io", bad_pointers_io },
     { "pointers_readonly", bad_pointers_readonly },
     { "pointers_process", bad_pointers_process },
