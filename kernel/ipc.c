@@ -354,6 +354,19 @@ static long put_desc(void)
  * `to`: buffer (copied once, address space to address space), handles. Sets
  * to's info word and descriptor outputs; notes truncation on both sides.
  */
+/*
+ * Copy n bytes of from's send buffer into to's receive buffer. When the sender
+ * runs now and the receiver is another process, the sender's bytes are read in
+ * place; otherwise both sides are found through their page tables.
+ */
+static long copy_payload(struct thread *from, struct thread *to, uint64_t n)
+{
+    uintptr_t dst = (uintptr_t)to->ipc.desc.recv_buf, src = (uintptr_t)from->ipc.desc.send_buf;
+    if (from == current_thread() && from->proc->vm != to->proc->vm)
+        return vm_copy_from_user(to->proc->vm, dst, src, n);
+    return vm_copy(to->proc->vm, dst, from->proc->vm, src, n);
+}
+
 static void transfer_payload(struct thread *from, struct thread *to)
 {
     struct thread_ipc *s = &from->ipc, *r = &to->ipc;
@@ -362,8 +375,7 @@ static void transfer_payload(struct thread *from, struct thread *to)
     uint64_t cap = r->desc_user ? r->desc.recv_cap : 0;
     if (len) {
         uint64_t n = len < cap ? len : cap;
-        if (n && vm_copy(to->proc->vm, (uintptr_t)r->desc.recv_buf, from->proc->vm,
-                         (uintptr_t)s->desc.send_buf, n) < 0)
+        if (n && copy_payload(from, to, n) < 0)
             n = 0;      /* unmapped memory on either side: nothing arrives */
         info |= n;
         if (n < len) {

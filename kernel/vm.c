@@ -12,6 +12,7 @@
  * and without page references (nor are any dropped when they are unmapped),
  * and the kernel never touches them through the direct map (vm_copy refuses).
  */
+#include <arch/arch.h>
 #include <arch/memlayout.h>
 #include <kestrel/errors.h>
 #include <kestrel/syscall.h>
@@ -413,6 +414,24 @@ long vm_copy(struct vm_space *dst, uintptr_t d, struct vm_space *src, uintptr_t 
         if (!kd || !ks)
             return KS_ERR_FAULT;
         memmove(kd, ks, n);
+        d += n;
+        s += n;
+        len -= n;
+    }
+    return 0;
+}
+
+long vm_copy_from_user(struct vm_space *dst, uintptr_t d, uintptr_t s, uint64_t len)
+{
+    if (!user_range_ok(d, len) || !user_range_ok(s, len))
+        return KS_ERR_FAULT;
+    while (len) {
+        uint64_t n = PAGE_SIZE - (d & (PAGE_SIZE - 1));
+        if (len < n)
+            n = len;
+        uint8_t *kd = vm_kaddr(dst, d, VM_WRITE);
+        if (!kd || arch_copy_user(kd, (const void *)s, n))
+            return KS_ERR_FAULT;
         d += n;
         s += n;
         len -= n;

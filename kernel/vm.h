@@ -78,6 +78,14 @@ long vm_check_access(struct vm_space *vs, uintptr_t addr, uint64_t len, int acce
  */
 long vm_copy(struct vm_space *dst, uintptr_t d, struct vm_space *src, uintptr_t s, uint64_t len);
 
+/*
+ * As vm_copy, from the running address space's user memory at s, which is
+ * read where it is (the fault-tolerant user copy) instead of being found
+ * through the page tables; dst must be another address space. Results are
+ * vm_copy's, for one page table walk less per page.
+ */
+long vm_copy_from_user(struct vm_space *dst, uintptr_t d, uintptr_t s, uint64_t len);
+
 /* Unmap pages of mo from index `first` on, in every area mapping it (memobj truncation). */
 void vm_unmap_memobj_pages(struct memobj *mo, uint64_t first_page);
 
