@@ -23,10 +23,17 @@ QEMU_ARGS  := -machine virt -nographic -m 256M -bios $(OPENSBI)
 
 B          := build
 
-# Install missing Debian packages first (tools/setup-deps says what it does).
+# The Debian packages the build needs (tools/setup-deps says what it does).
+# `make test` installs what is missing, as ./qemu-run.sh does: the README's two
+# commands set a fresh machine up. Every other target only checks, and says
+# what to run.
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
+ifneq ($(filter test,$(MAKECMDGOALS)),)
 ifneq ($(shell tools/setup-deps >&2; echo $$?),0)
 $(error tools/setup-deps could not install the dependencies; see above)
+endif
+else ifneq ($(shell tools/setup-deps --check >&2; echo $$?),0)
+$(error missing Debian packages: run tools/setup-deps (as root) or make test, which installs them)
 endif
 endif
 

@@ -4,7 +4,7 @@
  * A process lives while it has threads, or, before its first thread starts,
  * while someone holds a handle to it. It ends when its last thread exits,
  * when a thread calls process_exit, or when it is killed (a fault, or
- * process_kill): then every thread is told to exit, and the last one out frees
+ * KS_SYS_PROCESS_KILL): then every thread is told to exit, and the last one out frees
  * the address space and closes the handles. The process object itself stays
  * until its last reference goes, so a waiter can still read the status.
  */

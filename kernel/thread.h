@@ -2,8 +2,8 @@
  * kernel/thread.h - threads: the unit the scheduler runs.
  *
  * A thread belongs to a process (kernel threads, like the idle thread, to none)
- * and has its own kernel stack; its user registers are saved on that stack while
- * it is in the kernel. A thread object outlives the thread: handles keep it for
+ * and has its own kernel stack; its user registers are saved in the thread
+ * itself (arch.frame, reached from tp at trap entry) while it is in the kernel. A thread object outlives the thread: handles keep it for
  * thread_join, and it is freed when the last reference goes.
  */
 #ifndef KERNEL_THREAD_H

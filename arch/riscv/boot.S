@@ -18,7 +18,7 @@
  *        image:    the GiB holding the image at its link address
  *   3. enable Sv48 (satp mode 9) and check that the hart took it;
  *   4. jump to the link address, drop the identity map, call kmain on the boot
- *      stack. kmain then builds the final tables (arch/riscv/vm.c).
+ *      stack. kmain then builds the final tables (arch_vm_init, arch/riscv/pagetable.c).
  */
 #include <arch/memlayout.h>
 

@@ -17,10 +17,11 @@
  * ra, gp, tp, sepc and s0-s11 in its frame, a0 = port handle, a1 = descriptor,
  * t3 = listener (reply-and-receive). Scratch: ra, gp, t4-t6, s0-s11.
  *
- * Each path is a ladder of read-only checks, one line and one reason each, in
- * the order kernel/ipc.c makes them; any failure jumps to ipc_bail, which puts
- * back the user's s0-s4 (used as scratch here) and hands the whole call to the
- * C path (ipc_slow in entry.S), which gives identical results. After "point of no return" the
+ * Each path is a ladder of read-only checks, one line and one reason each; any
+ * failure jumps to ipc_bail, which puts back the user's s0-s4 (used as scratch
+ * here) and hands the whole call to the C path (ipc_slow in entry.S), which
+ * starts over with its own checks in its own order and so gives the result the
+ * call would have had without the fast path. After "point of no return" the
  * path only commits. The thread left behind is blocked exactly as the C path
  * would block it, with a context that resumes in ipc_call_resume /
  * ipc_recv_resume, so the C path can wake it later too.

@@ -7,7 +7,7 @@
  *   - RAM (every range the DTB lists) at DIRECT_MAP_BASE + physical, R+W;
  *   - device registers that drivers asked for with arch_map_device(), R+W.
  * Nothing else is mapped: the identity map and the rest of physical space are gone.
- * User address spaces (a later issue) will share the kernel half of this root.
+ * Every user address space (arch/riscv/mmu.c) shares the kernel half of this root.
  */
 #include <arch/arch.h>
 #include "kernel/page_alloc.h"

@@ -94,7 +94,7 @@ __attribute__((noreturn)) void arch_system_reset(int status);
 
 /*
  * Read or write 8 bytes at an address that may not be mapped. Returns 0, or -1 if
- * the access faulted (the trap handler resumes at a fixup; see arch/riscv/probe.S).
+ * the access faulted (the trap handler resumes at a fixup; see arch/riscv/uaccess.S).
  */
 int arch_probe_read64(uintptr_t addr, uint64_t *out);
 int arch_probe_write64(uintptr_t addr, uint64_t val);
