@@ -6,6 +6,8 @@
 #   make bench-audit every figure recounted from an instruction trace (tools/profile --audit)
 #   make profile BENCH=NAME   where one figure's instructions go, per function (tools/profile)
 #   make qemu       boot the kernel (same as ./qemu-run.sh)
+#   make fuzz       the system-call fuzzer: SEEDS=A..B (1..64) CALLS=N (25000), or
+#                   SEED=S CALLS=N to replay one seed with every call printed
 #   make gdb        boot halted and attach gdb-multiarch, stopped at kmain
 #   make clean      remove build/
 #
@@ -49,7 +51,7 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 	$(wildcard arch/riscv/*.S)
 KERNEL_OBJS := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRCS))
 
-.PHONY: all test bench bench-audit profile qemu gdb clean FORCE
+.PHONY: all test bench bench-audit profile fuzz qemu gdb clean FORCE
 all: $(B)/kernel.elf
 FORCE:
 
@@ -85,7 +87,7 @@ USER_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 USER_LIB_SRCS := user/lib/crt0.S user/lib/ulib.c user/lib/loader.c \
 	kernel/string.c kernel/kprintf.c kernel/ktest.c kernel/elf.c
 USER_LIB_OBJS := $(patsubst %,$(B)/u/%.o,$(USER_LIB_SRCS))
-NATIVE_PROGS := utest ubench uchild uipc ufp udev
+NATIVE_PROGS := utest ubench uchild uipc ufp udev ufuzz
 MUSL_PROGS   := init mbench mtest mconsole fsd
 USER_PROGS   := $(MUSL_PROGS) $(NATIVE_PROGS)
 
@@ -94,7 +96,7 @@ USER_PROGS   := $(MUSL_PROGS) $(NATIVE_PROGS)
 # apart, all below 4 GiB, where the kernel places mappings (kernel/vm.c).
 USER_BASES := init=0x01000000 mbench=0x02000000 mtest=0x03000000 mconsole=0x04000000 \
 	fsd=0x05000000 utest=0x06000000 ubench=0x07000000 uchild=0x08000000 \
-	uipc=0x09000000 ufp=0x0a000000 udev=0x0b000000
+	uipc=0x09000000 ufp=0x0a000000 udev=0x0b000000 ufuzz=0x0c000000
 user_base = $(or $(patsubst $(1)=%,%,$(filter $(1)=%,$(USER_BASES))),$(error no USER_BASES entry for $(1)))
 
 # ufp tests floating-point state, so it alone may use the F and D extensions.
@@ -229,6 +231,13 @@ bench-audit: $(B)/kernel.elf $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 profile: $(B)/kernel.elf $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 	$(if $(BENCH),,$(error say which figure: make profile BENCH=NAME, a name make bench prints))
 	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" $(BENCH)
+
+# The fuzzer (user/ufuzz.c) under its supervisor; init checks fsd afterwards.
+SEEDS ?= 1..64
+CALLS ?= 25000
+fuzz: $(B)/kernel.elf
+	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel.elf </dev/null \
+	    -append "fuzz $(if $(SEED),seeds=$(SEED) verbose,seeds=$(SEEDS)) calls=$(CALLS)"
 
 qemu: $(B)/kernel.elf
 	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel.elf

@@ -7,6 +7,9 @@
  *   utest    check the path Hello world took (a KTAP stream of its own), then
  *            run the test programs (each prints its own KTAP stream) and exit
  *            nonzero if any failed
+ *   fuzz     run user/ufuzz.c, the system-call fuzzer (the arguments after it
+ *            that say seeds=A..B, calls=N or verbose are its options), then
+ *            check that fsd still serves
  *   console  run user/mconsole.c, which reads what is typed on the console
  *   bench    report boot_to_hello, then run the benchmark programs (ubench,
  *            the native ABI; mbench, the POSIX layer); the arguments after it
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "musl_emu.h"
 #include "user/lib/bench.h"
@@ -182,6 +186,27 @@ static int run_bench(const char *prog, int native, int argc, char **argv, int fr
     return run_args(prog, args, native, NULL, 0);
 }
 
+/*
+ * The system-call fuzzer (user/ufuzz.c) with init's arguments after "fuzz"
+ * that are its options (seeds=A..B, calls=N, verbose); then a check that fsd,
+ * which every fuzzing child could reach only through the kernel, still serves.
+ */
+static int run_fuzz(int argc, char **argv, int from)
+{
+    const char *args[8] = { "ufuzz" };
+    int n = 1;
+    for (int i = from; i < argc && n < 7; i++)
+        if (strncmp(argv[i], "seeds=", 6) == 0 || strncmp(argv[i], "calls=", 6) == 0 ||
+            strcmp(argv[i], "verbose") == 0)
+            args[n++] = argv[i];
+    args[n] = NULL;
+    int status = run_args("ufuzz", args, 1, NULL, 0);
+    struct stat st;
+    int fsd_ok = stat("/etc/motd", &st) == 0 && S_ISREG(st.st_mode);
+    printf("KTAP version 1\n1..1\n%s 1 - fuzz.fsd_still_serves\n", fsd_ok ? "ok" : "not ok");
+    return status | !fsd_ok;
+}
+
 static int run(const char *prog, int native)
 {
     const char *argv[] = { prog, NULL };
@@ -238,6 +263,8 @@ int main(int argc, char **argv)
             status |= run("ufp", 1);
             status |= run_udev();
             status |= run("mtest", 0);
+        } else if (strcmp(argv[i], "fuzz") == 0) {
+            status |= run_fuzz(argc, argv, i + 1);
         } else if (strcmp(argv[i], "console") == 0) {
             status |= run("mconsole", 0);
         } else if (strcmp(argv[i], "bench") == 0) {

@@ -1,0 +1,544 @@
+/*
+ * user/ufuzz.c - a seeded system-call fuzzer of the native ABI, run by init
+ * when the bootargs say "fuzz" (make test runs a bounded campaign, make fuzz a
+ * longer one or a replay).
+ *
+ *   ufuzz [seeds=A..B] [calls=N] [verbose]   the supervisor (a KTAP stream)
+ *   ufuzz child SEED CALLS [verbose]         one fuzzing process
+ *
+ * The supervisor runs one child per seed, one after another, each under a
+ * time limit. After each it checks that the kernel's free pages (within the
+ * heap's slack), heap objects and objects are back where they were: whatever
+ * the child did, its exit must give everything back. A failure prints the
+ * seed and the child's last calls (kept in a page the two share), and
+ * `make fuzz SEED=S CALLS=N` replays that seed with every call printed.
+ *
+ * A child makes CALLS calls, each a system call number (every one, the IPC
+ * ones and numbers that are none) with arguments from pools: live handles of
+ * every type it made, closed and stale ones, pseudo-handles and values that
+ * are no handle; pointers to its buffer, unaligned, null, unmapped, in the
+ * kernel, at the top of user space, read-only; lengths 0, 1, a page, 64 KiB
+ * and one more, huge and negative. Calls that may block (IPC, futexes,
+ * sleeps, waits, joins) are mostly made with an interrupt already pending,
+ * so they return at once; the rest are interrupted by a watchdog.
+ *
+ * What it leaves out, so that a run measures the kernel and not the fuzzer
+ * killing itself: exiting or killing itself (nor a handle to itself, which
+ * could kill it later), threads started in its own
+ * process (they would run garbage), mappings, unmappings and protection
+ * changes at its own code, data and stack (they go to a playground range
+ * instead), writes of its buffer to the console, and moving a process handle
+ * into a process (two thread-less processes holding each other are never
+ * freed: a known limitation, README).
+ */
+#include "user/lib/ipc.h"
+#include "user/lib/ulib.h"
+
+#define DEFAULT_SEEDS_FROM  1
+#define DEFAULT_SEEDS_TO    4
+#define DEFAULT_CALLS       25000
+#define CHILD_MS            60000           /* a child still running then is a failure */
+#define PAGE_SLACK          8               /* pages the heap may keep as empty slabs */
+#define RING                16              /* calls the shared page remembers */
+#define PLAYGROUND          0x0000500000000000ul
+#define BUF_AT              0x0000600000000000ul    /* the buffer, with nothing mapped after it */
+#define BUF_SIZE            (128 << 10)
+
+/* The page the supervisor and a child share: progress and the last calls. */
+struct call_rec {
+    uint64_t nr, a[6];
+    int64_t ret;
+};
+struct shared {
+    uint64_t calls_done;
+    uint64_t ring_next;
+    struct call_rec ring[RING];
+};
+
+/* ---- the generator: xorshift64*, so a seed replays exactly ---- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+static uint64_t below(uint64_t n)
+{
+    return rnd() % n;
+}
+
+/* ---- the child's pools ---- */
+
+#define MAX_LIVE 48
+#define MAX_DEAD 32
+
+static struct {
+    ks_handle_t live[MAX_LIVE];
+    unsigned nlive;
+    ks_handle_t dead[MAX_DEAD];     /* values it closed: stale from now on */
+    unsigned ndead;
+    uint8_t *buf;                   /* BUF_SIZE bytes, read and write, at BUF_AT: pointers go
+                                       to its first half, so a length of up to 64 KiB + 1 stays
+                                       inside, and a longer copy faults at its end instead of
+                                       running over the fuzzer's own stacks */
+    int verbose;
+} pool;
+
+static void keep(long h)
+{
+    if (h <= 0 || h >= (1l << 31))
+        return;
+    if (pool.nlive < MAX_LIVE)
+        pool.live[pool.nlive++] = (ks_handle_t)h;
+    else
+        ks_handle_close((ks_handle_t)h);        /* enough of them: do not let the table fill */
+}
+
+static void forget(ks_handle_t h)
+{
+    for (unsigned i = 0; i < pool.nlive; i++) {
+        if (pool.live[i] == h) {
+            pool.live[i] = pool.live[--pool.nlive];
+            pool.dead[pool.ndead++ % MAX_DEAD] = h;
+            return;
+        }
+    }
+}
+
+/* Mostly a live handle (the deeper paths need one), else one of the bad kinds. */
+static uint64_t a_handle(void)
+{
+    switch (below(20)) {
+    case 0: return KS_PROCESS_SELF;
+    case 1: return KS_THREAD_SELF;
+    case 2: return pool.ndead ? pool.dead[below(pool.ndead < MAX_DEAD ? pool.ndead : MAX_DEAD)] : 0;
+    case 3: {
+        static const uint64_t odd[] = { 0, 1, 255, 256, 0x7fffffff, 0x80000000, ~0ull, 1ull << 40 };
+        return odd[below(sizeof odd / sizeof odd[0])];
+    }
+    default:
+        return pool.nlive ? pool.live[below(pool.nlive)] : 0;
+    }
+}
+
+/* Mostly a pointer into the buffer, else one of the bad kinds. */
+static uint64_t a_pointer(void)
+{
+    static const char rodata[64] = "read-only";
+    switch (below(20)) {
+    case 0: return 0;
+    case 1: return (uint64_t)pool.buf + 1 + below(7);
+    case 2: return 0x1000;
+    case 3: return 0x0000400000000000ul;
+    case 4: return KS_USER_TOP - 8;
+    case 5: return 0xffffffc000000000ul;
+    case 6: return 0xffffffff80200000ul;
+    case 7: return (uint64_t)rodata;
+    case 8: return ~0ull - 7;
+    default: return (uint64_t)pool.buf + below(BUF_SIZE / 2 - 2);
+    }
+}
+
+static uint64_t a_length(void)
+{
+    static const uint64_t len[] = { 0, 1, 7, 64, 4096, 65536, 65537, 1ull << 40, ~0ull, 1ull << 63 };
+    return below(4) ? below(256) : len[below(sizeof len / sizeof len[0])];
+}
+
+static uint64_t a_word(void)
+{
+    switch (below(4)) {
+    case 0: return below(16);
+    case 1: return rnd();
+    case 2: return a_length();
+    default: return a_handle();
+    }
+}
+
+/*
+ * An IPC descriptor made of pool values, in the last part of the buffer (so
+ * the buffer's first half, where pointers point, stays out of its way):
+ * buffers, lengths, up to four handles with random flags, and a count that
+ * may be too big.
+ */
+static uint64_t a_desc(void)
+{
+    struct ks_ipc_desc *d = (struct ks_ipc_desc *)(pool.buf + BUF_SIZE - sizeof *d - 8 * below(4));
+    d->send_buf = (const void *)a_pointer();
+    d->send_len = a_length();
+    for (int i = 0; i < KS_IPC_MAX_HANDLES; i++) {
+        d->send_handles[i] = (ks_handle_t)a_handle();
+        d->send_handle_flags[i] = below(3) ? 0 : below(2) ? KS_IPC_HANDLE_MOVE : (uint32_t)rnd();
+    }
+    d->send_nhandles = below(8) ? (uint32_t)below(KS_IPC_MAX_HANDLES + 1) : (uint32_t)rnd();
+    d->reserved = below(8) ? 0 : (uint32_t)rnd();
+    d->recv_buf = (void *)a_pointer();
+    d->recv_cap = a_length();
+    return (uint64_t)d;
+}
+
+/* An address for a mapping call on our own process: the playground, or garbage. */
+static uint64_t a_map_address(void)
+{
+    switch (below(6)) {
+    case 0: return 0;
+    case 1: return PLAYGROUND + below(64) * KS_PAGE_SIZE + (below(4) ? 0 : 1 + below(100));
+    case 2: return 0xffffffc000000000ul;
+    case 3: return KS_USER_TOP - KS_PAGE_SIZE * below(3);
+    default: return PLAYGROUND + below(256) * KS_PAGE_SIZE;
+    }
+}
+
+/* ---- one call ---- */
+
+static const uint64_t numbers[] = {
+    KS_SYS_NULL, KS_SYS_DEBUG_WRITE, KS_SYS_HANDLE_CLOSE, KS_SYS_HANDLE_DUPLICATE,
+    KS_SYS_HANDLE_TRANSFER, KS_SYS_HANDLE_INFO, KS_SYS_PROCESS_CREATE, KS_SYS_PROCESS_WAIT,
+    KS_SYS_PROCESS_KILL, KS_SYS_THREAD_CREATE, KS_SYS_THREAD_JOIN, KS_SYS_THREAD_YIELD,
+    KS_SYS_THREAD_SLEEP, KS_SYS_THREAD_INTERRUPT, KS_SYS_MEMOBJ_CREATE, KS_SYS_MEMOBJ_READ,
+    KS_SYS_MEMOBJ_WRITE, KS_SYS_MEMOBJ_TRUNCATE, KS_SYS_MEMOBJ_SIZE, KS_SYS_VM_MAP,
+    KS_SYS_VM_UNMAP, KS_SYS_VM_PROTECT, KS_SYS_VIEW_CREATE, KS_SYS_VIEW_READ, KS_SYS_VIEW_WRITE,
+    KS_SYS_VIEW_SEEK, KS_SYS_CLOCK_NS, KS_SYS_KSTAT, KS_SYS_IPC_LISTENER_CREATE,
+    KS_SYS_IPC_CLIENT_CREATE, KS_SYS_IPC_CONTROL, KS_SYS_FUTEX_WAIT, KS_SYS_FUTEX_WAKE,
+    KS_SYS_SELF_IDS, KS_SYS_IPC_RECEIVE, KS_SYS_IRQ_BIND, KS_SYS_IRQ_ACK,
+    KS_SYS_IPC_CALL, KS_SYS_IPC_REPLY, KS_SYS_IPC_REPLY_RECEIVE,
+    KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
+};
+
+static int may_block(uint64_t nr)
+{
+    return nr == KS_SYS_IPC_CALL || nr == KS_SYS_IPC_RECEIVE || nr == KS_SYS_IPC_REPLY_RECEIVE ||
+           nr == KS_SYS_FUTEX_WAIT || nr == KS_SYS_THREAD_SLEEP || nr == KS_SYS_PROCESS_WAIT ||
+           nr == KS_SYS_THREAD_JOIN;
+}
+
+/* Make the arguments of call nr safe for the fuzzer itself (see the top); 0: skip it. */
+static int sanitize(uint64_t nr, uint64_t a[6])
+{
+    switch (nr) {
+    case KS_SYS_PROCESS_KILL:
+        return a[0] != KS_PROCESS_SELF;
+    case KS_SYS_HANDLE_DUPLICATE:       /* a real handle to itself could kill it later */
+        return a[0] != KS_PROCESS_SELF;
+    case KS_SYS_THREAD_CREATE:
+        return a[0] != KS_PROCESS_SELF;
+    case KS_SYS_VM_MAP:
+        if (a[0] == KS_PROCESS_SELF)
+            a[3] = a_map_address();
+        return 1;
+    case KS_SYS_VM_UNMAP:
+    case KS_SYS_VM_PROTECT:
+        if (a[0] == KS_PROCESS_SELF)
+            a[1] = a_map_address();
+        return 1;
+    case KS_SYS_DEBUG_WRITE: {          /* only bytes that cannot be read: garbage would upset KTAP */
+        static const uint64_t unreadable[] = { 0, 0x1000, 0x0000400000000000ul, 0xffffffc000000000ul,
+                                               ~0ull - 7 };
+        if (a[1])
+            a[0] = unreadable[below(sizeof unreadable / sizeof unreadable[0])];
+        return 1;
+    }
+    case KS_SYS_HANDLE_TRANSFER: {
+        long info = ks_handle_info((ks_handle_t)a[1]);
+        return info < 0 || info >> 8 != KS_OBJ_PROCESS;
+    }
+    default:
+        return 1;
+    }
+}
+
+static int64_t issue(uint64_t nr, const uint64_t a[6])
+{
+    if (nr >= KS_SYS_IPC_FIRST && nr <= KS_SYS_IPC_LAST) {
+        uint64_t w[KS_IPC_WORDS], desc = below(4) ? a_desc() : a[1];
+        for (int i = 0; i < KS_IPC_WORDS; i++)
+            w[i] = a_word();
+        uint64_t ud, info;
+        return ks_ipc_raw((long)nr, (long)a[0], (struct ks_ipc_desc *)desc, (long)a[2], w, &ud, &info);
+    }
+    return ks_syscall((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+}
+
+/* What a successful call made that should go in the pools. */
+static void account(uint64_t nr, const uint64_t a[6], int64_t r)
+{
+    if (r < 0)
+        return;
+    switch (nr) {
+    case KS_SYS_HANDLE_DUPLICATE: case KS_SYS_PROCESS_CREATE: case KS_SYS_MEMOBJ_CREATE:
+    case KS_SYS_VIEW_CREATE: case KS_SYS_IPC_LISTENER_CREATE: case KS_SYS_IPC_CLIENT_CREATE:
+    case KS_SYS_THREAD_CREATE: case KS_SYS_IPC_RECEIVE: case KS_SYS_IPC_REPLY_RECEIVE:
+        keep(r);
+        break;
+    case KS_SYS_HANDLE_CLOSE:
+        forget((ks_handle_t)a[0]);
+        break;
+    case KS_SYS_HANDLE_TRANSFER:
+        if (a[3] & KS_TRANSFER_MOVE)
+            forget((ks_handle_t)a[1]);
+        break;
+    }
+}
+
+/* Remember call nr(a) in the shared ring before it is made (its result: INT64_MIN until then). */
+static void record(struct shared *sh, uint64_t nr, const uint64_t a[6])
+{
+    struct call_rec *c = &sh->ring[sh->ring_next % RING];
+    c->nr = nr;
+    for (int i = 0; i < 6; i++)
+        c->a[i] = a[i];
+    c->ret = INT64_MIN;
+    sh->ring_next++;
+}
+
+/* ---- the child ---- */
+
+static volatile int fuzz_done;
+
+/*
+ * A server for the fuzzer's calls to reach: it receives on listener `arg`
+ * with a descriptor (a buffer and handle slots), closes the handles that came
+ * and answers with the words plus one, until receiving fails for good (the
+ * fuzzer may close the listener, or its reply port).
+ */
+static void serve_loop(long arg)
+{
+    static uint8_t rbuf[4096];
+    ks_handle_t l = (ks_handle_t)arg;
+    struct ks_ipc_desc d = { .recv_buf = rbuf, .recv_cap = sizeof rbuf };
+    uint64_t w[KS_IPC_WORDS] = { 0 }, ud, info;
+    long r = ks_ipc_receive(l, &d, w, &ud, &info);
+    for (;;) {
+        if (r < 0 && r != KS_ERR_INTERRUPTED && r != KS_ERR_PEER_CLOSED)
+            break;
+        for (uint32_t i = 0; r >= 0 && i < d.recv_nhandles && i < KS_IPC_MAX_HANDLES; i++)
+            ks_handle_close(d.recv_handles[i]);
+        for (int i = 0; i < KS_IPC_WORDS; i++)
+            w[i]++;
+        r = r >= 0 ? ks_ipc_reply_receive((ks_handle_t)r, l, &d, w, &ud, &info)
+                   : ks_ipc_receive(l, &d, w, &ud, &info);
+    }
+    ks_thread_exit(0);
+}
+
+static void fuzz_loop(long arg)
+{
+    struct shared *sh = (struct shared *)arg;
+    uint64_t calls = sh->calls_done;            /* the target, handed over in the page */
+    sh->calls_done = 0;
+    for (uint64_t i = 0; i < calls; i++) {
+        /* a third of the calls are IPC, the kernel's busiest code; the rest any number */
+        uint64_t nr = below(3) ? numbers[below(sizeof numbers / sizeof numbers[0])]
+                               : KS_SYS_IPC_FIRST + below(KS_SYS_IPC_LAST - KS_SYS_IPC_FIRST + 1), a[6];
+        for (int k = 0; k < 6; k++) {
+            uint64_t pick = below(4);
+            a[k] = pick == 0 ? a_handle() : pick == 1 ? a_pointer() : pick == 2 ? a_length() : a_word();
+        }
+        if (!sanitize(nr, a))
+            continue;
+        if (may_block(nr) && below(10))
+            ks_thread_interrupt(KS_THREAD_SELF);    /* the wait ends at once, INTERRUPTED */
+        record(sh, nr, a);
+        int64_t r = issue(nr, a);
+        sh->ring[(sh->ring_next - 1) % RING].ret = r;
+        account(nr, a, r);
+        if (pool.verbose)
+            printf("# call %lu: %lx(%lx, %lx, %lx, %lx, %lx, %lx) = %ld\n", (unsigned long)i,
+                   (unsigned long)nr, (unsigned long)a[0], (unsigned long)a[1], (unsigned long)a[2],
+                   (unsigned long)a[3], (unsigned long)a[4], (unsigned long)a[5], (long)r);
+        sh->calls_done = i + 1;
+    }
+    ks_thread_sleep(1);                         /* take a pending interrupt before leaving */
+    fuzz_done = 1;
+    ks_thread_exit(0);
+}
+
+static int child_main(uint64_t seed, uint64_t calls, int verbose)
+{
+    ks_handle_t mo = ulib_inherited(0);
+    long at = ks_vm_map(KS_PROCESS_SELF, mo, 0, 0, KS_PAGE_SIZE, KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    if (at < 0)
+        return 2;
+    ks_handle_close(mo);
+    struct shared *sh = (struct shared *)at;
+    rng_state = seed * 0x9e3779b97f4a7c15ull + 1;
+    pool.verbose = verbose;
+    long bmo = ks_memobj_create(BUF_SIZE);
+    if (bmo < 0 || ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)bmo, 0, BUF_AT, BUF_SIZE,
+                             KS_PROT_READ | KS_PROT_WRITE | KS_MAP_PRIVATE | KS_MAP_FIXED) != (long)BUF_AT)
+        return 2;
+    ks_handle_close((ks_handle_t)bmo);
+    pool.buf = (uint8_t *)BUF_AT;
+    /* a few objects of each kind to start from */
+    long l = ks_ipc_listener_create();
+    keep(l);
+    keep(ks_ipc_client_create((ks_handle_t)l, 7));
+    long m = ks_memobj_create(3 * KS_PAGE_SIZE);
+    keep(m);
+    keep(ks_view_create((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_WRITE));
+    keep(ks_process_create("fuzzed", 6));
+    long sl = ks_ipc_listener_create();         /* the server's: its port and itself in the pools */
+    keep(sl);
+    keep(ks_ipc_client_create((ks_handle_t)sl, 9));
+    uintptr_t sstack = ulib_map_anon(16 << 10);
+    if (sl > 0 && sstack)
+        ks_thread_create(KS_PROCESS_SELF, (void *)serve_loop, (void *)(sstack + (16 << 10)), sl);
+    sh->calls_done = calls;
+    uintptr_t stack = ulib_map_anon(64 << 10);
+    long t = stack ? ks_thread_create(KS_PROCESS_SELF, (void *)fuzz_loop, (void *)(stack + (64 << 10)),
+                                      (long)sh) : -1;
+    if (t < 0)
+        return 2;
+    while (!fuzz_done) {                        /* the watchdog: no call waits for long */
+        ks_thread_sleep(10000000);
+        ks_thread_interrupt((ks_handle_t)t);
+    }
+    ks_thread_join((ks_handle_t)t);
+    ks_ipc_control(1, 0);                       /* the fast path back on, whatever it was set to */
+    return 0;
+}
+
+/* ---- the supervisor ---- */
+
+struct reaper {
+    long child;
+    volatile int ended;
+};
+
+static void time_limit(long arg)
+{
+    struct reaper *r = (struct reaper *)arg;
+    for (int ms = 0; ms < CHILD_MS && !r->ended; ms += 10)
+        ks_thread_sleep(10000000);
+    if (!r->ended)
+        ks_process_kill((ks_handle_t)r->child);
+    ks_thread_exit(0);
+}
+
+static void show_ring(const struct shared *sh)
+{
+    uint64_t n = sh->ring_next < RING ? sh->ring_next : RING;
+    for (uint64_t k = sh->ring_next - n; k < sh->ring_next; k++) {
+        const struct call_rec *c = &sh->ring[k % RING];
+        printf("#   %lx(%lx, %lx, %lx, %lx, %lx, %lx) = %ld\n", (unsigned long)c->nr,
+               (unsigned long)c->a[0], (unsigned long)c->a[1], (unsigned long)c->a[2],
+               (unsigned long)c->a[3], (unsigned long)c->a[4], (unsigned long)c->a[5], (long)c->ret);
+    }
+}
+
+/* Run one seed; 1 if it passed. */
+static int run_seed(ks_handle_t image, uint64_t seed, uint64_t calls, int verbose, char *why, size_t whylen)
+{
+    struct ks_kstat before, after;
+    ks_kstat(&before);
+    long mo = ks_memobj_create(KS_PAGE_SIZE);
+    long at = mo > 0 ? ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, 0, KS_PAGE_SIZE,
+                                 KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED) : -1;
+    if (at < 0) {
+        ksnprintf(why, whylen, "no shared page (%ld)", at);
+        return 0;
+    }
+    struct shared *sh = (struct shared *)at;
+    char s_seed[24], s_calls[24];
+    ksnprintf(s_seed, sizeof s_seed, "%lu", (unsigned long)seed);
+    ksnprintf(s_calls, sizeof s_calls, "%lu", (unsigned long)calls);
+    const char *argv[] = { "ufuzz", "child", s_seed, s_calls, verbose ? "verbose" : NULL, NULL };
+    ks_handle_t give = (ks_handle_t)mo;
+    struct reaper r = { ulib_spawn(image, "ufuzz", argv, &give, 1), 0 };
+    if (r.child < 0) {
+        ksnprintf(why, whylen, "cannot spawn (%ld)", r.child);
+        return 0;
+    }
+    uintptr_t stack = ulib_map_anon(16 << 10);
+    long t = stack ? ks_thread_create(KS_PROCESS_SELF, (void *)time_limit, (void *)(stack + (16 << 10)),
+                                      (long)&r) : -1;
+    uint64_t status = 0;
+    long w = ks_process_wait((ks_handle_t)r.child, &status);
+    r.ended = 1;
+    if (t >= 0) {
+        ks_thread_interrupt((ks_handle_t)t);
+        ks_thread_join((ks_handle_t)t);
+        ks_handle_close((ks_handle_t)t);
+    }
+    ks_vm_unmap(KS_PROCESS_SELF, stack, 16 << 10);
+    ks_handle_close((ks_handle_t)r.child);
+    uint64_t done = sh->calls_done;
+    int ok = 1;
+    if (w != 0 || status != 0) {
+        ksnprintf(why, whylen, "seed %lu: child ended with status %lx after %lu calls%s",
+                  (unsigned long)seed, (unsigned long)status, (unsigned long)done,
+                  status & KS_STATUS_KILLED ? " (killed: time limit or a fault)" : "");
+        ok = 0;
+    }
+    struct shared last = *sh;
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)at, KS_PAGE_SIZE);
+    ks_handle_close((ks_handle_t)mo);
+    ks_kstat(&after);
+    int64_t dpages = (int64_t)after.free_pages - (int64_t)before.free_pages;
+    if (ok && (dpages < -PAGE_SLACK || dpages > PAGE_SLACK || after.objects != before.objects ||
+               after.heap_objects != before.heap_objects)) {
+        ksnprintf(why, whylen, "seed %lu: leak: free pages %lu -> %lu, heap objects %lu -> %lu, objects %lu -> %lu",
+                  (unsigned long)seed, (unsigned long)before.free_pages, (unsigned long)after.free_pages,
+                  (unsigned long)before.heap_objects, (unsigned long)after.heap_objects,
+                  (unsigned long)before.objects, (unsigned long)after.objects);
+        ok = 0;
+    }
+    if (!ok) {
+        printf("# %s; its last calls:\n", why);
+        show_ring(&last);
+        printf("# replay: make fuzz SEED=%lu CALLS=%lu\n", (unsigned long)seed, (unsigned long)done + 1);
+    } else {
+        printf("# seed %lu: %lu calls\n", (unsigned long)seed, (unsigned long)done);
+    }
+    return ok;
+}
+
+static uint64_t number(const char *s)
+{
+    uint64_t v = 0;
+    while (*s >= '0' && *s <= '9')
+        v = v * 10 + (uint64_t)(*s++ - '0');
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 4 && strcmp(argv[1], "child") == 0)
+        return child_main(number(argv[2]), number(argv[3]), argc > 4 && strcmp(argv[4], "verbose") == 0);
+    uint64_t from = DEFAULT_SEEDS_FROM, to = DEFAULT_SEEDS_TO, calls = DEFAULT_CALLS;
+    int verbose = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "seeds=", 6) == 0) {
+            const char *p = argv[i] + 6;
+            from = to = number(p);
+            while (*p >= '0' && *p <= '9')
+                p++;
+            if (p[0] == '.' && p[1] == '.')
+                to = number(p + 2);
+        } else if (strncmp(argv[i], "calls=", 6) == 0) {
+            calls = number(argv[i] + 6);
+        } else if (strcmp(argv[i], "verbose") == 0) {
+            verbose = 1;
+        }
+    }
+    ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
+    printf("KTAP version 1\n1..%lu\n", (unsigned long)(to - from + 1));
+    int failures = 0;
+    for (uint64_t seed = from; seed <= to; seed++) {
+        char why[200] = "";
+        printf("# run: fuzz.seed_%lu\n", (unsigned long)seed);
+        int ok = run_seed(image, seed, calls, verbose, why, sizeof why);
+        unsigned long n = (unsigned long)(seed - from + 1);
+        if (ok)
+            printf("ok %lu - fuzz.seed_%lu\n", n, (unsigned long)seed);
+        else
+            printf("not ok %lu - fuzz.seed_%lu # %s\n", n, (unsigned long)seed, why);
+        failures += !ok;
+    }
+    return failures ? 1 : 0;
+}
