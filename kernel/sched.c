@@ -67,14 +67,12 @@ void schedule(void)
 }
 
 /* After a switch that did not return through schedule() (see ipc_fast.S). */
-void sched_switch_done(void);
 void sched_switch_done(void)
 {
     reap_zombie();
 }
 
 /* A new thread's first code in the kernel (from thread_trampoline and kthread_trampoline). */
-void thread_start(void);
 void thread_start(void)
 {
     reap_zombie();
@@ -90,7 +88,6 @@ void thread_start(void)
  * a trap (which turns interrupts off) or from schedule(), which nothing calls
  * with interrupts on (the idle loop turns them on only around wfi).
  */
-void thread_start_user(void);
 void thread_start_user(void)
 {
     BUG_ON(arch_irq_enabled());

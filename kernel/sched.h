@@ -59,6 +59,19 @@ __attribute__((noreturn)) void sched_idle_loop(void);
 /* One round of the idle loop (for the boot thread waiting on in-kernel tests). */
 void sched_idle_once(void);
 
+/*
+ * Called from assembly (arch/riscv/entry.S, ipc_fast.S), never from C:
+ *   thread_start       a new thread's first code (kthread_trampoline);
+ *   thread_start_user  a new user thread's first code (thread_trampoline),
+ *                      before user_return_full: checks interrupts are off,
+ *                      then thread_start;
+ *   sched_switch_done  after a switch that did not return through schedule()
+ *                      (a thread the IPC fast path blocked, resumed by C).
+ */
+void thread_start(void);
+void thread_start_user(void);
+void sched_switch_done(void);
+
 uint64_t sched_switch_count(void);
 
 #endif

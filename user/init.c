@@ -31,6 +31,8 @@
 #include "user/lib/bench.h"
 #include "user/lib/fsproto.h"
 #include "user/lib/ipc.h"
+#define KTAP_FLUSH() fflush(stdout)
+#include "user/lib/ktap.h"
 #include "user/lib/ks.h"
 #include "user/lib/loader.h"
 
@@ -79,20 +81,6 @@ static void start_fs(void)
 
 /* ---- the utest configuration's own checks: how Hello world got out ---- */
 
-static int ktap_n, ktap_failed;
-
-static void ktap_result(const char *name, int ok, const char *why)
-{
-    ktap_n++;
-    if (ok) {
-        printf("ok %d - init.%s\n", ktap_n, name);
-    } else {
-        printf("not ok %d - init.%s # %s\n", ktap_n, name, why);
-        ktap_failed = 1;
-    }
-    fflush(stdout);
-}
-
 /* write() of len bytes (a KTAP comment line, so the harness ignores it) to a new /dev/console fd. */
 static long console_write_n(size_t len)
 {
@@ -112,33 +100,29 @@ static long console_write_n(size_t len)
 
 static int init_checks(void)
 {
-    struct ks_kstat k;
-    printf("KTAP version 1\n1..4\n# run: init.no_debug_writes\n");
-    fflush(stdout);
-    long r = ks_kstat(&k);
-    if (have_console_mmio) {
-        ktap_result("no_debug_writes", r == 0 && k.debug_write_calls == 0,
+    struct ktap k;
+    struct ks_kstat ks;
+    ktap_plan(&k, 4);
+    ktap_run("init.no_debug_writes");
+    long r = ks_kstat(&ks);
+    if (have_console_mmio)
+        ktap_result(&k, "init.no_debug_writes", r == 0 && ks.debug_write_calls == 0,
                     "the kernel's debug console was used");
-    } else {
-        printf("ok %d - init.no_debug_writes # SKIP no console MMIO handle: fsd uses the debug console\n",
-               ++ktap_n);
-    }
+    else
+        ktap_skip(&k, "init.no_debug_writes", "no console MMIO handle: fsd uses the debug console");
 
-    printf("# run: init.fsd_stats\n");
-    fflush(stdout);
+    ktap_run("init.fsd_stats");
     uint64_t w[KS_IPC_WORDS] = { FS_OP_STATS };
     r = ks_ipc_call(musl_emu_fs_root(), NULL, w, NULL);
-    ktap_result("fsd_stats", r == 0 && w[0] == 0 && w[1] >= strlen("Hello world.\n") && w[2] >= 1,
+    ktap_result(&k, "init.fsd_stats", r == 0 && w[0] == 0 && w[1] >= strlen("Hello world.\n") && w[2] >= 1,
                 "FS_OP_STATS does not account for Hello world");
 
-    printf("# run: init.console_write_buffer\n");
-    fflush(stdout);
-    ktap_result("console_write_buffer", console_write_n(100) == 100, "write of 100 bytes");
+    ktap_run("init.console_write_buffer");
+    ktap_result(&k, "init.console_write_buffer", console_write_n(100) == 100, "write of 100 bytes");
 
-    printf("# run: init.console_write_regs\n");
-    fflush(stdout);
-    ktap_result("console_write_regs", console_write_n(10) == 10, "write of 10 bytes");
-    return ktap_failed;
+    ktap_run("init.console_write_regs");
+    ktap_result(&k, "init.console_write_regs", console_write_n(10) == 10, "write of 10 bytes");
+    return k.failed != 0;
 }
 
 /* ---- running programs ---- */
@@ -201,9 +185,12 @@ static int run_fuzz(int argc, char **argv, int from)
             args[n++] = argv[i];
     args[n] = NULL;
     int status = run_args("ufuzz", args, 1, NULL, 0);
+    struct ktap k;
     struct stat st;
-    int fsd_ok = stat("/etc/motd", &st) == 0 && S_ISREG(st.st_mode);
-    printf("KTAP version 1\n1..1\n%s 1 - fuzz.fsd_still_serves\n", fsd_ok ? "ok" : "not ok");
+    ktap_plan(&k, 1);
+    ktap_run("fuzz.fsd_still_serves");
+    int fsd_ok = ktap_result(&k, "fuzz.fsd_still_serves", stat("/etc/motd", &st) == 0 && S_ISREG(st.st_mode),
+                             "stat of /etc/motd through fsd failed after the fuzzer ran");
     return status | !fsd_ok;
 }
 

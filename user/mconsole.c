@@ -10,24 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#define KTAP_FLUSH() fflush(stdout)
+#include "user/lib/ktap.h"
 
 /* What the harness types (tools/run-tests sends the same bytes). */
 #define LINE1 "kestrel console input, line one\n"
 #define LINE2 "and a second line\n"
-
-static int n, failed;
-
-static void result(const char *name, int ok, const char *why)
-{
-    n++;
-    if (ok) {
-        printf("ok %d - console.%s\n", n, name);
-    } else {
-        printf("not ok %d - console.%s # %s\n", n, name, why);
-        failed = 1;
-    }
-    fflush(stdout);
-}
 
 /* "got '...'" with the line as read (newline and control bytes shown as '.'), for a failure. */
 static const char *why_differs(const char *got)
@@ -44,25 +32,24 @@ static const char *why_differs(const char *got)
 
 int main(void)
 {
+    struct ktap k;
     char line[128];
-    printf("KTAP version 1\n1..4\n");
-    printf("# run: console.is_a_tty\n");
-    fflush(stdout);
-    result("is_a_tty", isatty(0) && isatty(1), "stdin or stdout is not a terminal");
+    ktap_plan(&k, 4);
+    ktap_run("console.is_a_tty");
+    ktap_result(&k, "console.is_a_tty", isatty(0) && isatty(1), "stdin or stdout is not a terminal");
 
-    printf("# run: console.read_line\n");
-    fflush(stdout);
+    ktap_run("console.read_line");
     const char *got = fgets(line, sizeof line, stdin);
-    result("read_line", got && strcmp(line, LINE1) == 0, got ? why_differs(line) : "no input");
+    ktap_result(&k, "console.read_line", got && strcmp(line, LINE1) == 0, got ? why_differs(line) : "no input");
 
-    printf("# run: console.read_second_line\n");
-    fflush(stdout);
+    ktap_run("console.read_second_line");
     got = fgets(line, sizeof line, stdin);
-    result("read_second_line", got && strcmp(line, LINE2) == 0, got ? why_differs(line) : "no input");
+    ktap_result(&k, "console.read_second_line", got && strcmp(line, LINE2) == 0,
+                got ? why_differs(line) : "no input");
 
-    printf("# run: console.bad_buffer\n");
-    fflush(stdout);
+    ktap_run("console.bad_buffer");
     long r = read(0, (void *)8, 1);     /* nothing typed yet, but the buffer is checked first */
-    result("bad_buffer", r == -1 && errno == EFAULT, "read into address 8 did not fail with EFAULT");
-    return failed;
+    ktap_result(&k, "console.bad_buffer", r == -1 && errno == EFAULT,
+                "read into address 8 did not fail with EFAULT");
+    return k.failed != 0;
 }

@@ -31,6 +31,8 @@
 #include <unistd.h>
 #include "musl_emu.h"
 #include "user/lib/fsproto.h"
+#define KTAP_FLUSH() fflush(stdout)
+#include "user/lib/ktap.h"
 #include "user/lib/ipc.h"
 
 #define DIR_T "/mtest"
@@ -2083,24 +2085,18 @@ static const struct mcase cases[] = {
 int main(void)
 {
     size_t n = sizeof cases / sizeof cases[0];
-    int failures = 0;
-    printf("KTAP version 1\n1..%zu\n", n);
+    struct ktap k;
+    ktap_plan(&k, (unsigned)n);
     if (mkdir(DIR_T, 0755) != 0 && errno != EEXIST)
         printf("# mtest: cannot make %s: errno %d\n", DIR_T, errno);
     for (size_t i = 0; i < n; i++) {
-        printf("# run: %s\n", cases[i].name);
-        fflush(stdout);
+        ktap_run(cases[i].name);
         case_failed = 0;
         errno = 0;
         cases[i].fn();
-        if (case_failed) {
-            failures++;
-            printf("not ok %zu - %s # %s\n", i + 1, cases[i].name, reason);
-        } else {
-            printf("ok %zu - %s\n", i + 1, cases[i].name);
-        }
-        fflush(stdout);
+        ktap_result(&k, cases[i].name, !case_failed, reason);
     }
+    int failures = (int)k.failed;
     rmdir(DIR_T);
     fflush(stdout);
     return failures ? 1 : 0;

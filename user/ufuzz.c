@@ -33,6 +33,7 @@
  */
 #include "user/lib/ipc.h"
 #include "user/lib/ulib.h"
+#include "user/lib/ktap.h"
 
 #define DEFAULT_SEEDS_FROM  1
 #define DEFAULT_SEEDS_TO    4
@@ -527,18 +528,13 @@ int main(int argc, char **argv)
         }
     }
     ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
-    printf("KTAP version 1\n1..%lu\n", (unsigned long)(to - from + 1));
-    int failures = 0;
+    struct ktap k;
+    ktap_plan(&k, (unsigned)(to - from + 1));
     for (uint64_t seed = from; seed <= to; seed++) {
-        char why[200] = "";
-        printf("# run: fuzz.seed_%lu\n", (unsigned long)seed);
-        int ok = run_seed(image, seed, calls, verbose, why, sizeof why);
-        unsigned long n = (unsigned long)(seed - from + 1);
-        if (ok)
-            printf("ok %lu - fuzz.seed_%lu\n", n, (unsigned long)seed);
-        else
-            printf("not ok %lu - fuzz.seed_%lu # %s\n", n, (unsigned long)seed, why);
-        failures += !ok;
+        char why[200] = "", name[40];
+        ksnprintf(name, sizeof name, "fuzz.seed_%lu", (unsigned long)seed);
+        ktap_run(name);
+        ktap_result(&k, name, run_seed(image, seed, calls, verbose, why, sizeof why), why);
     }
-    return failures ? 1 : 0;
+    return k.failed ? 1 : 0;
 }
