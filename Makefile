@@ -163,11 +163,18 @@ $(B)/m/%.c.o: %.c $(MUSL_LIBC)
 	@mkdir -p $(dir $@)
 	$(CC) $(MUSL_CFLAGS) -c -o $@ $<
 
-$(patsubst %,$(B)/user/%.elf,$(MUSL_PROGS)): $(B)/user/%.elf: $(B)/m/user/%.c.o $(MUSL_EMU_OBJS) $(MUSL_LIBC)
+# A musl program is user/NAME.c, or every .c file of a folder user/NAME/ (fsd).
+# A folder's program is built with link-time optimization, so that splitting
+# it into files costs no instructions (the compiler still inlines across them).
+prog_objs = $(patsubst %,$(B)/m/%.o,$(or $(wildcard user/$(1).c),$(wildcard user/$(1)/*.c)))
+$(B)/m/user/fsd/%.c.o $(B)/user/fsd.elf: MUSL_CFLAGS += -flto
+
+.SECONDEXPANSION:
+$(patsubst %,$(B)/user/%.elf,$(MUSL_PROGS)): $(B)/user/%.elf: $$(call prog_objs,$$*) $(MUSL_EMU_OBJS) $(MUSL_LIBC)
 	@mkdir -p $(dir $@)
 	$(CC) $(MUSL_CFLAGS) -static -nostdlib -Wl,-Ttext-segment=$(call user_base,$*) \
 	    -Wl,--build-id=none -o $@ $(MUSL)/lib/crt1.o \
-	    $(MUSL)/lib/crti.o $< $(MUSL_EMU_OBJS) $(MUSL_LIBC) $(LIBGCC) $(MUSL)/lib/crtn.o
+	    $(MUSL)/lib/crti.o $(call prog_objs,$*) $(MUSL_EMU_OBJS) $(MUSL_LIBC) $(LIBGCC) $(MUSL)/lib/crtn.o
 
 # The symbol table for backtraces takes two links: link once with an empty
 # table, list the text symbols, link again with the full table. .ksyms follows

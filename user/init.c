@@ -1,6 +1,6 @@
 /*
  * user/init.c - the first process (a musl program). It starts the FS server
- * (user/fsd.c), connects its own stdio to it, says hello with printf (which
+ * (user/fsd/), connects its own stdio to it, says hello with printf (which
  * travels musl -> musl_emu -> IPC -> fsd -> the UART), runs what its arguments
  * (the kernel's bootargs) ask for, and exits; its exit status becomes QEMU's.
  *

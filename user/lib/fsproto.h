@@ -1,6 +1,6 @@
 /*
  * user/lib/fsproto.h - the protocol between musl_emu.c and the FS server
- * (user/fsd.c), carried by kestrel IPC (<kestrel/ipc.h>, user/lib/ipc.h).
+ * (user/fsd/), carried by kestrel IPC (<kestrel/ipc.h>, user/lib/ipc.h).
  *
  * Ports. Every client port the server hands out carries a userdata value that
  * tells the server what the port stands for. The names used on both sides:

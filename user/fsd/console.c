@@ -1,0 +1,254 @@
+/*
+ * user/fsd/console.c - fsd's console: a 16550 UART driven through its device
+ * memobj (output polled, input by interrupt into a ring), console reads parked
+ * until input comes, and the writer thread that serves the write ports. See
+ * fsd.h for the contracts.
+ */
+#include "user/fsd/fsd.h"
+
+/*
+ * The UART (a 16550) through its MMIO page mapped shared into this process.
+ * Without the device memobj (an old kernel, a failed mapping) output falls
+ * back to the kernel's debug console.
+ */
+#define UART_RBR    0           /* receive buffer (read) */
+#define UART_THR    0           /* transmit holding (write) */
+#define UART_IER    1           /* interrupt enable: bit 0 received data available */
+#define UART_LSR    5           /* line status: bit 0 data ready, bit 5 THR empty */
+#define LSR_DR      0x01
+#define LSR_THRE    0x20
+
+#define RING_SIZE   4096        /* console input not yet read (a power of two) */
+#define MAX_READERS 16          /* parked console reads */
+
+/* A console read waiting for input: its reply port and how much it wants. */
+struct reader {
+    ks_handle_t reply;
+    uint64_t max;
+};
+
+static struct {
+    volatile uint8_t *regs;     /* the mapped registers, or NULL */
+    uint64_t reg_offset;
+    unsigned reg_shift;
+    ks_handle_t irq;            /* the UART's interrupt, as init gave it (0: none) */
+    ks_handle_t bound_irq;      /* irq once bound to fs.listener (the first read), else 0;
+                                   until then a read returns what is there, or end of file */
+    uint8_t ring[RING_SIZE];
+    uint32_t head, tail;        /* ring: bytes [tail, head) (free-running counters) */
+    struct reader readers[MAX_READERS];
+    unsigned nreaders;
+    uint64_t bytes_written, write_requests;
+    volatile int out_busy;      /* out_lock's word: guards the UART's output and the counters */
+} con;
+
+/*
+ * The output lock. Held only while bytes go to the UART, never across a
+ * system call that blocks, so a thread that finds it taken just yields (on one
+ * hart the holder was preempted and runs next). Far cheaper than a pthread
+ * mutex on the short-write path, which is what this server is measured by.
+ */
+static void out_lock(void)
+{
+    while (__atomic_exchange_n(&con.out_busy, 1, __ATOMIC_ACQUIRE))
+        ks_thread_yield();
+}
+
+static void out_unlock(void)
+{
+    __atomic_store_n(&con.out_busy, 0, __ATOMIC_RELEASE);
+}
+
+static volatile uint8_t *uart_reg(unsigned n)
+{
+    return con.regs + con.reg_offset + ((uint64_t)n << con.reg_shift);
+}
+
+/* Polled output: each byte once the line status says the transmitter is empty (out_lock held). */
+static void console_out(const uint8_t *p, size_t n)
+{
+    if (!con.regs) {
+        ks_debug_write(p, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        while (!(*uart_reg(UART_LSR) & LSR_THRE))
+            ;
+        *uart_reg(UART_THR) = p[i];
+    }
+}
+
+/* One console write request, from either thread: out in one piece, and counted. */
+static void console_emit(const uint8_t *p, size_t n)
+{
+    out_lock();
+    console_out(p, n);
+    con.bytes_written += n;
+    con.write_requests++;
+    out_unlock();
+}
+
+/* Move what the UART has received into the ring (dropping bytes when it is full). */
+static void console_drain(void)
+{
+    if (!con.regs)
+        return;
+    while (*uart_reg(UART_LSR) & LSR_DR) {
+        uint8_t c = *uart_reg(UART_RBR);
+        if (con.head - con.tail < RING_SIZE)
+            con.ring[con.head++ % RING_SIZE] = c;
+    }
+}
+
+/* Take up to max bytes from the ring into out. */
+static size_t ring_take(uint8_t *out, size_t max)
+{
+    size_t n = 0;
+    while (n < max && con.tail != con.head)
+        out[n++] = con.ring[con.tail++ % RING_SIZE];
+    return n;
+}
+
+/* Answer parked readers, oldest first, while there is input. */
+static void readers_serve(void)
+{
+    while (con.nreaders && con.tail != con.head) {
+        struct reader rd = con.readers[0];
+        memmove(&con.readers[0], &con.readers[1], --con.nreaders * sizeof con.readers[0]);
+        size_t n = ring_take(send_buf, rd.max);
+        uint64_t w[KS_IPC_WORDS] = { n };
+        struct ks_ipc_desc d = { .send_buf = send_buf, .send_len = n };
+        ks_ipc_reply(rd.reply, &d, w);  /* a reader that went away: its bytes are lost */
+        ks_handle_close(rd.reply);
+    }
+}
+
+/* The UART interrupted: collect its input, let the line fire again, wake readers. */
+void console_irq(void)
+{
+    if (!con.bound_irq)
+        return;                 /* not ours yet: the line is bound at the first read */
+    console_drain();
+    ks_irq_ack(con.bound_irq);
+    readers_serve();
+}
+
+/*
+ * Input: bind the UART's interrupt to our listener and enable the receive
+ * interrupt, at the first console read. Until then the interrupt line is
+ * free: user/udev.c (run by init in the test configuration, before anything
+ * reads the console) tests interrupt delivery on this very UART.
+ */
+static void console_input_on(void)
+{
+    if (con.bound_irq || !con.regs || !con.irq)
+        return;
+    if (ks_irq_bind(con.irq, fs.listener, UD_IRQ) == 0) {
+        con.bound_irq = con.irq;
+        *uart_reg(UART_IER) = 0x01;     /* interrupt on received data */
+        console_drain();
+    }
+}
+
+/* Map the UART's registers; remember its interrupt for console_input_on. */
+void console_init(ks_handle_t mmio, ks_handle_t irq, uint64_t reg_offset, unsigned shift)
+{
+    con.reg_offset = reg_offset;
+    con.reg_shift = shift;
+    if (mmio) {
+        long size = ks_memobj_size(mmio);
+        long a = size > 0 && reg_offset + ((uint64_t)UART_LSR << shift) < (uint64_t)size
+                     ? ks_vm_map(KS_PROCESS_SELF, mmio, 0, 0, (size_t)size,
+                                 KS_MAP_SHARED | KS_PROT_READ | KS_PROT_WRITE)
+                     : -1;
+        if (a > 0)
+            con.regs = (volatile uint8_t *)a;
+    }
+    con.irq = irq;
+}
+
+long con_write(struct req *q)
+{
+    uint64_t len = q->in[1];
+    const uint8_t *data;
+    if (len <= FS_INLINE_MAX) {
+        data = (const uint8_t *)&q->in[2];
+    } else {
+        data = q->buf;
+        if (len > q->len)
+            len = q->len;       /* never past what arrived */
+    }
+    console_emit(data, len);
+    return (long)len;
+}
+
+/*
+ * The console writer: a second thread, serving the write ports (every open
+ * of the console hands one out with the console port). It receives
+ * without a descriptor, so a short write (the bytes in MR2..MR7) is a
+ * register-only message to a waiting receiver, which the kernel's IPC fast
+ * path carries both ways. Anything but such a write gets -EINVAL.
+ */
+static void *console_writer(void *arg)
+{
+    uint64_t w[KS_IPC_WORDS] = { 0 }, ud, info;
+    long reply = ks_ipc_receive(fs.write_listener, NULL, w, &ud, &info);
+    for (;;) {
+        if (reply <= 0) {       /* an error, or a notification (none is bound here) */
+            if (reply == KS_ERR_PEER_CLOSED || ks_handle_info(fs.write_listener) < 0)
+                return NULL;
+            memset(w, 0, sizeof w);
+            reply = ks_ipc_receive(fs.write_listener, NULL, w, &ud, &info);
+            continue;
+        }
+        uint64_t len = w[1];
+        if (w[0] == FS_OP_WRITE && len <= FS_INLINE_MAX) {
+            console_emit((const uint8_t *)&w[2], len);
+            w[0] = len;
+        } else {
+            w[0] = (uint64_t)-EINVAL;
+        }
+        memset(&w[1], 0, sizeof w - sizeof w[0]);
+        reply = ks_ipc_reply_receive((ks_handle_t)reply, fs.write_listener, NULL, w, &ud, &info);
+    }
+}
+
+/* Start the console writer; without it (fs.write_listener 0) consoles open without a write port. */
+void console_writer_start(void)
+{
+    pthread_t t;
+    long l = ks_ipc_listener_create();
+    if (l < 0)
+        return;
+    fs.write_listener = (ks_handle_t)l;
+    if (pthread_create(&t, NULL, console_writer, NULL) != 0) {
+        ks_handle_close(fs.write_listener);
+        fs.write_listener = 0;
+    }
+}
+
+/* A console read: answered now if input is there, else parked until the irq brings some. */
+long con_read(struct req *q, ks_handle_t reply)
+{
+    uint64_t max = q->in[1] > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : q->in[1];
+    console_input_on();
+    console_drain();
+    if (max == 0 || con.tail != con.head || !con.bound_irq) {
+        size_t n = ring_take(send_buf, max);
+        q->send_buf = send_buf;
+        q->send_len = n;
+        return (long)n;
+    }
+    if (con.nreaders == MAX_READERS)
+        return -EAGAIN;
+    con.readers[con.nreaders++] = (struct reader){ reply, max };
+    return DEFERRED;
+}
+
+void console_counts(uint64_t *bytes, uint64_t *requests)
+{
+    out_lock();
+    *bytes = con.bytes_written;
+    *requests = con.write_requests;
+    out_unlock();
+}

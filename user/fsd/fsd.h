@@ -1,0 +1,202 @@
+/*
+ * user/fsd/fsd.h - what the parts of the FS server share: the tree's nodes,
+ * the server's state, a request and its reply, and the functions of tree.c
+ * (nodes, files, paths) and console.c (the UART and the console's requests)
+ * that fsd.c's protocol uses.
+ */
+#ifndef USER_FSD_FSD_H
+#define USER_FSD_FSD_H
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <kestrel/bootimg.h>
+#include "musl_emu.h"
+#include "user/lib/fsproto.h"
+#include "user/lib/ipc.h"
+#include "user/lib/ks.h"
+
+#define NAME_MAX_LEN    255             /* longest name of one entry, as Linux's NAME_MAX */
+#define MAX_NODES       65536           /* beyond this, creating anything is ENOSPC */
+#define INO_BUCKETS     256
+#define BOOT_MAX_FILES  256
+
+/* Userdata of console and directory ports (besides FS_PORT_ROOT's), and of the irq binding. */
+#define UD_CONSOLE      1ull
+#define UD_IRQ          2ull
+#define UD_DIR          (1ull << 63)    /* | inode number */
+
+enum node_type { NODE_DIR, NODE_FILE, NODE_CONSOLE };
+
+/*
+ * One file system object. Each directory keeps its entries in a doubly linked
+ * list in the order they were linked, numbered by seq (READDIR positions are
+ * those numbers: an entry added while a reader walks the directory goes at
+ * the end); every node is also in a hash chain by inode number, for STAT by
+ * inode and directory ports.
+ */
+struct node {
+    uint64_t ino;
+    uint8_t type;               /* enum node_type */
+    uint8_t lazy;               /* FILE: contents still only in the boot image */
+    char *name;                 /* malloc'd, NUL-terminated; "" for the root */
+    size_t namelen;             /* strlen(name), so lookups compare lengths first */
+    struct node *parent;        /* the directory it is in (the root: itself) */
+    struct node *prev, *next;   /* siblings in parent's list */
+    struct node *first, *last;  /* DIR: its entries */
+    uint32_t nentries;          /* DIR: how many */
+    uint64_t next_seq;          /* DIR: the seq its next entry gets */
+    uint64_t seq;               /* its place in its directory: entries are in increasing seq,
+                                   never reused, so a readdir position survives unlinks */
+    uint32_t nsubdirs;          /* DIR: how many of them are directories (for nlink) */
+    struct node *hash_next;     /* chain in ino_hash */
+    ks_handle_t mo;             /* FILE: its memobj (0 while lazy) */
+    uint64_t boot_off, boot_size;   /* FILE, lazy: where its bytes are in the boot image */
+    uint64_t mtime_ns, ctime_ns;
+};
+
+struct fs_state {
+    ks_handle_t listener;
+    ks_handle_t write_listener;     /* the write ports' (console_writer receives on it), or 0 */
+    ks_handle_t bootimg;
+    struct node *root;
+    struct node *ino_hash[INO_BUCKETS];
+    uint64_t next_ino;
+    uint64_t nnodes;
+};
+extern struct fs_state fs;
+
+/* /dev/console: console ports answer FSTAT from it, so it is never removed (EBUSY). */
+extern struct node *console_node;
+
+/*
+ * What a path names. Resolution walks from the root one component at a time,
+ * so "." and ".." and repeated slashes come out as Linux would have them
+ * (every component before the last must be an existing directory).
+ */
+struct lookup {
+    struct node *dir;           /* the directory the last component is in */
+    struct node *node;          /* what the path names; NULL if the last component is missing */
+    const char *name;           /* the last component (not NUL-terminated) */
+    size_t namelen;             /* 0 for "/" */
+    int dotted;                 /* the last component is "." or ".." */
+    int trailing_slash;         /* the path ends in "/" after a component */
+};
+
+/*
+ * One request as it came in, and the reply being built: MR0 of the reply is
+ * the handler's return value (status); the handlers fill out[1..] and may
+ * attach a buffer and handles (moved to the caller).
+ */
+struct req {
+    uint64_t in[KS_IPC_WORDS];  /* the request's words */
+    uint64_t userdata;          /* of the client port it came through */
+    const uint8_t *buf;         /* the request's buffer */
+    size_t len;                 /* its length (what arrived) */
+    int truncated;              /* the caller sent more than our buffer holds */
+    uint64_t out[KS_IPC_WORDS];
+    const void *send_buf;
+    size_t send_len;
+    ks_handle_t handles[2];
+    uint32_t nhandles;
+};
+
+#define DEFERRED    (1l << 62)  /* a handler's "no reply now": the reply port was kept */
+
+/* The main thread's request and reply buffers (fsd.c). */
+extern uint8_t recv_buf[KS_IPC_MAX_BUF];
+extern uint8_t send_buf[KS_IPC_MAX_BUF];
+
+/* ---- tree.c ---- */
+
+/* The time for mtime and ctime: CLOCK_REALTIME as musl_emu gives it, in ns. */
+uint64_t now_ns(void);
+
+/* The node with inode number ino, or NULL (removed, or never made). */
+struct node *ino_find(uint64_t ino);
+
+/* The entry `name` (len bytes) of directory d, or NULL. */
+struct node *dir_find(struct node *d, const char *name, size_t len);
+
+/* Append n to directory d's entries. */
+void dir_link(struct node *d, struct node *n);
+
+/* Take n out of its directory's entries. */
+void dir_unlink(struct node *n);
+
+/* A malloc'd NUL-terminated copy of name (len bytes), or NULL. */
+char *name_dup(const char *name, size_t len);
+
+/*
+ * A new node of `type` named name (len bytes) in directory d (NULL: the root),
+ * without contents. NULL if out of memory or nodes.
+ */
+struct node *node_new(struct node *d, const char *name, size_t len, enum node_type type);
+
+/* node_new, and a regular file gets an empty memobj. */
+struct node *node_create(struct node *d, const char *name, size_t len, enum node_type type);
+
+/*
+ * Why creating a node failed. Every regular file holds a memobj handle here, so
+ * fsd's handle table (KS_HANDLE_MAX) bounds the number of files: ENOSPC.
+ */
+long create_error(void);
+
+/* Remove n (a file, or an empty directory) for good. Clients holding its memobj keep it. */
+void node_remove(struct node *n);
+
+/* Copy a lazy boot-image file into its memobj. 0 or -errno. */
+long file_load(struct node *n);
+
+/* A regular file's size: its memobj's, or the boot image's bytes while lazy. */
+uint64_t file_size(const struct node *n);
+
+/* Truncate a file to 0 (O_TRUNC): a lazy one gets an empty memobj, nothing copied. */
+long file_truncate(struct node *n);
+
+/*
+ * Resolve path (len bytes, absolute, no NUL) into *lk: 0, or -errno. A missing
+ * last component is not an error (lk->node NULL, lk->dir where it would go).
+ */
+long resolve(const char *path, size_t len, struct lookup *lk);
+
+/* Is node a, or anything under it, the directory d? */
+int is_within(const struct node *d, const struct node *a);
+
+/* st_mode of a node of this type. */
+uint64_t type_mode(uint8_t type);
+
+/* MR1..MR6 of a STAT or FSTAT reply (struct fs_stat). */
+void stat_words(const struct node *n, uint64_t out[KS_IPC_WORDS]);
+
+/* ---- console.c ---- */
+
+/*
+ * The UART interrupted: collect its input, let the line fire again, wake
+ * readers. Nothing if the line is not bound yet (it is at the first read).
+ */
+void console_irq(void);
+
+/* Map the UART's registers; remember its interrupt for console_input_on. */
+void console_init(ks_handle_t mmio, ks_handle_t irq, uint64_t reg_offset, unsigned shift);
+
+/* A console write (MR1 bytes, in MR2..MR7 or the buffer) to the UART: the bytes written. */
+long con_write(struct req *q);
+
+/* Start the console writer; without it (fs.write_listener 0) consoles open without a write port. */
+void console_writer_start(void);
+
+/* A console read: answered now if input is there, else parked until the irq brings some. */
+long con_read(struct req *q, ks_handle_t reply);
+
+/* FS_OP_STATS: bytes written to the UART and write requests served so far. */
+void console_counts(uint64_t *bytes, uint64_t *requests);
+
+#endif

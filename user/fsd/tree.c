@@ -1,0 +1,290 @@
+/*
+ * user/fsd/tree.c - fsd's tree: nodes (directories, regular files, the console
+ * device) with inode numbers that are never reused, their hash by inode, the
+ * regular files' memobjs (copied from the boot image at first open), and
+ * path resolution. See fsd.h for the contracts.
+ */
+#include "user/fsd/fsd.h"
+
+struct fs_state fs;
+struct node *console_node;
+
+uint64_t now_ns(void)
+{
+    return (uint64_t)ks_clock_ns() + MUSL_EMU_REALTIME_BASE_NS;
+}
+
+struct node *ino_find(uint64_t ino)
+{
+    for (struct node *n = fs.ino_hash[ino % INO_BUCKETS]; n; n = n->hash_next)
+        if (n->ino == ino)
+            return n;
+    return NULL;
+}
+
+static void ino_unhash(struct node *n)
+{
+    struct node **p = &fs.ino_hash[n->ino % INO_BUCKETS];
+    while (*p && *p != n)
+        p = &(*p)->hash_next;
+    if (*p)
+        *p = n->hash_next;
+}
+
+/* The entry `name` (len bytes) of directory d, or NULL. */
+struct node *dir_find(struct node *d, const char *name, size_t len)
+{
+    for (struct node *n = d->first; n; n = n->next)
+        if (n->namelen == len && n->name[0] == name[0] && memcmp(n->name, name, len) == 0)
+            return n;
+    return NULL;
+}
+
+/* Append n to directory d's entries. */
+void dir_link(struct node *d, struct node *n)
+{
+    n->parent = d;
+    n->seq = d->next_seq++;
+    n->next = NULL;
+    n->prev = d->last;
+    if (d->last)
+        d->last->next = n;
+    else
+        d->first = n;
+    d->last = n;
+    d->nentries++;
+    if (n->type == NODE_DIR)
+        d->nsubdirs++;
+    d->mtime_ns = d->ctime_ns = now_ns();
+}
+
+/* Take n out of its directory's entries. */
+void dir_unlink(struct node *n)
+{
+    struct node *d = n->parent;
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        d->first = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        d->last = n->prev;
+    n->prev = n->next = NULL;
+    d->nentries--;
+    if (n->type == NODE_DIR)
+        d->nsubdirs--;
+    d->mtime_ns = d->ctime_ns = now_ns();
+}
+
+char *name_dup(const char *name, size_t len)
+{
+    char *s = malloc(len + 1);
+    if (s) {
+        memcpy(s, name, len);
+        s[len] = 0;
+    }
+    return s;
+}
+
+/*
+ * A new node of `type` named name (len bytes) in directory d (NULL: the root),
+ * without contents. NULL if out of memory or nodes.
+ */
+struct node *node_new(struct node *d, const char *name, size_t len, enum node_type type)
+{
+    if (fs.nnodes >= MAX_NODES)
+        return NULL;
+    struct node *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->name = name_dup(name, len);
+    if (!n->name) {
+        free(n);
+        return NULL;
+    }
+    n->namelen = len;
+    n->type = (uint8_t)type;
+    n->ino = fs.next_ino++;
+    n->mtime_ns = n->ctime_ns = now_ns();
+    n->hash_next = fs.ino_hash[n->ino % INO_BUCKETS];
+    fs.ino_hash[n->ino % INO_BUCKETS] = n;
+    fs.nnodes++;
+    if (d)
+        dir_link(d, n);
+    else
+        n->parent = n;
+    return n;
+}
+
+static int out_of_handles;     /* the last failed create ran out of handles, not memory */
+
+/* node_new, and a regular file gets an empty memobj. */
+struct node *node_create(struct node *d, const char *name, size_t len, enum node_type type)
+{
+    long mo = type == NODE_FILE ? ks_memobj_create(0) : 0;
+    out_of_handles = mo == KS_ERR_NO_HANDLES;
+    if (mo < 0)
+        return NULL;
+    struct node *n = node_new(d, name, len, type);
+    if (!n) {
+        if (mo)
+            ks_handle_close((ks_handle_t)mo);
+        return NULL;
+    }
+    n->mo = (ks_handle_t)mo;
+    return n;
+}
+
+/*
+ * Why creating a node failed. Every regular file holds a memobj handle here, so
+ * fsd's handle table (KS_HANDLE_MAX) bounds the number of files: ENOSPC.
+ */
+long create_error(void)
+{
+    return fs.nnodes >= MAX_NODES || out_of_handles ? -ENOSPC : -ENOMEM;
+}
+
+/* Remove n (a file, or an empty directory) for good. Clients holding its memobj keep it. */
+void node_remove(struct node *n)
+{
+    dir_unlink(n);
+    ino_unhash(n);
+    if (n->mo)
+        ks_handle_close(n->mo);
+    free(n->name);
+    free(n);
+    fs.nnodes--;
+}
+
+/* Copy a lazy boot-image file into its memobj. 0 or -errno. */
+long file_load(struct node *n)
+{
+    static uint8_t chunk[16384];
+    if (!n->lazy)
+        return 0;
+    long mo = ks_memobj_create(n->boot_size);
+    if (mo < 0)
+        return -ENOMEM;
+    for (uint64_t off = 0; off < n->boot_size;) {
+        uint64_t want = n->boot_size - off < sizeof chunk ? n->boot_size - off : sizeof chunk;
+        long r = ks_memobj_read(fs.bootimg, n->boot_off + off, chunk, want);
+        if (r > 0)
+            r = ks_memobj_write((ks_handle_t)mo, off, chunk, (size_t)r);
+        if (r <= 0) {
+            ks_handle_close((ks_handle_t)mo);
+            return -EIO;
+        }
+        off += (uint64_t)r;
+    }
+    n->mo = (ks_handle_t)mo;
+    n->lazy = 0;
+    return 0;
+}
+
+uint64_t file_size(const struct node *n)
+{
+    if (n->lazy)
+        return n->boot_size;
+    long s = ks_memobj_size(n->mo);
+    return s > 0 ? (uint64_t)s : 0;
+}
+
+/* Truncate a file to 0 (O_TRUNC): a lazy one gets an empty memobj, nothing copied. */
+long file_truncate(struct node *n)
+{
+    if (n->lazy) {
+        long mo = ks_memobj_create(0);
+        if (mo < 0)
+            return -ENOMEM;
+        n->mo = (ks_handle_t)mo;
+        n->lazy = 0;
+    } else if (ks_memobj_truncate(n->mo, 0) < 0) {
+        return -EIO;
+    }
+    n->mtime_ns = n->ctime_ns = now_ns();
+    return 0;
+}
+
+
+/*
+ * Resolve path (len bytes, absolute, no NUL) into *lk: 0, or -errno. A missing
+ * last component is not an error (lk->node NULL, lk->dir where it would go).
+ */
+long resolve(const char *path, size_t len, struct lookup *lk)
+{
+    memset(lk, 0, sizeof *lk);
+    if (len == 0)
+        return -ENOENT;
+    if (len > FS_PATH_MAX)
+        return -ENAMETOOLONG;
+    if (path[0] != '/')
+        return -EINVAL;         /* musl_emu sends absolute paths, without NUL */
+    lk->dir = lk->node = fs.root;
+    size_t i = 0;
+    for (;;) {
+        while (i < len && path[i] == '/')
+            i++;
+        if (i == len)
+            break;
+        size_t j = i;
+        while (j < len && path[j] != '/' && path[j])
+            j++;
+        if (j < len && !path[j])
+            return -EINVAL;     /* a NUL inside the path (the scan sees every byte) */
+        if (j - i > NAME_MAX_LEN)
+            return -ENAMETOOLONG;
+        if (!lk->node)
+            return -ENOENT;     /* a missing directory on the way */
+        if (lk->node->type != NODE_DIR)
+            return -ENOTDIR;
+        struct node *d = lk->node;
+        const char *c = path + i;
+        size_t cl = j - i;
+        lk->dir = d;
+        lk->name = c;
+        lk->namelen = cl;
+        lk->dotted = (cl == 1 && c[0] == '.') || (cl == 2 && c[0] == '.' && c[1] == '.');
+        if (lk->dotted)
+            lk->node = cl == 1 ? d : d->parent;
+        else
+            lk->node = dir_find(d, c, cl);
+        i = j;
+    }
+    lk->trailing_slash = lk->namelen > 0 && path[len - 1] == '/';
+    if (lk->node && lk->trailing_slash && lk->node->type != NODE_DIR)
+        return -ENOTDIR;
+    return 0;
+}
+
+/* Is node a, or anything under it, the directory d? */
+int is_within(const struct node *d, const struct node *a)
+{
+    for (;;) {
+        if (d == a)
+            return 1;
+        if (d == fs.root)
+            return 0;
+        d = d->parent;
+    }
+}
+
+
+/* st_mode of a node of this type. */
+uint64_t type_mode(uint8_t type)
+{
+    return type == NODE_DIR ? S_IFDIR | 0755 : type == NODE_FILE ? S_IFREG | 0644 : S_IFCHR | 0620;
+}
+
+/* MR1..MR6 of a STAT or FSTAT reply (struct fs_stat). */
+void stat_words(const struct node *n, uint64_t out[KS_IPC_WORDS])
+{
+    struct fs_stat *s = (struct fs_stat *)&out[1];
+    s->ino = n->ino;
+    s->mode = type_mode(n->type);
+    s->size = n->type == NODE_FILE ? file_size(n) : n->type == NODE_DIR ? 4096 : 0;
+    s->nlink = n->type == NODE_DIR ? 2 + n->nsubdirs : 1;
+    s->mtime_ns = n->mtime_ns;
+    s->ctime_ns = n->ctime_ns;
+}
+
