@@ -156,7 +156,8 @@ $(MUSL_LIBC): $(MUSL_DIR)/src/.unpacked $(MUSL_OVERLAY)
 MUSL_CFLAGS := -march=rv64gc -mabi=lp64d -nostdinc -isystem $(MUSL)/include \
 	-isystem $(shell $(CC) -print-file-name=include) -fno-pie -no-pie \
 	-O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -iquote . -MMD -MP
-MUSL_EMU_OBJS := $(B)/m/musl_emu.c.o $(B)/m/user/lib/loader.c.o $(B)/m/kernel/elf.c.o
+MUSL_EMU_OBJS := $(B)/m/musl_emu.c.o $(patsubst %,$(B)/m/%.o,$(wildcard musl_emu/*.c)) \
+	$(B)/m/user/lib/loader.c.o $(B)/m/kernel/elf.c.o
 LIBGCC      := $(shell $(CC) -print-libgcc-file-name)
 
 $(B)/m/%.c.o: %.c $(MUSL_LIBC)

@@ -1,0 +1,558 @@
+/*
+ * musl_emu/fs.c - the calls that go to the FS server or to a file's view: open, close,
+ * read and write (a view, the console's ports), readv/writev, lseek, stat,
+ * getdents64, ftruncate, dup, fcntl, ioctl, mkdir, unlink, rename, and the
+ * client side of user/lib/fsproto.h's protocol. See internal.h.
+ */
+#include "musl_emu/internal.h"
+
+/* ---- talking to the FS server ---- */
+
+/*
+ * One call: words w (MR0 = op in, status out), optional send and receive
+ * buffers. Returns the server's status (MR0 of the reply; its other words stay
+ * in w) or the errno for an IPC failure. Handles received go to hs (up to
+ * KS_IPC_MAX_HANDLES; *nh says how many), or are closed if hs is NULL.
+ */
+static long fs_call(ks_handle_t port, uint64_t w[KS_IPC_WORDS], const void *send, size_t send_len,
+                    void *recv, size_t recv_cap, ks_handle_t hs[KS_IPC_MAX_HANDLES], uint32_t *nh)
+{
+    if (!send_len && !recv_cap && !hs && !nh) {     /* words only: no descriptor at all */
+        long r = ks_ipc_call(port, NULL, w, NULL);
+        return r < 0 ? linux_err(r) : (long)w[0];
+    }
+    struct ks_ipc_desc d = { 0 };
+    d.send_buf = send;
+    d.send_len = send_len;
+    d.recv_buf = recv;
+    d.recv_cap = recv_cap;
+    long r = ks_ipc_call(port, &d, w, NULL);
+    if (r < 0)
+        return linux_err(r);
+    if (nh)
+        *nh = d.recv_nhandles;
+    for (uint32_t i = 0; i < d.recv_nhandles; i++) {
+        if (hs)
+            hs[i] = d.recv_handles[i];
+        else
+            ks_handle_close(d.recv_handles[i]);
+    }
+    return (long)w[0];
+}
+
+/*
+ * The absolute form of `path` relative to dirfd, in out (FS_PATH_MAX bytes).
+ * Only "/"-rooted and dirfd-relative paths; "." and ".." are left to the server.
+ */
+static long abs_path(long dirfd, const char *path, char *out)
+{
+    size_t n = strnlen(path, FS_PATH_MAX);
+    if (n == FS_PATH_MAX)
+        return -ENAMETOOLONG;
+    if (n == 0)
+        return -ENOENT;
+    if (path[0] == '/') {
+        memcpy(out, path, n + 1);
+        return (long)n;
+    }
+    char base[FS_PATH_MAX] = "/";
+    if (dirfd != AT_FDCWD) {
+        long r = fd_dir_path(dirfd, base);
+        if (r < 0)
+            return r;
+    }
+    size_t b = strlen(base);
+    int slash = b > 0 && base[b - 1] != '/';
+    if (b + slash + n >= FS_PATH_MAX)
+        return -ENAMETOOLONG;
+    memcpy(out, base, b);
+    if (slash)
+        out[b++] = '/';
+    memcpy(out + b, path, n + 1);
+    return (long)(b + n);
+}
+
+/*
+ * Put the n-byte path in MR3..MR7 if it fits (FS_PATH_INLINE, fsproto.h; the
+ * words must be zero there) and return 0 bytes left to send, else n.
+ */
+static size_t path_inline(uint64_t w[KS_IPC_WORDS], const char *path, size_t n)
+{
+    if (n > FS_PATH_INLINE_MAX)
+        return n;
+    memcpy(&w[3], path, n);
+    w[0] |= FS_PATH_INLINE | (uint64_t)n << FS_PATH_INLINE_SHIFT;
+    return 0;
+}
+
+/* A path call on the root port: MR0 = op, MR1 = arg; the status. */
+static long fs_path_op(enum fs_op op, long dirfd, const char *path, uint64_t arg,
+                       uint64_t w[KS_IPC_WORDS])
+{
+    char abs[FS_PATH_MAX];
+    if (!emu.root)
+        return -ENOENT;
+    _Static_assert(KS_IPC_WORDS == 8, "fs_path_op sets each message word");
+    w[0] = op;                          /* every word, one by one (no memset call) */
+    w[1] = arg;
+    w[2] = w[3] = w[4] = w[5] = w[6] = w[7] = 0;
+    size_t n = path[0] == '/' ? strnlen(path, FS_PATH_INLINE_MAX + 1) : FS_PATH_INLINE_MAX + 1;
+    if (n && n <= FS_PATH_INLINE_MAX)   /* absolute and short: straight into the words */
+        return fs_call(emu.root, w, NULL, path_inline(w, path, n), NULL, 0, NULL, NULL);
+    long len = abs_path(dirfd, path, abs);
+    if (len < 0)
+        return len;
+    size_t send = path_inline(w, abs, (size_t)len);
+    return fs_call(emu.root, w, abs, send, NULL, 0, NULL, NULL);
+}
+
+/* ---- files ---- */
+
+long sys_openat(long dirfd, const char *path, long flags, long mode)
+{
+    char abs[FS_PATH_MAX];
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_OPEN, (uint64_t)flags, (uint64_t)mode };
+    ks_handle_t hs[KS_IPC_MAX_HANDLES] = { 0 };
+    uint32_t nh = 0;
+    if (!emu.root)
+        return -ENOENT;
+    long n = abs_path(dirfd, path, abs);
+    if (n < 0)
+        return n;
+    long kind = fs_call(emu.root, w, abs, path_inline(w, abs, (size_t)n), NULL, 0, hs, &nh);
+    if (kind < 0) {
+        for (uint32_t i = 0; i < nh; i++)
+            ks_handle_close(hs[i]);
+        return kind;
+    }
+    lock(&emu.fd_lock);
+    long fd = fd_alloc_locked(0);
+    if (fd < 0) {
+        unlock(&emu.fd_lock);
+        for (uint32_t i = 0; i < nh; i++)
+            ks_handle_close(hs[i]);
+        return fd;
+    }
+    struct fd f = { 0 };
+    f.kind = kind == FS_KIND_FILE ? FD_FILE : kind == FS_KIND_DIR ? FD_DIR : FD_CONSOLE;
+    f.flags = (int)(flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+    f.cloexec = !!(flags & O_CLOEXEC);
+    f.h = hs[0];
+    f.h2 = kind == FS_KIND_FILE || kind == FS_KIND_CONSOLE ? hs[1] : 0;
+    f.ino = w[1];
+    fd_set_locked(fd, &f, f.kind == FD_DIR ? abs : NULL);
+    unlock(&emu.fd_lock);
+    return fd;
+}
+
+long sys_close(long fd)
+{
+    static const struct fd free_slot;
+    struct fd old;
+    lock(&emu.fd_lock);
+    if (!fd_get(fd, &old)) {
+        unlock(&emu.fd_lock);
+        return -EBADF;
+    }
+    fd_set_locked(fd, &free_slot, NULL);
+    unlock(&emu.fd_lock);
+    fd_release_handles(&old);
+    return 0;
+}
+
+/*
+ * Console write: a short one in registers through the write port (served by a
+ * thread that receives without a descriptor: the IPC fast path both ways), a
+ * longer one as a buffer through the console port, which also takes a short
+ * one when there is no write port (h2 0). Bytes written, or -errno.
+ * (The optimize attribute keeps GCC from turning the byte loop back into a
+ * memcpy call, which costs more for a few bytes.)
+ */
+static __attribute__((noinline, optimize("no-tree-loop-distribute-patterns")))
+long console_write(ks_handle_t h, ks_handle_t h2, const void *buf, size_t len)
+{
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_WRITE, len };
+    if (len <= FS_INLINE_MAX) {
+        const uint8_t *src = buf;
+        uint8_t *dst = (uint8_t *)&w[2];
+        for (size_t i = 0; i < len; i++)    /* a few bytes: cheaper than calling memcpy */
+            dst[i] = src[i];
+        long r = ks_ipc_call(h2 ? h2 : h, NULL, w, NULL);
+        return r < 0 ? linux_err(r) : (long)w[0];
+    }
+    if (len > KS_IPC_MAX_BUF)
+        w[1] = len = KS_IPC_MAX_BUF;
+    return fs_call(h, w, buf, len, NULL, 0, NULL, NULL);
+}
+
+/* Console read through the console port: blocks until input; bytes read (at least 1), or -errno. */
+static long console_read(ks_handle_t port, void *buf, size_t len)
+{
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_READ, len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len };
+    return fs_call(port, w, NULL, 0, buf, w[1], NULL, NULL);
+}
+
+/* write() other than to a plain file: appending, the console, the debug console. */
+static __attribute__((noinline)) long write_other(const struct fd *f, const void *buf, size_t len)
+{
+    switch (f->kind) {
+    case FD_FILE:
+        ks_view_seek(f->h, 0, KS_SEEK_END);     /* O_APPEND (not atomic: one process) */
+        return ret_or_err(ks_view_write(f->h, buf, len));
+    case FD_CONSOLE:
+        return console_write(f->h, f->h2, buf, len);
+    case FD_DEBUG:
+        return ret_or_err(ks_debug_write(buf, len));
+    default:
+        return -EISDIR;
+    }
+}
+
+/* write() when sys_write's quick look did not decide: any kind, any flags, a busy slot. */
+static __attribute__((noinline)) long write_slow(long fd, const void *buf, size_t len)
+{
+    struct fd f;
+    if (!fd_get(fd, &f) || (f.flags & O_ACCMODE) == O_RDONLY)
+        return -EBADF;
+    if (f.kind != FD_FILE || (f.flags & O_APPEND))
+        return write_other(&f, buf, len);
+    return ret_or_err(ks_view_write(f.h, buf, len));
+}
+
+/*
+ * write(). The common cases, a plain file (one view_write system call) and a
+ * short console write (one IPC round trip), are decided here on fields read
+ * straight from the slot (checked against its sequence count), with nothing
+ * on the stack; everything else is write_slow's.
+ */
+__attribute__((noinline)) long sys_write(long fd, const void *buf, size_t len)
+{
+    struct fd s;
+    if (fd_snapshot(fd, &s) && (s.flags & O_ACCMODE) != O_RDONLY && !(s.flags & O_APPEND)) {
+        if (s.kind == FD_FILE)
+            return ret_or_err(ks_view_write(s.h, buf, len));
+        if (s.kind == FD_CONSOLE)
+            return console_write(s.h, s.h2, buf, len);
+    }
+    return write_slow(fd, buf, len);
+}
+
+/* read() other than from a plain file: the console, the debug console (end of file). */
+static __attribute__((noinline)) long read_other(const struct fd *f, void *buf, size_t len)
+{
+    switch (f->kind) {
+    case FD_CONSOLE:
+        return console_read(f->h, buf, len);
+    case FD_DEBUG:
+        return 0;
+    default:
+        return -EISDIR;
+    }
+}
+
+/* read() when sys_read's quick look did not decide, as write_slow. */
+static __attribute__((noinline)) long read_slow(long fd, void *buf, size_t len)
+{
+    struct fd f;
+    if (!fd_get(fd, &f) || (f.flags & O_ACCMODE) == O_WRONLY)
+        return -EBADF;
+    if (f.kind != FD_FILE)
+        return read_other(&f, buf, len);
+    return ret_or_err(ks_view_read(f.h, buf, len));
+}
+
+/* read(): a plain file is one view_read system call, decided as in sys_write. */
+__attribute__((noinline)) long sys_read(long fd, void *buf, size_t len)
+{
+    struct fd s;
+    if (fd_snapshot(fd, &s) && s.kind == FD_FILE && (s.flags & O_ACCMODE) != O_WRONLY)
+        return ret_or_err(ks_view_read(s.h, buf, len));
+    return read_slow(fd, buf, len);
+}
+
+/*
+ * writev/readv: the fd and its access mode first (as Linux: even with nothing
+ * to transfer), then one call per piece, stopping at a short transfer. A
+ * console writev whose pieces fit in registers together (musl's stdio flushes
+ * its buffer and the new data as two pieces) is sent as one message.
+ */
+__attribute__((noinline)) long sys_rwv(long fd, const struct iovec *iov, long n, int writing)
+{
+    struct fd f;
+    if (!fd_get(fd, &f) || (f.flags & O_ACCMODE) == (writing ? O_RDONLY : O_WRONLY))
+        return -EBADF;
+    if (n < 0 || n > 1024)
+        return -EINVAL;
+    for (long i = 0; i < n; i++)
+        if (iov[i].iov_len > (size_t)SSIZE_MAX)
+            return -EINVAL;     /* as Linux: a length that is negative as an ssize_t */
+    if (writing && f.kind == FD_CONSOLE) {
+        char small[FS_INLINE_MAX];
+        size_t total = 0;
+        long i;
+        for (i = 0; i < n && iov[i].iov_len <= sizeof small - total; i++) {
+            memcpy(small + total, iov[i].iov_base, iov[i].iov_len);
+            total += iov[i].iov_len;
+        }
+        if (i == n)
+            return console_write(f.h, f.h2, small, total);
+    }
+    long done = 0;
+    for (long i = 0; i < n; i++) {
+        if (iov[i].iov_len == 0)
+            continue;
+        long r = writing ? sys_write(fd, iov[i].iov_base, iov[i].iov_len)
+                         : sys_read(fd, iov[i].iov_base, iov[i].iov_len);
+        if (r < 0)
+            return done ? done : r;
+        done += r;
+        if ((size_t)r < iov[i].iov_len)
+            break;
+    }
+    return done;
+}
+
+/* Set a directory slot's readdir position, if the slot still holds the same open directory. */
+static void dir_set_pos(long fd, ks_handle_t h, uint64_t pos)
+{
+    struct fd f;
+    lock(&emu.fd_lock);
+    if (fd_get(fd, &f) && f.kind == FD_DIR && f.h == h) {
+        f.pos = (uint32_t)pos;
+        fd_set_locked(fd, &f, NULL);
+    }
+    unlock(&emu.fd_lock);
+}
+
+__attribute__((noinline)) long sys_lseek(long fd, long off, long whence)
+{
+    struct fd f;
+    if (!fd_get(fd, &f))
+        return -EBADF;
+    if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END)
+        return -EINVAL;
+    if (f.kind == FD_FILE)
+        return ret_or_err(ks_view_seek(f.h, off, (int)whence));
+    if (f.kind == FD_DIR && whence == SEEK_SET && off >= 0 && off <= UINT32_MAX) {
+        dir_set_pos(fd, f.h, (uint64_t)off);
+        return off;
+    }
+    return f.kind == FD_DIR ? -EINVAL : -ESPIPE;
+}
+
+/* Fill *st from a STAT or FSTAT reply's words (struct fs_stat in MR1..MR6). */
+static void stat_from_fs(struct stat *st, const uint64_t w[KS_IPC_WORDS])
+{
+    const struct fs_stat *s = (const struct fs_stat *)&w[1];
+    /* Every field and pad set one by one: cheaper than a memset call before them. */
+    st->st_uid = st->st_gid = 0;
+    st->st_rdev = 0;
+    st->__pad = 0;
+    st->__pad2 = 0;
+    st->__unused[0] = st->__unused[1] = 0;
+    st->st_dev = 1;
+    st->st_ino = s->ino;
+    st->st_mode = (mode_t)s->mode;
+    st->st_nlink = (nlink_t)s->nlink;
+    st->st_size = (off_t)s->size;
+    st->st_blksize = 4096;
+    st->st_blocks = (blkcnt_t)((s->size + 511) / 512);
+    st->st_mtim.tv_sec = (time_t)(s->mtime_ns / 1000000000);
+    st->st_mtim.tv_nsec = (long)(s->mtime_ns % 1000000000);
+    st->st_ctim.tv_sec = (time_t)(s->ctime_ns / 1000000000);
+    st->st_ctim.tv_nsec = (long)(s->ctime_ns % 1000000000);
+    st->st_atim = st->st_mtim;
+    if (S_ISCHR(st->st_mode))
+        st->st_rdev = (5 << 8) | 1;     /* like Linux's /dev/console, 5:1 */
+}
+
+long sys_fstat(long fd, struct stat *st)
+{
+    uint64_t w[KS_IPC_WORDS] = { 0 };
+    struct fd slot, *f = &slot;
+    long r;
+    if (!fd_get(fd, &slot))
+        return -EBADF;
+    if (f->kind == FD_DEBUG) {
+        memset(st, 0, sizeof *st);
+        st->st_mode = S_IFCHR | 0620;
+        return 0;
+    }
+    if (f->kind == FD_FILE) {           /* by inode on the root port: the server knows times */
+        w[0] = FS_OP_STAT;
+        w[1] = f->ino;
+        r = emu.root ? fs_call(emu.root, w, NULL, 0, NULL, 0, NULL, NULL) : -EBADF;
+        if (r == -ENOENT) {             /* unlinked while open: what the memobj says */
+            memset(w, 0, sizeof w);
+            w[1] = f->ino;
+            w[2] = S_IFREG | 0644;
+            long size = ks_memobj_size(f->h2);
+            w[3] = size > 0 ? (uint64_t)size : 0;
+            r = 0;
+        }
+    } else {
+        w[0] = FS_OP_FSTAT;
+        r = fs_call(f->h, w, NULL, 0, NULL, 0, NULL, NULL);
+    }
+    if (r < 0)
+        return r;
+    stat_from_fs(st, w);
+    return 0;
+}
+
+long sys_fstatat(long dirfd, const char *path, struct stat *st, long flags)
+{
+    if ((flags & AT_EMPTY_PATH) && path[0] == 0)
+        return sys_fstat(dirfd, st);
+    uint64_t w[KS_IPC_WORDS];
+    long r = fs_path_op(FS_OP_STAT, dirfd, path, 0, w);
+    if (r < 0)
+        return r;
+    stat_from_fs(st, w);
+    return 0;
+}
+
+long sys_getdents64(long fd, void *buf, size_t len)
+{
+    struct fd f;
+    if (!fd_get(fd, &f))
+        return -EBADF;
+    if (f.kind != FD_DIR)
+        return -ENOTDIR;
+    uint64_t cap = len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len;
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_READDIR, f.pos, cap };
+    long r = fs_call(f.h, w, NULL, 0, buf, cap, NULL, NULL);
+    if (r > 0)
+        dir_set_pos(fd, f.h, w[1]);
+    return r;
+}
+
+long sys_ftruncate(long fd, long size)
+{
+    struct fd f;
+    if (!fd_get(fd, &f))
+        return -EBADF;
+    if (size < 0)
+        return -EINVAL;
+    if (f.kind != FD_FILE || (f.flags & O_ACCMODE) == O_RDONLY)
+        return -EINVAL;
+    return ret_or_err(ks_memobj_truncate(f.h2, (uint64_t)size));
+}
+
+/* dup3: newfd becomes a copy of oldfd (closing what it held); newfd, or -errno. */
+long sys_dup3(long oldfd, long newfd, long flags)
+{
+    if (flags & ~O_CLOEXEC)
+        return -EINVAL;
+    lock(&emu.fd_lock);
+    struct fd f, old = { 0 };
+    long r = 0;
+    if (!fd_get(oldfd, &f) || newfd < 0 || newfd >= MAX_FDS) {
+        r = -EBADF;
+    } else if (oldfd == newfd) {
+        r = -EINVAL;                    /* as Linux's dup3; musl's dup2 checks this case itself */
+    } else {
+        fd_get(newfd, &old);
+        r = fd_copy_locked(oldfd, &f, newfd, flags & O_CLOEXEC);
+        if (r == 0)
+            r = newfd;
+        else
+            old.kind = FD_FREE;         /* nothing replaced */
+    }
+    unlock(&emu.fd_lock);
+    if (old.kind != FD_FREE)
+        fd_release_handles(&old);
+    return r;
+}
+
+/* dup and F_DUPFD: a copy of oldfd in the lowest free slot at or above `from`; the fd, or -errno. */
+long sys_dup_from(long oldfd, long from, int cloexec)
+{
+    lock(&emu.fd_lock);
+    struct fd f;
+    long r = fd_get(oldfd, &f) ? fd_alloc_locked(from) : -EBADF;
+    if (r >= 0) {
+        long e = fd_copy_locked(oldfd, &f, r, cloexec);
+        if (e < 0)
+            r = e;
+    }
+    unlock(&emu.fd_lock);
+    return r;
+}
+
+long sys_fcntl(long fd, long cmd, long arg)
+{
+    struct fd f;
+    if (!fd_get(fd, &f))
+        return -EBADF;
+    switch (cmd) {
+    case F_DUPFD: case F_DUPFD_CLOEXEC:
+        if (arg < 0 || arg >= MAX_FDS)
+            return -EINVAL;     /* as Linux for an arg at or past the fd limit */
+        return sys_dup_from(fd, arg, cmd == F_DUPFD_CLOEXEC);
+    case F_GETFD: return f.cloexec ? FD_CLOEXEC : 0;
+    case F_GETFL: return f.flags;
+    case F_SETFD: case F_SETFL: {
+        long r = 0;
+        lock(&emu.fd_lock);     /* read again under the lock: change only what this call sets */
+        if (!fd_get(fd, &f)) {
+            r = -EBADF;
+        } else {
+            if (cmd == F_SETFD)
+                f.cloexec = !!(arg & FD_CLOEXEC);
+            else
+                f.flags = (f.flags & O_ACCMODE) | (int)(arg & (O_APPEND | O_NONBLOCK));
+            fd_set_locked(fd, &f, NULL);
+        }
+        unlock(&emu.fd_lock);
+        return r;
+    }
+    default: return -EINVAL;
+    }
+}
+
+long sys_ioctl(long fd, unsigned long req, void *arg)
+{
+    struct fd f;
+    if (!fd_get(fd, &f))
+        return -EBADF;
+    if (f.kind != FD_CONSOLE && f.kind != FD_DEBUG)
+        return -ENOTTY;
+    if (req == TIOCGWINSZ) {
+        struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+        memcpy(arg, &ws, sizeof ws);
+        return 0;
+    }
+    return -ENOTTY;         /* as Linux answers a request a terminal does not know (TCGETS here) */
+}
+
+/* ---- names ---- */
+
+long sys_mkdirat(long dirfd, const char *path, long mode)
+{
+    uint64_t w[KS_IPC_WORDS];
+    return fs_path_op(FS_OP_MKDIR, dirfd, path, (uint64_t)mode, w);
+}
+
+long sys_unlinkat(long dirfd, const char *path, long flags)
+{
+    uint64_t w[KS_IPC_WORDS];
+    if (flags & ~AT_REMOVEDIR)
+        return -EINVAL;
+    return fs_path_op(FS_OP_UNLINK, dirfd, path, (flags & AT_REMOVEDIR) ? 1 : 0, w);
+}
+
+long sys_renameat2(long olddirfd, const char *old, long newdirfd, const char *new, long flags)
+{
+    char both[2 * FS_PATH_MAX];
+    if (flags)
+        return -EINVAL;         /* no RENAME_* flags */
+    long l1 = abs_path(olddirfd, old, both), l2;
+    if (l1 < 0)
+        return l1;
+    if ((l2 = abs_path(newdirfd, new, both + l1)) < 0)
+        return l2;
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_RENAME, (uint64_t)l1 };
+    return emu.root ? fs_call(emu.root, w, both, (size_t)(l1 + l2), NULL, 0, NULL, NULL) : -ENOENT;
+}
+

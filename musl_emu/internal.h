@@ -1,0 +1,235 @@
+/*
+ * musl_emu/internal.h - what the parts of musl_emu share: the process's state
+ * (descriptor slots, thread records, brk), the error translation, the small
+ * futex lock, and the functions one part calls in another. musl_emu.c is the
+ * entry point (dispatch on Linux system call numbers); the parts are in this
+ * folder. Not for use outside musl_emu (its interface is musl_emu.h).
+ */
+#ifndef MUSL_EMU_INTERNAL_H
+#define MUSL_EMU_INTERNAL_H
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include "musl_emu.h"
+#include "user/lib/fsproto.h"
+#include "user/lib/ipc.h"
+#include "user/lib/ks.h"
+#include "user/lib/loader.h"
+
+#define MAX_FDS         64
+#define MAX_THREADS     64
+#define BRK_MAX         (64ull << 20)
+
+struct emu_lock { volatile uint32_t v; };     /* 0 free, 1 held, 2 held with waiters */
+
+enum fd_kind { FD_FREE, FD_FILE, FD_DIR, FD_CONSOLE, FD_DEBUG };
+
+/*
+ * One descriptor slot. Slots change only under emu.fd_lock, and every change
+ * is bracketed by two increments of `seq` (odd while it is under way), so a
+ * call reads a consistent copy without the lock (fd_get: a sequence lock).
+ * A call works on that copy: if another thread closes the fd meanwhile, the
+ * handles in the copy are closed too, and the kernel refuses them (handle
+ * values carry a generation, so a reopened slot never matches): the call
+ * fails with EBADF rather than reaching a file opened later.
+ */
+struct fd {
+    uint32_t seq;
+    uint8_t kind;
+    uint8_t cloexec;
+    int flags;                  /* O_ACCMODE | O_APPEND | O_NONBLOCK as opened */
+    ks_handle_t h;              /* FILE: view; DIR: directory port; CONSOLE: console port */
+    ks_handle_t h2;             /* FILE: the file's memobj; CONSOLE: write port (or 0) */
+    uint32_t pos;               /* DIR: the next readdir position (as fsd numbers entries) */
+    uint64_t ino;
+};
+_Static_assert(sizeof(struct fd) == 32, "a slot is found with a shift");
+
+/*
+ * The sequence lock's ordering. Every thread of a process runs on the one
+ * hart the kernel uses, which sees its own loads and stores in program
+ * order, so keeping the compiler from moving them is all that is needed.
+ * (On several harts these would be fence instructions.)
+ */
+#define SEQ_BARRIER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+struct emu_thread {
+    uintptr_t tp;               /* musl's thread pointer: names the thread */
+    uint32_t tid;
+    volatile uint32_t *clear_tid;
+};
+
+struct emu_state {
+    int ready;
+    ks_handle_t root;           /* the FS server's root port, or 0 */
+    uint32_t pid, ppid;
+    uint32_t next_tid;
+    struct emu_lock fd_lock, thread_lock;
+    struct fd fds[MAX_FDS];
+    char dir_path[MAX_FDS][FS_PATH_MAX];    /* a DIR slot's absolute path (for openat) */
+    struct emu_thread threads[MAX_THREADS];
+    uintptr_t brk_base, brk_cur, brk_mapped;
+    uint64_t realtime_base_ns;
+    uint64_t warned[512 / 64];              /* call numbers unsupported() has reported */
+};
+extern struct emu_state emu;
+
+/*
+ * The one lock-free read of descriptor slot fd: its fields copied into *out
+ * between two reads of the slot's sequence count. 1: *out is a consistent
+ * copy (kind FD_FREE: fd is not open); 0: no copy, because fd is out of range
+ * or a writer was part-way through (fd_get tells the two apart and waits for
+ * the writer; the read and write fast paths take their slow way). Inlined:
+ * a caller that uses only a few of the copy's fields loads only those.
+ */
+static inline __attribute__((always_inline)) int fd_snapshot(long fd, struct fd *out)
+{
+    if ((unsigned long)fd >= MAX_FDS)
+        return 0;
+    const struct fd *f = &emu.fds[fd];
+    uint32_t seq = __atomic_load_n(&f->seq, __ATOMIC_RELAXED);
+    SEQ_BARRIER();
+    *out = *f;
+    SEQ_BARRIER();
+    return !(seq & 1) && __atomic_load_n(&f->seq, __ATOMIC_RELAXED) == seq;
+}
+
+/* ---- musl_emu.c ---- */
+
+/* Linux errno (negative) for a kestrel error code. */
+long linux_err(long ks);
+
+void lock(struct emu_lock *l);
+
+void unlock(struct emu_lock *l);
+
+long unsupported(long nr);
+
+void emu_init(void);
+
+/* ---- fd.c ---- */
+
+/* fd_snapshot, waiting out a busy writer: 1 if fd is open (*out its copy), else 0. */
+int fd_get(long fd, struct fd *out);
+
+/* Set slot fd to *val (fd_lock held); path: a DIR slot's path, else NULL. */
+void fd_set_locked(long fd, const struct fd *val, const char *path);
+
+/* The directory path of slot fd (a DIR) into out (FS_PATH_MAX): 0, or -EBADF / -ENOTDIR. */
+long fd_dir_path(long fd, char *out);
+
+/* The lowest free fd at or above `from` (fd_lock held), or -EMFILE. */
+long fd_alloc_locked(long from);
+
+/* Close the handles of a slot's copy that is no longer in the table. */
+void fd_release_handles(struct fd *f);
+
+/*
+ * Make slot `to` a copy of slot `from` (f: its open copy) with close-on-exec
+ * as given (fd_lock held): the same objects, so a file's position is shared,
+ * and a directory's path. 0, or -errno with slot `to` untouched.
+ */
+long fd_copy_locked(long from, const struct fd *f, long to, int cloexec);
+
+/* ---- fs.c ---- */
+
+long sys_openat(long dirfd, const char *path, long flags, long mode);
+
+long sys_close(long fd);
+
+/*
+ * write(). The common cases, a plain file (one view_write system call) and a
+ * short console write (one IPC round trip), are decided here on fields read
+ * straight from the slot (checked against its sequence count), with nothing
+ * on the stack; everything else is write_slow's.
+ */
+long sys_write(long fd, const void *buf, size_t len);
+
+/* read(): a plain file is one view_read system call, decided as in sys_write. */
+long sys_read(long fd, void *buf, size_t len);
+
+/*
+ * writev/readv: the fd and its access mode first (as Linux: even with nothing
+ * to transfer), then one call per piece, stopping at a short transfer. A
+ * console writev whose pieces fit in registers together (musl's stdio flushes
+ * its buffer and the new data as two pieces) is sent as one message.
+ */
+long sys_rwv(long fd, const struct iovec *iov, long n, int writing);
+
+long sys_lseek(long fd, long off, long whence);
+
+long sys_fstat(long fd, struct stat *st);
+
+long sys_fstatat(long dirfd, const char *path, struct stat *st, long flags);
+
+long sys_getdents64(long fd, void *buf, size_t len);
+
+long sys_ftruncate(long fd, long size);
+
+/* dup3: newfd becomes a copy of oldfd (closing what it held); newfd, or -errno. */
+long sys_dup3(long oldfd, long newfd, long flags);
+
+/* dup and F_DUPFD: a copy of oldfd in the lowest free slot at or above `from`; the fd, or -errno. */
+long sys_dup_from(long oldfd, long from, int cloexec);
+
+long sys_fcntl(long fd, long cmd, long arg);
+
+long sys_ioctl(long fd, unsigned long req, void *arg);
+
+long sys_mkdirat(long dirfd, const char *path, long mode);
+
+long sys_unlinkat(long dirfd, const char *path, long flags);
+
+long sys_renameat2(long olddirfd, const char *old, long newdirfd, const char *new, long flags);
+
+/* ---- mem.c ---- */
+
+long sys_brk(uintptr_t want);
+
+long sys_mmap(uintptr_t addr, size_t len, long prot, long flags, long fd, long off);
+
+long sys_munmap(uintptr_t addr, size_t len);
+
+long sys_mprotect(uintptr_t addr, size_t len, long prot);
+
+/* ---- time.c ---- */
+
+long sys_clock_gettime(long clk, struct timespec *ts);
+
+/* *ts in nanoseconds into *ns (KS_FOREVER if it does not fit): 0, or -EINVAL if malformed. */
+int ts_to_ns(const struct timespec *ts, uint64_t *ns);
+
+long sys_clock_nanosleep(long clk, long flags, const struct timespec *req, struct timespec *rem);
+
+long sys_clock_getres(long clk, struct timespec *ts);
+
+/* ---- thread.c ---- */
+
+long sys_futex(volatile uint32_t *addr, long op, uint32_t val, const struct timespec *timeout,
+                      volatile uint32_t *addr2, uint32_t val3);
+
+long sys_set_tid_address(volatile uint32_t *clear);
+
+long sys_gettid(void);
+
+/* Forget the calling thread; returns its clear-tid address. */
+volatile uint32_t *thread_leaving(void);
+
+/* r, or the Linux errno for it if it is a kestrel error. */
+static inline long ret_or_err(long r) { return __builtin_expect(r < 0, 0) ? linux_err(r) : r; }
+
+#endif
