@@ -5,6 +5,7 @@
 #   make bench      benchmarks under QEMU -icount (tools/run-bench; figures in build/bench.txt)
 #   make bench-audit every figure recounted from an instruction trace (tools/profile --audit)
 #   make profile BENCH=NAME   where one figure's instructions go, per function (tools/profile)
+#   make readme-check  README's figures and file lists against build/bench.txt and this Makefile
 #   make qemu       boot the kernel (same as ./qemu-run.sh)
 #   make fuzz       the system-call fuzzer: SEEDS=A..B (1..64) CALLS=N (25000), or
 #                   SEED=S CALLS=N to replay one seed with every call printed
@@ -51,7 +52,7 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 	$(wildcard arch/riscv/*.S)
 KERNEL_OBJS := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRCS))
 
-.PHONY: all test bench bench-audit profile fuzz qemu gdb clean FORCE
+.PHONY: all test bench bench-audit readme-check profile fuzz qemu gdb clean FORCE
 all: $(B)/kernel.elf
 FORCE:
 
@@ -233,6 +234,10 @@ bench: $(B)/kernel.elf
 	$(PYTHON) tools/run-bench --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)"
 
 # The profiler reads every program's symbols (build/user/*.elf) with the kernel's.
+# README's benchmark table and host-tested file list against build/bench.txt and this file.
+readme-check:
+	$(PYTHON) tools/check-readme --build $(B)
+
 bench-audit: $(B)/kernel.elf $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" --audit
 
