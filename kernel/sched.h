@@ -40,6 +40,30 @@ void sched_wake(struct thread *t, long result);
  */
 long sched_block_handoff(struct thread *next, long next_result, int interruptible);
 
+/*
+ * The state changes, as they are defined here; arch/riscv/ipc_fast.S makes
+ * the same ones in assembly (block_current, the partner made RUNNABLE, the
+ * switch) and must stay equal to them:
+ *   - block the current thread t (sched_block): refuse with
+ *     KS_ERR_INTERRUPTED if it is interruptible and t->interrupt_pending or
+ *     THREAD_KILLED is set (the fast path tests both first and leaves such a
+ *     call to C); else t->state = THREAD_BLOCKED, t->interruptible, and
+ *     t->waiting_on = wq. An IPC wait is interruptible with wq NULL, so it is
+ *     on no wait queue and no sleep list: only the IPC code (or an interrupt)
+ *     wakes it, through sched_wake;
+ *   - hand the hart to a blocked `next` (sched_block_handoff): take next off
+ *     its wait queue and the sleep list (an IPC-blocked thread is on neither),
+ *     set its wake result, next->state = THREAD_RUNNABLE without queueing it,
+ *     switch the address space (satp) and the context. The fast path gives
+ *     the result in registers and returns to user mode itself, so it writes
+ *     no wake_result; the context it leaves behind for the blocked thread
+ *     resumes in ipc_call_resume/ipc_recv_resume, which C's switch can run.
+ * user/uipc.c's fast-path table runs every case with the fast path on and off
+ * and compares everything observable, and cases where C wakes a thread the
+ * fast path blocked (and the other way round): a difference between the two
+ * definitions fails there.
+ */
+
 /* Current thread to the back of the queue, and run the next one. */
 void sched_yield(void);
 
