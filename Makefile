@@ -50,7 +50,19 @@ KERNEL_LDFLAGS := -nostdlib -no-pie -Wl,-T,linker.ld -Wl,--no-warn-rwx-segments 
 KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 	$(filter-out arch/riscv/asm-offsets.c,$(wildcard arch/riscv/*.c)) \
 	$(wildcard arch/riscv/*.S)
-KERNEL_OBJS := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRCS))
+# Two kernels from the same sources: build/kernel.elf, the one you boot and
+# make bench measures, and build/kernel-debug.elf (KVARIANT=debug, built by a
+# second make into build/kdebug/), with assertions on and freed memory
+# poisoned and checked (kernel/debug.h), which make test and make fuzz boot.
+ifeq ($(KVARIANT),debug)
+KERNEL_CFLAGS += -DKESTREL_DEBUG
+KD    := $(B)/kdebug
+KNAME := kernel-debug
+else
+KD    := $(B)/k
+KNAME := kernel
+endif
+KERNEL_OBJS := $(patsubst %,$(KD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: all test bench bench-audit readme-check profile fuzz qemu gdb clean FORCE
 all: $(B)/kernel.elf
@@ -65,15 +77,15 @@ $(B)/gen/asm-offsets.h: arch/riscv/asm-offsets.c $(if $(ASM_OFFSETS_DEPS_KNOWN),
 	{ echo "/* Generated from arch/riscv/asm-offsets.c; do not edit. */"; \
 	  grep '^#define' $@.s; } > $@.tmp && mv $@.tmp $@ && rm -f $@.s
 
-$(B)/k/%.c.o: %.c | $(B)/gen/asm-offsets.h
+$(KD)/%.c.o: %.c | $(B)/gen/asm-offsets.h
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
 
-$(B)/k/%.S.o: %.S $(B)/gen/asm-offsets.h
+$(KD)/%.S.o: %.S $(B)/gen/asm-offsets.h
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
 
-$(B)/k/kernel/bootimage.S.o: kernel/bootimage.S $(B)/bootimage.img
+$(KD)/kernel/bootimage.S.o: kernel/bootimage.S $(B)/bootimage.img
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) -DBOOTIMAGE_PATH='"$(B)/bootimage.img"' -c -o $@ $<
 
@@ -185,20 +197,20 @@ $(B)/ksyms-empty.S: tools/gen-ksyms
 	@mkdir -p $(B)
 	$(PYTHON) tools/gen-ksyms < /dev/null > $@
 
-$(B)/ksyms.S: $(B)/kernel.pass1.elf tools/gen-ksyms
+$(B)/$(KNAME).ksyms.S: $(B)/$(KNAME).pass1.elf tools/gen-ksyms
 	$(NM) -n -S --defined-only $< | $(PYTHON) tools/gen-ksyms > $@
 
 $(B)/%.o: $(B)/%.S
 	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
 
-$(B)/kernel.pass1.elf: $(KERNEL_OBJS) $(B)/ksyms-empty.o linker.ld
+$(B)/$(KNAME).pass1.elf: $(KERNEL_OBJS) $(B)/ksyms-empty.o linker.ld
 	$(CC) $(KERNEL_CFLAGS) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS) $(B)/ksyms-empty.o -lgcc
 
-$(B)/kernel.elf: $(KERNEL_OBJS) $(B)/ksyms.o linker.ld
-	$(CC) $(KERNEL_CFLAGS) $(KERNEL_LDFLAGS) -o $@.tmp $(KERNEL_OBJS) $(B)/ksyms.o -lgcc
-	$(NM) -n $(B)/kernel.pass1.elf | grep ' [Tt] ' > $(B)/text-syms.pass1
-	$(NM) -n $@.tmp | grep ' [Tt] ' > $(B)/text-syms.final
-	@cmp -s $(B)/text-syms.pass1 $(B)/text-syms.final || \
+$(B)/$(KNAME).elf: $(KERNEL_OBJS) $(B)/$(KNAME).ksyms.o linker.ld
+	$(CC) $(KERNEL_CFLAGS) $(KERNEL_LDFLAGS) -o $@.tmp $(KERNEL_OBJS) $(B)/$(KNAME).ksyms.o -lgcc
+	$(NM) -n $(B)/$(KNAME).pass1.elf | grep ' [Tt] ' > $(B)/$(KNAME).text-syms.pass1
+	$(NM) -n $@.tmp | grep ' [Tt] ' > $(B)/$(KNAME).text-syms.final
+	@cmp -s $(B)/$(KNAME).text-syms.pass1 $(B)/$(KNAME).text-syms.final || \
 	  { echo "error: code moved between the two kernel links (see linker.ld, .ksyms)"; exit 1; }
 	mv $@.tmp $@
 
@@ -227,8 +239,13 @@ $(B)/virt.dtb:
 	@mkdir -p $(B)
 	$(QEMU) -machine virt,dumpdtb=$@ -m 256M -nographic > /dev/null
 
-test: $(B)/kernel.elf $(HOST_TESTS) $(B)/virt.dtb $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
-	$(PYTHON) tools/run-tests --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" $(HOST_TESTS)
+ifneq ($(KVARIANT),debug)
+$(B)/kernel-debug.elf: FORCE
+	@$(MAKE) --no-print-directory KVARIANT=debug $@
+endif
+
+test: $(B)/kernel.elf $(B)/kernel-debug.elf $(HOST_TESTS) $(B)/virt.dtb $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
+	$(PYTHON) tools/run-tests --build $(B) --kernel $(B)/kernel-debug.elf --qemu "$(QEMU) $(QEMU_ARGS)" $(HOST_TESTS)
 
 bench: $(B)/kernel.elf
 	$(PYTHON) tools/run-bench --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)"
@@ -248,8 +265,8 @@ profile: $(B)/kernel.elf $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 # The fuzzer (user/ufuzz.c) under its supervisor; init checks fsd afterwards.
 SEEDS ?= 1..64
 CALLS ?= 25000
-fuzz: $(B)/kernel.elf
-	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel.elf </dev/null \
+fuzz: $(B)/kernel-debug.elf
+	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel-debug.elf </dev/null \
 	    -append "fuzz $(if $(SEED),seeds=$(SEED) verbose,seeds=$(SEEDS)) calls=$(CALLS)"
 
 qemu: $(B)/kernel.elf

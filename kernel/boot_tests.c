@@ -190,6 +190,16 @@ int boot_tests_run(void)
 /* Read through a pointer the compiler cannot see is bad, so this really faults. */
 static volatile uintptr_t bad_address = 0x8;
 
+__attribute__((noinline)) void ktest_use_after_free(void)
+{
+    void *keep = kmalloc(64);           /* keeps the slab page in use */
+    volatile uint8_t *p = kmalloc(64);
+    kfree((void *)p);
+    p[40] = 1;                          /* after the free */
+    void *again = kmalloc(64);          /* the same object (the last freed): its poison is broken */
+    kprintf("ktest_use_after_free: not caught (%p, %p, %p)\n", keep, (void *)p, again);
+}
+
 __attribute__((noinline)) void ktest_panic_fault(void)
 {
     *(volatile uint64_t *)bad_address = 0xdead;

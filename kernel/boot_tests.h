@@ -11,4 +11,11 @@ int boot_tests_run(void);
 /* Store to an unmapped address: the kernel must panic naming this function. */
 void ktest_panic_fault(void);
 
+/*
+ * "ktest.uaf": free a heap object, write into it, and allocate again. The
+ * debug kernel (kernel/debug.h) must panic at that allocation ("written after
+ * it was freed"); the other kernel says it was not caught.
+ */
+void ktest_use_after_free(void);
+
 #endif

@@ -2,6 +2,7 @@
  * kernel/handle.c - handle tables (see handle.h).
  */
 #include <kestrel/errors.h>
+#include "debug.h"
 #include "handle.h"
 #include "heap.h"
 #include "string.h"
@@ -33,6 +34,7 @@ static struct object *unlink_entry(struct handle_entry *e)
 
 void handle_release_taken(struct object *o)
 {
+    ASSERT(o->handles > 0);             /* one handle more released than made */
     if (--o->handles == 0 && o->ops->on_last_handle)
         o->ops->on_last_handle(o);
     object_put(o);

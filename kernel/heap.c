@@ -11,6 +11,7 @@
  * tests rely on that).
  */
 #include <stdint.h>
+#include "debug.h"
 #include "heap.h"
 #include "page_alloc.h"
 #include "panic.h"
@@ -66,6 +67,10 @@ static void *slab_alloc(unsigned c)
     if (!pg && !(pg = slab_create(c)))
         return NULL;
     uint64_t *obj = (uint64_t *)((uint8_t *)page_address(pg) + pg->freelist - 1);
+    long broken = poison_broken(obj + 2, class_size(c) - 16);
+    if (broken >= 0)                    /* the debug kernel: the freed object was written */
+        panic("kmalloc: a free %u-byte object at %p was written after it was freed (word %ld)",
+              class_size(c), (void *)obj, broken + 2);
     pg->freelist = (uint32_t)obj[0];
     obj[1] = 0;
     pg->inuse++;
@@ -86,6 +91,7 @@ static void slab_free(struct page *pg, void *p)
     int was_full = pg->freelist == 0;
     obj[0] = pg->freelist;
     obj[1] = FREE_MARK;
+    poison(obj + 2, size - 16);         /* the debug kernel checks it at slab_alloc */
     pg->freelist = (uint32_t)off + 1;
     pg->inuse--;
     if (was_full)

@@ -18,6 +18,7 @@
  */
 #include <arch/memlayout.h>
 #include <kestrel/errors.h>
+#include "debug.h"
 #include "handle.h"
 #include "heap.h"
 #include "ipc.h"
@@ -461,6 +462,8 @@ static long ensure_reply_port(struct thread *t)
 static void deliver_call(struct thread *c, struct thread *r)
 {
     struct reply_port *rp = r->ipc.rport;
+    ASSERT(rp && rp->state != REPLY_ARMED);     /* ensure_reply_port left it idle */
+    ASSERT(c->ipc.state == IPC_IDLE && r->ipc.state == IPC_IDLE);   /* both off the listener */
     transfer(c, r);
     rp->state = REPLY_ARMED;
     rp->caller = c;
@@ -484,6 +487,7 @@ static struct thread *first_blocked(struct list *l)
 
 static void leave_listener(struct thread_ipc *ipc)
 {
+    ASSERT(ipc->state == IPC_QUEUED || ipc->state == IPC_RECEIVING);
     if (list_linked(&ipc->link))
         list_remove(&ipc->link);
     if (ipc->listener)

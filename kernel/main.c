@@ -98,6 +98,8 @@ void kmain(unsigned long hartid, uint64_t dtb_pa)
     print_banner();
     if (platform_has_arg(&plat, "ktest.panic"))
         ktest_panic_fault();
+    if (platform_has_arg(&plat, "ktest.uaf"))
+        ktest_use_after_free();
     if (platform_has_arg(&plat, "ktest"))
         shutdown(boot_tests_run() ? EXIT_TESTS_FAILED : EXIT_OK);
 

@@ -9,6 +9,7 @@
  * in a small cache in front of the lists (PAGE_CACHED; see pcache below).
  */
 #include <kestrel/errors.h>
+#include "debug.h"
 #include "page_alloc.h"
 #include "panic.h"
 #include "platform.h"
@@ -139,6 +140,10 @@ static void pcache_drain(void)
 
 static void *hand_out(struct page *pg, unsigned order)
 {
+    long broken = poison_broken(page_address(pg), (size_t)PAGE_SIZE << order);
+    if (broken >= 0)                    /* the debug kernel: freed memory was written */
+        panic("page_alloc: free page %p was written after it was freed (word %ld)",
+              page_address(pg), broken);
     pg->state = PAGE_ALLOCATED;
     pg->order = (uint8_t)order;
     pg->refcount = 1;
@@ -180,6 +185,7 @@ void page_free(void *va, unsigned order)
         panic("page_free: %p is not allocated (double free?)", va);
     if (pg->order != order)
         panic("page_free: %p was allocated with order %u, freed with order %u", va, pg->order, order);
+    poison(va, (size_t)PAGE_SIZE << order);    /* the debug kernel checks it at hand_out */
     nfree += 1ul << order;
     if (order == 0 && npcache < PCACHE_SIZE) {
         pg->state = PAGE_CACHED;
@@ -298,6 +304,7 @@ void page_alloc_init(struct platform *p)
         while (order < PAGE_MAX_ORDER && i % (2u << order) == 0 &&
                range_usable(p, pa, (uint64_t)PAGE_SIZE << (order + 1)))
             order++;
+        poison(page_address(&pages[i]), (size_t)PAGE_SIZE << order);
         free_block(i, order);
         nfree += 1ul << order;
         ntotal += 1ul << order;

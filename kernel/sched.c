@@ -8,6 +8,7 @@
 #include <arch/arch.h>
 #include <kestrel/errors.h>
 #include "clock.h"
+#include "debug.h"
 #include "page_alloc.h"
 #include "sched.h"
 #include "thread.h"
@@ -121,6 +122,7 @@ long sched_block(struct wait_queue *wq, int interruptible)
 /* Take blocked t off its wait queue and the sleepers, with `result` for sched_block to return. */
 static inline void unblock(struct thread *t, long result)
 {
+    ASSERT(t->state == THREAD_BLOCKED);
     if (t->waiting_on)
         list_remove(&t->sched_link);
     sched_remove_sleeper(t);
