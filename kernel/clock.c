@@ -16,10 +16,24 @@ void clock_init(const struct platform *p)
     arch_timer_start(p, timebase_hz / CLOCK_HZ);
 }
 
-void clock_tick(void)
+static uint64_t latency_max;           /* platform time units */
+
+void clock_tick(uint64_t late)
 {
     ticks++;
+    if (late > latency_max)
+        latency_max = late;
     sched_tick();
+}
+
+uint64_t clock_latency_max_ns(void)
+{
+    return latency_max / timebase_hz * 1000000000ull + latency_max % timebase_hz * 1000000000ull / timebase_hz;
+}
+
+void clock_latency_reset(void)
+{
+    latency_max = 0;
 }
 
 uint64_t clock_timebase_hz(void)

@@ -14,7 +14,15 @@ struct platform;
 void clock_init(const struct platform *p);
 
 /* Called by the architecture's timer interrupt, once per tick. */
-void clock_tick(void);
+void clock_tick(uint64_t late);
+
+/*
+ * The worst lateness of a tick's interrupt, in ns: from the moment the timer
+ * fired to its handler, which is how long the kernel ran with interrupts off.
+ * clock_latency_reset starts a new measurement.
+ */
+uint64_t clock_latency_max_ns(void);
+void clock_latency_reset(void);
 
 /* Ticks since clock_init. */
 uint64_t clock_ticks(void);

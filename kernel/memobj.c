@@ -11,6 +11,8 @@
 #include "heap.h"
 #include "memobj.h"
 #include "page_alloc.h"
+#include "sched.h"
+#include "thread.h"
 #include "string.h"
 #include "uaccess.h"
 #include "vm.h"
@@ -105,7 +107,7 @@ long memobj_fill(struct memobj *mo, uint64_t off, const void *src, uint64_t len)
 }
 
 /* One user copy (the range is checked already): 0, or nonzero on a fault. */
-static int user_copy(int to_user, uintptr_t u, uint8_t *k, uint64_t n)
+static inline __attribute__((always_inline)) int user_copy(int to_user, uintptr_t u, uint8_t *k, uint64_t n)
 {
     if (!to_user)
         return arch_copy_user(k, (const void *)u, n);
@@ -121,10 +123,8 @@ static int user_copy(int to_user, uintptr_t u, uint8_t *k, uint64_t n)
  * whole memobj pages in one go matters: a buffer that is not page-aligned would
  * otherwise cost two copies per page.
  */
-static uint64_t copy_piece(int to_user, uintptr_t u, uint8_t *k, uint64_t n)
+static __attribute__((noinline)) uint64_t copy_piece_slow(int to_user, uintptr_t u, uint8_t *k, uint64_t n)
 {
-    if (user_copy(to_user, u, k, n) == 0)
-        return n;
     uint64_t done = 0;
     while (done < n) {
         uint64_t m = PAGE_SIZE - ((u + done) & (PAGE_SIZE - 1));
@@ -137,7 +137,25 @@ static uint64_t copy_piece(int to_user, uintptr_t u, uint8_t *k, uint64_t n)
     return done;
 }
 
-long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
+/* copy_piece's common case, a copy that does not fault, inline in the loops. */
+static inline __attribute__((always_inline)) uint64_t copy_piece(int to_user, uintptr_t u, uint8_t *k, uint64_t n)
+{
+    return user_copy(to_user, u, k, n) == 0 ? n : copy_piece_slow(to_user, u, k, n);
+}
+
+/*
+ * Between two pages of a long copy, with an interrupt pending: take it, and
+ * let another thread run if the tick says so (sched_preempt_long). 0 if the
+ * thread is being killed meanwhile (the copy stops: nobody will see its
+ * result), else 1. The page pointers of the loop are looked up again after it.
+ */
+static __attribute__((noinline)) int preempt_between_pages(void)
+{
+    sched_preempt_long();
+    return !current_thread()->flags;
+}
+
+static long read_loop(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len, int preemptible)
 {
     if (mo->device)
         return KS_ERR_INVALID;          /* registers are read through a mapping */
@@ -156,11 +174,24 @@ long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t le
         done += got;
         if (got < n)
             return done ? (long)done : KS_ERR_FAULT;
+        if (preemptible && done < len && arch_irq_pending() && !preempt_between_pages())
+            break;
     }
     return (long)done;
 }
 
-long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
+long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
+{
+    return read_loop(mo, offset, ubuf, len, 0);
+}
+
+long memobj_read_long(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
+{
+    return read_loop(mo, offset, ubuf, len, 1);
+}
+
+static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, uint64_t offset,
+                                                            uintptr_t ubuf, uint64_t len, int preemptible)
 {
     if (mo->device)
         return KS_ERR_INVALID;
@@ -195,8 +226,20 @@ long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t l
                 return KS_ERR_FAULT;
             break;
         }
+        if (preemptible && done < len && arch_irq_pending() && !preempt_between_pages())
+            break;
     }
     return (long)done;
+}
+
+long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
+{
+    return write_loop(mo, offset, ubuf, len, 0);
+}
+
+long memobj_write_long(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
+{
+    return write_loop(mo, offset, ubuf, len, 1);
 }
 
 long memobj_truncate(struct memobj *mo, uint64_t size)

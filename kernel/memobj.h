@@ -87,6 +87,16 @@ static inline void *memobj_lookup(struct memobj *mo, uint64_t index)
 long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);
 long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);
 
+/*
+ * memobj_read and memobj_write for a long copy: between pages, a pending
+ * interrupt is taken and another thread may run (sched_preempt_long), so
+ * interrupts never wait for more than a page's copy. The caller must hold a
+ * reference on mo (other threads may close handles meanwhile) and may see
+ * the memobj change between pages; a thread being killed stops early.
+ */
+long memobj_read_long(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);
+long memobj_write_long(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);
+
 /* Set the size; pages beyond it are freed and unmapped, the tail of the last page zeroed. */
 long memobj_truncate(struct memobj *mo, uint64_t size);
 

@@ -190,6 +190,16 @@ void sched_tick(void)
         need_resched = 1;
 }
 
+void sched_preempt_long(void)
+{
+    if (arch_irq_pending()) {
+        arch_irq_enable();              /* the pending interrupt is taken here */
+        arch_irq_disable();
+    }
+    if (need_resched)
+        sched_yield();
+}
+
 void sched_preempt_point(void)
 {
     if (need_resched)

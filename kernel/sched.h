@@ -84,6 +84,15 @@ __attribute__((noreturn)) void sched_idle_loop(void);
 void sched_idle_once(void);
 
 /*
+ * A point in a long system call (a big copy, a big console write) where
+ * another thread may run: a pending interrupt is taken here (the kernel runs
+ * with interrupts off otherwise), and if the tick asked for a switch, the
+ * caller yields. Only where the caller holds a reference on everything it
+ * uses next and has left no object half-changed.
+ */
+void sched_preempt_long(void);
+
+/*
  * Called from assembly (arch/riscv/entry.S, ipc_fast.S), never from C:
  *   thread_start       a new thread's first code (kthread_trampoline);
  *   thread_start_user  a new user thread's first code (thread_trampoline),

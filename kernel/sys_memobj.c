@@ -36,13 +36,27 @@ static long with_memobj(sysarg_t h, uint32_t rights, struct memobj **mo)
     return with_memobj_rights(h, rights, mo, NULL);
 }
 
+/*
+ * A copy longer than LONG_COPY goes through memobj_read_long/write_long,
+ * which let interrupts in between pages (the caller holds a reference on the
+ * memobj); a shorter one is one memobj_read/write, as fast as it can be.
+ */
+#define LONG_COPY (64ul << 10)
+
+static long memobj_copy(int reading, struct memobj *mo, uint64_t off, uintptr_t buf, uint64_t len)
+{
+    if (len > LONG_COPY)
+        return reading ? memobj_read_long(mo, off, buf, len) : memobj_write_long(mo, off, buf, len);
+    return reading ? memobj_read(mo, off, buf, len) : memobj_write(mo, off, buf, len);
+}
+
 long sys_memobj_read(sysarg_t m, sysarg_t off, sysarg_t buf, sysarg_t len)
 {
     struct memobj *mo;
     long r = with_memobj(m, KS_RIGHT_READ, &mo);
     if (r)
         return r;
-    r = memobj_read(mo, off, buf, len);
+    r = memobj_copy(1, mo, off, buf, len);
     object_put(&mo->obj);
     return r;
 }
@@ -53,7 +67,7 @@ long sys_memobj_write(sysarg_t m, sysarg_t off, sysarg_t buf, sysarg_t len)
     long r = with_memobj(m, KS_RIGHT_WRITE, &mo);
     if (r)
         return r;
-    r = memobj_write(mo, off, buf, len);
+    r = memobj_copy(0, mo, off, buf, len);
     object_put(&mo->obj);
     return r;
 }
@@ -225,8 +239,28 @@ static long view_error(sysarg_t h, uint32_t rights)
     return r;
 }
 
+/*
+ * A long read or write through a view (see memobj_copy): with a reference on
+ * the view, and so on its memobj, for as long as it lasts, since another
+ * thread may close the handle while this one waits at a page boundary.
+ */
+static __attribute__((noinline)) long view_copy_long(int reading, sysarg_t h, uintptr_t buf, uint64_t len)
+{
+    struct view *v;
+    long r = with_view(h, reading ? KS_RIGHT_READ : KS_RIGHT_WRITE, &v);
+    if (r)
+        return r;
+    r = memobj_copy(reading, v->mo, v->pos, buf, len);
+    if (r > 0)
+        v->pos += (uint64_t)r;
+    object_put(&v->obj);
+    return r;
+}
+
 long sys_view_read(sysarg_t h, sysarg_t buf, sysarg_t len)
 {
+    if (len > LONG_COPY)
+        return view_copy_long(1, h, buf, len);
     struct view *v = view_peek(h, KS_RIGHT_READ);
     if (!v)
         return view_error(h, KS_RIGHT_READ);
@@ -238,6 +272,8 @@ long sys_view_read(sysarg_t h, sysarg_t buf, sysarg_t len)
 
 long sys_view_write(sysarg_t h, sysarg_t buf, sysarg_t len)
 {
+    if (len > LONG_COPY)
+        return view_copy_long(0, h, buf, len);
     struct view *v = view_peek(h, KS_RIGHT_WRITE);
     if (!v)
         return view_error(h, KS_RIGHT_WRITE);

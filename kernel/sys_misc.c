@@ -33,6 +33,11 @@ long sys_debug_write(sysarg_t buf, sysarg_t len)
         for (uint64_t i = 0; i < n; i++)
             console_putc(chunk[i]);
         done += n;
+        if (done < len) {
+            sched_preempt_long();       /* a long write holds up no one */
+            if (current_thread()->flags)
+                return (long)done;      /* killed meanwhile */
+        }
     }
     return (long)len;
 }
@@ -61,8 +66,10 @@ long sys_ipc_control(sysarg_t on, sysarg_t out)
     return 0;
 }
 
-long sys_kstat(sysarg_t out)
+long sys_kstat(sysarg_t out, sysarg_t flags)
 {
+    if (flags & ~(sysarg_t)KS_KSTAT_RESET_LATENCY)
+        return KS_ERR_INVALID;
     struct ks_kstat k = {
         .free_pages = page_free_count(),
         .total_pages = page_total_count(),
@@ -71,6 +78,10 @@ long sys_kstat(sysarg_t out)
         .debug_write_calls = debug_write_calls,
         .context_switches = sched_switch_count(),
         .boot_instret = boot_instret,
+        .irq_latency_max_ns = clock_latency_max_ns(),
     };
-    return copy_to_user(out, &k, sizeof k);
+    long r = copy_to_user(out, &k, sizeof k);
+    if (r == 0 && (flags & KS_KSTAT_RESET_LATENCY))
+        clock_latency_reset();
+    return r;
 }

@@ -37,7 +37,7 @@ long sys_view_read(sysarg_t v, sysarg_t buf, sysarg_t len);
 long sys_view_write(sysarg_t v, sysarg_t buf, sysarg_t len);
 long sys_view_seek(sysarg_t v, sysarg_t off, sysarg_t whence);
 long sys_clock_ns(void);
-long sys_kstat(sysarg_t out);
+long sys_kstat(sysarg_t out, sysarg_t flags);
 long sys_ipc_control(sysarg_t on, sysarg_t out);
 long sys_futex_wait(sysarg_t addr, sysarg_t expected, sysarg_t timeout_ns);
 long sys_futex_wake(sysarg_t addr, sysarg_t count);

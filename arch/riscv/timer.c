@@ -54,9 +54,10 @@ int arch_timer_uses_sstc(void)
 void timer_interrupt(void)
 {
     uint64_t now = arch_time_now();
+    uint64_t late = now > next_deadline ? now - next_deadline : 0;     /* how long it waited */
     next_deadline += tick_period;
     if (next_deadline <= now)   /* missed ticks (e.g. a debugger stop): do not replay them */
         next_deadline = now + tick_period;
     arch_timer_set(next_deadline);
-    clock_tick();
+    clock_tick(late);
 }

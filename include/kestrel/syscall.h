@@ -67,7 +67,7 @@ enum ks_syscall {
     KS_SYS_VIEW_SEEK,           /* (v, offset, whence) -> new position */
 
     KS_SYS_CLOCK_NS,            /* () -> nanoseconds since boot (monotonic) */
-    KS_SYS_KSTAT,               /* (struct ks_kstat *out) -> 0; kernel counters for tests */
+    KS_SYS_KSTAT,               /* (struct ks_kstat *out, flags) -> 0; kernel counters for tests */
 
     KS_SYS_IPC_LISTENER_CREATE, /* () -> listener handle */
     KS_SYS_IPC_CLIENT_CREATE,   /* (listener, userdata) -> client port handle; needs MANAGE */
@@ -154,8 +154,13 @@ struct ks_kstat {
     uint64_t debug_write_calls; /* KS_SYS_DEBUG_WRITE calls since boot */
     uint64_t context_switches;
     uint64_t boot_instret;      /* the instruction counter at kernel entry (exact under icount) */
+    uint64_t irq_latency_max_ns;    /* worst timer-interrupt lateness since boot or the last
+                                       KS_KSTAT_RESET_LATENCY (how long interrupts were off) */
 };
-_Static_assert(sizeof(struct ks_kstat) == 56, "ks_kstat layout is ABI");
+_Static_assert(sizeof(struct ks_kstat) == 64, "ks_kstat layout is ABI");
+
+/* KS_SYS_KSTAT flags: after reading, start a new irq_latency_max_ns measurement. */
+#define KS_KSTAT_RESET_LATENCY  (1u << 0)
 
 /* IPC path counters from KS_SYS_IPC_CONTROL. */
 struct ks_ipc_stats {

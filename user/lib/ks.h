@@ -128,6 +128,7 @@ static inline long ks_irq_ack(ks_handle_t irq) { return KS1(KS_SYS_IRQ_ACK, irq)
 
 static inline long ks_clock_ns(void) { return KS0(KS_SYS_CLOCK_NS); }
 static inline long ks_kstat(struct ks_kstat *k) { return KS1(KS_SYS_KSTAT, k); }
+static inline long ks_kstat_flags(struct ks_kstat *k, uint32_t flags) { return KS2(KS_SYS_KSTAT, k, flags); }
 
 static inline long ks_futex_wait(volatile uint32_t *addr, uint32_t expected, uint64_t timeout_ns)
 {

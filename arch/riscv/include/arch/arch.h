@@ -21,6 +21,15 @@ static inline unsigned long arch_irq_save(void)
     __asm__ volatile("csrrci %0, sstatus, 2" : "=r"(old) :: "memory");
     return old & 2;
 }
+/* 1 if an interrupt this hart takes (enabled in sie) is pending in sip. */
+static inline int arch_irq_pending(void)
+{
+    unsigned long ip, ie;
+    __asm__ volatile("csrr %0, sip" : "=r"(ip));
+    __asm__ volatile("csrr %0, sie" : "=r"(ie));
+    return (ip & ie) != 0;
+}
+
 static inline int arch_irq_enabled(void)
 {
     unsigned long s;
