@@ -260,6 +260,11 @@ int main(int argc, char **argv)
                 report_boot_to_hello(hello_instret);
             status |= run_bench("ubench", 1, argc, argv, i + 1);
             status |= run_bench("mbench", 0, argc, argv, i + 1);
+            if (!bench_cap && bench_wanted("irq_latency_fuzz")) {
+                /* the worst interrupt wait during a short fuzzing run */
+                const char *fuzz[] = { "ufuzz", "seeds=1..4", "calls=25000", "bench", NULL };
+                status |= run_args("ufuzz", fuzz, 1, NULL, 0);
+            }
         }
     }
     return status;

@@ -3,7 +3,10 @@
  * when the bootargs say "fuzz" (make test runs a bounded campaign, make fuzz a
  * longer one or a replay).
  *
- *   ufuzz [seeds=A..B] [calls=N] [verbose]   the supervisor (a KTAP stream)
+ *   ufuzz [seeds=A..B] [calls=N] [verbose] [bench]
+ *                                            the supervisor (a KTAP stream); with
+ *                                            bench, also the worst interrupt wait
+ *                                            of the run as a make bench figure
  *   ufuzz child SEED CALLS [verbose]         one fuzzing process
  *
  * The supervisor runs one child per seed, one after another, each under a
@@ -512,7 +515,7 @@ int main(int argc, char **argv)
     if (argc >= 4 && strcmp(argv[1], "child") == 0)
         return child_main(number(argv[2]), number(argv[3]), argc > 4 && strcmp(argv[4], "verbose") == 0);
     uint64_t from = DEFAULT_SEEDS_FROM, to = DEFAULT_SEEDS_TO, calls = DEFAULT_CALLS;
-    int verbose = 0;
+    int verbose = 0, bench = 0;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "seeds=", 6) == 0) {
             const char *p = argv[i] + 6;
@@ -525,9 +528,13 @@ int main(int argc, char **argv)
             calls = number(argv[i] + 6);
         } else if (strcmp(argv[i], "verbose") == 0) {
             verbose = 1;
+        } else if (strcmp(argv[i], "bench") == 0) {
+            bench = 1;
         }
     }
     ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
+    struct ks_kstat ks;
+    ks_kstat_flags(&ks, KS_KSTAT_RESET_LATENCY);
     struct ktap k;
     ktap_plan(&k, (unsigned)(to - from + 1));
     for (uint64_t seed = from; seed <= to; seed++) {
@@ -536,5 +543,10 @@ int main(int argc, char **argv)
         ktap_run(name);
         ktap_result(&k, name, run_seed(image, seed, calls, verbose, why, sizeof why), why);
     }
+    ks_kstat(&ks);
+    printf("# the worst wait of a timer interrupt during the run: %lu ns\n",
+           (unsigned long)ks.irq_latency_max_ns);
+    if (bench)                          /* make bench: a figure of its own (see ubench's irq_latency_64m) */
+        printf("bench irq_latency_fuzz %lu ns\n", (unsigned long)ks.irq_latency_max_ns);
     return k.failed ? 1 : 0;
 }
