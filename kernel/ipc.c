@@ -22,7 +22,6 @@
 #include "handle.h"
 #include "heap.h"
 #include "ipc.h"
-#include "irq.h"
 #include "process.h"
 #include "sched.h"
 #include "string.h"
@@ -101,7 +100,10 @@ static void listener_last_handle(struct object *o)
 {
     struct listener *l = listener_of(o);
     l->closed = 1;
-    irq_listener_closed(l);             /* unbinds interrupts and their notifications */
+    LIST_FOR_EACH(n, tmp, &l->close_hooks) {    /* an irq unbinds, dropping its notification */
+        struct ipc_close_hook *h = LIST_ENTRY(n, struct ipc_close_hook, link);
+        h->fn(h, l);
+    }
     fail_all(&l->callers, KS_ERR_PEER_CLOSED);
     fail_all(&l->receivers, KS_ERR_PEER_CLOSED);
 }
@@ -154,6 +156,7 @@ long ipc_listener_create(void)
     list_init(&l->callers);
     list_init(&l->receivers);
     list_init(&l->notifications);
+    list_init(&l->close_hooks);
     long r = sys_install(&l->obj, LISTENER_RIGHTS);
     object_put(&l->obj);
     return r;
@@ -748,6 +751,17 @@ long ipc_reply_receive(uint64_t reply, uint64_t desc)
     /* The descriptor came in with the reply unless the reply failed before reading it. */
     int have_desc = desc && ipc->desc_user == desc;
     return do_receive(ipc->listener_arg, desc, have_desc, answered);
+}
+
+void ipc_listener_watch(struct listener *l, struct ipc_close_hook *h)
+{
+    list_push_back(&l->close_hooks, &h->link);
+}
+
+void ipc_listener_unwatch(struct ipc_close_hook *h)
+{
+    if (list_linked(&h->link))
+        list_remove(&h->link);
 }
 
 /* ---- notifications (kernel-made messages without a caller; see ipc.h) ---- */

@@ -22,9 +22,16 @@ static void irq_unbind(struct irq *q)
     arch_irq_line_mask(q->line);
     if (!q->listener)
         return;
+    ipc_listener_unwatch(&q->on_close);
     ipc_notification_cancel(q->listener, &q->note);
     object_put(&q->listener->obj);
     q->listener = NULL;
+}
+
+/* The listener q is bound to lost its last handle: nobody serves the line now. */
+static void irq_listener_closed(struct ipc_close_hook *h, struct listener *l)
+{
+    irq_unbind((struct irq *)((char *)h - __builtin_offsetof(struct irq, on_close)));
 }
 
 /* The last handle went: nobody can acknowledge it any more. */
@@ -75,6 +82,8 @@ struct irq *irq_get(uint32_t line)
         q->line = line;
         ipc_notification_init(&q->note);
         q->note.word = line;
+        list_node_init(&q->on_close.link);
+        q->on_close.fn = irq_listener_closed;
         return irqs[i] = q;
     }
     return NULL;
@@ -96,6 +105,7 @@ void irq_bind(struct irq *q, struct listener *l, uint64_t userdata)
     object_get(&l->obj);
     q->listener = l;
     q->note.userdata = userdata;
+    ipc_listener_watch(l, &q->on_close);
     arch_irq_line_unmask(q->line);
 }
 
@@ -105,11 +115,4 @@ long irq_ack(struct irq *q)
         return KS_ERR_BAD_STATE;
     arch_irq_line_unmask(q->line);
     return 0;
-}
-
-void irq_listener_closed(struct listener *l)
-{
-    for (int i = 0; i < IRQ_MAX; i++)
-        if (irqs[i] && irqs[i]->listener == l)
-            irq_unbind(irqs[i]);
 }

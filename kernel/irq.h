@@ -12,8 +12,8 @@
  * storm the kernel.
  *
  * References: a bound irq holds a reference on its listener. It lets go when
- * it is rebound or unbound, when the listener's last handle closes (ipc.c calls
- * irq_listener_closed), and when the irq's own last handle closes; each of
+ * it is rebound or unbound, when the listener's last handle closes (its
+ * ipc_close_hook, which IPC calls without knowing about irqs), and when the irq's own last handle closes; each of
  * these masks the line too, so nothing fires into a listener nobody serves.
  */
 #ifndef KERNEL_IRQ_H
@@ -30,6 +30,7 @@ struct irq {
     uint32_t line;                  /* the controller's source number */
     struct listener *listener;      /* bound to (holds a reference), or NULL */
     struct ipc_notification note;   /* userdata from the bind, word = line */
+    struct ipc_close_hook on_close; /* while bound: the listener's last handle unbinds it */
 };
 
 /* Set up the interrupt controller (every line masked). Call once at boot; without a
@@ -56,9 +57,6 @@ void irq_bind(struct irq *q, struct listener *l, uint64_t userdata);
 
 /* Unmask q's line after a notification was handled. 0, or KS_ERR_BAD_STATE if q is unbound. */
 long irq_ack(struct irq *q);
-
-/* l's last handle closed: unbind every irq bound to it. */
-void irq_listener_closed(struct listener *l);
 
 static inline struct irq *irq_from_object(struct object *o)
 {

@@ -15,7 +15,6 @@
 #include "thread.h"
 #include "string.h"
 #include "uaccess.h"
-#include "vm.h"
 
 static void put_page(uint64_t index, void *page, void *arg)
 {
@@ -242,6 +241,13 @@ long memobj_write_long(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint6
     return write_loop(mo, offset, ubuf, len, 1);
 }
 
+static void (*unmap_hook)(struct memobj *mo, uint64_t first_page);
+
+void memobj_set_unmap_hook(void (*unmap)(struct memobj *mo, uint64_t first_page))
+{
+    unmap_hook = unmap;
+}
+
 long memobj_truncate(struct memobj *mo, uint64_t size)
 {
     if (mo->device)
@@ -250,7 +256,8 @@ long memobj_truncate(struct memobj *mo, uint64_t size)
         return KS_ERR_RANGE;
     uint64_t first_gone = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
     if (size < mo->size) {
-        vm_unmap_memobj_pages(mo, first_gone);
+        if (unmap_hook)                 /* no address space yet: nothing is mapped */
+            unmap_hook(mo, first_gone);
         mo->hint_page = NULL;
         radix_remove_from(&mo->pages, first_gone, put_page, NULL);
         uint8_t *last = (size & (PAGE_SIZE - 1)) ? memobj_page(mo, size >> PAGE_SHIFT, 0) : NULL;

@@ -100,6 +100,14 @@ long memobj_write_long(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint6
 /* Set the size; pages beyond it are freed and unmapped, the tail of the last page zeroed. */
 long memobj_truncate(struct memobj *mo, uint64_t size);
 
+/*
+ * Who unmaps a truncated memobj's pages from the address spaces that map
+ * them: the VM (kernel/vm.c), which sits above memobjs, registers itself here
+ * when it makes its first address space. Called by memobj_truncate with the
+ * first page index that goes, before the pages are freed.
+ */
+void memobj_set_unmap_hook(void (*unmap)(struct memobj *mo, uint64_t first_page));
+
 /* A view of mo at position 0, or NULL without memory. */
 struct view *view_create(struct memobj *mo);
 

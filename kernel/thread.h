@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 #include <arch/thread.h>
-#include "ipc.h"
+#include "ipc_thread.h"
 #include "list.h"
 #include "object.h"
 #include "wait.h"

@@ -48,8 +48,11 @@ static uint32_t read_only(uint32_t prot)
 
 struct vm_space *vm_space_create(void)
 {
-    if (!zero_page && !(zero_page = page_zalloc(0)))
-        return NULL;
+    if (!zero_page) {
+        if (!(zero_page = page_zalloc(0)))
+            return NULL;
+        memobj_set_unmap_hook(vm_unmap_memobj_pages);     /* truncation reaches mappings */
+    }
     struct vm_space *vs = kzalloc(sizeof *vs);
     if (!vs)
         return NULL;

@@ -1,0 +1,75 @@
+/*
+ * kernel/ipc_thread.h - the IPC state every thread carries (struct
+ * thread_ipc, part of struct thread): a message in flight stays in its
+ * sender's thread, so steady-state calls allocate nothing. Kept apart from
+ * ipc.h so that thread.h needs nothing of the port objects (kernel/ipc.h).
+ */
+#ifndef KERNEL_IPC_THREAD_H
+#define KERNEL_IPC_THREAD_H
+
+#include <stdint.h>
+#include <kestrel/ipc.h>
+#include "list.h"
+
+struct listener;
+struct reply_port;
+struct object;
+
+enum ipc_state {
+    IPC_IDLE,
+    IPC_QUEUED,         /* a call waiting on listener->callers for a receiver */
+    IPC_WAIT_REPLY,     /* a call delivered; `reply` will answer it */
+    IPC_RECEIVING,      /* waiting on listener->receivers for a call */
+};
+
+/* Per-thread IPC state (part of struct thread). */
+struct handle_entry;
+
+/*
+ * One handle the IPC fast path resolved for this thread: the register value,
+ * the handle table slot it named and the object it held. The fast path uses it
+ * while the slot still holds that object under that generation (then it is the
+ * same live handle, and a lookup would give the same result) and fills it
+ * after a full lookup; nothing else reads it.
+ */
+struct ipc_hcache {
+    uint64_t handle;                /* the 64-bit register value that was resolved (0: empty) */
+    struct handle_entry *entry;     /* its slot in the process's handle table */
+    struct object *obj;             /* what it named, with the type and right asked for */
+};
+
+enum { IPC_HC_CALL, IPC_HC_REPLY, IPC_HC_LISTENER, IPC_HC_COUNT };
+
+struct thread_ipc {
+    uint64_t mr[KS_IPC_WORDS];      /* message registers: saved at entry, loaded at exit */
+    uint64_t out_a1, out_info;      /* a1 and a7 on return */
+    uint64_t listener_arg;          /* t3 at entry (reply-and-receive) */
+    enum ipc_state state;
+    struct listener *listener;      /* QUEUED or RECEIVING: where (holds a reference) */
+    struct list_node link;          /* in listener->callers or ->receivers */
+    uint64_t userdata;              /* QUEUED: the client port's */
+    struct reply_port *reply;       /* WAIT_REPLY: the port that will answer */
+    struct reply_port *rport;       /* server side: this thread's reusable reply port */
+    int32_t rport_handle;
+    struct ipc_hcache hc[IPC_HC_COUNT];  /* the fast path's handle cache (see above) */
+    uintptr_t desc_user;            /* the caller's struct ks_ipc_desc (0: registers only) */
+    struct ks_ipc_desc desc;        /* a copy; its outputs are written back on return */
+    uint64_t desc_out_was[4];       /* the outputs as the caller's memory holds them */
+    struct object *handles[KS_IPC_MAX_HANDLES];   /* outgoing handles, held (NULL: delivered) */
+    uint32_t handle_rights[KS_IPC_MAX_HANDLES];
+    uint8_t handle_moved[KS_IPC_MAX_HANDLES];     /* taken from the sender's table (handle_take) */
+    uint32_t nhandles;
+};
+
+struct thread;
+
+/* A new thread's IPC state: idle, no reply port, an empty handle cache. */
+void ipc_thread_init(struct thread *t);
+
+/* A thread is exiting (its process still has its handle table): close its idle reply port. */
+void ipc_thread_exit(struct thread *t);
+
+/* Drop what a thread holds for IPC when it is destroyed. */
+void ipc_thread_release(struct thread *t);
+
+#endif
