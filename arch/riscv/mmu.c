@@ -88,29 +88,6 @@ void arch_aspace_destroy(struct arch_aspace *as)
     as->root = NULL;
 }
 
-/*
- * The level-0 entry for va; with `create`, allocate missing tables. NULL if
- * absent. Kept out of line so that arch_pte_slot's common case stays a leaf
- * function with no register spills.
- */
-static __attribute__((noinline)) pte_t *leaf_entry(pte_t *root, uintptr_t va, int create)
-{
-    pte_t *table = root;
-    for (int l = PT_LEVELS - 1; l > 0; l--) {
-        pte_t *e = &table[pt_index(va, l)];
-        if (!(*e & PTE_V)) {
-            if (!create)
-                return NULL;
-            pte_t *next = page_zalloc(0);
-            if (!next)
-                return NULL;
-            *e = pte_make(virt_to_phys(next), PTE_V);
-        }
-        table = phys_to_virt(pte_addr(*e));
-    }
-    return &table[pt_index(va, 0)];
-}
-
 _Static_assert(ARCH_PTE_USER_BASE == (PTE_V | PTE_U | PTE_A | PTE_D), "arch/mmu.h's PTE bits");
 _Static_assert(KS_PROT_READ == 1 && KS_PROT_WRITE == 2 && KS_PROT_EXEC == 4, "arch/mmu.h's prot bits");
 
@@ -126,7 +103,10 @@ static uint64_t prot_bits(uint32_t prot)
     return f;
 }
 
-/* The level-0 entry for va if every table on the way exists (no allocation: a short leaf). */
+/*
+ * pt_walk(root, va, 0, 0) unrolled: the level-0 entry for va if every table on
+ * the way exists. A short leaf function, for the page fault and IPC copy paths.
+ */
 static pte_t *leaf_lookup(pte_t *root, uintptr_t va)
 {
     pte_t e3 = root[pt_index(va, 3)];
@@ -141,12 +121,18 @@ static pte_t *leaf_lookup(pte_t *root, uintptr_t va)
     return &((pte_t *)phys_to_virt(pte_addr(e1)))[pt_index(va, 0)];
 }
 
+/* pt_walk making tables, out of line so that arch_pte_slot stays a leaf function without spills. */
+static __attribute__((noinline)) pte_t *leaf_create(pte_t *root, uintptr_t va)
+{
+    return pt_walk(root, va, 0, 1);
+}
+
 arch_pte_t *arch_pte_slot(struct arch_aspace *as, uintptr_t va, int create)
 {
     pte_t *e = leaf_lookup(as->root, va);
     if (e || !create)
         return e;
-    return leaf_entry(as->root, va, 1);
+    return leaf_create(as->root, va);
 }
 
 _Static_assert(ARCH_PTE_DEVICE == 1ul << 8, "RSW bits are 8 and 9");
@@ -229,31 +215,4 @@ void arch_switch_aspace(struct thread *next)
     csr_clear(sstatus, SSTATUS_FS);     /* its first FP use traps (arch/riscv/fp.c) */
     if (next->arch.satp)
         write_satp(next->arch.satp);
-}
-
-extern char thread_trampoline[], kthread_trampoline[];
-
-void arch_thread_init_kernel(struct thread *t, uint64_t kstack_top, long (*fn)(void *), void *arg)
-{
-    memset(&t->arch, 0, sizeof t->arch);
-    t->arch.kstack_top = kstack_top;
-    t->arch.ctx.ra = (uint64_t)kthread_trampoline;
-    t->arch.ctx.sp = kstack_top;
-    t->arch.ctx.s[1] = (uint64_t)fn;
-    t->arch.ctx.s[2] = (uint64_t)arg;
-}
-
-void arch_thread_init_user(struct thread *t, uint64_t kstack_top, const struct arch_aspace *as,
-                           uint64_t pc, uint64_t sp, uint64_t arg)
-{
-    struct trap_frame *f = &t->arch.frame;
-    memset(f, 0, sizeof *f);
-    f->sepc = pc;
-    f->x[REG_SP] = sp;
-    f->x[REG_A0] = arg;
-    memset(&t->arch.ctx, 0, sizeof t->arch.ctx);
-    t->arch.kstack_top = kstack_top;
-    t->arch.satp = as->satp;
-    t->arch.ctx.ra = (uint64_t)thread_trampoline;
-    t->arch.ctx.sp = kstack_top;
 }

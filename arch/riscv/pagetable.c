@@ -35,24 +35,6 @@ static pte_t *table_at(pte_t pte)
     return phys_to_virt(pte_addr(pte));
 }
 
-/* The table at `level` covering va, allocating missing tables on the way down. */
-static pte_t *walk_create(pte_t *root, uintptr_t va, int level)
-{
-    pte_t *table = root;
-    for (int l = PT_LEVELS - 1; l > level; l--) {
-        pte_t *e = &table[pt_index(va, l)];
-        if (!(*e & PTE_V)) {
-            pte_t *next = page_zalloc(0);
-            if (!next)
-                return NULL;
-            *e = pte_make(virt_to_phys(next), PTE_V);
-        } else if (pte_is_leaf(*e)) {
-            panic("pt_map: 0x%lx is already mapped by a large page", (unsigned long)va);
-        }
-        table = table_at(*e);
-    }
-    return table;
-}
 
 int pt_map(pte_t *root, uintptr_t va, paddr_t pa, size_t size, uint64_t flags)
 {
@@ -65,10 +47,9 @@ int pt_map(pte_t *root, uintptr_t va, paddr_t pa, size_t size, uint64_t flags)
                 break;
             }
         }
-        pte_t *table = walk_create(root, va, level);
-        if (!table)
+        pte_t *e = pt_walk(root, va, level, 1);
+        if (!e)
             return -1;
-        pte_t *e = &table[pt_index(va, level)];
         if (*e & PTE_V)
             panic("pt_map: 0x%lx is already mapped", (unsigned long)va);
         *e = pte_make(pa, flags | PTE_V | PTE_A | PTE_D);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <arch/memlayout.h>
+#include "kernel/page_alloc.h"
+#include "kernel/panic.h"
 
 typedef uint64_t pte_t;
 
@@ -41,7 +43,36 @@ int pt_map(pte_t *root, uintptr_t va, paddr_t pa, size_t size, uint64_t flags);
 /* The kernel's root table (set up by arch_vm_init); user roots copy its upper half. */
 pte_t *kernel_root_table(void);
 
-/* The leaf PTE mapping va, or NULL if none. */
+/*
+ * The page-table walker: the entry at `level` (0: a 4 KiB leaf) for va under
+ * root. Missing tables on the way are allocated (zeroed) with `create`, else
+ * the result is NULL; NULL too if an allocation fails. A large page on the
+ * way is a kernel bug (user tables never have them): a panic. Every walk that
+ * makes tables goes through it (pt_map, arch_pte_slot); mmu.c's leaf_lookup
+ * is its no-create level-0 case unrolled, for the page fault path.
+ */
+static inline pte_t *pt_walk(pte_t *root, uintptr_t va, int level, int create)
+{
+    pte_t *table = root;
+    for (int l = PT_LEVELS - 1; l > level; l--) {
+        pte_t *e = &table[pt_index(va, l)];
+        if (!(*e & PTE_V)) {
+            if (!create)
+                return NULL;
+            pte_t *next = page_zalloc(0);
+            if (!next)
+                return NULL;
+            *e = pte_make(virt_to_phys(next), PTE_V);
+        } else if (pte_is_leaf(*e)) {
+            panic("pt_walk: 0x%lx is mapped by a large page", (unsigned long)va);
+        }
+        table = phys_to_virt(pte_addr(*e));
+    }
+    return &table[pt_index(va, level)];
+}
+
+
+/* The leaf PTE mapping va at whatever level (the kernel's large pages too), or NULL. */
 pte_t *pt_lookup(pte_t *root, uintptr_t va);
 
 #endif
