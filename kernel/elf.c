@@ -2,6 +2,7 @@
  * kernel/elf.c - ELF64 executable parsing, segment loading plan, initial stack
  * (see elf.h). Written against the System V gABI and the RISC-V psABI.
  */
+#include <kestrel/bootimg.h>
 #include <kestrel/layout.h>
 #include <kestrel/syscall.h>
 #include "elf.h"
@@ -34,6 +35,8 @@ const char *elf_strerror(int err)
     case ELF_ERR_RANGE: return "segment outside user space";
     case ELF_ERR_OVERLAP: return "segments overlap";
     case ELF_ERR_ENTRY: return "entry point not in an executable segment";
+    case ELF_ERR_NO_FILE: return "no such program in the boot image";
+    case ELF_ERR_STACK: return "the arguments do not fit in the stack";
     case ELF_ERR_TOO_MANY: return "too many segments";
     case ELF_ERR_EMPTY: return "no loadable segment";
     default: return "ok";
@@ -188,4 +191,92 @@ uint64_t elf_build_stack(uint8_t *buf, size_t size, uint64_t stack_top, const ch
     w[k++] = AT_NULL;
     w[k++] = 0;
     return sp;
+}
+
+/* ---- the loading plan (elf.h) ---- */
+
+#define SPAWN_MAX_AUX 24
+
+int elf_spawn_find(const struct elf_spawn_ops *ops, void *ctx, const char *name, struct elf_spawn *s)
+{
+    uint8_t *head = s->page;
+    struct ks_bootimg_header h;
+    struct ks_bootimg_entry e;
+    uint64_t size = ops->image_size(ctx);
+    int r;
+    if (size < sizeof h || (r = ops->read_image(ctx, 0, &h, sizeof h)) != 0)
+        return size < sizeof h ? ELF_ERR_MAGIC : r;
+    if (memcmp(h.magic, KS_BOOTIMG_MAGIC, 8) != 0)
+        return ELF_ERR_MAGIC;           /* not a boot image */
+    if (h.count > (size - sizeof h) / sizeof e)
+        return ELF_ERR_TRUNCATED;
+    for (uint32_t i = 0; i < h.count; i++) {
+        if ((r = ops->read_image(ctx, sizeof h + (uint64_t)i * sizeof e, &e, sizeof e)) != 0)
+            return r;
+        if (strncmp(e.name, name, sizeof e.name) != 0)
+            continue;
+        if (e.offset > size || e.size > size - e.offset)
+            return ELF_ERR_TRUNCATED;   /* the file runs past the image */
+        if (e.offset & PAGE_MASK)
+            return ELF_ERR_SEGMENT;     /* its pages could not be mapped from the image */
+        s->file_off = e.offset;
+        s->file_size = e.size;
+        uint64_t n = e.size < KS_PAGE_SIZE ? e.size : KS_PAGE_SIZE;
+        if ((r = ops->read_image(ctx, e.offset, head, n)) != 0)
+            return r;
+        return elf_parse(head, (size_t)n, e.size, &s->img);
+    }
+    return ELF_ERR_NO_FILE;
+}
+
+/* elf_load's ops on top of the loader's: file offsets made image offsets, the anon data checked. */
+struct spawn_ctx {
+    const struct elf_spawn_ops *ops;
+    void *ctx;
+    const struct elf_spawn *s;
+};
+
+static int spawn_map_file(void *c, uint64_t vaddr, uint64_t file_off, uint64_t len, uint32_t prot)
+{
+    const struct spawn_ctx *x = c;
+    return x->ops->map_file(x->ctx, vaddr, x->s->file_off + file_off, len, prot);
+}
+
+static int spawn_map_anon(void *c, uint64_t vaddr, uint64_t len, uint32_t prot, uint64_t file_off,
+                          uint64_t data_len)
+{
+    const struct spawn_ctx *x = c;
+    if (data_len > KS_PAGE_SIZE || file_off > x->s->file_size || data_len > x->s->file_size - file_off)
+        return ELF_ERR_SEGMENT;
+    return x->ops->map_anon(x->ctx, vaddr, len, prot, x->s->file_off + file_off, data_len);
+}
+
+int elf_spawn_map(const struct elf_spawn_ops *ops, void *ctx, struct elf_spawn *s, const char *const argv[],
+                  const struct elf_auxv *extra, unsigned nextra)
+{
+    uint8_t *top = s->page;     /* the program headers are parsed: the page is free again */
+    struct spawn_ctx x = { ops, ctx, s };
+    static const struct elf_load_ops load = { spawn_map_file, spawn_map_anon };
+    int r = elf_load(&s->img, &load, &x);
+    if (r)
+        return r;
+    struct elf_auxv aux[SPAWN_MAX_AUX] = {
+        { AT_PAGESZ, KS_PAGE_SIZE },
+        { AT_ENTRY, s->img.entry },
+    };
+    unsigned naux = 2;
+    if (s->img.phdr_vaddr) {
+        aux[naux++] = (struct elf_auxv){ AT_PHDR, s->img.phdr_vaddr };
+        aux[naux++] = (struct elf_auxv){ AT_PHENT, 56 };
+        aux[naux++] = (struct elf_auxv){ AT_PHNUM, s->img.phnum };
+    }
+    if (nextra > SPAWN_MAX_AUX - naux)
+        return ELF_ERR_STACK;
+    for (unsigned i = 0; i < nextra; i++)
+        aux[naux++] = extra[i];
+    s->sp = elf_build_stack(top, KS_PAGE_SIZE, KS_STACK_TOP, argv, NULL, aux, naux);
+    if (!s->sp)
+        return ELF_ERR_STACK;
+    uint64_t used = KS_STACK_TOP - s->sp;   /* only what is above sp: nothing of an earlier stack */
+    return ops->map_stack(ctx, top + KS_PAGE_SIZE - used, used);
 }

@@ -30,6 +30,8 @@ enum {
     ELF_ERR_ENTRY = -10,        /* the entry point is not in an executable segment */
     ELF_ERR_TOO_MANY = -11,     /* more than ELF_MAX_SEGMENTS loadable segments */
     ELF_ERR_EMPTY = -12,        /* no loadable segment */
+    ELF_ERR_NO_FILE = -13,      /* the boot image has no program of that name */
+    ELF_ERR_STACK = -14,        /* the arguments do not fit in the stack's top page */
 };
 
 struct elf_segment {
@@ -92,5 +94,51 @@ struct elf_auxv {
  */
 uint64_t elf_build_stack(uint8_t *buf, size_t size, uint64_t stack_top, const char *const argv[],
                          const char *const envp[], const struct elf_auxv *aux, unsigned naux);
+
+/*
+ * The loading plan both loaders follow: the kernel's for init
+ * (kernel/userboot.c, on kernel objects) and init's for every other program
+ * (user/lib/loader.c, on system calls). A loader supplies the ops; the plan
+ * finds the program in the boot image, parses it, maps its segments (whole
+ * file pages copy-on-write from the image, the page where file data ends and
+ * .bss from fresh memory) and lays out and maps its stack. Each op returns 0
+ * or a negative error, which the plan passes on.
+ */
+struct elf_spawn_ops {
+    /* Copy len bytes at offset off of the boot image into buf. */
+    int (*read_image)(void *ctx, uint64_t off, void *buf, uint64_t len);
+    uint64_t (*image_size)(void *ctx);
+    /* Map image bytes [image_off, image_off + len) at vaddr, copy-on-write (page-aligned). */
+    int (*map_file)(void *ctx, uint64_t vaddr, uint64_t image_off, uint64_t len, uint32_t prot);
+    /* Map len zeroed bytes at vaddr with the data_len (at most a page) image bytes at image_off first. */
+    int (*map_anon)(void *ctx, uint64_t vaddr, uint64_t len, uint32_t prot, uint64_t image_off,
+                    uint64_t data_len);
+    /* Map KS_STACK_SIZE zeroed bytes ending at KS_STACK_TOP, read-write, whose last len bytes
+     * (len at most a page) are data[]. */
+    int (*map_stack)(void *ctx, const uint8_t *data, uint64_t len);
+};
+
+struct elf_spawn {
+    uint8_t *page;                  /* set by the caller: a KS_PAGE_SIZE scratch buffer both calls use */
+    uint64_t file_off, file_size;   /* where the program lies in the image */
+    struct elf_image img;
+    uint64_t sp;                    /* elf_spawn_map: the first thread's stack pointer */
+};
+
+/*
+ * Find `name` in the boot image and parse it into *s: 0, or ELF_ERR_NO_FILE,
+ * ELF_ERR_MAGIC (not a boot image), ELF_ERR_TRUNCATED (the table or the file
+ * runs past the image), another ELF_ERR_* from elf_parse, or an op's error.
+ */
+int elf_spawn_find(const struct elf_spawn_ops *ops, void *ctx, const char *name, struct elf_spawn *s);
+
+/*
+ * Map the program found by elf_spawn_find, and its stack: argv, no
+ * environment, and the auxiliary vector AT_PAGESZ, AT_ENTRY, AT_PHDR,
+ * AT_PHENT and AT_PHNUM (when the program headers are mapped), then extra[]
+ * (the handles and values the loader passes). Sets s->sp. 0 or an error.
+ */
+int elf_spawn_map(const struct elf_spawn_ops *ops, void *ctx, struct elf_spawn *s, const char *const argv[],
+                  const struct elf_auxv *extra, unsigned nextra);
 
 #endif

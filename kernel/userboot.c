@@ -6,9 +6,12 @@
  * in its auxiliary vector KS_AT_BOOTIMAGE, a handle to the boot image, and the
  * KS_AT_CONSOLE_* entries: handles to the console UART's device memobj and
  * interrupt, and where its registers lie. It loads everything else itself
- * (user/lib/loader.c), with the same elf.c.
+ * (user/lib/loader.c). Both follow the loading plan in kernel/elf.c
+ * (elf_spawn_find, elf_spawn_map); this file gives it the kernel's ops: the
+ * embedded image's bytes, vm_map and memobjs.
  */
 #include <kestrel/bootimg.h>
+#include <kestrel/errors.h>
 #include <kestrel/layout.h>
 #include <kestrel/syscall.h>
 #include "elf.h"
@@ -27,49 +30,57 @@ extern const uint8_t bootimage_start[], bootimage_end[];
 
 struct loader {
     struct process *proc;
-    struct memobj *image;       /* the boot image */
-    uint64_t file_base;         /* offset of init's file in the image */
+    struct memobj *image;       /* the boot image, copied into a memobj */
 };
 
-static int map_file(void *ctx, uint64_t vaddr, uint64_t file_off, uint64_t len, uint32_t prot)
+static uint64_t image_size(void *ctx)
+{
+    return (uint64_t)(bootimage_end - bootimage_start);
+}
+
+static int read_image(void *ctx, uint64_t off, void *buf, uint64_t len)
+{
+    if (off > image_size(ctx) || len > image_size(ctx) - off)
+        return ELF_ERR_TRUNCATED;
+    memcpy(buf, bootimage_start + off, len);
+    return 0;
+}
+
+static int map_file(void *ctx, uint64_t vaddr, uint64_t image_off, uint64_t len, uint32_t prot)
 {
     struct loader *l = ctx;
-    long r = vm_map(l->proc->vm, l->image, l->file_base + file_off, vaddr, len,
-                    prot | KS_MAP_PRIVATE | KS_MAP_FIXED, VM_PROT_ALL);
+    long r = vm_map(l->proc->vm, l->image, image_off, vaddr, len, prot | KS_MAP_PRIVATE | KS_MAP_FIXED,
+                    VM_PROT_ALL);
     return r < 0 ? (int)r : 0;
 }
 
-static int map_anon(void *ctx, uint64_t vaddr, uint64_t len, uint32_t prot, uint64_t file_off,
-                    uint64_t data_len)
+/* A fresh memobj of len bytes with `data` (data_len bytes) at its start, mapped at vaddr. */
+static int map_fresh(struct loader *l, uint64_t vaddr, uint64_t len, uint32_t prot, uint64_t at,
+                     const void *data, uint64_t data_len)
 {
-    struct loader *l = ctx;
     struct memobj *mo = memobj_create(len);
     if (!mo)
-        return -1;
-    if (data_len)
-        if (memobj_fill(mo, 0, bootimage_start + l->file_base + file_off, data_len) != 0)
-            panic("userboot: out of memory loading init");
-    long r = vm_map(l->proc->vm, mo, 0, vaddr, len, prot | KS_MAP_PRIVATE | KS_MAP_FIXED, VM_PROT_ALL);
+        return KS_ERR_NO_MEMORY;
+    long r = data_len ? memobj_fill(mo, at, data, data_len) : 0;
+    if (r == 0)
+        r = vm_map(l->proc->vm, mo, 0, vaddr, len, prot | KS_MAP_PRIVATE | KS_MAP_FIXED, VM_PROT_ALL);
     object_put(&mo->obj);
     return r < 0 ? (int)r : 0;
 }
 
-static const struct ks_bootimg_entry *find_file(const char *name)
+static int map_anon(void *ctx, uint64_t vaddr, uint64_t len, uint32_t prot, uint64_t image_off,
+                    uint64_t data_len)
 {
-    const struct ks_bootimg_header *h = (const void *)bootimage_start;
-    uint64_t size = (uint64_t)(bootimage_end - bootimage_start);
-    if (size < sizeof *h || memcmp(h->magic, KS_BOOTIMG_MAGIC, 8) != 0 ||
-        h->count > (size - sizeof *h) / sizeof(struct ks_bootimg_entry))
-        panic("userboot: the embedded boot image is malformed");
-    const struct ks_bootimg_entry *e = (const void *)(h + 1);
-    for (uint32_t i = 0; i < h->count; i++)
-        if (strncmp(e[i].name, name, sizeof e[i].name) == 0) {
-            if (e[i].offset > size || e[i].size > size - e[i].offset || e[i].offset % PAGE_SIZE)
-                panic("userboot: boot image entry %s is out of bounds", name);
-            return &e[i];
-        }
-    panic("userboot: no %s in the boot image", name);
+    return map_fresh(ctx, vaddr, len, prot, 0, bootimage_start + image_off, data_len);
 }
+
+static int map_stack(void *ctx, const uint8_t *data, uint64_t len)
+{
+    return map_fresh(ctx, KS_STACK_TOP - KS_STACK_SIZE, KS_STACK_SIZE, KS_PROT_READ | KS_PROT_WRITE,
+                     KS_STACK_SIZE - len, data, len);
+}
+
+static const struct elf_spawn_ops ops = { read_image, image_size, map_file, map_anon, map_stack };
 
 /* A handle in init's table for o with `rights`; KS_HANDLE_NONE if o is NULL. */
 static ks_handle_t give(struct process *p, struct object *o, uint32_t rights)
@@ -82,16 +93,15 @@ static ks_handle_t give(struct process *p, struct object *o, uint32_t rights)
     return h;
 }
 
-/* Build init's stack in a fresh memobj and map it. Returns the initial sp. */
-static uint64_t setup_stack(struct process *p, const char *args, const struct elf_image *img,
-                            ks_handle_t image, const struct userboot_console *con)
+/* init's argv from the bootargs: "init", then each word (at most MAX_ARGS). */
+static void split_args(const char *args, const char *argv[MAX_ARGS + 2])
 {
     static char argbuf[256];
-    const char *argv[MAX_ARGS + 2] = { "init" };
     int argc = 1;
     size_t n = strlen(args) < sizeof argbuf - 1 ? strlen(args) : sizeof argbuf - 1;
     memcpy(argbuf, args, n);
     argbuf[n] = '\0';
+    argv[0] = "init";
     for (char *s = argbuf; *s && argc <= MAX_ARGS;) {
         while (*s == ' ')
             *s++ = '\0';
@@ -102,64 +112,40 @@ static uint64_t setup_stack(struct process *p, const char *args, const struct el
             s++;
     }
     argv[argc] = NULL;
-
-    struct memobj *stack = memobj_create(KS_STACK_SIZE);
-    uint8_t *top_page = stack ? memobj_page(stack, KS_STACK_SIZE / PAGE_SIZE - 1, 1) : NULL;
-    if (!top_page)
-        panic("userboot: out of memory for init's stack");
-    const struct elf_auxv aux[] = {
-        { AT_PAGESZ, PAGE_SIZE },
-        { AT_ENTRY, img->entry },
-        { KS_AT_BOOTIMAGE, (uint64_t)image },
-        { KS_AT_CONSOLE_MMIO, (uint64_t)give(p, con->mmio, KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP |
-                                                           KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE) },
-        { KS_AT_CONSOLE_IRQ, (uint64_t)give(p, con->irq, KS_RIGHT_READ | KS_RIGHT_MANAGE |
-                                                         KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE) },
-        { KS_AT_CONSOLE_REG_OFFSET, con->reg_offset },
-        { KS_AT_CONSOLE_REG_SHIFT, con->reg_shift },
-        { AT_PHENT, 56 },
-        { AT_PHNUM, img->phnum },
-        { AT_PHDR, img->phdr_vaddr },   /* last: left out when 0 */
-    };
-    unsigned naux = sizeof aux / sizeof aux[0] - (img->phdr_vaddr == 0);
-    uint64_t sp = elf_build_stack(top_page, PAGE_SIZE, KS_STACK_TOP, argv, NULL, aux, naux);
-    if (!sp)
-        panic("userboot: init's arguments do not fit in a page");
-    if (vm_map(p->vm, stack, 0, KS_STACK_TOP - KS_STACK_SIZE, KS_STACK_SIZE,
-               KS_PROT_READ | KS_PROT_WRITE | KS_MAP_PRIVATE | KS_MAP_FIXED, VM_PROT_ALL) < 0)
-        panic("userboot: cannot map init's stack");
-    object_put(&stack->obj);
-    return sp;
 }
 
-struct process *userboot_start_init(const char *args, const struct userboot_console *console)
+struct process *userboot_start_init(const char *args, const struct userboot_console *con)
 {
-    const struct ks_bootimg_entry *file = find_file("init");
-    struct elf_image img;
-    int err = elf_parse(bootimage_start + file->offset, file->size, file->size, &img);
+    struct elf_spawn sp = { .page = page_alloc(0) };
+    if (!sp.page)
+        panic("userboot: out of memory");
+    int err = elf_spawn_find(&ops, NULL, "init", &sp);
     if (err)
         panic("userboot: init: %s", elf_strerror(err));
-
-    uint64_t image_size = (uint64_t)(bootimage_end - bootimage_start);
-    struct memobj *image = memobj_create(0);
-    struct process *p = process_create("init", 0);
-    if (!image || !p)
+    struct loader l = { process_create("init", 0), memobj_create(0) };
+    if (!l.image || !l.proc)
         panic("userboot: out of memory");
-    if (memobj_fill(image, 0, bootimage_start, image_size) != 0)
+    if (memobj_fill(l.image, 0, bootimage_start, image_size(NULL)) != 0)
         panic("userboot: out of memory copying the boot image");
-
-    struct loader l = { p, image, file->offset };
-    static const struct elf_load_ops ops = { map_file, map_anon };
-    if ((err = elf_load(&img, &ops, &l)) != 0)
-        panic("userboot: cannot map init (%d)", err);
-
-    ks_handle_t h = give(p, &image->obj, KS_RIGHT_READ | KS_RIGHT_MAP | KS_RIGHT_EXECUTE |
-                                          KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE);
-    object_put(&image->obj);
-    uint64_t sp = setup_stack(p, args, &img, h, console);
-    struct thread *t = thread_create_user(p, img.entry, sp, 0);
+    const char *argv[MAX_ARGS + 2];
+    split_args(args, argv);
+    const struct elf_auxv extra[] = {
+        { KS_AT_BOOTIMAGE, (uint64_t)give(l.proc, &l.image->obj, KS_RIGHT_READ | KS_RIGHT_MAP |
+                                          KS_RIGHT_EXECUTE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE) },
+        { KS_AT_CONSOLE_MMIO, (uint64_t)give(l.proc, con->mmio, KS_RIGHT_READ | KS_RIGHT_WRITE |
+                                             KS_RIGHT_MAP | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE) },
+        { KS_AT_CONSOLE_IRQ, (uint64_t)give(l.proc, con->irq, KS_RIGHT_READ | KS_RIGHT_MANAGE |
+                                            KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE) },
+        { KS_AT_CONSOLE_REG_OFFSET, con->reg_offset },
+        { KS_AT_CONSOLE_REG_SHIFT, con->reg_shift },
+    };
+    if ((err = elf_spawn_map(&ops, &l, &sp, argv, extra, sizeof extra / sizeof extra[0])) != 0)
+        panic("userboot: cannot map init: %s (%d)", elf_strerror(err), err);
+    object_put(&l.image->obj);
+    page_free(sp.page, 0);
+    struct thread *t = thread_create_user(l.proc, sp.img.entry, sp.sp, 0);
     if (!t)
         panic("userboot: out of memory for init's thread");
     thread_start_running(t);
-    return p;
+    return l.proc;
 }
