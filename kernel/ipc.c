@@ -1,5 +1,12 @@
 /*
- * kernel/ipc.c - the C path of call/reply IPC (see ipc.h and <kestrel/ipc.h>).
+ * kernel/ipc.c - the message path of call/reply IPC (see ipc.h and
+ * <kestrel/ipc.h>): descriptors and what a message carries, the rendezvous,
+ * and the C helpers of the assembly fast path. They share one file because
+ * the slow path's cost is mostly these small steps inlined into each other.
+ * The port objects are in ipc_port.c, notifications in ipc_notify.c, the
+ * system calls (which resolve the port handles) in sys_ipc.c; the one kind
+ * of handle seen here is the handles a message carries, taken from the
+ * sender's table as the message is (take_desc).
  *
  * A call: the caller's words sit in its thread (ipc.mr); its buffer and
  * handles stay in its own address space and handle table until delivery.
@@ -16,215 +23,19 @@
  * and is skipped by anyone looking for a partner, so a message is never handed
  * to a thread that is about to report KS_ERR_INTERRUPTED.
  */
-#include <arch/memlayout.h>
 #include <kestrel/errors.h>
 #include "debug.h"
 #include "handle.h"
-#include "heap.h"
-#include "ipc.h"
+#include "ipc_internal.h"
 #include "process.h"
 #include "sched.h"
 #include "string.h"
 #include "syscall.h"
-#include "thread.h"
 #include "uaccess.h"
 #include "vm.h"
 
 uint64_t ipc_fastpath_on = 1;
 struct ks_ipc_stats ipc_stats;
-
-#define LISTENER_RIGHTS (KS_RIGHT_READ | KS_RIGHT_MANAGE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE)
-#define CLIENT_RIGHTS   (KS_RIGHT_WRITE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE)
-#define REPLY_RIGHTS    (KS_RIGHT_WRITE)
-
-static struct listener *listener_of(struct object *o)
-{
-    return OBJECT_CAST(o, KS_OBJ_LISTENER, struct listener, obj);
-}
-
-static struct client_port *client_of(struct object *o)
-{
-    return OBJECT_CAST(o, KS_OBJ_CLIENT, struct client_port, obj);
-}
-
-static struct reply_port *reply_of(struct object *o)
-{
-    return OBJECT_CAST(o, KS_OBJ_REPLY, struct reply_port, obj);
-}
-
-static struct thread *ipc_owner(struct thread_ipc *ipc)
-{
-    return (struct thread *)((char *)ipc - __builtin_offsetof(struct thread, ipc));
-}
-
-/* The calling process (current_process(), inline: the IPC path asks often). */
-static inline struct process *caller_process(void)
-{
-    return current_thread()->proc;
-}
-
-/* Copy n words (a small constant: unrolled in place instead of a call to memcpy). */
-static inline __attribute__((always_inline)) void copy_words(uint64_t *dst, const uint64_t *src, int n)
-{
-#pragma GCC unroll 8
-    for (int i = 0; i < n; i++)
-        dst[i] = src[i];
-}
-
-/* ---- objects ---- */
-
-static void listener_destroy(struct object *o)
-{
-    struct listener *l = listener_of(o);
-    BUG_ON(!list_empty(&l->notifications));
-    kfree(l);
-}
-
-/* Wake every blocked thread on list l with `result`, taking them off it. */
-static void fail_all(struct list *l, long result)
-{
-    LIST_FOR_EACH(n, tmp, l) {
-        struct thread_ipc *ipc = LIST_ENTRY(n, struct thread_ipc, link);
-        struct thread *t = ipc_owner(ipc);
-        if (t->state != THREAD_BLOCKED)
-            continue;           /* interrupted already: it cleans up itself */
-        list_remove(&ipc->link);
-        ipc->state = IPC_IDLE;
-        object_put(&ipc->listener->obj);
-        ipc->listener = NULL;
-        sched_wake(t, result);
-    }
-}
-
-static void listener_last_handle(struct object *o)
-{
-    struct listener *l = listener_of(o);
-    l->closed = 1;
-    LIST_FOR_EACH(n, tmp, &l->close_hooks) {    /* an irq unbinds, dropping its notification */
-        struct ipc_close_hook *h = LIST_ENTRY(n, struct ipc_close_hook, link);
-        h->fn(h, l);
-    }
-    fail_all(&l->callers, KS_ERR_PEER_CLOSED);
-    fail_all(&l->receivers, KS_ERR_PEER_CLOSED);
-}
-
-static const struct object_ops listener_ops = {
-    .destroy = listener_destroy,
-    .on_last_handle = listener_last_handle,
-};
-
-static void client_destroy(struct object *o)
-{
-    struct client_port *c = client_of(o);
-    object_put(&c->listener->obj);
-    kfree(c);
-}
-
-static const struct object_ops client_ops = { .destroy = client_destroy };
-
-/* The pending caller (if any) of a reply port that nobody will use again gets PEER_CLOSED. */
-static void reply_last_handle(struct object *o)
-{
-    struct reply_port *r = reply_of(o);
-    if (r->state == REPLY_ARMED) {
-        struct thread *c = r->caller;
-        r->state = REPLY_IDLE;
-        r->caller = NULL;
-        c->ipc.reply = NULL;
-        c->ipc.state = IPC_IDLE;
-        object_put(&r->obj);                    /* the caller's reference */
-        sched_wake(c, KS_ERR_PEER_CLOSED);
-    }
-}
-
-static void reply_destroy(struct object *o)
-{
-    kfree(reply_of(o));
-}
-
-static const struct object_ops reply_ops = {
-    .destroy = reply_destroy,
-    .on_last_handle = reply_last_handle,
-};
-
-long ipc_listener_create(void)
-{
-    struct listener *l = kzalloc(sizeof *l);
-    if (!l)
-        return KS_ERR_NO_MEMORY;
-    object_init(&l->obj, KS_OBJ_LISTENER, &listener_ops);
-    list_init(&l->callers);
-    list_init(&l->receivers);
-    list_init(&l->notifications);
-    list_init(&l->close_hooks);
-    long r = sys_install(&l->obj, LISTENER_RIGHTS);
-    object_put(&l->obj);
-    return r;
-}
-
-long ipc_client_create(uint64_t listener, uint64_t userdata)
-{
-    struct object *o;
-    long r = sys_lookup(listener, KS_OBJ_LISTENER, KS_RIGHT_MANAGE, &o, NULL);
-    if (r)
-        return r;
-    struct client_port *c = kzalloc(sizeof *c);
-    if (!c) {
-        object_put(o);
-        return KS_ERR_NO_MEMORY;
-    }
-    object_init(&c->obj, KS_OBJ_CLIENT, &client_ops);
-    c->listener = listener_of(o);       /* keeps the lookup's reference */
-    c->userdata = userdata;
-    r = sys_install(&c->obj, CLIENT_RIGHTS);
-    object_put(&c->obj);
-    return r;
-}
-
-/*
- * What an empty handle cache entry points at: no object, and a generation no
- * handle value that matches the empty entry's (0) can have, so it never hits.
- */
-static struct handle_entry hcache_none = { .obj = NULL, .gen = 1 };
-
-void ipc_thread_init(struct thread *t)
-{
-    list_node_init(&t->ipc.link);
-    t->ipc.rport_handle = KS_HANDLE_NONE;
-    for (int i = 0; i < IPC_HC_COUNT; i++)
-        t->ipc.hc[i] = (struct ipc_hcache){ .handle = 0, .entry = &hcache_none, .obj = NULL };
-}
-
-/* Release what the message still holds: a moved handle that never arrived ends here. */
-static void drop_outgoing_handles(struct thread_ipc *ipc)
-{
-    for (uint32_t i = 0; i < ipc->nhandles; i++) {
-        struct object *o = ipc->handles[i];
-        if (!o)
-            continue;
-        if (ipc->handle_moved[i])
-            handle_release_taken(o);
-        else
-            object_put(o);
-    }
-    ipc->nhandles = 0;
-}
-
-void ipc_thread_exit(struct thread *t)
-{
-    struct reply_port *rp = t->ipc.rport;
-    /* The idle reply port the kernel made for this thread's receives goes with it. */
-    if (rp && rp->state != REPLY_ARMED && rp->obj.handles && t->proc && t->proc->handles)
-        handle_close(t->proc->handles, t->ipc.rport_handle);
-}
-
-void ipc_thread_release(struct thread *t)
-{
-    drop_outgoing_handles(&t->ipc);
-    if (t->ipc.rport)
-        object_put(&t->ipc.rport->obj);
-    t->ipc.rport = NULL;
-}
 
 /* ---- descriptors, buffers, handles ---- */
 
@@ -238,7 +49,7 @@ static long check_recv_part(const struct ks_ipc_desc *d)
         return KS_ERR_INVALID;
     if (!d->recv_cap)
         return 0;       /* nothing to receive into (the common case for a caller) */
-    return vm_check_access(caller_process()->vm, (uintptr_t)d->recv_buf, d->recv_cap, VM_WRITE);
+    return vm_check_access(current_process()->vm, (uintptr_t)d->recv_buf, d->recv_cap, VM_WRITE);
 }
 
 /* Copy the descriptor at user address desc into ipc->desc, noting its outputs as memory holds them. */
@@ -281,7 +92,7 @@ static long check_desc(const struct ks_ipc_desc *d, int use)
         return r;
     if (d->send_len > KS_IPC_MAX_BUF || d->send_nhandles > KS_IPC_MAX_HANDLES)
         return KS_ERR_INVALID;
-    if (d->send_len && vm_check_access(caller_process()->vm, (uintptr_t)d->send_buf, d->send_len, VM_READ))
+    if (d->send_len && vm_check_access(current_process()->vm, (uintptr_t)d->send_buf, d->send_len, VM_READ))
         return KS_ERR_FAULT;
     return 0;
 }
@@ -308,7 +119,7 @@ static long take_desc(uint64_t desc, int use)
     }
     if ((r = check_desc(d, use)) != 0)
         return r;
-    struct handle_table *table = caller_process()->handles;
+    struct handle_table *table = current_process()->handles;
     for (uint32_t i = 0; i < d->send_nhandles; i++) {
         struct object *o;
         uint32_t rights;
@@ -445,11 +256,10 @@ static long ensure_reply_port(struct thread *t)
         return 0;       /* reuse: same port, same handle value */
     if (!t->proc->handles)
         return KS_ERR_BAD_STATE;
-    struct reply_port *rp = kzalloc(sizeof *rp);
+    struct reply_port *rp = ipc_reply_port_new();
     if (!rp)
         return KS_ERR_NO_MEMORY;
-    object_init(&rp->obj, KS_OBJ_REPLY, &reply_ops);
-    long h = handle_install(t->proc->handles, &rp->obj, REPLY_RIGHTS);
+    long h = handle_install(t->proc->handles, &rp->obj, IPC_REPLY_RIGHTS);
     if (h < 0) {
         object_put(&rp->obj);
         return h;
@@ -477,28 +287,6 @@ static void deliver_call(struct thread *c, struct thread *r)
     r->ipc.state = IPC_IDLE;
 }
 
-/* The first thread on list l that is still blocked (interrupted ones are skipped). */
-static struct thread *first_blocked(struct list *l)
-{
-    LIST_FOR_EACH(n, tmp, l) {
-        struct thread *t = ipc_owner(LIST_ENTRY(n, struct thread_ipc, link));
-        if (t->state == THREAD_BLOCKED)
-            return t;
-    }
-    return NULL;
-}
-
-static void leave_listener(struct thread_ipc *ipc)
-{
-    ASSERT(ipc->state == IPC_QUEUED || ipc->state == IPC_RECEIVING);
-    if (list_linked(&ipc->link))
-        list_remove(&ipc->link);
-    if (ipc->listener)
-        object_put(&ipc->listener->obj);
-    ipc->listener = NULL;
-    ipc->state = IPC_IDLE;
-}
-
 /* After a call's block ended: clean up and produce the call's result. */
 static long finish_call(long woke)
 {
@@ -521,26 +309,18 @@ static long finish_call(long woke)
     return put_desc();
 }
 
-long ipc_call(uint64_t port, uint64_t desc)
+long ipc_call(struct client_port *cp, uint64_t desc)
 {
     struct thread *t = current_thread();
     struct thread_ipc *ipc = &t->ipc;
-    struct object *o;
-    ipc_stats.slow_calls++;
-    ipc->out_a1 = ipc->out_info = 0;
-    long r = sys_lookup(port, KS_OBJ_CLIENT, KS_RIGHT_WRITE, &o, NULL);
-    if (r)
-        goto fail;
-    struct client_port *cp = client_of(o);
     struct listener *l = cp->listener;
+    long r;
+    ipc->out_a1 = ipc->out_info = 0;
     ipc->userdata = cp->userdata;
-    if ((r = take_desc(desc, DESC_SEND | DESC_RECV)) != 0) {
-        object_put(o);
+    if ((r = take_desc(desc, DESC_SEND | DESC_RECV)) != 0)
         goto fail;
-    }
     if (l->closed) {
         drop_outgoing_handles(ipc);
-        object_put(o);
         r = KS_ERR_PEER_CLOSED;
         goto fail;
     }
@@ -556,21 +336,19 @@ long ipc_call(uint64_t port, uint64_t desc)
     }
     if (rcv) {
         deliver_call(t, rcv);
-        object_put(o);
+        object_put(&cp->obj);
         return finish_call(sched_block_handoff(rcv, rcv->ipc.rport_handle, 1));
     }
     ipc->state = IPC_QUEUED;
     ipc->listener = l;
     object_get(&l->obj);
     list_push_back(&l->callers, &ipc->link);
-    object_put(o);
+    object_put(&cp->obj);
     return finish_call(sched_block(NULL, 1));
 fail:
-    memset(ipc->mr, 0, sizeof ipc->mr);
-    return r;
+    object_put(&cp->obj);
+    return ipc_fail(r, NULL);
 }
-
-static void take_notification(struct listener *l, struct thread *r);
 
 /* After a receive's block ended: the reply port handle, or the error. */
 static long finish_receive(long woke)
@@ -601,43 +379,33 @@ long ipc_receive_resumed(void)
 }
 
 /*
- * Receive on listener h: take a queued call or block until one comes. With
+ * Receive on listener l (taking the caller's reference): take a queued call or block until one comes. With
  * `have_desc` the descriptor was copied in already (by the reply half of
  * reply-and-receive) and only its send part is cleared.
  */
-static long do_receive(uint64_t h, uint64_t desc, int have_desc, struct thread *answered)
+static long do_receive(struct listener *l, uint64_t desc, int have_desc, struct thread *answered)
 {
     struct thread *t = current_thread();
     struct thread_ipc *ipc = &t->ipc;
-    struct object *o;
+    long r;
     ipc->out_a1 = ipc->out_info = 0;
-    long r = sys_lookup(h, KS_OBJ_LISTENER, KS_RIGHT_READ, &o, NULL);
-    if (r)
-        goto fail;
-    struct listener *l = listener_of(o);
     if (have_desc) {
         ipc->desc.send_len = 0;
         ipc->desc.send_nhandles = 0;
-        if ((r = check_recv_part(&ipc->desc)) != 0) {
-            object_put(o);
+        if ((r = check_recv_part(&ipc->desc)) != 0)
             goto fail;
-        }
     } else if ((r = take_desc(desc, DESC_RECV)) != 0) {
-        object_put(o);
         goto fail;
     }
-    if ((r = ensure_reply_port(t)) != 0) {
-        object_put(o);
+    if ((r = ensure_reply_port(t)) != 0)
         goto fail;
-    }
     if (l->closed) {
-        object_put(o);
         r = KS_ERR_PEER_CLOSED;
         goto fail;
     }
     if (l->notified) {                  /* notifications come before callers */
-        take_notification(l, t);
-        object_put(o);
+        ipc_take_notification(l, t);
+        object_put(&l->obj);
         if (answered)
             sched_wake(answered, 0);
         r = put_desc();
@@ -647,49 +415,40 @@ static long do_receive(uint64_t h, uint64_t desc, int have_desc, struct thread *
     if (c) {
         leave_listener(&c->ipc);
         deliver_call(c, t);
-        object_put(o);
+        object_put(&l->obj);
         if (answered)
             sched_wake(answered, 0);
         r = put_desc();
         return r ? r : ipc->rport_handle;
     }
     ipc->state = IPC_RECEIVING;
-    ipc->listener = l;                  /* keeps the lookup's reference */
+    ipc->listener = l;                  /* keeps the caller's reference */
     list_push_back(&l->receivers, &ipc->link);
     if (answered)       /* the caller just answered runs next, straight away */
         return finish_receive(sched_block_handoff(answered, 0, 1));
     return finish_receive(sched_block(NULL, 1));
 fail:
-    ipc->state = IPC_IDLE;
-    memset(ipc->mr, 0, sizeof ipc->mr);
-    if (answered)
-        sched_wake(answered, 0);
-    return r;
+    object_put(&l->obj);
+    return ipc_fail(r, answered);
 }
 
-long ipc_receive(uint64_t listener, uint64_t desc)
+long ipc_receive(struct listener *l, uint64_t desc)
 {
-    return do_receive(listener, desc, 0, NULL);
+    return do_receive(l, desc, 0, NULL);
 }
 
 /*
- * Send the reply in current->ipc (words, descriptor) through reply port h.
- * The descriptor's outputs are written back unless `then_receive` (the
- * receive writes them once, at its end).
+ * Send the reply in current->ipc (words, descriptor) through reply port rp
+ * (taking the caller's reference). With `answered` a receive follows: the
+ * caller is not woken but left in *answered, and the descriptor's outputs are
+ * not written back (the receive writes them once, at its end).
  */
-static long do_reply(uint64_t h, uint64_t desc, int then_receive, struct thread **answered)
+long ipc_reply_half(struct reply_port *rp, uint64_t desc, struct thread **answered)
 {
     struct thread *t = current_thread();
-    struct object *o;
-    ipc_stats.slow_replies++;
-    long r = sys_lookup(h, KS_OBJ_REPLY, KS_RIGHT_WRITE, &o, NULL);
-    if (r)
-        return r;
-    struct reply_port *rp = reply_of(o);
-    if ((r = take_desc(desc, DESC_SEND)) != 0) {
-        object_put(o);
-        return r;
-    }
+    long r;
+    if ((r = take_desc(desc, DESC_SEND)) != 0)
+        goto out;
     if (rp->state == REPLY_ARMED && rp->caller->state != THREAD_BLOCKED) {
         /*
          * The caller was interrupted (or its process is ending) and has not run
@@ -701,15 +460,14 @@ static long do_reply(uint64_t h, uint64_t desc, int then_receive, struct thread 
         c->ipc.reply = NULL;
         rp->caller = NULL;
         rp->state = REPLY_CALLER_GONE;
-        object_put(&rp->obj);               /* the caller's reference; ours (o) remains */
+        object_put(&rp->obj);               /* the caller's reference; ours remains */
     }
     if (rp->state != REPLY_ARMED) {
         r = rp->state == REPLY_IDLE ? KS_ERR_BAD_STATE : KS_ERR_PEER_CLOSED;
         if (rp->state == REPLY_CALLER_GONE)
             rp->state = REPLY_IDLE;
         drop_outgoing_handles(&t->ipc);
-        object_put(o);
-        return r;
+        goto out;
     }
     struct thread *c = rp->caller;
     transfer(t, c);
@@ -723,95 +481,36 @@ static long do_reply(uint64_t h, uint64_t desc, int then_receive, struct thread 
         *answered = c;                      /* the receive that follows wakes it */
     else
         sched_wake(c, 0);
-    object_put(o);
-    return then_receive ? 0 : put_desc();
+    r = answered ? 0 : put_desc();
+out:
+    object_put(&rp->obj);
+    return r;
 }
 
-long ipc_reply(uint64_t reply, uint64_t desc)
+long ipc_reply(struct reply_port *rp, uint64_t desc)
 {
-    long r = do_reply(reply, desc, 0, NULL);
+    long r = ipc_reply_half(rp, desc, NULL);
     memset(current_thread()->ipc.mr, 0, sizeof current_thread()->ipc.mr);
     current_thread()->ipc.out_a1 = current_thread()->ipc.out_info = 0;
     return r;
 }
 
-long ipc_reply_receive(uint64_t reply, uint64_t desc)
+long ipc_receive_after_reply(struct listener *l, uint64_t desc, struct thread *answered)
+{
+    /* The descriptor came in with the reply unless the reply failed before reading it. */
+    int have_desc = desc && current_thread()->ipc.desc_user == desc;
+    return do_receive(l, desc, have_desc, answered);
+}
+
+long ipc_fail(long err, struct thread *answered)
 {
     struct thread_ipc *ipc = &current_thread()->ipc;
-    struct thread *answered = NULL;
-    long r = do_reply(reply, desc, 1, &answered);
-    /* A reply that finds its caller gone does not stop the server from serving. */
-    if (r < 0 && r != KS_ERR_PEER_CLOSED && r != KS_ERR_BAD_STATE) {
-        if (answered)
-            sched_wake(answered, 0);
-        memset(ipc->mr, 0, sizeof ipc->mr);
-        ipc->out_a1 = ipc->out_info = 0;
-        return r;
-    }
-    /* The descriptor came in with the reply unless the reply failed before reading it. */
-    int have_desc = desc && ipc->desc_user == desc;
-    return do_receive(ipc->listener_arg, desc, have_desc, answered);
-}
-
-void ipc_listener_watch(struct listener *l, struct ipc_close_hook *h)
-{
-    list_push_back(&l->close_hooks, &h->link);
-}
-
-void ipc_listener_unwatch(struct ipc_close_hook *h)
-{
-    if (list_linked(&h->link))
-        list_remove(&h->link);
-}
-
-/* ---- notifications (kernel-made messages without a caller; see ipc.h) ---- */
-
-/*
- * Why ipc_fast.S needs only one change for them: a notification is pending
- * only while no receiver is blocked on the listener (ipc_notify hands it to a
- * blocked receiver at once, and do_receive takes a pending one instead of
- * blocking). So ipc_fast_call, which needs a blocked receiver, can never serve
- * a call ahead of a pending notification. ipc_fast_reply_recv is the one way a
- * receiver could block past a pending notification; it reads `closed` and
- * `notified` as one doubleword and leaves both cases to this file.
- */
-_Static_assert(__builtin_offsetof(struct listener, notified) ==
-               __builtin_offsetof(struct listener, closed) + 4 &&
-               __builtin_offsetof(struct listener, closed) % 8 == 0,
-               "ipc_fast.S reads closed and notified with one ld");
-
-/* Take l's first pending notification as the message of receiver r (current, or blocked in receive). */
-static void take_notification(struct listener *l, struct thread *r)
-{
-    struct ipc_notification *n = LIST_ENTRY(list_first(&l->notifications), struct ipc_notification, link);
-    ipc_notification_cancel(l, n);
-    memset(r->ipc.mr, 0, sizeof r->ipc.mr);
-    r->ipc.mr[0] = n->word;
-    r->ipc.out_a1 = n->userdata;
-    r->ipc.out_info = 0;
-    r->ipc.state = IPC_IDLE;
-}
-
-void ipc_notify(struct listener *l, struct ipc_notification *n)
-{
-    if (list_linked(&n->link) || l->closed)
-        return;                         /* pending already: they coalesce */
-    list_push_back(&l->notifications, &n->link);
-    l->notified = 1;
-    struct thread *r = first_blocked(&l->receivers);
-    if (r) {
-        leave_listener(&r->ipc);
-        take_notification(l, r);
-        sched_wake(r, KS_HANDLE_NONE);
-    }
-}
-
-void ipc_notification_cancel(struct listener *l, struct ipc_notification *n)
-{
-    if (!list_linked(&n->link))
-        return;
-    list_remove(&n->link);
-    l->notified = !list_empty(&l->notifications);
+    ipc->state = IPC_IDLE;
+    ipc->out_a1 = ipc->out_info = 0;
+    memset(ipc->mr, 0, sizeof ipc->mr);
+    if (answered)
+        sched_wake(answered, 0);
+    return err;
 }
 
 /* ---- for the fast path (arch/riscv/ipc_fast.S) ---- */
@@ -848,7 +547,7 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
  * so it may go fast if the caller's descriptor outputs would not change (the
  * caller returns straight to user mode: there is nothing to write back), and
  * our descriptor, if any, sends nothing and has a good receive part: copied in
- * and checked here as do_reply and do_receive would, it is what the receive
+ * and checked here as ipc_reply_half and do_receive would, it is what the receive
  * that follows uses. 0: go on. Otherwise the fast path hands the whole call to
  * the C path, which starts over (what this wrote is the current thread's
  * scratch, which take_desc rewrites).

@@ -73,18 +73,36 @@ struct reply_port {
 
 struct thread;
 
-/* System calls (C slow path; entry.S saved the message registers in current->ipc.mr). */
-long ipc_call(uint64_t port, uint64_t desc);
-long ipc_receive(uint64_t listener, uint64_t desc);
-long ipc_reply(uint64_t reply, uint64_t desc);
-long ipc_reply_receive(uint64_t reply, uint64_t desc);
+/*
+ * The C path's call, receive and reply on resolved ports (kernel/sys_ipc.c
+ * resolves the handles; entry.S saved the message registers in
+ * current->ipc.mr). Each takes over the caller's reference to the port and
+ * returns what the system call returns.
+ */
+long ipc_call(struct client_port *cp, uint64_t desc);
+long ipc_receive(struct listener *l, uint64_t desc);
+long ipc_reply(struct reply_port *rp, uint64_t desc);
+
+/*
+ * Reply-and-receive in two halves, so that the listener is resolved after the
+ * reply (which may move handles away). ipc_reply_half: the reply, as
+ * ipc_reply, but leaving the answered caller, if any, in *answered (not NULL)
+ * for the second half to wake, and the descriptor's outputs for it to write.
+ * ipc_receive_after_reply: the receive, as ipc_receive.
+ */
+long ipc_reply_half(struct reply_port *rp, uint64_t desc, struct thread **answered);
+long ipc_receive_after_reply(struct listener *l, uint64_t desc, struct thread *answered);
+
+/* End an IPC system call that failed before blocking with err: clear the outputs, wake `answered`. */
+long ipc_fail(long err, struct thread *answered);
 
 /* How a thread the fast path blocked continues when it is scheduled normally. */
 long ipc_call_resumed(void);
 long ipc_receive_resumed(void);
 
-long ipc_listener_create(void);
-long ipc_client_create(uint64_t listener, uint64_t userdata);
+/* New port objects with one reference, or NULL (no memory). A client port holds a reference to l. */
+struct listener *ipc_listener_new(void);
+struct client_port *ipc_client_new(struct listener *l, uint64_t userdata);
 
 /*
  * Post n to l: a receiver blocked on l gets it now, else it waits on l (if not
@@ -104,6 +122,16 @@ static inline void ipc_notification_init(struct ipc_notification *n)
 static inline struct listener *listener_from_object(struct object *o)
 {
     return OBJECT_CAST(o, KS_OBJ_LISTENER, struct listener, obj);
+}
+
+static inline struct client_port *client_from_object(struct object *o)
+{
+    return OBJECT_CAST(o, KS_OBJ_CLIENT, struct client_port, obj);
+}
+
+static inline struct reply_port *reply_from_object(struct object *o)
+{
+    return OBJECT_CAST(o, KS_OBJ_REPLY, struct reply_port, obj);
 }
 
 /*

@@ -5,7 +5,6 @@
 #include "clock.h"
 #include "console.h"
 #include "heap.h"
-#include "ipc.h"
 #include "page_alloc.h"
 #include "sched.h"
 #include "syscall.h"
@@ -50,20 +49,6 @@ uint64_t sys_debug_write_calls(void)
 long sys_clock_ns(void)
 {
     return (long)clock_ns();
-}
-
-/* Switch the IPC fast path on or off (for tests and ipc_rt_regs_slow) and read the counters. */
-long sys_ipc_control(sysarg_t on, sysarg_t out)
-{
-    if (on > 1)
-        return KS_ERR_INVALID;
-    struct ks_ipc_stats now = ipc_stats;
-    now.fastpath_on = on;
-    if (out && copy_to_user(out, &now, sizeof now))
-        return KS_ERR_FAULT;            /* a failed call switches nothing */
-    ipc_fastpath_on = on;
-    ipc_stats.fastpath_on = on;
-    return 0;
 }
 
 long sys_kstat(sysarg_t out, sysarg_t flags)

@@ -39,6 +39,12 @@ long sys_view_seek(sysarg_t v, sysarg_t off, sysarg_t whence);
 long sys_clock_ns(void);
 long sys_kstat(sysarg_t out, sysarg_t flags);
 long sys_ipc_control(sysarg_t on, sysarg_t out);
+long sys_ipc_listener_create(void);
+long sys_ipc_client_create(sysarg_t listener, sysarg_t userdata);
+long sys_ipc_call(sysarg_t port, sysarg_t desc);
+long sys_ipc_receive(sysarg_t listener, sysarg_t desc);
+long sys_ipc_reply(sysarg_t reply, sysarg_t desc);
+long sys_ipc_reply_receive(sysarg_t reply, sysarg_t desc);
 long sys_futex_wait(sysarg_t addr, sysarg_t expected, sysarg_t timeout_ns);
 long sys_futex_wake(sysarg_t addr, sysarg_t count);
 long sys_self_ids(sysarg_t out);
@@ -78,8 +84,8 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_VIEW_SEEK, sys_view_seek),
     ENTRY(KS_SYS_CLOCK_NS, sys_clock_ns),
     ENTRY(KS_SYS_KSTAT, sys_kstat),
-    ENTRY(KS_SYS_IPC_LISTENER_CREATE, ipc_listener_create),
-    ENTRY(KS_SYS_IPC_CLIENT_CREATE, ipc_client_create),
+    ENTRY(KS_SYS_IPC_LISTENER_CREATE, sys_ipc_listener_create),
+    ENTRY(KS_SYS_IPC_CLIENT_CREATE, sys_ipc_client_create),
     ENTRY(KS_SYS_IPC_CONTROL, sys_ipc_control),
     ENTRY(KS_SYS_FUTEX_WAIT, sys_futex_wait),
     ENTRY(KS_SYS_FUTEX_WAKE, sys_futex_wake),
@@ -90,10 +96,10 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */
 const syscall_fn ipc_syscall_table[KS_SYS_IPC_LAST - KS_SYS_IPC_FIRST + 1] = {
-    [KS_SYS_IPC_CALL - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))ipc_call,
-    [KS_SYS_IPC_RECEIVE - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))ipc_receive,
-    [KS_SYS_IPC_REPLY - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))ipc_reply,
-    [KS_SYS_IPC_REPLY_RECEIVE - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))ipc_reply_receive,
+    [KS_SYS_IPC_CALL - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))sys_ipc_call,
+    [KS_SYS_IPC_RECEIVE - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))sys_ipc_receive,
+    [KS_SYS_IPC_REPLY - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))sys_ipc_reply,
+    [KS_SYS_IPC_REPLY_RECEIVE - KS_SYS_IPC_FIRST] = (syscall_fn)(void (*)(void))sys_ipc_reply_receive,
 };
 
 long sys_lookup(sysarg_t h, uint32_t type, uint32_t rights, struct object **out, uint32_t *rights_out)

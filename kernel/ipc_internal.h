@@ -1,0 +1,74 @@
+/*
+ * kernel/ipc_internal.h - what the IPC files share and nothing else includes:
+ * kernel/ipc.c (descriptors, the rendezvous, the fast path's C helpers),
+ * kernel/ipc_port.c (the port objects) and kernel/ipc_notify.c.
+ */
+#ifndef KERNEL_IPC_INTERNAL_H
+#define KERNEL_IPC_INTERNAL_H
+
+#include "debug.h"
+#include "handle.h"
+#include "ipc.h"
+#include "thread.h"
+
+/* The rights a new reply port handle has (what a server needs to answer). */
+#define IPC_REPLY_RIGHTS (KS_RIGHT_WRITE)
+
+static inline struct thread *ipc_owner(struct thread_ipc *ipc)
+{
+    return (struct thread *)((char *)ipc - __builtin_offsetof(struct thread, ipc));
+}
+
+/* Copy n words (a small constant: unrolled in place instead of a call to memcpy). */
+static inline __attribute__((always_inline)) void copy_words(uint64_t *dst, const uint64_t *src, int n)
+{
+#pragma GCC unroll 8
+    for (int i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+
+/* Release what the message still holds: a moved handle that never arrived ends here. */
+static inline void drop_outgoing_handles(struct thread_ipc *ipc)
+{
+    for (uint32_t i = 0; i < ipc->nhandles; i++) {
+        struct object *o = ipc->handles[i];
+        if (!o)
+            continue;
+        if (ipc->handle_moved[i])
+            handle_release_taken(o);
+        else
+            object_put(o);
+    }
+    ipc->nhandles = 0;
+}
+
+/* The first thread on list l that is still blocked (interrupted ones are skipped). */
+static inline struct thread *first_blocked(struct list *l)
+{
+    LIST_FOR_EACH(n, tmp, l) {
+        struct thread *t = ipc_owner(LIST_ENTRY(n, struct thread_ipc, link));
+        if (t->state == THREAD_BLOCKED)
+            return t;
+    }
+    return NULL;
+}
+
+/* Take a queued caller or waiting receiver off its listener (dropping the listener reference). */
+static inline void leave_listener(struct thread_ipc *ipc)
+{
+    ASSERT(ipc->state == IPC_QUEUED || ipc->state == IPC_RECEIVING);
+    if (list_linked(&ipc->link))
+        list_remove(&ipc->link);
+    if (ipc->listener)
+        object_put(&ipc->listener->obj);
+    ipc->listener = NULL;
+    ipc->state = IPC_IDLE;
+}
+
+/* A new idle reply port with one reference (ipc_port.c), or NULL. */
+struct reply_port *ipc_reply_port_new(void);
+
+/* Take l's first pending notification as the message of receiver r (current, or blocked in receive). */
+void ipc_take_notification(struct listener *l, struct thread *r);
+
+#endif

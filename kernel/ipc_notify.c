@@ -1,0 +1,56 @@
+/*
+ * kernel/ipc_notify.c - notifications: kernel-made messages without a caller
+ * (an interrupt, for one), posted to a listener and received like a call
+ * that needs no reply (see ipc.h).
+ */
+#include "ipc_internal.h"
+#include "sched.h"
+#include "string.h"
+
+/*
+ * Why ipc_fast.S needs only one change for them: a notification is pending
+ * only while no receiver is blocked on the listener (ipc_notify hands it to a
+ * blocked receiver at once, and do_receive takes a pending one instead of
+ * blocking). So ipc_fast_call, which needs a blocked receiver, can never serve
+ * a call ahead of a pending notification. ipc_fast_reply_recv is the one way a
+ * receiver could block past a pending notification; it reads `closed` and
+ * `notified` as one doubleword and leaves both cases to this file.
+ */
+_Static_assert(__builtin_offsetof(struct listener, notified) ==
+               __builtin_offsetof(struct listener, closed) + 4 &&
+               __builtin_offsetof(struct listener, closed) % 8 == 0,
+               "ipc_fast.S reads closed and notified with one ld");
+
+void ipc_take_notification(struct listener *l, struct thread *r)
+{
+    struct ipc_notification *n = LIST_ENTRY(list_first(&l->notifications), struct ipc_notification, link);
+    ipc_notification_cancel(l, n);
+    memset(r->ipc.mr, 0, sizeof r->ipc.mr);
+    r->ipc.mr[0] = n->word;
+    r->ipc.out_a1 = n->userdata;
+    r->ipc.out_info = 0;
+    r->ipc.state = IPC_IDLE;
+}
+
+void ipc_notify(struct listener *l, struct ipc_notification *n)
+{
+    if (list_linked(&n->link) || l->closed)
+        return;                         /* pending already: they coalesce */
+    list_push_back(&l->notifications, &n->link);
+    l->notified = 1;
+    struct thread *r = first_blocked(&l->receivers);
+    if (r) {
+        leave_listener(&r->ipc);
+        ipc_take_notification(l, r);
+        sched_wake(r, KS_HANDLE_NONE);
+    }
+}
+
+void ipc_notification_cancel(struct listener *l, struct ipc_notification *n)
+{
+    if (!list_linked(&n->link))
+        return;
+    list_remove(&n->link);
+    l->notified = !list_empty(&l->notifications);
+}
+

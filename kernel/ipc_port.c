@@ -1,0 +1,161 @@
+/*
+ * kernel/ipc_port.c - the three port objects of call/reply IPC (see ipc.h):
+ * listeners, client ports and reply ports, their creation and destruction,
+ * what a listener's last handle closing does (its waiters fail, its close
+ * hooks run), and each thread's IPC state from creation to release.
+ */
+#include <kestrel/errors.h>
+#include "debug.h"
+#include "heap.h"
+#include "ipc_internal.h"
+#include "process.h"
+#include "sched.h"
+
+static void listener_destroy(struct object *o)
+{
+    struct listener *l = listener_from_object(o);
+    BUG_ON(!list_empty(&l->notifications));
+    kfree(l);
+}
+
+/* Wake every blocked thread on list l with `result`, taking them off it. */
+static void fail_all(struct list *l, long result)
+{
+    LIST_FOR_EACH(n, tmp, l) {
+        struct thread_ipc *ipc = LIST_ENTRY(n, struct thread_ipc, link);
+        struct thread *t = ipc_owner(ipc);
+        if (t->state != THREAD_BLOCKED)
+            continue;           /* interrupted already: it cleans up itself */
+        list_remove(&ipc->link);
+        ipc->state = IPC_IDLE;
+        object_put(&ipc->listener->obj);
+        ipc->listener = NULL;
+        sched_wake(t, result);
+    }
+}
+
+static void listener_last_handle(struct object *o)
+{
+    struct listener *l = listener_from_object(o);
+    l->closed = 1;
+    LIST_FOR_EACH(n, tmp, &l->close_hooks) {    /* an irq unbinds, dropping its notification */
+        struct ipc_close_hook *h = LIST_ENTRY(n, struct ipc_close_hook, link);
+        h->fn(h, l);
+    }
+    fail_all(&l->callers, KS_ERR_PEER_CLOSED);
+    fail_all(&l->receivers, KS_ERR_PEER_CLOSED);
+}
+
+static const struct object_ops listener_ops = {
+    .destroy = listener_destroy,
+    .on_last_handle = listener_last_handle,
+};
+
+static void client_destroy(struct object *o)
+{
+    struct client_port *c = client_from_object(o);
+    object_put(&c->listener->obj);
+    kfree(c);
+}
+
+static const struct object_ops client_ops = { .destroy = client_destroy };
+
+/* The pending caller (if any) of a reply port that nobody will use again gets PEER_CLOSED. */
+static void reply_last_handle(struct object *o)
+{
+    struct reply_port *r = reply_from_object(o);
+    if (r->state == REPLY_ARMED) {
+        struct thread *c = r->caller;
+        r->state = REPLY_IDLE;
+        r->caller = NULL;
+        c->ipc.reply = NULL;
+        c->ipc.state = IPC_IDLE;
+        object_put(&r->obj);                    /* the caller's reference */
+        sched_wake(c, KS_ERR_PEER_CLOSED);
+    }
+}
+
+static void reply_destroy(struct object *o)
+{
+    kfree(reply_from_object(o));
+}
+
+static const struct object_ops reply_ops = {
+    .destroy = reply_destroy,
+    .on_last_handle = reply_last_handle,
+};
+
+struct listener *ipc_listener_new(void)
+{
+    struct listener *l = kzalloc(sizeof *l);
+    if (!l)
+        return NULL;
+    object_init(&l->obj, KS_OBJ_LISTENER, &listener_ops);
+    list_init(&l->callers);
+    list_init(&l->receivers);
+    list_init(&l->notifications);
+    list_init(&l->close_hooks);
+    return l;
+}
+
+struct client_port *ipc_client_new(struct listener *l, uint64_t userdata)
+{
+    struct client_port *c = kzalloc(sizeof *c);
+    if (!c)
+        return NULL;
+    object_init(&c->obj, KS_OBJ_CLIENT, &client_ops);
+    object_get(&l->obj);
+    c->listener = l;
+    c->userdata = userdata;
+    return c;
+}
+
+struct reply_port *ipc_reply_port_new(void)
+{
+    struct reply_port *rp = kzalloc(sizeof *rp);
+    if (rp)
+        object_init(&rp->obj, KS_OBJ_REPLY, &reply_ops);
+    return rp;
+}
+
+/*
+ * What an empty handle cache entry points at: no object, and a generation no
+ * handle value that matches the empty entry's (0) can have, so it never hits.
+ */
+static struct handle_entry hcache_none = { .obj = NULL, .gen = 1 };
+
+void ipc_thread_init(struct thread *t)
+{
+    list_node_init(&t->ipc.link);
+    t->ipc.rport_handle = KS_HANDLE_NONE;
+    for (int i = 0; i < IPC_HC_COUNT; i++)
+        t->ipc.hc[i] = (struct ipc_hcache){ .handle = 0, .entry = &hcache_none, .obj = NULL };
+}
+
+void ipc_thread_exit(struct thread *t)
+{
+    struct reply_port *rp = t->ipc.rport;
+    /* The idle reply port the kernel made for this thread's receives goes with it. */
+    if (rp && rp->state != REPLY_ARMED && rp->obj.handles && t->proc && t->proc->handles)
+        handle_close(t->proc->handles, t->ipc.rport_handle);
+}
+
+void ipc_thread_release(struct thread *t)
+{
+    drop_outgoing_handles(&t->ipc);
+    if (t->ipc.rport)
+        object_put(&t->ipc.rport->obj);
+    t->ipc.rport = NULL;
+}
+
+void ipc_listener_watch(struct listener *l, struct ipc_close_hook *h)
+{
+    list_push_back(&l->close_hooks, &h->link);
+}
+
+void ipc_listener_unwatch(struct ipc_close_hook *h)
+{
+    if (list_linked(&h->link))
+        list_remove(&h->link);
+}
+

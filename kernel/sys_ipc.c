@@ -1,0 +1,92 @@
+/*
+ * kernel/sys_ipc.c - system calls on IPC ports (KS_SYS_IPC_*): resolve the
+ * handles, then call kernel/ipc.c (the message path) or kernel/ipc_port.c
+ * (creation). Creating a client port needs MANAGE on the listener, calling
+ * WRITE on the client port, receiving READ on the listener, replying WRITE on
+ * the reply port. The fast path (arch/riscv/ipc_fast.S) resolves its handles
+ * through the per-thread cache and comes here for everything else.
+ */
+#include "ipc.h"
+#include "syscall.h"
+#include "uaccess.h"
+
+#define LISTENER_RIGHTS (KS_RIGHT_READ | KS_RIGHT_MANAGE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE)
+#define CLIENT_RIGHTS   (KS_RIGHT_WRITE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE)
+
+long sys_ipc_listener_create(void)
+{
+    struct listener *l = ipc_listener_new();
+    if (!l)
+        return KS_ERR_NO_MEMORY;
+    long r = sys_install(&l->obj, LISTENER_RIGHTS);
+    object_put(&l->obj);
+    return r;
+}
+
+long sys_ipc_client_create(sysarg_t listener, sysarg_t userdata)
+{
+    struct object *o;
+    long r = sys_lookup(listener, KS_OBJ_LISTENER, KS_RIGHT_MANAGE, &o, NULL);
+    if (r)
+        return r;
+    struct client_port *c = ipc_client_new(listener_from_object(o), userdata);
+    object_put(o);
+    if (!c)
+        return KS_ERR_NO_MEMORY;
+    r = sys_install(&c->obj, CLIENT_RIGHTS);
+    object_put(&c->obj);
+    return r;
+}
+
+long sys_ipc_call(sysarg_t port, sysarg_t desc)
+{
+    struct object *o;
+    ipc_stats.slow_calls++;
+    long r = sys_lookup(port, KS_OBJ_CLIENT, KS_RIGHT_WRITE, &o, NULL);
+    return r ? ipc_fail(r, NULL) : ipc_call(client_from_object(o), desc);
+}
+
+long sys_ipc_receive(sysarg_t listener, sysarg_t desc)
+{
+    struct object *o;
+    long r = sys_lookup(listener, KS_OBJ_LISTENER, KS_RIGHT_READ, &o, NULL);
+    return r ? ipc_fail(r, NULL) : ipc_receive(listener_from_object(o), desc);
+}
+
+long sys_ipc_reply(sysarg_t reply, sysarg_t desc)
+{
+    struct object *o;
+    ipc_stats.slow_replies++;
+    long r = sys_lookup(reply, KS_OBJ_REPLY, KS_RIGHT_WRITE, &o, NULL);
+    return r ? ipc_fail(r, NULL) : ipc_reply(reply_from_object(o), desc);
+}
+
+/* The listener to receive on came in t3 (current->ipc.listener_arg); it is resolved after the reply. */
+long sys_ipc_reply_receive(sysarg_t reply, sysarg_t desc)
+{
+    struct thread *answered = NULL;
+    struct object *o;
+    ipc_stats.slow_replies++;
+    long r = sys_lookup(reply, KS_OBJ_REPLY, KS_RIGHT_WRITE, &o, NULL);
+    if (r == 0)
+        r = ipc_reply_half(reply_from_object(o), desc, &answered);
+    if (r == KS_ERR_PEER_CLOSED || r == KS_ERR_BAD_STATE)
+        r = 0;          /* a reply that finds its caller gone does not stop the server serving */
+    if (r == 0)
+        r = sys_lookup(current_thread()->ipc.listener_arg, KS_OBJ_LISTENER, KS_RIGHT_READ, &o, NULL);
+    return r ? ipc_fail(r, answered) : ipc_receive_after_reply(listener_from_object(o), desc, answered);
+}
+
+/* Switch the IPC fast path on or off (for tests and ipc_rt_regs_slow) and read the counters. */
+long sys_ipc_control(sysarg_t on, sysarg_t out)
+{
+    if (on > 1)
+        return KS_ERR_INVALID;
+    struct ks_ipc_stats now = ipc_stats;
+    now.fastpath_on = on;
+    if (out && copy_to_user(out, &now, sizeof now))
+        return KS_ERR_FAULT;            /* a failed call switches nothing */
+    ipc_fastpath_on = on;
+    ipc_stats.fastpath_on = on;
+    return 0;
+}
