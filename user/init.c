@@ -5,8 +5,9 @@
  * (the kernel's bootargs) ask for, and exits; its exit status becomes QEMU's.
  *
  *   utest    check the path Hello world took (a KTAP stream of its own), then
- *            run the test programs (each prints its own KTAP stream) and exit
- *            nonzero if any failed
+ *            run the test programs (each prints its own KTAP stream), then
+ *            kill fsd under a blocked client and restart it (a stream of its
+ *            own), and exit nonzero if anything failed
  *   fuzz     run user/ufuzz.c, the system-call fuzzer (the arguments after it
  *            that say seeds=A..B, calls=N or verbose are its options), then
  *            check that fsd still serves
@@ -20,6 +21,7 @@
  * from the kernel: KS_AT_CONSOLE_MMIO, KS_AT_CONSOLE_IRQ), and as argv[1],
  * argv[2] where the UART's registers sit in that memobj (offset, shift).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@
 #include "user/lib/loader.h"
 
 static int have_console_mmio;  /* fsd got the UART's registers (else it uses the debug console) */
+static ks_handle_t fsd_proc;    /* fsd's process: init kills and restarts it in the utest run */
 
 /* Before stdio works: say why on the kernel's debug console and stop. */
 static __attribute__((noreturn)) void fail(const char *what, long err)
@@ -47,9 +50,14 @@ static __attribute__((noreturn)) void fail(const char *what, long err)
     exit(2);
 }
 
-/* Start fsd and make it our file system and console. */
+/*
+ * Start fsd and make it our file system and console: at boot, and again after
+ * fsd died (the new one starts with a fresh tree; init's own stdio is
+ * reattached to it, and the old root port, whose listener is gone, closed).
+ */
 static void start_fs(void)
 {
+    ks_handle_t old_root = musl_emu_fs_root();
     char offset[24] = "0", shift[24] = "0";
     ks_handle_t extra[3];
     unsigned n = 0;
@@ -74,9 +82,29 @@ static void start_fs(void)
     long p = musl_emu_spawn("fsd", argv, extra, n);
     if (p < 0)
         fail("cannot start the FS server fsd", p);
+    fsd_proc = (ks_handle_t)p;
     ks_handle_close((ks_handle_t)listener);     /* fsd's copy is the one that counts */
     if (musl_emu_attach_fs((ks_handle_t)root) < 0)
         fail("cannot open /dev/console on the FS server", -1);
+    if (old_root)
+        ks_handle_close(old_root);
+    clearerr(stdout);
+}
+
+/*
+ * If fsd has ended (its root port answers KS_ERR_PEER_CLOSED), reap it and
+ * start a new one: 1 if it did. init asks before each program it runs.
+ */
+static int restart_fs_if_gone(void)
+{
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_STATS }, status = 0;
+    if (ks_ipc_call(musl_emu_fs_root(), NULL, w, NULL) != KS_ERR_PEER_CLOSED)
+        return 0;
+    ks_process_wait(fsd_proc, &status);
+    ks_handle_close(fsd_proc);
+    start_fs();
+    printf("init: fsd ended (status %#lx); a new one serves, with a fresh tree\n", (unsigned long)status);
+    return 1;
 }
 
 /* ---- the utest configuration's own checks: how Hello world got out ---- */
@@ -137,6 +165,7 @@ static int run_args(const char *prog, const char *const argv[], int native,
                     const ks_handle_t *given, unsigned ngiven)
 {
     uint64_t status = 0;
+    restart_fs_if_gone();
     long r = native ? ulib_spawn((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), prog, argv, given, ngiven)
                     : musl_emu_spawn(prog, argv, given, ngiven);
     if (r >= 0) {
@@ -221,6 +250,73 @@ static int run_udev(void)
     return run_args("udev", argv, 1, given, 2);
 }
 
+/* 1 if path can be written with `text` and read back the same through fsd. */
+static int write_read_back(const char *path, const char *text)
+{
+    char got[64] = "";
+    long n = (long)strlen(text);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    if (fd < 0 || write(fd, text, (size_t)n) != n || close(fd) != 0)
+        return 0;
+    if ((fd = open(path, O_RDONLY)) < 0)
+        return 0;
+    int ok = read(fd, got, sizeof got - 1) == n && strcmp(got, text) == 0;
+    return close(fd) == 0 && ok;
+}
+
+/*
+ * fsd dies, the system stays: a client (mtest victim) parks a console read in
+ * fsd; init kills fsd. The client's read and its next open must fail with
+ * EIO, a file init opened before keeps its bytes (they live in a memobj, not
+ * in fsd), and init's check before the next program starts a new fsd, whose
+ * tree starts fresh and which serves new opens. Nothing may be printed while
+ * fsd is down (init's stdout is fsd's console).
+ */
+static int run_fsd_restart(void)
+{
+    struct ktap k;
+    struct stat st;
+    uint64_t child_status = 0;
+    char kept[8] = "";
+    ktap_plan(&k, 5);
+    int made = write_read_back("/restart-before", "kept?\n");
+    int fd = open("/restart-before", O_RDONLY);
+    const char *argv[] = { "mtest", "victim", NULL };
+    long child = musl_emu_spawn("mtest", argv, NULL, 0);
+    for (int i = 0; child >= 0 && i < 2000 && stat("/victim-ready", &st) != 0; i++)
+        usleep(1000);           /* until it is about to read */
+    usleep(20000);              /* and has: parked in fsd until input comes */
+    fflush(stdout);
+    long killed = ks_process_kill(fsd_proc);
+    long waited = child < 0 ? child : ks_process_wait((ks_handle_t)child, &child_status);
+    if (child >= 0)
+        ks_handle_close((ks_handle_t)child);
+    long got = fd >= 0 ? read(fd, kept, sizeof kept - 1) : -1;
+    long closed = fd >= 0 ? close(fd) : -1;
+    int restarted = restart_fs_if_gone();
+    ktap_run("fsd_restart.killed_and_restarted");
+    ktap_result(&k, "fsd_restart.killed_and_restarted", killed == 0 && restarted,
+                "fsd could not be killed, or init did not notice and restart it");
+    ktap_run("fsd_restart.blocked_client_gets_eio");
+    ktap_result(&k, "fsd_restart.blocked_client_gets_eio", waited == 0 && child_status == 0,
+                "mtest victim: its read (status 1) or open (2) did not fail with EIO, or no marker (4)");
+    if (waited != 0 || child_status != 0)
+        printf("# victim: wait %ld, status %#lx\n", waited, (unsigned long)child_status);
+    ktap_run("fsd_restart.open_file_outlives_fsd");
+    ktap_result(&k, "fsd_restart.open_file_outlives_fsd", got == 6 && strcmp(kept, "kept?\n") == 0 && closed == 0,
+                "a file open before fsd died could not be read and closed");
+    if (got != 6 || closed != 0)
+        printf("# open file: read %ld, close %ld, fd %d\n", got, closed, fd);
+    ktap_run("fsd_restart.new_fsd_serves");
+    ktap_result(&k, "fsd_restart.new_fsd_serves", write_read_back("/restart-after", "served\n"),
+                "write and read back through the new fsd failed");
+    ktap_run("fsd_restart.tree_starts_fresh");
+    errno = 0;
+    ktap_result(&k, "fsd_restart.tree_starts_fresh", made && stat("/restart-before", &st) != 0 && errno == ENOENT,
+                "a file of the old fsd is still there, or could not be made");
+    return k.failed != 0;
+}
+
 /*
  * bench boot_to_hello: instructions from the kernel's first one to the moment
  * "Hello world." has gone out through fsd (printf and fflush returned). Exact
@@ -250,6 +346,7 @@ int main(int argc, char **argv)
             status |= run("ufp", 1);
             status |= run_udev();
             status |= run("mtest", 0);
+            status |= run_fsd_restart();
         } else if (strcmp(argv[i], "fuzz") == 0) {
             status |= run_fuzz(argc, argv, i + 1);
         } else if (strcmp(argv[i], "console") == 0) {

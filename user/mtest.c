@@ -2082,8 +2082,30 @@ static const struct mcase cases[] = {
     { "process.uname", process_uname },
 };
 
-int main(void)
+/*
+ * init's fsd restart test (user/init.c): say it is about to read (a file
+ * init waits for), then park a console read in fsd, which init kills. Exit
+ * status: bit 0 if the read did not fail with EIO, bit 1 if a later open did
+ * not either, 4 if the marker could not be made. Prints nothing: its stdout
+ * is the dying fsd's console.
+ */
+static int victim(void)
 {
+    char c;
+    int fd = open("/victim-ready", O_CREAT | O_WRONLY, 0644);
+    if (fd < 0 || close(fd) != 0)
+        return 4;
+    errno = 0;
+    int bad = !(read(0, &c, 1) < 0 && errno == EIO);
+    errno = 0;
+    bad |= !(open("/etc/motd", O_RDONLY) < 0 && errno == EIO) << 1;
+    return bad;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "victim") == 0)
+        return victim();
     size_t n = sizeof cases / sizeof cases[0];
     struct ktap k;
     ktap_plan(&k, (unsigned)n);
