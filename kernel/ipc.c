@@ -37,6 +37,20 @@
 uint64_t ipc_fastpath_on = 1;
 struct ks_ipc_stats ipc_stats;
 
+void drop_outgoing_handles(struct thread_ipc *ipc)
+{
+    for (uint32_t i = 0; i < ipc->nhandles; i++) {
+        struct object *o = ipc->handles[i];
+        if (!o)
+            continue;
+        if (ipc->handle_moved[i])
+            handle_release_taken(o);
+        else
+            object_put(o);
+    }
+    ipc->nhandles = 0;
+}
+
 /* ---- descriptors, buffers, handles ---- */
 
 /* What take_desc checks and takes: the part that sends, the part that receives. */
@@ -287,8 +301,11 @@ static void deliver_call(struct thread *c, struct thread *r)
     r->ipc.state = IPC_IDLE;
 }
 
-/* After a call's block ended: clean up and produce the call's result. */
-static long finish_call(long woke)
+/*
+ * After a call's block ended: clean up and produce the call's result
+ * (inlined where the fast path's blocked caller resumes, called from ipc_call).
+ */
+static inline __attribute__((always_inline)) long finish_call_inline(long woke)
 {
     struct thread_ipc *ipc = &current_thread()->ipc;
     if (woke < 0) {
@@ -307,6 +324,11 @@ static long finish_call(long woke)
         return woke;
     }
     return put_desc();
+}
+
+static long finish_call(long woke)
+{
+    return finish_call_inline(woke);
 }
 
 long ipc_call(struct client_port *cp, uint64_t desc)
@@ -370,7 +392,7 @@ static long finish_receive(long woke)
 
 long ipc_call_resumed(void)
 {
-    return finish_call(current_thread()->wake_result);
+    return finish_call_inline(current_thread()->wake_result);
 }
 
 long ipc_receive_resumed(void)

@@ -27,20 +27,8 @@ static inline __attribute__((always_inline)) void copy_words(uint64_t *dst, cons
         dst[i] = src[i];
 }
 
-/* Release what the message still holds: a moved handle that never arrived ends here. */
-static inline void drop_outgoing_handles(struct thread_ipc *ipc)
-{
-    for (uint32_t i = 0; i < ipc->nhandles; i++) {
-        struct object *o = ipc->handles[i];
-        if (!o)
-            continue;
-        if (ipc->handle_moved[i])
-            handle_release_taken(o);
-        else
-            object_put(o);
-    }
-    ipc->nhandles = 0;
-}
+/* Release what the message still holds: a moved handle that never arrived ends here (ipc.c). */
+void drop_outgoing_handles(struct thread_ipc *ipc);
 
 /* The first thread on list l that is still blocked (interrupted ones are skipped). */
 static inline struct thread *first_blocked(struct list *l)
