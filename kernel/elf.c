@@ -158,6 +158,7 @@ uint64_t elf_build_stack(uint8_t *buf, size_t size, uint64_t stack_top, const ch
     uint64_t sp = (stack_top - need) & ~(uint64_t)15;   /* the ABI wants it 16-byte aligned */
     if (need > size || sp < base)
         return 0;
+    memset(buf + (sp - base), 0, (size_t)(stack_top - sp));    /* the padding too: no earlier bytes */
 
     /* Strings at the top, growing down; the word area starts at sp. */
     size_t str = size;
@@ -202,10 +203,14 @@ int elf_spawn_find(const struct elf_spawn_ops *ops, void *ctx, const char *name,
     uint8_t *head = s->page;
     struct ks_bootimg_header h;
     struct ks_bootimg_entry e;
-    uint64_t size = ops->image_size(ctx);
-    int r;
-    if (size < sizeof h || (r = ops->read_image(ctx, 0, &h, sizeof h)) != 0)
-        return size < sizeof h ? ELF_ERR_MAGIC : r;
+    uint64_t size;
+    int r = ops->image_size(ctx, &size);
+    if (r)
+        return r;
+    if (size < sizeof h)
+        return ELF_ERR_MAGIC;
+    if ((r = ops->read_image(ctx, 0, &h, sizeof h)) != 0)
+        return r;
     if (memcmp(h.magic, KS_BOOTIMG_MAGIC, 8) != 0)
         return ELF_ERR_MAGIC;           /* not a boot image */
     if (h.count > (size - sizeof h) / sizeof e)

@@ -107,7 +107,8 @@ uint64_t elf_build_stack(uint8_t *buf, size_t size, uint64_t stack_top, const ch
 struct elf_spawn_ops {
     /* Copy len bytes at offset off of the boot image into buf. */
     int (*read_image)(void *ctx, uint64_t off, void *buf, uint64_t len);
-    uint64_t (*image_size)(void *ctx);
+    /* The boot image's size in *size. */
+    int (*image_size)(void *ctx, uint64_t *size);
     /* Map image bytes [image_off, image_off + len) at vaddr, copy-on-write (page-aligned). */
     int (*map_file)(void *ctx, uint64_t vaddr, uint64_t image_off, uint64_t len, uint32_t prot);
     /* Map len zeroed bytes at vaddr with the data_len (at most a page) image bytes at image_off first. */

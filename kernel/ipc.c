@@ -4,9 +4,10 @@
  * and the C helpers of the assembly fast path. They share one file because
  * the slow path's cost is mostly these small steps inlined into each other.
  * The port objects are in ipc_port.c, notifications in ipc_notify.c, the
- * system calls (which resolve the port handles) in sys_ipc.c; the one kind
- * of handle seen here is the handles a message carries, taken from the
- * sender's table as the message is (take_desc).
+ * system calls (which resolve the port handles) in sys_ipc.c. Handle tables
+ * are touched here only for what a message itself moves: the handles it
+ * carries (taken from the sender's table by take_desc, installed in the
+ * receiver's) and the reply port handle a receive hands out.
  *
  * A call: the caller's words sit in its thread (ipc.mr); its buffer and
  * handles stay in its own address space and handle table until delivery.

@@ -14,7 +14,8 @@
  * blocking). So ipc_fast_call, which needs a blocked receiver, can never serve
  * a call ahead of a pending notification. ipc_fast_reply_recv is the one way a
  * receiver could block past a pending notification; it reads `closed` and
- * `notified` as one doubleword and leaves both cases to this file.
+ * `notified` as one doubleword and leaves both cases to the C path
+ * (do_receive in ipc.c, which takes the notification with the function below).
  */
 _Static_assert(__builtin_offsetof(struct listener, notified) ==
                __builtin_offsetof(struct listener, closed) + 4 &&

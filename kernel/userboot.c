@@ -33,14 +33,16 @@ struct loader {
     struct memobj *image;       /* the boot image, copied into a memobj */
 };
 
-static uint64_t image_size(void *ctx)
+static int image_size(void *ctx, uint64_t *size)
 {
-    return (uint64_t)(bootimage_end - bootimage_start);
+    *size = (uint64_t)(bootimage_end - bootimage_start);
+    return 0;
 }
 
 static int read_image(void *ctx, uint64_t off, void *buf, uint64_t len)
 {
-    if (off > image_size(ctx) || len > image_size(ctx) - off)
+    uint64_t size = (uint64_t)(bootimage_end - bootimage_start);
+    if (off > size || len > size - off)
         return ELF_ERR_TRUNCATED;
     memcpy(buf, bootimage_start + off, len);
     return 0;
@@ -54,7 +56,7 @@ static int map_file(void *ctx, uint64_t vaddr, uint64_t image_off, uint64_t len,
     return r < 0 ? (int)r : 0;
 }
 
-/* A fresh memobj of len bytes with `data` (data_len bytes) at its start, mapped at vaddr. */
+/* A fresh memobj of len bytes with `data` (data_len bytes) at offset `at`, mapped at vaddr. */
 static int map_fresh(struct loader *l, uint64_t vaddr, uint64_t len, uint32_t prot, uint64_t at,
                      const void *data, uint64_t data_len)
 {
@@ -125,7 +127,7 @@ struct process *userboot_start_init(const char *args, const struct userboot_cons
     struct loader l = { process_create("init", 0), memobj_create(0) };
     if (!l.image || !l.proc)
         panic("userboot: out of memory");
-    if (memobj_fill(l.image, 0, bootimage_start, image_size(NULL)) != 0)
+    if (memobj_fill(l.image, 0, bootimage_start, (uint64_t)(bootimage_end - bootimage_start)) != 0)
         panic("userboot: out of memory copying the boot image");
     const char *argv[MAX_ARGS + 2];
     split_args(args, argv);

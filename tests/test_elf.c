@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <kestrel/bootimg.h>
 #include <kestrel/layout.h>
 #include <kestrel/syscall.h>
 #include "kernel/elf.h"
@@ -619,10 +620,10 @@ static void err_empty(void)
 /* Every code has its own message, none of them the success one. */
 static void error_strings(void)
 {
-    for (int a = ELF_ERR_EMPTY; a <= ELF_ERR_TRUNCATED; a++) {
+    for (int a = ELF_ERR_STACK; a <= ELF_ERR_TRUNCATED; a++) {
         const char *s = elf_strerror(a);
         KT_EXPECT(s != NULL && s[0] != '\0' && strcmp(s, elf_strerror(0)) != 0);
-        for (int b = ELF_ERR_EMPTY; b < a; b++)
+        for (int b = ELF_ERR_STACK; b < a; b++)
             KT_EXPECT(strcmp(s, elf_strerror(b)) != 0);
     }
 }
@@ -1219,6 +1220,150 @@ static void stack_too_small(void)
     free(s.mem);
 }
 
+/* ---- the loading plan both loaders follow (elf_spawn_find, elf_spawn_map) ---- */
+
+/* A boot image in memory: "other" (a page of junk) then "init" (build/user/init.elf). */
+struct fake_image {
+    uint8_t *bytes;
+    uint64_t size;
+    int size_error;             /* image_size fails with this, if not 0 */
+    unsigned files, anons, stacks;
+    uint64_t stack_len;
+    uint8_t stack[4096];        /* what map_stack was given, ending at its end */
+};
+
+static int fi_read(void *ctx, uint64_t off, void *buf, uint64_t len)
+{
+    struct fake_image *f = ctx;
+    if (off > f->size || len > f->size - off)
+        return ELF_ERR_TRUNCATED;
+    memcpy(buf, f->bytes + off, len);
+    return 0;
+}
+
+static int fi_size(void *ctx, uint64_t *size)
+{
+    struct fake_image *f = ctx;
+    *size = f->size;
+    return f->size_error;
+}
+
+static int fi_file(void *ctx, uint64_t vaddr, uint64_t image_off, uint64_t len, uint32_t prot)
+{
+    struct fake_image *f = ctx;
+    f->files++;
+    return image_off % PG == 0 && len % PG == 0 && vaddr % PG == 0 && image_off + len <= f->size ? 0 : -99;
+}
+
+static int fi_anon(void *ctx, uint64_t vaddr, uint64_t len, uint32_t prot, uint64_t image_off, uint64_t data_len)
+{
+    struct fake_image *f = ctx;
+    f->anons++;
+    return data_len <= PG && image_off + data_len <= f->size ? 0 : -98;
+}
+
+static int fi_stack(void *ctx, const uint8_t *data, uint64_t len)
+{
+    struct fake_image *f = ctx;
+    f->stacks++;
+    f->stack_len = len;
+    if (len > sizeof f->stack)
+        return -97;
+    memcpy(f->stack + sizeof f->stack - len, data, len);
+    return 0;
+}
+
+static const struct elf_spawn_ops fi_ops = { fi_read, fi_size, fi_file, fi_anon, fi_stack };
+
+static int fake_image_new(struct fake_image *fi)
+{
+    char path[512];
+    size_t n;
+    snprintf(path, sizeof path, "%s/user/init.elf", build_dir);
+    uint8_t *elf = read_file(path, &n);
+    if (!elf) {
+        ktest_fail(__FILE__, __LINE__, "cannot read %s (the Makefile builds it before the tests)", path);
+        return -1;
+    }
+    memset(fi, 0, sizeof *fi);
+    fi->size = 2 * PG + n;
+    fi->bytes = calloc(1, fi->size);
+    struct ks_bootimg_header h = { KS_BOOTIMG_MAGIC, 2, 0 };
+    struct ks_bootimg_entry e[2] = { { "other", PG, 100 }, { "init", 2 * PG, n } };
+    memcpy(fi->bytes, &h, sizeof h);
+    memcpy(fi->bytes + sizeof h, e, sizeof e);
+    memset(fi->bytes + PG, 0x77, 100);
+    memcpy(fi->bytes + 2 * PG, elf, n);
+    free(elf);
+    return 0;
+}
+
+static void spawn_find(void)
+{
+    struct fake_image fi;
+    static uint8_t page[4096];
+    struct elf_spawn s = { .page = page };
+    if (fake_image_new(&fi))
+        return;
+    KT_EXPECT_EQ(elf_spawn_find(&fi_ops, &fi, "init", &s), 0);
+    KT_EXPECT_EQ(s.file_off, 2 * PG);
+    KT_EXPECT_EQ(s.file_size, fi.size - 2 * PG);
+    KT_EXPECT(s.img.entry != 0 && s.img.nsegs > 0);
+    KT_EXPECT_EQ(elf_spawn_find(&fi_ops, &fi, "nosuch", &s), ELF_ERR_NO_FILE);
+    KT_EXPECT_EQ(elf_spawn_find(&fi_ops, &fi, "other", &s), ELF_ERR_MAGIC);     /* not an ELF file */
+    fi.size_error = -7;         /* an op's error comes back as it is */
+    KT_EXPECT_EQ(elf_spawn_find(&fi_ops, &fi, "init", &s), -7);
+    fi.size_error = 0;
+    struct ks_bootimg_header *h = (struct ks_bootimg_header *)fi.bytes;
+    h->count = 1u << 30;        /* a table longer than the image */
+    KT_EXPECT_EQ(elf_spawn_find(&fi_ops, &fi, "init", &s), ELF_ERR_TRUNCATED);
+    h->count = 2;
+    struct ks_bootimg_entry *e = (struct ks_bootimg_entry *)(fi.bytes + sizeof *h);
+    e[1].size = fi.size;        /* a file running past the image */
+    KT_EXPECT_EQ(elf_spawn_find(&fi_ops, &fi, "init", &s), ELF_ERR_TRUNCATED);
+    e[1].size = fi.size - 2 * PG - 8;
+    e[1].offset = 2 * PG + 8;   /* not page-aligned: its pages could not be mapped */
+    KT_EXPECT_EQ(elf_spawn_find(&fi_ops, &fi, "init", &s), ELF_ERR_SEGMENT);
+    fi.bytes[0] ^= 1;
+    KT_EXPECT_EQ(elf_spawn_find(&fi_ops, &fi, "init", &s), ELF_ERR_MAGIC);
+    fi.size = 8;
+    KT_EXPECT_EQ(elf_spawn_find(&fi_ops, &fi, "init", &s), ELF_ERR_MAGIC);
+    free(fi.bytes);
+}
+
+static void spawn_map(void)
+{
+    struct fake_image fi;
+    static uint8_t page[4096];
+    struct elf_spawn s = { .page = page };
+    if (fake_image_new(&fi))
+        return;
+    KT_ASSERT(elf_spawn_find(&fi_ops, &fi, "init", &s) == 0);
+    memset(page, 0xee, sizeof page);    /* what an earlier spawn left in the scratch page */
+    const char *argv[] = { "init", "utest", NULL };
+    const struct elf_auxv extra[] = { { 0x1000, 42 }, { 0x1001, 43 } };
+    KT_EXPECT_EQ(elf_spawn_map(&fi_ops, &fi, &s, argv, extra, 2), 0);
+    KT_EXPECT_EQ(fi.stacks, 1);
+    KT_EXPECT(fi.files + fi.anons >= s.img.nsegs);
+    KT_EXPECT_EQ(fi.stack_len, STACK_TOP - s.sp);
+    KT_EXPECT(s.sp % 16 == 0);
+    int stale = 0;
+    for (uint64_t i = sizeof fi.stack - fi.stack_len; i < sizeof fi.stack; i++)
+        stale += fi.stack[i] == 0xee;
+    KT_EXPECT_EQ(stale, 0);     /* the padding is zeroed, not the earlier bytes */
+    const uint64_t *w = (const uint64_t *)(fi.stack + sizeof fi.stack - fi.stack_len);
+    KT_EXPECT_EQ(w[0], 2);      /* argc */
+    int found = 0;              /* the loader's entries are in the auxiliary vector */
+    for (uint64_t i = 5; i + 1 < fi.stack_len / 8 && w[i] != 0; i += 2)   /* argc, 2 argv, 2 NULLs */
+        found += (w[i] == 0x1000 && w[i + 1] == 42) + (w[i] == 0x1001 && w[i + 1] == 43);
+    KT_EXPECT_EQ(found, 2);
+
+    struct elf_auxv many[40];
+    memset(many, 0, sizeof many);
+    KT_EXPECT_EQ(elf_spawn_map(&fi_ops, &fi, &s, argv, many, 40), ELF_ERR_STACK);
+    free(fi.bytes);
+}
+
 static const struct ktest_case elf_cases[] = {
     { "parse_valid", parse_valid },
     { "prot_from_flags", prot_from_flags },
@@ -1251,6 +1396,8 @@ static const struct ktest_case elf_cases[] = {
     { "stack_other_top", stack_other_top },
     { "stack_sizes", stack_sizes },
     { "stack_too_small", stack_too_small },
+    { "spawn_find", spawn_find },
+    { "spawn_map", spawn_map },
 };
 
 KTEST_SUITE(elf_suite, "elf", elf_cases);

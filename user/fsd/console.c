@@ -245,10 +245,11 @@ long con_read(struct req *q, ks_handle_t reply)
     return DEFERRED;
 }
 
-void console_counts(uint64_t *bytes, uint64_t *requests)
+void console_counts(uint64_t *bytes, uint64_t *requests, uint64_t *parked)
 {
     out_lock();
     *bytes = con.bytes_written;
     *requests = con.write_requests;
     out_unlock();
+    *parked = con.nreaders;     /* the reader list is the server thread's own */
 }

@@ -371,7 +371,7 @@ static long op_root(struct req *q)
     case FS_OP_UNLINK: return op_unlink(q);
     case FS_OP_RENAME: return op_rename(q);
     case FS_OP_STATS:
-        console_counts(&q->out[1], &q->out[2]);
+        console_counts(&q->out[1], &q->out[2], &q->out[3]);
         return 0;
     default: return -EINVAL;
     }

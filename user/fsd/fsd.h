@@ -197,6 +197,6 @@ void console_writer_start(void);
 long con_read(struct req *q, ks_handle_t reply);
 
 /* FS_OP_STATS: bytes written to the UART and write requests served so far. */
-void console_counts(uint64_t *bytes, uint64_t *requests);
+void console_counts(uint64_t *bytes, uint64_t *requests, uint64_t *parked);
 
 #endif

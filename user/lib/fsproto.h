@@ -53,7 +53,8 @@ enum fs_op {
     FS_OP_UNLINK,       /* MR1 = 1 to remove a directory (rmdir), 0 for a file; buf = path */
     FS_OP_RENAME,       /* MR1 = length of the old path; buf = old path then new path */
     FS_OP_STATS,        /* status 0; MR1 = bytes written to the console so far,
-                           MR2 = console write requests served */
+                           MR2 = console write requests served, MR3 = console reads
+                           parked now (waiting for input) */
 
     /* On a directory port. */
     FS_OP_READDIR,      /* MR1 = position (0 at start); MR2 = the size of the caller's

@@ -25,11 +25,12 @@ static int read_image(void *ctx, uint64_t off, void *buf, uint64_t len)
     return r < 0 ? (int)r : (uint64_t)r == len ? 0 : ELF_ERR_TRUNCATED;
 }
 
-static uint64_t image_size(void *ctx)
+static int image_size(void *ctx, uint64_t *size)
 {
     struct spawn *s = ctx;
     long r = ks_memobj_size(s->image);
-    return r < 0 ? 0 : (uint64_t)r;
+    *size = r < 0 ? 0 : (uint64_t)r;
+    return r < 0 ? (int)r : 0;
 }
 
 static int map_file(void *ctx, uint64_t vaddr, uint64_t image_off, uint64_t len, uint32_t prot)
