@@ -9,8 +9,8 @@
  *            kill fsd under a blocked client and restart it (a stream of its
  *            own), and exit nonzero if anything failed
  *   fuzz     run user/ufuzz.c, the system-call fuzzer (the arguments after it
- *            that say seeds=A..B, calls=N or verbose are its options), then
- *            check that fsd still serves
+ *            that say seeds=A..B, calls=N, verbose or pressure are its
+ *            options), then check that fsd still serves
  *   console  run user/mconsole.c, which reads what is typed on the console
  *   bench    report boot_to_hello, then run the benchmark programs (ubench,
  *            the native ABI; mbench, the POSIX layer); the arguments after it
@@ -211,7 +211,7 @@ static int run_fuzz(int argc, char **argv, int from)
     int n = 1;
     for (int i = from; i < argc && n < 7; i++)
         if (strncmp(argv[i], "seeds=", 6) == 0 || strncmp(argv[i], "calls=", 6) == 0 ||
-            strcmp(argv[i], "verbose") == 0)
+            strcmp(argv[i], "verbose") == 0 || strcmp(argv[i], "pressure") == 0)
             args[n++] = argv[i];
     args[n] = NULL;
     int status = run_args("ufuzz", args, 1, NULL, 0);

@@ -3,11 +3,15 @@
  * when the bootargs say "fuzz" (make test runs a bounded campaign, make fuzz a
  * longer one or a replay).
  *
- *   ufuzz [seeds=A..B] [calls=N] [verbose] [bench]
+ *   ufuzz [seeds=A..B] [calls=N] [verbose] [bench] [pressure]
  *                                            the supervisor (a KTAP stream); with
  *                                            bench, also the worst interrupt wait
- *                                            of the run as a make bench figure
- *   ufuzz child SEED CALLS [verbose]         one fuzzing process
+ *                                            of the run as a make bench figure;
+ *                                            with pressure, every child first takes
+ *                                            all free memory but PRESSURE_HEADROOM
+ *                                            pages, so its calls meet exhaustion
+ *   ufuzz child SEED CALLS verbose|- [pressure]
+ *                                            one fuzzing process
  *
  * The supervisor runs one child per seed, one after another, each under a
  * time limit. After each it checks that the kernel's free pages (within the
@@ -47,6 +51,8 @@
 #define PLAYGROUND          0x0000500000000000ul
 #define BUF_AT              0x0000600000000000ul    /* the buffer, with nothing mapped after it */
 #define BUF_SIZE            (128 << 10)
+#define PRESSURE_HEADROOM   16              /* free pages a pressure child leaves */
+#define PRESSURE_CHUNK      (4ul << 20)     /* the memobjs it fills, a page at a time */
 
 /* The page the supervisor and a child share: progress and the last calls. */
 struct call_rec {
@@ -55,6 +61,7 @@ struct call_rec {
 };
 struct shared {
     uint64_t calls_done;
+    uint64_t no_memory;         /* calls that failed with KS_ERR_NO_MEMORY */
     uint64_t ring_next;
     struct call_rec ring[RING];
 };
@@ -302,7 +309,7 @@ static void record(struct shared *sh, uint64_t nr, const uint64_t a[6])
 
 /* ---- the child ---- */
 
-static volatile int fuzz_done;
+static volatile int fuzz_done, fuzz_go;
 
 /*
  * A server for the fuzzer's calls to reach: it receives on listener `arg`
@@ -333,6 +340,8 @@ static void serve_loop(long arg)
 static void fuzz_loop(long arg)
 {
     struct shared *sh = (struct shared *)arg;
+    while (!fuzz_go)
+        ks_thread_yield();                      /* until memory is filled, with pressure */
     uint64_t calls = sh->calls_done;            /* the target, handed over in the page */
     sh->calls_done = 0;
     for (uint64_t i = 0; i < calls; i++) {
@@ -350,6 +359,7 @@ static void fuzz_loop(long arg)
         record(sh, nr, a);
         int64_t r = issue(nr, a);
         sh->ring[(sh->ring_next - 1) % RING].ret = r;
+        sh->no_memory += r == KS_ERR_NO_MEMORY;
         account(nr, a, r);
         if (pool.verbose)
             printf("# call %lu: %lx(%lx, %lx, %lx, %lx, %lx, %lx) = %ld\n", (unsigned long)i,
@@ -362,7 +372,36 @@ static void fuzz_loop(long arg)
     ks_thread_exit(0);
 }
 
-static int child_main(uint64_t seed, uint64_t calls, int verbose)
+/* Write a byte into each page of [at, at + len): its pages exist before memory runs out. */
+static void touch(uintptr_t at, size_t len)
+{
+    for (size_t off = 0; off < len; off += KS_PAGE_SIZE)
+        ((volatile uint8_t *)at)[off] = 0;
+}
+
+/*
+ * Take every free page but PRESSURE_HEADROOM into memobjs nobody maps (kept
+ * out of the pools: the fuzzer cannot give them back), one page at a time.
+ * The pages go back when the process ends, which the leak check then sees.
+ */
+static void fill_memory(void)
+{
+    static const uint8_t one = 1;
+    struct ks_kstat k;
+    while (ks_kstat(&k) == 0 && k.free_pages > PRESSURE_HEADROOM) {
+        long mo = ks_memobj_create(PRESSURE_CHUNK);
+        if (mo < 0)
+            return;
+        for (uint64_t off = 0; off < PRESSURE_CHUNK; off += KS_PAGE_SIZE) {
+            if ((off / KS_PAGE_SIZE) % 8 == 0 && (ks_kstat(&k) != 0 || k.free_pages <= PRESSURE_HEADROOM))
+                return;
+            if (ks_memobj_write((ks_handle_t)mo, off, &one, 1) < 0)
+                return;
+        }
+    }
+}
+
+static int child_main(uint64_t seed, uint64_t calls, int verbose, int pressure)
 {
     ks_handle_t mo = ulib_inherited(0);
     long at = ks_vm_map(KS_PROCESS_SELF, mo, 0, 0, KS_PAGE_SIZE, KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
@@ -398,6 +437,14 @@ static int child_main(uint64_t seed, uint64_t calls, int verbose)
                                       (long)sh) : -1;
     if (t < 0)
         return 2;
+    if (pressure) {             /* its thread and stacks exist before memory runs out */
+        touch(stack, 64 << 10);
+        if (sstack)
+            touch(sstack, 16 << 10);
+        touch(BUF_AT, BUF_SIZE);
+        fill_memory();
+    }
+    fuzz_go = 1;
     while (!fuzz_done) {                        /* the watchdog: no call waits for long */
         ks_thread_sleep(10000000);
         ks_thread_interrupt((ks_handle_t)t);
@@ -436,7 +483,8 @@ static void show_ring(const struct shared *sh)
 }
 
 /* Run one seed; 1 if it passed. */
-static int run_seed(ks_handle_t image, uint64_t seed, uint64_t calls, int verbose, char *why, size_t whylen)
+static int run_seed(ks_handle_t image, uint64_t seed, uint64_t calls, int verbose, int pressure, char *why,
+                    size_t whylen)
 {
     struct ks_kstat before, after;
     ks_kstat(&before);
@@ -451,7 +499,8 @@ static int run_seed(ks_handle_t image, uint64_t seed, uint64_t calls, int verbos
     char s_seed[24], s_calls[24];
     ksnprintf(s_seed, sizeof s_seed, "%lu", (unsigned long)seed);
     ksnprintf(s_calls, sizeof s_calls, "%lu", (unsigned long)calls);
-    const char *argv[] = { "ufuzz", "child", s_seed, s_calls, verbose ? "verbose" : NULL, NULL };
+    const char *argv[] = { "ufuzz", "child", s_seed, s_calls, verbose ? "verbose" : "-",
+                           pressure ? "pressure" : NULL, NULL };
     ks_handle_t give = (ks_handle_t)mo;
     struct reaper r = { ulib_spawn(image, "ufuzz", argv, &give, 1), 0 };
     if (r.child < 0) {
@@ -497,7 +546,8 @@ static int run_seed(ks_handle_t image, uint64_t seed, uint64_t calls, int verbos
         show_ring(&last);
         printf("# replay: make fuzz SEED=%lu CALLS=%lu\n", (unsigned long)seed, (unsigned long)done + 1);
     } else {
-        printf("# seed %lu: %lu calls\n", (unsigned long)seed, (unsigned long)done);
+        printf("# seed %lu: %lu calls, %lu of them out of memory\n", (unsigned long)seed, (unsigned long)done,
+               (unsigned long)last.no_memory);
     }
     return ok;
 }
@@ -513,9 +563,10 @@ static uint64_t number(const char *s)
 int main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], "child") == 0)
-        return child_main(number(argv[2]), number(argv[3]), argc > 4 && strcmp(argv[4], "verbose") == 0);
+        return child_main(number(argv[2]), number(argv[3]), argc > 4 && strcmp(argv[4], "verbose") == 0,
+                          argc > 5 && strcmp(argv[5], "pressure") == 0);
     uint64_t from = DEFAULT_SEEDS_FROM, to = DEFAULT_SEEDS_TO, calls = DEFAULT_CALLS;
-    int verbose = 0, bench = 0;
+    int verbose = 0, bench = 0, pressure = 0;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "seeds=", 6) == 0) {
             const char *p = argv[i] + 6;
@@ -530,6 +581,8 @@ int main(int argc, char **argv)
             verbose = 1;
         } else if (strcmp(argv[i], "bench") == 0) {
             bench = 1;
+        } else if (strcmp(argv[i], "pressure") == 0) {
+            pressure = 1;
         }
     }
     ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
@@ -541,7 +594,7 @@ int main(int argc, char **argv)
         char why[200] = "", name[40];
         ksnprintf(name, sizeof name, "fuzz.seed_%lu", (unsigned long)seed);
         ktap_run(name);
-        ktap_result(&k, name, run_seed(image, seed, calls, verbose, why, sizeof why), why);
+        ktap_result(&k, name, run_seed(image, seed, calls, verbose, pressure, why, sizeof why), why);
     }
     ks_kstat(&ks);
     printf("# the worst wait of a timer interrupt during the run: %lu ns\n",
