@@ -87,8 +87,10 @@ long ipc_reply(struct reply_port *rp, uint64_t desc);
  * Reply-and-receive in two halves, so that the listener is resolved after the
  * reply (which may move handles away). ipc_reply_half: the reply, as
  * ipc_reply, but leaving the answered caller, if any, in *answered (not NULL)
- * for the second half to wake, and the descriptor's outputs for it to write.
- * ipc_receive_after_reply: the receive, as ipc_receive.
+ * for the second half to wake, and the descriptor's outputs for it to write;
+ * its errors are ipc_reply's (the system call goes on to the receive after
+ * KS_ERR_PEER_CLOSED and KS_ERR_BAD_STATE: a caller gone is no reason to stop
+ * serving). ipc_receive_after_reply: the receive, as ipc_receive.
  */
 long ipc_reply_half(struct reply_port *rp, uint64_t desc, struct thread **answered);
 long ipc_receive_after_reply(struct listener *l, uint64_t desc, struct thread *answered);
