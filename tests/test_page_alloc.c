@@ -67,6 +67,16 @@ static void init(void)
     page_alloc_init(&plat);
 }
 
+/* The common case: 8 MiB of RAM, nothing reserved, the allocator set up over it. 0 if no arena. */
+static int init_8mib(void)
+{
+    if (!arena_new(8 << 20))
+        return 0;
+    add_ram(0, 8 << 20);
+    init();
+    return 1;
+}
+
 /* Each case runs guarded: a panic fails it, and the RAM buffer is freed even after a KT_ASSERT. */
 #define CASE(name) GUARDED_CASE(name, arena_release)
 
@@ -263,9 +273,7 @@ CASE(init_counts)
 
 CASE(exhaust_and_merge)
 {
-    KT_ASSERT(arena_new(8 << 20));
-    add_ram(0, 8 << 20);
-    init();
+    KT_ASSERT(init_8mib());
     size_t nfree = page_free_count();
     size_t big0 = max_blocks_available();
     KT_ASSERT(big0 >= 1);
@@ -456,9 +464,7 @@ CASE(ram_gap)
 
 CASE(zalloc_zeroes)
 {
-    KT_ASSERT(arena_new(8 << 20));
-    add_ram(0, 8 << 20);
-    init();
+    KT_ASSERT(init_8mib());
     size_t nfree = page_free_count();
     for (unsigned o = 0; o <= 4; o++) {
         /* Dirty every free page first, so whatever page_zalloc returns was dirty. */
@@ -565,9 +571,7 @@ static int free_panics(void *p, unsigned order, const char *what)
 
 CASE(panic_double_free)
 {
-    KT_ASSERT(arena_new(8 << 20));
-    add_ram(0, 8 << 20);
-    init();
+    KT_ASSERT(init_8mib());
     size_t nfree = page_free_count();
 
     void *p = page_alloc(0);
@@ -591,9 +595,7 @@ CASE(panic_double_free)
 
 CASE(panic_wrong_order)
 {
-    KT_ASSERT(arena_new(8 << 20));
-    add_ram(0, 8 << 20);
-    init();
+    KT_ASSERT(init_8mib());
     size_t nfree = page_free_count();
     void *p = page_alloc(2);
     KT_ASSERT(p != NULL);
@@ -608,9 +610,7 @@ CASE(panic_wrong_order)
 
 CASE(panic_middle_of_block)
 {
-    KT_ASSERT(arena_new(8 << 20));
-    add_ram(0, 8 << 20);
-    init();
+    KT_ASSERT(init_8mib());
     size_t nfree = page_free_count();
 
     /* Churn first, so every page has been the head of some block before. */
@@ -708,9 +708,7 @@ CASE(init_panics_without_room)
 /* page_ref refuses to pass PAGE_REF_MAX (the count is 32 bits) and never wraps. */
 CASE(ref_refuses_overflow)
 {
-    KT_ASSERT(arena_new(8 << 20));
-    add_ram(0, 8 << 20);
-    init();
+    KT_ASSERT(init_8mib());
     size_t nfree = page_free_count();
     void *p = page_alloc(0);
     KT_ASSERT(p != NULL);
