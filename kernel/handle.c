@@ -2,6 +2,7 @@
  * kernel/handle.c - handle tables (see handle.h).
  */
 #include <kestrel/errors.h>
+#include "account.h"
 #include "debug.h"
 #include "handle.h"
 #include "heap.h"
@@ -12,11 +13,12 @@
 
 _Static_assert(KS_HANDLE_MAX == 1 << SLOT_BITS, "slot bits match the table size");
 
-struct handle_table *handle_table_create(void)
+struct handle_table *handle_table_create(struct account *a)
 {
-    struct handle_table *t = kzalloc(sizeof *t);
+    struct handle_table *t = account_kzalloc(a, sizeof *t);
     if (!t)
         return NULL;
+    t->acct = a;
     for (int i = 0; i < KS_HANDLE_MAX; i++)
         t->slots[i].gen = 1;
     return t;
@@ -60,7 +62,7 @@ void handle_table_destroy(struct handle_table *t)
         for (int i = 0; i < KS_HANDLE_MAX; i++)
             if (t->slots[i].obj)
                 drop(&t->slots[i]);
-        kfree(t);
+        account_kfree(t->acct, t);
     }
     destroying = 0;
 }

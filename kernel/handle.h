@@ -21,14 +21,17 @@ struct handle_entry {
     uint32_t gen;           /* bumped on every close, so old values go stale */
 };
 
+struct account;
+
 struct handle_table {
     struct handle_entry slots[KS_HANDLE_MAX];
     uint32_t used;
+    struct account *acct;               /* charged for the table (kernel/account.h) */
     struct handle_table *next_dying;    /* handle_table_destroy's worklist */
 };
 
-/* A new, empty table, or NULL without memory. */
-struct handle_table *handle_table_create(void);
+/* A new, empty table charged to a, or NULL without memory (or over a's limit). */
+struct handle_table *handle_table_create(struct account *a);
 
 /*
  * Close every handle and free the table. Closing a handle can end an object

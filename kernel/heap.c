@@ -100,6 +100,7 @@ static void slab_free(struct page *pg, void *p)
         page_list_remove(&partial[c], pg);
         pg->state = PAGE_ALLOCATED;
         pg->order = 0;
+        pg->owner = 0;
         page_free(page_address(pg), 0);
     }
 }
@@ -145,6 +146,28 @@ void kfree(void *p)
         panic("kfree: %p was not returned by kmalloc (or was freed already)", p);
     }
     live_objects--;
+}
+
+size_t kmalloc_size(size_t size)
+{
+    if (size == 0)
+        return 0;
+    if (size <= HEAP_MAX_SLAB)
+        return class_size(class_of(size));
+    if (size > (size_t)PAGE_SIZE << PAGE_MAX_ORDER)
+        return 0;               /* more than kmalloc ever gives */
+    size_t block = PAGE_SIZE;
+    while (block < size)
+        block <<= 1;
+    return block;
+}
+
+size_t kmalloc_usable(const void *p)
+{
+    struct page *pg = page_of(p);
+    if (!pg)
+        panic("kmalloc_usable: %p is not heap memory", p);
+    return pg->state == PAGE_SLAB ? class_size(pg->order) : (size_t)PAGE_SIZE << pg->order;
 }
 
 size_t heap_live_objects(void)

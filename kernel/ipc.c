@@ -271,7 +271,7 @@ static long ensure_reply_port(struct thread *t)
         return 0;       /* reuse: same port, same handle value */
     if (!t->proc->handles)
         return KS_ERR_BAD_STATE;
-    struct reply_port *rp = ipc_reply_port_new();
+    struct reply_port *rp = ipc_reply_port_new(t->proc->acct);
     if (!rp)
         return KS_ERR_NO_MEMORY;
     long h = handle_install(t->proc->handles, &rp->obj, IPC_REPLY_RIGHTS);

@@ -102,9 +102,13 @@ long ipc_fail(long err, struct thread *answered);
 long ipc_call_resumed(void);
 long ipc_receive_resumed(void);
 
-/* New port objects with one reference, or NULL (no memory). A client port holds a reference to l. */
-struct listener *ipc_listener_new(void);
-struct client_port *ipc_client_new(struct listener *l, uint64_t userdata);
+/*
+ * New port objects with one reference, charged to a (kernel/account.h), or
+ * NULL (no memory, or over a's limit). A client port holds a reference to l.
+ */
+struct account;
+struct listener *ipc_listener_new(struct account *a);
+struct client_port *ipc_client_new(struct account *a, struct listener *l, uint64_t userdata);
 
 /*
  * Post n to l: a receiver blocked on l gets it now, else it waits on l (if not

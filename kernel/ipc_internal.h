@@ -53,8 +53,8 @@ static inline void leave_listener(struct thread_ipc *ipc)
     ipc->state = IPC_IDLE;
 }
 
-/* A new idle reply port with one reference (ipc_port.c), or NULL. */
-struct reply_port *ipc_reply_port_new(void);
+/* A new idle reply port with one reference, charged to a (ipc_port.c), or NULL. */
+struct reply_port *ipc_reply_port_new(struct account *a);
 
 /* Take l's first pending notification as the message of receiver r (current, or blocked in receive). */
 void ipc_take_notification(struct listener *l, struct thread *r);

@@ -5,6 +5,7 @@
  * hooks run), and each thread's IPC state from creation to release.
  */
 #include <kestrel/errors.h>
+#include "account.h"
 #include "debug.h"
 #include "heap.h"
 #include "ipc_internal.h"
@@ -15,7 +16,7 @@ static void listener_destroy(struct object *o)
 {
     struct listener *l = listener_from_object(o);
     BUG_ON(!list_empty(&l->notifications));
-    kfree(l);
+    account_kfree(o->acct, l);
 }
 
 /* Wake every blocked thread on list l with `result`, taking them off it. */
@@ -55,7 +56,7 @@ static void client_destroy(struct object *o)
 {
     struct client_port *c = client_from_object(o);
     object_put(&c->listener->obj);
-    kfree(c);
+    account_kfree(o->acct, c);
 }
 
 static const struct object_ops client_ops = { .destroy = client_destroy };
@@ -77,7 +78,7 @@ static void reply_last_handle(struct object *o)
 
 static void reply_destroy(struct object *o)
 {
-    kfree(reply_from_object(o));
+    account_kfree(o->acct, reply_from_object(o));
 }
 
 static const struct object_ops reply_ops = {
@@ -85,12 +86,13 @@ static const struct object_ops reply_ops = {
     .on_last_handle = reply_last_handle,
 };
 
-struct listener *ipc_listener_new(void)
+struct listener *ipc_listener_new(struct account *a)
 {
-    struct listener *l = kzalloc(sizeof *l);
+    struct listener *l = account_kzalloc(a, sizeof *l);
     if (!l)
         return NULL;
     object_init(&l->obj, KS_OBJ_LISTENER, &listener_ops);
+    l->obj.acct = a;
     list_init(&l->callers);
     list_init(&l->receivers);
     list_init(&l->notifications);
@@ -98,23 +100,26 @@ struct listener *ipc_listener_new(void)
     return l;
 }
 
-struct client_port *ipc_client_new(struct listener *l, uint64_t userdata)
+struct client_port *ipc_client_new(struct account *a, struct listener *l, uint64_t userdata)
 {
-    struct client_port *c = kzalloc(sizeof *c);
+    struct client_port *c = account_kzalloc(a, sizeof *c);
     if (!c)
         return NULL;
     object_init(&c->obj, KS_OBJ_CLIENT, &client_ops);
+    c->obj.acct = a;
     object_get(&l->obj);
     c->listener = l;
     c->userdata = userdata;
     return c;
 }
 
-struct reply_port *ipc_reply_port_new(void)
+struct reply_port *ipc_reply_port_new(struct account *a)
 {
-    struct reply_port *rp = kzalloc(sizeof *rp);
-    if (rp)
+    struct reply_port *rp = account_kzalloc(a, sizeof *rp);
+    if (rp) {
         object_init(&rp->obj, KS_OBJ_REPLY, &reply_ops);
+        rp->obj.acct = a;
+    }
     return rp;
 }
 

@@ -8,6 +8,7 @@
 #include <arch/arch.h>
 #include <arch/memlayout.h>
 #include <kestrel/errors.h>
+#include "account.h"
 #include "heap.h"
 #include "memobj.h"
 #include "page_alloc.h"
@@ -27,21 +28,22 @@ static void memobj_destroy(struct object *o)
 {
     struct memobj *mo = memobj_from_object(o);
     radix_remove_from(&mo->pages, 0, put_page, NULL);
-    kfree(mo);
+    account_kfree(o->acct, mo);
 }
 
 static const struct object_ops memobj_ops = { .destroy = memobj_destroy };
 
-struct memobj *memobj_create(uint64_t size)
+struct memobj *memobj_create(struct account *a, uint64_t size)
 {
     if (size > MEMOBJ_MAX_SIZE)
         return NULL;
-    struct memobj *mo = kzalloc(sizeof *mo);
+    struct memobj *mo = account_kzalloc(a, sizeof *mo);
     if (!mo)
         return NULL;
     object_init(&mo->obj, KS_OBJ_MEMOBJ, &memobj_ops);
+    mo->obj.acct = a;
     mo->size = size;
-    radix_init(&mo->pages);
+    radix_init(&mo->pages, a);
     list_init(&mo->mappings);
     return mo;
 }
@@ -50,7 +52,7 @@ struct memobj *memobj_create_device(uint64_t pa, uint64_t size)
 {
     uint64_t base = pa & ~(uint64_t)(PAGE_SIZE - 1);
     uint64_t end = (pa + size + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
-    struct memobj *mo = end > base ? memobj_create(end - base) : NULL;
+    struct memobj *mo = end > base ? memobj_create(NULL, end - base) : NULL;
     if (mo) {
         mo->device = 1;
         mo->device_pa = base;
@@ -63,7 +65,7 @@ void *memobj_page(struct memobj *mo, uint64_t index, int create)
     void *page = memobj_lookup(mo, index);
     if (page || !create)
         return page;
-    page = page_zalloc(0);
+    page = account_page_alloc(mo->obj.acct, 0, 1);
     if (!page)
         return NULL;
     if (radix_insert(&mo->pages, index, page) != 0) {
@@ -86,7 +88,7 @@ long memobj_fill(struct memobj *mo, uint64_t off, const void *src, uint64_t len)
         uint8_t *page = memobj_lookup(mo, index);
         if (!page) {
             /* A new page: zero only what the copy below does not cover. */
-            if (!(page = page_alloc(0)))
+            if (!(page = account_page_alloc(mo->obj.acct, 0, 0)))
                 return KS_ERR_NO_MEMORY;
             memset(page, 0, in_page);
             memset(page + in_page + n, 0, PAGE_SIZE - in_page - n);
@@ -272,17 +274,18 @@ static void view_destroy(struct object *o)
 {
     struct view *v = view_from_object(o);
     object_put(&v->mo->obj);
-    kfree(v);
+    account_kfree(o->acct, v);
 }
 
 static const struct object_ops view_ops = { .destroy = view_destroy };
 
-struct view *view_create(struct memobj *mo)
+struct view *view_create(struct account *a, struct memobj *mo)
 {
-    struct view *v = kzalloc(sizeof *v);
+    struct view *v = account_kzalloc(a, sizeof *v);
     if (!v)
         return NULL;
     object_init(&v->obj, KS_OBJ_VIEW, &view_ops);
+    v->obj.acct = a;
     v->mo = mo;
     object_get(&mo->obj);
     return v;

@@ -42,12 +42,15 @@ struct view {
     uint64_t pos;
 };
 
-/* A new memobj of `size` zero bytes, or NULL without memory. */
-struct memobj *memobj_create(uint64_t size);
+/*
+ * A new memobj of `size` zero bytes charged to a (kernel/account.h), as its
+ * pages will be, or NULL without memory (or over a's limit).
+ */
+struct memobj *memobj_create(struct account *a, uint64_t size);
 
 /*
  * A device memobj over the physical range [pa, pa + size), widened to whole
- * pages; NULL without memory.
+ * pages, charged to no account; NULL without memory.
  */
 struct memobj *memobj_create_device(uint64_t pa, uint64_t size);
 
@@ -109,7 +112,7 @@ long memobj_truncate(struct memobj *mo, uint64_t size);
 void memobj_set_unmap_hook(void (*unmap)(struct memobj *mo, uint64_t first_page));
 
 /* A view of mo at position 0, or NULL without memory. */
-struct view *view_create(struct memobj *mo);
+struct view *view_create(struct account *a, struct memobj *mo);
 
 static inline struct memobj *memobj_from_object(struct object *o)
 {

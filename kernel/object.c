@@ -1,6 +1,7 @@
 /*
  * kernel/object.c - reference counting shared by all kernel objects.
  */
+#include <stddef.h>
 #include "object.h"
 
 static uint64_t live_objects;
@@ -11,6 +12,7 @@ void object_init(struct object *o, uint32_t type, const struct object_ops *ops)
     o->refs = 1;
     o->handles = 0;
     o->ops = ops;
+    o->acct = NULL;
     live_objects++;
 }
 

@@ -15,6 +15,7 @@
 #include "panic.h"
 
 struct object;
+struct account;
 
 struct object_ops {
     void (*destroy)(struct object *o);          /* free it: no references remain */
@@ -32,9 +33,10 @@ struct object {
     uint64_t refs;
     uint64_t handles;
     const struct object_ops *ops;
+    struct account *acct;       /* charged for its memory (kernel/account.h); NULL: the kernel */
 };
 
-/* Initialise the header of a new object with one reference (the creator's). */
+/* Initialise the header of a new object with one reference (the creator's), charged to no account. */
 void object_init(struct object *o, uint32_t type, const struct object_ops *ops);
 
 static inline void object_get(struct object *o)

@@ -10,6 +10,7 @@
  */
 #include <kestrel/errors.h>
 #include "debug.h"
+#include "account.h"
 #include "page_alloc.h"
 #include "panic.h"
 #include "platform.h"
@@ -147,6 +148,7 @@ static void *hand_out(struct page *pg, unsigned order)
     pg->state = PAGE_ALLOCATED;
     pg->order = (uint8_t)order;
     pg->refcount = 1;
+    pg->owner = 0;
     nfree -= 1ul << order;
     return page_address(pg);
 }
@@ -185,6 +187,10 @@ void page_free(void *va, unsigned order)
         panic("page_free: %p is not allocated (double free?)", va);
     if (pg->order != order)
         panic("page_free: %p was allocated with order %u, freed with order %u", va, pg->order, order);
+    if (pg->owner) {
+        account_page_freed(pg->owner, order);
+        pg->owner = 0;
+    }
     poison(va, (size_t)PAGE_SIZE << order);    /* the debug kernel checks it at hand_out */
     nfree += 1ul << order;
     if (order == 0 && npcache < PCACHE_SIZE) {

@@ -27,7 +27,13 @@ enum page_state {
 };
 
 struct page {
-    uint32_t next, prev;    /* list links (page indices), for whichever list holds it */
+    union {
+        struct {
+            uint32_t next, prev;    /* list links (page indices), for whichever list holds it */
+        };
+        uint32_t owner;     /* allocated block: the account charged for it, 0 if none
+                               (kernel/account.h); page_free gives the charge back */
+    };
     uint8_t state;          /* enum page_state */
     uint8_t order;          /* block order; for a slab, its size class */
     uint16_t inuse;         /* slab: objects handed out */

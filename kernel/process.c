@@ -3,6 +3,7 @@
  */
 #include <kestrel/errors.h>
 #include <kestrel/syscall.h>
+#include "account.h"
 #include "heap.h"
 #include "kprintf.h"
 #include "power.h"
@@ -32,6 +33,11 @@ static void process_release(struct process *p)
         p->handles = NULL;      /* closing may recurse into other objects */
         handle_table_destroy(h);
     }
+    if (p->acct) {              /* what is still charged to it keeps the account */
+        account_uncharge(p->acct, ACCOUNT_PROCESSES, 1);
+        account_put(p->acct);
+        p->acct = NULL;
+    }
     wake_all(&p->exit_waiters, 0);
     if (p->pid == 1)
         init_ended(p->status);
@@ -52,7 +58,7 @@ static void process_destroy(struct object *o)
     struct process *p = process_from_object(o);
     if (p->state != PROCESS_DEAD)
         process_release(p);
-    kfree(p);
+    account_kfree(o->acct, p);
 }
 
 /* Nobody can reach a process without threads any more: it can never run. */
@@ -68,22 +74,41 @@ static const struct object_ops process_ops = {
     .on_last_handle = process_last_handle,
 };
 
-struct process *process_create(const char *name, uint32_t parent_pid)
+/* Undo what process_create made before failing with err. */
+static long create_failed(struct process *p, struct account *creator, long err)
 {
-    struct process *p = kzalloc(sizeof *p);
-    if (!p)
-        return NULL;
-    p->vm = vm_space_create();
-    p->handles = handle_table_create();
-    if (!p->vm || !p->handles) {
-        if (p->vm)
-            vm_space_destroy(p->vm);
-        if (p->handles)
-            handle_table_destroy(p->handles);
-        kfree(p);
-        return NULL;
+    if (p->vm)
+        vm_space_destroy(p->vm);
+    if (p->handles)
+        handle_table_destroy(p->handles);
+    if (p->acct) {
+        account_uncharge(p->acct, ACCOUNT_PROCESSES, 1);
+        account_put(p->acct);
     }
+    account_kfree(creator, p);
+    return err;
+}
+
+long process_create(const char *name, uint32_t parent_pid, struct account *creator,
+                    struct process **out)
+{
+    struct process *p = account_kzalloc(creator, sizeof *p);
+    if (!p)
+        return KS_ERR_NO_MEMORY;
+    if (!(p->acct = account_create(creator)))
+        return create_failed(p, creator, KS_ERR_NO_MEMORY);
+    long r = account_charge(p->acct, ACCOUNT_PROCESSES, 1);
+    if (r) {
+        account_put(p->acct);
+        p->acct = NULL;
+        return create_failed(p, creator, r);
+    }
+    p->vm = vm_space_create(p->acct);
+    p->handles = handle_table_create(p->acct);
+    if (!p->vm || !p->handles)
+        return create_failed(p, creator, KS_ERR_NO_MEMORY);
     object_init(&p->obj, KS_OBJ_PROCESS, &process_ops);
+    p->obj.acct = creator;
     p->pid = next_pid++;
     p->parent_pid = parent_pid;
     size_t n = strlen(name);
@@ -92,7 +117,8 @@ struct process *process_create(const char *name, uint32_t parent_pid)
     memcpy(p->name, name, n);
     list_init(&p->threads);
     wait_queue_init(&p->exit_waiters);
-    return p;
+    *out = p;
+    return 0;
 }
 
 void process_exit(struct process *p, uint64_t status)

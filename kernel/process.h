@@ -18,6 +18,7 @@
 #include "wait.h"
 
 struct vm_space;
+struct account;
 
 enum process_state {
     PROCESS_ALIVE,
@@ -32,6 +33,7 @@ struct process {
     char name[32];
     enum process_state state;
     uint64_t status;                /* KS_STATUS_* once exiting */
+    struct account *acct;           /* its own account (kernel/account.h); NULL once dead */
     struct vm_space *vm;
     struct handle_table *handles;
     struct list threads;            /* live threads (struct thread.proc_link) */
@@ -39,8 +41,14 @@ struct process {
     struct wait_queue exit_waiters;
 };
 
-/* A new process with an empty address space and handle table; NULL without memory. */
-struct process *process_create(const char *name, uint32_t parent_pid);
+/*
+ * A new process with an empty address space and handle table, in *out. Its
+ * account is a child of `creator` (the maker's account; NULL for init), which
+ * is charged for the process object and counts it as one of its processes
+ * until it is dead. 0, KS_ERR_NO_MEMORY, or KS_ERR_LIMIT (a process limit).
+ */
+long process_create(const char *name, uint32_t parent_pid, struct account *creator,
+                    struct process **out);
 
 /* Begin ending p with `status` (KS_STATUS_* encoding). Idempotent: the first status wins. */
 void process_exit(struct process *p, uint64_t status);

@@ -1,6 +1,7 @@
 /*
  * kernel/radix.c - radix tree of RADIX_FANOUT-way nodes (see radix.h).
  */
+#include "account.h"
 #include "heap.h"
 #include "radix.h"
 
@@ -33,14 +34,14 @@ void *radix_lookup(const struct radix *r, uint64_t index)
 int radix_insert(struct radix *r, uint64_t index, void *p)
 {
     if (!r->root) {             /* an empty tree starts just tall enough */
-        if (!(r->root = kzalloc(sizeof *r->root)))
+        if (!(r->root = account_kzalloc(r->acct, sizeof *r->root)))
             return -1;
         for (r->height = 1; !fits(r->height, index); r->height++)
             ;
     }
     /* Grow until the index fits; the old root becomes slot 0 of a new one. */
     while (!fits(r->height, index)) {
-        struct radix_node *top = kzalloc(sizeof *top);
+        struct radix_node *top = account_kzalloc(r->acct, sizeof *top);
         if (!top)
             return -1;
         top->slot[0] = r->root;
@@ -50,7 +51,7 @@ int radix_insert(struct radix *r, uint64_t index, void *p)
     struct radix_node *n = r->root;
     for (unsigned level = r->height - 1; level > 0; level--) {
         void **s = &n->slot[(index >> shift_of(level)) & (RADIX_FANOUT - 1)];
-        if (!*s && !(*s = kzalloc(sizeof(struct radix_node))))
+        if (!*s && !(*s = account_kzalloc(r->acct, sizeof(struct radix_node))))
             return -1;
         n = *s;
     }
@@ -74,7 +75,8 @@ void *radix_remove(struct radix *r, uint64_t index)
 }
 
 /* Remove entries >= first under node n (covering indices base..); returns 1 if n is now empty. */
-static int remove_from(struct radix_node *n, unsigned level, uint64_t base, uint64_t first,
+static int remove_from(struct radix *r, struct radix_node *n, unsigned level, uint64_t base,
+                       uint64_t first,
                        void (*fn)(uint64_t, void *, void *), void *arg)
 {
     int empty = 1;
@@ -85,8 +87,8 @@ static int remove_from(struct radix_node *n, unsigned level, uint64_t base, uint
         if (!s)
             continue;
         if (level > 0 && lo + span - 1 >= first) {
-            if (remove_from(s, level - 1, lo, first, fn, arg)) {
-                kfree(s);
+            if (remove_from(r, s, level - 1, lo, first, fn, arg)) {
+                account_kfree(r->acct, s);
                 n->slot[i] = NULL;
                 continue;
             }
@@ -105,8 +107,8 @@ void radix_remove_from(struct radix *r, uint64_t first, void (*fn)(uint64_t inde
 {
     if (r->height == 0)
         return;
-    if (remove_from(r->root, r->height - 1, 0, first, fn, arg)) {
-        kfree(r->root);
+    if (remove_from(r, r->root, r->height - 1, 0, first, fn, arg)) {
+        account_kfree(r->acct, r->root);
         r->root = NULL;
         r->height = 0;
     }

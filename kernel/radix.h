@@ -13,18 +13,26 @@
 #define RADIX_FANOUT (1u << RADIX_BITS)
 
 struct radix_node;
+struct account;
 
 struct radix {
     struct radix_node *root;
     unsigned height;            /* 0: empty; h covers indices < 64^h */
+    struct account *acct;       /* charged for the nodes (kernel/account.h) */
 };
 
-static inline void radix_init(struct radix *r) { r->root = 0; r->height = 0; }
+/* An empty tree whose nodes are charged to a. */
+static inline void radix_init(struct radix *r, struct account *a)
+{
+    r->root = 0;
+    r->height = 0;
+    r->acct = a;
+}
 
 /* The pointer at index, or NULL. */
 void *radix_lookup(const struct radix *r, uint64_t index);
 
-/* Store p (non-NULL) at index. 0, or -1 without memory for a node. */
+/* Store p (non-NULL) at index. 0, or -1 without memory for a node (or over the account's limit). */
 int radix_insert(struct radix *r, uint64_t index, void *p);
 
 /* Remove and return the pointer at index (NULL if none). Empty nodes are kept. */

@@ -7,6 +7,7 @@
  */
 #include <arch/arch.h>
 #include <kestrel/errors.h>
+#include "account.h"
 #include "clock.h"
 #include "debug.h"
 #include "page_alloc.h"
@@ -45,6 +46,7 @@ static void reap_zombie(void)
     zombie = NULL;
     page_free(z->kstack, KSTACK_ORDER);
     z->kstack = NULL;
+    account_uncharge(z->obj.acct, ACCOUNT_THREADS, 1);     /* NULL for a kernel thread */
     object_put(&z->obj);        /* the reference the thread held on itself while alive */
 }
 

@@ -7,6 +7,7 @@
  * through the per-thread cache and comes here for everything else.
  */
 #include "ipc.h"
+#include "process.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -15,7 +16,7 @@
 
 long sys_ipc_listener_create(void)
 {
-    struct listener *l = ipc_listener_new();
+    struct listener *l = ipc_listener_new(current_process()->acct);
     if (!l)
         return KS_ERR_NO_MEMORY;
     long r = sys_install(&l->obj, LISTENER_RIGHTS);
@@ -29,7 +30,8 @@ long sys_ipc_client_create(sysarg_t listener, sysarg_t userdata)
     long r = sys_lookup(listener, KS_OBJ_LISTENER, KS_RIGHT_MANAGE, &o, NULL);
     if (r)
         return r;
-    struct client_port *c = ipc_client_new(listener_from_object(o), userdata);
+    struct client_port *c =
+        ipc_client_new(current_process()->acct, listener_from_object(o), userdata);
     object_put(o);
     if (!c)
         return KS_ERR_NO_MEMORY;

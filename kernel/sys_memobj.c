@@ -14,7 +14,7 @@ long sys_memobj_create(sysarg_t size)
 {
     if (size > MEMOBJ_MAX_SIZE)
         return KS_ERR_RANGE;
-    struct memobj *mo = memobj_create(size);
+    struct memobj *mo = memobj_create(current_process()->acct, size);
     if (!mo)
         return KS_ERR_NO_MEMORY;
     long r = sys_install(&mo->obj, MEMOBJ_RIGHTS);
@@ -195,7 +195,7 @@ long sys_view_create(sysarg_t m, sysarg_t rights)
     struct view *v;
     if (memobj_is_device(mo)) {
         r = KS_ERR_INVALID;             /* device registers are not a file */
-    } else if (!(v = view_create(mo))) {
+    } else if (!(v = view_create(current_process()->acct, mo))) {
         r = KS_ERR_NO_MEMORY;
     } else {
         r = sys_install(&v->obj, (uint32_t)rights);

@@ -2,6 +2,7 @@
  * kernel/sys_process.c - system calls on processes and threads.
  */
 #include <arch/memlayout.h>
+#include "account.h"
 #include "futex.h"
 #include "handle.h"
 #include "process.h"
@@ -19,11 +20,53 @@ long sys_process_create(sysarg_t name, sysarg_t len)
     if (r)
         return r;
     buf[len] = '\0';
-    struct process *p = process_create(buf, current_process()->pid);
-    if (!p)
-        return KS_ERR_NO_MEMORY;
+    struct process *p;
+    r = process_create(buf, current_process()->pid, current_process()->acct, &p);
+    if (r)
+        return r;
     r = sys_install(&p->obj, KS_RIGHTS_ALL);
     object_put(&p->obj);        /* the handle holds it now (or it dies here) */
+    return r;
+}
+
+/* Copy one of an account's arrays out as a struct ks_limits (0: not wanted). */
+static long limits_out(sysarg_t to, const uint64_t v[ACCOUNT_KINDS])
+{
+    struct ks_limits l = { v[ACCOUNT_MEMORY], v[ACCOUNT_THREADS], v[ACCOUNT_PROCESSES], 0 };
+    return to ? copy_to_user(to, &l, sizeof l) : 0;
+}
+
+long sys_process_limit(sysarg_t proc, sysarg_t set, sysarg_t used, sysarg_t limit)
+{
+    struct ks_limits l;
+    if (set) {
+        long r = copy_from_user(&l, set, sizeof l);
+        if (r)
+            return r;
+        if (l.reserved)
+            return KS_ERR_INVALID;
+    }
+    struct object *o;
+    uint32_t need = (set ? KS_RIGHT_MANAGE : 0) | (used || limit ? KS_RIGHT_READ : 0);
+    long r = sys_lookup(proc, KS_OBJ_PROCESS, need, &o, NULL);
+    if (r)
+        return r;
+    struct process *p = process_from_object(o);
+    struct account *a = p->acct;
+    if (set && p == current_process())
+        r = KS_ERR_ACCESS;      /* a limit is set from above, never lifted from below */
+    else if (!a)
+        r = KS_ERR_BAD_STATE;
+    if (!r && set) {
+        a->limit[ACCOUNT_MEMORY] = l.memory;
+        a->limit[ACCOUNT_THREADS] = l.threads;
+        a->limit[ACCOUNT_PROCESSES] = l.processes;
+    }
+    if (!r)
+        r = limits_out(used, a->used);
+    if (!r)
+        r = limits_out(limit, a->limit);
+    object_put(o);
     return r;
 }
 
@@ -72,14 +115,13 @@ long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg)
         return r;
     struct process *p = process_from_object(o);
     struct thread *t = NULL;
-    if (p->state != PROCESS_ALIVE)
-        r = KS_ERR_BAD_STATE;
-    else if (!(t = thread_create_user(p, pc, sp, arg)))
-        r = KS_ERR_NO_MEMORY;
-    else if ((r = sys_install(&t->obj, KS_RIGHTS_ALL)) < 0)
-        thread_discard(t);
-    else
-        thread_start_running(t);
+    r = p->state == PROCESS_ALIVE ? thread_create_user(p, pc, sp, arg, &t) : KS_ERR_BAD_STATE;
+    if (r == 0) {
+        if ((r = sys_install(&t->obj, KS_RIGHTS_ALL)) < 0)
+            thread_discard(t);
+        else
+            thread_start_running(t);
+    }
     object_put(o);
     return r;
 }

@@ -50,6 +50,7 @@ long sys_futex_wake(sysarg_t addr, sysarg_t count);
 long sys_self_ids(sysarg_t out);
 long sys_irq_bind(sysarg_t irq, sysarg_t listener, sysarg_t userdata);
 long sys_irq_ack(sysarg_t irq);
+long sys_process_limit(sysarg_t proc, sysarg_t set, sysarg_t used, sysarg_t limit);
 
 #define ENTRY(n, fn) [n] = (syscall_fn)(void (*)(void))(fn)
 
@@ -92,6 +93,7 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_SELF_IDS, sys_self_ids),
     ENTRY(KS_SYS_IRQ_BIND, sys_irq_bind),
     ENTRY(KS_SYS_IRQ_ACK, sys_irq_ack),
+    ENTRY(KS_SYS_PROCESS_LIMIT, sys_process_limit),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

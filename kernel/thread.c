@@ -7,6 +7,7 @@
  */
 #include <arch/arch.h>
 #include <kestrel/errors.h>
+#include "account.h"
 #include "clock.h"
 #include "heap.h"
 #include "page_alloc.h"
@@ -25,7 +26,7 @@ static void thread_destroy(struct object *o)
     ipc_thread_release(t);
     if (t->proc)
         object_put(&t->proc->obj);
-    kfree(t);
+    account_kfree(o->acct, t);
 }
 
 static const struct object_ops thread_ops = { .destroy = thread_destroy };
@@ -51,19 +52,20 @@ void thread_init_boot(void)
     sched_init(t);
 }
 
-/* A new thread object with its kernel stack, named `name`; NULL without memory. */
-static struct thread *thread_alloc(const char *name)
+/* A new thread object with its kernel stack, named `name`, charged to a; NULL without memory. */
+static struct thread *thread_alloc(const char *name, struct account *a)
 {
-    struct thread *t = kzalloc(sizeof *t);
+    struct thread *t = account_kzalloc(a, sizeof *t);
     if (!t)
         return NULL;
-    t->kstack = page_alloc(KSTACK_ORDER);
+    t->kstack = account_page_alloc(a, KSTACK_ORDER, 0);
     if (!t->kstack) {
-        kfree(t);
+        account_kfree(a, t);
         return NULL;
     }
     thread_fields_init(t);
     object_init(&t->obj, KS_OBJ_THREAD, &thread_ops);
+    t->obj.acct = a;
     size_t n = strlen(name);
     memcpy(t->name, name, n < sizeof t->name ? n : sizeof t->name - 1);
     return t;
@@ -74,22 +76,29 @@ static uint64_t kstack_top(const struct thread *t)
     return (uint64_t)t->kstack + (PAGE_SIZE << KSTACK_ORDER);
 }
 
-struct thread *thread_create_user(struct process *proc, uint64_t pc, uint64_t sp, uint64_t arg)
+long thread_create_user(struct process *proc, uint64_t pc, uint64_t sp, uint64_t arg,
+                        struct thread **out)
 {
-    struct thread *t = thread_alloc(proc->name);
-    if (!t)
-        return NULL;
+    long r = account_charge(proc->acct, ACCOUNT_THREADS, 1);
+    if (r)
+        return r;
+    struct thread *t = thread_alloc(proc->name, proc->acct);
+    if (!t) {
+        account_uncharge(proc->acct, ACCOUNT_THREADS, 1);
+        return KS_ERR_NO_MEMORY;
+    }
     t->proc = proc;
     object_get(&proc->obj);
     list_push_back(&proc->threads, &t->proc_link);
     proc->nthreads++;
     arch_thread_init_user(t, kstack_top(t), &proc->vm->as, pc, sp, arg);
-    return t;
+    *out = t;
+    return 0;
 }
 
 struct thread *thread_create_kernel(const char *name, long (*fn)(void *), void *arg)
 {
-    struct thread *t = thread_alloc(name);
+    struct thread *t = thread_alloc(name, NULL);
     if (!t)
         return NULL;
     arch_thread_init_kernel(t, kstack_top(t), fn, arg);
@@ -163,5 +172,6 @@ void thread_discard(struct thread *t)
     t->proc->nthreads--;
     page_free(t->kstack, KSTACK_ORDER);
     t->kstack = NULL;
+    account_uncharge(t->obj.acct, ACCOUNT_THREADS, 1);
     object_put(&t->obj);
 }

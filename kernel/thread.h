@@ -62,10 +62,13 @@ static inline struct thread *current_thread(void) { return arch_current(); }
 void thread_init_boot(void);
 
 /*
- * A new thread in proc that will enter user mode at pc with sp and a0 = arg.
- * It is not yet runnable: call thread_start_running. NULL without memory.
+ * A new thread in proc that will enter user mode at pc with sp and a0 = arg,
+ * in *out. It is not yet runnable: call thread_start_running. Its object,
+ * kernel stack and FP state are charged to proc's account, which counts it
+ * as a thread until it is reaped. 0, KS_ERR_NO_MEMORY or KS_ERR_LIMIT.
  */
-struct thread *thread_create_user(struct process *proc, uint64_t pc, uint64_t sp, uint64_t arg);
+long thread_create_user(struct process *proc, uint64_t pc, uint64_t sp, uint64_t arg,
+                        struct thread **out);
 
 /* A runnable kernel thread running fn(arg); its result is the exit code. NULL without memory. */
 struct thread *thread_create_kernel(const char *name, long (*fn)(void *), void *arg);

@@ -60,7 +60,7 @@ static int map_file(void *ctx, uint64_t vaddr, uint64_t image_off, uint64_t len,
 static int map_fresh(struct loader *l, uint64_t vaddr, uint64_t len, uint32_t prot, uint64_t at,
                      const void *data, uint64_t data_len)
 {
-    struct memobj *mo = memobj_create(len);
+    struct memobj *mo = memobj_create(l->proc->acct, len);
     if (!mo)
         return KS_ERR_NO_MEMORY;
     long r = data_len ? memobj_fill(mo, at, data, data_len) : 0;
@@ -124,8 +124,8 @@ struct process *userboot_start_init(const char *args, const struct userboot_cons
     int err = elf_spawn_find(&ops, NULL, "init", &sp);
     if (err)
         panic("userboot: init: %s", elf_strerror(err));
-    struct loader l = { process_create("init", 0), memobj_create(0) };
-    if (!l.image || !l.proc)
+    struct loader l = { NULL, memobj_create(NULL, 0) };
+    if (process_create("init", 0, NULL, &l.proc) != 0 || !l.image)
         panic("userboot: out of memory");
     if (memobj_fill(l.image, 0, bootimage_start, (uint64_t)(bootimage_end - bootimage_start)) != 0)
         panic("userboot: out of memory copying the boot image");
@@ -145,8 +145,8 @@ struct process *userboot_start_init(const char *args, const struct userboot_cons
         panic("userboot: cannot map init: %s (%d)", elf_strerror(err), err);
     object_put(&l.image->obj);
     page_free(sp.page, 0);
-    struct thread *t = thread_create_user(l.proc, sp.img.entry, sp.sp, 0);
-    if (!t)
+    struct thread *t;
+    if (thread_create_user(l.proc, sp.img.entry, sp.sp, 0, &t) != 0)
         panic("userboot: out of memory for init's thread");
     thread_start_running(t);
     return l.proc;

@@ -16,6 +16,7 @@
 #include <arch/memlayout.h>
 #include <kestrel/errors.h>
 #include <kestrel/syscall.h>
+#include "account.h"
 #include "heap.h"
 #include "memobj.h"
 #include "page_alloc.h"
@@ -46,18 +47,18 @@ static uint32_t read_only(uint32_t prot)
     return (prot & (KS_PROT_READ | KS_PROT_WRITE) ? KS_PROT_READ : 0) | (prot & KS_PROT_EXEC);
 }
 
-struct vm_space *vm_space_create(void)
+struct vm_space *vm_space_create(struct account *acct)
 {
     if (!zero_page) {
         if (!(zero_page = page_zalloc(0)))
             return NULL;
         memobj_set_unmap_hook(vm_unmap_memobj_pages);     /* truncation reaches mappings */
     }
-    struct vm_space *vs = kzalloc(sizeof *vs);
+    struct vm_space *vs = account_kzalloc(acct, sizeof *vs);
     if (!vs)
         return NULL;
-    if (arch_aspace_init(&vs->as) != 0) {
-        kfree(vs);
+    if (arch_aspace_init(&vs->as, acct) != 0) {
+        account_kfree(acct, vs);
         return NULL;
     }
     list_init(&vs->areas);
@@ -84,15 +85,16 @@ static void area_free(struct vm_area *a)
     list_remove(&a->link);
     list_remove(&a->mo_link);
     object_put(&a->mo->obj);
-    kfree(a);
+    account_kfree(a->vs->as.acct, a);
 }
 
 void vm_space_destroy(struct vm_space *vs)
 {
     LIST_FOR_EACH(n, tmp, &vs->areas)
         area_free(LIST_ENTRY(n, struct vm_area, link));
+    struct account *acct = vs->as.acct;
     arch_aspace_destroy(&vs->as);
-    kfree(vs);
+    account_kfree(acct, vs);
 }
 
 static struct vm_area *area_search(struct vm_space *vs, uintptr_t addr)
@@ -178,7 +180,7 @@ long vm_map(struct vm_space *vs, struct memobj *mo, uint64_t offset, uintptr_t a
     struct list_node *before;
     if (!range_free(vs, addr, addr + len, &before))
         return KS_ERR_EXISTS;
-    struct vm_area *a = kzalloc(sizeof *a);
+    struct vm_area *a = account_kzalloc(vs->as.acct, sizeof *a);
     if (!a)
         return KS_ERR_NO_MEMORY;
     a->vs = vs;
@@ -198,7 +200,7 @@ long vm_map(struct vm_space *vs, struct memobj *mo, uint64_t offset, uintptr_t a
 /* Split a at addr (strictly inside it): a keeps [start, addr), the new area [addr, end). */
 static struct vm_area *area_split(struct vm_area *a, uintptr_t addr)
 {
-    struct vm_area *b = kzalloc(sizeof *b);
+    struct vm_area *b = account_kzalloc(a->vs->as.acct, sizeof *b);
     if (!b)
         return NULL;
     *b = *a;
@@ -297,7 +299,7 @@ long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot
 /* Map a private copy of `src` (NULL: zeros) at va, writable. */
 static long map_private_copy(struct vm_area *a, arch_pte_t *slot, uintptr_t va, const void *src)
 {
-    void *copy = src ? page_alloc(0) : page_zalloc(0);
+    void *copy = account_page_alloc(a->vs->as.acct, 0, !src);
     if (!copy)
         return KS_ERR_NO_MEMORY;
     if (src)

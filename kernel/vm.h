@@ -30,7 +30,7 @@ struct vm_area {
 };
 
 struct vm_space {
-    struct arch_aspace as;
+    struct arch_aspace as;      /* as.acct: charged for tables, areas and private copies */
     struct list areas;
     struct vm_area *last_area;  /* the area the last lookup found (faults come in runs) */
 };
@@ -38,7 +38,8 @@ struct vm_space {
 /* Access kinds for vm_fault. */
 enum { VM_READ = 1, VM_WRITE = 2, VM_EXEC = 4 };
 
-struct vm_space *vm_space_create(void);
+/* A new empty address space charged to a (kernel/account.h); NULL without memory or over a's limit. */
+struct vm_space *vm_space_create(struct account *a);
 
 /* Unmap everything and free the page tables. */
 void vm_space_destroy(struct vm_space *vs);

@@ -160,7 +160,7 @@ static uint32_t rights_of(struct handle_table *t, ks_handle_t h)
 
 CASE(install_lookup_close)
 {
-    struct handle_table *t = handle_table_create();
+    struct handle_table *t = handle_table_create(NULL);
     KT_ASSERT(t != NULL);
     KT_EXPECT_EQ(handle_count(t), 0);
     struct toy *a = toy_new(0, &toy_ops);
@@ -215,7 +215,7 @@ CASE(rights_subset)
     static const uint32_t held[] = { 0, KS_RIGHT_READ, KS_RIGHT_READ | KS_RIGHT_MAP,
                                      KS_RIGHT_WAIT | KS_RIGHT_TRANSFER, KS_RIGHTS_ALL & ~KS_RIGHT_WRITE,
                                      KS_RIGHTS_ALL };
-    struct handle_table *t = handle_table_create();
+    struct handle_table *t = handle_table_create(NULL);
     KT_ASSERT(t != NULL);
     struct toy *a = toy_new(0, &toy_ops);
     unsigned wrong = 0;
@@ -247,7 +247,7 @@ CASE(check_order)
 {
     static struct object other;
     object_init(&other, OTHER, &other_ops);
-    struct handle_table *t = handle_table_create();
+    struct handle_table *t = handle_table_create(NULL);
     KT_ASSERT(t != NULL);
     struct toy *a = toy_new(0, &toy_ops);
     ks_handle_t ha = handle_install(t, &a->obj, KS_RIGHT_READ);
@@ -278,7 +278,7 @@ CASE(check_order)
 /* Values that never name a handle: below 256, negative, wrong generation, free slot. */
 CASE(bad_values)
 {
-    struct handle_table *t = handle_table_create();
+    struct handle_table *t = handle_table_create(NULL);
     KT_ASSERT(t != NULL);
     struct toy *a = toy_new(0, &toy_ops);
     ks_handle_t h = handle_install(t, &a->obj, KS_RIGHTS_ALL);
@@ -318,7 +318,7 @@ CASE(stale_after_reuse)
 {
     enum { ROUNDS = 1000 };
     static ks_handle_t old[ROUNDS];
-    struct handle_table *t = handle_table_create();
+    struct handle_table *t = handle_table_create(NULL);
     KT_ASSERT(t != NULL);
     struct toy *a = toy_new(0, &toy_ops), *b = toy_new(1, &toy_ops);
     ks_handle_t h1 = handle_install(t, &a->obj, KS_RIGHT_READ);
@@ -363,7 +363,7 @@ CASE(stale_after_reuse)
 CASE(table_full)
 {
     static ks_handle_t hs[KS_HANDLE_MAX];
-    struct handle_table *t = handle_table_create();
+    struct handle_table *t = handle_table_create(NULL);
     KT_ASSERT(t != NULL);
     struct toy *a = toy_new(0, &toy_ops), *b = toy_new(1, &toy_ops);
     unsigned low = 0, dup = 0;
@@ -418,7 +418,7 @@ CASE(table_full)
 /* on_last_handle runs when the handle count reaches zero, across tables, and only then. */
 CASE(last_handle_hook)
 {
-    struct handle_table *t1 = handle_table_create(), *t2 = handle_table_create();
+    struct handle_table *t1 = handle_table_create(NULL), *t2 = handle_table_create(NULL);
     KT_ASSERT(t1 && t2);
     struct toy *a = toy_new(0, &toy_ops);
     ks_handle_t x = handle_install(t1, &a->obj, KS_RIGHT_READ);
@@ -466,7 +466,7 @@ CASE(last_handle_hook)
 /* destroy runs when the last reference goes, whoever holds it, after on_last_handle. */
 CASE(destroy_on_last_ref)
 {
-    struct handle_table *t = handle_table_create();
+    struct handle_table *t = handle_table_create(NULL);
     KT_ASSERT(t != NULL);
     struct toy *a = toy_new(0, &toy_ops);
     ks_handle_t h = handle_install(t, &a->obj, KS_RIGHT_READ);
@@ -502,7 +502,7 @@ CASE(destroy_on_last_ref)
 /* Destroying a table closes every handle: hooks once per object, references dropped. */
 CASE(table_destroy_closes_all)
 {
-    struct handle_table *t = handle_table_create();
+    struct handle_table *t = handle_table_create(NULL);
     KT_ASSERT(t != NULL);
     struct toy *a = toy_new(0, &toy_ops), *b = toy_new(1, &toy_ops), *c = toy_new(2, &toy_ops);
     for (int i = 0; i < 3; i++)
@@ -533,7 +533,7 @@ CASE(table_destroy_closes_all)
     KT_EXPECT_EQ(n_destroy[2], 1);
 
     /* An empty table. */
-    t = handle_table_create();
+    t = handle_table_create(NULL);
     KT_ASSERT(t != NULL);
     handle_table_destroy(t);
     KT_EXPECT_EQ(nevents, 6);
@@ -597,7 +597,7 @@ CASE(object_cast_checks_type)
 /* Generations wrap before a handle value could turn negative. */
 CASE(generation_wraps_positive)
 {
-    struct handle_table *t = handle_table_create();
+    struct handle_table *t = handle_table_create(NULL);
     KT_ASSERT(t != NULL);
     struct toy *a = toy_new(0, &toy_ops_no_hook);
     ks_handle_t first = handle_install(t, &a->obj, 0), prev = first, h = first;
@@ -632,10 +632,10 @@ CASE(create_no_memory)
     while (n < MAXP && (pages[n] = kmalloc(PAGE_SIZE)) != NULL)
         n++;
     KT_ASSERT(n < MAXP);
-    KT_EXPECT(handle_table_create() == NULL);
+    KT_EXPECT(handle_table_create(NULL) == NULL);
     for (unsigned i = 0; i < n; i++)
         kfree(pages[i]);
-    struct handle_table *t = handle_table_create();
+    struct handle_table *t = handle_table_create(NULL);
     KT_EXPECT(t != NULL);
     if (t)
         handle_table_destroy(t);
@@ -648,7 +648,7 @@ CASE(create_no_memory)
  */
 CASE(refs_past_32_bits)
 {
-    struct handle_table *t = handle_table_create();
+    struct handle_table *t = handle_table_create(NULL);
     KT_ASSERT(t != NULL);
     struct toy *a = toy_new(0, &toy_ops);
     ks_handle_t h = handle_install(t, &a->obj, KS_RIGHT_READ);

@@ -249,7 +249,7 @@ static const uint64_t edges[] = {
 CASE(empty_tree)
 {
     struct radix t;
-    radix_init(&t);
+    radix_init(&t, NULL);
     KT_EXPECT(radix_lookup(&t, 0) == NULL);
     KT_EXPECT(radix_lookup(&t, 12345) == NULL);
     KT_EXPECT(radix_lookup(&t, UINT64_MAX) == NULL);
@@ -269,7 +269,7 @@ CASE(single_index)
     unsigned bad = 0;
     for (unsigned i = 0; i < NEDGES; i++) {
         struct radix t;
-        radix_init(&t);
+        radix_init(&t, NULL);
         KT_ASSERT(radix_insert(&t, edges[i], val(edges[i], 0)) == 0);
         KT_EXPECT_EQ(t.height, height_for(edges[i]));
         KT_EXPECT(nodes() >= t.height);
@@ -294,7 +294,7 @@ CASE(path_nodes_only)
     unsigned extra = 0;
     for (unsigned i = 0; i < NEDGES; i++) {
         struct radix t;
-        radix_init(&t);
+        radix_init(&t, NULL);
         KT_ASSERT(radix_insert(&t, edges[i], val(edges[i], 0)) == 0);
         if (nodes() != t.height && !extra)
             ktest_fail(__FILE__, __LINE__, "index 0x%lx alone: %zu nodes for height %u",
@@ -305,7 +305,7 @@ CASE(path_nodes_only)
     KT_EXPECT_EQ(extra, 0);
     /* Growing a tree that holds something keeps the old root as slot 0: h nodes + 1 per new level. */
     struct radix t;
-    radix_init(&t);
+    radix_init(&t, NULL);
     KT_ASSERT(radix_insert(&t, 5, val(5, 0)) == 0);
     KT_ASSERT(radix_insert(&t, 4096, val(4096, 0)) == 0);
     KT_EXPECT_EQ(t.height, 3);
@@ -318,7 +318,7 @@ CASE(edge_indices)
 {
     for (int order = 0; order < 2; order++) {
         struct radix t;
-        radix_init(&t);
+        radix_init(&t, NULL);
         for (unsigned k = 0; k < NEDGES; k++) {
             unsigned i = order ? NEDGES - 1 - k : k;
             KT_ASSERT(radix_insert(&t, edges[i], val(edges[i], 0)) == 0);
@@ -349,7 +349,7 @@ CASE(edge_indices)
 CASE(overwrite)
 {
     struct radix t;
-    radix_init(&t);
+    radix_init(&t, NULL);
     KT_ASSERT(radix_insert(&t, 4096, val(4096, 0)) == 0);
     size_t n = nodes();
     KT_ASSERT(radix_insert(&t, 4096, val(4096, 1)) == 0);
@@ -363,7 +363,7 @@ CASE(overwrite)
 CASE(beyond_height)
 {
     struct radix t;
-    radix_init(&t);
+    radix_init(&t, NULL);
     KT_ASSERT(radix_insert(&t, 5, val(5, 0)) == 0);
     KT_EXPECT_EQ(t.height, 1);
     size_t n = nodes();
@@ -395,7 +395,7 @@ CASE(full_width_indices)
     unsigned bad = 0;
     for (unsigned i = 0; i < NBIG; i++) {
         struct radix t;
-        radix_init(&t);
+        radix_init(&t, NULL);
         KT_ASSERT(radix_insert(&t, big[i], val(big[i], 0)) == 0);
         bad += radix_lookup(&t, big[i]) != val(big[i], 0);
         bad += radix_lookup(&t, big[i] & ((1ull << 60) - 1)) != NULL;   /* the same low bits */
@@ -412,7 +412,7 @@ CASE(full_width_indices)
 
     /* All of them together, plus small ones with the same low bits. */
     struct radix t;
-    radix_init(&t);
+    radix_init(&t, NULL);
     for (unsigned i = 0; i < NBIG; i++) {
         KT_ASSERT(radix_insert(&t, big[i], val(big[i], 0)) == 0);
         KT_ASSERT(radix_insert(&t, big[i] & 0xffff, val(big[i] & 0xffff, 0)) == 0);
@@ -441,7 +441,7 @@ CASE(random_vs_reference)
     for (unsigned round = 0; round < 4; round++) {
         struct radix t;
         struct ref r = { 0 };
-        radix_init(&t);
+        radix_init(&t, NULL);
         uint64_t max = 0;
         for (unsigned i = 0; i < 3000; i++) {
             uint64_t x = rand_index();
@@ -520,7 +520,7 @@ CASE(remove_from_suffix)
     for (unsigned f = 0; f < nf; f++) {
         uint64_t first = firsts[f];
         struct radix t;
-        radix_init(&t);
+        radix_init(&t, NULL);
         for (size_t i = 0; i < base.n; i++)
             KT_ASSERT(radix_insert(&t, base.index[i], base.p[i]) == 0);
         unsigned h = t.height;
@@ -568,7 +568,7 @@ static void free_cb(uint64_t index, void *p, void *arg)
 CASE(remove_from_zero_frees_all)
 {
     struct radix t;
-    radix_init(&t);
+    radix_init(&t, NULL);
     unsigned freed = 0, stored = 0;
     for (uint64_t x = 0; x < 5000; x += 7) {
         KT_ASSERT(radix_insert(&t, x * 977, malloc(8)) == 0);
@@ -609,7 +609,7 @@ CASE(insert_no_memory)
 {
     KT_ASSERT(heap_fresh(32));
     struct radix t;
-    radix_init(&t);
+    radix_init(&t, NULL);
     for (uint64_t x = 0; x < 100; x++)
         KT_ASSERT(radix_insert(&t, x, val(x, 0)) == 0);
     enum { MAXF = 4096 };

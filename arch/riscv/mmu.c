@@ -48,12 +48,12 @@ static inline void sfence_page(uintptr_t va, uint64_t asid)
     __asm__ volatile("sfence.vma %0, %1" :: "r"(va), "r"(asid) : "memory");
 }
 
-int arch_aspace_init(struct arch_aspace *as)
+int arch_aspace_init(struct arch_aspace *as, struct account *a)
 {
     int asid = asid_alloc();
     if (asid < 0)
         return KS_ERR_NO_MEMORY;
-    pte_t *root = page_zalloc(0);
+    pte_t *root = account_page_alloc(a, 0, 1);
     if (!root) {
         asid_free(asid);
         return KS_ERR_NO_MEMORY;
@@ -61,6 +61,7 @@ int arch_aspace_init(struct arch_aspace *as)
     memcpy(root + PT_ENTRIES / 2, kernel_root_table() + PT_ENTRIES / 2, PAGE_SIZE / 2);
     as->root = root;
     as->asid = (uint16_t)asid;
+    as->acct = a;
     as->satp = SATP_MODE_SV48 | (uint64_t)asid << 44 | virt_to_phys(root) >> PAGE_SHIFT;
     sfence_asid((uint64_t)asid);
     return 0;
@@ -122,9 +123,9 @@ static pte_t *leaf_lookup(pte_t *root, uintptr_t va)
 }
 
 /* pt_walk making tables, out of line so that arch_pte_slot stays a leaf function without spills. */
-static __attribute__((noinline)) pte_t *leaf_create(pte_t *root, uintptr_t va)
+static __attribute__((noinline)) pte_t *leaf_create(struct arch_aspace *as, uintptr_t va)
 {
-    return pt_walk(root, va, 0, 1);
+    return pt_walk(as->root, va, 0, 1, as->acct);
 }
 
 arch_pte_t *arch_pte_slot(struct arch_aspace *as, uintptr_t va, int create)
@@ -132,7 +133,7 @@ arch_pte_t *arch_pte_slot(struct arch_aspace *as, uintptr_t va, int create)
     pte_t *e = leaf_lookup(as->root, va);
     if (e || !create)
         return e;
-    return leaf_create(as->root, va);
+    return leaf_create(as, va);
 }
 
 _Static_assert(ARCH_PTE_DEVICE == 1ul << 8, "RSW bits are 8 and 9");

@@ -47,7 +47,7 @@ int pt_map(pte_t *root, uintptr_t va, paddr_t pa, size_t size, uint64_t flags)
                 break;
             }
         }
-        pte_t *e = pt_walk(root, va, level, 1);
+        pte_t *e = pt_walk(root, va, level, 1, NULL);
         if (!e)
             return -1;
         if (*e & PTE_V)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <arch/memlayout.h>
+#include "kernel/account.h"
 #include "kernel/page_alloc.h"
 #include "kernel/panic.h"
 
@@ -45,13 +46,14 @@ pte_t *kernel_root_table(void);
 
 /*
  * The page-table walker: the entry at `level` (0: a 4 KiB leaf) for va under
- * root. Missing tables on the way are allocated (zeroed) with `create`, else
- * the result is NULL; NULL too if an allocation fails. A large page on the
+ * root. Missing tables on the way are allocated (zeroed, charged to `acct`,
+ * kernel/account.h) with `create`, else the result is NULL; NULL too if an
+ * allocation fails. A large page on the
  * way is a kernel bug (user tables never have them): a panic. Every walk that
  * makes tables goes through it (pt_map, arch_pte_slot); mmu.c's leaf_lookup
  * is its no-create level-0 case unrolled, for the page fault path.
  */
-static inline pte_t *pt_walk(pte_t *root, uintptr_t va, int level, int create)
+static inline pte_t *pt_walk(pte_t *root, uintptr_t va, int level, int create, struct account *acct)
 {
     pte_t *table = root;
     for (int l = PT_LEVELS - 1; l > level; l--) {
@@ -59,7 +61,7 @@ static inline pte_t *pt_walk(pte_t *root, uintptr_t va, int level, int create)
         if (!(*e & PTE_V)) {
             if (!create)
                 return NULL;
-            pte_t *next = page_zalloc(0);
+            pte_t *next = account_page_alloc(acct, 0, 1);
             if (!next)
                 return NULL;
             *e = pte_make(virt_to_phys(next), PTE_V);

@@ -20,9 +20,12 @@
 #define KS_ERR_ACCESS       (-12)   /* the handle lacks a right the call needs */
 
 /* Resources */
-#define KS_ERR_NO_MEMORY    (-20)   /* the kernel ran out of pages for this call */
+#define KS_ERR_NO_MEMORY    (-20)   /* the kernel ran out of pages for this call, or the
+                                       process's memory limit would be passed */
 #define KS_ERR_NO_HANDLES   (-21)   /* the handle table is full */
 #define KS_ERR_EXISTS       (-22)   /* a mapping already covers part of the requested range */
+#define KS_ERR_LIMIT        (-23)   /* a thread or process limit set on this process (or one
+                                       above it) would be passed (KS_SYS_PROCESS_LIMIT) */
 
 /* State */
 #define KS_ERR_INTERRUPTED  (-30)   /* a blocked call was interrupted (thread_interrupt) */

@@ -94,8 +94,34 @@ enum ks_syscall {
     KS_SYS_IRQ_ACK,             /* (irq) -> 0: enable the line again once the device is served;
                                    KS_ERR_BAD_STATE if the irq is not bound */
 
+    /*
+     * Resource limits (struct ks_limits). Every process has an account of
+     * the memory charged to it (its memobjs' pages, page tables, kernel
+     * objects, thread stacks), its live threads, and the processes made
+     * under it (itself included); a charge counts against every process
+     * above too, so children share their maker's limits. Memory over a
+     * limit fails like exhaustion (KS_ERR_NO_MEMORY), a thread or process
+     * over one with KS_ERR_LIMIT. `set` (0: leave) replaces all three limits
+     * (KS_UNLIMITED for none); it needs MANAGE and may not name the caller
+     * (KS_ERR_ACCESS). `used` and `limit` (0: not wanted) get what is charged
+     * and the limits; they need READ. A dead process has no account:
+     * KS_ERR_BAD_STATE.
+     */
+    KS_SYS_PROCESS_LIMIT,       /* (proc, const struct ks_limits *set, struct ks_limits *used,
+                                   struct ks_limits *limit) -> 0 */
+
     KS_SYS_COUNT
 };
+
+/* KS_SYS_PROCESS_LIMIT's three quantities. */
+struct ks_limits {
+    uint64_t memory;            /* bytes */
+    uint64_t threads;
+    uint64_t processes;
+    uint64_t reserved;          /* 0 */
+};
+_Static_assert(sizeof(struct ks_limits) == 32, "ks_limits layout is ABI");
+#define KS_UNLIMITED        UINT64_MAX
 
 /* futex_wait: wait without a deadline. Futexes are keyed by (address space, address). */
 #define KS_FOREVER          UINT64_MAX

@@ -11,14 +11,17 @@
 #include <stdint.h>
 #include <arch/memlayout.h>
 
+struct account;
+
 struct arch_aspace {
     uint64_t *root;
     uint64_t satp;          /* mode | ASID | root PPN */
     uint16_t asid;
+    struct account *acct;   /* charged for the page tables (kernel/account.h) */
 };
 
-/* 0, or KS_ERR_NO_MEMORY. */
-int arch_aspace_init(struct arch_aspace *as);
+/* 0, or KS_ERR_NO_MEMORY (also over a's limit). The tables are charged to a. */
+int arch_aspace_init(struct arch_aspace *as, struct account *a);
 
 /* Free the page tables (all user pages must already be unmapped). */
 void arch_aspace_destroy(struct arch_aspace *as);
