@@ -43,7 +43,7 @@ __attribute__((noinline, cold)) long linux_err(long ks)
     case KS_ERR_EXISTS: return -EEXIST;
     case KS_ERR_INTERRUPTED: return -EINTR;
     case KS_ERR_PEER_CLOSED: return -EIO;
-    case KS_ERR_AGAIN: return -EAGAIN;
+    case KS_ERR_AGAIN: case KS_ERR_LIMIT: return -EAGAIN;
     case KS_ERR_TIMED_OUT: return -ETIMEDOUT;
     default: return -EIO;
     }

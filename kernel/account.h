@@ -42,7 +42,7 @@ enum account_kind {
 };
 
 #define ACCOUNT_UNLIMITED UINT64_MAX
-#define ACCOUNT_MAX 1024    /* accounts at once (ids fit in struct page) */
+#define ACCOUNT_MAX 4096    /* accounts at once (ids fit in struct page) */
 
 struct account {
     struct account *parent;

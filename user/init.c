@@ -32,6 +32,7 @@
 #include "musl_emu.h"
 #include "user/lib/bench.h"
 #include "user/lib/fsproto.h"
+#include "user/lib/hog.h"
 #include "user/lib/ipc.h"
 #define KTAP_FLUSH() fflush(stdout)
 #include "user/lib/ktap.h"
@@ -40,6 +41,25 @@
 
 static int have_console_mmio;  /* fsd got the UART's registers (else it uses the debug console) */
 static ks_handle_t fsd_proc;    /* fsd's process: init kills and restarts it in the utest run */
+
+/*
+ * Resource limits (KS_SYS_PROCESS_LIMIT), planned once at boot from the free
+ * memory then: RESERVE_BYTES stay out of everyone's reach (init's own needs,
+ * the kernel's); fsd may take a quarter of the rest (its tree: files live in
+ * its memobjs), and each program init runs, with its children, the other
+ * three quarters. The two together cannot exhaust the machine.
+ */
+#define RESERVE_BYTES   (4ul << 20)
+static struct ks_limits fsd_limits, program_limits;
+
+static void plan_limits(void)
+{
+    struct ks_kstat k;
+    uint64_t free = ks_kstat(&k) == 0 ? k.free_pages * KS_PAGE_SIZE : 0;
+    uint64_t room = free > 2 * RESERVE_BYTES ? free - RESERVE_BYTES : RESERVE_BYTES;
+    fsd_limits = (struct ks_limits){ .memory = room / 4, .threads = 64, .processes = 1 };
+    program_limits = (struct ks_limits){ .memory = room - room / 4, .threads = 1024, .processes = 1024 };
+}
 
 /* Before stdio works: say why on the kernel's debug console and stop. */
 static __attribute__((noreturn)) void fail(const char *what, long err)
@@ -80,7 +100,9 @@ static void start_fs(void)
     snprintf(shift, sizeof shift, "%lu", getauxval(KS_AT_CONSOLE_REG_SHIFT));
     const char *argv[] = { "fsd", offset, shift, NULL };
     /* Not musl_emu_spawn: that would pass fsd our root port, which after a restart is the dead one. */
+    ulib_spawn_limits(&fsd_limits);
     long p = ulib_spawn((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), "fsd", argv, extra, n);
+    ulib_spawn_limits(&program_limits);
     if (p < 0)
         fail("cannot start the FS server fsd", p);
     fsd_proc = (ks_handle_t)p;
@@ -330,6 +352,136 @@ static int run_fsd_restart(void)
     return k.failed != 0;
 }
 
+/* 1 if a 1 MiB memobj can be made and every page of it written (then it is closed). */
+static int can_take_a_mebibyte(void)
+{
+    static const char one = 1;
+    long mo = ks_memobj_create(1ul << 20);
+    int ok = mo >= 0;
+    for (uint64_t off = 0; ok && off < (1ul << 20); off += KS_PAGE_SIZE)
+        ok = ks_memobj_write((ks_handle_t)mo, off, &one, 1) == 1;
+    if (mo >= 0)
+        ks_handle_close((ks_handle_t)mo);
+    return ok;
+}
+
+/* The hog's report against its account: each stage ended at its limit. */
+static int hog_at_limits(const struct hog_report *r, long got, const struct ks_limits *used,
+                         const struct ks_limits *lim)
+{
+    int ok = r->done && got == 0 &&
+             r->error[HOG_PROCESSES] == KS_ERR_LIMIT && r->made[HOG_PROCESSES] + 1 == lim->processes &&
+             used->processes == lim->processes &&
+             r->error[HOG_THREADS] == KS_ERR_LIMIT && r->made[HOG_THREADS] + 1 == lim->threads &&
+             used->threads == lim->threads &&
+             r->made[HOG_TABLES] == 512 && r->error[HOG_TABLES] == 0 &&
+             r->error[HOG_MEMORY] == KS_ERR_NO_MEMORY && r->error[HOG_OBJECTS] == KS_ERR_NO_MEMORY &&
+             used->memory <= lim->memory && lim->memory - used->memory < KS_PAGE_SIZE;
+    if (!ok)
+        printf("# hog: done %lu, call %ld; processes %lu (%ld), threads %lu (%ld), tables %lu (%ld), "
+               "memory %lu (%ld), objects %lu (%ld); used %lu/%lu bytes, %lu/%lu threads, %lu/%lu processes\n",
+               (unsigned long)r->done, got, (unsigned long)r->made[HOG_PROCESSES], (long)r->error[HOG_PROCESSES],
+               (unsigned long)r->made[HOG_THREADS], (long)r->error[HOG_THREADS],
+               (unsigned long)r->made[HOG_TABLES], (long)r->error[HOG_TABLES],
+               (unsigned long)r->made[HOG_MEMORY], (long)r->error[HOG_MEMORY],
+               (unsigned long)r->made[HOG_OBJECTS], (long)r->error[HOG_OBJECTS],
+               (unsigned long)used->memory, (unsigned long)lim->memory, (unsigned long)used->threads,
+               (unsigned long)lim->threads, (unsigned long)used->processes, (unsigned long)lim->processes);
+    return ok;
+}
+
+/* KS_SYS_PROCESS_LIMIT's refusals, on the dead hog and on fsd. */
+static int limit_rules_hold(ks_handle_t dead)
+{
+    struct ks_limits l = program_limits, got;
+    int ok = ks_process_limit(KS_PROCESS_SELF, &l, NULL, NULL) == KS_ERR_ACCESS &&
+             ks_process_limit(dead, NULL, &got, NULL) == KS_ERR_BAD_STATE &&
+             ks_process_limit(dead, (const struct ks_limits *)1, NULL, NULL) == KS_ERR_FAULT &&
+             ks_process_limit(fsd_proc, NULL, NULL, (struct ks_limits *)(KS_USER_TOP - 8)) == KS_ERR_FAULT;
+    l.reserved = 1;
+    ok = ok && ks_process_limit(fsd_proc, &l, NULL, NULL) == KS_ERR_INVALID;
+    long ro = ks_handle_duplicate(fsd_proc, KS_RIGHT_READ);
+    ok = ok && ro >= 0 && ks_process_limit((ks_handle_t)ro, &program_limits, NULL, NULL) == KS_ERR_ACCESS &&
+         ks_process_limit((ks_handle_t)ro, NULL, &got, &l) == 0 && got.processes == 1 &&
+         l.memory == fsd_limits.memory && l.threads == fsd_limits.threads && l.processes == 1;
+    if (ro >= 0)
+        ks_handle_close((ks_handle_t)ro);
+    return ok;
+}
+
+/*
+ * Bounded resources: uhog, started like any program (program_limits), takes
+ * everything it can in every way; init, fsd and a new program keep working
+ * meanwhile, and killing uhog gives back every page and object it had.
+ */
+static int run_limits(void)
+{
+    struct ktap k;
+    struct ks_kstat before = { 0 }, after = { 0 };
+    struct ks_limits used = { 0 }, lim = { 0 };
+    uint64_t status = 0;
+    ktap_plan(&k, 4);
+    /* What the checks below do, once first: the heaps they grow are then in the baseline. */
+    const char *ok_argv[] = { "uhog", "ok", NULL };
+    uint64_t ok_status = 1;
+    write_read_back("/tmp/limits", "warm\n");
+    unlink("/tmp/limits");
+    ulib_run((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), "uhog", ok_argv, &ok_status);
+    can_take_a_mebibyte();
+    long mo = ks_memobj_create(KS_PAGE_SIZE);
+    long at = mo < 0 ? mo : ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, 0, KS_PAGE_SIZE,
+                                      KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    struct hog_report *r = at < 0 ? NULL : (struct hog_report *)at;
+    if (r)
+        r->done = 0;            /* its page and page tables made now, before the baseline */
+    ks_kstat(&before);
+    const char *argv[] = { "uhog", NULL };
+    ks_handle_t given = (ks_handle_t)mo;
+    long hog = r ? ulib_spawn((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), "uhog", argv, &given, 1) : at;
+    for (int i = 0; hog >= 0 && i < 30000 && !r->done; i++)
+        usleep(1000);
+    long got = hog < 0 ? hog : ks_process_limit((ks_handle_t)hog, NULL, &used, &lim);
+
+    ktap_run("limits.hog_stopped_at_each_limit");
+    ktap_result(&k, "limits.hog_stopped_at_each_limit", r && hog_at_limits(r, got, &used, &lim),
+                "uhog did not finish, or a stage did not end at its limit");
+
+    ktap_run("limits.others_keep_working");
+    ok_status = 1;
+    int fs_ok = write_read_back("/tmp/limits", "still here\n");
+    unlink("/tmp/limits");
+    ktap_result(&k, "limits.others_keep_working",
+                can_take_a_mebibyte() && fs_ok &&
+                    ulib_run((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), "uhog", ok_argv, &ok_status) == 0 &&
+                    ok_status == 0,
+                "init could not take 1 MiB, fsd could not store a file, or a new program did not run");
+
+    long killed = hog < 0 ? hog : ks_process_kill((ks_handle_t)hog);
+    long waited = hog < 0 ? hog : ks_process_wait((ks_handle_t)hog, &status);
+    ktap_run("limits.set_from_above_only");
+    ktap_result(&k, "limits.set_from_above_only", hog >= 0 && limit_rules_hold((ks_handle_t)hog),
+                "KS_SYS_PROCESS_LIMIT accepted a call it must refuse, or refused a good one");
+    if (hog >= 0)
+        ks_handle_close((ks_handle_t)hog);
+    ks_kstat(&after);
+    ktap_run("limits.exit_gives_everything_back");
+    ktap_result(&k, "limits.exit_gives_everything_back",
+                killed == 0 && waited == 0 && after.objects == before.objects &&
+                    after.heap_objects == before.heap_objects && after.free_pages + 8 >= before.free_pages,
+                "pages, heap objects or kernel objects of the hog stayed after it was killed");
+    if (after.objects != before.objects || after.heap_objects != before.heap_objects ||
+        after.free_pages + 8 < before.free_pages)
+        printf("# free pages %lu -> %lu, heap objects %lu -> %lu, objects %lu -> %lu\n",
+               (unsigned long)before.free_pages, (unsigned long)after.free_pages,
+               (unsigned long)before.heap_objects, (unsigned long)after.heap_objects,
+               (unsigned long)before.objects, (unsigned long)after.objects);
+    if (at >= 0)
+        ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)at, KS_PAGE_SIZE);
+    if (mo >= 0)
+        ks_handle_close((ks_handle_t)mo);
+    return k.failed != 0;
+}
+
 /*
  * bench boot_to_hello: instructions from the kernel's first one to the moment
  * "Hello world." has gone out through fsd (printf and fflush returned). Exact
@@ -347,6 +499,7 @@ static void report_boot_to_hello(uint64_t hello_instret)
 int main(int argc, char **argv)
 {
     int status = 0;
+    plan_limits();
     start_fs();
     printf("Hello world.\n");
     fflush(stdout);
@@ -359,6 +512,7 @@ int main(int argc, char **argv)
             status |= run("ufp", 1);
             status |= run_udev();
             status |= run("mtest", 0);
+            status |= run_limits();
             status |= run_fsd_restart();
         } else if (strcmp(argv[i], "fuzz") == 0) {
             status |= run_fuzz(argc, argv, i + 1);

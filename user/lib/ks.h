@@ -71,6 +71,11 @@ __attribute__((noreturn)) static inline void ks_process_exit(long status)
 }
 static inline long ks_process_wait(ks_handle_t p, uint64_t *status) { return KS2(KS_SYS_PROCESS_WAIT, p, status); }
 static inline long ks_process_kill(ks_handle_t p) { return KS1(KS_SYS_PROCESS_KILL, p); }
+static inline long ks_process_limit(ks_handle_t p, const struct ks_limits *set, struct ks_limits *used,
+                                    struct ks_limits *limit)
+{
+    return KS4(KS_SYS_PROCESS_LIMIT, p, set, used, limit);
+}
 
 static inline long ks_thread_create(ks_handle_t proc, void *pc, void *sp, long arg)
 {

@@ -71,6 +71,16 @@ static int map_stack(void *ctx, const uint8_t *data, uint64_t len)
 
 static const struct elf_spawn_ops ops = { read_image, image_size, map_file, map_anon, map_stack };
 
+static struct ks_limits spawn_limits;
+static int have_spawn_limits;
+
+void ulib_spawn_limits(const struct ks_limits *limits)
+{
+    have_spawn_limits = limits != NULL;
+    if (limits)
+        spawn_limits = *limits;
+}
+
 long ulib_spawn(ks_handle_t bootimg, const char *name, const char *const argv[],
                 const ks_handle_t *given, unsigned ngiven)
 {
@@ -94,6 +104,8 @@ long ulib_spawn_tagged(ks_handle_t bootimg, const char *name, const char *const 
     if (r < 0)
         return r;
     s.proc = (ks_handle_t)r;
+    if (have_spawn_limits && (r = ks_process_limit(s.proc, &spawn_limits, NULL, NULL)) < 0)
+        goto fail;
     /* The handles it gets, copied into it first: the auxiliary vector names their values there. */
     struct elf_auxv extra[1 + ULIB_MAX_GIVEN];
     unsigned nextra = 0;

@@ -23,6 +23,14 @@
 long ulib_spawn(ks_handle_t bootimg, const char *name, const char *const argv[],
                 const ks_handle_t *given, unsigned ngiven);
 
+/*
+ * From now on, every process ulib_spawn makes gets these limits
+ * (KS_SYS_PROCESS_LIMIT) before anything is loaded into it; NULL: none (the
+ * default). init sets them for the programs it runs.
+ */
+struct ks_limits;
+void ulib_spawn_limits(const struct ks_limits *limits);
+
 /* ulib_spawn, with given[i] found under auxv type tags[i] instead. */
 long ulib_spawn_tagged(ks_handle_t bootimg, const char *name, const char *const argv[],
                        const ks_handle_t *given, const uint64_t *tags, unsigned ngiven);
