@@ -7,12 +7,13 @@
  */
 #include <kestrel/errors.h>
 #include "account.h"
+#include "debug.h"
 #include "heap.h"
 #include "page_alloc.h"
 #include "panic.h"
 #include "string.h"
 
-static struct account *table[ACCOUNT_MAX];     /* slot 0 unused: id 0 means "no account" */
+struct account *account_table[ACCOUNT_MAX];     /* slot 0 unused: id 0 means "no account" */
 static uint32_t next_slot = 1;
 static uint32_t live;
 
@@ -21,7 +22,7 @@ struct account *account_create(struct account *parent)
     uint32_t id = 0;
     for (uint32_t i = 0; i < ACCOUNT_MAX - 1 && !id; i++) {
         uint32_t s = 1 + (next_slot - 1 + i) % (ACCOUNT_MAX - 1);
-        if (!table[s])
+        if (!account_table[s])
             id = s;
     }
     if (!id)
@@ -36,7 +37,7 @@ struct account *account_create(struct account *parent)
         a->limit[k] = ACCOUNT_UNLIMITED;
     if (parent)
         parent->refs++;
-    table[id] = a;
+    account_table[id] = a;
     next_slot = id % (ACCOUNT_MAX - 1) + 1;
     live++;
     return a;
@@ -55,7 +56,7 @@ static void free_unused(struct account *a)
 {
     while (a && unused(a)) {
         struct account *parent = a->parent;
-        table[a->id] = NULL;
+        account_table[a->id] = NULL;
         live--;
         kfree(a);
         if (parent) {
@@ -77,8 +78,9 @@ void account_put(struct account *a)
 
 int account_charge(struct account *a, enum account_kind kind, uint64_t n)
 {
+    ASSERT(n <= ACCOUNT_CHARGE_MAX);
     for (struct account *x = a; x; x = x->parent) {
-        if (n > x->limit[kind] - x->used[kind] || x->used[kind] > x->limit[kind]) {
+        if (x->used[kind] + n > x->limit[kind]) {      /* cannot wrap: see ACCOUNT_CHARGE_MAX */
             for (struct account *y = a; y != x; y = y->parent)
                 y->used[kind] -= n;
             return kind == ACCOUNT_MEMORY ? KS_ERR_NO_MEMORY : KS_ERR_LIMIT;
@@ -97,7 +99,8 @@ void account_uncharge(struct account *a, enum account_kind kind, uint64_t n)
                   (unsigned long)n, kind, (unsigned long)a->used[kind]);
         a->used[kind] -= n;
     }
-    free_unused(first);
+    if (first && first->refs == 0)  /* only an account without references can go */
+        free_unused(first);
 }
 
 void *account_kzalloc(struct account *a, size_t size)
@@ -125,19 +128,19 @@ void *account_page_alloc(struct account *a, unsigned order, int zero)
     uint64_t bytes = (uint64_t)PAGE_SIZE << order;
     if (account_charge(a, ACCOUNT_MEMORY, bytes) != 0)
         return NULL;
-    void *p = zero ? page_zalloc(order) : page_alloc(order);
+    void *p = page_alloc_owned(order, a ? a->id : 0);
     if (!p) {
         account_uncharge(a, ACCOUNT_MEMORY, bytes);
         return NULL;
     }
-    if (a)
-        page_of(p)->owner = a->id;
+    if (zero)
+        memset(p, 0, (size_t)bytes);
     return p;
 }
 
 void account_page_freed(uint32_t id, unsigned order)
 {
-    struct account *a = id < ACCOUNT_MAX ? table[id] : NULL;
+    struct account *a = id < ACCOUNT_MAX ? account_table[id] : NULL;
     if (!a)
         panic("account_page_freed: a page charged to account %u, which does not exist", id);
     account_uncharge(a, ACCOUNT_MEMORY, (uint64_t)PAGE_SIZE << order);

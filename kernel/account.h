@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "object.h"
 
 enum account_kind {
     ACCOUNT_MEMORY,         /* bytes */
@@ -42,7 +43,7 @@ enum account_kind {
 };
 
 #define ACCOUNT_UNLIMITED UINT64_MAX
-#define ACCOUNT_MAX 4096    /* accounts at once (ids fit in struct page) */
+#define ACCOUNT_MAX 4096    /* ids: 0 is "none", so ACCOUNT_MAX - 1 accounts at once */
 
 struct account {
     struct account *parent;
@@ -52,13 +53,20 @@ struct account {
     uint64_t limit[ACCOUNT_KINDS];
 };
 
-/* A new account under parent (NULL: a root), unlimited; NULL if ACCOUNT_MAX are in use or no memory. */
+/* A new account under parent (NULL: a root), unlimited; NULL if every id is in use or no memory. */
 struct account *account_create(struct account *parent);
 
 /* Drop a reference from account_create; the account goes when nothing is charged to it either. */
 void account_put(struct account *a);
 
-/* Charge n of kind to a and its ancestors: 0, or the error above with nothing charged. */
+/*
+ * Charge n of kind to a and its ancestors: 0, or the error above with nothing
+ * charged. n is at most ACCOUNT_CHARGE_MAX (the largest block is 4 MiB), and
+ * what is charged is real (bytes of RAM, threads, processes), so a count plus
+ * a charge stays far below 2^64 and the limit check is one compare per level
+ * (a limit lowered below what is used refuses every charge).
+ */
+#define ACCOUNT_CHARGE_MAX (1ull << 40)
 int account_charge(struct account *a, enum account_kind kind, uint64_t n);
 
 /* Give back a charge. */
@@ -79,5 +87,13 @@ void account_page_freed(uint32_t id, unsigned order);
 
 /* Accounts in existence (for leak checks). */
 uint32_t account_count(void);
+
+/* The account with this id (0: none, NULL). */
+extern struct account *account_table[ACCOUNT_MAX];
+static inline struct account *account_by_id(uint32_t id) { return account_table[id]; }
+
+/* The account an object is charged to, and charging it (its memory came from account_kzalloc). */
+static inline struct account *account_of(const struct object *o) { return account_by_id(o->acct_id); }
+static inline void account_set(struct object *o, struct account *a) { o->acct_id = a ? a->id : 0; }
 
 #endif

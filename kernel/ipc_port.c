@@ -16,7 +16,7 @@ static void listener_destroy(struct object *o)
 {
     struct listener *l = listener_from_object(o);
     BUG_ON(!list_empty(&l->notifications));
-    account_kfree(o->acct, l);
+    account_kfree(account_of(o), l);
 }
 
 /* Wake every blocked thread on list l with `result`, taking them off it. */
@@ -56,7 +56,7 @@ static void client_destroy(struct object *o)
 {
     struct client_port *c = client_from_object(o);
     object_put(&c->listener->obj);
-    account_kfree(o->acct, c);
+    account_kfree(account_of(o), c);
 }
 
 static const struct object_ops client_ops = { .destroy = client_destroy };
@@ -78,7 +78,7 @@ static void reply_last_handle(struct object *o)
 
 static void reply_destroy(struct object *o)
 {
-    account_kfree(o->acct, reply_from_object(o));
+    account_kfree(account_of(o), reply_from_object(o));
 }
 
 static const struct object_ops reply_ops = {
@@ -92,7 +92,7 @@ struct listener *ipc_listener_new(struct account *a)
     if (!l)
         return NULL;
     object_init(&l->obj, KS_OBJ_LISTENER, &listener_ops);
-    l->obj.acct = a;
+    account_set(&l->obj, a);
     list_init(&l->callers);
     list_init(&l->receivers);
     list_init(&l->notifications);
@@ -106,7 +106,7 @@ struct client_port *ipc_client_new(struct account *a, struct listener *l, uint64
     if (!c)
         return NULL;
     object_init(&c->obj, KS_OBJ_CLIENT, &client_ops);
-    c->obj.acct = a;
+    account_set(&c->obj, a);
     object_get(&l->obj);
     c->listener = l;
     c->userdata = userdata;
@@ -118,7 +118,7 @@ struct reply_port *ipc_reply_port_new(struct account *a)
     struct reply_port *rp = account_kzalloc(a, sizeof *rp);
     if (rp) {
         object_init(&rp->obj, KS_OBJ_REPLY, &reply_ops);
-        rp->obj.acct = a;
+        account_set(&rp->obj, a);
     }
     return rp;
 }

@@ -28,7 +28,7 @@ static void memobj_destroy(struct object *o)
 {
     struct memobj *mo = memobj_from_object(o);
     radix_remove_from(&mo->pages, 0, put_page, NULL);
-    account_kfree(o->acct, mo);
+    account_kfree(account_of(o), mo);
 }
 
 static const struct object_ops memobj_ops = { .destroy = memobj_destroy };
@@ -41,7 +41,7 @@ struct memobj *memobj_create(struct account *a, uint64_t size)
     if (!mo)
         return NULL;
     object_init(&mo->obj, KS_OBJ_MEMOBJ, &memobj_ops);
-    mo->obj.acct = a;
+    account_set(&mo->obj, a);
     mo->size = size;
     radix_init(&mo->pages, a);
     list_init(&mo->mappings);
@@ -65,7 +65,7 @@ void *memobj_page(struct memobj *mo, uint64_t index, int create)
     void *page = memobj_lookup(mo, index);
     if (page || !create)
         return page;
-    page = account_page_alloc(mo->obj.acct, 0, 1);
+    page = account_page_alloc(account_of(&mo->obj), 0, 1);
     if (!page)
         return NULL;
     if (radix_insert(&mo->pages, index, page) != 0) {
@@ -88,7 +88,7 @@ long memobj_fill(struct memobj *mo, uint64_t off, const void *src, uint64_t len)
         uint8_t *page = memobj_lookup(mo, index);
         if (!page) {
             /* A new page: zero only what the copy below does not cover. */
-            if (!(page = account_page_alloc(mo->obj.acct, 0, 0)))
+            if (!(page = account_page_alloc(account_of(&mo->obj), 0, 0)))
                 return KS_ERR_NO_MEMORY;
             memset(page, 0, in_page);
             memset(page + in_page + n, 0, PAGE_SIZE - in_page - n);
@@ -274,7 +274,7 @@ static void view_destroy(struct object *o)
 {
     struct view *v = view_from_object(o);
     object_put(&v->mo->obj);
-    account_kfree(o->acct, v);
+    account_kfree(account_of(o), v);
 }
 
 static const struct object_ops view_ops = { .destroy = view_destroy };
@@ -285,7 +285,7 @@ struct view *view_create(struct account *a, struct memobj *mo)
     if (!v)
         return NULL;
     object_init(&v->obj, KS_OBJ_VIEW, &view_ops);
-    v->obj.acct = a;
+    account_set(&v->obj, a);
     v->mo = mo;
     object_get(&mo->obj);
     return v;

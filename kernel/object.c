@@ -12,7 +12,7 @@ void object_init(struct object *o, uint32_t type, const struct object_ops *ops)
     o->refs = 1;
     o->handles = 0;
     o->ops = ops;
-    o->acct = NULL;
+    o->acct_id = 0;
     live_objects++;
 }
 

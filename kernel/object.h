@@ -30,10 +30,11 @@ struct object_ops {
  */
 struct object {
     uint32_t type;              /* KS_OBJ_* */
+    uint32_t acct_id;           /* the account charged for its memory (kernel/account.h:
+                                   account_of); 0: the kernel's own */
     uint64_t refs;
     uint64_t handles;
     const struct object_ops *ops;
-    struct account *acct;       /* charged for its memory (kernel/account.h); NULL: the kernel */
 };
 
 /* Initialise the header of a new object with one reference (the creator's), charged to no account. */

@@ -139,7 +139,7 @@ static void pcache_drain(void)
         free_block(pcache[--npcache], 0);
 }
 
-static void *hand_out(struct page *pg, unsigned order)
+static void *hand_out(struct page *pg, unsigned order, uint32_t owner)
 {
     long broken = poison_broken(page_address(pg), (size_t)PAGE_SIZE << order);
     if (broken >= 0)                    /* the debug kernel: freed memory was written */
@@ -148,17 +148,17 @@ static void *hand_out(struct page *pg, unsigned order)
     pg->state = PAGE_ALLOCATED;
     pg->order = (uint8_t)order;
     pg->refcount = 1;
-    pg->owner = 0;
+    pg->owner = owner;
     nfree -= 1ul << order;
     return page_address(pg);
 }
 
-void *page_alloc(unsigned order)
+void *page_alloc_owned(unsigned order, uint32_t owner)
 {
     if (order == 0) {
         if (!npcache && !pcache_refill())
             return NULL;
-        return hand_out(&pages[pcache[--npcache]], 0);
+        return hand_out(&pages[pcache[--npcache]], 0, owner);
     }
     if (order > PAGE_MAX_ORDER)
         return NULL;
@@ -167,7 +167,12 @@ void *page_alloc(unsigned order)
         pcache_drain();
         pg = buddy_alloc(order);
     }
-    return pg ? hand_out(pg, order) : NULL;
+    return pg ? hand_out(pg, order, owner) : NULL;
+}
+
+void *page_alloc(unsigned order)
+{
+    return page_alloc_owned(order, 0);
 }
 
 void *page_zalloc(unsigned order)

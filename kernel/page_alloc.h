@@ -59,6 +59,9 @@ void page_alloc_init(struct platform *p);
 /* A block of 2^order pages (contents undefined), or NULL if none is free. */
 void *page_alloc(unsigned order);
 
+/* As page_alloc, the block charged to account `owner` (kernel/account.h's account_page_alloc). */
+void *page_alloc_owned(unsigned order, uint32_t owner);
+
 /* As page_alloc, zero-filled. */
 void *page_zalloc(unsigned order);
 

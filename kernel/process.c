@@ -58,7 +58,7 @@ static void process_destroy(struct object *o)
     struct process *p = process_from_object(o);
     if (p->state != PROCESS_DEAD)
         process_release(p);
-    account_kfree(o->acct, p);
+    account_kfree(account_of(o), p);
 }
 
 /* Nobody can reach a process without threads any more: it can never run. */
@@ -108,7 +108,7 @@ long process_create(const char *name, uint32_t parent_pid, struct account *creat
     if (!p->vm || !p->handles)
         return create_failed(p, creator, KS_ERR_NO_MEMORY);
     object_init(&p->obj, KS_OBJ_PROCESS, &process_ops);
-    p->obj.acct = creator;
+    account_set(&p->obj, creator);
     p->pid = next_pid++;
     p->parent_pid = parent_pid;
     size_t n = strlen(name);

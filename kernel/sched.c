@@ -37,17 +37,21 @@ void sched_enqueue(struct thread *t)
     list_push_back(&run_queue, &t->sched_link);
 }
 
-/* Free what a dead thread could not free itself. Runs on the next thread's stack. */
-static void reap_zombie(void)
+/* Free what the dead thread z could not free itself. Runs on the next thread's stack. */
+static __attribute__((noinline)) void reap(struct thread *z)
 {
-    struct thread *z = zombie;
-    if (!z)
-        return;
     zombie = NULL;
     page_free(z->kstack, KSTACK_ORDER);
     z->kstack = NULL;
-    account_uncharge(z->obj.acct, ACCOUNT_THREADS, 1);     /* NULL for a kernel thread */
+    account_uncharge(account_of(&z->obj), ACCOUNT_THREADS, 1);     /* NULL for a kernel thread */
     object_put(&z->obj);        /* the reference the thread held on itself while alive */
+}
+
+/* After every switch: a test, inline; the freeing out of line (switches with no zombie are most). */
+static inline void reap_zombie(void)
+{
+    if (zombie)
+        reap(zombie);
 }
 
 void schedule(void)

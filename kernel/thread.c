@@ -26,7 +26,7 @@ static void thread_destroy(struct object *o)
     ipc_thread_release(t);
     if (t->proc)
         object_put(&t->proc->obj);
-    account_kfree(o->acct, t);
+    account_kfree(account_of(o), t);
 }
 
 static const struct object_ops thread_ops = { .destroy = thread_destroy };
@@ -65,7 +65,7 @@ static struct thread *thread_alloc(const char *name, struct account *a)
     }
     thread_fields_init(t);
     object_init(&t->obj, KS_OBJ_THREAD, &thread_ops);
-    t->obj.acct = a;
+    account_set(&t->obj, a);
     size_t n = strlen(name);
     memcpy(t->name, name, n < sizeof t->name ? n : sizeof t->name - 1);
     return t;
@@ -172,6 +172,6 @@ void thread_discard(struct thread *t)
     t->proc->nthreads--;
     page_free(t->kstack, KSTACK_ORDER);
     t->kstack = NULL;
-    account_uncharge(t->obj.acct, ACCOUNT_THREADS, 1);
+    account_uncharge(account_of(&t->obj), ACCOUNT_THREADS, 1);
     object_put(&t->obj);
 }

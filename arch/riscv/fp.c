@@ -29,7 +29,7 @@ int arch_fp_trap(struct trap_frame *f)
     if (f->sstatus & SSTATUS_FS)
         return 0;                   /* FP was on: a real illegal instruction */
     int first_use = !t->arch.fp;
-    if (first_use && !(t->arch.fp = account_kzalloc(t->obj.acct, 33 * sizeof(uint64_t))))
+    if (first_use && !(t->arch.fp = account_kzalloc(account_of(&t->obj), 33 * sizeof(uint64_t))))
         return 0;                   /* no memory for its FP state: it cannot have FP */
     csr_set(sstatus, FS_INITIAL);   /* the kernel may touch the registers now */
     if (fp_owner != t) {
@@ -50,6 +50,6 @@ void arch_fp_forget(struct thread *t)
 {
     if (fp_owner == t)
         fp_owner = NULL;
-    account_kfree(t->obj.acct, t->arch.fp);
+    account_kfree(account_of(&t->obj), t->arch.fp);
     t->arch.fp = NULL;
 }
