@@ -224,19 +224,24 @@ static int run_bench(const char *prog, int native, int argc, char **argv, int fr
 
 /*
  * The system-call fuzzer (user/ufuzz.c) with init's arguments after "fuzz"
- * that are its options (seeds=A..B, calls=N, verbose); then a check that fsd,
+ * that are its options (seeds=A..B, calls=N, verbose, pressure); then a check that fsd,
  * which every fuzzing child could reach only through the kernel, still serves.
  */
 static int run_fuzz(int argc, char **argv, int from)
 {
     const char *args[8] = { "ufuzz" };
-    int n = 1;
+    int n = 1, pressure = 0;
     for (int i = from; i < argc && n < 7; i++)
         if (strncmp(argv[i], "seeds=", 6) == 0 || strncmp(argv[i], "calls=", 6) == 0 ||
             strcmp(argv[i], "verbose") == 0 || strcmp(argv[i], "pressure") == 0)
-            args[n++] = argv[i];
+            pressure |= strcmp(args[n++] = argv[i], "pressure") == 0;
     args[n] = NULL;
+    /* Under pressure the fuzzer runs without limits, so that its children meet the machine's
+       own exhaustion (the page allocator's failures), not their account's. */
+    if (pressure)
+        ulib_spawn_limits(NULL);
     int status = run_args("ufuzz", args, 1, NULL, 0);
+    ulib_spawn_limits(&program_limits);
     struct ktap k;
     struct stat st;
     ktap_plan(&k, 1);
