@@ -1359,6 +1359,52 @@ static void *ret_arg_squared(void *arg)
     return (void *)(i * i + 1);
 }
 
+/* Threads that wait until released, for pthread_create_at_limit. */
+static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t limit_cond = PTHREAD_COND_INITIALIZER;
+static int limit_released;
+
+static void *wait_for_release(void *arg)
+{
+    pthread_mutex_lock(&limit_lock);
+    while (!limit_released)
+        pthread_cond_wait(&limit_cond, &limit_lock);
+    pthread_mutex_unlock(&limit_lock);
+    return arg;
+}
+
+/*
+ * A program's threads are bounded twice: by its account (1,024 from init, see
+ * README's Resource accounts) and, first, by musl_emu's table of MAX_THREADS
+ * (64). Past the bound pthread_create fails with EAGAIN, as Linux's does at
+ * RLIMIT_NPROC, and threads can be made again once some have ended.
+ */
+static void pthread_create_at_limit(void)
+{
+    enum { MAX = 100 };
+    static pthread_t t[MAX];
+    pthread_attr_t attr;
+    int made = 0, e = 0;
+    REQUIRE(pthread_attr_init(&attr) == 0);
+    REQUIRE(pthread_attr_setstacksize(&attr, 16384) == 0);
+    limit_released = 0;
+    while (made < MAX && (e = pthread_create(&t[made], &attr, wait_for_release, NULL)) == 0)
+        made++;
+    CHECK_EQ(e, EAGAIN);
+    if (made < 60 || made >= 64)        /* the table, less the threads already there */
+        FAIL("%d threads made before EAGAIN", made);
+    pthread_mutex_lock(&limit_lock);
+    limit_released = 1;
+    pthread_cond_broadcast(&limit_cond);
+    pthread_mutex_unlock(&limit_lock);
+    for (int i = 0; i < made; i++)
+        CHECK_EQ(pthread_join(t[i], NULL), 0);
+    pthread_t again;
+    CHECK_EQ(pthread_create(&again, &attr, wait_for_release, NULL), 0);
+    CHECK_EQ(pthread_join(again, NULL), 0);
+    pthread_attr_destroy(&attr);
+}
+
 static void pthread_create_join(void)
 {
     pthread_t t[NTHREADS];
@@ -2060,6 +2106,7 @@ static const struct mcase cases[] = {
     { "malloc.realloc_keeps_contents", malloc_realloc_keeps_contents },
     { "malloc.calloc_zeroes", malloc_calloc_zeroes },
     { "pthread.create_join", pthread_create_join },
+    { "pthread.create_at_limit", pthread_create_at_limit },
     { "pthread.mutex_counter", pthread_mutex_counter },
     { "pthread.cond_handoff", pthread_cond_handoff },
     { "pthread.detached_then_join", pthread_detached_then_join },
