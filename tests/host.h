@@ -26,6 +26,19 @@ void run_guarded(void (*body)(void), void (*cleanup)(void));
     static void name(void) { run_guarded(name##_body, cleanup); } \
     static void name##_body(void)
 
+/*
+ * Fresh host "RAM" of `pages` pages (the previous one freed), aligned for the
+ * largest block, with the page allocator and the heap initialised on it
+ * (tests/host_ram.c). Its start, or NULL. host_ram_release frees it (a
+ * case's cleanup).
+ */
+void *host_ram_fresh(size_t pages);
+void host_ram_release(void);
+
+/* The platform host_ram_fresh described to the page allocator (its reserved ranges: the page array). */
+struct platform;
+const struct platform *host_ram_platform(void);
+
 /* Read a whole file into a malloc'ed buffer of exactly its size; NULL on error. */
 void *read_file(const char *path, size_t *size);
 

@@ -27,32 +27,14 @@
 #define THR ACCOUNT_THREADS
 #define PROC ACCOUNT_PROCESSES
 
-static uint8_t *arena;
-static size_t ram_bytes;
-static struct platform plat;
 static uint32_t accounts0;      /* account_count() when the case started */
 static size_t live0, free0;     /* heap objects and free pages when the case started */
 
-static void arena_release(void)
-{
-    free(arena);
-    arena = NULL;
-}
-
-/* RAM of `pages` pages; page allocator and heap initialised; start values for the leak checks. */
+/* RAM of `pages` pages (host_ram_fresh); start values for the leak checks. */
 static int setup(size_t pages)
 {
-    arena_release();
-    ram_bytes = pages * PAGE_SIZE;
-    arena = aligned_alloc(MAX_BLOCK, (ram_bytes + MAX_BLOCK - 1) / MAX_BLOCK * MAX_BLOCK);
-    if (!arena)
+    if (!host_ram_fresh(pages))
         return 0;
-    memset(&plat, 0, sizeof plat);
-    plat.ram[0].base = (uintptr_t)arena;
-    plat.ram[0].size = ram_bytes;
-    plat.nram = 1;
-    page_alloc_init(&plat);
-    heap_init();
     accounts0 = account_count();
     live0 = heap_live_objects();
     free0 = page_free_count();
@@ -67,7 +49,7 @@ static void case_cleanup(void)
                    account_count() - accounts0);
         accounts0 = account_count();
     }
-    arena_release();
+    host_ram_release();
 }
 
 #define CASE(name) GUARDED_CASE(name, case_cleanup)

@@ -25,27 +25,6 @@
 #define OTHER   KS_OBJ_PROCESS
 #define NTOYS   16
 
-/* ---- heap fixture ---- */
-
-static uint8_t *ram;
-static struct platform plat;
-
-static int heap_fresh(size_t pages)
-{
-    size_t align = (size_t)PAGE_SIZE << PAGE_MAX_ORDER;
-    size_t bytes = (pages * PAGE_SIZE + align - 1) / align * align;
-    ram = aligned_alloc(align, bytes);
-    if (!ram)
-        return 0;
-    memset(&plat, 0, sizeof plat);
-    plat.ram[0].base = (uintptr_t)ram;
-    plat.ram[0].size = pages * PAGE_SIZE;
-    plat.nram = 1;
-    page_alloc_init(&plat);
-    heap_init();
-    return 1;
-}
-
 /* ---- the toy object ---- */
 
 struct toy {
@@ -123,7 +102,7 @@ static void run_case(void (*fn)(void))
     nevents = 0;
     memset(n_last, 0, sizeof n_last);
     memset(n_destroy, 0, sizeof n_destroy);
-    if (!heap_fresh(256)) {
+    if (!host_ram_fresh(256)) {
         ktest_fail(__FILE__, __LINE__, "no memory for the RAM buffer");
         return;
     }
@@ -136,8 +115,7 @@ static void run_case(void (*fn)(void))
         KT_EXPECT_EQ(object_count(), objects_at_start);
         KT_EXPECT_EQ(heap_live_objects(), heap_at_start);
     }
-    free(ram);
-    ram = NULL;
+    host_ram_release();
 }
 
 #define CASE(name) \

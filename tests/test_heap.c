@@ -16,31 +16,21 @@
 #define MAX_BLOCK ((size_t)PAGE_SIZE << PAGE_MAX_ORDER)
 #define NCLASS 8                /* 16 .. 2048 */
 
-static uint8_t *arena;
+static uint8_t *arena;          /* the RAM of the case (host_ram_fresh) */
 static size_t ram_bytes;
-static struct platform plat;
 
 static void arena_release(void)
 {
-    free(arena);
+    host_ram_release();
     arena = NULL;
 }
 
-/* RAM of `pages` pages at the start of a fresh buffer; page allocator and heap initialised. */
+/* RAM of `pages` pages; page allocator and heap initialised. */
 static int heap_setup(size_t pages)
 {
-    arena_release();
     ram_bytes = pages * PAGE_SIZE;
-    arena = aligned_alloc(MAX_BLOCK, (ram_bytes + MAX_BLOCK - 1) / MAX_BLOCK * MAX_BLOCK);
-    if (!arena)
-        return 0;
-    memset(&plat, 0, sizeof plat);
-    plat.ram[0].base = (uintptr_t)arena;
-    plat.ram[0].size = ram_bytes;
-    plat.nram = 1;
-    page_alloc_init(&plat);
-    heap_init();
-    return 1;
+    arena = host_ram_fresh(pages);
+    return arena != NULL;
 }
 
 /* Each case runs guarded: a panic fails it, and the RAM buffer is freed even after a KT_ASSERT. */
@@ -474,7 +464,7 @@ CASE(panic_foreign_pointer)
     free(host);
     /* Inside RAM, but a page nobody allocated, and the page array. */
     KT_EXPECT(kfree_panics(arena + 128 * PAGE_SIZE, "was not returned by kmalloc"));
-    KT_EXPECT(kfree_panics((void *)(uintptr_t)plat.reserved[0].base, "was not returned by kmalloc"));
+    KT_EXPECT(kfree_panics((void *)(uintptr_t)host_ram_platform()->reserved[0].base, "was not returned by kmalloc"));
     KT_EXPECT_EQ(heap_live_objects(), live);
     kfree(p);
 }

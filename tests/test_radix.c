@@ -18,24 +18,13 @@
 
 /* ---- heap fixture ---- */
 
-static uint8_t *ram;
-static struct platform plat;
 static size_t heap_at_start;
 
+/* host_ram_fresh, noting the heap's live objects for the leak check. */
 static int heap_fresh(size_t pages)
 {
-    size_t align = (size_t)PAGE_SIZE << PAGE_MAX_ORDER;
-    size_t bytes = (pages * PAGE_SIZE + align - 1) / align * align;
-    free(ram);
-    ram = aligned_alloc(align, bytes);
-    if (!ram)
+    if (!host_ram_fresh(pages))
         return 0;
-    memset(&plat, 0, sizeof plat);
-    plat.ram[0].base = (uintptr_t)ram;
-    plat.ram[0].size = pages * PAGE_SIZE;
-    plat.nram = 1;
-    page_alloc_init(&plat);
-    heap_init();
     heap_at_start = heap_live_objects();
     return 1;
 }
@@ -58,8 +47,7 @@ static void run_case(void (*fn)(void))
     struct body b = { fn };
     if (catch_panic(call_body, &b))
         ktest_fail(__FILE__, __LINE__, "unexpected panic: %s", last_panic_message());
-    free(ram);
-    ram = NULL;
+    host_ram_release();
 }
 
 #define CASE(name) \
