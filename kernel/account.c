@@ -114,13 +114,23 @@ void *account_kzalloc(struct account *a, size_t size)
     return p;
 }
 
+void *account_object_new(struct account *a, size_t size, size_t offset, uint32_t type,
+                         const struct object_ops *ops)
+{
+    char *p = account_kzalloc(a, size);
+    if (p) {
+        struct object *o = (struct object *)(p + offset);
+        object_init(o, type, ops);
+        account_set(o, a);
+    }
+    return p;
+}
+
 void account_kfree(struct account *a, void *p)
 {
     if (!p)
         return;
-    size_t charge = kmalloc_usable(p);
-    kfree(p);
-    account_uncharge(a, ACCOUNT_MEMORY, charge);
+    account_uncharge(a, ACCOUNT_MEMORY, kfree(p));
 }
 
 void *account_page_alloc(struct account *a, unsigned order, int zero)

@@ -92,6 +92,17 @@ uint32_t account_count(void);
 extern struct account *account_table[ACCOUNT_MAX];
 static inline struct account *account_by_id(uint32_t id) { return account_table[id]; }
 
+/*
+ * A zeroed kernel object of `size` bytes charged to a, its header (at
+ * `offset`) initialised by object_init and naming a; NULL without memory or
+ * over a's limit. Its destroy hook frees it with account_kfree(account_of(o), ...).
+ * ACCOUNT_OBJECT_NEW(a, T, member, type, ops) is the typed form.
+ */
+void *account_object_new(struct account *a, size_t size, size_t offset, uint32_t type,
+                         const struct object_ops *ops);
+#define ACCOUNT_OBJECT_NEW(a, T, member, type, ops) \
+    ((T *)account_object_new((a), sizeof(T), __builtin_offsetof(T, member), (type), (ops)))
+
 /* The account an object is charged to, and charging it (its memory came from account_kzalloc). */
 static inline struct account *account_of(const struct object *o) { return account_by_id(o->acct_id); }
 static inline void account_set(struct object *o, struct account *a) { o->acct_id = a ? a->id : 0; }

@@ -105,6 +105,15 @@ static void slab_free(struct page *pg, void *p)
     }
 }
 
+/* The order of the page block a request of size > HEAP_MAX_SLAB takes; > PAGE_MAX_ORDER if too big. */
+static unsigned block_order(size_t size)
+{
+    unsigned order = 0;
+    while (order <= PAGE_MAX_ORDER && ((size_t)PAGE_SIZE << order) < size)
+        order++;
+    return order;
+}
+
 void *kmalloc(size_t size)
 {
     void *p;
@@ -113,9 +122,7 @@ void *kmalloc(size_t size)
     if (size <= HEAP_MAX_SLAB) {
         p = slab_alloc(class_of(size));
     } else {
-        unsigned order = 0;
-        while (order <= PAGE_MAX_ORDER && ((size_t)PAGE_SIZE << order) < size)
-            order++;
+        unsigned order = block_order(size);
         p = order <= PAGE_MAX_ORDER ? page_alloc(order) : NULL;
     }
     if (p)
@@ -131,21 +138,25 @@ void *kzalloc(size_t size)
     return p;
 }
 
-void kfree(void *p)
+size_t kfree(void *p)
 {
+    size_t bytes;
     if (!p)
-        return;
+        return 0;
     struct page *pg = page_of(p);
     if (!pg)
         panic("kfree: %p is not heap memory", p);
     if (pg->state == PAGE_SLAB) {
+        bytes = class_size(pg->order);
         slab_free(pg, p);
     } else if (pg->state == PAGE_ALLOCATED && ((uintptr_t)p & (PAGE_SIZE - 1)) == 0) {
+        bytes = (size_t)PAGE_SIZE << pg->order;
         page_free(p, pg->order);
     } else {
         panic("kfree: %p was not returned by kmalloc (or was freed already)", p);
     }
     live_objects--;
+    return bytes;
 }
 
 size_t kmalloc_size(size_t size)
@@ -154,20 +165,8 @@ size_t kmalloc_size(size_t size)
         return 0;
     if (size <= HEAP_MAX_SLAB)
         return class_size(class_of(size));
-    if (size > (size_t)PAGE_SIZE << PAGE_MAX_ORDER)
-        return 0;               /* more than kmalloc ever gives */
-    size_t block = PAGE_SIZE;
-    while (block < size)
-        block <<= 1;
-    return block;
-}
-
-size_t kmalloc_usable(const void *p)
-{
-    struct page *pg = page_of(p);
-    if (!pg)
-        panic("kmalloc_usable: %p is not heap memory", p);
-    return pg->state == PAGE_SLAB ? class_size(pg->order) : (size_t)PAGE_SIZE << pg->order;
+    unsigned order = block_order(size);
+    return order <= PAGE_MAX_ORDER ? (size_t)PAGE_SIZE << order : 0;
 }
 
 size_t heap_live_objects(void)

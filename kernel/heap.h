@@ -21,14 +21,14 @@ void *kmalloc(size_t size);
 /* As kmalloc, zero-filled. */
 void *kzalloc(size_t size);
 
-/* Free memory from kmalloc; NULL is ignored. Panics on a pointer kmalloc did not return. */
-void kfree(void *p);
+/*
+ * Free memory from kmalloc; NULL is ignored. Panics on a pointer kmalloc did
+ * not return. Returns the bytes freed (kmalloc_size of the request; 0 for NULL).
+ */
+size_t kfree(void *p);
 
 /* The bytes kmalloc(size) takes (its size class, or its block of pages); 0 if it cannot succeed. */
 size_t kmalloc_size(size_t size);
-
-/* The bytes the live allocation p takes (as kmalloc_size of its request). */
-size_t kmalloc_usable(const void *p);
 
 /* Objects currently allocated (for leak checks in tests). */
 size_t heap_live_objects(void);

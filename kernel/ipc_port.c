@@ -88,11 +88,9 @@ static const struct object_ops reply_ops = {
 
 struct listener *ipc_listener_new(struct account *a)
 {
-    struct listener *l = account_kzalloc(a, sizeof *l);
+    struct listener *l = ACCOUNT_OBJECT_NEW(a, struct listener, obj, KS_OBJ_LISTENER, &listener_ops);
     if (!l)
         return NULL;
-    object_init(&l->obj, KS_OBJ_LISTENER, &listener_ops);
-    account_set(&l->obj, a);
     list_init(&l->callers);
     list_init(&l->receivers);
     list_init(&l->notifications);
@@ -102,11 +100,9 @@ struct listener *ipc_listener_new(struct account *a)
 
 struct client_port *ipc_client_new(struct account *a, struct listener *l, uint64_t userdata)
 {
-    struct client_port *c = account_kzalloc(a, sizeof *c);
+    struct client_port *c = ACCOUNT_OBJECT_NEW(a, struct client_port, obj, KS_OBJ_CLIENT, &client_ops);
     if (!c)
         return NULL;
-    object_init(&c->obj, KS_OBJ_CLIENT, &client_ops);
-    account_set(&c->obj, a);
     object_get(&l->obj);
     c->listener = l;
     c->userdata = userdata;
@@ -115,12 +111,7 @@ struct client_port *ipc_client_new(struct account *a, struct listener *l, uint64
 
 struct reply_port *ipc_reply_port_new(struct account *a)
 {
-    struct reply_port *rp = account_kzalloc(a, sizeof *rp);
-    if (rp) {
-        object_init(&rp->obj, KS_OBJ_REPLY, &reply_ops);
-        account_set(&rp->obj, a);
-    }
-    return rp;
+    return ACCOUNT_OBJECT_NEW(a, struct reply_port, obj, KS_OBJ_REPLY, &reply_ops);
 }
 
 /*

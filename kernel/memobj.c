@@ -37,11 +37,9 @@ struct memobj *memobj_create(struct account *a, uint64_t size)
 {
     if (size > MEMOBJ_MAX_SIZE)
         return NULL;
-    struct memobj *mo = account_kzalloc(a, sizeof *mo);
+    struct memobj *mo = ACCOUNT_OBJECT_NEW(a, struct memobj, obj, KS_OBJ_MEMOBJ, &memobj_ops);
     if (!mo)
         return NULL;
-    object_init(&mo->obj, KS_OBJ_MEMOBJ, &memobj_ops);
-    account_set(&mo->obj, a);
     mo->size = size;
     radix_init(&mo->pages, a);
     list_init(&mo->mappings);
@@ -281,11 +279,9 @@ static const struct object_ops view_ops = { .destroy = view_destroy };
 
 struct view *view_create(struct account *a, struct memobj *mo)
 {
-    struct view *v = account_kzalloc(a, sizeof *v);
+    struct view *v = ACCOUNT_OBJECT_NEW(a, struct view, obj, KS_OBJ_VIEW, &view_ops);
     if (!v)
         return NULL;
-    object_init(&v->obj, KS_OBJ_VIEW, &view_ops);
-    account_set(&v->obj, a);
     v->mo = mo;
     object_get(&mo->obj);
     return v;

@@ -55,17 +55,16 @@ void thread_init_boot(void)
 /* A new thread object with its kernel stack, named `name`, charged to a; NULL without memory. */
 static struct thread *thread_alloc(const char *name, struct account *a)
 {
-    struct thread *t = account_kzalloc(a, sizeof *t);
-    if (!t)
+    void *kstack = account_page_alloc(a, KSTACK_ORDER, 0);
+    if (!kstack)
         return NULL;
-    t->kstack = account_page_alloc(a, KSTACK_ORDER, 0);
-    if (!t->kstack) {
-        account_kfree(a, t);
+    struct thread *t = ACCOUNT_OBJECT_NEW(a, struct thread, obj, KS_OBJ_THREAD, &thread_ops);
+    if (!t) {
+        page_free(kstack, KSTACK_ORDER);
         return NULL;
     }
+    t->kstack = kstack;
     thread_fields_init(t);
-    object_init(&t->obj, KS_OBJ_THREAD, &thread_ops);
-    account_set(&t->obj, a);
     size_t n = strlen(name);
     memcpy(t->name, name, n < sizeof t->name ? n : sizeof t->name - 1);
     return t;
