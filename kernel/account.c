@@ -67,6 +67,14 @@ static void free_unused(struct account *a)
     }
 }
 
+int account_is_below(const struct account *a, const struct account *above)
+{
+    for (const struct account *x = a ? a->parent : NULL; x; x = x->parent)
+        if (x == above)
+            return 1;
+    return 0;
+}
+
 void account_put(struct account *a)
 {
     if (!a)

@@ -56,6 +56,9 @@ struct account {
 /* A new account under parent (NULL: a root), unlimited; NULL if every id is in use or no memory. */
 struct account *account_create(struct account *parent);
 
+/* 1 if a is strictly below `above` (a descendant), else 0. */
+int account_is_below(const struct account *a, const struct account *above);
+
 /* Drop a reference from account_create; the account goes when nothing is charged to it either. */
 void account_put(struct account *a);
 

@@ -53,10 +53,10 @@ long sys_process_limit(sysarg_t proc, sysarg_t set, sysarg_t used, sysarg_t limi
         return r;
     struct process *p = process_from_object(o);
     struct account *a = p->acct;
-    if (set && p == current_process())
-        r = KS_ERR_ACCESS;      /* a limit is set from above, never lifted from below */
-    else if (!a)
+    if (!a)
         r = KS_ERR_BAD_STATE;
+    else if (set && !account_is_below(a, current_process()->acct))
+        r = KS_ERR_ACCESS;      /* limits are set from above, never lifted from below or beside */
     if (!r && set) {
         a->limit[ACCOUNT_MEMORY] = l.memory;
         a->limit[ACCOUNT_THREADS] = l.threads;

@@ -89,6 +89,29 @@ static int all_zero(const void *p, size_t n)
 
 /* ---- creation and charging ---- */
 
+/* account_is_below: descendants only (not itself, an ancestor, a sibling or NULL). */
+CASE(is_below)
+{
+    KT_ASSERT(setup(256));
+    struct account *r = account_create(NULL), *c = account_create(r), *s = account_create(r);
+    struct account *g = account_create(c);
+    KT_ASSERT(r && c && s && g);
+    KT_EXPECT(account_is_below(c, r));
+    KT_EXPECT(account_is_below(g, r));
+    KT_EXPECT(account_is_below(g, c));
+    KT_EXPECT(!account_is_below(r, r));
+    KT_EXPECT(!account_is_below(r, c));
+    KT_EXPECT(!account_is_below(s, c));
+    KT_EXPECT(!account_is_below(g, s));
+    KT_EXPECT(!account_is_below(NULL, r));
+    KT_EXPECT(!account_is_below(r, NULL));
+    account_put(g);
+    account_put(s);
+    account_put(c);
+    account_put(r);
+    EXPECT_NO_LEAKS();
+}
+
 CASE(create_fresh)
 {
     KT_ASSERT(setup(256));
@@ -926,6 +949,7 @@ CASE(table_full_and_ids_reused)
 
 static const struct ktest_case account_cases[] = {
     { "create_fresh", create_fresh },
+    { "is_below", is_below },
     { "charge_counts_at_every_level", charge_counts_at_every_level },
     { "over_limit_rolls_back", over_limit_rolls_back },
     { "unlimited_does_not_wrap", unlimited_does_not_wrap },

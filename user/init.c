@@ -395,7 +395,7 @@ static int hog_at_limits(const struct hog_report *r, long got, const struct ks_l
     return ok;
 }
 
-/* KS_SYS_PROCESS_LIMIT's refusals, on the dead hog and on fsd. */
+/* KS_SYS_PROCESS_LIMIT's refusals: on the dead hog, on fsd, and from a sibling of fsd. */
 static int limit_rules_hold(ks_handle_t dead)
 {
     struct ks_limits l = program_limits, got;
@@ -411,6 +411,13 @@ static int limit_rules_hold(ks_handle_t dead)
          l.memory == fsd_limits.memory && l.threads == fsd_limits.threads && l.processes == 1;
     if (ro >= 0)
         ks_handle_close((ks_handle_t)ro);
+    /* A sibling handed MANAGE on fsd still may not set fsd's limits: fsd is not below it. */
+    const char *argv[] = { "uhog", "sibling", NULL };
+    long sib = ulib_spawn((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), "uhog", argv, &fsd_proc, 1);
+    uint64_t status = 1;
+    ok = ok && sib >= 0 && ks_process_wait((ks_handle_t)sib, &status) == 0 && status == 0;
+    if (sib >= 0)
+        ks_handle_close((ks_handle_t)sib);
     return ok;
 }
 

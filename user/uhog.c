@@ -5,6 +5,9 @@
  *   uhog           inherited memobj 0 is a shared page for struct hog_report
  *                  (user/lib/hog.h): run every stage, report, wait to be killed
  *   uhog ok        exit 0 at once (a program started while a hog holds on)
+ *   uhog sibling   inherited handle 0 is another of init's children, with
+ *                  MANAGE: setting its limits must fail with KS_ERR_ACCESS
+ *                  (exit 0), reading them must work
  *
  * Each stage goes on until a call fails (the table stage stops at
  * TABLE_MAPPINGS): children, threads, page tables, memobj pages, and last
@@ -105,6 +108,12 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "ok") == 0)
         return 0;
+    if (argc > 1 && strcmp(argv[1], "sibling") == 0) {
+        struct ks_limits l = { KS_UNLIMITED, KS_UNLIMITED, KS_UNLIMITED, 0 }, got;
+        ks_handle_t other = ulib_inherited(0);
+        return ks_process_limit(other, &l, NULL, NULL) == KS_ERR_ACCESS &&
+                       ks_process_limit(other, NULL, &got, NULL) == 0 ? 0 : 1;
+    }
     ks_handle_t page = ulib_inherited(0);
     long at = ks_vm_map(KS_PROCESS_SELF, page, 0, 0, KS_PAGE_SIZE,
                         KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);

@@ -102,10 +102,11 @@ enum ks_syscall {
      * above too, so children share their maker's limits. Memory over a
      * limit fails like exhaustion (KS_ERR_NO_MEMORY), a thread or process
      * over one with KS_ERR_LIMIT. `set` (0: leave) replaces all three limits
-     * (KS_UNLIMITED for none); it needs MANAGE and may not name the caller
-     * (KS_ERR_ACCESS). `used` and `limit` (0: not wanted) get what is charged
-     * and the limits; they need READ. A dead process has no account:
-     * KS_ERR_BAD_STATE.
+     * (KS_UNLIMITED for none); it needs MANAGE, and the process must be one
+     * made under the caller (its child, their children, ...): not the caller,
+     * an ancestor or a sibling (KS_ERR_ACCESS). `used` and `limit` (0: not
+     * wanted) get what is charged and the limits; they need READ. A dead
+     * process has no account: KS_ERR_BAD_STATE (checked first).
      */
     KS_SYS_PROCESS_LIMIT,       /* (proc, const struct ks_limits *set, struct ks_limits *used,
                                    struct ks_limits *limit) -> 0 */
