@@ -22,6 +22,7 @@ static void put_page(uint64_t index, void *page, void *arg)
     (void)index;
     (void)arg;
     page_unref(page);
+    sched_long_window();        /* a huge memobj's end keeps no interrupt waiting */
 }
 
 static void memobj_destroy(struct object *o)

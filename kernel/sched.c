@@ -196,15 +196,21 @@ void sched_tick(void)
         need_resched = 1;
 }
 
-void sched_preempt_long(void)
+void sched_take_interrupts(void)
 {
     if (arch_irq_pending()) {
         arch_irq_enable();              /* the pending interrupt is taken here */
         arch_irq_disable();
     }
+}
+
+void sched_preempt_long(void)
+{
+    sched_take_interrupts();
     if (need_resched)
         sched_yield();
 }
+
 
 void sched_preempt_point(void)
 {

@@ -10,6 +10,7 @@
 #define KERNEL_SCHED_H
 
 #include <stdint.h>
+#include "thread.h"
 
 struct thread;
 struct wait_queue;
@@ -91,6 +92,34 @@ void sched_idle_once(void);
  * uses next and has left no object half-changed.
  */
 void sched_preempt_long(void);
+
+/*
+ * Operations that end things (closing a handle, unmapping, truncating,
+ * killing, a process's teardown) can free hundreds of megabytes a page at a
+ * time. Between sched_long_begin and sched_long_end, the loops that free or
+ * unmap pages call sched_long_window once a page, which takes a pending
+ * interrupt there (its handler runs; no other thread does: nothing yields), so
+ * an interrupt never waits longer than a page's work. Only at the top of a
+ * system call (or of a thread's exit), where nothing is half-changed; the
+ * loops are then in objects that are going away, which no handler touches.
+ */
+void sched_take_interrupts(void);
+
+static inline void sched_long_begin(void)
+{
+    current_thread()->long_op++;
+}
+
+static inline void sched_long_end(void)
+{
+    current_thread()->long_op--;
+}
+
+static inline void sched_long_window(void)
+{
+    if (current_thread()->long_op)
+        sched_take_interrupts();
+}
 
 /*
  * Called from assembly (arch/riscv/entry.S, ipc_fast.S), never from C:

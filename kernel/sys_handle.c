@@ -3,13 +3,17 @@
  */
 #include "handle.h"
 #include "process.h"
+#include "sched.h"
 #include "syscall.h"
 
 long sys_handle_close(sysarg_t h)
 {
     if (h > INT32_MAX)
         return KS_ERR_BAD_HANDLE;
-    return handle_close(current_process()->handles, (ks_handle_t)h);
+    sched_long_begin();         /* the last handle may end something huge */
+    long r = handle_close(current_process()->handles, (ks_handle_t)h);
+    sched_long_end();
+    return r;
 }
 
 long sys_handle_duplicate(sysarg_t h, sysarg_t rights)

@@ -4,6 +4,7 @@
 #include "handle.h"
 #include "memobj.h"
 #include "process.h"
+#include "sched.h"
 #include "syscall.h"
 #include "vm.h"
 
@@ -78,8 +79,10 @@ long sys_memobj_truncate(sysarg_t m, sysarg_t size)
     long r = with_memobj(m, KS_RIGHT_WRITE, &mo);
     if (r)
         return r;
+    sched_long_begin();
     r = memobj_truncate(mo, size);
     object_put(&mo->obj);
+    sched_long_end();
     return r;
 }
 
@@ -164,8 +167,10 @@ long sys_vm_unmap(sysarg_t proc, sysarg_t addr, sysarg_t len)
     long r = with_vm(proc, &p);
     if (r)
         return r;
+    sched_long_begin();
     r = vm_unmap(p->vm, addr, len);
     object_put(&p->obj);
+    sched_long_end();
     return r;
 }
 

@@ -100,8 +100,10 @@ long sys_process_kill(sysarg_t proc)
     long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_MANAGE, &o, NULL);
     if (r)
         return r;
+    sched_long_begin();         /* a process without threads ends here */
     process_exit(process_from_object(o), KS_STATUS_KILLED | KS_KILL_BY_REQUEST);
     object_put(o);
+    sched_long_end();
     return 0;
 }
 

@@ -113,6 +113,7 @@ void thread_start_running(struct thread *t)
 void thread_exit(long code)
 {
     struct thread *t = current_thread();
+    sched_long_begin();         /* the last thread out tears the process down (never ended) */
     t->exit_code = code;
     t->exited = 1;
     wake_all(&t->joiners, code);

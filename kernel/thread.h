@@ -51,6 +51,8 @@ struct thread {
     struct thread_ipc ipc;
     struct vm_space *futex_vm;      /* while blocked in futex_wait: the word waited on */
     uintptr_t futex_addr;
+    uint32_t long_op;               /* inside sched_long_begin/end: page loops take pending
+                                       interrupts (sched_long_window) */
     char name[24];
 };
 

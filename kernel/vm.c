@@ -20,6 +20,7 @@
 #include "heap.h"
 #include "memobj.h"
 #include "page_alloc.h"
+#include "sched.h"
 #include "string.h"
 #include "uaccess.h"
 #include "vm.h"
@@ -69,6 +70,7 @@ static void unref_pa(paddr_t pa, void *arg)
 {
     (void)arg;
     page_unref(phys_to_virt(pa));
+    sched_long_window();        /* a huge unmap keeps no interrupt waiting */
 }
 
 /* Device pages are not RAM: no reference was taken, none is dropped. */
@@ -90,8 +92,10 @@ static void area_free(struct vm_area *a)
 
 void vm_space_destroy(struct vm_space *vs)
 {
-    LIST_FOR_EACH(n, tmp, &vs->areas)
+    LIST_FOR_EACH(n, tmp, &vs->areas) {
         area_free(LIST_ENTRY(n, struct vm_area, link));
+        sched_long_window();    /* nor do a great many small areas */
+    }
     struct account *acct = vs->as.acct;
     arch_aspace_destroy(&vs->as);
     account_kfree(acct, vs);

@@ -9,6 +9,7 @@
  * (user/lib/bench.h says what may be, tools/profile checks it).
  */
 #include "user/lib/ipc.h"
+#include "user/lib/long_end.h"
 #include "user/lib/ulib.h"
 #include "user/lib/bench.h"
 
@@ -97,6 +98,24 @@ static void bench_anon_fault(void)
  * -icount shift=0 is instructions. Not an instruction count of a window: the
  * profiler's audit lists it and does not recount it.
  */
+/*
+ * The worst time a timer interrupt waited for its handler while the kernel
+ * ended 64 MiB things (user/lib/long_end.h: killing a process holding 2 x 64
+ * MiB, an unmap, a truncate, a last close), the largest of the four; in ns of
+ * virtual time, instructions under -icount. Not a window's count either.
+ */
+static void bench_irq_latency_end(ks_handle_t image)
+{
+    uint64_t waits[LONG_END_OPS], worst = 0;
+    if (long_end_run(image, 64, waits) != 0) {
+        printf("ubench: irq_latency_end setup failed\n");
+        return;
+    }
+    for (int i = 0; i < LONG_END_OPS; i++)
+        worst = waits[i] > worst ? waits[i] : worst;
+    report("irq_latency_end", worst, 1, "ns");
+}
+
 static void bench_irq_latency_copy(void)
 {
     enum { SIZE = 64 << 20 };
@@ -273,6 +292,8 @@ int main(int argc, char **argv)
         bench_memobj_read();
     if (bench_wanted("irq_latency_64m") && !bench_cap)
         bench_irq_latency_copy();       /* not an instruction count: no short run for the profiler */
+    if (bench_wanted("irq_latency_end") && !bench_cap)
+        bench_irq_latency_end(image);
     if (!bench_only || strncmp(bench_only, "ipc_", 4) == 0)
         bench_ipc(image);
     return 0;

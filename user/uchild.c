@@ -11,6 +11,8 @@
  *   misaligned     a misaligned AMO (plain loads/stores are emulated by OpenSBI)
  *   spin           loop forever (killed by the parent)
  *   sleep          sleep forever (killed by the parent while blocked)
+ *   fill N         take 2 x N MiB (an anonymous mapping touched page by page,
+ *                  and a memobj written page by page), then sleep forever
  *   cow            inherited memobj 0: map it private, check the parent's pattern,
  *                  overwrite it, check ours; 0 on success, 10+ per failed check
  *   share          inherited memobj 0: map it shared, check the parent's pattern,
@@ -187,6 +189,20 @@ int main(int argc, char **argv)
     if (strcmp(mode, "spin") == 0) {
         for (;;)
             __asm__ volatile("" ::: "memory");
+    }
+    if (strcmp(mode, "fill") == 0) {
+        static const uint8_t one = 1;
+        uint64_t len = (uint64_t)parse_long(argc > 2 ? argv[2] : "0") << 20;
+        uintptr_t at = ulib_map_anon(len);
+        long mo = ks_memobj_create(len);
+        if (!at || mo < 0)
+            return 2;
+        for (uint64_t off = 0; off < len; off += KS_PAGE_SIZE) {
+            ((volatile uint8_t *)at)[off] = 1;
+            if (ks_memobj_write((ks_handle_t)mo, off, &one, 1) != 1)
+                return 3;
+        }
+        mode = "sleep";
     }
     if (strcmp(mode, "sleep") == 0) {
         for (;;)
