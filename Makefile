@@ -267,7 +267,7 @@ SEEDS ?= 1..64
 CALLS ?= 25000
 fuzz: $(B)/kernel-debug.elf
 	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel-debug.elf </dev/null \
-	    -append "fuzz $(if $(SEED),seeds=$(SEED) verbose,seeds=$(SEEDS)) calls=$(CALLS)$(if $(PRESSURE), pressure)"
+	    -append "fuzz $(if $(SEED),seeds=$(SEED) verbose,seeds=$(SEEDS)) calls=$(CALLS)$(if $(PRESSURE), pressure)$(if $(MODE), mode=$(MODE))"
 
 qemu: $(B)/kernel.elf
 	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel.elf

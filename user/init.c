@@ -233,14 +233,16 @@ static int run_fuzz(int argc, char **argv, int from)
     int n = 1, pressure = 0;
     for (int i = from; i < argc && n < 7; i++)
         if (strncmp(argv[i], "seeds=", 6) == 0 || strncmp(argv[i], "calls=", 6) == 0 ||
-            strcmp(argv[i], "verbose") == 0 || strcmp(argv[i], "pressure") == 0)
+            strncmp(argv[i], "mode=", 5) == 0 || strcmp(argv[i], "verbose") == 0 ||
+            strcmp(argv[i], "pressure") == 0)
             pressure |= strcmp(args[n++] = argv[i], "pressure") == 0;
     args[n] = NULL;
     /* Under pressure the fuzzer runs without limits, so that its children meet the machine's
        own exhaustion (the page allocator's failures), not their account's. */
     if (pressure)
         ulib_spawn_limits(NULL);
-    int status = run_args("ufuzz", args, 1, NULL, 0);
+    ks_handle_t root = musl_emu_fs_root();     /* mode=fsd's target; the other modes ignore it */
+    int status = run_args("ufuzz", args, 1, &root, 1);
     ulib_spawn_limits(&program_limits);
     struct ktap k;
     struct stat st;

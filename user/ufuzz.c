@@ -38,6 +38,7 @@
  * into a process (two thread-less processes holding each other are never
  * freed: a known limitation, README).
  */
+#include "user/lib/fsproto.h"
 #include "user/lib/ipc.h"
 #include "user/lib/ulib.h"
 #include "user/lib/ktap.h"
@@ -53,6 +54,10 @@
 #define BUF_SIZE            (128 << 10)
 #define PRESSURE_HEADROOM   16              /* free pages a pressure child leaves */
 #define PRESSURE_CHUNK      (4ul << 20)     /* the memobjs it fills, a page at a time */
+
+/* What a child fuzzes (mode=NAME): every system call, or requests to fsd. */
+enum fuzz_mode { MODE_CALLS, MODE_FSD };
+static const char *const mode_names[] = { "calls", "fsd" };
 
 /* The page the supervisor and a child share: progress and the last calls. */
 struct call_rec {
@@ -307,9 +312,188 @@ static void record(struct shared *sh, uint64_t nr, const uint64_t a[6])
     sh->ring_next++;
 }
 
+/* ---- the fsd mode: a hostile client of the file server ---- */
+
+/*
+ * Names the fuzzer may create, so that the supervisor can remove all it made
+ * (files, then directories deepest first) and its leak check still holds:
+ * creating calls (open with O_CREAT, mkdir, rename) only ever name these,
+ * the files one list, the directories the other. Other calls also get the
+ * server's own names (read-only use: O_CREAT, O_TRUNC and write access are
+ * taken off) and garbage.
+ */
+static const char *const fz_files[] = { "/tmp/fz0", "/tmp/fz1", "/tmp/fz2", "/tmp/fzd/f", "/tmp/fzd/g",
+                                        "/tmp/fzd/e/f" };
+static const char *const fz_dirs[] = { "/tmp/fzd/e", "/tmp/fzd", "/tmp/fze" };     /* deepest first */
+static const char *const fz_theirs[] = { "/", "/tmp", "/etc/motd", "/bin/init", "/dev", "/nonexistent",
+                                         "/tmp/", "//tmp//fz0", "/tmp/../etc/motd", "" };
+
+#define N_OF(a) (sizeof (a) / sizeof (a)[0])
+#define L_O_CREAT   0100
+#define L_O_EXCL    0200
+#define L_O_TRUNC   01000
+#define L_O_ACCMODE 03
+
+enum { FZ_OWN, FZ_DIR, FZ_THEIRS, FZ_GARBAGE };
+
+/* A path of kind k into buf (no NUL); its length. Garbage: random bytes, or a name cut short. */
+static uint64_t fz_path(int k, char *buf, uint64_t cap)
+{
+    const char *p = k == FZ_OWN ? fz_files[below(N_OF(fz_files))]
+                  : k == FZ_DIR ? fz_dirs[below(N_OF(fz_dirs))]
+                  : k == FZ_THEIRS ? fz_theirs[below(N_OF(fz_theirs))] : NULL;
+    uint64_t n;
+    if (p) {
+        n = strlen(p);
+        memcpy(buf, p, n);
+        return n;
+    }
+    n = below(2) ? below(64) : below(cap);
+    for (uint64_t i = 0; i < n; i++)
+        buf[i] = below(4) ? "/tmpfz.\0\xff"[below(9)] : (char)rnd();
+    if (below(2) && n)
+        buf[0] = '/';
+    return n;
+}
+
+/* The fsd child's own pools: the server's ports and files it got, and handles that belong nowhere. */
+static struct {
+    ks_handle_t root;
+    ks_handle_t got[16];            /* from FS_OP_OPEN: directory ports, views, memobjs */
+    unsigned ngot;
+    ks_handle_t foreign[5];         /* a memobj, a view, a listener, a client port, a process */
+} fz;
+
+static ks_handle_t fz_port(void)
+{
+    switch (below(10)) {
+    case 0: return fz.ngot ? fz.got[below(fz.ngot)] : fz.root;
+    case 1: return fz.ngot ? fz.got[below(fz.ngot)] : fz.root;
+    case 2: return (ks_handle_t)a_handle();
+    default: return fz.root;
+    }
+}
+
+/* Keep what a reply brought (or close it: the table must not fill). */
+static void fz_keep(const struct ks_ipc_desc *d)
+{
+    for (uint32_t i = 0; i < d->recv_nhandles && i < KS_IPC_MAX_HANDLES; i++) {
+        if (fz.ngot < N_OF(fz.got) && below(2))
+            fz.got[fz.ngot++] = d->recv_handles[i];
+        else
+            ks_handle_close(d->recv_handles[i]);
+    }
+    if (fz.ngot && !below(16)) {                /* now and then let one go */
+        unsigned i = (unsigned)below(fz.ngot);
+        ks_handle_close(fz.got[i]);
+        fz.got[i] = fz.got[--fz.ngot];
+    }
+}
+
+/* The operation word: mostly a real one, sometimes with its path inline, sometimes garbage. */
+static uint64_t fz_op(void)
+{
+    switch (below(10)) {
+    case 0: return rnd();
+    case 1: return below(256);
+    default: return 1 + below(FS_OP_READ);
+    }
+}
+
+/*
+ * One request. Creating ones name only the fuzzer's own names (see fz_files);
+ * open of anything else loses O_CREAT, O_TRUNC and write access. Buffers,
+ * lengths and handles are otherwise anything: oversized, truncated, unmapped,
+ * handles moved to the server where none belong. The reply's handles go to
+ * the pools.
+ */
+static int64_t fz_request(struct shared *sh)
+{
+    struct ks_ipc_desc *d = (struct ks_ipc_desc *)(pool.buf + BUF_SIZE - sizeof *d);
+    char *path = (char *)pool.buf + BUF_SIZE / 2;       /* the second half: out of a_pointer's way */
+    uint64_t w[KS_IPC_WORDS], op = fz_op(), cap = BUF_SIZE / 2 - 2 * sizeof *d;
+    for (int i = 1; i < KS_IPC_WORDS; i++)
+        w[i] = a_word();
+    int kind = (int)below(4);
+    uint64_t base = op & FS_OP_MASK;
+    int creates = (base == FS_OP_OPEN && (w[1] & L_O_CREAT)) || base == FS_OP_MKDIR || base == FS_OP_RENAME;
+    if (creates)
+        kind = base == FS_OP_MKDIR ? FZ_DIR : FZ_OWN;
+    if (base == FS_OP_UNLINK && kind == FZ_THEIRS)
+        kind = FZ_OWN;                          /* never the server's own files */
+    if (base == FS_OP_OPEN && kind != FZ_OWN && kind != FZ_DIR)
+        w[1] &= ~(uint64_t)(L_O_CREAT | L_O_TRUNC | L_O_EXCL | L_O_ACCMODE);
+    uint64_t n = fz_path(kind, path, cap);
+    if (base == FS_OP_UNLINK && kind == FZ_GARBAGE && n)
+        path[0] = 'x';                          /* garbage, but never a path of the server's own */
+    if (base == FS_OP_RENAME) {                 /* old path, then new: both its own files */
+        w[1] = n;
+        n += fz_path(FZ_OWN, path + n, cap - n);
+    }
+    /* A creating call's path is exact (a prefix or more bytes would be a name nobody removes). */
+    int exact = creates || below(8);
+    if (below(6) == 0 && n <= FS_PATH_INLINE_MAX && base != FS_OP_RENAME) {
+        op = base | FS_PATH_INLINE | (exact ? n : below(256)) << FS_PATH_INLINE_SHIFT;
+        memcpy(&w[3], path, n);
+    }
+    w[0] = op;
+    memset(d, 0, sizeof *d);
+    d->send_buf = exact ? path : (const void *)a_pointer();
+    d->send_len = exact ? n : a_length();
+    d->send_nhandles = below(4) ? 0 : (uint32_t)below(KS_IPC_MAX_HANDLES + 1);
+    for (uint32_t i = 0; i < d->send_nhandles; i++) {
+        d->send_handles[i] = below(4) ? fz.foreign[below(N_OF(fz.foreign))] : (ks_handle_t)a_handle();
+        d->send_handle_flags[i] = below(4) ? 0 : KS_IPC_HANDLE_MOVE;
+    }
+    d->recv_buf = below(8) ? (void *)pool.buf : (void *)a_pointer();
+    d->recv_cap = below(8) ? 4096 : a_length();
+    ks_handle_t port = fz_port();
+    uint64_t a[6] = { 0x100, port, op, w[1], w[2], n };    /* as the ring shows it: 0x100 = IPC call */
+    record(sh, a[0], a);
+    uint64_t info;
+    int64_t r = ks_ipc_call(port, creates || below(16) ? d : (struct ks_ipc_desc *)a_pointer(), w, &info);
+    if (r == 0)
+        fz_keep(d);
+    for (unsigned i = 0; i < N_OF(fz.foreign); i++)   /* moved away: make another of the kind */
+        if (ks_handle_info(fz.foreign[i]) < 0)
+            fz.foreign[i] = KS_HANDLE_NONE;
+    return r;
+}
+
+/* The handles that belong nowhere in a request to the server. */
+static void fz_foreign_refill(void)
+{
+    for (unsigned i = 0; i < N_OF(fz.foreign); i++) {
+        if (fz.foreign[i] != KS_HANDLE_NONE && ks_handle_info(fz.foreign[i]) >= 0)
+            continue;
+        long h = i == 0 ? ks_memobj_create(KS_PAGE_SIZE)
+               : i == 1 ? (fz.foreign[0] != KS_HANDLE_NONE ? ks_view_create(fz.foreign[0], KS_RIGHT_READ) : -1)
+               : i == 2 ? ks_ipc_listener_create()
+               : i == 3 ? (fz.foreign[2] != KS_HANDLE_NONE ? ks_ipc_client_create(fz.foreign[2], 3) : -1)
+               : ks_process_create("fz", 2);
+        fz.foreign[i] = h > 0 ? (ks_handle_t)h : KS_HANDLE_NONE;
+    }
+}
+
+static void fsd_loop(struct shared *sh, uint64_t calls)
+{
+    for (uint64_t i = 0; i < calls; i++) {
+        fz_foreign_refill();
+        int64_t r = fz_request(sh);
+        sh->ring[(sh->ring_next - 1) % RING].ret = r;
+        sh->no_memory += r == KS_ERR_NO_MEMORY;
+        if (r == KS_ERR_PEER_CLOSED && i == 0)
+            break;                              /* no server at all: the supervisor will say */
+        if (pool.verbose)
+            printf("# call %lu: fsd request = %ld\n", (unsigned long)i, (long)r);
+        sh->calls_done = i + 1;
+    }
+}
+
 /* ---- the child ---- */
 
 static volatile int fuzz_done, fuzz_go;
+static enum fuzz_mode child_mode;
 
 /*
  * A server for the fuzzer's calls to reach: it receives on listener `arg`
@@ -344,6 +528,10 @@ static void fuzz_loop(long arg)
         ks_thread_yield();                      /* until memory is filled, with pressure */
     uint64_t calls = sh->calls_done;            /* the target, handed over in the page */
     sh->calls_done = 0;
+    if (child_mode == MODE_FSD) {
+        fsd_loop(sh, calls);
+        calls = 0;                              /* the loop below makes none */
+    }
     for (uint64_t i = 0; i < calls; i++) {
         /* a third of the calls are IPC, the kernel's busiest code; the rest any number */
         uint64_t nr = below(3) ? numbers[below(sizeof numbers / sizeof numbers[0])]
@@ -401,8 +589,10 @@ static void fill_memory(void)
     }
 }
 
-static int child_main(uint64_t seed, uint64_t calls, int verbose, int pressure)
+static int child_main(uint64_t seed, uint64_t calls, int verbose, int pressure, enum fuzz_mode mode)
 {
+    child_mode = mode;
+    fz.root = ulib_inherited(1);                /* fsd mode: a root port of the server */
     ks_handle_t mo = ulib_inherited(0);
     long at = ks_vm_map(KS_PROCESS_SELF, mo, 0, 0, KS_PAGE_SIZE, KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
     if (at < 0)
@@ -482,9 +672,43 @@ static void show_ring(const struct shared *sh)
     }
 }
 
-/* Run one seed; 1 if it passed. */
-static int run_seed(ks_handle_t image, uint64_t seed, uint64_t calls, int verbose, int pressure, char *why,
-                    size_t whylen)
+/* A root-port request with an inline path; the status (MR0), or the IPC error. */
+static long fs_inline(ks_handle_t root, uint64_t op, uint64_t arg, const char *path, uint64_t w[KS_IPC_WORDS])
+{
+    uint64_t n = strlen(path), info;
+    memset(w, 0, KS_IPC_WORDS * sizeof w[0]);
+    w[0] = op | FS_PATH_INLINE | n << FS_PATH_INLINE_SHIFT;
+    w[1] = arg;
+    memcpy(&w[3], path, n);
+    long r = ks_ipc_call(root, NULL, w, &info);
+    return r < 0 ? r : (long)w[0];
+}
+
+/*
+ * After an fsd child: remove what it may have made (its own names only), then
+ * check that fsd still serves: /etc/motd is still a regular file. 1 if so.
+ */
+static int fsd_cleanup_and_check(ks_handle_t root, char *why, size_t whylen)
+{
+    uint64_t w[KS_IPC_WORDS];
+    for (unsigned i = 0; i < N_OF(fz_files); i++)
+        fs_inline(root, FS_OP_UNLINK, 0, fz_files[i], w);
+    for (unsigned i = 0; i < N_OF(fz_dirs); i++)
+        fs_inline(root, FS_OP_UNLINK, 1, fz_dirs[i], w);
+    long r = fs_inline(root, FS_OP_STAT, 0, "/etc/motd", w);
+    if (r == 0 && (w[2] & 0170000) == 0100000)
+        return 1;
+    ksnprintf(why, whylen, "fsd no longer serves: stat of /etc/motd gave %ld", r);
+    return 0;
+}
+
+/*
+ * Run one seed; 1 if it passed. `warm_up`: a run whose only purpose is what it
+ * leaves behind in servers (fsd copies a boot-image file into a memobj at its
+ * first open and keeps it; its own heap grows once): no leak check, no report.
+ */
+static int run_seed(ks_handle_t image, uint64_t seed, uint64_t calls, int verbose, int pressure,
+                    enum fuzz_mode mode, ks_handle_t root, int warm_up, char *why, size_t whylen)
 {
     struct ks_kstat before, after;
     ks_kstat(&before);
@@ -500,9 +724,9 @@ static int run_seed(ks_handle_t image, uint64_t seed, uint64_t calls, int verbos
     ksnprintf(s_seed, sizeof s_seed, "%lu", (unsigned long)seed);
     ksnprintf(s_calls, sizeof s_calls, "%lu", (unsigned long)calls);
     const char *argv[] = { "ufuzz", "child", s_seed, s_calls, verbose ? "verbose" : "-",
-                           pressure ? "pressure" : NULL, NULL };
-    ks_handle_t give = (ks_handle_t)mo;
-    struct reaper r = { ulib_spawn(image, "ufuzz", argv, &give, 1), 0 };
+                           pressure ? "pressure" : "-", mode_names[mode], NULL };
+    ks_handle_t give[2] = { (ks_handle_t)mo, root };
+    struct reaper r = { ulib_spawn(image, "ufuzz", argv, give, mode == MODE_FSD ? 2 : 1), 0 };
     if (r.child < 0) {
         ksnprintf(why, whylen, "cannot spawn (%ld)", r.child);
         return 0;
@@ -529,10 +753,14 @@ static int run_seed(ks_handle_t image, uint64_t seed, uint64_t calls, int verbos
         ok = 0;
     }
     struct shared last = *sh;
+    if (ok && mode == MODE_FSD && !fsd_cleanup_and_check(root, why, whylen))
+        ok = 0;
     ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)at, KS_PAGE_SIZE);
     ks_handle_close((ks_handle_t)mo);
     ks_kstat(&after);
     int64_t dpages = (int64_t)after.free_pages - (int64_t)before.free_pages;
+    if (warm_up)
+        return ok;
     if (ok && (dpages < -PAGE_SLACK || dpages > PAGE_SLACK || after.objects != before.objects ||
                after.heap_objects != before.heap_objects)) {
         ksnprintf(why, whylen, "seed %lu: leak: free pages %lu -> %lu, heap objects %lu -> %lu, objects %lu -> %lu",
@@ -544,7 +772,8 @@ static int run_seed(ks_handle_t image, uint64_t seed, uint64_t calls, int verbos
     if (!ok) {
         printf("# %s; its last calls:\n", why);
         show_ring(&last);
-        printf("# replay: make fuzz SEED=%lu CALLS=%lu\n", (unsigned long)seed, (unsigned long)done + 1);
+        printf("# replay: make fuzz SEED=%lu CALLS=%lu MODE=%s\n", (unsigned long)seed, (unsigned long)done + 1,
+               mode_names[mode]);
     } else {
         printf("# seed %lu: %lu calls, %lu of them out of memory\n", (unsigned long)seed, (unsigned long)done,
                (unsigned long)last.no_memory);
@@ -562,11 +791,12 @@ static uint64_t number(const char *s)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 4 && strcmp(argv[1], "child") == 0)
-        return child_main(number(argv[2]), number(argv[3]), argc > 4 && strcmp(argv[4], "verbose") == 0,
-                          argc > 5 && strcmp(argv[5], "pressure") == 0);
+    if (argc >= 7 && strcmp(argv[1], "child") == 0)
+        return child_main(number(argv[2]), number(argv[3]), strcmp(argv[4], "verbose") == 0,
+                          strcmp(argv[5], "pressure") == 0, strcmp(argv[6], "fsd") == 0 ? MODE_FSD : MODE_CALLS);
     uint64_t from = DEFAULT_SEEDS_FROM, to = DEFAULT_SEEDS_TO, calls = DEFAULT_CALLS;
     int verbose = 0, bench = 0, pressure = 0;
+    enum fuzz_mode mode = MODE_CALLS;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "seeds=", 6) == 0) {
             const char *p = argv[i] + 6;
@@ -583,18 +813,29 @@ int main(int argc, char **argv)
             bench = 1;
         } else if (strcmp(argv[i], "pressure") == 0) {
             pressure = 1;
+        } else if (strcmp(argv[i], "mode=fsd") == 0) {
+            mode = MODE_FSD;
         }
     }
     ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
+    ks_handle_t root = ulib_inherited(0);       /* init's root port of fsd (the fsd mode's target) */
+    if (mode == MODE_FSD && root == KS_HANDLE_NONE) {
+        printf("ufuzz: mode=fsd needs a root port of fsd (init gives one)\n");
+        return 2;
+    }
+    char why[200] = "";
+    if (mode == MODE_FSD)                       /* seed 0, unchecked: see run_seed */
+        run_seed(image, 0, calls / 4, 0, 0, mode, root, 1, why, sizeof why);
     struct ks_kstat ks;
     ks_kstat_flags(&ks, KS_KSTAT_RESET_LATENCY);
     struct ktap k;
     ktap_plan(&k, (unsigned)(to - from + 1));
     for (uint64_t seed = from; seed <= to; seed++) {
-        char why[200] = "", name[40];
+        char name[40];
+        why[0] = '\0';
         ksnprintf(name, sizeof name, "fuzz.seed_%lu", (unsigned long)seed);
         ktap_run(name);
-        ktap_result(&k, name, run_seed(image, seed, calls, verbose, pressure, why, sizeof why), why);
+        ktap_result(&k, name, run_seed(image, seed, calls, verbose, pressure, mode, root, 0, why, sizeof why), why);
     }
     ks_kstat(&ks);
     printf("# the worst wait of a timer interrupt during the run: %lu ns\n",
