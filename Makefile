@@ -263,11 +263,12 @@ profile: $(B)/kernel.elf $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" $(BENCH)
 
 # The fuzzer (user/ufuzz.c) under its supervisor; init checks fsd afterwards.
+# MODE=fsd: a hostile client of fsd; MODE=chaos: IPC between processes under chaos.
+# CALLS defaults to the mode's own (25,000; chaos 2,000).
 SEEDS ?= 1..64
-CALLS ?= 25000
 fuzz: $(B)/kernel-debug.elf
 	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel-debug.elf </dev/null \
-	    -append "fuzz $(if $(SEED),seeds=$(SEED) verbose,seeds=$(SEEDS)) calls=$(CALLS)$(if $(PRESSURE), pressure)$(if $(MODE), mode=$(MODE))"
+	    -append "fuzz $(if $(SEED),seeds=$(SEED) verbose,seeds=$(SEEDS))$(if $(CALLS), calls=$(CALLS))$(if $(PRESSURE), pressure)$(if $(MODE), mode=$(MODE))"
 
 qemu: $(B)/kernel.elf
 	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel.elf

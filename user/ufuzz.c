@@ -3,15 +3,23 @@
  * when the bootargs say "fuzz" (make test runs a bounded campaign, make fuzz a
  * longer one or a replay).
  *
- *   ufuzz [seeds=A..B] [calls=N] [verbose] [bench] [pressure]
+ *   ufuzz [seeds=A..B] [calls=N] [verbose] [bench] [pressure] [mode=calls|fsd|chaos]
  *                                            the supervisor (a KTAP stream); with
  *                                            bench, also the worst interrupt wait
  *                                            of the run as a make bench figure;
  *                                            with pressure, every child first takes
  *                                            all free memory but PRESSURE_HEADROOM
- *                                            pages, so its calls meet exhaustion
- *   ufuzz child SEED CALLS verbose|- [pressure]
+ *                                            pages, so its calls meet exhaustion;
+ *                                            its inherited handle 0 is a root port
+ *                                            of fsd (mode=fsd's target)
+ *   ufuzz child SEED CALLS verbose|- pressure|- MODE
  *                                            one fuzzing process
+ *   ufuzz peer SEED                          a chaos child's peer (see the chaos mode)
+ *
+ * Modes: calls (the default, below) fuzzes every system call; fsd is a
+ * hostile client of the file server; chaos is IPC between processes while
+ * buffers are unmapped, callers interrupted and servers killed. Each has its
+ * section further down.
  *
  * The supervisor runs one child per seed, one after another, each under a
  * time limit. After each it checks that the kernel's free pages (within the
@@ -46,6 +54,7 @@
 #define DEFAULT_SEEDS_FROM  1
 #define DEFAULT_SEEDS_TO    4
 #define DEFAULT_CALLS       25000
+#define DEFAULT_CHAOS_CALLS 2000            /* calls there wait for other processes: fewer */
 #define CHILD_MS            60000           /* a child still running then is a failure */
 #define PAGE_SLACK          8               /* pages the heap may keep as empty slabs */
 #define RING                16              /* calls the shared page remembers */
@@ -56,8 +65,8 @@
 #define PRESSURE_CHUNK      (4ul << 20)     /* the memobjs it fills, a page at a time */
 
 /* What a child fuzzes (mode=NAME): every system call, or requests to fsd. */
-enum fuzz_mode { MODE_CALLS, MODE_FSD };
-static const char *const mode_names[] = { "calls", "fsd" };
+enum fuzz_mode { MODE_CALLS, MODE_FSD, MODE_CHAOS };
+static const char *const mode_names[] = { "calls", "fsd", "chaos" };
 
 /* The page the supervisor and a child share: progress and the last calls. */
 struct call_rec {
@@ -67,6 +76,7 @@ struct call_rec {
 struct shared {
     uint64_t calls_done;
     uint64_t no_memory;         /* calls that failed with KS_ERR_NO_MEMORY */
+    uint64_t answered;          /* chaos mode: calls a peer answered */
     uint64_t ring_next;
     struct call_rec ring[RING];
 };
@@ -490,6 +500,289 @@ static void fsd_loop(struct shared *sh, uint64_t calls)
     }
 }
 
+/* ---- the chaos mode: IPC between processes while things go away under it ---- */
+
+/*
+ * The child runs CHAOS_CALLERS threads calling a listener that CHAOS_PEERS
+ * peer processes serve (and the peers call back into the child's server),
+ * while a chaos thread unmaps and maps again the region every buffer points
+ * into, interrupts callers, and kills a peer and starts another in its
+ * place. Peers do their own chaos: they answer with buffers too long and
+ * handles (copied and moved), close a reply port instead of answering, end a
+ * server thread holding a call, unmap their receive region. A peer ends when
+ * the child does: it blocks in a call on a lifeline listener the child holds
+ * and never serves, which fails when the child is gone.
+ */
+#define CHAOS_PEERS     2
+#define CHAOS_CALLERS   2
+#define CHAOS_AT        0x0000580000000000ul    /* the region buffers point into */
+#define CHAOS_SIZE      (64 << 10)
+
+static struct {
+    ks_handle_t service;            /* a client port of the listener the peers serve */
+    ks_handle_t listener, lifeline; /* that listener, and the lifeline (never served) */
+    ks_handle_t back;               /* the child: a client port of its own server; a peer: the same */
+    long peers[CHAOS_PEERS];
+    long callers[CHAOS_CALLERS];
+    volatile uint64_t left;         /* calls still to make, over all callers */
+    volatile int callers_done;
+} chaos;
+
+/* Map the chaos region (again: the same memobj, made once), or take it away; either may find it so. */
+static void chaos_region(int map)
+{
+    static long mo;
+    if (!map) {
+        ks_vm_unmap(KS_PROCESS_SELF, CHAOS_AT, CHAOS_SIZE);
+        return;
+    }
+    if (mo <= 0)
+        mo = ks_memobj_create(CHAOS_SIZE);
+    if (mo > 0)
+        ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, CHAOS_AT, CHAOS_SIZE,
+                  KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED | KS_MAP_FIXED);
+}
+
+/* A pointer into the chaos region (mapped or not), a length that may run past it. */
+static void chaos_buffer(const void **p, uint64_t *len)
+{
+    uint64_t off = below(CHAOS_SIZE);
+    *p = (const void *)(CHAOS_AT + off);
+    *len = below(16) ? below(CHAOS_SIZE - off + 1) : a_length();
+}
+
+/* A descriptor of chaos buffers and up to four handles from the pools (copied or moved). */
+static struct ks_ipc_desc *chaos_desc(struct ks_ipc_desc *d)
+{
+    memset(d, 0, sizeof *d);
+    chaos_buffer(&d->send_buf, &d->send_len);
+    const void *r;
+    chaos_buffer(&r, &d->recv_cap);
+    d->recv_buf = (void *)r;
+    d->send_nhandles = below(2) ? 0 : (uint32_t)below(KS_IPC_MAX_HANDLES + 1);
+    for (uint32_t i = 0; i < d->send_nhandles; i++) {
+        ks_handle_t h = (ks_handle_t)a_handle();
+        for (int tries = 0; tries < 4 && below(8) && !(ks_handle_info(h) & KS_RIGHT_TRANSFER); tries++)
+            h = (ks_handle_t)a_handle();        /* mostly one that may go */
+        d->send_handles[i] = h;
+        d->send_handle_flags[i] = below(4) ? 0 : KS_IPC_HANDLE_MOVE;
+    }
+    return d;
+}
+
+/* Close what a message brought. */
+static void chaos_drop(const struct ks_ipc_desc *d, long r)
+{
+    for (uint32_t i = 0; r >= 0 && i < d->recv_nhandles && i < KS_IPC_MAX_HANDLES; i++)
+        ks_handle_close(d->recv_handles[i]);
+}
+
+static void chaos_caller(long arg)
+{
+    struct shared *sh = (struct shared *)arg;
+    struct ks_ipc_desc d;
+    while (chaos.left > 0) {
+        chaos.left--;
+        uint64_t w[KS_IPC_WORDS], info;
+        for (int i = 0; i < KS_IPC_WORDS; i++)
+            w[i] = a_word();
+        ks_handle_t port = below(8) ? chaos.service : (ks_handle_t)a_handle();
+        if (port != chaos.service)
+            ks_thread_interrupt(KS_THREAD_SELF);    /* nobody may serve it: return at once */
+        struct ks_ipc_desc *dp = below(8) ? chaos_desc(&d) : NULL;
+        uint64_t a[6] = { port, (uint64_t)dp, w[0], w[1], dp ? dp->send_len : 0, dp ? dp->recv_cap : 0 };
+        record(sh, KS_SYS_IPC_CALL, a);
+        long r = ks_ipc_call(port, dp, w, &info);
+        if (dp)
+            chaos_drop(dp, r);
+        sh->no_memory += r == KS_ERR_NO_MEMORY;
+        sh->answered += r == 0;
+        sh->calls_done++;
+        for (unsigned i = 0; i < pool.nlive; i++)      /* what moved away is gone from the pools */
+            if (ks_handle_info(pool.live[i]) < 0)
+                forget(pool.live[i--]);
+    }
+    chaos.callers_done++;
+    ks_thread_exit(0);
+}
+
+static long chaos_spawn_peer(ks_handle_t image)
+{
+    const char *argv[] = { "ufuzz", "peer", "-", NULL };
+    char seed[24];
+    ksnprintf(seed, sizeof seed, "%lu", (unsigned long)rnd());
+    argv[2] = seed;
+    long lc = ks_ipc_client_create(chaos.lifeline, 0);
+    if (lc < 0)
+        return lc;
+    ks_handle_t give[3] = { chaos.listener, chaos.back, (ks_handle_t)lc };
+    long p = ulib_spawn(image, "ufuzz", argv, give, 3);
+    ks_handle_close((ks_handle_t)lc);
+    return p;
+}
+
+/* The child's side: callers, a server for the peers' calls back, and the chaos. */
+static int chaos_child(struct shared *sh, uint64_t calls, long server_listener)
+{
+    ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
+    long l = ks_ipc_listener_create(), ll = ks_ipc_listener_create();
+    long svc = l > 0 ? ks_ipc_client_create((ks_handle_t)l, 11) : l;
+    long back = server_listener > 0 ? ks_ipc_client_create((ks_handle_t)server_listener, 12) : -1;
+    if (l < 0 || ll < 0 || svc < 0 || back < 0)
+        return 2;
+    chaos.listener = (ks_handle_t)l;
+    chaos.lifeline = (ks_handle_t)ll;
+    chaos.service = (ks_handle_t)svc;
+    chaos.back = (ks_handle_t)back;
+    keep(ks_handle_duplicate((ks_handle_t)svc, KS_RIGHTS_ALL));   /* a copy in the pools: sent, moved, closed */
+    chaos_region(1);
+    for (int i = 0; i < CHAOS_PEERS; i++)
+        chaos.peers[i] = chaos_spawn_peer(image);
+    chaos.left = calls;
+    for (int i = 0; i < CHAOS_CALLERS; i++) {
+        uintptr_t stack = ulib_map_anon(32 << 10);
+        chaos.callers[i] = stack ? ks_thread_create(KS_PROCESS_SELF, (void *)chaos_caller,
+                                                    (void *)(stack + (32 << 10)), (long)sh) : -1;
+        if (chaos.callers[i] < 0)
+            chaos.callers_done++;
+    }
+    /* Rounds of chaos between yields (the others run in between); one action in a few. */
+    while (chaos.callers_done < CHAOS_CALLERS) {
+        uint64_t pick = below(1024);
+        if (pick < 16) {                        /* the buffers gone for a moment, under the calls */
+            chaos_region(0);
+            if (pick == 0)
+                ks_thread_sleep(1000000);       /* a tick: every call meanwhile faults */
+            else
+                ks_thread_yield();
+            chaos_region(1);
+        } else if (pick < 80) {                 /* a caller interrupted, in its call or not */
+            long t = chaos.callers[below(CHAOS_CALLERS)];
+            if (t > 0)
+                ks_thread_interrupt((ks_handle_t)t);
+        } else if (pick < 82) {                 /* a peer dies mid-call; another takes its place */
+            int i = (int)below(CHAOS_PEERS);
+            if (chaos.peers[i] > 0) {
+                ks_process_kill((ks_handle_t)chaos.peers[i]);
+                ks_handle_close((ks_handle_t)chaos.peers[i]);
+            }
+            chaos.peers[i] = chaos_spawn_peer(image);
+        }
+        ks_thread_yield();
+    }
+    for (int i = 0; i < CHAOS_CALLERS; i++)
+        if (chaos.callers[i] > 0)
+            ks_thread_join((ks_handle_t)chaos.callers[i]);
+    for (int i = 0; i < CHAOS_PEERS; i++) {
+        uint64_t status;
+        if (chaos.peers[i] > 0) {
+            ks_process_kill((ks_handle_t)chaos.peers[i]);
+            ks_process_wait((ks_handle_t)chaos.peers[i], &status);
+            ks_handle_close((ks_handle_t)chaos.peers[i]);
+        }
+    }
+    return 0;
+}
+
+/* ---- a peer (ufuzz peer SEED): serves the child's calls, badly ---- */
+
+static volatile int peer_servers;     /* server threads started and not ended */
+
+static void peer_server(long arg)
+{
+    (void)arg;
+    static uint8_t out[2 * CHAOS_SIZE];
+    for (;;) {
+        struct ks_ipc_desc d = { 0 };
+        const void *rb;
+        chaos_buffer(&rb, &d.recv_cap);
+        d.recv_buf = (void *)rb;
+        uint64_t w[KS_IPC_WORDS] = { 0 }, ud, info;
+        long r = ks_ipc_receive(chaos.listener, &d, w, &ud, &info);
+        if (r == KS_ERR_PEER_CLOSED || r == KS_ERR_BAD_HANDLE)
+            break;
+        chaos_drop(&d, r);
+        if (r < 0 || r == KS_HANDLE_NONE)
+            continue;
+        ks_handle_t reply = (ks_handle_t)r;
+        switch (below(10)) {
+        case 0:                                 /* nobody will answer */
+            ks_handle_close(reply);
+            break;
+        case 1:                                 /* this thread ends holding the call */
+            if (below(8) == 0) {
+                peer_servers--;
+                ks_thread_exit(0);
+            }
+            /* fall through */
+        case 2: {                               /* a call back into the child first */
+            uint64_t w2[KS_IPC_WORDS] = { 1 }, info2;
+            ks_ipc_call(chaos.back, NULL, w2, &info2);
+        }
+            /* fall through */
+        default: {
+            struct ks_ipc_desc rd = { .send_buf = out, .send_len = below(sizeof out) };
+            long m = below(2) ? ks_memobj_create(KS_PAGE_SIZE) : -1;
+            if (m > 0) {
+                rd.send_handles[0] = (ks_handle_t)m;
+                rd.send_handle_flags[0] = below(2) ? KS_IPC_HANDLE_MOVE : 0;
+                rd.send_nhandles = 1;
+            }
+            for (int i = 0; i < KS_IPC_WORDS; i++)
+                w[i] = a_word();
+            ks_ipc_reply(reply, below(4) ? &rd : NULL, w);
+            if (m > 0)
+                ks_handle_close((ks_handle_t)m);    /* a copy sent, or the value stale: either way */
+        }
+        }
+    }
+    peer_servers--;
+    ks_thread_exit(0);
+}
+
+/* A peer's lifeline: blocked in a call nobody serves until the child is gone, then the end. */
+static void peer_lifeline(long lifeline)
+{
+    for (;;) {
+        uint64_t w[KS_IPC_WORDS] = { 0 }, info;
+        long r = ks_ipc_call((ks_handle_t)lifeline, NULL, w, &info);
+        if (r == KS_ERR_PEER_CLOSED || r == KS_ERR_BAD_HANDLE)
+            ks_process_exit(0);
+    }
+}
+
+/* Start a thread running fn(arg) on a fresh stack; 0 or an error. */
+static long start(void (*fn)(long), long arg)
+{
+    uintptr_t stack = ulib_map_anon(16 << 10);
+    long t = stack ? ks_thread_create(KS_PROCESS_SELF, (void *)fn, (void *)(stack + (16 << 10)), arg) : -1;
+    if (t > 0)
+        ks_handle_close((ks_handle_t)t);
+    return t < 0 ? t : 0;
+}
+
+static int peer_main(uint64_t seed)
+{
+    rng_state = seed | 1;
+    chaos.listener = ulib_inherited(0);
+    chaos.back = ulib_inherited(1);
+    ks_handle_t lifeline = ulib_inherited(2);
+    pool.buf = (uint8_t *)ulib_map_anon(BUF_SIZE);
+    if (!pool.buf)
+        return 2;
+    keep(ks_memobj_create(KS_PAGE_SIZE));       /* a_handle's pool: something to send */
+    chaos_region(1);
+    if (start(peer_lifeline, lifeline) < 0)
+        return 2;
+    for (;;) {                                  /* three servers, a new one for each that ended */
+        while (peer_servers < 3 && start(peer_server, 0) == 0)
+            peer_servers++;                     /* counted now: it may not have run yet */
+        ks_thread_yield();
+        if (below(64) == 0)
+            chaos_region(below(2));
+    }
+}
+
 /* ---- the child ---- */
 
 static volatile int fuzz_done, fuzz_go;
@@ -621,6 +914,8 @@ static int child_main(uint64_t seed, uint64_t calls, int verbose, int pressure, 
     uintptr_t sstack = ulib_map_anon(16 << 10);
     if (sl > 0 && sstack)
         ks_thread_create(KS_PROCESS_SELF, (void *)serve_loop, (void *)(sstack + (16 << 10)), sl);
+    if (mode == MODE_CHAOS)
+        return chaos_child(sh, calls, sl);
     sh->calls_done = calls;
     uintptr_t stack = ulib_map_anon(64 << 10);
     long t = stack ? ks_thread_create(KS_PROCESS_SELF, (void *)fuzz_loop, (void *)(stack + (64 << 10)),
@@ -775,10 +1070,21 @@ static int run_seed(ks_handle_t image, uint64_t seed, uint64_t calls, int verbos
         printf("# replay: make fuzz SEED=%lu CALLS=%lu MODE=%s\n", (unsigned long)seed, (unsigned long)done + 1,
                mode_names[mode]);
     } else {
-        printf("# seed %lu: %lu calls, %lu of them out of memory\n", (unsigned long)seed, (unsigned long)done,
+        printf("# seed %lu: %lu calls, %lu of them out of memory", (unsigned long)seed, (unsigned long)done,
                (unsigned long)last.no_memory);
+        if (mode == MODE_CHAOS)
+            printf(", %lu answered by a peer", (unsigned long)last.answered);
+        printf("\n");
     }
     return ok;
+}
+
+static enum fuzz_mode mode_named(const char *s)
+{
+    for (unsigned m = 0; m < N_OF(mode_names); m++)
+        if (strcmp(s, mode_names[m]) == 0)
+            return (enum fuzz_mode)m;
+    return MODE_CALLS;
 }
 
 static uint64_t number(const char *s)
@@ -793,8 +1099,10 @@ int main(int argc, char **argv)
 {
     if (argc >= 7 && strcmp(argv[1], "child") == 0)
         return child_main(number(argv[2]), number(argv[3]), strcmp(argv[4], "verbose") == 0,
-                          strcmp(argv[5], "pressure") == 0, strcmp(argv[6], "fsd") == 0 ? MODE_FSD : MODE_CALLS);
-    uint64_t from = DEFAULT_SEEDS_FROM, to = DEFAULT_SEEDS_TO, calls = DEFAULT_CALLS;
+                          strcmp(argv[5], "pressure") == 0, mode_named(argv[6]));
+    if (argc >= 3 && strcmp(argv[1], "peer") == 0)
+        return peer_main(number(argv[2]));
+    uint64_t from = DEFAULT_SEEDS_FROM, to = DEFAULT_SEEDS_TO, calls = 0;
     int verbose = 0, bench = 0, pressure = 0;
     enum fuzz_mode mode = MODE_CALLS;
     for (int i = 1; i < argc; i++) {
@@ -813,10 +1121,12 @@ int main(int argc, char **argv)
             bench = 1;
         } else if (strcmp(argv[i], "pressure") == 0) {
             pressure = 1;
-        } else if (strcmp(argv[i], "mode=fsd") == 0) {
-            mode = MODE_FSD;
+        } else if (strncmp(argv[i], "mode=", 5) == 0) {
+            mode = mode_named(argv[i] + 5);
         }
     }
+    if (!calls)
+        calls = mode == MODE_CHAOS ? DEFAULT_CHAOS_CALLS : DEFAULT_CALLS;
     ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
     ks_handle_t root = ulib_inherited(0);       /* init's root port of fsd (the fsd mode's target) */
     if (mode == MODE_FSD && root == KS_HANDLE_NONE) {
