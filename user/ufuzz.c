@@ -464,6 +464,7 @@ static int64_t fz_request(struct shared *sh)
     int64_t r = ks_ipc_call(port, creates || below(16) ? d : (struct ks_ipc_desc *)a_pointer(), w, &info);
     if (r == 0)
         fz_keep(d);
+    sh->no_memory += r == 0 && ((int64_t)w[0] == -12 || (int64_t)w[0] == -28);    /* fsd: ENOMEM, ENOSPC */
     for (unsigned i = 0; i < N_OF(fz.foreign); i++)   /* moved away: make another of the kind */
         if (ks_handle_info(fz.foreign[i]) < 0)
             fz.foreign[i] = KS_HANDLE_NONE;
@@ -491,7 +492,7 @@ static void fsd_loop(struct shared *sh, uint64_t calls)
         fz_foreign_refill();
         int64_t r = fz_request(sh);
         sh->ring[(sh->ring_next - 1) % RING].ret = r;
-        sh->no_memory += r == KS_ERR_NO_MEMORY;
+        sh->no_memory += r == KS_ERR_NO_MEMORY;     /* the call's own; fsd's answers count above */
         if (r == KS_ERR_PEER_CLOSED && i == 0)
             break;                              /* no server at all: the supervisor will say */
         if (pool.verbose)
@@ -621,8 +622,15 @@ static long chaos_spawn_peer(ks_handle_t image)
     return p;
 }
 
-/* The child's side: callers, a server for the peers' calls back, and the chaos. */
-static int chaos_child(struct shared *sh, uint64_t calls, long server_listener)
+static void touch(uintptr_t at, size_t len);
+static void fill_memory(void);
+
+/*
+ * The child's side: callers, a server for the peers' calls back, and the
+ * chaos. With `pressure`, memory is filled once the callers exist (their
+ * stacks touched first): peers then fail to start, and calls meet exhaustion.
+ */
+static int chaos_child(struct shared *sh, uint64_t calls, long server_listener, int pressure)
 {
     ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
     long l = ks_ipc_listener_create(), ll = ks_ipc_listener_create();
@@ -641,10 +649,16 @@ static int chaos_child(struct shared *sh, uint64_t calls, long server_listener)
     chaos.left = calls;
     for (int i = 0; i < CHAOS_CALLERS; i++) {
         uintptr_t stack = ulib_map_anon(32 << 10);
+        if (stack && pressure)
+            touch(stack, 32 << 10);
         chaos.callers[i] = stack ? ks_thread_create(KS_PROCESS_SELF, (void *)chaos_caller,
                                                     (void *)(stack + (32 << 10)), (long)sh) : -1;
         if (chaos.callers[i] < 0)
             chaos.callers_done++;
+    }
+    if (pressure) {
+        touch(BUF_AT, BUF_SIZE);
+        fill_memory();
     }
     /* Rounds of chaos between yields (the others run in between); one action in a few. */
     while (chaos.callers_done < CHAOS_CALLERS) {
@@ -914,8 +928,11 @@ static int child_main(uint64_t seed, uint64_t calls, int verbose, int pressure, 
     uintptr_t sstack = ulib_map_anon(16 << 10);
     if (sl > 0 && sstack)
         ks_thread_create(KS_PROCESS_SELF, (void *)serve_loop, (void *)(sstack + (16 << 10)), sl);
-    if (mode == MODE_CHAOS)
-        return chaos_child(sh, calls, sl);
+    if (mode == MODE_CHAOS) {
+        if (pressure && sstack)
+            touch(sstack, 16 << 10);
+        return chaos_child(sh, calls, sl, pressure);
+    }
     sh->calls_done = calls;
     uintptr_t stack = ulib_map_anon(64 << 10);
     long t = stack ? ks_thread_create(KS_PROCESS_SELF, (void *)fuzz_loop, (void *)(stack + (64 << 10)),
