@@ -597,7 +597,7 @@ static void chaos_caller(long arg)
         if (dp)
             chaos_drop(dp, r);
         sh->no_memory += r == KS_ERR_NO_MEMORY;
-        sh->answered += r == 0;
+        sh->answered += r == 0 && port == chaos.service;
         sh->calls_done++;
         for (unsigned i = 0; i < pool.nlive; i++)      /* what moved away is gone from the pools */
             if (ks_handle_info(pool.live[i]) < 0)
