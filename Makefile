@@ -100,7 +100,7 @@ USER_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 USER_LIB_SRCS := user/lib/crt0.S user/lib/ulib.c user/lib/loader.c \
 	kernel/string.c kernel/kprintf.c kernel/ktest.c kernel/elf.c
 USER_LIB_OBJS := $(patsubst %,$(B)/u/%.o,$(USER_LIB_SRCS))
-NATIVE_PROGS := utest ubench uchild uipc ufp udev ufuzz uhog
+NATIVE_PROGS := utest ubench uchild uipc ufp udev ufuzz uhog upipe
 MUSL_PROGS   := init mbench mtest mconsole fsd
 USER_PROGS   := $(MUSL_PROGS) $(NATIVE_PROGS)
 
@@ -109,7 +109,8 @@ USER_PROGS   := $(MUSL_PROGS) $(NATIVE_PROGS)
 # apart, all below 4 GiB, where the kernel places mappings (kernel/vm.c).
 USER_BASES := init=0x01000000 mbench=0x02000000 mtest=0x03000000 mconsole=0x04000000 \
 	fsd=0x05000000 utest=0x06000000 ubench=0x07000000 uchild=0x08000000 \
-	uipc=0x09000000 ufp=0x0a000000 udev=0x0b000000 ufuzz=0x0c000000 uhog=0x0d000000
+	uipc=0x09000000 ufp=0x0a000000 udev=0x0b000000 ufuzz=0x0c000000 uhog=0x0d000000 \
+	upipe=0x0e000000
 user_base = $(or $(patsubst $(1)=%,%,$(filter $(1)=%,$(USER_BASES))),$(error no USER_BASES entry for $(1)))
 
 # ufp tests floating-point state, so it alone may use the F and D extensions.

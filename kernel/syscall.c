@@ -51,6 +51,10 @@ long sys_self_ids(sysarg_t out);
 long sys_irq_bind(sysarg_t irq, sysarg_t listener, sysarg_t userdata);
 long sys_irq_ack(sysarg_t irq);
 long sys_process_limit(sysarg_t proc, sysarg_t set, sysarg_t used, sysarg_t limit);
+long sys_pipe_create(sysarg_t out);
+long sys_pipe_read(sysarg_t h, sysarg_t buf, sysarg_t len, sysarg_t flags);
+long sys_pipe_write(sysarg_t h, sysarg_t buf, sysarg_t len, sysarg_t flags);
+long sys_pipe_info(sysarg_t h);
 
 #define ENTRY(n, fn) [n] = (syscall_fn)(void (*)(void))(fn)
 
@@ -94,6 +98,10 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_IRQ_BIND, sys_irq_bind),
     ENTRY(KS_SYS_IRQ_ACK, sys_irq_ack),
     ENTRY(KS_SYS_PROCESS_LIMIT, sys_process_limit),
+    ENTRY(KS_SYS_PIPE_CREATE, sys_pipe_create),
+    ENTRY(KS_SYS_PIPE_READ, sys_pipe_read),
+    ENTRY(KS_SYS_PIPE_WRITE, sys_pipe_write),
+    ENTRY(KS_SYS_PIPE_INFO, sys_pipe_info),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

@@ -524,6 +524,7 @@ int main(int argc, char **argv)
             status |= run("utest", 1);
             status |= run("uipc", 1);
             status |= run("ufp", 1);
+            status |= run("upipe", 1);
             status |= run_udev();
             status |= run("mtest", 0);
             status |= run_limits();

@@ -232,7 +232,8 @@ static const uint64_t numbers[] = {
     KS_SYS_VIEW_SEEK, KS_SYS_CLOCK_NS, KS_SYS_KSTAT, KS_SYS_IPC_LISTENER_CREATE,
     KS_SYS_IPC_CLIENT_CREATE, KS_SYS_IPC_CONTROL, KS_SYS_FUTEX_WAIT, KS_SYS_FUTEX_WAKE,
     KS_SYS_SELF_IDS, KS_SYS_IPC_RECEIVE, KS_SYS_IRQ_BIND, KS_SYS_IRQ_ACK,
-    KS_SYS_IPC_CALL, KS_SYS_IPC_REPLY, KS_SYS_IPC_REPLY_RECEIVE,
+    KS_SYS_IPC_CALL, KS_SYS_IPC_REPLY, KS_SYS_IPC_REPLY_RECEIVE, KS_SYS_PROCESS_LIMIT,
+    KS_SYS_PIPE_CREATE, KS_SYS_PIPE_READ, KS_SYS_PIPE_WRITE, KS_SYS_PIPE_INFO,
     KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
 };
 
@@ -240,7 +241,7 @@ static int may_block(uint64_t nr)
 {
     return nr == KS_SYS_IPC_CALL || nr == KS_SYS_IPC_RECEIVE || nr == KS_SYS_IPC_REPLY_RECEIVE ||
            nr == KS_SYS_FUTEX_WAIT || nr == KS_SYS_THREAD_SLEEP || nr == KS_SYS_PROCESS_WAIT ||
-           nr == KS_SYS_THREAD_JOIN;
+           nr == KS_SYS_THREAD_JOIN || nr == KS_SYS_PIPE_READ || nr == KS_SYS_PIPE_WRITE;
 }
 
 /* Make the arguments of call nr safe for the fuzzer itself (see the top); 0: skip it. */
@@ -296,6 +297,12 @@ static void account(uint64_t nr, const uint64_t a[6], int64_t r)
     if (r < 0)
         return;
     switch (nr) {
+    case KS_SYS_PIPE_CREATE:            /* both ends, if the array was in the buffer */
+        if (a[0] >= (uint64_t)pool.buf && a[0] + 8 <= (uint64_t)pool.buf + BUF_SIZE) {
+            keep(((ks_handle_t *)a[0])[0]);
+            keep(((ks_handle_t *)a[0])[1]);
+        }
+        break;
     case KS_SYS_HANDLE_DUPLICATE: case KS_SYS_PROCESS_CREATE: case KS_SYS_MEMOBJ_CREATE:
     case KS_SYS_VIEW_CREATE: case KS_SYS_IPC_LISTENER_CREATE: case KS_SYS_IPC_CLIENT_CREATE:
     case KS_SYS_THREAD_CREATE: case KS_SYS_IPC_RECEIVE: case KS_SYS_IPC_REPLY_RECEIVE:

@@ -39,6 +39,7 @@ typedef int32_t ks_handle_t;
 #define KS_OBJ_CLIENT       6
 #define KS_OBJ_REPLY        7
 #define KS_OBJ_IRQ          8       /* a device interrupt, delivered as notifications */
+#define KS_OBJ_PIPE         9       /* one end of a pipe */
 
 /* Most handles a process can hold at once. */
 #define KS_HANDLE_MAX       256

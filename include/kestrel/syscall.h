@@ -111,8 +111,26 @@ enum ks_syscall {
     KS_SYS_PROCESS_LIMIT,       /* (proc, const struct ks_limits *set, struct ks_limits *used,
                                    struct ks_limits *limit) -> 0 */
 
+    /*
+     * Pipes: a 64 KiB ring between a read end and a write end (KS_OBJ_PIPE,
+     * one object each). A read returns what is there (at least a byte) or
+     * waits; 0 once every handle to the write end is closed. A write of at
+     * most KS_PIPE_BUF bytes goes in whole and unmixed; longer ones as room
+     * appears; with no read end left: KS_ERR_PEER_CLOSED. Waits are
+     * interruptible; KS_PIPE_NONBLOCK makes them KS_ERR_AGAIN.
+     */
+    KS_SYS_PIPE_CREATE,         /* (ks_handle_t out[2]) -> 0; out[0] the read end (READ,
+                                   TRANSFER, DUPLICATE), out[1] the write end (WRITE, ...) */
+    KS_SYS_PIPE_READ,           /* (end, buf, len, flags) -> bytes; needs READ */
+    KS_SYS_PIPE_WRITE,          /* (end, buf, len, flags) -> bytes; needs WRITE */
+    KS_SYS_PIPE_INFO,           /* (end) -> bytes waiting in the pipe; needs READ or WRITE */
+
     KS_SYS_COUNT
 };
+
+/* KS_SYS_PIPE_READ / WRITE flags, and the atomic write size. */
+#define KS_PIPE_NONBLOCK    (1u << 0)
+#define KS_PIPE_BUF         4096
 
 /* KS_SYS_PROCESS_LIMIT's three quantities. */
 struct ks_limits {

@@ -71,6 +71,16 @@ __attribute__((noreturn)) static inline void ks_process_exit(long status)
 }
 static inline long ks_process_wait(ks_handle_t p, uint64_t *status) { return KS2(KS_SYS_PROCESS_WAIT, p, status); }
 static inline long ks_process_kill(ks_handle_t p) { return KS1(KS_SYS_PROCESS_KILL, p); }
+static inline long ks_pipe_create(ks_handle_t ends[2]) { return KS1(KS_SYS_PIPE_CREATE, ends); }
+static inline long ks_pipe_read(ks_handle_t end, void *buf, size_t len, uint32_t flags)
+{
+    return KS4(KS_SYS_PIPE_READ, end, buf, len, flags);
+}
+static inline long ks_pipe_write(ks_handle_t end, const void *buf, size_t len, uint32_t flags)
+{
+    return KS4(KS_SYS_PIPE_WRITE, end, buf, len, flags);
+}
+static inline long ks_pipe_info(ks_handle_t end) { return KS1(KS_SYS_PIPE_INFO, end); }
 static inline long ks_process_limit(ks_handle_t p, const struct ks_limits *set, struct ks_limits *used,
                                     struct ks_limits *limit)
 {

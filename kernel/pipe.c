@@ -1,0 +1,164 @@
+/*
+ * kernel/pipe.c - pipes (see pipe.h).
+ *
+ * The ring is one block of PIPE_SIZE bytes charged to the pipe's creator.
+ * `closed_by_readers` / `closed_by_writers` are set when the last handle to
+ * that end goes (its on_last_handle hook), which wakes the other side. The
+ * pipe itself is freed with the second end object.
+ */
+#include <kestrel/errors.h>
+#include "account.h"
+#include "page_alloc.h"
+#include "pipe.h"
+#include "uaccess.h"
+#include "wait.h"
+
+struct pipe {
+    uint8_t *ring;
+    uint32_t head;                  /* where the next read starts */
+    uint32_t count;                 /* bytes in the ring */
+    int ends;                       /* end objects alive (2, then 1) */
+    int closed_by_readers, closed_by_writers;
+    struct wait_queue readers, writers;     /* waiting for bytes, for room */
+    struct account *acct;
+};
+
+_Static_assert((PIPE_SIZE & (PIPE_SIZE - 1)) == 0 && PIPE_SIZE / PAGE_SIZE == 16, "order 4");
+#define RING_ORDER 4
+
+static void end_destroy(struct object *o)
+{
+    struct pipe_end *e = pipe_end_from_object(o);
+    struct pipe *p = e->pipe;
+    if (p && --p->ends == 0) {              /* NULL: pipe_create failed before joining them */
+        page_free(p->ring, RING_ORDER);
+        account_kfree(p->acct, p);
+    }
+    account_kfree(account_of(o), e);
+}
+
+static void end_last_handle(struct object *o)
+{
+    struct pipe_end *e = pipe_end_from_object(o);
+    struct pipe *p = e->pipe;
+    if (e->writer) {
+        p->closed_by_writers = 1;
+        wake_all(&p->readers, 0);           /* end of file */
+    } else {
+        p->closed_by_readers = 1;
+        wake_all(&p->writers, 0);           /* nobody will read: EPIPE */
+    }
+}
+
+static const struct object_ops end_ops = { .destroy = end_destroy, .on_last_handle = end_last_handle };
+
+long pipe_create(struct account *a, struct pipe_end **rd, struct pipe_end **wr)
+{
+    struct pipe *p = account_kzalloc(a, sizeof *p);
+    if (!p)
+        return KS_ERR_NO_MEMORY;
+    p->ring = account_page_alloc(a, RING_ORDER, 0);
+    struct pipe_end *r = ACCOUNT_OBJECT_NEW(a, struct pipe_end, obj, KS_OBJ_PIPE, &end_ops);
+    struct pipe_end *w = ACCOUNT_OBJECT_NEW(a, struct pipe_end, obj, KS_OBJ_PIPE, &end_ops);
+    p->acct = a;
+    wait_queue_init(&p->readers);
+    wait_queue_init(&p->writers);
+    if (!p->ring || !r || !w) {
+        if (r)
+            object_put(&r->obj);            /* ends 0: destroy frees only the end */
+        if (w)
+            object_put(&w->obj);
+        if (p->ring)
+            page_free(p->ring, RING_ORDER);
+        account_kfree(a, p);
+        return KS_ERR_NO_MEMORY;
+    }
+    p->ends = 2;
+    r->pipe = w->pipe = p;
+    w->writer = 1;
+    *rd = r;
+    *wr = w;
+    return 0;
+}
+
+/* Copy n bytes between the ring at `at` (wrapping) and user memory; 0 or KS_ERR_FAULT. */
+static long ring_copy(struct pipe *p, uint32_t at, uintptr_t u, uint32_t n, int to_user)
+{
+    while (n) {
+        uint32_t off = at & (PIPE_SIZE - 1), m = PIPE_SIZE - off < n ? PIPE_SIZE - off : n;
+        long r = to_user ? copy_to_user(u, p->ring + off, m) : copy_from_user(p->ring + off, u, m);
+        if (r)
+            return r;
+        at += m;
+        u += m;
+        n -= m;
+    }
+    return 0;
+}
+
+long pipe_read(struct pipe_end *e, uintptr_t ubuf, uint64_t len, int nonblock)
+{
+    struct pipe *p = e->pipe;
+    if (e->writer)
+        return KS_ERR_ACCESS;
+    if (!user_range_ok(ubuf, len))
+        return KS_ERR_FAULT;
+    if (!len)
+        return 0;
+    while (!p->count) {
+        if (p->closed_by_writers)
+            return 0;
+        if (nonblock)
+            return KS_ERR_AGAIN;
+        long r = wait_on(&p->readers, 1);
+        if (r == KS_ERR_INTERRUPTED)
+            return r;
+    }
+    uint32_t n = len < p->count ? (uint32_t)len : p->count;
+    long r = ring_copy(p, p->head, ubuf, n, 1);
+    if (r)
+        return r;                           /* the bytes stay for the next read */
+    p->head = (p->head + n) & (PIPE_SIZE - 1);
+    p->count -= n;
+    wake_all(&p->writers, 0);
+    return n;
+}
+
+long pipe_write(struct pipe_end *e, uintptr_t ubuf, uint64_t len, int nonblock)
+{
+    struct pipe *p = e->pipe;
+    if (!e->writer)
+        return KS_ERR_ACCESS;
+    if (!user_range_ok(ubuf, len))
+        return KS_ERR_FAULT;
+    uint64_t done = 0;
+    while (done < len) {
+        long r = 0;
+        if (p->closed_by_readers)
+            return done ? (long)done : KS_ERR_PEER_CLOSED;
+        uint32_t room = PIPE_SIZE - p->count;
+        uint64_t want = len - done;
+        /* A write of at most PIPE_BUF waits for room for all of it (atomic); a longer one takes what there is. */
+        if (room && (len > PIPE_BUF || room >= want)) {
+            uint32_t n = want < room ? (uint32_t)want : room;
+            r = ring_copy(p, p->head + p->count, ubuf + done, n, 0);
+            if (r)
+                return done ? (long)done : r;
+            p->count += n;
+            done += n;
+            wake_all(&p->readers, 0);
+            continue;
+        }
+        if (nonblock)
+            return done ? (long)done : KS_ERR_AGAIN;
+        r = wait_on(&p->writers, 1);
+        if (r == KS_ERR_INTERRUPTED)
+            return done ? (long)done : r;
+    }
+    return (long)done;
+}
+
+uint32_t pipe_available(const struct pipe_end *e)
+{
+    return e->pipe->count;
+}
