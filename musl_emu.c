@@ -17,7 +17,7 @@
  *   - mem.c: brk, mmap, munmap, mprotect on memobjs and vm_map;
  *   - thread.c: clone for pthread_create, futexes, set_tid_address and the
  *     clear-tid wake at thread exit;
- *   - time.c: clocks and sleeping; process.c: musl_emu_spawn;
+ *   - time.c: clocks and sleeping; process.c: musl_emu_spawn; pipe.c: pipes;
  *   - internal.h: what they share.
  *
  * Errors: kestrel's KS_ERR_* codes become Linux errno values (linux_err).
@@ -83,7 +83,7 @@ static long sys_uname(struct utsname *u)
 
 static const struct { short nr; const char *name; } sys_names[] = {
     { SYS_getcwd, "getcwd" }, { SYS_chdir, "chdir" }, { SYS_fchdir, "fchdir" },
-    { SYS_pipe2, "pipe2" }, { SYS_kill, "kill" }, { SYS_tkill, "tkill" }, { SYS_tgkill, "tgkill" },
+    { SYS_kill, "kill" }, { SYS_tkill, "tkill" }, { SYS_tgkill, "tgkill" },
     { SYS_execve, "execve" }, { SYS_wait4, "wait4" }, { SYS_socket, "socket" },
     { SYS_getuid, "getuid" }, { SYS_geteuid, "geteuid" }, { SYS_getgid, "getgid" },
     { SYS_getegid, "getegid" }, { SYS_readlinkat, "readlinkat" }, { SYS_symlinkat, "symlinkat" },
@@ -228,6 +228,7 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     switch (n) {
     case SYS_openat: return sys_openat(a, (const char *)b, c, d);
     case SYS_close: return sys_close(a);
+    case SYS_pipe2: return sys_pipe2((int *)a, b);
     case SYS_fstat: return sys_fstat(a, (struct stat *)b);
     case SYS_newfstatat: return sys_fstatat(a, (const char *)b, (struct stat *)c, d);
     case SYS_getdents64: return sys_getdents64(a, (void *)b, (size_t)c);

@@ -203,6 +203,8 @@ static __attribute__((noinline)) long write_other(const struct fd *f, const void
         return console_write(f->h, f->h2, buf, len);
     case FD_DEBUG:
         return ret_or_err(ks_debug_write(buf, len));
+    case FD_PIPE:
+        return pipe_write(f, buf, len);
     default:
         return -EISDIR;
     }
@@ -245,6 +247,8 @@ static __attribute__((noinline)) long read_other(const struct fd *f, void *buf, 
         return console_read(f->h, buf, len);
     case FD_DEBUG:
         return 0;
+    case FD_PIPE:
+        return pipe_read(f, buf, len);
     default:
         return -EISDIR;
     }
@@ -378,6 +382,10 @@ long sys_fstat(long fd, struct stat *st)
         st->st_mode = S_IFCHR | 0620;
         return 0;
     }
+    if (f->kind == FD_PIPE) {
+        pipe_stat(f, st);
+        return 0;
+    }
     if (f->kind == FD_FILE) {           /* by inode on the root port: the server knows times */
         w[0] = FS_OP_STAT;
         w[1] = f->ino;
@@ -507,6 +515,8 @@ long sys_fcntl(long fd, long cmd, long arg)
         unlock(&emu.fd_lock);
         return r;
     }
+    case F_GETPIPE_SZ: case F_SETPIPE_SZ:
+        return f.kind == FD_PIPE ? pipe_fcntl(&f, cmd, arg) : -EBADF;
     default: return -EINVAL;
     }
 }
@@ -516,6 +526,8 @@ long sys_ioctl(long fd, unsigned long req, void *arg)
     struct fd f;
     if (!fd_get(fd, &f))
         return -EBADF;
+    if (f.kind == FD_PIPE)
+        return pipe_ioctl(&f, req, arg);
     if (f.kind != FD_CONSOLE && f.kind != FD_DEBUG)
         return -ENOTTY;
     if (req == TIOCGWINSZ) {

@@ -36,7 +36,7 @@
 
 struct emu_lock { volatile uint32_t v; };     /* 0 free, 1 held, 2 held with waiters */
 
-enum fd_kind { FD_FREE, FD_FILE, FD_DIR, FD_CONSOLE, FD_DEBUG };
+enum fd_kind { FD_FREE, FD_FILE, FD_DIR, FD_CONSOLE, FD_DEBUG, FD_PIPE };
 
 /*
  * One descriptor slot. Slots change only under emu.fd_lock, and every change
@@ -52,7 +52,8 @@ struct fd {
     uint8_t kind;
     uint8_t cloexec;
     int flags;                  /* O_ACCMODE | O_APPEND | O_NONBLOCK as opened */
-    ks_handle_t h;              /* FILE: view; DIR: directory port; CONSOLE: console port */
+    ks_handle_t h;              /* FILE: view; DIR: directory port; CONSOLE: console port;
+                                   PIPE: its end */
     ks_handle_t h2;             /* FILE: the file's memobj; CONSOLE: write port (or 0) */
     uint32_t pos;               /* DIR: the next readdir position (as fsd numbers entries) */
     uint64_t ino;
@@ -120,6 +121,15 @@ void unlock(struct emu_lock *l);
 long unsupported(long nr);
 
 void emu_init(void);
+
+/* ---- pipe.c (f: an FD_PIPE slot's copy) ---- */
+
+long sys_pipe2(int *fds, long flags);
+long pipe_read(const struct fd *f, void *buf, size_t len);
+long pipe_write(const struct fd *f, const void *buf, size_t len);
+void pipe_stat(const struct fd *f, struct stat *st);
+long pipe_fcntl(const struct fd *f, long cmd, long arg);   /* F_GETPIPE_SZ, F_SETPIPE_SZ */
+long pipe_ioctl(const struct fd *f, unsigned long req, void *arg);
 
 /* ---- fd.c ---- */
 

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1999,16 +2000,15 @@ static void enosys_unserved_call(void)
    console's bytes around a first and a second use of a call nothing else makes. */
 static void enosys_warns_once(void)
 {
-    char buf[16];
     fflush(stdout);
     fflush(stderr);
     long b0 = console_bytes();
     REQUIRE(b0 >= 0);
-    CHECK_ERR(syscall(SYS_pipe2, buf, 0), ENOSYS);
+    CHECK_ERR(syscall(SYS_socket, 1, 1, 0), ENOSYS);
     long b1 = console_bytes();
-    CHECK_ERR(syscall(SYS_pipe2, buf, 0), ENOSYS);
+    CHECK_ERR(syscall(SYS_socket, 1, 1, 0), ENOSYS);
     long b2 = console_bytes();
-    CHECK_EQ(b1 - b0, strlen("musl_emu: unsupported system call pipe2\n"));
+    CHECK_EQ(b1 - b0, strlen("musl_emu: unsupported system call socket\n"));
     CHECK_EQ(b2 - b1, 0);
 }
 
@@ -2060,6 +2060,88 @@ static void process_uname(void)
     CHECK(strlen(u.release) > 0);
 }
 
+/* ---- pipes ---- */
+
+static void pipes_read_write_eof(void)
+{
+    int p[2];
+    char buf[32] = "";
+    REQUIRE(pipe(p) == 0);
+    CHECK_EQ(write(p[1], "through", 7), 7);
+    CHECK_EQ(read(p[0], buf, sizeof buf), 7);
+    CHECK(memcmp(buf, "through", 7) == 0);
+    int d = dup(p[1]);                          /* a second writer */
+    CHECK(d >= 0);
+    close(p[1]);
+    int avail = -1;
+    CHECK_EQ(write(d, "ab", 2), 2);
+    CHECK_EQ(ioctl(p[0], FIONREAD, &avail), 0);
+    CHECK_EQ(avail, 2);
+    CHECK_EQ(read(p[0], buf, sizeof buf), 2);
+    close(d);
+    CHECK_EQ(read(p[0], buf, sizeof buf), 0);   /* every writer gone: end of file */
+    CHECK_ERR(lseek(p[0], 0, SEEK_SET), ESPIPE);
+    CHECK_ERR(write(p[0], "x", 1), EBADF);      /* the read end */
+    close(p[0]);
+}
+
+static void pipes_epipe_nonblock_flags(void)
+{
+    int p[2];
+    char c = 'x';
+    struct stat st;
+    REQUIRE(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+    CHECK_EQ(fcntl(p[0], F_GETFD), FD_CLOEXEC);
+    CHECK(fcntl(p[0], F_GETFL) & O_NONBLOCK);
+    CHECK_ERR(read(p[0], &c, 1), EAGAIN);
+    CHECK_EQ(fcntl(p[0], F_GETPIPE_SZ), 65536);
+    CHECK_EQ(fstat(p[0], &st), 0);
+    CHECK(S_ISFIFO(st.st_mode));
+    long total = 0, r;
+    static char block[4096];
+    while ((r = write(p[1], block, sizeof block)) > 0)
+        total += r;
+    CHECK_EQ(total, 65536);
+    CHECK_EQ(errno, EAGAIN);
+    CHECK_EQ(fcntl(p[1], F_SETFL, 0), 0);       /* blocking again */
+    CHECK_EQ(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0);
+    close(p[0]);
+    CHECK_ERR(write(p[1], &c, 1), EPIPE);       /* no reader (SIGPIPE waits for signals) */
+    close(p[1]);
+    CHECK_ERR(pipe2(p, O_APPEND), EINVAL);
+}
+
+static int pipe_rd;
+static char pipe_got[200000];
+
+static void *pipe_reader(void *arg)
+{
+    long want = (long)arg, done = 0, r = 1;
+    while (done < want && (r = read(pipe_rd, pipe_got + done, (size_t)(want - done))) > 0)
+        done += r;
+    return (void *)done;
+}
+
+/* 200,000 bytes from one thread to another through the 64 KiB ring, blocking both ways. */
+static void pipes_between_threads(void)
+{
+    int p[2];
+    static char data[200000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)(i * 7 + (i >> 10));
+    REQUIRE(pipe(p) == 0);
+    pipe_rd = p[0];
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, pipe_reader, (void *)(long)sizeof data) == 0);
+    CHECK_EQ(write(p[1], data, sizeof data), (long)sizeof data);
+    void *got = NULL;
+    CHECK_EQ(pthread_join(t, &got), 0);
+    CHECK_EQ((long)got, (long)sizeof data);
+    CHECK(memcmp(pipe_got, data, sizeof data) == 0);
+    close(p[0]);
+    close(p[1]);
+}
+
 /* ---- main ---- */
 
 static const struct mcase cases[] = {
@@ -2106,6 +2188,9 @@ static const struct mcase cases[] = {
     { "malloc.realloc_keeps_contents", malloc_realloc_keeps_contents },
     { "malloc.calloc_zeroes", malloc_calloc_zeroes },
     { "pthread.create_join", pthread_create_join },
+    { "pipes.read_write_eof", pipes_read_write_eof },
+    { "pipes.epipe_nonblock_flags", pipes_epipe_nonblock_flags },
+    { "pipes.between_threads", pipes_between_threads },
     { "pthread.create_at_limit", pthread_create_at_limit },
     { "pthread.mutex_counter", pthread_mutex_counter },
     { "pthread.cond_handoff", pthread_cond_handoff },
