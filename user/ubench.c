@@ -64,6 +64,63 @@ static void bench_yield_switch(ks_handle_t image)
     report("yield_switch", total - empty_loop(N) - empty_loop(N), 2 * N, "insn/switch");
 }
 
+/*
+ * pipe_rt_1b / pipe_rt_64b: two processes, two pipes; this side writes len
+ * bytes into one and reads them back from the other, which the partner
+ * (ubench pipe-echo) fills with what it read from the first: a round trip
+ * is a write and a read on each side and two switches, as in ANCHORS.md's
+ * Linux loop. Native calls (ks_pipe_*): a musl program's read and write add
+ * musl_emu's dispatch on top.
+ */
+static void bench_pipe_rt(ks_handle_t image, const char *name, size_t len)
+{
+    long N = bench_n(2000);
+    static uint8_t buf[64];
+    ks_handle_t to[2], from[2];
+    if (ks_pipe_create(to) != 0 || ks_pipe_create(from) != 0) {
+        printf("ubench: %s: no pipes\n", name);
+        return;
+    }
+    const char *argv[] = { "ubench", "pipe-echo", NULL };
+    ks_handle_t give[2] = { to[0], from[1] };
+    long child = ulib_spawn(image, "ubench", argv, give, 2);
+    ks_handle_close(to[0]);
+    ks_handle_close(from[1]);
+    long ok = child > 0;
+    for (int i = 0; ok && i < 10; i++)          /* the partner starts and settles */
+        ok = ks_pipe_write(to[1], buf, len, 0) == (long)len && ks_pipe_read(from[0], buf, len, 0) == (long)len;
+    uint64_t t0 = instret();
+    for (long i = 0; ok && i < N; i++) {
+        ks_pipe_write(to[1], buf, len, 0);
+        ks_pipe_read(from[0], buf, len, 0);
+    }
+    uint64_t total = instret() - t0;
+    ks_handle_close(to[1]);                     /* end of file: the partner ends */
+    ks_handle_close(from[0]);
+    if (child > 0) {
+        uint64_t status;
+        ks_process_wait((ks_handle_t)child, &status);
+        ks_handle_close((ks_handle_t)child);
+    }
+    if (!ok) {
+        printf("ubench: %s: the partner did not echo\n", name);
+        return;
+    }
+    /* Each side's loop overhead, once per round trip. */
+    report(name, total - empty_loop(N) - empty_loop(N), N, "insn/rt");
+}
+
+/* ubench pipe-echo: read from inherited handle 0, write it to 1, until end of file. */
+static int pipe_echo(void)
+{
+    static uint8_t buf[64];
+    ks_handle_t in = ulib_inherited(0), out = ulib_inherited(1);
+    long n;
+    while ((n = ks_pipe_read(in, buf, sizeof buf, 0)) > 0)
+        ks_pipe_write(out, buf, (size_t)n, 0);
+    return 0;
+}
+
 /* The anon_fault loop without faults (the pages are there): its bare overhead. */
 static __attribute__((noipa)) uint64_t bare_store_loop(volatile uint8_t *p, long pages)
 {
@@ -166,7 +223,8 @@ static void bench_memobj_read(void)
  */
 static int echo_server(ks_handle_t listener, int with_buffer)
 {
-    static uint8_t buf[KS_IPC_MAX_BUF];
+    /* Page-aligned (as ipc_rt_4k's source): a layout change elsewhere must not move a figure. */
+    static uint8_t buf[KS_IPC_MAX_BUF] __attribute__((aligned(4096)));
     struct ks_ipc_desc d = { .recv_buf = buf, .recv_cap = sizeof buf };
     struct ks_ipc_desc *dp = with_buffer ? &d : 0;
     uint64_t w[KS_IPC_WORDS], userdata, info;
@@ -233,7 +291,7 @@ static uint64_t ipc_round_trips(ks_handle_t client, struct ks_ipc_desc *desc, lo
 static void bench_ipc(ks_handle_t image)
 {
     long N = bench_n(2000);
-    static uint8_t buf[4096];
+    static uint8_t buf[4096] __attribute__((aligned(4096)));   /* one whole page (see echo_server) */
     struct ipc_bench regs, bufs;
     struct ks_ipc_stats s0, s1;
     if (ipc_bench_start(&regs, image, "echo-server") || ipc_bench_start(&bufs, image, "buf-server")) {
@@ -274,6 +332,8 @@ int main(int argc, char **argv)
         for (;;)
             ks_thread_yield();
     }
+    if (argc > 1 && strcmp(argv[1], "pipe-echo") == 0)
+        return pipe_echo();
     if (argc > 1 && strcmp(argv[1], "echo-server") == 0)
         return echo_server(ulib_inherited(0), 0);
     if (argc > 1 && strcmp(argv[1], "buf-server") == 0)
@@ -296,5 +356,9 @@ int main(int argc, char **argv)
         bench_irq_latency_end(image);
     if (!bench_only || strncmp(bench_only, "ipc_", 4) == 0)
         bench_ipc(image);
+    if (bench_wanted("pipe_rt_1b"))
+        bench_pipe_rt(image, "pipe_rt_1b", 1);
+    if (bench_wanted("pipe_rt_64b"))
+        bench_pipe_rt(image, "pipe_rt_64b", 64);
     return 0;
 }
