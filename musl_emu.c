@@ -84,7 +84,7 @@ static long sys_uname(struct utsname *u)
 static const struct { short nr; const char *name; } sys_names[] = {
     { SYS_getcwd, "getcwd" }, { SYS_chdir, "chdir" }, { SYS_fchdir, "fchdir" },
     { SYS_kill, "kill" }, { SYS_tkill, "tkill" }, { SYS_tgkill, "tgkill" },
-    { SYS_execve, "execve" }, { SYS_wait4, "wait4" }, { SYS_socket, "socket" },
+    { SYS_execve, "execve" }, { SYS_socket, "socket" },
     { SYS_getuid, "getuid" }, { SYS_geteuid, "geteuid" }, { SYS_getgid, "getgid" },
     { SYS_getegid, "getegid" }, { SYS_readlinkat, "readlinkat" }, { SYS_symlinkat, "symlinkat" },
     { SYS_linkat, "linkat" }, { SYS_fchmodat, "fchmodat" }, { SYS_fchownat, "fchownat" },
@@ -229,6 +229,9 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_openat: return sys_openat(a, (const char *)b, c, d);
     case SYS_close: return sys_close(a);
     case SYS_pipe2: return sys_pipe2((int *)a, b);
+    case SYS_clone:             /* a raw clone is fork's (musl's pthread_create goes through __clone) */
+        return (a & ~0xffl) == 0 && !b ? emu_fork() : -ENOSYS;
+    case SYS_wait4: return sys_wait4(a, (int *)b, c, (struct rusage *)d);
     case SYS_fstat: return sys_fstat(a, (struct stat *)b);
     case SYS_newfstatat: return sys_fstatat(a, (const char *)b, (struct stat *)c, d);
     case SYS_getdents64: return sys_getdents64(a, (void *)b, (size_t)c);

@@ -86,6 +86,22 @@ static ks_handle_t install(struct handle_table *t, struct object *o, uint32_t ri
     return KS_ERR_NO_HANDLES;
 }
 
+void handle_table_clone(struct handle_table *dst, const struct handle_table *src, uint32_t skip_type)
+{
+    for (int i = 0; i < KS_HANDLE_MAX; i++) {
+        const struct handle_entry *s = &src->slots[i];
+        struct handle_entry *d = &dst->slots[i];
+        d->gen = s->gen;                /* the same values, free slots' next ones too */
+        if (!s->obj || s->obj->type == skip_type)
+            continue;
+        object_get(s->obj);
+        s->obj->handles++;
+        d->obj = s->obj;
+        d->rights = s->rights;
+        dst->used++;
+    }
+}
+
 ks_handle_t handle_install(struct handle_table *t, struct object *o, uint32_t rights)
 {
     return install(t, o, rights, 0);

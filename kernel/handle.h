@@ -41,6 +41,13 @@ struct handle_table *handle_table_create(struct account *a);
  */
 void handle_table_destroy(struct handle_table *t);
 
+/*
+ * Make the empty table dst hold what src holds (fork): every handle at the
+ * same value with the same rights (a reference and a handle count each),
+ * except those to objects of type skip_type (0: none skipped).
+ */
+void handle_table_clone(struct handle_table *dst, const struct handle_table *src, uint32_t skip_type);
+
 /* Add a handle to o with `rights`; takes its own reference. Returns it, or KS_ERR_NO_HANDLES. */
 ks_handle_t handle_install(struct handle_table *t, struct object *o, uint32_t rights);
 

@@ -10,6 +10,7 @@
 #include "syscall.h"
 #include "thread.h"
 #include "uaccess.h"
+#include "vm.h"
 
 long sys_process_create(sysarg_t name, sysarg_t len)
 {
@@ -70,14 +71,44 @@ long sys_process_limit(sysarg_t proc, sysarg_t set, sysarg_t used, sysarg_t limi
     return r;
 }
 
+long sys_process_fork(sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t pid_out)
+{
+    if (pc < USER_BASE || pc >= USER_TOP || sp > USER_TOP)
+        return KS_ERR_RANGE;
+    if (pid_out && !user_range_ok(pid_out, sizeof(uint32_t)))
+        return KS_ERR_FAULT;
+    struct process *cur = current_process(), *p;
+    long r = process_create(cur->name, cur->pid, cur->acct, &p);
+    if (r)
+        return r;
+    struct thread *t = NULL;
+    /* The pid first, while the address space is still only ours: the child sees it too. */
+    if (pid_out)
+        r = copy_to_user(pid_out, &p->pid, sizeof p->pid);
+    if (r == 0)
+        r = vm_space_clone(p->vm, cur->vm);
+    if (r == 0) {
+        handle_table_clone(p->handles, cur->handles, KS_OBJ_REPLY);    /* reply ports stay the thread's */
+        r = thread_create_user(p, pc, sp, arg, &t);
+    }
+    if (r == 0 && (r = sys_install(&p->obj, KS_RIGHTS_ALL)) < 0)
+        thread_discard(t);
+    else if (r >= 0)
+        thread_start_running(t);
+    object_put(&p->obj);        /* the handle holds it now; or, without threads, it ends here */
+    return r;
+}
+
 long sys_process_exit(sysarg_t status)
 {
     process_exit(current_process(), (uint32_t)status);
     thread_exit((long)(uint32_t)status);
 }
 
-long sys_process_wait(sysarg_t proc, sysarg_t status_out)
+long sys_process_wait(sysarg_t proc, sysarg_t status_out, sysarg_t flags)
 {
+    if (flags & ~(sysarg_t)KS_WAIT_NOHANG)
+        return KS_ERR_INVALID;
     struct object *o;
     long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_WAIT, &o, NULL);
     if (r)
@@ -88,6 +119,8 @@ long sys_process_wait(sysarg_t proc, sysarg_t status_out)
         r = KS_ERR_BAD_STATE;
     else if (!user_range_ok(status_out, sizeof status))
         r = KS_ERR_FAULT;
+    else if ((flags & KS_WAIT_NOHANG) && p->state != PROCESS_DEAD)
+        r = KS_ERR_AGAIN;
     else if ((r = process_wait(p, &status)) == 0)
         r = copy_to_user(status_out, &status, sizeof status);
     object_put(o);

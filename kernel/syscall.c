@@ -16,7 +16,7 @@ long sys_handle_transfer(sysarg_t proc, sysarg_t h, sysarg_t rights, sysarg_t fl
 long sys_handle_info(sysarg_t h);
 long sys_process_create(sysarg_t name, sysarg_t len);
 long sys_process_exit(sysarg_t status);
-long sys_process_wait(sysarg_t proc, sysarg_t status_out);
+long sys_process_wait(sysarg_t proc, sysarg_t status_out, sysarg_t flags);
 long sys_process_kill(sysarg_t proc);
 long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg);
 long sys_thread_exit(sysarg_t code, sysarg_t clear);
@@ -55,6 +55,7 @@ long sys_pipe_create(sysarg_t out);
 long sys_pipe_read(sysarg_t h, sysarg_t buf, sysarg_t len, sysarg_t flags);
 long sys_pipe_write(sysarg_t h, sysarg_t buf, sysarg_t len, sysarg_t flags);
 long sys_pipe_info(sysarg_t h);
+long sys_process_fork(sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t pid_out);
 
 #define ENTRY(n, fn) [n] = (syscall_fn)(void (*)(void))(fn)
 
@@ -102,6 +103,7 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_PIPE_READ, sys_pipe_read),
     ENTRY(KS_SYS_PIPE_WRITE, sys_pipe_write),
     ENTRY(KS_SYS_PIPE_INFO, sys_pipe_info),
+    ENTRY(KS_SYS_PROCESS_FORK, sys_process_fork),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

@@ -101,6 +101,24 @@ void vm_space_destroy(struct vm_space *vs)
     account_kfree(acct, vs);
 }
 
+long vm_space_clone(struct vm_space *dst, struct vm_space *src)
+{
+    LIST_FOR_EACH(n, tmp, &src->areas) {
+        struct vm_area *a = LIST_ENTRY(n, struct vm_area, link);
+        struct vm_area *b = account_kzalloc(dst->as.acct, sizeof *b);
+        if (!b)
+            return KS_ERR_NO_MEMORY;
+        *b = *a;
+        b->vs = dst;
+        object_get(&b->mo->obj);
+        list_push_back(&dst->areas, &b->link);      /* src's order is address order */
+        list_push_back(&b->mo->mappings, &b->mo_link);
+        if (a->flags == KS_MAP_PRIVATE && arch_copy_cow(&dst->as, &src->as, a->start, a->end) != 0)
+            return KS_ERR_NO_MEMORY;
+    }
+    return 0;
+}
+
 static struct vm_area *area_search(struct vm_space *vs, uintptr_t addr)
 {
     LIST_FOR_EACH(n, tmp, &vs->areas) {

@@ -45,6 +45,14 @@ struct vm_space *vm_space_create(struct account *a);
 void vm_space_destroy(struct vm_space *vs);
 
 /*
+ * Make the empty dst a copy of src (fork): every mapping again, of the same
+ * memobj; a shared one shares its pages, a private one gets src's pages
+ * copy-on-write (arch_copy_cow: read-only on both sides until written).
+ * 0, or KS_ERR_NO_MEMORY with dst part-made (the caller destroys it).
+ */
+long vm_space_clone(struct vm_space *dst, struct vm_space *src);
+
+/*
  * Map len bytes of mo from `offset` at addr (KS_MAP_FIXED) or wherever there is
  * room (addr is then a hint). flags: KS_PROT_* | KS_MAP_SHARED or KS_MAP_PRIVATE
  * [| KS_MAP_FIXED]; max_prot bounds the protection now and after vm_protect.

@@ -17,7 +17,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -32,6 +35,7 @@
 
 #define MAX_FDS         64
 #define MAX_THREADS     64
+#define MAX_KIDS        1024        /* children a process may have unreaped (the kernel limits them first) */
 #define BRK_MAX         (64ull << 20)
 
 struct emu_lock { volatile uint32_t v; };     /* 0 free, 1 held, 2 held with waiters */
@@ -83,6 +87,7 @@ struct emu_state {
     struct fd fds[MAX_FDS];
     char dir_path[MAX_FDS][FS_PATH_MAX];    /* a DIR slot's absolute path (for openat) */
     struct emu_thread threads[MAX_THREADS];
+    struct { uint32_t pid; ks_handle_t h; } kids[MAX_KIDS];    /* forked, not yet reaped */
     uintptr_t brk_base, brk_cur, brk_mapped;
     uint64_t realtime_base_ns;
     uint64_t warned[512 / 64];              /* call numbers unsupported() has reported */
@@ -130,6 +135,11 @@ long pipe_write(const struct fd *f, const void *buf, size_t len);
 void pipe_stat(const struct fd *f, struct stat *st);
 long pipe_fcntl(const struct fd *f, long cmd, long arg);   /* F_GETPIPE_SZ, F_SETPIPE_SZ */
 long pipe_ioctl(const struct fd *f, unsigned long req, void *arg);
+
+/* ---- process.c ---- */
+
+long emu_fork(void);
+long sys_wait4(long pid, int *status, long options, struct rusage *ru);
 
 /* ---- fd.c ---- */
 

@@ -24,3 +24,161 @@ long musl_emu_spawn(const char *name, const char *const argv[], const ks_handle_
     }
     return ulib_spawn_tagged((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), name, argv, given, tags, n);
 }
+
+/* ---- fork and wait ---- */
+
+/*
+ * fork's two returns. emu_fork_save stores what a C call keeps (ra, sp, gp,
+ * tp, s0-s11, fs0-fs11) and returns 0; the child's first thread starts at
+ * emu_fork_resume(ctx) on the copy of the same stack, restores them and
+ * returns 1 from that same emu_fork_save call, as setjmp and longjmp would.
+ */
+struct fork_ctx {
+    uint64_t ra, sp, gp, tp, s[12], fs[12];
+};
+int emu_fork_save(struct fork_ctx *c) __attribute__((returns_twice));
+void emu_fork_resume(struct fork_ctx *c);
+
+__asm__(
+    ".text\n"
+    ".globl emu_fork_save\n"
+    ".type emu_fork_save, @function\n"
+    "emu_fork_save:\n"
+    "    sd ra, 0(a0)\n    sd sp, 8(a0)\n    sd gp, 16(a0)\n    sd tp, 24(a0)\n"
+    "    sd s0, 32(a0)\n    sd s1, 40(a0)\n    sd s2, 48(a0)\n    sd s3, 56(a0)\n"
+    "    sd s4, 64(a0)\n    sd s5, 72(a0)\n    sd s6, 80(a0)\n    sd s7, 88(a0)\n"
+    "    sd s8, 96(a0)\n    sd s9, 104(a0)\n    sd s10, 112(a0)\n    sd s11, 120(a0)\n"
+    "    fsd fs0, 128(a0)\n    fsd fs1, 136(a0)\n    fsd fs2, 144(a0)\n    fsd fs3, 152(a0)\n"
+    "    fsd fs4, 160(a0)\n    fsd fs5, 168(a0)\n    fsd fs6, 176(a0)\n    fsd fs7, 184(a0)\n"
+    "    fsd fs8, 192(a0)\n    fsd fs9, 200(a0)\n    fsd fs10, 208(a0)\n    fsd fs11, 216(a0)\n"
+    "    li a0, 0\n"
+    "    ret\n"
+    ".size emu_fork_save, . - emu_fork_save\n"
+    ".globl emu_fork_resume\n"
+    ".type emu_fork_resume, @function\n"
+    "emu_fork_resume:\n"
+    "    ld ra, 0(a0)\n    ld sp, 8(a0)\n    ld gp, 16(a0)\n    ld tp, 24(a0)\n"
+    "    ld s0, 32(a0)\n    ld s1, 40(a0)\n    ld s2, 48(a0)\n    ld s3, 56(a0)\n"
+    "    ld s4, 64(a0)\n    ld s5, 72(a0)\n    ld s6, 80(a0)\n    ld s7, 88(a0)\n"
+    "    ld s8, 96(a0)\n    ld s9, 104(a0)\n    ld s10, 112(a0)\n    ld s11, 120(a0)\n"
+    "    fld fs0, 128(a0)\n    fld fs1, 136(a0)\n    fld fs2, 144(a0)\n    fld fs3, 152(a0)\n"
+    "    fld fs4, 160(a0)\n    fld fs5, 168(a0)\n    fld fs6, 176(a0)\n    fld fs7, 184(a0)\n"
+    "    fld fs8, 192(a0)\n    fld fs9, 200(a0)\n    fld fs10, 208(a0)\n    fld fs11, 216(a0)\n"
+    "    li a0, 1\n"
+    "    ret\n"
+    ".size emu_fork_resume, . - emu_fork_resume\n");
+
+/*
+ * The child's side, before it returns 0: it is its own process now (pid,
+ * parent), with one thread (the records of the others, and any lock they
+ * held, are dropped), and no children (their handles came with the copy).
+ */
+static void fork_child_setup(void)
+{
+    struct ks_ids ids;
+    if (ks_self_ids(&ids) == 0) {
+        emu.pid = ids.pid;
+        emu.ppid = ids.parent_pid;
+    }
+    memset(emu.threads, 0, sizeof emu.threads);     /* set_tid_address or gettid makes ours again */
+    emu.thread_lock.v = 0;
+    emu.fd_lock.v = 0;
+    for (int i = 0; i < MAX_FDS; i++)
+        emu.fds[i].seq &= ~1u;                      /* a writer that was half-way is gone */
+    for (int i = 0; i < MAX_KIDS; i++)
+        if (emu.kids[i].pid) {
+            ks_handle_close(emu.kids[i].h);
+            emu.kids[i].pid = 0;
+        }
+}
+
+/* fork (clone with no flags but the exit signal): a copy-on-write copy of this process. */
+long emu_fork(void)
+{
+    struct fork_ctx ctx;
+    uint32_t pid = 0;
+    if (emu_fork_save(&ctx)) {
+        fork_child_setup();
+        return 0;
+    }
+    int slot = -1;
+    lock(&emu.fd_lock);             /* the kids table's lock too: fds and kids change rarely */
+    for (int i = 0; i < MAX_KIDS && slot < 0; i++)
+        if (!emu.kids[i].pid)
+            slot = i;
+    unlock(&emu.fd_lock);
+    if (slot < 0)
+        return -EAGAIN;
+    long h = ks_process_fork((void *)emu_fork_resume, (void *)ctx.sp, (long)&ctx, &pid);
+    if (h < 0)
+        return h == KS_ERR_LIMIT || h == KS_ERR_NO_MEMORY || h == KS_ERR_NO_HANDLES ? -EAGAIN : linux_err(h);
+    emu.kids[slot].h = (ks_handle_t)h;
+    emu.kids[slot].pid = pid;
+    return pid;
+}
+
+/* A KS_STATUS_* value as wait's status word: an exit code, or the signal a kill stands for. */
+static int wait_status(uint64_t s)
+{
+    if (!(s & KS_STATUS_KILLED))
+        return (int)(s & 0xff) << 8;
+    switch ((uint32_t)s) {
+    case KS_KILL_PAGE_FAULT: return SIGSEGV;
+    case KS_KILL_ILLEGAL: return SIGILL;
+    case KS_KILL_MISALIGNED: return SIGBUS;
+    case KS_KILL_ACCESS: return SIGTRAP;
+    default: return SIGKILL;
+    }
+}
+
+/* Reap kid i if it has ended (or wait until it has): its pid, 0 if not ended (nohang), or -errno. */
+static long reap(int i, int *status, int nohang)
+{
+    uint64_t s = 0;
+    long r = ks_process_wait_flags(emu.kids[i].h, &s, nohang ? KS_WAIT_NOHANG : 0);
+    if (r == KS_ERR_AGAIN)
+        return 0;
+    if (r < 0)
+        return linux_err(r);
+    long pid = emu.kids[i].pid;
+    ks_handle_close(emu.kids[i].h);
+    emu.kids[i].pid = 0;
+    if (status)
+        *status = wait_status(s);
+    return pid;
+}
+
+/*
+ * wait4: a given child (pid > 0), or any (-1; 0 too: one process group),
+ * with WNOHANG. Waiting for any child looks at each in turn and, while none
+ * has ended, sleeps a tick between looks (no kernel call waits for several
+ * processes yet). rusage is zeroed.
+ */
+long sys_wait4(long pid, int *status, long options, struct rusage *ru)
+{
+    if (options & ~(long)(WNOHANG | WUNTRACED | WCONTINUED))
+        return -EINVAL;
+    if (ru)
+        memset(ru, 0, sizeof *ru);
+    int nohang = !!(options & WNOHANG);
+    for (;;) {
+        int any = 0;
+        for (int i = 0; i < MAX_KIDS; i++) {
+            if (!emu.kids[i].pid || (pid > 0 && emu.kids[i].pid != (uint32_t)pid))
+                continue;
+            if (pid < -1)
+                continue;       /* other process groups: there are none */
+            any = 1;
+            long r = reap(i, status, nohang || pid <= 0);
+            if (r != 0)
+                return r;
+        }
+        if (!any)
+            return -ECHILD;
+        if (nohang)
+            return 0;
+        if (pid > 0)
+            continue;           /* reap waited (interrupted or not): look again */
+        ks_thread_sleep(1000000);
+    }
+}

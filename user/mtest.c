@@ -27,6 +27,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@
 #define KTAP_FLUSH() fflush(stdout)
 #include "user/lib/ktap.h"
 #include "user/lib/ipc.h"
+#include "user/lib/ks.h"
 
 #define DIR_T "/mtest"
 #define PAGE 4096
@@ -2142,6 +2145,152 @@ static void pipes_between_threads(void)
     close(p[1]);
 }
 
+/* ---- fork and wait ---- */
+
+static int cow_value = 1;
+
+/* Fork a child that runs fn(arg) and exits with its result; the child's pid, or -1. */
+static pid_t fork_run(int (*fn)(long), long arg)
+{
+    pid_t p = fork();
+    if (p == 0)
+        _exit(fn(arg));
+    return p;
+}
+
+static int send_ids(long fd)
+{
+    long ids[2] = { getpid(), getppid() };
+    return write((int)fd, ids, sizeof ids) == sizeof ids ? 7 : 1;
+}
+
+static void fork_exit_status_and_ids(void)
+{
+    int p[2], st = 0;
+    long ids[2] = { 0, 0 };
+    REQUIRE(pipe(p) == 0);
+    pid_t pid = fork_run(send_ids, p[1]);
+    REQUIRE(pid > 0);
+    close(p[1]);
+    CHECK_EQ(read(p[0], ids, sizeof ids), (long)sizeof ids);
+    CHECK_EQ(ids[0], pid);                      /* the child's getpid is what fork returned */
+    CHECK_EQ(ids[1], getpid());                 /* and its parent is us */
+    CHECK_EQ(read(p[0], ids, 1), 0);            /* its copy of the write end went with it */
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 7);
+    CHECK_ERR(waitpid(pid, &st, 0), ECHILD);    /* reaped */
+    CHECK_ERR(wait(&st), ECHILD);
+    close(p[0]);
+}
+
+static int change_memory(long arg)
+{
+    (void)arg;
+    int ok = cow_value == 42;                   /* what the parent had at the fork */
+    cow_value = 99;
+    return ok ? 0 : 1;
+}
+
+static void fork_copy_on_write(void)
+{
+    int st = 0;
+    char *heap = malloc(100000);
+    REQUIRE(heap != NULL);
+    memset(heap, 'p', 100000);
+    cow_value = 42;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int ok = heap[0] == 'p' && heap[99999] == 'p';
+        memset(heap, 'c', 100000);
+        _exit(change_memory(0) || !ok);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK_EQ(st, 0);                            /* the child saw our values, */
+    CHECK_EQ(cow_value, 42);                    /* and its writes stayed its own */
+    CHECK(heap[0] == 'p' && heap[99999] == 'p');
+    free(heap);
+}
+
+/* arg: a pipe's read end | its write end << 16. Close our copy of the write end, read until EOF. */
+static int read_until_eof(long arg)
+{
+    char c;
+    close((int)(arg >> 16));
+    while (read((int)(arg & 0xffff), &c, 1) > 0)
+        ;
+    return 3;
+}
+
+static void fork_wnohang_and_any(void)
+{
+    int p[2], st = 0;
+    REQUIRE(pipe(p) == 0);
+    pid_t a = fork_run(read_until_eof, p[0] | p[1] << 16), b = fork_run(read_until_eof, p[0] | p[1] << 16);
+    REQUIRE(a > 0 && b > 0);
+    CHECK_EQ(waitpid(-1, &st, WNOHANG), 0);     /* both wait for the pipe's end of file */
+    CHECK_EQ(waitpid(a, &st, WNOHANG), 0);
+    close(p[1]);                                /* now they end */
+    close(p[0]);
+    pid_t got1 = wait(&st);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    pid_t got2 = wait(&st);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    CHECK((got1 == a && got2 == b) || (got1 == b && got2 == a));
+    CHECK_ERR(wait(&st), ECHILD);
+}
+
+static int store_to_null(long arg)
+{
+    (void)arg;
+    *(volatile int *)0 = 1;
+    return 0;
+}
+
+static void fork_killed_by_fault(void)
+{
+    int st = 0;
+    pid_t pid = fork_run(store_to_null, 0);
+    REQUIRE(pid > 0);
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), SIGSEGV);
+}
+
+/*
+ * A fork bomb is bounded: every unreaped child is a process handle in its
+ * parent, so the parent's 256-entry handle table stops it first (init's
+ * process limit, 1,024, would next). fork fails with EAGAIN, the system
+ * goes on (fsd answers), and once the children end every page and object is
+ * back.
+ */
+static void fork_bomb_bounded(void)
+{
+    static pid_t kids[1100];
+    int p[2], n = 0, st;
+    struct ks_kstat before, after;
+    struct stat sb;
+    REQUIRE(ks_kstat(&before) == 0);
+    REQUIRE(pipe(p) == 0);
+    pid_t pid;
+    while (n < 1100 && (pid = fork_run(read_until_eof, p[0] | p[1] << 16)) > 0)
+        kids[n++] = pid;
+    CHECK_EQ(errno, EAGAIN);
+    CHECK(n >= 200 && n < 256);
+    CHECK_EQ(stat("/etc/motd", &sb), 0);        /* fsd still serves */
+    close(p[1]);
+    close(p[0]);
+    int reaped = 0;
+    for (int i = 0; i < n; i++)
+        reaped += waitpid(kids[i], &st, 0) == kids[i] && WIFEXITED(st);
+    CHECK_EQ(reaped, n);
+    REQUIRE(ks_kstat(&after) == 0);
+    CHECK_EQ(after.objects, before.objects);
+    if (after.free_pages + 8 < before.free_pages)
+        FAIL("free pages %lu -> %lu", (unsigned long)before.free_pages, (unsigned long)after.free_pages);
+}
+
 /* ---- main ---- */
 
 static const struct mcase cases[] = {
@@ -2191,6 +2340,11 @@ static const struct mcase cases[] = {
     { "pipes.read_write_eof", pipes_read_write_eof },
     { "pipes.epipe_nonblock_flags", pipes_epipe_nonblock_flags },
     { "pipes.between_threads", pipes_between_threads },
+    { "fork.exit_status_and_ids", fork_exit_status_and_ids },
+    { "fork.copy_on_write", fork_copy_on_write },
+    { "fork.wnohang_and_any", fork_wnohang_and_any },
+    { "fork.killed_by_fault", fork_killed_by_fault },
+    { "fork.bomb_bounded", fork_bomb_bounded },
     { "pthread.create_at_limit", pthread_create_at_limit },
     { "pthread.mutex_counter", pthread_mutex_counter },
     { "pthread.cond_handoff", pthread_cond_handoff },

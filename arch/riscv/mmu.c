@@ -148,7 +148,7 @@ void arch_pte_set_device(struct arch_aspace *as, arch_pte_t *slot, uintptr_t va,
 
 /* Visit every valid leaf in [start, end) under table (covering `base`, at `level`). */
 static void walk_leaves(pte_t *table, int level, uintptr_t base, uintptr_t start, uintptr_t end,
-                        void (*visit)(pte_t *e, void *ctx), void *ctx)
+                        void (*visit)(pte_t *e, uintptr_t va, void *ctx), void *ctx)
 {
     uint64_t span = 1ul << (PAGE_SHIFT + 9 * level);
     unsigned first = start > base ? (unsigned)((start - base) / span) : 0;
@@ -160,7 +160,7 @@ static void walk_leaves(pte_t *table, int level, uintptr_t base, uintptr_t start
         if (!(*e & PTE_V))
             continue;
         if (level == 0)
-            visit(e, ctx);
+            visit(e, lo, ctx);
         else
             walk_leaves(phys_to_virt(pte_addr(*e)), level - 1, lo, start, end, visit, ctx);
     }
@@ -171,8 +171,9 @@ struct unmap_ctx {
     void *arg;
 };
 
-static void unmap_leaf(pte_t *e, void *ctx)
+static void unmap_leaf(pte_t *e, uintptr_t va, void *ctx)
 {
+    (void)va;
     struct unmap_ctx *u = ctx;
     paddr_t pa = pte_addr(*e);
     *e = 0;
@@ -187,8 +188,9 @@ void arch_unmap_range(struct arch_aspace *as, uintptr_t start, uintptr_t end,
     sfence_asid(as->asid);
 }
 
-static void protect_leaf(pte_t *e, void *ctx)
+static void protect_leaf(pte_t *e, uintptr_t va, void *ctx)
 {
+    (void)va;
     uint32_t prot = *(uint32_t *)ctx;
     *e = pte_make(pte_addr(*e), prot_bits(prot) | (*e & ARCH_PTE_DEVICE));
 }
@@ -197,6 +199,36 @@ void arch_protect_range(struct arch_aspace *as, uintptr_t start, uintptr_t end, 
 {
     walk_leaves(as->root, PT_LEVELS - 1, 0, start, end, protect_leaf, &prot);
     sfence_asid(as->asid);
+}
+
+struct cow_ctx {
+    struct arch_aspace *dst;
+    int err;
+};
+
+/* One leaf of arch_copy_cow: the same page in dst, read-only in both, one more reference. */
+static void cow_leaf(pte_t *e, uintptr_t va, void *ctx)
+{
+    struct cow_ctx *c = ctx;
+    if (c->err)
+        return;
+    BUG_ON(*e & ARCH_PTE_DEVICE);           /* device pages are only ever mapped shared */
+    pte_t *d = pt_walk(c->dst->root, va, 0, 1, c->dst->acct);
+    if (!d || page_ref(phys_to_virt(pte_addr(*e)))) {
+        c->err = KS_ERR_NO_MEMORY;
+        return;
+    }
+    *e &= ~(pte_t)PTE_W;                    /* the next write copies (or, alone again, keeps) */
+    *d = *e;
+}
+
+int arch_copy_cow(struct arch_aspace *dst, struct arch_aspace *src, uintptr_t start, uintptr_t end)
+{
+    struct cow_ctx c = { dst, 0 };
+    walk_leaves(src->root, PT_LEVELS - 1, 0, start, end, cow_leaf, &c);
+    sfence_asid(src->asid);
+    sfence_asid(dst->asid);
+    return c.err;
 }
 
 static void write_satp(uint64_t satp)

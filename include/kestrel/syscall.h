@@ -28,7 +28,8 @@ enum ks_syscall {
 
     KS_SYS_PROCESS_CREATE,      /* (name, name_len) -> process handle (empty address space) */
     KS_SYS_PROCESS_EXIT,        /* (status) -> does not return; all threads end */
-    KS_SYS_PROCESS_WAIT,        /* (proc, uint64_t *status) -> 0 once it has ended; needs WAIT */
+    KS_SYS_PROCESS_WAIT,        /* (proc, uint64_t *status, flags) -> 0 once it has ended; needs
+                                   WAIT. KS_WAIT_NOHANG: KS_ERR_AGAIN if it has not ended yet */
     KS_SYS_PROCESS_KILL,        /* (proc) -> 0; needs MANAGE; it ends with KS_STATUS_KILLED */
 
     KS_SYS_THREAD_CREATE,       /* (proc, pc, sp, arg) -> thread handle; runs pc(arg) on sp
@@ -125,8 +126,22 @@ enum ks_syscall {
     KS_SYS_PIPE_WRITE,          /* (end, buf, len, flags) -> bytes; needs WRITE */
     KS_SYS_PIPE_INFO,           /* (end) -> bytes waiting in the pipe; needs READ or WRITE */
 
+    /*
+     * fork: a new process (its parent the caller, its account a child of the
+     * caller's) whose address space is a copy of the caller's (shared
+     * mappings shared, private ones copy-on-write) and whose handle table is
+     * a copy of the caller's (every handle at the same value and rights,
+     * reply ports excepted), with one thread starting at pc(arg) on sp. The
+     * caller gets a handle to it; KS_ERR_LIMIT or KS_ERR_NO_MEMORY at a limit.
+     */
+    KS_SYS_PROCESS_FORK,        /* (pc, sp, arg, uint32_t *pid or 0) -> process handle; *pid its
+                                   pid (written before the child runs) */
+
     KS_SYS_COUNT
 };
+
+/* KS_SYS_PROCESS_WAIT flags. */
+#define KS_WAIT_NOHANG      (1u << 0)
 
 /* KS_SYS_PIPE_READ / WRITE flags, and the atomic write size. */
 #define KS_PIPE_NONBLOCK    (1u << 0)

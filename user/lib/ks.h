@@ -69,8 +69,16 @@ __attribute__((noreturn)) static inline void ks_process_exit(long status)
     KS1(KS_SYS_PROCESS_EXIT, status);
     __builtin_unreachable();
 }
-static inline long ks_process_wait(ks_handle_t p, uint64_t *status) { return KS2(KS_SYS_PROCESS_WAIT, p, status); }
+static inline long ks_process_wait(ks_handle_t p, uint64_t *status) { return KS3(KS_SYS_PROCESS_WAIT, p, status, 0); }
+static inline long ks_process_wait_flags(ks_handle_t p, uint64_t *status, uint32_t flags)
+{
+    return KS3(KS_SYS_PROCESS_WAIT, p, status, flags);
+}
 static inline long ks_process_kill(ks_handle_t p) { return KS1(KS_SYS_PROCESS_KILL, p); }
+static inline long ks_process_fork(void *pc, void *sp, long arg, uint32_t *pid)
+{
+    return KS4(KS_SYS_PROCESS_FORK, pc, sp, arg, pid);
+}
 static inline long ks_pipe_create(ks_handle_t ends[2]) { return KS1(KS_SYS_PIPE_CREATE, ends); }
 static inline long ks_pipe_read(ks_handle_t end, void *buf, size_t len, uint32_t flags)
 {

@@ -93,6 +93,15 @@ void arch_unmap_range(struct arch_aspace *as, uintptr_t start, uintptr_t end,
 /* Set prot on every mapped page in [start, end) (a device page stays one). */
 void arch_protect_range(struct arch_aspace *as, uintptr_t start, uintptr_t end, uint32_t prot);
 
+/*
+ * Copy-on-write: every page mapped in src within [start, end) becomes mapped
+ * in dst at the same address too, read-only in both (a page reference
+ * each), so that the first write on either side copies it (kernel/vm.c).
+ * 0, or KS_ERR_NO_MEMORY with what was copied so far left in dst (whose
+ * teardown undoes it).
+ */
+int arch_copy_cow(struct arch_aspace *dst, struct arch_aspace *src, uintptr_t start, uintptr_t end);
+
 /* Run on the kernel's own page tables (before freeing the current address space). */
 void arch_aspace_activate_kernel(void);
 
