@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define BENCH_FLUSH() fflush(stdout)
@@ -135,6 +136,28 @@ static int bench_read_1m(void)
     return 0;
 }
 
+/*
+ * fork_exit_wait: fork, the child _exits at once, the parent waitpid()s it;
+ * the whole of it (the child's run and exit, the kernel's copy-on-write copy
+ * of this process, its teardown) as ANCHORS.md's Linux loop counts it.
+ */
+static int bench_fork_exit_wait(void)
+{
+    long N = bench_n(50);
+    int st;
+    uint64_t t0 = instret();
+    for (long i = 0; i < N; i++) {
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        if (pid < 0 || waitpid(pid, &st, 0) != pid || st != 0)
+            return fail("fork, _exit, waitpid");
+    }
+    uint64_t total = instret() - t0;
+    report("fork_exit_wait", total - empty_loop(N), N, "insn/op");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int bad = 0;
@@ -151,5 +174,7 @@ int main(int argc, char **argv)
     unlink("/tmp/bench-o");
     if (bench_wanted("posix_read_1m"))
         bad |= bench_read_1m();
+    if (bench_wanted("fork_exit_wait"))
+        bad |= bench_fork_exit_wait();
     return bad;
 }

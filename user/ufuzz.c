@@ -233,7 +233,7 @@ static const uint64_t numbers[] = {
     KS_SYS_IPC_CLIENT_CREATE, KS_SYS_IPC_CONTROL, KS_SYS_FUTEX_WAIT, KS_SYS_FUTEX_WAKE,
     KS_SYS_SELF_IDS, KS_SYS_IPC_RECEIVE, KS_SYS_IRQ_BIND, KS_SYS_IRQ_ACK,
     KS_SYS_IPC_CALL, KS_SYS_IPC_REPLY, KS_SYS_IPC_REPLY_RECEIVE, KS_SYS_PROCESS_LIMIT,
-    KS_SYS_PIPE_CREATE, KS_SYS_PIPE_READ, KS_SYS_PIPE_WRITE, KS_SYS_PIPE_INFO,
+    KS_SYS_PIPE_CREATE, KS_SYS_PIPE_READ, KS_SYS_PIPE_WRITE, KS_SYS_PIPE_INFO, KS_SYS_PROCESS_FORK,
     KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
 };
 
@@ -243,6 +243,14 @@ static int may_block(uint64_t nr)
            nr == KS_SYS_FUTEX_WAIT || nr == KS_SYS_THREAD_SLEEP || nr == KS_SYS_PROCESS_WAIT ||
            nr == KS_SYS_THREAD_JOIN || nr == KS_SYS_PIPE_READ || nr == KS_SYS_PIPE_WRITE;
 }
+
+/* Where a fuzzed fork's child starts (on a stack in its copy of the buffer): it exits. */
+static __attribute__((noinline, noreturn)) void forked_exit(void)
+{
+    ks_process_exit(0);
+}
+
+static int child_pressure;     /* this child filled memory first (pressure) */
 
 /* Make the arguments of call nr safe for the fuzzer itself (see the top); 0: skip it. */
 static int sanitize(uint64_t nr, uint64_t a[6])
@@ -254,6 +262,14 @@ static int sanitize(uint64_t nr, uint64_t a[6])
         return a[0] != KS_PROCESS_SELF;
     case KS_SYS_THREAD_CREATE:
         return a[0] != KS_PROCESS_SELF;
+    case KS_SYS_PROCESS_FORK:           /* the copy ends at once (garbage there would fault) */
+        if (child_pressure)
+            return 0;   /* our pages turn copy-on-write: with no memory, our next write would kill us */
+        if (below(4)) {
+            a[0] = (uint64_t)forked_exit;
+            a[1] = (uint64_t)pool.buf + BUF_SIZE / 2;
+        }
+        return 1;
     case KS_SYS_VM_MAP:
         if (a[0] == KS_PROCESS_SELF)
             a[3] = a_map_address();
@@ -906,6 +922,7 @@ static void fill_memory(void)
 static int child_main(uint64_t seed, uint64_t calls, int verbose, int pressure, enum fuzz_mode mode)
 {
     child_mode = mode;
+    child_pressure = pressure;
     fz.root = ulib_inherited(1);                /* fsd mode: a root port of the server */
     ks_handle_t mo = ulib_inherited(0);
     long at = ks_vm_map(KS_PROCESS_SELF, mo, 0, 0, KS_PAGE_SIZE, KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);

@@ -987,7 +987,62 @@ static void process_killed_misaligned(void)
     KT_EXPECT_EQ(run_child("misaligned", NULL, NULL, 0), KILLED(KS_KILL_MISALIGNED));
 }
 
+/* A forked child's start: it reports in the page both see (shared) and in its own copy, and exits. */
+static volatile uint64_t fork_private = 1;
+
+static void forked_child(long shared)
+{
+    volatile uint64_t *word = (volatile uint64_t *)shared;
+    word[0] = fork_private;                     /* what the parent had: 7 */
+    fork_private = 99;                          /* its own copy: the parent keeps 7 */
+    struct ks_ids ids;
+    word[1] = ks_self_ids(&ids) == 0 ? ids.parent_pid : 0;
+    ks_process_exit(5);
+}
+
+/*
+ * KS_SYS_PROCESS_FORK natively: the child sees the parent's memory as it
+ * was, a shared mapping stays shared, a private write stays its own, the
+ * pid comes back, its parent is us, its handles are ours at the same values;
+ * bad arguments are refused with nothing made.
+ */
+static void process_fork(void)
+{
+    struct ks_kstat k = kstat_now();
+    long m = ks_memobj_create(KS_PAGE_SIZE);
+    KT_ASSERT(m > 0);
+    long at = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, 0, 0, KS_PAGE_SIZE,
+                        KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    KT_ASSERT(at > 0);
+    volatile uint64_t *word = (volatile uint64_t *)at;
+    uintptr_t stack = ulib_map_anon(16 << 10);
+    KT_ASSERT(stack);
+    fork_private = 7;
+    uint32_t pid = 0;
+    struct ks_ids me;
+    KT_ASSERT(ks_self_ids(&me) == 0);
+    long p = ks_process_fork((void *)forked_child, (void *)(stack + (16 << 10)), at, &pid);
+    KT_ASSERT(p > 0);
+    uint64_t status = 0;
+    KT_EXPECT_EQ(ks_process_wait((ks_handle_t)p, &status), 0);
+    KT_EXPECT_EQ(status, 5);
+    KT_EXPECT_EQ(word[0], 7);
+    KT_EXPECT_EQ(word[1], me.pid);
+    KT_EXPECT_EQ(fork_private, 7);
+    KT_EXPECT(pid > me.pid);
+    ks_handle_close((ks_handle_t)p);
+    KT_EXPECT_EQ(ks_process_fork((void *)0, (void *)stack, 0, NULL), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_process_fork((void *)0xffffffff80200000ul, (void *)stack, 0, NULL), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_process_fork((void *)forked_child, (void *)stack, 0, (uint32_t *)0x1000), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_process_wait_flags(KS_PROCESS_SELF, &status, 2), KS_ERR_INVALID);
+    UNMAP(stack, 16 << 10);
+    UNMAP(at, KS_PAGE_SIZE);
+    ks_handle_close((ks_handle_t)m);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static const struct ktest_case process_cases[] = {
+    { "fork", process_fork },
     { "exit_status", process_exit_status },
     { "killed_page_fault", process_killed_faults },
     { "killed_illegal", process_killed_illegal },
