@@ -82,16 +82,14 @@ static long sys_uname(struct utsname *u)
 }
 
 static const struct { short nr; const char *name; } sys_names[] = {
-    { SYS_getcwd, "getcwd" }, { SYS_chdir, "chdir" }, { SYS_fchdir, "fchdir" },
     { SYS_kill, "kill" }, { SYS_tkill, "tkill" }, { SYS_tgkill, "tgkill" },
     { SYS_execve, "execve" }, { SYS_socket, "socket" },
-    { SYS_getuid, "getuid" }, { SYS_geteuid, "geteuid" }, { SYS_getgid, "getgid" },
-    { SYS_getegid, "getegid" }, { SYS_readlinkat, "readlinkat" }, { SYS_symlinkat, "symlinkat" },
+    { SYS_readlinkat, "readlinkat" }, { SYS_symlinkat, "symlinkat" },
     { SYS_linkat, "linkat" }, { SYS_fchmodat, "fchmodat" }, { SYS_fchownat, "fchownat" },
     { SYS_faccessat, "faccessat" }, { SYS_pread64, "pread64" }, { SYS_pwrite64, "pwrite64" },
-    { SYS_mremap, "mremap" }, { SYS_getrandom, "getrandom" }, { SYS_prlimit64, "prlimit64" },
+    { SYS_mremap, "mremap" }, { SYS_getrandom, "getrandom" },
     { SYS_setitimer, "setitimer" }, { SYS_sigaltstack, "sigaltstack" }, { SYS_statx, "statx" },
-    { SYS_rt_sigreturn, "rt_sigreturn" }, { SYS_utimensat, "utimensat" }, { SYS_umask, "umask" },
+    { SYS_rt_sigreturn, "rt_sigreturn" }, { SYS_utimensat, "utimensat" },
 };
 
 static void write_stderr(const char *s, size_t n)
@@ -164,6 +162,7 @@ void emu_init(void)
     emu.next_tid = ids.pid * 1000 + 1;
     emu.realtime_base_ns = MUSL_EMU_REALTIME_BASE_NS;
     emu.root = (ks_handle_t)getauxval(FS_AT_ROOT);
+    emu.umask = 022;
     open_stdio();
 }
 
@@ -229,6 +228,9 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_openat: return sys_openat(a, (const char *)b, c, d);
     case SYS_close: return sys_close(a);
     case SYS_pipe2: return sys_pipe2((int *)a, b);
+    case SYS_chdir: return sys_chdir((const char *)a);
+    case SYS_fchdir: return sys_fchdir(a);
+    case SYS_getcwd: return sys_getcwd((char *)a, (size_t)b);
     case SYS_clone:             /* a raw clone is fork's (musl's pthread_create goes through __clone) */
         return (a & ~0xffl) == 0 && !b ? emu_fork() : -ENOSYS;
     case SYS_wait4: return sys_wait4(a, (int *)b, c, (struct rusage *)d);
@@ -275,6 +277,15 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_rt_sigprocmask: return sys_rt_sigprocmask(a, (const void *)b, (void *)c, (size_t)d);
     case SYS_rt_sigaction: return sys_rt_sigaction(a, (const void *)b, (void *)c);
     case SYS_uname: return sys_uname((struct utsname *)a);
+    case SYS_getuid: case SYS_geteuid: case SYS_getgid: case SYS_getegid:
+        return 0;               /* one user, root; modes are reported, not checked */
+    case SYS_umask: {
+        long old = emu.umask;
+        emu.umask = (uint32_t)(a & 0777);
+        return old;
+    }
+    case SYS_prlimit64: return sys_prlimit64(a, b, (const struct rlimit *)c, (struct rlimit *)d);
+    case SYS_sched_getaffinity: return sys_sched_getaffinity(a, (size_t)b, (void *)c);
     default: return unsupported(n);
     }
 }

@@ -14,13 +14,16 @@
 
 long sys_process_create(sysarg_t name, sysarg_t len)
 {
-    char buf[32];
-    if (len >= sizeof buf)
+    char buf[sizeof ((struct process *)0)->name];
+    if (len > KS_NAME_MAX)
         return KS_ERR_INVALID;
-    long r = copy_from_user(buf, name, len);
+    if (!user_range_ok(name, len))
+        return KS_ERR_FAULT;
+    uint64_t n = len < sizeof buf ? len : sizeof buf - 1;     /* a long name is cut, as Linux's comm */
+    long r = copy_from_user(buf, name, n);
     if (r)
         return r;
-    buf[len] = '\0';
+    buf[n] = '\0';
     struct process *p;
     r = process_create(buf, current_process()->pid, current_process()->acct, &p);
     if (r)

@@ -60,6 +60,10 @@ static long abs_path(long dirfd, const char *path, char *out)
         long r = fd_dir_path(dirfd, base);
         if (r < 0)
             return r;
+    } else if (emu.cwd[0]) {
+        lock(&emu.fd_lock);                     /* chdir changes it under the same lock */
+        strcpy(base, emu.cwd);
+        unlock(&emu.fd_lock);
     }
     size_t b = strlen(base);
     int slash = b > 0 && base[b - 1] != '/';
@@ -111,7 +115,7 @@ static long fs_path_op(enum fs_op op, long dirfd, const char *path, uint64_t arg
 long sys_openat(long dirfd, const char *path, long flags, long mode)
 {
     char abs[FS_PATH_MAX];
-    uint64_t w[KS_IPC_WORDS] = { FS_OP_OPEN, (uint64_t)flags, (uint64_t)mode };
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_OPEN, (uint64_t)flags, (uint64_t)(mode & ~(long)emu.umask) };
     ks_handle_t hs[KS_IPC_MAX_HANDLES] = { 0 };
     uint32_t nh = 0;
     if (!emu.root)
@@ -543,7 +547,7 @@ long sys_ioctl(long fd, unsigned long req, void *arg)
 long sys_mkdirat(long dirfd, const char *path, long mode)
 {
     uint64_t w[KS_IPC_WORDS];
-    return fs_path_op(FS_OP_MKDIR, dirfd, path, (uint64_t)mode, w);
+    return fs_path_op(FS_OP_MKDIR, dirfd, path, (uint64_t)(mode & ~(long)emu.umask), w);
 }
 
 long sys_unlinkat(long dirfd, const char *path, long flags)
@@ -568,3 +572,81 @@ long sys_renameat2(long olddirfd, const char *old, long newdirfd, const char *ne
     return emu.root ? fs_call(emu.root, w, both, (size_t)(l1 + l2), NULL, 0, NULL, NULL) : -ENOENT;
 }
 
+
+/* ---- the working directory ---- */
+
+/*
+ * path made canonical in place: no ".", "..", empty or trailing components
+ * ("/" stays "/"). ".." above the root is the root, as in every Unix.
+ */
+static void canonical(char *path)
+{
+    char out[FS_PATH_MAX];
+    size_t o = 0;
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++;
+        const char *c = p;
+        while (*p && *p != '/')
+            p++;
+        size_t n = (size_t)(p - c);
+        if (n == 0 || (n == 1 && c[0] == '.'))
+            continue;
+        if (n == 2 && c[0] == '.' && c[1] == '.') {
+            while (o > 0 && out[--o] != '/')
+                ;
+            continue;
+        }
+        out[o++] = '/';
+        memcpy(out + o, c, n);
+        o += n;
+    }
+    if (o == 0)
+        out[o++] = '/';
+    out[o] = '\0';
+    strcpy(path, out);
+}
+
+/* Make abs (absolute) the working directory if it names a directory: 0 or -errno. */
+static long set_cwd(char *abs)
+{
+    struct stat st;
+    canonical(abs);
+    long r = sys_fstatat(AT_FDCWD, abs, &st, 0);
+    if (r < 0)
+        return r;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    lock(&emu.fd_lock);
+    strcpy(emu.cwd, strcmp(abs, "/") == 0 ? "" : abs);
+    unlock(&emu.fd_lock);
+    return 0;
+}
+
+long sys_chdir(const char *path)
+{
+    char abs[FS_PATH_MAX];
+    long r = abs_path(AT_FDCWD, path, abs);
+    return r < 0 ? r : set_cwd(abs);
+}
+
+long sys_fchdir(long fd)
+{
+    char abs[FS_PATH_MAX];
+    long r = fd_dir_path(fd, abs);
+    return r < 0 ? r : set_cwd(abs);
+}
+
+/* getcwd as Linux's system call: the length with its NUL, or -ERANGE if size is too small. */
+long sys_getcwd(char *buf, size_t size)
+{
+    char cwd[FS_PATH_MAX];
+    lock(&emu.fd_lock);
+    strcpy(cwd, emu.cwd[0] ? emu.cwd : "/");
+    unlock(&emu.fd_lock);
+    size_t n = strlen(cwd) + 1;
+    if (size < n)
+        return -ERANGE;
+    memcpy(buf, cwd, n);
+    return (long)n;
+}

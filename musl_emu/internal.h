@@ -86,6 +86,8 @@ struct emu_state {
     struct emu_lock fd_lock, thread_lock;
     struct fd fds[MAX_FDS];
     char dir_path[MAX_FDS][FS_PATH_MAX];    /* a DIR slot's absolute path (for openat) */
+    char cwd[FS_PATH_MAX];                  /* the working directory, canonical ("" means "/") */
+    uint32_t umask;                         /* taken off new files' and directories' modes */
     struct emu_thread threads[MAX_THREADS];
     struct { uint32_t pid; ks_handle_t h; } kids[MAX_KIDS];    /* forked, not yet reaped */
     uintptr_t brk_base, brk_cur, brk_mapped;
@@ -136,7 +138,16 @@ void pipe_stat(const struct fd *f, struct stat *st);
 long pipe_fcntl(const struct fd *f, long cmd, long arg);   /* F_GETPIPE_SZ, F_SETPIPE_SZ */
 long pipe_ioctl(const struct fd *f, unsigned long req, void *arg);
 
-/* ---- process.c ---- */
+/* ---- fs.c: the working directory ---- */
+
+long sys_chdir(const char *path);
+long sys_fchdir(long fd);
+long sys_getcwd(char *buf, size_t size);
+
+/* ---- process.c: ids and limits, fork and wait ---- */
+
+long sys_prlimit64(long pid, long resource, const struct rlimit *new, struct rlimit *old);
+long sys_sched_getaffinity(long pid, size_t size, void *mask);
 
 long emu_fork(void);
 long sys_wait4(long pid, int *status, long options, struct rusage *ru);

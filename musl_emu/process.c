@@ -182,3 +182,47 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
         ks_thread_sleep(1000000);
     }
 }
+
+/* ---- limits and the CPU set ---- */
+
+/*
+ * prlimit64 for this process (pid 0 or ours): what the system really allows,
+ * as both soft and hard limit. RLIMIT_NOFILE is the descriptor table's size,
+ * RLIMIT_NPROC and RLIMIT_AS the kernel account's limits (KS_SYS_PROCESS_LIMIT,
+ * set by init), RLIMIT_STACK the main thread's stack; the others are
+ * unlimited. Setting is refused (EPERM): limits come from the parent.
+ */
+long sys_prlimit64(long pid, long resource, const struct rlimit *new, struct rlimit *old)
+{
+    if (pid != 0 && pid != (long)emu.pid)
+        return -ESRCH;
+    if (resource < 0 || resource >= RLIM_NLIMITS)
+        return -EINVAL;
+    if (old) {
+        struct ks_limits lim;
+        rlim_t v = RLIM_INFINITY;
+        int have = ks_process_limit(KS_PROCESS_SELF, NULL, NULL, &lim) == 0;
+        if (resource == RLIMIT_NOFILE)
+            v = MAX_FDS;
+        else if (resource == RLIMIT_NPROC && have && lim.processes != KS_UNLIMITED)
+            v = lim.processes;
+        else if (resource == RLIMIT_AS && have && lim.memory != KS_UNLIMITED)
+            v = lim.memory;
+        else if (resource == RLIMIT_STACK)
+            v = 8 << 20;
+        old->rlim_cur = old->rlim_max = v;
+    }
+    return new ? -EPERM : 0;
+}
+
+/* One hart: CPU 0 alone. The bytes of mask written, as Linux's system call returns. */
+long sys_sched_getaffinity(long pid, size_t size, void *mask)
+{
+    if (pid != 0 && pid != (long)emu.pid)
+        return -ESRCH;
+    if (size < sizeof(unsigned long))
+        return -EINVAL;
+    memset(mask, 0, size);
+    *(unsigned long *)mask = 1;
+    return sizeof(unsigned long);
+}

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -1991,8 +1992,8 @@ static void enosys_unserved_call(void)
 {
     char buf[64];
     fflush(stdout);
-    CHECK_ERR(syscall(SYS_getcwd, buf, sizeof buf), ENOSYS);
-    CHECK_ERR(syscall(SYS_getcwd, buf, sizeof buf), ENOSYS);
+    CHECK_ERR(syscall(SYS_statx, AT_FDCWD, "/", 0, 0, buf), ENOSYS);
+    CHECK_ERR(syscall(SYS_statx, AT_FDCWD, "/", 0, 0, buf), ENOSYS);
     CHECK_ERR(syscall(SYS_getrandom, buf, 8, 0), ENOSYS);
     CHECK_ERR(syscall(4000), ENOSYS);           /* no such Linux call at all */
     /* The process is still fine. */
@@ -2143,6 +2144,89 @@ static void pipes_between_threads(void)
     CHECK(memcmp(pipe_got, data, sizeof data) == 0);
     close(p[0]);
     close(p[1]);
+}
+
+/* ---- the working directory ---- */
+
+static void cwd_chdir_getcwd(void)
+{
+    char buf[FS_PATH_MAX], small[3];
+    struct stat st;
+    CHECK_STR(getcwd(buf, sizeof buf), "/");
+    REQUIRE(chdir("/tmp") == 0);
+    CHECK_STR(getcwd(buf, sizeof buf), "/tmp");
+    int fd = open("cwd-file", O_CREAT | O_WRONLY, 0644);      /* relative: under /tmp */
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ(stat("/tmp/cwd-file", &st), 0);
+    CHECK_EQ(stat("cwd-file", &st), 0);
+    CHECK_EQ(unlink("cwd-file"), 0);
+    errno = 0;
+    CHECK(getcwd(small, sizeof small) == NULL && errno == ERANGE);
+    CHECK_EQ(chdir("./../tmp/."), 0);
+    CHECK_STR(getcwd(buf, sizeof buf), "/tmp");
+    CHECK_EQ(chdir(".."), 0);
+    CHECK_STR(getcwd(buf, sizeof buf), "/");
+    CHECK_EQ(chdir("../.."), 0);                /* above the root is the root */
+    CHECK_STR(getcwd(buf, sizeof buf), "/");
+    CHECK_ERR(chdir("/etc/motd"), ENOTDIR);
+    CHECK_ERR(chdir("/nonexistent"), ENOENT);
+    CHECK_ERR(chdir(""), ENOENT);
+    int d = open("/tmp", O_RDONLY | O_DIRECTORY);
+    REQUIRE(d >= 0);
+    CHECK_EQ(fchdir(d), 0);
+    CHECK_STR(getcwd(buf, sizeof buf), "/tmp");
+    close(d);
+    CHECK_ERR(fchdir(d), EBADF);
+    /* A forked child starts where its parent is. */
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c[16] = "";
+        _exit(getcwd(c, sizeof c) && write(p[1], c, strlen(c)) == (long)strlen(c) ? 0 : 1);
+    }
+    REQUIRE(pid > 0);
+    close(p[1]);
+    memset(buf, 0, sizeof buf);
+    CHECK_EQ(read(p[0], buf, sizeof buf - 1), 4);
+    CHECK_STR(buf, "/tmp");
+    int st2;
+    CHECK_EQ(waitpid(pid, &st2, 0), pid);
+    close(p[0]);
+    CHECK_EQ(chdir("/"), 0);
+}
+
+/* ---- ids, umask, limits, CPUs ---- */
+
+static void proc_ids_umask_limits(void)
+{
+    struct rlimit rl;
+    struct stat st;
+    cpu_set_t set;
+    CHECK_EQ(getuid(), 0);
+    CHECK_EQ(geteuid(), 0);
+    CHECK_EQ(getgid(), 0);
+    CHECK_EQ(getegid(), 0);
+    mode_t old = umask(027);
+    CHECK_EQ(old, 022);
+    int fd = open("/tmp/umask-file", O_CREAT | O_WRONLY, 0666);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ(stat("/tmp/umask-file", &st), 0);
+    CHECK_EQ(st.st_mode & 0777, 0640);          /* 0666 less the umask */
+    unlink("/tmp/umask-file");
+    CHECK_EQ(umask(old), 027);
+    CHECK_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    CHECK_EQ(rl.rlim_cur, 64);
+    CHECK_EQ(getrlimit(RLIMIT_NPROC, &rl), 0);
+    CHECK_EQ(rl.rlim_cur, 1024);                /* init's limit for a program */
+    CHECK_EQ(getrlimit(RLIMIT_AS, &rl), 0);
+    CHECK(rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > (64ul << 20));
+    CHECK_ERR(setrlimit(RLIMIT_NOFILE, &rl), EPERM);
+    CHECK_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+    CHECK_EQ(CPU_COUNT(&set), 1);
+    CHECK_EQ(sysconf(_SC_NPROCESSORS_ONLN), 1);
 }
 
 /* ---- fork and wait ---- */
@@ -2340,6 +2424,8 @@ static const struct mcase cases[] = {
     { "pipes.read_write_eof", pipes_read_write_eof },
     { "pipes.epipe_nonblock_flags", pipes_epipe_nonblock_flags },
     { "pipes.between_threads", pipes_between_threads },
+    { "cwd.chdir_getcwd", cwd_chdir_getcwd },
+    { "proc.ids_umask_limits", proc_ids_umask_limits },
     { "fork.exit_status_and_ids", fork_exit_status_and_ids },
     { "fork.copy_on_write", fork_copy_on_write },
     { "fork.wnohang_and_any", fork_wnohang_and_any },

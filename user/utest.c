@@ -1972,7 +1972,13 @@ static void bad_pointers_process(void)
     EXPECT_FAULT(ks_process_create((const char *)0x1000, 31), "low unmapped");
     /* A length no name can have is refused as such, before the pointer is looked at. */
     KT_EXPECT_EQ(ks_process_create((const char *)0x1000, UINT64_MAX), KS_ERR_INVALID);
-    KT_EXPECT_EQ(ks_process_create("x", 32), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_process_create((const char *)0x1000, KS_NAME_MAX + 1), KS_ERR_INVALID);
+    /* A long name is cut (as Linux's comm), not refused. */
+    static const char longname[] = "a-program-whose-name-is-longer-than-thirty-two-bytes";
+    long named = ks_process_create(longname, sizeof longname - 1);
+    KT_EXPECT(named > 0);
+    if (named > 0)
+        ks_handle_close((ks_handle_t)named);
     EXPECT_SAME_KSTAT(&k);
     /* process_wait's status pointer, on a process that has ended. */
     long p = spawn_child("exit", "8", NULL, 0);

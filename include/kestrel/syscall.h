@@ -26,7 +26,8 @@ enum ks_syscall {
                                    a process's own handle cannot go into it (KS_ERR_INVALID) */
     KS_SYS_HANDLE_INFO,         /* (h) -> type << 8 | rights */
 
-    KS_SYS_PROCESS_CREATE,      /* (name, name_len) -> process handle (empty address space) */
+    KS_SYS_PROCESS_CREATE,      /* (name, name_len) -> process handle (empty address space);
+                                   name_len <= KS_NAME_MAX, the first 31 bytes kept */
     KS_SYS_PROCESS_EXIT,        /* (status) -> does not return; all threads end */
     KS_SYS_PROCESS_WAIT,        /* (proc, uint64_t *status, flags) -> 0 once it has ended; needs
                                    WAIT. KS_WAIT_NOHANG: KS_ERR_AGAIN if it has not ended yet */
@@ -139,6 +140,9 @@ enum ks_syscall {
 
     KS_SYS_COUNT
 };
+
+/* The longest name KS_SYS_PROCESS_CREATE takes (the kernel keeps the first 31 bytes). */
+#define KS_NAME_MAX         4096
 
 /* KS_SYS_PROCESS_WAIT flags. */
 #define KS_WAIT_NOHANG      (1u << 0)

@@ -135,6 +135,7 @@ static long op_open(struct req *q)
         n = node_create(lk.dir, lk.name, lk.namelen, NODE_FILE);
         if (!n)
             return create_error();
+        n->perm = (uint16_t)(PERM_SET | (q->in[2] & 07777));   /* the mode given (less the umask) */
     } else {
         if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
             return -EEXIST;
@@ -159,7 +160,7 @@ static long op_open(struct req *q)
     if (r < 0)
         return r;
     q->out[1] = n->ino;
-    q->out[2] = type_mode(n->type);
+    q->out[2] = node_mode(n);
     return n->type == NODE_FILE ? FS_KIND_FILE : n->type == NODE_DIR ? FS_KIND_DIR : FS_KIND_CONSOLE;
 }
 
@@ -190,8 +191,10 @@ static long op_mkdir(struct req *q)
         return r;
     if (lk.node)
         return -EEXIST;
-    if (!node_create(lk.dir, lk.name, lk.namelen, NODE_DIR))
+    struct node *n = node_create(lk.dir, lk.name, lk.namelen, NODE_DIR);
+    if (!n)
         return create_error();
+    n->perm = (uint16_t)(PERM_SET | (q->in[1] & 07777));
     return 0;
 }
 

@@ -46,6 +46,7 @@ struct node {
     uint64_t ino;
     uint8_t type;               /* enum node_type */
     uint8_t lazy;               /* FILE: contents still only in the boot image */
+    uint16_t perm;              /* permission bits given at creation | PERM_SET; 0: the type's own */
     char *name;                 /* malloc'd, NUL-terminated; "" for the root */
     size_t namelen;             /* strlen(name), so lookups compare lengths first */
     struct node *parent;        /* the directory it is in (the root: itself) */
@@ -170,8 +171,9 @@ long resolve(const char *path, size_t len, struct lookup *lk);
 /* Is node a, or anything under it, the directory d? */
 int is_within(const struct node *d, const struct node *a);
 
-/* st_mode of a node of this type. */
-uint64_t type_mode(uint8_t type);
+/* st_mode of node n: its type, and the permission bits it was created with (else the type's). */
+#define PERM_SET 0x8000u
+uint64_t node_mode(const struct node *n);
 
 /* MR1..MR6 of a STAT or FSTAT reply (struct fs_stat). */
 void stat_words(const struct node *n, uint64_t out[KS_IPC_WORDS]);

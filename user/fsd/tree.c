@@ -270,10 +270,12 @@ int is_within(const struct node *d, const struct node *a)
 }
 
 
-/* st_mode of a node of this type. */
-uint64_t type_mode(uint8_t type)
+uint64_t node_mode(const struct node *n)
 {
-    return type == NODE_DIR ? S_IFDIR | 0755 : type == NODE_FILE ? S_IFREG | 0644 : S_IFCHR | 0620;
+    uint64_t type = n->type == NODE_DIR ? S_IFDIR : n->type == NODE_FILE ? S_IFREG : S_IFCHR;
+    if (n->perm & PERM_SET)
+        return type | (n->perm & 07777);
+    return type | (n->type == NODE_DIR ? 0755 : n->type == NODE_FILE ? 0644 : 0620);
 }
 
 /* MR1..MR6 of a STAT or FSTAT reply (struct fs_stat). */
@@ -281,7 +283,7 @@ void stat_words(const struct node *n, uint64_t out[KS_IPC_WORDS])
 {
     struct fs_stat *s = (struct fs_stat *)&out[1];
     s->ino = n->ino;
-    s->mode = type_mode(n->type);
+    s->mode = node_mode(n);
     s->size = n->type == NODE_FILE ? file_size(n) : n->type == NODE_DIR ? 4096 : 0;
     s->nlink = n->type == NODE_DIR ? 2 + n->nsubdirs : 1;
     s->mtime_ns = n->mtime_ns;
