@@ -2342,6 +2342,72 @@ static void fork_killed_by_fault(void)
     CHECK_EQ(WTERMSIG(st), SIGSEGV);
 }
 
+/* Bytes i..i+n of the pipeline's stream. */
+static void stream_fill(unsigned char *b, uint64_t i, size_t n)
+{
+    for (size_t k = 0; k < n; k++, i++)
+        b[k] = (unsigned char)(i * 131 + (i >> 13));
+}
+
+/*
+ * Three processes in a pipeline: a producer writes 10 MiB into one pipe, a
+ * middle process copies it to a second pipe, and we read it, compare every
+ * byte and sum it (the same data, 10 MiB, both ends' checksums equal).
+ */
+static void fork_pipeline_10m(void)
+{
+    enum { TOTAL = 10 << 20, CHUNK = 8192 };
+    static unsigned char buf[CHUNK], want[CHUNK];
+    int a[2], b[2], st;
+    REQUIRE(pipe(a) == 0 && pipe(b) == 0);
+    pid_t producer = fork();
+    if (producer == 0) {
+        close(a[0]);
+        close(b[0]);
+        close(b[1]);
+        for (uint64_t at = 0; at < TOTAL; at += CHUNK) {
+            stream_fill(buf, at, CHUNK);
+            if (write(a[1], buf, CHUNK) != CHUNK)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    pid_t middle = fork();
+    if (middle == 0) {
+        close(a[1]);
+        close(b[0]);
+        long n;
+        while ((n = read(a[0], buf, sizeof buf)) > 0)
+            if (write(b[1], buf, (size_t)n) != n)
+                _exit(1);
+        _exit(n == 0 ? 0 : 2);
+    }
+    REQUIRE(producer > 0 && middle > 0);
+    close(a[0]);
+    close(a[1]);
+    close(b[1]);
+    uint64_t got = 0, sum = 0, want_sum = 0;
+    int same = 1;
+    long n;
+    while ((n = read(b[0], buf, sizeof buf)) > 0) {
+        stream_fill(want, got, (size_t)n);
+        same &= memcmp(buf, want, (size_t)n) == 0;
+        for (long k = 0; k < n; k++) {
+            sum = sum * 31 + buf[k];
+            want_sum = want_sum * 31 + want[k];
+        }
+        got += (uint64_t)n;
+    }
+    close(b[0]);
+    CHECK_EQ(got, TOTAL);
+    CHECK(same);
+    CHECK_EQ(sum, want_sum);
+    CHECK_EQ(waitpid(producer, &st, 0), producer);
+    CHECK_EQ(st, 0);
+    CHECK_EQ(waitpid(middle, &st, 0), middle);
+    CHECK_EQ(st, 0);
+}
+
 /*
  * A fork bomb is bounded: every unreaped child is a process handle in its
  * parent, so the parent's 256-entry handle table stops it first (init's
@@ -2430,6 +2496,7 @@ static const struct mcase cases[] = {
     { "fork.copy_on_write", fork_copy_on_write },
     { "fork.wnohang_and_any", fork_wnohang_and_any },
     { "fork.killed_by_fault", fork_killed_by_fault },
+    { "fork.pipeline_10m", fork_pipeline_10m },
     { "fork.bomb_bounded", fork_bomb_bounded },
     { "pthread.create_at_limit", pthread_create_at_limit },
     { "pthread.mutex_counter", pthread_mutex_counter },
