@@ -59,7 +59,7 @@ long fd_alloc_locked(long from)
 /* Close the handles of a slot's copy that is no longer in the table. */
 void fd_release_handles(struct fd *f)
 {
-    if (f->kind != FD_DEBUG) {
+    if (fd_kind_has_handles(f->kind)) {
         ks_handle_close(f->h);
         if (f->h2)
             ks_handle_close(f->h2);
@@ -81,7 +81,7 @@ long fd_copy_locked(long from, const struct fd *f, long to, int cloexec)
             return r;
     }
     copy.cloexec = !!cloexec;
-    if (f->kind != FD_DEBUG) {
+    if (fd_kind_has_handles(f->kind)) {
         long h = ks_handle_duplicate(f->h, (uint32_t)ks_handle_info(f->h) & KS_RIGHTS_ALL);
         if (h < 0)
             return linux_err(h);

@@ -40,7 +40,11 @@
 
 struct emu_lock { volatile uint32_t v; };     /* 0 free, 1 held, 2 held with waiters */
 
-enum fd_kind { FD_FREE, FD_FILE, FD_DIR, FD_CONSOLE, FD_DEBUG, FD_PIPE };
+enum fd_kind { FD_FREE, FD_FILE, FD_DIR, FD_CONSOLE, FD_DEBUG, FD_PIPE,
+               FD_DEV };        /* /dev/null, zero or full (pos: FS_KIND_*): served here */
+
+/* Does a slot of this kind hold handles (h, and h2 if set)? */
+static inline int fd_kind_has_handles(int kind) { return kind != FD_DEBUG && kind != FD_DEV; }
 
 /*
  * One descriptor slot. Slots change only under emu.fd_lock, and every change
@@ -59,7 +63,8 @@ struct fd {
     ks_handle_t h;              /* FILE: view; DIR: directory port; CONSOLE: console port;
                                    PIPE: its end */
     ks_handle_t h2;             /* FILE: the file's memobj; CONSOLE: write port (or 0) */
-    uint32_t pos;               /* DIR: the next readdir position (as fsd numbers entries) */
+    uint32_t pos;               /* DIR: the next readdir position (as fsd numbers entries);
+                                   DEV: which device (FS_KIND_NULL, _ZERO, _FULL) */
     uint64_t ino;
 };
 _Static_assert(sizeof(struct fd) == 32, "a slot is found with a shift");
@@ -140,6 +145,7 @@ long pipe_ioctl(const struct fd *f, unsigned long req, void *arg);
 
 /* ---- fs.c: the working directory ---- */
 
+long sys_prw(long fd, void *buf, size_t len, long off, int writing);     /* pread64, pwrite64 */
 long sys_chdir(const char *path);
 long sys_fchdir(long fd);
 long sys_getcwd(char *buf, size_t size);

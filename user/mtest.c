@@ -2197,6 +2197,58 @@ static void cwd_chdir_getcwd(void)
     CHECK_EQ(chdir("/"), 0);
 }
 
+/* ---- /dev/null, /dev/zero, /dev/full; pread and pwrite ---- */
+
+static void devices_null_zero_full(void)
+{
+    char buf[16];
+    struct stat st;
+    int n = open("/dev/null", O_RDWR), z = open("/dev/zero", O_RDONLY), f = open("/dev/full", O_WRONLY);
+    REQUIRE(n >= 0 && z >= 0 && f >= 0);
+    CHECK_EQ(write(n, "gone", 4), 4);
+    CHECK_EQ(read(n, buf, sizeof buf), 0);
+    memset(buf, 'x', sizeof buf);
+    CHECK_EQ(read(z, buf, sizeof buf), (long)sizeof buf);
+    CHECK(buf[0] == 0 && buf[15] == 0);
+    CHECK_ERR(write(f, "x", 1), ENOSPC);
+    CHECK_EQ(fstat(z, &st), 0);
+    CHECK(S_ISCHR(st.st_mode));
+    CHECK_EQ(st.st_rdev, (1 << 8) | 5);
+    CHECK_EQ(stat("/dev/full", &st), 0);
+    CHECK(S_ISCHR(st.st_mode));
+    CHECK_EQ(st.st_mode & 0777, 0666);
+    int d = dup(n);
+    CHECK(d >= 0);
+    CHECK_EQ(write(d, "x", 1), 1);
+    close(d);
+    close(n);
+    close(z);
+    close(f);
+}
+
+static void files_pread_pwrite(void)
+{
+    char buf[16] = "";
+    int fd = open("/tmp/prw", O_CREAT | O_TRUNC | O_RDWR, 0644);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(write(fd, "0123456789", 10), 10);
+    CHECK_EQ(pread(fd, buf, 4, 3), 4);
+    CHECK(memcmp(buf, "3456", 4) == 0);
+    CHECK_EQ(lseek(fd, 0, SEEK_CUR), 10);       /* the position did not move */
+    CHECK_EQ(pwrite(fd, "ab", 2, 1), 2);
+    CHECK_EQ(pread(fd, buf, sizeof buf, 0), 10);
+    CHECK(memcmp(buf, "0ab3456789", 10) == 0);
+    CHECK_EQ(pread(fd, buf, 4, 100), 0);        /* past the end */
+    CHECK_ERR(pread(fd, buf, 4, -1), EINVAL);
+    close(fd);
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    CHECK_ERR(pread(p[0], buf, 1, 0), ESPIPE);
+    close(p[0]);
+    close(p[1]);
+    unlink("/tmp/prw");
+}
+
 /* ---- ids, umask, limits, CPUs ---- */
 
 static void proc_ids_umask_limits(void)
@@ -2490,6 +2542,8 @@ static const struct mcase cases[] = {
     { "pipes.read_write_eof", pipes_read_write_eof },
     { "pipes.epipe_nonblock_flags", pipes_epipe_nonblock_flags },
     { "pipes.between_threads", pipes_between_threads },
+    { "devices.null_zero_full", devices_null_zero_full },
+    { "files.pread_pwrite", files_pread_pwrite },
     { "cwd.chdir_getcwd", cwd_chdir_getcwd },
     { "proc.ids_umask_limits", proc_ids_umask_limits },
     { "fork.exit_status_and_ids", fork_exit_status_and_ids },

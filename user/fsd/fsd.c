@@ -146,6 +146,9 @@ static long op_open(struct req *q)
         if (n->type == NODE_FILE && (flags & O_TRUNC) && (r = file_truncate(n)) < 0)
             return r;
     }
+    static const long kinds[] = { [NODE_DIR] = FS_KIND_DIR, [NODE_FILE] = FS_KIND_FILE,
+                                  [NODE_CONSOLE] = FS_KIND_CONSOLE, [NODE_NULL] = FS_KIND_NULL,
+                                  [NODE_ZERO] = FS_KIND_ZERO, [NODE_FULL] = FS_KIND_FULL };
     switch (n->type) {
     case NODE_FILE:
         r = give_file(q, n, acc);
@@ -153,15 +156,18 @@ static long op_open(struct req *q)
     case NODE_DIR:
         r = give_port(q, UD_DIR | n->ino);
         break;
-    default:
+    case NODE_CONSOLE:
         r = give_console(q);
+        break;
+    default:
+        r = 0;                          /* a device the client serves itself: no handles */
         break;
     }
     if (r < 0)
         return r;
     q->out[1] = n->ino;
     q->out[2] = node_mode(n);
-    return n->type == NODE_FILE ? FS_KIND_FILE : n->type == NODE_DIR ? FS_KIND_DIR : FS_KIND_CONSOLE;
+    return kinds[n->type];
 }
 
 static long op_stat(struct req *q)
@@ -597,6 +603,9 @@ static void seed_tree(void)
     if (!bin || !dev || !etc || !node_create(fs.root, "tmp", 3, NODE_DIR))
         die("out of memory building the tree");
     console_node = node_create(dev, "console", 7, NODE_CONSOLE);
+    if (!node_create(dev, "null", 4, NODE_NULL) || !node_create(dev, "zero", 4, NODE_ZERO) ||
+        !node_create(dev, "full", 4, NODE_FULL))
+        die("out of memory building the tree");
     struct node *m = node_create(etc, "motd", 4, NODE_FILE);
     if (!console_node || !m || ks_memobj_write(m->mo, 0, motd, sizeof motd - 1) < 0)
         die("out of memory building the tree");

@@ -33,7 +33,7 @@
 #define UD_IRQ          2ull
 #define UD_DIR          (1ull << 63)    /* | inode number */
 
-enum node_type { NODE_DIR, NODE_FILE, NODE_CONSOLE };
+enum node_type { NODE_DIR, NODE_FILE, NODE_CONSOLE, NODE_NULL, NODE_ZERO, NODE_FULL };
 
 /*
  * One file system object. Each directory keeps its entries in a doubly linked

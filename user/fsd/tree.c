@@ -275,7 +275,8 @@ uint64_t node_mode(const struct node *n)
     uint64_t type = n->type == NODE_DIR ? S_IFDIR : n->type == NODE_FILE ? S_IFREG : S_IFCHR;
     if (n->perm & PERM_SET)
         return type | (n->perm & 07777);
-    return type | (n->type == NODE_DIR ? 0755 : n->type == NODE_FILE ? 0644 : 0620);
+    return type | (n->type == NODE_DIR ? 0755 : n->type == NODE_FILE ? 0644 :
+                   n->type == NODE_CONSOLE ? 0620 : 0666);
 }
 
 /* MR1..MR6 of a STAT or FSTAT reply (struct fs_stat). */

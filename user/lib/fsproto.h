@@ -90,10 +90,19 @@ enum fs_op {
 #define FS_PATH_INLINE_MAX      40
 #define FS_OP_MASK              0xff
 
+/*
+ * What FS_OP_OPEN opened. The three devices come with no handles: the
+ * client serves them itself (reading /dev/null gives end of file, /dev/zero
+ * and /dev/full zeros; writing to /dev/full fails with ENOSPC, to the others
+ * succeeds), as they hold no state and need no server.
+ */
 enum fs_kind {
     FS_KIND_FILE = 1,
     FS_KIND_DIR = 2,
     FS_KIND_CONSOLE = 3,
+    FS_KIND_NULL = 4,
+    FS_KIND_ZERO = 5,
+    FS_KIND_FULL = 6,
 };
 
 /* The reply words of FS_OP_STAT / FS_OP_FSTAT (MR1..MR6; MR0 is the status). */
