@@ -86,7 +86,6 @@ static const struct { short nr; const char *name; } sys_names[] = {
     { SYS_execve, "execve" }, { SYS_socket, "socket" },
     { SYS_readlinkat, "readlinkat" }, { SYS_symlinkat, "symlinkat" },
     { SYS_linkat, "linkat" }, { SYS_fchmodat, "fchmodat" }, { SYS_fchownat, "fchownat" },
-    { SYS_faccessat, "faccessat" },
     { SYS_mremap, "mremap" }, { SYS_getrandom, "getrandom" },
     { SYS_setitimer, "setitimer" }, { SYS_sigaltstack, "sigaltstack" }, { SYS_statx, "statx" },
     { SYS_rt_sigreturn, "rt_sigreturn" }, { SYS_utimensat, "utimensat" },
@@ -229,6 +228,7 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_close: return sys_close(a);
     case SYS_pipe2: return sys_pipe2((int *)a, b);
     case SYS_chdir: return sys_chdir((const char *)a);
+    case SYS_faccessat: return sys_faccessat(a, (const char *)b, c);
     case SYS_pread64: return sys_prw(a, (void *)b, (size_t)c, d, 0);
     case SYS_pwrite64: return sys_prw(a, (void *)b, (size_t)c, d, 1);
     case SYS_fchdir: return sys_fchdir(a);

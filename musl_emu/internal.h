@@ -147,6 +147,7 @@ long pipe_ioctl(const struct fd *f, unsigned long req, void *arg);
 
 long sys_prw(long fd, void *buf, size_t len, long off, int writing);     /* pread64, pwrite64 */
 long sys_chdir(const char *path);
+long sys_faccessat(long dirfd, const char *path, long mode);
 long sys_fchdir(long fd);
 long sys_getcwd(char *buf, size_t size);
 

@@ -2240,6 +2240,11 @@ static void files_pread_pwrite(void)
     CHECK(memcmp(buf, "0ab3456789", 10) == 0);
     CHECK_EQ(pread(fd, buf, 4, 100), 0);        /* past the end */
     CHECK_ERR(pread(fd, buf, 4, -1), EINVAL);
+    CHECK_EQ(access("/tmp/prw", R_OK | W_OK), 0);
+    CHECK_ERR(access("/tmp/prw", X_OK), EACCES);        /* 0644: no execute bit, even for root */
+    CHECK_EQ(access("/bin/mtest", X_OK), 0);            /* programs are 0755 */
+    CHECK_EQ(access("/tmp", X_OK), 0);
+    CHECK_ERR(access("/nonexistent", F_OK), ENOENT);
     close(fd);
     int p[2];
     REQUIRE(pipe(p) == 0);

@@ -586,6 +586,7 @@ static void seed_bin(struct node *bin)
         if (!n)
             return;
         n->lazy = 1;
+        n->perm = PERM_SET | 0755;      /* programs */
         n->boot_off = e->offset;
         n->boot_size = e->size;
     }
