@@ -713,3 +713,59 @@ long sys_faccessat(long dirfd, const char *path, long mode)
         return -EACCES;
     return 0;
 }
+
+/*
+ * utimensat / futimens: fsd keeps one time per file, its mtime (reported as
+ * the access time too); UTIME_NOW takes the server's clock, UTIME_OMIT keeps
+ * it. With no path, dirfd itself: a file by its inode, a directory by its
+ * path; other descriptors have no time to set.
+ */
+long sys_utimensat(long dirfd, const char *path, const struct timespec *times, long flags)
+{
+    uint64_t mt = FS_TIME_NOW, w[KS_IPC_WORDS];
+    if (flags & ~(long)AT_SYMLINK_NOFOLLOW)
+        return -EINVAL;
+    if (times) {
+        for (int i = 0; i < 2; i++)
+            if (times[i].tv_nsec != UTIME_NOW && times[i].tv_nsec != UTIME_OMIT &&
+                (times[i].tv_nsec < 0 || times[i].tv_nsec >= 1000000000))
+                return -EINVAL;
+        if (times[1].tv_nsec == UTIME_OMIT)
+            return 0;
+        if (times[1].tv_nsec != UTIME_NOW)
+            mt = (uint64_t)times[1].tv_sec * 1000000000u + (uint64_t)times[1].tv_nsec;
+    }
+    if (path)
+        return fs_path_op(FS_OP_UTIMES, dirfd, path, mt, w);
+    struct fd f;
+    if (!fd_get(dirfd, &f))
+        return -EBADF;
+    if (f.kind == FD_DIR) {
+        char abs[FS_PATH_MAX];
+        long r = fd_dir_path(dirfd, abs);
+        return r < 0 ? r : fs_path_op(FS_OP_UTIMES, AT_FDCWD, abs, mt, w);
+    }
+    if (f.kind != FD_FILE || !emu.root)
+        return 0;
+    memset(w, 0, sizeof w);
+    w[0] = FS_OP_UTIMES;
+    w[1] = mt;
+    w[2] = f.ino;
+    return fs_call(emu.root, w, NULL, 0, NULL, 0, NULL, NULL);
+}
+
+/* statfs / fstatfs: one tmpfs-like file system in memory; its free space is the kernel's. */
+long sys_statfs_any(struct statfs *sf)
+{
+    struct ks_kstat k;
+    memset(sf, 0, sizeof *sf);
+    sf->f_type = 0x01021994;            /* TMPFS_MAGIC: files live in memory */
+    sf->f_bsize = sf->f_frsize = 4096;
+    if (ks_kstat(&k) == 0) {
+        sf->f_blocks = k.total_pages;
+        sf->f_bfree = sf->f_bavail = k.free_pages;
+    }
+    sf->f_files = 256;                  /* fsd's handle table bounds its files */
+    sf->f_namelen = 255;
+    return 0;
+}

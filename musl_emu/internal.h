@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -148,6 +149,8 @@ long pipe_ioctl(const struct fd *f, unsigned long req, void *arg);
 long sys_prw(long fd, void *buf, size_t len, long off, int writing);     /* pread64, pwrite64 */
 long sys_chdir(const char *path);
 long sys_faccessat(long dirfd, const char *path, long mode);
+long sys_utimensat(long dirfd, const char *path, const struct timespec *times, long flags);
+long sys_statfs_any(struct statfs *sf);
 long sys_fchdir(long fd);
 long sys_getcwd(char *buf, size_t size);
 

@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <signal.h>
@@ -2254,6 +2255,43 @@ static void files_pread_pwrite(void)
     unlink("/tmp/prw");
 }
 
+/* ---- file times and the file system's numbers ---- */
+
+static void files_times_and_statfs(void)
+{
+    struct stat st;
+    struct statfs sf;
+    int fd = open("/tmp/times", O_CREAT | O_WRONLY, 0644);
+    REQUIRE(fd >= 0);
+    struct timespec t[2] = { { 0, UTIME_OMIT }, { 1000000000, 500 } };
+    CHECK_EQ(utimensat(AT_FDCWD, "/tmp/times", t, 0), 0);
+    CHECK_EQ(stat("/tmp/times", &st), 0);
+    CHECK_EQ(st.st_mtim.tv_sec, 1000000000);
+    CHECK_EQ(st.st_mtim.tv_nsec, 500);
+    t[1].tv_sec = 1200000000;
+    CHECK_EQ(futimens(fd, t), 0);               /* by the open file */
+    CHECK_EQ(fstat(fd, &st), 0);
+    CHECK_EQ(st.st_mtim.tv_sec, 1200000000);
+    t[1].tv_nsec = UTIME_OMIT;
+    CHECK_EQ(futimens(fd, t), 0);               /* kept */
+    CHECK_EQ(stat("/tmp/times", &st), 0);
+    CHECK_EQ(st.st_mtim.tv_sec, 1200000000);
+    CHECK_EQ(utimensat(AT_FDCWD, "/tmp/times", NULL, 0), 0);   /* now */
+    CHECK_EQ(stat("/tmp/times", &st), 0);
+    CHECK(st.st_mtim.tv_sec > 1700000000);
+    t[1].tv_nsec = 2000000000;
+    CHECK_ERR(utimensat(AT_FDCWD, "/tmp/times", t, 0), EINVAL);
+    CHECK_ERR(utimensat(AT_FDCWD, "/nonexistent", NULL, 0), ENOENT);
+    close(fd);
+    unlink("/tmp/times");
+    CHECK_EQ(statfs("/tmp", &sf), 0);
+    CHECK_EQ(sf.f_bsize, 4096);
+    CHECK(sf.f_blocks > 0 && sf.f_bfree > 0 && sf.f_bfree <= sf.f_blocks);
+    CHECK_ERR(statfs("/nonexistent", &sf), ENOENT);
+    CHECK_EQ(fstatfs(0, &sf), 0);
+    CHECK_ERR(fstatfs(63, &sf), EBADF);
+}
+
 /* ---- ids, umask, limits, CPUs ---- */
 
 static void proc_ids_umask_limits(void)
@@ -2549,6 +2587,7 @@ static const struct mcase cases[] = {
     { "pipes.between_threads", pipes_between_threads },
     { "devices.null_zero_full", devices_null_zero_full },
     { "files.pread_pwrite", files_pread_pwrite },
+    { "files.times_and_statfs", files_times_and_statfs },
     { "cwd.chdir_getcwd", cwd_chdir_getcwd },
     { "proc.ids_umask_limits", proc_ids_umask_limits },
     { "fork.exit_status_and_ids", fork_exit_status_and_ids },

@@ -429,7 +429,7 @@ static uint64_t fz_op(void)
     switch (below(10)) {
     case 0: return rnd();
     case 1: return below(256);
-    default: return 1 + below(FS_OP_READ);
+    default: return 1 + below(FS_OP_LAST);
     }
 }
 

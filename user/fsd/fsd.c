@@ -170,22 +170,37 @@ static long op_open(struct req *q)
     return kinds[n->type];
 }
 
+/* The node a root-port request names: by path in the buffer, else by inode (MR `ino_word`). */
+static inline __attribute__((always_inline)) long named_node(struct req *q, int ino_word,
+                                                             struct node **out)
+{
+    if (q->len == 0)
+        return (*out = ino_find(q->in[ino_word])) ? 0 : -ENOENT;
+    struct lookup lk;
+    long r = resolve((const char *)q->buf, q->len, &lk);
+    if (r < 0)
+        return r;
+    return (*out = lk.node) ? 0 : -ENOENT;
+}
+
 static long op_stat(struct req *q)
 {
     struct node *n;
-    if (q->len == 0) {
-        n = ino_find(q->in[1]);
-        if (!n)
-            return -ENOENT;
-    } else {
-        struct lookup lk;
-        long r = resolve((const char *)q->buf, q->len, &lk);
-        if (r < 0)
-            return r;
-        if (!(n = lk.node))
-            return -ENOENT;
-    }
+    long r = named_node(q, 1, &n);
+    if (r < 0)
+        return r;
     stat_words(n, q->out);
+    return 0;
+}
+
+static long op_utimes(struct req *q)
+{
+    struct node *n;
+    long r = named_node(q, 2, &n);
+    if (r < 0)
+        return r;
+    n->ctime_ns = now_ns();
+    n->mtime_ns = q->in[1] == FS_TIME_NOW ? n->ctime_ns : q->in[1];
     return 0;
 }
 
@@ -376,6 +391,7 @@ static long op_root(struct req *q)
     switch (q->in[0]) {
     case FS_OP_OPEN: return op_open(q);
     case FS_OP_STAT: return op_stat(q);
+    case FS_OP_UTIMES: return op_utimes(q);
     case FS_OP_MKDIR: return op_mkdir(q);
     case FS_OP_UNLINK: return op_unlink(q);
     case FS_OP_RENAME: return op_rename(q);

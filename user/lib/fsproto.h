@@ -72,7 +72,14 @@ enum fs_op {
                            else in the buffer. status = bytes written */
     FS_OP_READ,         /* MR1 = most bytes wanted; recv buf gets them. Blocks until at
                            least one byte came in from the UART. status = bytes */
+
+    /* On a root port, again. */
+    FS_OP_UTIMES,       /* MR1 = the new mtime in realtime ns, or FS_TIME_NOW for the
+                           server's clock; buf = path (or MR2 = inode if no buf). status 0 */
+    FS_OP_LAST = FS_OP_UTIMES
 };
+
+#define FS_TIME_NOW         UINT64_MAX
 
 /* FS_OP_WRITE carries this many bytes in registers (MR2..MR7), no buffer: one fast-path
    IPC round trip for a short console write. */
