@@ -162,7 +162,9 @@ void emu_init(void)
     emu.realtime_base_ns = MUSL_EMU_REALTIME_BASE_NS;
     emu.root = (ks_handle_t)getauxval(FS_AT_ROOT);
     emu.umask = 022;
-    open_stdio();
+    ks_handle_t exec_state = (ks_handle_t)getauxval(EXEC_AT_STATE);
+    if (!exec_state || exec_restore(exec_state) != 0)
+        open_stdio();
 }
 
 int musl_emu_attach_fs(ks_handle_t root)
@@ -229,6 +231,8 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_pipe2: return sys_pipe2((int *)a, b);
     case SYS_chdir: return sys_chdir((const char *)a);
     case SYS_faccessat: return sys_faccessat(a, (const char *)b, c);
+    case SYS_fchmodat: return sys_fchmodat(a, (const char *)b, c, 0);
+    case SYS_fchmod: return sys_fchmod(a, b);
     case SYS_utimensat: return sys_utimensat(a, (const char *)b, (const struct timespec *)c, d);
     case SYS_statfs: {              /* the path must exist; the answer is the same for all */
         struct stat st;
@@ -245,6 +249,7 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_getcwd: return sys_getcwd((char *)a, (size_t)b);
     case SYS_clone:             /* a raw clone is fork's (musl's pthread_create goes through __clone) */
         return (a & ~0xffl) == 0 && !b ? emu_fork() : -ENOSYS;
+    case SYS_execve: return sys_execve((const char *)a, (char *const *)b, (char *const *)c);
     case SYS_wait4: return sys_wait4(a, (int *)b, c, (struct rusage *)d);
     case SYS_fstat: return sys_fstat(a, (struct stat *)b);
     case SYS_newfstatat: return sys_fstatat(a, (const char *)b, (struct stat *)c, d);

@@ -198,9 +198,19 @@ uint64_t elf_build_stack(uint8_t *buf, size_t size, uint64_t stack_top, const ch
 
 #define SPAWN_MAX_AUX 24
 
+/* The program is the image's bytes [off, off + size): read its head and parse it into s. */
+static int spawn_parse_at(const struct elf_spawn_ops *ops, void *ctx, uint64_t off, uint64_t size,
+                          struct elf_spawn *s)
+{
+    s->file_off = off;
+    s->file_size = size;
+    uint64_t n = size < KS_PAGE_SIZE ? size : KS_PAGE_SIZE;
+    int r = ops->read_image(ctx, off, s->page, n);
+    return r ? r : elf_parse(s->page, (size_t)n, size, &s->img);
+}
+
 int elf_spawn_find(const struct elf_spawn_ops *ops, void *ctx, const char *name, struct elf_spawn *s)
 {
-    uint8_t *head = s->page;
     struct ks_bootimg_header h;
     struct ks_bootimg_entry e;
     uint64_t size;
@@ -224,14 +234,16 @@ int elf_spawn_find(const struct elf_spawn_ops *ops, void *ctx, const char *name,
             return ELF_ERR_TRUNCATED;   /* the file runs past the image */
         if (e.offset & PAGE_MASK)
             return ELF_ERR_SEGMENT;     /* its pages could not be mapped from the image */
-        s->file_off = e.offset;
-        s->file_size = e.size;
-        uint64_t n = e.size < KS_PAGE_SIZE ? e.size : KS_PAGE_SIZE;
-        if ((r = ops->read_image(ctx, e.offset, head, n)) != 0)
-            return r;
-        return elf_parse(head, (size_t)n, e.size, &s->img);
+        return spawn_parse_at(ops, ctx, e.offset, e.size, s);
     }
     return ELF_ERR_NO_FILE;
+}
+
+int elf_spawn_whole(const struct elf_spawn_ops *ops, void *ctx, struct elf_spawn *s)
+{
+    uint64_t size;
+    int r = ops->image_size(ctx, &size);
+    return r ? r : spawn_parse_at(ops, ctx, 0, size, s);
 }
 
 /* elf_load's ops on top of the loader's: file offsets made image offsets, the anon data checked. */
@@ -279,7 +291,7 @@ int elf_spawn_map(const struct elf_spawn_ops *ops, void *ctx, struct elf_spawn *
         return ELF_ERR_STACK;
     for (unsigned i = 0; i < nextra; i++)
         aux[naux++] = extra[i];
-    s->sp = elf_build_stack(top, KS_PAGE_SIZE, KS_STACK_TOP, argv, NULL, aux, naux);
+    s->sp = elf_build_stack(top, KS_PAGE_SIZE, KS_STACK_TOP, argv, s->envp, aux, naux);
     if (!s->sp)
         return ELF_ERR_STACK;
     uint64_t used = KS_STACK_TOP - s->sp;   /* only what is above sp: nothing of an earlier stack */

@@ -121,6 +121,7 @@ struct elf_spawn_ops {
 
 struct elf_spawn {
     uint8_t *page;                  /* set by the caller: a KS_PAGE_SIZE scratch buffer both calls use */
+    const char *const *envp;        /* set by the caller: the environment (NULL: none) */
     uint64_t file_off, file_size;   /* where the program lies in the image */
     struct elf_image img;
     uint64_t sp;                    /* elf_spawn_map: the first thread's stack pointer */
@@ -134,8 +135,14 @@ struct elf_spawn {
 int elf_spawn_find(const struct elf_spawn_ops *ops, void *ctx, const char *name, struct elf_spawn *s);
 
 /*
- * Map the program found by elf_spawn_find, and its stack: argv, no
- * environment, and the auxiliary vector AT_PAGESZ, AT_ENTRY, AT_PHDR,
+ * The image is the executable itself (a file, for execve): parse it into *s.
+ * 0, or an ELF_ERR_* from elf_parse, or an op's error.
+ */
+int elf_spawn_whole(const struct elf_spawn_ops *ops, void *ctx, struct elf_spawn *s);
+
+/*
+ * Map the program found by elf_spawn_find or elf_spawn_whole, and its stack:
+ * argv, s->envp, and the auxiliary vector AT_PAGESZ, AT_ENTRY, AT_PHDR,
  * AT_PHENT and AT_PHNUM (when the program headers are mapped), then extra[]
  * (the handles and values the loader passes). Sets s->sp. 0 or an error.
  */

@@ -144,6 +144,13 @@ void ipc_thread_release(struct thread *t)
     t->ipc.rport = NULL;
 }
 
+void ipc_thread_exec(struct thread *t)
+{
+    ipc_thread_exit(t);
+    ipc_thread_release(t);
+    ipc_thread_init(t);
+}
+
 void ipc_listener_watch(struct listener *l, struct ipc_close_hook *h)
 {
     list_push_back(&l->close_hooks, &h->link);

@@ -69,6 +69,10 @@ void ipc_thread_init(struct thread *t);
 /* A thread is exiting (its process still has its handle table): close its idle reply port. */
 void ipc_thread_exit(struct thread *t);
 
+/* The thread's process is exec'ing (its handle table is about to change):
+   close its idle reply port and start again as ipc_thread_init leaves it. */
+void ipc_thread_exec(struct thread *t);
+
 /* Drop what a thread holds for IPC when it is destroyed. */
 void ipc_thread_release(struct thread *t);
 

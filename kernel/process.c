@@ -160,6 +160,60 @@ long process_wait(struct process *p, uint64_t *status)
     return 0;
 }
 
+/*
+ * Before exec: tell p's other threads to end, and wait until they have (each
+ * leaves at its next return to user mode, or at once if it is blocked and
+ * interruptible). 0, or KS_ERR_INTERRUPTED if the caller itself is told to end.
+ */
+static long exec_end_other_threads(struct process *p)
+{
+    struct thread *self = current_thread();
+    LIST_FOR_EACH(n, tmp, &p->threads) {
+        struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
+        if (t == self)
+            continue;
+        t->flags |= THREAD_KILLED;
+        if (t->state == THREAD_BLOCKED && t->interruptible)
+            sched_wake(t, KS_ERR_INTERRUPTED);
+    }
+    while (p->nthreads > 1) {
+        if (self->flags & THREAD_KILLED)
+            return KS_ERR_INTERRUPTED;
+        thread_sleep(100000);           /* they run and leave meanwhile */
+    }
+    return self->flags & THREAD_KILLED ? KS_ERR_INTERRUPTED : 0;
+}
+
+long process_exec(struct process *p, struct process *image, uint64_t pc, uint64_t sp)
+{
+    struct thread *self = current_thread();
+    if (image == p || image->state != PROCESS_ALIVE || image->nthreads || !image->acct ||
+        !account_is_below(image->acct, p->acct))
+        return KS_ERR_BAD_STATE;
+    long r = exec_end_other_threads(p);
+    if (r)
+        return r;
+    if (image->state != PROCESS_ALIVE)  /* someone killed it while we waited */
+        return KS_ERR_BAD_STATE;
+    ipc_thread_exec(self);              /* its reply port and handle cache name the old table */
+    struct vm_space *old_vm = p->vm;
+    struct handle_table *old_handles = p->handles;
+    p->vm = image->vm;
+    p->handles = image->handles;
+    image->vm = NULL;
+    image->handles = NULL;
+    memcpy(p->name, image->name, sizeof p->name);
+    memcpy(self->name, image->name, sizeof self->name - 1);
+    self->name[sizeof self->name - 1] = '\0';
+    arch_thread_exec(self, &p->vm->as, pc, sp);     /* runs on the new address space from here */
+    process_exit(image, 0);             /* nothing left in it: dead at once */
+    sched_long_begin();
+    vm_space_destroy(old_vm);
+    handle_table_destroy(old_handles);
+    sched_long_end();
+    return 0;
+}
+
 void process_kill_fault(struct process *p, uint32_t cause, const char *what, uint64_t addr,
                         uint64_t pc)
 {

@@ -59,6 +59,17 @@ void process_thread_gone(struct process *p, long code);
 /* Wait until p is dead; its status in *status. 0 or KS_ERR_INTERRUPTED. */
 long process_wait(struct process *p, uint64_t *status);
 
+/*
+ * exec's kernel half (KS_SYS_PROCESS_EXEC): the current thread's process p
+ * takes `image`'s address space, handle table and name, after its other
+ * threads have ended, and frees its own; image is left dead. The calling
+ * thread restarts at pc with sp in the new address space. image must be a
+ * process made under p that never had a thread. 0, or KS_ERR_BAD_STATE
+ * (image unsuitable), or KS_ERR_INTERRUPTED (p was killed meanwhile);
+ * nothing has changed on an error.
+ */
+long process_exec(struct process *p, struct process *image, uint64_t pc, uint64_t sp);
+
 /* Print "killed: ..." and end p with KS_STATUS_KILLED | cause. */
 void process_kill_fault(struct process *p, uint32_t cause, const char *what, uint64_t addr,
                         uint64_t pc);

@@ -102,6 +102,19 @@ long sys_process_fork(sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t pid_out)
     return r;
 }
 
+long sys_process_exec(sysarg_t image, sysarg_t pc, sysarg_t sp)
+{
+    if (pc < USER_BASE || pc >= USER_TOP || sp > USER_TOP)
+        return KS_ERR_RANGE;
+    struct object *o;
+    long r = sys_lookup(image, KS_OBJ_PROCESS, KS_RIGHT_MANAGE, &o, NULL);
+    if (r)
+        return r;
+    r = process_exec(current_process(), process_from_object(o), pc, sp);
+    object_put(o);
+    return r;
+}
+
 long sys_process_exit(sysarg_t status)
 {
     process_exit(current_process(), (uint32_t)status);

@@ -56,6 +56,7 @@ long sys_pipe_read(sysarg_t h, sysarg_t buf, sysarg_t len, sysarg_t flags);
 long sys_pipe_write(sysarg_t h, sysarg_t buf, sysarg_t len, sysarg_t flags);
 long sys_pipe_info(sysarg_t h);
 long sys_process_fork(sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t pid_out);
+long sys_process_exec(sysarg_t image, sysarg_t pc, sysarg_t sp);
 
 #define ENTRY(n, fn) [n] = (syscall_fn)(void (*)(void))(fn)
 
@@ -104,6 +105,7 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_PIPE_WRITE, sys_pipe_write),
     ENTRY(KS_SYS_PIPE_INFO, sys_pipe_info),
     ENTRY(KS_SYS_PROCESS_FORK, sys_process_fork),
+    ENTRY(KS_SYS_PROCESS_EXEC, sys_process_exec),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

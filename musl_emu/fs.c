@@ -715,6 +715,31 @@ long sys_faccessat(long dirfd, const char *path, long mode)
 }
 
 /*
+ * A root-port operation (MR1 = arg) on what descriptor fd names, for the
+ * calls that take one instead of a path: a file by its inode, a directory by
+ * its path. The console, pipes and devices have nothing to change: 0.
+ */
+static long fd_node_op(enum fs_op op, long fd, uint64_t arg)
+{
+    uint64_t w[KS_IPC_WORDS];
+    struct fd f;
+    if (!fd_get(fd, &f))
+        return -EBADF;
+    if (f.kind == FD_DIR) {
+        char abs[FS_PATH_MAX];
+        long r = fd_dir_path(fd, abs);
+        return r < 0 ? r : fs_path_op(op, AT_FDCWD, abs, arg, w);
+    }
+    if (f.kind != FD_FILE || !emu.root)
+        return 0;
+    memset(w, 0, sizeof w);
+    w[0] = op;
+    w[1] = arg;
+    w[2] = f.ino;
+    return fs_call(emu.root, w, NULL, 0, NULL, 0, NULL, NULL);
+}
+
+/*
  * utimensat / futimens: fsd keeps one time per file, its mtime (reported as
  * the access time too); UTIME_NOW takes the server's clock, UTIME_OMIT keeps
  * it. With no path, dirfd itself: a file by its inode, a directory by its
@@ -735,23 +760,24 @@ long sys_utimensat(long dirfd, const char *path, const struct timespec *times, l
         if (times[1].tv_nsec != UTIME_NOW)
             mt = (uint64_t)times[1].tv_sec * 1000000000u + (uint64_t)times[1].tv_nsec;
     }
-    if (path)
-        return fs_path_op(FS_OP_UTIMES, dirfd, path, mt, w);
-    struct fd f;
-    if (!fd_get(dirfd, &f))
-        return -EBADF;
-    if (f.kind == FD_DIR) {
-        char abs[FS_PATH_MAX];
-        long r = fd_dir_path(dirfd, abs);
-        return r < 0 ? r : fs_path_op(FS_OP_UTIMES, AT_FDCWD, abs, mt, w);
-    }
-    if (f.kind != FD_FILE || !emu.root)
-        return 0;
-    memset(w, 0, sizeof w);
-    w[0] = FS_OP_UTIMES;
-    w[1] = mt;
-    w[2] = f.ino;
-    return fs_call(emu.root, w, NULL, 0, NULL, 0, NULL, NULL);
+    return path ? fs_path_op(FS_OP_UTIMES, dirfd, path, mt, w) : fd_node_op(FS_OP_UTIMES, dirfd, mt);
+}
+
+/*
+ * fchmodat / fchmod: fsd keeps the permission bits (07777) and reports them;
+ * as root, nothing here checks them but execve and access(X_OK).
+ */
+long sys_fchmodat(long dirfd, const char *path, long mode, long flags)
+{
+    uint64_t w[KS_IPC_WORDS];
+    if (flags & ~(long)AT_SYMLINK_NOFOLLOW)
+        return -EINVAL;
+    return fs_path_op(FS_OP_CHMOD, dirfd, path, (uint64_t)mode & 07777, w);
+}
+
+long sys_fchmod(long fd, long mode)
+{
+    return fd_node_op(FS_OP_CHMOD, fd, (uint64_t)mode & 07777);
 }
 
 /* statfs / fstatfs: one tmpfs-like file system in memory; its free space is the kernel's. */

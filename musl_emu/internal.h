@@ -150,6 +150,8 @@ long sys_prw(long fd, void *buf, size_t len, long off, int writing);     /* prea
 long sys_chdir(const char *path);
 long sys_faccessat(long dirfd, const char *path, long mode);
 long sys_utimensat(long dirfd, const char *path, const struct timespec *times, long flags);
+long sys_fchmodat(long dirfd, const char *path, long mode, long flags);
+long sys_fchmod(long fd, long mode);
 long sys_statfs_any(struct statfs *sf);
 long sys_fchdir(long fd);
 long sys_getcwd(char *buf, size_t size);
@@ -160,6 +162,22 @@ long sys_prlimit64(long pid, long resource, const struct rlimit *new, struct rli
 long sys_sched_getaffinity(long pid, size_t size, void *mask);
 
 long emu_fork(void);
+
+/*
+ * clone(CLONE_VM | CLONE_VFORK), as musl's posix_spawn makes it: a fork
+ * whose child calls func(arg) and exits with its result. The child's pid,
+ * or -errno.
+ */
+long emu_vfork_call(int (*func)(void *), void *arg);
+
+/* ---- exec.c ---- */
+
+#define EXEC_AT_STATE   0x4b5321    /* auxv: the exec state memobj (exec.c), after an execve */
+
+long sys_execve(const char *path, char *const argv[], char *const envp[]);
+
+/* A program started by execve: its descriptors, children, cwd and umask from the state. */
+int exec_restore(ks_handle_t state);
 long sys_wait4(long pid, int *status, long options, struct rusage *ru);
 
 /* ---- fd.c ---- */

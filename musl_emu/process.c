@@ -1,6 +1,7 @@
 /*
- * musl_emu/process.c - starting programs: musl_emu_spawn loads a program from the boot
- * image into a new process with the FS root port. See musl_emu.h.
+ * musl_emu/process.c - processes: musl_emu_spawn (a program from the boot image
+ * in a new process with the FS root port; see musl_emu.h), fork, posix_spawn's
+ * vfork, wait, limits and the CPU set. execve is exec.c's.
  */
 #include "musl_emu/internal.h"
 
@@ -114,6 +115,22 @@ long emu_fork(void)
         return h == KS_ERR_LIMIT || h == KS_ERR_NO_MEMORY || h == KS_ERR_NO_HANDLES ? -EAGAIN : linux_err(h);
     emu.kids[slot].h = (ks_handle_t)h;
     emu.kids[slot].pid = pid;
+    return pid;
+}
+
+/*
+ * The child is a copy-on-write copy, not a borrower of this address space as
+ * a Linux vfork child is, so nothing it does can disturb the parent, and the
+ * parent need not be held until it execs (posix_spawn waits for that itself,
+ * on a close-on-exec pipe). The child calls func on the stack it already
+ * stands on, not on the small stack clone was given: execve here runs in
+ * user space and needs more room than posix_spawn sets aside for a system call.
+ */
+long emu_vfork_call(int (*func)(void *), void *arg)
+{
+    long pid = emu_fork();
+    if (pid == 0)
+        ks_process_exit(func(arg));
     return pid;
 }
 

@@ -119,7 +119,8 @@ __asm__(".text\n"
         ".size musl_emu_thread_start, . - musl_emu_thread_start\n");
 
 /*
- * __clone (musl/src/thread/riscv64/clone.s): threads only. Leaves the child's
+ * __clone (musl/src/thread/riscv64/clone.s): threads, and posix_spawn's
+ * vfork (emu_vfork_call). For a thread it leaves the child's
  * start record (func, arg, tp; clone.s reads it) just below `stack` and starts
  * a native thread there at musl_emu_thread_start. The child's tid, or -errno.
  */
@@ -127,6 +128,8 @@ int musl_emu_clone(int (*func)(void *), void *stack, int flags, void *arg, int *
                    int *ctid)
 {
     const int need = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+    if ((flags & (CLONE_VM | CLONE_VFORK | CLONE_THREAD)) == (CLONE_VM | CLONE_VFORK))
+        return emu_vfork_call(func, arg);       /* posix_spawn's */
     if ((flags & need) != need)
         return -ENOSYS;         /* threads only: no fork */
     if (!emu.ready)

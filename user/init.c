@@ -527,6 +527,7 @@ int main(int argc, char **argv)
             status |= run("upipe", 1);
             status |= run_udev();
             status |= run("mtest", 0);
+            status |= run("mproc", 0);
             status |= run_limits();
             status |= run_fsd_restart();
         } else if (strcmp(argv[i], "fuzz") == 0) {

@@ -9,6 +9,7 @@
  * console, open, stat) the FS server.
  */
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,32 @@ static int bench_fork_exit_wait(void)
     return 0;
 }
 
+/*
+ * spawn_exit_wait: posix_spawn of /bin/mtrue (a static musl program that
+ * returns 0 from main), then waitpid; the whole of it: musl's posix_spawn
+ * (a copy-on-write fork here), execve in the child (open, load, the kernel's
+ * exec), the program's own start-up and exit, and the reaping. ANCHORS.md's
+ * Linux loop is the same posix_spawn of a static ELF, one that runs 3
+ * instructions rather than a C program's start-up.
+ */
+static int bench_spawn_exit_wait(void)
+{
+    extern char **environ;
+    long N = bench_n(20);
+    int st;
+    char *const argv[] = { "mtrue", NULL };
+    uint64_t t0 = instret();
+    for (long i = 0; i < N; i++) {
+        pid_t pid;
+        if (posix_spawn(&pid, "/bin/mtrue", NULL, NULL, argv, environ) != 0 ||
+            waitpid(pid, &st, 0) != pid || st != 0)
+            return fail("posix_spawn /bin/mtrue, waitpid");
+    }
+    uint64_t total = instret() - t0;
+    report("spawn_exit_wait", total - empty_loop(N), N, "insn/op");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int bad = 0;
@@ -176,5 +203,7 @@ int main(int argc, char **argv)
         bad |= bench_read_1m();
     if (bench_wanted("fork_exit_wait"))
         bad |= bench_fork_exit_wait();
+    if (bench_wanted("spawn_exit_wait"))
+        bad |= bench_spawn_exit_wait();
     return bad;
 }

@@ -36,72 +36,12 @@
 #include <unistd.h>
 #include "musl_emu.h"
 #include "user/lib/fsproto.h"
-#define KTAP_FLUSH() fflush(stdout)
-#include "user/lib/ktap.h"
+#include "user/lib/mcase.h"
 #include "user/lib/ipc.h"
 #include "user/lib/ks.h"
 
 #define DIR_T "/mtest"
 #define PAGE 4096
-
-/* ---- the framework ---- */
-
-struct mcase {
-    const char *name;
-    void (*fn)(void);
-};
-
-static int case_failed;
-static char reason[240];
-
-static void fail_at(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void fail_at(int line, const char *fmt, ...)
-{
-    char msg[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    printf("# mtest.c:%d: %s\n", line, msg);
-    if (!case_failed)
-        snprintf(reason, sizeof reason, "mtest.c:%d: %s", line, msg);
-    case_failed = 1;
-}
-
-#define FAIL(...) fail_at(__LINE__, __VA_ARGS__)
-#define CHECK(c) do { if (!(c)) FAIL("expected %s", #c); } while (0)
-#define REQUIRE(c) do { if (!(c)) { FAIL("expected %s (errno %d)", #c, errno); return; } } while (0)
-#define CHECK_EQ(a, b) \
-    do { \
-        long long a_ = (long long)(a), b_ = (long long)(b); \
-        if (a_ != b_) \
-            FAIL("expected %s == %s (%lld != %lld, errno %d)", #a, #b, a_, b_, errno); \
-    } while (0)
-#define CHECK_STR(a, b) \
-    do { \
-        const char *a_ = (a), *b_ = (b); \
-        if (!a_ || strcmp(a_, b_) != 0) \
-            FAIL("expected %s == \"%s\", got \"%s\"", #a, b_, a_ ? a_ : "(null)"); \
-    } while (0)
-/* expr must fail with -1 and errno e. */
-#define CHECK_ERR(expr, e) \
-    do { \
-        errno = 0; \
-        long r_ = (long)(expr); \
-        int got_ = errno; \
-        if (r_ != -1 || got_ != (e)) \
-            FAIL("expected %s to fail with %s, got %ld errno %d (%s)", #expr, #e, r_, got_, \
-                 strerror(got_)); \
-    } while (0)
-/* expr must return >= 0. */
-#define CHECK_OK(expr) \
-    do { \
-        errno = 0; \
-        long r_ = (long)(expr); \
-        if (r_ < 0) \
-            FAIL("%s failed: %ld errno %d (%s)", #expr, r_, errno, strerror(errno)); \
-    } while (0)
 
 /* ---- helpers ---- */
 
@@ -2639,20 +2579,9 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "victim") == 0)
         return victim();
-    size_t n = sizeof cases / sizeof cases[0];
-    struct ktap k;
-    ktap_plan(&k, (unsigned)n);
     if (mkdir(DIR_T, 0755) != 0 && errno != EEXIST)
         printf("# mtest: cannot make %s: errno %d\n", DIR_T, errno);
-    for (size_t i = 0; i < n; i++) {
-        ktap_run(cases[i].name);
-        case_failed = 0;
-        errno = 0;
-        cases[i].fn();
-        ktap_result(&k, cases[i].name, !case_failed, reason);
-    }
-    int failures = (int)k.failed;
+    int failures = mcase_run_all(cases, sizeof cases / sizeof cases[0]);
     rmdir(DIR_T);
-    fflush(stdout);
     return failures ? 1 : 0;
 }

@@ -234,7 +234,7 @@ static const uint64_t numbers[] = {
     KS_SYS_SELF_IDS, KS_SYS_IPC_RECEIVE, KS_SYS_IRQ_BIND, KS_SYS_IRQ_ACK,
     KS_SYS_IPC_CALL, KS_SYS_IPC_REPLY, KS_SYS_IPC_REPLY_RECEIVE, KS_SYS_PROCESS_LIMIT,
     KS_SYS_PIPE_CREATE, KS_SYS_PIPE_READ, KS_SYS_PIPE_WRITE, KS_SYS_PIPE_INFO, KS_SYS_PROCESS_FORK,
-    KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
+    KS_SYS_PROCESS_EXEC, KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
 };
 
 static int may_block(uint64_t nr)
@@ -286,8 +286,9 @@ static int sanitize(uint64_t nr, uint64_t a[6])
             a[0] = unreadable[below(sizeof unreadable / sizeof unreadable[0])];
         return 1;
     }
-    case KS_SYS_HANDLE_TRANSFER: {
-        long info = ks_handle_info((ks_handle_t)a[1]);
+    case KS_SYS_HANDLE_TRANSFER:
+    case KS_SYS_PROCESS_EXEC: {         /* becoming a half-made process would end the fuzzer */
+        long info = ks_handle_info((ks_handle_t)a[nr == KS_SYS_PROCESS_EXEC ? 0 : 1]);
         return info < 0 || info >> 8 != KS_OBJ_PROCESS;
     }
     default:

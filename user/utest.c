@@ -1041,8 +1041,66 @@ static void process_fork(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * The exec'ing child: first it tries its parent's image (made under the
+ * parent, not under it: refused), then makes its own (exit61_code mapped at
+ * 0x10000) and becomes it, ending with status 61. arg: the shared page, where
+ * word 0 gets the refusal and word 1 the handle it inherited is taken from.
+ */
+static void exec_child(long shared)
+{
+    volatile uint64_t *word = (volatile uint64_t *)shared;
+    word[0] = (uint64_t)ks_process_exec((ks_handle_t)word[1], 0x10000, 0x20000);
+    long code = ks_memobj_create(0), q = ks_process_create("exec61", 6);
+    if (code < 0 || q < 0 ||
+        ks_memobj_write((ks_handle_t)code, 0, exit61_code, sizeof exit61_code) != sizeof exit61_code ||
+        ks_vm_map((ks_handle_t)q, (ks_handle_t)code, 0, 0x10000, KS_PAGE_SIZE,
+                  KS_PROT_READ | KS_PROT_EXEC | KS_MAP_PRIVATE | KS_MAP_FIXED) != 0x10000)
+        ks_process_exit(1);
+    ks_process_exec((ks_handle_t)q, 0x10000, 0x20000);
+    ks_process_exit(2);                 /* exec failed */
+}
+
+/*
+ * KS_SYS_PROCESS_EXEC natively: a forked child becomes a hand-made image and
+ * ends with its status; the refusals leave everything as it was.
+ */
+static void process_exec(void)
+{
+    struct ks_kstat k = kstat_now();
+    long m = ks_memobj_create(KS_PAGE_SIZE), q = ks_process_create("unrun", 5);
+    KT_ASSERT(m > 0 && q > 0);
+    long at = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, 0, 0, KS_PAGE_SIZE,
+                        KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    KT_ASSERT(at > 0);
+    volatile uint64_t *word = (volatile uint64_t *)at;
+    word[1] = (uint64_t)q;
+    uintptr_t stack = ulib_map_anon(16 << 10);
+    KT_ASSERT(stack);
+    long c = ks_process_fork((void *)exec_child, (void *)(stack + (16 << 10)), at, NULL);
+    KT_ASSERT(c > 0);
+    KT_EXPECT_EQ(wait_close(c), 61);
+    KT_EXPECT_EQ(word[0], (uint64_t)KS_ERR_BAD_STATE);     /* not made under the child */
+    KT_EXPECT_EQ(ks_process_exec(KS_PROCESS_SELF, 0x10000, 0x20000), KS_ERR_BAD_STATE);
+    KT_EXPECT_EQ(ks_process_exec((ks_handle_t)m, 0x10000, 0x20000), KS_ERR_WRONG_TYPE);
+    KT_EXPECT_EQ(ks_process_exec((ks_handle_t)q, 0, 0x20000), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_process_exec((ks_handle_t)q, 0x10000, 0xffffffff80200000ul), KS_ERR_RANGE);
+    long weak = ks_handle_duplicate((ks_handle_t)q, KS_RIGHT_READ | KS_RIGHT_WAIT);
+    KT_EXPECT(weak > 0);
+    KT_EXPECT_EQ(ks_process_exec((ks_handle_t)weak, 0x10000, 0x20000), KS_ERR_ACCESS);
+    ks_handle_close((ks_handle_t)weak);
+    KT_EXPECT_EQ(ks_process_kill((ks_handle_t)q), 0);      /* dead: no longer an image */
+    KT_EXPECT_EQ(ks_process_exec((ks_handle_t)q, 0x10000, 0x20000), KS_ERR_BAD_STATE);
+    ks_handle_close((ks_handle_t)q);
+    UNMAP(stack, 16 << 10);
+    UNMAP(at, KS_PAGE_SIZE);
+    ks_handle_close((ks_handle_t)m);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static const struct ktest_case process_cases[] = {
     { "fork", process_fork },
+    { "exec", process_exec },
     { "exit_status", process_exit_status },
     { "killed_page_fault", process_killed_faults },
     { "killed_illegal", process_killed_illegal },

@@ -13,6 +13,17 @@
 
 extern char thread_trampoline[], kthread_trampoline[];
 
+void arch_thread_exec(struct thread *t, const struct arch_aspace *as, uint64_t pc, uint64_t sp)
+{
+    struct trap_frame *f = &t->arch.frame;
+    memset(f->x, 0, sizeof f->x);
+    f->x[REG_SP] = sp;
+    f->sepc = pc - 4;               /* the ecall return (entry.S) steps over 4 bytes */
+    t->arch.satp = as->satp;
+    arch_fp_forget(t);              /* the new program's first FP use starts from zero */
+    arch_switch_aspace(t);
+}
+
 void arch_thread_init_kernel(struct thread *t, uint64_t kstack_top, long (*fn)(void *), void *arg)
 {
     memset(&t->arch, 0, sizeof t->arch);

@@ -138,6 +138,20 @@ enum ks_syscall {
     KS_SYS_PROCESS_FORK,        /* (pc, sp, arg, uint32_t *pid or 0) -> process handle; *pid its
                                    pid (written before the child runs) */
 
+    /*
+     * exec: the caller becomes the program a loader has put into `image`, a
+     * process made under the caller (KS_SYS_PROCESS_CREATE) that has never
+     * had a thread. The caller keeps its pid, parent, children and account;
+     * it takes image's address space, handle table and name and drops its
+     * own. Its other threads end first; the calling thread returns 0 at pc
+     * with sp, every other register but s0-s11 zero and no FP state. image
+     * is left dead and empty. Errors leave everything as it was: image not
+     * a process with MANAGE (KS_ERR_BAD_HANDLE, KS_ERR_WRONG_TYPE,
+     * KS_ERR_ACCESS), the caller itself, not made under it, or one that has
+     * run (KS_ERR_BAD_STATE), pc or sp outside user space (KS_ERR_RANGE).
+     */
+    KS_SYS_PROCESS_EXEC,        /* (image, pc, sp) -> 0 in the new program; an error in the old */
+
     KS_SYS_COUNT
 };
 

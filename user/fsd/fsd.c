@@ -86,7 +86,8 @@ static long give_console(struct req *q)
     return 0;
 }
 
-/* A view (access by open flags) and a memobj handle for file n, both moved to the caller. */
+/* A view (access by open flags) and a memobj handle for file n (executable if a mode bit
+   says so), both moved to the caller. */
 static long give_file(struct req *q, struct node *n, int acc)
 {
     uint32_t vr = KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE;
@@ -97,6 +98,8 @@ static long give_file(struct req *q, struct node *n, int acc)
         vr |= KS_RIGHT_WRITE;
         mr |= KS_RIGHT_WRITE;
     }
+    if (node_mode(n) & 0111)
+        mr |= KS_RIGHT_EXECUTE;         /* execve and PROT_EXEC map it: it has an execute bit */
     long r = file_load(n);
     if (r < 0)
         return r;
@@ -201,6 +204,17 @@ static long op_utimes(struct req *q)
         return r;
     n->ctime_ns = now_ns();
     n->mtime_ns = q->in[1] == FS_TIME_NOW ? n->ctime_ns : q->in[1];
+    return 0;
+}
+
+static long op_chmod(struct req *q)
+{
+    struct node *n;
+    long r = named_node(q, 2, &n);
+    if (r < 0)
+        return r;
+    n->perm = (uint16_t)((q->in[1] & 07777) | PERM_SET);
+    n->ctime_ns = now_ns();
     return 0;
 }
 
@@ -392,6 +406,7 @@ static long op_root(struct req *q)
     case FS_OP_OPEN: return op_open(q);
     case FS_OP_STAT: return op_stat(q);
     case FS_OP_UTIMES: return op_utimes(q);
+    case FS_OP_CHMOD: return op_chmod(q);
     case FS_OP_MKDIR: return op_mkdir(q);
     case FS_OP_UNLINK: return op_unlink(q);
     case FS_OP_RENAME: return op_rename(q);

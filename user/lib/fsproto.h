@@ -76,7 +76,9 @@ enum fs_op {
     /* On a root port, again. */
     FS_OP_UTIMES,       /* MR1 = the new mtime in realtime ns, or FS_TIME_NOW for the
                            server's clock; buf = path (or MR2 = inode if no buf). status 0 */
-    FS_OP_LAST = FS_OP_UTIMES
+    FS_OP_CHMOD,        /* MR1 = the new permission bits (07777); buf = path (or MR2 = inode
+                           if no buf). status 0 */
+    FS_OP_LAST = FS_OP_CHMOD
 };
 
 #define FS_TIME_NOW         UINT64_MAX

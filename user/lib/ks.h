@@ -79,6 +79,10 @@ static inline long ks_process_fork(void *pc, void *sp, long arg, uint32_t *pid)
 {
     return KS4(KS_SYS_PROCESS_FORK, pc, sp, arg, pid);
 }
+static inline long ks_process_exec(ks_handle_t image, uint64_t pc, uint64_t sp)
+{
+    return KS3(KS_SYS_PROCESS_EXEC, image, pc, sp);
+}
 static inline long ks_pipe_create(ks_handle_t ends[2]) { return KS1(KS_SYS_PIPE_CREATE, ends); }
 static inline long ks_pipe_read(ks_handle_t end, void *buf, size_t len, uint32_t flags)
 {

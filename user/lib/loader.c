@@ -71,6 +71,9 @@ static int map_stack(void *ctx, const uint8_t *data, uint64_t len)
 
 static const struct elf_spawn_ops ops = { read_image, image_size, map_file, map_anon, map_stack };
 
+/* The loading plan's scratch page, for both loaders here (neither is reentrant). */
+static uint8_t scratch[KS_PAGE_SIZE];
+
 static struct ks_limits spawn_limits;
 static int have_spawn_limits;
 
@@ -90,9 +93,8 @@ long ulib_spawn(ks_handle_t bootimg, const char *name, const char *const argv[],
 long ulib_spawn_tagged(ks_handle_t bootimg, const char *name, const char *const argv[],
                        const ks_handle_t *given, const uint64_t *tags, unsigned ngiven)
 {
-    static uint8_t page[KS_PAGE_SIZE];
-    struct spawn s = { .image = bootimg, .page = page };
-    struct elf_spawn sp = { .page = page };
+    struct spawn s = { .image = bootimg, .page = scratch };
+    struct elf_spawn sp = { .page = scratch };
     if (ngiven > ULIB_MAX_GIVEN)
         return KS_ERR_INVALID;
     long r = elf_spawn_find(&ops, &s, name, &sp);
@@ -130,6 +132,22 @@ long ulib_spawn_tagged(ks_handle_t bootimg, const char *name, const char *const 
 
 fail:
     ks_handle_close(s.proc);
+    return r;
+}
+
+long ulib_load_file(ks_handle_t proc, ks_handle_t file, const char *const argv[],
+                    const char *const envp[], const struct elf_auxv *extra, unsigned nextra,
+                    uint64_t *entry, uint64_t *sp)
+{
+    struct spawn s = { .proc = proc, .image = file, .page = scratch };
+    struct elf_spawn sp_ = { .page = scratch, .envp = envp };
+    long r = elf_spawn_whole(&ops, &s, &sp_);
+    if (r == 0)
+        r = elf_spawn_map(&ops, &s, &sp_, argv, extra, nextra);
+    if (r == 0) {
+        *entry = sp_.img.entry;
+        *sp = sp_.sp;
+    }
     return r;
 }
 

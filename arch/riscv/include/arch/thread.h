@@ -55,6 +55,13 @@ struct arch_aspace;
 void arch_thread_init_user(struct thread *t, uint64_t kstack_top, const struct arch_aspace *as,
                            uint64_t pc, uint64_t sp, uint64_t arg);
 
+/*
+ * exec: the running thread t, inside a system call, will return to user mode
+ * at pc with sp in address space `as` (now active), its other user registers
+ * zero (but s0-s11, which an ecall return leaves as they are) and no FP state.
+ */
+void arch_thread_exec(struct thread *t, const struct arch_aspace *as, uint64_t pc, uint64_t sp);
+
 /* Prepare a kernel thread: its first switch runs thread_start(), then fn(arg), then
    thread_exit with fn's result. */
 void arch_thread_init_kernel(struct thread *t, uint64_t kstack_top, long (*fn)(void *), void *arg);
