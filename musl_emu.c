@@ -82,12 +82,11 @@ static long sys_uname(struct utsname *u)
 }
 
 static const struct { short nr; const char *name; } sys_names[] = {
-    { SYS_kill, "kill" }, { SYS_tkill, "tkill" }, { SYS_tgkill, "tgkill" },
-    { SYS_execve, "execve" }, { SYS_socket, "socket" },
+    { SYS_socket, "socket" },
     { SYS_readlinkat, "readlinkat" }, { SYS_symlinkat, "symlinkat" },
-    { SYS_linkat, "linkat" }, { SYS_fchmodat, "fchmodat" }, { SYS_fchownat, "fchownat" },
+    { SYS_linkat, "linkat" }, { SYS_fchownat, "fchownat" },
     { SYS_mremap, "mremap" }, { SYS_getrandom, "getrandom" },
-    { SYS_setitimer, "setitimer" }, { SYS_sigaltstack, "sigaltstack" }, { SYS_statx, "statx" },
+    { SYS_sigaltstack, "sigaltstack" }, { SYS_statx, "statx" },
     { SYS_rt_sigreturn, "rt_sigreturn" },
 };
 
@@ -165,6 +164,7 @@ void emu_init(void)
     ks_handle_t exec_state = (ks_handle_t)getauxval(EXEC_AT_STATE);
     if (!exec_state || exec_restore(exec_state) != 0)
         open_stdio();
+    signal_init(emu.exec_ignored);
 }
 
 int musl_emu_attach_fs(ks_handle_t root)
@@ -182,21 +182,6 @@ int musl_emu_attach_fs(ks_handle_t root)
 ks_handle_t musl_emu_fs_root(void)
 {
     return emu.root;
-}
-
-/* No signals are ever delivered: the mask is always empty, every action the default. */
-static long sys_rt_sigprocmask(long how, const void *set, void *old, size_t size)
-{
-    if (old)
-        memset(old, 0, size < 128 ? size : 128);
-    return 0;
-}
-
-static long sys_rt_sigaction(long sig, const void *act, void *old)
-{
-    if (old)
-        memset(old, 0, 32);
-    return 0;
 }
 
 static long first_call(long n, long a, long b, long c, long d, long e, long f);
@@ -291,8 +276,17 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_sched_yield: return ret_or_err(ks_thread_yield());
     case SYS_futex: return sys_futex((volatile uint32_t *)a, b, (uint32_t)c, (const struct timespec *)d,
                                      (volatile uint32_t *)e, (uint32_t)f);
-    case SYS_rt_sigprocmask: return sys_rt_sigprocmask(a, (const void *)b, (void *)c, (size_t)d);
-    case SYS_rt_sigaction: return sys_rt_sigaction(a, (const void *)b, (void *)c);
+    case SYS_rt_sigprocmask: return sys_rt_sigprocmask(a, (const uint64_t *)b, (uint64_t *)c, (size_t)d);
+    case SYS_rt_sigaction: return sys_rt_sigaction(a, (const void *)b, (void *)c, (size_t)d);
+    case SYS_rt_sigpending: return sys_rt_sigpending((uint64_t *)a, (size_t)b);
+    case SYS_rt_sigsuspend: return sys_rt_sigsuspend((const uint64_t *)a, (size_t)b);
+    case SYS_rt_sigtimedwait: return sys_rt_sigtimedwait((const uint64_t *)a, (siginfo_t *)b,
+                                                         (const struct timespec *)c, (size_t)d);
+    case SYS_kill: return sys_kill(a, b);
+    case SYS_tkill: return sys_tgkill(-1, a, b);
+    case SYS_tgkill: return sys_tgkill(a, b, c);
+    case SYS_setitimer: return sys_setitimer(a, (const struct itimerval *)b, (struct itimerval *)c);
+    case SYS_getitimer: return sys_getitimer(a, (struct itimerval *)b);
     case SYS_uname: return sys_uname((struct utsname *)a);
     case SYS_getuid: case SYS_geteuid: case SYS_getgid: case SYS_getegid:
         return 0;               /* one user, root; modes are reported, not checked */

@@ -11,6 +11,7 @@
 #include "sched.h"
 #include "string.h"
 #include "thread.h"
+#include "upcall.h"
 #include "vm.h"
 
 static uint32_t next_pid = 1;
@@ -39,6 +40,12 @@ static void process_release(struct process *p)
         p->acct = NULL;
     }
     wake_all(&p->exit_waiters, 0);
+    if (p->exit_notify) {       /* KS_SYS_PROCESS_ON_EXIT: tell whoever asked (its parent, say) */
+        struct process *to = p->exit_notify;
+        p->exit_notify = NULL;
+        upcall_raise_process(to, p->exit_bits);
+        object_put(&to->obj);
+    }
     if (p->pid == 1)
         init_ended(p->status);
 }
@@ -179,7 +186,9 @@ static long exec_end_other_threads(struct process *p)
     while (p->nthreads > 1) {
         if (self->flags & THREAD_KILLED)
             return KS_ERR_INTERRUPTED;
-        thread_sleep(100000);           /* they run and leave meanwhile */
+        sched_yield();                  /* they run and leave meanwhile */
+        if (p->nthreads > 1)
+            thread_sleep(100000);       /* (at once if an upcall is due: the yield still lets them run) */
     }
     return self->flags & THREAD_KILLED ? KS_ERR_INTERRUPTED : 0;
 }
@@ -203,6 +212,7 @@ long process_exec(struct process *p, struct process *image, uint64_t pc, uint64_
     image->vm = NULL;
     image->handles = NULL;
     memcpy(p->name, image->name, sizeof p->name);
+    p->upcall_pc = 0;                   /* the new program sets its own entry (ignore bits stay) */
     memcpy(self->name, image->name, sizeof self->name - 1);
     self->name[sizeof self->name - 1] = '\0';
     arch_thread_exec(self, &p->vm->as, pc, sp);     /* runs on the new address space from here */

@@ -39,6 +39,11 @@ struct process {
     struct list threads;            /* live threads (struct thread.proc_link) */
     uint32_t nthreads;
     struct wait_queue exit_waiters;
+    uint64_t upcall_pc;             /* where upcalls start (0: none; kernel/upcall.h) */
+    uint64_t up_raised;             /* upcall bits raised on the process, not yet taken */
+    uint64_t up_ignore;             /* bits a raise drops unless masked */
+    struct process *exit_notify;    /* raise exit_bits on it when this process ends (a reference) */
+    uint64_t exit_bits;
 };
 
 /*

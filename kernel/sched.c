@@ -112,7 +112,7 @@ void sched_yield(void)
 long sched_block(struct wait_queue *wq, int interruptible)
 {
     struct thread *t = current_thread();
-    if (interruptible && (t->interrupt_pending || (t->flags & THREAD_KILLED))) {
+    if (interruptible && (t->interrupt_pending || (t->flags & (THREAD_KILLED | THREAD_UPCALL)))) {
         t->interrupt_pending = 0;
         return KS_ERR_INTERRUPTED;
     }
@@ -149,7 +149,7 @@ long sched_block_handoff(struct thread *next, long next_result, int interruptibl
     struct thread *t = current_thread();
     if (next->state != THREAD_BLOCKED)
         return sched_block(NULL, interruptible);
-    if (interruptible && (t->interrupt_pending || (t->flags & THREAD_KILLED))) {
+    if (interruptible && (t->interrupt_pending || (t->flags & (THREAD_KILLED | THREAD_UPCALL)))) {
         sched_wake(next, next_result);
         t->interrupt_pending = 0;
         return KS_ERR_INTERRUPTED;

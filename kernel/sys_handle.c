@@ -69,7 +69,7 @@ long sys_handle_info(sysarg_t h)
     long r = sys_lookup(h, 0, 0, &o, &rights);
     if (r)
         return r;
-    r = (long)(o->type << 8 | rights);
+    r = (long)(o->type << 16 | rights);
     object_put(o);
     return r;
 }

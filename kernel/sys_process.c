@@ -92,8 +92,12 @@ long sys_process_fork(sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t pid_out)
         r = vm_space_clone(p->vm, cur->vm);
     if (r == 0) {
         handle_table_clone(p->handles, cur->handles, KS_OBJ_REPLY);    /* reply ports stay the thread's */
+        p->upcall_pc = cur->upcall_pc;
+        p->up_ignore = cur->up_ignore;
         r = thread_create_user(p, pc, sp, arg, &t);
     }
+    if (r == 0)
+        t->up_mask = current_thread()->up_mask;
     if (r == 0 && (r = sys_install(&p->obj, KS_RIGHTS_ALL)) < 0)
         thread_discard(t);
     else if (r >= 0)
@@ -143,14 +147,18 @@ long sys_process_wait(sysarg_t proc, sysarg_t status_out, sysarg_t flags)
     return r;
 }
 
-long sys_process_kill(sysarg_t proc)
+long sys_process_kill(sysarg_t proc, sysarg_t cause)
 {
     struct object *o;
+    if (cause == 0)
+        cause = KS_KILL_BY_REQUEST;
+    else if (cause < KS_KILL_SIGNAL(1) || cause > KS_KILL_SIGNAL(64))
+        return KS_ERR_INVALID;
     long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_MANAGE, &o, NULL);
     if (r)
         return r;
     sched_long_begin();         /* a process without threads ends here */
-    process_exit(process_from_object(o), KS_STATUS_KILLED | KS_KILL_BY_REQUEST);
+    process_exit(process_from_object(o), KS_STATUS_KILLED | cause);
     object_put(o);
     sched_long_end();
     return 0;

@@ -17,7 +17,7 @@ long sys_handle_info(sysarg_t h);
 long sys_process_create(sysarg_t name, sysarg_t len);
 long sys_process_exit(sysarg_t status);
 long sys_process_wait(sysarg_t proc, sysarg_t status_out, sysarg_t flags);
-long sys_process_kill(sysarg_t proc);
+long sys_process_kill(sysarg_t proc, sysarg_t cause);
 long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg);
 long sys_thread_exit(sysarg_t code, sysarg_t clear);
 long sys_thread_join(sysarg_t th);
@@ -57,6 +57,13 @@ long sys_pipe_write(sysarg_t h, sysarg_t buf, sysarg_t len, sysarg_t flags);
 long sys_pipe_info(sysarg_t h);
 long sys_process_fork(sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t pid_out);
 long sys_process_exec(sysarg_t image, sysarg_t pc, sysarg_t sp);
+long sys_upcall_set(sysarg_t pc, sysarg_t ignore);
+long sys_upcall_mask(sysarg_t how, sysarg_t bits, sysarg_t out);
+long sys_upcall_raise(sysarg_t target, sysarg_t bits);
+long sys_upcall_return(sysarg_t frame);
+long sys_upcall_take(sysarg_t bits, sysarg_t timeout_ns);
+long sys_upcall_suspend(sysarg_t mask);
+long sys_process_on_exit(sysarg_t proc, sysarg_t bits);
 
 #define ENTRY(n, fn) [n] = (syscall_fn)(void (*)(void))(fn)
 
@@ -106,6 +113,13 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_PIPE_INFO, sys_pipe_info),
     ENTRY(KS_SYS_PROCESS_FORK, sys_process_fork),
     ENTRY(KS_SYS_PROCESS_EXEC, sys_process_exec),
+    ENTRY(KS_SYS_UPCALL_SET, sys_upcall_set),
+    ENTRY(KS_SYS_UPCALL_MASK, sys_upcall_mask),
+    ENTRY(KS_SYS_UPCALL_RAISE, sys_upcall_raise),
+    ENTRY(KS_SYS_UPCALL_RETURN, sys_upcall_return),
+    ENTRY(KS_SYS_UPCALL_TAKE, sys_upcall_take),
+    ENTRY(KS_SYS_UPCALL_SUSPEND, sys_upcall_suspend),
+    ENTRY(KS_SYS_PROCESS_ON_EXIT, sys_process_on_exit),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

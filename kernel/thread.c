@@ -87,6 +87,8 @@ long thread_create_user(struct process *proc, uint64_t pc, uint64_t sp, uint64_t
         return KS_ERR_NO_MEMORY;
     }
     t->proc = proc;
+    if (current_thread()->proc == proc)
+        t->up_mask = current_thread()->up_mask;     /* a new thread starts with its creator's mask */
     object_get(&proc->obj);
     list_push_back(&proc->threads, &t->proc_link);
     proc->nthreads++;
@@ -126,14 +128,6 @@ void thread_exit(long code)
     t->state = THREAD_DEAD;
     schedule();
     panic("thread_exit: dead thread %u (%s) was scheduled", t->tid, t->name);
-}
-
-long thread_check_exit(long ret)
-{
-    struct thread *t = current_thread();
-    if (t->flags & THREAD_KILLED)
-        thread_exit(0);
-    return ret;
 }
 
 void thread_interrupt(struct thread *t)

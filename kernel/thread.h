@@ -25,8 +25,11 @@ enum thread_state {
     THREAD_DEAD,        /* exited; its stack is freed by the next thread to run */
 };
 
-/* thread.flags: anything set makes the syscall return path call thread_check_exit. */
+/* thread.flags: anything set makes the return to user mode call thread_return_slow (upcall.h). */
 #define THREAD_KILLED   (1u << 0)   /* its process is ending: exit at the next chance */
+#define THREAD_UPCALL   (1u << 1)   /* an upcall is due (kernel/upcall.h): divert it on return */
+#define THREAD_FULL_RETURN (1u << 2) /* its whole user frame is set (KS_SYS_UPCALL_RETURN):
+                                       return through it, not as from an ecall */
 
 struct thread {
     struct arch_thread arch;        /* first: entry.S finds it through tp */
@@ -51,6 +54,11 @@ struct thread {
     struct thread_ipc ipc;
     struct vm_space *futex_vm;      /* while blocked in futex_wait: the word waited on */
     uintptr_t futex_addr;
+    uint64_t up_raised;             /* upcall bits raised on this thread alone */
+    uint64_t up_mask;               /* the upcall bits it does not take now */
+    uint64_t up_saved_mask;         /* while up_suspended: the mask to restore */
+    uint64_t up_take;               /* while blocked in KS_SYS_UPCALL_TAKE: the bits it waits for */
+    int up_suspended;               /* in KS_SYS_UPCALL_SUSPEND: up_mask is temporary */
     uint32_t long_op;               /* inside sched_long_begin/end: page loops take pending
                                        interrupts (sched_long_window) */
     char name[24];
@@ -84,8 +92,6 @@ void thread_start_running(struct thread *t);
 /* End the current thread with `code`. */
 __attribute__((noreturn)) void thread_exit(long code);
 
-/* Called on the way back to user mode when current->flags is set. */
-long thread_check_exit(long ret);
 
 /* Interrupt t: if blocked interruptibly, it wakes with KS_ERR_INTERRUPTED. */
 void thread_interrupt(struct thread *t);

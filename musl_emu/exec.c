@@ -28,6 +28,8 @@
  */
 struct exec_header {
     uint64_t magic;
+    uint64_t ignored;               /* signals that stay ignored (bit n - 1: signal n) */
+    ks_handle_t parent;             /* the parent's signal handle, or 0 */
     uint32_t umask, nkids;
     char cwd[FS_PATH_MAX];
     struct fd fds[MAX_FDS];         /* kind FD_FREE: closed, or closed by the exec */
@@ -119,6 +121,16 @@ static long save_state(ks_handle_t image)
         return st;
     hdr.magic = EXEC_STATE_MAGIC;
     hdr.umask = emu.umask;
+    hdr.ignored = signal_ignored();
+    hdr.parent = 0;
+    if (emu.parent) {
+        long h = give(image, emu.parent);
+        if (h < 0) {
+            ks_handle_close((ks_handle_t)st);
+            return h;
+        }
+        hdr.parent = (ks_handle_t)h;
+    }
     memcpy(hdr.cwd, emu.cwd, sizeof hdr.cwd);
     lock(&emu.fd_lock);
     long r = save_fds_locked(image, (ks_handle_t)st);
@@ -222,6 +234,8 @@ int exec_restore(ks_handle_t st)
     int ok = ks_memobj_read(st, 0, &hdr, sizeof hdr) == (long)sizeof hdr && hdr.magic == EXEC_STATE_MAGIC;
     if (ok) {
         emu.umask = hdr.umask;
+        emu.exec_ignored = hdr.ignored;
+        emu.parent = hdr.parent;
         memcpy(emu.cwd, hdr.cwd, sizeof emu.cwd);
         emu.cwd[sizeof emu.cwd - 1] = '\0';
         lock(&emu.fd_lock);

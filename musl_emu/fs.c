@@ -192,11 +192,19 @@ long console_write(ks_handle_t h, ks_handle_t h2, const void *buf, size_t len)
     return fs_call(h, w, buf, len, NULL, 0, NULL, NULL);
 }
 
-/* Console read through the console port: blocks until input; bytes read (at least 1), or -errno. */
+/*
+ * Console read through the console port: blocks until input; bytes read (at
+ * least 1), or -errno. A signal ends the wait: the read starts again if the
+ * handler had SA_RESTART, else EINTR.
+ */
 static long console_read(ks_handle_t port, void *buf, size_t len)
 {
-    uint64_t w[KS_IPC_WORDS] = { FS_OP_READ, len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len };
-    return fs_call(port, w, NULL, 0, buf, w[1], NULL, NULL);
+    long r;
+    do {
+        uint64_t w[KS_IPC_WORDS] = { FS_OP_READ, len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len };
+        r = fs_call(port, w, NULL, 0, buf, w[1], NULL, NULL);
+    } while (r == -EINTR && emu_restart());
+    return r;
 }
 
 /* write() other than to a plain file: appending, the console, the debug console. */

@@ -27,7 +27,9 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
+#include <sys/time.h>
 #include <time.h>
+#include <ucontext.h>
 #include "musl_emu.h"
 #include "user/lib/fsproto.h"
 #include "user/lib/ipc.h"
@@ -81,13 +83,25 @@ _Static_assert(sizeof(struct fd) == 32, "a slot is found with a shift");
 struct emu_thread {
     uintptr_t tp;               /* musl's thread pointer: names the thread */
     uint32_t tid;
+    ks_handle_t h;              /* a handle to it (for tkill), or 0 */
     volatile uint32_t *clear_tid;
+};
+
+/* A signal's action, as musl's rt_sigaction passes it (struct k_sigaction, riscv64). */
+struct kact {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
 };
 
 struct emu_state {
     int ready;
     ks_handle_t root;           /* the FS server's root port, or 0 */
     uint32_t pid, ppid;
+    ks_handle_t parent;         /* the parent, KS_RIGHT_SIGNAL and TRANSFER only (0: none) */
+    ks_handle_t self_signal;    /* ourselves, the same rights: our children's `parent` (made at
+                                   the first fork; near pid, so a fork's child writes one page) */
     uint32_t next_tid;
     struct emu_lock fd_lock, thread_lock;
     struct fd fds[MAX_FDS];
@@ -96,6 +110,8 @@ struct emu_state {
     uint32_t umask;                         /* taken off new files' and directories' modes */
     struct emu_thread threads[MAX_THREADS];
     struct { uint32_t pid; ks_handle_t h; } kids[MAX_KIDS];    /* forked, not yet reaped */
+    struct kact sigact[65];                 /* signal n's action (signal.c) */
+    uint64_t exec_ignored;                  /* the signals the program before exec ignored */
     uintptr_t brk_base, brk_cur, brk_mapped;
     uint64_t realtime_base_ns;
     uint64_t warned[512 / 64];              /* call numbers unsupported() has reported */
@@ -163,12 +179,50 @@ long sys_sched_getaffinity(long pid, size_t size, void *mask);
 
 long emu_fork(void);
 
+/* ---- thread.c: the thread handle for tid (KS_THREAD_SELF for the caller), or 0 ---- */
+ks_handle_t emu_thread_handle(uint32_t tid);
+
 /*
  * clone(CLONE_VM | CLONE_VFORK), as musl's posix_spawn makes it: a fork
  * whose child calls func(arg) and exits with its result. The child's pid,
  * or -errno.
  */
 long emu_vfork_call(int (*func)(void *), void *arg);
+
+/* The process handle of child pid, or 0 if it is not ours. */
+ks_handle_t emu_kid_handle(uint32_t pid);
+
+/* fn(pid, arg) for every child not yet reaped. */
+void emu_for_each_kid(long (*fn)(long pid, long arg), long arg);
+
+/* ---- signal.c ---- */
+
+/* At start: register the upcall entry; `ignored` (bit n - 1: signal n) start as SIG_IGN. */
+void signal_init(uint64_t ignored);
+
+/* The signals whose action is SIG_IGN (what exec keeps). */
+uint64_t signal_ignored(void);
+
+/* In a fork's child: what is not inherited (the interval timer) is dropped. */
+void signal_fork_child(void);
+
+/* After a blocking call failed with KS_ERR_INTERRUPTED: 1 if it should start again
+   (the upcall that interrupted it was ignored, or its action had SA_RESTART). */
+int emu_restart(void);
+
+/* The upcall entry: the kernel diverts a thread here (include/kestrel/upcall.h). */
+struct ks_upcall_frame;
+void emu_upcall(long bit, struct ks_upcall_frame *f);
+
+long sys_rt_sigaction(long sig, const void *act, void *old, size_t size);
+long sys_rt_sigprocmask(long how, const uint64_t *set, uint64_t *old, size_t size);
+long sys_rt_sigpending(uint64_t *set, size_t size);
+long sys_rt_sigsuspend(const uint64_t *mask, size_t size);
+long sys_rt_sigtimedwait(const uint64_t *set, siginfo_t *info, const struct timespec *ts, size_t size);
+long sys_kill(long pid, long sig);
+long sys_tgkill(long tgid, long tid, long sig);
+long sys_setitimer(long which, const struct itimerval *val, struct itimerval *old);
+long sys_getitimer(long which, struct itimerval *val);
 
 /* ---- exec.c ---- */
 

@@ -8,12 +8,16 @@
 
 #define PIPE_SIZE 65536             /* the kernel's ring (kernel/pipe.h) */
 
-/* A pipe call's result as Linux has it: no readers is EPIPE (SIGPIPE waits for signals). */
+/* A pipe call's result as Linux has it: no readers is SIGPIPE, then (if that did not end us) EPIPE. */
 static long pipe_ret(long r)
 {
     if (r >= 0)
         return r;
-    return r == KS_ERR_PEER_CLOSED ? -EPIPE : linux_err(r);
+    if (r == KS_ERR_PEER_CLOSED) {
+        ks_upcall_raise(KS_THREAD_SELF, 1ull << (SIGPIPE - 1));
+        return -EPIPE;
+    }
+    return linux_err(r);
 }
 
 long sys_pipe2(int *fds, long flags)
@@ -50,14 +54,23 @@ long sys_pipe2(int *fds, long flags)
     return 0;
 }
 
+/* A signal interrupting a wait restarts it (SA_RESTART) or fails it with EINTR. */
 long pipe_read(const struct fd *f, void *buf, size_t len)
 {
-    return pipe_ret(ks_pipe_read(f->h, buf, len, f->flags & O_NONBLOCK ? KS_PIPE_NONBLOCK : 0));
+    long r;
+    do
+        r = ks_pipe_read(f->h, buf, len, f->flags & O_NONBLOCK ? KS_PIPE_NONBLOCK : 0);
+    while (r == KS_ERR_INTERRUPTED && emu_restart());
+    return r < 0 ? linux_err(r) : r;
 }
 
 long pipe_write(const struct fd *f, const void *buf, size_t len)
 {
-    return pipe_ret(ks_pipe_write(f->h, buf, len, f->flags & O_NONBLOCK ? KS_PIPE_NONBLOCK : 0));
+    long r;
+    do
+        r = ks_pipe_write(f->h, buf, len, f->flags & O_NONBLOCK ? KS_PIPE_NONBLOCK : 0);
+    while (r == KS_ERR_INTERRUPTED && emu_restart());
+    return pipe_ret(r);
 }
 
 void pipe_stat(const struct fd *f, struct stat *st)

@@ -81,11 +81,23 @@ static void fork_child_setup(void)
         emu.pid = ids.pid;
         emu.ppid = ids.parent_pid;
     }
-    memset(emu.threads, 0, sizeof emu.threads);     /* set_tid_address or gettid makes ours again */
+    /* Every page written here is copied (copy-on-write): write only what changes. */
+    for (int i = 0; i < MAX_THREADS; i++)
+        if (emu.threads[i].tid) {
+            if (emu.threads[i].h)
+                ks_handle_close(emu.threads[i].h);  /* the copies name the parent's threads */
+            memset(&emu.threads[i], 0, sizeof emu.threads[i]);  /* set_tid_address makes ours */
+        }
+    if (emu.parent)
+        ks_handle_close(emu.parent);                /* the grandparent */
+    emu.parent = emu.self_signal;                   /* the copy names the parent */
+    emu.self_signal = 0;
+    signal_fork_child();
     emu.thread_lock.v = 0;
     emu.fd_lock.v = 0;
     for (int i = 0; i < MAX_FDS; i++)
-        emu.fds[i].seq &= ~1u;                      /* a writer that was half-way is gone */
+        if (emu.fds[i].seq & 1)
+            emu.fds[i].seq &= ~1u;                  /* a writer that was half-way is gone */
     for (int i = 0; i < MAX_KIDS; i++)
         if (emu.kids[i].pid) {
             ks_handle_close(emu.kids[i].h);
@@ -110,12 +122,32 @@ long emu_fork(void)
     unlock(&emu.fd_lock);
     if (slot < 0)
         return -EAGAIN;
+    if (!emu.self_signal) {         /* what the child will know its parent by (kill, SIGCHLD's sender) */
+        long s = ks_handle_duplicate(KS_PROCESS_SELF, KS_RIGHT_SIGNAL | KS_RIGHT_TRANSFER);
+        emu.self_signal = s > 0 ? (ks_handle_t)s : 0;
+    }
     long h = ks_process_fork((void *)emu_fork_resume, (void *)ctx.sp, (long)&ctx, &pid);
     if (h < 0)
         return h == KS_ERR_LIMIT || h == KS_ERR_NO_MEMORY || h == KS_ERR_NO_HANDLES ? -EAGAIN : linux_err(h);
     emu.kids[slot].h = (ks_handle_t)h;
     emu.kids[slot].pid = pid;
+    ks_process_on_exit((ks_handle_t)h, 1ull << (SIGCHLD - 1));     /* SIGCHLD when it ends */
     return pid;
+}
+
+ks_handle_t emu_kid_handle(uint32_t pid)
+{
+    for (int i = 0; i < MAX_KIDS && pid; i++)
+        if (emu.kids[i].pid == pid)
+            return emu.kids[i].h;
+    return 0;
+}
+
+void emu_for_each_kid(long (*fn)(long pid, long arg), long arg)
+{
+    for (int i = 0; i < MAX_KIDS; i++)
+        if (emu.kids[i].pid)
+            fn(emu.kids[i].pid, arg);
 }
 
 /*
@@ -139,6 +171,8 @@ static int wait_status(uint64_t s)
 {
     if (!(s & KS_STATUS_KILLED))
         return (int)(s & 0xff) << 8;
+    if ((uint32_t)s >= KS_KILL_SIGNAL(1) && (uint32_t)s <= KS_KILL_SIGNAL(64))
+        return (int)((uint32_t)s - KS_KILL_SIGNAL(0));     /* a signal's default action */
     switch ((uint32_t)s) {
     case KS_KILL_PAGE_FAULT: return SIGSEGV;
     case KS_KILL_ILLEGAL: return SIGILL;
@@ -152,7 +186,10 @@ static int wait_status(uint64_t s)
 static long reap(int i, int *status, int nohang)
 {
     uint64_t s = 0;
-    long r = ks_process_wait_flags(emu.kids[i].h, &s, nohang ? KS_WAIT_NOHANG : 0);
+    long r;
+    do
+        r = ks_process_wait_flags(emu.kids[i].h, &s, nohang ? KS_WAIT_NOHANG : 0);
+    while (r == KS_ERR_INTERRUPTED && emu_restart());
     if (r == KS_ERR_AGAIN)
         return 0;
     if (r < 0)
@@ -196,7 +233,8 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
             return 0;
         if (pid > 0)
             continue;           /* reap waited (interrupted or not): look again */
-        ks_thread_sleep(1000000);
+        if (ks_thread_sleep(1000000) == KS_ERR_INTERRUPTED && !emu_restart())
+            return -EINTR;      /* a handler ran without SA_RESTART */
     }
 }
 

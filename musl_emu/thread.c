@@ -69,11 +69,29 @@ long sys_set_tid_address(volatile uint32_t *clear)
         }
         t->tid = emu.pid;
         t->tp = current_tp();
+        long h = ks_handle_duplicate(KS_THREAD_SELF, KS_RIGHT_SIGNAL);    /* for tkill from others */
+        t->h = h > 0 ? (ks_handle_t)h : 0;
     }
     t->clear_tid = clear;
     long tid = t->tid;
     unlock(&emu.thread_lock);
     return tid;
+}
+
+ks_handle_t emu_thread_handle(uint32_t tid)
+{
+    ks_handle_t h = 0;
+    lock(&emu.thread_lock);
+    struct emu_thread *self = self_locked();
+    if (self && self->tid == tid)
+        h = KS_THREAD_SELF;
+    for (int i = 0; i < MAX_THREADS && !h; i++)
+        if (emu.threads[i].tid == tid)
+            h = emu.threads[i].h;
+    unlock(&emu.thread_lock);
+    if (!h && !self && tid == emu.pid)
+        h = KS_THREAD_SELF;     /* the main thread before set_tid_address */
+    return h;
 }
 
 long sys_gettid(void)
@@ -94,6 +112,9 @@ volatile uint32_t *thread_leaving(void)
     if (t) {
         clear = t->clear_tid;
         t->tid = 0;
+        if (t->h)
+            ks_handle_close(t->h);
+        t->h = 0;
     }
     unlock(&emu.thread_lock);
     return clear;
@@ -147,6 +168,7 @@ int musl_emu_clone(int (*func)(void *), void *stack, int flags, void *arg, int *
     }
     t->tid = emu.next_tid++;
     t->tp = rec[2];
+    t->h = 0;
     t->clear_tid = flags & CLONE_CHILD_CLEARTID ? (volatile uint32_t *)ctid : NULL;
     int tid = (int)t->tid;
     if (flags & CLONE_PARENT_SETTID)
@@ -156,11 +178,10 @@ int musl_emu_clone(int (*func)(void *), void *stack, int flags, void *arg, int *
     long h = ks_thread_create(KS_PROCESS_SELF, (void *)musl_emu_thread_start, rec, 0);
     if (h < 0)
         t->tid = 0;
+    else
+        t->h = (ks_handle_t)h;      /* kept for tkill; closed when the thread leaves */
     unlock(&emu.thread_lock);
-    if (h < 0)
-        return -EAGAIN;
-    ks_handle_close((ks_handle_t)h);
-    return tid;
+    return h < 0 ? -EAGAIN : tid;
 }
 
 /*

@@ -9,6 +9,7 @@
  * console, open, stat) the FS server.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -185,6 +186,39 @@ static int bench_spawn_exit_wait(void)
     return 0;
 }
 
+static volatile long handled;
+
+static void count_signal(int sig)
+{
+    handled++;
+}
+
+/*
+ * signal_rt: raise(SIGUSR1) with a handler installed, as the program sees it:
+ * musl's raise (mask the application's signals, tkill, restore the mask),
+ * the kernel's diversion at the mask call's return, musl_emu's upcall entry
+ * (the handler's mask, the handler, the return to the interrupted state).
+ */
+static int bench_signal_rt(void)
+{
+    long N = bench_n(200);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_signal;
+    if (sigaction(SIGUSR1, &sa, NULL) != 0)
+        return fail("sigaction SIGUSR1");
+    handled = 0;
+    uint64_t t0 = instret();
+    for (long i = 0; i < N; i++)
+        raise(SIGUSR1);
+    uint64_t total = instret() - t0;
+    signal(SIGUSR1, SIG_DFL);
+    if (handled != N)
+        return fail("raise: the handler did not run every time");
+    report("signal_rt", total - empty_loop(N), N, "insn/op");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int bad = 0;
@@ -205,5 +239,7 @@ int main(int argc, char **argv)
         bad |= bench_fork_exit_wait();
     if (bench_wanted("spawn_exit_wait"))
         bad |= bench_spawn_exit_wait();
+    if (bench_wanted("signal_rt"))
+        bad |= bench_signal_rt();
     return bad;
 }

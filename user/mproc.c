@@ -14,10 +14,12 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -291,6 +293,328 @@ static void spawnp_searches_path(void)
     CHECK_EQ(exit_status(pid), 4);
 }
 
+
+/* ---- signals ---- */
+
+static volatile sig_atomic_t hits, last_sig;
+static volatile pthread_t handler_thread;
+
+static void count_hit(int sig)
+{
+    hits++;
+    last_sig = sig;
+    handler_thread = pthread_self();
+}
+
+/* Install fn for sig with flags; 0 or -1. */
+static int on_signal(int sig, void (*fn)(int), int flags)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sa.sa_flags = flags;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, NULL);
+}
+
+/* Arm ITIMER_REAL for ms milliseconds (0: off). */
+static void alarm_ms(long ms)
+{
+    struct itimerval v = { { 0, 0 }, { ms / 1000, (ms % 1000) * 1000 } };
+    setitimer(ITIMER_REAL, &v, NULL);
+}
+
+/* Fork a child that runs fn and exits with its result; its wait status. */
+static int child_status(int (*fn)(void))
+{
+    int st = -1;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(fn());
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        return -1;
+    return st;
+}
+
+static void signal_raise_runs_handler(void)
+{
+    hits = 0;
+    REQUIRE(on_signal(SIGUSR1, count_hit, 0) == 0);
+    CHECK_EQ(raise(SIGUSR1), 0);
+    CHECK_EQ(hits, 1);
+    CHECK_EQ(last_sig, SIGUSR1);
+    CHECK(pthread_equal(handler_thread, pthread_self()));
+    signal(SIGUSR1, SIG_DFL);
+}
+
+static volatile sig_atomic_t alarm_seen;
+static volatile double handler_sink;
+
+/* A handler that leaves every FP register it can reach changed. */
+static void fp_clobber(int sig)
+{
+    double a = 3.0, b = 7.0;
+    for (int i = 0; i < 50; i++)
+        a = a * 1.25 + b / (a + 1.0);
+    handler_sink = a;
+    alarm_seen = 1;
+}
+
+/*
+ * A thread computing in a loop, making no calls, is diverted to the handler
+ * (by the timer interrupt's return) and comes back with every register as it
+ * was: the floating-point sum it carries in registers matches a recount.
+ */
+static void signal_reaches_tight_loop(void)
+{
+    alarm_seen = 0;
+    REQUIRE(on_signal(SIGALRM, fp_clobber, 0) == 0);
+    double x = 1.0;
+    long n = 0;
+    alarm_ms(20);
+    while (!alarm_seen) {
+        x = x * 1.0000001 + 0.5;
+        n++;
+    }
+    double y = 1.0;
+    for (long i = 0; i < n; i++)
+        y = y * 1.0000001 + 0.5;
+    CHECK(n > 0);
+    CHECK(x == y);
+    signal(SIGALRM, SIG_DFL);
+}
+
+/* Write one byte to fd after ms milliseconds (a thread's body; arg: fd << 16 | ms). */
+static void *late_writer(void *arg)
+{
+    long a = (long)arg;
+    struct timespec ts = { 0, (a & 0xffff) * 1000000L };
+    nanosleep(&ts, NULL);
+    return (void *)(long)write((int)(a >> 16), "z", 1);
+}
+
+/*
+ * A read blocked on an empty pipe: SIGALRM without SA_RESTART makes it fail
+ * with EINTR; with SA_RESTART it waits on and gets the byte written later.
+ */
+static void signal_pipe_read_eintr_restart(void)
+{
+    int p[2];
+    char c = 0;
+    REQUIRE(pipe(p) == 0);
+    hits = 0;
+    REQUIRE(on_signal(SIGALRM, count_hit, 0) == 0);
+    alarm_ms(20);
+    CHECK_ERR(read(p[0], &c, 1), EINTR);
+    CHECK_EQ(hits, 1);
+    REQUIRE(on_signal(SIGALRM, count_hit, SA_RESTART) == 0);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, late_writer, (void *)(long)(p[1] << 16 | 80)) == 0);
+    alarm_ms(20);
+    CHECK_EQ(read(p[0], &c, 1), 1);
+    CHECK_EQ(c, 'z');
+    CHECK_EQ(hits, 2);
+    pthread_join(t, NULL);
+    signal(SIGALRM, SIG_DFL);
+    close(p[0]);
+    close(p[1]);
+}
+
+static int do_abort(void)
+{
+    abort();
+}
+
+static int term_self(void)
+{
+    kill(getpid(), SIGTERM);
+    return 3;
+}
+
+static int term_ignored(void)
+{
+    signal(SIGTERM, SIG_IGN);
+    kill(getpid(), SIGTERM);
+    return 4;
+}
+
+static int write_no_reader(void)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return 90;
+    close(p[0]);
+    write(p[1], "x", 1);
+    return 91;
+}
+
+static int write_no_reader_ignored(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int p[2];
+    if (pipe(p) != 0)
+        return 90;
+    close(p[0]);
+    return write(p[1], "x", 1) == -1 && errno == EPIPE ? 5 : 92;
+}
+
+static int resethand_twice(void)
+{
+    on_signal(SIGUSR2, count_hit, SA_RESETHAND);
+    raise(SIGUSR2);             /* the handler, which resets the action */
+    raise(SIGUSR2);             /* the default: the end */
+    return 6;
+}
+
+/* Default actions: abort is SIGABRT, SIGTERM ends, ignored ones do not, SIGPIPE. */
+static void signal_default_actions(void)
+{
+    int st = child_status(do_abort);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    st = child_status(term_self);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+    st = child_status(term_ignored);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 4);
+    st = child_status(write_no_reader);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE);
+    st = child_status(write_no_reader_ignored);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 5);
+    st = child_status(resethand_twice);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR2);
+}
+
+/* A masked signal waits (sigpending shows it) and runs when unmasked; sigtimedwait takes one. */
+static void signal_mask_pending_timedwait(void)
+{
+    sigset_t set, old, pend;
+    hits = 0;
+    REQUIRE(on_signal(SIGUSR1, count_hit, 0) == 0);
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    REQUIRE(sigprocmask(SIG_BLOCK, &set, &old) == 0);
+    raise(SIGUSR1);
+    CHECK_EQ(hits, 0);
+    REQUIRE(sigpending(&pend) == 0);
+    CHECK(sigismember(&pend, SIGUSR1));
+    REQUIRE(sigprocmask(SIG_SETMASK, &old, NULL) == 0);
+    CHECK_EQ(hits, 1);
+    REQUIRE(sigprocmask(SIG_BLOCK, &set, NULL) == 0);
+    raise(SIGUSR1);
+    siginfo_t si;
+    struct timespec ts = { 0, 10000000 };
+    CHECK_EQ(sigtimedwait(&set, &si, &ts), SIGUSR1);
+    CHECK_EQ(si.si_signo, SIGUSR1);
+    CHECK_ERR(sigtimedwait(&set, &si, &ts), EAGAIN);
+    CHECK_EQ(hits, 1);
+    REQUIRE(sigprocmask(SIG_SETMASK, &old, NULL) == 0);
+    signal(SIGUSR1, SIG_DFL);
+}
+
+static volatile sig_atomic_t chld;
+
+static void on_chld(int sig)
+{
+    chld++;
+}
+
+static void quit_42(int sig)
+{
+    _exit(42);
+}
+
+/* The parent gets SIGCHLD; kill reaches a child, and a child reaches its parent. */
+static void signal_kill_parent_child(void)
+{
+    sigset_t set, old, none;
+    int p[2], st;
+    sigemptyset(&none);
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGUSR2);
+    chld = hits = 0;
+    REQUIRE(on_signal(SIGCHLD, on_chld, 0) == 0 && on_signal(SIGUSR2, count_hit, 0) == 0);
+    REQUIRE(sigprocmask(SIG_BLOCK, &set, &old) == 0);
+    REQUIRE(pipe(p) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        on_signal(SIGUSR1, quit_42, 0);
+        kill(getppid(), SIGUSR2);
+        close(p[0]);
+        for (;;)
+            pause();
+    }
+    REQUIRE(pid > 0);
+    close(p[1]);
+    while (hits == 0)
+        sigsuspend(&none);              /* the child's SIGUSR2 */
+    CHECK_EQ(hits, 1);
+    CHECK_EQ(kill(pid, SIGUSR1), 0);
+    while (chld == 0)
+        sigsuspend(&none);              /* its end */
+    CHECK_EQ(chld, 1);
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 42);
+    CHECK_ERR(kill(pid, 0), ESRCH);
+    close(p[0]);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGUSR2, SIG_DFL);
+}
+
+static volatile pthread_t target;
+static volatile int target_ready;
+
+static void *wait_for_signal(void *arg)
+{
+    target = pthread_self();
+    target_ready = 1;
+    while (hits == 0)
+        sched_yield();
+    return NULL;
+}
+
+/* pthread_kill reaches the thread named, and the handler runs there. */
+static void signal_thread_directed(void)
+{
+    pthread_t t;
+    hits = 0;
+    target_ready = 0;
+    REQUIRE(on_signal(SIGUSR1, count_hit, 0) == 0);
+    REQUIRE(pthread_create(&t, NULL, wait_for_signal, NULL) == 0);
+    while (!target_ready)
+        sched_yield();
+    CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+    pthread_join(t, NULL);
+    CHECK_EQ(hits, 1);
+    CHECK(pthread_equal(handler_thread, t));
+    signal(SIGUSR1, SIG_DFL);
+}
+
+/* Ignored signals stay ignored across exec; handled ones are reset to the default. */
+static void signal_exec_keeps_ignored(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGTERM, SIG_IGN);
+        on_signal(SIGUSR1, count_hit, 0);
+        char *const argv[] = { "mproc", "sigprobe", NULL };
+        exec_or_exit("/bin/mproc", argv, environ);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(exit_status(pid), 3);
+}
+
+static int sig_probe(void)
+{
+    struct sigaction sa;
+    int r = 0;
+    if (sigaction(SIGTERM, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+        r |= 1;
+    if (sigaction(SIGUSR1, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        r |= 2;
+    return r;
+}
+
 /* ---- main ---- */
 
 static const struct mcase cases[] = {
@@ -303,6 +627,14 @@ static const struct mcase cases[] = {
     { "spawn.file_actions_redirect", spawn_file_actions_redirect },
     { "spawn.missing_enoent", spawn_missing_enoent },
     { "spawn.spawnp_searches_path", spawnp_searches_path },
+    { "signal.raise_runs_handler", signal_raise_runs_handler },
+    { "signal.reaches_tight_loop", signal_reaches_tight_loop },
+    { "signal.pipe_read_eintr_restart", signal_pipe_read_eintr_restart },
+    { "signal.default_actions", signal_default_actions },
+    { "signal.mask_pending_timedwait", signal_mask_pending_timedwait },
+    { "signal.kill_parent_child", signal_kill_parent_child },
+    { "signal.thread_directed", signal_thread_directed },
+    { "signal.exec_keeps_ignored", signal_exec_keeps_ignored },
 };
 
 int main(int argc, char **argv)
@@ -313,6 +645,8 @@ int main(int argc, char **argv)
         return write(1, argv[2], strlen(argv[2])) == (ssize_t)strlen(argv[2]) ? 0 : 1;
     if (argc > 2 && strcmp(argv[1], "waitkid") == 0)
         return wait_kid(argv[2]);
+    if (argc > 1 && strcmp(argv[1], "sigprobe") == 0)
+        return sig_probe();
     if (mkdir(DIR_T, 0755) != 0 && errno != EEXIST)
         printf("# mproc: cannot make %s: errno %d\n", DIR_T, errno);
     int failures = mcase_run_all(cases, sizeof cases / sizeof cases[0]);

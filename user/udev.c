@@ -124,8 +124,8 @@ static void mmio_handles(void)
 {
     KT_ASSERT(mmio > 0);
     KT_ASSERT(irq > 0);
-    KT_EXPECT_EQ(ks_handle_info(mmio), (uint64_t)KS_OBJ_MEMOBJ << 8 | MMIO_RIGHTS);
-    KT_EXPECT_EQ(ks_handle_info(irq), (uint64_t)KS_OBJ_IRQ << 8 | IRQ_RIGHTS);
+    KT_EXPECT_EQ(ks_handle_info(mmio), (uint64_t)KS_OBJ_MEMOBJ << 16 | MMIO_RIGHTS);
+    KT_EXPECT_EQ(ks_handle_info(irq), (uint64_t)KS_OBJ_IRQ << 16 | IRQ_RIGHTS);
     KT_EXPECT_EQ(ks_memobj_size(mmio), KS_PAGE_SIZE);
     KT_EXPECT(reg_offset + (7ull << reg_shift) < KS_PAGE_SIZE);
 }

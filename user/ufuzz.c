@@ -234,14 +234,17 @@ static const uint64_t numbers[] = {
     KS_SYS_SELF_IDS, KS_SYS_IPC_RECEIVE, KS_SYS_IRQ_BIND, KS_SYS_IRQ_ACK,
     KS_SYS_IPC_CALL, KS_SYS_IPC_REPLY, KS_SYS_IPC_REPLY_RECEIVE, KS_SYS_PROCESS_LIMIT,
     KS_SYS_PIPE_CREATE, KS_SYS_PIPE_READ, KS_SYS_PIPE_WRITE, KS_SYS_PIPE_INFO, KS_SYS_PROCESS_FORK,
-    KS_SYS_PROCESS_EXEC, KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
+    KS_SYS_PROCESS_EXEC, KS_SYS_UPCALL_SET, KS_SYS_UPCALL_MASK, KS_SYS_UPCALL_RAISE,
+    KS_SYS_UPCALL_RETURN, KS_SYS_UPCALL_TAKE, KS_SYS_UPCALL_SUSPEND, KS_SYS_PROCESS_ON_EXIT,
+    KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
 };
 
 static int may_block(uint64_t nr)
 {
     return nr == KS_SYS_IPC_CALL || nr == KS_SYS_IPC_RECEIVE || nr == KS_SYS_IPC_REPLY_RECEIVE ||
            nr == KS_SYS_FUTEX_WAIT || nr == KS_SYS_THREAD_SLEEP || nr == KS_SYS_PROCESS_WAIT ||
-           nr == KS_SYS_THREAD_JOIN || nr == KS_SYS_PIPE_READ || nr == KS_SYS_PIPE_WRITE;
+           nr == KS_SYS_THREAD_JOIN || nr == KS_SYS_PIPE_READ || nr == KS_SYS_PIPE_WRITE ||
+           nr == KS_SYS_UPCALL_TAKE || nr == KS_SYS_UPCALL_SUSPEND;
 }
 
 /* Where a fuzzed fork's child starts (on a stack in its copy of the buffer): it exits. */
@@ -279,6 +282,12 @@ static int sanitize(uint64_t nr, uint64_t a[6])
         if (a[0] == KS_PROCESS_SELF)
             a[1] = a_map_address();
         return 1;
+    case KS_SYS_UPCALL_SET:             /* an entry at a garbage pc would kill us at the next raise */
+        a[0] = 0;
+        return 1;
+    case KS_SYS_UPCALL_RETURN:          /* only frames that cannot be read: garbage registers would kill us */
+        a[0] = below(2) ? 0 : 0x0000400000000000ul;
+        return 1;
     case KS_SYS_DEBUG_WRITE: {          /* only bytes that cannot be read: garbage would upset KTAP */
         static const uint64_t unreadable[] = { 0, 0x1000, 0x0000400000000000ul, 0xffffffc000000000ul,
                                                ~0ull - 7 };
@@ -289,7 +298,7 @@ static int sanitize(uint64_t nr, uint64_t a[6])
     case KS_SYS_HANDLE_TRANSFER:
     case KS_SYS_PROCESS_EXEC: {         /* becoming a half-made process would end the fuzzer */
         long info = ks_handle_info((ks_handle_t)a[nr == KS_SYS_PROCESS_EXEC ? 0 : 1]);
-        return info < 0 || info >> 8 != KS_OBJ_PROCESS;
+        return info < 0 || KS_INFO_TYPE(info) != KS_OBJ_PROCESS;
     }
     default:
         return 1;

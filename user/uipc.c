@@ -157,13 +157,13 @@ static int words_zero(const struct ipcres *r)
 static uint32_t htype(long h)
 {
     long i = ks_handle_info((ks_handle_t)h);
-    return i < 0 ? 0 : (uint32_t)i >> 8;
+    return i < 0 ? 0 : KS_INFO_TYPE(i);
 }
 
 static uint32_t hrights(long h)
 {
     long i = ks_handle_info((ks_handle_t)h);
-    return i < 0 ? 0 : (uint32_t)i & 0xff;
+    return i < 0 ? 0 : KS_INFO_RIGHTS(i);
 }
 
 /* ---- threads ---- */
@@ -1091,7 +1091,7 @@ static uint64_t norm_handle(struct rec *o, long h)
     if (i == o->nseen && o->nseen < 16)
         o->seen[o->nseen++] = h;
     long info = ks_handle_info((ks_handle_t)h);
-    return 0x4800000000000000ull | (uint64_t)i << 16 | (uint64_t)(info < 0 ? 0xffff : info);
+    return 0x4800000000000000ull | (uint64_t)i << 24 | (uint64_t)(info < 0 ? 0xffffff : info);
 }
 
 static volatile int scratch_bad;        /* t3..t6 came back non-zero somewhere */

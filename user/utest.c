@@ -173,10 +173,10 @@ static void thread_join_needs_wait(void)
     struct uthread t = thread_start(exit_with_arg, 0x33);
     KT_ASSERT(t.h > 0);
     long info = ks_handle_info((ks_handle_t)t.h);
-    KT_EXPECT_EQ(info, KS_OBJ_THREAD << 8 | KS_RIGHTS_ALL);
+    KT_EXPECT_EQ(info, KS_OBJ_THREAD << 16 | KS_RIGHTS_ALL);
     long dup = ks_handle_duplicate((ks_handle_t)t.h, KS_RIGHTS_ALL & ~KS_RIGHT_WAIT);
     KT_EXPECT(dup > 0);
-    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)dup), KS_OBJ_THREAD << 8 | (KS_RIGHTS_ALL & ~KS_RIGHT_WAIT));
+    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)dup), KS_OBJ_THREAD << 16 | (KS_RIGHTS_ALL & ~KS_RIGHT_WAIT));
     KT_EXPECT_EQ(ks_thread_join((ks_handle_t)dup), KS_ERR_ACCESS);
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)dup), 0);
     KT_EXPECT_EQ(thread_finish(&t), 0x33);
@@ -192,7 +192,7 @@ static void thread_join_self_handle(void)
 {
     long me = ks_handle_duplicate(KS_THREAD_SELF, KS_RIGHTS_ALL);
     KT_ASSERT(me > 0);
-    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)me), KS_OBJ_THREAD << 8 | KS_RIGHTS_ALL);
+    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)me), KS_OBJ_THREAD << 16 | KS_RIGHTS_ALL);
     KT_EXPECT_EQ(ks_thread_join((ks_handle_t)me), KS_ERR_BAD_STATE);
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)me), 0);
 }
@@ -584,7 +584,7 @@ static void process_survivor(void)
     KT_EXPECT_EQ(thread_seen[1], 0x301);
     uint64_t st;
     KT_EXPECT_EQ(ks_process_wait(KS_PROCESS_SELF, &st), KS_ERR_BAD_STATE);
-    KT_EXPECT_EQ(ks_handle_info(KS_PROCESS_SELF), KS_OBJ_PROCESS << 8 | KS_RIGHTS_ALL);
+    KT_EXPECT_EQ(ks_handle_info(KS_PROCESS_SELF), KS_OBJ_PROCESS << 16 | KS_RIGHTS_ALL);
 }
 
 static void process_wait_bad_status(void)
@@ -793,7 +793,7 @@ static void process_transfer(void)
     /* Copy: both hold it; the rights asked for must be a subset. */
     long in = ks_handle_transfer((ks_handle_t)q, (ks_handle_t)m, KS_RIGHT_READ, 0);
     KT_EXPECT(in > 0);
-    KT_EXPECT_EQ(ks_handle_transfer((ks_handle_t)q, (ks_handle_t)m, 1u << 8, 0), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_handle_transfer((ks_handle_t)q, (ks_handle_t)m, 1u << 12, 0), KS_ERR_ACCESS);
     KT_EXPECT_EQ(ks_handle_transfer((ks_handle_t)q, (ks_handle_t)m, KS_RIGHT_READ, 2), KS_ERR_INVALID);
     KT_EXPECT_EQ(ks_handle_transfer((ks_handle_t)q, KS_THREAD_SELF, KS_RIGHT_READ, 0), KS_ERR_INVALID);
     KT_EXPECT_EQ(ks_handle_transfer((ks_handle_t)q, KS_PROCESS_SELF, KS_RIGHT_READ, 0), KS_ERR_INVALID);
@@ -807,7 +807,7 @@ static void process_transfer(void)
     KT_ASSERT(v > 0);
     long mine = ks_handle_transfer(KS_PROCESS_SELF, (ks_handle_t)v, KS_RIGHT_READ, 0);
     KT_EXPECT(mine > 0 && mine != v);
-    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)mine), KS_OBJ_MEMOBJ << 8 | KS_RIGHT_READ);
+    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)mine), KS_OBJ_MEMOBJ << 16 | KS_RIGHT_READ);
     KT_EXPECT_EQ(ks_handle_transfer((ks_handle_t)q, (ks_handle_t)mine, KS_RIGHT_READ, 0), KS_ERR_ACCESS);
     ks_handle_close((ks_handle_t)mine);
     ks_handle_close((ks_handle_t)v);
@@ -1129,7 +1129,7 @@ static void memobj_basic(void)
     static uint8_t buf[300];
     long m = ks_memobj_create(100);
     KT_ASSERT(m > 0);
-    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)m) >> 8, KS_OBJ_MEMOBJ);
+    KT_EXPECT_EQ(KS_INFO_TYPE(ks_handle_info((ks_handle_t)m)), KS_OBJ_MEMOBJ);
     KT_EXPECT_EQ(ks_memobj_size((ks_handle_t)m), 100);
     /* A fresh memobj reads as zeros. */
     memset(buf, 0xee, sizeof buf);
@@ -1816,7 +1816,7 @@ static void view_basic(void)
     KT_ASSERT(m > 0);
     long v = ks_view_create((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_WRITE);
     KT_ASSERT(v > 0);
-    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)v), KS_OBJ_VIEW << 8 | KS_RIGHT_READ | KS_RIGHT_WRITE);
+    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)v), KS_OBJ_VIEW << 16 | KS_RIGHT_READ | KS_RIGHT_WRITE);
     KT_EXPECT_EQ(ks_view_write((ks_handle_t)v, "0123456789", 10), 10);
     KT_EXPECT_EQ(ks_view_write((ks_handle_t)v, "abcdef", 6), 6);
     KT_EXPECT_EQ(ks_memobj_size((ks_handle_t)m), 16);
@@ -2051,7 +2051,7 @@ static void bad_pointers_process(void)
     /* A process made by hand is empty; closing its only handle ends it. */
     long q = ks_process_create("empty", 5);
     KT_EXPECT(q > 0);
-    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)q), KS_OBJ_PROCESS << 8 | KS_RIGHTS_ALL);
+    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)q), KS_OBJ_PROCESS << 16 | KS_RIGHTS_ALL);
     ks_handle_close((ks_handle_t)q);
     EXPECT_SAME_KSTAT(&k);
 }
@@ -2108,7 +2108,7 @@ static void bad_handle_types(void)
     KT_ASSERT(m > 0);
     long none = ks_handle_duplicate(KS_THREAD_SELF, 0);     /* a thread handle without rights */
     KT_ASSERT(none > 0);
-    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)none), KS_OBJ_THREAD << 8);
+    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)none), KS_OBJ_THREAD << 16);
     KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)none, 0, b, 1), KS_ERR_WRONG_TYPE);
     KT_EXPECT_EQ(ks_memobj_size(KS_PROCESS_SELF), KS_ERR_WRONG_TYPE);
     KT_EXPECT_EQ(ks_memobj_write(KS_THREAD_SELF, 0, b, 1), KS_ERR_WRONG_TYPE);
@@ -2147,7 +2147,7 @@ static void bad_handle_types(void)
     KT_EXPECT_EQ(ks_handle_transfer(KS_PROCESS_SELF, (ks_handle_t)rd, KS_RIGHT_READ, 0), KS_ERR_ACCESS);
     long rd2 = ks_handle_duplicate((ks_handle_t)rd, KS_RIGHT_READ);
     KT_EXPECT(rd2 > 0);
-    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)rd2), KS_OBJ_MEMOBJ << 8 | KS_RIGHT_READ);
+    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)rd2), KS_OBJ_MEMOBJ << 16 | KS_RIGHT_READ);
     /* Bad handle first: a stale handle is just that, whatever the call wants. */
     ks_handle_close((ks_handle_t)rd2);
     KT_EXPECT_EQ(ks_thread_join((ks_handle_t)rd2), KS_ERR_BAD_HANDLE);
@@ -2512,7 +2512,7 @@ static void limits_handles(void)
 {
     static long dups[KS_HANDLE_MAX];
     /* Between cases we hold one handle: the boot image's. */
-    KT_EXPECT_EQ(ks_handle_info(bootimg()) >> 8, KS_OBJ_MEMOBJ);
+    KT_EXPECT_EQ(KS_INFO_TYPE(ks_handle_info(bootimg())), KS_OBJ_MEMOBJ);
     struct ks_kstat k = kstat_now();
     long m = ks_memobj_create(KS_PAGE_SIZE);
     KT_ASSERT(m > 0);

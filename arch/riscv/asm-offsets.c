@@ -14,6 +14,7 @@
 #include "kernel/ipc.h"
 #include "kernel/process.h"
 #include "kernel/thread.h"
+#include "kernel/upcall.h"
 
 /* The fast path reads these directly: pin what it assumes. */
 _Static_assert(sizeof(struct handle_entry) == 1 << 4, "handle entries are 16 bytes (HT_SLOT_SHIFT)");
@@ -94,6 +95,9 @@ void asm_offsets(void)
     DEFINE(STATS_FAST_CALLS, offsetof(struct ks_ipc_stats, fast_calls));
     DEFINE(STATS_FAST_REPLIES, offsetof(struct ks_ipc_stats, fast_replies));
     DEFINE(C_THREAD_BLOCKED, THREAD_BLOCKED);
+    DEFINE(C_THREAD_FULL_RETURN, THREAD_FULL_RETURN);
+    DEFINE(C_UPCALL_FROM_ECALL, UPCALL_FROM_ECALL);
+    DEFINE(C_UPCALL_FROM_IPC, UPCALL_FROM_IPC);
     DEFINE(C_THREAD_RUNNABLE, THREAD_RUNNABLE);
     DEFINE(C_IPC_IDLE, IPC_IDLE);
     DEFINE(C_IPC_WAIT_REPLY, IPC_WAIT_REPLY);

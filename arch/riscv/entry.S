@@ -115,8 +115,23 @@ syscall_return_fast:
     li      a7, 0
     ecall_return
 
+    /*
+     * The thread's flags are set: it may be killed, or an upcall may be due
+     * (kernel/upcall.c). An upcall needs the whole user frame, so the user's
+     * s0-s11 go into it first, unless KS_SYS_UPCALL_RETURN has just set the
+     * frame whole. thread_return_slow gives back a0, and a1 = 1 to return
+     * through the frame.
+     */
 syscall_return_slow:
-    call    thread_check_exit           /* returns a0 unchanged if the thread lives on */
+    lw      t0, TH_FLAGS(tp)
+    andi    t0, t0, C_THREAD_FULL_RETURN
+    bnez    t0, 1f
+    .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
+    sd      x\n, UREG(\n)(tp)
+    .endr
+1:  li      a1, C_UPCALL_FROM_ECALL
+    call    thread_return_slow
+    bnez    a1, user_return_full
     j       syscall_return_fast
 
     /*
@@ -157,8 +172,10 @@ ipc_return_fast:
     ipc_mrs ld
     ecall_return
 
-ipc_return_slow:
-    call    thread_check_exit
+ipc_return_slow:                            /* as syscall_return_slow; s0-s11 are in the frame */
+    li      a1, C_UPCALL_FROM_IPC
+    call    thread_return_slow
+    bnez    a1, user_return_full
     j       ipc_return_fast
 
 ipc_nosys:

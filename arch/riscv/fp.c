@@ -53,3 +53,21 @@ void arch_fp_forget(struct thread *t)
     account_kfree(account_of(&t->obj), t->arch.fp);
     t->arch.fp = NULL;
 }
+
+void arch_fp_sync(struct thread *t)
+{
+    if (fp_owner != t || !t->arch.fp)
+        return;
+    uint64_t fs = csr_read(sstatus) & SSTATUS_FS;
+    csr_set(sstatus, FS_INITIAL);       /* the kernel may read the registers */
+    arch_fp_save(t->arch.fp);
+    csr_clear(sstatus, SSTATUS_FS);
+    csr_set(sstatus, fs);
+}
+
+void arch_fp_reload(struct thread *t)
+{
+    if (fp_owner == t)
+        fp_owner = NULL;
+    csr_clear(sstatus, SSTATUS_FS);     /* its next FP instruction traps and loads t->arch.fp */
+}

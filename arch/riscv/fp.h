@@ -17,4 +17,10 @@ void arch_fp_zero(void);
    the thread last started running (FP is now on: retry), 0 if really illegal. */
 int arch_fp_trap(struct trap_frame *f);
 
+/* If t's FP registers are the hardware's (t uses FP and ran last), copy them into t->arch.fp. */
+void arch_fp_sync(struct thread *t);
+
+/* t->arch.fp was rewritten for the running thread t: its next FP use loads it. */
+void arch_fp_reload(struct thread *t);
+
 #endif

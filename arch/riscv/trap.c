@@ -16,6 +16,7 @@
 #include "kernel/process.h"
 #include "kernel/sched.h"
 #include "kernel/thread.h"
+#include "kernel/upcall.h"
 #include "kernel/vm.h"
 #include "csr.h"
 #include "fp.h"
@@ -142,8 +143,8 @@ void trap_user(struct trap_frame *f)
     } else if (!(is_page_fault(cause) && vm_fault(t->proc->vm, f->stval, fault_access(cause)) == 0)) {
         process_kill_fault(t->proc, kill_cause(cause), exception_name(cause), f->stval, f->sepc);
     }
-    if (t->flags & THREAD_KILLED)
-        thread_exit(0);
+    if (t->flags)
+        thread_return_slow(0, UPCALL_FROM_TRAP);     /* killed, or an upcall due: the frame is whole */
 }
 
 void trap_kernel(struct trap_frame *f)

@@ -28,7 +28,12 @@ typedef int32_t ks_handle_t;
 #define KS_RIGHT_MANAGE     (1u << 6)   /* process: map into it, start threads, give it handles;
                                            thread: interrupt it; irq: bind and acknowledge it */
 #define KS_RIGHT_WAIT       (1u << 7)   /* wait for a process or thread to end */
-#define KS_RIGHTS_ALL       0xffu
+#define KS_RIGHT_SIGNAL     (1u << 8)   /* process or thread: raise upcall bits on it */
+#define KS_RIGHTS_ALL       0x1ffu
+
+/* KS_SYS_HANDLE_INFO's answer, taken apart. */
+#define KS_INFO_TYPE(info)      ((uint32_t)((info) >> 16))
+#define KS_INFO_RIGHTS(info)    ((uint32_t)(info) & 0xffffu)
 
 /* Object types, as handle_info reports them. */
 #define KS_OBJ_PROCESS      1

@@ -24,14 +24,15 @@ enum ks_syscall {
     KS_SYS_HANDLE_TRANSFER,     /* (proc, h, rights, flags) -> the handle's value in proc;
                                    needs TRANSFER on h, MANAGE on proc; KS_TRANSFER_MOVE closes h;
                                    a process's own handle cannot go into it (KS_ERR_INVALID) */
-    KS_SYS_HANDLE_INFO,         /* (h) -> type << 8 | rights */
+    KS_SYS_HANDLE_INFO,         /* (h) -> type << 16 | rights (KS_INFO_TYPE, KS_INFO_RIGHTS) */
 
     KS_SYS_PROCESS_CREATE,      /* (name, name_len) -> process handle (empty address space);
                                    name_len <= KS_NAME_MAX, the first 31 bytes kept */
     KS_SYS_PROCESS_EXIT,        /* (status) -> does not return; all threads end */
     KS_SYS_PROCESS_WAIT,        /* (proc, uint64_t *status, flags) -> 0 once it has ended; needs
                                    WAIT. KS_WAIT_NOHANG: KS_ERR_AGAIN if it has not ended yet */
-    KS_SYS_PROCESS_KILL,        /* (proc) -> 0; needs MANAGE; it ends with KS_STATUS_KILLED */
+    KS_SYS_PROCESS_KILL,        /* (proc, cause) -> 0; needs MANAGE; it ends with KS_STATUS_KILLED |
+                                   cause: 0 means KS_KILL_BY_REQUEST, else a KS_KILL_SIGNAL(n) */
 
     KS_SYS_THREAD_CREATE,       /* (proc, pc, sp, arg) -> thread handle; runs pc(arg) on sp
                                    in proc (KS_PROCESS_SELF or a handle with MANAGE) */
@@ -152,6 +153,28 @@ enum ks_syscall {
      */
     KS_SYS_PROCESS_EXEC,        /* (image, pc, sp) -> 0 in the new program; an error in the old */
 
+    /*
+     * Upcalls (include/kestrel/upcall.h): 64 bits a process or thread can
+     * have raised on it; a thread not masking a raised bit is diverted, at
+     * its next return to user mode, to the process's upcall entry, with its
+     * registers saved on its stack for KS_SYS_UPCALL_RETURN. What the bits
+     * mean is user space's (musl_emu: signal n is bit n - 1).
+     */
+    KS_SYS_UPCALL_SET,          /* (pc or 0, ignore) -> 0; the caller's process: its entry, and
+                                   the bits a raise drops unless masked (see upcall.h) */
+    KS_SYS_UPCALL_MASK,         /* (how, bits, uint64_t out[2] or 0) -> 0; the calling thread's
+                                   mask (KS_MASK_*); out[0] the old mask, out[1] what is pending */
+    KS_SYS_UPCALL_RAISE,        /* (process or thread, bits) -> 0; needs SIGNAL */
+    KS_SYS_UPCALL_RETURN,       /* (struct ks_upcall_frame *) -> resumes the frame; an error if
+                                   it cannot be read (KS_ERR_FAULT) or its pc is not user space */
+    KS_SYS_UPCALL_TAKE,         /* (bits, timeout_ns) -> the lowest of `bits` pending, taken;
+                                   waits for one; KS_ERR_TIMED_OUT; KS_ERR_INTERRUPTED if an
+                                   upcall is due first */
+    KS_SYS_UPCALL_SUSPEND,      /* (mask) -> KS_ERR_INTERRUPTED once an upcall is due with `mask`
+                                   in force; the upcall's frame records the mask from before */
+    KS_SYS_PROCESS_ON_EXIT,     /* (proc, bits) -> 0; raise bits on the caller's process when
+                                   proc ends (at once if it has); needs WAIT; the last call wins */
+
     KS_SYS_COUNT
 };
 
@@ -222,6 +245,8 @@ _Static_assert(sizeof(struct ks_ids) == 16, "ks_ids layout is ABI");
 #define KS_KILL_ILLEGAL     3   /* illegal instruction */
 #define KS_KILL_MISALIGNED  4
 #define KS_KILL_ACCESS      5   /* access fault, breakpoint or other exception */
+#define KS_KILL_SIGNAL(n)   (0x100 + (n))   /* KS_SYS_PROCESS_KILL's cause for POSIX signal n
+                                               (1..64): user space's meaning, kept as given */
 
 /* Counters from KS_SYS_KSTAT (for leak checks in tests). */
 struct ks_kstat {

@@ -653,7 +653,7 @@ int main(int argc, char **argv)
 {
     fs.listener = (ks_handle_t)getauxval(KS_AT_HANDLE_0);
     fs.bootimg = (ks_handle_t)getauxval(KS_AT_BOOTIMAGE);
-    if (!fs.listener || (ks_handle_info(fs.listener) >> 8) != KS_OBJ_LISTENER)
+    if (!fs.listener || KS_INFO_TYPE(ks_handle_info(fs.listener)) != KS_OBJ_LISTENER)
         die("no listener (auxv KS_AT_HANDLE_0)");
     seed_tree();
     uint64_t shift = arg_number(argc, argv, 2);

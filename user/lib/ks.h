@@ -75,6 +75,20 @@ static inline long ks_process_wait_flags(ks_handle_t p, uint64_t *status, uint32
     return KS3(KS_SYS_PROCESS_WAIT, p, status, flags);
 }
 static inline long ks_process_kill(ks_handle_t p) { return KS1(KS_SYS_PROCESS_KILL, p); }
+static inline long ks_process_kill_cause(ks_handle_t p, uint32_t cause)
+{
+    return KS2(KS_SYS_PROCESS_KILL, p, cause);
+}
+static inline long ks_process_on_exit(ks_handle_t p, uint64_t bits) { return KS2(KS_SYS_PROCESS_ON_EXIT, p, bits); }
+static inline long ks_upcall_set(uintptr_t pc, uint64_t ignore) { return KS2(KS_SYS_UPCALL_SET, pc, ignore); }
+static inline long ks_upcall_mask(int how, uint64_t bits, uint64_t out[2])
+{
+    return KS3(KS_SYS_UPCALL_MASK, how, bits, out);
+}
+static inline long ks_upcall_raise(ks_handle_t target, uint64_t bits) { return KS2(KS_SYS_UPCALL_RAISE, target, bits); }
+static inline long ks_upcall_return(void *frame) { return KS1(KS_SYS_UPCALL_RETURN, frame); }
+static inline long ks_upcall_take(uint64_t bits, uint64_t timeout_ns) { return KS2(KS_SYS_UPCALL_TAKE, bits, timeout_ns); }
+static inline long ks_upcall_suspend(uint64_t mask) { return KS1(KS_SYS_UPCALL_SUSPEND, mask); }
 static inline long ks_process_fork(void *pc, void *sp, long arg, uint32_t *pid)
 {
     return KS4(KS_SYS_PROCESS_FORK, pc, sp, arg, pid);

@@ -62,6 +62,27 @@ void arch_thread_init_user(struct thread *t, uint64_t kstack_top, const struct a
  */
 void arch_thread_exec(struct thread *t, const struct arch_aspace *as, uint64_t pc, uint64_t sp);
 
+/*
+ * Upcalls (kernel/upcall.c). complete_frame: the running thread t is
+ * returning from a system call (an IPC one if from_ipc) with result a0, and
+ * its frame is to describe that return in full: the pc past the ecall, the
+ * results, zeroed scratch registers (s0-s11 are already there). push: save
+ * the frame (and FP state) as a struct ks_upcall_frame, recording `mask`
+ * and `bit`, just below the user sp, and make the frame start pc(bit, frame)
+ * on it; 0 or KS_ERR_FAULT if the stack cannot take it. pop: the reverse,
+ * from the frame at user address uaddr; its mask into *mask; 0, KS_ERR_FAULT,
+ * KS_ERR_RANGE (its pc is not user space) or KS_ERR_NO_MEMORY (FP state).
+ */
+void arch_upcall_complete_frame(struct thread *t, int from_ipc, long a0);
+int arch_upcall_push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask);
+long arch_upcall_pop(struct thread *t, uint64_t uaddr, uint64_t *mask);
+
+/* The user stack pointer t had when it entered the kernel (struct arch_thread comes first). */
+static inline uint64_t arch_user_sp(const struct thread *t)
+{
+    return ((const struct arch_thread *)(const void *)t)->frame.x[REG_SP];
+}
+
 /* Prepare a kernel thread: its first switch runs thread_start(), then fn(arg), then
    thread_exit with fn's result. */
 void arch_thread_init_kernel(struct thread *t, uint64_t kstack_top, long (*fn)(void *), void *arg);

@@ -1,9 +1,10 @@
 # musl/src/signal/riscv64/restore.s - kestrel's signal return trampoline.
 #
 # musl puts __restore_rt in every sigaction as the handler's return address.
-# kestrel delivers no signals (musl_emu.c accepts rt_sigaction and never calls
-# a handler), so nothing returns here; if something did, rt_sigreturn reaches
-# musl_emu_syscall like any other call, which reports it as unsupported.
+# On kestrel a handler is called from C by musl_emu's upcall entry
+# (musl_emu/signal.c) and returns there, so nothing returns here; if something
+# did, rt_sigreturn reaches musl_emu_syscall like any other call, which
+# reports it as unsupported.
 
 .global __restore
 .type __restore, %function

@@ -1,0 +1,48 @@
+/*
+ * include/kestrel/upcall.h - upcalls: how the kernel diverts a thread to a
+ * user handler and back (KS_SYS_UPCALL_*, include/kestrel/syscall.h).
+ *
+ * A process or thread has 64 bits that anyone holding it with
+ * KS_RIGHT_SIGNAL can raise. Each thread has a mask. A raised bit that some
+ * thread does not mask (the raising thread first, if it is one of the
+ * process's) makes that thread leave any interruptible wait with
+ * KS_ERR_INTERRUPTED, and at its next return to user mode (from a system
+ * call, an interrupt or a fault it survived) the kernel takes the lowest such
+ * bit, saves the thread's whole user state in a struct ks_upcall_frame just
+ * below its stack pointer, masks every bit, and starts it at the process's
+ * upcall entry with sp and a1 the frame's address and a0 the bit's number.
+ * KS_SYS_UPCALL_RETURN(frame) puts back every register, floating point
+ * included, and the mask the frame records. A thread whose stack cannot take
+ * the frame is killed with one line.
+ *
+ * The process's `ignore` bits are dropped when raised, unless the thread
+ * (for a thread raise) or every thread (for a process raise) masks them.
+ * Without an entry (pc 0) raised bits stay pending. fork copies the entry,
+ * the ignore bits and the forking thread's mask; exec keeps the ignore bits,
+ * the mask and what is pending, and clears the entry.
+ */
+#ifndef KESTREL_UPCALL_H
+#define KESTREL_UPCALL_H
+
+#include <stdint.h>
+
+/* KS_SYS_UPCALL_MASK's how. */
+#define KS_MASK_BLOCK   0   /* mask |= bits */
+#define KS_MASK_UNBLOCK 1   /* mask &= ~bits */
+#define KS_MASK_SET     2   /* mask = bits */
+
+/* The saved state (RISC-V): the layout of Linux's riscv64 mcontext, so a
+   ucontext can be made by copying. */
+struct ks_upcall_frame {
+    uint64_t x[32];             /* x[0]: the pc to resume at; x[1..31] the registers */
+    uint64_t f[32];             /* f0-f31, if flags has KS_UPCALL_FP */
+    uint64_t fcsr;
+    uint64_t mask;              /* the thread's mask to restore */
+    uint64_t bit;               /* the bit delivered */
+    uint64_t flags;
+};
+#define KS_UPCALL_FP    (1u << 0)   /* the thread had floating-point state */
+
+_Static_assert(sizeof(struct ks_upcall_frame) == 544, "ks_upcall_frame layout is ABI");
+
+#endif

@@ -1,0 +1,263 @@
+/*
+ * kernel/upcall.c - upcalls (see upcall.h): raising, masking, taking and
+ * delivering bits, and their system calls.
+ */
+#include <arch/arch.h>
+#include <arch/memlayout.h>
+#include <kestrel/errors.h>
+#include <kestrel/upcall.h>
+#include "clock.h"
+#include "kprintf.h"
+#include "process.h"
+#include "sched.h"
+#include "syscall.h"
+#include "thread.h"
+#include "uaccess.h"
+#include "upcall.h"
+
+#define TAKE_WOKEN 1            /* a raise's wake of a taker (a deadline's wake gives 0) */
+
+/* The number of the lowest set bit of v (not 0); no libgcc, no Zbb. */
+static int lowest_bit(uint64_t v)
+{
+    int n = 0;
+    for (int step = 32; step; step >>= 1)
+        if (!(v & ((1ull << step) - 1))) {
+            v >>= step;
+            n += step;
+        }
+    return n;
+}
+
+static inline uint64_t pending_of(const struct thread *t)
+{
+    return t->up_raised | t->proc->up_raised;
+}
+
+void upcall_update(struct thread *t)
+{
+    uint64_t pend = pending_of(t);
+    if (t->proc->upcall_pc && (pend & ~t->up_mask)) {
+        t->flags |= THREAD_UPCALL;
+        if (t->state == THREAD_BLOCKED && t->interruptible)
+            sched_wake(t, KS_ERR_INTERRUPTED);
+    } else {
+        t->flags &= ~THREAD_UPCALL;
+    }
+    if (t->up_take && (pend & t->up_take) && t->state == THREAD_BLOCKED)
+        sched_wake(t, TAKE_WOKEN);
+}
+
+void upcall_raise_thread(struct thread *t, uint64_t bits)
+{
+    struct process *p = t->proc;
+    if (!p || p->state != PROCESS_ALIVE || t->state == THREAD_DEAD)
+        return;
+    t->up_raised |= bits & ~(p->up_ignore & ~t->up_mask);
+    upcall_update(t);
+}
+
+void upcall_raise_process(struct process *p, uint64_t bits)
+{
+    if (p->state != PROCESS_ALIVE)
+        return;
+    uint64_t masked_by_all = ~0ull;
+    LIST_FOR_EACH(n, tmp, &p->threads)
+        masked_by_all &= LIST_ENTRY(n, struct thread, proc_link)->up_mask;
+    bits &= ~(p->up_ignore & ~masked_by_all);
+    if (!bits)
+        return;
+    p->up_raised |= bits;
+    /* One thread to take it: the raiser if it can, else the first that can; takers see it too. */
+    struct thread *self = current_thread(), *pick = NULL;
+    if (self->proc == p && (bits & ~self->up_mask))
+        pick = self;
+    LIST_FOR_EACH(n, tmp, &p->threads) {
+        struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
+        if (!pick && (bits & ~t->up_mask))
+            pick = t;
+        else if (t != pick && (t->up_take & bits))
+            upcall_update(t);
+    }
+    if (pick)
+        upcall_update(pick);
+}
+
+/* The lowest due bit of t, taken off its pending set; -1 if none (the flag is cleared). */
+static int take_due(struct thread *t)
+{
+    uint64_t due = pending_of(t) & ~t->up_mask;
+    if (!due || !t->proc->upcall_pc) {
+        t->flags &= ~THREAD_UPCALL;
+        return -1;
+    }
+    int bit = lowest_bit(due);
+    if (t->up_raised & (1ull << bit))
+        t->up_raised &= ~(1ull << bit);
+    else
+        t->proc->up_raised &= ~(1ull << bit);
+    return bit;
+}
+
+struct upcall_ret thread_return_slow(long a0, long from)
+{
+    struct thread *t = current_thread();
+    struct upcall_ret r = { a0, from == UPCALL_FROM_TRAP };
+    if (t->flags & THREAD_KILLED)
+        thread_exit(0);
+    if (t->flags & THREAD_FULL_RETURN) {
+        t->flags &= ~THREAD_FULL_RETURN;
+        r.full = 1;
+    }
+    if (!(t->flags & THREAD_UPCALL))
+        return r;
+    int bit = take_due(t);
+    if (bit < 0)
+        return r;
+    if (!r.full)
+        arch_upcall_complete_frame(t, from == UPCALL_FROM_IPC, a0);
+    uint64_t mask = t->up_suspended ? t->up_saved_mask : t->up_mask;
+    t->up_suspended = 0;
+    if (arch_upcall_push(t, t->proc->upcall_pc, (unsigned)bit, mask) != 0) {
+        process_kill_fault(t->proc, KS_KILL_PAGE_FAULT, "no room for an upcall frame", arch_user_sp(t),
+                           t->proc->upcall_pc);
+        thread_exit(0);
+    }
+    t->up_mask = ~0ull;
+    upcall_update(t);
+    r.full = 1;
+    return r;
+}
+
+/* ---- system calls ---- */
+
+long sys_upcall_set(sysarg_t pc, sysarg_t ignore)
+{
+    if (pc && (pc < USER_BASE || pc >= USER_TOP))
+        return KS_ERR_RANGE;
+    struct process *p = current_process();
+    p->upcall_pc = pc;
+    p->up_ignore = ignore;
+    LIST_FOR_EACH(n, tmp, &p->threads)
+        upcall_update(LIST_ENTRY(n, struct thread, proc_link));
+    return 0;
+}
+
+long sys_upcall_mask(sysarg_t how, sysarg_t bits, sysarg_t out)
+{
+    struct thread *t = current_thread();
+    uint64_t v[2] = { t->up_mask, 0 };
+    if (out && !user_range_ok(out, sizeof v))
+        return KS_ERR_FAULT;
+    switch (how) {
+    case KS_MASK_BLOCK: t->up_mask |= bits; break;
+    case KS_MASK_UNBLOCK: t->up_mask &= ~bits; break;
+    case KS_MASK_SET: t->up_mask = bits; break;
+    default: return KS_ERR_INVALID;
+    }
+    upcall_update(t);
+    v[1] = pending_of(t);
+    return out ? copy_to_user(out, v, sizeof v) : 0;
+}
+
+long sys_upcall_raise(sysarg_t target, sysarg_t bits)
+{
+    struct object *o;
+    if (!bits)
+        return KS_ERR_INVALID;
+    long r = sys_lookup(target, KS_OBJ_PROCESS, KS_RIGHT_SIGNAL, &o, NULL);
+    if (r == KS_ERR_WRONG_TYPE && (r = sys_lookup(target, KS_OBJ_THREAD, KS_RIGHT_SIGNAL, &o, NULL)) == 0) {
+        upcall_raise_thread(thread_from_object(o), bits);
+        object_put(o);
+        return 0;
+    }
+    if (r)
+        return r;
+    upcall_raise_process(process_from_object(o), bits);
+    object_put(o);
+    return 0;
+}
+
+long sys_upcall_return(sysarg_t frame)
+{
+    struct thread *t = current_thread();
+    uint64_t mask;
+    long r = arch_upcall_pop(t, frame, &mask);
+    if (r)
+        return r;
+    t->up_mask = mask;
+    t->flags |= THREAD_FULL_RETURN;
+    upcall_update(t);
+    return 0;
+}
+
+long sys_upcall_take(sysarg_t bits, sysarg_t timeout_ns)
+{
+    struct thread *t = current_thread();
+    if (!bits)
+        return KS_ERR_INVALID;
+    uint64_t deadline = timeout_ns == KS_FOREVER ? 0 : arch_time_now() + clock_ns_to_time(timeout_ns);
+    for (;;) {
+        uint64_t have = pending_of(t) & bits;
+        if (have) {
+            int bit = lowest_bit(have);
+            if (t->up_raised & (1ull << bit))
+                t->up_raised &= ~(1ull << bit);
+            else
+                t->proc->up_raised &= ~(1ull << bit);
+            upcall_update(t);
+            return bit;
+        }
+        if (timeout_ns == 0 || (deadline && arch_time_now() >= deadline))
+            return KS_ERR_TIMED_OUT;
+        t->up_take = bits;
+        if (deadline)
+            sched_add_sleeper(t, deadline);
+        long w = sched_block(NULL, 1);
+        sched_remove_sleeper(t);
+        t->up_take = 0;
+        if (w == KS_ERR_INTERRUPTED && !(pending_of(t) & bits))
+            return w;
+    }
+}
+
+long sys_upcall_suspend(sysarg_t mask)
+{
+    struct thread *t = current_thread();
+    if (!t->proc->upcall_pc)
+        return KS_ERR_BAD_STATE;        /* nothing could ever end the wait */
+    t->up_saved_mask = t->up_mask;
+    t->up_suspended = 1;
+    t->up_mask = mask;
+    upcall_update(t);
+    long r;
+    while ((r = sched_block(NULL, 1)) != KS_ERR_INTERRUPTED)
+        ;
+    if (!(t->flags & THREAD_UPCALL) && t->up_suspended) {  /* killed, not diverted: put it back */
+        t->up_mask = t->up_saved_mask;
+        t->up_suspended = 0;
+    }
+    return r;
+}
+
+long sys_process_on_exit(sysarg_t proc, sysarg_t bits)
+{
+    struct object *o;
+    long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_WAIT, &o, NULL);
+    if (r)
+        return r;
+    struct process *p = process_from_object(o), *me = current_process();
+    if (p == me)
+        r = KS_ERR_BAD_STATE;
+    else if (p->state == PROCESS_DEAD)
+        upcall_raise_process(me, bits);
+    else {
+        if (p->exit_notify)
+            object_put(&p->exit_notify->obj);
+        object_get(&me->obj);
+        p->exit_notify = me;
+        p->exit_bits = bits;
+    }
+    object_put(o);
+    return r;
+}

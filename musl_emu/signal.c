@@ -1,0 +1,367 @@
+/*
+ * musl_emu/signal.c - POSIX signals on the kernel's upcalls
+ * (include/kestrel/upcall.h): signal n is upcall bit n - 1.
+ *
+ * The kernel keeps what must be exact across threads and processes: the
+ * pending bits (per process and per thread), each thread's mask, and the
+ * diversion itself, with the interrupted registers saved on the thread's
+ * stack. Everything else is here: the actions (sigaction), the default
+ * actions, calling the handler with the mask sigaction asked for, and which
+ * processes and threads a kill can reach:
+ *   - this process and its threads (KS_PROCESS_SELF, the threads' handles);
+ *   - its children (the handles fork keeps, process.c);
+ *   - its parent (a handle with KS_RIGHT_SIGNAL only, inherited over fork).
+ * Anything else is ESRCH until a process server knows every process.
+ *
+ * SIGKILL to a child is a kernel kill; everything else, SIGKILL to the
+ * parent included, is raised and acted on by the receiver's own musl_emu.
+ * A blocked call the signal interrupts returns KS_ERR_INTERRUPTED; after the
+ * handler (or an ignored signal) the call starts again if the action had
+ * SA_RESTART (emu_restart), else it fails with EINTR.
+ */
+#include "musl_emu/internal.h"
+#include <kestrel/upcall.h>
+
+#define SIG_BIT(s)  (1ull << ((s) - 1))
+#define UNBLOCKABLE (SIG_BIT(SIGKILL) | SIG_BIT(SIGSTOP))
+/* Default action "ignore": SIGCHLD, SIGURG, SIGWINCH, SIGCONT; and, with no job control
+   yet, the stop signals. */
+#define DEFAULT_IGNORED (SIG_BIT(SIGCHLD) | SIG_BIT(SIGURG) | SIG_BIT(SIGWINCH) | SIG_BIT(SIGCONT) | \
+                         SIG_BIT(SIGSTOP) | SIG_BIT(SIGTSTP) | SIG_BIT(SIGTTIN) | SIG_BIT(SIGTTOU))
+
+static __thread int restart_ok;     /* the last upcall on this thread allows a restart */
+
+/* The bits the kernel may drop when raised: ignored, explicitly or by default. */
+static uint64_t ignored_bits(void)
+{
+    uint64_t bits = 0;
+    for (int s = 1; s <= 64; s++) {
+        void (*h)(int) = emu.sigact[s].handler;
+        if (h == SIG_IGN || (h == SIG_DFL && (DEFAULT_IGNORED & SIG_BIT(s))))
+            bits |= SIG_BIT(s);
+    }
+    return bits & ~UNBLOCKABLE;
+}
+
+/* Tell the kernel where upcalls go and what to drop. */
+static void upcall_register(void)
+{
+    ks_upcall_set((uintptr_t)emu_upcall, ignored_bits());
+}
+
+void signal_init(uint64_t ignored)
+{
+    for (int s = 1; s <= 64; s++)
+        if (ignored & SIG_BIT(s))
+            emu.sigact[s].handler = SIG_IGN;
+    upcall_register();
+}
+
+uint64_t signal_ignored(void)
+{
+    uint64_t bits = 0;
+    for (int s = 1; s <= 64; s++)
+        if (emu.sigact[s].handler == SIG_IGN)
+            bits |= SIG_BIT(s);
+    return bits;
+}
+
+int emu_restart(void)
+{
+    int r = restart_ok;
+    restart_ok = 0;
+    return r;
+}
+
+/* This process ends as killed by signal sig (what wait reports as WTERMSIG). */
+static __attribute__((noreturn)) void die_of(int sig)
+{
+    ks_process_kill_cause(KS_PROCESS_SELF, KS_KILL_SIGNAL(sig));
+    ks_thread_exit_clear(0, NULL);      /* not reached: the kill ends this thread on its way out */
+}
+
+/* Call the handler of action a for sig, the interrupted state being f. */
+static void call_handler(const struct kact *a, int sig, struct ks_upcall_frame *f)
+{
+    if (!(a->flags & SA_SIGINFO)) {
+        a->handler(sig);
+        return;
+    }
+    siginfo_t si;
+    ucontext_t uc;
+    memset(&si, 0, sizeof si);
+    memset(&uc, 0, sizeof uc);
+    si.si_signo = sig;
+    si.si_code = SI_USER;
+    _Static_assert(sizeof uc.uc_mcontext >= sizeof f->x + sizeof f->f + sizeof f->fcsr, "mcontext");
+    memcpy(&uc.uc_mcontext, f, sizeof f->x + sizeof f->f + sizeof f->fcsr);
+    memcpy(&uc.uc_sigmask, &f->mask, sizeof f->mask);
+    ((void (*)(int, siginfo_t *, void *))(void *)a->handler)(sig, &si, &uc);
+}
+
+void emu_upcall(long bit, struct ks_upcall_frame *f)
+{
+    int sig = (int)bit + 1;
+    struct kact a = emu.sigact[sig];
+    restart_ok = 1;                             /* an ignored signal restarts what it interrupted */
+    if (a.handler == SIG_DFL && !(DEFAULT_IGNORED & SIG_BIT(sig)))
+        die_of(sig);
+    if (a.handler != SIG_DFL && a.handler != SIG_IGN) {
+        uint64_t mask = f->mask | a.mask | (a.flags & SA_NODEFER ? 0 : SIG_BIT(sig));
+        ks_upcall_mask(KS_MASK_SET, mask & ~UNBLOCKABLE, NULL);
+        if (a.flags & SA_RESETHAND) {
+            emu.sigact[sig].handler = SIG_DFL;
+            emu.sigact[sig].flags &= ~(unsigned long)SA_SIGINFO;
+            upcall_register();
+        }
+        call_handler(&a, sig, f);
+        restart_ok = !!(a.flags & SA_RESTART);
+    }
+    ks_upcall_return(f);
+    die_of(SIGSEGV);                            /* the frame was damaged: nowhere to go back to */
+}
+
+/* ---- the calls ---- */
+
+long sys_rt_sigaction(long sig, const void *act, void *old, size_t size)
+{
+    if (sig < 1 || sig > 64 || size != 8)
+        return -EINVAL;
+    if (act && (sig == SIGKILL || sig == SIGSTOP))
+        return -EINVAL;
+    struct kact *cur = &emu.sigact[sig];
+    if (old)
+        memcpy(old, cur, sizeof *cur);
+    if (act) {
+        memcpy(cur, act, sizeof *cur);
+        cur->mask &= ~UNBLOCKABLE;
+        upcall_register();
+    }
+    return 0;
+}
+
+long sys_rt_sigprocmask(long how, const uint64_t *set, uint64_t *old, size_t size)
+{
+    static const int hows[] = { [SIG_BLOCK] = KS_MASK_BLOCK, [SIG_UNBLOCK] = KS_MASK_UNBLOCK,
+                                [SIG_SETMASK] = KS_MASK_SET };
+    uint64_t out[2];
+    if (size != 8)
+        return -EINVAL;
+    if (set && (how < 0 || how > SIG_SETMASK))
+        return -EINVAL;
+    long r = set ? ks_upcall_mask(hows[how], how == SIG_UNBLOCK ? *set : *set & ~UNBLOCKABLE, out)
+                 : ks_upcall_mask(KS_MASK_BLOCK, 0, out);
+    if (r < 0)
+        return linux_err(r);
+    if (old)
+        *old = out[0];
+    return 0;
+}
+
+long sys_rt_sigpending(uint64_t *set, size_t size)
+{
+    uint64_t out[2];
+    if (size != 8)
+        return -EINVAL;
+    long r = ks_upcall_mask(KS_MASK_BLOCK, 0, out);
+    if (r < 0)
+        return linux_err(r);
+    *set = out[1] & out[0];             /* pending and blocked: what is waiting */
+    return 0;
+}
+
+long sys_rt_sigsuspend(const uint64_t *mask, size_t size)
+{
+    if (size != 8)
+        return -EINVAL;
+    long r = ks_upcall_suspend(*mask & ~UNBLOCKABLE);
+    return r == KS_ERR_INTERRUPTED ? -EINTR : linux_err(r);
+}
+
+long sys_rt_sigtimedwait(const uint64_t *set, siginfo_t *info, const struct timespec *ts, size_t size)
+{
+    uint64_t ns = KS_FOREVER;
+    if (size != 8)
+        return -EINVAL;
+    if (ts && ts_to_ns(ts, &ns))
+        return -EINVAL;
+    long r = ks_upcall_take(*set & ~UNBLOCKABLE, ns);
+    if (r == KS_ERR_TIMED_OUT)
+        return -EAGAIN;
+    if (r < 0)
+        return r == KS_ERR_INTERRUPTED ? -EINTR : linux_err(r);
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->si_signo = (int)r + 1;
+        info->si_code = SI_USER;
+    }
+    return r + 1;
+}
+
+/* Raise sig on the process or thread handle h: 0 or -errno (0 for sig 0: it exists). */
+static long raise_on(ks_handle_t h, long sig)
+{
+    if (sig == 0)
+        return 0;
+    long r = ks_upcall_raise(h, SIG_BIT(sig));
+    return r < 0 ? (r == KS_ERR_ACCESS ? -EPERM : -ESRCH) : 0;
+}
+
+/* kill for one pid this process can reach: itself, a child, its parent. */
+static long kill_one(long pid, long sig)
+{
+    if (pid == (long)emu.pid)
+        return raise_on(KS_PROCESS_SELF, sig);
+    ks_handle_t kid = emu_kid_handle((uint32_t)pid);
+    if (kid) {
+        if (sig == SIGKILL)         /* even a child that masks everything, or never set an entry */
+            return ks_process_kill_cause(kid, KS_KILL_SIGNAL(SIGKILL)) < 0 ? -ESRCH : 0;
+        return raise_on(kid, sig);
+    }
+    if (pid == (long)emu.ppid && emu.parent)
+        return raise_on(emu.parent, sig);
+    return -ESRCH;
+}
+
+long sys_kill(long pid, long sig)
+{
+    if (sig < 0 || sig > 64)
+        return -EINVAL;
+    if (pid > 0)
+        return kill_one(pid, sig);
+    if (pid == 0 || pid == -1 || -pid == (long)emu.pid) {
+        /* our group (no process groups yet: ourselves and our children), or everyone we reach */
+        long r = raise_on(KS_PROCESS_SELF, sig);
+        emu_for_each_kid(kill_one, sig);
+        return r;
+    }
+    return -ESRCH;
+}
+
+long sys_tgkill(long tgid, long tid, long sig)
+{
+    if (sig < 0 || sig > 64)
+        return -EINVAL;
+    if (tgid != -1 && tgid != (long)emu.pid)
+        return -ESRCH;
+    ks_handle_t h = emu_thread_handle((uint32_t)tid);
+    return h ? raise_on(h, sig) : -ESRCH;
+}
+
+/* ---- setitimer(ITIMER_REAL) and alarm: a helper thread raises SIGALRM ---- */
+
+static struct {
+    struct emu_lock lock;
+    uint64_t deadline;          /* KS_SYS_CLOCK_NS time it fires at; 0: off */
+    uint64_t interval;          /* then every interval ns (0: once) */
+    volatile uint32_t change;   /* bumped at every change: the helper's futex */
+    int started;
+} itimer;
+
+/* The helper thread: sleeps until the deadline (or a change), raises SIGALRM on the process. */
+static __attribute__((noreturn, used)) void itimer_main(void)
+{
+    ks_upcall_mask(KS_MASK_SET, ~0ull, NULL);   /* it takes no signal itself: another thread does */
+    for (;;) {
+        uint32_t seen = itimer.change;
+        SEQ_BARRIER();
+        uint64_t dl = itimer.deadline, now = (uint64_t)ks_clock_ns();
+        if (!dl || now < dl) {
+            ks_futex_wait(&itimer.change, seen, dl ? dl - now : KS_FOREVER);
+            continue;
+        }
+        lock(&itimer.lock);
+        int due = itimer.deadline == dl;
+        if (due)
+            itimer.deadline = itimer.interval ? dl + itimer.interval : 0;
+        unlock(&itimer.lock);
+        if (due)
+            ks_upcall_raise(KS_PROCESS_SELF, SIG_BIT(SIGALRM));
+    }
+}
+
+/* Its first instruction: gp for the globals (threads start with gp 0), then C. */
+void emu_itimer_start(void);
+__asm__(".text\n.align 2\n.type emu_itimer_start, %function\nemu_itimer_start:\n"
+        ".option push\n.option norelax\n\tlla gp, __global_pointer$\n.option pop\n"
+        "\ttail itimer_main\n.size emu_itimer_start, . - emu_itimer_start\n");
+
+/* Start the helper (itimer.lock held): 0 or -errno. */
+static long itimer_start_locked(void)
+{
+    enum { STACK = 16384 };
+    if (itimer.started)
+        return 0;
+    long stack = sys_mmap(0, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack < 0)
+        return stack;
+    long t = ks_thread_create(KS_PROCESS_SELF, (void *)emu_itimer_start, (void *)(stack + STACK), 0);
+    if (t < 0) {
+        sys_munmap((uintptr_t)stack, STACK);
+        return -EAGAIN;
+    }
+    ks_handle_close((ks_handle_t)t);
+    itimer.started = 1;
+    return 0;
+}
+
+static uint64_t tv_ns(const struct timeval *tv)
+{
+    return (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
+}
+
+static void ns_tv(uint64_t ns, struct timeval *tv)
+{
+    tv->tv_sec = (time_t)(ns / 1000000000u);
+    tv->tv_usec = (suseconds_t)(ns % 1000000000u / 1000u);
+}
+
+/* What is left of the timer, and its interval, into *v (itimer.lock held). */
+static void itimer_get_locked(struct itimerval *v)
+{
+    uint64_t now = (uint64_t)ks_clock_ns(), left = 0;
+    if (itimer.deadline)
+        left = itimer.deadline > now ? itimer.deadline - now : 1000;
+    ns_tv(left, &v->it_value);
+    ns_tv(itimer.interval, &v->it_interval);
+}
+
+long sys_getitimer(long which, struct itimerval *val)
+{
+    if (which != ITIMER_REAL)
+        return -EINVAL;             /* the CPU-time timers are not kept */
+    lock(&itimer.lock);
+    itimer_get_locked(val);
+    unlock(&itimer.lock);
+    return 0;
+}
+
+long sys_setitimer(long which, const struct itimerval *val, struct itimerval *old)
+{
+    if (which != ITIMER_REAL)
+        return -EINVAL;
+    if (val->it_value.tv_usec < 0 || val->it_value.tv_usec >= 1000000 || val->it_value.tv_sec < 0 ||
+        val->it_interval.tv_usec < 0 || val->it_interval.tv_usec >= 1000000 || val->it_interval.tv_sec < 0)
+        return -EINVAL;
+    long r = 0;
+    lock(&itimer.lock);
+    if (old)
+        itimer_get_locked(old);
+    uint64_t v = tv_ns(&val->it_value);
+    if (v && (r = itimer_start_locked()) == 0) {
+        itimer.deadline = (uint64_t)ks_clock_ns() + v;
+        itimer.interval = tv_ns(&val->it_interval);
+    } else if (!v) {
+        itimer.deadline = 0;
+    }
+    itimer.change++;
+    unlock(&itimer.lock);
+    ks_futex_wake(&itimer.change, 1);
+    return r;
+}
+
+void signal_fork_child(void)
+{
+    if (itimer.started)                 /* (written only if used: the page is copied on write) */
+        memset(&itimer, 0, sizeof itimer);  /* timers are not inherited; the helper was the parent's */
+}
