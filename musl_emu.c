@@ -51,6 +51,7 @@ __attribute__((noinline, cold)) long linux_err(long ks)
 
 void lock(struct emu_lock *l)
 {
+    emu_crit++;                 /* upcalls wait (signal.c), while we wait for it too */
     uint32_t c = __sync_val_compare_and_swap(&l->v, 0, 1);
     if (c == 0)
         return;
@@ -66,6 +67,11 @@ void unlock(struct emu_lock *l)
 {
     if (__atomic_exchange_n(&l->v, 0, __ATOMIC_RELEASE) == 2)
         ks_futex_wake(&l->v, 1);
+    if (--emu_crit == 0 && __builtin_expect(emu_deferred != 0, 0)) {
+        uint64_t bits = emu_deferred;
+        emu_deferred = 0;
+        ks_upcall_mask(KS_MASK_UNBLOCK, bits, NULL);    /* what came meanwhile runs now */
+    }
 }
 
 /* ---- the rest ---- */
@@ -282,6 +288,10 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_rt_sigsuspend: return sys_rt_sigsuspend((const uint64_t *)a, (size_t)b);
     case SYS_rt_sigtimedwait: return sys_rt_sigtimedwait((const uint64_t *)a, (siginfo_t *)b,
                                                          (const struct timespec *)c, (size_t)d);
+    case SYS_ppoll: return sys_ppoll((struct pollfd *)a, (unsigned long)b, (const struct timespec *)c,
+                                     (const uint64_t *)d, (size_t)e);
+    case SYS_pselect6: return sys_pselect6(a, (fd_set *)b, (fd_set *)c, (fd_set *)d,
+                                           (const struct timespec *)e, (const void *)f);
     case SYS_kill: return sys_kill(a, b);
     case SYS_tkill: return sys_tgkill(-1, a, b);
     case SYS_tgkill: return sys_tgkill(a, b, c);

@@ -15,6 +15,7 @@
 #include <kestrel/ipc.h>
 #include "ipc_thread.h"
 #include "list.h"
+#include "wait.h"
 #include "object.h"
 
 /* The three port objects; arch/riscv/ipc_fast.S reads them through asm-offsets. */
@@ -27,6 +28,7 @@ struct listener {
                                    `closed` as one doubleword) */
     struct list notifications;  /* pending struct ipc_notification, FIFO */
     struct list close_hooks;    /* struct ipc_close_hook: told when the last handle closes */
+    struct wait_queue note_waiters;     /* threads in KS_SYS_LISTENER_WAIT */
 };
 
 /*
@@ -61,6 +63,7 @@ struct client_port {
     struct object obj;
     struct listener *listener;  /* holds a reference */
     uint64_t userdata;
+    struct ipc_notification note;   /* KS_SYS_IPC_NOTIFY's, posted to the listener */
 };
 
 enum reply_state { REPLY_IDLE, REPLY_ARMED, REPLY_CALLER_GONE };
@@ -116,6 +119,13 @@ struct client_port *ipc_client_new(struct account *a, struct listener *l, uint64
  * the idle loop).
  */
 void ipc_notify(struct listener *l, struct ipc_notification *n);
+
+/*
+ * KS_SYS_LISTENER_WAIT: take the first notification pending on l (its word
+ * and userdata), waiting up to timeout_ns (KS_FOREVER: no limit) for one.
+ * 0, KS_ERR_TIMED_OUT, KS_ERR_INTERRUPTED, or KS_ERR_PEER_CLOSED (l closed).
+ */
+long ipc_wait_notification(struct listener *l, uint64_t timeout_ns, uint64_t *word, uint64_t *userdata);
 
 /* Withdraw n if it is pending on l. */
 void ipc_notification_cancel(struct listener *l, struct ipc_notification *n);

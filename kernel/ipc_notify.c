@@ -3,6 +3,10 @@
  * (an interrupt, for one), posted to a listener and received like a call
  * that needs no reply (see ipc.h).
  */
+#include <arch/arch.h>
+#include <kestrel/errors.h>
+#include <kestrel/syscall.h>
+#include "clock.h"
 #include "ipc_internal.h"
 #include "sched.h"
 #include "string.h"
@@ -44,6 +48,33 @@ void ipc_notify(struct listener *l, struct ipc_notification *n)
         leave_listener(&r->ipc);
         ipc_take_notification(l, r);
         sched_wake(r, KS_HANDLE_NONE);
+    } else {
+        wake_one(&l->note_waiters, 0);
+    }
+}
+
+long ipc_wait_notification(struct listener *l, uint64_t timeout_ns, uint64_t *word, uint64_t *userdata)
+{
+    struct thread *t = current_thread();
+    uint64_t deadline = timeout_ns == KS_FOREVER ? 0 : arch_time_now() + clock_ns_to_time(timeout_ns);
+    for (;;) {
+        if (!list_empty(&l->notifications)) {
+            struct ipc_notification *n = LIST_ENTRY(list_first(&l->notifications), struct ipc_notification, link);
+            ipc_notification_cancel(l, n);
+            *word = n->word;
+            *userdata = n->userdata;
+            return 0;
+        }
+        if (l->closed)
+            return KS_ERR_PEER_CLOSED;
+        if (timeout_ns == 0 || (deadline && arch_time_now() >= deadline))
+            return KS_ERR_TIMED_OUT;
+        if (deadline)
+            sched_add_sleeper(t, deadline);
+        long r = sched_block(&l->note_waiters, 1);
+        sched_remove_sleeper(t);
+        if (r == KS_ERR_INTERRUPTED)
+            return r;
     }
 }
 

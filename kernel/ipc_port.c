@@ -45,6 +45,7 @@ static void listener_last_handle(struct object *o)
     }
     fail_all(&l->callers, KS_ERR_PEER_CLOSED);
     fail_all(&l->receivers, KS_ERR_PEER_CLOSED);
+    wake_all(&l->note_waiters, 0);      /* they see `closed` */
 }
 
 static const struct object_ops listener_ops = {
@@ -55,6 +56,7 @@ static const struct object_ops listener_ops = {
 static void client_destroy(struct object *o)
 {
     struct client_port *c = client_from_object(o);
+    ipc_notification_cancel(c->listener, &c->note);
     object_put(&c->listener->obj);
     account_kfree(account_of(o), c);
 }
@@ -95,6 +97,7 @@ struct listener *ipc_listener_new(struct account *a)
     list_init(&l->receivers);
     list_init(&l->notifications);
     list_init(&l->close_hooks);
+    wait_queue_init(&l->note_waiters);
     return l;
 }
 
@@ -106,6 +109,8 @@ struct client_port *ipc_client_new(struct account *a, struct listener *l, uint64
     object_get(&l->obj);
     c->listener = l;
     c->userdata = userdata;
+    ipc_notification_init(&c->note);
+    c->note.userdata = userdata;
     return c;
 }
 

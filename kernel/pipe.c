@@ -7,11 +7,13 @@
  * pipe itself is freed with the second end object.
  */
 #include <kestrel/errors.h>
+#include <kestrel/syscall.h>
 #include "account.h"
 #include "page_alloc.h"
 #include "pipe.h"
 #include "uaccess.h"
 #include "wait.h"
+#include "watch.h"
 
 struct pipe {
     uint8_t *ring;
@@ -20,8 +22,46 @@ struct pipe {
     int ends;                       /* end objects alive (2, then 1) */
     int closed_by_readers, closed_by_writers;
     struct wait_queue readers, writers;     /* waiting for bytes, for room */
+    struct watch_list watch_rd, watch_wr;   /* listeners watching the read end, the write end */
     struct account *acct;
 };
+
+uint32_t pipe_ready(const struct pipe_end *e)
+{
+    const struct pipe *p = e->pipe;
+    if (!e->writer)
+        return (p->count ? KS_WATCH_READABLE : 0) |
+               (p->closed_by_writers ? KS_WATCH_READABLE | KS_WATCH_HANGUP : 0);
+    return (PIPE_SIZE - p->count >= PIPE_BUF ? KS_WATCH_WRITABLE : 0) |
+           (p->closed_by_readers ? KS_WATCH_WRITABLE | KS_WATCH_HANGUP : 0);
+}
+
+/* What the read end's and the write end's watchers may now see (nothing to do without watchers:
+   the common case, kept to a load and a branch on the read and write paths). */
+static inline void fire_read_end(struct pipe *p)
+{
+    if (!watch_list_empty(&p->watch_rd))
+        watch_fire(&p->watch_rd, (p->count ? KS_WATCH_READABLE : 0) |
+                                 (p->closed_by_writers ? KS_WATCH_READABLE | KS_WATCH_HANGUP : 0));
+}
+
+static inline void fire_write_end(struct pipe *p)
+{
+    if (!watch_list_empty(&p->watch_wr))
+        watch_fire(&p->watch_wr, (PIPE_SIZE - p->count >= PIPE_BUF ? KS_WATCH_WRITABLE : 0) |
+                                 (p->closed_by_readers ? KS_WATCH_WRITABLE | KS_WATCH_HANGUP : 0));
+}
+
+long pipe_watch(struct pipe_end *e, struct account *a, struct listener *l, uint64_t userdata,
+                uint32_t events)
+{
+    uint32_t ready = pipe_ready(e);
+    if (ready & (events | KS_WATCH_HANGUP))
+        return ready;
+    long r = watch_arm(e->writer ? &e->pipe->watch_wr : &e->pipe->watch_rd, a, l, userdata,
+                       events | KS_WATCH_HANGUP);
+    return r ? r : 0;
+}
 
 _Static_assert((PIPE_SIZE & (PIPE_SIZE - 1)) == 0 && PIPE_SIZE / PAGE_SIZE == 16, "order 4");
 #define RING_ORDER 4
@@ -31,6 +71,8 @@ static void end_destroy(struct object *o)
     struct pipe_end *e = pipe_end_from_object(o);
     struct pipe *p = e->pipe;
     if (p && --p->ends == 0) {              /* NULL: pipe_create failed before joining them */
+        watch_list_release(&p->watch_rd);
+        watch_list_release(&p->watch_wr);
         page_free(p->ring, RING_ORDER);
         account_kfree(p->acct, p);
     }
@@ -44,9 +86,11 @@ static void end_last_handle(struct object *o)
     if (e->writer) {
         p->closed_by_writers = 1;
         wake_all(&p->readers, 0);           /* end of file */
+        fire_read_end(p);
     } else {
         p->closed_by_readers = 1;
         wake_all(&p->writers, 0);           /* nobody will read: EPIPE */
+        fire_write_end(p);
     }
 }
 
@@ -63,6 +107,8 @@ long pipe_create(struct account *a, struct pipe_end **rd, struct pipe_end **wr)
     p->acct = a;
     wait_queue_init(&p->readers);
     wait_queue_init(&p->writers);
+    watch_list_init(&p->watch_rd);
+    watch_list_init(&p->watch_wr);
     if (!p->ring || !r || !w) {
         if (r)
             object_put(&r->obj);            /* ends 0: destroy frees only the end */
@@ -121,6 +167,7 @@ long pipe_read(struct pipe_end *e, uintptr_t ubuf, uint64_t len, int nonblock)
     p->head = (p->head + n) & (PIPE_SIZE - 1);
     p->count -= n;
     wake_all(&p->writers, 0);
+    fire_write_end(p);
     return n;
 }
 
@@ -147,6 +194,7 @@ long pipe_write(struct pipe_end *e, uintptr_t ubuf, uint64_t len, int nonblock)
             p->count += n;
             done += n;
             wake_all(&p->readers, 0);
+            fire_read_end(p);
             continue;
         }
         if (nonblock)

@@ -47,6 +47,20 @@ long pipe_read(struct pipe_end *e, uintptr_t ubuf, uint64_t len, int nonblock);
  */
 long pipe_write(struct pipe_end *e, uintptr_t ubuf, uint64_t len, int nonblock);
 
+/* What end e is ready for now: KS_WATCH_READABLE (read end: bytes, or end of file),
+   KS_WATCH_WRITABLE (write end: room for PIPE_BUF bytes, or no readers), KS_WATCH_HANGUP
+   (the other end is gone). */
+uint32_t pipe_ready(const struct pipe_end *e);
+
+/*
+ * poll's half: if e is ready now for any of `events` (or hung up), that
+ * readiness (> 0); else arm l's one-shot watch on e (kernel/watch.h) and 0;
+ * or KS_ERR_NO_MEMORY (the record, charged to a).
+ */
+struct listener;
+long pipe_watch(struct pipe_end *e, struct account *a, struct listener *l, uint64_t userdata,
+                uint32_t events);
+
 /* Bytes waiting in the pipe of either end (FIONREAD). */
 uint32_t pipe_available(const struct pipe_end *e);
 

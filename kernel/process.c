@@ -175,17 +175,17 @@ long process_wait(struct process *p, uint64_t *status)
 static long exec_end_other_threads(struct process *p)
 {
     struct thread *self = current_thread();
-    LIST_FOR_EACH(n, tmp, &p->threads) {
-        struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
-        if (t == self)
-            continue;
-        t->flags |= THREAD_KILLED;
-        if (t->state == THREAD_BLOCKED && t->interruptible)
-            sched_wake(t, KS_ERR_INTERRUPTED);
-    }
     while (p->nthreads > 1) {
         if (self->flags & THREAD_KILLED)
             return KS_ERR_INTERRUPTED;
+        LIST_FOR_EACH(n, tmp, &p->threads) {    /* each pass: a thread made meanwhile too */
+            struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
+            if (t == self || (t->flags & THREAD_KILLED))
+                continue;
+            t->flags |= THREAD_KILLED;
+            if (t->state == THREAD_BLOCKED && t->interruptible)
+                sched_wake(t, KS_ERR_INTERRUPTED);
+        }
         sched_yield();                  /* they run and leave meanwhile */
         if (p->nthreads > 1)
             thread_sleep(100000);       /* (at once if an upcall is due: the yield still lets them run) */
@@ -202,8 +202,8 @@ long process_exec(struct process *p, struct process *image, uint64_t pc, uint64_
     long r = exec_end_other_threads(p);
     if (r)
         return r;
-    if (image->state != PROCESS_ALIVE)  /* someone killed it while we waited */
-        return KS_ERR_BAD_STATE;
+    if (image->state != PROCESS_ALIVE || image->nthreads)  /* killed or started while we waited */
+        return KS_ERR_BAD_STATE;        /* (the caller's other threads are gone by now) */
     ipc_thread_exec(self);              /* its reply port and handle cache name the old table */
     struct vm_space *old_vm = p->vm;
     struct handle_table *old_handles = p->handles;

@@ -13,6 +13,7 @@
 #include "page_alloc.h"
 #include "sched.h"
 #include "thread.h"
+#include "upcall.h"
 
 static struct list run_queue;
 static struct list sleepers;            /* sorted by deadline */
@@ -99,6 +100,8 @@ void thread_start_user(void)
 {
     BUG_ON(arch_irq_enabled());
     thread_start();
+    if (current_thread()->flags)    /* killed, or an upcall due, before it ever ran */
+        thread_return_slow(0, UPCALL_FROM_TRAP);
 }
 
 void sched_yield(void)

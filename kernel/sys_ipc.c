@@ -24,9 +24,11 @@ long sys_ipc_listener_create(void)
     return r;
 }
 
-long sys_ipc_client_create(sysarg_t listener, sysarg_t userdata)
+long sys_ipc_client_create(sysarg_t listener, sysarg_t userdata, sysarg_t flags)
 {
     struct object *o;
+    if (flags & ~(sysarg_t)KS_CLIENT_NOTIFY)
+        return KS_ERR_INVALID;
     long r = sys_lookup(listener, KS_OBJ_LISTENER, KS_RIGHT_MANAGE, &o, NULL);
     if (r)
         return r;
@@ -35,9 +37,22 @@ long sys_ipc_client_create(sysarg_t listener, sysarg_t userdata)
     object_put(o);
     if (!c)
         return KS_ERR_NO_MEMORY;
-    r = sys_install(&c->obj, CLIENT_RIGHTS);
+    r = sys_install(&c->obj, CLIENT_RIGHTS | (flags & KS_CLIENT_NOTIFY ? KS_RIGHT_SIGNAL : 0));
     object_put(&c->obj);
     return r;
+}
+
+long sys_ipc_notify(sysarg_t client, sysarg_t word)
+{
+    struct object *o;
+    long r = sys_lookup(client, KS_OBJ_CLIENT, KS_RIGHT_SIGNAL, &o, NULL);
+    if (r)
+        return r;
+    struct client_port *c = client_from_object(o);
+    c->note.word = list_linked(&c->note.link) ? c->note.word | word : word;
+    ipc_notify(c->listener, &c->note);
+    object_put(o);
+    return 0;
 }
 
 long sys_ipc_call(sysarg_t port, sysarg_t desc)
@@ -91,4 +106,18 @@ long sys_ipc_control(sysarg_t on, sysarg_t out)
     ipc_fastpath_on = on;
     ipc_stats.fastpath_on = on;
     return 0;
+}
+
+long sys_listener_wait(sysarg_t listener, sysarg_t timeout_ns, sysarg_t out)
+{
+    struct object *o;
+    uint64_t v[2];
+    if (!user_range_ok(out, sizeof v))
+        return KS_ERR_FAULT;
+    long r = sys_lookup(listener, KS_OBJ_LISTENER, KS_RIGHT_READ, &o, NULL);
+    if (r)
+        return r;
+    r = ipc_wait_notification(listener_from_object(o), timeout_ns, &v[0], &v[1]);
+    object_put(o);
+    return r ? r : copy_to_user(out, v, sizeof v);
 }

@@ -40,7 +40,8 @@ long sys_clock_ns(void);
 long sys_kstat(sysarg_t out, sysarg_t flags);
 long sys_ipc_control(sysarg_t on, sysarg_t out);
 long sys_ipc_listener_create(void);
-long sys_ipc_client_create(sysarg_t listener, sysarg_t userdata);
+long sys_ipc_client_create(sysarg_t listener, sysarg_t userdata, sysarg_t flags);
+long sys_ipc_notify(sysarg_t client, sysarg_t word);
 long sys_ipc_call(sysarg_t port, sysarg_t desc);
 long sys_ipc_receive(sysarg_t listener, sysarg_t desc);
 long sys_ipc_reply(sysarg_t reply, sysarg_t desc);
@@ -64,6 +65,8 @@ long sys_upcall_return(sysarg_t frame);
 long sys_upcall_take(sysarg_t bits, sysarg_t timeout_ns);
 long sys_upcall_suspend(sysarg_t mask);
 long sys_process_on_exit(sysarg_t proc, sysarg_t bits);
+long sys_pipe_watch(sysarg_t h, sysarg_t events, sysarg_t listener, sysarg_t userdata);
+long sys_listener_wait(sysarg_t listener, sysarg_t timeout_ns, sysarg_t out);
 
 #define ENTRY(n, fn) [n] = (syscall_fn)(void (*)(void))(fn)
 
@@ -120,6 +123,9 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_UPCALL_TAKE, sys_upcall_take),
     ENTRY(KS_SYS_UPCALL_SUSPEND, sys_upcall_suspend),
     ENTRY(KS_SYS_PROCESS_ON_EXIT, sys_process_on_exit),
+    ENTRY(KS_SYS_PIPE_WATCH, sys_pipe_watch),
+    ENTRY(KS_SYS_LISTENER_WAIT, sys_listener_wait),
+    ENTRY(KS_SYS_IPC_NOTIFY, sys_ipc_notify),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

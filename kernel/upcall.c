@@ -34,18 +34,72 @@ static inline uint64_t pending_of(const struct thread *t)
     return t->up_raised | t->proc->up_raised;
 }
 
+/* What t would be diverted for now: raised on it or its process, not masked (none without an entry). */
+static inline uint64_t due_of(const struct thread *t)
+{
+    return t->proc->upcall_pc ? pending_of(t) & ~t->up_mask : 0;
+}
+
+/*
+ * May an upcall end t's wait? Any interruptible wait, except a call whose
+ * request the server already holds, unless the call asked for it
+ * (KS_IPC_CALL_INTERRUPTIBLE): the upcall then waits for the reply.
+ */
+static int wait_ends_for_upcall(const struct thread *t)
+{
+    if (t->state != THREAD_BLOCKED || !t->interruptible)
+        return 0;
+    return t->ipc.state != IPC_WAIT_REPLY ||
+           (t->ipc.desc_user && (t->ipc.desc.call_flags & KS_IPC_CALL_INTERRUPTIBLE));
+}
+
+/* t has something due: flag it, and end its wait if an upcall may. */
+static void flag_due(struct thread *t)
+{
+    t->flags |= THREAD_UPCALL;
+    if (wait_ends_for_upcall(t))
+        sched_wake(t, KS_ERR_INTERRUPTED);
+}
+
 void upcall_update(struct thread *t)
 {
-    uint64_t pend = pending_of(t);
-    if (t->proc->upcall_pc && (pend & ~t->up_mask)) {
-        t->flags |= THREAD_UPCALL;
-        if (t->state == THREAD_BLOCKED && t->interruptible)
-            sched_wake(t, KS_ERR_INTERRUPTED);
-    } else {
+    if (due_of(t))
+        flag_due(t);
+    else
         t->flags &= ~THREAD_UPCALL;
-    }
-    if (t->up_take && (pend & t->up_take) && t->state == THREAD_BLOCKED)
+    if (t->up_take && (pending_of(t) & t->up_take) && t->state == THREAD_BLOCKED)
         sched_wake(t, TAKE_WOKEN);
+}
+
+/* A process bit was taken: threads flagged for it alone have nothing due any more. */
+static void settle_flags(struct process *p)
+{
+    LIST_FOR_EACH(n, tmp, &p->threads) {
+        struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
+        if ((t->flags & THREAD_UPCALL) && !due_of(t))
+            t->flags &= ~THREAD_UPCALL;
+    }
+}
+
+/*
+ * Process bits `bits` (pending on p) need a taker: the current thread if it
+ * is p's and takes one, else the first thread that does; threads waiting in
+ * KS_SYS_UPCALL_TAKE for one of them are woken.
+ */
+static void process_pick(struct process *p, uint64_t bits)
+{
+    struct thread *self = current_thread(), *pick = NULL;
+    if (self->proc == p && (bits & ~self->up_mask))
+        pick = self;
+    LIST_FOR_EACH(n, tmp, &p->threads) {
+        struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
+        if (!pick && (bits & ~t->up_mask))
+            pick = t;
+        else if (t != pick && (t->up_take & bits) && t->state == THREAD_BLOCKED)
+            sched_wake(t, TAKE_WOKEN);
+    }
+    if (pick)
+        upcall_update(pick);
 }
 
 void upcall_raise_thread(struct thread *t, uint64_t bits)
@@ -68,34 +122,24 @@ void upcall_raise_process(struct process *p, uint64_t bits)
     if (!bits)
         return;
     p->up_raised |= bits;
-    /* One thread to take it: the raiser if it can, else the first that can; takers see it too. */
-    struct thread *self = current_thread(), *pick = NULL;
-    if (self->proc == p && (bits & ~self->up_mask))
-        pick = self;
-    LIST_FOR_EACH(n, tmp, &p->threads) {
-        struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
-        if (!pick && (bits & ~t->up_mask))
-            pick = t;
-        else if (t != pick && (t->up_take & bits))
-            upcall_update(t);
-    }
-    if (pick)
-        upcall_update(pick);
+    process_pick(p, bits);
 }
 
 /* The lowest due bit of t, taken off its pending set; -1 if none (the flag is cleared). */
 static int take_due(struct thread *t)
 {
-    uint64_t due = pending_of(t) & ~t->up_mask;
-    if (!due || !t->proc->upcall_pc) {
+    uint64_t due = due_of(t);
+    if (!due) {
         t->flags &= ~THREAD_UPCALL;
         return -1;
     }
     int bit = lowest_bit(due);
-    if (t->up_raised & (1ull << bit))
+    if (t->up_raised & (1ull << bit)) {
         t->up_raised &= ~(1ull << bit);
-    else
+    } else {
         t->proc->up_raised &= ~(1ull << bit);
+        settle_flags(t->proc);
+    }
     return bit;
 }
 
@@ -112,8 +156,13 @@ struct upcall_ret thread_return_slow(long a0, long from)
     if (!(t->flags & THREAD_UPCALL))
         return r;
     int bit = take_due(t);
-    if (bit < 0)
+    if (bit < 0) {
+        if (t->up_suspended) {          /* (not reached while flags are exact; kept safe) */
+            t->up_mask = t->up_saved_mask;
+            t->up_suspended = 0;
+        }
         return r;
+    }
     if (!r.full)
         arch_upcall_complete_frame(t, from == UPCALL_FROM_IPC, a0);
     uint64_t mask = t->up_suspended ? t->up_saved_mask : t->up_mask;
@@ -138,8 +187,15 @@ long sys_upcall_set(sysarg_t pc, sysarg_t ignore)
     struct process *p = current_process();
     p->upcall_pc = pc;
     p->up_ignore = ignore;
-    LIST_FOR_EACH(n, tmp, &p->threads)
-        upcall_update(LIST_ENTRY(n, struct thread, proc_link));
+    LIST_FOR_EACH(n, tmp, &p->threads) {     /* each its own bits; the process's to one of them */
+        struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
+        if (pc && (t->up_raised & ~t->up_mask))
+            flag_due(t);
+        else
+            t->flags &= ~THREAD_UPCALL;
+    }
+    if (pc && p->up_raised)
+        process_pick(p, p->up_raised);
     return 0;
 }
 
@@ -201,10 +257,12 @@ long sys_upcall_take(sysarg_t bits, sysarg_t timeout_ns)
         uint64_t have = pending_of(t) & bits;
         if (have) {
             int bit = lowest_bit(have);
-            if (t->up_raised & (1ull << bit))
+            if (t->up_raised & (1ull << bit)) {
                 t->up_raised &= ~(1ull << bit);
-            else
+            } else {
                 t->proc->up_raised &= ~(1ull << bit);
+                settle_flags(t->proc);
+            }
             upcall_update(t);
             return bit;
         }
@@ -230,14 +288,13 @@ long sys_upcall_suspend(sysarg_t mask)
     t->up_suspended = 1;
     t->up_mask = mask;
     upcall_update(t);
-    long r;
-    while ((r = sched_block(NULL, 1)) != KS_ERR_INTERRUPTED)
-        ;
-    if (!(t->flags & THREAD_UPCALL) && t->up_suspended) {  /* killed, not diverted: put it back */
+    while (!due_of(t) && !(t->flags & THREAD_KILLED))
+        sched_block(NULL, 1);           /* woken by a raise (or a stale wake: look again) */
+    if (!due_of(t)) {                   /* killed, not diverted: put the mask back */
         t->up_mask = t->up_saved_mask;
         t->up_suspended = 0;
     }
-    return r;
+    return KS_ERR_INTERRUPTED;
 }
 
 long sys_process_on_exit(sysarg_t proc, sysarg_t bits)

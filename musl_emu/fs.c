@@ -10,15 +10,26 @@
 
 /*
  * One call: words w (MR0 = op in, status out), optional send and receive
- * buffers. Returns the server's status (MR0 of the reply; its other words stay
- * in w) or the errno for an IPC failure. Handles received go to hs (up to
- * KS_IPC_MAX_HANDLES; *nh says how many), or are closed if hs is NULL.
+ * buffers, call flags (KS_IPC_CALL_*). Returns the server's status (MR0 of
+ * the reply; its other words stay in w) or the errno for an IPC failure.
+ * Handles received go to hs (up to KS_IPC_MAX_HANDLES; *nh says how many), or
+ * are closed if hs is NULL. A signal ends the call only while it waits for
+ * fsd to take it (so fsd never did it): the call is sent again, as a Linux
+ * file system call is not interrupted either. With KS_IPC_CALL_INTERRUPTIBLE
+ * (a console read, which may wait for ever) it ends the call while fsd holds
+ * it too, which then starts again if the signal's action had SA_RESTART and
+ * else fails with EINTR.
  */
-static long fs_call(ks_handle_t port, uint64_t w[KS_IPC_WORDS], const void *send, size_t send_len,
-                    void *recv, size_t recv_cap, ks_handle_t hs[KS_IPC_MAX_HANDLES], uint32_t *nh)
+static long fs_call_flags(ks_handle_t port, uint64_t w[KS_IPC_WORDS], const void *send, size_t send_len,
+                          void *recv, size_t recv_cap, ks_handle_t hs[KS_IPC_MAX_HANDLES],
+                          uint32_t *nh, uint32_t flags)
 {
-    if (!send_len && !recv_cap && !hs && !nh) {     /* words only: no descriptor at all */
-        long r = ks_ipc_call(port, NULL, w, NULL);
+    uint64_t sent[KS_IPC_WORDS];
+    long r;
+    memcpy(sent, w, sizeof sent);       /* a failed call leaves w cleared: this is sent again */
+    if (!send_len && !recv_cap && !hs && !nh && !flags) {   /* words only: no descriptor at all */
+        while ((r = ks_ipc_call(port, NULL, w, NULL)) == KS_ERR_INTERRUPTED)
+            memcpy(w, sent, sizeof sent);
         return r < 0 ? linux_err(r) : (long)w[0];
     }
     struct ks_ipc_desc d = { 0 };
@@ -26,7 +37,14 @@ static long fs_call(ks_handle_t port, uint64_t w[KS_IPC_WORDS], const void *send
     d.send_len = send_len;
     d.recv_buf = recv;
     d.recv_cap = recv_cap;
-    long r = ks_ipc_call(port, &d, w, NULL);
+    d.call_flags = flags;
+    for (;;) {
+        emu_restart_ok = 0;
+        r = ks_ipc_call(port, &d, w, NULL);
+        if (r != KS_ERR_INTERRUPTED || ((flags & KS_IPC_CALL_INTERRUPTIBLE) && !emu_restart()))
+            break;
+        memcpy(w, sent, sizeof sent);
+    }
     if (r < 0)
         return linux_err(r);
     if (nh)
@@ -38,6 +56,12 @@ static long fs_call(ks_handle_t port, uint64_t w[KS_IPC_WORDS], const void *send
             ks_handle_close(d.recv_handles[i]);
     }
     return (long)w[0];
+}
+
+static inline long fs_call(ks_handle_t port, uint64_t w[KS_IPC_WORDS], const void *send, size_t send_len,
+                           void *recv, size_t recv_cap, ks_handle_t hs[KS_IPC_MAX_HANDLES], uint32_t *nh)
+{
+    return fs_call_flags(port, w, send, send_len, recv, recv_cap, hs, nh, 0);
 }
 
 /*
@@ -185,6 +209,8 @@ long console_write(ks_handle_t h, ks_handle_t h2, const void *buf, size_t len)
         for (size_t i = 0; i < len; i++)    /* a few bytes: cheaper than calling memcpy */
             dst[i] = src[i];
         long r = ks_ipc_call(h2 ? h2 : h, NULL, w, NULL);
+        if (__builtin_expect(r == KS_ERR_INTERRUPTED, 0))   /* still queued: fsd never saw it */
+            return console_write(h, h2, buf, len);
         return r < 0 ? linux_err(r) : (long)w[0];
     }
     if (len > KS_IPC_MAX_BUF)
@@ -199,12 +225,8 @@ long console_write(ks_handle_t h, ks_handle_t h2, const void *buf, size_t len)
  */
 static long console_read(ks_handle_t port, void *buf, size_t len)
 {
-    long r;
-    do {
-        uint64_t w[KS_IPC_WORDS] = { FS_OP_READ, len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len };
-        r = fs_call(port, w, NULL, 0, buf, w[1], NULL, NULL);
-    } while (r == -EINTR && emu_restart());
-    return r;
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_READ, len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len };
+    return fs_call_flags(port, w, NULL, 0, buf, w[1], NULL, NULL, KS_IPC_CALL_INTERRUPTIBLE);
 }
 
 /* write() other than to a plain file: appending, the console, the debug console. */

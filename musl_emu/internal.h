@@ -19,7 +19,9 @@
 #include <sys/auxv.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -30,6 +32,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <ucontext.h>
+#include <kestrel/upcall.h>
 #include "musl_emu.h"
 #include "user/lib/fsproto.h"
 #include "user/lib/ipc.h"
@@ -109,7 +112,9 @@ struct emu_state {
     char cwd[FS_PATH_MAX];                  /* the working directory, canonical ("" means "/") */
     uint32_t umask;                         /* taken off new files' and directories' modes */
     struct emu_thread threads[MAX_THREADS];
-    struct { uint32_t pid; ks_handle_t h; } kids[MAX_KIDS];    /* forked, not yet reaped */
+    struct { uint32_t pid; ks_handle_t h; uintptr_t reaping; } kids[MAX_KIDS];
+                                            /* forked, not yet reaped; `reaping`: the thread
+                                               (its tp) whose wait4 waits for it */
     struct kact sigact[65];                 /* signal n's action (signal.c) */
     uint64_t exec_ignored;                  /* the signals the program before exec ignored */
     uintptr_t brk_base, brk_cur, brk_mapped;
@@ -136,6 +141,14 @@ static inline __attribute__((always_inline)) int fd_snapshot(long fd, struct fd 
     *out = *f;
     SEQ_BARRIER();
     return !(seq & 1) && __atomic_load_n(&f->seq, __ATOMIC_RELAXED) == seq;
+}
+
+/* The calling thread's thread pointer: what names it here, at no cost. */
+static inline uintptr_t emu_tp(void)
+{
+    uintptr_t tp;
+    __asm__ volatile("mv %0, tp" : "=r"(tp));
+    return tp;
 }
 
 /* ---- musl_emu.c ---- */
@@ -208,7 +221,22 @@ void signal_fork_child(void);
 
 /* After a blocking call failed with KS_ERR_INTERRUPTED: 1 if it should start again
    (the upcall that interrupted it was ignored, or its action had SA_RESTART). */
-int emu_restart(void);
+extern __thread int emu_restart_ok;
+static inline int emu_restart(void)
+{
+    int r = emu_restart_ok;
+    emu_restart_ok = 0;
+    return r;
+}
+
+/*
+ * musl_emu's own critical sections (its locks): an upcall that comes while
+ * the thread holds one is deferred (re-raised on the thread and masked) and
+ * unmasked when the last lock goes, so no handler runs on a half-changed
+ * table or on a lock its own thread holds. lock() and unlock() count.
+ */
+extern __thread unsigned emu_crit;
+extern __thread uint64_t emu_deferred;
 
 /* The upcall entry: the kernel diverts a thread here (include/kestrel/upcall.h). */
 struct ks_upcall_frame;
@@ -223,6 +251,19 @@ long sys_kill(long pid, long sig);
 long sys_tgkill(long tgid, long tid, long sig);
 long sys_setitimer(long which, const struct itimerval *val, struct itimerval *old);
 long sys_getitimer(long which, struct itimerval *val);
+
+/* ---- poll.c ---- */
+
+long sys_ppoll(struct pollfd *fds, unsigned long n, const struct timespec *ts, const uint64_t *mask,
+               size_t mask_size);
+long sys_pselect6(long nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
+                  const void *sigdata);
+
+/* The calling thread is leaving: its poll listener goes. */
+void poll_thread_exit(void);
+
+/* In a fork's child: the poll listener was the parent's thread's. */
+void poll_fork_child(void);
 
 /* ---- exec.c ---- */
 

@@ -58,18 +58,20 @@ long sys_pipe2(int *fds, long flags)
 long pipe_read(const struct fd *f, void *buf, size_t len)
 {
     long r;
-    do
+    do {
+        emu_restart_ok = 0;
         r = ks_pipe_read(f->h, buf, len, f->flags & O_NONBLOCK ? KS_PIPE_NONBLOCK : 0);
-    while (r == KS_ERR_INTERRUPTED && emu_restart());
+    } while (r == KS_ERR_INTERRUPTED && emu_restart());
     return r < 0 ? linux_err(r) : r;
 }
 
 long pipe_write(const struct fd *f, const void *buf, size_t len)
 {
     long r;
-    do
+    do {
+        emu_restart_ok = 0;
         r = ks_pipe_write(f->h, buf, len, f->flags & O_NONBLOCK ? KS_PIPE_NONBLOCK : 0);
-    while (r == KS_ERR_INTERRUPTED && emu_restart());
+    } while (r == KS_ERR_INTERRUPTED && emu_restart());
     return pipe_ret(r);
 }
 

@@ -93,6 +93,7 @@ static void fork_child_setup(void)
     emu.parent = emu.self_signal;                   /* the copy names the parent */
     emu.self_signal = 0;
     signal_fork_child();
+    poll_fork_child();
     emu.thread_lock.v = 0;
     emu.fd_lock.v = 0;
     for (int i = 0; i < MAX_FDS; i++)
@@ -187,9 +188,12 @@ static long reap(int i, int *status, int nohang)
 {
     uint64_t s = 0;
     long r;
-    do
+    emu.kids[i].reaping = emu_tp();     /* a signal handler's wait4 passes it by meanwhile */
+    do {
+        emu_restart_ok = 0;
         r = ks_process_wait_flags(emu.kids[i].h, &s, nohang ? KS_WAIT_NOHANG : 0);
-    while (r == KS_ERR_INTERRUPTED && emu_restart());
+    } while (r == KS_ERR_INTERRUPTED && emu_restart());
+    emu.kids[i].reaping = 0;
     if (r == KS_ERR_AGAIN)
         return 0;
     if (r < 0)
@@ -215,14 +219,20 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
     if (ru)
         memset(ru, 0, sizeof *ru);
     int nohang = !!(options & WNOHANG);
+    uintptr_t me = emu_tp();
     for (;;) {
-        int any = 0;
+        int any = 0, waited = 0;
         for (int i = 0; i < MAX_KIDS; i++) {
             if (!emu.kids[i].pid || (pid > 0 && emu.kids[i].pid != (uint32_t)pid))
                 continue;
             if (pid < -1)
                 continue;       /* other process groups: there are none */
+            if (emu.kids[i].reaping) {
+                any |= emu.kids[i].reaping != me;   /* our own interrupted wait4 will have it */
+                continue;
+            }
             any = 1;
+            waited = !nohang && pid > 0;
             long r = reap(i, status, nohang || pid <= 0);
             if (r != 0)
                 return r;
@@ -231,7 +241,7 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
             return -ECHILD;
         if (nohang)
             return 0;
-        if (pid > 0)
+        if (waited)
             continue;           /* reap waited (interrupted or not): look again */
         if (ks_thread_sleep(1000000) == KS_ERR_INTERRUPTED && !emu_restart())
             return -EINTR;      /* a handler ran without SA_RESTART */

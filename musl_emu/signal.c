@@ -20,7 +20,6 @@
  * SA_RESTART (emu_restart), else it fails with EINTR.
  */
 #include "musl_emu/internal.h"
-#include <kestrel/upcall.h>
 
 #define SIG_BIT(s)  (1ull << ((s) - 1))
 #define UNBLOCKABLE (SIG_BIT(SIGKILL) | SIG_BIT(SIGSTOP))
@@ -29,7 +28,9 @@
 #define DEFAULT_IGNORED (SIG_BIT(SIGCHLD) | SIG_BIT(SIGURG) | SIG_BIT(SIGWINCH) | SIG_BIT(SIGCONT) | \
                          SIG_BIT(SIGSTOP) | SIG_BIT(SIGTSTP) | SIG_BIT(SIGTTIN) | SIG_BIT(SIGTTOU))
 
-static __thread int restart_ok;     /* the last upcall on this thread allows a restart */
+__thread int emu_restart_ok;        /* the last upcall on this thread allows a restart */
+__thread unsigned emu_crit;
+__thread uint64_t emu_deferred;
 
 /* The bits the kernel may drop when raised: ignored, explicitly or by default. */
 static uint64_t ignored_bits(void)
@@ -66,13 +67,6 @@ uint64_t signal_ignored(void)
     return bits;
 }
 
-int emu_restart(void)
-{
-    int r = restart_ok;
-    restart_ok = 0;
-    return r;
-}
-
 /* This process ends as killed by signal sig (what wait reports as WTERMSIG). */
 static __attribute__((noreturn)) void die_of(int sig)
 {
@@ -102,8 +96,15 @@ static void call_handler(const struct kact *a, int sig, struct ks_upcall_frame *
 void emu_upcall(long bit, struct ks_upcall_frame *f)
 {
     int sig = (int)bit + 1;
+    if (emu_crit) {                             /* inside musl_emu's own lock: later (see lock()) */
+        emu_deferred |= SIG_BIT(sig);
+        f->mask |= SIG_BIT(sig);
+        ks_upcall_raise(KS_THREAD_SELF, SIG_BIT(sig));
+        emu_restart_ok = 1;
+        ks_upcall_return(f);
+    }
     struct kact a = emu.sigact[sig];
-    restart_ok = 1;                             /* an ignored signal restarts what it interrupted */
+    emu_restart_ok = 1;                         /* an ignored signal restarts what it interrupted */
     if (a.handler == SIG_DFL && !(DEFAULT_IGNORED & SIG_BIT(sig)))
         die_of(sig);
     if (a.handler != SIG_DFL && a.handler != SIG_IGN) {
@@ -115,7 +116,7 @@ void emu_upcall(long bit, struct ks_upcall_frame *f)
             upcall_register();
         }
         call_handler(&a, sig, f);
-        restart_ok = !!(a.flags & SA_RESTART);
+        emu_restart_ok = !!(a.flags & SA_RESTART);
     }
     ks_upcall_return(f);
     die_of(SIGSEGV);                            /* the frame was damaged: nowhere to go back to */
@@ -229,8 +230,12 @@ long sys_kill(long pid, long sig)
         return -EINVAL;
     if (pid > 0)
         return kill_one(pid, sig);
-    if (pid == 0 || pid == -1 || -pid == (long)emu.pid) {
-        /* our group (no process groups yet: ourselves and our children), or everyone we reach */
+    if (pid == -1) {                    /* everyone we can reach but ourselves: our children */
+        emu_for_each_kid(kill_one, sig);
+        return 0;
+    }
+    if (pid == 0 || -pid == (long)emu.pid) {
+        /* our group (no process groups yet: ourselves and our children) */
         long r = raise_on(KS_PROCESS_SELF, sig);
         emu_for_each_kid(kill_one, sig);
         return r;
@@ -261,8 +266,7 @@ static struct {
 /* The helper thread: sleeps until the deadline (or a change), raises SIGALRM on the process. */
 static __attribute__((noreturn, used)) void itimer_main(void)
 {
-    ks_upcall_mask(KS_MASK_SET, ~0ull, NULL);   /* it takes no signal itself: another thread does */
-    for (;;) {
+    for (;;) {                                  /* masking everything since it was made */
         uint32_t seen = itimer.change;
         SEQ_BARRIER();
         uint64_t dl = itimer.deadline, now = (uint64_t)ks_clock_ns();
@@ -270,12 +274,9 @@ static __attribute__((noreturn, used)) void itimer_main(void)
             ks_futex_wait(&itimer.change, seen, dl ? dl - now : KS_FOREVER);
             continue;
         }
-        lock(&itimer.lock);
-        int due = itimer.deadline == dl;
-        if (due)
-            itimer.deadline = itimer.interval ? dl + itimer.interval : 0;
-        unlock(&itimer.lock);
-        if (due)
+        /* no lock() here: this thread has no thread pointer (lock counts in thread-local storage) */
+        uint64_t next = itimer.interval ? dl + itimer.interval : 0;
+        if (__atomic_compare_exchange_n(&itimer.deadline, &dl, next, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
             ks_upcall_raise(KS_PROCESS_SELF, SIG_BIT(SIGALRM));
     }
 }
@@ -295,7 +296,10 @@ static long itimer_start_locked(void)
     long stack = sys_mmap(0, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (stack < 0)
         return stack;
+    uint64_t old[2];
+    ks_upcall_mask(KS_MASK_SET, ~0ull, old);   /* it is born masking everything (it has no TLS) */
     long t = ks_thread_create(KS_PROCESS_SELF, (void *)emu_itimer_start, (void *)(stack + STACK), 0);
+    ks_upcall_mask(KS_MASK_SET, old[0], NULL);
     if (t < 0) {
         sys_munmap((uintptr_t)stack, STACK);
         return -EAGAIN;

@@ -106,6 +106,7 @@ long sys_gettid(void)
 /* Forget the calling thread; returns its clear-tid address. */
 volatile uint32_t *thread_leaving(void)
 {
+    poll_thread_exit();
     lock(&emu.thread_lock);
     struct emu_thread *t = self_locked();
     volatile uint32_t *clear = NULL;

@@ -4,9 +4,12 @@
  * the kernel as a port message) brings bytes. init runs it when the bootargs
  * say "console"; tools/run-tests boots that way and, when the read_line case
  * starts, types its CONSOLE_INPUT (LINE1 and LINE2 below) on QEMU's standard
- * input, which is the UART. One KTAP stream.
+ * input, which is the UART. Before that, poll on stdin waits out a timeout,
+ * and then is woken by the input (fsd notifies the poller's listener). One
+ * KTAP stream.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,13 +37,23 @@ int main(void)
 {
     struct ktap k;
     char line[128];
-    ktap_plan(&k, 4);
+    ktap_plan(&k, 5);
     ktap_run("console.is_a_tty");
     ktap_result(&k, "console.is_a_tty", isatty(0) && isatty(1), "stdin or stdout is not a terminal");
 
+    /* Nothing is typed before the next case starts: poll waits out its timeout. */
+    ktap_run("console.poll_times_out");
+    struct pollfd f = { 0, POLLIN, 0 };
+    int n = poll(&f, 1, 50);
+    ktap_result(&k, "console.poll_times_out", n == 0 && f.revents == 0, "poll said stdin was ready");
+
+    /* The harness types now: poll (woken by fsd's notification) says so, then the line is read. */
     ktap_run("console.read_line");
-    const char *got = fgets(line, sizeof line, stdin);
-    ktap_result(&k, "console.read_line", got && strcmp(line, LINE1) == 0, got ? why_differs(line) : "no input");
+    f.revents = 0;
+    n = poll(&f, 1, 20000);
+    const char *got = n == 1 && f.revents == POLLIN ? fgets(line, sizeof line, stdin) : NULL;
+    ktap_result(&k, "console.read_line", got && strcmp(line, LINE1) == 0,
+                got ? why_differs(line) : n != 1 ? "poll did not see the input" : "no input");
 
     ktap_run("console.read_second_line");
     got = fgets(line, sizeof line, stdin);

@@ -15,11 +15,14 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <sys/time.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -615,6 +618,208 @@ static int sig_probe(void)
     return r;
 }
 
+
+
+static volatile sig_atomic_t reaped_in_handler;
+
+static void reap_all(int sig)
+{
+    int st;
+    while (waitpid(-1, &st, WNOHANG) > 0)
+        reaped_in_handler++;
+}
+
+/* A SIGCHLD handler that reaps does not steal the child a waitpid is waiting for (as on Linux). */
+static void signal_reaping_handler_and_waitpid(void)
+{
+    int st = -1;
+    reaped_in_handler = 0;
+    REQUIRE(on_signal(SIGCHLD, reap_all, SA_RESTART) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+        _exit(5);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 5);
+    CHECK_EQ(reaped_in_handler, 0);
+    signal(SIGCHLD, SIG_DFL);
+}
+
+static volatile int stop_raising;
+
+static void *raise_at(void *arg)
+{
+    pthread_t main_thread = *(pthread_t *)arg;
+    while (!stop_raising) {
+        pthread_kill(main_thread, SIGUSR1);
+        sched_yield();
+    }
+    return NULL;
+}
+
+/*
+ * Signals arriving while a call waits for fsd's answer (a handler without
+ * SA_RESTART) do not make the call fail: fsd has done the work, so the
+ * handler runs after the answer.
+ */
+static void signal_during_server_calls(void)
+{
+    pthread_t t, self = pthread_self();
+    struct stat st;
+    int failed = 0;
+    hits = 0;
+    stop_raising = 0;
+    REQUIRE(on_signal(SIGUSR1, count_hit, 0) == 0);
+    REQUIRE(pthread_create(&t, NULL, raise_at, &self) == 0);
+    for (int i = 0; i < 300; i++) {
+        failed += stat("/etc/motd", &st) != 0;
+        int fd = open("/etc/motd", O_RDONLY);
+        failed += fd < 0;
+        if (fd >= 0)
+            close(fd);
+    }
+    stop_raising = 1;
+    pthread_join(t, NULL);
+    CHECK_EQ(failed, 0);
+    CHECK(hits > 0);
+    signal(SIGUSR1, SIG_DFL);
+}
+
+/* ---- poll and select ---- */
+
+static uint64_t ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* An empty pipe is not ready: poll waits out its timeout; its write end is ready at once. */
+static void poll_pipe_timeout(void)
+{
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    struct pollfd f[2] = { { p[0], POLLIN, 0 }, { p[1], POLLOUT, 0 } };
+    uint64_t t0 = ms_now();
+    CHECK_EQ(poll(f, 1, 30), 0);
+    CHECK(ms_now() - t0 >= 29);
+    CHECK_EQ(f[0].revents, 0);
+    CHECK_EQ(poll(f, 2, 0), 1);
+    CHECK_EQ(f[1].revents, POLLOUT);
+    CHECK_EQ(f[0].revents, 0);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* A byte written later (by a thread, then by another process) wakes a poll that waits for ever. */
+static void poll_pipe_wakes(void)
+{
+    int p[2];
+    pthread_t t;
+    REQUIRE(pipe(p) == 0);
+    struct pollfd f = { p[0], POLLIN, 0 };
+    REQUIRE(pthread_create(&t, NULL, late_writer, (void *)(long)(p[1] << 16 | 20)) == 0);
+    CHECK_EQ(poll(&f, 1, -1), 1);
+    CHECK_EQ(f.revents, POLLIN);
+    pthread_join(t, NULL);
+    char c;
+    CHECK_EQ(read(p[0], &c, 1), 1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = { 0, 20000000 };
+        nanosleep(&ts, NULL);
+        _exit(write(p[1], "y", 1) == 1 ? 0 : 1);
+    }
+    REQUIRE(pid > 0);
+    f.revents = 0;
+    CHECK_EQ(poll(&f, 1, 5000), 1);
+    CHECK_EQ(f.revents, POLLIN);
+    CHECK_EQ(exit_status(pid), 0);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* Hang-ups: a read end whose writers are gone is POLLHUP (and readable: end of file);
+   a write end whose readers are gone is POLLERR. A closed descriptor is POLLNVAL. */
+static void poll_hangup_and_nval(void)
+{
+    int p[2], q[2];
+    REQUIRE(pipe(p) == 0 && pipe(q) == 0);
+    close(p[1]);
+    close(q[0]);
+    struct pollfd f[3] = { { p[0], POLLIN, 0 }, { q[1], POLLOUT, 0 }, { 63, POLLIN, 0 } };
+    close(63);
+    CHECK_EQ(poll(f, 3, 1000), 3);
+    CHECK_EQ(f[0].revents, POLLIN | POLLHUP);
+    CHECK_EQ(f[1].revents, POLLOUT | POLLERR);
+    CHECK_EQ(f[2].revents, POLLNVAL);
+    close(p[0]);
+    close(q[1]);
+}
+
+/* Files and directories are always ready; a negative fd is skipped. */
+static void poll_files_always_ready(void)
+{
+    int fd = open("/etc/motd", O_RDONLY), dfd = open("/", O_RDONLY | O_DIRECTORY);
+    REQUIRE(fd >= 0 && dfd >= 0);
+    struct pollfd f[3] = { { fd, POLLIN | POLLOUT, 0 }, { dfd, POLLIN, 0 }, { -1, POLLIN, 7 } };
+    CHECK_EQ(poll(f, 3, -1), 2);
+    CHECK_EQ(f[0].revents, POLLIN | POLLOUT);
+    CHECK_EQ(f[1].revents, POLLIN);
+    CHECK_EQ(f[2].revents, 0);
+    close(fd);
+    close(dfd);
+}
+
+/* select over two pipes: the one written becomes readable; a timeout with nothing is 0. */
+static void poll_select_pipes(void)
+{
+    int a[2], b[2];
+    REQUIRE(pipe(a) == 0 && pipe(b) == 0);
+    fd_set rd;
+    struct timeval tv = { 0, 20000 };
+    FD_ZERO(&rd);
+    FD_SET(a[0], &rd);
+    FD_SET(b[0], &rd);
+    int top = (a[0] > b[0] ? a[0] : b[0]) + 1;
+    CHECK_EQ(select(top, &rd, NULL, NULL, &tv), 0);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, late_writer, (void *)(long)(b[1] << 16 | 10)) == 0);
+    FD_ZERO(&rd);
+    FD_SET(a[0], &rd);
+    FD_SET(b[0], &rd);
+    CHECK_EQ(select(top, &rd, NULL, NULL, NULL), 1);
+    CHECK(FD_ISSET(b[0], &rd));
+    CHECK(!FD_ISSET(a[0], &rd));
+    pthread_join(t, NULL);
+    close(a[0]);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+}
+
+/* A signal ends a poll that waits for ever (EINTR, never restarted), and pause. */
+static void poll_interrupted_by_signal(void)
+{
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    hits = 0;
+    REQUIRE(on_signal(SIGALRM, count_hit, SA_RESTART) == 0);
+    struct pollfd f = { p[0], POLLIN, 0 };
+    alarm_ms(20);
+    CHECK_ERR(poll(&f, 1, -1), EINTR);
+    CHECK_EQ(hits, 1);
+    alarm_ms(20);
+    CHECK_ERR(pause(), EINTR);
+    CHECK_EQ(hits, 2);
+    signal(SIGALRM, SIG_DFL);
+    close(p[0]);
+    close(p[1]);
+}
+
 /* ---- main ---- */
 
 static const struct mcase cases[] = {
@@ -635,6 +840,14 @@ static const struct mcase cases[] = {
     { "signal.kill_parent_child", signal_kill_parent_child },
     { "signal.thread_directed", signal_thread_directed },
     { "signal.exec_keeps_ignored", signal_exec_keeps_ignored },
+    { "signal.reaping_handler_and_waitpid", signal_reaping_handler_and_waitpid },
+    { "signal.during_server_calls", signal_during_server_calls },
+    { "poll.pipe_timeout", poll_pipe_timeout },
+    { "poll.pipe_wakes", poll_pipe_wakes },
+    { "poll.hangup_and_nval", poll_hangup_and_nval },
+    { "poll.files_always_ready", poll_files_always_ready },
+    { "poll.select_pipes", poll_select_pipes },
+    { "poll.interrupted_by_signal", poll_interrupted_by_signal },
 };
 
 int main(int argc, char **argv)

@@ -202,7 +202,7 @@ static uint64_t a_desc(void)
         d->send_handle_flags[i] = below(3) ? 0 : below(2) ? KS_IPC_HANDLE_MOVE : (uint32_t)rnd();
     }
     d->send_nhandles = below(8) ? (uint32_t)below(KS_IPC_MAX_HANDLES + 1) : (uint32_t)rnd();
-    d->reserved = below(8) ? 0 : (uint32_t)rnd();
+    d->call_flags = below(8) ? 0 : (uint32_t)rnd();
     d->recv_buf = (void *)a_pointer();
     d->recv_cap = a_length();
     return (uint64_t)d;
@@ -236,7 +236,7 @@ static const uint64_t numbers[] = {
     KS_SYS_PIPE_CREATE, KS_SYS_PIPE_READ, KS_SYS_PIPE_WRITE, KS_SYS_PIPE_INFO, KS_SYS_PROCESS_FORK,
     KS_SYS_PROCESS_EXEC, KS_SYS_UPCALL_SET, KS_SYS_UPCALL_MASK, KS_SYS_UPCALL_RAISE,
     KS_SYS_UPCALL_RETURN, KS_SYS_UPCALL_TAKE, KS_SYS_UPCALL_SUSPEND, KS_SYS_PROCESS_ON_EXIT,
-    KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
+    KS_SYS_PIPE_WATCH, KS_SYS_LISTENER_WAIT, KS_SYS_IPC_NOTIFY, KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
 };
 
 static int may_block(uint64_t nr)
@@ -244,7 +244,7 @@ static int may_block(uint64_t nr)
     return nr == KS_SYS_IPC_CALL || nr == KS_SYS_IPC_RECEIVE || nr == KS_SYS_IPC_REPLY_RECEIVE ||
            nr == KS_SYS_FUTEX_WAIT || nr == KS_SYS_THREAD_SLEEP || nr == KS_SYS_PROCESS_WAIT ||
            nr == KS_SYS_THREAD_JOIN || nr == KS_SYS_PIPE_READ || nr == KS_SYS_PIPE_WRITE ||
-           nr == KS_SYS_UPCALL_TAKE || nr == KS_SYS_UPCALL_SUSPEND;
+           nr == KS_SYS_UPCALL_TAKE || nr == KS_SYS_UPCALL_SUSPEND || nr == KS_SYS_LISTENER_WAIT;
 }
 
 /* Where a fuzzed fork's child starts (on a stack in its copy of the buffer): it exits. */

@@ -77,6 +77,9 @@ long arch_upcall_pop(struct thread *t, uint64_t uaddr, uint64_t *mask)
             return KS_ERR_NO_MEMORY;
         memcpy(t->arch.fp, k.f, FP_WORDS * sizeof(uint64_t));
         arch_fp_reload(t);
+    } else if (t->arch.fp) {
+        arch_fp_forget(t);          /* the handler's FP use is not the interrupted code's */
+        arch_fp_reload(t);
     }
     f->sepc = k.x[0];
     for (int i = 1; i < 32; i++)

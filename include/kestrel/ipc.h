@@ -49,6 +49,11 @@
 /* ks_ipc_desc.flags, set by the kernel */
 #define KS_IPC_PEER_TRUNCATED   (1u << 0)       /* what we sent did not fit the receiver */
 
+/* call_flags: a call waiting for its reply (the server has it) is ended by an upcall due to
+   the caller (a signal) only if it says so; the reply is then lost. Otherwise the upcall waits
+   for the reply, so a request the server has carried out is never reported as failed. */
+#define KS_IPC_CALL_INTERRUPTIBLE (1u << 0)
+
 /* send_handle_flags[i] */
 #define KS_IPC_HANDLE_MOVE      (1u << 0)       /* close ours once sent (else: copy) */
 
@@ -59,7 +64,7 @@ struct ks_ipc_desc {
     ks_handle_t send_handles[KS_IPC_MAX_HANDLES];
     uint32_t send_handle_flags[KS_IPC_MAX_HANDLES];
     uint32_t send_nhandles;
-    uint32_t reserved;
+    uint32_t call_flags;                        /* KS_IPC_CALL_*; other bits are ignored */
     /* where received data goes */
     void *recv_buf;
     uint64_t recv_cap;

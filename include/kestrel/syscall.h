@@ -73,7 +73,8 @@ enum ks_syscall {
     KS_SYS_KSTAT,               /* (struct ks_kstat *out, flags) -> 0; kernel counters for tests */
 
     KS_SYS_IPC_LISTENER_CREATE, /* () -> listener handle */
-    KS_SYS_IPC_CLIENT_CREATE,   /* (listener, userdata) -> client port handle; needs MANAGE */
+    KS_SYS_IPC_CLIENT_CREATE,   /* (listener, userdata, flags) -> client port handle; needs MANAGE;
+                                   flags KS_CLIENT_NOTIFY: it has KS_RIGHT_SIGNAL too */
     KS_SYS_IPC_CONTROL,         /* (fastpath_on, struct ks_ipc_stats *out or 0) -> 0 */
 
     KS_SYS_FUTEX_WAIT,          /* (uint32_t *addr, expected, timeout_ns) -> 0 once woken;
@@ -150,6 +151,8 @@ enum ks_syscall {
      * a process with MANAGE (KS_ERR_BAD_HANDLE, KS_ERR_WRONG_TYPE,
      * KS_ERR_ACCESS), the caller itself, not made under it, or one that has
      * run (KS_ERR_BAD_STATE), pc or sp outside user space (KS_ERR_RANGE).
+     * One error comes after the other threads have ended: image killed or
+     * given a thread by another holder meanwhile (KS_ERR_BAD_STATE).
      */
     KS_SYS_PROCESS_EXEC,        /* (image, pc, sp) -> 0 in the new program; an error in the old */
 
@@ -175,6 +178,22 @@ enum ks_syscall {
     KS_SYS_PROCESS_ON_EXIT,     /* (proc, bits) -> 0; raise bits on the caller's process when
                                    proc ends (at once if it has); needs WAIT; the last call wins */
 
+    /*
+     * Readiness (what poll is built on): an object reports to a listener
+     * with a notification (a1 = userdata, MR0 = the KS_WATCH_* that
+     * happened), once per arming. KS_SYS_LISTENER_WAIT takes notifications
+     * with a timeout, for a listener nobody calls.
+     */
+    KS_SYS_PIPE_WATCH,          /* (end, events, listener, userdata) -> the end's KS_WATCH_* now if
+                                   any of events (or HANGUP) holds; else 0, with a watch armed;
+                                   the listener needs READ; listener 0: only the answer */
+    KS_SYS_LISTENER_WAIT,       /* (listener, timeout_ns, uint64_t out[2]) -> 0: out[0] the word,
+                                   out[1] the userdata of a notification; KS_ERR_TIMED_OUT,
+                                   KS_ERR_INTERRUPTED, KS_ERR_PEER_CLOSED; needs READ */
+    KS_SYS_IPC_NOTIFY,          /* (client, word) -> 0; post a notification (a1 = the port's
+                                   userdata, MR0 = word, OR-ed into one still pending) to its
+                                   listener; needs SIGNAL (KS_CLIENT_NOTIFY) */
+
     KS_SYS_COUNT
 };
 
@@ -183,6 +202,14 @@ enum ks_syscall {
 
 /* KS_SYS_PROCESS_WAIT flags. */
 #define KS_WAIT_NOHANG      (1u << 0)
+
+/* KS_SYS_IPC_CLIENT_CREATE flags. */
+#define KS_CLIENT_NOTIFY    (1u << 0)
+
+/* Readiness events (KS_SYS_PIPE_WATCH, the word of its notification). */
+#define KS_WATCH_READABLE   (1u << 0)   /* bytes to read, or end of file */
+#define KS_WATCH_WRITABLE   (1u << 1)   /* room for an atomic write, or nobody to read */
+#define KS_WATCH_HANGUP     (1u << 2)   /* the other end is gone (always reported) */
 
 /* KS_SYS_PIPE_READ / WRITE flags, and the atomic write size. */
 #define KS_PIPE_NONBLOCK    (1u << 0)

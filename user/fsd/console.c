@@ -20,6 +20,7 @@
 
 #define RING_SIZE   4096        /* console input not yet read (a power of two) */
 #define MAX_READERS 16          /* parked console reads */
+#define MAX_POLLERS 16          /* console polls waiting for input */
 
 /* A console read waiting for input: its reply port and how much it wants. */
 struct reader {
@@ -38,6 +39,8 @@ static struct {
     uint32_t head, tail;        /* ring: bytes [tail, head) (free-running counters) */
     struct reader readers[MAX_READERS];
     unsigned nreaders;
+    ks_handle_t pollers[MAX_POLLERS];   /* client ports to notify when input comes */
+    unsigned npollers;
     uint64_t bytes_written, write_requests;
     volatile int out_busy;      /* out_lock's word: guards the UART's output and the counters */
 } con;
@@ -123,13 +126,26 @@ static void readers_serve(void)
     }
 }
 
-/* The UART interrupted: collect its input, let the line fire again, wake readers. */
+/* Input is waiting: tell every poller (once; a poll that wants more asks again). */
+static void pollers_serve(void)
+{
+    if (con.tail == con.head)
+        return;
+    for (unsigned i = 0; i < con.npollers; i++) {
+        ks_ipc_notify(con.pollers[i], KS_WATCH_READABLE);  /* a poller gone: nothing to tell */
+        ks_handle_close(con.pollers[i]);
+    }
+    con.npollers = 0;
+}
+
+/* The UART interrupted: collect its input, let the line fire again, wake pollers and readers. */
 void console_irq(void)
 {
     if (!con.bound_irq)
         return;                 /* not ours yet: the line is bound at the first read */
     console_drain();
     ks_irq_ack(con.bound_irq);
+    pollers_serve();
     readers_serve();
 }
 
@@ -225,6 +241,21 @@ void console_writer_start(void)
         ks_handle_close(fs.write_listener);
         fs.write_listener = 0;
     }
+}
+
+/* FS_OP_POLL (fsd.h). */
+long con_poll(struct req *q)
+{
+    console_input_on();
+    console_drain();
+    long ready = KS_WATCH_WRITABLE | (con.tail != con.head || !con.bound_irq ? KS_WATCH_READABLE : 0);
+    if ((ready & (long)q->in[1]) || !q->in_handle)
+        return ready;
+    if (con.npollers == MAX_POLLERS)
+        return -EAGAIN;         /* the caller polls again after a while */
+    con.pollers[con.npollers++] = q->in_handle;
+    q->in_handle = 0;
+    return 0;
 }
 
 /* A console read: answered now if input is there, else parked until the irq brings some. */

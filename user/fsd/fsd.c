@@ -423,6 +423,7 @@ static long op_console(struct req *q, ks_handle_t reply)
     switch (q->in[0]) {
     case FS_OP_WRITE: return con_write(q);
     case FS_OP_READ: return con_read(q, reply);
+    case FS_OP_POLL: return con_poll(q);
     case FS_OP_FSTAT: stat_words(console_node, q->out); return 0;
     default: return -EINVAL;
     }
@@ -488,6 +489,7 @@ static void req_reset(struct req *q)
     q->send_len = 0;
     q->handles[0] = q->handles[1] = 0;
     q->nhandles = 0;
+    q->in_handle = 0;
 }
 
 /*
@@ -552,9 +554,12 @@ static void serve(void)
         req_reset(&q);
         if (r < 0)
             continue;
-        for (uint32_t i = 0; i < KS_IPC_INFO_HANDLES(info) && i < KS_IPC_MAX_HANDLES; i++)
-            ks_handle_close(d.recv_handles[i]);        /* nothing here takes handles */
+        for (uint32_t i = 1; i < KS_IPC_INFO_HANDLES(info) && i < KS_IPC_MAX_HANDLES; i++)
+            ks_handle_close(d.recv_handles[i]);        /* only FS_OP_POLL takes one, the first */
+        q.in_handle = KS_IPC_INFO_HANDLES(info) ? d.recv_handles[0] : 0;
         if (r == KS_HANDLE_NONE) {
+            if (q.in_handle)
+                ks_handle_close(q.in_handle);
             if (ud == UD_IRQ)
                 console_irq();
             continue;
@@ -567,6 +572,8 @@ static void serve(void)
         if (q.in[0] & FS_PATH_INLINE)
             take_inline_path(&q);
         long status = dispatch(&q, (ks_handle_t)r);
+        if (q.in_handle)
+            ks_handle_close(q.in_handle);       /* not kept by the handler */
         if (status == DEFERRED) {
             req_reset(&q);
             continue;           /* the reply port waits among the console's readers */

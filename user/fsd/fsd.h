@@ -107,6 +107,8 @@ struct req {
     size_t send_len;
     ks_handle_t handles[2];
     uint32_t nhandles;
+    ks_handle_t in_handle;      /* the first handle the request carried (a handler that keeps
+                                   it sets this to 0); the main loop closes it and any others */
 };
 
 #define DEFERRED    (1l << 62)  /* a handler's "no reply now": the reply port was kept */
@@ -197,6 +199,14 @@ void console_writer_start(void);
 
 /* A console read: answered now if input is there, else parked until the irq brings some. */
 long con_read(struct req *q, ks_handle_t reply);
+
+/*
+ * FS_OP_POLL on a console port: the KS_WATCH_* the console is ready for now
+ * (always WRITABLE; READABLE with input waiting). If none of MR1's events
+ * holds and the request carried a client port, it is kept and notified
+ * (KS_SYS_IPC_NOTIFY, READABLE) when input comes, then closed; 0.
+ */
+long con_poll(struct req *q);
 
 /* FS_OP_STATS: bytes written to the UART and write requests served so far. */
 void console_counts(uint64_t *bytes, uint64_t *requests, uint64_t *parked);

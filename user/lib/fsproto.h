@@ -78,7 +78,13 @@ enum fs_op {
                            server's clock; buf = path (or MR2 = inode if no buf). status 0 */
     FS_OP_CHMOD,        /* MR1 = the new permission bits (07777); buf = path (or MR2 = inode
                            if no buf). status 0 */
-    FS_OP_LAST = FS_OP_CHMOD
+
+    /* On a console port. */
+    FS_OP_POLL,         /* MR1 = KS_WATCH_* wanted; handle 0 (optional, moved): a client port
+                           with KS_RIGHT_SIGNAL to the caller's listener. status = what the
+                           console is ready for now; if none of MR1's, 0, and the port is
+                           notified (word KS_WATCH_READABLE) when input comes */
+    FS_OP_LAST = FS_OP_POLL
 };
 
 #define FS_TIME_NOW         UINT64_MAX

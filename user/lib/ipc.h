@@ -82,6 +82,13 @@ static inline long ks_ipc_client_create(ks_handle_t listener, uint64_t userdata)
     return ks_ipc_raw(KS_SYS_IPC_CLIENT_CREATE, listener, (struct ks_ipc_desc *)userdata, 0, w, 0, 0);
 }
 
+/* A client port that may also post notifications to its listener (KS_SYS_IPC_NOTIFY). */
+static inline long ks_ipc_client_create_notify(ks_handle_t listener, uint64_t userdata)
+{
+    uint64_t w[KS_IPC_WORDS] = { KS_CLIENT_NOTIFY };
+    return ks_ipc_raw(KS_SYS_IPC_CLIENT_CREATE, listener, (struct ks_ipc_desc *)userdata, 0, w, 0, 0);
+}
+
 static inline long ks_ipc_control(int fastpath_on, struct ks_ipc_stats *stats)
 {
     uint64_t w[KS_IPC_WORDS] = { 0 };

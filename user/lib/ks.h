@@ -89,6 +89,15 @@ static inline long ks_upcall_raise(ks_handle_t target, uint64_t bits) { return K
 static inline long ks_upcall_return(void *frame) { return KS1(KS_SYS_UPCALL_RETURN, frame); }
 static inline long ks_upcall_take(uint64_t bits, uint64_t timeout_ns) { return KS2(KS_SYS_UPCALL_TAKE, bits, timeout_ns); }
 static inline long ks_upcall_suspend(uint64_t mask) { return KS1(KS_SYS_UPCALL_SUSPEND, mask); }
+static inline long ks_pipe_watch(ks_handle_t end, uint32_t events, ks_handle_t listener, uint64_t userdata)
+{
+    return KS4(KS_SYS_PIPE_WATCH, end, events, listener, userdata);
+}
+static inline long ks_listener_wait(ks_handle_t listener, uint64_t timeout_ns, uint64_t out[2])
+{
+    return KS3(KS_SYS_LISTENER_WAIT, listener, timeout_ns, out);
+}
+static inline long ks_ipc_notify(ks_handle_t client, uint64_t word) { return KS2(KS_SYS_IPC_NOTIFY, client, word); }
 static inline long ks_process_fork(void *pc, void *sp, long arg, uint32_t *pid)
 {
     return KS4(KS_SYS_PROCESS_FORK, pc, sp, arg, pid);
