@@ -222,7 +222,7 @@ HOST_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Itests/fake -Iinclude -iquote . -MMD -MP
 HOST_KERNEL_SRCS := kernel/fdt.c kernel/platform.c kernel/kprintf.c kernel/console.c \
 	kernel/uart16550.c kernel/page_alloc.c kernel/heap.c kernel/ktest.c kernel/elf.c \
-	kernel/handle.c kernel/object.c kernel/radix.c kernel/account.c
+	kernel/handle.c kernel/object.c kernel/radix.c kernel/account.c kernel/random.c
 HOST_SUPPORT_SRCS := tests/fake/fake_arch.c tests/dtb_builder.c tests/host_ram.c
 HOST_TESTS := $(patsubst tests/%.c,$(B)/host/%,$(wildcard tests/test_*.c)) \
 	$(wildcard tests/test_*.py)

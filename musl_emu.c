@@ -91,7 +91,7 @@ static const struct { short nr; const char *name; } sys_names[] = {
     { SYS_socket, "socket" },
     { SYS_readlinkat, "readlinkat" }, { SYS_symlinkat, "symlinkat" },
     { SYS_linkat, "linkat" }, { SYS_fchownat, "fchownat" },
-    { SYS_mremap, "mremap" }, { SYS_getrandom, "getrandom" },
+    { SYS_mremap, "mremap" },
     { SYS_sigaltstack, "sigaltstack" }, { SYS_statx, "statx" },
     { SYS_rt_sigreturn, "rt_sigreturn" },
 };
@@ -191,7 +191,21 @@ ks_handle_t musl_emu_fs_root(void)
 }
 
 static long first_call(long n, long a, long b, long c, long d, long e, long f);
-static long first_call(long n, long a, long b, long c, long d, long e, long f);
+
+/* getrandom: the kernel's generator (KS_SYS_RANDOM); it never blocks, so the flags change nothing. */
+static long sys_getrandom(void *buf, size_t len, long flags)
+{
+    if (flags & ~(long)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
+        return -EINVAL;
+    size_t done = 0;
+    while (done < len) {
+        long r = ks_random((uint8_t *)buf + done, len - done);
+        if (r <= 0)
+            return done ? (long)done : r == 0 ? -EIO : linux_err(r);
+        done += (size_t)r;
+    }
+    return (long)done;
+}
 static long other_call(long n, long a, long b, long c, long d, long e, long f);
 
 /*
@@ -292,6 +306,7 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
                                      (const uint64_t *)d, (size_t)e);
     case SYS_pselect6: return sys_pselect6(a, (fd_set *)b, (fd_set *)c, (fd_set *)d,
                                            (const struct timespec *)e, (const void *)f);
+    case SYS_getrandom: return sys_getrandom((void *)a, (size_t)b, c);
     case SYS_kill: return sys_kill(a, b);
     case SYS_tkill: return sys_tgkill(-1, a, b);
     case SYS_tgkill: return sys_tgkill(a, b, c);

@@ -162,9 +162,7 @@ uint64_t elf_build_stack(uint8_t *buf, size_t size, uint64_t stack_top, const ch
 
     /* Strings at the top, growing down; the word area starts at sp. */
     size_t str = size;
-    str -= 16;
-    for (int i = 0; i < 16; i++)
-        buf[str + (size_t)i] = (uint8_t)(0x5a ^ (i * 29));
+    str -= 16;                                  /* AT_RANDOM's bytes: zero; the loader fills them */
     uint64_t random_at = base + str;
     uint64_t *w = (uint64_t *)(buf + (sp - base));
     size_t k = 0;
@@ -294,6 +292,7 @@ int elf_spawn_map(const struct elf_spawn_ops *ops, void *ctx, struct elf_spawn *
     s->sp = elf_build_stack(top, KS_PAGE_SIZE, KS_STACK_TOP, argv, s->envp, aux, naux);
     if (!s->sp)
         return ELF_ERR_STACK;
+    memcpy(top + KS_PAGE_SIZE - 16, s->at_random, 16);     /* where elf_build_stack left room */
     uint64_t used = KS_STACK_TOP - s->sp;   /* only what is above sp: nothing of an earlier stack */
     return ops->map_stack(ctx, top + KS_PAGE_SIZE - used, used);
 }

@@ -88,7 +88,8 @@ struct elf_auxv {
 /*
  * Lay out a new process's initial stack as the Linux RISC-V ABI (and musl's
  * startup code) expects: argc, argv[], NULL, envp[], NULL, auxv pairs ending
- * with AT_NULL, then the strings and 16 bytes for AT_RANDOM above them. buf is
+ * with AT_NULL, then the strings and 16 zero bytes for AT_RANDOM above them
+ * (the top 16 bytes of buf: the loader puts random bytes there). buf is
  * the top `size` bytes of the stack, whose end will be at user address
  * stack_top. Returns the initial sp (16-byte aligned), or 0 if it does not fit.
  */
@@ -122,6 +123,7 @@ struct elf_spawn_ops {
 struct elf_spawn {
     uint8_t *page;                  /* set by the caller: a KS_PAGE_SIZE scratch buffer both calls use */
     const char *const *envp;        /* set by the caller: the environment (NULL: none) */
+    uint8_t at_random[16];          /* set by the caller: AT_RANDOM's bytes (random ones) */
     uint64_t file_off, file_size;   /* where the program lies in the image */
     struct elf_image img;
     uint64_t sp;                    /* elf_spawn_map: the first thread's stack pointer */

@@ -22,6 +22,7 @@
 #include "power.h"
 #include "sched.h"
 #include "thread.h"
+#include "random.h"
 #include "userboot.h"
 #include "uart16550.h"
 
@@ -59,6 +60,15 @@ static void print_banner(void)
  * device memobj and its interrupt. The kernel keeps printing through the UART
  * itself, polled (kernel/uart16550.c).
  */
+/* Key the random generator: the device tree's seed (read before the DTB may be reused), the clocks. */
+static void seed_random(const struct platform *p)
+{
+    uint64_t clocks[2] = { arch_time_now(), arch_instret() };
+    if (p->rng_seed_len)
+        random_mix(p->rng_seed, p->rng_seed_len);
+    random_mix(clocks, sizeof clocks);
+}
+
 static struct userboot_console console_objects(void)
 {
     struct userboot_console c = {
@@ -82,6 +92,7 @@ void kmain(unsigned long hartid, uint64_t dtb_pa)
     platform_parse(&plat, phys_to_virt(dtb_pa), dtb_pa, DTB_MAX_SIZE, hartid);
     platform_reserve(&plat, virt_to_phys(__kernel_start), (uint64_t)(__kernel_end - __kernel_start));
     platform_reserve(&plat, plat.dtb_pa, plat.dtb_size);
+    seed_random(&plat);
 
     page_alloc_init(&plat);
     uart_init(arch_map_device(plat.uart_pa, plat.uart_size), plat.uart_reg_shift, plat.uart_clock);

@@ -291,6 +291,9 @@ void platform_parse(struct platform *p, const void *dtb, uint64_t dtb_pa, size_t
     p->bootargs = fdt_prop_string(&f, fdt_path(&f, "/chosen"), "bootargs");
     if (!p->bootargs)
         p->bootargs = "";
+    p->rng_seed = fdt_prop(&f, fdt_path(&f, "/chosen"), "rng-seed", &p->rng_seed_len);
+    if (!p->rng_seed)
+        p->rng_seed_len = 0;
 }
 
 int platform_has_arg(const struct platform *p, const char *word)

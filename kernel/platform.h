@@ -40,6 +40,8 @@ struct platform {
     uint64_t timebase_hz;       /* rate of the time CSR */
     const char *isa;            /* boot hart's riscv,isa string ("" if absent) */
     const char *bootargs;       /* /chosen/bootargs, "" if none */
+    const void *rng_seed;       /* /chosen/rng-seed (QEMU: 32 random bytes), or NULL */
+    uint32_t rng_seed_len;
 };
 
 /*

@@ -6,7 +6,9 @@
 #include "console.h"
 #include "heap.h"
 #include "page_alloc.h"
+#include "random.h"
 #include "sched.h"
+#include "string.h"
 #include "syscall.h"
 #include "uaccess.h"
 
@@ -69,4 +71,25 @@ long sys_kstat(sysarg_t out, sysarg_t flags)
     if (r == 0 && (flags & KS_KSTAT_RESET_LATENCY))
         clock_latency_reset();
     return r;
+}
+
+long sys_random(sysarg_t buf, sysarg_t len)
+{
+    uint8_t b[256];
+    if (len > 4096)
+        len = 4096;
+    if (!user_range_ok(buf, len))
+        return KS_ERR_FAULT;
+    for (sysarg_t done = 0; done < len;) {
+        size_t n = len - done < sizeof b ? len - done : sizeof b;
+        random_bytes(b, n);
+        long r = copy_to_user(buf + done, b, n);
+        if (r) {
+            memset(b, 0, sizeof b);
+            return done ? (long)done : r;
+        }
+        done += n;
+    }
+    memset(b, 0, sizeof b);
+    return (long)len;
 }

@@ -19,6 +19,7 @@
 #include "page_alloc.h"
 #include "panic.h"
 #include "process.h"
+#include "random.h"
 #include "string.h"
 #include "thread.h"
 #include "userboot.h"
@@ -121,6 +122,7 @@ struct process *userboot_start_init(const char *args, const struct userboot_cons
     struct elf_spawn sp = { .page = page_alloc(0) };
     if (!sp.page)
         panic("userboot: out of memory");
+    random_bytes(sp.at_random, sizeof sp.at_random);
     int err = elf_spawn_find(&ops, NULL, "init", &sp);
     if (err)
         panic("userboot: init: %s", elf_strerror(err));

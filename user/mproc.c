@@ -20,6 +20,8 @@
 #include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
+#include <sys/random.h>
 #include <time.h>
 #include <sys/time.h>
 #include <sys/select.h>
@@ -820,6 +822,44 @@ static void poll_interrupted_by_signal(void)
     close(p[1]);
 }
 
+
+/* ---- randomness ---- */
+
+/* Write this process's 16 AT_RANDOM bytes to fd (a child's body). */
+static int send_at_random(int fd)
+{
+    const void *at = (const void *)getauxval(AT_RANDOM);
+    return at && write(fd, at, 16) == 16 ? 0 : 1;
+}
+
+/* getrandom gives new bytes every call; two processes get different AT_RANDOM bytes. */
+static void random_getrandom_and_at_random(void)
+{
+    uint8_t a[32], b[32], ka[16], kb[16];
+    int p[2];
+    CHECK_EQ(getrandom(a, sizeof a, 0), (long)sizeof a);
+    CHECK_EQ(getrandom(b, sizeof b, GRND_NONBLOCK), (long)sizeof b);
+    CHECK(memcmp(a, b, sizeof a) != 0);
+    CHECK_ERR(getrandom(a, sizeof a, 0x100), EINVAL);
+    REQUIRE(pipe(p) == 0);
+    for (int i = 0; i < 2; i++) {       /* two exec'd programs: each has its own bytes */
+        pid_t pid = fork();
+        if (pid == 0) {
+            char fd[8];
+            snprintf(fd, sizeof fd, "%d", p[1]);
+            char *const argv[] = { "mproc", "atrandom", fd, NULL };
+            exec_or_exit("/bin/mproc", argv, environ);
+        }
+        REQUIRE(pid > 0);
+        CHECK_EQ(exit_status(pid), 0);
+    }
+    close(p[1]);
+    CHECK_EQ(read(p[0], ka, 16), 16);
+    CHECK_EQ(read(p[0], kb, 16), 16);
+    close(p[0]);
+    CHECK(memcmp(ka, kb, 16) != 0);
+}
+
 /* ---- main ---- */
 
 static const struct mcase cases[] = {
@@ -848,6 +888,7 @@ static const struct mcase cases[] = {
     { "poll.files_always_ready", poll_files_always_ready },
     { "poll.select_pipes", poll_select_pipes },
     { "poll.interrupted_by_signal", poll_interrupted_by_signal },
+    { "random.getrandom_and_at_random", random_getrandom_and_at_random },
 };
 
 int main(int argc, char **argv)
@@ -860,6 +901,8 @@ int main(int argc, char **argv)
         return wait_kid(argv[2]);
     if (argc > 1 && strcmp(argv[1], "sigprobe") == 0)
         return sig_probe();
+    if (argc > 2 && strcmp(argv[1], "atrandom") == 0)
+        return send_at_random(atoi(argv[2]));
     if (mkdir(DIR_T, 0755) != 0 && errno != EEXIST)
         printf("# mproc: cannot make %s: errno %d\n", DIR_T, errno);
     int failures = mcase_run_all(cases, sizeof cases / sizeof cases[0]);

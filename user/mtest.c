@@ -1935,7 +1935,7 @@ static void enosys_unserved_call(void)
     fflush(stdout);
     CHECK_ERR(syscall(SYS_statx, AT_FDCWD, "/", 0, 0, buf), ENOSYS);
     CHECK_ERR(syscall(SYS_statx, AT_FDCWD, "/", 0, 0, buf), ENOSYS);
-    CHECK_ERR(syscall(SYS_getrandom, buf, 8, 0), ENOSYS);
+    CHECK_ERR(syscall(SYS_io_setup, 1, buf), ENOSYS);      /* Linux AIO: not here */
     CHECK_ERR(syscall(4000), ENOSYS);           /* no such Linux call at all */
     /* The process is still fine. */
     CHECK(getpid() > 0);

@@ -2690,7 +2690,35 @@ static void limits_process_chain(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * KS_SYS_RANDOM: two requests differ and are not all zero; at most 4,096
+ * bytes a call; a buffer that cannot be written is refused. AT_RANDOM's 16
+ * bytes, which the loader filled from the same generator, are not zero.
+ */
+static void limits_random(void)
+{
+    static uint8_t a[8192], b[64];
+    KT_EXPECT_EQ(ks_random(a, 64), 64);
+    KT_EXPECT_EQ(ks_random(b, 64), 64);
+    KT_EXPECT(memcmp(a, b, 64) != 0);
+    int zeros = 0;
+    for (int i = 0; i < 64; i++)
+        zeros += a[i] == 0;
+    KT_EXPECT(zeros < 16);
+    KT_EXPECT_EQ(ks_random(a, sizeof a), 4096);
+    KT_EXPECT_EQ(ks_random(a, 0), 0);
+    KT_EXPECT_EQ(ks_random((void *)0x1000, 16), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_random((void *)0xffffffff80200000ul, 16), KS_ERR_FAULT);
+    const uint8_t *at = (const uint8_t *)ulib_auxv(25);     /* AT_RANDOM */
+    KT_ASSERT(at);
+    uint8_t any = 0;
+    for (int i = 0; i < 16; i++)
+        any |= at[i];
+    KT_EXPECT(any != 0);
+}
+
 static const struct ktest_case limits_cases[] = {
+    { "random", limits_random },
     { "process_chain", limits_process_chain },
     { "handles", limits_handles },
     { "memory", limits_memory },

@@ -190,6 +190,8 @@ enum ks_syscall {
     KS_SYS_LISTENER_WAIT,       /* (listener, timeout_ns, uint64_t out[2]) -> 0: out[0] the word,
                                    out[1] the userdata of a notification; KS_ERR_TIMED_OUT,
                                    KS_ERR_INTERRUPTED, KS_ERR_PEER_CLOSED; needs READ */
+    KS_SYS_RANDOM,              /* (buf, len) -> bytes written (at most 4,096): random bytes from
+                                   the kernel's generator (kernel/random.h) */
     KS_SYS_IPC_NOTIFY,          /* (client, word) -> 0; post a notification (a1 = the port's
                                    userdata, MR0 = word, OR-ed into one still pending) to its
                                    listener; needs SIGNAL (KS_CLIENT_NOTIFY) */

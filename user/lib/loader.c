@@ -95,6 +95,7 @@ long ulib_spawn_tagged(ks_handle_t bootimg, const char *name, const char *const 
 {
     struct spawn s = { .image = bootimg, .page = scratch };
     struct elf_spawn sp = { .page = scratch };
+    ks_random(sp.at_random, sizeof sp.at_random);
     if (ngiven > ULIB_MAX_GIVEN)
         return KS_ERR_INVALID;
     long r = elf_spawn_find(&ops, &s, name, &sp);
@@ -141,6 +142,7 @@ long ulib_load_file(ks_handle_t proc, ks_handle_t file, const char *const argv[]
 {
     struct spawn s = { .proc = proc, .image = file, .page = scratch };
     struct elf_spawn sp_ = { .page = scratch, .envp = envp };
+    ks_random(sp_.at_random, sizeof sp_.at_random);
     long r = elf_spawn_whole(&ops, &s, &sp_);
     if (r == 0)
         r = elf_spawn_map(&ops, &s, &sp_, argv, extra, nextra);
