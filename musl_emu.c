@@ -163,6 +163,7 @@ void emu_init(void)
     ks_self_ids(&ids);
     emu.pid = ids.pid;
     emu.ppid = ids.parent_pid;
+    emu.pgid = emu.sid = ids.pid;       /* a program started afresh leads a session of its own */
     emu.next_tid = ids.pid * 1000 + 1;
     emu.realtime_base_ns = MUSL_EMU_REALTIME_BASE_NS;
     emu.root = (ks_handle_t)getauxval(FS_AT_ROOT);
@@ -284,7 +285,11 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_exit: ks_thread_exit_clear(a, thread_leaving());
     case SYS_exit_group: ks_process_exit(a);
     case SYS_getpid: return emu.pid;
-    case SYS_getppid: return emu.ppid;
+    case SYS_getppid: return sys_getppid();
+    case SYS_getpgid: return sys_getpgid(a);
+    case SYS_setpgid: return sys_setpgid(a, b);
+    case SYS_getsid: return sys_getsid(a);
+    case SYS_setsid: return sys_setsid();
     case SYS_gettid: return sys_gettid();
     case SYS_set_tid_address: return sys_set_tid_address((volatile uint32_t *)a);
     case SYS_set_robust_list: return 0;     /* musl walks its robust list itself at exit */

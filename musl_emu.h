@@ -25,6 +25,10 @@ int musl_emu_attach_fs(ks_handle_t root);
 /* The FS root port in use (0: none; fds 0-2 then go to the kernel's debug console). */
 ks_handle_t musl_emu_fs_root(void);
 
+/* The process handle musl_emu keeps for child pid (from fork or posix_spawn, not yet reaped),
+   or 0: what a parent that sets its children's limits needs. The handle stays musl_emu's. */
+ks_handle_t musl_emu_child_handle(int pid);
+
 /*
  * Start `name` from the boot image as a new process with argv, giving it copies
  * of up to 3 handles (extra, nextra; it finds them as KS_AT_HANDLE_0 + i) and of

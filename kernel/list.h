@@ -20,6 +20,9 @@ struct list {
 
 #define LIST_ENTRY(node, T, member) ((T *)((char *)(node) - offsetof(T, member)))
 
+/* A list defined empty: `static struct list l = LIST_INIT(l);` */
+#define LIST_INIT(l) { { &(l).head, &(l).head } }
+
 static inline void list_init(struct list *l) { l->head.next = l->head.prev = &l->head; }
 static inline void list_node_init(struct list_node *n) { n->next = n->prev = n; }
 static inline int list_empty(const struct list *l) { return l->head.next == &l->head; }

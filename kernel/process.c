@@ -15,6 +15,17 @@
 #include "vm.h"
 
 static uint32_t next_pid = 1;
+static struct list live = LIST_INIT(live);      /* every process not yet dead */
+
+/* p is dead: its children, if any live on, are init's now (their parent pid says 1). */
+static void hand_orphans_to_init(const struct process *p)
+{
+    LIST_FOR_EACH(n, tmp, &live) {
+        struct process *q = LIST_ENTRY(n, struct process, all_link);
+        if (q->parent_pid == p->pid)
+            q->parent_pid = 1;
+    }
+}
 
 static void init_ended(uint64_t status);
 
@@ -22,6 +33,8 @@ static void init_ended(uint64_t status);
 static void process_release(struct process *p)
 {
     p->state = PROCESS_DEAD;
+    list_remove(&p->all_link);
+    hand_orphans_to_init(p);
     if (p->vm) {
         struct thread *t = current_thread();
         if (t->proc == p)
@@ -117,6 +130,7 @@ long process_create(const char *name, uint32_t parent_pid, struct account *creat
     object_init(&p->obj, KS_OBJ_PROCESS, &process_ops);
     account_set(&p->obj, creator);
     p->pid = next_pid++;
+    list_push_back(&live, &p->all_link);
     p->parent_pid = parent_pid;
     size_t n = strlen(name);
     if (n >= sizeof p->name)

@@ -44,6 +44,7 @@ struct process {
     uint64_t up_ignore;             /* bits a raise drops unless masked */
     struct process *exit_notify;    /* raise exit_bits on it when this process ends (a reference) */
     uint64_t exit_bits;
+    struct list_node all_link;      /* in the list of processes not yet dead (orphans' reparenting) */
 };
 
 /*

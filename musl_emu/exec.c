@@ -30,12 +30,13 @@ struct exec_header {
     uint64_t magic;
     uint64_t ignored;               /* signals that stay ignored (bit n - 1: signal n) */
     ks_handle_t parent;             /* the parent's signal handle, or 0 */
+    uint32_t pgid, sid;             /* the process group and session stay */
     uint32_t umask, nkids;
     char cwd[FS_PATH_MAX];
     struct fd fds[MAX_FDS];         /* kind FD_FREE: closed, or closed by the exec */
 };
 struct exec_kid {
-    uint32_t pid;
+    uint32_t pid, pgid;
     ks_handle_t h;
 };
 #define EXEC_PATHS  ((sizeof(struct exec_header) + 4095) & ~4095ul)
@@ -96,7 +97,7 @@ static long save_kids_locked(ks_handle_t image, ks_handle_t st)
         long h = give(image, emu.kids[i].h);
         if (h < 0)
             return h;
-        kid_buf[batch++] = (struct exec_kid){ emu.kids[i].pid, (ks_handle_t)h };
+        kid_buf[batch++] = (struct exec_kid){ emu.kids[i].pid, emu.kids[i].pgid, (ks_handle_t)h };
         if (batch == sizeof kid_buf / sizeof kid_buf[0]) {
             long r = state_write(st, EXEC_KIDS + n * sizeof(struct exec_kid), kid_buf, sizeof kid_buf);
             if (r < 0)
@@ -122,6 +123,8 @@ static long save_state(ks_handle_t image)
     hdr.magic = EXEC_STATE_MAGIC;
     hdr.umask = emu.umask;
     hdr.ignored = signal_ignored();
+    hdr.pgid = emu.pgid;
+    hdr.sid = emu.sid;
     hdr.parent = 0;
     if (emu.parent) {
         long h = give(image, emu.parent);
@@ -235,6 +238,8 @@ int exec_restore(ks_handle_t st)
     if (ok) {
         emu.umask = hdr.umask;
         emu.exec_ignored = hdr.ignored;
+        emu.pgid = hdr.pgid;
+        emu.sid = hdr.sid;
         emu.parent = hdr.parent;
         memcpy(emu.cwd, hdr.cwd, sizeof emu.cwd);
         emu.cwd[sizeof emu.cwd - 1] = '\0';
@@ -257,6 +262,7 @@ int exec_restore(ks_handle_t st)
             if (ks_memobj_read(st, EXEC_KIDS + i * sizeof k, &k, sizeof k) != (long)sizeof k)
                 break;
             emu.kids[i].pid = k.pid;
+            emu.kids[i].pgid = k.pgid;
             emu.kids[i].h = k.h;
         }
         unlock(&emu.fd_lock);

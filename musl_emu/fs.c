@@ -614,6 +614,16 @@ long sys_ioctl(long fd, unsigned long req, void *arg)
         memcpy(arg, &ws, sizeof ws);
         return 0;
     }
+    if ((req == TIOCGPGRP || req == TIOCSPGRP) && f.kind == FD_CONSOLE) {
+        /* tcgetpgrp / tcsetpgrp: fsd keeps the console's foreground group */
+        uint64_t w[KS_IPC_WORDS] = { FS_OP_TCPGRP, req == TIOCSPGRP, req == TIOCSPGRP ? (uint64_t)*(int *)arg : 0 };
+        long r = fs_call(f.h, w, NULL, 0, NULL, 0, NULL, NULL);
+        if (r < 0)
+            return r;
+        if (req == TIOCGPGRP)
+            *(int *)arg = r ? (int)r : (int)emu.pgid;   /* none set yet: ours */
+        return 0;
+    }
     return -ENOTTY;         /* as Linux answers a request a terminal does not know (TCGETS here) */
 }
 

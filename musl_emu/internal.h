@@ -113,9 +113,11 @@ struct emu_state {
     char cwd[FS_PATH_MAX];                  /* the working directory, canonical ("" means "/") */
     uint32_t umask;                         /* taken off new files' and directories' modes */
     struct emu_thread threads[MAX_THREADS];
-    struct { uint32_t pid; ks_handle_t h; uintptr_t reaping; } kids[MAX_KIDS];
-                                            /* forked, not yet reaped; `reaping`: the thread
-                                               (its tp) whose wait4 waits for it */
+    struct { uint32_t pid, pgid; ks_handle_t h; uintptr_t reaping; } kids[MAX_KIDS];
+                                            /* forked, not yet reaped; its process group as
+                                               we know it; `reaping`: the thread (its tp)
+                                               whose wait4 waits for it */
+    uint32_t pgid, sid;                     /* our process group and session (process.c) */
     struct kact sigact[65];                 /* signal n's action (signal.c) */
     uint64_t exec_ignored;                  /* the signals the program before exec ignored */
     uintptr_t brk_base, brk_cur, brk_mapped;
@@ -206,8 +208,19 @@ long emu_vfork_call(int (*func)(void *), void *arg);
 /* The process handle of child pid, or 0 if it is not ours. */
 ks_handle_t emu_kid_handle(uint32_t pid);
 
-/* fn(pid, arg) for every child not yet reaped. */
-void emu_for_each_kid(long (*fn)(long pid, long arg), long arg);
+/* fn(pid, arg) for every child not yet reaped in process group pgid (0: any). */
+void emu_for_each_kid(uint32_t pgid, long (*fn)(long pid, long arg), long arg);
+
+/*
+ * Process groups and sessions, as far as one process can know them: its own,
+ * and its children's (from fork, or a setpgid on them). A shell calls setpgid
+ * in the child too, which is what makes it true in the child.
+ */
+long sys_getppid(void);
+long sys_getpgid(long pid);
+long sys_setpgid(long pid, long pgid);
+long sys_getsid(long pid);
+long sys_setsid(void);
 
 /* ---- signal.c ---- */
 

@@ -132,8 +132,14 @@ long emu_fork(void)
         return h == KS_ERR_LIMIT || h == KS_ERR_NO_MEMORY || h == KS_ERR_NO_HANDLES ? -EAGAIN : linux_err(h);
     emu.kids[slot].h = (ks_handle_t)h;
     emu.kids[slot].pid = pid;
+    emu.kids[slot].pgid = emu.pgid;     /* a child starts in our group */
     ks_process_on_exit((ks_handle_t)h, 1ull << (SIGCHLD - 1));     /* SIGCHLD when it ends */
     return pid;
+}
+
+ks_handle_t musl_emu_child_handle(int pid)
+{
+    return pid > 0 ? emu_kid_handle((uint32_t)pid) : 0;
 }
 
 ks_handle_t emu_kid_handle(uint32_t pid)
@@ -144,11 +150,68 @@ ks_handle_t emu_kid_handle(uint32_t pid)
     return 0;
 }
 
-void emu_for_each_kid(long (*fn)(long pid, long arg), long arg)
+void emu_for_each_kid(uint32_t pgid, long (*fn)(long pid, long arg), long arg)
 {
     for (int i = 0; i < MAX_KIDS; i++)
-        if (emu.kids[i].pid)
+        if (emu.kids[i].pid && (!pgid || emu.kids[i].pgid == pgid))
             fn(emu.kids[i].pid, arg);
+}
+
+/* ---- ids, process groups, sessions ---- */
+
+long sys_getppid(void)
+{
+    struct ks_ids ids;      /* the kernel's: 1 once the parent has died (orphans go to init) */
+    return ks_self_ids(&ids) == 0 ? (long)ids.parent_pid : (long)emu.ppid;
+}
+
+/* The kids-table slot of child pid, or -1. */
+static int kid_slot(long pid)
+{
+    for (int i = 0; i < MAX_KIDS && pid > 0; i++)
+        if (emu.kids[i].pid == (uint32_t)pid)
+            return i;
+    return -1;
+}
+
+long sys_getpgid(long pid)
+{
+    if (pid == 0 || pid == (long)emu.pid)
+        return emu.pgid;
+    int i = kid_slot(pid);
+    return i < 0 ? -ESRCH : (long)emu.kids[i].pgid;
+}
+
+long sys_setpgid(long pid, long pgid)
+{
+    if (pgid < 0)
+        return -EINVAL;
+    if (pid == 0 || pid == (long)emu.pid) {
+        if (emu.sid == emu.pid)
+            return -EPERM;          /* a session leader stays in its group */
+        emu.pgid = pgid ? (uint32_t)pgid : emu.pid;
+        return 0;
+    }
+    int i = kid_slot(pid);
+    if (i < 0)
+        return -ESRCH;
+    emu.kids[i].pgid = pgid ? (uint32_t)pgid : (uint32_t)pid;
+    return 0;
+}
+
+long sys_getsid(long pid)
+{
+    if (pid == 0 || pid == (long)emu.pid)
+        return emu.sid;
+    return kid_slot(pid) < 0 ? -ESRCH : (long)emu.sid;   /* a child is in our session */
+}
+
+long sys_setsid(void)
+{
+    if (emu.pgid == emu.pid)
+        return -EPERM;              /* a group leader cannot start a session */
+    emu.sid = emu.pgid = emu.pid;
+    return emu.pid;
 }
 
 /*
@@ -207,8 +270,8 @@ static long reap(int i, int *status, int nohang)
 }
 
 /*
- * wait4: a given child (pid > 0), or any (-1; 0 too: one process group),
- * with WNOHANG. Waiting for any child looks at each in turn and, while none
+ * wait4: a given child (pid > 0), any (-1), one of our process group (0) or
+ * of group -pid, with WNOHANG. Waiting for any child looks at each in turn and, while none
  * has ended, sleeps a tick between looks (no kernel call waits for several
  * processes yet). rusage is zeroed.
  */
@@ -225,8 +288,8 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
         for (int i = 0; i < MAX_KIDS; i++) {
             if (!emu.kids[i].pid || (pid > 0 && emu.kids[i].pid != (uint32_t)pid))
                 continue;
-            if (pid < -1)
-                continue;       /* other process groups: there are none */
+            if ((pid == 0 && emu.kids[i].pgid != emu.pgid) || (pid < -1 && emu.kids[i].pgid != (uint32_t)-pid))
+                continue;       /* not in the process group asked for */
             if (emu.kids[i].reaping) {
                 any |= emu.kids[i].reaping != me;   /* our own interrupted wait4 will have it */
                 continue;

@@ -231,16 +231,16 @@ long sys_kill(long pid, long sig)
     if (pid > 0)
         return kill_one(pid, sig);
     if (pid == -1) {                    /* everyone we can reach but ourselves: our children */
-        emu_for_each_kid(kill_one, sig);
+        emu_for_each_kid(0, kill_one, sig);
         return 0;
     }
-    if (pid == 0 || -pid == (long)emu.pid) {
-        /* our group (no process groups yet: ourselves and our children) */
-        long r = raise_on(KS_PROCESS_SELF, sig);
-        emu_for_each_kid(kill_one, sig);
-        return r;
-    }
-    return -ESRCH;
+    uint32_t pgrp = pid == 0 ? emu.pgid : (uint32_t)-pid;  /* a process group: those we know in it */
+    long r = pgrp == emu.pgid ? raise_on(KS_PROCESS_SELF, sig) : -ESRCH;
+    int kids = 0;
+    emu_for_each_kid(pgrp, kill_one, sig);
+    for (int i = 0; i < MAX_KIDS; i++)
+        kids += emu.kids[i].pid && emu.kids[i].pgid == pgrp;
+    return kids ? 0 : r;
 }
 
 long sys_tgkill(long tgid, long tid, long sig)

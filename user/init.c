@@ -27,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "musl_emu.h"
 #include "user/lib/bench.h"
@@ -184,10 +186,45 @@ static int init_checks(void)
  * and the given handles only, as they always have (their handle counts rely on
  * it); musl programs also get the FS root port (musl_emu_spawn).
  */
+/*
+ * A musl program runs from /bin as any program would start another: with
+ * posix_spawn, then waitpid. Its limits are set as soon as it exists (the
+ * moment before, it is a copy of init, which is small); its descriptors are
+ * init's standard streams.
+ */
+static int run_bin(const char *prog, const char *const argv[])
+{
+    extern char **environ;
+    char path[64];
+    pid_t pid;
+    int st = 0;
+    snprintf(path, sizeof path, "/bin/%s", prog);
+    int lost = restart_fs_if_gone();
+    int r = posix_spawn(&pid, path, NULL, NULL, (char *const *)argv, environ);
+    if (r != 0) {
+        printf("init: cannot run %s: %s\n", path, strerror(r));
+        return 1;
+    }
+    ks_handle_t h = musl_emu_child_handle(pid);
+    if (h)
+        ks_process_limit(h, &program_limits, NULL, NULL);
+    if (waitpid(pid, &st, 0) != pid) {
+        printf("init: cannot wait for %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    if (WIFSIGNALED(st)) {
+        printf("init: %s was killed (signal %d)\n", prog, WTERMSIG(st));
+        return 1;
+    }
+    return lost | WEXITSTATUS(st);
+}
+
 static int run_args(const char *prog, const char *const argv[], int native,
                     const ks_handle_t *given, unsigned ngiven)
 {
     uint64_t status = 0;
+    if (!native && !ngiven)
+        return run_bin(prog, argv);
     int lost = restart_fs_if_gone();    /* fsd ended during the program before: that one failed */
     long r = native ? ulib_spawn((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), prog, argv, given, ngiven)
                     : musl_emu_spawn(prog, argv, given, ngiven);

@@ -823,6 +823,105 @@ static void poll_interrupted_by_signal(void)
 }
 
 
+
+/* ---- process groups, sessions, orphans ---- */
+
+static __attribute__((noreturn)) int usr1_exits_42(void)
+{
+    on_signal(SIGUSR1, quit_42, 0);
+    for (;;)
+        pause();
+}
+
+/*
+ * Process groups and sessions as far as a process and its children go:
+ * setsid makes a new session led by the caller; setpgid moves a child into a
+ * group of its own, which kill(-pgrp) and waitpid(-pgrp) then reach; the
+ * console's foreground group is what tcsetpgrp set.
+ */
+static void proc_groups_and_sessions(void)
+{
+    int st;
+    CHECK_EQ(getpgid(0), getpgrp());
+    CHECK_EQ(getsid(0), getsid(getpid()));
+    pid_t pid = fork();
+    if (pid == 0) {
+        pid_t me = getpid();
+        int ok = setsid() == me && getsid(0) == me && getpgrp() == me;
+        ok &= setpgid(0, 0) == -1 && errno == EPERM;        /* a session leader stays put */
+        _exit(ok ? 0 : 1);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(exit_status(pid), 0);
+    pid = fork();
+    if (pid == 0)                       /* a group leader cannot start a session */
+        _exit(setpgid(0, 0) == 0 && setsid() == -1 && errno == EPERM ? 0 : 1);
+    REQUIRE(pid > 0);
+    CHECK_EQ(exit_status(pid), 0);
+    pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);                  /* as a shell does, in both */
+        _exit(usr1_exits_42());
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(setpgid(pid, pid), 0);
+    CHECK_EQ(getpgid(pid), pid);
+    CHECK_ERR(getpgid(999999), ESRCH);
+    CHECK_EQ(waitpid(-pid, &st, WNOHANG), 0);
+    struct timespec ts = { 0, 20000000 };
+    nanosleep(&ts, NULL);               /* its handler is in place */
+    CHECK_EQ(kill(-pid, SIGUSR1), 0);
+    CHECK_EQ(waitpid(-pid, &st, 0), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 42);
+    CHECK_ERR(kill(-pid, SIGUSR1), ESRCH);
+    CHECK_EQ(tcsetpgrp(0, getpgrp()), 0);
+    CHECK_EQ(tcgetpgrp(0), getpgrp());
+}
+
+/* The orphan's side: wait until init is the parent, then say so on fd. */
+static int orphan_reports(int fd)
+{
+    for (int i = 0; i < 200 && getppid() != 1; i++) {
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+    }
+    char c = getppid() == 1 ? '1' : '0';
+    return write(fd, &c, 1) == 1 ? 0 : 1;
+}
+
+/*
+ * A child whose parent dies is init's (getppid is 1), and when it ends
+ * nothing of it is left: no zombie, every kernel object back.
+ */
+static void proc_orphan_reparented(void)
+{
+    int p[2];
+    char c = 0;
+    struct ks_kstat before, after;
+    REQUIRE(ks_kstat(&before) == 0);
+    REQUIRE(pipe(p) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (fork() == 0)
+            _exit(orphan_reports(p[1]));
+        _exit(0);                       /* its child is an orphan now */
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(exit_status(pid), 0);
+    close(p[1]);
+    CHECK_EQ(read(p[0], &c, 1), 1);
+    CHECK_EQ(c, '1');
+    CHECK_EQ(read(p[0], &c, 1), 0);     /* the orphan has ended (its write end went with it) */
+    close(p[0]);
+    for (int i = 0; i < 100; i++) {     /* its last thread's stack is freed at the next switch */
+        REQUIRE(ks_kstat(&after) == 0);
+        if (after.objects == before.objects)
+            break;
+        sched_yield();
+    }
+    CHECK_EQ(after.objects, before.objects);
+}
+
 /* ---- randomness ---- */
 
 /* Write this process's 16 AT_RANDOM bytes to fd (a child's body). */
@@ -860,6 +959,31 @@ static void random_getrandom_and_at_random(void)
     CHECK(memcmp(ka, kb, 16) != 0);
 }
 
+/* ---- the whole suite ---- */
+
+static const struct mcase cases[];
+static const size_t ncases;
+
+/*
+ * Nothing the suite does stays in the kernel: run every other case again
+ * and compare the kernel's objects (processes, threads, pipes, ports,
+ * memobjs) and heap objects before and after. The first pass leaves what is
+ * made once and kept on purpose (fsd's copy of each /bin file it opened, this
+ * thread's poll listener, the interval timer's helper thread and its stack);
+ * anything a case leaked would be there twice.
+ */
+static void leak_second_pass(void)
+{
+    struct ks_kstat before, after;
+    REQUIRE(ks_kstat(&before) == 0);
+    for (size_t i = 0; i < ncases; i++)
+        if (cases[i].fn != leak_second_pass)
+            cases[i].fn();
+    REQUIRE(ks_kstat(&after) == 0);
+    CHECK_EQ(after.objects, before.objects);
+    CHECK_EQ(after.heap_objects, before.heap_objects);
+}
+
 /* ---- main ---- */
 
 static const struct mcase cases[] = {
@@ -889,7 +1013,11 @@ static const struct mcase cases[] = {
     { "poll.select_pipes", poll_select_pipes },
     { "poll.interrupted_by_signal", poll_interrupted_by_signal },
     { "random.getrandom_and_at_random", random_getrandom_and_at_random },
+    { "proc.groups_and_sessions", proc_groups_and_sessions },
+    { "proc.orphan_reparented", proc_orphan_reparented },
+    { "leak.second_pass", leak_second_pass },
 };
+static const size_t ncases = sizeof cases / sizeof cases[0];
 
 int main(int argc, char **argv)
 {

@@ -41,6 +41,7 @@ static struct {
     unsigned nreaders;
     ks_handle_t pollers[MAX_POLLERS];   /* client ports to notify when input comes */
     unsigned npollers;
+    uint32_t fg_pgrp;                   /* the foreground process group (tcsetpgrp), 0: none */
     uint64_t bytes_written, write_requests;
     volatile int out_busy;      /* out_lock's word: guards the UART's output and the counters */
 } con;
@@ -241,6 +242,16 @@ void console_writer_start(void)
         ks_handle_close(fs.write_listener);
         fs.write_listener = 0;
     }
+}
+
+long con_tcpgrp(struct req *q)
+{
+    if (q->in[1] == 1) {
+        if (q->in[2] == 0 || q->in[2] > INT32_MAX)
+            return -EINVAL;
+        con.fg_pgrp = (uint32_t)q->in[2];
+    }
+    return con.fg_pgrp;
 }
 
 /* FS_OP_POLL (fsd.h). */

@@ -424,6 +424,7 @@ static long op_console(struct req *q, ks_handle_t reply)
     case FS_OP_WRITE: return con_write(q);
     case FS_OP_READ: return con_read(q, reply);
     case FS_OP_POLL: return con_poll(q);
+    case FS_OP_TCPGRP: return con_tcpgrp(q);
     case FS_OP_FSTAT: stat_words(console_node, q->out); return 0;
     default: return -EINVAL;
     }

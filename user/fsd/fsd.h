@@ -208,6 +208,9 @@ long con_read(struct req *q, ks_handle_t reply);
  */
 long con_poll(struct req *q);
 
+/* FS_OP_TCPGRP: the console's foreground process group, set or read (kept for ^C to use). */
+long con_tcpgrp(struct req *q);
+
 /* FS_OP_STATS: bytes written to the UART and write requests served so far. */
 void console_counts(uint64_t *bytes, uint64_t *requests, uint64_t *parked);
 

@@ -84,7 +84,9 @@ enum fs_op {
                            with KS_RIGHT_SIGNAL to the caller's listener. status = what the
                            console is ready for now; if none of MR1's, 0, and the port is
                            notified (word KS_WATCH_READABLE) when input comes */
-    FS_OP_LAST = FS_OP_POLL
+    FS_OP_TCPGRP,       /* MR1 = 1 to set the console's foreground process group to MR2, 0 to
+                           read it. status = the group (0: none set yet) */
+    FS_OP_LAST = FS_OP_TCPGRP
 };
 
 #define FS_TIME_NOW         UINT64_MAX
