@@ -9,9 +9,12 @@
  * or runs after the block (and finds the waiter). This is the primitive under
  * musl's mutexes, condition variables and pthread_join (through musl_emu.c).
  *
- * A futex is named by (address space, user address): private to a process,
- * which is all musl's process-private locks need. Waiters sit in one of a few
- * hashed wait queues; the thread records what it waits on.
+ * A futex is named by what vm_futex_key says: in a shared mapping, the
+ * memobj and the offset, so processes sharing memory (shm_open, a shared
+ * anonymous mapping kept over fork) share its futexes, and musl's
+ * process-shared mutexes, condition variables and semaphores work across
+ * them; anywhere else, the address space and the address. Waiters sit in one
+ * of a few hashed wait queues; the thread records what it waits on.
  */
 #include <kestrel/errors.h>
 #include <kestrel/syscall.h>
@@ -22,6 +25,7 @@
 #include "sched.h"
 #include "thread.h"
 #include "uaccess.h"
+#include "vm.h"
 
 #define FUTEX_BUCKETS 32
 #define WOKEN 1                 /* futex_wake's wake result (a deadline's wake gives 0) */
@@ -34,9 +38,9 @@ void futex_init(void)
         wait_queue_init(&buckets[i]);
 }
 
-static struct wait_queue *bucket(uintptr_t addr)
+static struct wait_queue *bucket(uint64_t key)
 {
-    return &buckets[(addr >> 2) % FUTEX_BUCKETS];
+    return &buckets[(key >> 2) % FUTEX_BUCKETS];
 }
 
 /* KS_ERR_INVALID (misaligned), KS_ERR_FAULT (outside user space), or 0. */
@@ -60,13 +64,12 @@ long futex_wait(uintptr_t addr, uint32_t expected, uint64_t timeout_ns)
         return KS_ERR_AGAIN;
     if (timeout_ns == 0)
         return KS_ERR_TIMED_OUT;
-    t->futex_vm = t->proc->vm;
-    t->futex_addr = addr;
+    vm_futex_key(t->proc->vm, addr, &t->futex_owner, &t->futex_key);
     if (timeout_ns != KS_FOREVER)
         sched_add_sleeper(t, arch_time_now() + clock_ns_to_time(timeout_ns));
-    r = sched_block(bucket(addr), 1);
+    r = sched_block(bucket(t->futex_key), 1);
     sched_remove_sleeper(t);
-    t->futex_vm = NULL;
+    t->futex_owner = NULL;
     if (r == WOKEN)
         return 0;
     return r == KS_ERR_INTERRUPTED ? r : KS_ERR_TIMED_OUT;
@@ -74,15 +77,18 @@ long futex_wait(uintptr_t addr, uint32_t expected, uint64_t timeout_ns)
 
 long futex_wake(struct vm_space *vm, uintptr_t addr, uint32_t count)
 {
-    struct wait_queue *wq = bucket(addr);
+    const void *owner;
+    uint64_t key;
     long woken = 0, r = check_word(addr);
     if (r)
         return r;
+    vm_futex_key(vm, addr, &owner, &key);
+    struct wait_queue *wq = bucket(key);
     LIST_FOR_EACH(n, tmp, &wq->waiters) {
         if ((uint32_t)woken == count)
             break;
         struct thread *t = LIST_ENTRY(n, struct thread, sched_link);
-        if (t->futex_vm != vm || t->futex_addr != addr)
+        if (t->futex_owner != owner || t->futex_key != key)
             continue;
         sched_wake(t, WOKEN);
         woken++;

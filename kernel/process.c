@@ -17,14 +17,35 @@
 static uint32_t next_pid = 1;
 static struct list live = LIST_INIT(live);      /* every process not yet dead */
 
-/* p is dead: its children, if any live on, are init's now (their parent pid says 1). */
-static void hand_orphans_to_init(const struct process *p)
+/*
+ * p is dead: its CPU time, and its children's, go to its parent's children
+ * times; its children, if any live on, are init's now (their parent pid 1).
+ */
+static void hand_over(const struct process *p)
 {
     LIST_FOR_EACH(n, tmp, &live) {
         struct process *q = LIST_ENTRY(n, struct process, all_link);
         if (q->parent_pid == p->pid)
             q->parent_pid = 1;
+        if (q->pid == p->parent_pid) {
+            q->cutime_ns += p->utime_ns + p->cutime_ns;
+            q->cstime_ns += p->stime_ns + p->cstime_ns;
+        }
     }
+}
+
+void process_times(const struct process *p, uint64_t *user, uint64_t *system, uint64_t *cuser,
+                   uint64_t *csystem)
+{
+    *user = p->utime_ns;
+    *system = p->stime_ns;
+    LIST_FOR_EACH(n, tmp, &p->threads) {
+        const struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
+        *user += t->utime_ns;
+        *system += t->stime_ns;
+    }
+    *cuser = p->cutime_ns;
+    *csystem = p->cstime_ns;
 }
 
 static void init_ended(uint64_t status);
@@ -34,7 +55,7 @@ static void process_release(struct process *p)
 {
     p->state = PROCESS_DEAD;
     list_remove(&p->all_link);
-    hand_orphans_to_init(p);
+    hand_over(p);
     if (p->vm) {
         struct thread *t = current_thread();
         if (t->proc == p)
@@ -160,6 +181,11 @@ void process_exit(struct process *p, uint64_t status)
 
 void process_thread_gone(struct process *p, long code)
 {
+    struct thread *t = current_thread();
+    if (t->proc == p) {             /* the thread's CPU time stays the process's */
+        p->utime_ns += t->utime_ns;
+        p->stime_ns += t->stime_ns;
+    }
     p->nthreads--;
     if (p->nthreads == 0) {
         if (p->state == PROCESS_ALIVE) {        /* the last thread's code becomes the status */

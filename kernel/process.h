@@ -45,7 +45,13 @@ struct process {
     struct process *exit_notify;    /* raise exit_bits on it when this process ends (a reference) */
     uint64_t exit_bits;
     struct list_node all_link;      /* in the list of processes not yet dead (orphans' reparenting) */
+    uint64_t utime_ns, stime_ns;    /* CPU time of its threads that have ended (thread.h) */
+    uint64_t cutime_ns, cstime_ns;  /* of its dead children, theirs included */
 };
+
+/* KS_SYS_PROCESS_TIMES: p's CPU time so far, its live threads' included, and its dead children's. */
+void process_times(const struct process *p, uint64_t *user, uint64_t *system, uint64_t *cuser,
+                   uint64_t *csystem);
 
 /*
  * A new process with an empty address space and handle table, in *out. Its

@@ -243,3 +243,22 @@ long sys_thread_interrupt(sysarg_t th)
     object_put(o);
     return 0;
 }
+
+long sys_process_times(sysarg_t proc, sysarg_t out)
+{
+    struct ks_times v = { 0 };
+    struct object *o;
+    if (!user_range_ok(out, sizeof v))
+        return KS_ERR_FAULT;
+    long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_READ, &o, NULL);
+    if (r)
+        return r;
+    struct process *p = process_from_object(o);
+    process_times(p, &v.user_ns, &v.system_ns, &v.children_user_ns, &v.children_system_ns);
+    if (p == current_process()) {
+        v.thread_user_ns = current_thread()->utime_ns;
+        v.thread_system_ns = current_thread()->stime_ns;
+    }
+    object_put(o);
+    return copy_to_user(out, &v, sizeof v);
+}

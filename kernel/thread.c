@@ -130,6 +130,16 @@ void thread_exit(long code)
     panic("thread_exit: dead thread %u (%s) was scheduled", t->tid, t->name);
 }
 
+void thread_charge_tick(struct thread *t, int user)
+{
+    if (!t->proc)
+        return;
+    if (user)
+        t->utime_ns += 1000000000u / CLOCK_HZ;
+    else
+        t->stime_ns += 1000000000u / CLOCK_HZ;
+}
+
 void thread_interrupt(struct thread *t)
 {
     if (t->state == THREAD_BLOCKED && t->interruptible)

@@ -52,13 +52,16 @@ struct thread {
     int exited;
     struct wait_queue joiners;
     struct thread_ipc ipc;
-    struct vm_space *futex_vm;      /* while blocked in futex_wait: the word waited on */
-    uintptr_t futex_addr;
+    const void *futex_owner;        /* while blocked in futex_wait: the word waited on, as
+                                       vm_futex_key names it (memobj and offset, or address
+                                       space and address) */
+    uint64_t futex_key;
     uint64_t up_raised;             /* upcall bits raised on this thread alone */
     uint64_t up_mask;               /* the upcall bits it does not take now */
     uint64_t up_saved_mask;         /* while up_suspended: the mask to restore */
     uint64_t up_take;               /* while blocked in KS_SYS_UPCALL_TAKE: the bits it waits for */
     int up_suspended;               /* in KS_SYS_UPCALL_SUSPEND: up_mask is temporary */
+    uint64_t utime_ns, stime_ns;    /* CPU time, sampled by the tick (thread_charge_tick) */
     uint32_t long_op;               /* inside sched_long_begin/end: page loops take pending
                                        interrupts (sched_long_window) */
     char name[24];
@@ -88,6 +91,14 @@ void thread_discard(struct thread *t);
 
 /* Put a created thread on the run queue. */
 void thread_start_running(struct thread *t);
+
+/*
+ * The tick found t running: charge it a tick's time, as user time if the
+ * tick interrupted user mode, else as system time (kernel threads, the idle
+ * one among them, keep none). CPU time is sampled, as classic Unix did: exact
+ * for long runs, a tick's grain for short ones, and free on every other path.
+ */
+void thread_charge_tick(struct thread *t, int user);
 
 /* End the current thread with `code`. */
 __attribute__((noreturn)) void thread_exit(long code);

@@ -139,6 +139,18 @@ static inline struct vm_area *area_at(struct vm_space *vs, uintptr_t addr)
     return area_search(vs, addr);
 }
 
+void vm_futex_key(struct vm_space *vs, uintptr_t addr, const void **owner, uint64_t *key)
+{
+    struct vm_area *a = area_at(vs, addr);
+    if (a && (a->flags & KS_MAP_SHARED)) {
+        *owner = a->mo;
+        *key = a->offset + (addr - a->start);
+    } else {
+        *owner = vs;
+        *key = addr;
+    }
+}
+
 /* Is [start, end) free of areas? Sets *after to the area to insert before (NULL: at the end). */
 static int range_free(struct vm_space *vs, uintptr_t start, uintptr_t end, struct list_node **before)
 {

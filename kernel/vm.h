@@ -35,6 +35,13 @@ struct vm_space {
     struct vm_area *last_area;  /* the area the last lookup found (faults come in runs) */
 };
 
+/*
+ * What names the futex word at addr: in a shared mapping, the memobj and the
+ * offset in it (so every process mapping it finds the same futex); anywhere
+ * else, the address space and the address (private to the process).
+ */
+void vm_futex_key(struct vm_space *vs, uintptr_t addr, const void **owner, uint64_t *key);
+
 /* Access kinds for vm_fault. */
 enum { VM_READ = 1, VM_WRITE = 2, VM_EXEC = 4 };
 

@@ -31,6 +31,7 @@
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/time.h>
+#include <sys/times.h>
 #include <time.h>
 #include <ucontext.h>
 #include <kestrel/upcall.h>
@@ -384,6 +385,11 @@ int ts_to_ns(const struct timespec *ts, uint64_t *ns);
 long sys_clock_nanosleep(long clk, long flags, const struct timespec *req, struct timespec *rem);
 
 long sys_clock_getres(long clk, struct timespec *ts);
+long sys_times(struct tms *buf);
+long sys_getrusage(long who, struct rusage *ru);
+
+/* wait4's rusage for the child whose process handle is proc (before it is closed). */
+void rusage_of(ks_handle_t proc, struct rusage *ru);
 
 /* ---- thread.c ---- */
 

@@ -247,7 +247,7 @@ static int wait_status(uint64_t s)
 }
 
 /* Reap kid i if it has ended (or wait until it has): its pid, 0 if not ended (nohang), or -errno. */
-static long reap(int i, int *status, int nohang)
+static long reap(int i, int *status, struct rusage *ru, int nohang)
 {
     uint64_t s = 0;
     long r;
@@ -262,6 +262,8 @@ static long reap(int i, int *status, int nohang)
     if (r < 0)
         return linux_err(r);
     long pid = emu.kids[i].pid;
+    if (ru)
+        rusage_of(emu.kids[i].h, ru);
     ks_handle_close(emu.kids[i].h);
     emu.kids[i].pid = 0;
     if (status)
@@ -273,7 +275,7 @@ static long reap(int i, int *status, int nohang)
  * wait4: a given child (pid > 0), any (-1), one of our process group (0) or
  * of group -pid, with WNOHANG. Waiting for any child looks at each in turn and, while none
  * has ended, sleeps a tick between looks (no kernel call waits for several
- * processes yet). rusage is zeroed.
+ * processes yet). rusage: the child's CPU times (its children's included).
  */
 long sys_wait4(long pid, int *status, long options, struct rusage *ru)
 {
@@ -296,7 +298,7 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
             }
             any = 1;
             waited = !nohang && pid > 0;
-            long r = reap(i, status, nohang || pid <= 0);
+            long r = reap(i, status, ru, nohang || pid <= 0);
             if (r != 0)
                 return r;
         }

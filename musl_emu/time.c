@@ -1,21 +1,47 @@
 /*
  * musl_emu/time.c - clocks and sleeping: clock_gettime, clock_getres, nanosleep and
- * clock_nanosleep on the kernel's clock. See internal.h.
+ * clock_nanosleep on the kernel's clock; CPU time (the CPU clocks, times,
+ * getrusage) from KS_SYS_PROCESS_TIMES. See internal.h.
  */
 #include "musl_emu/internal.h"
 
+/* The kernel's CPU times of this process (KS_SYS_PROCESS_TIMES); zeros if it says no. */
+static struct ks_times cpu_times(void)
+{
+    struct ks_times t;
+    if (ks_process_times(KS_PROCESS_SELF, &t) < 0)
+        memset(&t, 0, sizeof t);
+    return t;
+}
+
+static void ns_to_tv(uint64_t ns, struct timeval *tv)
+{
+    tv->tv_sec = (time_t)(ns / 1000000000u);
+    tv->tv_usec = (suseconds_t)(ns % 1000000000u / 1000u);
+}
+
 long sys_clock_gettime(long clk, struct timespec *ts)
 {
-    uint64_t ns = (uint64_t)ks_clock_ns();
+    uint64_t ns;
     switch (clk) {
     case CLOCK_REALTIME: case CLOCK_REALTIME_COARSE:
-        ns += emu.realtime_base_ns;
+        ns = (uint64_t)ks_clock_ns() + emu.realtime_base_ns;
         break;
     case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME:
-    case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
+        ns = (uint64_t)ks_clock_ns();
         break;
+    case CLOCK_PROCESS_CPUTIME_ID: {        /* sampled by the kernel's tick: 10 ms grains */
+        struct ks_times t = cpu_times();
+        ns = t.user_ns + t.system_ns;
+        break;
+    }
+    case CLOCK_THREAD_CPUTIME_ID: {
+        struct ks_times t = cpu_times();
+        ns = t.thread_user_ns + t.thread_system_ns;
+        break;
+    }
     default:
-        return -EINVAL;
+        return -EINVAL;     /* other clocks, and other threads' and processes' CPU clocks */
     }
     ts->tv_sec = (time_t)(ns / 1000000000);
     ts->tv_nsec = (long)(ns % 1000000000);
@@ -69,8 +95,49 @@ long sys_clock_nanosleep(long clk, long flags, const struct timespec *req, struc
 
 long sys_clock_getres(long clk, struct timespec *ts)
 {
-    if (ts)
-        *ts = (struct timespec){ 0, 100 };      /* the 10 MHz platform timer */
+    if (clk < 0 || clk > CLOCK_BOOTTIME)
+        return -EINVAL;
+    if (ts)     /* the CPU clocks: the tick; the others: the 10 MHz platform timer */
+        *ts = clk == CLOCK_PROCESS_CPUTIME_ID || clk == CLOCK_THREAD_CPUTIME_ID
+                  ? (struct timespec){ 0, 10000000 } : (struct timespec){ 0, 100 };
     return 0;
+}
+
+/* times: CPU times in clock ticks (sysconf(_SC_CLK_TCK), 100); the result is ticks since boot. */
+long sys_times(struct tms *buf)
+{
+    if (buf) {
+        struct ks_times t = cpu_times();
+        buf->tms_utime = (clock_t)(t.user_ns / 10000000u);
+        buf->tms_stime = (clock_t)(t.system_ns / 10000000u);
+        buf->tms_cutime = (clock_t)(t.children_user_ns / 10000000u);
+        buf->tms_cstime = (clock_t)(t.children_system_ns / 10000000u);
+    }
+    return (long)((uint64_t)ks_clock_ns() / 10000000u);
+}
+
+/* getrusage: the CPU times the kernel keeps; the other fields are 0. */
+long sys_getrusage(long who, struct rusage *ru)
+{
+    if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
+        return -EINVAL;
+    struct ks_times t = cpu_times();
+    memset(ru, 0, sizeof *ru);
+    uint64_t u = who == RUSAGE_SELF ? t.user_ns : who == RUSAGE_CHILDREN ? t.children_user_ns : t.thread_user_ns;
+    uint64_t s = who == RUSAGE_SELF ? t.system_ns : who == RUSAGE_CHILDREN ? t.children_system_ns
+                                                                           : t.thread_system_ns;
+    ns_to_tv(u, &ru->ru_utime);
+    ns_to_tv(s, &ru->ru_stime);
+    return 0;
+}
+
+void rusage_of(ks_handle_t proc, struct rusage *ru)
+{
+    struct ks_times t;
+    memset(ru, 0, sizeof *ru);
+    if (ks_process_times(proc, &t) == 0) {   /* a child's own, and its children's */
+        ns_to_tv(t.user_ns + t.children_user_ns, &ru->ru_utime);
+        ns_to_tv(t.system_ns + t.children_system_ns, &ru->ru_stime);
+    }
 }
 

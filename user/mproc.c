@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +25,9 @@
 #include <sys/random.h>
 #include <time.h>
 #include <sys/time.h>
+#include <sys/times.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -959,6 +963,107 @@ static void random_getrandom_and_at_random(void)
     CHECK(memcmp(ka, kb, 16) != 0);
 }
 
+
+/* ---- CPU time ---- */
+
+static uint64_t ns_of(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Compute for ms milliseconds of the monotonic clock, making no calls but reading it. */
+static void spin_ms(unsigned ms)
+{
+    uint64_t end = ns_of(CLOCK_MONOTONIC) + ms * 1000000ull;
+    while (ns_of(CLOCK_MONOTONIC) < end)
+        ;
+}
+
+static int spin_100ms(void)
+{
+    spin_ms(100);
+    return 0;
+}
+
+/*
+ * CPU time is real: after 100 ms of computing, the process and thread CPU
+ * clocks, times() and getrusage() say at least 30 ms of user time (the tick
+ * samples it, 10 ms at a time), and not more than the time that passed; a
+ * child's shows in wait4's rusage and in RUSAGE_CHILDREN.
+ */
+static void time_cpu_clocks(void)
+{
+    struct tms t0, t1;
+    struct rusage ru, ruc0, ruc1;
+    uint64_t p0 = ns_of(CLOCK_PROCESS_CPUTIME_ID), th0 = ns_of(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t m0 = ns_of(CLOCK_MONOTONIC);
+    times(&t0);
+    REQUIRE(getrusage(RUSAGE_CHILDREN, &ruc0) == 0);
+    spin_ms(100);
+    uint64_t dp = ns_of(CLOCK_PROCESS_CPUTIME_ID) - p0, dt = ns_of(CLOCK_THREAD_CPUTIME_ID) - th0;
+    uint64_t dm = ns_of(CLOCK_MONOTONIC) - m0;
+    times(&t1);
+    CHECK(dp >= 30000000 && dp <= dm + 10000000);
+    CHECK(dt >= 30000000 && dt <= dp);
+    CHECK(t1.tms_utime - t0.tms_utime >= 3);
+    REQUIRE(getrusage(RUSAGE_SELF, &ru) == 0);
+    CHECK(ru.ru_utime.tv_sec > 0 || ru.ru_utime.tv_usec >= 30000);
+    struct timespec res;
+    CHECK_EQ(clock_getres(CLOCK_PROCESS_CPUTIME_ID, &res), 0);
+    CHECK_EQ(res.tv_nsec, 10000000);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(spin_100ms());
+    REQUIRE(pid > 0);
+    int st;
+    memset(&ru, 0, sizeof ru);
+    CHECK_EQ(wait4(pid, &st, 0, &ru), pid);
+    CHECK(ru.ru_utime.tv_sec > 0 || ru.ru_utime.tv_usec >= 30000);
+    REQUIRE(getrusage(RUSAGE_CHILDREN, &ruc1) == 0);
+    long grew = (ruc1.ru_utime.tv_sec - ruc0.ru_utime.tv_sec) * 1000000 + (ruc1.ru_utime.tv_usec - ruc0.ru_utime.tv_usec);
+    CHECK(grew >= 30000);
+    CHECK_ERR(getrusage(7, &ru), EINVAL);
+}
+
+
+/* ---- shared memory ---- */
+
+/*
+ * shm_open makes a file in /dev/shm; mapped MAP_SHARED in two processes it
+ * is the same memory, and a process-shared semaphore in it (a futex in a
+ * shared mapping: the kernel names it by memobj and offset) lets the parent
+ * sleep until the child posts.
+ */
+static void shm_open_map_and_semaphore(void)
+{
+    int fd = shm_open("/mproc-shm", O_CREAT | O_EXCL | O_RDWR, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(ftruncate(fd, 4096) == 0);
+    struct shared { sem_t sem; volatile int word; } *sh =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    REQUIRE(sh != MAP_FAILED);
+    close(fd);
+    REQUIRE(sem_init(&sh->sem, 1, 0) == 0);
+    sh->word = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = { 0, 20000000 };
+        nanosleep(&ts, NULL);           /* the parent is asleep in sem_wait by now */
+        sh->word = 42;
+        _exit(sem_post(&sh->sem) == 0 ? 0 : 1);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(sem_wait(&sh->sem), 0);
+    CHECK_EQ(sh->word, 42);
+    CHECK_EQ(exit_status(pid), 0);
+    sem_destroy(&sh->sem);
+    munmap(sh, 4096);
+    CHECK_EQ(shm_unlink("/mproc-shm"), 0);
+    CHECK_ERR(shm_open("/mproc-shm", O_RDWR, 0), ENOENT);
+}
+
 /* ---- the whole suite ---- */
 
 static const struct mcase cases[];
@@ -1015,6 +1120,8 @@ static const struct mcase cases[] = {
     { "random.getrandom_and_at_random", random_getrandom_and_at_random },
     { "proc.groups_and_sessions", proc_groups_and_sessions },
     { "proc.orphan_reparented", proc_orphan_reparented },
+    { "time.cpu_clocks", time_cpu_clocks },
+    { "shm.open_map_and_semaphore", shm_open_map_and_semaphore },
     { "leak.second_pass", leak_second_pass },
 };
 static const size_t ncases = sizeof cases / sizeof cases[0];

@@ -2717,8 +2717,23 @@ static void limits_random(void)
     KT_EXPECT(any != 0);
 }
 
+/* KS_SYS_PROCESS_TIMES: this thread's time is within the process's; bad arguments refused. */
+static void limits_times(void)
+{
+    struct ks_times t;
+    for (volatile long i = 0; i < 3000000; i++)
+        ;
+    KT_EXPECT_EQ(ks_process_times(KS_PROCESS_SELF, &t), 0);
+    KT_EXPECT(t.thread_user_ns + t.thread_system_ns <= t.user_ns + t.system_ns);
+    KT_EXPECT_EQ(t.reserved[0] | t.reserved[1], 0);
+    KT_EXPECT_EQ(ks_process_times(KS_PROCESS_SELF, (struct ks_times *)0x1000), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_process_times(KS_THREAD_SELF, &t), KS_ERR_WRONG_TYPE);
+    KT_EXPECT_EQ(ks_process_times(12345, &t), KS_ERR_BAD_HANDLE);
+}
+
 static const struct ktest_case limits_cases[] = {
     { "random", limits_random },
+    { "times", limits_times },
     { "process_chain", limits_process_chain },
     { "handles", limits_handles },
     { "memory", limits_memory },

@@ -131,9 +131,10 @@ void trap_user(struct trap_frame *f)
     uint64_t cause = f->scause;
     if (cause & SCAUSE_INTERRUPT) {
         cause &= ~SCAUSE_INTERRUPT;
-        if (cause == IRQ_S_TIMER)
+        if (cause == IRQ_S_TIMER) {
+            thread_charge_tick(t, 1);
             timer_interrupt();
-        else if (cause == IRQ_S_EXTERNAL)
+        } else if (cause == IRQ_S_EXTERNAL)
             plic_interrupt();
         else
             panic_trap(f, "trap: unexpected interrupt %lu from user mode", (unsigned long)cause);
@@ -153,6 +154,7 @@ void trap_kernel(struct trap_frame *f)
     if (cause & SCAUSE_INTERRUPT) {
         cause &= ~SCAUSE_INTERRUPT;
         if (cause == IRQ_S_TIMER) {
+            thread_charge_tick(current_thread(), 0);
             timer_interrupt();
             return;
         }

@@ -192,6 +192,8 @@ enum ks_syscall {
                                    KS_ERR_INTERRUPTED, KS_ERR_PEER_CLOSED; needs READ */
     KS_SYS_RANDOM,              /* (buf, len) -> bytes written (at most 4,096): random bytes from
                                    the kernel's generator (kernel/random.h) */
+    KS_SYS_PROCESS_TIMES,       /* (proc, struct ks_times *out) -> 0; needs READ (KS_PROCESS_SELF:
+                                   the caller, whose calling thread's times come too) */
     KS_SYS_IPC_NOTIFY,          /* (client, word) -> 0; post a notification (a1 = the port's
                                    userdata, MR0 = word, OR-ed into one still pending) to its
                                    listener; needs SIGNAL (KS_CLIENT_NOTIFY) */
@@ -229,6 +231,19 @@ _Static_assert(sizeof(struct ks_limits) == 32, "ks_limits layout is ABI");
 
 /* futex_wait: wait without a deadline. Futexes are keyed by (address space, address). */
 #define KS_FOREVER          UINT64_MAX
+
+/*
+ * From KS_SYS_PROCESS_TIMES: CPU time in ns, sampled by the 100 Hz tick (a
+ * tick's worth goes to whoever it finds running, as user or system time).
+ * A dead child's times, and its dead children's, count as "children" times.
+ */
+struct ks_times {
+    uint64_t user_ns, system_ns;                    /* the process: all its threads, live or not */
+    uint64_t children_user_ns, children_system_ns;
+    uint64_t thread_user_ns, thread_system_ns;      /* the calling thread (0 for another process) */
+    uint64_t reserved[2];
+};
+_Static_assert(sizeof(struct ks_times) == 64, "ks_times layout is ABI");
 
 /* From KS_SYS_SELF_IDS: the kernel's numbers for the caller (for POSIX emulation, logs). */
 struct ks_ids {

@@ -644,7 +644,8 @@ static void seed_tree(void)
         die("out of memory building the tree");
     console_node = node_create(dev, "console", 7, NODE_CONSOLE);
     if (!node_create(dev, "null", 4, NODE_NULL) || !node_create(dev, "zero", 4, NODE_ZERO) ||
-        !node_create(dev, "full", 4, NODE_FULL))
+        !node_create(dev, "full", 4, NODE_FULL) ||
+        !node_create(dev, "shm", 3, NODE_DIR))      /* shm_open's files: memobjs like any other */
         die("out of memory building the tree");
     struct node *m = node_create(etc, "motd", 4, NODE_FILE);
     if (!console_node || !m || ks_memobj_write(m->mo, 0, motd, sizeof motd - 1) < 0)
