@@ -311,6 +311,7 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
                                      (const uint64_t *)d, (size_t)e);
     case SYS_pselect6: return sys_pselect6(a, (fd_set *)b, (fd_set *)c, (fd_set *)d,
                                            (const struct timespec *)e, (const void *)f);
+    case SYS_flock: return sys_flock(a, b);
     case SYS_times: return sys_times((struct tms *)a);
     case SYS_getrusage: return sys_getrusage(a, (struct rusage *)b);
     case SYS_getrandom: return sys_getrandom((void *)a, (size_t)b, c);

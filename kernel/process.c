@@ -34,6 +34,14 @@ static void hand_over(const struct process *p)
     }
 }
 
+int process_pid_alive(uint32_t pid)
+{
+    LIST_FOR_EACH(n, tmp, &live)
+        if (LIST_ENTRY(n, struct process, all_link)->pid == pid)
+            return 1;
+    return 0;
+}
+
 void process_times(const struct process *p, uint64_t *user, uint64_t *system, uint64_t *cuser,
                    uint64_t *csystem)
 {

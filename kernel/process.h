@@ -49,6 +49,9 @@ struct process {
     uint64_t cutime_ns, cstime_ns;  /* of its dead children, theirs included */
 };
 
+/* 1 if a process with this pid has not ended (is not dead), else 0. */
+int process_pid_alive(uint32_t pid);
+
 /* KS_SYS_PROCESS_TIMES: p's CPU time so far, its live threads' included, and its dead children's. */
 void process_times(const struct process *p, uint64_t *user, uint64_t *system, uint64_t *cuser,
                    uint64_t *csystem);

@@ -262,3 +262,8 @@ long sys_process_times(sysarg_t proc, sysarg_t out)
     object_put(o);
     return copy_to_user(out, &v, sizeof v);
 }
+
+long sys_pid_alive(sysarg_t pid)
+{
+    return pid <= UINT32_MAX && process_pid_alive((uint32_t)pid);
+}

@@ -187,6 +187,8 @@ long sys_close(long fd)
     }
     fd_set_locked(fd, &free_slot, NULL);
     unlock(&emu.fd_lock);
+    if (old.kind == FD_FILE)
+        locks_closing(old.ino);
     fd_release_handles(&old);
     return 0;
 }
@@ -596,6 +598,8 @@ long sys_fcntl(long fd, long cmd, long arg)
     }
     case F_GETPIPE_SZ: case F_SETPIPE_SZ:
         return f.kind == FD_PIPE ? pipe_fcntl(&f, cmd, arg) : -EBADF;
+    case F_GETLK: case F_SETLK: case F_SETLKW:
+        return sys_fcntl_lock(fd, cmd, (struct flock *)arg);
     default: return -EINVAL;
     }
 }

@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <poll.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/wait.h>
@@ -266,6 +267,17 @@ long sys_kill(long pid, long sig);
 long sys_tgkill(long tgid, long tid, long sig);
 long sys_setitimer(long which, const struct itimerval *val, struct itimerval *old);
 long sys_getitimer(long which, struct itimerval *val);
+
+/* ---- locks.c ---- */
+
+long sys_fcntl_lock(long fd, long cmd, struct flock *fl);     /* F_GETLK, F_SETLK, F_SETLKW */
+long sys_flock(long fd, long op);
+
+/* A descriptor of file ino is closing: drop this process's locks on it (if it asked for any). */
+void locks_closing(uint64_t ino);
+
+/* In a fork's child: the parent's locks are not its. */
+void locks_fork_child(void);
 
 /* ---- poll.c ---- */
 

@@ -94,6 +94,7 @@ static void fork_child_setup(void)
     emu.self_signal = 0;
     signal_fork_child();
     poll_fork_child();
+    locks_fork_child();
     emu.thread_lock.v = 0;
     emu.fd_lock.v = 0;
     for (int i = 0; i < MAX_FDS; i++)

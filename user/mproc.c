@@ -26,6 +26,7 @@
 #include <time.h>
 #include <sys/time.h>
 #include <sys/times.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/select.h>
@@ -1064,6 +1065,84 @@ static void shm_open_map_and_semaphore(void)
     CHECK_ERR(shm_open("/mproc-shm", O_RDWR, 0), ENOENT);
 }
 
+
+/* ---- file locks ---- */
+
+static int set_lk(int fd, int cmd, short type, off_t start, off_t len)
+{
+    struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
+    return fcntl(fd, cmd, &fl);
+}
+
+/* In a child: what F_SETLK, F_GETLK and flock say about the parent's locks (a bit each). */
+static int lock_probe(const char *path, pid_t parent)
+{
+    int fd = open(path, O_RDWR), r = 0;
+    if (fd < 0)
+        return 100;
+    if (set_lk(fd, F_SETLK, F_WRLCK, 0, 100) == -1 && (errno == EAGAIN || errno == EACCES))
+        r |= 1;                                     /* held by the parent */
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 50, .l_len = 10 };
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_WRLCK && fl.l_pid == parent && fl.l_start == 0 &&
+        fl.l_len == 100)
+        r |= 2;                                     /* and F_GETLK names it */
+    if (set_lk(fd, F_SETLK, F_RDLCK, 200, 100) == 0)
+        r |= 4;                                     /* another range is free */
+    if (set_lk(fd, F_SETLKW, F_WRLCK, 0, 100) == 0)
+        r |= 8;                                     /* and this one once the parent lets go */
+    return r;
+}
+
+/*
+ * Record locks between processes: a write lock keeps another process's
+ * F_SETLK out (and F_GETLK names the holder), other ranges stay free,
+ * F_SETLKW waits until it is let go; a dead holder's locks and a closed
+ * descriptor's go; flock's exclusive lock excludes too.
+ */
+static void locks_between_processes(void)
+{
+    const char *path = DIR_T "/locked";
+    REQUIRE(put_file(path, "0123456789", 10, 0644) == 0);
+    int fd = open(path, O_RDWR), st;
+    REQUIRE(fd >= 0);
+    CHECK_EQ(set_lk(fd, F_SETLK, F_WRLCK, 0, 100), 0);
+    pid_t me = getpid(), pid = fork();
+    if (pid == 0)
+        _exit(lock_probe(path, me));
+    REQUIRE(pid > 0);
+    struct timespec ts = { 0, 50000000 };
+    nanosleep(&ts, NULL);                           /* the child is waiting in F_SETLKW */
+    CHECK_EQ(set_lk(fd, F_SETLK, F_UNLCK, 0, 100), 0);
+    CHECK_EQ(exit_status(pid), 15);
+    /* the child ended holding [0, 100) for writing: gone with it */
+    CHECK_EQ(set_lk(fd, F_SETLK, F_WRLCK, 0, 0), 0);
+    /* closing another descriptor of the file drops our locks */
+    int fd2 = open(path, O_RDONLY);
+    REQUIRE(fd2 >= 0);
+    close(fd2);
+    pid = fork();
+    if (pid == 0) {
+        int f = open(path, O_RDWR);
+        _exit(f >= 0 && set_lk(f, F_SETLK, F_WRLCK, 0, 0) == 0 ? 0 : 1);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(exit_status(pid), 0);
+    CHECK_EQ(flock(fd, LOCK_EX), 0);
+    pid = fork();
+    if (pid == 0) {
+        int f = open(path, O_RDONLY);
+        _exit(f >= 0 && flock(f, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK ? 0 : 1);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK_EQ(flock(fd, LOCK_UN), 0);
+    struct flock bad = { .l_type = 99, .l_whence = SEEK_SET };
+    CHECK_ERR(fcntl(fd, F_SETLK, &bad), EINVAL);
+    close(fd);
+    unlink(path);
+}
+
 /* ---- the whole suite ---- */
 
 static const struct mcase cases[];
@@ -1122,6 +1201,7 @@ static const struct mcase cases[] = {
     { "proc.orphan_reparented", proc_orphan_reparented },
     { "time.cpu_clocks", time_cpu_clocks },
     { "shm.open_map_and_semaphore", shm_open_map_and_semaphore },
+    { "locks.between_processes", locks_between_processes },
     { "leak.second_pass", leak_second_pass },
 };
 static const size_t ncases = sizeof cases / sizeof cases[0];

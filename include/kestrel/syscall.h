@@ -194,6 +194,9 @@ enum ks_syscall {
                                    the kernel's generator (kernel/random.h) */
     KS_SYS_PROCESS_TIMES,       /* (proc, struct ks_times *out) -> 0; needs READ (KS_PROCESS_SELF:
                                    the caller, whose calling thread's times come too) */
+    KS_SYS_PID_ALIVE,           /* (pid) -> 1 if a process with that pid has not ended, else 0
+                                   (what kill(pid, 0) tells on Linux; servers use it to drop
+                                   what a dead client held, e.g. fsd's file locks) */
     KS_SYS_IPC_NOTIFY,          /* (client, word) -> 0; post a notification (a1 = the port's
                                    userdata, MR0 = word, OR-ed into one still pending) to its
                                    listener; needs SIGNAL (KS_CLIENT_NOTIFY) */

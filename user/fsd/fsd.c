@@ -407,6 +407,7 @@ static long op_root(struct req *q)
     case FS_OP_STAT: return op_stat(q);
     case FS_OP_UTIMES: return op_utimes(q);
     case FS_OP_CHMOD: return op_chmod(q);
+    case FS_OP_LOCK: return op_lock(q);
     case FS_OP_MKDIR: return op_mkdir(q);
     case FS_OP_UNLINK: return op_unlink(q);
     case FS_OP_RENAME: return op_rename(q);

@@ -117,6 +117,11 @@ struct req {
 extern uint8_t recv_buf[KS_IPC_MAX_BUF];
 extern uint8_t send_buf[KS_IPC_MAX_BUF];
 
+/* ---- locks.c ---- */
+
+/* FS_OP_LOCK (fsproto.h): advisory record locks, per inode and owner pid. */
+long op_lock(struct req *q);
+
 /* ---- tree.c ---- */
 
 /* The time for mtime and ctime: CLOCK_REALTIME as musl_emu gives it, in ns. */

@@ -86,10 +86,21 @@ enum fs_op {
                            notified (word KS_WATCH_READABLE) when input comes */
     FS_OP_TCPGRP,       /* MR1 = 1 to set the console's foreground process group to MR2, 0 to
                            read it. status = the group (0: none set yet) */
-    FS_OP_LAST = FS_OP_TCPGRP
+    /* On a root port. */
+    FS_OP_LOCK,         /* MR1 = FS_LOCK_TEST, _SET or _RELEASE_ALL; MR2 = FS_LOCK_READ, _WRITE
+                           or _UNLOCK; MR3 = start; MR4 = length (0: to the end); MR5 = the
+                           owner's pid; MR6 = inode. SET: status 0, or -EAGAIN (held by
+                           another), -ENOLCK (the table is full). TEST: MR1 = the type of a
+                           conflicting lock (or _UNLOCK), MR2 its start, MR3 its length,
+                           MR4 its pid. RELEASE_ALL: drop the owner's locks on the inode */
+    FS_OP_LAST = FS_OP_LOCK
 };
 
 #define FS_TIME_NOW         UINT64_MAX
+
+/* FS_OP_LOCK's operations and lock types. */
+enum { FS_LOCK_TEST, FS_LOCK_SET, FS_LOCK_RELEASE_ALL };
+enum { FS_LOCK_READ, FS_LOCK_WRITE, FS_LOCK_UNLOCK };
 
 /* FS_OP_WRITE carries this many bytes in registers (MR2..MR7), no buffer: one fast-path
    IPC round trip for a short console write. */
