@@ -164,7 +164,7 @@ long sys_process_kill(sysarg_t proc, sysarg_t cause)
     return 0;
 }
 
-long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg)
+long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t tp)
 {
     if (pc < USER_BASE || pc >= USER_TOP || sp > USER_TOP)
         return KS_ERR_RANGE;
@@ -175,6 +175,8 @@ long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg)
     struct process *p = process_from_object(o);
     struct thread *t = NULL;
     r = p->state == PROCESS_ALIVE ? thread_create_user(p, pc, sp, arg, &t) : KS_ERR_BAD_STATE;
+    if (r == 0)
+        arch_thread_set_tls(t, p == current_process() ? current_thread() : NULL, tp);
     if (r == 0) {
         if ((r = sys_install(&t->obj, KS_RIGHTS_ALL)) < 0)
             thread_discard(t);

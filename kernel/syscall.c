@@ -18,7 +18,7 @@ long sys_process_create(sysarg_t name, sysarg_t len);
 long sys_process_exit(sysarg_t status);
 long sys_process_wait(sysarg_t proc, sysarg_t status_out, sysarg_t flags);
 long sys_process_kill(sysarg_t proc, sysarg_t cause);
-long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg);
+long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t tp);
 long sys_thread_exit(sysarg_t code, sysarg_t clear);
 long sys_thread_join(sysarg_t th);
 long sys_thread_yield(void);

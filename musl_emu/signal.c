@@ -22,6 +22,7 @@
 #include "musl_emu/internal.h"
 
 #define SIG_BIT(s)  (1ull << ((s) - 1))
+#define SIGCANCEL_MUSL 33               /* musl's internal SIGCANCEL (src/internal/pthread_impl.h) */
 #define UNBLOCKABLE (SIG_BIT(SIGKILL) | SIG_BIT(SIGSTOP))
 /* Default action "ignore": SIGCHLD, SIGURG, SIGWINCH, SIGCONT; and, with no job control
    yet, the stop signals. */
@@ -91,6 +92,9 @@ static void call_handler(const struct kact *a, int sig, struct ks_upcall_frame *
     memcpy(&uc.uc_mcontext, f, sizeof f->x + sizeof f->f + sizeof f->fcsr);
     memcpy(&uc.uc_sigmask, &f->mask, sizeof f->mask);
     ((void (*)(int, siginfo_t *, void *))(void *)a->handler)(sig, &si, &uc);
+    /* What the handler changed in the context is what the thread returns to (as on Linux). */
+    memcpy(f, &uc.uc_mcontext, sizeof f->x + sizeof f->f + sizeof f->fcsr);
+    memcpy(&f->mask, &uc.uc_sigmask, sizeof f->mask);
 }
 
 void emu_upcall(long bit, struct ks_upcall_frame *f)
@@ -101,6 +105,10 @@ void emu_upcall(long bit, struct ks_upcall_frame *f)
         f->mask |= SIG_BIT(sig);
         ks_upcall_raise(KS_THREAD_SELF, SIG_BIT(sig));
         emu_restart_ok = 1;
+        ks_upcall_return(f);
+    }
+    if (sig == SIGCANCEL_MUSL) {                /* pthread_cancel's: end the wait (see syscall_cp.s) */
+        emu_restart_ok = 0;
         ks_upcall_return(f);
     }
     struct kact a = emu.sigact[sig];

@@ -176,7 +176,8 @@ int musl_emu_clone(int (*func)(void *), void *stack, int flags, void *arg, int *
         *ptid = tid;
     if (flags & CLONE_CHILD_SETTID)
         *ctid = tid;
-    long h = ks_thread_create(KS_PROCESS_SELF, (void *)musl_emu_thread_start, rec, 0);
+    /* tp from the start: a signal may be delivered before its first instruction */
+    long h = ks_thread_create_tls(KS_PROCESS_SELF, (void *)musl_emu_thread_start, rec, 0, rec[2]);
     if (h < 0)
         t->tid = 0;
     else

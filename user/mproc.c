@@ -1143,6 +1143,54 @@ static void locks_between_processes(void)
     unlink(path);
 }
 
+
+/* ---- thread cancellation ---- */
+
+static void *read_forever(void *arg)
+{
+    char c;
+    read((int)(long)arg, &c, 1);        /* a cancellation point */
+    return (void *)1;
+}
+
+static void *compute_then_test(void *arg)
+{
+    volatile int *go = arg;
+    while (!*go)
+        ;
+    for (;;)
+        pthread_testcancel();
+    return NULL;
+}
+
+/*
+ * pthread_cancel ends a thread blocked in read (SIGCANCEL ends the wait,
+ * musl's cancellation point sees EINTR and the flag) and one that reaches
+ * pthread_testcancel; join says PTHREAD_CANCELED for both.
+ */
+static void thread_cancel(void)
+{
+    int p[2];
+    pthread_t a, b;
+    void *res = NULL;
+    static volatile int go;
+    REQUIRE(pipe(p) == 0);
+    REQUIRE(pthread_create(&a, NULL, read_forever, (void *)(long)p[0]) == 0);
+    struct timespec ts = { 0, 20000000 };
+    nanosleep(&ts, NULL);               /* it is waiting in read */
+    CHECK_EQ(pthread_cancel(a), 0);
+    CHECK_EQ(pthread_join(a, &res), 0);
+    CHECK(res == PTHREAD_CANCELED);
+    go = 0;
+    REQUIRE(pthread_create(&b, NULL, compute_then_test, (void *)&go) == 0);
+    CHECK_EQ(pthread_cancel(b), 0);
+    go = 1;
+    CHECK_EQ(pthread_join(b, &res), 0);
+    CHECK(res == PTHREAD_CANCELED);
+    close(p[0]);
+    close(p[1]);
+}
+
 /* ---- the whole suite ---- */
 
 static const struct mcase cases[];
@@ -1202,6 +1250,7 @@ static const struct mcase cases[] = {
     { "time.cpu_clocks", time_cpu_clocks },
     { "shm.open_map_and_semaphore", shm_open_map_and_semaphore },
     { "locks.between_processes", locks_between_processes },
+    { "thread.cancel", thread_cancel },
     { "leak.second_pass", leak_second_pass },
 };
 static const size_t ncases = sizeof cases / sizeof cases[0];

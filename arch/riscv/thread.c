@@ -13,6 +13,13 @@
 
 extern char thread_trampoline[], kthread_trampoline[];
 
+void arch_thread_set_tls(struct thread *t, const struct thread *from, uint64_t tp)
+{
+    t->arch.frame.x[REG_TP] = tp;
+    if (from)
+        t->arch.frame.x[REG_GP] = from->arch.frame.x[REG_GP];
+}
+
 void arch_thread_exec(struct thread *t, const struct arch_aspace *as, uint64_t pc, uint64_t sp)
 {
     struct trap_frame *f = &t->arch.frame;

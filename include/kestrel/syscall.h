@@ -34,8 +34,10 @@ enum ks_syscall {
     KS_SYS_PROCESS_KILL,        /* (proc, cause) -> 0; needs MANAGE; it ends with KS_STATUS_KILLED |
                                    cause: 0 means KS_KILL_BY_REQUEST, else a KS_KILL_SIGNAL(n) */
 
-    KS_SYS_THREAD_CREATE,       /* (proc, pc, sp, arg) -> thread handle; runs pc(arg) on sp
-                                   in proc (KS_PROCESS_SELF or a handle with MANAGE) */
+    KS_SYS_THREAD_CREATE,       /* (proc, pc, sp, arg, tp) -> thread handle; runs pc(arg) on sp
+                                   in proc (KS_PROCESS_SELF or a handle with MANAGE), with tp
+                                   (the thread pointer) set from its first instruction and, in
+                                   the caller's own process, the caller's gp */
     KS_SYS_THREAD_EXIT,         /* (code, clear) -> does not return; the last thread ends the
                                    process. clear != 0: store a 32-bit 0 there and futex_wake
                                    one waiter on it first (a joiner learns the stack is free) */

@@ -50,6 +50,7 @@ static inline long ks_syscall(long n, long a, long b, long c, long d, long e, lo
 #define KS2(n, a, b) ks_syscall(n, (long)(a), (long)(b), 0, 0, 0, 0)
 #define KS3(n, a, b, c) ks_syscall(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define KS4(n, a, b, c, d) ks_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define KS5(n, a, b, c, d, e) ks_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 #define KS6(n, a, b, c, d, e, f) ks_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
 static inline long ks_null(void) { return KS0(KS_SYS_NULL); }
@@ -128,6 +129,12 @@ static inline long ks_process_limit(ks_handle_t p, const struct ks_limits *set, 
 static inline long ks_thread_create(ks_handle_t proc, void *pc, void *sp, long arg)
 {
     return KS4(KS_SYS_THREAD_CREATE, proc, pc, sp, arg);
+}
+/* ks_thread_create with the new thread's thread pointer (an upcall may come before its first
+   instruction: it must find its thread-local storage). */
+static inline long ks_thread_create_tls(ks_handle_t proc, void *pc, void *sp, long arg, uintptr_t tp)
+{
+    return KS5(KS_SYS_THREAD_CREATE, proc, pc, sp, arg, tp);
 }
 __attribute__((noreturn)) static inline void ks_thread_exit(long code)
 {

@@ -83,6 +83,10 @@ static inline uint64_t arch_user_sp(const struct thread *t)
     return ((const struct arch_thread *)(const void *)t)->frame.x[REG_SP];
 }
 
+/* A new user thread t starts with tp (its thread pointer) and, if `from` (a thread of the
+   same process) is given, from's gp, as a Linux clone child would. */
+void arch_thread_set_tls(struct thread *t, const struct thread *from, uint64_t tp);
+
 /* Prepare a kernel thread: its first switch runs thread_start(), then fn(arg), then
    thread_exit with fn's result. */
 void arch_thread_init_kernel(struct thread *t, uint64_t kstack_top, long (*fn)(void *), void *arg);
