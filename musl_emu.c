@@ -256,6 +256,7 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_clone:             /* a raw clone is fork's (musl's pthread_create goes through __clone) */
         return (a & ~0xffl) == 0 && !b ? emu_fork() : -ENOSYS;
     case SYS_execve: return sys_execve((const char *)a, (char *const *)b, (char *const *)c);
+    case SYS_waitid: return sys_waitid(a, b, (siginfo_t *)c, d, (struct rusage *)e);
     case SYS_wait4: return sys_wait4(a, (int *)b, c, (struct rusage *)d);
     case SYS_fstat: return sys_fstat(a, (struct stat *)b);
     case SYS_newfstatat: return sys_fstatat(a, (const char *)b, (struct stat *)c, d);

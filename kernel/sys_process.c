@@ -42,7 +42,7 @@ static long limits_out(sysarg_t to, const uint64_t v[ACCOUNT_KINDS])
 
 long sys_process_limit(sysarg_t proc, sysarg_t set, sysarg_t used, sysarg_t limit)
 {
-    struct ks_limits l;
+    struct ks_limits l = { 0 };
     if (set) {
         long r = copy_from_user(&l, set, sizeof l);
         if (r)
@@ -57,9 +57,11 @@ long sys_process_limit(sysarg_t proc, sysarg_t set, sysarg_t used, sysarg_t limi
         return r;
     struct process *p = process_from_object(o);
     struct account *a = p->acct;
+    int lowering_own = a && a == current_process()->acct && l.memory <= a->limit[ACCOUNT_MEMORY] &&
+                       l.threads <= a->limit[ACCOUNT_THREADS] && l.processes <= a->limit[ACCOUNT_PROCESSES];
     if (!a)
         r = KS_ERR_BAD_STATE;
-    else if (set && !account_is_below(a, current_process()->acct))
+    else if (set && !account_is_below(a, current_process()->acct) && !lowering_own)
         r = KS_ERR_ACCESS;      /* limits are set from above, never lifted from below or beside */
     if (!r && set) {
         a->limit[ACCOUNT_MEMORY] = l.memory;

@@ -31,6 +31,8 @@ struct exec_header {
     uint64_t ignored;               /* signals that stay ignored (bit n - 1: signal n) */
     ks_handle_t parent;             /* the parent's signal handle, or 0 */
     uint32_t pgid, sid;             /* the process group and session stay */
+    uint32_t nofile;                /* and the resource limits set here */
+    uint64_t stack_limit;
     uint32_t umask, nkids;
     char cwd[FS_PATH_MAX];
     struct fd fds[MAX_FDS];         /* kind FD_FREE: closed, or closed by the exec */
@@ -125,6 +127,8 @@ static long save_state(ks_handle_t image)
     hdr.ignored = signal_ignored();
     hdr.pgid = emu.pgid;
     hdr.sid = emu.sid;
+    hdr.nofile = emu.nofile;
+    hdr.stack_limit = emu.stack_limit;
     hdr.parent = 0;
     if (emu.parent) {
         long h = give(image, emu.parent);
@@ -240,6 +244,8 @@ int exec_restore(ks_handle_t st)
         emu.exec_ignored = hdr.ignored;
         emu.pgid = hdr.pgid;
         emu.sid = hdr.sid;
+        emu.nofile = hdr.nofile;
+        emu.stack_limit = hdr.stack_limit;
         emu.parent = hdr.parent;
         memcpy(emu.cwd, hdr.cwd, sizeof emu.cwd);
         emu.cwd[sizeof emu.cwd - 1] = '\0';

@@ -50,7 +50,8 @@ long fd_dir_path(long fd, char *out)
 /* The lowest free fd at or above `from` (fd_lock held), or -EMFILE. */
 long fd_alloc_locked(long from)
 {
-    for (long i = from < 0 ? 0 : from; i < MAX_FDS; i++)
+    long limit = emu.nofile ? emu.nofile : MAX_FDS;     /* RLIMIT_NOFILE */
+    for (long i = from < 0 ? 0 : from; i < limit; i++)
         if (emu.fds[i].kind == FD_FREE)
             return i;
     return -EMFILE;

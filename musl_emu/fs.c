@@ -536,8 +536,8 @@ long sys_dup3(long oldfd, long newfd, long flags)
     lock(&emu.fd_lock);
     struct fd f, old = { 0 };
     long r = 0;
-    if (!fd_get(oldfd, &f) || newfd < 0 || newfd >= MAX_FDS) {
-        r = -EBADF;
+    if (!fd_get(oldfd, &f) || newfd < 0 || newfd >= (emu.nofile ? emu.nofile : MAX_FDS)) {
+        r = -EBADF;                     /* (at or past RLIMIT_NOFILE too, as Linux) */
     } else if (oldfd == newfd) {
         r = -EINVAL;                    /* as Linux's dup3; musl's dup2 checks this case itself */
     } else {
@@ -576,7 +576,7 @@ long sys_fcntl(long fd, long cmd, long arg)
         return -EBADF;
     switch (cmd) {
     case F_DUPFD: case F_DUPFD_CLOEXEC:
-        if (arg < 0 || arg >= MAX_FDS)
+        if (arg < 0 || arg >= (emu.nofile ? emu.nofile : MAX_FDS))
             return -EINVAL;     /* as Linux for an arg at or past the fd limit */
         return sys_dup_from(fd, arg, cmd == F_DUPFD_CLOEXEC);
     case F_GETFD: return f.cloexec ? FD_CLOEXEC : 0;

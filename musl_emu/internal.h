@@ -120,6 +120,8 @@ struct emu_state {
                                                we know it; `reaping`: the thread (its tp)
                                                whose wait4 waits for it */
     uint32_t pgid, sid;                     /* our process group and session (process.c) */
+    uint32_t nofile;                        /* RLIMIT_NOFILE (0: MAX_FDS): fds at or above fail */
+    uint64_t stack_limit;                   /* RLIMIT_STACK as set (0: the default), reported */
     struct kact sigact[65];                 /* signal n's action (signal.c) */
     uint64_t exec_ignored;                  /* the signals the program before exec ignored */
     uintptr_t brk_base, brk_cur, brk_mapped;
@@ -301,6 +303,7 @@ long sys_execve(const char *path, char *const argv[], char *const envp[]);
 /* A program started by execve: its descriptors, children, cwd and umask from the state. */
 int exec_restore(ks_handle_t state);
 long sys_wait4(long pid, int *status, long options, struct rusage *ru);
+long sys_waitid(long idtype, long id, siginfo_t *info, long options, struct rusage *ru);
 
 /* ---- fd.c ---- */
 

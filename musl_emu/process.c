@@ -314,14 +314,63 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
     }
 }
 
+/*
+ * waitid, on wait4: P_ALL, P_PID, P_PGID; WEXITED is required (there is no job
+ * control, so nothing stops or continues); WNOWAIT is refused (EINVAL): a
+ * child waited for is reaped.
+ */
+long sys_waitid(long idtype, long id, siginfo_t *info, long options, struct rusage *ru)
+{
+    int st = 0;
+    long pid;
+    if (!(options & WEXITED) || (options & ~(long)(WEXITED | WNOHANG | WSTOPPED | WCONTINUED)))
+        return -EINVAL;
+    switch (idtype) {
+    case P_ALL: pid = -1; break;
+    case P_PID: pid = id > 0 ? id : -ECHILD; break;
+    case P_PGID: pid = id > 0 ? -id : 0; break;
+    default: return -EINVAL;
+    }
+    if (pid == -ECHILD)
+        return -ECHILD;
+    long r = sys_wait4(pid, &st, options & WNOHANG, ru);
+    if (r < 0)
+        return r;
+    if (info) {
+        memset(info, 0, sizeof *info);
+        if (r > 0) {
+            info->si_signo = SIGCHLD;
+            info->si_pid = (pid_t)r;
+            info->si_code = WIFEXITED(st) ? CLD_EXITED : CLD_KILLED;
+            info->si_status = WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st);
+        }
+    }
+    return 0;
+}
+
 /* ---- limits and the CPU set ---- */
 
+/* The limit the system has for `resource` now (soft and hard are the same here). */
+static rlim_t limit_now(long resource, const struct ks_limits *lim, int have)
+{
+    switch (resource) {
+    case RLIMIT_NOFILE: return emu.nofile ? emu.nofile : MAX_FDS;
+    case RLIMIT_NPROC: return have && lim->processes != KS_UNLIMITED ? lim->processes : RLIM_INFINITY;
+    case RLIMIT_AS: return have && lim->memory != KS_UNLIMITED ? lim->memory : RLIM_INFINITY;
+    case RLIMIT_STACK: return emu.stack_limit ? emu.stack_limit : 8 << 20;
+    default: return RLIM_INFINITY;
+    }
+}
+
 /*
- * prlimit64 for this process (pid 0 or ours): what the system really allows,
- * as both soft and hard limit. RLIMIT_NOFILE is the descriptor table's size,
- * RLIMIT_NPROC and RLIMIT_AS the kernel account's limits (KS_SYS_PROCESS_LIMIT,
- * set by init), RLIMIT_STACK the main thread's stack; the others are
- * unlimited. Setting is refused (EPERM): limits come from the parent.
+ * prlimit64 for this process (pid 0 or ours), soft and hard limit alike.
+ * RLIMIT_NOFILE is the descriptor table's size, enforced here; RLIMIT_NPROC
+ * and RLIMIT_AS are the kernel account's process and memory limits
+ * (KS_SYS_PROCESS_LIMIT, set by init; the memory one counts kernel objects
+ * and page tables too), enforced by the kernel; RLIMIT_STACK is reported
+ * (the main thread's stack is 8 MiB and does not shrink). A limit can be
+ * lowered, never raised (EPERM), as for a process without privileges;
+ * children inherit it (the kernel's through the account tree).
  */
 long sys_prlimit64(long pid, long resource, const struct rlimit *new, struct rlimit *old)
 {
@@ -329,21 +378,33 @@ long sys_prlimit64(long pid, long resource, const struct rlimit *new, struct rli
         return -ESRCH;
     if (resource < 0 || resource >= RLIM_NLIMITS)
         return -EINVAL;
-    if (old) {
-        struct ks_limits lim;
-        rlim_t v = RLIM_INFINITY;
-        int have = ks_process_limit(KS_PROCESS_SELF, NULL, NULL, &lim) == 0;
-        if (resource == RLIMIT_NOFILE)
-            v = MAX_FDS;
-        else if (resource == RLIMIT_NPROC && have && lim.processes != KS_UNLIMITED)
-            v = lim.processes;
-        else if (resource == RLIMIT_AS && have && lim.memory != KS_UNLIMITED)
-            v = lim.memory;
-        else if (resource == RLIMIT_STACK)
-            v = 8 << 20;
-        old->rlim_cur = old->rlim_max = v;
+    struct ks_limits lim;
+    int have = ks_process_limit(KS_PROCESS_SELF, NULL, NULL, &lim) == 0;
+    rlim_t now = limit_now(resource, &lim, have);
+    if (new) {
+        rlim_t want = new->rlim_cur < new->rlim_max ? new->rlim_cur : new->rlim_max;
+        if (new->rlim_cur > new->rlim_max)
+            return -EINVAL;
+        if (new->rlim_max > now)
+            return -EPERM;              /* raising a limit needs privileges nobody has here */
+        if (resource == RLIMIT_NOFILE) {
+            emu.nofile = (uint32_t)(want ? want : 1);
+        } else if (resource == RLIMIT_STACK) {
+            emu.stack_limit = want;
+        } else if ((resource == RLIMIT_NPROC || resource == RLIMIT_AS) && have) {
+            struct ks_limits set = lim;
+            if (resource == RLIMIT_NPROC)
+                set.processes = want;
+            else
+                set.memory = want;
+            long r = ks_process_limit(KS_PROCESS_SELF, &set, NULL, NULL);
+            if (r < 0)
+                return r == KS_ERR_ACCESS ? -EPERM : linux_err(r);
+        }
     }
-    return new ? -EPERM : 0;
+    if (old)
+        old->rlim_cur = old->rlim_max = now;
+    return 0;
 }
 
 /* One hart: CPU 0 alone. The bytes of mask written, as Linux's system call returns. */

@@ -1191,6 +1191,92 @@ static void thread_cancel(void)
     close(p[1]);
 }
 
+
+/* ---- resource limits, waitid ---- */
+
+/* In a child: RLIMIT_NOFILE lowered to 10 holds (bit 0), cannot be raised (bit 1). */
+static int nofile_probe(void)
+{
+    struct rlimit rl = { 10, 10 };
+    int r = 0, n = 0, last = -1;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 100;
+    int fd;
+    while ((fd = open("/etc/motd", O_RDONLY)) >= 0) {
+        last = fd;
+        n++;
+    }
+    if (errno == EMFILE && last == 9 && dup2(0, 12) == -1 && errno == EBADF)
+        r |= 1;
+    rl.rlim_cur = rl.rlim_max = 20;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == -1 && errno == EPERM && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+        rl.rlim_cur == 10)
+        r |= 2;
+    return r;
+}
+
+/* In a child: RLIMIT_NPROC 2 (itself and one child) stops a second fork (bit 0); RLIMIT_AS a
+   little above what it uses stops a large allocation (bit 1). */
+static int nproc_as_probe(void)
+{
+    int p[2], r = 0;
+    struct rlimit rl = { 2, 2 };
+    if (pipe(p) != 0 || setrlimit(RLIMIT_NPROC, &rl) != 0)
+        return 100;
+    pid_t a = fork();
+    if (a == 0) {
+        char c;
+        close(p[1]);
+        _exit(read(p[0], &c, 1) >= 0 ? 0 : 1);
+    }
+    pid_t b = fork();
+    if (b == 0)
+        _exit(0);
+    if (a > 0 && b == -1 && errno == EAGAIN)
+        r |= 1;
+    close(p[1]);
+    waitpid(a, NULL, 0);
+    struct ks_limits used;
+    if (ks_process_limit(KS_PROCESS_SELF, NULL, &used, NULL) != 0)
+        return 101;
+    rl.rlim_cur = rl.rlim_max = used.memory + (1 << 20);
+    if (setrlimit(RLIMIT_AS, &rl) != 0)
+        return 102;
+    void *big = mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int failed = big == MAP_FAILED;
+    if (!failed) {                      /* pages come at first touch: touching fails instead */
+        failed = 1;
+        munmap(big, 8 << 20);
+    }
+    if (failed)
+        r |= 2;
+    return r;
+}
+
+static void rlimit_enforced(void)
+{
+    int st = child_status(nofile_probe);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    st = child_status(nproc_as_probe);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+}
+
+static void waitid_status(void)
+{
+    siginfo_t si;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(3);
+    REQUIRE(pid > 0);
+    CHECK_ERR(waitid(P_ALL, 0, &si, 0), EINVAL);
+    CHECK_EQ(waitid(P_PID, pid, &si, WEXITED), 0);
+    CHECK_EQ(si.si_pid, pid);
+    CHECK_EQ(si.si_signo, SIGCHLD);
+    CHECK_EQ(si.si_code, CLD_EXITED);
+    CHECK_EQ(si.si_status, 3);
+    CHECK_ERR(waitid(P_ALL, 0, &si, WEXITED | WNOHANG), ECHILD);
+}
+
 /* ---- the whole suite ---- */
 
 static const struct mcase cases[];
@@ -1251,6 +1337,8 @@ static const struct mcase cases[] = {
     { "shm.open_map_and_semaphore", shm_open_map_and_semaphore },
     { "locks.between_processes", locks_between_processes },
     { "thread.cancel", thread_cancel },
+    { "rlimit.enforced", rlimit_enforced },
+    { "wait.waitid_status", waitid_status },
     { "leak.second_pass", leak_second_pass },
 };
 static const size_t ncases = sizeof cases / sizeof cases[0];

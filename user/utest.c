@@ -2731,8 +2731,30 @@ static void limits_times(void)
     KT_EXPECT_EQ(ks_process_times(12345, &t), KS_ERR_BAD_HANDLE);
 }
 
+/*
+ * A process may lower its own limits (setrlimit) but never raise one: init
+ * gave utest limits, so there is something to raise.
+ */
+static void limits_own_lowered_only(void)
+{
+    struct ks_limits cur, l;
+    KT_ASSERT(ks_process_limit(KS_PROCESS_SELF, NULL, NULL, &cur) == 0);
+    KT_ASSERT(cur.memory != KS_UNLIMITED && cur.threads > 64);
+    l = cur;
+    l.memory += KS_PAGE_SIZE;
+    KT_EXPECT_EQ(ks_process_limit(KS_PROCESS_SELF, &l, NULL, NULL), KS_ERR_ACCESS);
+    l = cur;
+    l.threads = cur.threads - 1;
+    KT_EXPECT_EQ(ks_process_limit(KS_PROCESS_SELF, &l, NULL, NULL), 0);
+    KT_EXPECT_EQ(ks_process_limit(KS_PROCESS_SELF, NULL, NULL, &l), 0);
+    KT_EXPECT_EQ(l.threads, cur.threads - 1);
+    l.threads = cur.threads;                    /* back up: refused */
+    KT_EXPECT_EQ(ks_process_limit(KS_PROCESS_SELF, &l, NULL, NULL), KS_ERR_ACCESS);
+}
+
 static const struct ktest_case limits_cases[] = {
     { "random", limits_random },
+    { "own_lowered_only", limits_own_lowered_only },
     { "times", limits_times },
     { "process_chain", limits_process_chain },
     { "handles", limits_handles },

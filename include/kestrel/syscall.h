@@ -109,8 +109,9 @@ enum ks_syscall {
      * limit fails like exhaustion (KS_ERR_NO_MEMORY), a thread or process
      * over one with KS_ERR_LIMIT. `set` (0: leave) replaces all three limits
      * (KS_UNLIMITED for none); it needs MANAGE, and the process must be one
-     * made under the caller (its child, their children, ...): not the caller,
-     * an ancestor or a sibling (KS_ERR_ACCESS). `used` and `limit` (0: not
+     * made under the caller (its child, their children, ...), or the caller
+     * itself lowering its own limits (setrlimit): not an ancestor or a
+     * sibling, and no limit of one's own raised (KS_ERR_ACCESS). `used` and `limit` (0: not
      * wanted) get what is charged and the limits; they need READ. A dead
      * process has no account: KS_ERR_BAD_STATE (checked first).
      */
