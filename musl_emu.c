@@ -92,7 +92,7 @@ static const struct { short nr; const char *name; } sys_names[] = {
     { SYS_readlinkat, "readlinkat" }, { SYS_symlinkat, "symlinkat" },
     { SYS_linkat, "linkat" }, { SYS_fchownat, "fchownat" },
     { SYS_mremap, "mremap" },
-    { SYS_sigaltstack, "sigaltstack" }, { SYS_statx, "statx" },
+    { SYS_statx, "statx" },
     { SYS_rt_sigreturn, "rt_sigreturn" },
 };
 
@@ -317,6 +317,7 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_getrusage: return sys_getrusage(a, (struct rusage *)b);
     case SYS_getrandom: return sys_getrandom((void *)a, (size_t)b, c);
     case SYS_kill: return sys_kill(a, b);
+    case SYS_sigaltstack: return sys_sigaltstack((const stack_t *)a, (stack_t *)b);
     case SYS_tkill: return sys_tgkill(-1, a, b);
     case SYS_tgkill: return sys_tgkill(a, b, c);
     case SYS_setitimer: return sys_setitimer(a, (const struct itimerval *)b, (struct itimerval *)c);

@@ -56,7 +56,7 @@ long pipe_watch(struct pipe_end *e, struct account *a, struct listener *l, uint6
                 uint32_t events)
 {
     uint32_t ready = pipe_ready(e);
-    if (ready & (events | KS_WATCH_HANGUP))
+    if ((ready & (events | KS_WATCH_HANGUP)) || !l)
         return ready;
     long r = watch_arm(e->writer ? &e->pipe->watch_wr : &e->pipe->watch_rd, a, l, userdata,
                        events | KS_WATCH_HANGUP);

@@ -53,9 +53,9 @@ long pipe_write(struct pipe_end *e, uintptr_t ubuf, uint64_t len, int nonblock);
 uint32_t pipe_ready(const struct pipe_end *e);
 
 /*
- * poll's half: if e is ready now for any of `events` (or hung up), that
- * readiness (> 0); else arm l's one-shot watch on e (kernel/watch.h) and 0;
- * or KS_ERR_NO_MEMORY (the record, charged to a).
+ * poll's half: if e is ready now for any of `events` (or hung up), or l is
+ * NULL, its readiness; else arm l's one-shot watch on e (kernel/watch.h) and
+ * 0; or KS_ERR_NO_MEMORY (the record, charged to a).
  */
 struct listener;
 long pipe_watch(struct pipe_end *e, struct account *a, struct listener *l, uint64_t userdata,

@@ -34,6 +34,15 @@ static void hand_over(const struct process *p)
     }
 }
 
+long process_watch(struct process *p, struct account *a, struct listener *l, uint64_t userdata)
+{
+    if (p->state == PROCESS_DEAD)
+        return KS_WATCH_HANGUP;
+    if (!l)
+        return 0;
+    return watch_arm(&p->end_watch, a, l, userdata, KS_WATCH_HANGUP);
+}
+
 int process_pid_alive(uint32_t pid)
 {
     LIST_FOR_EACH(n, tmp, &live)
@@ -82,6 +91,7 @@ static void process_release(struct process *p)
         p->acct = NULL;
     }
     wake_all(&p->exit_waiters, 0);
+    watch_fire(&p->end_watch, KS_WATCH_HANGUP);
     if (p->exit_notify) {       /* KS_SYS_PROCESS_ON_EXIT: tell whoever asked (its parent, say) */
         struct process *to = p->exit_notify;
         p->exit_notify = NULL;
@@ -107,6 +117,7 @@ static void process_destroy(struct object *o)
     struct process *p = process_from_object(o);
     if (p->state != PROCESS_DEAD)
         process_release(p);
+    watch_list_release(&p->end_watch);
     account_kfree(account_of(o), p);
 }
 
@@ -167,6 +178,7 @@ long process_create(const char *name, uint32_t parent_pid, struct account *creat
     memcpy(p->name, name, n);
     list_init(&p->threads);
     wait_queue_init(&p->exit_waiters);
+    watch_list_init(&p->end_watch);
     *out = p;
     return 0;
 }

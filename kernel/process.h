@@ -16,6 +16,7 @@
 #include "list.h"
 #include "object.h"
 #include "wait.h"
+#include "watch.h"
 
 struct vm_space;
 struct account;
@@ -47,7 +48,16 @@ struct process {
     struct list_node all_link;      /* in the list of processes not yet dead (orphans' reparenting) */
     uint64_t utime_ns, stime_ns;    /* CPU time of its threads that have ended (thread.h) */
     uint64_t cutime_ns, cstime_ns;  /* of its dead children, theirs included */
+    struct watch_list end_watch;    /* listeners waiting for its end (KS_SYS_WATCH) */
 };
+
+/*
+ * KS_SYS_WATCH on a process: KS_WATCH_HANGUP (> 0) if p has ended or l is
+ * NULL and it has not (then 0); else arm l's one-shot watch for its end and
+ * 0; or KS_ERR_NO_MEMORY.
+ */
+struct listener;
+long process_watch(struct process *p, struct account *a, struct listener *l, uint64_t userdata);
 
 /* 1 if a process with this pid has not ended (is not dead), else 0. */
 int process_pid_alive(uint32_t pid);

@@ -2,7 +2,6 @@
  * kernel/sys_pipe.c - system calls on pipes (KS_SYS_PIPE_*): resolve the end,
  * check the flags, call kernel/pipe.c.
  */
-#include "ipc.h"
 #include "pipe.h"
 #include "process.h"
 #include "syscall.h"
@@ -70,25 +69,6 @@ long sys_pipe_write(sysarg_t h, sysarg_t buf, sysarg_t len, sysarg_t flags)
     if (r)
         return r;
     r = pipe_write(e, buf, len, flags & KS_PIPE_NONBLOCK);
-    object_put(&e->obj);
-    return r;
-}
-
-long sys_pipe_watch(sysarg_t h, sysarg_t events, sysarg_t listener, sysarg_t userdata)
-{
-    struct pipe_end *e;
-    struct object *lo;
-    if (!events || (events & ~(sysarg_t)(KS_WATCH_READABLE | KS_WATCH_WRITABLE | KS_WATCH_HANGUP)))
-        return KS_ERR_INVALID;
-    long r = with_end(h, 0, 0, &e);
-    if (r)
-        return r;
-    if (listener == KS_HANDLE_NONE)
-        r = pipe_ready(e);              /* a question only: arm nothing */
-    else if ((r = sys_lookup(listener, KS_OBJ_LISTENER, KS_RIGHT_READ, &lo, NULL)) == 0) {
-        r = pipe_watch(e, current_process()->acct, listener_from_object(lo), userdata, (uint32_t)events);
-        object_put(lo);
-    }
     object_put(&e->obj);
     return r;
 }

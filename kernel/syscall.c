@@ -68,7 +68,7 @@ long sys_upcall_return(sysarg_t frame);
 long sys_upcall_take(sysarg_t bits, sysarg_t timeout_ns);
 long sys_upcall_suspend(sysarg_t mask);
 long sys_process_on_exit(sysarg_t proc, sysarg_t bits);
-long sys_pipe_watch(sysarg_t h, sysarg_t events, sysarg_t listener, sysarg_t userdata);
+long sys_watch(sysarg_t h, sysarg_t events, sysarg_t listener, sysarg_t userdata);
 long sys_listener_wait(sysarg_t listener, sysarg_t timeout_ns, sysarg_t out);
 
 #define ENTRY(n, fn) [n] = (syscall_fn)(void (*)(void))(fn)
@@ -126,7 +126,7 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_UPCALL_TAKE, sys_upcall_take),
     ENTRY(KS_SYS_UPCALL_SUSPEND, sys_upcall_suspend),
     ENTRY(KS_SYS_PROCESS_ON_EXIT, sys_process_on_exit),
-    ENTRY(KS_SYS_PIPE_WATCH, sys_pipe_watch),
+    ENTRY(KS_SYS_WATCH, sys_watch),
     ENTRY(KS_SYS_LISTENER_WAIT, sys_listener_wait),
     ENTRY(KS_SYS_IPC_NOTIFY, sys_ipc_notify),
     ENTRY(KS_SYS_RANDOM, sys_random),

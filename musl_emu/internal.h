@@ -266,6 +266,7 @@ long sys_rt_sigpending(uint64_t *set, size_t size);
 long sys_rt_sigsuspend(const uint64_t *mask, size_t size);
 long sys_rt_sigtimedwait(const uint64_t *set, siginfo_t *info, const struct timespec *ts, size_t size);
 long sys_kill(long pid, long sig);
+long sys_sigaltstack(const stack_t *ss, stack_t *old);
 long sys_tgkill(long tgid, long tid, long sig);
 long sys_setitimer(long which, const struct itimerval *val, struct itimerval *old);
 long sys_getitimer(long which, struct itimerval *val);
@@ -287,6 +288,10 @@ long sys_ppoll(struct pollfd *fds, unsigned long n, const struct timespec *ts, c
                size_t mask_size);
 long sys_pselect6(long nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
                   const void *sigdata);
+
+/* The calling thread's own listener, nobody calls (poll's, wait4's), made at first use; 0 if
+   none could be made. */
+ks_handle_t emu_thread_listener(void);
 
 /* The calling thread is leaving: its poll listener goes. */
 void poll_thread_exit(void);

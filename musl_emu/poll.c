@@ -5,7 +5,7 @@
  * Each thread that polls has a listener of its own, which nobody calls. A
  * scan asks every descriptor whether it is ready, and a descriptor that is
  * not arranges to post a notification to that listener when it becomes so:
- *   - a pipe end: KS_SYS_PIPE_WATCH answers "ready now" or arms a one-shot
+ *   - a pipe end: KS_SYS_WATCH answers "ready now" or arms a one-shot
  *     watch in the kernel;
  *   - the console: FS_OP_POLL asks fsd, giving it a client port to the
  *     listener (KS_CLIENT_NOTIFY), which fsd notifies when input comes;
@@ -18,8 +18,8 @@
 
 static __thread ks_handle_t poll_listener;
 
-/* This thread's listener (made at its first poll that may wait), or 0. */
-static ks_handle_t listener(void)
+/* This thread's listener (made at its first poll or wait that may wait), or 0. */
+ks_handle_t emu_thread_listener(void)
 {
     if (!poll_listener) {
         long l = ks_ipc_listener_create();
@@ -86,7 +86,7 @@ static short fd_revents(int fd, short events, ks_handle_t l)
     uint32_t want = to_watch(events);
     switch (f.kind) {
     case FD_PIPE: {
-        long r = ks_pipe_watch(f.h, want ? want : KS_WATCH_HANGUP, l, (uint64_t)fd);
+        long r = ks_watch(f.h, want ? want : KS_WATCH_HANGUP, l, (uint64_t)fd);
         return r > 0 ? from_watch((uint32_t)r, events, (f.flags & O_ACCMODE) == O_WRONLY) : 0;
     }
     case FD_CONSOLE: {
@@ -118,7 +118,7 @@ static int scan(struct pollfd *fds, nfds_t n, ks_handle_t l)
 static long poll_wait(struct pollfd *fds, nfds_t n, uint64_t ns)
 {
     uint64_t start = (uint64_t)ks_clock_ns();
-    ks_handle_t l = ns ? listener() : 0;
+    ks_handle_t l = ns ? emu_thread_listener() : 0;
     if (ns && !l)
         return -ENOMEM;
     for (;;) {

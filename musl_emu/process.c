@@ -273,10 +273,33 @@ static long reap(int i, int *status, struct rusage *ru, int nohang)
 }
 
 /*
+ * Wait until one of the children wait4(pid) could take ends: each reports its
+ * end to this thread's listener (KS_SYS_WATCH), and the thread waits there.
+ * 0 (look again), or -EINTR (a signal whose action had no SA_RESTART).
+ */
+static long wait_for_an_end(long pid)
+{
+    uint64_t note[2];
+    ks_handle_t l = emu_thread_listener();
+    if (!l)
+        return ks_thread_sleep(1000000) == KS_ERR_INTERRUPTED && !emu_restart() ? -EINTR : 0;
+    for (int i = 0; i < MAX_KIDS; i++) {
+        if (!emu.kids[i].pid || (pid == 0 && emu.kids[i].pgid != emu.pgid) ||
+            (pid < -1 && emu.kids[i].pgid != (uint32_t)-pid))
+            continue;
+        if (ks_watch(emu.kids[i].h, KS_WATCH_HANGUP, l, emu.kids[i].pid) != 0)
+            return 0;           /* ended already (or cannot be watched): look again now */
+    }
+    emu_restart_ok = 0;
+    long r = ks_listener_wait(l, KS_FOREVER, note);
+    return r == KS_ERR_INTERRUPTED && !emu_restart() ? -EINTR : 0;
+}
+
+/*
  * wait4: a given child (pid > 0), any (-1), one of our process group (0) or
- * of group -pid, with WNOHANG. Waiting for any child looks at each in turn and, while none
- * has ended, sleeps a tick between looks (no kernel call waits for several
- * processes yet). rusage: the child's CPU times (its children's included).
+ * of group -pid, with WNOHANG. Waiting for any child looks at each in turn
+ * and, while none has ended, waits for the first end (wait_for_an_end).
+ * rusage: the child's CPU times (its children's included).
  */
 long sys_wait4(long pid, int *status, long options, struct rusage *ru)
 {
@@ -309,8 +332,9 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
             return 0;
         if (waited)
             continue;           /* reap waited (interrupted or not): look again */
-        if (ks_thread_sleep(1000000) == KS_ERR_INTERRUPTED && !emu_restart())
-            return -EINTR;      /* a handler ran without SA_RESTART */
+        long r = wait_for_an_end(pid);
+        if (r < 0)
+            return r;
     }
 }
 

@@ -75,11 +75,57 @@ static __attribute__((noreturn)) void die_of(int sig)
     ks_thread_exit_clear(0, NULL);      /* not reached: the kill ends this thread on its way out */
 }
 
+/* ---- sigaltstack: each thread's alternate stack for SA_ONSTACK handlers ---- */
+
+static __thread stack_t altstack = { .ss_flags = SS_DISABLE };
+static __thread int on_altstack;
+
+/* Call fn(a, b, c) with sp at top (16-byte aligned), back on this stack after. */
+void emu_call_on_stack(void *fn, long a, long b, long c, uintptr_t top);
+__asm__(".text\n.align 2\n.type emu_call_on_stack, %function\nemu_call_on_stack:\n"
+        "\taddi sp, sp, -16\n\tsd ra, 8(sp)\n\tsd s0, 0(sp)\n"
+        "\tmv s0, sp\n"                    /* our stack, kept in s0 across the call */
+        "\tandi a4, a4, -16\n\tmv sp, a4\n"
+        "\tmv t0, a0\n\tmv a0, a1\n\tmv a1, a2\n\tmv a2, a3\n"
+        "\tjalr t0\n"
+        "\tmv sp, s0\n\tld s0, 0(sp)\n\tld ra, 8(sp)\n\taddi sp, sp, 16\n\tret\n"
+        ".size emu_call_on_stack, . - emu_call_on_stack\n");
+
+long sys_sigaltstack(const stack_t *ss, stack_t *old)
+{
+    if (old) {
+        *old = altstack;
+        old->ss_flags = on_altstack ? SS_ONSTACK : altstack.ss_flags & SS_DISABLE;
+    }
+    if (ss) {
+        if (on_altstack)
+            return -EPERM;              /* not while running on it */
+        if (ss->ss_flags & ~SS_DISABLE)
+            return -EINVAL;
+        if (!(ss->ss_flags & SS_DISABLE) && ss->ss_size < MINSIGSTKSZ)
+            return -ENOMEM;
+        altstack = *ss;
+    }
+    return 0;
+}
+
+/* Call the handler h(sig, b, c) on the alternate stack if the action asks and there is one. */
+static void run_handler(const struct kact *a, void *h, int sig, long b, long c)
+{
+    if ((a->flags & SA_ONSTACK) && !(altstack.ss_flags & SS_DISABLE) && !on_altstack) {
+        on_altstack = 1;
+        emu_call_on_stack(h, sig, b, c, (uintptr_t)altstack.ss_sp + altstack.ss_size);
+        on_altstack = 0;
+        return;
+    }
+    ((void (*)(int, long, long))h)(sig, b, c);
+}
+
 /* Call the handler of action a for sig, the interrupted state being f. */
 static void call_handler(const struct kact *a, int sig, struct ks_upcall_frame *f)
 {
     if (!(a->flags & SA_SIGINFO)) {
-        a->handler(sig);
+        run_handler(a, (void *)a->handler, sig, 0, 0);
         return;
     }
     siginfo_t si;
@@ -91,7 +137,7 @@ static void call_handler(const struct kact *a, int sig, struct ks_upcall_frame *
     _Static_assert(sizeof uc.uc_mcontext >= sizeof f->x + sizeof f->f + sizeof f->fcsr, "mcontext");
     memcpy(&uc.uc_mcontext, f, sizeof f->x + sizeof f->f + sizeof f->fcsr);
     memcpy(&uc.uc_sigmask, &f->mask, sizeof f->mask);
-    ((void (*)(int, siginfo_t *, void *))(void *)a->handler)(sig, &si, &uc);
+    run_handler(a, (void *)a->handler, sig, (long)&si, (long)&uc);
     /* What the handler changed in the context is what the thread returns to (as on Linux). */
     memcpy(f, &uc.uc_mcontext, sizeof f->x + sizeof f->f + sizeof f->fcsr);
     memcpy(&f->mask, &uc.uc_sigmask, sizeof f->mask);

@@ -695,6 +695,40 @@ static void signal_during_server_calls(void)
     signal(SIGUSR1, SIG_DFL);
 }
 
+
+static volatile uintptr_t handler_sp;
+static volatile int handler_onstack;
+
+static void where_am_i(int sig)
+{
+    volatile int here = 0;
+    stack_t cur;
+    handler_sp = (uintptr_t)&here;
+    handler_onstack = sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_ONSTACK);
+}
+
+/* An SA_ONSTACK handler runs on the alternate stack sigaltstack gave, and says so. */
+static void signal_altstack(void)
+{
+    static char alt[65536];
+    stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt, .ss_flags = 0 }, old;
+    REQUIRE(sigaltstack(&ss, &old) == 0);
+    REQUIRE(on_signal(SIGUSR2, where_am_i, SA_ONSTACK) == 0);
+    handler_sp = 0;
+    raise(SIGUSR2);
+    CHECK(handler_sp >= (uintptr_t)alt && handler_sp < (uintptr_t)alt + sizeof alt);
+    CHECK(handler_onstack);
+    REQUIRE(on_signal(SIGUSR2, where_am_i, 0) == 0);        /* without SA_ONSTACK: this stack */
+    raise(SIGUSR2);
+    CHECK(handler_sp < (uintptr_t)alt || handler_sp >= (uintptr_t)alt + sizeof alt);
+    ss.ss_flags = SS_DISABLE;
+    CHECK_EQ(sigaltstack(&ss, NULL), 0);
+    ss.ss_flags = 0;
+    ss.ss_size = 100;
+    CHECK_ERR(sigaltstack(&ss, NULL), ENOMEM);
+    signal(SIGUSR2, SIG_DFL);
+}
+
 /* ---- poll and select ---- */
 
 static uint64_t ms_now(void)
@@ -1324,6 +1358,7 @@ static const struct mcase cases[] = {
     { "signal.exec_keeps_ignored", signal_exec_keeps_ignored },
     { "signal.reaping_handler_and_waitpid", signal_reaping_handler_and_waitpid },
     { "signal.during_server_calls", signal_during_server_calls },
+    { "signal.altstack", signal_altstack },
     { "poll.pipe_timeout", poll_pipe_timeout },
     { "poll.pipe_wakes", poll_pipe_wakes },
     { "poll.hangup_and_nval", poll_hangup_and_nval },

@@ -187,9 +187,11 @@ enum ks_syscall {
      * happened), once per arming. KS_SYS_LISTENER_WAIT takes notifications
      * with a timeout, for a listener nobody calls.
      */
-    KS_SYS_PIPE_WATCH,          /* (end, events, listener, userdata) -> the end's KS_WATCH_* now if
-                                   any of events (or HANGUP) holds; else 0, with a watch armed;
-                                   the listener needs READ; listener 0: only the answer */
+    KS_SYS_WATCH,               /* (object, events, listener, userdata) -> the object's KS_WATCH_*
+                                   now if any of events (or HANGUP) holds; else 0, with a watch
+                                   armed; the listener needs READ; listener 0: only the answer.
+                                   A pipe end: READABLE/WRITABLE/HANGUP as below; a process
+                                   (needs WAIT): HANGUP once it has ended */
     KS_SYS_LISTENER_WAIT,       /* (listener, timeout_ns, uint64_t out[2]) -> 0: out[0] the word,
                                    out[1] the userdata of a notification; KS_ERR_TIMED_OUT,
                                    KS_ERR_INTERRUPTED, KS_ERR_PEER_CLOSED; needs READ */
@@ -216,7 +218,7 @@ enum ks_syscall {
 /* KS_SYS_IPC_CLIENT_CREATE flags. */
 #define KS_CLIENT_NOTIFY    (1u << 0)
 
-/* Readiness events (KS_SYS_PIPE_WATCH, the word of its notification). */
+/* Readiness events (KS_SYS_WATCH, the word of its notification). */
 #define KS_WATCH_READABLE   (1u << 0)   /* bytes to read, or end of file */
 #define KS_WATCH_WRITABLE   (1u << 1)   /* room for an atomic write, or nobody to read */
 #define KS_WATCH_HANGUP     (1u << 2)   /* the other end is gone (always reported) */
