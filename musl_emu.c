@@ -193,6 +193,32 @@ ks_handle_t musl_emu_fs_root(void)
 
 static long first_call(long n, long a, long b, long c, long d, long e, long f);
 
+/*
+ * Robust mutexes: musl keeps the list and walks it itself at pthread_exit;
+ * the kernel walks it when the thread ends any other way (KS_SYS_THREAD_ROBUST,
+ * given the thread's tid, which musl's lock words carry).
+ */
+static __thread void *robust_head;
+
+static long sys_set_robust_list(void *head, size_t len)
+{
+    if (len != 3 * sizeof(long))
+        return -EINVAL;
+    long r = ks_thread_robust(head, (uint32_t)sys_gettid());
+    if (r == 0)
+        robust_head = head;
+    return ret_or_err(r);
+}
+
+static long sys_get_robust_list(long tid, void **head, size_t *len)
+{
+    if (tid != 0 && tid != sys_gettid())
+        return -EPERM;          /* another thread's: not offered */
+    *head = robust_head;
+    *len = 3 * sizeof(long);
+    return 0;
+}
+
 /* getrandom: the kernel's generator (KS_SYS_RANDOM); it never blocks, so the flags change nothing. */
 static long sys_getrandom(void *buf, size_t len, long flags)
 {
@@ -293,7 +319,8 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_setsid: return sys_setsid();
     case SYS_gettid: return sys_gettid();
     case SYS_set_tid_address: return sys_set_tid_address((volatile uint32_t *)a);
-    case SYS_set_robust_list: return 0;     /* musl walks its robust list itself at exit */
+    case SYS_set_robust_list: return sys_set_robust_list((void *)a, (size_t)b);
+    case SYS_get_robust_list: return sys_get_robust_list(a, (void **)b, (size_t *)c);
     case SYS_clock_gettime: return sys_clock_gettime(a, (struct timespec *)b);
     case SYS_clock_getres: return sys_clock_getres(a, (struct timespec *)b);
     case SYS_nanosleep: return sys_clock_nanosleep(CLOCK_MONOTONIC, 0, (const struct timespec *)a,

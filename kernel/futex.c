@@ -95,3 +95,43 @@ long futex_wake(struct vm_space *vm, uintptr_t addr, uint32_t count)
     }
     return woken;
 }
+
+#define ROBUST_OWNER_DIED   0x40000000u
+#define ROBUST_WAITERS      0x80000000u
+#define ROBUST_OWNER_MASK   0x3fffffffu
+#define ROBUST_MAX_ENTRIES  256
+
+/* The lock word of robust-list entry `entry` (at entry + off): owner died, a waiter woken. */
+static void robust_mark(struct thread *t, uintptr_t entry, int64_t off)
+{
+    uintptr_t addr = entry + (uintptr_t)off;
+    uint32_t word;
+    if (check_word(addr) || copy_from_user(&word, addr, sizeof word))
+        return;
+    if ((word & ROBUST_OWNER_MASK) != t->robust_owner)
+        return;
+    word = (word & ROBUST_WAITERS) | ROBUST_OWNER_DIED;
+    if (copy_to_user(addr, &word, sizeof word) == 0)
+        futex_wake(t->proc->vm, addr, 1);
+}
+
+void futex_robust_release(struct thread *t)
+{
+    uintptr_t head[3];              /* next, futex_offset, list_op_pending (Linux's layout) */
+    uintptr_t h = t->robust_head;
+    t->robust_head = 0;
+    if (!h || !t->proc || !t->proc->vm || copy_from_user(head, h, sizeof head))
+        return;
+    int64_t off = (int64_t)head[1];
+    uintptr_t entry = head[0];
+    for (int n = 0; entry && entry != h && n < ROBUST_MAX_ENTRIES; n++) {
+        uintptr_t next;
+        if (copy_from_user(&next, entry, sizeof next))
+            break;
+        if (entry != head[2])
+            robust_mark(t, entry, off);
+        entry = next;
+    }
+    if (head[2])
+        robust_mark(t, head[2], off);   /* the one it was taking or letting go of */
+}

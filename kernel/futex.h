@@ -27,4 +27,14 @@ long futex_wait(uintptr_t addr, uint32_t expected, uint64_t timeout_ns);
  */
 long futex_wake(struct vm_space *vm, uintptr_t addr, uint32_t count);
 
+/*
+ * The current thread is ending with a robust list registered
+ * (KS_SYS_THREAD_ROBUST): mark every lock word it still owns "owner died"
+ * and wake a waiter of each, so another thread or process can take the lock
+ * (EOWNERDEAD). Walks at most 256 entries of user memory; a bad list stops
+ * the walk, nothing else.
+ */
+struct thread;
+void futex_robust_release(struct thread *t);
+
 #endif

@@ -271,3 +271,12 @@ long sys_pid_alive(sysarg_t pid)
 {
     return pid <= UINT32_MAX && process_pid_alive((uint32_t)pid);
 }
+
+long sys_thread_robust(sysarg_t head, sysarg_t owner)
+{
+    if (head && (!user_range_ok(head, 3 * sizeof(uintptr_t)) || (head & 7)))
+        return KS_ERR_FAULT;
+    current_thread()->robust_head = head;
+    current_thread()->robust_owner = (uint32_t)owner & 0x3fffffffu;
+    return 0;
+}

@@ -9,6 +9,7 @@
 #include <kestrel/errors.h>
 #include "account.h"
 #include "clock.h"
+#include "futex.h"
 #include "heap.h"
 #include "page_alloc.h"
 #include "process.h"
@@ -119,6 +120,8 @@ void thread_exit(long code)
     t->exit_code = code;
     t->exited = 1;
     wake_all(&t->joiners, code);
+    if (t->robust_head)
+        futex_robust_release(t);
     ipc_thread_exit(t);
     arch_fp_forget(t);
     if (t->proc) {

@@ -62,6 +62,8 @@ struct thread {
     uint64_t up_take;               /* while blocked in KS_SYS_UPCALL_TAKE: the bits it waits for */
     int up_suspended;               /* in KS_SYS_UPCALL_SUSPEND: up_mask is temporary */
     uint64_t utime_ns, stime_ns;    /* CPU time, sampled by the tick (thread_charge_tick) */
+    uintptr_t robust_head;          /* KS_SYS_THREAD_ROBUST: its robust list (0: none) */
+    uint32_t robust_owner;          /* the owner value its lock words carry */
     uint32_t long_op;               /* inside sched_long_begin/end: page loops take pending
                                        interrupts (sched_long_window) */
     char name[24];

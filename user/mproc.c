@@ -1226,6 +1226,50 @@ static void thread_cancel(void)
 }
 
 
+
+/*
+ * A process-shared robust mutex whose owner ends holding it: the kernel
+ * marks it (the robust list musl registers), wakes the waiter, and the
+ * waiter's lock returns EOWNERDEAD; made consistent, it works on.
+ */
+static void robust_mutex_owner_dies(void)
+{
+    int p[2];
+    char c;
+    pthread_mutex_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(m != MAP_FAILED);
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    REQUIRE(pthread_mutex_init(m, &a) == 0);
+    REQUIRE(pipe(p) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int e = pthread_mutex_lock(m);
+        if (e != 0) {
+            printf("# child lock: %d\n", e);
+            fflush(stdout);
+            _exit(1);
+        }
+        write(p[1], "L", 1);
+        struct timespec ts = { 0, 30000000 };
+        nanosleep(&ts, NULL);           /* the parent is waiting for the lock by now */
+        _exit(0);                       /* still holding it */
+    }
+    REQUIRE(pid > 0);
+    close(p[1]);
+    CHECK_EQ(read(p[0], &c, 1), 1);
+    CHECK_EQ(pthread_mutex_lock(m), EOWNERDEAD);
+    CHECK_EQ(pthread_mutex_consistent(m), 0);
+    CHECK_EQ(pthread_mutex_unlock(m), 0);
+    CHECK_EQ(pthread_mutex_lock(m), 0);
+    CHECK_EQ(pthread_mutex_unlock(m), 0);
+    CHECK_EQ(exit_status(pid), 0);
+    close(p[0]);
+    munmap(m, 4096);
+}
+
 /* ---- resource limits, waitid ---- */
 
 /* In a child: RLIMIT_NOFILE lowered to 10 holds (bit 0), cannot be raised (bit 1). */
@@ -1372,6 +1416,7 @@ static const struct mcase cases[] = {
     { "shm.open_map_and_semaphore", shm_open_map_and_semaphore },
     { "locks.between_processes", locks_between_processes },
     { "thread.cancel", thread_cancel },
+    { "thread.robust_mutex_owner_dies", robust_mutex_owner_dies },
     { "rlimit.enforced", rlimit_enforced },
     { "wait.waitid_status", waitid_status },
     { "leak.second_pass", leak_second_pass },

@@ -202,6 +202,11 @@ enum ks_syscall {
     KS_SYS_PID_ALIVE,           /* (pid) -> 1 if a process with that pid has not ended, else 0
                                    (what kill(pid, 0) tells on Linux; servers use it to drop
                                    what a dead client held, e.g. fsd's file locks) */
+    KS_SYS_THREAD_ROBUST,       /* (head, owner) -> 0; head 0: none. When the calling thread
+                                   ends without clearing it (killed, say), each lock word in the
+                                   Linux-layout robust list at head (next pointers, the word at
+                                   futex_offset, list_op_pending) whose low 30 bits are `owner`
+                                   gets bit 30 (owner died), bit 31 kept, and one waiter woken */
     KS_SYS_IPC_NOTIFY,          /* (client, word) -> 0; post a notification (a1 = the port's
                                    userdata, MR0 = word, OR-ed into one still pending) to its
                                    listener; needs SIGNAL (KS_CLIENT_NOTIFY) */
