@@ -214,7 +214,67 @@ static long build_image(const char *path, ks_handle_t file, char *const argv[], 
     return image;
 }
 
+#define SCRIPT_DEPTH    4               /* #! interpreters that are scripts themselves */
+#define SCRIPT_LINE     128             /* the #! line is read up to here (Linux: 256) */
+#define SCRIPT_ARGS     64
+
+static long exec_depth(const char *path, char *const argv[], char *const envp[], int depth);
+
+/*
+ * A script: "#!interpreter [one argument]" on its first line. Runs the
+ * interpreter with argv interpreter, [argument,] path, argv[1], ... as Linux
+ * does. 1 (not a script: load it as an ELF), or what the exec of the
+ * interpreter returned.
+ */
+static long exec_script(const char *path, ks_handle_t file, char *const argv[], char *const envp[], int depth)
+{
+    char line[SCRIPT_LINE + 1];
+    char *args[SCRIPT_ARGS + 3];
+    long n = ks_memobj_read(file, 0, line, SCRIPT_LINE);
+    if (n < 2 || line[0] != '#' || line[1] != '!')
+        return 1;
+    if (depth >= SCRIPT_DEPTH)
+        return -ELOOP;
+    line[n] = '\0';
+    char *end = strchr(line, '\n');
+    if (!end && n == SCRIPT_LINE)
+        return -ENOEXEC;                /* the interpreter line does not fit */
+    if (end)
+        *end = '\0';
+    char *interp = line + 2;
+    while (*interp == ' ' || *interp == '\t')
+        interp++;
+    if (!*interp)
+        return -ENOEXEC;
+    char *arg = interp + strcspn(interp, " \t");
+    if (*arg) {
+        *arg++ = '\0';
+        while (*arg == ' ' || *arg == '\t')
+            arg++;
+        size_t len = strlen(arg);       /* Linux keeps the rest as one argument, trailing blanks cut */
+        while (len && (arg[len - 1] == ' ' || arg[len - 1] == '\t'))
+            arg[--len] = '\0';
+    }
+    unsigned k = 0;
+    args[k++] = interp;
+    if (*arg)
+        args[k++] = arg;
+    args[k++] = (char *)path;
+    for (unsigned i = 1; argv && argv[0] && argv[i]; i++) {
+        if (k >= SCRIPT_ARGS + 2)
+            return -E2BIG;
+        args[k++] = argv[i];
+    }
+    args[k] = NULL;
+    return exec_depth(interp, args, envp, depth + 1);
+}
+
 long sys_execve(const char *path, char *const argv[], char *const envp[])
+{
+    return exec_depth(path, argv, envp, 0);
+}
+
+static long exec_depth(const char *path, char *const argv[], char *const envp[], int depth)
 {
     long fd, r;
     ks_handle_t file;
@@ -223,6 +283,10 @@ long sys_execve(const char *path, char *const argv[], char *const envp[])
         emu_init();
     if ((r = open_executable(path, &fd, &file)) < 0)
         return r;
+    if ((r = exec_script(path, file, argv, envp, depth)) != 1) {
+        sys_close(fd);
+        return r;                       /* the interpreter's exec failed (it returns only then) */
+    }
     lock(&exec_lock);
     long image = build_image(path, file, argv, envp, &entry, &sp);
     sys_close(fd);              /* the image's mappings hold the file now */

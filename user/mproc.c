@@ -248,6 +248,45 @@ static void exec_children_survive(void)
     CHECK_EQ(exit_status(pid), 10);
 }
 
+
+/*
+ * A "#!" script runs its interpreter with the script's path (and the one
+ * argument of its first line) before the caller's arguments; a missing
+ * interpreter is ENOENT, a script that names itself ELOOP.
+ */
+static void exec_script(void)
+{
+    int p[2];
+    char got[128];
+    const char *script = DIR_T "/script", *loop = DIR_T "/loop";
+    const char text[] = "#!/bin/mproc echo\necho this line is not read\n";
+    const char looping[] = "#!" DIR_T "/loop\n";
+    REQUIRE(put_file(script, text, sizeof text - 1, 0755) == 0);
+    REQUIRE(put_file(loop, looping, sizeof looping - 1, 0755) == 0);
+    REQUIRE(pipe(p) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        char *const argv[] = { "script", NULL };
+        exec_or_exit(script, argv, environ);
+    }
+    REQUIRE(pid > 0);
+    close(p[1]);
+    read_all(p[0], got, sizeof got);
+    close(p[0]);
+    CHECK_STR(got, script);             /* mproc echo got the script's path as its argument */
+    CHECK_EQ(exit_status(pid), 0);
+    char *const argv[] = { "x", NULL };
+    const char missing[] = "#!/bin/no-such-interpreter\n";
+    REQUIRE(put_file(script, missing, sizeof missing - 1, 0755) == 0);
+    CHECK_ERR(execve(script, argv, environ), ENOENT);
+    CHECK_ERR(execve(loop, argv, environ), ELOOP);
+    unlink(script);
+    unlink(loop);
+}
+
 /* ---- posix_spawn ---- */
 
 static void spawn_status(void)
@@ -1395,6 +1434,7 @@ static const struct mcase cases[] = {
     { "exec.failures_leave_caller", exec_failures_leave_caller },
     { "exec.ends_other_threads", exec_ends_other_threads },
     { "exec.children_survive", exec_children_survive },
+    { "exec.script", exec_script },
     { "spawn.status", spawn_status },
     { "spawn.file_actions_redirect", spawn_file_actions_redirect },
     { "spawn.missing_enoent", spawn_missing_enoent },
