@@ -273,6 +273,7 @@ long process_exec(struct process *p, struct process *image, uint64_t pc, uint64_
     image->handles = NULL;
     memcpy(p->name, image->name, sizeof p->name);
     p->upcall_pc = 0;                   /* the new program sets its own entry (ignore bits stay) */
+    memset(p->fault_bit, 0, sizeof p->fault_bit);   /* and its own fault handlers */
     memcpy(self->name, image->name, sizeof self->name - 1);
     self->name[sizeof self->name - 1] = '\0';
     arch_thread_exec(self, &p->vm->as, pc, sp);     /* runs on the new address space from here */

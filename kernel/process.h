@@ -43,6 +43,7 @@ struct process {
     uint64_t upcall_pc;             /* where upcalls start (0: none; kernel/upcall.h) */
     uint64_t up_raised;             /* upcall bits raised on the process, not yet taken */
     uint64_t up_ignore;             /* bits a raise drops unless masked */
+    uint8_t fault_bit[6];           /* KS_KILL_PAGE_FAULT.._ACCESS: upcall bit + 1 (0: a fault kills) */
     struct process *exit_notify;    /* raise exit_bits on it when this process ends (a reference) */
     uint64_t exit_bits;
     struct list_node all_link;      /* in the list of processes not yet dead (orphans' reparenting) */

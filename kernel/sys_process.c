@@ -8,6 +8,7 @@
 #include "process.h"
 #include "sched.h"
 #include "syscall.h"
+#include "string.h"
 #include "thread.h"
 #include "uaccess.h"
 #include "vm.h"
@@ -96,6 +97,7 @@ long sys_process_fork(sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t pid_out)
         handle_table_clone(p->handles, cur->handles, KS_OBJ_REPLY);    /* reply ports stay the thread's */
         p->upcall_pc = cur->upcall_pc;
         p->up_ignore = cur->up_ignore;
+        memcpy(p->fault_bit, cur->fault_bit, sizeof p->fault_bit);
         r = thread_create_user(p, pc, sp, arg, &t);
     }
     if (r == 0)

@@ -143,6 +143,33 @@ static int take_due(struct thread *t)
     return bit;
 }
 
+int upcall_fault(uint32_t cause, uint64_t addr)
+{
+    struct thread *t = current_thread();
+    struct process *p = t->proc;
+    if (!p || !p->upcall_pc || cause >= sizeof p->fault_bit || !p->fault_bit[cause])
+        return 0;
+    unsigned bit = p->fault_bit[cause] - 1u;
+    if (t->up_mask & (1ull << bit))
+        return 0;                       /* it cannot take it (inside its handler, say): the end */
+    uint64_t mask = t->up_suspended ? t->up_saved_mask : t->up_mask;
+    t->up_suspended = 0;
+    if (arch_upcall_push_fault(t, p->upcall_pc, bit, mask, addr, cause) != 0)
+        return 0;                       /* no room for the frame either */
+    t->up_mask = ~0ull;
+    upcall_update(t);
+    return 1;
+}
+
+long sys_upcall_fault(sysarg_t cause, sysarg_t bit1)
+{
+    struct process *p = current_process();
+    if (cause < KS_KILL_PAGE_FAULT || cause > KS_KILL_ACCESS || bit1 > 64)
+        return KS_ERR_INVALID;
+    p->fault_bit[cause] = (uint8_t)bit1;
+    return 0;
+}
+
 struct upcall_ret thread_return_slow(long a0, long from)
 {
     struct thread *t = current_thread();

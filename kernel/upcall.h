@@ -26,6 +26,13 @@ void upcall_raise_thread(struct thread *t, uint64_t bits);
  */
 void upcall_update(struct thread *t);
 
+/*
+ * The current thread faulted (cause KS_KILL_*, about addr): deliver it as
+ * its process's fault bit if there is one it can take, and return 1 (the
+ * frame is set to go to the handler); 0 if the fault must kill.
+ */
+int upcall_fault(uint32_t cause, uint64_t addr);
+
 /* How a slow return to user mode was reached (entry.S passes it). */
 enum upcall_from {
     UPCALL_FROM_ECALL,      /* a plain system call: result in a0, s0-s11 saved in the frame */

@@ -51,6 +51,27 @@ static void upcall_register(void)
     ks_upcall_set((uintptr_t)emu_upcall, ignored_bits());
 }
 
+/* The kernel's kill cause for the faults signal sig stands for, or 0. */
+static uint32_t fault_cause(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return KS_KILL_PAGE_FAULT;
+    case SIGILL: return KS_KILL_ILLEGAL;
+    case SIGBUS: return KS_KILL_MISALIGNED;
+    case SIGTRAP: return KS_KILL_ACCESS;
+    default: return 0;
+    }
+}
+
+/* sig's action changed: if it stands for faults, they become it (a handler) or kill (else). */
+static void fault_sync(int sig)
+{
+    uint32_t cause = fault_cause(sig);
+    void (*h)(int) = emu.sigact[sig].handler;
+    if (cause)
+        ks_upcall_fault(cause, h != SIG_DFL && h != SIG_IGN ? (uint32_t)sig : 0);
+}
+
 void signal_init(uint64_t ignored)
 {
     for (int s = 1; s <= 64; s++)
@@ -134,6 +155,10 @@ static void call_handler(const struct kact *a, int sig, struct ks_upcall_frame *
     memset(&uc, 0, sizeof uc);
     si.si_signo = sig;
     si.si_code = SI_USER;
+    if (f->flags & KS_UPCALL_FAULT) {           /* a fault: where, and what kind */
+        si.si_addr = (void *)(uintptr_t)f->fault_addr;
+        si.si_code = sig == SIGSEGV ? SEGV_MAPERR : sig == SIGBUS ? BUS_ADRALN : sig == SIGILL ? ILL_ILLOPC : TRAP_BRKPT;
+    }
     _Static_assert(sizeof uc.uc_mcontext >= sizeof f->x + sizeof f->f + sizeof f->fcsr, "mcontext");
     memcpy(&uc.uc_mcontext, f, sizeof f->x + sizeof f->f + sizeof f->fcsr);
     memcpy(&uc.uc_sigmask, &f->mask, sizeof f->mask);
@@ -168,6 +193,7 @@ void emu_upcall(long bit, struct ks_upcall_frame *f)
             emu.sigact[sig].handler = SIG_DFL;
             emu.sigact[sig].flags &= ~(unsigned long)SA_SIGINFO;
             upcall_register();
+            fault_sync(sig);
         }
         call_handler(&a, sig, f);
         emu_restart_ok = !!(a.flags & SA_RESTART);
@@ -191,6 +217,7 @@ long sys_rt_sigaction(long sig, const void *act, void *old, size_t size)
         memcpy(cur, act, sizeof *cur);
         cur->mask &= ~UNBLOCKABLE;
         upcall_register();
+        fault_sync((int)sig);
     }
     return 0;
 }

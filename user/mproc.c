@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -469,6 +470,12 @@ static void signal_pipe_read_eintr_restart(void)
     close(p[1]);
 }
 
+static int store_to_unmapped(void)
+{
+    *(volatile int *)0x1230 = 1;
+    return 0;
+}
+
 static int do_abort(void)
 {
     abort();
@@ -766,6 +773,46 @@ static void signal_altstack(void)
     ss.ss_size = 100;
     CHECK_ERR(sigaltstack(&ss, NULL), ENOMEM);
     signal(SIGUSR2, SIG_DFL);
+}
+
+
+static sigjmp_buf fault_jmp;
+static volatile uintptr_t fault_addr;
+static volatile int fault_sig;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    fault_sig = sig;
+    fault_addr = (uintptr_t)si->si_addr;
+    siglongjmp(fault_jmp, 1);
+}
+
+/*
+ * A fault with a handler installed is a signal: SIGSEGV for a store to an
+ * unmapped address (si_addr says which), SIGILL for an illegal instruction;
+ * the handler leaves with siglongjmp. Without a handler the fault kills, as
+ * before, with the signal's status.
+ */
+static void signal_fault_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO;
+    REQUIRE(sigaction(SIGSEGV, &sa, NULL) == 0 && sigaction(SIGILL, &sa, NULL) == 0);
+    fault_sig = 0;
+    if (sigsetjmp(fault_jmp, 1) == 0)
+        *(volatile int *)0x1230 = 1;
+    CHECK_EQ(fault_sig, SIGSEGV);
+    CHECK_EQ(fault_addr, 0x1230);
+    fault_sig = 0;
+    if (sigsetjmp(fault_jmp, 1) == 0)
+        __asm__ volatile(".word 0");    /* all zeros: an illegal instruction */
+    CHECK_EQ(fault_sig, SIGILL);
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGILL, SIG_DFL);
+    int st = child_status(store_to_unmapped);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
 }
 
 /* ---- poll and select ---- */
@@ -1450,6 +1497,7 @@ static const struct mcase cases[] = {
     { "signal.reaping_handler_and_waitpid", signal_reaping_handler_and_waitpid },
     { "signal.during_server_calls", signal_during_server_calls },
     { "signal.altstack", signal_altstack },
+    { "signal.fault_handlers", signal_fault_handlers },
     { "poll.pipe_timeout", poll_pipe_timeout },
     { "poll.pipe_wakes", poll_pipe_wakes },
     { "poll.hangup_and_nval", poll_hangup_and_nval },

@@ -141,7 +141,8 @@ void trap_user(struct trap_frame *f)
         sched_preempt_point();
     } else if (cause == EXC_ILLEGAL_INSN && arch_fp_trap(f)) {
         /* the first FP instruction since it started running: retried with FP on */
-    } else if (!(is_page_fault(cause) && vm_fault(t->proc->vm, f->stval, fault_access(cause)) == 0)) {
+    } else if (!(is_page_fault(cause) && vm_fault(t->proc->vm, f->stval, fault_access(cause)) == 0) &&
+               !upcall_fault(kill_cause(cause), f->stval)) {
         process_kill_fault(t->proc, kill_cause(cause), exception_name(cause), f->stval, f->sepc);
     }
     if (t->flags)

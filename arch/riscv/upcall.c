@@ -36,23 +36,26 @@ void arch_upcall_complete_frame(struct thread *t, int from_ipc, long a0)
     }
 }
 
-int arch_upcall_push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask)
+static int push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask, uint64_t flags,
+                uint64_t addr, uint32_t cause)
 {
     struct trap_frame *f = &t->arch.frame;
     struct ks_upcall_frame k;
     k.x[0] = f->sepc;
     for (int i = 1; i < 32; i++)
         k.x[i] = f->x[i];
-    k.flags = 0;
+    k.flags = flags;
     if (t->arch.fp) {
         arch_fp_sync(t);
         memcpy(k.f, t->arch.fp, FP_WORDS * sizeof(uint64_t));
-        k.flags = KS_UPCALL_FP;
+        k.flags |= KS_UPCALL_FP;
     } else {
         memset(k.f, 0, FP_WORDS * sizeof(uint64_t));
     }
     k.mask = mask;
     k.bit = bit;
+    k.fault_addr = addr;
+    k.fault_cause = cause;
     uint64_t sp = (f->x[REG_SP] - sizeof k) & ~15ull;
     if (sp > f->x[REG_SP] || !user_range_ok(sp, sizeof k) || copy_to_user(sp, &k, sizeof k))
         return KS_ERR_FAULT;
@@ -62,6 +65,17 @@ int arch_upcall_push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask)
     f->x[11] = sp;
     f->x[REG_RA] = 0;
     return 0;
+}
+
+int arch_upcall_push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask)
+{
+    return push(t, pc, bit, mask, 0, 0, 0);
+}
+
+int arch_upcall_push_fault(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask, uint64_t addr,
+                           uint32_t cause)
+{
+    return push(t, pc, bit, mask, KS_UPCALL_FAULT, addr, cause);   /* x[0]: the faulting pc */
 }
 
 long arch_upcall_pop(struct thread *t, uint64_t uaddr, uint64_t *mask)

@@ -207,6 +207,9 @@ enum ks_syscall {
                                    Linux-layout robust list at head (next pointers, the word at
                                    futex_offset, list_op_pending) whose low 30 bits are `owner`
                                    gets bit 30 (owner died), bit 31 kept, and one waiter woken */
+    KS_SYS_UPCALL_FAULT,        /* (cause, bit + 1 or 0) -> 0; faults of KS_KILL_* cause (2..5)
+                                   become that upcall bit for the caller's process instead of a
+                                   kill (0: kill again); include/kestrel/upcall.h */
     KS_SYS_IPC_NOTIFY,          /* (client, word) -> 0; post a notification (a1 = the port's
                                    userdata, MR0 = word, OR-ed into one still pending) to its
                                    listener; needs SIGNAL (KS_CLIENT_NOTIFY) */

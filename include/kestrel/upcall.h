@@ -15,6 +15,13 @@
  * included, and the mask the frame records. A thread whose stack cannot take
  * the frame is killed with one line.
  *
+ * A fault that would kill the process (KS_KILL_PAGE_FAULT, _ILLEGAL,
+ * _MISALIGNED, _ACCESS) is delivered instead as the bit
+ * KS_SYS_UPCALL_FAULT named for its cause, if the process has an entry and
+ * the faulting thread does not mask that bit; the frame's pc is the faulting
+ * instruction's. A fault the thread cannot take so (masked: inside the
+ * handler, say) kills as before.
+ *
  * The process's `ignore` bits are dropped when raised, unless the thread
  * (for a thread raise) or every thread (for a process raise) masks them.
  * Without an entry (pc 0) raised bits stay pending. fork copies the entry,
@@ -40,9 +47,13 @@ struct ks_upcall_frame {
     uint64_t mask;              /* the thread's mask to restore */
     uint64_t bit;               /* the bit delivered */
     uint64_t flags;
+    uint64_t fault_addr;        /* KS_UPCALL_FAULT: the address the fault was about */
+    uint64_t fault_cause;       /* KS_UPCALL_FAULT: its KS_KILL_* cause */
 };
 #define KS_UPCALL_FP    (1u << 0)   /* the thread had floating-point state */
+#define KS_UPCALL_FAULT (1u << 1)   /* delivered for a fault (KS_SYS_UPCALL_FAULT): returning
+                                       runs the faulting instruction again */
 
-_Static_assert(sizeof(struct ks_upcall_frame) == 544, "ks_upcall_frame layout is ABI");
+_Static_assert(sizeof(struct ks_upcall_frame) == 560, "ks_upcall_frame layout is ABI");
 
 #endif

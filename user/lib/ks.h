@@ -90,6 +90,7 @@ static inline long ks_upcall_raise(ks_handle_t target, uint64_t bits) { return K
 static inline long ks_upcall_return(void *frame) { return KS1(KS_SYS_UPCALL_RETURN, frame); }
 static inline long ks_upcall_take(uint64_t bits, uint64_t timeout_ns) { return KS2(KS_SYS_UPCALL_TAKE, bits, timeout_ns); }
 static inline long ks_upcall_suspend(uint64_t mask) { return KS1(KS_SYS_UPCALL_SUSPEND, mask); }
+static inline long ks_upcall_fault(uint32_t cause, uint32_t bit1) { return KS2(KS_SYS_UPCALL_FAULT, cause, bit1); }
 static inline long ks_watch(ks_handle_t obj, uint32_t events, ks_handle_t listener, uint64_t userdata)
 {
     return KS4(KS_SYS_WATCH, obj, events, listener, userdata);

@@ -75,6 +75,10 @@ void arch_thread_exec(struct thread *t, const struct arch_aspace *as, uint64_t p
  */
 void arch_upcall_complete_frame(struct thread *t, int from_ipc, long a0);
 int arch_upcall_push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask);
+/* arch_upcall_push for a fault: the frame records it (KS_UPCALL_FAULT, addr, cause) and resumes
+   at the faulting instruction. */
+int arch_upcall_push_fault(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask, uint64_t addr,
+                           uint32_t cause);
 long arch_upcall_pop(struct thread *t, uint64_t uaddr, uint64_t *mask);
 
 /* The user stack pointer t had when it entered the kernel (struct arch_thread comes first). */
