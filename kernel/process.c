@@ -4,6 +4,7 @@
 #include <kestrel/errors.h>
 #include <kestrel/syscall.h>
 #include "account.h"
+#include "futex.h"
 #include "heap.h"
 #include "kprintf.h"
 #include "power.h"
@@ -265,6 +266,8 @@ long process_exec(struct process *p, struct process *image, uint64_t pc, uint64_
     if (image->state != PROCESS_ALIVE || image->nthreads)  /* killed or started while we waited */
         return KS_ERR_BAD_STATE;        /* (the caller's other threads are gone by now) */
     ipc_thread_exec(self);              /* its reply port and handle cache name the old table */
+    if (self->robust_head)
+        futex_robust_release(self);     /* its robust list lives in the old address space */
     struct vm_space *old_vm = p->vm;
     struct handle_table *old_handles = p->handles;
     p->vm = image->vm;

@@ -52,7 +52,7 @@ long watch_arm(struct watch_list *wl, struct account *a, struct listener *l, uin
         list_push_back(&wl->records, &w->link);
     }
     w->note.userdata = userdata;
-    w->events = events;
+    w->events |= events;                /* two descriptors of one object in one poll: both */
     return 0;
 }
 

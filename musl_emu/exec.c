@@ -32,6 +32,7 @@ struct exec_header {
     ks_handle_t parent;             /* the parent's signal handle, or 0 */
     uint32_t pgid, sid;             /* the process group and session stay */
     uint32_t nofile;                /* and the resource limits set here */
+    uint32_t had_locks;             /* it asked fsd for file locks (they stay the pid's) */
     uint64_t stack_limit;
     uint32_t umask, nkids;
     char cwd[FS_PATH_MAX];
@@ -128,6 +129,7 @@ static long save_state(ks_handle_t image)
     hdr.pgid = emu.pgid;
     hdr.sid = emu.sid;
     hdr.nofile = emu.nofile;
+    hdr.had_locks = (uint32_t)locks_any();
     hdr.stack_limit = emu.stack_limit;
     hdr.parent = 0;
     if (emu.parent) {
@@ -309,6 +311,8 @@ int exec_restore(ks_handle_t st)
         emu.pgid = hdr.pgid;
         emu.sid = hdr.sid;
         emu.nofile = hdr.nofile;
+        if (hdr.had_locks)
+            locks_after_exec();
         emu.stack_limit = hdr.stack_limit;
         emu.parent = hdr.parent;
         memcpy(emu.cwd, hdr.cwd, sizeof emu.cwd);

@@ -282,6 +282,11 @@ void locks_closing(uint64_t ino);
 /* In a fork's child: the parent's locks are not its. */
 void locks_fork_child(void);
 
+/* Has this process asked for a lock (exec passes it on)? After an exec that had: every close
+   of a file tells fsd, since which files were locked is not known any more. */
+int locks_any(void);
+void locks_after_exec(void);
+
 /* ---- poll.c ---- */
 
 long sys_ppoll(struct pollfd *fds, unsigned long n, const struct timespec *ts, const uint64_t *mask,

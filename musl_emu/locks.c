@@ -19,6 +19,8 @@
 static uint64_t locked_inodes[LOCKED_MAX];
 static struct emu_lock locked_lock;
 static int any_locked;              /* ever asked: until then close and fork look no further */
+static int overflowed;              /* an inode did not fit (or locks came over exec): every
+                                       close of a file tells fsd */
 
 static void remember(uint64_t ino)
 {
@@ -32,6 +34,8 @@ static void remember(uint64_t ino)
     }
     if (!seen && free >= 0)
         locked_inodes[free] = ino;
+    else if (!seen)
+        overflowed = 1;
     unlock(&locked_lock);
 }
 
@@ -56,7 +60,7 @@ static long lock_call(uint64_t op, uint64_t type, uint64_t start, uint64_t len, 
 void locks_closing(uint64_t ino)
 {
     uint64_t w[KS_IPC_WORDS];
-    int held = 0;
+    int held = overflowed;
     if (!any_locked)
         return;
     lock(&locked_lock);
@@ -76,7 +80,17 @@ void locks_fork_child(void)
         return;                     /* (writing the page would copy it: only if it was used) */
     memset(locked_inodes, 0, sizeof locked_inodes);     /* locks are not inherited */
     locked_lock.v = 0;
-    any_locked = 0;
+    any_locked = overflowed = 0;
+}
+
+int locks_any(void)
+{
+    return any_locked;
+}
+
+void locks_after_exec(void)
+{
+    any_locked = overflowed = 1;    /* fsd keeps the pid's locks over exec; which files, we forgot */
 }
 
 /* Set a lock, asking again every 10 ms if `wait` while another process holds it. */

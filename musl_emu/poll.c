@@ -37,7 +37,9 @@ void poll_thread_exit(void)
 
 void poll_fork_child(void)
 {
-    poll_listener = 0;      /* the copy names the parent's listener: ours is made anew */
+    if (poll_listener)
+        ks_handle_close(poll_listener);     /* the copy names the parent's listener */
+    poll_listener = 0;                      /* ours is made anew */
 }
 
 /* KS_WATCH_* from poll events, and back (HANGUP: POLLHUP on a read end, POLLERR on a write end). */

@@ -287,8 +287,11 @@ static long wait_for_an_end(long pid)
         if (!emu.kids[i].pid || (pid == 0 && emu.kids[i].pgid != emu.pgid) ||
             (pid < -1 && emu.kids[i].pgid != (uint32_t)-pid))
             continue;
-        if (ks_watch(emu.kids[i].h, KS_WATCH_HANGUP, l, emu.kids[i].pid) != 0)
-            return 0;           /* ended already (or cannot be watched): look again now */
+        long w = ks_watch(emu.kids[i].h, KS_WATCH_HANGUP, l, emu.kids[i].pid);
+        if (w > 0)
+            return 0;           /* ended already: look again now */
+        if (w < 0)              /* cannot be watched (no memory for the record): a tick, then look */
+            return ks_thread_sleep(1000000) == KS_ERR_INTERRUPTED && !emu_restart() ? -EINTR : 0;
     }
     emu_restart_ok = 0;
     long r = ks_listener_wait(l, KS_FOREVER, note);

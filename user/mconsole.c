@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +21,13 @@
 /* What the harness types (tools/run-tests sends the same bytes). */
 #define LINE1 "kestrel console input, line one\n"
 #define LINE2 "and a second line\n"
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+    alarms++;
+}
 
 /* "got '...'" with the line as read (newline and control bytes shown as '.'), for a failure. */
 static const char *why_differs(const char *got)
@@ -37,7 +46,7 @@ int main(void)
 {
     struct ktap k;
     char line[128];
-    ktap_plan(&k, 5);
+    ktap_plan(&k, 6);
     ktap_run("console.is_a_tty");
     ktap_result(&k, "console.is_a_tty", isatty(0) && isatty(1), "stdin or stdout is not a terminal");
 
@@ -46,6 +55,22 @@ int main(void)
     struct pollfd f = { 0, POLLIN, 0 };
     int n = poll(&f, 1, 50);
     ktap_result(&k, "console.poll_times_out", n == 0 && f.revents == 0, "poll said stdin was ready");
+
+    /*
+     * A read that a signal ends (a handler without SA_RESTART) fails with
+     * EINTR; its request, parked in fsd, must not take the line typed next.
+     */
+    ktap_run("console.read_interrupted");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = { { 0, 0 }, { 0, 50000 } };
+    setitimer(ITIMER_REAL, &it, NULL);
+    errno = 0;
+    long r0 = read(0, line, sizeof line);
+    ktap_result(&k, "console.read_interrupted", r0 == -1 && errno == EINTR && alarms == 1,
+                "read did not end with EINTR at the alarm");
 
     /* The harness types now: poll (woken by fsd's notification) says so, then the line is read. */
     ktap_run("console.read_line");

@@ -122,7 +122,9 @@ static void readers_serve(void)
         size_t n = ring_take(send_buf, rd.max);
         uint64_t w[KS_IPC_WORDS] = { n };
         struct ks_ipc_desc d = { .send_buf = send_buf, .send_len = n };
-        ks_ipc_reply(rd.reply, &d, w);  /* a reader that went away: its bytes are lost */
+        if (ks_ipc_reply(rd.reply, &d, w) < 0)
+            con.tail -= (uint32_t)n;    /* a reader that went away (a signal ended its wait):
+                                           the bytes go back for the next one */
         ks_handle_close(rd.reply);
     }
 }
@@ -262,8 +264,11 @@ long con_poll(struct req *q)
     long ready = KS_WATCH_WRITABLE | (con.tail != con.head || !con.bound_irq ? KS_WATCH_READABLE : 0);
     if ((ready & (long)q->in[1]) || !q->in_handle)
         return ready;
-    if (con.npollers == MAX_POLLERS)
-        return -EAGAIN;         /* the caller polls again after a while */
+    if (con.npollers == MAX_POLLERS) {  /* the oldest is told now (a poller gone, or one that */
+        ks_ipc_notify(con.pollers[0], KS_WATCH_READABLE);   /* looks again at no cost but a scan) */
+        ks_handle_close(con.pollers[0]);
+        memmove(&con.pollers[0], &con.pollers[1], --con.npollers * sizeof con.pollers[0]);
+    }
     con.pollers[con.npollers++] = q->in_handle;
     q->in_handle = 0;
     return 0;

@@ -209,7 +209,9 @@ long con_read(struct req *q, ks_handle_t reply);
  * FS_OP_POLL on a console port: the KS_WATCH_* the console is ready for now
  * (always WRITABLE; READABLE with input waiting). If none of MR1's events
  * holds and the request carried a client port, it is kept and notified
- * (KS_SYS_IPC_NOTIFY, READABLE) when input comes, then closed; 0.
+ * (KS_SYS_IPC_NOTIFY, READABLE) when input comes, then closed; 0. At most
+ * 16 are kept: a new one makes the oldest be notified and let go (its
+ * poller scans again, which costs it a scan, never a wrong answer).
  */
 long con_poll(struct req *q);
 

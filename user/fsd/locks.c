@@ -93,6 +93,11 @@ long op_lock(struct req *q)
     }
     if (c)
         return -EAGAIN;
+    int free = 0;                       /* room first: a failed request changes no lock */
+    for (int i = 0; i < MAX_LOCKS; i++)
+        free += !locks[i].ino;
+    if (free < (type == FS_LOCK_UNLOCK ? 1 : 2))    /* a split, and the new lock */
+        return -ENOLCK;
     long r = carve(ino, pid, start, end);
     if (r < 0 || type == FS_LOCK_UNLOCK)
         return r;
