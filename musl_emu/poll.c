@@ -195,8 +195,12 @@ long sys_pselect6(long nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct ti
                    (ex && FD_ISSET(fd, ex) ? POLLPRI : 0);
         if (!ev)
             continue;
-        if (fd >= MAX_FDS)
+        struct fd f;
+        if (fd >= MAX_FDS || !fd_get(fd, &f))
             return -EBADF;
+        if (ev == POLLPRI)
+            continue;                   /* nothing here has exceptional conditions: never ready
+                                           (and a hang-up, which poll reports, is not one) */
         p[n++] = (struct pollfd){ fd, ev, 0 };
     }
     long r = poll_masked(p, n, ns, mask);

@@ -922,8 +922,22 @@ static void poll_select_pipes(void)
     CHECK(FD_ISSET(b[0], &rd));
     CHECK(!FD_ISSET(a[0], &rd));
     pthread_join(t, NULL);
-    close(a[0]);
+    /* exceptfds alone on a hung-up pipe: nothing exceptional, so the whole timeout passes */
     close(a[1]);
+    a[1] = -1;
+    fd_set ex;
+    FD_ZERO(&ex);
+    FD_SET(a[0], &ex);
+    tv = (struct timeval){ 0, 20000 };
+    uint64_t t0 = ms_now();
+    CHECK_EQ(select(a[0] + 1, NULL, NULL, &ex, &tv), 0);
+    CHECK(ms_now() - t0 >= 19);
+    CHECK(!FD_ISSET(a[0], &ex));
+    FD_ZERO(&ex);
+    FD_SET(60, &ex);                    /* not open */
+    close(60);
+    CHECK_ERR(select(61, NULL, NULL, &ex, &tv), EBADF);
+    close(a[0]);
     close(b[0]);
     close(b[1]);
 }
