@@ -310,8 +310,9 @@ static inline __attribute__((always_inline)) long finish_call_inline(long woke)
 {
     struct thread_ipc *ipc = &current_thread()->ipc;
     if (woke < 0) {
+        int delivered = ipc->state != IPC_QUEUED;
         ipc->out_a1 = ipc->out_info = 0;
-        if (ipc->state == IPC_QUEUED) {
+        if (!delivered) {
             leave_listener(ipc);
         } else if (ipc->state == IPC_WAIT_REPLY && ipc->reply) {
             ipc->reply->state = REPLY_CALLER_GONE;      /* a late reply is dropped */
@@ -321,7 +322,8 @@ static inline __attribute__((always_inline)) long finish_call_inline(long woke)
         }
         drop_outgoing_handles(ipc);
         ipc->state = IPC_IDLE;
-        memset(ipc->mr, 0, sizeof ipc->mr);
+        if (delivered)                  /* never taken: the caller's own words go back, to resend */
+            memset(ipc->mr, 0, sizeof ipc->mr);
         return woke;
     }
     return put_desc();
@@ -340,6 +342,14 @@ long ipc_call(struct client_port *cp, uint64_t desc)
     long r;
     ipc->out_a1 = ipc->out_info = 0;
     ipc->userdata = cp->userdata;
+    if (t->interrupt_pending || (t->flags & (THREAD_KILLED | THREAD_UPCALL))) {
+        /* It would be interrupted at once: say so before a receiver takes the message (after,
+           the server may act on a call its caller is told failed). Not sent: its words go
+           back as they were. */
+        t->interrupt_pending = 0;
+        object_put(&cp->obj);
+        return KS_ERR_INTERRUPTED;
+    }
     if ((r = take_desc(desc, DESC_SEND | DESC_RECV)) != 0)
         goto fail;
     if (l->closed) {

@@ -24,12 +24,10 @@ static long fs_call_flags(ks_handle_t port, uint64_t w[KS_IPC_WORDS], const void
                           void *recv, size_t recv_cap, ks_handle_t hs[KS_IPC_MAX_HANDLES],
                           uint32_t *nh, uint32_t flags)
 {
-    uint64_t sent[KS_IPC_WORDS];
     long r;
-    memcpy(sent, w, sizeof sent);       /* a failed call leaves w cleared: this is sent again */
     if (!send_len && !recv_cap && !hs && !nh && !flags) {   /* words only: no descriptor at all */
         while ((r = ks_ipc_call(port, NULL, w, NULL)) == KS_ERR_INTERRUPTED)
-            memcpy(w, sent, sizeof sent);
+            ;                           /* still queued: w is the request as sent (kestrel/ipc.h) */
         return r < 0 ? linux_err(r) : (long)w[0];
     }
     struct ks_ipc_desc d = { 0 };
@@ -38,13 +36,8 @@ static long fs_call_flags(ks_handle_t port, uint64_t w[KS_IPC_WORDS], const void
     d.recv_buf = recv;
     d.recv_cap = recv_cap;
     d.call_flags = flags;
-    for (;;) {
-        emu_restart_ok = 0;
-        r = ks_ipc_call(port, &d, w, NULL);
-        if (r != KS_ERR_INTERRUPTED || ((flags & KS_IPC_CALL_INTERRUPTIBLE) && !emu_restart()))
-            break;
-        memcpy(w, sent, sizeof sent);
-    }
+    while ((r = ks_ipc_call(port, &d, w, NULL)) == KS_ERR_INTERRUPTED && !(flags & KS_IPC_CALL_INTERRUPTIBLE))
+        ;                               /* as above; an interruptible one is the caller's to resend */
     if (r < 0)
         return linux_err(r);
     if (nh)
@@ -210,9 +203,9 @@ long console_write(ks_handle_t h, ks_handle_t h2, const void *buf, size_t len)
         uint8_t *dst = (uint8_t *)&w[2];
         for (size_t i = 0; i < len; i++)    /* a few bytes: cheaper than calling memcpy */
             dst[i] = src[i];
-        long r = ks_ipc_call(h2 ? h2 : h, NULL, w, NULL);
-        if (__builtin_expect(r == KS_ERR_INTERRUPTED, 0))   /* still queued: fsd never saw it */
-            return console_write(h, h2, buf, len);
+        long r;
+        while ((r = ks_ipc_call(h2 ? h2 : h, NULL, w, NULL)) == KS_ERR_INTERRUPTED)
+            ;                           /* still queued: fsd never saw it, w is as sent */
         return r < 0 ? linux_err(r) : (long)w[0];
     }
     if (len > KS_IPC_MAX_BUF)
@@ -227,8 +220,13 @@ long console_write(ks_handle_t h, ks_handle_t h2, const void *buf, size_t len)
  */
 static long console_read(ks_handle_t port, void *buf, size_t len)
 {
-    uint64_t w[KS_IPC_WORDS] = { FS_OP_READ, len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len };
-    return fs_call_flags(port, w, NULL, 0, buf, w[1], NULL, NULL, KS_IPC_CALL_INTERRUPTIBLE);
+    long r;
+    do {
+        uint64_t w[KS_IPC_WORDS] = { FS_OP_READ, len > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : len };
+        emu_restart_ok = 0;
+        r = fs_call_flags(port, w, NULL, 0, buf, w[1], NULL, NULL, KS_IPC_CALL_INTERRUPTIBLE);
+    } while (r == -EINTR && emu_restart());
+    return r;
 }
 
 /* write() other than to a plain file: appending, the console, the debug console. */

@@ -53,6 +53,9 @@
    the caller (a signal) only if it says so; the reply is then lost. Otherwise the upcall waits
    for the reply, so a request the server has carried out is never reported as failed. */
 #define KS_IPC_CALL_INTERRUPTIBLE (1u << 0)
+/* A call that fails before any server took it (interrupted while queued, say) returns with its
+   message registers as it sent them, so it can be sent again as it is; once a server has taken
+   it, a failure returns them cleared. */
 
 /* send_handle_flags[i] */
 #define KS_IPC_HANDLE_MOVE      (1u << 0)       /* close ours once sent (else: copy) */
