@@ -75,13 +75,13 @@ long sys_kstat(sysarg_t out, sysarg_t flags)
 
 long sys_random(sysarg_t buf, sysarg_t len)
 {
-    uint8_t b[256];
+    uint8_t b[64];                  /* one ChaCha20 block: an interrupt window after each */
     if (len > 4096)
         len = 4096;
     if (!user_range_ok(buf, len))
         return KS_ERR_FAULT;
     long r = (long)len;
-    sched_long_begin();             /* 4,096 bytes are 64 ChaCha20 blocks: take interrupts between */
+    sched_long_begin();             /* 4,096 bytes are 64 blocks: take interrupts between them */
     for (sysarg_t done = 0; done < len;) {
         size_t n = len - done < sizeof b ? len - done : sizeof b;
         random_bytes(b, n);

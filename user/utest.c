@@ -17,6 +17,7 @@
  * are exact.
  */
 #include <kestrel/bootimg.h>
+#include <kestrel/upcall.h>
 #include "kernel/elf.h"
 #include "kernel/ktest.h"
 #include "user/lib/ipc.h"
@@ -2752,8 +2753,46 @@ static void limits_own_lowered_only(void)
     KT_EXPECT_EQ(ks_process_limit(KS_PROCESS_SELF, &l, NULL, NULL), KS_ERR_ACCESS);
 }
 
+/*
+ * The upcall, watch and robust-list calls refuse what user space gets wrong:
+ * bad pointers, out-of-range values, wrong handle types; nothing changes.
+ */
+static void limits_upcall_refusals(void)
+{
+    uint64_t out[2];
+    struct ks_kstat k = kstat_now();
+    KT_EXPECT_EQ(ks_upcall_set(0x10, 0), KS_ERR_RANGE);                 /* below user space */
+    KT_EXPECT_EQ(ks_upcall_set(0xffffffff80200000ul, 0), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_upcall_mask(7, 0, out), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_upcall_mask(KS_MASK_BLOCK, 0, (uint64_t *)0x1000), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_upcall_raise(KS_PROCESS_SELF, 0), KS_ERR_INVALID);
+    long m = ks_memobj_create(0);
+    KT_ASSERT(m > 0);
+    KT_EXPECT_EQ(ks_upcall_raise((ks_handle_t)m, 1), KS_ERR_WRONG_TYPE);
+    KT_EXPECT_EQ(ks_upcall_return((void *)0x1000), KS_ERR_FAULT);
+    static struct ks_upcall_frame f;                /* readable, but its pc is no user address */
+    f.x[0] = 0xffffffff80200000ul;
+    KT_EXPECT_EQ(ks_upcall_return(&f), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_upcall_take(0, 0), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_upcall_take(1ull << 40, 0), KS_ERR_TIMED_OUT);  /* nothing pending */
+    KT_EXPECT_EQ(ks_upcall_suspend(0), KS_ERR_BAD_STATE);            /* no entry: nothing could end it */
+    KT_EXPECT_EQ(ks_upcall_fault(1, 11), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_upcall_fault(KS_KILL_PAGE_FAULT, 65), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_watch((ks_handle_t)m, KS_WATCH_READABLE, 0, 0), KS_ERR_WRONG_TYPE);
+    KT_EXPECT_EQ(ks_watch(KS_PROCESS_SELF, 1u << 5, 0, 0), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_listener_wait((ks_handle_t)m, 0, out), KS_ERR_WRONG_TYPE);
+    KT_EXPECT_EQ(ks_listener_wait(KS_PROCESS_SELF, 0, (uint64_t *)0xffffffff80200000ul), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_thread_robust((void *)0x1004, 1), KS_ERR_FAULT);  /* misaligned */
+    KT_EXPECT_EQ(ks_thread_robust((void *)0xffffffff80200000ul, 1), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_ipc_notify((ks_handle_t)m, 1), KS_ERR_WRONG_TYPE);
+    KT_EXPECT_EQ(ks_process_kill_cause(KS_PROCESS_SELF, 7), KS_ERR_INVALID);
+    ks_handle_close((ks_handle_t)m);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static const struct ktest_case limits_cases[] = {
     { "random", limits_random },
+    { "upcall_refusals", limits_upcall_refusals },
     { "own_lowered_only", limits_own_lowered_only },
     { "times", limits_times },
     { "process_chain", limits_process_chain },
