@@ -110,7 +110,7 @@ USER_PROGS   := $(MUSL_PROGS) $(NATIVE_PROGS)
 USER_BASES := init=0x01000000 mbench=0x02000000 mtest=0x03000000 mconsole=0x04000000 \
 	fsd=0x05000000 utest=0x06000000 ubench=0x07000000 uchild=0x08000000 \
 	uipc=0x09000000 ufp=0x0a000000 udev=0x0b000000 ufuzz=0x0c000000 uhog=0x0d000000 \
-	upipe=0x0e000000 mproc=0x0f000000 mtrue=0x10000000
+	upipe=0x0e000000 mproc=0x0f000000 mtrue=0x10000000 busybox=0x11000000
 user_base = $(or $(patsubst $(1)=%,%,$(filter $(1)=%,$(USER_BASES))),$(error no USER_BASES entry for $(1)))
 
 # ufp tests floating-point state, so it alone may use the F and D extensions.
@@ -133,12 +133,13 @@ $(patsubst %,$(B)/user/%.elf,$(NATIVE_PROGS)): $(B)/user/%.elf: $(B)/u/user/%.c.
 $(B)/user/%.strip: $(B)/user/%.elf
 	$(OBJCOPY) --strip-debug $< $@
 
-$(B)/bootimage.img: tools/mkbootimg $(patsubst %,$(B)/user/%.strip,$(USER_PROGS))
-	$(PYTHON) tools/mkbootimg $@ $(foreach p,$(USER_PROGS),$(p)=$(B)/user/$(p).strip)
+$(B)/bootimage.img: tools/mkbootimg $(patsubst %,$(B)/user/%.strip,$(USER_PROGS) busybox) $(B)/busybox.links
+	$(PYTHON) tools/mkbootimg $@ $(foreach p,$(USER_PROGS) busybox,$(p)=$(B)/user/$(p).strip) \
+	    busybox.links=$(B)/busybox.links
 
 # ---- musl and the programs built on it ----
 #
-# tools/fetch-musl fetches Debian's musl source package into $(B)/musl/src; the
+# tools/fetch-source fetches Debian's musl source package into $(B)/musl/src; the
 # project's own riscv64 system call files (musl/) are laid over it and musl is
 # built out of tree in $(B)/musl/obj and installed (headers, crt files, libc.a)
 # in $(B)/musl/install. Any change under musl/ rebuilds musl from scratch, since
@@ -150,7 +151,7 @@ MUSL_OVERLAY := $(shell find musl -type f)
 MUSL_LIBC    := $(MUSL)/lib/libc.a
 
 $(MUSL_DIR)/src/.unpacked:
-	tools/fetch-musl $(B)
+	tools/fetch-source musl 1.2.3 $(B)
 
 $(MUSL_LIBC): $(MUSL_DIR)/src/.unpacked $(MUSL_OVERLAY)
 	cp -R musl/. $(MUSL_DIR)/src/
@@ -162,21 +163,24 @@ $(MUSL_LIBC): $(MUSL_DIR)/src/.unpacked $(MUSL_OVERLAY)
 	@if $(CROSS)objdump -d $@ | grep -qw ecall; then \
 	    echo "musl: libc.a still issues ecall; see musl/"; rm -f $@; exit 1; fi
 
-# musl programs: lp64d like the libc, musl's headers only, linked with
-# musl_emu.c (every system call lands there) and the native user library pieces
-# that do not clash with libc (the loader, the ELF parser, the IPC wrappers).
-# Without frame pointers, like musl itself: nothing walks user stacks but gdb,
-# which has the DWARF call frame information.
-MUSL_CFLAGS := -march=rv64gc -mabi=lp64d -nostdinc -isystem $(MUSL)/include \
-	-isystem $(shell $(CC) -print-file-name=include) -fno-pie -no-pie \
-	-O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -iquote . -MMD -MP
+# musl programs: compiled and linked by tools/musl-cc (lp64d like the libc,
+# musl's headers only, no PIE; linked statically with musl's crt files, libc.a
+# and the musl_emu objects, where every system call lands), which busybox's
+# build uses too. musl_emu includes the native user library pieces that do not
+# clash with libc (the loader, the ELF parser, the IPC wrappers). Without frame
+# pointers, like musl itself: nothing walks user stacks but gdb, which has the
+# DWARF call frame information.
+MUSL_CC     := tools/musl-cc
+MUSL_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -iquote . -MMD -MP
 MUSL_EMU_OBJS := $(B)/m/musl_emu.c.o $(patsubst %,$(B)/m/%.o,$(wildcard musl_emu/*.c)) \
 	$(B)/m/user/lib/loader.c.o $(B)/m/kernel/elf.c.o
-LIBGCC      := $(shell $(CC) -print-libgcc-file-name)
+export KS_CROSS    := $(CROSS)
+export KS_MUSL     := $(abspath $(MUSL))
+export KS_MUSL_EMU := $(abspath $(MUSL_EMU_OBJS))
 
-$(B)/m/%.c.o: %.c $(MUSL_LIBC)
+$(B)/m/%.c.o: %.c $(MUSL_LIBC) $(MUSL_CC)
 	@mkdir -p $(dir $@)
-	$(CC) $(MUSL_CFLAGS) -c -o $@ $<
+	$(MUSL_CC) $(MUSL_CFLAGS) -c -o $@ $<
 
 # A musl program is user/NAME.c, or every .c file of a folder user/NAME/ (fsd).
 # A folder's program is built with link-time optimization, so that splitting
@@ -187,9 +191,45 @@ $(B)/m/user/fsd/%.c.o $(B)/user/fsd.elf: MUSL_CFLAGS += -flto
 .SECONDEXPANSION:
 $(patsubst %,$(B)/user/%.elf,$(MUSL_PROGS)): $(B)/user/%.elf: $$(call prog_objs,$$*) $(MUSL_EMU_OBJS) $(MUSL_LIBC)
 	@mkdir -p $(dir $@)
-	$(CC) $(MUSL_CFLAGS) -static -nostdlib -Wl,-Ttext-segment=$(call user_base,$*) \
-	    -Wl,--build-id=none -o $@ $(MUSL)/lib/crt1.o \
-	    $(MUSL)/lib/crti.o $(call prog_objs,$*) $(MUSL_EMU_OBJS) $(MUSL_LIBC) $(LIBGCC) $(MUSL)/lib/crtn.o
+	KS_TEXT_BASE=$(call user_base,$*) $(MUSL_CC) $(MUSL_CFLAGS) -o $@ $(call prog_objs,$*)
+
+# ---- busybox ----
+#
+# Debian's busybox source package (tools/fetch-source), unmodified, built out of
+# tree in $(B)/busybox/obj by tools/musl-cc. Its configuration is busybox's
+# allnoconfig with the lines of busybox/kestrel.config put in, then settled by
+# busybox's oldconfig (tools/busybox-config). The boot image holds the one
+# binary and busybox.links, the applets' paths busybox's build lists; fsd makes
+# /bin/APPLET a symbolic link to busybox for each.
+BUSYBOX_VERSION := 1.35.0
+BUSYBOX_DIR     := $(B)/busybox
+BUSYBOX_MAKE     = $(MAKE) -C $(BUSYBOX_DIR)/src O=$(abspath $(BUSYBOX_DIR)/obj) \
+	CROSS_COMPILE=$(CROSS) CC=$(abspath $(MUSL_CC)) HOSTCC=$(HOSTCC) SKIP_STRIP=y \
+	KS_TEXT_BASE=$(call user_base,busybox)
+
+$(BUSYBOX_DIR)/src/.unpacked:
+	tools/fetch-source busybox $(BUSYBOX_VERSION) $(B)
+
+$(BUSYBOX_DIR)/obj/.config: $(BUSYBOX_DIR)/src/.unpacked busybox/kestrel.config
+	@mkdir -p $(dir $@)
+	@echo "busybox: configuring (allnoconfig + busybox/kestrel.config)"
+	@{ $(BUSYBOX_MAKE) allnoconfig && tools/busybox-config merge busybox/kestrel.config $@ && \
+	   yes "" | $(BUSYBOX_MAKE) oldconfig; } > $(BUSYBOX_DIR)/config.log 2>&1 || \
+	    { tail -20 $(BUSYBOX_DIR)/config.log; rm -f $@; exit 1; }
+	@tools/busybox-config check busybox/kestrel.config $@
+
+$(B)/user/busybox.elf: $(BUSYBOX_DIR)/obj/.config $(MUSL_EMU_OBJS) $(MUSL_LIBC) $(MUSL_CC)
+	@echo "busybox: building in $(BUSYBOX_DIR)/obj (log: $(BUSYBOX_DIR)/build.log)"
+	@rm -f $(BUSYBOX_DIR)/obj/busybox_unstripped     # busybox's make cannot see musl_emu change
+	@$(BUSYBOX_MAKE) busybox > $(BUSYBOX_DIR)/build.log 2>&1 || \
+	    { tail -30 $(BUSYBOX_DIR)/build.log; echo "busybox: build failed"; exit 1; }
+	@mkdir -p $(dir $@)
+	cp $(BUSYBOX_DIR)/obj/busybox_unstripped $@
+
+# The applets' paths, one a line ("/bin/ls"): fsd makes each a link to busybox.
+$(B)/busybox.links: $(B)/user/busybox.elf
+	@$(BUSYBOX_MAKE) busybox.links > /dev/null
+	cp $(BUSYBOX_DIR)/obj/busybox.links $@
 
 # The symbol table for backtraces takes two links: link once with an empty
 # table, list the text symbols, link again with the full table. .ksyms follows

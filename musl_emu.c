@@ -89,7 +89,6 @@ static long sys_uname(struct utsname *u)
 
 static const struct { short nr; const char *name; } sys_names[] = {
     { SYS_socket, "socket" },
-    { SYS_readlinkat, "readlinkat" }, { SYS_symlinkat, "symlinkat" },
     { SYS_linkat, "linkat" }, { SYS_fchownat, "fchownat" },
     { SYS_mremap, "mremap" },
     { SYS_statx, "statx" },
@@ -289,6 +288,8 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_getdents64: return sys_getdents64(a, (void *)b, (size_t)c);
     case SYS_mkdirat: return sys_mkdirat(a, (const char *)b, c);
     case SYS_unlinkat: return sys_unlinkat(a, (const char *)b, c);
+    case SYS_symlinkat: return sys_symlinkat((const char *)a, b, (const char *)c);
+    case SYS_readlinkat: return sys_readlinkat(a, (const char *)b, (char *)c, (size_t)d);
     case SYS_renameat2: return sys_renameat2(a, (const char *)b, c, (const char *)d, e);
 #ifdef SYS_renameat
     case SYS_renameat: return sys_renameat2(a, (const char *)b, c, (const char *)d, 0);

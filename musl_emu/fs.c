@@ -106,8 +106,8 @@ static size_t path_inline(uint64_t w[KS_IPC_WORDS], const char *path, size_t n)
     return 0;
 }
 
-/* A path call on the root port: MR0 = op, MR1 = arg; the status. */
-static long fs_path_op(enum fs_op op, long dirfd, const char *path, uint64_t arg,
+/* A path call on the root port: MR0 = op (| FS_NOFOLLOW), MR1 = arg; the status. */
+static long fs_path_op(uint64_t op, long dirfd, const char *path, uint64_t arg,
                        uint64_t w[KS_IPC_WORDS])
 {
     char abs[FS_PATH_MAX];
@@ -491,8 +491,10 @@ long sys_fstatat(long dirfd, const char *path, struct stat *st, long flags)
 {
     if ((flags & AT_EMPTY_PATH) && path[0] == 0)
         return sys_fstat(dirfd, st);
+    if (flags & ~(long)(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT))
+        return -EINVAL;
     uint64_t w[KS_IPC_WORDS];
-    long r = fs_path_op(FS_OP_STAT, dirfd, path, 0, w);
+    long r = fs_path_op(FS_OP_STAT | ((flags & AT_SYMLINK_NOFOLLOW) ? FS_NOFOLLOW : 0), dirfd, path, 0, w);
     if (r < 0)
         return r;
     stat_from_fs(st, w);
@@ -643,6 +645,39 @@ long sys_unlinkat(long dirfd, const char *path, long flags)
     if (flags & ~AT_REMOVEDIR)
         return -EINVAL;
     return fs_path_op(FS_OP_UNLINK, dirfd, path, (flags & AT_REMOVEDIR) ? 1 : 0, w);
+}
+
+long sys_symlinkat(const char *target, long newdirfd, const char *path)
+{
+    char both[FS_PATH_MAX + FS_PATH_MAX];
+    size_t tl = strnlen(target, FS_PATH_MAX);
+    if (tl == FS_PATH_MAX)
+        return -ENAMETOOLONG;
+    if (tl == 0)
+        return -ENOENT;
+    memcpy(both, target, tl);
+    long l = abs_path(newdirfd, path, both + tl);
+    if (l < 0)
+        return l;
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_SYMLINK, tl };
+    return emu.root ? fs_call(emu.root, w, both, tl + (size_t)l, NULL, 0, NULL, NULL) : -ENOENT;
+}
+
+long sys_readlinkat(long dirfd, const char *path, char *buf, size_t size)
+{
+    char abs[FS_PATH_MAX], target[FS_PATH_MAX];
+    if ((long)size <= 0)
+        return -EINVAL;
+    long l = abs_path(dirfd, path, abs);
+    if (l < 0)
+        return l;
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_READLINK };
+    long r = emu.root ? fs_call(emu.root, w, abs, (size_t)l, target, sizeof target, NULL, NULL) : -ENOENT;
+    if (r < 0)
+        return r;
+    size_t n = (size_t)r < size ? (size_t)r : size;     /* cut, as readlink does, no NUL */
+    memcpy(buf, target, n);
+    return (long)n;
 }
 
 long sys_renameat2(long olddirfd, const char *old, long newdirfd, const char *new, long flags)

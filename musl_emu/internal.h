@@ -387,6 +387,9 @@ long sys_ioctl(long fd, unsigned long req, void *arg);
 long sys_mkdirat(long dirfd, const char *path, long mode);
 
 long sys_unlinkat(long dirfd, const char *path, long flags);
+/* symlinkat and readlinkat (fsd's FS_OP_SYMLINK, FS_OP_READLINK). */
+long sys_symlinkat(const char *target, long dirfd, const char *path);
+long sys_readlinkat(long dirfd, const char *path, char *buf, size_t size);
 
 long sys_renameat2(long olddirfd, const char *old, long newdirfd, const char *new, long flags);
 

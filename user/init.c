@@ -15,6 +15,10 @@
  *   bench    report boot_to_hello, then run the benchmark programs (ubench,
  *            the native ABI; mbench, the POSIX layer); the arguments after it
  *            that say n=K or only=NAME are passed on (user/lib/bench.h)
+ *   sh       the last word: print /etc/motd and run busybox's shell on the
+ *            console, interactive, and power off when it exits (its status
+ *            is QEMU's). Words after it are the shell's arguments instead
+ *            ("sh /bin/shtest" runs a script), and then no motd is printed
  *
  * fsd gets, as KS_AT_HANDLE_0 + 0, 1, 2: the listener its ports come from,
  * the console UART's device memobj and its irq (the last two are init's own,
@@ -242,6 +246,56 @@ static int run_args(const char *prog, const char *const argv[], int native,
         return 1;
     }
     return lost | (int)(status & 0xff);
+}
+
+/*
+ * The shell: /bin/sh (busybox's ash) in a session of its own with the console
+ * as its controlling terminal, run with posix_spawn like any program and
+ * waited for; its exit status. With no arguments it is an interactive login
+ * shell ("-sh"), after the motd.
+ */
+static int run_shell(int argc, char **argv)
+{
+    static char *const env[] = { "PATH=/bin", "HOME=/", "TERM=vt100", "PS1=\\w # ", NULL };
+    char *args[32] = { "-sh" };
+    int n = 1;
+    if (argc > 0)
+        args[0] = "sh";
+    for (int i = 0; i < argc && n < 31; i++)
+        args[n++] = argv[i];
+    args[n] = NULL;
+    if (argc == 0) {
+        FILE *m = fopen("/etc/motd", "r");
+        int c;
+        while (m && (c = getc(m)) != EOF)
+            putchar(c);
+        if (m)
+            fclose(m);
+        fflush(stdout);
+    }
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
+    pid_t pid;
+    int st = 0, r = posix_spawn(&pid, "/bin/sh", NULL, &at, args, env);
+    posix_spawnattr_destroy(&at);
+    if (r != 0) {
+        printf("init: cannot run /bin/sh: %s\n", strerror(r));
+        return 1;
+    }
+    ks_handle_t h = musl_emu_child_handle(pid);
+    if (h)
+        ks_process_limit(h, &program_limits, NULL, NULL);
+    while (waitpid(pid, &st, 0) != pid)
+        if (errno != EINTR) {
+            printf("init: cannot wait for /bin/sh: %s\n", strerror(errno));
+            return 1;
+        }
+    if (WIFSIGNALED(st)) {
+        printf("init: /bin/sh was killed (signal %d)\n", WTERMSIG(st));
+        return 128 + WTERMSIG(st);
+    }
+    return WEXITSTATUS(st);
 }
 
 /*
@@ -569,6 +623,9 @@ int main(int argc, char **argv)
             status |= run_fsd_restart();
         } else if (strcmp(argv[i], "fuzz") == 0) {
             status |= run_fuzz(argc, argv, i + 1);
+        } else if (strcmp(argv[i], "sh") == 0) {
+            status |= run_shell(argc - i - 1, argv + i + 1);
+            break;
         } else if (strcmp(argv[i], "console") == 0) {
             status |= run("mconsole", 0);
         } else if (strcmp(argv[i], "bench") == 0) {

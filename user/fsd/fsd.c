@@ -124,7 +124,8 @@ static long op_open(struct req *q)
     struct lookup lk;
     if (acc == 3)
         return -EINVAL;
-    long r = resolve((const char *)q->buf, q->len, &lk);
+    int excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+    long r = resolve((const char *)q->buf, q->len, &lk, !(flags & O_NOFOLLOW) && !excl);
     if (r < 0)
         return r;
     struct node *n = lk.node;
@@ -140,8 +141,10 @@ static long op_open(struct req *q)
             return create_error();
         n->perm = (uint16_t)(PERM_SET | (q->in[2] & 07777));   /* the mode given (less the umask) */
     } else {
-        if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+        if (excl)
             return -EEXIST;
+        if (n->type == NODE_SYMLINK)
+            return -ELOOP;              /* O_NOFOLLOW, and the path names a link */
         if (n->type == NODE_DIR && (acc != O_RDONLY || (flags & O_CREAT)))
             return -EISDIR;
         if ((flags & O_DIRECTORY) && n->type != NODE_DIR)
@@ -180,7 +183,7 @@ static inline __attribute__((always_inline)) long named_node(struct req *q, int 
     if (q->len == 0)
         return (*out = ino_find(q->in[ino_word])) ? 0 : -ENOENT;
     struct lookup lk;
-    long r = resolve((const char *)q->buf, q->len, &lk);
+    long r = resolve((const char *)q->buf, q->len, &lk, !q->nofollow);
     if (r < 0)
         return r;
     return (*out = lk.node) ? 0 : -ENOENT;
@@ -221,7 +224,7 @@ static long op_chmod(struct req *q)
 static long op_mkdir(struct req *q)
 {
     struct lookup lk;
-    long r = resolve((const char *)q->buf, q->len, &lk);
+    long r = resolve((const char *)q->buf, q->len, &lk, 0);
     if (r < 0)
         return r;
     if (lk.node)
@@ -239,7 +242,7 @@ static long op_unlink(struct req *q)
     struct lookup lk;
     if (rmdir > 1)
         return -EINVAL;
-    long r = resolve((const char *)q->buf, q->len, &lk);
+    long r = resolve((const char *)q->buf, q->len, &lk, 0);
     if (r < 0)
         return r;
     struct node *n = lk.node;
@@ -285,10 +288,10 @@ static long op_rename(struct req *q)
     struct lookup a, b;
     if (old_len > q->len)
         return -EINVAL;
-    long r = resolve((const char *)q->buf, old_len, &a);
+    long r = resolve((const char *)q->buf, old_len, &a, 0);
     if (r < 0)
         return r;
-    if ((r = resolve((const char *)q->buf + old_len, q->len - old_len, &b)) < 0)
+    if ((r = resolve((const char *)q->buf + old_len, q->len - old_len, &b, 0)) < 0)
         return r;
     struct node *n = a.node;
     if (!n)
@@ -317,6 +320,44 @@ static long op_rename(struct req *q)
     return 0;
 }
 
+static long op_symlink(struct req *q)
+{
+    uint64_t tlen = q->in[1];
+    struct lookup lk;
+    if (tlen == 0 || tlen > q->len)
+        return tlen ? -EINVAL : -ENOENT;        /* symlink("", ...) is ENOENT, as in Linux */
+    if (tlen >= FS_PATH_MAX)
+        return -ENAMETOOLONG;
+    if (memchr(q->buf, 0, tlen))
+        return -EINVAL;
+    long r = resolve((const char *)q->buf + tlen, q->len - tlen, &lk, 0);
+    if (r < 0)
+        return r;
+    if (lk.node)
+        return -EEXIST;
+    if (lk.namelen == 0 || lk.trailing_slash)
+        return -ENOENT;
+    if (!symlink_create(lk.dir, lk.name, lk.namelen, (const char *)q->buf, tlen))
+        return create_error();
+    return 0;
+}
+
+static long op_readlink(struct req *q)
+{
+    struct lookup lk;
+    long r = resolve((const char *)q->buf, q->len, &lk, 0);
+    if (r < 0)
+        return r;
+    if (!lk.node)
+        return -ENOENT;
+    if (lk.node->type != NODE_SYMLINK)
+        return -EINVAL;
+    memcpy(send_buf, lk.node->target, lk.node->targetlen);
+    q->send_buf = send_buf;
+    q->send_len = lk.node->targetlen;
+    return (long)lk.node->targetlen;
+}
+
 /* ---- operations on a directory port ---- */
 
 /* One linux_dirent64 at p (room bytes there); its length, or 0 if it does not fit. */
@@ -340,7 +381,8 @@ static size_t dirent_put(uint8_t *p, size_t room, uint64_t ino, uint64_t next_po
 
 static uint8_t dirent_type(const struct node *n)
 {
-    return n->type == NODE_DIR ? DT_DIR : n->type == NODE_FILE ? DT_REG : DT_CHR;
+    return n->type == NODE_DIR ? DT_DIR : n->type == NODE_FILE ? DT_REG :
+           n->type == NODE_SYMLINK ? DT_LNK : DT_CHR;
 }
 
 /*
@@ -411,6 +453,8 @@ static long op_root(struct req *q)
     case FS_OP_MKDIR: return op_mkdir(q);
     case FS_OP_UNLINK: return op_unlink(q);
     case FS_OP_RENAME: return op_rename(q);
+    case FS_OP_SYMLINK: return op_symlink(q);
+    case FS_OP_READLINK: return op_readlink(q);
     case FS_OP_STATS:
         console_counts(&q->out[1], &q->out[2], &q->out[3]);
         return 0;
@@ -571,6 +615,8 @@ static void serve(void)
         q.buf = recv_buf;
         q.len = KS_IPC_INFO_BYTES(info);
         q.truncated = !!(info & KS_IPC_INFO_TRUNCATED);
+        q.nofollow = !!(q.in[0] & FS_NOFOLLOW);
+        q.in[0] &= ~(uint64_t)FS_NOFOLLOW;
         if (q.in[0] & FS_PATH_INLINE)
             take_inline_path(&q);
         long status = dispatch(&q, (ks_handle_t)r);
@@ -602,6 +648,31 @@ static __attribute__((noreturn)) void die(const char *why)
     exit(1);
 }
 
+/*
+ * A boot-image entry NAME.links lists paths, one a line (busybox's
+ * busybox.links: "/bin/ls", "/usr/bin/wc", ...): each one's last component
+ * becomes a symbolic link /bin/COMPONENT -> NAME, unless /bin has that name
+ * already. That is how every busybox applet is /bin/APPLET.
+ */
+static void seed_links(struct node *bin, const struct ks_bootimg_entry *e, size_t nl)
+{
+    static char text[16384];
+    size_t tl = nl - 6;                 /* the target: the entry's name less ".links" */
+    long got = e->size < sizeof text ? ks_memobj_read(fs.bootimg, e->offset, text, e->size) : -1;
+    for (long i = 0; i < got;) {
+        long j = i;
+        while (j < got && text[j] != '\n')
+            j++;
+        long b = j;
+        while (b > i && text[b - 1] != '/')
+            b--;
+        if (j > b && j - b <= NAME_MAX_LEN && !dir_find(bin, text + b, (size_t)(j - b)) &&
+            !symlink_create(bin, text + b, (size_t)(j - b), e->name, tl))
+            return;
+        i = j + 1;
+    }
+}
+
 /* /bin/<name> for every program in the boot image; their bytes are copied on first open. */
 static void seed_bin(struct node *bin)
 {
@@ -622,6 +693,8 @@ static void seed_bin(struct node *bin)
         if (nl == 0 || nl == sizeof e->name || memchr(e->name, '/', nl) || dir_find(bin, e->name, nl) ||
             e->offset > (uint64_t)isize || e->size > (uint64_t)isize - e->offset)
             continue;           /* unnamed, odd or duplicate: left out */
+        if (nl > 6 && memcmp(e->name + nl - 6, ".links", 6) == 0)
+            continue;           /* seed_links's, after every program is there */
         struct node *n = node_new(bin, e->name, nl, NODE_FILE);
         if (!n)
             return;
@@ -629,6 +702,12 @@ static void seed_bin(struct node *bin)
         n->perm = PERM_SET | 0755;      /* programs */
         n->boot_off = e->offset;
         n->boot_size = e->size;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        size_t nl = strnlen(entries[i].name, sizeof entries[i].name);
+        if (nl > 6 && nl < sizeof entries[i].name && memcmp(entries[i].name + nl - 6, ".links", 6) == 0 &&
+            entries[i].offset <= (uint64_t)isize && entries[i].size <= (uint64_t)isize - entries[i].offset)
+            seed_links(bin, &entries[i], nl);
     }
 }
 

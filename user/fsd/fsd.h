@@ -33,7 +33,7 @@
 #define UD_IRQ          2ull
 #define UD_DIR          (1ull << 63)    /* | inode number */
 
-enum node_type { NODE_DIR, NODE_FILE, NODE_CONSOLE, NODE_NULL, NODE_ZERO, NODE_FULL };
+enum node_type { NODE_DIR, NODE_FILE, NODE_CONSOLE, NODE_NULL, NODE_ZERO, NODE_FULL, NODE_SYMLINK };
 
 /*
  * One file system object. Each directory keeps its entries in a doubly linked
@@ -60,6 +60,8 @@ struct node {
     struct node *hash_next;     /* chain in ino_hash */
     ks_handle_t mo;             /* FILE: its memobj (0 while lazy) */
     uint64_t boot_off, boot_size;   /* FILE, lazy: where its bytes are in the boot image */
+    char *target;               /* SYMLINK: what it points to (malloc'd, NUL-terminated) */
+    size_t targetlen;
     uint64_t mtime_ns, ctime_ns;
 };
 
@@ -102,6 +104,7 @@ struct req {
     const uint8_t *buf;         /* the request's buffer */
     size_t len;                 /* its length (what arrived) */
     int truncated;              /* the caller sent more than our buffer holds */
+    int nofollow;               /* MR0 had FS_NOFOLLOW (taken off MR0) */
     uint64_t out[KS_IPC_WORDS];
     const void *send_buf;
     size_t send_len;
@@ -172,8 +175,16 @@ long file_truncate(struct node *n);
 /*
  * Resolve path (len bytes, absolute, no NUL) into *lk: 0, or -errno. A missing
  * last component is not an error (lk->node NULL, lk->dir where it would go).
+ * Symbolic links before the last component are followed; the last one is
+ * followed only with `follow` (then a dangling link gives lk->node NULL and
+ * lk->dir, lk->name where its target would go, as O_CREAT wants). More than
+ * FS_SYMLOOP_MAX links: -ELOOP.
  */
-long resolve(const char *path, size_t len, struct lookup *lk);
+long resolve(const char *path, size_t len, struct lookup *lk, int follow);
+
+/* A new symbolic link named name (len bytes) in d, to target (tlen bytes); NULL as node_new. */
+struct node *symlink_create(struct node *d, const char *name, size_t len, const char *target,
+                            size_t tlen);
 
 /* Is node a, or anything under it, the directory d? */
 int is_within(const struct node *d, const struct node *a);

@@ -1,6 +1,6 @@
 /*
- * user/fsd/tree.c - fsd's tree: nodes (directories, regular files, the console
- * device) with inode numbers that are never reused, their hash by inode, the
+ * user/fsd/tree.c - fsd's tree: nodes (directories, regular files, symbolic
+ * links, the console device) with inode numbers that are never reused, their hash by inode, the
  * regular files' memobjs (copied from the boot image at first open), and
  * path resolution. See fsd.h for the contracts.
  */
@@ -152,6 +152,7 @@ void node_remove(struct node *n)
     ino_unhash(n);
     if (n->mo)
         ks_handle_close(n->mo);
+    free(n->target);
     free(n->name);
     free(n);
     fs.nnodes--;
@@ -207,20 +208,34 @@ long file_truncate(struct node *n)
 }
 
 
+struct node *symlink_create(struct node *d, const char *name, size_t len, const char *target,
+                            size_t tlen)
+{
+    char *t = name_dup(target, tlen);
+    if (!t)
+        return NULL;
+    struct node *n = node_new(d, name, len, NODE_SYMLINK);
+    if (!n) {
+        free(t);
+        return NULL;
+    }
+    n->target = t;
+    n->targetlen = tlen;
+    n->perm = PERM_SET | 0777;
+    return n;
+}
+
 /*
- * Resolve path (len bytes, absolute, no NUL) into *lk: 0, or -errno. A missing
- * last component is not an error (lk->node NULL, lk->dir where it would go).
+ * resolve()'s walk: path (len bytes) from directory `from` ("/"-rooted paths
+ * from the root), *links the links followed so far in this resolution.
  */
-long resolve(const char *path, size_t len, struct lookup *lk)
+static long walk(struct node *from, const char *path, size_t len, struct lookup *lk, int follow,
+                 unsigned *links)
 {
     memset(lk, 0, sizeof *lk);
     if (len == 0)
         return -ENOENT;
-    if (len > FS_PATH_MAX)
-        return -ENAMETOOLONG;
-    if (path[0] != '/')
-        return -EINVAL;         /* musl_emu sends absolute paths, without NUL */
-    lk->dir = lk->node = fs.root;
+    lk->dir = lk->node = path[0] == '/' ? fs.root : from;
     size_t i = 0;
     for (;;) {
         while (i < len && path[i] == '/')
@@ -249,12 +264,43 @@ long resolve(const char *path, size_t len, struct lookup *lk)
             lk->node = cl == 1 ? d : d->parent;
         else
             lk->node = dir_find(d, c, cl);
+        size_t rest = j;
+        while (rest < len && path[rest] == '/')
+            rest++;
+        struct node *n = lk->node;
+        if (n && n->type == NODE_SYMLINK && (rest < len || follow || j < len)) {
+            /* Followed: on the way, always; the last component, if asked or "link/" */
+            if (++*links > FS_SYMLOOP_MAX)
+                return -ELOOP;
+            struct lookup sub;
+            long r = walk(d, n->target, n->targetlen, &sub, 1, links);
+            if (r < 0)
+                return r;
+            if (rest == len && !sub.node) {
+                *lk = sub;      /* dangling at the end: where its target would be created */
+                lk->trailing_slash = j < len;
+                return 0;
+            }
+            lk->node = sub.node;
+            lk->dotted = 0;
+        }
         i = j;
     }
     lk->trailing_slash = lk->namelen > 0 && path[len - 1] == '/';
     if (lk->node && lk->trailing_slash && lk->node->type != NODE_DIR)
         return -ENOTDIR;
     return 0;
+}
+
+long resolve(const char *path, size_t len, struct lookup *lk, int follow)
+{
+    unsigned links = 0;
+    memset(lk, 0, sizeof *lk);
+    if (len > FS_PATH_MAX)
+        return -ENAMETOOLONG;
+    if (len && path[0] != '/')
+        return -EINVAL;         /* musl_emu sends absolute paths, without NUL */
+    return walk(fs.root, path, len, lk, follow, &links);
 }
 
 /* Is node a, or anything under it, the directory d? */
@@ -272,7 +318,8 @@ int is_within(const struct node *d, const struct node *a)
 
 uint64_t node_mode(const struct node *n)
 {
-    uint64_t type = n->type == NODE_DIR ? S_IFDIR : n->type == NODE_FILE ? S_IFREG : S_IFCHR;
+    uint64_t type = n->type == NODE_DIR ? S_IFDIR : n->type == NODE_FILE ? S_IFREG :
+                    n->type == NODE_SYMLINK ? S_IFLNK : S_IFCHR;
     if (n->perm & PERM_SET)
         return type | (n->perm & 07777);
     return type | (n->type == NODE_DIR ? 0755 : n->type == NODE_FILE ? 0644 :
@@ -285,7 +332,8 @@ void stat_words(const struct node *n, uint64_t out[KS_IPC_WORDS])
     struct fs_stat *s = (struct fs_stat *)&out[1];
     s->ino = n->ino;
     s->mode = node_mode(n);
-    s->size = n->type == NODE_FILE ? file_size(n) : n->type == NODE_DIR ? 4096 : 0;
+    s->size = n->type == NODE_FILE ? file_size(n) : n->type == NODE_DIR ? 4096 :
+              n->type == NODE_SYMLINK ? n->targetlen : 0;
     s->nlink = n->type == NODE_DIR ? 2 + n->nsubdirs : 1;
     s->mtime_ns = n->mtime_ns;
     s->ctime_ns = n->ctime_ns;

@@ -93,7 +93,12 @@ enum fs_op {
                            another), -ENOLCK (the table is full). TEST: MR1 = the type of a
                            conflicting lock (or _UNLOCK), MR2 its start, MR3 its length,
                            MR4 its pid. RELEASE_ALL: drop the owner's locks on the inode */
-    FS_OP_LAST = FS_OP_LOCK
+    FS_OP_SYMLINK,      /* MR1 = the target's length; buf = the target, then the link's path.
+                           status 0, or -EEXIST */
+    FS_OP_READLINK,     /* buf = path. status = the target's length; recv buf gets it
+                           (cut to the caller's buffer, as readlink does); -EINVAL if the
+                           path does not name a symbolic link */
+    FS_OP_LAST = FS_OP_READLINK
 };
 
 #define FS_TIME_NOW         UINT64_MAX
@@ -117,6 +122,16 @@ enum { FS_LOCK_READ, FS_LOCK_WRITE, FS_LOCK_UNLOCK };
 #define FS_PATH_INLINE_SHIFT    16
 #define FS_PATH_INLINE_MAX      40
 #define FS_OP_MASK              0xff
+
+/*
+ * MR0 | FS_NOFOLLOW: a path operation that acts on a symbolic link itself
+ * when the path's last component is one (lstat, open with O_NOFOLLOW, which
+ * then fails with ELOOP). Without it the link is followed, as every link
+ * before the last component always is; UNLINK, RENAME, MKDIR and SYMLINK never
+ * follow a last component. 40 links in one resolution: ELOOP.
+ */
+#define FS_NOFOLLOW             (1u << 9)
+#define FS_SYMLOOP_MAX          40
 
 /*
  * What FS_OP_OPEN opened. The three devices come with no handles: the
