@@ -133,9 +133,12 @@ $(patsubst %,$(B)/user/%.elf,$(NATIVE_PROGS)): $(B)/user/%.elf: $(B)/u/user/%.c.
 $(B)/user/%.strip: $(B)/user/%.elf
 	$(OBJCOPY) --strip-debug $< $@
 
-$(B)/bootimage.img: tools/mkbootimg $(patsubst %,$(B)/user/%.strip,$(USER_PROGS) busybox) $(B)/busybox.links
+# Shell scripts in user/ (NAME.sh) go in as /bin/NAME, run by busybox's sh (#!/bin/sh).
+USER_SCRIPTS := $(wildcard user/*.sh)
+$(B)/bootimage.img: tools/mkbootimg $(patsubst %,$(B)/user/%.strip,$(USER_PROGS) busybox) $(B)/busybox.links \
+		$(USER_SCRIPTS)
 	$(PYTHON) tools/mkbootimg $@ $(foreach p,$(USER_PROGS) busybox,$(p)=$(B)/user/$(p).strip) \
-	    busybox.links=$(B)/busybox.links
+	    busybox.links=$(B)/busybox.links $(foreach s,$(USER_SCRIPTS),$(basename $(notdir $(s)))=$(s))
 
 # ---- musl and the programs built on it ----
 #
