@@ -189,7 +189,7 @@ $(B)/m/%.c.o: %.c $(MUSL_LIBC) $(MUSL_CC)
 # A folder's program is built with link-time optimization, so that splitting
 # it into files costs no instructions (the compiler still inlines across them).
 prog_objs = $(patsubst %,$(B)/m/%.o,$(or $(wildcard user/$(1).c),$(wildcard user/$(1)/*.c)))
-$(B)/m/user/fsd/%.c.o $(B)/user/fsd.elf: MUSL_CFLAGS += -flto
+$(B)/m/user/fsd/%.c.o $(B)/user/fsd.elf: private MUSL_CFLAGS += -flto
 
 .SECONDEXPANSION:
 $(patsubst %,$(B)/user/%.elf,$(MUSL_PROGS)): $(B)/user/%.elf: $$(call prog_objs,$$*) $(MUSL_EMU_OBJS) $(MUSL_LIBC)

@@ -18,6 +18,19 @@
 #include "wait.h"
 #include "object.h"
 
+/*
+ * A notification: a message the kernel posts to a listener with no caller
+ * behind it (an interrupt; see kernel/irq.c). A receiver gets it as a0 =
+ * KS_HANDLE_NONE (nothing to reply to), a1 = userdata, MR0 = word, the other
+ * MRs 0, info 0, before any queued caller. It is pending at most once: posting
+ * one that is pending does nothing (notifications coalesce). Its owner embeds
+ * it and cancels it before it goes away or the listener's last handle closes.
+ */
+struct ipc_notification {
+    struct list_node link;      /* in listener->notifications while pending */
+    uint64_t userdata, word;
+};
+
 /* The three port objects; arch/riscv/ipc_fast.S reads them through asm-offsets. */
 struct listener {
     struct object obj;
@@ -29,6 +42,8 @@ struct listener {
     struct list notifications;  /* pending struct ipc_notification, FIFO */
     struct list close_hooks;    /* struct ipc_close_hook: told when the last handle closes */
     struct wait_queue note_waiters;     /* threads in KS_SYS_LISTENER_WAIT */
+    struct ipc_notification orphaned;   /* what client ports closed with still pending
+                                           (client_destroy): a notify-then-close is not lost */
 };
 
 /*
@@ -46,18 +61,6 @@ struct ipc_close_hook {
 void ipc_listener_watch(struct listener *l, struct ipc_close_hook *h);
 void ipc_listener_unwatch(struct ipc_close_hook *h);
 
-/*
- * A notification: a message the kernel posts to a listener with no caller
- * behind it (an interrupt; see kernel/irq.c). A receiver gets it as a0 =
- * KS_HANDLE_NONE (nothing to reply to), a1 = userdata, MR0 = word, the other
- * MRs 0, info 0, before any queued caller. It is pending at most once: posting
- * one that is pending does nothing (notifications coalesce). Its owner embeds
- * it and cancels it before it goes away or the listener's last handle closes.
- */
-struct ipc_notification {
-    struct list_node link;      /* in listener->notifications while pending */
-    uint64_t userdata, word;
-};
 
 struct client_port {
     struct object obj;

@@ -15,6 +15,7 @@
 static void listener_destroy(struct object *o)
 {
     struct listener *l = listener_from_object(o);
+    ipc_notification_cancel(l, &l->orphaned);   /* its own; every other owner cancelled first */
     BUG_ON(!list_empty(&l->notifications));
     account_kfree(account_of(o), l);
 }
@@ -56,7 +57,18 @@ static const struct object_ops listener_ops = {
 static void client_destroy(struct object *o)
 {
     struct client_port *c = client_from_object(o);
-    ipc_notification_cancel(c->listener, &c->note);
+    struct listener *l = c->listener;
+    if (list_linked(&c->note.link)) {
+        /*
+         * Notified, not yet taken, and now closed (a server notifies a
+         * poller's port and lets it go at once): the listener's own
+         * notification carries it on, so the waiter still wakes.
+         */
+        ipc_notification_cancel(l, &c->note);
+        l->orphaned.word = list_linked(&l->orphaned.link) ? l->orphaned.word | c->note.word : c->note.word;
+        l->orphaned.userdata = c->note.userdata;
+        ipc_notify(l, &l->orphaned);
+    }
     object_put(&c->listener->obj);
     account_kfree(account_of(o), c);
 }
@@ -98,6 +110,7 @@ struct listener *ipc_listener_new(struct account *a)
     list_init(&l->notifications);
     list_init(&l->close_hooks);
     wait_queue_init(&l->note_waiters);
+    ipc_notification_init(&l->orphaned);
     return l;
 }
 

@@ -33,6 +33,8 @@ struct exec_header {
     uint32_t pgid, sid;             /* the process group and session stay */
     uint32_t nofile;                /* and the resource limits set here */
     uint32_t had_locks;             /* it asked fsd for file locks (they stay the pid's) */
+    uint32_t ctty;                  /* the console is its controlling terminal (it joined) */
+    ks_handle_t init_h;             /* init's signal handle, or 0 */
     uint64_t stack_limit;
     uint32_t umask, nkids;
     char cwd[FS_PATH_MAX];
@@ -130,6 +132,12 @@ static long save_state(ks_handle_t image)
     hdr.sid = emu.sid;
     hdr.nofile = emu.nofile;
     hdr.had_locks = (uint32_t)locks_any();
+    hdr.ctty = (uint32_t)emu.ctty;
+    hdr.init_h = 0;
+    if (emu.init_h) {
+        long h = give(image, emu.init_h);
+        hdr.init_h = h > 0 ? (ks_handle_t)h : 0;
+    }
     hdr.stack_limit = emu.stack_limit;
     hdr.parent = 0;
     if (emu.parent) {
@@ -315,6 +323,8 @@ int exec_restore(ks_handle_t st)
             locks_after_exec();
         emu.stack_limit = hdr.stack_limit;
         emu.parent = hdr.parent;
+        emu.ctty = (int)hdr.ctty;
+        emu.init_h = hdr.init_h;
         memcpy(emu.cwd, hdr.cwd, sizeof emu.cwd);
         emu.cwd[sizeof emu.cwd - 1] = '\0';
         lock(&emu.fd_lock);

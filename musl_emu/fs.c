@@ -166,7 +166,104 @@ long sys_openat(long dirfd, const char *path, long flags, long mode)
     f.ino = w[1];
     fd_set_locked(fd, &f, f.kind == FD_DIR ? abs : NULL);
     unlock(&emu.fd_lock);
+    if (f.kind == FD_CONSOLE && !(flags & O_NOCTTY) && emu.sid == emu.pid && !emu.ctty) {
+        emu.ctty = 1;           /* a session leader opening a terminal makes it its controlling one */
+        emu_tty_join(KS_PROCESS_SELF, emu.pid, emu.pgid);
+    }
     return fd;
+}
+
+void emu_tty_join(ks_handle_t h, uint32_t pid, uint32_t pgid)
+{
+    if (!emu.ctty || !emu.root)
+        return;
+    long s = pgid ? ks_handle_duplicate(h, KS_RIGHT_SIGNAL | KS_RIGHT_WAIT | KS_RIGHT_READ |
+                                                KS_RIGHT_TRANSFER) : 0;
+    if (s < 0)
+        return;
+    struct ks_ipc_desc d = { 0 };
+    d.send_handles[0] = (ks_handle_t)s;
+    d.send_nhandles = s ? 1 : 0;
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_TTYJOIN, pid, pgid };
+    while (ks_ipc_call(emu.root, &d, w, NULL) == KS_ERR_INTERRUPTED)
+        ;
+}
+
+/* The console's termios, from or into FS_OP_TCATTR's words (fsproto.h). */
+static void termios_words(struct termios *t, uint64_t w[KS_IPC_WORDS], int to_words)
+{
+    uint8_t cc[FS_TCATTR_CC];
+    if (to_words) {
+        w[2] = t->c_iflag | (uint64_t)t->c_oflag << 32;
+        w[3] = t->c_cflag | (uint64_t)t->c_lflag << 32;
+        cc[0] = t->c_line;
+        memcpy(cc + 1, t->c_cc, sizeof cc - 1);
+        memcpy(&w[4], cc, sizeof cc);
+        return;
+    }
+    memset(t, 0, sizeof *t);
+    t->c_iflag = (tcflag_t)w[2];
+    t->c_oflag = (tcflag_t)(w[2] >> 32);
+    t->c_cflag = (tcflag_t)w[3];
+    t->c_lflag = (tcflag_t)(w[3] >> 32);
+    memcpy(cc, &w[4], sizeof cc);
+    t->c_line = cc[0];
+    memcpy(t->c_cc, cc + 1, sizeof cc - 1);
+}
+
+/* The console's terminal requests (termios, window size, flush, controlling terminal). */
+static long console_ioctl(const struct fd *f, unsigned long req, void *arg)
+{
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_TCATTR };
+    switch (req) {
+    case TCGETS: {
+        w[1] = FS_TCATTR_GET;
+        long r = fs_call(f->h, w, NULL, 0, NULL, 0, NULL, NULL);
+        if (r == 0)
+            termios_words((struct termios *)arg, w, 0);
+        return r;
+    }
+    case TCSETS: case TCSETSW: case TCSETSF:
+        w[1] = req == TCSETSF ? FS_TCATTR_SET_FLUSH : FS_TCATTR_SET;
+        termios_words((struct termios *)arg, w, 1);
+        return fs_call(f->h, w, NULL, 0, NULL, 0, NULL, NULL);
+    case TCFLSH:
+        if ((long)arg != TCIFLUSH && (long)arg != TCOFLUSH && (long)arg != TCIOFLUSH)
+            return -EINVAL;
+        if ((long)arg == TCOFLUSH)
+            return 0;           /* output is never queued */
+        w[1] = FS_TCATTR_FLUSH;
+        return fs_call(f->h, w, NULL, 0, NULL, 0, NULL, NULL);
+    case TCSBRK: case TCXONC:
+        return 0;               /* tcdrain (output goes out at once), tcflow */
+    case TIOCGWINSZ: case TIOCSWINSZ: {
+        struct winsize *ws = arg;
+        w[0] = FS_OP_WINSZ;
+        w[1] = req == TIOCSWINSZ;
+        w[2] = req == TIOCSWINSZ ? ws->ws_row : 0;
+        w[3] = req == TIOCSWINSZ ? ws->ws_col : 0;
+        long r = fs_call(f->h, w, NULL, 0, NULL, 0, NULL, NULL);
+        if (r == 0 && req == TIOCGWINSZ)
+            *ws = (struct winsize){ .ws_row = (unsigned short)w[1], .ws_col = (unsigned short)w[2] };
+        return r;
+    }
+    case TIOCSCTTY:
+        if (emu.sid != emu.pid)
+            return -EPERM;
+        if (!emu.ctty) {
+            emu.ctty = 1;
+            emu_tty_join(KS_PROCESS_SELF, emu.pid, emu.pgid);
+        }
+        return 0;
+    case TIOCNOTTY:
+        if (emu.ctty) {
+            emu_tty_join(KS_PROCESS_SELF, emu.pid, 0);
+            emu.ctty = 0;
+        }
+        return 0;
+    default:
+        return -ENOTTY;
+    }
 }
 
 long sys_close(long fd)
@@ -613,7 +710,7 @@ long sys_ioctl(long fd, unsigned long req, void *arg)
         return pipe_ioctl(&f, req, arg);
     if (f.kind != FD_CONSOLE && f.kind != FD_DEBUG)
         return -ENOTTY;
-    if (req == TIOCGWINSZ) {
+    if (req == TIOCGWINSZ && f.kind == FD_DEBUG) {
         struct winsize ws = { .ws_row = 24, .ws_col = 80 };
         memcpy(arg, &ws, sizeof ws);
         return 0;
@@ -628,7 +725,9 @@ long sys_ioctl(long fd, unsigned long req, void *arg)
             *(int *)arg = r ? (int)r : (int)emu.pgid;   /* none set yet: ours */
         return 0;
     }
-    return -ENOTTY;         /* as Linux answers a request a terminal does not know (TCGETS here) */
+    if (f.kind == FD_CONSOLE)
+        return console_ioctl(&f, req, arg);
+    return -ENOTTY;         /* the kernel's debug console is no terminal */
 }
 
 /* ---- names ---- */

@@ -19,6 +19,7 @@
 #include <sys/auxv.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <poll.h>
 #include <sys/random.h>
 #include <sys/file.h>
@@ -120,6 +121,9 @@ struct emu_state {
                                                we know it; `reaping`: the thread (its tp)
                                                whose wait4 waits for it */
     uint32_t pgid, sid;                     /* our process group and session (process.c) */
+    int ctty;                               /* our session has the console as its controlling
+                                               terminal, and we joined it (FS_OP_TTYJOIN) */
+    ks_handle_t init_h;                     /* init (pid 1), KS_RIGHT_SIGNAL: kill(1, ...) */
     uint32_t nofile;                        /* RLIMIT_NOFILE (0: MAX_FDS): fds at or above fail */
     uint64_t stack_limit;                   /* RLIMIT_STACK as set (0: the default), reported */
     struct kact sigact[65];                 /* signal n's action (signal.c) */
@@ -387,6 +391,14 @@ long sys_ioctl(long fd, unsigned long req, void *arg);
 long sys_mkdirat(long dirfd, const char *path, long mode);
 
 long sys_unlinkat(long dirfd, const char *path, long flags);
+/*
+ * Tell the console that process h (a handle with KS_RIGHT_SIGNAL, or
+ * KS_PROCESS_SELF for ourselves) of this pid is in process group pgid (0: it
+ * leaves), so that ^C and the like reach it while its group is in the
+ * foreground (FS_OP_TTYJOIN). Nothing unless our session has the console.
+ */
+void emu_tty_join(ks_handle_t h, uint32_t pid, uint32_t pgid);
+
 /* symlinkat and readlinkat (fsd's FS_OP_SYMLINK, FS_OP_READLINK). */
 long sys_symlinkat(const char *target, long dirfd, const char *path);
 long sys_readlinkat(long dirfd, const char *path, char *buf, size_t size);

@@ -76,6 +76,7 @@ __asm__(
  */
 static void fork_child_setup(void)
 {
+    uint32_t grandparent = emu.ppid;    /* the parent's parent, as the copy knows it */
     struct ks_ids ids;
     if (ks_self_ids(&ids) == 0) {
         emu.pid = ids.pid;
@@ -88,10 +89,19 @@ static void fork_child_setup(void)
                 ks_handle_close(emu.threads[i].h);  /* the copies name the parent's threads */
             memset(&emu.threads[i], 0, sizeof emu.threads[i]);  /* set_tid_address makes ours */
         }
-    if (emu.parent)
-        ks_handle_close(emu.parent);                /* the grandparent */
+    /*
+     * The grandparent's handle goes, unless it is init's: that one stays as
+     * init_h, for kill(1, ...) (busybox's poweroff); a child of init shares
+     * its parent handle as init_h.
+     */
+    if (emu.parent && !emu.init_h && grandparent == 1)
+        emu.init_h = emu.parent;
+    else if (emu.parent && emu.parent != emu.init_h)
+        ks_handle_close(emu.parent);
     emu.parent = emu.self_signal;                   /* the copy names the parent */
     emu.self_signal = 0;
+    if (!emu.init_h && emu.ppid == 1)
+        emu.init_h = emu.parent;
     signal_fork_child();
     poll_fork_child();
     locks_fork_child();
@@ -105,6 +115,7 @@ static void fork_child_setup(void)
             ks_handle_close(emu.kids[i].h);
             emu.kids[i].pid = 0;
         }
+    emu_tty_join(KS_PROCESS_SELF, emu.pid, emu.pgid);   /* a new process of the console's session */
 }
 
 /* fork (clone with no flags but the exit signal): a copy-on-write copy of this process. */
@@ -190,13 +201,19 @@ long sys_setpgid(long pid, long pgid)
     if (pid == 0 || pid == (long)emu.pid) {
         if (emu.sid == emu.pid)
             return -EPERM;          /* a session leader stays in its group */
+        uint32_t was = emu.pgid;
         emu.pgid = pgid ? (uint32_t)pgid : emu.pid;
+        if (emu.pgid != was)
+            emu_tty_join(KS_PROCESS_SELF, emu.pid, emu.pgid);
         return 0;
     }
     int i = kid_slot(pid);
     if (i < 0)
         return -ESRCH;
+    uint32_t was = emu.kids[i].pgid;
     emu.kids[i].pgid = pgid ? (uint32_t)pgid : (uint32_t)pid;
+    if (emu.kids[i].pgid != was)    /* the child may exec before it moves itself (shells race both) */
+        emu_tty_join(emu.kids[i].h, emu.kids[i].pid, emu.kids[i].pgid);
     return 0;
 }
 
@@ -211,6 +228,10 @@ long sys_setsid(void)
 {
     if (emu.pgid == emu.pid)
         return -EPERM;              /* a group leader cannot start a session */
+    if (emu.ctty) {                 /* a new session has no controlling terminal */
+        emu_tty_join(KS_PROCESS_SELF, emu.pid, 0);
+        emu.ctty = 0;
+    }
     emu.sid = emu.pgid = emu.pid;
     return emu.pid;
 }

@@ -302,6 +302,8 @@ static long kill_one(long pid, long sig)
     }
     if (pid == (long)emu.ppid && emu.parent)
         return raise_on(emu.parent, sig);
+    if (pid == 1 && emu.init_h)
+        return raise_on(emu.init_h, sig);
     return -ESRCH;
 }
 

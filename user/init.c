@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -147,7 +148,7 @@ static long console_write_n(size_t len)
     memset(line, '-', len);
     memcpy(line, "# ", 2);
     line[len - 1] = '\n';
-    int fd = open("/dev/console", O_WRONLY);
+    int fd = open("/dev/console", O_WRONLY | O_NOCTTY);
     if (fd < 0)
         return -1;
     long r = write(fd, line, len);
@@ -249,6 +250,18 @@ static int run_args(const char *prog, const char *const argv[], int native,
 }
 
 /*
+ * busybox's poweroff, halt and reboot signal init (SIGUSR2, SIGUSR1, SIGTERM),
+ * as busybox's own init expects: each powers the machine off with status 0
+ * (init's exit does; a reboot is a power-off here).
+ */
+static void shutdown_signal(int sig)
+{
+    static const char msg[] = "init: the system is going down\n";
+    write(1, msg, sizeof msg - 1);
+    _exit(0);
+}
+
+/*
  * The shell: /bin/sh (busybox's ash) in a session of its own with the console
  * as its controlling terminal, run with posix_spawn like any program and
  * waited for; its exit status. With no arguments it is an interactive login
@@ -273,6 +286,9 @@ static int run_shell(int argc, char **argv)
             fclose(m);
         fflush(stdout);
     }
+    signal(SIGUSR1, shutdown_signal);
+    signal(SIGUSR2, shutdown_signal);
+    signal(SIGTERM, shutdown_signal);
     posix_spawnattr_t at;
     posix_spawnattr_init(&at);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);

@@ -186,6 +186,57 @@ static int bench_spawn_exit_wait(void)
     return 0;
 }
 
+/*
+ * Run busybox's sh with `sh -c script` N times, spawned and reaped as
+ * spawn_exit_wait does: the instructions of all N. 0, or -1 if a run failed.
+ */
+static int sh_runs(const char *script, long n, uint64_t *total)
+{
+    extern char **environ;
+    char *const argv[] = { "sh", "-c", (char *)script, NULL };
+    int st;
+    uint64_t t0 = instret();
+    for (long i = 0; i < n; i++) {
+        pid_t pid;
+        if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) != 0 ||
+            waitpid(pid, &st, 0) != pid || st != 0)
+            return -1;
+    }
+    *total = instret() - t0;
+    return 0;
+}
+
+/*
+ * sh_spawn: busybox's sh started with -c true, run and reaped: posix_spawn of
+ * /bin/sh (a symbolic link to /bin/busybox), busybox's start-up, ash's
+ * parsing and running of the builtin `true`, exit and waitpid. ANCHORS.md's
+ * Linux row is the same loop with Debian's busybox-static.
+ */
+static int bench_sh_spawn(void)
+{
+    long N = bench_n(10);
+    uint64_t total;
+    if (sh_runs("true", N, &total) < 0)
+        return fail("posix_spawn /bin/sh -c true, waitpid");
+    report("sh_spawn", total - empty_loop(N), N, "insn/op");
+    return 0;
+}
+
+/*
+ * sh_loop_1000: a shell loop of 1,000 iterations (a test and an arithmetic
+ * expansion each, both ash builtins), from spawn to reaping, as ANCHORS.md's
+ * Linux row counts it.
+ */
+static int bench_sh_loop(void)
+{
+    long N = bench_n(2);
+    uint64_t total;
+    if (sh_runs("i=0; while [ $i -lt 1000 ]; do i=$((i+1)); done", N, &total) < 0)
+        return fail("posix_spawn /bin/sh -c (a 1,000-iteration loop), waitpid");
+    report("sh_loop_1000", total - empty_loop(N), N, "insn/op");
+    return 0;
+}
+
 static volatile long handled;
 
 static void count_signal(int sig)
@@ -239,6 +290,10 @@ int main(int argc, char **argv)
         bad |= bench_fork_exit_wait();
     if (bench_wanted("spawn_exit_wait"))
         bad |= bench_spawn_exit_wait();
+    if (bench_wanted("sh_spawn"))
+        bad |= bench_sh_spawn();
+    if (bench_wanted("sh_loop_1000"))
+        bad |= bench_sh_loop();
     if (bench_wanted("signal_rt"))
         bad |= bench_signal_rt();
     return bad;

@@ -3,7 +3,8 @@
  * an IPC call that fsd parks until the UART's receive interrupt (delivered by
  * the kernel as a port message) brings bytes. init runs it when the bootargs
  * say "console"; tools/run-tests boots that way and, when the read_line case
- * starts, types its CONSOLE_INPUT (LINE1 and LINE2 below) on QEMU's standard
+ * starts, types its CONSOLE_INPUT (LINE1 and LINE2 below, the second with a
+ * mistake erased by DEL on the way) on QEMU's standard
  * input, which is the UART. Before that, poll on stdin waits out a timeout,
  * and then is woken by the input (fsd notifies the poller's listener). One
  * KTAP stream.
@@ -12,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/time.h>
+#include <termios.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,9 +48,26 @@ int main(void)
 {
     struct ktap k;
     char line[128];
-    ktap_plan(&k, 6);
+    ktap_plan(&k, 7);
     ktap_run("console.is_a_tty");
     ktap_result(&k, "console.is_a_tty", isatty(0) && isatty(1), "stdin or stdout is not a terminal");
+
+    /*
+     * The terminal starts as Linux's does (cooked, echoing, signals, \n out
+     * as \r\n); echo goes off here, so that what the harness types does not
+     * land among these lines, and tcgetattr must say so.
+     */
+    ktap_run("console.termios_echo_off");
+    struct termios t0, t1, t2;
+    int got0 = tcgetattr(0, &t0) == 0;
+    t1 = t0;
+    t1.c_lflag &= ~(tcflag_t)ECHO;
+    int set = got0 && tcsetattr(0, TCSANOW, &t1) == 0 && tcgetattr(0, &t2) == 0;
+    ktap_result(&k, "console.termios_echo_off",
+                set && (t0.c_lflag & (ICANON | ECHO | ISIG)) == (ICANON | ECHO | ISIG) &&
+                (t0.c_oflag & ONLCR) && t0.c_cc[VINTR] == 3 && t0.c_cc[VERASE] == 0x7f &&
+                !(t2.c_lflag & ECHO) && (t2.c_lflag & ICANON),
+                "tcgetattr/tcsetattr: not the defaults, or echo did not go off");
 
     /* Nothing is typed before the next case starts: poll waits out its timeout. */
     ktap_run("console.poll_times_out");
@@ -89,5 +108,6 @@ int main(void)
     long r = read(0, (void *)8, 1);     /* nothing typed yet, but the buffer is checked first */
     ktap_result(&k, "console.bad_buffer", r == -1 && errno == EFAULT,
                 "read into address 8 did not fail with EFAULT");
+    tcsetattr(0, TCSANOW, &t0);
     return k.failed != 0;
 }

@@ -460,7 +460,8 @@ static int64_t fz_request(struct shared *sh)
         w[i] = a_word();
     int kind = (int)below(4);
     uint64_t base = op & FS_OP_MASK;
-    int creates = (base == FS_OP_OPEN && (w[1] & L_O_CREAT)) || base == FS_OP_MKDIR || base == FS_OP_RENAME;
+    int creates = (base == FS_OP_OPEN && (w[1] & L_O_CREAT)) || base == FS_OP_MKDIR ||
+                  base == FS_OP_RENAME || base == FS_OP_SYMLINK;
     if (creates)
         kind = base == FS_OP_MKDIR ? FZ_DIR : FZ_OWN;
     if (base == FS_OP_UNLINK && kind == FZ_THEIRS)
@@ -474,9 +475,17 @@ static int64_t fz_request(struct shared *sh)
         w[1] = n;
         n += fz_path(FZ_OWN, path + n, cap - n);
     }
+    if (base == FS_OP_SYMLINK) {                /* a target, then the link: its own file */
+        /* Targets that nothing can be created through (a creating call follows a link). */
+        static const char *const targets[] = { "/dev/null", "/", "/dev" };
+        const char *t = targets[below(N_OF(targets))];
+        w[1] = strlen(t);
+        memcpy(path, t, w[1]);
+        n = w[1] + fz_path(FZ_OWN, path + w[1], cap - w[1]);
+    }
     /* A creating call's path is exact (a prefix or more bytes would be a name nobody removes). */
     int exact = creates || below(8);
-    if (below(6) == 0 && n <= FS_PATH_INLINE_MAX && base != FS_OP_RENAME) {
+    if (below(6) == 0 && n <= FS_PATH_INLINE_MAX && base != FS_OP_RENAME && base != FS_OP_SYMLINK) {
         op = base | FS_PATH_INLINE | (exact ? n : below(256)) << FS_PATH_INLINE_SHIFT;
         memcpy(&w[3], path, n);
     }

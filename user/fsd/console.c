@@ -1,8 +1,9 @@
 /*
  * user/fsd/console.c - fsd's console: a 16550 UART driven through its device
- * memobj (output polled, input by interrupt into a ring), console reads parked
- * until input comes, and the writer thread that serves the write ports. See
- * fsd.h for the contracts.
+ * memobj (output polled, input by interrupt, each byte handed to the line
+ * discipline in tty.c), console reads parked until tty.c has input for them,
+ * and the writer thread that serves the write ports. See fsd.h for the
+ * contracts.
  */
 #include "user/fsd/fsd.h"
 
@@ -18,7 +19,6 @@
 #define LSR_DR      0x01
 #define LSR_THRE    0x20
 
-#define RING_SIZE   4096        /* console input not yet read (a power of two) */
 #define MAX_READERS 16          /* parked console reads */
 #define MAX_POLLERS 16          /* console polls waiting for input */
 
@@ -35,13 +35,10 @@ static struct {
     ks_handle_t irq;            /* the UART's interrupt, as init gave it (0: none) */
     ks_handle_t bound_irq;      /* irq once bound to fs.listener (the first read), else 0;
                                    until then a read returns what is there, or end of file */
-    uint8_t ring[RING_SIZE];
-    uint32_t head, tail;        /* ring: bytes [tail, head) (free-running counters) */
     struct reader readers[MAX_READERS];
     unsigned nreaders;
     ks_handle_t pollers[MAX_POLLERS];   /* client ports to notify when input comes */
     unsigned npollers;
-    uint32_t fg_pgrp;                   /* the foreground process group (tcsetpgrp), 0: none */
     uint64_t bytes_written, write_requests;
     volatile int out_busy;      /* out_lock's word: guards the UART's output and the counters */
 } con;
@@ -68,18 +65,37 @@ static volatile uint8_t *uart_reg(unsigned n)
     return con.regs + con.reg_offset + ((uint64_t)n << con.reg_shift);
 }
 
-/* Polled output: each byte once the line status says the transmitter is empty (out_lock held). */
+static void uart_put(uint8_t c)
+{
+    while (!(*uart_reg(UART_LSR) & LSR_THRE))
+        ;
+    *uart_reg(UART_THR) = c;
+}
+
+/*
+ * Polled output: each byte once the line status says the transmitter is
+ * empty, a newline as CR LF while the terminal asks for it (ONLCR, tty.c).
+ * out_lock held.
+ */
 static void console_out(const uint8_t *p, size_t n)
 {
+    int crlf = tty_onlcr();
     if (!con.regs) {
         ks_debug_write(p, n);
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        while (!(*uart_reg(UART_LSR) & LSR_THRE))
-            ;
-        *uart_reg(UART_THR) = p[i];
+        if (p[i] == '\n' && crlf)
+            uart_put('\r');
+        uart_put(p[i]);
     }
+}
+
+void console_echo(const uint8_t *p, size_t n)
+{
+    out_lock();
+    console_out(p, n);
+    out_unlock();
 }
 
 /* One console write request, from either thread: out in one piece, and counted. */
@@ -92,39 +108,27 @@ static void console_emit(const uint8_t *p, size_t n)
     out_unlock();
 }
 
-/* Move what the UART has received into the ring (dropping bytes when it is full). */
+/* Hand what the UART has received to the line discipline. */
 static void console_drain(void)
 {
     if (!con.regs)
         return;
-    while (*uart_reg(UART_LSR) & LSR_DR) {
-        uint8_t c = *uart_reg(UART_RBR);
-        if (con.head - con.tail < RING_SIZE)
-            con.ring[con.head++ % RING_SIZE] = c;
-    }
+    while (*uart_reg(UART_LSR) & LSR_DR)
+        tty_input(*uart_reg(UART_RBR));
 }
 
-/* Take up to max bytes from the ring into out. */
-static size_t ring_take(uint8_t *out, size_t max)
-{
-    size_t n = 0;
-    while (n < max && con.tail != con.head)
-        out[n++] = con.ring[con.tail++ % RING_SIZE];
-    return n;
-}
-
-/* Answer parked readers, oldest first, while there is input. */
+/* Answer parked readers, oldest first, while a read would not wait. */
 static void readers_serve(void)
 {
-    while (con.nreaders && con.tail != con.head) {
+    while (con.nreaders && tty_read_now()) {
         struct reader rd = con.readers[0];
         memmove(&con.readers[0], &con.readers[1], --con.nreaders * sizeof con.readers[0]);
-        size_t n = ring_take(send_buf, rd.max);
+        size_t n = tty_peek(send_buf, rd.max);
         uint64_t w[KS_IPC_WORDS] = { n };
         struct ks_ipc_desc d = { .send_buf = send_buf, .send_len = n };
-        if (ks_ipc_reply(rd.reply, &d, w) < 0)
-            con.tail -= (uint32_t)n;    /* a reader that went away (a signal ended its wait):
-                                           the bytes go back for the next one */
+        if (ks_ipc_reply(rd.reply, &d, w) == 0)
+            tty_consume(n);     /* else a reader that went away (a signal ended its wait):
+                                   the input stays for the next one */
         ks_handle_close(rd.reply);
     }
 }
@@ -132,7 +136,7 @@ static void readers_serve(void)
 /* Input is waiting: tell every poller (once; a poll that wants more asks again). */
 static void pollers_serve(void)
 {
-    if (con.tail == con.head)
+    if (!tty_input_ready())
         return;
     for (unsigned i = 0; i < con.npollers; i++) {
         ks_ipc_notify(con.pollers[i], KS_WATCH_READABLE);  /* a poller gone: nothing to tell */
@@ -246,14 +250,10 @@ void console_writer_start(void)
     }
 }
 
-long con_tcpgrp(struct req *q)
+void console_input_changed(void)
 {
-    if (q->in[1] == 1) {
-        if (q->in[2] == 0 || q->in[2] > INT32_MAX)
-            return -EINVAL;
-        con.fg_pgrp = (uint32_t)q->in[2];
-    }
-    return con.fg_pgrp;
+    pollers_serve();
+    readers_serve();
 }
 
 /* FS_OP_POLL (fsd.h). */
@@ -261,7 +261,7 @@ long con_poll(struct req *q)
 {
     console_input_on();
     console_drain();
-    long ready = KS_WATCH_WRITABLE | (con.tail != con.head || !con.bound_irq ? KS_WATCH_READABLE : 0);
+    long ready = KS_WATCH_WRITABLE | (tty_input_ready() || !con.bound_irq ? KS_WATCH_READABLE : 0);
     if ((ready & (long)q->in[1]) || !q->in_handle)
         return ready;
     if (con.npollers == MAX_POLLERS) {  /* the oldest is told now (a poller gone, or one that */
@@ -280,8 +280,9 @@ long con_read(struct req *q, ks_handle_t reply)
     uint64_t max = q->in[1] > KS_IPC_MAX_BUF ? KS_IPC_MAX_BUF : q->in[1];
     console_input_on();
     console_drain();
-    if (max == 0 || con.tail != con.head || !con.bound_irq) {
-        size_t n = ring_take(send_buf, max);
+    if (max == 0 || tty_read_now() || !con.bound_irq) {
+        size_t n = tty_peek(send_buf, max);
+        tty_consume(n);         /* the reply goes out from the main loop: the caller is there */
         q->send_buf = send_buf;
         q->send_len = n;
         return (long)n;

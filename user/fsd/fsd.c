@@ -454,6 +454,7 @@ static long op_root(struct req *q)
     case FS_OP_UNLINK: return op_unlink(q);
     case FS_OP_RENAME: return op_rename(q);
     case FS_OP_SYMLINK: return op_symlink(q);
+    case FS_OP_TTYJOIN: return tty_join(q);
     case FS_OP_READLINK: return op_readlink(q);
     case FS_OP_STATS:
         console_counts(&q->out[1], &q->out[2], &q->out[3]);
@@ -469,7 +470,9 @@ static long op_console(struct req *q, ks_handle_t reply)
     case FS_OP_WRITE: return con_write(q);
     case FS_OP_READ: return con_read(q, reply);
     case FS_OP_POLL: return con_poll(q);
-    case FS_OP_TCPGRP: return con_tcpgrp(q);
+    case FS_OP_TCPGRP: return tty_tcpgrp(q);
+    case FS_OP_TCATTR: return tty_tcattr(q);
+    case FS_OP_WINSZ: return tty_winsz(q);
     case FS_OP_FSTAT: stat_words(console_node, q->out); return 0;
     default: return -EINVAL;
     }
@@ -608,6 +611,8 @@ static void serve(void)
                 ks_handle_close(q.in_handle);
             if (ud == UD_IRQ)
                 console_irq();
+            else if (ud & UD_MEMBER)
+                tty_member_ended((uint32_t)ud);
             continue;
         }
         memcpy(q.in, w, sizeof q.in);
@@ -723,6 +728,8 @@ static void seed_tree(void)
     if (!bin || !dev || !etc || !node_create(fs.root, "tmp", 3, NODE_DIR))
         die("out of memory building the tree");
     console_node = node_create(dev, "console", 7, NODE_CONSOLE);
+    if (!symlink_create(dev, "tty", 3, "console", 7))      /* the one terminal is everyone's */
+        die("out of memory building the tree");
     if (!node_create(dev, "null", 4, NODE_NULL) || !node_create(dev, "zero", 4, NODE_ZERO) ||
         !node_create(dev, "full", 4, NODE_FULL) ||
         !node_create(dev, "shm", 3, NODE_DIR))      /* shm_open's files: memobjs like any other */
@@ -745,6 +752,7 @@ int main(int argc, char **argv)
     if (!fs.listener || KS_INFO_TYPE(ks_handle_info(fs.listener)) != KS_OBJ_LISTENER)
         die("no listener (auxv KS_AT_HANDLE_0)");
     seed_tree();
+    tty_init();
     uint64_t shift = arg_number(argc, argv, 2);
     console_init((ks_handle_t)getauxval(KS_AT_HANDLE_0 + 1), (ks_handle_t)getauxval(KS_AT_HANDLE_0 + 2),
                  arg_number(argc, argv, 1), shift < 8 ? (unsigned)shift : 0);

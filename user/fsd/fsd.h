@@ -32,6 +32,7 @@
 #define UD_CONSOLE      1ull
 #define UD_IRQ          2ull
 #define UD_DIR          (1ull << 63)    /* | inode number */
+#define UD_MEMBER       (1ull << 62)    /* | pid: a console member ended (tty.c's watch) */
 
 enum node_type { NODE_DIR, NODE_FILE, NODE_CONSOLE, NODE_NULL, NODE_ZERO, NODE_FULL, NODE_SYMLINK };
 
@@ -226,8 +227,55 @@ long con_read(struct req *q, ks_handle_t reply);
  */
 long con_poll(struct req *q);
 
-/* FS_OP_TCPGRP: the console's foreground process group, set or read (kept for ^C to use). */
-long con_tcpgrp(struct req *q);
+/* Output bytes the line discipline echoes (not counted as written). */
+void console_echo(const uint8_t *p, size_t n);
+
+/* The terminal's settings changed: serve the readers and pollers that can be now. */
+void console_input_changed(void);
+
+/* ---- tty.c ---- */
+
+/* The terminal's settings as Linux sets a new one up (cooked, echo, ISIG, ONLCR, 80x24). */
+void tty_init(void);
+
+/* One byte from the UART: edited, echoed, queued for readers, or a signal character acted on. */
+void tty_input(uint8_t c);
+
+/* Is input there for a poll (a whole line in canonical mode, any byte in raw mode)? */
+int tty_input_ready(void);
+
+/* Would a read be answered now (input ready, or raw mode with VMIN 0)? */
+int tty_read_now(void);
+
+/*
+ * Copy what one read of max bytes gets into out (at most one line in
+ * canonical mode; 0 at a ^D typed at a line's start), without taking it:
+ * tty_consume(n) takes it once it has been delivered.
+ */
+size_t tty_peek(uint8_t *out, size_t max);
+void tty_consume(size_t n);
+
+/* Does output turn \n into \r\n (OPOST | ONLCR)? Any thread may ask. */
+int tty_onlcr(void);
+
+/* FS_OP_TCATTR: the termios settings read or set, or input flushed (fsproto.h). */
+long tty_tcattr(struct req *q);
+
+/* FS_OP_WINSZ: the window size read or set. */
+long tty_winsz(struct req *q);
+
+/* FS_OP_TCPGRP: the console's foreground process group, set or read (^C's target). */
+long tty_tcpgrp(struct req *q);
+
+/*
+ * FS_OP_TTYJOIN: process MR1 is in group MR2 (0: it leaves) and can be
+ * signalled through the handle it sent (KS_RIGHT_SIGNAL, WAIT and READ; a
+ * process without a live thread is refused, -ESRCH).
+ * A watch on the process tells fs.listener when it ends (userdata UD_MEMBER |
+ * pid): tty_member_ended forgets it then. At most 64 members, else -ENOSPC.
+ */
+long tty_join(struct req *q);
+void tty_member_ended(uint32_t pid);
 
 /* FS_OP_STATS: bytes written to the UART and write requests served so far. */
 void console_counts(uint64_t *bytes, uint64_t *requests, uint64_t *parked);

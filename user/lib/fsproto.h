@@ -98,10 +98,26 @@ enum fs_op {
     FS_OP_READLINK,     /* buf = path. status = the target's length; recv buf gets it
                            (cut to the caller's buffer, as readlink does); -EINVAL if the
                            path does not name a symbolic link */
-    FS_OP_LAST = FS_OP_READLINK
+    /* On a console port. */
+    FS_OP_TCATTR,       /* MR1 = FS_TCATTR_*; MR2 = c_iflag | c_oflag << 32, MR3 = c_cflag |
+                           c_lflag << 32, MR4..MR6 = c_line then c_cc[0..22] (24 bytes):
+                           given by SET, answered by GET. status 0 */
+    FS_OP_WINSZ,        /* MR1 = 1 to set the window size to MR2 rows, MR3 columns, 0 to read
+                           it. status 0; MR1 = rows, MR2 = columns */
+    /* On a root port. */
+    FS_OP_TTYJOIN,      /* MR1 = pid, MR2 = its process group (0: it leaves the console);
+                           handle 0 (moved): the process, with KS_RIGHT_SIGNAL, WAIT and READ
+                           (one with no live thread: -ESRCH). The console's
+                           signal characters (^C, ^\, ^Z) are raised on the members of the
+                           foreground group. status 0, or -ENOSPC (64 members) */
+    FS_OP_LAST = FS_OP_TTYJOIN
 };
 
 #define FS_TIME_NOW         UINT64_MAX
+
+/* FS_OP_TCATTR's MR1: TCGETS, TCSETS (and TCSETSW: output is never queued), TCSETSF, TCFLSH. */
+enum { FS_TCATTR_GET, FS_TCATTR_SET, FS_TCATTR_SET_FLUSH, FS_TCATTR_FLUSH };
+#define FS_TCATTR_CC            24      /* bytes of c_line and c_cc in MR4..MR6 */
 
 /* FS_OP_LOCK's operations and lock types. */
 enum { FS_LOCK_TEST, FS_LOCK_SET, FS_LOCK_RELEASE_ALL };
