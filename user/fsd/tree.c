@@ -264,10 +264,10 @@ static long walk(struct node *from, const char *path, size_t len, struct lookup 
             lk->node = cl == 1 ? d : d->parent;
         else
             lk->node = dir_find(d, c, cl);
-        size_t rest = j;
-        while (rest < len && path[rest] == '/')
-            rest++;
         struct node *n = lk->node;
+        size_t rest = j;
+        while (n && n->type == NODE_SYMLINK && rest < len && path[rest] == '/')
+            rest++;
         if (n && n->type == NODE_SYMLINK && (rest < len || follow || j < len)) {
             /* Followed: on the way, always; the last component, if asked or "link/" */
             if (++*links > FS_SYMLOOP_MAX)
@@ -295,12 +295,10 @@ static long walk(struct node *from, const char *path, size_t len, struct lookup 
 long resolve(const char *path, size_t len, struct lookup *lk, int follow)
 {
     unsigned links = 0;
+    if (len <= FS_PATH_MAX && (len == 0 || path[0] == '/'))
+        return walk(fs.root, path, len, lk, follow, &links);    /* it clears *lk */
     memset(lk, 0, sizeof *lk);
-    if (len > FS_PATH_MAX)
-        return -ENAMETOOLONG;
-    if (len && path[0] != '/')
-        return -EINVAL;         /* musl_emu sends absolute paths, without NUL */
-    return walk(fs.root, path, len, lk, follow, &links);
+    return len > FS_PATH_MAX ? -ENAMETOOLONG : -EINVAL;     /* musl_emu sends absolute paths */
 }
 
 /* Is node a, or anything under it, the directory d? */
