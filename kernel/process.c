@@ -35,13 +35,49 @@ static void hand_over(const struct process *p)
     }
 }
 
-long process_watch(struct process *p, struct account *a, struct listener *l, uint64_t userdata)
+long process_watch(struct process *p, struct account *a, struct listener *l, uint64_t userdata,
+                   uint32_t events)
 {
     if (p->state == PROCESS_DEAD)
         return KS_WATCH_HANGUP;
+    if ((events & KS_WATCH_READABLE) && p->stop_report)
+        return KS_WATCH_READABLE;
     if (!l)
         return 0;
-    return watch_arm(&p->end_watch, a, l, userdata, KS_WATCH_HANGUP);
+    return watch_arm(&p->end_watch, a, l, userdata, KS_WATCH_HANGUP | (events & KS_WATCH_READABLE));
+}
+
+void process_report_stop(struct process *p, uint32_t sig)
+{
+    if (p->state == PROCESS_DEAD || (!sig && !p->stop_signal))
+        return;
+    p->stop_signal = sig;
+    p->stop_report = sig ? KS_WAIT_STOPPED : KS_WAIT_CONTINUED;
+    wake_all(&p->exit_waiters, 0);
+    watch_fire(&p->end_watch, KS_WATCH_READABLE);
+    if (p->exit_notify)
+        upcall_raise_process(p->exit_notify, p->exit_bits);
+}
+
+long process_wait_flags(struct process *p, uint32_t flags, uint64_t *status)
+{
+    for (;;) {
+        if (p->state == PROCESS_DEAD) {
+            *status = p->status;
+            return 0;
+        }
+        if (p->stop_report & flags) {
+            *status = p->stop_report == KS_WAIT_STOPPED ? KS_STATUS_STOPPED | p->stop_signal
+                                                        : KS_STATUS_CONTINUED;
+            p->stop_report = 0;
+            return 0;
+        }
+        if (flags & KS_WAIT_NOHANG)
+            return KS_ERR_AGAIN;
+        long r = wait_on(&p->exit_waiters, 1);
+        if (r == KS_ERR_INTERRUPTED)
+            return r;
+    }
 }
 
 int process_pid_alive(uint32_t pid)

@@ -49,7 +49,9 @@ struct process {
     struct list_node all_link;      /* in the list of processes not yet dead (orphans' reparenting) */
     uint64_t utime_ns, stime_ns;    /* CPU time of its threads that have ended (thread.h) */
     uint64_t cutime_ns, cstime_ns;  /* of its dead children, theirs included */
-    struct watch_list end_watch;    /* listeners waiting for its end (KS_SYS_WATCH) */
+    struct watch_list end_watch;    /* listeners waiting for its end or a stop (KS_SYS_WATCH) */
+    uint32_t stop_signal;           /* stopped by it (job control), 0: running */
+    uint32_t stop_report;           /* KS_WAIT_STOPPED or _CONTINUED not yet waited for, or 0 */
 };
 
 /*
@@ -58,7 +60,22 @@ struct process {
  * 0; or KS_ERR_NO_MEMORY.
  */
 struct listener;
-long process_watch(struct process *p, struct account *a, struct listener *l, uint64_t userdata);
+long process_watch(struct process *p, struct account *a, struct listener *l, uint64_t userdata,
+                   uint32_t events);
+
+/*
+ * KS_SYS_PROCESS_STOPPED: p reports a stop by signal sig (1..64) or, with 0, a
+ * continue after one. Wakes waiters, fires READABLE watches, raises the
+ * PROCESS_ON_EXIT bits.
+ */
+void process_report_stop(struct process *p, uint32_t sig);
+
+/*
+ * process_wait with KS_WAIT_* flags: a reported stop or continue that
+ * `flags` asks for (taken: reported once), or the end. KS_ERR_AGAIN with
+ * KS_WAIT_NOHANG when neither is there; KS_ERR_INTERRUPTED.
+ */
+long process_wait_flags(struct process *p, uint32_t flags, uint64_t *status);
 
 /* 1 if a process with this pid has not ended (is not dead), else 0. */
 int process_pid_alive(uint32_t pid);

@@ -100,8 +100,11 @@ long sys_process_fork(sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t pid_out)
         memcpy(p->fault_bit, cur->fault_bit, sizeof p->fault_bit);
         r = thread_create_user(p, pc, sp, arg, &t);
     }
-    if (r == 0)
+    if (r == 0) {
         t->up_mask = current_thread()->up_mask;
+        /* An upcall can divert the child before its first instruction: it must find its tp. */
+        arch_thread_copy_tls(t, current_thread());
+    }
     if (r == 0 && (r = sys_install(&p->obj, KS_RIGHTS_ALL)) < 0)
         thread_discard(t);
     else if (r >= 0)
@@ -131,7 +134,7 @@ long sys_process_exit(sysarg_t status)
 
 long sys_process_wait(sysarg_t proc, sysarg_t status_out, sysarg_t flags)
 {
-    if (flags & ~(sysarg_t)KS_WAIT_NOHANG)
+    if (flags & ~(sysarg_t)(KS_WAIT_NOHANG | KS_WAIT_STOPPED | KS_WAIT_CONTINUED))
         return KS_ERR_INVALID;
     struct object *o;
     long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_WAIT, &o, NULL);
@@ -143,9 +146,7 @@ long sys_process_wait(sysarg_t proc, sysarg_t status_out, sysarg_t flags)
         r = KS_ERR_BAD_STATE;
     else if (!user_range_ok(status_out, sizeof status))
         r = KS_ERR_FAULT;
-    else if ((flags & KS_WAIT_NOHANG) && p->state != PROCESS_DEAD)
-        r = KS_ERR_AGAIN;
-    else if ((r = process_wait(p, &status)) == 0)
+    else if ((r = process_wait_flags(p, (uint32_t)flags, &status)) == 0)
         r = copy_to_user(status_out, &status, sizeof status);
     object_put(o);
     return r;
@@ -267,6 +268,14 @@ long sys_process_times(sysarg_t proc, sysarg_t out)
     }
     object_put(o);
     return copy_to_user(out, &v, sizeof v);
+}
+
+long sys_process_stopped(sysarg_t sig)
+{
+    if (sig > 64)
+        return KS_ERR_INVALID;
+    process_report_stop(current_process(), (uint32_t)sig);
+    return 0;
 }
 
 long sys_pid_alive(sysarg_t pid)

@@ -29,7 +29,8 @@ long sys_watch(sysarg_t h, sysarg_t events, sysarg_t listener, sysarg_t userdata
         struct listener *l = lo ? listener_from_object(lo) : NULL;
         struct account *a = current_process()->acct;
         r = o->type == KS_OBJ_PIPE ? pipe_watch(pipe_end_from_object(o), a, l, userdata, (uint32_t)events)
-                                   : process_watch(process_from_object(o), a, l, userdata);
+                                   : process_watch(process_from_object(o), a, l, userdata,
+                                                   (uint32_t)events);
     }
     if (lo)
         object_put(lo);

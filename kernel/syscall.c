@@ -45,6 +45,7 @@ long sys_ipc_notify(sysarg_t client, sysarg_t word);
 long sys_random(sysarg_t buf, sysarg_t len);
 long sys_process_times(sysarg_t proc, sysarg_t out);
 long sys_pid_alive(sysarg_t pid);
+long sys_process_stopped(sysarg_t sig);
 long sys_thread_robust(sysarg_t head, sysarg_t owner);
 long sys_upcall_fault(sysarg_t cause, sysarg_t bit1);
 long sys_ipc_call(sysarg_t port, sysarg_t desc);
@@ -136,6 +137,7 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_PID_ALIVE, sys_pid_alive),
     ENTRY(KS_SYS_THREAD_ROBUST, sys_thread_robust),
     ENTRY(KS_SYS_UPCALL_FAULT, sys_upcall_fault),
+    ENTRY(KS_SYS_PROCESS_STOPPED, sys_process_stopped),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

@@ -244,6 +244,8 @@ void signal_fork_child(void);
 /* After a blocking call failed with KS_ERR_INTERRUPTED: 1 if it should start again
    (the upcall that interrupted it was ignored, or its action had SA_RESTART). */
 extern __thread int emu_restart_ok;
+/* Signal handlers this thread has run (a sleep goes on after a signal that ran none). */
+extern __thread unsigned long emu_handlers_run;
 static inline int emu_restart(void)
 {
     int r = emu_restart_ok;

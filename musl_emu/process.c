@@ -255,6 +255,10 @@ long emu_vfork_call(int (*func)(void *), void *arg)
 /* A KS_STATUS_* value as wait's status word: an exit code, or the signal a kill stands for. */
 static int wait_status(uint64_t s)
 {
+    if (s & KS_STATUS_STOPPED)
+        return (int)((s & 0xff) << 8) | 0x7f;                 /* WIFSTOPPED, WSTOPSIG */
+    if (s & KS_STATUS_CONTINUED)
+        return 0xffff;                                         /* WIFCONTINUED */
     if (!(s & KS_STATUS_KILLED))
         return (int)(s & 0xff) << 8;
     if ((uint32_t)s >= KS_KILL_SIGNAL(1) && (uint32_t)s <= KS_KILL_SIGNAL(64))
@@ -269,14 +273,14 @@ static int wait_status(uint64_t s)
 }
 
 /* Reap kid i if it has ended (or wait until it has): its pid, 0 if not ended (nohang), or -errno. */
-static long reap(int i, int *status, struct rusage *ru, int nohang)
+static long reap(int i, int *status, struct rusage *ru, uint32_t flags)
 {
     uint64_t s = 0;
     long r;
     emu.kids[i].reaping = emu_tp();     /* a signal handler's wait4 passes it by meanwhile */
     do {
         emu_restart_ok = 0;
-        r = ks_process_wait_flags(emu.kids[i].h, &s, nohang ? KS_WAIT_NOHANG : 0);
+        r = ks_process_wait_flags(emu.kids[i].h, &s, flags);
     } while (r == KS_ERR_INTERRUPTED && emu_restart());
     emu.kids[i].reaping = 0;
     if (r == KS_ERR_AGAIN)
@@ -284,6 +288,11 @@ static long reap(int i, int *status, struct rusage *ru, int nohang)
     if (r < 0)
         return linux_err(r);
     long pid = emu.kids[i].pid;
+    if (s & (KS_STATUS_STOPPED | KS_STATUS_CONTINUED)) {
+        if (status)
+            *status = wait_status(s);   /* a stop or continue: the child stays ours */
+        return pid;
+    }
     if (ru)
         rusage_of(emu.kids[i].h, ru);
     ks_handle_close(emu.kids[i].h);
@@ -294,11 +303,12 @@ static long reap(int i, int *status, struct rusage *ru, int nohang)
 }
 
 /*
- * Wait until one of the children wait4(pid) could take ends: each reports its
- * end to this thread's listener (KS_SYS_WATCH), and the thread waits there.
+ * Wait until one of the children wait4(pid) could take ends (or, with
+ * KS_WATCH_READABLE in `watch`, reports a stop or continue): each reports to
+ * this thread's listener (KS_SYS_WATCH), and the thread waits there.
  * 0 (look again), or -EINTR (a signal whose action had no SA_RESTART).
  */
-static long wait_for_an_end(long pid)
+static long wait_for_an_end(long pid, uint32_t watch)
 {
     uint64_t note[2];
     ks_handle_t l = emu_thread_listener();
@@ -308,7 +318,7 @@ static long wait_for_an_end(long pid)
         if (!emu.kids[i].pid || (pid == 0 && emu.kids[i].pgid != emu.pgid) ||
             (pid < -1 && emu.kids[i].pgid != (uint32_t)-pid))
             continue;
-        long w = ks_watch(emu.kids[i].h, KS_WATCH_HANGUP, l, emu.kids[i].pid);
+        long w = ks_watch(emu.kids[i].h, watch, l, emu.kids[i].pid);
         if (w > 0)
             return 0;           /* ended already: look again now */
         if (w < 0)              /* cannot be watched (no memory for the record): a tick, then look */
@@ -332,6 +342,7 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
     if (ru)
         memset(ru, 0, sizeof *ru);
     int nohang = !!(options & WNOHANG);
+    uint32_t jobs = (options & WUNTRACED ? KS_WAIT_STOPPED : 0) | (options & WCONTINUED ? KS_WAIT_CONTINUED : 0);
     uintptr_t me = emu_tp();
     for (;;) {
         int any = 0, waited = 0;
@@ -346,7 +357,7 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
             }
             any = 1;
             waited = !nohang && pid > 0;
-            long r = reap(i, status, ru, nohang || pid <= 0);
+            long r = reap(i, status, ru, jobs | (nohang || pid <= 0 ? KS_WAIT_NOHANG : 0));
             if (r != 0)
                 return r;
         }
@@ -356,16 +367,16 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
             return 0;
         if (waited)
             continue;           /* reap waited (interrupted or not): look again */
-        long r = wait_for_an_end(pid);
+        long r = wait_for_an_end(pid, KS_WATCH_HANGUP | (jobs ? KS_WATCH_READABLE : 0));
         if (r < 0)
             return r;
     }
 }
 
 /*
- * waitid, on wait4: P_ALL, P_PID, P_PGID; WEXITED is required (there is no job
- * control, so nothing stops or continues); WNOWAIT is refused (EINVAL): a
- * child waited for is reaped.
+ * waitid, on wait4: P_ALL, P_PID, P_PGID; WEXITED is required (waiting for
+ * stops and continues alone is not done); WSTOPPED and WCONTINUED also report
+ * those; WNOWAIT is refused (EINVAL): a child waited for is reaped.
  */
 long sys_waitid(long idtype, long id, siginfo_t *info, long options, struct rusage *ru)
 {
@@ -381,7 +392,7 @@ long sys_waitid(long idtype, long id, siginfo_t *info, long options, struct rusa
     }
     if (pid == -ECHILD)
         return -ECHILD;
-    long r = sys_wait4(pid, &st, options & WNOHANG, ru);
+    long r = sys_wait4(pid, &st, options & (WNOHANG | WSTOPPED | WCONTINUED), ru);
     if (r < 0)
         return r;
     if (info) {
@@ -389,8 +400,10 @@ long sys_waitid(long idtype, long id, siginfo_t *info, long options, struct rusa
         if (r > 0) {
             info->si_signo = SIGCHLD;
             info->si_pid = (pid_t)r;
-            info->si_code = WIFEXITED(st) ? CLD_EXITED : CLD_KILLED;
-            info->si_status = WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st);
+            info->si_code = WIFEXITED(st) ? CLD_EXITED : WIFSTOPPED(st) ? CLD_STOPPED :
+                            WIFCONTINUED(st) ? CLD_CONTINUED : CLD_KILLED;
+            info->si_status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSTOPPED(st) ? WSTOPSIG(st) :
+                              WIFCONTINUED(st) ? SIGCONT : WTERMSIG(st);
         }
     }
     return 0;

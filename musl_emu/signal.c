@@ -24,12 +24,16 @@
 #define SIG_BIT(s)  (1ull << ((s) - 1))
 #define SIGCANCEL_MUSL 33               /* musl's internal SIGCANCEL (src/internal/pthread_impl.h) */
 #define UNBLOCKABLE (SIG_BIT(SIGKILL) | SIG_BIT(SIGSTOP))
-/* Default action "ignore": SIGCHLD, SIGURG, SIGWINCH, SIGCONT; and, with no job control
-   yet, the stop signals. */
-#define DEFAULT_IGNORED (SIG_BIT(SIGCHLD) | SIG_BIT(SIGURG) | SIG_BIT(SIGWINCH) | SIG_BIT(SIGCONT) | \
-                         SIG_BIT(SIGSTOP) | SIG_BIT(SIGTSTP) | SIG_BIT(SIGTTIN) | SIG_BIT(SIGTTOU))
+/*
+ * Default action "ignore": SIGCHLD, SIGURG, SIGWINCH, which the kernel drops;
+ * and SIGCONT, which comes to the entry (a stopped thread waits for it) and
+ * is dropped there. The stop signals' default stops the process (stop_here).
+ */
+#define DEFAULT_IGNORED (SIG_BIT(SIGCHLD) | SIG_BIT(SIGURG) | SIG_BIT(SIGWINCH))
+#define STOP_SIGNALS    (SIG_BIT(SIGSTOP) | SIG_BIT(SIGTSTP) | SIG_BIT(SIGTTIN) | SIG_BIT(SIGTTOU))
 
 __thread int emu_restart_ok;        /* the last upcall on this thread allows a restart */
+__thread unsigned long emu_handlers_run;
 __thread unsigned emu_crit;
 __thread uint64_t emu_deferred;
 
@@ -168,6 +172,25 @@ static void call_handler(const struct kact *a, int sig, struct ks_upcall_frame *
     memcpy(&f->mask, &uc.uc_sigmask, sizeof f->mask);
 }
 
+/*
+ * A stop signal's default action: report the stop (the parent's wait with
+ * WUNTRACED sees it, and SIGCHLD comes), then wait, every signal masked, for
+ * SIGCONT; report the continue. The kernel halts nothing: this thread waits,
+ * and a process's other threads run on (a single-threaded program, which is
+ * what job control stops in practice, is stopped whole). SIGKILL still kills.
+ */
+static void stop_here(int sig)
+{
+    ks_upcall_mask(KS_MASK_SET, ~UNBLOCKABLE, NULL);
+    ks_process_stopped((uint32_t)sig);
+    while (ks_upcall_take(SIG_BIT(SIGCONT), KS_FOREVER) < 0)
+        ;
+    ks_process_stopped(0);
+    void (*h)(int) = emu.sigact[SIGCONT].handler;
+    if (h != SIG_DFL && h != SIG_IGN)
+        ks_upcall_raise(KS_PROCESS_SELF, SIG_BIT(SIGCONT));    /* its handler runs after all */
+}
+
 void emu_upcall(long bit, struct ks_upcall_frame *f)
 {
     int sig = (int)bit + 1;
@@ -184,6 +207,12 @@ void emu_upcall(long bit, struct ks_upcall_frame *f)
     }
     struct kact a = emu.sigact[sig];
     emu_restart_ok = 1;                         /* an ignored signal restarts what it interrupted */
+    if (a.handler == SIG_DFL && (STOP_SIGNALS & SIG_BIT(sig))) {
+        stop_here(sig);
+        ks_upcall_return(f);                    /* its mask back; what it interrupted restarts */
+    }
+    if (a.handler == SIG_DFL && sig == SIGCONT)
+        ks_upcall_return(f);
     if (a.handler == SIG_DFL && !(DEFAULT_IGNORED & SIG_BIT(sig)))
         die_of(sig);
     if (a.handler != SIG_DFL && a.handler != SIG_IGN) {
@@ -195,6 +224,7 @@ void emu_upcall(long bit, struct ks_upcall_frame *f)
             upcall_register();
             fault_sync(sig);
         }
+        emu_handlers_run++;
         call_handler(&a, sig, f);
         emu_restart_ok = !!(a.flags & SA_RESTART);
     }

@@ -52,7 +52,19 @@ long sys_clock_gettime(long clk, struct timespec *ts)
 static long sleep_ns(uint64_t ns, struct timespec *rem)
 {
     uint64_t start = (uint64_t)ks_clock_ns();
+    unsigned long handlers = emu_handlers_run;
     long r = ks_thread_sleep(ns);
+    /*
+     * A signal that ran no handler (ignored, or a stop and its continue) does
+     * not end a sleep, as on Linux: it goes on for what is left. A handler
+     * ends it with EINTR, SA_RESTART or not.
+     */
+    while (r == KS_ERR_INTERRUPTED && emu_handlers_run == handlers) {
+        uint64_t gone = (uint64_t)ks_clock_ns() - start;
+        if (gone >= ns)
+            return 0;
+        r = ks_thread_sleep(ns - gone);
+    }
     if (r == KS_ERR_INTERRUPTED) {
         if (rem) {
             uint64_t gone = (uint64_t)ks_clock_ns() - start, left = gone < ns ? ns - gone : 0;

@@ -1455,6 +1455,79 @@ static void waitid_status(void)
     CHECK_ERR(waitid(P_ALL, 0, &si, WEXITED | WNOHANG), ECHILD);
 }
 
+/* ---- job control: stop and continue ---- */
+
+static volatile sig_atomic_t tstp_handled;
+
+static void on_tstp(int sig)
+{
+    tstp_handled++;
+}
+
+/*
+ * A child sleeping 300 ms is stopped (SIGSTOP) and continued: the parent's
+ * waitpid with WUNTRACED, then WCONTINUED, reports each once, SIGCHLD comes
+ * for the stop, and the child's sleep goes on for what was left (it is not cut
+ * short), so its whole run takes at least the stop's 200 ms more. SIGTSTP with
+ * a handler runs the handler instead of stopping; waitid reports a stop.
+ */
+static void jobs_stop_continue(void)
+{
+    int st = -1;
+    struct timespec t0, t1;
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        usleep(300000);
+        _exit(7);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(kill(pid, SIGSTOP), 0);
+    CHECK_EQ(waitpid(pid, &st, WUNTRACED), pid);
+    CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+    struct timespec zero = { 0, 0 };
+    CHECK_EQ(sigtimedwait(&chld, NULL, &zero), SIGCHLD);    /* the stop raised SIGCHLD */
+    CHECK_EQ(waitpid(pid, &st, WNOHANG | WUNTRACED), 0);    /* reported once */
+    usleep(200000);                                        /* stopped meanwhile */
+    CHECK_EQ(kill(pid, SIGCONT), 0);
+    CHECK_EQ(waitpid(pid, &st, WCONTINUED), pid);
+    CHECK(WIFCONTINUED(st));
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(ms >= 480);                   /* 300 ms of sleep and at least 200 ms stopped */
+    sigprocmask(SIG_SETMASK, &old, NULL);
+
+    pid = fork();
+    if (pid == 0) {                     /* SIGTSTP caught: the handler runs, nothing stops */
+        signal(SIGTSTP, on_tstp);
+        raise(SIGTSTP);
+        _exit(tstp_handled == 1 ? 0 : 1);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(waitpid(pid, &st, WUNTRACED), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+    siginfo_t si;
+    pid = fork();
+    if (pid == 0) {                     /* stops itself; waitid sees CLD_STOPPED */
+        raise(SIGTSTP);
+        _exit(5);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(waitid(P_PID, pid, &si, WEXITED | WSTOPPED), 0);
+    CHECK_EQ(si.si_code, CLD_STOPPED);
+    CHECK_EQ(si.si_status, SIGTSTP);
+    CHECK_EQ(kill(pid, SIGCONT), 0);
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 5);
+}
+
 /* ---- the whole suite ---- */
 
 static const struct mcase cases[];
@@ -1528,6 +1601,7 @@ static const struct mcase cases[] = {
     { "thread.robust_mutex_owner_dies", robust_mutex_owner_dies },
     { "rlimit.enforced", rlimit_enforced },
     { "wait.waitid_status", waitid_status },
+    { "jobs.stop_continue", jobs_stop_continue },
     { "leak.second_pass", leak_second_pass },
 };
 static const size_t ncases = sizeof cases / sizeof cases[0];

@@ -20,6 +20,12 @@ void arch_thread_set_tls(struct thread *t, const struct thread *from, uint64_t t
         t->arch.frame.x[REG_GP] = from->arch.frame.x[REG_GP];
 }
 
+void arch_thread_copy_tls(struct thread *t, const struct thread *from)
+{
+    t->arch.frame.x[REG_TP] = from->arch.frame.x[REG_TP];
+    t->arch.frame.x[REG_GP] = from->arch.frame.x[REG_GP];
+}
+
 void arch_thread_exec(struct thread *t, const struct arch_aspace *as, uint64_t pc, uint64_t sp)
 {
     struct trap_frame *f = &t->arch.frame;

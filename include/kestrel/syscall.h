@@ -30,7 +30,10 @@ enum ks_syscall {
                                    name_len <= KS_NAME_MAX, the first 31 bytes kept */
     KS_SYS_PROCESS_EXIT,        /* (status) -> does not return; all threads end */
     KS_SYS_PROCESS_WAIT,        /* (proc, uint64_t *status, flags) -> 0 once it has ended; needs
-                                   WAIT. KS_WAIT_NOHANG: KS_ERR_AGAIN if it has not ended yet */
+                                   WAIT. KS_WAIT_NOHANG: KS_ERR_AGAIN if it has not ended yet.
+                                   KS_WAIT_STOPPED / _CONTINUED: also once it reports a stop
+                                   (status KS_STATUS_STOPPED | signal) or a continue
+                                   (KS_STATUS_CONTINUED) not yet waited for (KS_SYS_PROCESS_STOPPED) */
     KS_SYS_PROCESS_KILL,        /* (proc, cause) -> 0; needs MANAGE; it ends with KS_STATUS_KILLED |
                                    cause: 0 means KS_KILL_BY_REQUEST, else a KS_KILL_SIGNAL(n) */
 
@@ -191,7 +194,8 @@ enum ks_syscall {
                                    now if any of events (or HANGUP) holds; else 0, with a watch
                                    armed; the listener needs READ; listener 0: only the answer.
                                    A pipe end: READABLE/WRITABLE/HANGUP as below; a process
-                                   (needs WAIT): HANGUP once it has ended */
+                                   (needs WAIT): HANGUP once it has ended, READABLE while a stop
+                                   or continue it reported waits to be waited for */
     KS_SYS_LISTENER_WAIT,       /* (listener, timeout_ns, uint64_t out[2]) -> 0: out[0] the word,
                                    out[1] the userdata of a notification; KS_ERR_TIMED_OUT,
                                    KS_ERR_INTERRUPTED, KS_ERR_PEER_CLOSED; needs READ */
@@ -213,6 +217,13 @@ enum ks_syscall {
     KS_SYS_IPC_NOTIFY,          /* (client, word) -> 0; post a notification (a1 = the port's
                                    userdata, MR0 = word, OR-ed into one still pending) to its
                                    listener; needs SIGNAL (KS_CLIENT_NOTIFY) */
+    KS_SYS_PROCESS_STOPPED,     /* (signal) -> 0; the caller's process reports that it has
+                                   stopped (signal 1..64, the one that stopped it) or continued
+                                   (0): what job control's wait reports. Nothing is halted by
+                                   the kernel (the process's own code waits for its SIGCONT);
+                                   waiters with KS_WAIT_STOPPED/_CONTINUED wake, watches with
+                                   KS_WATCH_READABLE fire, and its PROCESS_ON_EXIT bits are
+                                   raised (SIGCHLD). A continue with no stop reported: nothing */
 
     KS_SYS_COUNT
 };
@@ -222,6 +233,8 @@ enum ks_syscall {
 
 /* KS_SYS_PROCESS_WAIT flags. */
 #define KS_WAIT_NOHANG      (1u << 0)
+#define KS_WAIT_STOPPED     (1u << 1)   /* also report a stop (WUNTRACED) */
+#define KS_WAIT_CONTINUED   (1u << 2)   /* also report a continue (WCONTINUED) */
 
 /* KS_SYS_IPC_CLIENT_CREATE flags. */
 #define KS_CLIENT_NOTIFY    (1u << 0)
@@ -300,6 +313,8 @@ _Static_assert(sizeof(struct ks_ids) == 16, "ks_ids layout is ABI");
  * KS_STATUS_KILLED is set, the cause (KS_KILL_*) in bits 0..31.
  */
 #define KS_STATUS_KILLED    (1ull << 32)
+#define KS_STATUS_STOPPED   (1ull << 33)    /* | the signal: a stop reported, not an end */
+#define KS_STATUS_CONTINUED (1ull << 34)    /* a continue reported, not an end */
 #define KS_KILL_BY_REQUEST  1   /* process_kill */
 #define KS_KILL_PAGE_FAULT  2
 #define KS_KILL_ILLEGAL     3   /* illegal instruction */

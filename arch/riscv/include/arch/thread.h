@@ -91,6 +91,9 @@ static inline uint64_t arch_user_sp(const struct thread *t)
    same process) is given, from's gp, as a Linux clone child would. */
 void arch_thread_set_tls(struct thread *t, const struct thread *from, uint64_t tp);
 
+/* A forked child's thread starts with from's thread and global pointers (tp, gp). */
+void arch_thread_copy_tls(struct thread *t, const struct thread *from);
+
 /* Prepare a kernel thread: its first switch runs thread_start(), then fn(arg), then
    thread_exit with fn's result. */
 void arch_thread_init_kernel(struct thread *t, uint64_t kstack_top, long (*fn)(void *), void *arg);
