@@ -2480,7 +2480,32 @@ static void fork_bomb_bounded(void)
 
 /* ---- main ---- */
 
+/* The plain definition strcspn must agree with (musl/src/string/strcspn.c is kestrel's own). */
+static size_t strcspn_reference(const char *s, const char *reject)
+{
+    size_t n = 0;
+    while (s[n] && !strchr(reject, s[n]))
+        n++;
+    return n;
+}
+
+static void string_strcspn(void)
+{
+    static const char *const strs[] = { "", "a", "hello, world", "x=$((i+1))", "\x80\xff?@\x7f abc",
+                                        "????@@@@", "no match here at all", "\x01\x02\x03" };
+    static const char *const rejects[] = { "", "a", ",", "$(", "@?", "\xff\x80", "\x7f ", "=$'\"\\`",
+                                           "abcdefghijklmnopqrstuvwxyz", "\x01", "\x03\x02" };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        for (size_t j = 0; j < sizeof rejects / sizeof rejects[0]; j++)
+            CHECK_EQ(strcspn(strs[i], rejects[j]), strcspn_reference(strs[i], rejects[j]));
+    CHECK_EQ(strcspn("abc?def", "?"), 3);
+    CHECK_EQ(strcspn("abc@def", "@?"), 3);          /* 64 and 63: either side of a word */
+    CHECK_EQ(strcspn("abc\xc0" "def", "\xbf\xc0"), 3);   /* 191 and 192 */
+    CHECK_EQ(strcspn("abcdef", ""), 6);
+}
+
 static const struct mcase cases[] = {
+    { "string.strcspn", string_strcspn },
     { "stdio.snprintf_ints_strings", stdio_snprintf_ints_strings },
     { "stdio.snprintf_double", stdio_snprintf_double },
     { "stdio.printf_returns_length", stdio_printf_returns_length },
