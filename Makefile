@@ -9,7 +9,8 @@
 #   make qemu       boot the kernel (same as ./qemu-run.sh)
 #   make fuzz       the system-call fuzzer: SEEDS=A..B (1..64) CALLS=N (25000), or
 #                   SEED=S CALLS=N to replay one seed with every call printed
-#   make gdb        boot halted and attach gdb-multiarch, stopped at kmain
+#   make gdb        boot halted and attach gdb-multiarch, stopped at kmain (PROG=NAME:
+#                   that program's symbols too; ARGS=...: the bootargs; tools/gdb-run)
 #   make clean      remove build/
 #
 # Everything goes to build/. Header dependencies are tracked (-MMD).
@@ -317,8 +318,9 @@ fuzz: $(B)/kernel-debug.elf
 qemu: $(B)/kernel.elf
 	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel.elf
 
+# PROG=NAME (or "a b"): that program's symbols too (init's and fsd's always); ARGS: the bootargs.
 gdb: $(B)/kernel.elf
-	tools/gdb-run $(B)/kernel.elf $(QEMU) $(QEMU_ARGS)
+	PROGS="$(PROG)" GDB_APPEND="$(ARGS)" tools/gdb-run $(B)/kernel.elf $(QEMU) $(QEMU_ARGS)
 
 clean:
 	rm -rf $(B)
