@@ -9,6 +9,10 @@
 #   ks-threads            every thread of those: tid, process, state, what it waits on
 #   ks-handles [PID]      a process's handle table (default: the running one):
 #                         value, object type, rights, references
+#   ks-port PID SLOT      the listener behind a listener or client port handle:
+#                         queued callers, waiting receivers, pending notifications
+#   ks-memobj PID SLOT    a memobj (or a view's): size, pages present, mappings
+#   ks-stepi              stepi, into the kernel at an ecall
 #
 # The running thread: in the kernel, tp holds it; in user mode the trap entry's
 # sscratch does (arch/riscv/entry.S swaps the two on every trap). QEMU's gdb
@@ -191,11 +195,127 @@ class KsHandles(gdb.Command):
                   f"{int(o['refs']):>5}  {rights}")
 
 
+def handle_object(arg, usage):
+    """The struct object * that slot SLOT of process PID's table holds, or None (said why)."""
+    words = arg.split()
+    if len(words) != 2:
+        print(usage)
+        return None
+    pid, slot = int(words[0]), int(words[1], 0)
+    for p in live_processes():
+        if int(p["pid"]) != pid:
+            continue
+        table = p["handles"]
+        n = table["slots"].type.range()[1] + 1
+        if int(table) == 0 or not 0 <= slot < n or int(table["slots"][slot]["obj"]) == 0:
+            print(f"process {pid} has no handle in slot {slot}")
+            return None
+        return table["slots"][slot]["obj"]
+    print(f"no live process {pid}")
+    return None
+
+
+def container(obj, typename):
+    """The struct that embeds `obj` (a struct object *) as its member obj."""
+    t = gdb.lookup_type(typename)
+    offset = next(f.bitpos // 8 for f in t.fields() if f.name == "obj")
+    return gdb.Value(int(obj) - offset).cast(t.pointer()).dereference()
+
+
+def thread_ids(head, member):
+    ipc_type = gdb.lookup_type("struct thread_ipc")
+    link = next(f.bitpos // 8 for f in ipc_type.fields() if f.name == "link")
+    ipc_off = next(f.bitpos // 8 for f in gdb.lookup_type("struct thread").fields() if f.name == "ipc")
+    tids = []
+    node = head["head"]["next"]
+    while int(node) != int(head["head"].address):
+        t = gdb.Value(int(node) - link - ipc_off).cast(gdb.lookup_type("struct thread").pointer())
+        proc = t["proc"]
+        tids.append(f"{int(t['tid'])} ({name_of(proc.dereference()) if int(proc) else 'kernel'})")
+        node = node["next"]
+    return tids
+
+
+class KsPort(gdb.Command):
+    """ks-port PID SLOT: the listener behind a listener or client port handle."""
+
+    def __init__(self):
+        super().__init__("ks-port", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        with supervisor_view():
+            obj = handle_object(arg, "usage: ks-port PID SLOT")
+            if obj is None:
+                return
+            kind = int(obj["type"])
+            if kind == 6:
+                c = container(obj, "struct client_port")
+                print(f"client port, userdata {int(c['userdata']):#x}")
+                l = c["listener"].dereference()
+            elif kind == 5:
+                l = container(obj, "struct listener")
+            else:
+                print(f"slot holds a {OBJ_TYPES.get(kind, kind)}, not a port")
+                return
+            notes = sum(1 for _ in list_entries(l["notifications"], "struct ipc_notification", "link"))
+            print(f"listener at {int(l.address):#x}: {'closed' if int(l['closed']) else 'open'}, "
+                  f"{notes} notification(s) pending")
+            print(f"  callers queued:     {', '.join(thread_ids(l['callers'], 'link')) or '-'}")
+            print(f"  receivers waiting:  {', '.join(thread_ids(l['receivers'], 'link')) or '-'}")
+
+
+class KsMemobj(gdb.Command):
+    """ks-memobj PID SLOT: a memobj (or the one a view shows): size, pages, mappings."""
+
+    def __init__(self):
+        super().__init__("ks-memobj", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        with supervisor_view():
+            obj = handle_object(arg, "usage: ks-memobj PID SLOT")
+            if obj is None:
+                return
+            kind = int(obj["type"])
+            if kind == 4:
+                mo = container(obj, "struct view")["mo"].dereference()
+            elif kind == 3:
+                mo = container(obj, "struct memobj")
+            else:
+                print(f"slot holds a {OBJ_TYPES.get(kind, kind)}, not a memobj or view")
+                return
+            size = int(mo["size"])
+            maps = sum(1 for _ in list_entries(mo["mappings"], "struct vm_area", "mo_link"))
+            if int(mo["device"]):
+                print(f"device memobj: {size} bytes at physical {int(mo['device_pa']):#x}, {maps} mapping(s)")
+                return
+            present = []
+            self.walk(mo["pages"]["root"], int(mo["pages"]["height"]), 0, present)
+            shown = ", ".join(str(i) for i in present[:16]) + (" ..." if len(present) > 16 else "")
+            print(f"memobj: {size} bytes ({(size + 4095) // 4096} pages), {len(present)} present "
+                  f"[{shown}], {maps} mapping(s)")
+
+    def walk(self, node, height, base, out):
+        if int(node) == 0 or height == 0:
+            return
+        slots = node.cast(gdb.lookup_type("struct radix_node").pointer()).dereference()["slot"]
+        span = 64 ** (height - 1)
+        for i in range(64):
+            child = slots[i]
+            if int(child) == 0:
+                continue
+            if height == 1:
+                out.append(base + i)
+            else:
+                self.walk(child, height - 1, base + i * span, out)
+
+
 KsPid()
 KsIn()
 KsPs()
 KsThreads()
 KsHandles()
+KsPort()
+KsMemobj()
 
 
 # ---- bt from the kernel back into the user program ----
