@@ -236,63 +236,68 @@ def thread_ids(head, member):
     return tids
 
 
-class KsPort(gdb.Command):
+class SlotCommand(gdb.Command):
+    """A command about the object in slot SLOT of process PID's handle table:
+    subclasses name themselves and say what to show of it (show(obj))."""
+
+    def __init__(self, name):
+        super().__init__(name, gdb.COMMAND_DATA)
+        self.usage = f"usage: {name} PID SLOT"
+
+    def invoke(self, arg, from_tty):
+        with supervisor_view():
+            obj = handle_object(arg, self.usage)
+            if obj is not None:
+                self.show(obj, int(obj["type"]))
+
+
+class KsPort(SlotCommand):
     """ks-port PID SLOT: the listener behind a listener or client port handle."""
 
     def __init__(self):
-        super().__init__("ks-port", gdb.COMMAND_DATA)
+        super().__init__("ks-port")
 
-    def invoke(self, arg, from_tty):
-        with supervisor_view():
-            obj = handle_object(arg, "usage: ks-port PID SLOT")
-            if obj is None:
-                return
-            kind = int(obj["type"])
-            if kind == 6:
-                c = container(obj, "struct client_port")
-                print(f"client port, userdata {int(c['userdata']):#x}")
-                l = c["listener"].dereference()
-            elif kind == 5:
-                l = container(obj, "struct listener")
-            else:
-                print(f"slot holds a {OBJ_TYPES.get(kind, kind)}, not a port")
-                return
-            notes = sum(1 for _ in list_entries(l["notifications"], "struct ipc_notification", "link"))
-            print(f"listener at {int(l.address):#x}: {'closed' if int(l['closed']) else 'open'}, "
-                  f"{notes} notification(s) pending")
-            print(f"  callers queued:     {', '.join(thread_ids(l['callers'], 'link')) or '-'}")
-            print(f"  receivers waiting:  {', '.join(thread_ids(l['receivers'], 'link')) or '-'}")
+    def show(self, obj, kind):
+        if kind == 6:
+            c = container(obj, "struct client_port")
+            print(f"client port, userdata {int(c['userdata']):#x}")
+            l = c["listener"].dereference()
+        elif kind == 5:
+            l = container(obj, "struct listener")
+        else:
+            print(f"slot holds a {OBJ_TYPES.get(kind, kind)}, not a port")
+            return
+        notes = sum(1 for _ in list_entries(l["notifications"], "struct ipc_notification", "link"))
+        print(f"listener at {int(l.address):#x}: {'closed' if int(l['closed']) else 'open'}, "
+              f"{notes} notification(s) pending")
+        print(f"  callers queued:     {', '.join(thread_ids(l['callers'], 'link')) or '-'}")
+        print(f"  receivers waiting:  {', '.join(thread_ids(l['receivers'], 'link')) or '-'}")
 
 
-class KsMemobj(gdb.Command):
+class KsMemobj(SlotCommand):
     """ks-memobj PID SLOT: a memobj (or the one a view shows): size, pages, mappings."""
 
     def __init__(self):
-        super().__init__("ks-memobj", gdb.COMMAND_DATA)
+        super().__init__("ks-memobj")
 
-    def invoke(self, arg, from_tty):
-        with supervisor_view():
-            obj = handle_object(arg, "usage: ks-memobj PID SLOT")
-            if obj is None:
-                return
-            kind = int(obj["type"])
-            if kind == 4:
-                mo = container(obj, "struct view")["mo"].dereference()
-            elif kind == 3:
-                mo = container(obj, "struct memobj")
-            else:
-                print(f"slot holds a {OBJ_TYPES.get(kind, kind)}, not a memobj or view")
-                return
-            size = int(mo["size"])
-            maps = sum(1 for _ in list_entries(mo["mappings"], "struct vm_area", "mo_link"))
-            if int(mo["device"]):
-                print(f"device memobj: {size} bytes at physical {int(mo['device_pa']):#x}, {maps} mapping(s)")
-                return
-            present = []
-            self.walk(mo["pages"]["root"], int(mo["pages"]["height"]), 0, present)
-            shown = ", ".join(str(i) for i in present[:16]) + (" ..." if len(present) > 16 else "")
-            print(f"memobj: {size} bytes ({(size + 4095) // 4096} pages), {len(present)} present "
-                  f"[{shown}], {maps} mapping(s)")
+    def show(self, obj, kind):
+        if kind == 4:
+            mo = container(obj, "struct view")["mo"].dereference()
+        elif kind == 3:
+            mo = container(obj, "struct memobj")
+        else:
+            print(f"slot holds a {OBJ_TYPES.get(kind, kind)}, not a memobj or view")
+            return
+        size = int(mo["size"])
+        maps = sum(1 for _ in list_entries(mo["mappings"], "struct vm_area", "mo_link"))
+        if int(mo["device"]):
+            print(f"device memobj: {size} bytes at physical {int(mo['device_pa']):#x}, {maps} mapping(s)")
+            return
+        present = []
+        self.walk(mo["pages"]["root"], int(mo["pages"]["height"]), 0, present)
+        shown = ", ".join(str(i) for i in present[:16]) + (" ..." if len(present) > 16 else "")
+        print(f"memobj: {size} bytes ({(size + 4095) // 4096} pages), {len(present)} present "
+              f"[{shown}], {maps} mapping(s)")
 
     def walk(self, node, height, base, out):
         if int(node) == 0 or height == 0:
