@@ -87,6 +87,31 @@ static long sys_uname(struct utsname *u)
     return 0;
 }
 
+/* syslog(2), that is klogctl: the kernel log through KS_SYS_KLOG (see internal.h). */
+long sys_syslog(long type, char *buf, long len)
+{
+    long r;
+    switch (type) {
+    case 0: case 1: case 6: case 7: case 8:
+        return 0;               /* close, open, console off and on, console level: nothing to do */
+    case 3: case 4:             /* SYSLOG_ACTION_READ_ALL, READ_CLEAR */
+        if (len < 0)
+            return -EINVAL;
+        r = ks_klog(type == 3 ? KS_KLOG_READ : KS_KLOG_READ_CLEAR, buf, (size_t)len);
+        break;
+    case 5:                     /* SYSLOG_ACTION_CLEAR */
+        r = ks_klog(KS_KLOG_CLEAR, NULL, 0);
+        break;
+    case 9:                     /* SIZE_UNREAD (there is no read position: the capacity) */
+    case 10:                    /* SIZE_BUFFER */
+        r = ks_klog(KS_KLOG_SIZE, NULL, 0);
+        break;
+    default:
+        return -EINVAL;         /* READ (2) waits for new messages on Linux: not offered */
+    }
+    return r < 0 ? linux_err(r) : r;
+}
+
 static const struct { short nr; const char *name; } sys_names[] = {
     { SYS_socket, "socket" },
     { SYS_linkat, "linkat" }, { SYS_fchownat, "fchownat" },
@@ -355,6 +380,8 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
         return 0;
     case SYS_sync: case SYS_syncfs:     /* files live in fsd's memory: nothing to write back */
         return 0;
+    case SYS_syslog:            /* klogctl, for dmesg: the kernel log (KS_SYS_KLOG) */
+        return sys_syslog(a, (char *)b, c);
     case SYS_getuid: case SYS_geteuid: case SYS_getgid: case SYS_getegid:
         return 0;               /* one user, root; modes are reported, not checked */
     case SYS_umask: {

@@ -43,6 +43,30 @@ long sys_debug_write(sysarg_t buf, sysarg_t len)
     return (long)len;
 }
 
+long sys_klog(sysarg_t op, sysarg_t buf, sysarg_t len)
+{
+    static char copy[CONSOLE_LOG_SIZE];
+    switch (op) {
+    case KS_KLOG_SIZE:
+        return CONSOLE_LOG_SIZE;
+    case KS_KLOG_CLEAR:
+        console_log_clear();
+        return 0;
+    case KS_KLOG_READ: case KS_KLOG_READ_CLEAR: {
+        if (!user_range_ok(buf, len))
+            return KS_ERR_FAULT;
+        unsigned long n = console_log_copy(copy, len < sizeof copy ? len : sizeof copy);
+        if (copy_to_user(buf, copy, n))
+            return KS_ERR_FAULT;
+        if (op == KS_KLOG_READ_CLEAR)
+            console_log_clear();
+        return (long)n;
+    }
+    default:
+        return KS_ERR_INVALID;
+    }
+}
+
 uint64_t sys_debug_write_calls(void)
 {
     return debug_write_calls;

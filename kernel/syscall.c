@@ -46,6 +46,7 @@ long sys_random(sysarg_t buf, sysarg_t len);
 long sys_process_times(sysarg_t proc, sysarg_t out);
 long sys_pid_alive(sysarg_t pid);
 long sys_process_stopped(sysarg_t sig);
+long sys_klog(sysarg_t op, sysarg_t buf, sysarg_t len);
 long sys_thread_robust(sysarg_t head, sysarg_t owner);
 long sys_upcall_fault(sysarg_t cause, sysarg_t bit1);
 long sys_ipc_call(sysarg_t port, sysarg_t desc);
@@ -137,6 +138,7 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_PID_ALIVE, sys_pid_alive),
     ENTRY(KS_SYS_THREAD_ROBUST, sys_thread_robust),
     ENTRY(KS_SYS_UPCALL_FAULT, sys_upcall_fault),
+    ENTRY(KS_SYS_KLOG, sys_klog),
     ENTRY(KS_SYS_PROCESS_STOPPED, sys_process_stopped),
 };
 

@@ -401,6 +401,9 @@ long sys_unlinkat(long dirfd, const char *path, long flags);
  */
 void emu_tty_join(ks_handle_t h, uint32_t pid, uint32_t pgid);
 
+/* syslog(2) (klogctl): read, read and clear, clear, or size the kernel log. */
+long sys_syslog(long type, char *buf, long len);
+
 /* symlinkat and readlinkat (fsd's FS_OP_SYMLINK, FS_OP_READLINK). */
 long sys_symlinkat(const char *target, long dirfd, const char *path);
 long sys_readlinkat(long dirfd, const char *path, char *buf, size_t size);

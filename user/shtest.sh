@@ -803,6 +803,13 @@ t_expr() {
     expect "status of a 0 result" 1 "$?"
 }
 
+# dmesg: the kernel log holds the boot banner; -c empties it after reading.
+t_dmesg() {
+    expect "the boot banner" 1 "$(dmesg | grep -c 'kestrel: RISC-V Sv48 kernel on hart 0')"
+    check "dmesg -c" dmesg -c
+    expect "empty after -c" 0 "$(dmesg | wc -c)"
+}
+
 CASES="pipeline pipe_bulk
 redir_out redir_in redir_fd heredoc_expand heredoc_quoted
 quoting args param_expansion cmdsubst
@@ -811,7 +818,7 @@ bg_wait trap_signal trap_exit kill_bg
 fs_tree find_xargs sort_uniq md5sum bigfile cp_r mv rm_r symlink ls wc_head_tail cut_tr stat_du test_ops
 grep sed awk
 script_sh script_exec script_noshebang
-printf seq_yes tee od_hexdump date sleep env basename_dirname expr"
+printf seq_yes tee od_hexdump date sleep env basename_dirname expr dmesg"
 
 # ---- the runner ----
 

@@ -2006,6 +2006,7 @@ static void bad_pointers_readonly(void)
     uint8_t before = ((volatile uint8_t *)ro)[0];
     KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, 100, (void *)ro, 64), KS_ERR_FAULT);
     KT_EXPECT_EQ(ks_kstat((struct ks_kstat *)ro), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_klog(KS_KLOG_READ, (void *)ro, 64), KS_ERR_FAULT);
     /* Our own code is read-only too. */
     uintptr_t code = (uintptr_t)bad_pointers_readonly & ~(uintptr_t)7;
     uint64_t insn = *(volatile uint64_t *)code;
@@ -2019,6 +2020,39 @@ static void bad_pointers_readonly(void)
     UNMAP((uintptr_t)ro, KS_PAGE_SIZE);
     ks_handle_close((ks_handle_t)other);
     ks_handle_close((ks_handle_t)m);
+}
+
+/*
+ * The kernel log (KS_SYS_KLOG): it holds what the kernel printed at boot, a
+ * read gets the newest bytes, a clear empties it, and bad requests fail.
+ */
+#define KLOG_BYTES 16384        /* the capacity syscall.h documents for KS_SYS_KLOG */
+
+/* Does buf (n bytes) hold the string s anywhere? */
+static int holds(const char *buf, long n, const char *s)
+{
+    long k = (long)strlen(s);
+    for (long i = 0; i + k <= n; i++)
+        if (memcmp(buf + i, s, (size_t)k) == 0)
+            return 1;
+    return 0;
+}
+
+static void klog_read_clear(void)
+{
+    static char buf[KLOG_BYTES];
+    KT_EXPECT_EQ(ks_klog(KS_KLOG_SIZE, NULL, 0), KLOG_BYTES);
+    long n = ks_klog(KS_KLOG_READ, buf, sizeof buf - 1);
+    KT_ASSERT(n > 0);
+    KT_EXPECT(holds(buf, n, "kestrel: RISC-V Sv48 kernel"));
+    KT_EXPECT_EQ(ks_klog(KS_KLOG_READ, buf, 10), 10);
+    KT_EXPECT_EQ(ks_klog(KS_KLOG_READ, (void *)0x10, 64), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_klog(99, buf, 64), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_klog(KS_KLOG_CLEAR, NULL, 0), 0);
+    KT_EXPECT_EQ(ks_klog(KS_KLOG_READ, buf, sizeof buf), 0);
+    ks_debug_write("klog\n", 5);
+    KT_EXPECT_EQ(ks_klog(KS_KLOG_READ, buf, sizeof buf), 5);
+    KT_EXPECT(memcmp(buf, "klog\n", 5) == 0);
 }
 
 static void bad_pointers_process(void)
@@ -2354,6 +2388,7 @@ static const struct ktest_case bad_cases[] = {
     { "last_user_byte", bad_last_user_byte },
     { "pointers_io", bad_pointers_io },
     { "pointers_readonly", bad_pointers_readonly },
+    { "klog_read_clear", klog_read_clear },
     { "pointers_process", bad_pointers_process },
     { "handles", bad_handles },
     { "handle_types", bad_handle_types },

@@ -217,6 +217,11 @@ enum ks_syscall {
     KS_SYS_IPC_NOTIFY,          /* (client, word) -> 0; post a notification (a1 = the port's
                                    userdata, MR0 = word, OR-ed into one still pending) to its
                                    listener; needs SIGNAL (KS_CLIENT_NOTIFY) */
+    KS_SYS_KLOG,                /* (op, buf, len) -> bytes; the kernel log (the console's newest
+                                   16 KiB, kprintf's and debug writes): KS_KLOG_READ copies the
+                                   newest min(len, kept) bytes to buf, oldest first;
+                                   KS_KLOG_READ_CLEAR also empties it, KS_KLOG_CLEAR only
+                                   empties it (0), KS_KLOG_SIZE gives its capacity */
     KS_SYS_PROCESS_STOPPED,     /* (signal) -> 0; the caller's process reports that it has
                                    stopped (signal 1..64, the one that stopped it) or continued
                                    (0): what job control's wait reports. Nothing is halted by
@@ -232,6 +237,11 @@ enum ks_syscall {
 #define KS_NAME_MAX         4096
 
 /* KS_SYS_PROCESS_WAIT flags. */
+#define KS_KLOG_READ        0
+#define KS_KLOG_READ_CLEAR  1
+#define KS_KLOG_CLEAR       2
+#define KS_KLOG_SIZE        3
+
 #define KS_WAIT_NOHANG      (1u << 0)
 #define KS_WAIT_STOPPED     (1u << 1)   /* also report a stop (WUNTRACED) */
 #define KS_WAIT_CONTINUED   (1u << 2)   /* also report a continue (WCONTINUED) */
