@@ -5,6 +5,7 @@
  * client side of user/lib/fsproto.h's protocol. See internal.h.
  */
 #include "musl_emu/internal.h"
+#include "user/lib/fstermios.h"
 
 /* ---- talking to the FS server ---- */
 
@@ -189,28 +190,6 @@ void emu_tty_join(ks_handle_t h, uint32_t pid, uint32_t pgid)
         ;
 }
 
-/* The console's termios, from or into FS_OP_TCATTR's words (fsproto.h). */
-static void termios_words(struct termios *t, uint64_t w[KS_IPC_WORDS], int to_words)
-{
-    uint8_t cc[FS_TCATTR_CC];
-    if (to_words) {
-        w[2] = t->c_iflag | (uint64_t)t->c_oflag << 32;
-        w[3] = t->c_cflag | (uint64_t)t->c_lflag << 32;
-        cc[0] = t->c_line;
-        memcpy(cc + 1, t->c_cc, sizeof cc - 1);
-        memcpy(&w[4], cc, sizeof cc);
-        return;
-    }
-    memset(t, 0, sizeof *t);
-    t->c_iflag = (tcflag_t)w[2];
-    t->c_oflag = (tcflag_t)(w[2] >> 32);
-    t->c_cflag = (tcflag_t)w[3];
-    t->c_lflag = (tcflag_t)(w[3] >> 32);
-    memcpy(cc, &w[4], sizeof cc);
-    t->c_line = cc[0];
-    memcpy(t->c_cc, cc + 1, sizeof cc - 1);
-}
-
 /* The console's terminal requests (termios, window size, flush, controlling terminal). */
 static long console_ioctl(const struct fd *f, unsigned long req, void *arg)
 {
@@ -220,12 +199,12 @@ static long console_ioctl(const struct fd *f, unsigned long req, void *arg)
         w[1] = FS_TCATTR_GET;
         long r = fs_call(f->h, w, NULL, 0, NULL, 0, NULL, NULL);
         if (r == 0)
-            termios_words((struct termios *)arg, w, 0);
+            fs_termios_from_words((struct termios *)arg, w);
         return r;
     }
     case TCSETS: case TCSETSW: case TCSETSF:
         w[1] = req == TCSETSF ? FS_TCATTR_SET_FLUSH : FS_TCATTR_SET;
-        termios_words((struct termios *)arg, w, 1);
+        fs_termios_to_words((const struct termios *)arg, w);
         return fs_call(f->h, w, NULL, 0, NULL, 0, NULL, NULL);
     case TCFLSH:
         if ((long)arg != TCIFLUSH && (long)arg != TCOFLUSH && (long)arg != TCIOFLUSH)

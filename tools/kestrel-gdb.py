@@ -111,17 +111,26 @@ class KsIn(gdb.Function):
             return int(p is not None and name_of(p) == name.string())
 
 
-class KsPs(gdb.Command):
-    """ks-ps: the processes not yet dead."""
+class KsCommand(gdb.Command):
+    """A command that reads kernel structures: run(arg, priv) inside supervisor_view,
+    priv being the privilege level the stop was in."""
 
-    def __init__(self):
-        super().__init__("ks-ps", gdb.COMMAND_DATA)
+    def __init__(self, name):
+        super().__init__(name, gdb.COMMAND_DATA)
 
     def invoke(self, arg, from_tty):
         with supervisor_view() as priv:
-            self.show(current_process(priv))
+            self.run(arg, priv)
 
-    def show(self, cur):
+
+class KsPs(KsCommand):
+    """ks-ps: the processes not yet dead."""
+
+    def __init__(self):
+        super().__init__("ks-ps")
+
+    def run(self, arg, priv):
+        cur = current_process(priv)
         print(f"{'':2}{'pid':>5} {'ppid':>5} {'state':<8} {'threads':>7}  name")
         for p in live_processes():
             mark = "*" if cur is not None and int(p.address) == int(cur.address) else " "
@@ -129,17 +138,14 @@ class KsPs(gdb.Command):
                   f"{PROCESS_STATES.get(int(p['state']), '?'):<8} {int(p['nthreads']):>7}  {name_of(p)}")
 
 
-class KsThreads(gdb.Command):
+class KsThreads(KsCommand):
     """ks-threads: every thread of the live processes, with its state and what it waits on."""
 
     def __init__(self):
-        super().__init__("ks-threads", gdb.COMMAND_DATA)
+        super().__init__("ks-threads")
 
-    def invoke(self, arg, from_tty):
-        with supervisor_view() as priv:
-            self.show(current_thread(priv))
-
-    def show(self, cur):
+    def run(self, arg, priv):
+        cur = current_thread(priv)
         print(f"{'':2}{'tid':>6} {'pid':>5} {'process':<10} {'state':<9} waits on")
         for p in live_processes():
             for t in list_entries(p["threads"], "struct thread", "proc_link"):
@@ -155,17 +161,14 @@ class KsThreads(gdb.Command):
                 print(f"{mark:2}{int(t['tid']):>6} {int(p['pid']):>5} {name_of(p):<10} {state:<9} {waits}")
 
 
-class KsHandles(gdb.Command):
+class KsHandles(KsCommand):
     """ks-handles [PID]: a process's handle table (default: the running process)."""
 
     def __init__(self):
-        super().__init__("ks-handles", gdb.COMMAND_DATA)
+        super().__init__("ks-handles")
 
-    def invoke(self, arg, from_tty):
-        with supervisor_view() as priv:
-            self.show(arg, current_process(priv))
-
-    def show(self, arg, cur):
+    def run(self, arg, priv):
+        cur = current_process(priv)
         want = int(arg) if arg.strip() else None
         proc = None
         for p in live_processes():
@@ -236,19 +239,18 @@ def thread_ids(head, member):
     return tids
 
 
-class SlotCommand(gdb.Command):
+class SlotCommand(KsCommand):
     """A command about the object in slot SLOT of process PID's handle table:
-    subclasses name themselves and say what to show of it (show(obj))."""
+    subclasses name themselves and say what to show of it (show(obj, type))."""
 
     def __init__(self, name):
-        super().__init__(name, gdb.COMMAND_DATA)
+        super().__init__(name)
         self.usage = f"usage: {name} PID SLOT"
 
-    def invoke(self, arg, from_tty):
-        with supervisor_view():
-            obj = handle_object(arg, self.usage)
-            if obj is not None:
-                self.show(obj, int(obj["type"]))
+    def run(self, arg, priv):
+        obj = handle_object(arg, self.usage)
+        if obj is not None:
+            self.show(obj, int(obj["type"]))
 
 
 class KsPort(SlotCommand):

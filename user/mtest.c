@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -547,6 +548,71 @@ static void files_inline_path_malformed(void)
     struct stat st;
     CHECK_EQ(stat("/etc/motd", &st), 0);
     CHECK_EQ(u[1], st.st_ino);                  /* struct fs_stat starts with the inode */
+}
+
+/* One request to fsd's root port with a buffer and at most one moved handle; fsd's status. */
+static int64_t fs_request(uint64_t w[KS_IPC_WORDS], const char *buf, size_t len, long handle)
+{
+    struct ks_ipc_desc d = { .send_buf = buf, .send_len = len };
+    if (handle > 0) {
+        d.send_handles[0] = (ks_handle_t)handle;
+        d.send_handle_flags[0] = KS_IPC_HANDLE_MOVE;
+        d.send_nhandles = 1;
+    }
+    long r = ks_ipc_call(musl_emu_fs_root(), &d, w, NULL);
+    return r < 0 ? r : (int64_t)w[0];
+}
+
+/*
+ * The requests the shell work added to fsd, malformed: symlink, readlink and
+ * joining the console each refuse what they cannot use, and fsd serves on.
+ */
+static void files_new_ops_malformed(void)
+{
+    REQUIRE(musl_emu_fs_root() != 0);
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_SYMLINK, 99 };          /* target longer than what came */
+    CHECK_EQ(fs_request(w, "/x" DIR_T "/l", 8, 0), -EINVAL);
+    uint64_t w0[KS_IPC_WORDS] = { FS_OP_SYMLINK, 0 };          /* empty target */
+    CHECK_EQ(fs_request(w0, DIR_T "/l", strlen(DIR_T "/l"), 0), -ENOENT);
+    uint64_t wn[KS_IPC_WORDS] = { FS_OP_SYMLINK, 3 };          /* a NUL inside the target */
+    CHECK_EQ(fs_request(wn, "a\0b" DIR_T "/l", 3 + strlen(DIR_T "/l"), 0), -EINVAL);
+    uint64_t r[KS_IPC_WORDS] = { FS_OP_READLINK };             /* not a link */
+    CHECK_EQ(fs_request(r, "/etc/motd", 9, 0), -EINVAL);
+    uint64_t j0[KS_IPC_WORDS] = { FS_OP_TTYJOIN, 0, 5 };       /* pid 0 */
+    CHECK_EQ(fs_request(j0, NULL, 0, 0), -EINVAL);
+    uint64_t j1[KS_IPC_WORDS] = { FS_OP_TTYJOIN, (uint64_t)getpid(), 5 };   /* no handle */
+    CHECK_EQ(fs_request(j1, NULL, 0, 0), -EINVAL);
+    long mo = ks_memobj_create(KS_PAGE_SIZE);                  /* a handle, but no process */
+    REQUIRE(mo > 0);
+    uint64_t j2[KS_IPC_WORDS] = { FS_OP_TTYJOIN, (uint64_t)getpid(), 5 };
+    CHECK_EQ(fs_request(j2, NULL, 0, mo), -EINVAL);
+    long self = ks_handle_duplicate(KS_PROCESS_SELF, KS_RIGHT_SIGNAL | KS_RIGHT_TRANSFER);
+    REQUIRE(self > 0);                                          /* a process without WAIT and READ */
+    uint64_t j3[KS_IPC_WORDS] = { FS_OP_TTYJOIN, (uint64_t)getpid(), 5 };
+    CHECK_EQ(fs_request(j3, NULL, 0, self), -EINVAL);
+    long idle = ks_process_create("idle", 4);                  /* a process that never runs */
+    REQUIRE(idle > 0);
+    uint64_t j4[KS_IPC_WORDS] = { FS_OP_TTYJOIN, 77777, 5 };
+    CHECK_EQ(fs_request(j4, NULL, 0, idle), -ESRCH);
+    struct stat st;
+    CHECK_EQ(stat("/etc/motd", &st), 0);                        /* fsd still serves */
+}
+
+/* The console's termios and window-size requests refuse what they do not know. */
+static void stdio_console_requests_malformed(void)
+{
+    struct termios t;
+    REQUIRE(tcgetattr(1, &t) == 0);
+    CHECK_ERR(ioctl(1, TCFLSH, 7), EINVAL);
+    CHECK_ERR(ioctl(1, 0x54ff, 0), ENOTTY);
+    struct winsize ws = { .ws_row = 30, .ws_col = 90 };
+    CHECK_EQ(ioctl(1, TIOCSWINSZ, &ws), 0);
+    struct winsize got = { 0 };
+    CHECK_EQ(ioctl(1, TIOCGWINSZ, &got), 0);
+    CHECK(got.ws_row == 30 && got.ws_col == 90);
+    ws = (struct winsize){ .ws_row = 24, .ws_col = 80 };
+    CHECK_EQ(ioctl(1, TIOCSWINSZ, &ws), 0);
+    CHECK_EQ(tcsetattr(1, TCSANOW, &t), 0);
 }
 
 static void files_append(void)
@@ -2506,6 +2572,8 @@ static void string_strcspn(void)
 
 static const struct mcase cases[] = {
     { "string.strcspn", string_strcspn },
+    { "files.new_ops_malformed", files_new_ops_malformed },
+    { "stdio.console_requests_malformed", stdio_console_requests_malformed },
     { "stdio.snprintf_ints_strings", stdio_snprintf_ints_strings },
     { "stdio.snprintf_double", stdio_snprintf_double },
     { "stdio.printf_returns_length", stdio_printf_returns_length },

@@ -9,8 +9,8 @@
  * so that it can signal them. See fsd.h for the contracts.
  */
 #include <signal.h>
-#include <termios.h>
 #include "user/fsd/fsd.h"
+#include "user/lib/fstermios.h"
 
 #define QUEUE_SIZE  4096        /* input ready for readers (a power of two) */
 #define MAX_ENDS    256         /* canonical mode: line ends in the queue */
@@ -265,28 +265,20 @@ void tty_consume(size_t n)
 
 /* ---- requests ---- */
 
-/* The termios words of FS_OP_TCATTR (fsproto.h), in or out of tty.t. */
-static void termios_words(uint64_t w[KS_IPC_WORDS], int to_words)
+/* New settings from FS_OP_TCATTR's words; leaving canonical mode makes the typed line input. */
+static void termios_set(const uint64_t w[KS_IPC_WORDS])
 {
-    uint8_t cc[FS_TCATTR_CC];
-    if (to_words) {
-        w[2] = tty.t.c_iflag | (uint64_t)tty.t.c_oflag << 32;
-        w[3] = tty.t.c_cflag | (uint64_t)tty.t.c_lflag << 32;
-        cc[0] = tty.t.c_line;
-        memcpy(cc + 1, tty.t.c_cc, sizeof cc - 1);
-        memcpy(&w[4], cc, sizeof cc);
-        return;
-    }
+    struct termios t;
+    fs_termios_from_words(&t, w);
     tcflag_t was = tty.t.c_lflag;
-    tty.t.c_iflag = (tcflag_t)w[2];
-    __atomic_store_n(&tty.t.c_oflag, (tcflag_t)(w[2] >> 32), __ATOMIC_RELAXED);
-    tty.t.c_cflag = (tcflag_t)w[3];
-    tty.t.c_lflag = (tcflag_t)(w[3] >> 32);
-    memcpy(cc, &w[4], sizeof cc);
-    tty.t.c_line = cc[0];
-    memcpy(tty.t.c_cc, cc + 1, sizeof cc - 1);
+    tty.t.c_iflag = t.c_iflag;
+    __atomic_store_n(&tty.t.c_oflag, t.c_oflag, __ATOMIC_RELAXED);     /* the writer thread reads it */
+    tty.t.c_cflag = t.c_cflag;
+    tty.t.c_lflag = t.c_lflag;
+    tty.t.c_line = t.c_line;
+    memcpy(tty.t.c_cc, t.c_cc, sizeof t.c_cc);
     if ((was & ICANON) && !(tty.t.c_lflag & ICANON)) {
-        queue_put(tty.line, tty.linelen);       /* leaving canonical mode: what was typed is input */
+        queue_put(tty.line, tty.linelen);
         tty.linelen = 0;
         tty.nends = 0;
     }
@@ -297,13 +289,13 @@ long tty_tcattr(struct req *q)
     uint64_t how = q->in[1];
     switch (how) {
     case FS_TCATTR_GET:
-        termios_words(q->out, 1);
+        fs_termios_to_words(&tty.t, q->out);
         return 0;
     case FS_TCATTR_SET_FLUSH:
         flush_input();
         /* fall through */
     case FS_TCATTR_SET:
-        termios_words(q->in, 0);
+        termios_set(q->in);
         console_input_changed();
         return 0;
     case FS_TCATTR_FLUSH:
