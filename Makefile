@@ -9,6 +9,8 @@
 #   make qemu       boot the kernel (same as ./qemu-run.sh)
 #   make fuzz       the system-call fuzzer: SEEDS=A..B (1..64) CALLS=N (25000), or
 #                   SEED=S CALLS=N to replay one seed with every call printed
+#   make trace      boot the trace kernel (ARGS=...: the bootargs) under -icount; its event
+#                   ring becomes build/trace.json for Perfetto (tools/trace-json)
 #   make gdb        boot halted and attach gdb-multiarch, stopped at kmain (PROG=NAME:
 #                   that program's symbols too; ARGS=...: the bootargs; tools/gdb-run)
 #   make clean      remove build/
@@ -55,17 +57,23 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 # make bench measures, and build/kernel-debug.elf (KVARIANT=debug, built by a
 # second make into build/kdebug/), with assertions on and freed memory
 # poisoned and checked (kernel/debug.h), which make test and make fuzz boot.
+# A third, build/kernel-trace.elf (KVARIANT=trace, build/ktrace/), records
+# kernel events for make trace (kernel/trace.h).
 ifeq ($(KVARIANT),debug)
 KERNEL_CFLAGS += -DKESTREL_DEBUG
 KD    := $(B)/kdebug
 KNAME := kernel-debug
+else ifeq ($(KVARIANT),trace)
+KERNEL_CFLAGS += -DKESTREL_TRACE
+KD    := $(B)/ktrace
+KNAME := kernel-trace
 else
 KD    := $(B)/k
 KNAME := kernel
 endif
 KERNEL_OBJS := $(patsubst %,$(KD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: all test bench bench-audit readme-check profile fuzz qemu gdb clean FORCE
+.PHONY: all test bench bench-audit readme-check profile fuzz qemu gdb trace clean FORCE
 all: $(B)/kernel.elf
 FORCE:
 
@@ -284,12 +292,14 @@ $(B)/virt.dtb:
 	@mkdir -p $(B)
 	$(QEMU) -machine virt,dumpdtb=$@ -m 256M -nographic > /dev/null
 
-ifneq ($(KVARIANT),debug)
+ifeq ($(KVARIANT),)
 $(B)/kernel-debug.elf: FORCE
 	@$(MAKE) --no-print-directory KVARIANT=debug $@
+$(B)/kernel-trace.elf: FORCE
+	@$(MAKE) --no-print-directory KVARIANT=trace $@
 endif
 
-test: $(B)/kernel.elf $(B)/kernel-debug.elf $(HOST_TESTS) $(B)/virt.dtb $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
+test: $(B)/kernel.elf $(B)/kernel-debug.elf $(B)/kernel-trace.elf $(HOST_TESTS) $(B)/virt.dtb $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 	$(PYTHON) tools/run-tests --build $(B) --kernel $(B)/kernel-debug.elf --qemu "$(QEMU) $(QEMU_ARGS)" $(HOST_TESTS)
 
 bench: $(B)/kernel.elf
@@ -321,6 +331,12 @@ qemu: $(B)/kernel.elf
 # PROG=NAME (or "a b"): that program's symbols too (init's and fsd's always); ARGS: the bootargs.
 gdb: $(B)/kernel.elf
 	PROGS="$(PROG)" GDB_APPEND="$(ARGS)" tools/gdb-run $(B)/kernel.elf $(QEMU) $(QEMU_ARGS)
+
+# The trace kernel's boot, its console in build/trace.log, the JSON in build/trace.json.
+trace: $(B)/kernel-trace.elf
+	$(PYTHON) tools/trace-json --boot "$(QEMU) $(QEMU_ARGS) -icount shift=0,sleep=off -seed 1 \
+	    -kernel $(B)/kernel-trace.elf$(if $(ARGS), -append '$(ARGS)')" --log $(B)/trace.log \
+	    --syscalls include/kestrel/syscall.h --syscalls user/lib/fsproto.h -o $(B)/trace.json
 
 clean:
 	rm -rf $(B)

@@ -32,10 +32,15 @@
 #include "sched.h"
 #include "string.h"
 #include "syscall.h"
+#include "trace.h"
 #include "uaccess.h"
 #include "vm.h"
 
+#ifdef KESTREL_TRACE
+uint64_t ipc_fastpath_on = 0;           /* the trace kernel records IPC in the C path (trace.h) */
+#else
 uint64_t ipc_fastpath_on = 1;
+#endif
 struct ks_ipc_stats ipc_stats;
 
 void drop_outgoing_handles(struct thread_ipc *ipc)
@@ -286,10 +291,11 @@ static long ensure_reply_port(struct thread *t)
     return 0;
 }
 
-/* Hand caller c's message to receiver r (both blocked or current); arm r's reply port. */
-static void deliver_call(struct thread *c, struct thread *r)
+/* Hand caller c's message (sent to listener l) to receiver r (both blocked or current); arm r's reply port. */
+static void deliver_call(struct thread *c, struct thread *r, struct listener *l)
 {
     struct reply_port *rp = r->ipc.rport;
+    trace_event(TR_IPC_DELIVER, c->tid, r->tid, (uintptr_t)l, c->ipc.mr[0]);
     ASSERT(rp && rp->state != REPLY_ARMED);     /* ensure_reply_port left it idle */
     ASSERT(c->ipc.state == IPC_IDLE && r->ipc.state == IPC_IDLE);   /* both off the listener */
     transfer(c, r);
@@ -368,7 +374,7 @@ long ipc_call(struct client_port *cp, uint64_t desc)
         sched_wake(rcv, err);       /* that receiver fails; try the next one */
     }
     if (rcv) {
-        deliver_call(t, rcv);
+        deliver_call(t, rcv, l);
         object_put(&cp->obj);
         return finish_call(sched_block_handoff(rcv, rcv->ipc.rport_handle, 1));
     }
@@ -447,7 +453,7 @@ static long do_receive(struct listener *l, uint64_t desc, int have_desc, struct 
     struct thread *c = first_blocked(&l->callers);
     if (c) {
         leave_listener(&c->ipc);
-        deliver_call(c, t);
+        deliver_call(c, t, l);
         object_put(&l->obj);
         if (answered)
             sched_wake(answered, 0);
@@ -503,6 +509,7 @@ long ipc_reply_half(struct reply_port *rp, uint64_t desc, struct thread **answer
         goto out;
     }
     struct thread *c = rp->caller;
+    trace_event(TR_IPC_REPLY, t->tid, c->tid, (uintptr_t)rp, t->ipc.mr[0]);
     transfer(t, c);
     c->ipc.out_a1 = 0;                      /* a call returns no userdata */
     rp->state = REPLY_IDLE;

@@ -11,6 +11,7 @@
 #include <kestrel/errors.h>
 #include "heap.h"
 #include "irq.h"
+#include "trace.h"
 
 #define IRQ_MAX 8                       /* irq objects the kernel hands out */
 
@@ -92,6 +93,7 @@ struct irq *irq_get(uint32_t line)
 void irq_dispatch(uint32_t line)
 {
     struct irq *q = irq_find(line);
+    trace_event(TR_IRQ_LINE, line, 0, 0, 0);
     arch_irq_line_mask(line);           /* until irq_ack, or for good if nobody listens */
     if (q && q->listener)
         ipc_notify(q->listener, &q->note);

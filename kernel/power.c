@@ -7,6 +7,7 @@
 #include <arch/arch.h>
 #include "power.h"
 #include "platform.h"
+#include "trace.h"
 
 #define TEST_PASS 0x5555
 #define TEST_FAIL 0x3333
@@ -22,6 +23,7 @@ void power_init(const struct platform *p)
 void shutdown(int status)
 {
     arch_irq_disable();
+    trace_dump();
     if (poweroff_reg)
         *poweroff_reg = status == 0 ? TEST_PASS : ((uint32_t)(status & 0xffff) << 16) | TEST_FAIL;
     arch_system_reset(status);

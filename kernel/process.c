@@ -12,6 +12,7 @@
 #include "sched.h"
 #include "string.h"
 #include "thread.h"
+#include "trace.h"
 #include "upcall.h"
 #include "vm.h"
 
@@ -315,6 +316,7 @@ long process_exec(struct process *p, struct process *image, uint64_t pc, uint64_
     memset(p->fault_bit, 0, sizeof p->fault_bit);   /* and its own fault handlers */
     memcpy(self->name, image->name, sizeof self->name - 1);
     self->name[sizeof self->name - 1] = '\0';
+    trace_name(self);
     arch_thread_exec(self, &p->vm->as, pc, sp);     /* runs on the new address space from here */
     process_exit(image, 0);             /* nothing left in it: dead at once */
     sched_long_begin();

@@ -13,6 +13,7 @@
 #include "page_alloc.h"
 #include "sched.h"
 #include "thread.h"
+#include "trace.h"
 #include "upcall.h"
 
 static struct list run_queue;
@@ -69,6 +70,7 @@ void schedule(void)
     if (prev->state == THREAD_DEAD)
         zombie = prev;
     switches++;
+    trace_event(TR_SWITCH, next->tid, 0, 0, 0);
     arch_switch_aspace(next);
     arch_switch(prev, next);
     reap_zombie();
@@ -163,6 +165,7 @@ long sched_block_handoff(struct thread *next, long next_result, int interruptibl
     t->interruptible = interruptible;
     t->waiting_on = NULL;
     switches++;
+    trace_event(TR_SWITCH, next->tid, 0, 0, 0);
     arch_switch_aspace(next);
     arch_switch(t, next);
     reap_zombie();

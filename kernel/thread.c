@@ -16,6 +16,7 @@
 #include "sched.h"
 #include "string.h"
 #include "thread.h"
+#include "trace.h"
 #include "vm.h"
 
 static uint32_t next_tid = 1;
@@ -50,6 +51,7 @@ void thread_init_boot(void)
     object_init(&t->obj, KS_OBJ_THREAD, &thread_ops);
     memcpy(t->name, "idle", 5);
     arch_set_current(t);
+    trace_name(t);
     sched_init(t);
 }
 
@@ -88,6 +90,7 @@ long thread_create_user(struct process *proc, uint64_t pc, uint64_t sp, uint64_t
         return KS_ERR_NO_MEMORY;
     }
     t->proc = proc;
+    trace_name(t);
     if (current_thread()->proc == proc)
         t->up_mask = current_thread()->up_mask;     /* a new thread starts with its creator's mask */
     object_get(&proc->obj);
@@ -104,6 +107,7 @@ struct thread *thread_create_kernel(const char *name, long (*fn)(void *), void *
     if (!t)
         return NULL;
     arch_thread_init_kernel(t, kstack_top(t), fn, arg);
+    trace_name(t);
     sched_enqueue(t);
     return t;
 }
@@ -116,6 +120,7 @@ void thread_start_running(struct thread *t)
 void thread_exit(long code)
 {
     struct thread *t = current_thread();
+    trace_event(TR_EXIT, (uint64_t)code, 0, 0, 0);
     sched_long_begin();         /* the last thread out tears the process down (never ended) */
     t->exit_code = code;
     t->exited = 1;

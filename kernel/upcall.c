@@ -12,6 +12,7 @@
 #include "sched.h"
 #include "syscall.h"
 #include "thread.h"
+#include "trace.h"
 #include "uaccess.h"
 #include "upcall.h"
 
@@ -156,6 +157,7 @@ int upcall_fault(uint32_t cause, uint64_t addr)
     t->up_suspended = 0;
     if (arch_upcall_push_fault(t, p->upcall_pc, bit, mask, addr, cause) != 0)
         return 0;                       /* no room for the frame either */
+    trace_event(TR_UPCALL, bit, p->upcall_pc, 1, 0);
     t->up_mask = ~0ull;
     upcall_update(t);
     return 1;
@@ -201,6 +203,7 @@ struct upcall_ret thread_return_slow(long a0, long from)
     }
     t->up_mask = ~0ull;
     upcall_update(t);
+    trace_event(TR_UPCALL, (uint64_t)bit, t->proc->upcall_pc, 0, 0);
     r.full = 1;
     return r;
 }

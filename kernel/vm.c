@@ -22,6 +22,7 @@
 #include "page_alloc.h"
 #include "sched.h"
 #include "string.h"
+#include "trace.h"
 #include "uaccess.h"
 #include "vm.h"
 
@@ -342,7 +343,8 @@ static long map_private_copy(struct vm_area *a, arch_pte_t *slot, uintptr_t va, 
     return 0;
 }
 
-long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
+static inline __attribute__((always_inline)) long fault_in(struct vm_space *vs, uintptr_t addr,
+                                                           int access)
 {
     struct vm_area *a = area_at(vs, addr);
     if (!a || !access_allowed(a->prot, access))
@@ -393,6 +395,14 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
         return KS_ERR_NO_MEMORY;
     arch_pte_set(&vs->as, slot, va, virt_to_phys(page), read_only(a->prot));
     return 0;
+}
+
+long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
+{
+    trace_event(TR_FAULT_BEGIN, addr, (uint64_t)access, 0, 0);
+    long r = fault_in(vs, addr, access);
+    trace_event(TR_FAULT_END, (uint64_t)r, 0, 0, 0);
+    return r;
 }
 
 /*

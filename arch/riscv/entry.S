@@ -91,11 +91,15 @@ trap_vector:
      */
     li      gp, SYSCALL_COUNT
     bgeu    a7, gp, ipc_entry
+#ifdef KESTREL_TRACE
+    call    trace_syscall               /* the trace kernel: the table's entry between two events */
+#else
     lla     t0, syscall_table
     slli    t1, a7, 3
     add     t0, t0, t1
     ld      t0, 0(t0)
     jalr    t0
+#endif
 
     .globl syscall_return
 syscall_return:
@@ -154,12 +158,16 @@ ipc_entry:                                  /* a7 >= SYSCALL_COUNT */
 ipc_slow:                                   /* the C path: save the message, call kernel/ipc.c */
     ipc_mrs sd
     sd      t3, TH_IPC_LISTENER_ARG(tp)
+#ifdef KESTREL_TRACE
+    call    trace_ipc_syscall           /* as above (kernel/trace.c) */
+#else
     addi    t0, a7, -SYSCALL_IPC_FIRST
     slli    t0, t0, 3
     lla     t1, ipc_syscall_table
     add     t0, t0, t1
     ld      t0, 0(t0)
     jalr    t0
+#endif
 
     /* a0 = result; a1, a7 and the message registers come from current->ipc. */
     .globl ipc_return

@@ -16,6 +16,7 @@
 #include "kernel/process.h"
 #include "kernel/sched.h"
 #include "kernel/thread.h"
+#include "kernel/trace.h"
 #include "kernel/upcall.h"
 #include "kernel/vm.h"
 #include "csr.h"
@@ -131,6 +132,7 @@ void trap_user(struct trap_frame *f)
     uint64_t cause = f->scause;
     if (cause & SCAUSE_INTERRUPT) {
         cause &= ~SCAUSE_INTERRUPT;
+        trace_event(TR_IRQ_BEGIN, cause, 1, 0, 0);
         if (cause == IRQ_S_TIMER) {
             thread_charge_tick(t, 1);
             timer_interrupt();
@@ -138,6 +140,7 @@ void trap_user(struct trap_frame *f)
             plic_interrupt();
         else
             panic_trap(f, "trap: unexpected interrupt %lu from user mode", (unsigned long)cause);
+        trace_event(TR_IRQ_END, 0, 0, 0, 0);
         sched_preempt_point();
     } else if (cause == EXC_ILLEGAL_INSN && arch_fp_trap(f)) {
         /* the first FP instruction since it started running: retried with FP on */
@@ -154,13 +157,16 @@ void trap_kernel(struct trap_frame *f)
     uint64_t cause = f->scause;
     if (cause & SCAUSE_INTERRUPT) {
         cause &= ~SCAUSE_INTERRUPT;
+        trace_event(TR_IRQ_BEGIN, cause, 0, 0, 0);
         if (cause == IRQ_S_TIMER) {
             thread_charge_tick(current_thread(), 0);
             timer_interrupt();
+            trace_event(TR_IRQ_END, 0, 0, 0, 0);
             return;
         }
         if (cause == IRQ_S_EXTERNAL) {
             plic_interrupt();
+            trace_event(TR_IRQ_END, 0, 0, 0, 0);
             return;
         }
         panic_trap(f, "trap: unexpected interrupt %lu in the kernel", (unsigned long)cause);
