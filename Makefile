@@ -5,7 +5,8 @@
 #   make bench      benchmarks under QEMU -icount (tools/run-bench; figures in build/bench.txt)
 #   make bench-audit every figure recounted from an instruction trace (tools/profile --audit)
 #   make profile BENCH=NAME   where one figure's instructions go, per function (tools/profile)
-#   make readme-check  README's figures and file lists against build/bench.txt and this Makefile
+#   make readme-check  README's figures, chart and file lists against build/bench.txt and this Makefile
+#   make chart      redraw docs/bench-chart.svg from build/bench.txt (tools/chart)
 #   make qemu       boot the kernel (same as ./qemu-run.sh)
 #   make fuzz       the system-call fuzzer: SEEDS=A..B (1..64) CALLS=N (25000), or
 #                   SEED=S CALLS=N to replay one seed with every call printed
@@ -73,7 +74,7 @@ KNAME := kernel
 endif
 KERNEL_OBJS := $(patsubst %,$(KD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: all test bench bench-audit readme-check profile fuzz qemu gdb trace clean FORCE
+.PHONY: all test bench bench-audit readme-check chart profile fuzz qemu gdb trace clean FORCE
 all: $(B)/kernel.elf
 FORCE:
 
@@ -309,6 +310,10 @@ bench: $(B)/kernel.elf
 # README's benchmark table and host-tested file list against build/bench.txt and this file.
 readme-check:
 	$(PYTHON) tools/check-readme --build $(B)
+
+# README's chart: committed, since README shows it; readme-check redraws and compares.
+chart:
+	$(PYTHON) tools/chart --bench $(B)/bench.txt -o docs/bench-chart.svg
 
 bench-audit: $(B)/kernel.elf $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" --audit

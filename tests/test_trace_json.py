@@ -5,16 +5,13 @@ Feeds made-up "ktrace:" dumps, in the trace kernel's format, to the
 converter, and made-up trace documents to the checker, so that what each
 must find (or refuse) is known by construction. Prints KTAP like the C suites.
 """
-import importlib.machinery
-import importlib.util
 import os
 import sys
 
+from pyktap import Cases, load_tool
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-loader = importlib.machinery.SourceFileLoader("trace_json", os.path.join(HERE, "..", "tools", "trace-json"))
-spec = importlib.util.spec_from_loader("trace_json", loader)
-tj = importlib.util.module_from_spec(spec)
-loader.exec_module(tj)
+tj = load_tool("trace_json", "trace-json")
 
 SYSCALLS = {0x100: "ipc_call", 0x101: "ipc_receive", 0x103: "ipc_reply_receive", 7: "process_exit"}
 OPS = {7: "FS_OP_WRITE"}
@@ -47,11 +44,8 @@ def hello_dump():
             "ktrace: end"]
 
 
-results = []
-
-
-def case(name, ok, why=""):
-    results.append((name, ok, why))
+cases = Cases("trace_json")
+case = cases.case
 
 
 def run():
@@ -102,15 +96,8 @@ def run():
 
 
 def main():
-    try:
-        run()
-    except Exception as e:              # a crash is a failed case, not a lost stream
-        case("run", False, f"{type(e).__name__}: {e}")
-    print("KTAP version 1")
-    print("1..%d" % len(results))
-    for i, (name, ok, why) in enumerate(results, 1):
-        print("%s %d - trace_json.%s%s" % ("ok" if ok else "not ok", i, name, "" if ok or not why else " # " + why))
-    return 0 if all(ok for _, ok, _ in results) else 1
+    cases.run(run)
+    return cases.report()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@
 
 #define BENCH_FLUSH() fflush(stdout)
 #include "user/lib/bench.h"
+#include "user/lib/ipc.h"
 
 static int fail(const char *what)
 {
@@ -51,7 +52,7 @@ static int bench_write_file(void)
  * write of one byte to the console: one IPC round trip to the FS server, which
  * puts the byte in the UART. The bytes are spaces, ended by one newline.
  */
-static int bench_write_console(void)
+static int bench_write_console(const char *name)
 {
     long N = bench_n(200);
     int fd = open("/dev/console", O_WRONLY);
@@ -65,7 +66,7 @@ static int bench_write_console(void)
     uint64_t total = instret() - t0;
     write(fd, "\n", 1);
     close(fd);
-    report("posix_write_console_1b", total - empty_loop(N), N, "insn/op");
+    report(name, total - empty_loop(N), N, "insn/op");
     return 0;
 }
 
@@ -94,7 +95,7 @@ static int bench_open_close(void)
     return 0;
 }
 
-static int bench_stat(void)
+static int bench_stat(const char *name)
 {
     long N = bench_n(500);
     struct stat st;
@@ -103,7 +104,7 @@ static int bench_stat(void)
         if (stat("/tmp/bench-o", &st) != 0)
             return fail("stat /tmp/bench-o");
     uint64_t total = instret() - t0;
-    report("posix_stat", total - empty_loop(N), N, "insn/op");
+    report(name, total - empty_loop(N), N, "insn/op");
     return 0;
 }
 
@@ -277,12 +278,19 @@ int main(int argc, char **argv)
     if (bench_wanted("posix_write_file_1b"))
         bad |= bench_write_file();
     if (bench_wanted("posix_write_console_1b"))
-        bad |= bench_write_console();
+        bad |= bench_write_console("posix_write_console_1b");
     bad |= make_bench_file();
     if (bench_wanted("posix_open_close"))
         bad |= bench_open_close();
     if (bench_wanted("posix_stat"))
-        bad |= bench_stat();
+        bad |= bench_stat("posix_stat");
+    /* The same two with the IPC fast path switched off: what it is worth to a POSIX call. */
+    ks_ipc_control(0, 0);
+    if (bench_wanted("posix_write_console_1b_slowpath"))
+        bad |= bench_write_console("posix_write_console_1b_slowpath");
+    if (bench_wanted("posix_stat_slowpath"))
+        bad |= bench_stat("posix_stat_slowpath");
+    ks_ipc_control(1, 0);
     unlink("/tmp/bench-o");
     if (bench_wanted("posix_read_1m"))
         bad |= bench_read_1m();

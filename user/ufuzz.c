@@ -237,8 +237,32 @@ static const uint64_t numbers[] = {
     KS_SYS_PROCESS_EXEC, KS_SYS_UPCALL_SET, KS_SYS_UPCALL_MASK, KS_SYS_UPCALL_RAISE,
     KS_SYS_UPCALL_RETURN, KS_SYS_UPCALL_TAKE, KS_SYS_UPCALL_SUSPEND, KS_SYS_PROCESS_ON_EXIT,
     KS_SYS_WATCH, KS_SYS_LISTENER_WAIT, KS_SYS_IPC_NOTIFY, KS_SYS_RANDOM,
-    KS_SYS_PROCESS_TIMES, KS_SYS_PID_ALIVE, KS_SYS_THREAD_ROBUST, KS_SYS_UPCALL_FAULT, KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
+    KS_SYS_PROCESS_TIMES, KS_SYS_PID_ALIVE, KS_SYS_THREAD_ROBUST, KS_SYS_UPCALL_FAULT, KS_SYS_KLOG,
+    KS_SYS_PROCESS_STOPPED, KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
 };
+
+/* The calls the fuzzer leaves out, and why: each would end the child that makes it. */
+static const uint64_t not_fuzzed[] = { KS_SYS_PROCESS_EXIT, KS_SYS_THREAD_EXIT };
+
+static int listed(const uint64_t *list, size_t n, uint64_t nr)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == nr)
+            return 1;
+    return 0;
+}
+
+/* Every system call is fuzzed or left out on purpose: a new call nobody added here fails the suite. */
+static int covers_every_call(char *why, size_t len)
+{
+    for (uint64_t nr = 0; nr < KS_SYS_COUNT; nr++)
+        if (!listed(numbers, sizeof numbers / sizeof numbers[0], nr) &&
+            !listed(not_fuzzed, sizeof not_fuzzed / sizeof not_fuzzed[0], nr)) {
+            ksnprintf(why, len, "system call %lu is neither in numbers[] nor in not_fuzzed[]", (unsigned long)nr);
+            return 0;
+        }
+    return 1;
+}
 
 static int may_block(uint64_t nr)
 {
@@ -1225,7 +1249,9 @@ int main(int argc, char **argv)
     struct ks_kstat ks;
     ks_kstat_flags(&ks, KS_KSTAT_RESET_LATENCY);
     struct ktap k;
-    ktap_plan(&k, (unsigned)(to - from + 1));
+    ktap_plan(&k, (unsigned)(to - from + 2));
+    ktap_run("fuzz.covers_every_call");
+    ktap_result(&k, "fuzz.covers_every_call", covers_every_call(why, sizeof why), why);
     for (uint64_t seed = from; seed <= to; seed++) {
         char name[40];
         why[0] = '\0';
