@@ -293,10 +293,12 @@ $(B)/virt.dtb:
 	@mkdir -p $(B)
 	$(QEMU) -machine virt,dumpdtb=$@ -m 256M -nographic > /dev/null
 
+# The other kernels come after build/kernel.elf, one at a time: their makes
+# share build/gen, the boot image and the user programs (so make -j is safe).
 ifeq ($(KVARIANT),)
-$(B)/kernel-debug.elf: FORCE
+$(B)/kernel-debug.elf: FORCE | $(B)/kernel.elf
 	@$(MAKE) --no-print-directory KVARIANT=debug $@
-$(B)/kernel-trace.elf: FORCE
+$(B)/kernel-trace.elf: FORCE | $(B)/kernel-debug.elf
 	@$(MAKE) --no-print-directory KVARIANT=trace $@
 endif
 

@@ -100,7 +100,8 @@ long sys_ipc_control(sysarg_t on, sysarg_t out)
     if (on > 1)
         return KS_ERR_INVALID;
 #ifdef KESTREL_TRACE
-    on = 0;                             /* the trace kernel keeps it off (kernel/trace.h) */
+    if (on)
+        return KS_ERR_BAD_STATE;        /* the trace kernel keeps it off (kernel/trace.h) */
 #endif
     struct ks_ipc_stats now = ipc_stats;
     now.fastpath_on = on;

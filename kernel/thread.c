@@ -51,7 +51,7 @@ void thread_init_boot(void)
     object_init(&t->obj, KS_OBJ_THREAD, &thread_ops);
     memcpy(t->name, "idle", 5);
     arch_set_current(t);
-    trace_name(t);
+    trace_start(t);
     sched_init(t);
 }
 

@@ -22,9 +22,19 @@ struct trace_rec {
 
 static struct trace_rec ring[TRACE_EVENTS];
 static uint64_t recorded;              /* events ever recorded; the ring holds the last TRACE_EVENTS */
+static int started;                    /* current_thread() is valid (trace_start) */
+static int dumped;
+
+void trace_start(const struct thread *t)
+{
+    started = 1;
+    trace_name(t);
+}
 
 void trace_event(uint32_t type, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {
+    if (!started)
+        return;                         /* a panic before the boot thread exists */
     unsigned long flags = arch_irq_save();
     struct trace_rec *e = &ring[recorded++ % TRACE_EVENTS];
     e->instret = arch_instret();
@@ -72,9 +82,12 @@ static uint64_t event_cost(void)
 
 void trace_dump(void)
 {
+    if (!started || dumped)
+        return;
+    dumped = 1;
     uint64_t cost = event_cost();
     uint64_t n = recorded < TRACE_EVENTS ? recorded : TRACE_EVENTS;
-    kprintf("ktrace: begin %lu events, %lu overwritten, timebase %lu Hz, %lu instructions an event\n",
+    kprintf("\nktrace: begin %lu events, %lu overwritten, timebase %lu Hz, %lu instructions an event\n",
             (unsigned long)n, (unsigned long)(recorded - n), (unsigned long)clock_timebase_hz(),
             (unsigned long)cost);
     for (uint64_t i = recorded - n; i < recorded; i++) {

@@ -10,7 +10,8 @@
  *
  * The trace kernel also keeps the IPC fast path switched off: every call goes
  * through the C path (kernel/ipc.c), which records the events (the two paths
- * give the same results; the tests compare them).
+ * give the same results; the tests compare them). KS_SYS_IPC_CONTROL asked to
+ * switch it on fails there with KS_ERR_BAD_STATE.
  */
 #ifndef KERNEL_TRACE_H
 #define KERNEL_TRACE_H
@@ -40,13 +41,17 @@ enum trace_type {
 
 #define TRACE_EVENTS 65536
 
+/* Name the boot thread t, now current, and start recording (nothing is recorded before). */
+void trace_start(const struct thread *t);
+
 /* Record one event for the current thread. Safe with interrupts on or off. */
 void trace_event(uint32_t type, uint64_t a, uint64_t b, uint64_t c, uint64_t d);
 
 /* Record t's process id and name (at creation, and after exec). */
 void trace_name(const struct thread *t);
 
-/* Print the ring on the console ("ktrace:" lines, oldest first); called by shutdown. */
+/* Print the ring on the console ("ktrace:" lines, oldest first); called by shutdown.
+   Once only (a panic inside the dump does not dump again), and only once started. */
 void trace_dump(void);
 
 #else
@@ -55,6 +60,7 @@ static inline void trace_event(uint32_t type, uint64_t a, uint64_t b, uint64_t c
 {
     (void)type; (void)a; (void)b; (void)c; (void)d;
 }
+static inline void trace_start(const struct thread *t) { (void)t; }
 static inline void trace_name(const struct thread *t) { (void)t; }
 static inline void trace_dump(void) {}
 

@@ -64,11 +64,21 @@ def run():
     case("round_trip.other_op_absent", tj.round_trips(trace, "init", "fsd", "FS_OP_READ") == [])
 
     wrapped = hello_dump()
+    wrapped[1] = wrapped[1].replace(" 0 overwritten", " 7 overwritten")
     wrapped[2:8] = [line(4, 3, 150, 0x101, 0)]      # the ring lost the names and the receive's begin
     header, events = tj.parse_log(wrapped)
-    problems, _ = tj.check(tj.convert(events, SYSCALLS, OPS))
-    case("convert.wrapped_ring", problems == [],
-         "; ".join(problems))
+    problems, _ = tj.check(tj.convert(events, SYSCALLS, OPS, whole=False))
+    case("convert.wrapped_ring", problems == [], "; ".join(problems))
+    broken = hello_dump()
+    broken.insert(4, line(8, 3, 205, 0))            # a fault's end with no fault begun, in a whole ring
+    header, events = tj.parse_log(broken)
+    problems, _ = tj.check(tj.convert(events, SYSCALLS, OPS, whole=True))
+    case("check.kernel_events_must_nest", any("do not nest" in p for p in problems), "; ".join(problems))
+    masked = hello_dump()
+    masked[7] = line(5, 2, 320, 2, 3, 0xffffffc000001000, 7 | 1 << 8)     # FS_PATH_INLINE set
+    header, events = tj.parse_log(masked)
+    names = {e["name"] for e in tj.convert(events, SYSCALLS, OPS)["traceEvents"]}
+    case("convert.op_flags_masked", "call FS_OP_WRITE" in names, repr(sorted(names)))
 
     base = [{"name": "thread_name", "ph": "M", "ts": 0, "pid": 1, "tid": 2, "args": {"name": "init (tid 2)"}}]
     bad = {"traceEvents": base + [{"name": "x", "ph": "B", "ts": 1, "pid": 1, "tid": 2}]}
