@@ -110,7 +110,7 @@ USER_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 USER_LIB_SRCS := user/lib/crt0.S user/lib/ulib.c user/lib/loader.c \
 	kernel/string.c kernel/kprintf.c kernel/ktest.c kernel/elf.c
 USER_LIB_OBJS := $(patsubst %,$(B)/u/%.o,$(USER_LIB_SRCS))
-NATIVE_PROGS := utest ubench uchild uipc ufp udev ufuzz uhog upipe
+NATIVE_PROGS := utest ubench uchild uipc ufp udev ufuzz uhog upipe vblk ublk
 MUSL_PROGS   := init mbench mtest mconsole fsd mproc mtrue
 USER_PROGS   := $(MUSL_PROGS) $(NATIVE_PROGS)
 
@@ -120,7 +120,8 @@ USER_PROGS   := $(MUSL_PROGS) $(NATIVE_PROGS)
 USER_BASES := init=0x01000000 mbench=0x02000000 mtest=0x03000000 mconsole=0x04000000 \
 	fsd=0x05000000 utest=0x06000000 ubench=0x07000000 uchild=0x08000000 \
 	uipc=0x09000000 ufp=0x0a000000 udev=0x0b000000 ufuzz=0x0c000000 uhog=0x0d000000 \
-	upipe=0x0e000000 mproc=0x0f000000 mtrue=0x10000000 busybox=0x11000000
+	upipe=0x0e000000 mproc=0x0f000000 mtrue=0x10000000 busybox=0x11000000 \
+	vblk=0x12000000 ublk=0x13000000
 user_base = $(or $(patsubst $(1)=%,%,$(filter $(1)=%,$(USER_BASES))),$(error no USER_BASES entry for $(1)))
 
 # ufp tests floating-point state, so it alone may use the F and D extensions.
@@ -302,7 +303,13 @@ $(B)/kernel-trace.elf: FORCE | $(B)/kernel-debug.elf
 	@$(MAKE) --no-print-directory KVARIANT=trace $@
 endif
 
-test: $(B)/kernel.elf $(B)/kernel-debug.elf $(B)/kernel-trace.elf $(HOST_TESTS) $(B)/virt.dtb $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
+# The disk the block driver's tests write all over (user/ublk.c: TEST_DISK_SECTORS).
+$(B)/test-disk.img:
+	@mkdir -p $(B)
+	truncate -s 4M $@
+
+test: $(B)/kernel.elf $(B)/kernel-debug.elf $(B)/kernel-trace.elf $(HOST_TESTS) $(B)/virt.dtb $(B)/test-disk.img \
+		$(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 	$(PYTHON) tools/run-tests --build $(B) --kernel $(B)/kernel-debug.elf --qemu "$(QEMU) $(QEMU_ARGS)" $(HOST_TESTS)
 
 bench: $(B)/kernel.elf

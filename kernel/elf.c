@@ -194,7 +194,7 @@ uint64_t elf_build_stack(uint8_t *buf, size_t size, uint64_t stack_top, const ch
 
 /* ---- the loading plan (elf.h) ---- */
 
-#define SPAWN_MAX_AUX 24
+#define SPAWN_MAX_AUX 48
 
 /* The program is the image's bytes [off, off + size): read its head and parse it into s. */
 static int spawn_parse_at(const struct elf_spawn_ops *ops, void *ctx, uint64_t off, uint64_t size,

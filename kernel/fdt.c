@@ -53,6 +53,82 @@ static int fits(uint32_t off, uint32_t len, uint32_t limit)
     return off <= limit && len <= limit - off;
 }
 
+static int read_token(const struct fdt *f, uint32_t *off, const char **name,
+                      const uint8_t **val, uint32_t *len);
+
+/* Record the properties the index keeps from node entry e's header; *o past them. 0 or an error. */
+static int index_props(const struct fdt *f, struct fdt_node_ref *e, uint32_t *o)
+{
+    for (;;) {
+        uint32_t at = *o;
+        const char *name;
+        const uint8_t *val;
+        uint32_t len;
+        int tok = read_token(f, o, &name, &val, &len);
+        if (tok == FDT_NOP)
+            continue;
+        if (tok != FDT_PROP) {
+            *o = at;
+            return tok < 0 ? tok : 0;
+        }
+        if (strcmp(name, "compatible") == 0) {
+            e->compat = (const char *)val;
+            e->compat_len = len;
+        } else if (strcmp(name, "phandle") == 0 && len == 4) {
+            e->phandle = (uint32_t)fdt_read_cells(val, 1);
+        }
+    }
+}
+
+/* One pass over the structure block into f->index (see struct fdt); nindex -1 if it cannot be had. */
+static void build_index(struct fdt *f)
+{
+    int stack[FDT_MAX_DEPTH + 1], depth = 0, n = 0;
+    uint32_t o = (uint32_t)fdt_root(f);
+    f->nindex = -1;
+    for (;;) {
+        uint32_t at = o;
+        int tok = read_token(f, &o, NULL, NULL, NULL);
+        if (tok == FDT_BEGIN_NODE) {
+            if (n == FDT_INDEX_MAX || depth + 1 > FDT_MAX_DEPTH)
+                return;                 /* (deeper trees: the walks report FDT_ERR_DEPTH as before) */
+            struct fdt_node_ref *e = &f->index[n];
+            *e = (struct fdt_node_ref){ at, depth ? stack[depth - 1] : -1, 0, 0, NULL };
+            if (index_props(f, e, &o) != 0)
+                return;
+            stack[depth++] = n++;
+        } else if (tok == FDT_END_NODE) {
+            if (--depth < 0)
+                return;
+            if (depth == 0)
+                break;
+        } else if (tok != FDT_NOP) {
+            return;                     /* FDT_END inside the tree, a property out of place, an error */
+        }
+    }
+    int tok;
+    while ((tok = read_token(f, &o, NULL, NULL, NULL)) == FDT_NOP)
+        ;
+    if (tok == FDT_END)                 /* anything else after the root: walk, as without an index */
+        f->nindex = n;
+}
+
+/* The index entry of `node`, or -1 (no index, or not a node's offset). */
+static int entry_of(const struct fdt *f, int node)
+{
+    int lo = 0, hi = f->nindex - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (f->index[mid].off == (uint32_t)node)
+            return mid;
+        if (f->index[mid].off < (uint32_t)node)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
 int fdt_open(struct fdt *f, const void *blob, size_t avail)
 {
     const uint8_t *b = blob;
@@ -81,7 +157,10 @@ int fdt_open(struct fdt *f, const void *blob, size_t avail)
         !fits(f->rsvmap_off, 16, size))
         return FDT_ERR_LAYOUT;
     f->strings_end_nul = f->strings_size > 0 && b[f->strings_off + f->strings_size - 1] == 0;
-    return fdt_root(f) < 0 ? FDT_ERR_STRUCT : 0;
+    if (fdt_root(f) < 0)
+        return FDT_ERR_STRUCT;
+    build_index(f);
+    return 0;
 }
 
 /*
@@ -189,6 +268,9 @@ int fdt_root(const struct fdt *f)
 
 int fdt_first_child(const struct fdt *f, int node)
 {
+    int e = entry_of(f, node);
+    if (e >= 0)
+        return e + 1 < f->nindex && f->index[e + 1].parent == e ? (int)f->index[e + 1].off : FDT_ERR_NOTFOUND;
     uint32_t o;
     int err = skip_header(f, node, &o);
     if (err)
@@ -201,6 +283,14 @@ int fdt_first_child(const struct fdt *f, int node)
 
 int fdt_next_sibling(const struct fdt *f, int node)
 {
+    int e = entry_of(f, node);
+    if (e >= 0) {
+        int parent = f->index[e].parent;
+        for (int j = e + 1; j < f->nindex && f->index[j].parent >= parent; j++)
+            if (f->index[j].parent == parent)
+                return (int)f->index[j].off;        /* (later entries with a larger parent are descendants) */
+        return FDT_ERR_NOTFOUND;
+    }
     uint32_t o = (uint32_t)node;
     int depth = 0;
     do {
@@ -220,6 +310,9 @@ int fdt_next_sibling(const struct fdt *f, int node)
 
 int fdt_next_node(const struct fdt *f, int node)
 {
+    int e = entry_of(f, node);
+    if (e >= 0)
+        return e + 1 < f->nindex ? (int)f->index[e + 1].off : FDT_ERR_NOTFOUND;
     uint32_t o = (uint32_t)node;
     if (read_token(f, &o, NULL, NULL, NULL) != FDT_BEGIN_NODE)
         return FDT_ERR_STRUCT;
@@ -332,6 +425,9 @@ int fdt_stringlist_contains(const char *list, uint32_t len, const char *s)
 
 int fdt_is_compatible(const struct fdt *f, int node, const char *compat)
 {
+    int e = entry_of(f, node);
+    if (e >= 0)
+        return f->index[e].compat && fdt_stringlist_contains(f->index[e].compat, f->index[e].compat_len, compat);
     uint32_t len;
     const char *list = fdt_prop(f, node, "compatible", &len);
     return list && fdt_stringlist_contains(list, len, compat);
@@ -349,6 +445,12 @@ int fdt_node_by_phandle(const struct fdt *f, uint32_t phandle)
 {
     if (phandle == 0 || phandle == 0xffffffffu)
         return FDT_ERR_NOTFOUND;        /* not valid phandle values (spec 2.3.3) */
+    if (f->nindex >= 0) {
+        for (int i = 0; i < f->nindex; i++)
+            if (f->index[i].phandle == phandle)
+                return (int)f->index[i].off;
+        return FDT_ERR_NOTFOUND;
+    }
     for (int node = fdt_root(f); node >= 0; node = fdt_next_node(f, node)) {
         uint32_t v;
         if (fdt_prop_u32(f, node, "phandle", &v) == 0 && v == phandle)
@@ -376,6 +478,11 @@ int fdt_rsvmap_entry(const struct fdt *f, int i, uint64_t *addr, uint64_t *size)
 
 int fdt_parent(const struct fdt *f, int node)
 {
+    int e = entry_of(f, node);
+    if (e >= 0)
+        return f->index[e].parent >= 0 ? (int)f->index[f->index[e].parent].off : FDT_ERR_NOTFOUND;
+    if (f->nindex >= 0)
+        return FDT_ERR_NOTFOUND;        /* not a node of this tree (the walk would not find it either) */
     int stack[FDT_MAX_DEPTH + 1];
     int depth = 0;
     uint32_t o = (uint32_t)fdt_root(f);

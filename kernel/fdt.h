@@ -24,7 +24,25 @@ enum {
 };
 
 #define FDT_MAX_DEPTH 32
+#define FDT_INDEX_MAX 128       /* nodes fdt_open indexes; a bigger tree is walked every time */
 
+/* One node as the index keeps it (see struct fdt). */
+struct fdt_node_ref {
+    uint32_t off;               /* its FDT_BEGIN_NODE token */
+    int32_t parent;             /* the parent's entry, -1 for the root */
+    uint32_t phandle;           /* 0: none */
+    uint32_t compat_len;
+    const char *compat;         /* the "compatible" value, NULL if none */
+};
+
+/*
+ * An open DTB. fdt_open also reads the whole structure block once into
+ * `index`, every node in document order with its parent, phandle and
+ * compatible list, so that finding a parent, the next node, a phandle or a
+ * compatible node reads no tokens; if the tree has more than FDT_INDEX_MAX
+ * nodes or a malformed token anywhere, nindex is -1 and every lookup walks
+ * the blob as it would without an index (with the same results and errors).
+ */
 struct fdt {
     const uint8_t *blob;
     uint32_t size;              /* header totalsize */
@@ -32,6 +50,8 @@ struct fdt {
     uint32_t strings_off, strings_size;
     uint32_t rsvmap_off;
     int strings_end_nul;        /* the strings block ends with a NUL: every name in it does too */
+    int nindex;
+    struct fdt_node_ref index[FDT_INDEX_MAX];
 };
 
 /* Check the header of the DTB at blob, of which `avail` bytes may be read. 0 or FDT_ERR_*. */

@@ -13,7 +13,7 @@
 #include "irq.h"
 #include "trace.h"
 
-#define IRQ_MAX 8                       /* irq objects the kernel hands out */
+#define IRQ_MAX 16                      /* irq objects the kernel hands out */
 
 static struct irq *irqs[IRQ_MAX];
 static uint32_t nlines;                 /* the controller's highest line; 0: none */

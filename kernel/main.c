@@ -15,6 +15,7 @@
 #include "heap.h"
 #include "irq.h"
 #include "kprintf.h"
+#include <kestrel/syscall.h>
 #include "memobj.h"
 #include "page_alloc.h"
 #include "panic.h"
@@ -84,6 +85,35 @@ static struct userboot_console console_objects(void)
     return c;
 }
 
+/*
+ * The virtio-mmio slots with a device behind them (register 0 reads "virt",
+ * register 2, the device ID, is not 0): their registers and interrupts, for
+ * init to hand to drivers. Reading those two registers, and writing 0 to the
+ * status register to reset the device before DMA memory made for it is freed,
+ * is all the kernel does with a virtio device.
+ */
+#define VIRTIO_MMIO_MAGIC 0x74726976u
+#define VIRTIO_MMIO_STATUS 0x70
+static int virtio_objects(struct userboot_device *out)
+{
+    int n = 0;
+    for (int i = 0; i < plat.nvirtio && n < KS_DEVICE_MAX; i++) {
+        const struct platform_device *d = &plat.virtio[i];
+        volatile uint32_t *regs = arch_map_device(d->pa, d->size);
+        if (!regs || regs[0] != VIRTIO_MMIO_MAGIC || regs[2] == 0)
+            continue;
+        struct memobj *mo = memobj_create_device(d->pa, d->size);
+        struct irq *q = d->irq ? irq_get(d->irq) : NULL;
+        if (!mo)
+            panic("kmain: out of memory for a device memobj");
+        mo->reset_reg = regs + VIRTIO_MMIO_STATUS / 4;     /* see memobj_create_dma */
+        out[n] = (struct userboot_device){ &mo->obj, q ? &q->obj : NULL, regs[2] };
+        kprintf("virtio:   device %u at 0x%lx, irq %u\n", out[n].virtio_id, (unsigned long)d->pa, d->irq);
+        n++;
+    }
+    return n;
+}
+
 void kmain(unsigned long hartid, uint64_t dtb_pa)
 {
     arch_trap_init();
@@ -121,7 +151,11 @@ void kmain(unsigned long hartid, uint64_t dtb_pa)
      */
     arch_irq_disable();
     struct userboot_console console = console_objects();
-    userboot_start_init(plat.bootargs, &console);
+    struct userboot_device devs[KS_DEVICE_MAX];
+    int ndev = virtio_objects(devs);
+    userboot_start_init(plat.bootargs, &console, devs, ndev);
     object_put(console.mmio);
+    for (int i = 0; i < ndev; i++)
+        object_put(devs[i].mmio);       /* init's handles hold them now */
     sched_idle_loop();
 }

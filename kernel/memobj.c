@@ -8,6 +8,7 @@
 #include <arch/arch.h>
 #include <arch/memlayout.h>
 #include <kestrel/errors.h>
+#include <kestrel/syscall.h>
 #include "account.h"
 #include "heap.h"
 #include "memobj.h"
@@ -29,6 +30,12 @@ static void memobj_destroy(struct object *o)
 {
     struct memobj *mo = memobj_from_object(o);
     radix_remove_from(&mo->pages, 0, put_page, NULL);
+    if (mo->dma_block) {
+        if (mo->dma_device->reset_reg)
+            *mo->dma_device->reset_reg = 0;     /* the device lets go of the memory first */
+        object_put(&mo->dma_device->obj);
+        page_unref(mo->dma_block);      /* gives the account its charge back */
+    }
     account_kfree(account_of(o), mo);
 }
 
@@ -56,6 +63,29 @@ struct memobj *memobj_create_device(uint64_t pa, uint64_t size)
         mo->device = 1;
         mo->device_pa = base;
     }
+    return mo;
+}
+
+struct memobj *memobj_create_dma(struct account *a, uint64_t size, struct memobj *device)
+{
+    if (size == 0 || size > KS_DMA_MAX_SIZE)
+        return NULL;
+    unsigned order = 0;
+    while ((uint64_t)PAGE_SIZE << order < size)
+        order++;
+    struct memobj *mo = memobj_create(a, PAGE_SIZE << order);
+    void *block = mo ? account_page_alloc(a, order, 1) : NULL;
+    if (!block) {
+        if (mo)
+            object_put(&mo->obj);
+        return NULL;
+    }
+    mo->device = 1;
+    mo->device_pa = virt_to_phys(block);
+    mo->dma_block = block;
+    mo->dma_order = order;
+    mo->dma_device = device;
+    object_get(&device->obj);
     return mo;
 }
 

@@ -29,6 +29,11 @@ struct memobj {
     struct list mappings;       /* struct vm_area.mo_link */
     int device;                 /* a device memobj: pages are device_pa + index * PAGE_SIZE */
     uint64_t device_pa;
+    void *dma_block;            /* a DMA memobj (also `device`): its RAM, 2^dma_order pages */
+    unsigned dma_order;
+    struct memobj *dma_device;  /* the device memobj it was made for (held) */
+    volatile uint32_t *reset_reg;   /* a device memobj: writing 0 there stops the device's DMA
+                                       (virtio's status register), or NULL */
     /* The last page looked up (hint_page NULL: none), so that small reads and writes at
        one place skip the radix walk. Pages only leave a memobj by truncation, which
        clears it. */
@@ -55,6 +60,17 @@ struct memobj *memobj_create(struct account *a, uint64_t size);
 struct memobj *memobj_create_device(uint64_t pa, uint64_t size);
 
 static inline int memobj_is_device(const struct memobj *mo) { return mo->device; }
+
+/*
+ * A DMA memobj of at least `size` bytes (1..KS_DMA_MAX_SIZE) for the device
+ * of device memobj `device`: physically contiguous zeroed RAM, charged to a,
+ * held until the memobj is destroyed. It behaves as a device memobj (fixed
+ * size, mapped shared only, no read/write/truncate) whose pages are RAM. When
+ * it is destroyed, the device is reset first (its reset_reg), so that no DMA
+ * reaches the pages after they are free. NULL without memory.
+ */
+struct memobj *memobj_create_dma(struct account *a, uint64_t size, struct memobj *device);
+static inline int memobj_is_dma(const struct memobj *mo) { return mo->dma_block != NULL; }
 
 /*
  * The kernel address of page `index` (not of a device memobj), allocating a zeroed page if `create` and

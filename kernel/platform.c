@@ -1,7 +1,7 @@
 /*
  * kernel/platform.c - reads RAM, reserved memory, the console UART, the power-off
- * device, the timebase and the interrupt controller (PLIC) with the console's
- * interrupt out of the device tree (see platform.h).
+ * device, the timebase, the interrupt controller (PLIC) with the console's
+ * interrupt and the virtio-mmio slots out of the device tree (see platform.h).
  */
 #include "platform.h"
 #include "fdt.h"
@@ -21,13 +21,9 @@ static void cells_of(const struct fdt *f, int parent, int *ac, int *sc)
     *sc = (int)s;
 }
 
-/* Entry i of the node's "reg": 0, or -1 past the end (or if there is no reg). */
-static int reg_entry(const struct fdt *f, int node, int i, uint64_t *base, uint64_t *size)
+/* Entry i of the node's "reg", its parent's cells being ac and sc: 0, or -1 past the end. */
+static int reg_cells(const struct fdt *f, int node, int ac, int sc, int i, uint64_t *base, uint64_t *size)
 {
-    int parent = fdt_parent(f, node), ac, sc;
-    if (parent < 0)
-        return -1;
-    cells_of(f, parent, &ac, &sc);
     uint32_t len;
     const uint8_t *reg = fdt_prop(f, node, "reg", &len);
     uint32_t entry = 4u * (uint32_t)(ac + sc);
@@ -37,6 +33,16 @@ static int reg_entry(const struct fdt *f, int node, int i, uint64_t *base, uint6
     *base = fdt_read_cells(reg, ac);
     *size = sc ? fdt_read_cells(reg + 4 * ac, sc) : 0;
     return 0;
+}
+
+/* Entry i of the node's "reg": 0, or -1 past the end (or if there is no reg). */
+static int reg_entry(const struct fdt *f, int node, int i, uint64_t *base, uint64_t *size)
+{
+    int parent = fdt_parent(f, node), ac, sc;
+    if (parent < 0)
+        return -1;
+    cells_of(f, parent, &ac, &sc);
+    return reg_cells(f, node, ac, sc, i, base, size);
 }
 
 static void add_range(struct mem_range *tab, int *n, uint64_t base, uint64_t size, const char *what)
@@ -222,7 +228,7 @@ static uint32_t interrupt_parent(const struct fdt *f, int node)
  * The PLIC and the console's interrupt. Anything missing or odd leaves them
  * unset (plic_pa or uart_irq 0): the kernel then offers no interrupts, but boots.
  */
-static void find_plic(struct platform *p, const struct fdt *f, int uart)
+static uint32_t find_plic(struct platform *p, const struct fdt *f, int uart)
 {
     int plic = fdt_find_compatible(f, -1, "riscv,plic0");
     if (plic < 0)
@@ -231,17 +237,51 @@ static void find_plic(struct platform *p, const struct fdt *f, int uart)
     uint32_t ndev, ph, irq;
     if (plic < 0 || reg_entry(f, plic, 0, &base, &size) != 0 || size == 0 ||
         fdt_prop_u32(f, plic, "riscv,ndev", &ndev) != 0 || ndev == 0 || ndev > 1023)
-        return;
+        return 0;
     long ctx = supervisor_context(p, f, plic);
     if (ctx < 0 || ctx > 15871)         /* the PLIC's most contexts */
-        return;
+        return 0;
     p->plic_pa = base;
     p->plic_size = size;
     p->plic_ndev = ndev;
     p->plic_context = (uint32_t)ctx;
-    if (fdt_prop_u32(f, plic, "phandle", &ph) == 0 && interrupt_parent(f, uart) == ph &&
-        fdt_prop_u32(f, uart, "interrupts", &irq) == 0 && irq >= 1 && irq <= ndev)
+    if (fdt_prop_u32(f, plic, "phandle", &ph) != 0)
+        return 0;
+    if (interrupt_parent(f, uart) == ph && fdt_prop_u32(f, uart, "interrupts", &irq) == 0 && irq >= 1 &&
+        irq <= ndev)
         p->uart_irq = irq;
+    return ph;
+}
+
+/*
+ * The "virtio,mmio" nodes that are siblings of the first one found (QEMU's
+ * virt puts all eight under /soc), in address order, with their interrupt
+ * at the PLIC (plic_phandle; 0 if it is not usable: no interrupts).
+ */
+static void find_virtio(struct platform *p, const struct fdt *f, uint32_t plic_phandle)
+{
+    int first = fdt_find_compatible(f, -1, "virtio,mmio");
+    int parent = first >= 0 ? fdt_parent(f, first) : -1, ac, sc;
+    if (parent < 0)
+        return;
+    cells_of(f, parent, &ac, &sc);
+    for (int n = fdt_first_child(f, parent); n >= 0 && p->nvirtio < PLATFORM_MAX_VIRTIO;
+         n = fdt_next_sibling(f, n)) {
+        struct platform_device d = { 0 };
+        uint32_t ph, irq;
+        if (!fdt_is_compatible(f, n, "virtio,mmio") || reg_cells(f, n, ac, sc, 0, &d.pa, &d.size) != 0 ||
+            d.size == 0)
+            continue;
+        if (plic_phandle && fdt_prop_u32(f, n, "interrupt-parent", &ph) == 0 && ph == plic_phandle &&
+            fdt_prop_u32(f, n, "interrupts", &irq) == 0 && irq >= 1 && irq <= p->plic_ndev)
+            d.irq = irq;
+        int at = p->nvirtio++;
+        while (at > 0 && p->virtio[at - 1].pa > d.pa) {     /* insertion: the DTB lists them downwards */
+            p->virtio[at] = p->virtio[at - 1];
+            at--;
+        }
+        p->virtio[at] = d;
+    }
 }
 
 static void find_cpu(struct platform *p, const struct fdt *f)
@@ -281,7 +321,7 @@ void platform_parse(struct platform *p, const void *dtb, uint64_t dtb_pa, size_t
     find_reserved(p, &f);
     int uart = find_console(p, &f);
     find_cpu(p, &f);
-    find_plic(p, &f, uart);
+    find_virtio(p, &f, find_plic(p, &f, uart));
 
     int test = fdt_find_compatible(&f, -1, "sifive,test0");
     uint64_t size;

@@ -15,6 +15,13 @@
 #include <stdint.h>
 
 #define PLATFORM_MAX_RANGES 16
+#define PLATFORM_MAX_VIRTIO 8
+
+/* A memory-mapped device: its registers and its interrupt at the PLIC (0: none usable). */
+struct platform_device {
+    uint64_t pa, size;
+    uint32_t irq;
+};
 
 struct mem_range {
     uint64_t base;
@@ -42,6 +49,8 @@ struct platform {
     const char *bootargs;       /* /chosen/bootargs, "" if none */
     const void *rng_seed;       /* /chosen/rng-seed (QEMU: 32 random bytes), or NULL */
     uint32_t rng_seed_len;
+    struct platform_device virtio[PLATFORM_MAX_VIRTIO];     /* "virtio,mmio" slots, by address */
+    int nvirtio;
 };
 
 /*

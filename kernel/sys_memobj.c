@@ -37,6 +37,46 @@ static long with_memobj(sysarg_t h, uint32_t rights, struct memobj **mo)
     return with_memobj_rights(h, rights, mo, NULL);
 }
 
+#define DMA_RIGHTS (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP | KS_RIGHT_TRANSFER | \
+                    KS_RIGHT_DUPLICATE | KS_RIGHT_DMA)
+
+long sys_dma_create(sysarg_t device, sysarg_t size)
+{
+    struct memobj *dev;
+    long r = with_memobj(device, KS_RIGHT_DMA, &dev);
+    if (r)
+        return r;
+    struct memobj *mo = NULL;
+    if (!memobj_is_device(dev) || memobj_is_dma(dev))
+        r = KS_ERR_INVALID;             /* the right means something on a device's registers only */
+    else if (size == 0 || size > KS_DMA_MAX_SIZE)
+        r = KS_ERR_RANGE;
+    else if (!(mo = memobj_create_dma(current_process()->acct, size, dev)))
+        r = KS_ERR_NO_MEMORY;
+    object_put(&dev->obj);
+    if (r)
+        return r;
+    r = sys_install(&mo->obj, DMA_RIGHTS);
+    object_put(&mo->obj);
+    return r;
+}
+
+long sys_dma_addr(sysarg_t m, sysarg_t offset)
+{
+    struct memobj *mo;
+    long r = with_memobj(m, KS_RIGHT_DMA, &mo);
+    if (r)
+        return r;
+    if (!memobj_is_dma(mo))
+        r = KS_ERR_INVALID;
+    else if (offset >= mo->size)
+        r = KS_ERR_RANGE;
+    else
+        r = (long)(mo->device_pa + offset);
+    object_put(&mo->obj);
+    return r;
+}
+
 /*
  * A copy longer than LONG_COPY goes through memobj_read_long/write_long,
  * which let interrupts in between pages (the caller holds a reference on the

@@ -47,6 +47,8 @@ long sys_process_times(sysarg_t proc, sysarg_t out);
 long sys_pid_alive(sysarg_t pid);
 long sys_process_stopped(sysarg_t sig);
 long sys_klog(sysarg_t op, sysarg_t buf, sysarg_t len);
+long sys_dma_create(sysarg_t device, sysarg_t size);
+long sys_dma_addr(sysarg_t m, sysarg_t offset);
 long sys_thread_robust(sysarg_t head, sysarg_t owner);
 long sys_upcall_fault(sysarg_t cause, sysarg_t bit1);
 long sys_ipc_call(sysarg_t port, sysarg_t desc);
@@ -140,6 +142,8 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_UPCALL_FAULT, sys_upcall_fault),
     ENTRY(KS_SYS_KLOG, sys_klog),
     ENTRY(KS_SYS_PROCESS_STOPPED, sys_process_stopped),
+    ENTRY(KS_SYS_DMA_CREATE, sys_dma_create),
+    ENTRY(KS_SYS_DMA_ADDR, sys_dma_addr),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

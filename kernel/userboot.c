@@ -117,7 +117,22 @@ static void split_args(const char *args, const char *argv[MAX_ARGS + 2])
     argv[argc] = NULL;
 }
 
-struct process *userboot_start_init(const char *args, const struct userboot_console *con)
+/* The KS_AT_DEVICE_* entries of the ndev devices, in out (3 each); how many entries. */
+static int device_auxv(struct process *p, const struct userboot_device *devs, int ndev, struct elf_auxv *out)
+{
+    int n = 0;
+    for (int i = 0; i < ndev && i < KS_DEVICE_MAX; i++) {
+        out[n++] = (struct elf_auxv){ KS_AT_DEVICE_MMIO(i), (uint64_t)give(p, devs[i].mmio,
+            KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE | KS_RIGHT_DMA) };
+        out[n++] = (struct elf_auxv){ KS_AT_DEVICE_IRQ(i), (uint64_t)give(p, devs[i].irq,
+            KS_RIGHT_READ | KS_RIGHT_MANAGE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE) };
+        out[n++] = (struct elf_auxv){ KS_AT_DEVICE_ID(i), devs[i].virtio_id };
+    }
+    return n;
+}
+
+struct process *userboot_start_init(const char *args, const struct userboot_console *con,
+                                    const struct userboot_device *devs, int ndev)
 {
     struct elf_spawn sp = { .page = page_alloc(0) };
     if (!sp.page)
@@ -133,7 +148,7 @@ struct process *userboot_start_init(const char *args, const struct userboot_cons
         panic("userboot: out of memory copying the boot image");
     const char *argv[MAX_ARGS + 2];
     split_args(args, argv);
-    const struct elf_auxv extra[] = {
+    struct elf_auxv extra[5 + 3 * KS_DEVICE_MAX] = {
         { KS_AT_BOOTIMAGE, (uint64_t)give(l.proc, &l.image->obj, KS_RIGHT_READ | KS_RIGHT_MAP |
                                           KS_RIGHT_EXECUTE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE) },
         { KS_AT_CONSOLE_MMIO, (uint64_t)give(l.proc, con->mmio, KS_RIGHT_READ | KS_RIGHT_WRITE |
@@ -143,7 +158,8 @@ struct process *userboot_start_init(const char *args, const struct userboot_cons
         { KS_AT_CONSOLE_REG_OFFSET, con->reg_offset },
         { KS_AT_CONSOLE_REG_SHIFT, con->reg_shift },
     };
-    if ((err = elf_spawn_map(&ops, &l, &sp, argv, extra, sizeof extra / sizeof extra[0])) != 0)
+    int nextra = 5 + device_auxv(l.proc, devs, ndev, extra + 5);
+    if ((err = elf_spawn_map(&ops, &l, &sp, argv, extra, (size_t)nextra)) != 0)
         panic("userboot: cannot map init: %s (%d)", elf_strerror(err), err);
     object_put(&l.image->obj);
     page_free(sp.page, 0);

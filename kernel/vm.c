@@ -376,8 +376,12 @@ static inline __attribute__((always_inline)) long fault_in(struct vm_space *vs, 
     if (index >= (a->mo->size + PAGE_SIZE - 1) >> PAGE_SHIFT)
         return KS_ERR_FAULT;            /* past the end of the memobj */
     if (a->flags == KS_MAP_SHARED) {
-        if (a->mo->device) {
-            arch_pte_set_device(&vs->as, slot, va, a->mo->device_pa + (index << PAGE_SHIFT), a->prot);
+        if (a->mo->device) {    /* no page references: the memobj holds its pages (a DMA one, RAM) */
+            paddr_t dev = a->mo->device_pa + (index << PAGE_SHIFT);
+            if (a->mo->dma_block)
+                arch_pte_set(&vs->as, slot, va, dev, a->prot);
+            else
+                arch_pte_set_device(&vs->as, slot, va, dev, a->prot);
             return 0;
         }
         void *page = memobj_page(a->mo, index, 1);

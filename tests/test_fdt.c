@@ -178,6 +178,8 @@ struct walk_stats {
     long nodes;         /* nodes reached by fdt_next_node */
     long props;         /* properties found by name */
     long bad;           /* results pointing outside the blob, or walks that did not end */
+    long indexed;       /* blobs fdt_open indexed (see index_agrees) */
+    long disagree;      /* lookups where the index and the walk gave different answers */
     unsigned sum;       /* keeps the value reads from being optimized away */
 };
 
@@ -299,6 +301,37 @@ static void walk_everything(const struct fdt *f, struct walk_stats *st)
         st->sum += (unsigned)(a + s);
 }
 
+/*
+ * If fdt_open indexed f, every lookup the index answers must give what the walk
+ * gives: compare them on every node with a copy whose index is switched off.
+ */
+static void index_agrees(const struct fdt *f, struct walk_stats *st)
+{
+    if (f->nindex < 0)
+        return;
+    st->indexed++;
+    struct fdt *g = malloc(sizeof *g);
+    *g = *f;
+    g->nindex = -1;
+    static const char *const compats[] = { "ns16550a", "virtio,mmio", "sifive,test0", "riscv,plic0", "" };
+    long n = 0, limit = (long)f->size / 8 + 1;
+    for (int node = fdt_root(g); node >= 0 && n <= limit; node = fdt_next_node(g, node), n++) {
+        uint32_t ph;
+        st->disagree += fdt_parent(f, node) != fdt_parent(g, node);
+        st->disagree += fdt_next_node(f, node) != fdt_next_node(g, node);
+        st->disagree += fdt_first_child(f, node) != fdt_first_child(g, node);
+        st->disagree += fdt_next_sibling(f, node) != fdt_next_sibling(g, node);
+        for (size_t i = 0; i < sizeof compats / sizeof compats[0]; i++)
+            st->disagree += fdt_is_compatible(f, node, compats[i]) != fdt_is_compatible(g, node, compats[i]);
+        if (fdt_prop_u32(g, node, "phandle", &ph) == 0)
+            st->disagree += fdt_node_by_phandle(f, ph) != fdt_node_by_phandle(g, ph);
+    }
+    st->disagree += n != f->nindex;     /* the index has every node the walk finds */
+    for (uint32_t ph = 0; ph < 8; ph++)
+        st->disagree += fdt_node_by_phandle(f, ph) != fdt_node_by_phandle(g, ph);
+    free(g);
+}
+
 struct fuzz_counts {
     long rejected;      /* fdt_open said no */
     long panicked;      /* fdt_open accepted, platform_parse panicked */
@@ -316,8 +349,10 @@ static void check_blob(const uint8_t *blob, size_t avail, struct fuzz_counts *c)
 {
     struct fdt f;
     int err = fdt_open(&f, blob, avail);
-    if (err == 0)
+    if (err == 0) {
         walk_everything(&f, &c->walk);
+        index_agrees(&f, &c->walk);
+    }
     else if (err >= 0 || !strcmp(fdt_strerror(err), "unknown error"))
         c->bad++;
 
@@ -879,8 +914,9 @@ static void test_nop_tokens(void)
 static void print_counts(const char *what, const struct fuzz_counts *c)
 {
     kprintf("# %s: %ld rejected by fdt_open, %ld panicked, %ld parsed; "
-            "walked %ld nodes, %ld properties\n",
-            what, c->rejected, c->panicked, c->parsed, c->walk.nodes, c->walk.props);
+            "walked %ld nodes, %ld properties; %ld indexed, %ld index disagreements\n",
+            what, c->rejected, c->panicked, c->parsed, c->walk.nodes, c->walk.props, c->walk.indexed,
+            c->walk.disagree);
 }
 
 /*
@@ -978,9 +1014,9 @@ static void test_truncation_every_length(void)
     print_counts("blocks cut to fit", &t.fitted);
     print_counts("strings first, blocks cut to fit", &t.reordered);
     KT_EXPECT_EQ(t.unpatched_bad, 0);
-    KT_EXPECT_EQ(t.plain.bad + t.plain.walk.bad, 0);
-    KT_EXPECT_EQ(t.fitted.bad + t.fitted.walk.bad, 0);
-    KT_EXPECT_EQ(t.reordered.bad + t.reordered.walk.bad, 0);
+    KT_EXPECT_EQ(t.plain.bad + t.plain.walk.bad + t.plain.walk.disagree, 0);
+    KT_EXPECT_EQ(t.fitted.bad + t.fitted.walk.bad + t.fitted.walk.disagree, 0);
+    KT_EXPECT_EQ(t.reordered.bad + t.reordered.walk.bad + t.reordered.walk.disagree, 0);
     /* With only totalsize changed the blocks stick out: just the full length opens. */
     KT_EXPECT_EQ(t.plain.parsed, 1);
     KT_EXPECT_EQ(t.plain.rejected, virt_size);
@@ -1049,6 +1085,8 @@ static void test_random_mutations(void)
     KT_EXPECT_EQ(c.rejected + c.panicked + c.parsed, MUTATIONS);
     KT_EXPECT_EQ(c.bad, 0);
     KT_EXPECT_EQ(c.walk.bad, 0);
+    KT_EXPECT(c.walk.indexed > MUTATIONS / 4);      /* most mutations leave the structure readable */
+    KT_EXPECT_EQ(c.walk.disagree, 0);
     KT_EXPECT(c.rejected > 0);
     KT_EXPECT(c.panicked > 0);
     KT_EXPECT(c.parsed > 0);
@@ -1316,11 +1354,34 @@ static void test_virt(void)
     KT_EXPECT_EQ(p->plic_ndev, 0x60);
     KT_EXPECT_EQ(p->plic_context, 1);      /* interrupts-extended: <&intc 11>, <&intc 9> */
     KT_EXPECT_EQ(p->uart_irq, 10);
+    KT_EXPECT_EQ(p->nvirtio, 8);           /* listed downwards in the DTB, kept in address order */
+    for (int i = 0; i < p->nvirtio; i++) {
+        KT_EXPECT_EQ(p->virtio[i].pa, 0x10001000ull + 0x1000ull * (uint64_t)i);
+        KT_EXPECT_EQ(p->virtio[i].size, 0x1000);
+        KT_EXPECT_EQ(p->virtio[i].irq, 1u + (uint32_t)i);
+    }
     KT_EXPECT_EQ(p->timebase_hz, 10000000);
     KT_EXPECT(p->isa && strstr(p->isa, "sstc") != NULL);
     KT_EXPECT(p->isa && strncmp(p->isa, "rv64", 4) == 0);
     KT_EXPECT_STREQ(p->bootargs, "");
     KT_EXPECT(!platform_has_arg(p, "ktest"));
+    free(blob);
+
+    /* Without a usable PLIC the virtio slots are still found, with no interrupts. */
+    blob = virt_copy();
+    static const char *const plics[] = { "riscv,plic0", "sifive,plic-1.0.0" };
+    for (int i = 0; i < 2; i++) {
+        long at = find_unique(blob, hdr(blob, H_OFF_STRUCT), hdr(blob, H_OFF_STRINGS), plics[i],
+                              strlen(plics[i]) + 1);
+        KT_ASSERT(at >= 0);
+        blob[at + 2] = 'X';
+    }
+    PARSE_OK(&j, blob, virt_size, 0);
+    KT_EXPECT_EQ(j.p.plic_pa, 0);
+    KT_EXPECT_EQ(j.p.nvirtio, 8);
+    KT_EXPECT_EQ(j.p.virtio[0].pa, 0x10001000);
+    KT_EXPECT_EQ(j.p.virtio[0].irq, 0);
+    KT_EXPECT_EQ(j.p.virtio[7].irq, 0);
     free(blob);
 
     /* The whole file as avail (the kernel passes a maximum size) gives the same. */
@@ -1350,6 +1411,7 @@ static void test_machine_complete(void)
     KT_EXPECT_EQ(p->timebase_hz, 10000000);
     KT_EXPECT_STREQ(p->isa, "rv64imafdc_zicsr_zifencei_sstc");
     KT_EXPECT_STREQ(p->bootargs, "");
+    KT_EXPECT_EQ(p->nvirtio, 0);
 
     /* Without a sifive,test0 device there is no power-off address. */
     long at = find_unique(blob, hdr(blob, H_OFF_STRUCT), hdr(blob, H_OFF_STRINGS),

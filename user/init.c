@@ -387,6 +387,28 @@ static int run_udev(void)
     return run_args("udev", argv, 1, given, 2);
 }
 
+/*
+ * ublk (native) tests the virtio block driver and DMA memory on the first
+ * block device the kernel found (KS_AT_DEVICE_*): copies of its registers'
+ * memobj and its interrupt. It starts the driver itself.
+ */
+static int run_ublk(void)
+{
+    for (int i = 0; i < KS_DEVICE_MAX; i++) {
+        if (getauxval(KS_AT_DEVICE_ID(i)) != 2)     /* virtio's block device */
+            continue;
+        const char *argv[] = { "ublk", NULL };
+        const ks_handle_t given[] = {
+            (ks_handle_t)getauxval(KS_AT_DEVICE_MMIO(i)),
+            (ks_handle_t)getauxval(KS_AT_DEVICE_IRQ(i)),
+        };
+        return run_args("ublk", argv, 1, given, 2);
+    }
+    printf("init: blk: no virtio block device (QEMU needs -drive ... -device virtio-blk-device and "
+           "-global virtio-mmio.force-legacy=false)\n");
+    return 1;
+}
+
 /* 1 if path can be written with `text` and read back the same through fsd. */
 static int write_read_back(const char *path, const char *text)
 {
@@ -644,6 +666,8 @@ int main(int argc, char **argv)
             break;
         } else if (strcmp(argv[i], "console") == 0) {
             status |= run("mconsole", 0);
+        } else if (strcmp(argv[i], "blk") == 0) {
+            status |= run_ublk();
         } else if (strcmp(argv[i], "bench") == 0) {
             bench_options(argc - i, argv + i);
             if (bench_wanted("boot_to_hello"))

@@ -195,8 +195,29 @@ static void mmio_read_only(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/* DMA memory needs a device memobj with KS_RIGHT_DMA: the console's has none (udev's blk suite has one). */
+static void mmio_no_dma(void)
+{
+    struct ks_kstat k = kstat_now();
+    long m = ks_memobj_create(KS_PAGE_SIZE);
+    long l = ks_ipc_listener_create();
+    KT_ASSERT(m > 0 && l > 0);
+    KT_EXPECT_EQ(ks_dma_create(mmio, KS_PAGE_SIZE), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_dma_create((ks_handle_t)m, KS_PAGE_SIZE), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_dma_create((ks_handle_t)l, KS_PAGE_SIZE), KS_ERR_WRONG_TYPE);
+    KT_EXPECT_EQ(ks_dma_create(KS_HANDLE_NONE, KS_PAGE_SIZE), KS_ERR_BAD_HANDLE);
+    KT_EXPECT_EQ(ks_dma_create(0x7fffff00, KS_PAGE_SIZE), KS_ERR_BAD_HANDLE);
+    KT_EXPECT_EQ(ks_dma_addr(mmio, 0), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_dma_addr((ks_handle_t)m, 0), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_handle_duplicate(mmio, KS_RIGHT_READ | KS_RIGHT_DMA), KS_ERR_ACCESS);
+    ks_handle_close((ks_handle_t)m);
+    ks_handle_close((ks_handle_t)l);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static const struct ktest_case mmio_cases[] = {
     { "handles", mmio_handles },
+    { "no_dma", mmio_no_dma },
     { "lsr", mmio_lsr },
     { "refused", mmio_refused },
     { "read_only", mmio_read_only },

@@ -29,7 +29,10 @@ typedef int32_t ks_handle_t;
                                            thread: interrupt it; irq: bind and acknowledge it */
 #define KS_RIGHT_WAIT       (1u << 7)   /* wait for a process or thread to end */
 #define KS_RIGHT_SIGNAL     (1u << 8)   /* process or thread: raise upcall bits on it */
-#define KS_RIGHTS_ALL       0x1ffu
+#define KS_RIGHT_DMA        (1u << 9)   /* device memobj: make DMA memory for its device
+                                           (KS_SYS_DMA_CREATE); DMA memobj: learn its
+                                           physical address (KS_SYS_DMA_ADDR) */
+#define KS_RIGHTS_ALL       0x3ffu
 
 /* KS_SYS_HANDLE_INFO's answer, taken apart. */
 #define KS_INFO_TYPE(info)      ((uint32_t)((info) >> 16))

@@ -229,6 +229,20 @@ enum ks_syscall {
                                    waiters with KS_WAIT_STOPPED/_CONTINUED wake, watches with
                                    KS_WATCH_READABLE fire, and its PROCESS_ON_EXIT bits are
                                    raised (SIGCHLD). A continue with no stop reported: nothing */
+    /*
+     * Memory a device can reach by DMA: physically contiguous pages, zeroed,
+     * pinned for the memobj's life, charged to the caller. Only the holder of a
+     * device memobj with KS_RIGHT_DMA (init gives it to the drivers it chooses)
+     * can make some, and only the holder of the DMA memobj with KS_RIGHT_DMA
+     * learns where it is. There is no IOMMU on QEMU's virt: a driver that can
+     * program DMA can reach all of memory, so such a right is trust.
+     * A DMA memobj is mapped shared only and cannot be read, written or
+     * truncated by system calls (like a device memobj).
+     */
+    KS_SYS_DMA_CREATE,          /* (device memobj, size 1..KS_DMA_MAX_SIZE) -> DMA memobj handle
+                                   (READ|WRITE|MAP|TRANSFER|DUPLICATE|DMA); the size is rounded
+                                   up to a power-of-two number of pages */
+    KS_SYS_DMA_ADDR,            /* (DMA memobj, offset < size) -> physical address of that byte */
 
     KS_SYS_COUNT
 };
@@ -372,5 +386,22 @@ _Static_assert(sizeof(struct ks_ipc_stats) == 40, "ks_ipc_stats layout is ABI");
 #define KS_AT_CONSOLE_REG_OFFSET 0x4b5304
 #define KS_AT_CONSOLE_REG_SHIFT  0x4b5305
 #define KS_AT_HANDLE_0      0x4b5310    /* handles a parent passed on: _0, _0 + 1, ... */
+
+/* The largest KS_SYS_DMA_CREATE (256 contiguous pages). */
+#define KS_DMA_MAX_SIZE     (1ul << 20)
+
+/*
+ * init only: the virtio-mmio devices the device tree lists and the kernel
+ * found a device behind (magic "virt", a device ID other than 0), at most
+ * KS_DEVICE_MAX, in address order. Device i: KS_AT_DEVICE_MMIO(i) a device
+ * memobj of its registers (READ|WRITE|MAP|TRANSFER|DUPLICATE|DMA),
+ * KS_AT_DEVICE_IRQ(i) its interrupt (as the console's; KS_HANDLE_NONE if
+ * none), KS_AT_DEVICE_ID(i) its virtio device ID (2: block). Absent entries
+ * read as 0.
+ */
+#define KS_DEVICE_MAX           8
+#define KS_AT_DEVICE_MMIO(i)    (0x4b5400 + 4 * (i))
+#define KS_AT_DEVICE_IRQ(i)     (0x4b5401 + 4 * (i))
+#define KS_AT_DEVICE_ID(i)      (0x4b5402 + 4 * (i))
 
 #endif

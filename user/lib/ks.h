@@ -104,6 +104,8 @@ static inline long ks_thread_robust(const void *head, uint32_t owner) { return K
 static inline long ks_pid_alive(uint32_t pid) { return KS1(KS_SYS_PID_ALIVE, pid); }
 static inline long ks_process_stopped(uint32_t sig) { return KS1(KS_SYS_PROCESS_STOPPED, sig); }
 static inline long ks_klog(uint32_t op, void *buf, size_t len) { return KS3(KS_SYS_KLOG, op, buf, len); }
+static inline long ks_dma_create(ks_handle_t device, uint64_t size) { return KS2(KS_SYS_DMA_CREATE, device, size); }
+static inline long ks_dma_addr(ks_handle_t m, uint64_t offset) { return KS2(KS_SYS_DMA_ADDR, m, offset); }
 static inline long ks_process_times(ks_handle_t p, struct ks_times *out) { return KS2(KS_SYS_PROCESS_TIMES, p, out); }
 static inline long ks_ipc_notify(ks_handle_t client, uint64_t word) { return KS2(KS_SYS_IPC_NOTIFY, client, word); }
 static inline long ks_process_fork(void *pc, void *sp, long arg, uint32_t *pid)

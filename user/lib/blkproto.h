@@ -1,0 +1,35 @@
+/*
+ * user/lib/blkproto.h - the block server protocol: what a client (fsd, or the
+ * ublk tests) sends a block driver (user/vblk.c) over IPC.
+ *
+ * A request is MR0 = the operation, MR1, MR2 as below; the reply's MR0 is a
+ * status: 0 or a byte count, or a negative Linux errno (-EIO: the device
+ * failed the request; -EINVAL: a malformed request, which the device never
+ * sees). Sectors are 512 bytes. Data travels in the message's buffer: a
+ * write's in the call's send buffer, a read's in the reply (the caller's
+ * receive buffer), at most BLK_MAX_BYTES a request.
+ */
+#ifndef USER_LIB_BLKPROTO_H
+#define USER_LIB_BLKPROTO_H
+
+/* The errors, as Linux numbers them (fsd passes them on as errno). */
+#define BLK_EIO         5
+#define BLK_EINVAL      22
+#define BLK_EROFS       30
+
+#define BLK_SECTOR      512u
+#define BLK_MAX_BYTES   (64u << 10)     /* 128 sectors */
+
+enum blk_op {
+    BLK_OP_INFO = 1,    /* status 0; MR1 = capacity in sectors, MR2 = 1 if read-only,
+                           MR3 = requests the driver keeps in flight at once */
+    BLK_OP_READ,        /* MR1 = first sector, MR2 = sectors (1..128): status = bytes read,
+                           the data in the reply's buffer */
+    BLK_OP_WRITE,       /* MR1 = first sector, MR2 = sectors; the data (sectors * 512
+                           bytes exactly) in the call's buffer: status = bytes written */
+    BLK_OP_FLUSH,       /* status 0 once what was written is on the disk */
+    BLK_OP_STATS,       /* status 0; MR1 = requests the device has finished, MR2 = the most
+                           it had in flight at once */
+};
+
+#endif

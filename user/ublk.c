@@ -1,0 +1,337 @@
+/*
+ * user/ublk.c - the tests of the virtio block driver (user/vblk.c) and of DMA
+ * memory, run by init for "-append blk" when QEMU has a block device (make
+ * test attaches build/test-disk.img, TEST_DISK_SECTORS long).
+ *
+ * It gets the device's registers (with KS_RIGHT_DMA) and interrupt from init,
+ * starts the driver itself (so that it can kill and restart it), and checks:
+ * every sector written with a known pattern and read back, requests in
+ * flight together from several threads, malformed requests refused with the
+ * driver still serving, DMA memory's rules, and a driver killed while
+ * requests are under way: every caller comes back, the memory comes back, and
+ * a new driver finds the device and the data as they were.
+ */
+#include <kestrel/syscall.h>
+#include "user/lib/blkproto.h"
+#include "user/lib/ipc.h"
+#include "user/lib/ks.h"
+#include "user/lib/loader.h"
+#include "user/lib/testlib.h"
+#include "user/lib/ulib.h"
+#include "kernel/ktest.h"
+#include "kernel/string.h"
+
+#define TEST_DISK_SECTORS   8192        /* the Makefile's build/test-disk.img: 4 MiB */
+#define THREADS             8
+
+static ks_handle_t mmio, irq;
+static ks_handle_t driver = KS_HANDLE_NONE, port = KS_HANDLE_NONE;
+static uint8_t buf[THREADS][BLK_MAX_BYTES], back[THREADS][BLK_MAX_BYTES];
+
+/* Start a driver on a listener of our own; port becomes its client port. 0 or an error. */
+static long start_driver(void)
+{
+    long l = ks_ipc_listener_create();
+    long c = l > 0 ? ks_ipc_client_create((ks_handle_t)l, 1) : l;
+    if (c < 0)
+        return c;
+    const char *argv[] = { "vblk", NULL };
+    const ks_handle_t given[] = { mmio, irq, (ks_handle_t)l };
+    long p = ulib_spawn((ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE), "vblk", argv, given, 3);
+    ks_handle_close((ks_handle_t)l);    /* the driver holds the listener now */
+    if (p < 0) {
+        ks_handle_close((ks_handle_t)c);
+        return p;
+    }
+    driver = (ks_handle_t)p;
+    port = (ks_handle_t)c;
+    return 0;
+}
+
+/* One request: MR0 = op, MR1, MR2; data out of `out` (out_len bytes), into `in`. The status, or a KS_ERR_*. */
+static long blk(uint64_t op, uint64_t a, uint64_t b, const void *out, uint64_t out_len, void *in, uint64_t in_cap,
+                uint64_t w[KS_IPC_WORDS])
+{
+    uint64_t words[KS_IPC_WORDS] = { op, a, b };
+    struct ks_ipc_desc d = { .send_buf = out, .send_len = out_len, .recv_buf = in, .recv_cap = in_cap };
+    long r = ks_ipc_call(port, &d, words, NULL);
+    if (w)
+        memcpy(w, words, sizeof words);
+    return r < 0 ? r : (long)words[0];
+}
+
+static long blk_read(uint64_t sector, uint64_t count, void *into)
+{
+    return blk(BLK_OP_READ, sector, count, NULL, 0, into, count * BLK_SECTOR, NULL);
+}
+
+static long blk_write(uint64_t sector, uint64_t count, const void *from)
+{
+    return blk(BLK_OP_WRITE, sector, count, from, count * BLK_SECTOR, NULL, 0, NULL);
+}
+
+/* The pattern of a sector for a given seed: every byte depends on both and on its offset. */
+static void pattern(uint8_t *p, uint64_t sector, uint64_t count, uint32_t seed)
+{
+    for (uint64_t s = 0; s < count; s++)
+        for (uint32_t i = 0; i < BLK_SECTOR; i++)
+            p[s * BLK_SECTOR + i] = (uint8_t)((sector + s) * 131 + i * 7 + seed * 29 + (i >> 8));
+}
+
+/* ---- the driver ---- */
+
+/* The driver starts (here, after the DMA cases, whose memory counts it would disturb) and answers. */
+static void blk_info(void)
+{
+    uint64_t w[KS_IPC_WORDS];
+    long r = start_driver();
+    KT_EXPECT_EQ(r, 0);
+    KT_ASSERT(driver != KS_HANDLE_NONE);
+    KT_EXPECT_EQ(blk(BLK_OP_INFO, 0, 0, NULL, 0, NULL, 0, w), 0);
+    KT_EXPECT_EQ(w[1], TEST_DISK_SECTORS);
+    KT_EXPECT_EQ(w[2], 0);              /* writable */
+    KT_EXPECT(w[3] >= 2);               /* several requests in flight */
+}
+
+/* Every sector written with a pattern in 64 KiB requests, flushed, and read back the same. */
+static void blk_every_sector(void)
+{
+    const uint64_t per = BLK_MAX_BYTES / BLK_SECTOR;
+    for (uint64_t s = 0; s < TEST_DISK_SECTORS; s += per) {
+        pattern(buf[0], s, per, 1);
+        KT_ASSERT((blk_write(s, per, buf[0])) == ((long)BLK_MAX_BYTES));
+    }
+    KT_EXPECT_EQ(blk(BLK_OP_FLUSH, 0, 0, NULL, 0, NULL, 0, NULL), 0);
+    for (uint64_t s = 0; s < TEST_DISK_SECTORS; s += per) {
+        pattern(buf[0], s, per, 1);
+        memset(back[0], 0, BLK_MAX_BYTES);
+        KT_ASSERT((blk_read(s, per, back[0])) == ((long)BLK_MAX_BYTES));
+        KT_ASSERT(memcmp(buf[0], back[0], BLK_MAX_BYTES) == 0);
+    }
+    /* Single sectors at both ends, and an odd-sized request across a 64 KiB boundary. */
+    KT_EXPECT_EQ(blk_read(0, 1, back[0]), (long)BLK_SECTOR);
+    pattern(buf[0], 0, 1, 1);
+    KT_EXPECT(memcmp(buf[0], back[0], BLK_SECTOR) == 0);
+    KT_EXPECT_EQ(blk_read(TEST_DISK_SECTORS - 1, 1, back[0]), (long)BLK_SECTOR);
+    pattern(buf[0], TEST_DISK_SECTORS - 1, 1, 1);
+    KT_EXPECT(memcmp(buf[0], back[0], BLK_SECTOR) == 0);
+    pattern(buf[0], 120, 17, 2);
+    KT_EXPECT_EQ(blk_write(120, 17, buf[0]), 17 * (long)BLK_SECTOR);
+    KT_EXPECT_EQ(blk_read(120, 17, back[0]), 17 * (long)BLK_SECTOR);
+    KT_EXPECT(memcmp(buf[0], back[0], 17 * BLK_SECTOR) == 0);
+}
+
+static volatile long thread_bad[THREADS];
+
+/* Thread k: its own 1/THREADS of the disk, written and read back in requests of varied sizes. */
+static void hammer(long k)
+{
+    uint64_t region = TEST_DISK_SECTORS / THREADS, first = (uint64_t)k * region;
+    for (uint32_t round = 0; round < 4 && !thread_bad[k]; round++)
+        for (uint64_t s = first; s < first + region; ) {
+            uint64_t count = 1 + (s * 7 + round) % 64;
+            if (count > first + region - s)
+                count = first + region - s;
+            pattern(buf[k], s, count, 10 + round);
+            if (blk_write(s, count, buf[k]) != (long)(count * BLK_SECTOR) ||
+                blk_read(s, count, back[k]) != (long)(count * BLK_SECTOR) ||
+                memcmp(buf[k], back[k], count * BLK_SECTOR) != 0)
+                thread_bad[k] = (long)s + 1;
+            s += count;
+        }
+    ks_thread_exit(0);
+}
+
+/* THREADS threads at once: all data right, and the driver had several requests in flight. */
+static void blk_in_flight(void)
+{
+    struct uthread t[THREADS];
+    for (long k = 0; k < THREADS; k++) {
+        thread_bad[k] = 0;
+        t[k] = thread_start(hammer, k);
+    }
+    for (int k = 0; k < THREADS; k++)
+        thread_finish(&t[k]);
+    for (int k = 0; k < THREADS; k++)
+        KT_EXPECT_EQ(thread_bad[k], 0);
+    uint64_t w[KS_IPC_WORDS];
+    KT_EXPECT_EQ(blk(BLK_OP_STATS, 0, 0, NULL, 0, NULL, 0, w), 0);
+    KT_EXPECT(w[1] >= THREADS * 2);
+    KT_EXPECT(w[2] >= 2);               /* requests were in flight together */
+}
+
+/* Malformed requests get -EINVAL and never reach the device; the driver serves on. */
+static void blk_refused(void)
+{
+    uint8_t *b = buf[0];
+    KT_EXPECT_EQ(blk(0, 0, 1, NULL, 0, b, BLK_SECTOR, NULL), -BLK_EINVAL);
+    KT_EXPECT_EQ(blk(99, 0, 1, NULL, 0, b, BLK_SECTOR, NULL), -BLK_EINVAL);
+    KT_EXPECT_EQ(blk_read(0, 0, b), -BLK_EINVAL);
+    KT_EXPECT_EQ(blk(BLK_OP_READ, 0, BLK_MAX_BYTES / BLK_SECTOR + 1, NULL, 0, b, BLK_MAX_BYTES, NULL), -BLK_EINVAL);
+    KT_EXPECT_EQ(blk_read(TEST_DISK_SECTORS, 1, b), -BLK_EINVAL);
+    KT_EXPECT_EQ(blk_read(TEST_DISK_SECTORS - 1, 2, b), -BLK_EINVAL);
+    KT_EXPECT_EQ(blk_read(~0ull - 1, 2, b), -BLK_EINVAL);     /* would wrap */
+    KT_EXPECT_EQ(blk(BLK_OP_WRITE, 0, 2, b, BLK_SECTOR, NULL, 0, NULL), -BLK_EINVAL);    /* short data */
+    KT_EXPECT_EQ(blk(BLK_OP_WRITE, 0, 1, NULL, 0, NULL, 0, NULL), -BLK_EINVAL);         /* no data */
+    KT_EXPECT_EQ(blk(BLK_OP_WRITE, 0, 1, b, BLK_MAX_BYTES, NULL, 0, NULL), -BLK_EINVAL); /* too much */
+    /* A handle sent along is not taken; a read into too small a buffer is cut, and says so. */
+    uint64_t words[KS_IPC_WORDS] = { BLK_OP_READ, 0, 2 };
+    struct ks_ipc_desc d = { .recv_buf = b, .recv_cap = 100, .send_nhandles = 1 };
+    d.send_handles[0] = port;
+    long r = ks_ipc_call(port, &d, words, NULL);
+    KT_EXPECT(r == 0 || r < 0);
+    words[0] = BLK_OP_READ;
+    words[1] = 0;
+    words[2] = 2;
+    d.send_nhandles = 0;
+    KT_EXPECT_EQ(ks_ipc_call(port, &d, words, NULL), 0);
+    KT_EXPECT_EQ(words[0], 2 * BLK_SECTOR);
+    KT_EXPECT(d.flags & KS_IPC_PEER_TRUNCATED || d.recv_len > d.recv_cap);
+    /* Still serving. */
+    KT_EXPECT_EQ(blk_read(5, 1, b), (long)BLK_SECTOR);
+}
+
+/* ---- DMA memory ---- */
+
+static void dma_rules(void)
+{
+    long warm = ks_memobj_create(4 * KS_PAGE_SIZE);     /* the page tables where the mappings go */
+    long at = warm > 0 ? ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)warm, 0, 0, 4 * KS_PAGE_SIZE,
+                                   KS_PROT_READ | KS_MAP_SHARED) : warm;
+    KT_ASSERT(at > 0);
+    for (int i = 0; i < 4; i++)
+        (void)*(volatile uint8_t *)(at + i * KS_PAGE_SIZE);
+    UNMAP(at, 4 * KS_PAGE_SIZE);
+    ks_handle_close((ks_handle_t)warm);
+    struct ks_kstat k = kstat_now();
+    KT_EXPECT_EQ(ks_dma_create(mmio, 0), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_dma_create(mmio, KS_DMA_MAX_SIZE + 1), KS_ERR_RANGE);
+    long m = ks_dma_create(mmio, 5000);         /* rounded up to two pages */
+    KT_ASSERT(m > 0);
+    KT_EXPECT_EQ(ks_memobj_size((ks_handle_t)m), 2 * KS_PAGE_SIZE);
+    long pa = ks_dma_addr((ks_handle_t)m, 0);
+    KT_EXPECT(pa > 0 && (pa & (KS_PAGE_SIZE - 1)) == 0);
+    KT_EXPECT_EQ(ks_dma_addr((ks_handle_t)m, KS_PAGE_SIZE + 5), pa + KS_PAGE_SIZE + 5);    /* contiguous */
+    KT_EXPECT_EQ(ks_dma_addr((ks_handle_t)m, 2 * KS_PAGE_SIZE), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_dma_create((ks_handle_t)m, KS_PAGE_SIZE), KS_ERR_INVALID);  /* not a device's registers */
+    uint8_t x = 1;
+    KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, 0, &x, 1), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)m, 0, &x, 1), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_memobj_truncate((ks_handle_t)m, 0), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, 0, 0, KS_PAGE_SIZE, KS_PROT_READ | KS_MAP_PRIVATE),
+                 KS_ERR_INVALID);
+    /* A copy without KS_RIGHT_DMA maps it but cannot learn where it is. */
+    long ro = ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP);
+    KT_ASSERT(ro > 0);
+    KT_EXPECT_EQ(ks_dma_addr((ks_handle_t)ro, 0), KS_ERR_ACCESS);
+    long a = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)ro, 0, 0, 2 * KS_PAGE_SIZE,
+                       KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    long a2 = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, 0, 0, 2 * KS_PAGE_SIZE, KS_PROT_READ | KS_MAP_SHARED);
+    KT_ASSERT(a > 0 && a2 > 0);
+    volatile uint8_t *p = (volatile uint8_t *)a, *q = (volatile uint8_t *)a2;
+    KT_EXPECT_EQ(p[KS_PAGE_SIZE + 9], 0);       /* zeroed */
+    p[KS_PAGE_SIZE + 9] = 0x5a;
+    KT_EXPECT_EQ(q[KS_PAGE_SIZE + 9], 0x5a);    /* the same RAM */
+    UNMAP(a, 2 * KS_PAGE_SIZE);
+    UNMAP(a2, 2 * KS_PAGE_SIZE);
+    ks_handle_close((ks_handle_t)ro);
+    ks_handle_close((ks_handle_t)m);
+    EXPECT_SAME_KSTAT(&k);
+    /* The largest size works, and gives its 256 pages back. */
+    m = ks_dma_create(mmio, KS_DMA_MAX_SIZE);
+    KT_EXPECT(m > 0);
+    KT_EXPECT_EQ(ks_dma_addr((ks_handle_t)m, KS_DMA_MAX_SIZE - 1), ks_dma_addr((ks_handle_t)m, 0) + KS_DMA_MAX_SIZE - 1);
+    ks_handle_close((ks_handle_t)m);
+    EXPECT_SAME_KSTAT(&k);
+}
+
+/* ---- a driver killed under load ---- */
+
+static volatile long done_ok, done_closed, done_other;
+
+static void writer(long k)
+{
+    uint64_t region = TEST_DISK_SECTORS / THREADS, first = (uint64_t)k * region;
+    for (uint64_t s = first; s < first + region; s += 8) {
+        pattern(buf[k], s, 8, 40);
+        long r = blk_write(s, 8, buf[k]);
+        if (r == 8 * (long)BLK_SECTOR) {
+            __atomic_fetch_add(&done_ok, 1, __ATOMIC_RELAXED);
+        } else {
+            __atomic_fetch_add(r == KS_ERR_PEER_CLOSED ? &done_closed : &done_other, 1, __ATOMIC_RELAXED);
+            break;
+        }
+    }
+    ks_thread_exit(0);
+}
+
+static void blk_killed_under_load(void)
+{
+    struct ks_kstat before = kstat_now();
+    done_ok = done_closed = done_other = 0;
+    struct uthread t[THREADS];
+    for (long k = 0; k < THREADS; k++)
+        t[k] = thread_start(writer, k);
+    while (done_ok < 20)
+        ks_thread_yield();
+    KT_EXPECT_EQ(ks_process_kill(driver), 0);
+    uint64_t status;
+    KT_EXPECT_EQ(ks_process_wait(driver, &status), 0);
+    for (int k = 0; k < THREADS; k++)
+        thread_finish(&t[k]);           /* every caller came back */
+    KT_EXPECT(done_closed > 0);
+    KT_EXPECT_EQ(done_other, 0);
+    ks_handle_close(driver);
+    ks_handle_close(port);
+    driver = port = KS_HANDLE_NONE;
+    struct ks_kstat after = kstat_now();
+    KT_EXPECT(after.free_pages + 8 >= before.free_pages);   /* the driver's DMA memory (130 pages) came back */
+
+    /*
+     * A new driver resets and starts the device, and the data is there: every
+     * sector as blk_in_flight's last round left it (seed 13) or as a writer
+     * here wrote it (seed 40), never anything else.
+     */
+    KT_ASSERT((start_driver()) == (0));
+    const uint64_t per = BLK_MAX_BYTES / BLK_SECTOR;
+    uint64_t wrong = 0;
+    for (uint64_t s = 0; s < TEST_DISK_SECTORS; s += per) {
+        KT_ASSERT((blk_read(s, per, back[0])) == ((long)BLK_MAX_BYTES));
+        pattern(buf[0], s, per, 13);
+        pattern(buf[1], s, per, 40);
+        for (uint64_t j = 0; j < per; j++) {
+            const uint8_t *got = back[0] + j * BLK_SECTOR;
+            if (memcmp(got, buf[0] + j * BLK_SECTOR, BLK_SECTOR) != 0 &&
+                memcmp(got, buf[1] + j * BLK_SECTOR, BLK_SECTOR) != 0)
+                wrong++;
+        }
+    }
+    KT_EXPECT_EQ(wrong, 0);
+    KT_EXPECT_EQ(blk(BLK_OP_FLUSH, 0, 0, NULL, 0, NULL, 0, NULL), 0);
+}
+
+static const struct ktest_case blk_cases[] = {
+    { "info", blk_info },
+    { "every_sector", blk_every_sector },
+    { "in_flight", blk_in_flight },
+    { "refused", blk_refused },
+    { "killed_under_load", blk_killed_under_load },
+};
+KTEST_SUITE(blk_suite, "blk", blk_cases);
+
+static const struct ktest_case dma_cases[] = {
+    { "rules", dma_rules },
+};
+KTEST_SUITE(dma_suite, "dma", dma_cases);
+
+int main(int argc, char **argv)
+{
+    mmio = ulib_inherited(0);
+    irq = ulib_inherited(1);
+    if (mmio == KS_HANDLE_NONE || irq == KS_HANDLE_NONE) {
+        printf("ublk: needs a block device's registers and interrupt (init gives them)\n");
+        return 2;
+    }
+    const struct ktest_suite *suites[] = { &dma_suite, &blk_suite };
+    return ktest_run(suites, 2) ? 1 : 0;
+}
