@@ -59,6 +59,7 @@ static int read_token(const struct fdt *f, uint32_t *off, const char **name,
 /* Record the properties the index keeps from node entry e's header; *o past them. 0 or an error. */
 static int index_props(const struct fdt *f, struct fdt_node_ref *e, uint32_t *o)
 {
+    int seen_compat = 0, seen_phandle = 0;
     for (;;) {
         uint32_t at = *o;
         const char *name;
@@ -71,11 +72,14 @@ static int index_props(const struct fdt *f, struct fdt_node_ref *e, uint32_t *o)
             *o = at;
             return tok < 0 ? tok : 0;
         }
-        if (strcmp(name, "compatible") == 0) {
+        /* The first of each name counts, as for fdt_prop (a repeated one is ignored). */
+        if (strcmp(name, "compatible") == 0 && !seen_compat) {
+            seen_compat = 1;
             e->compat = (const char *)val;
             e->compat_len = len;
-        } else if (strcmp(name, "phandle") == 0 && len == 4) {
-            e->phandle = (uint32_t)fdt_read_cells(val, 1);
+        } else if (strcmp(name, "phandle") == 0 && !seen_phandle) {
+            seen_phandle = 1;
+            e->phandle = len == 4 ? (uint32_t)fdt_read_cells(val, 1) : 0;
         }
     }
 }

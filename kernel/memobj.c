@@ -11,6 +11,7 @@
 #include <kestrel/syscall.h>
 #include "account.h"
 #include "heap.h"
+#include "kprintf.h"
 #include "memobj.h"
 #include "page_alloc.h"
 #include "sched.h"
@@ -26,15 +27,31 @@ static void put_page(uint64_t index, void *page, void *arg)
     sched_long_window();        /* a huge memobj's end keeps no interrupt waiting */
 }
 
+/*
+ * Stop the device's DMA before memory made for it is freed: write 0 to its
+ * reset register and wait until it reads 0 (virtio: the reset is done). 1 if
+ * it did, 0 if it would not (the memory must then stay out of use).
+ */
+static int device_reset(struct memobj *device)
+{
+    *device->reset_reg = 0;
+    for (int i = 0; i < 100000; i++)
+        if (*device->reset_reg == 0)
+            return 1;
+    return 0;
+}
+
 static void memobj_destroy(struct object *o)
 {
     struct memobj *mo = memobj_from_object(o);
     radix_remove_from(&mo->pages, 0, put_page, NULL);
     if (mo->dma_block) {
-        if (mo->dma_device->reset_reg)
-            *mo->dma_device->reset_reg = 0;     /* the device lets go of the memory first */
+        if (device_reset(mo->dma_device))
+            page_unref(mo->dma_block);  /* gives the account its charge back */
+        else
+            kprintf("memobj: a device did not reset; its DMA memory (%lu pages) is kept out of use\n",
+                    1ul << mo->dma_order);
         object_put(&mo->dma_device->obj);
-        page_unref(mo->dma_block);      /* gives the account its charge back */
     }
     account_kfree(account_of(o), mo);
 }

@@ -66,8 +66,10 @@ static inline int memobj_is_device(const struct memobj *mo) { return mo->device;
  * of device memobj `device`: physically contiguous zeroed RAM, charged to a,
  * held until the memobj is destroyed. It behaves as a device memobj (fixed
  * size, mapped shared only, no read/write/truncate) whose pages are RAM. When
- * it is destroyed, the device is reset first (its reset_reg), so that no DMA
- * reaches the pages after they are free. NULL without memory.
+ * it is destroyed, the device is reset first (its reset_reg, which must be
+ * set), so that no DMA reaches the pages after they are free: a driver makes
+ * its DMA memory once, since freeing any of it stops the device. If the
+ * device does not reset, the pages are never freed. NULL without memory.
  */
 struct memobj *memobj_create_dma(struct account *a, uint64_t size, struct memobj *device);
 static inline int memobj_is_dma(const struct memobj *mo) { return mo->dma_block != NULL; }

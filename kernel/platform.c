@@ -268,11 +268,11 @@ static void find_virtio(struct platform *p, const struct fdt *f, uint32_t plic_p
     for (int n = fdt_first_child(f, parent); n >= 0 && p->nvirtio < PLATFORM_MAX_VIRTIO;
          n = fdt_next_sibling(f, n)) {
         struct platform_device d = { 0 };
-        uint32_t ph, irq;
+        uint32_t irq;
         if (!fdt_is_compatible(f, n, "virtio,mmio") || reg_cells(f, n, ac, sc, 0, &d.pa, &d.size) != 0 ||
             d.size == 0)
             continue;
-        if (plic_phandle && fdt_prop_u32(f, n, "interrupt-parent", &ph) == 0 && ph == plic_phandle &&
+        if (plic_phandle && interrupt_parent(f, n) == plic_phandle &&
             fdt_prop_u32(f, n, "interrupts", &irq) == 0 && irq >= 1 && irq <= p->plic_ndev)
             d.irq = irq;
         int at = p->nvirtio++;

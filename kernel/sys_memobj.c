@@ -47,8 +47,8 @@ long sys_dma_create(sysarg_t device, sysarg_t size)
     if (r)
         return r;
     struct memobj *mo = NULL;
-    if (!memobj_is_device(dev) || memobj_is_dma(dev))
-        r = KS_ERR_INVALID;             /* the right means something on a device's registers only */
+    if (!memobj_is_device(dev) || memobj_is_dma(dev) || !dev->reset_reg)
+        r = KS_ERR_INVALID;             /* only a device the kernel can stop has DMA memory */
     else if (size == 0 || size > KS_DMA_MAX_SIZE)
         r = KS_ERR_RANGE;
     else if (!(mo = memobj_create_dma(current_process()->acct, size, dev)))

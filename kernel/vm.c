@@ -11,6 +11,8 @@
  * registers, mapped shared only, never executable, with arch_pte_set_device
  * and without page references (nor are any dropped when they are unmapped),
  * and the kernel never touches them through the direct map (vm_copy refuses).
+ * A DMA memobj is a device memobj whose pages are RAM the memobj holds: mapped
+ * the same way but with arch_pte_set, so copies reach them.
  */
 #include <arch/arch.h>
 #include <arch/memlayout.h>

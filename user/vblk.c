@@ -137,7 +137,10 @@ static const char *setup(ks_handle_t mmio)
     dev.data = dma_map(mmio, (uint64_t)NSLOT * BLK_MAX_BYTES, &dev.data_pa);
     if (!dev.ring || !dev.data)
         return "no DMA memory";
-    reg_set(VIRTIO_MMIO_STATUS, 0);     /* reset */
+    reg_set(VIRTIO_MMIO_STATUS, 0);     /* reset, done when the status reads 0 */
+    for (int tries = 0; reg(VIRTIO_MMIO_STATUS) != 0; tries++)
+        if (tries > 100000)
+            return "the device does not reset";
     reg_set(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
     reg_set(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     const char *why = negotiate();
@@ -147,8 +150,12 @@ static const char *setup(ks_handle_t mmio)
         reg_set(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_FAILED);
         return why;
     }
-    dev.capacity = reg(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CONFIG_CAPACITY) |
-                   (uint64_t)reg(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CONFIG_CAPACITY + 4) << 32;
+    uint32_t gen;
+    do {                                /* two 32-bit reads: again if the device changed it between */
+        gen = reg(VIRTIO_MMIO_CONFIG_GENERATION);
+        dev.capacity = reg(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CONFIG_CAPACITY) |
+                       (uint64_t)reg(VIRTIO_MMIO_CONFIG + VIRTIO_BLK_CONFIG_CAPACITY + 4) << 32;
+    } while (gen != reg(VIRTIO_MMIO_CONFIG_GENERATION));
     if (ks_irq_bind(dev.irq, dev.listener, 0) != 0)
         return "cannot bind the device's interrupt";
     reg_set(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
@@ -207,7 +214,8 @@ static void interrupt(void)
 {
     reg_set(VIRTIO_MMIO_INTERRUPT_ACK, reg(VIRTIO_MMIO_INTERRUPT_STATUS));
     virtio_fence();
-    while (dev.last_used != used()->idx) {
+    while (dev.last_used != *(volatile uint16_t *)&used()->idx) {
+        virtio_fence();                 /* the entry, status byte and data after the index */
         uint32_t head = used()->ring[dev.last_used % QSIZE].id;
         dev.last_used++;
         if (head % 3 == 0 && head / 3 < NSLOT && dev.slot[head / 3].busy)
@@ -217,7 +225,7 @@ static void interrupt(void)
 }
 
 /* The request's error before the device sees it (0 if it may go), and its virtio type. */
-static long check(const uint64_t w[KS_IPC_WORDS], const struct ks_ipc_desc *d, uint32_t *type)
+static long check(const uint64_t w[KS_IPC_WORDS], uint64_t info, uint32_t *type)
 {
     uint64_t sector = w[1], count = w[2];
     if (w[0] == BLK_OP_FLUSH) {
@@ -231,13 +239,18 @@ static long check(const uint64_t w[KS_IPC_WORDS], const struct ks_ipc_desc *d, u
     *type = w[0] == BLK_OP_READ ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT;
     if (*type == VIRTIO_BLK_T_OUT && dev.read_only)
         return -BLK_EROFS;
-    if (*type == VIRTIO_BLK_T_OUT && d->recv_len != count * BLK_SECTOR)
-        return -BLK_EINVAL;             /* the data must be exactly the sectors named */
+    if (*type == VIRTIO_BLK_T_OUT &&
+        (KS_IPC_INFO_BYTES(info) != count * BLK_SECTOR || (info & KS_IPC_INFO_TRUNCATED)))
+        return -BLK_EINVAL;             /* the data that arrived must be exactly the sectors named */
     return 0;
 }
 
-/* A call received into slot i's buffer: answer it now, or start it and park its reply port. */
-static void serve(int i, ks_handle_t reply, const uint64_t w[KS_IPC_WORDS], const struct ks_ipc_desc *d)
+/*
+ * A call received into slot i's buffer (info: what arrived, as the receive said;
+ * not the length the caller claimed, whose copy may have failed): answer it
+ * now, or start it and park its reply port.
+ */
+static void serve(int i, ks_handle_t reply, const uint64_t w[KS_IPC_WORDS], uint64_t info)
 {
     if (w[0] == BLK_OP_INFO || w[0] == BLK_OP_STATS) {
         uint64_t info[KS_IPC_WORDS] = { 0, dev.capacity, (uint64_t)dev.read_only, NSLOT };
@@ -246,7 +259,7 @@ static void serve(int i, ks_handle_t reply, const uint64_t w[KS_IPC_WORDS], cons
         return;
     }
     uint32_t type;
-    long err = check(w, d, &type);
+    long err = check(w, info, &type);
     if (err || (type == VIRTIO_BLK_T_FLUSH && !dev.can_flush)) {
         answer(reply, err, NULL, 0);    /* without FLUSH the device writes through: nothing to do */
         return;
@@ -256,6 +269,12 @@ static void serve(int i, ks_handle_t reply, const uint64_t w[KS_IPC_WORDS], cons
     if (++dev.in_flight > dev.most_in_flight)
         dev.most_in_flight = dev.in_flight;
     submit(i, type, type == VIRTIO_BLK_T_FLUSH ? 0 : w[1], bytes);
+}
+
+static int stop(const char *what, long err)
+{
+    printf("vblk: %s failed (error %ld); the driver stops\n", what, err);
+    return 1;
 }
 
 static int free_slot(void)
@@ -273,20 +292,24 @@ static int serve_forever(void)
         int i = free_slot();
         if (i < 0) {                    /* every slot busy: only the interrupt can free one */
             uint64_t note[2];
-            if (ks_listener_wait(dev.listener, KS_FOREVER, note) != 0)
-                return 1;
-            interrupt();
+            long r = ks_listener_wait(dev.listener, KS_FOREVER, note);
+            if (r == 0)
+                interrupt();
+            else if (r != KS_ERR_INTERRUPTED)
+                return stop("waiting for the device", r);
             continue;
         }
-        uint64_t w[KS_IPC_WORDS] = { 0 }, userdata, info;
+        uint64_t w[KS_IPC_WORDS] = { 0 }, userdata, info = 0;
         struct ks_ipc_desc d = { .recv_buf = dev.data + (uint64_t)i * BLK_MAX_BYTES, .recv_cap = BLK_MAX_BYTES };
         long r = ks_ipc_receive(dev.listener, &d, w, &userdata, &info);
+        for (uint32_t k = 0; r >= 0 && k < d.recv_nhandles && k < KS_IPC_MAX_HANDLES; k++)
+            ks_handle_close(d.recv_handles[k]);     /* the protocol has no handles: none are kept */
         if (r == KS_HANDLE_NONE)
             interrupt();                /* the device's notification */
         else if (r > 0)
-            serve(i, (ks_handle_t)r, w, &d);
-        else if (r != KS_ERR_INTERRUPTED)
-            return 1;
+            serve(i, (ks_handle_t)r, w, info);
+        else if (r != KS_ERR_INTERRUPTED && r != KS_ERR_NO_MEMORY)
+            return stop("receiving", r);    /* (out of memory: try again, a request may end) */
     }
 }
 

@@ -57,7 +57,9 @@ enum ks_syscall {
      * (KS_ERR_RANGE); memobj_read/write/truncate and view_create on it fail
      * with KS_ERR_INVALID; IPC never copies a buffer to or from such a
      * mapping (nothing arrives, as with unmapped memory: KS_IPC_INFO_TRUNCATED).
-     * memobj_size gives its size (whole pages).
+     * memobj_size gives its size (whole pages). A DMA memobj
+     * (KS_SYS_DMA_CREATE) follows the same rules except the last: its pages
+     * are RAM, and IPC copies to and from them as to any memory.
      */
     KS_SYS_MEMOBJ_CREATE,       /* (size) -> memobj handle (zero-filled, pages made on first use) */
     KS_SYS_MEMOBJ_READ,         /* (m, offset, buf, len) -> bytes read (0 at or past the end) */

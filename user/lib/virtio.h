@@ -33,6 +33,7 @@ enum {
     VIRTIO_MMIO_QUEUE_DRIVER_HIGH = 0x094,
     VIRTIO_MMIO_QUEUE_DEVICE_LOW = 0x0a0,   /* the used ring */
     VIRTIO_MMIO_QUEUE_DEVICE_HIGH = 0x0a4,
+    VIRTIO_MMIO_CONFIG_GENERATION = 0x0fc,  /* changes when the configuration does */
     VIRTIO_MMIO_CONFIG = 0x100,             /* the device's own configuration */
 };
 
