@@ -9,3 +9,4 @@
 bootimage_start:
     .incbin BOOTIMAGE_PATH
 bootimage_end:
+    .balign 4096                /* zeros: the last page holds nothing else (its pages become a memobj's) */

@@ -153,6 +153,23 @@ long memobj_fill(struct memobj *mo, uint64_t off, const void *src, uint64_t len)
     return 0;
 }
 
+long memobj_adopt(struct memobj *mo, const void *start, uint64_t len)
+{
+    if (mo->device || mo->size || ((uintptr_t)start & (PAGE_SIZE - 1)) || len > MEMOBJ_MAX_SIZE)
+        return KS_ERR_INVALID;
+    for (uint64_t i = 0; i < (len + PAGE_SIZE - 1) >> PAGE_SHIFT; i++) {
+        void *page = page_adopt(virt_to_phys((const uint8_t *)start + (i << PAGE_SHIFT)));
+        if (!page)
+            return KS_ERR_INVALID;
+        if (radix_insert(&mo->pages, i, page) != 0) {
+            page_unref(page);
+            return KS_ERR_NO_MEMORY;
+        }
+    }
+    mo->size = len;
+    return 0;
+}
+
 /* One user copy (the range is checked already): 0, or nonzero on a fault. */
 static inline __attribute__((always_inline)) int user_copy(int to_user, uintptr_t u, uint8_t *k, uint64_t n)
 {

@@ -88,6 +88,14 @@ void *memobj_page(struct memobj *mo, uint64_t index, int create);
  */
 long memobj_fill(struct memobj *mo, uint64_t off, const void *src, uint64_t len);
 
+/*
+ * Make the len bytes at `start` (page-aligned kernel memory in a reserved range,
+ * zero after len to the end of its last page) the contents of the empty
+ * memobj mo, taking their pages over (page_adopt) instead of copying them.
+ * 0, or KS_ERR_NO_MEMORY (radix nodes) or KS_ERR_INVALID (not such memory).
+ */
+long memobj_adopt(struct memobj *mo, const void *start, uint64_t len);
+
 /* The page at index if present (a memobj that was never written has none). */
 static inline void *memobj_lookup(struct memobj *mo, uint64_t index)
 {

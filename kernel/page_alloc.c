@@ -183,6 +183,19 @@ void *page_zalloc(unsigned order)
     return p;
 }
 
+void *page_adopt(uint64_t pa)
+{
+    struct page *pg = (pa & (PAGE_SIZE - 1)) ? NULL : page_of(phys_to_virt(pa));
+    if (!pg || pg->state != PAGE_UNUSABLE)
+        return NULL;
+    pg->state = PAGE_ALLOCATED;
+    pg->order = 0;
+    pg->refcount = 1;
+    pg->owner = 0;
+    ntotal++;
+    return page_address(pg);
+}
+
 void page_free(void *va, unsigned order)
 {
     struct page *pg = page_of(va);

@@ -65,6 +65,15 @@ void *page_alloc_owned(unsigned order, uint32_t owner);
 /* As page_alloc, zero-filled. */
 void *page_zalloc(unsigned order);
 
+/*
+ * Hand the allocator a frame of a reserved range that holds data to keep (the
+ * boot image inside the kernel's image): it becomes an allocated page with one
+ * reference, charged to no account, and free RAM once its last reference goes.
+ * The frame must be in managed RAM and outside every block the allocator has
+ * ever had; its kernel (direct map) address, or NULL if pa is not such a frame.
+ */
+void *page_adopt(uint64_t pa);
+
 /* Return a block from page_alloc with the same order. Panics on a double free. */
 void page_free(void *va, unsigned order);
 

@@ -31,7 +31,7 @@ extern const uint8_t bootimage_start[], bootimage_end[];
 
 struct loader {
     struct process *proc;
-    struct memobj *image;       /* the boot image, copied into a memobj */
+    struct memobj *image;       /* the boot image: a memobj holding the embedded image's own pages */
 };
 
 static int image_size(void *ctx, uint64_t *size)
@@ -144,8 +144,8 @@ struct process *userboot_start_init(const char *args, const struct userboot_cons
     struct loader l = { NULL, memobj_create(NULL, 0) };
     if (process_create("init", 0, NULL, &l.proc) != 0 || !l.image)
         panic("userboot: out of memory");
-    if (memobj_fill(l.image, 0, bootimage_start, (uint64_t)(bootimage_end - bootimage_start)) != 0)
-        panic("userboot: out of memory copying the boot image");
+    if (memobj_adopt(l.image, bootimage_start, (uint64_t)(bootimage_end - bootimage_start)) != 0)
+        panic("userboot: cannot give the boot image's pages to its memobj");
     const char *argv[MAX_ARGS + 2];
     split_args(args, argv);
     struct elf_auxv extra[5 + 3 * KS_DEVICE_MAX] = {

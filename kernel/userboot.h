@@ -24,7 +24,7 @@ struct userboot_device {
 };
 
 /*
- * Copy the embedded boot image into a memobj, load "init" from it with the
+ * Make the embedded boot image a memobj (its pages, not a copy), load "init" from it with the
  * kernel's ELF loader, give init a handle to the boot image, handles to the
  * console's objects (KS_AT_CONSOLE_*) and to the ndev devices' (KS_AT_DEVICE_*,
  * at most KS_DEVICE_MAX), and `args` (the bootargs, split at spaces) as argv,
