@@ -14,6 +14,7 @@
 #include "kprintf.h"
 #include "memobj.h"
 #include "page_alloc.h"
+#include "pager.h"
 #include "sched.h"
 #include "thread.h"
 #include "string.h"
@@ -45,6 +46,7 @@ static void memobj_destroy(struct object *o)
 {
     struct memobj *mo = memobj_from_object(o);
     radix_remove_from(&mo->pages, 0, put_page, NULL);
+    pager_detach(mo);
     if (mo->dma_block) {
         if (device_reset(mo->dma_device))
             page_unref(mo->dma_block);  /* gives the account its charge back */
@@ -234,6 +236,8 @@ static long read_loop(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64
         uint64_t pos = offset + done, in_page = pos & (PAGE_SIZE - 1);
         uint64_t n = PAGE_SIZE - in_page < len - done ? PAGE_SIZE - in_page : len - done;
         uint8_t *page = memobj_lookup(mo, pos >> PAGE_SHIFT);
+        if (!page && pager_backs(mo, pos >> PAGE_SHIFT))
+            return done ? (long)done : pager_request(mo, pos >> PAGE_SHIFT);
         uint64_t got = copy_piece(1, ubuf + done, page ? page + in_page : NULL, n);
         done += got;
         if (got < n)
@@ -275,8 +279,10 @@ static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, 
     while (done < len) {
         uint64_t pos = offset + done, in_page = pos & (PAGE_SIZE - 1);
         uint64_t n = PAGE_SIZE - in_page < len - done ? PAGE_SIZE - in_page : len - done;
-        uint8_t *page = memobj_page(mo, pos >> PAGE_SHIFT, 1);
-        if (!page) {
+        uint8_t *page = memobj_lookup(mo, pos >> PAGE_SHIFT);
+        if (!page && pager_backs(mo, pos >> PAGE_SHIFT))
+            return done ? (long)done : pager_request(mo, pos >> PAGE_SHIFT);     /* its old bytes first */
+        if (!page && !(page = memobj_page(mo, pos >> PAGE_SHIFT, 1))) {
             if (!done)
                 return KS_ERR_NO_MEMORY;
             break;
@@ -330,6 +336,7 @@ long memobj_truncate(struct memobj *mo, uint64_t size)
             memset(last + (size & (PAGE_SIZE - 1)), 0, PAGE_SIZE - (size & (PAGE_SIZE - 1)));
     }
     mo->size = size;
+    pager_truncated(mo, size);
     return 0;
 }
 

@@ -34,12 +34,15 @@ struct memobj {
     struct memobj *dma_device;  /* the device memobj it was made for (held) */
     volatile uint32_t *reset_reg;   /* a device memobj: writing 0 there stops the device's DMA
                                        (virtio's status register), or NULL */
+    struct pager *pager;        /* a paged memobj (kernel/pager.h): who supplies missing pages */
     /* The last page looked up (hint_page NULL: none), so that small reads and writes at
        one place skip the radix walk. Pages only leave a memobj by truncation, which
        clears it. */
     uint64_t hint_index;
     void *hint_page;
 };
+
+struct pager;
 
 struct view {
     struct object obj;
@@ -112,6 +115,11 @@ static inline void *memobj_lookup(struct memobj *mo, uint64_t index)
 /*
  * Copy to/from user memory. Bytes done (reads stop at the size; writes grow it)
  * or an error; KS_ERR_INVALID on a device memobj (as for truncate).
+ */
+/*
+ * (Of a paged memobj, a page the pager has not supplied stops these copies:
+ * KS_ERR_PAGER_WAIT if nothing was copied yet, after pager_request; else the
+ * bytes copied up to it. The caller waits (pager_wait) and goes on.)
  */
 long memobj_read(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);
 long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len);

@@ -2,9 +2,12 @@
  * kernel/sys_memobj.c - system calls on memobjs, views and address spaces.
  */
 #include "handle.h"
+#include "ipc.h"
 #include "memobj.h"
+#include "pager.h"
 #include "process.h"
 #include "sched.h"
+#include "uaccess.h"
 #include "syscall.h"
 #include "vm.h"
 
@@ -36,6 +39,73 @@ static long with_memobj(sysarg_t h, uint32_t rights, struct memobj **mo)
 {
     return with_memobj_rights(h, rights, mo, NULL);
 }
+
+long sys_memobj_create_paged(sysarg_t size, sysarg_t listener, sysarg_t userdata)
+{
+    if (size > MEMOBJ_MAX_SIZE)
+        return KS_ERR_RANGE;
+    struct object *lo;
+    long r = sys_lookup(listener, KS_OBJ_LISTENER, KS_RIGHT_READ, &lo, NULL);
+    if (r)
+        return r;
+    struct memobj *mo = memobj_create(current_process()->acct, size);
+    if (!mo || pager_attach(mo, listener_from_object(lo), userdata) != 0)
+        r = KS_ERR_NO_MEMORY;
+    object_put(lo);
+    if (r == 0)
+        r = sys_install(&mo->obj, MEMOBJ_RIGHTS | KS_RIGHT_PAGER);
+    if (mo)
+        object_put(&mo->obj);
+    return r;
+}
+
+/* A paged memobj handle with KS_RIGHT_PAGER, its reference in *mo; an error if not one. */
+static long with_pager(sysarg_t m, struct memobj **mo)
+{
+    long r = with_memobj(m, KS_RIGHT_PAGER, mo);
+    if (r == 0 && !(*mo)->pager) {
+        object_put(&(*mo)->obj);
+        r = KS_ERR_INVALID;
+    }
+    return r;
+}
+
+/* The pager calls: fn on m (a paged memobj with KS_RIGHT_PAGER) and the three arguments. */
+static long on_pager(sysarg_t m, long (*fn)(struct memobj *, uint64_t, uint64_t, uint64_t), uint64_t a,
+                     uint64_t b, uint64_t c)
+{
+    struct memobj *mo;
+    long r = with_pager(m, &mo);
+    if (r)
+        return r;
+    r = fn(mo, a, b, c);
+    object_put(&mo->obj);
+    return r;
+}
+
+static long requests(struct memobj *mo, uint64_t out, uint64_t max, uint64_t unused)
+{
+    return pager_requests(mo, out, max);
+}
+
+static long supply(struct memobj *mo, uint64_t first, uint64_t buf, uint64_t count)
+{
+    if (count > MEMOBJ_MAX_SIZE / PAGE_SIZE || !user_range_ok(buf, count * PAGE_SIZE))
+        return KS_ERR_FAULT;
+    return pager_supply(mo, first, buf, count);
+}
+
+static long fail(struct memobj *mo, uint64_t first, uint64_t count, uint64_t unused)
+{
+    return pager_fail(mo, first, count);
+}
+
+long sys_pager_requests(sysarg_t m, sysarg_t out, sysarg_t max) { return on_pager(m, requests, out, max, 0); }
+long sys_pager_supply(sysarg_t m, sysarg_t first, sysarg_t buf, sysarg_t count)
+{
+    return on_pager(m, supply, first, buf, count);
+}
+long sys_pager_fail(sysarg_t m, sysarg_t first, sysarg_t count) { return on_pager(m, fail, first, count, 0); }
 
 #define DMA_RIGHTS (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP | KS_RIGHT_TRANSFER | \
                     KS_RIGHT_DUPLICATE | KS_RIGHT_DMA)
@@ -84,11 +154,48 @@ long sys_dma_addr(sysarg_t m, sysarg_t offset)
  */
 #define LONG_COPY (64ul << 10)
 
-static long memobj_copy(int reading, struct memobj *mo, uint64_t off, uintptr_t buf, uint64_t len)
+static long memobj_copy_once(int reading, struct memobj *mo, uint64_t off, uintptr_t buf, uint64_t len)
 {
     if (len > LONG_COPY)
         return reading ? memobj_read_long(mo, off, buf, len) : memobj_write_long(mo, off, buf, len);
     return reading ? memobj_read(mo, off, buf, len) : memobj_write(mo, off, buf, len);
+}
+
+/* 1 if a copy that stopped at byte off of mo stopped for a page its pager has not supplied. */
+static int stopped_for_pager(int reading, const struct memobj *mo, uint64_t off)
+{
+    return (!reading || off < mo->size) && pager_backs(mo, off >> PAGE_SHIFT) &&
+           !memobj_lookup((struct memobj *)mo, off >> PAGE_SHIFT);
+}
+
+/*
+ * The whole copy of a paged memobj (the caller holds a reference on it): wait
+ * for each page the pager has not supplied and go on, so that a read or
+ * write is as long as for any memobj. `done` bytes are copied already.
+ */
+static __attribute__((noinline)) long memobj_copy_paged(int reading, struct memobj *mo, uint64_t off, uintptr_t buf,
+                                                        uint64_t len, uint64_t done)
+{
+    while (done < len) {
+        long r = memobj_copy_once(reading, mo, off + done, buf + done, len - done);
+        if (r == KS_ERR_PAGER_WAIT && (r = pager_wait(mo, (off + done) >> PAGE_SHIFT)) == 0)
+            continue;
+        if (r <= 0)
+            return done ? (long)done : r;
+        done += (uint64_t)r;
+        if (done < len && !stopped_for_pager(reading, mo, off + done))
+            break;                      /* the end of the memobj, or a fault in the buffer */
+    }
+    return (long)done;
+}
+
+/* A copy: one memobj_read/write unless the memobj is paged and a page is missing. */
+static inline long memobj_copy(int reading, struct memobj *mo, uint64_t off, uintptr_t buf, uint64_t len)
+{
+    long r = memobj_copy_once(reading, mo, off, buf, len);
+    if (__builtin_expect(mo->pager != NULL, 0) && (r == KS_ERR_PAGER_WAIT || (r >= 0 && (uint64_t)r < len)))
+        return memobj_copy_paged(reading, mo, off, buf, len, r > 0 ? (uint64_t)r : 0);
+    return r;
 }
 
 long sys_memobj_read(sysarg_t m, sysarg_t off, sysarg_t buf, sysarg_t len)
@@ -302,6 +409,16 @@ static __attribute__((noinline)) long view_copy_long(int reading, sysarg_t h, ui
     return r;
 }
 
+/* A view write into a paged memobj that stopped after r bytes: the rest with a reference. */
+static __attribute__((noinline)) long view_write_paged(struct view *v, sysarg_t h, uintptr_t buf, uint64_t len,
+                                                       long r)
+{
+    if (r > 0)
+        v->pos += (uint64_t)r;
+    long rest = view_copy_long(0, h, buf + (r > 0 ? (uint64_t)r : 0), len - (r > 0 ? (uint64_t)r : 0));
+    return r > 0 ? (rest > 0 ? r + rest : r) : rest;
+}
+
 long sys_view_read(sysarg_t h, sysarg_t buf, sysarg_t len)
 {
     if (len > LONG_COPY)
@@ -310,6 +427,8 @@ long sys_view_read(sysarg_t h, sysarg_t buf, sysarg_t len)
     if (!v)
         return view_error(h, KS_RIGHT_READ);
     long r = memobj_read(v->mo, v->pos, buf, len);
+    if (__builtin_expect(r != (long)len, 0) && v->mo->pager)
+        return view_copy_long(1, h, buf, len);  /* a paged memobj: start again, with a reference */
     if (r > 0)
         v->pos += (uint64_t)r;
     return r;
@@ -323,6 +442,8 @@ long sys_view_write(sysarg_t h, sysarg_t buf, sysarg_t len)
     if (!v)
         return view_error(h, KS_RIGHT_WRITE);
     long r = memobj_write(v->mo, v->pos, buf, len);
+    if (__builtin_expect(r != (long)len, 0) && v->mo->pager)
+        return view_write_paged(v, h, buf, len, r);
     if (r > 0)
         v->pos += (uint64_t)r;
     return r;

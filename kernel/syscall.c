@@ -49,6 +49,10 @@ long sys_process_stopped(sysarg_t sig);
 long sys_klog(sysarg_t op, sysarg_t buf, sysarg_t len);
 long sys_dma_create(sysarg_t device, sysarg_t size);
 long sys_dma_addr(sysarg_t m, sysarg_t offset);
+long sys_memobj_create_paged(sysarg_t size, sysarg_t listener, sysarg_t userdata);
+long sys_pager_requests(sysarg_t m, sysarg_t out, sysarg_t max);
+long sys_pager_supply(sysarg_t m, sysarg_t first, sysarg_t buf, sysarg_t count);
+long sys_pager_fail(sysarg_t m, sysarg_t first, sysarg_t count);
 long sys_thread_robust(sysarg_t head, sysarg_t owner);
 long sys_upcall_fault(sysarg_t cause, sysarg_t bit1);
 long sys_ipc_call(sysarg_t port, sysarg_t desc);
@@ -144,6 +148,10 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_PROCESS_STOPPED, sys_process_stopped),
     ENTRY(KS_SYS_DMA_CREATE, sys_dma_create),
     ENTRY(KS_SYS_DMA_ADDR, sys_dma_addr),
+    ENTRY(KS_SYS_MEMOBJ_CREATE_PAGED, sys_memobj_create_paged),
+    ENTRY(KS_SYS_PAGER_REQUESTS, sys_pager_requests),
+    ENTRY(KS_SYS_PAGER_SUPPLY, sys_pager_supply),
+    ENTRY(KS_SYS_PAGER_FAIL, sys_pager_fail),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

@@ -35,6 +35,7 @@ enum trace_type {
     TR_IRQ_LINE,        /* external interrupt line a dispatched */
     TR_UPCALL,          /* an upcall (a signal) bit a delivered at pc b; c = 1 for a fault */
     TR_EXIT,            /* the current thread ends */
+    TR_PAGER_REQUEST,   /* page a of a paged memobj asked of its pager (userdata b), first time */
 };
 
 #ifdef KESTREL_TRACE

@@ -22,6 +22,7 @@
 #include "heap.h"
 #include "memobj.h"
 #include "page_alloc.h"
+#include "pager.h"
 #include "sched.h"
 #include "string.h"
 #include "trace.h"
@@ -377,6 +378,8 @@ static inline __attribute__((always_inline)) long fault_in(struct vm_space *vs, 
 
     if (index >= (a->mo->size + PAGE_SIZE - 1) >> PAGE_SHIFT)
         return KS_ERR_FAULT;            /* past the end of the memobj */
+    if (pager_backs(a->mo, index) && !memobj_lookup(a->mo, index))
+        return pager_request(a->mo, index);     /* KS_ERR_PAGER_WAIT: see vm_fault_wait */
     if (a->flags == KS_MAP_SHARED) {
         if (a->mo->device) {    /* no page references: the memobj holds its pages (a DMA one, RAM) */
             paddr_t dev = a->mo->device_pa + (index << PAGE_SHIFT);
@@ -409,6 +412,27 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
     long r = fault_in(vs, addr, access);
     trace_event(TR_FAULT_END, (uint64_t)r, 0, 0, 0);
     return r;
+}
+
+long vm_fault_wait(struct vm_space *vs, uintptr_t addr, int access, long r, uint64_t *offset)
+{
+    for (;; r = vm_fault(vs, addr, access)) {
+        struct vm_area *a = r == KS_ERR_PAGER_WAIT || r == KS_ERR_IO ? area_at(vs, addr) : NULL;
+        if (!a)
+            return r == KS_ERR_PAGER_WAIT ? KS_ERR_FAULT : r;
+        uint64_t index = (a->offset + ((addr & ~(uintptr_t)(PAGE_SIZE - 1)) - a->start)) >> PAGE_SHIFT;
+        *offset = index << PAGE_SHIFT;
+        if (r == KS_ERR_IO)
+            return r;
+        struct memobj *mo = a->mo;
+        object_get(&mo->obj);           /* the area may go while this thread waits */
+        r = pager_wait(mo, index);
+        object_put(&mo->obj);
+        if (r == KS_ERR_INTERRUPTED)
+            return 0;
+        if (r)
+            return r;
+    }
 }
 
 /*

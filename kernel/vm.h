@@ -82,6 +82,15 @@ long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot
 long vm_fault(struct vm_space *vs, uintptr_t addr, int access);
 
 /*
+ * After vm_fault gave r = KS_ERR_PAGER_WAIT or KS_ERR_IO for a fault from user
+ * mode: wait for the paged memobj's pager (kernel/pager.h) and fault again,
+ * until the page is mapped (0), or a wait was interrupted (0 too: the access
+ * faults again after the upcall), or KS_ERR_IO (the pager failed the page or
+ * is gone; *offset: where in its memobj), or another vm_fault error.
+ */
+long vm_fault_wait(struct vm_space *vs, uintptr_t addr, int access, long r, uint64_t *offset);
+
+/*
  * 0 if [addr, addr+len) lies in user space and inside mappings of vs that
  * allow `access` (VM_READ or VM_WRITE), else KS_ERR_FAULT. Faults nothing in.
  */

@@ -11,7 +11,8 @@
 #                         value, object type, rights, references
 #   ks-port PID SLOT      the listener behind a listener or client port handle:
 #                         queued callers, waiting receivers, pending notifications
-#   ks-memobj PID SLOT    a memobj (or a view's): size, pages present, mappings
+#   ks-memobj PID SLOT    a memobj (or a view's): size, pages present, mappings, and
+#                         a paged one's pager: pending requests, failed ranges
 #   ks-stepi              stepi, into the kernel at an ecall
 #
 # The running thread: in the kernel, tp holds it; in user mode the trap entry's
@@ -300,6 +301,19 @@ class KsMemobj(SlotCommand):
         shown = ", ".join(str(i) for i in present[:16]) + (" ..." if len(present) > 16 else "")
         print(f"memobj: {size} bytes ({(size + 4095) // 4096} pages), {len(present)} present "
               f"[{shown}], {maps} mapping(s)")
+        if int(mo["pager"]):
+            self.show_pager(mo["pager"].dereference())
+
+    @staticmethod
+    def show_pager(pg):
+        """A paged memobj's pager: its listener, the pages asked for and not supplied, failures."""
+        pending = [str(int(pg["pending"][i])) for i in range(int(pg["npending"]))]
+        failed = [f"{int(pg['failed'][i]['first'])}+{int(pg['failed'][i]['count'])}" for i in range(int(pg["nfailed"]))]
+        state = "gone" if int(pg["l"]) == 0 else f"listener at {int(pg['l']):#x}"
+        print(f"  paged: pager {state}, userdata {int(pg['note']['userdata']):#x}, pages below "
+              f"{int(pg['limit'])} come from it")
+        print(f"  pending requests:   {', '.join(pending) or '-'}")
+        print(f"  failed:             {'all' if int(pg['all_failed']) else ', '.join(failed) or '-'}")
 
     def walk(self, node, height, base, out):
         if int(node) == 0 or height == 0:

@@ -1467,8 +1467,8 @@ static void on_tstp(int sig)
 /*
  * A child sleeping 300 ms is stopped (SIGSTOP) and continued: the parent's
  * waitpid with WUNTRACED, then WCONTINUED, reports each once, SIGCHLD comes
- * for the stop, and the child's sleep goes on for what was left (it is not cut
- * short), so its whole run takes at least the stop's 200 ms more. SIGTSTP with
+ * for the stop, and the child's sleep goes on to its deadline (it is not cut
+ * short). SIGTSTP with
  * a handler runs the handler instead of stopping; waitid reports a stop.
  */
 static void jobs_stop_continue(void)
@@ -1500,7 +1500,14 @@ static void jobs_stop_continue(void)
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    CHECK(ms >= 480);                   /* 300 ms of sleep and at least 200 ms stopped */
+    /*
+     * Not cut short: at least the 300 ms the child asked for. (Not 300 + 200:
+     * the sleep keeps its deadline, as Linux's restart keeps the expiry, so a
+     * stop inside the sleep uses up sleep time; only a stop that comes before
+     * the child reaches usleep adds to it, and which comes first is the
+     * scheduler's choice.)
+     */
+    CHECK(ms >= 290);
     sigprocmask(SIG_SETMASK, &old, NULL);
 
     pid = fork();

@@ -151,6 +151,13 @@ int main(int argc, char **argv)
     const char *mode = argv[1];
     if (strcmp(mode, "exit") == 0 && argc > 2)
         return (int)parse_long(argv[2]);
+    if (strcmp(mode, "touch") == 0 && argc > 2) {     /* read byte argv[2] of the memobj given */
+        long a = ks_vm_map(KS_PROCESS_SELF, ulib_inherited(0), 0, 0, 64 * KS_PAGE_SIZE,
+                           KS_PROT_READ | KS_MAP_SHARED);
+        if (a < 0)
+            return 103;
+        return *(volatile uint8_t *)(a + parse_long(argv[2]));
+    }
     if (strcmp(mode, "fault") == 0) {
         *(volatile uint32_t *)unmapped_addr = 1;
         return 101;

@@ -2865,6 +2865,272 @@ static const struct ktest_case leak_cases[] = {
 };
 KTEST_SUITE(leak_suite, "leak", leak_cases);
 
+/* ---- pager: paged memobjs (kernel/pager.c) ---- */
+
+#define PAGED_PAGES 16
+
+struct paged {
+    ks_handle_t listener, mo;
+    long supplied, supply_calls;        /* pages supplied, KS_SYS_PAGER_SUPPLY calls */
+    uint64_t last_requests[8];
+    long nlast;
+};
+
+/* Page p's bytes: each depends on the page and its offset. */
+static uint8_t paged_byte(uint64_t p, uint64_t off) { return (uint8_t)(p * 37 + off * 11 + 5); }
+
+static int paged_open(struct paged *pg, uint64_t size)
+{
+    memset(pg, 0, sizeof *pg);
+    long l = ks_ipc_listener_create();
+    long m = l > 0 ? ks_memobj_create_paged(size, (ks_handle_t)l, 77) : l;
+    pg->listener = (ks_handle_t)l;
+    pg->mo = (ks_handle_t)m;
+    return l > 0 && m > 0;
+}
+
+static void paged_close(struct paged *pg)
+{
+    ks_handle_close(pg->mo);
+    ks_handle_close(pg->listener);
+}
+
+/* Serve the pager's notifications for up to ms milliseconds (or until `until` is set): each wanted page supplied. */
+static void paged_serve(struct paged *pg, long ms, volatile int *until)
+{
+    static uint8_t page[KS_PAGE_SIZE];
+    uint64_t deadline = (uint64_t)ks_clock_ns() + (uint64_t)ms * 1000000ull;
+    while ((uint64_t)ks_clock_ns() < deadline && !(until && *until)) {
+        uint64_t note[2];
+        if (ks_listener_wait(pg->listener, 5000000, note) != 0)
+            continue;
+        KT_EXPECT_EQ(note[0], KS_PAGER_NOTE);
+        KT_EXPECT_EQ(note[1], 77);
+        uint64_t want[8];
+        long n = ks_pager_requests(pg->mo, want, 8);
+        if (n > 0) {
+            memcpy(pg->last_requests, want, sizeof want);
+            pg->nlast = n;
+        }
+        for (long i = 0; i < n; i++) {
+            for (uint64_t b = 0; b < KS_PAGE_SIZE; b++)
+                page[b] = paged_byte(want[i], b);
+            long r = ks_pager_supply(pg->mo, want[i], page, 1);
+            KT_EXPECT(r == 0 || r == 1);
+            pg->supplied += r > 0 ? r : 0;
+            pg->supply_calls++;
+        }
+    }
+}
+
+static struct paged shared_pg;
+static volatile int toucher_done;
+static volatile long toucher_bad;
+
+/* Touch pages 3, 7 (twice) and 12 of shared_pg through a mapping, and read page 5 with memobj_read. */
+static void toucher(long arg)
+{
+    long a = ks_vm_map(KS_PROCESS_SELF, shared_pg.mo, 0, 0, PAGED_PAGES * KS_PAGE_SIZE, KS_PROT_READ | KS_MAP_SHARED);
+    static const uint64_t pages[] = { 3, 7, 7, 12 };
+    for (unsigned i = 0; a > 0 && i < 4; i++)
+        if (*(volatile uint8_t *)(a + pages[i] * KS_PAGE_SIZE + 100) != paged_byte(pages[i], 100))
+            toucher_bad = 1 + i;
+    uint8_t b[16];
+    if (ks_memobj_read(shared_pg.mo, 5 * KS_PAGE_SIZE + 9, b, sizeof b) != (long)sizeof b ||
+        b[0] != paged_byte(5, 9) || b[15] != paged_byte(5, 24))
+        toucher_bad = 10;
+    if (a > 0)
+        ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)a, PAGED_PAGES * KS_PAGE_SIZE);
+    else
+        toucher_bad = 20;
+    toucher_done = 1;
+    ks_thread_exit(0);
+}
+
+/* Pages come only when touched: as many requests as distinct pages, with the pager's bytes. */
+static void pager_lazy(void)
+{
+    struct ks_kstat k = kstat_now();
+    KT_ASSERT(paged_open(&shared_pg, PAGED_PAGES * KS_PAGE_SIZE));
+    toucher_done = 0;
+    toucher_bad = 0;
+    struct uthread t = thread_start(toucher, 0);
+    paged_serve(&shared_pg, 5000, &toucher_done);
+    thread_finish(&t);
+    KT_EXPECT_EQ(toucher_bad, 0);
+    KT_EXPECT(toucher_done);
+    KT_EXPECT_EQ(shared_pg.supplied, 4);           /* pages 3, 7, 12 and 5: each once */
+    uint8_t b[2];
+    KT_EXPECT_EQ(ks_memobj_read(shared_pg.mo, 7 * KS_PAGE_SIZE, b, 2), 2);      /* there now: no request */
+    KT_EXPECT_EQ(b[1], paged_byte(7, 1));
+    uint64_t want[4];
+    KT_EXPECT_EQ(ks_pager_requests(shared_pg.mo, want, 4), 0);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
+static volatile int crowd_done;
+
+static void crowd(long arg)
+{
+    long a = ks_vm_map(KS_PROCESS_SELF, shared_pg.mo, 0, 0, PAGED_PAGES * KS_PAGE_SIZE, KS_PROT_READ | KS_MAP_SHARED);
+    if (a <= 0 || *(volatile uint8_t *)(a + 2 * KS_PAGE_SIZE + arg) != paged_byte(2, (uint64_t)arg))
+        toucher_bad = 1;
+    if (a > 0)
+        ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)a, PAGED_PAGES * KS_PAGE_SIZE);
+    __atomic_fetch_add(&crowd_done, 1, __ATOMIC_RELAXED);
+    ks_thread_exit(0);
+}
+
+/* Four threads fault on one page at once: one request, one supply, all four resume. */
+static void pager_one_request(void)
+{
+    struct ks_kstat k = kstat_now();
+    KT_ASSERT(paged_open(&shared_pg, PAGED_PAGES * KS_PAGE_SIZE));
+    crowd_done = 0;
+    toucher_bad = 0;
+    struct uthread t[4];
+    for (long i = 0; i < 4; i++)
+        t[i] = thread_start(crowd, i);
+    uint64_t note[2], want[8];
+    KT_ASSERT(ks_listener_wait(shared_pg.listener, 1000000000ull, note) == 0);
+    ks_thread_sleep(30000000);          /* all four are at the page by now */
+    KT_EXPECT_EQ(crowd_done, 0);
+    KT_EXPECT_EQ(ks_pager_requests(shared_pg.mo, want, 8), 1);
+    KT_EXPECT_EQ(want[0], 2);
+    static uint8_t page[KS_PAGE_SIZE];
+    for (uint64_t b = 0; b < KS_PAGE_SIZE; b++)
+        page[b] = paged_byte(2, b);
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 2, page, 1), 1);
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 2, page, 1), 0);     /* there already */
+    for (int i = 0; i < 4; i++)
+        thread_finish(&t[i]);
+    KT_EXPECT_EQ(crowd_done, 4);
+    KT_EXPECT_EQ(toucher_bad, 0);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
+static volatile long reader_result;
+
+static void reader(long page)
+{
+    uint8_t b[4];
+    reader_result = ks_memobj_read(shared_pg.mo, (uint64_t)page * KS_PAGE_SIZE, b, sizeof b);
+    toucher_done = 1;
+    ks_thread_exit(0);
+}
+
+/* A failed page: readers get KS_ERR_IO, a process touching it is killed with one line; others still page. */
+static void pager_fail(void)
+{
+    struct ks_kstat k = kstat_now();
+    KT_ASSERT(paged_open(&shared_pg, PAGED_PAGES * KS_PAGE_SIZE));
+    toucher_done = 0;
+    struct uthread t = thread_start(reader, 4);
+    uint64_t note[2];
+    KT_ASSERT(ks_listener_wait(shared_pg.listener, 1000000000ull, note) == 0);
+    KT_EXPECT_EQ(ks_pager_fail(shared_pg.mo, 4, 2), 0);     /* pages 4 and 5 */
+    thread_finish(&t);
+    KT_EXPECT_EQ(reader_result, KS_ERR_IO);
+    uint8_t b[4];
+    KT_EXPECT_EQ(ks_memobj_read(shared_pg.mo, 5 * KS_PAGE_SIZE, b, 4), KS_ERR_IO);    /* at once, now */
+    KT_EXPECT_EQ(ks_memobj_write(shared_pg.mo, 4 * KS_PAGE_SIZE + 1, b, 4), KS_ERR_IO);
+    /* A child process that touches page 4 is killed (a page fault), not left waiting. */
+    ks_handle_t given[] = { shared_pg.mo };
+    long c = spawn_child("touch", "16400", given, 1);      /* 4 * 4096 + 16 */
+    uint64_t status = wait_close(c);
+    KT_EXPECT(status & KS_STATUS_KILLED);
+    KT_EXPECT_EQ(status & 0xff, KS_KILL_PAGE_FAULT);
+    /* A page the pager supplies after failing it is there after all. */
+    static uint8_t page[KS_PAGE_SIZE];
+    memset(page, 0x42, sizeof page);
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 5, page, 1), 1);
+    KT_EXPECT_EQ(ks_memobj_read(shared_pg.mo, 5 * KS_PAGE_SIZE, b, 4), 4);
+    KT_EXPECT_EQ(b[3], 0x42);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
+/* The pager's listener closes while a reader waits: the reader gets KS_ERR_IO; later touches too. */
+static void pager_gone(void)
+{
+    struct ks_kstat k = kstat_now();
+    KT_ASSERT(paged_open(&shared_pg, PAGED_PAGES * KS_PAGE_SIZE));
+    toucher_done = 0;
+    struct uthread t = thread_start(reader, 9);
+    uint64_t note[2];
+    KT_ASSERT(ks_listener_wait(shared_pg.listener, 1000000000ull, note) == 0);
+    ks_handle_close(shared_pg.listener);
+    thread_finish(&t);
+    KT_EXPECT_EQ(reader_result, KS_ERR_IO);
+    uint8_t b[4];
+    KT_EXPECT_EQ(ks_memobj_read(shared_pg.mo, 0, b, 4), KS_ERR_IO);
+    ks_handle_t given[] = { shared_pg.mo };
+    uint64_t status = wait_close(spawn_child("touch", "100", given, 1));
+    KT_EXPECT(status & KS_STATUS_KILLED);
+    ks_handle_close(shared_pg.mo);
+    EXPECT_SAME_KSTAT(&k);
+}
+
+/* Truncation: pages past the new size are not paged any more (zeros after growing again), nor asked for. */
+static void pager_truncated(void)
+{
+    struct ks_kstat k = kstat_now();
+    KT_ASSERT(paged_open(&shared_pg, PAGED_PAGES * KS_PAGE_SIZE));
+    KT_EXPECT_EQ(ks_memobj_truncate(shared_pg.mo, 2 * KS_PAGE_SIZE), 0);
+    KT_EXPECT_EQ(ks_memobj_truncate(shared_pg.mo, PAGED_PAGES * KS_PAGE_SIZE), 0);
+    uint8_t b[4] = { 1, 1, 1, 1 };
+    KT_EXPECT_EQ(ks_memobj_read(shared_pg.mo, 9 * KS_PAGE_SIZE, b, 4), 4);      /* no pager needed */
+    KT_EXPECT_EQ(b[0] | b[1] | b[2] | b[3], 0);
+    uint64_t want[4];
+    KT_EXPECT_EQ(ks_pager_requests(shared_pg.mo, want, 4), 0);
+    static uint8_t page[KS_PAGE_SIZE];
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 2, page, 1), KS_ERR_RANGE);       /* not paged now */
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 1, page, 1), 1);                  /* still paged */
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
+/* What the pager calls refuse. */
+static void pager_refused(void)
+{
+    struct ks_kstat k = kstat_now();
+    static uint8_t page[KS_PAGE_SIZE];
+    uint64_t want[4];
+    long plain = ks_memobj_create(KS_PAGE_SIZE);
+    KT_ASSERT(plain > 0 && paged_open(&shared_pg, PAGED_PAGES * KS_PAGE_SIZE));
+    KT_EXPECT_EQ(ks_pager_requests((ks_handle_t)plain, want, 4), KS_ERR_ACCESS);   /* no PAGER right */
+    long no_pager = ks_handle_duplicate(shared_pg.mo, KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP);
+    KT_ASSERT(no_pager > 0);
+    KT_EXPECT_EQ(ks_pager_supply((ks_handle_t)no_pager, 0, page, 1), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_pager_fail((ks_handle_t)no_pager, 0, 1), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, PAGED_PAGES, page, 1), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, PAGED_PAGES - 1, page, 2), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 0, (void *)16, 1), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 0, page, ~0ull), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_pager_requests(shared_pg.mo, (uint64_t *)16, 4), 0);         /* nothing to copy */
+    KT_EXPECT_EQ(ks_pager_fail(shared_pg.mo, 3, 0), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_pager_fail(shared_pg.mo, ~0ull, 2), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_memobj_create_paged(KS_PAGE_SIZE, (ks_handle_t)plain, 0), KS_ERR_WRONG_TYPE);
+    KT_EXPECT_EQ(ks_memobj_create_paged(KS_PAGE_SIZE, KS_HANDLE_NONE, 0), KS_ERR_BAD_HANDLE);
+    KT_EXPECT_EQ(ks_memobj_create_paged(~0ull, shared_pg.listener, 0), KS_ERR_RANGE);
+    ks_handle_close((ks_handle_t)no_pager);
+    ks_handle_close((ks_handle_t)plain);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
+static const struct ktest_case pager_cases[] = {
+    { "lazy", pager_lazy },
+    { "one_request", pager_one_request },
+    { "fail", pager_fail },
+    { "gone", pager_gone },
+    { "truncated", pager_truncated },
+    { "refused", pager_refused },
+};
+KTEST_SUITE(pager_suite, "pager", pager_cases);
+
 /* ---- main ---- */
 
 static const struct ktest_suite *const suites[] = {
@@ -2877,6 +3143,7 @@ static const struct ktest_suite *const suites[] = {
     &bad_suite,
     &futex_suite,
     &limits_suite,
+    &pager_suite,
     &leak_suite,        /* last */
 };
 

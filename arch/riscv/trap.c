@@ -11,8 +11,11 @@
 #include <arch/arch.h>
 #include <arch/memlayout.h>
 #include <arch/trapframe.h>
+#include <kestrel/errors.h>
 #include <kestrel/syscall.h>
 #include "kernel/panic.h"
+#include "kernel/kprintf.h"
+#include "kernel/pager.h"
 #include "kernel/process.h"
 #include "kernel/sched.h"
 #include "kernel/thread.h"
@@ -126,6 +129,27 @@ static uint32_t kill_cause(uint64_t cause)
     }
 }
 
+/*
+ * vm_fault did not map the page (r): a paged memobj's page to wait for, or a
+ * fault to deliver as an upcall or to kill t's process for, with one line.
+ */
+static __attribute__((noinline)) void fault_not_served(struct thread *t, struct trap_frame *f, uint64_t cause,
+                                                       long r)
+{
+    uint64_t off = 0;
+    if (r == KS_ERR_PAGER_WAIT || r == KS_ERR_IO)
+        r = vm_fault_wait(t->proc->vm, f->stval, fault_access(cause), r, &off);
+    if (!r || upcall_fault(kill_cause(cause), f->stval))
+        return;
+    char what[96];
+    if (r == KS_ERR_IO)
+        ksnprintf(what, sizeof what, "%s: the pager failed offset 0x%lx of the memobj mapped there",
+                  exception_name(cause), (unsigned long)off);
+    else
+        ksnprintf(what, sizeof what, "%s", exception_name(cause));
+    process_kill_fault(t->proc, kill_cause(cause), what, f->stval, f->sepc);
+}
+
 void trap_user(struct trap_frame *f)
 {
     struct thread *t = current_thread();
@@ -144,8 +168,11 @@ void trap_user(struct trap_frame *f)
         sched_preempt_point();
     } else if (cause == EXC_ILLEGAL_INSN && arch_fp_trap(f)) {
         /* the first FP instruction since it started running: retried with FP on */
-    } else if (!(is_page_fault(cause) && vm_fault(t->proc->vm, f->stval, fault_access(cause)) == 0) &&
-               !upcall_fault(kill_cause(cause), f->stval)) {
+    } else if (is_page_fault(cause)) {
+        long r = vm_fault(t->proc->vm, f->stval, fault_access(cause));
+        if (r)
+            fault_not_served(t, f, cause, r);
+    } else if (!upcall_fault(kill_cause(cause), f->stval)) {
         process_kill_fault(t->proc, kill_cause(cause), exception_name(cause), f->stval, f->sepc);
     }
     if (t->flags)

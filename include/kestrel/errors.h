@@ -35,5 +35,6 @@
 #define KS_ERR_TRUNCATED    (-33)   /* the data did not fit; the call says how much there was */
 #define KS_ERR_AGAIN        (-34)   /* futex_wait: the word no longer held the expected value */
 #define KS_ERR_TIMED_OUT    (-35)   /* a wait with a deadline reached it */
+#define KS_ERR_IO           (-36)   /* a paged memobj's pager failed the page, or is gone */
 
 #endif

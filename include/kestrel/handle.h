@@ -32,7 +32,9 @@ typedef int32_t ks_handle_t;
 #define KS_RIGHT_DMA        (1u << 9)   /* device memobj: make DMA memory for its device
                                            (KS_SYS_DMA_CREATE); DMA memobj: learn its
                                            physical address (KS_SYS_DMA_ADDR) */
-#define KS_RIGHTS_ALL       0x3ffu
+#define KS_RIGHT_PAGER      (1u << 10)  /* paged memobj: see its page requests, supply pages, fail
+                                           them (KS_SYS_PAGER_*); its creator's handle only */
+#define KS_RIGHTS_ALL       0x7ffu
 
 /* KS_SYS_HANDLE_INFO's answer, taken apart. */
 #define KS_INFO_TYPE(info)      ((uint32_t)((info) >> 16))

@@ -245,6 +245,27 @@ enum ks_syscall {
                                    (READ|WRITE|MAP|TRANSFER|DUPLICATE|DMA); the size is rounded
                                    up to a power-of-two number of pages */
     KS_SYS_DMA_ADDR,            /* (DMA memobj, offset < size) -> physical address of that byte */
+    /*
+     * Paged memobjs: a server (the pager) supplies the pages. A thread that
+     * touches a page the pager has not supplied (a fault in a mapping, a
+     * memobj or view read or write) waits; the pager is told with a
+     * notification on its listener (a1 = its userdata, MR0 =
+     * KS_PAGER_NOTE), asks which pages are wanted, and supplies them (or fails
+     * them: the waiters get KS_ERR_IO, a faulting thread's process is killed
+     * with one line). Pages at or past the memobj's size when made (or as
+     * truncated since) are not paged: they read as zeros, as in any memobj.
+     * If the listener's last handle closes, every wait and every later touch
+     * of a page not supplied ends with KS_ERR_IO. See README, "Paged memobjs".
+     */
+    KS_SYS_MEMOBJ_CREATE_PAGED, /* (size, listener, userdata) -> memobj handle (MEMOBJ rights and
+                                   KS_RIGHT_PAGER); the listener needs READ */
+    KS_SYS_PAGER_REQUESTS,      /* (m, uint64_t *out, max) -> pages wanted now (page indices into
+                                   out, oldest first, at most max); needs PAGER */
+    KS_SYS_PAGER_SUPPLY,        /* (m, first page, buf, pages) -> pages installed (missing ones
+                                   only; present pages are left as they are); each waiter on them
+                                   resumes; needs PAGER */
+    KS_SYS_PAGER_FAIL,          /* (m, first page, pages) -> 0; waiters on those pages, and later
+                                   touches until they are supplied, get KS_ERR_IO; needs PAGER */
 
     KS_SYS_COUNT
 };
@@ -388,6 +409,9 @@ _Static_assert(sizeof(struct ks_ipc_stats) == 40, "ks_ipc_stats layout is ABI");
 #define KS_AT_CONSOLE_REG_OFFSET 0x4b5304
 #define KS_AT_CONSOLE_REG_SHIFT  0x4b5305
 #define KS_AT_HANDLE_0      0x4b5310    /* handles a parent passed on: _0, _0 + 1, ... */
+
+/* The word of a pager's notification (KS_SYS_MEMOBJ_CREATE_PAGED). */
+#define KS_PAGER_NOTE       0x70616765ull   /* "page" */
 
 /* The largest KS_SYS_DMA_CREATE (256 contiguous pages). */
 #define KS_DMA_MAX_SIZE     (1ul << 20)

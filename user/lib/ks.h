@@ -106,6 +106,22 @@ static inline long ks_process_stopped(uint32_t sig) { return KS1(KS_SYS_PROCESS_
 static inline long ks_klog(uint32_t op, void *buf, size_t len) { return KS3(KS_SYS_KLOG, op, buf, len); }
 static inline long ks_dma_create(ks_handle_t device, uint64_t size) { return KS2(KS_SYS_DMA_CREATE, device, size); }
 static inline long ks_dma_addr(ks_handle_t m, uint64_t offset) { return KS2(KS_SYS_DMA_ADDR, m, offset); }
+static inline long ks_memobj_create_paged(uint64_t size, ks_handle_t listener, uint64_t userdata)
+{
+    return KS3(KS_SYS_MEMOBJ_CREATE_PAGED, size, listener, userdata);
+}
+static inline long ks_pager_requests(ks_handle_t m, uint64_t *out, uint64_t max)
+{
+    return KS3(KS_SYS_PAGER_REQUESTS, m, out, max);
+}
+static inline long ks_pager_supply(ks_handle_t m, uint64_t first, const void *buf, uint64_t pages)
+{
+    return KS4(KS_SYS_PAGER_SUPPLY, m, first, buf, pages);
+}
+static inline long ks_pager_fail(ks_handle_t m, uint64_t first, uint64_t pages)
+{
+    return KS3(KS_SYS_PAGER_FAIL, m, first, pages);
+}
 static inline long ks_process_times(ks_handle_t p, struct ks_times *out) { return KS2(KS_SYS_PROCESS_TIMES, p, out); }
 static inline long ks_ipc_notify(ks_handle_t client, uint64_t word) { return KS2(KS_SYS_IPC_NOTIFY, client, word); }
 static inline long ks_process_fork(void *pc, void *sp, long arg, uint32_t *pid)

@@ -1,0 +1,175 @@
+/*
+ * kernel/pager.c - paged memobjs: requests, waits, supplied and failed pages,
+ * and the pager's death (see pager.h).
+ */
+#include <arch/memlayout.h>
+#include <kestrel/errors.h>
+#include <kestrel/syscall.h>
+#include "account.h"
+#include "page_alloc.h"
+#include "pager.h"
+#include "radix.h"
+#include "sched.h"
+#include "trace.h"
+#include "uaccess.h"
+
+/* The pager's listener lost its last handle: every wait ends, every later request fails. */
+static void pager_gone(struct ipc_close_hook *h, struct listener *l)
+{
+    struct pager *pg = (struct pager *)((char *)h - __builtin_offsetof(struct pager, on_close));
+    ipc_notification_cancel(l, &pg->note);
+    pg->l = NULL;
+    pg->npending = 0;
+    object_put(&l->obj);
+    wake_all(&pg->waiters, 0);
+}
+
+long pager_attach(struct memobj *mo, struct listener *l, uint64_t userdata)
+{
+    struct pager *pg = account_kzalloc(account_of(&mo->obj), sizeof *pg);
+    if (!pg)
+        return KS_ERR_NO_MEMORY;
+    object_get(&l->obj);
+    pg->l = l;
+    ipc_notification_init(&pg->note);
+    pg->note.userdata = userdata;
+    pg->note.word = KS_PAGER_NOTE;
+    list_node_init(&pg->on_close.link);
+    pg->on_close.fn = pager_gone;
+    wait_queue_init(&pg->waiters);
+    pg->limit = (mo->size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    ipc_listener_watch(l, &pg->on_close);
+    mo->pager = pg;
+    return 0;
+}
+
+void pager_detach(struct memobj *mo)
+{
+    struct pager *pg = mo->pager;
+    if (!pg)
+        return;
+    if (pg->l) {
+        ipc_listener_unwatch(&pg->on_close);
+        ipc_notification_cancel(pg->l, &pg->note);
+        object_put(&pg->l->obj);
+    }
+    account_kfree(account_of(&mo->obj), pg);
+    mo->pager = NULL;
+}
+
+static int has_failed(const struct pager *pg, uint64_t index)
+{
+    if (pg->all_failed)
+        return 1;
+    for (uint32_t i = 0; i < pg->nfailed; i++)
+        if (index - pg->failed[i].first < pg->failed[i].count)
+            return 1;
+    return 0;
+}
+
+static int is_pending(const struct pager *pg, uint64_t index)
+{
+    for (uint32_t i = 0; i < pg->npending; i++)
+        if (pg->pending[i] == index)
+            return 1;
+    return 0;
+}
+
+/* Take the requests for pages [first, first + count) off the list. */
+static void unlist(struct pager *pg, uint64_t first, uint64_t count)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < pg->npending; i++)
+        if (pg->pending[i] - first >= count)
+            pg->pending[kept++] = pg->pending[i];
+    pg->npending = kept;
+}
+
+long pager_request(struct memobj *mo, uint64_t index)
+{
+    struct pager *pg = mo->pager;
+    if (!pg->l || has_failed(pg, index))
+        return KS_ERR_IO;
+    if (!is_pending(pg, index) && pg->npending < PAGER_PENDING_MAX) {
+        pg->pending[pg->npending++] = index;    /* (a full list: asked again after a supply) */
+        trace_event(TR_PAGER_REQUEST, index, pg->note.userdata, 0, 0);
+    }
+    ipc_notify(pg->l, &pg->note);
+    return KS_ERR_PAGER_WAIT;
+}
+
+long pager_wait(struct memobj *mo, uint64_t index)
+{
+    for (;;) {
+        if (!pager_backs(mo, index) || memobj_lookup(mo, index))
+            return 0;
+        long r = pager_request(mo, index);
+        if (r != KS_ERR_PAGER_WAIT)
+            return r;
+        if (wait_on(&mo->pager->waiters, 1) == KS_ERR_INTERRUPTED)
+            return KS_ERR_INTERRUPTED;
+    }
+}
+
+void pager_truncated(struct memobj *mo, uint64_t size)
+{
+    struct pager *pg = mo->pager;
+    uint64_t pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    if (!pg || pages >= pg->limit)
+        return;
+    pg->limit = pages;
+    unlist(pg, pages, UINT64_MAX - pages);
+    wake_all(&pg->waiters, 0);          /* waiters past the end find nothing to wait for */
+}
+
+long pager_requests(struct memobj *mo, uintptr_t out, uint64_t max)
+{
+    struct pager *pg = mo->pager;
+    uint64_t n = pg->npending < max ? pg->npending : max;
+    if (n && copy_to_user(out, pg->pending, n * sizeof pg->pending[0]))
+        return KS_ERR_FAULT;
+    return (long)n;
+}
+
+long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t count)
+{
+    struct pager *pg = mo->pager;
+    if (count > pg->limit || first > pg->limit - count)
+        return KS_ERR_RANGE;
+    long done = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        if (memobj_lookup(mo, first + i))
+            continue;                   /* present already: left as it is */
+        void *page = account_page_alloc(account_of(&mo->obj), 0, 0);
+        if (!page) {
+            done = done ? done : KS_ERR_NO_MEMORY;
+            break;
+        }
+        if (copy_from_user(page, buf + i * PAGE_SIZE, PAGE_SIZE) != 0 ||
+            radix_insert(&mo->pages, first + i, page) != 0) {
+            page_unref(page);
+            done = done ? done : KS_ERR_FAULT;
+            break;
+        }
+        done++;
+    }
+    unlist(pg, first, count);
+    wake_all(&pg->waiters, 0);
+    return done;
+}
+
+long pager_fail(struct memobj *mo, uint64_t first, uint64_t count)
+{
+    struct pager *pg = mo->pager;
+    if (count == 0 || first + count < first)
+        return KS_ERR_RANGE;
+    if (pg->nfailed < PAGER_FAILED_MAX) {
+        pg->failed[pg->nfailed].first = first;
+        pg->failed[pg->nfailed++].count = count;
+    } else {
+        pg->all_failed = 1;
+    }
+    unlist(pg, first, count);
+    wake_all(&pg->waiters, 0);
+    return 0;
+}

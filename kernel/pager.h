@@ -1,0 +1,69 @@
+/*
+ * kernel/pager.h - paged memobjs: memobjs whose pages a user-space server,
+ * the pager, supplies on demand (KS_SYS_MEMOBJ_CREATE_PAGED, KS_SYS_PAGER_*).
+ *
+ * Nothing here waits inside a fault or a copy. A fault or a memobj copy that
+ * finds a page the pager has not supplied records a request (pager_request,
+ * which notifies the pager's listener) and returns KS_ERR_PAGER_WAIT; the
+ * callers that may wait (a user-mode fault in trap_user, the memobj and view
+ * system calls) hold a reference on the memobj, call pager_wait, and try again
+ * from the start. So a kernel path never sleeps holding a pointer it did not
+ * count, and the fault path keeps its promise of never blocking. Kernel copies
+ * elsewhere (other system calls' arguments, IPC buffers) fail with
+ * KS_ERR_FAULT on such a page, after requesting it.
+ */
+#ifndef KERNEL_PAGER_H
+#define KERNEL_PAGER_H
+
+#include <stdint.h>
+#include "ipc.h"
+#include "memobj.h"
+#include "wait.h"
+
+#define KS_ERR_PAGER_WAIT   (-1000)     /* kernel-internal: never returned to user space */
+#define PAGER_PENDING_MAX   32          /* requests listed at once (more wait their turn) */
+#define PAGER_FAILED_MAX    8           /* failed ranges kept (more: the whole memobj fails) */
+
+struct pager {
+    struct listener *l;                 /* held; NULL once its last handle closed */
+    struct ipc_notification note;       /* posted at each new request (coalesces) */
+    struct ipc_close_hook on_close;
+    struct wait_queue waiters;          /* threads waiting for any of its pages */
+    uint64_t limit;                     /* pages [0, limit) come from the pager */
+    uint64_t pending[PAGER_PENDING_MAX];
+    uint32_t npending;
+    uint32_t nfailed;
+    int all_failed;
+    struct { uint64_t first, count; } failed[PAGER_FAILED_MAX];
+};
+
+/* Make mo (new, empty) paged by listener l with userdata: 0 or KS_ERR_NO_MEMORY. */
+long pager_attach(struct memobj *mo, struct listener *l, uint64_t userdata);
+
+/* mo is being destroyed: let go of its pager. */
+void pager_detach(struct memobj *mo);
+
+/* 1 if page `index` of mo, when missing, must come from mo's pager. */
+static inline int pager_backs(const struct memobj *mo, uint64_t index)
+{
+    return mo->pager && index < mo->pager->limit;
+}
+
+/* Ask for page index (missing, pager_backs): KS_ERR_PAGER_WAIT, or KS_ERR_IO if it failed or the pager is gone. */
+long pager_request(struct memobj *mo, uint64_t index);
+
+/*
+ * Wait (interruptibly) until page index is there or no longer paged: 0 (try
+ * again), KS_ERR_IO, or KS_ERR_INTERRUPTED. The caller holds a reference on mo.
+ */
+long pager_wait(struct memobj *mo, uint64_t index);
+
+/* mo was truncated to `size` bytes: pages past it are not paged any more. */
+void pager_truncated(struct memobj *mo, uint64_t size);
+
+/* KS_SYS_PAGER_REQUESTS, _SUPPLY and _FAIL on mo (the caller checked KS_RIGHT_PAGER). */
+long pager_requests(struct memobj *mo, uintptr_t out, uint64_t max);
+long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t count);
+long pager_fail(struct memobj *mo, uint64_t first, uint64_t count);
+
+#endif
