@@ -108,12 +108,10 @@ struct memobj *memobj_create_dma(struct account *a, uint64_t size, struct memobj
     return mo;
 }
 
-void *memobj_page(struct memobj *mo, uint64_t index, int create)
+/* A new zeroed page at index (missing there), or NULL without memory. */
+static void *page_new(struct memobj *mo, uint64_t index)
 {
-    void *page = memobj_lookup(mo, index);
-    if (page || !create)
-        return page;
-    page = account_page_alloc(account_of(&mo->obj), 0, 1);
+    void *page = account_page_alloc(account_of(&mo->obj), 0, 1);
     if (!page)
         return NULL;
     if (radix_insert(&mo->pages, index, page) != 0) {
@@ -123,6 +121,12 @@ void *memobj_page(struct memobj *mo, uint64_t index, int create)
     mo->hint_index = index;
     mo->hint_page = page;
     return page;
+}
+
+void *memobj_page(struct memobj *mo, uint64_t index, int create)
+{
+    void *page = memobj_lookup(mo, index);
+    return page || !create ? page : page_new(mo, index);
 }
 
 long memobj_fill(struct memobj *mo, uint64_t off, const void *src, uint64_t len)
@@ -282,7 +286,7 @@ static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, 
         uint8_t *page = memobj_lookup(mo, pos >> PAGE_SHIFT);
         if (!page && pager_backs(mo, pos >> PAGE_SHIFT))
             return done ? (long)done : pager_request(mo, pos >> PAGE_SHIFT);     /* its old bytes first */
-        if (!page && !(page = memobj_page(mo, pos >> PAGE_SHIFT, 1))) {
+        if (!page && !(page = page_new(mo, pos >> PAGE_SHIFT))) {
             if (!done)
                 return KS_ERR_NO_MEMORY;
             break;

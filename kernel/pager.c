@@ -10,6 +10,7 @@
 #include "pager.h"
 #include "radix.h"
 #include "sched.h"
+#include "string.h"
 #include "trace.h"
 #include "uaccess.h"
 
@@ -17,6 +18,7 @@
 static void pager_gone(struct ipc_close_hook *h, struct listener *l)
 {
     struct pager *pg = (struct pager *)((char *)h - __builtin_offsetof(struct pager, on_close));
+    ipc_listener_unwatch(h);
     ipc_notification_cancel(l, &pg->note);
     pg->l = NULL;
     pg->npending = 0;
@@ -93,8 +95,8 @@ long pager_request(struct memobj *mo, uint64_t index)
     if (!is_pending(pg, index) && pg->npending < PAGER_PENDING_MAX) {
         pg->pending[pg->npending++] = index;    /* (a full list: asked again after a supply) */
         trace_event(TR_PAGER_REQUEST, index, pg->note.userdata, 0, 0);
+        ipc_notify(pg->l, &pg->note);   /* only for a new request: waking waiters re-ask quietly */
     }
-    ipc_notify(pg->l, &pg->note);
     return KS_ERR_PAGER_WAIT;
 }
 
@@ -131,10 +133,19 @@ long pager_requests(struct memobj *mo, uintptr_t out, uint64_t max)
     return (long)n;
 }
 
+/* Bytes of page index past the memobj's end read as zeros, whatever the pager sent. */
+static void zero_past_end(const struct memobj *mo, uint64_t index, uint8_t *page)
+{
+    uint64_t start = index << PAGE_SHIFT;
+    if (mo->size < start + PAGE_SIZE)
+        memset(page + (mo->size > start ? mo->size - start : 0), 0,
+               PAGE_SIZE - (mo->size > start ? mo->size - start : 0));
+}
+
 long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t count)
 {
     struct pager *pg = mo->pager;
-    if (count > pg->limit || first > pg->limit - count)
+    if (count > PAGER_SUPPLY_MAX || count > pg->limit || first > pg->limit - count)
         return KS_ERR_RANGE;
     long done = 0;
     for (uint64_t i = 0; i < count; i++) {
@@ -145,10 +156,14 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
             done = done ? done : KS_ERR_NO_MEMORY;
             break;
         }
-        if (copy_from_user(page, buf + i * PAGE_SIZE, PAGE_SIZE) != 0 ||
-            radix_insert(&mo->pages, first + i, page) != 0) {
+        long err = copy_from_user(page, buf + i * PAGE_SIZE, PAGE_SIZE) != 0 ? KS_ERR_FAULT : 0;
+        if (!err) {
+            zero_past_end(mo, first + i, page);
+            err = radix_insert(&mo->pages, first + i, page) != 0 ? KS_ERR_NO_MEMORY : 0;
+        }
+        if (err) {
             page_unref(page);
-            done = done ? done : KS_ERR_FAULT;
+            done = done ? done : err;
             break;
         }
         done++;

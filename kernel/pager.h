@@ -23,6 +23,7 @@
 #define KS_ERR_PAGER_WAIT   (-1000)     /* kernel-internal: never returned to user space */
 #define PAGER_PENDING_MAX   32          /* requests listed at once (more wait their turn) */
 #define PAGER_FAILED_MAX    8           /* failed ranges kept (more: the whole memobj fails) */
+#define PAGER_SUPPLY_MAX    256         /* pages one KS_SYS_PAGER_SUPPLY installs (interrupts wait) */
 
 struct pager {
     struct listener *l;                 /* held; NULL once its last handle closed */

@@ -2969,11 +2969,12 @@ static void pager_lazy(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
-static volatile int crowd_done;
+static volatile int crowd_done, crowd_arrived;
 
 static void crowd(long arg)
 {
     long a = ks_vm_map(KS_PROCESS_SELF, shared_pg.mo, 0, 0, PAGED_PAGES * KS_PAGE_SIZE, KS_PROT_READ | KS_MAP_SHARED);
+    __atomic_fetch_add(&crowd_arrived, 1, __ATOMIC_RELAXED);
     if (a <= 0 || *(volatile uint8_t *)(a + 2 * KS_PAGE_SIZE + arg) != paged_byte(2, (uint64_t)arg))
         toucher_bad = 1;
     if (a > 0)
@@ -2987,15 +2988,19 @@ static void pager_one_request(void)
 {
     struct ks_kstat k = kstat_now();
     KT_ASSERT(paged_open(&shared_pg, PAGED_PAGES * KS_PAGE_SIZE));
-    crowd_done = 0;
+    crowd_done = crowd_arrived = 0;
     toucher_bad = 0;
     struct uthread t[4];
     for (long i = 0; i < 4; i++)
         t[i] = thread_start(crowd, i);
     uint64_t note[2], want[8];
     KT_ASSERT(ks_listener_wait(shared_pg.listener, 1000000000ull, note) == 0);
-    ks_thread_sleep(30000000);          /* all four are at the page by now */
+    for (int i = 0; i < 100 && crowd_arrived < 4; i++)
+        ks_thread_sleep(1000000);
+    KT_EXPECT_EQ(crowd_arrived, 4);     /* all four mapped it and went for the page */
+    ks_thread_sleep(20000000);          /* and are at it (none can pass without the supply) */
     KT_EXPECT_EQ(crowd_done, 0);
+    KT_EXPECT_EQ(ks_listener_wait(shared_pg.listener, 0, note), KS_ERR_TIMED_OUT);   /* one notification */
     KT_EXPECT_EQ(ks_pager_requests(shared_pg.mo, want, 8), 1);
     KT_EXPECT_EQ(want[0], 2);
     static uint8_t page[KS_PAGE_SIZE];
@@ -3092,6 +3097,49 @@ static void pager_truncated(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+static volatile long view_result;
+static ks_handle_t shared_view;
+
+static void view_reader(long arg)
+{
+    uint8_t b[8];
+    view_result = ks_view_read(shared_view, b, sizeof b);
+    if (view_result == 8 && (b[0] != paged_byte(0, 100) || b[7] != paged_byte(0, 107)))
+        view_result = -999;
+    toucher_done = 1;
+    ks_thread_exit(0);
+}
+
+/*
+ * A view read of a paged page waits for it (the counted path), and a last page
+ * past the memobj's size keeps zeros there whatever the pager sends.
+ */
+static void pager_view_and_tail(void)
+{
+    struct ks_kstat k = kstat_now();
+    KT_ASSERT(paged_open(&shared_pg, KS_PAGE_SIZE + 100));     /* two pages, the second mostly past the end */
+    long v = ks_view_create(shared_pg.mo, KS_RIGHT_READ);
+    KT_ASSERT(v > 0);
+    shared_view = (ks_handle_t)v;
+    KT_EXPECT_EQ(ks_view_seek(shared_view, 100, 0), 100);
+    toucher_done = 0;
+    struct uthread t = thread_start(view_reader, 0);
+    paged_serve(&shared_pg, 5000, &toucher_done);
+    thread_finish(&t);
+    KT_EXPECT_EQ(view_result, 8);
+    static uint8_t page[KS_PAGE_SIZE];
+    memset(page, 0xee, sizeof page);
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 1, page, 1), 1);
+    KT_EXPECT_EQ(ks_memobj_truncate(shared_pg.mo, 2 * KS_PAGE_SIZE), 0);
+    uint8_t b[2];
+    KT_EXPECT_EQ(ks_memobj_read(shared_pg.mo, KS_PAGE_SIZE + 99, b, 2), 2);
+    KT_EXPECT_EQ(b[0], 0xee);           /* inside the old size: the pager's byte */
+    KT_EXPECT_EQ(b[1], 0);              /* past it: zero */
+    ks_handle_close(shared_view);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 /* What the pager calls refuse. */
 static void pager_refused(void)
 {
@@ -3109,6 +3157,7 @@ static void pager_refused(void)
     KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, PAGED_PAGES - 1, page, 2), KS_ERR_RANGE);
     KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 0, (void *)16, 1), KS_ERR_FAULT);
     KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 0, page, ~0ull), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 0, page, 257), KS_ERR_RANGE);       /* more than 256 a call */
     KT_EXPECT_EQ(ks_pager_requests(shared_pg.mo, (uint64_t *)16, 4), 0);         /* nothing to copy */
     KT_EXPECT_EQ(ks_pager_fail(shared_pg.mo, 3, 0), KS_ERR_RANGE);
     KT_EXPECT_EQ(ks_pager_fail(shared_pg.mo, ~0ull, 2), KS_ERR_RANGE);
@@ -3127,6 +3176,7 @@ static const struct ktest_case pager_cases[] = {
     { "fail", pager_fail },
     { "gone", pager_gone },
     { "truncated", pager_truncated },
+    { "view_and_tail", pager_view_and_tail },
     { "refused", pager_refused },
 };
 KTEST_SUITE(pager_suite, "pager", pager_cases);

@@ -33,7 +33,8 @@ typedef int32_t ks_handle_t;
                                            (KS_SYS_DMA_CREATE); DMA memobj: learn its
                                            physical address (KS_SYS_DMA_ADDR) */
 #define KS_RIGHT_PAGER      (1u << 10)  /* paged memobj: see its page requests, supply pages, fail
-                                           them (KS_SYS_PAGER_*); its creator's handle only */
+                                           them (KS_SYS_PAGER_*); its creator's handle has it:
+                                           copies for clients should leave it out */
 #define KS_RIGHTS_ALL       0x7ffu
 
 /* KS_SYS_HANDLE_INFO's answer, taken apart. */

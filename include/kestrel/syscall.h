@@ -261,9 +261,10 @@ enum ks_syscall {
                                    KS_RIGHT_PAGER); the listener needs READ */
     KS_SYS_PAGER_REQUESTS,      /* (m, uint64_t *out, max) -> pages wanted now (page indices into
                                    out, oldest first, at most max); needs PAGER */
-    KS_SYS_PAGER_SUPPLY,        /* (m, first page, buf, pages) -> pages installed (missing ones
-                                   only; present pages are left as they are); each waiter on them
-                                   resumes; needs PAGER */
+    KS_SYS_PAGER_SUPPLY,        /* (m, first page, buf, pages <= 256) -> pages installed (missing
+                                   ones only; present pages are left as they are; bytes past the
+                                   memobj's size become zeros); each waiter on them resumes;
+                                   needs PAGER */
     KS_SYS_PAGER_FAIL,          /* (m, first page, pages) -> 0; waiters on those pages, and later
                                    touches until they are supplied, get KS_ERR_IO; needs PAGER */
 
