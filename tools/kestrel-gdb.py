@@ -13,6 +13,7 @@
 #                         queued callers, waiting receivers, pending notifications
 #   ks-memobj PID SLOT    a memobj (or a view's): size, pages present, mappings, and
 #                         a paged one's pager: pending requests, failed ranges
+#                         (ks-memobj EXPR: the struct memobj * EXPR, e.g. mo in pager_wait)
 #   ks-stepi              stepi, into the kernel at an ecall
 #
 # The running thread: in the kernel, tp holds it; in user mode the trap entry's
@@ -278,10 +279,19 @@ class KsPort(SlotCommand):
 
 
 class KsMemobj(SlotCommand):
-    """ks-memobj PID SLOT: a memobj (or the one a view shows): size, pages, mappings."""
+    """ks-memobj PID SLOT, or ks-memobj EXPR (a struct memobj *, e.g. mo in a kernel frame):
+    a memobj (or the one a view shows): size, pages, mappings, and a paged one's pager."""
 
     def __init__(self):
         super().__init__("ks-memobj")
+        self.usage = "usage: ks-memobj PID SLOT, or ks-memobj EXPR (a struct memobj *)"
+
+    def run(self, arg, priv):
+        if len(arg.split()) == 1:       # an expression: the memobj itself
+            mo = gdb.parse_and_eval(arg)
+            self.show(mo.cast(gdb.lookup_type("struct memobj").pointer()).dereference()["obj"].address, 3)
+            return
+        super().run(arg, priv)
 
     def show(self, obj, kind):
         if kind == 4:
