@@ -148,6 +148,59 @@ static void bench_anon_fault(void)
 }
 
 /*
+ * A pager in its own process (as fsd would be): on each notification it asks
+ * which pages are wanted and supplies each from a page of its own.
+ */
+static int pager_server(ks_handle_t listener, ks_handle_t mo)
+{
+    static uint8_t page[KS_PAGE_SIZE] __attribute__((aligned(4096)));
+    uint64_t want[8], note[2];
+    memset(page, 7, sizeof page);
+    for (;;) {
+        if (ks_listener_wait(listener, KS_FOREVER, note) != 0)
+            return 1;
+        long n = ks_pager_requests(mo, want, 8);
+        for (long i = 0; i < n; i++)
+            ks_pager_supply(mo, want[i], page, 1);
+    }
+}
+
+/*
+ * pager_fault: the first touch of a page of a paged memobj whose pager is
+ * another process, as the toucher sees it: the fault, the request, the
+ * switch to the pager, its notification, its requests and supply calls, the
+ * wake-up and the return to the faulting store. Less the bare store loop.
+ */
+static void bench_pager_fault(ks_handle_t image)
+{
+    long PAGES = bench_n(64);
+    long l = ks_ipc_listener_create();
+    long m = l > 0 ? ks_memobj_create_paged((uint64_t)PAGES * KS_PAGE_SIZE, (ks_handle_t)l, 1) : l;
+    const char *argv[] = { "ubench", "pager-server", NULL };
+    const ks_handle_t given[] = { (ks_handle_t)l, (ks_handle_t)m };
+    long server = m > 0 ? ulib_spawn(image, "ubench", argv, given, 2) : m;
+    long at = server > 0 ? ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, 0, 0, (uint64_t)PAGES * KS_PAGE_SIZE,
+                                     KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED) : server;
+    if (at <= 0) {
+        printf("ubench: pager_fault setup failed (%ld)\n", at);
+        return;
+    }
+    volatile uint8_t *p = (volatile uint8_t *)at;
+    uint64_t t0 = instret();
+    for (long i = 0; i < PAGES; i++)
+        p[i * KS_PAGE_SIZE] = 1;            /* first touch: the pager supplies each page */
+    uint64_t faulting = instret() - t0;
+    report("pager_fault", faulting - bare_store_loop(p, PAGES), PAGES, "insn/fault");
+    uint64_t status;
+    ks_process_kill((ks_handle_t)server);
+    ks_process_wait((ks_handle_t)server, &status);
+    ks_handle_close((ks_handle_t)server);
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)at, (uint64_t)PAGES * KS_PAGE_SIZE);
+    ks_handle_close((ks_handle_t)m);
+    ks_handle_close((ks_handle_t)l);
+}
+
+/*
  * The worst time a timer interrupt waited for its handler while one system
  * call wrote 64 MiB into a memobj (from a buffer of zero pages, faulted in
  * on the way): the kernel runs with interrupts off, so that is the longest
@@ -338,6 +391,8 @@ int main(int argc, char **argv)
         return echo_server(ulib_inherited(0), 0);
     if (argc > 1 && strcmp(argv[1], "buf-server") == 0)
         return echo_server(ulib_inherited(0), 1);
+    if (argc > 1 && strcmp(argv[1], "pager-server") == 0)
+        return pager_server(ulib_inherited(0), ulib_inherited(1));
     ks_handle_t image = (ks_handle_t)ulib_auxv(KS_AT_BOOTIMAGE);
     bench_options(argc, argv);
     if (bench_wanted("rdinstret_check"))
@@ -348,6 +403,8 @@ int main(int argc, char **argv)
         bench_yield_switch(image);
     if (bench_wanted("anon_fault"))
         bench_anon_fault();
+    if (bench_wanted("pager_fault"))
+        bench_pager_fault(image);
     if (bench_wanted("memobj_read_1m"))
         bench_memobj_read();
     if (bench_wanted("irq_latency_64m") && !bench_cap)
