@@ -7,7 +7,7 @@
 #   make profile BENCH=NAME   where one figure's instructions go, per function (tools/profile)
 #   make readme-check  README's figures, chart and file lists against build/bench.txt and this Makefile
 #   make chart      redraw docs/bench-chart.svg from build/bench.txt (tools/chart)
-#   make qemu       boot the kernel (same as ./qemu-run.sh)
+#   make qemu       boot the kernel (./qemu-run.sh: with build/disk.img attached; DISK=none: without)
 #   make fuzz       the system-call fuzzer: SEEDS=A..B (1..64) CALLS=N (25000), or
 #                   SEED=S CALLS=N to replay one seed with every call printed
 #   make trace      boot the trace kernel (ARGS=...: the bootargs) under -icount; its event
@@ -303,6 +303,11 @@ $(B)/kernel-trace.elf: FORCE | $(B)/kernel-debug.elf
 	@$(MAKE) --no-print-directory KVARIANT=trace $@
 endif
 
+# The disk ./qemu-run.sh attaches (blank for now: nothing in the system reads it yet).
+$(B)/disk.img:
+	@mkdir -p $(B)
+	truncate -s 16M $@
+
 # The disk the block driver's tests write all over (user/ublk.c: TEST_DISK_SECTORS).
 $(B)/test-disk.img:
 	@mkdir -p $(B)
@@ -340,7 +345,7 @@ fuzz: $(B)/kernel-debug.elf
 	    -append "fuzz $(if $(SEED),seeds=$(SEED) verbose,seeds=$(SEEDS))$(if $(CALLS), calls=$(CALLS))$(if $(PRESSURE), pressure)$(if $(MODE), mode=$(MODE))"
 
 qemu: $(B)/kernel.elf
-	$(QEMU) $(QEMU_ARGS) -kernel $(B)/kernel.elf
+	./qemu-run.sh
 
 # PROG=NAME (or "a b"): that program's symbols too (init's and fsd's always); ARGS: the bootargs.
 gdb: $(B)/kernel.elf

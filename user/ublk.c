@@ -1,7 +1,8 @@
 /*
  * user/ublk.c - the tests of the virtio block driver (user/vblk.c) and of DMA
  * memory, run by init for "-append blk" when QEMU has a block device (make
- * test attaches build/test-disk.img, TEST_DISK_SECTORS long).
+ * test attaches build/test-disk.img, TEST_DISK_SECTORS long; on a disk of
+ * another size the cases that write refuse to run, so a real disk is safe).
  *
  * It gets the device's registers (with KS_RIGHT_DMA) and interrupt from init,
  * starts the driver itself (so that it can kill and restart it), and checks:
@@ -25,6 +26,7 @@
 #define THREADS             8
 
 static ks_handle_t mmio, irq;
+static int test_disk;       /* the driver started and the disk is the test disk: the cases may write it */
 static ks_handle_t driver = KS_HANDLE_NONE, port = KS_HANDLE_NONE;
 static uint8_t buf[THREADS][BLK_MAX_BYTES], back[THREADS][BLK_MAX_BYTES];
 
@@ -89,6 +91,7 @@ static void blk_info(void)
     KT_ASSERT(driver != KS_HANDLE_NONE);
     KT_EXPECT_EQ(blk(BLK_OP_INFO, 0, 0, NULL, 0, NULL, 0, w), 0);
     KT_EXPECT_EQ(w[1], TEST_DISK_SECTORS);
+    test_disk = w[1] == TEST_DISK_SECTORS;     /* another disk is left as it is (see the cases) */
     KT_EXPECT_EQ(w[2], 0);              /* writable */
     KT_EXPECT(w[3] >= 2);               /* several requests in flight */
 }
@@ -96,6 +99,7 @@ static void blk_info(void)
 /* Every sector written with a pattern in 64 KiB requests, flushed, and read back the same. */
 static void blk_every_sector(void)
 {
+    KT_ASSERT(test_disk);            /* writes the disk: only the test disk's size */
     const uint64_t per = BLK_MAX_BYTES / BLK_SECTOR;
     for (uint64_t s = 0; s < TEST_DISK_SECTORS; s += per) {
         pattern(buf[0], s, per, 1);
@@ -146,6 +150,7 @@ static void hammer(long k)
 /* THREADS threads at once: all data right, and the driver had several requests in flight. */
 static void blk_in_flight(void)
 {
+    KT_ASSERT(test_disk);            /* writes the disk: only the test disk's size */
     uint64_t w[KS_IPC_WORDS];
     KT_EXPECT_EQ(blk(BLK_OP_STATS, 0, 0, NULL, 0, NULL, 0, w), 0);
     uint64_t finished_before = w[1];
@@ -167,6 +172,7 @@ static void blk_in_flight(void)
 /* Malformed requests get -EINVAL and never reach the device; the driver serves on. */
 static void blk_refused(void)
 {
+    KT_ASSERT(test_disk);            /* writes the disk: only the test disk's size */
     uint8_t *b = buf[0];
     KT_EXPECT_EQ(blk(0, 0, 1, NULL, 0, b, BLK_SECTOR, NULL), -BLK_EINVAL);
     KT_EXPECT_EQ(blk(99, 0, 1, NULL, 0, b, BLK_SECTOR, NULL), -BLK_EINVAL);
@@ -299,6 +305,7 @@ static void writer(long k)
 
 static void blk_killed_under_load(void)
 {
+    KT_ASSERT(test_disk);            /* writes the disk: only the test disk's size */
     struct ks_kstat before = kstat_now();      /* the driver alive, its DMA memory held */
     done_ok = done_closed = done_other = 0;
     struct uthread t[THREADS];
