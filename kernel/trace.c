@@ -31,16 +31,15 @@ void trace_start(const struct thread *t)
     trace_name(t);
 }
 
-void trace_event(uint32_t type, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+/* Put one event of thread tid in the ring. */
+static void record(uint32_t type, uint32_t tid, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {
-    if (!started)
-        return;                         /* a panic before the boot thread exists */
     unsigned long flags = arch_irq_save();
     struct trace_rec *e = &ring[recorded++ % TRACE_EVENTS];
     e->instret = arch_instret();
     e->time = arch_time_now();
     e->type = type;
-    e->tid = current_thread()->tid;
+    e->tid = tid;
     e->a = a;
     e->b = b;
     e->c = c;
@@ -48,22 +47,19 @@ void trace_event(uint32_t type, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
     arch_irq_restore(flags);
 }
 
+void trace_event(uint32_t type, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+    if (started)                        /* (not before the boot thread exists: a panic that early) */
+        record(type, current_thread()->tid, a, b, c, d);
+}
+
 void trace_name(const struct thread *t)
 {
     uint64_t name[2] = { 0, 0 };
     size_t n = strlen(t->name);
     memcpy(name, t->name, n < sizeof name ? n : sizeof name);
-    unsigned long flags = arch_irq_save();
-    struct trace_rec *e = &ring[recorded++ % TRACE_EVENTS];
-    e->instret = arch_instret();
-    e->time = arch_time_now();
-    e->type = TR_NAME;
-    e->tid = t->tid;                    /* the thread named, which need not be the current one */
-    e->a = t->proc ? t->proc->pid : 0;
-    e->b = name[0];
-    e->c = name[1];
-    e->d = 0;
-    arch_irq_restore(flags);
+    /* the thread named, which need not be the current one */
+    record(TR_NAME, t->tid, t->proc ? t->proc->pid : 0, name[0], name[1], 0);
 }
 
 /* What one event costs: the instructions between two events recorded back to back. */
