@@ -254,12 +254,12 @@ static int skip_header(const struct fdt *f, int node, uint32_t *off)
     if (read_token(f, &o, NULL, NULL, NULL) != FDT_BEGIN_NODE)
         return FDT_ERR_STRUCT;
     for (;;) {
-        int tok = peek_token(f, &o);
-        if (tok != FDT_PROP) {
-            *off = o;
+        uint32_t at = o;
+        int tok = read_token(f, &o, NULL, NULL, NULL);
+        if (tok != FDT_PROP && tok != FDT_NOP) {
+            *off = at;
             return tok < 0 ? tok : 0;
         }
-        read_token(f, &o, NULL, NULL, NULL);
     }
 }
 
@@ -378,12 +378,14 @@ const void *fdt_prop(const struct fdt *f, int node, const char *name, uint32_t *
     if (node < 0 || read_token(f, &o, NULL, NULL, NULL) != FDT_BEGIN_NODE)
         return NULL;
     for (;;) {
-        if (peek_token(f, &o) != FDT_PROP)
-            return NULL;
         const char *pname;
         const uint8_t *val;
         uint32_t vlen;
-        read_token(f, &o, &pname, &val, &vlen);
+        int tok = read_token(f, &o, &pname, &val, &vlen);    /* each token decoded once */
+        if (tok == FDT_NOP)
+            continue;
+        if (tok != FDT_PROP)
+            return NULL;
         if (strcmp(pname, name) == 0) {
             if (len)
                 *len = vlen;

@@ -163,14 +163,15 @@ long memobj_adopt(struct memobj *mo, const void *start, uint64_t len)
 {
     if (mo->device || mo->size || ((uintptr_t)start & (PAGE_SIZE - 1)) || len > MEMOBJ_MAX_SIZE)
         return KS_ERR_INVALID;
-    for (uint64_t i = 0; i < (len + PAGE_SIZE - 1) >> PAGE_SHIFT; i++) {
+    uint64_t n = (len + PAGE_SIZE - 1) >> PAGE_SHIFT, room = 0;
+    void **slot = NULL;
+    for (uint64_t i = 0; i < n; i++, slot++, room--) {
+        if (!room && !(slot = radix_slot(&mo->pages, i, &room)))
+            return KS_ERR_NO_MEMORY;    /* one walk per leaf, not per page */
         void *page = page_adopt(virt_to_phys((const uint8_t *)start + (i << PAGE_SHIFT)));
         if (!page)
             return KS_ERR_INVALID;
-        if (radix_insert(&mo->pages, i, page) != 0) {
-            page_unref(page);
-            return KS_ERR_NO_MEMORY;
-        }
+        *slot = page;
     }
     mo->size = len;
     return 0;

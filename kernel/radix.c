@@ -33,9 +33,18 @@ void *radix_lookup(const struct radix *r, uint64_t index)
 
 int radix_insert(struct radix *r, uint64_t index, void *p)
 {
+    void **s = radix_slot(r, index, NULL);
+    if (!s)
+        return -1;
+    *s = p;
+    return 0;
+}
+
+void **radix_slot(struct radix *r, uint64_t index, uint64_t *room)
+{
     if (!r->root) {             /* an empty tree starts just tall enough */
         if (!(r->root = account_kzalloc(r->acct, sizeof *r->root)))
-            return -1;
+            return NULL;
         for (r->height = 1; !fits(r->height, index); r->height++)
             ;
     }
@@ -43,7 +52,7 @@ int radix_insert(struct radix *r, uint64_t index, void *p)
     while (!fits(r->height, index)) {
         struct radix_node *top = account_kzalloc(r->acct, sizeof *top);
         if (!top)
-            return -1;
+            return NULL;
         top->slot[0] = r->root;
         r->root = top;
         r->height++;
@@ -52,11 +61,12 @@ int radix_insert(struct radix *r, uint64_t index, void *p)
     for (unsigned level = r->height - 1; level > 0; level--) {
         void **s = &n->slot[(index >> shift_of(level)) & (RADIX_FANOUT - 1)];
         if (!*s && !(*s = account_kzalloc(r->acct, sizeof(struct radix_node))))
-            return -1;
+            return NULL;
         n = *s;
     }
-    n->slot[index & (RADIX_FANOUT - 1)] = p;
-    return 0;
+    if (room)
+        *room = RADIX_FANOUT - (index & (RADIX_FANOUT - 1));
+    return &n->slot[index & (RADIX_FANOUT - 1)];
 }
 
 void *radix_remove(struct radix *r, uint64_t index)

@@ -35,6 +35,14 @@ void *radix_lookup(const struct radix *r, uint64_t index);
 /* Store p (non-NULL) at index. 0, or -1 without memory for a node (or over the account's limit). */
 int radix_insert(struct radix *r, uint64_t index, void *p);
 
+/*
+ * The slot for index, its nodes made if missing (NULL without memory); *room
+ * (if room is not NULL) is how many slots, this one first, lie in a row in its
+ * leaf, for filling a run of indices with one walk. Storing NULL there is not
+ * a removal: use radix_remove.
+ */
+void **radix_slot(struct radix *r, uint64_t index, uint64_t *room);
+
 /* Remove and return the pointer at index (NULL if none). Empty nodes are kept. */
 void *radix_remove(struct radix *r, uint64_t index);
 

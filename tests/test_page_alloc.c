@@ -705,6 +705,45 @@ CASE(init_panics_without_room)
     KT_EXPECT(page_alloc(0) == NULL);
 }
 
+/*
+ * Descriptors of a 4 MiB block free since boot are cleared at its first use,
+ * not at init. With RAM (and so the page array) full of bytes that read as
+ * allocated heads, every middle page of a block is still refused; full of bytes
+ * that read as free heads of order 1, every block still merges back to what
+ * init counted.
+ */
+CASE(untouched_blocks_cleared_on_first_use)
+{
+    KT_ASSERT(arena_new(16 << 20));
+    memset(arena, PAGE_ALLOCATED, arena_bytes);         /* state PAGE_ALLOCATED, order 2 */
+    add_ram(0, 16 << 20);
+    init();
+    size_t caught = 0, tried = 0;
+    for (int round = 0; round < 2; round++) {
+        uint8_t *b = page_alloc(PAGE_MAX_ORDER);
+        KT_ASSERT(b != NULL);
+        for (unsigned k = 1; k < (1u << PAGE_MAX_ORDER); k += 97, tried++)
+            caught += free_panics(b + k * PAGE_SIZE, 2, "not allocated");
+        blocks[round] = b;
+    }
+    KT_EXPECT_EQ(caught, tried);
+
+    KT_ASSERT(arena_new(16 << 20));
+    memset(arena, PAGE_FREE, arena_bytes);              /* state PAGE_FREE, order 1 */
+    add_ram(0, 16 << 20);
+    init();
+    size_t nfree = page_free_count();
+    size_t big = max_blocks_available();
+    KT_EXPECT(big >= 2);
+    for (unsigned o = 0; o <= 3; o++) {         /* split everything, then merge it all back */
+        size_t n = exhaust(o, blocks, MAX_BLOCKS);
+        KT_EXPECT_EQ(n, nfree >> o);
+        free_all(blocks, n, o);
+        KT_EXPECT_EQ(page_free_count(), nfree);
+    }
+    KT_EXPECT_EQ(max_blocks_available(), big);
+}
+
 /* page_ref refuses to pass PAGE_REF_MAX (the count is 32 bits) and never wraps. */
 CASE(ref_refuses_overflow)
 {
@@ -739,6 +778,7 @@ static const struct ktest_case page_alloc_cases[] = {
     { "panic_middle_of_block", panic_middle_of_block },
     { "panic_unmanaged", panic_unmanaged },
     { "init_panics_without_room", init_panics_without_room },
+    { "untouched_blocks_cleared_on_first_use", untouched_blocks_cleared_on_first_use },
 };
 KTEST_SUITE(page_alloc_suite, "page_alloc", page_alloc_cases);
 

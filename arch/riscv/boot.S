@@ -66,13 +66,26 @@ _start:
     lla     t0, boot_park
     csrw    stvec, t0
 
+    /* .bss: 64 bytes a round while they last, then 8 (both ends are 8-aligned). */
     lla     t0, __bss_start
     lla     t1, __bss_end
-1:  bgeu    t0, t1, 2f
+    addi    t2, t1, -64
+1:  bgtu    t0, t2, 2f
+    sd      zero, 0(t0)
+    sd      zero, 8(t0)
+    sd      zero, 16(t0)
+    sd      zero, 24(t0)
+    sd      zero, 32(t0)
+    sd      zero, 40(t0)
+    sd      zero, 48(t0)
+    sd      zero, 56(t0)
+    addi    t0, t0, 64
+    j       1b
+2:  bgeu    t0, t1, 3f
     sd      zero, 0(t0)
     addi    t0, t0, 8
-    j       1b
-2:
+    j       2b
+3:
     /* Phase 2. s2 = physical GiB of the image, s3 = link-time minus load address. */
     lla     t0, _start
     srli    s2, t0, 30

@@ -50,13 +50,21 @@ int pt_map(pte_t *root, uintptr_t va, paddr_t pa, size_t size, uint64_t flags)
         pte_t *e = pt_walk(root, va, level, 1, NULL);
         if (!e)
             return -1;
-        if (*e & PTE_V)
-            panic("pt_map: 0x%lx is already mapped", (unsigned long)va);
-        *e = pte_make(pa, flags | PTE_V | PTE_A | PTE_D);
+        /* 4 KiB pages: the rest of this leaf table too, without walking again. */
         uint64_t step = 1ul << (12 + 9 * level);
-        va += step;
-        pa += step;
-        size -= step;
+        size_t n = level ? 1 : 512 - pt_index(va, 0);
+        if (n > size / step)
+            n = size / step;
+        if (n == 0)
+            return -1;                  /* size is not a whole number of pages */
+        for (size_t k = 0; k < n; k++, e++) {
+            if (*e & PTE_V)
+                panic("pt_map: 0x%lx is already mapped", (unsigned long)va);
+            *e = pte_make(pa, flags | PTE_V | PTE_A | PTE_D);
+            va += step;
+            pa += step;
+            size -= step;
+        }
     }
     return 0;
 }

@@ -721,6 +721,7 @@ static const char motd[] = "Welcome to kestrel: a RISC-V kernel that says hello 
 static void seed_tree(void)
 {
     fs.next_ino = 1;
+    fs.seed_ns = now_ns();
     fs.root = node_create(NULL, "", 0, NODE_DIR);
     struct node *bin = fs.root ? node_create(fs.root, "bin", 3, NODE_DIR) : NULL;
     struct node *dev = fs.root ? node_create(fs.root, "dev", 3, NODE_DIR) : NULL;
@@ -738,6 +739,7 @@ static void seed_tree(void)
     if (!console_node || !m || ks_memobj_write(m->mo, 0, motd, sizeof motd - 1) < 0)
         die("out of memory building the tree");
     seed_bin(bin);
+    fs.seed_ns = 0;
 }
 
 static uint64_t arg_number(int argc, char **argv, int i)

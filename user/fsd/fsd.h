@@ -26,6 +26,7 @@
 #define NAME_MAX_LEN    255             /* longest name of one entry, as Linux's NAME_MAX */
 #define MAX_NODES       65536           /* beyond this, creating anything is ENOSPC */
 #define INO_BUCKETS     256
+#define NAME_BUCKETS    512     /* (directory, name) -> node, for dir_find */
 #define BOOT_MAX_FILES  256
 
 /* Userdata of console and directory ports (besides FS_PORT_ROOT's), and of the irq binding. */
@@ -59,6 +60,7 @@ struct node {
                                    never reused, so a readdir position survives unlinks */
     uint32_t nsubdirs;          /* DIR: how many of them are directories (for nlink) */
     struct node *hash_next;     /* chain in ino_hash */
+    struct node *name_next;     /* chain in name_hash, while in a directory */
     ks_handle_t mo;             /* FILE: its memobj (0 while lazy) */
     uint64_t boot_off, boot_size;   /* FILE, lazy: where its bytes are in the boot image */
     char *target;               /* SYMLINK: what it points to (malloc'd, NUL-terminated) */
@@ -73,6 +75,7 @@ struct fs_state {
     struct node *root;
     struct node *ino_hash[INO_BUCKETS];
     uint64_t next_ino;
+    uint64_t seed_ns;               /* while the boot tree is built: its one time (now_ns) */
     uint64_t nnodes;
 };
 extern struct fs_state fs;

@@ -11,6 +11,8 @@ struct node *console_node;
 
 uint64_t now_ns(void)
 {
+    if (fs.seed_ns)
+        return fs.seed_ns;      /* the boot tree: every node made at one instant, one call */
     return (uint64_t)ks_clock_ns() + MUSL_EMU_REALTIME_BASE_NS;
 }
 
@@ -31,9 +33,35 @@ static void ino_unhash(struct node *n)
         *p = n->hash_next;
 }
 
-/* The entry `name` (len bytes) of directory d, or NULL. */
-struct node *dir_find(struct node *d, const char *name, size_t len)
+/*
+ * Every linked node is also in name_hash under (its directory, its name), so
+ * that a lookup in /bin (300 entries with busybox's applets) is a short chain,
+ * not a walk of the directory's list.
+ */
+static struct node *name_hash[NAME_BUCKETS];
+
+static struct node **name_bucket(const struct node *d, const char *name, size_t len)
 {
+    uint64_t h = (uintptr_t)d * 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)name[i]) * 0x100000001b3ull;
+    return &name_hash[(h >> 32) % NAME_BUCKETS];
+}
+
+/* dir_find in a long directory: through name_hash. */
+static __attribute__((noinline)) struct node *dir_find_hashed(struct node *d, const char *name, size_t len)
+{
+    for (struct node *n = *name_bucket(d, name, len); n; n = n->name_next)
+        if (n->parent == d && n->namelen == len && memcmp(n->name, name, len) == 0)
+            return n;
+    return NULL;
+}
+
+/* The entry `name` (len bytes) of directory d, or NULL. (Inlined in walk, the lookup's loop.) */
+__attribute__((always_inline)) inline struct node *dir_find(struct node *d, const char *name, size_t len)
+{
+    if (d->nentries > 16)               /* a short list is quicker to walk than a name to hash */
+        return dir_find_hashed(d, name, len);
     for (struct node *n = d->first; n; n = n->next)
         if (n->namelen == len && n->name[0] == name[0] && memcmp(n->name, name, len) == 0)
             return n;
@@ -43,6 +71,9 @@ struct node *dir_find(struct node *d, const char *name, size_t len)
 /* Append n to directory d's entries. */
 void dir_link(struct node *d, struct node *n)
 {
+    struct node **b = name_bucket(d, n->name, n->namelen);
+    n->name_next = *b;
+    *b = n;
     n->parent = d;
     n->seq = d->next_seq++;
     n->next = NULL;
@@ -62,6 +93,11 @@ void dir_link(struct node *d, struct node *n)
 void dir_unlink(struct node *n)
 {
     struct node *d = n->parent;
+    struct node **b = name_bucket(d, n->name, n->namelen);
+    while (*b && *b != n)
+        b = &(*b)->name_next;
+    if (*b)
+        *b = n->name_next;
     if (n->prev)
         n->prev->next = n->next;
     else
