@@ -58,8 +58,8 @@ long futex_wait(uintptr_t addr, uint32_t expected, uint64_t timeout_ns)
     long r = check_word(addr);
     if (r)
         return r;
-    if (copy_from_user(&now, addr, sizeof now))
-        return KS_ERR_FAULT;
+    if ((r = copy_from_user(&now, addr, sizeof now)) != 0)
+        return r;               /* (a wait for a pager ends before the word is compared) */
     if (now != expected)
         return KS_ERR_AGAIN;
     if (timeout_ns == 0)
@@ -106,12 +106,12 @@ static void robust_mark(struct thread *t, uintptr_t entry, int64_t off)
 {
     uintptr_t addr = entry + (uintptr_t)off;
     uint32_t word;
-    if (check_word(addr) || copy_from_user(&word, addr, sizeof word))
-        return;
+    if (check_word(addr) || copy_from_user_nowait(&word, addr, sizeof word))
+        return;                 /* (the thread is leaving: nothing waits for a pager here) */
     if ((word & ROBUST_OWNER_MASK) != t->robust_owner)
         return;
     word = (word & ROBUST_WAITERS) | ROBUST_OWNER_DIED;
-    if (copy_to_user(addr, &word, sizeof word) == 0)
+    if (copy_to_user_nowait(addr, &word, sizeof word) == 0)
         futex_wake(t->proc->vm, addr, 1);
 }
 
@@ -120,13 +120,13 @@ void futex_robust_release(struct thread *t)
     uintptr_t head[3];              /* next, futex_offset, list_op_pending (Linux's layout) */
     uintptr_t h = t->robust_head;
     t->robust_head = 0;
-    if (!h || !t->proc || !t->proc->vm || copy_from_user(head, h, sizeof head))
+    if (!h || !t->proc || !t->proc->vm || copy_from_user_nowait(head, h, sizeof head))
         return;
     int64_t off = (int64_t)head[1];
     uintptr_t entry = head[0];
     for (int n = 0; entry && entry != h && n < ROBUST_MAX_ENTRIES; n++) {
         uintptr_t next;
-        if (copy_from_user(&next, entry, sizeof next))
+        if (copy_from_user_nowait(&next, entry, sizeof next))
             break;
         if (entry != head[2])
             robust_mark(t, entry, off);
@@ -134,4 +134,5 @@ void futex_robust_release(struct thread *t)
     }
     if (head[2])
         robust_mark(t, head[2], off);   /* the one it was taking or letting go of */
+    uaccess_miss_forget();
 }

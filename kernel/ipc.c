@@ -28,6 +28,7 @@
 #include "debug.h"
 #include "handle.h"
 #include "ipc_internal.h"
+#include "pager.h"
 #include "process.h"
 #include "sched.h"
 #include "string.h"
@@ -72,11 +73,16 @@ static long check_recv_part(const struct ks_ipc_desc *d)
     return vm_check_access(current_process()->vm, (uintptr_t)d->recv_buf, d->recv_cap, VM_WRITE);
 }
 
-/* Copy the descriptor at user address desc into ipc->desc, noting its outputs as memory holds them. */
-static long desc_copy_in(struct thread_ipc *ipc, uint64_t desc)
+/*
+ * Copy the descriptor at user address desc into ipc->desc, noting its outputs
+ * as memory holds them. may_wait: for a page a pager has not supplied yet
+ * (the C path; the fast path may not sleep).
+ */
+static long desc_copy_in(struct thread_ipc *ipc, uint64_t desc, int may_wait)
 {
     struct ks_ipc_desc *d = &ipc->desc;
-    long r = copy_from_user(d, desc, sizeof *d);
+    ipc->pager_gave_up = 0;
+    long r = may_wait ? copy_from_user(d, desc, sizeof *d) : copy_from_user_nowait(d, desc, sizeof *d);
     if (r)
         return r;
     _Static_assert(sizeof(struct ks_ipc_desc) - KS_IPC_DESC_OUT == sizeof ipc->desc_out_was,
@@ -130,7 +136,7 @@ static long take_desc(uint64_t desc, int use)
     if (!desc)
         return 0;
     struct ks_ipc_desc *d = &ipc->desc;
-    long r = desc_copy_in(ipc, desc);
+    long r = desc_copy_in(ipc, desc, 1);
     if (r)
         return r;
     if (!(use & DESC_SEND)) {
@@ -202,7 +208,13 @@ static long copy_payload(struct thread *from, struct thread *to, uint64_t n)
     return vm_copy(to->proc->vm, dst, from->proc->vm, src, n);
 }
 
-static void transfer_payload(struct thread *from, struct thread *to)
+/*
+ * KS_ERR_PAGER_WAIT, with nothing moved, if the buffer copy stopped at a page
+ * a pager has not supplied yet (uaccess_missed: the caller undoes what it
+ * started, waits for it in stopped_for_page and delivers again) and no such
+ * wait failed for this message already; else 0.
+ */
+static long transfer_payload(struct thread *from, struct thread *to)
 {
     struct thread_ipc *s = &from->ipc, *r = &to->ipc;
     uint64_t info = 0;
@@ -210,8 +222,12 @@ static void transfer_payload(struct thread *from, struct thread *to)
     uint64_t cap = r->desc_user ? r->desc.recv_cap : 0;
     if (len) {
         uint64_t n = len < cap ? len : cap;
-        if (n && copy_payload(from, to, n) < 0)
+        if (n && copy_payload(from, to, n) < 0) {
+            if (uaccess_missed() && !current_thread()->ipc.pager_gave_up)
+                return KS_ERR_PAGER_WAIT;
+            uaccess_miss_forget();
             n = 0;      /* unmapped memory on either side: nothing arrives */
+        }
         info |= n;
         if (n < len) {
             info |= KS_IPC_INFO_TRUNCATED;
@@ -239,13 +255,17 @@ static void transfer_payload(struct thread *from, struct thread *to)
     if (r->desc_user)
         r->desc.recv_nhandles = got;
     r->out_info = info | (uint64_t)got << 32;
+    return 0;
 }
 
-/* Move a whole message from thread `from` to thread `to`: words, then the rest. */
-static void transfer(struct thread *from, struct thread *to)
+/* Move a whole message from thread `from` to thread `to`: the buffer and handles, then words. */
+static long transfer(struct thread *from, struct thread *to)
 {
+    long r = transfer_payload(from, to);
+    if (r)
+        return r;
     copy_words(to->ipc.mr, from->ipc.mr, KS_IPC_WORDS);
-    transfer_payload(from, to);
+    return 0;
 }
 
 /*
@@ -292,13 +312,14 @@ static long ensure_reply_port(struct thread *t)
 }
 
 /* Hand caller c's message (sent to listener l) to receiver r (both blocked or current); arm r's reply port. */
-static void deliver_call(struct thread *c, struct thread *r, struct listener *l)
+static long deliver_call(struct thread *c, struct thread *r, struct listener *l)
 {
     struct reply_port *rp = r->ipc.rport;
-    trace_event(TR_IPC_DELIVER, c->tid, r->tid, (uintptr_t)l, c->ipc.mr[0]);
     ASSERT(rp && rp->state != REPLY_ARMED);     /* ensure_reply_port left it idle */
     ASSERT(c->ipc.state == IPC_IDLE && r->ipc.state == IPC_IDLE);   /* both off the listener */
-    transfer(c, r);
+    if (transfer(c, r))
+        return KS_ERR_PAGER_WAIT;       /* nothing delivered */
+    trace_event(TR_IPC_DELIVER, c->tid, r->tid, (uintptr_t)l, c->ipc.mr[0]);
     rp->state = REPLY_ARMED;
     rp->caller = c;
     object_get(&rp->obj);               /* held by the caller while armed */
@@ -306,6 +327,32 @@ static void deliver_call(struct thread *c, struct thread *r, struct listener *l)
     c->ipc.state = IPC_WAIT_REPLY;
     r->ipc.out_a1 = c->ipc.userdata;
     r->ipc.state = IPC_IDLE;
+    return 0;
+}
+
+/*
+ * A delivery to or from peer stopped for a page a pager has not supplied (in
+ * either side's buffer). If peer was taken off l for it (q not NULL), it goes
+ * back where it was, first in line (receivers: IPC_RECEIVING; callers:
+ * IPC_QUEUED), so that this thread holds nothing half done while it waits for
+ * the page. 0: deliver again (if the page cannot come, pager_gave_up says to
+ * deliver as with any unreadable buffer), or KS_ERR_INTERRUPTED.
+ */
+static __attribute__((noinline)) long stopped_for_page(struct thread *peer, struct listener *l, struct list *q,
+                                                       enum ipc_state state)
+{
+    if (q) {
+        peer->ipc.state = state;
+        peer->ipc.listener = l;
+        object_get(&l->obj);
+        list_push_front(q, &peer->ipc.link);
+    }
+    long r = uaccess_pager_wait_peer(peer->proc->vm);
+    if (r == KS_ERR_INTERRUPTED)
+        return r;
+    if (r)
+        current_thread()->ipc.pager_gave_up = 1;
+    return 0;
 }
 
 /*
@@ -364,6 +411,7 @@ long ipc_call(struct client_port *cp, uint64_t desc)
         goto fail;
     }
     struct thread *rcv;
+again:
     while ((rcv = first_blocked(&l->receivers)) != NULL) {
         leave_listener(&rcv->ipc);
         /* Its reply handle may have been closed while it waited: it gets a new one. */
@@ -374,7 +422,15 @@ long ipc_call(struct client_port *cp, uint64_t desc)
         sched_wake(rcv, err);       /* that receiver fails; try the next one */
     }
     if (rcv) {
-        deliver_call(t, rcv, l);
+        if (__builtin_expect(deliver_call(t, rcv, l) != 0, 0)) {
+            /* A buffer page a pager owes: the receiver goes back, this thread waits for it. */
+            if ((r = stopped_for_page(rcv, l, &l->receivers, IPC_RECEIVING)) != 0 ||
+                (l->closed && (r = KS_ERR_PEER_CLOSED) != 0)) {
+                drop_outgoing_handles(ipc);
+                goto fail;              /* nothing was sent */
+            }
+            goto again;
+        }
         object_put(&cp->obj);
         return finish_call(sched_block_handoff(rcv, rcv->ipc.rport_handle, 1));
     }
@@ -436,6 +492,7 @@ static long do_receive(struct listener *l, uint64_t desc, int have_desc, struct 
     } else if ((r = take_desc(desc, DESC_RECV)) != 0) {
         goto fail;
     }
+again:
     if ((r = ensure_reply_port(t)) != 0)
         goto fail;
     if (l->closed) {
@@ -453,7 +510,15 @@ static long do_receive(struct listener *l, uint64_t desc, int have_desc, struct 
     struct thread *c = first_blocked(&l->callers);
     if (c) {
         leave_listener(&c->ipc);
-        deliver_call(c, t, l);
+        if (__builtin_expect(deliver_call(c, t, l) != 0, 0)) {
+            /* A buffer page a pager owes: the caller goes back, this thread waits for it. */
+            if (answered)
+                sched_wake(answered, 0);
+            answered = NULL;
+            if ((r = stopped_for_page(c, l, &l->callers, IPC_QUEUED)) != 0)
+                goto fail;
+            goto again;
+        }
         object_put(&l->obj);
         if (answered)
             sched_wake(answered, 0);
@@ -488,6 +553,7 @@ long ipc_reply_half(struct reply_port *rp, uint64_t desc, struct thread **answer
     long r;
     if ((r = take_desc(desc, DESC_SEND)) != 0)
         goto out;
+again:
     if (rp->state == REPLY_ARMED && rp->caller->state != THREAD_BLOCKED) {
         /*
          * The caller was interrupted (or its process is ending) and has not run
@@ -509,8 +575,15 @@ long ipc_reply_half(struct reply_port *rp, uint64_t desc, struct thread **answer
         goto out;
     }
     struct thread *c = rp->caller;
+    if (__builtin_expect(transfer(t, c) != 0, 0)) {
+        /* A buffer page a pager owes (ours or the caller's): wait for it, then look again. */
+        if ((r = stopped_for_page(c, NULL, NULL, IPC_IDLE)) != 0) {
+            drop_outgoing_handles(&t->ipc);
+            goto out;                   /* not answered: the call stays armed */
+        }
+        goto again;
+    }
     trace_event(TR_IPC_REPLY, t->tid, c->tid, (uintptr_t)rp, t->ipc.mr[0]);
-    transfer(t, c);
     c->ipc.out_a1 = 0;                      /* a call returns no userdata */
     rp->state = REPLY_IDLE;
     rp->caller = NULL;
@@ -570,14 +643,19 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
 {
     struct thread *t = current_thread();
     struct thread_ipc *ipc = &t->ipc;
-    if (desc && (desc_copy_in(ipc, desc) || ipc->desc.send_nhandles ||
-                 check_desc(&ipc->desc, DESC_SEND | DESC_RECV)))
+    if (desc && (desc_copy_in(ipc, desc, 0) || ipc->desc.send_nhandles ||
+                 check_desc(&ipc->desc, DESC_SEND | DESC_RECV))) {
+        uaccess_miss_forget();          /* the C path copies it again, and may wait */
         return 1;
+    }
     if (rcv->ipc.desc_user && !outputs_stay(&rcv->ipc, desc ? ipc->desc.send_len : 0))
         return 1;
     ipc->desc_user = desc;
     ipc->nhandles = 0;
-    transfer_payload(t, rcv);
+    if (transfer_payload(t, rcv)) {
+        uaccess_miss_forget();          /* nothing delivered: the C path waits for the page */
+        return 1;
+    }
     return 0;
 }
 
@@ -601,9 +679,11 @@ long ipc_fast_reply_desc(struct thread *caller, uint64_t desc)
     if (!desc)
         return 0;
     struct thread_ipc *ipc = &current_thread()->ipc;
-    if (desc_copy_in(ipc, desc) || ipc->desc.send_len || ipc->desc.send_nhandles ||
-        check_recv_part(&ipc->desc))
+    if (desc_copy_in(ipc, desc, 0) || ipc->desc.send_len || ipc->desc.send_nhandles ||
+        check_recv_part(&ipc->desc)) {
+        uaccess_miss_forget();          /* the C path copies it again, and may wait */
         return 1;
+    }
     ipc->desc_user = desc;
     ipc->nhandles = 0;
     return 0;

@@ -128,7 +128,7 @@ long pager_requests(struct memobj *mo, uintptr_t out, uint64_t max)
 {
     struct pager *pg = mo->pager;
     uint64_t n = pg->npending < max ? pg->npending : max;
-    if (n && copy_to_user(out, pg->pending, n * sizeof pg->pending[0]))
+    if (n && copy_to_user_nowait(out, pg->pending, n * sizeof pg->pending[0]))
         return KS_ERR_FAULT;
     return (long)n;
 }
@@ -156,7 +156,7 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
             done = done ? done : KS_ERR_NO_MEMORY;
             break;
         }
-        long err = copy_from_user(page, buf + i * PAGE_SIZE, PAGE_SIZE) != 0 ? KS_ERR_FAULT : 0;
+        long err = copy_from_user_nowait(page, buf + i * PAGE_SIZE, PAGE_SIZE) != 0 ? KS_ERR_FAULT : 0;
         if (!err) {
             zero_past_end(mo, first + i, page);
             err = radix_insert(&mo->pages, first + i, page) != 0 ? KS_ERR_NO_MEMORY : 0;

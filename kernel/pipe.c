@@ -127,12 +127,17 @@ long pipe_create(struct account *a, struct pipe_end **rd, struct pipe_end **wr)
     return 0;
 }
 
-/* Copy n bytes between the ring at `at` (wrapping) and user memory; 0 or KS_ERR_FAULT. */
+/*
+ * Copy n bytes between the ring at `at` (wrapping) and user memory; 0 or
+ * KS_ERR_FAULT. It never waits for a pager (another thread could take the same
+ * bytes meanwhile): a caller that finds uaccess_missed() waits for the page
+ * with nothing taken and starts again.
+ */
 static long ring_copy(struct pipe *p, uint32_t at, uintptr_t u, uint32_t n, int to_user)
 {
     while (n) {
         uint32_t off = at & (PIPE_SIZE - 1), m = PIPE_SIZE - off < n ? PIPE_SIZE - off : n;
-        long r = to_user ? copy_to_user(u, p->ring + off, m) : copy_from_user(p->ring + off, u, m);
+        long r = to_user ? copy_to_user_nowait(u, p->ring + off, m) : copy_from_user_nowait(p->ring + off, u, m);
         if (r)
             return r;
         at += m;
@@ -151,6 +156,7 @@ long pipe_read(struct pipe_end *e, uintptr_t ubuf, uint64_t len, int nonblock)
         return KS_ERR_FAULT;
     if (!len)
         return 0;
+again:
     while (!p->count) {
         if (p->closed_by_writers)
             return 0;
@@ -162,6 +168,8 @@ long pipe_read(struct pipe_end *e, uintptr_t ubuf, uint64_t len, int nonblock)
     }
     uint32_t n = len < p->count ? (uint32_t)len : p->count;
     long r = ring_copy(p, p->head, ubuf, n, 1);
+    if (r && uaccess_missed() && (r = uaccess_pager_wait()) == 0)
+        goto again;                         /* the buffer's page is there now */
     if (r)
         return r;                           /* the bytes stay for the next read */
     p->head = (p->head + n) & (PIPE_SIZE - 1);
@@ -189,6 +197,8 @@ long pipe_write(struct pipe_end *e, uintptr_t ubuf, uint64_t len, int nonblock)
         if (room && (len > PIPE_BUF || room >= want)) {
             uint32_t n = want < room ? (uint32_t)want : room;
             r = ring_copy(p, p->head + p->count, ubuf + done, n, 0);
+            if (r && uaccess_missed() && (r = uaccess_pager_wait()) == 0)
+                continue;                   /* nothing was added: again, from the top */
             if (r)
                 return done ? (long)done : r;
             p->count += n;

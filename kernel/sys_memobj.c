@@ -169,32 +169,44 @@ static int stopped_for_pager(int reading, const struct memobj *mo, uint64_t off)
 }
 
 /*
- * The whole copy of a paged memobj (the caller holds a reference on it): wait
- * for each page the pager has not supplied and go on, so that a read or
- * write is as long as for any memobj. `done` bytes are copied already.
+ * The rest of a copy that stopped short (r: what memobj_copy_once gave) for a
+ * page some pager has not supplied: the memobj's own (KS_ERR_PAGER_WAIT, or
+ * a short count at a missing page) or the user buffer's (uaccess_missed: a
+ * file mapping). The caller holds a reference on mo and nothing uncounted, so
+ * this waits for each such page and goes on: a read or write is as long as
+ * for any memobj.
  */
-static __attribute__((noinline)) long memobj_copy_paged(int reading, struct memobj *mo, uint64_t off, uintptr_t buf,
-                                                        uint64_t len, uint64_t done)
+static __attribute__((noinline)) long memobj_copy_slow(int reading, struct memobj *mo, uint64_t off, uintptr_t buf,
+                                                       uint64_t len, long r)
 {
-    while (done < len) {
-        long r = memobj_copy_once(reading, mo, off + done, buf + done, len - done);
-        if (r == KS_ERR_PAGER_WAIT && (r = pager_wait(mo, (off + done) >> PAGE_SHIFT)) == 0)
-            continue;
-        if (r <= 0)
-            return done ? (long)done : r;
-        done += (uint64_t)r;
-        if (done < len && !stopped_for_pager(reading, mo, off + done))
+    uint64_t done = 0;
+    for (;;) {
+        if (r > 0)
+            done += (uint64_t)r;
+        if (done >= len)
+            break;
+        long w;
+        if (r == KS_ERR_PAGER_WAIT)
+            w = pager_wait(mo, (off + done) >> PAGE_SHIFT);
+        else if (uaccess_missed())
+            w = uaccess_pager_wait();
+        else if (r > 0 && stopped_for_pager(reading, mo, off + done))
+            w = 0;                      /* the next try asks for it */
+        else
             break;                      /* the end of the memobj, or a fault in the buffer */
+        if (w)
+            return done ? (long)done : w;
+        r = memobj_copy_once(reading, mo, off + done, buf + done, len - done);
     }
-    return (long)done;
+    return done ? (long)done : (r < 0 ? r : 0);
 }
 
-/* A copy: one memobj_read/write unless the memobj is paged and a page is missing. */
+/* A copy: one memobj_read/write unless a page of the memobj or of the buffer is missing. */
 static inline long memobj_copy(int reading, struct memobj *mo, uint64_t off, uintptr_t buf, uint64_t len)
 {
     long r = memobj_copy_once(reading, mo, off, buf, len);
-    if (__builtin_expect(mo->pager != NULL, 0) && (r == KS_ERR_PAGER_WAIT || (r >= 0 && (uint64_t)r < len)))
-        return memobj_copy_paged(reading, mo, off, buf, len, r > 0 ? (uint64_t)r : 0);
+    if (__builtin_expect(r != (long)len, 0) && (mo->pager || uaccess_missed()))
+        return memobj_copy_slow(reading, mo, off, buf, len, r);
     return r;
 }
 
@@ -427,8 +439,8 @@ long sys_view_read(sysarg_t h, sysarg_t buf, sysarg_t len)
     if (!v)
         return view_error(h, KS_RIGHT_READ);
     long r = memobj_read(v->mo, v->pos, buf, len);
-    if (__builtin_expect(r != (long)len, 0) && v->mo->pager)
-        return view_copy_long(1, h, buf, len);  /* a paged memobj: start again, with a reference */
+    if (__builtin_expect(r != (long)len, 0) && (v->mo->pager || uaccess_missed()))
+        return view_copy_long(1, h, buf, len);  /* a page to wait for: start again, with a reference */
     if (r > 0)
         v->pos += (uint64_t)r;
     return r;
@@ -442,7 +454,7 @@ long sys_view_write(sysarg_t h, sysarg_t buf, sysarg_t len)
     if (!v)
         return view_error(h, KS_RIGHT_WRITE);
     long r = memobj_write(v->mo, v->pos, buf, len);
-    if (__builtin_expect(r != (long)len, 0) && v->mo->pager)
+    if (__builtin_expect(r != (long)len, 0) && (v->mo->pager || uaccess_missed()))
         return view_write_paged(v, h, buf, len, r);
     if (r > 0)
         v->pos += (uint64_t)r;

@@ -56,8 +56,10 @@ long sys_klog(sysarg_t op, sysarg_t buf, sysarg_t len)
         if (!user_range_ok(buf, len))
             return KS_ERR_FAULT;
         unsigned long n = console_log_copy(copy, len < sizeof copy ? len : sizeof copy);
-        if (copy_to_user(buf, copy, n))
+        if (copy_to_user_nowait(buf, copy, n)) {   /* copy is shared: no waiting for a pager */
+            uaccess_miss_forget();
             return KS_ERR_FAULT;
+        }
         if (op == KS_KLOG_READ_CLEAR)
             console_log_clear();
         return (long)n;
@@ -109,8 +111,9 @@ long sys_random(sysarg_t buf, sysarg_t len)
     for (sysarg_t done = 0; done < len;) {
         size_t n = len - done < sizeof b ? len - done : sizeof b;
         random_bytes(b, n);
-        long c = copy_to_user(buf + done, b, n);
+        long c = copy_to_user_nowait(buf + done, b, n);    /* (inside a long operation) */
         if (c) {
+            uaccess_miss_forget();
             r = done ? (long)done : c;
             break;
         }

@@ -37,6 +37,13 @@ struct thread {
     int interrupt_pending;          /* thread_interrupt came while it was not blocked
                                        (next to flags: the IPC fast path tests both with one ld) */
     uint32_t tid;
+    /*
+     * The page a kernel copy of this thread stopped at because its pager has
+     * not supplied it yet (set by vm_fault, taken by uaccess_pager_wait; see
+     * kernel/uaccess.h). miss_vs NULL: none.
+     */
+    struct vm_space *miss_vs;
+    uintptr_t miss_addr;
     struct object obj;
     struct process *proc;           /* NULL for kernel threads (holds a reference) */
     enum thread_state state;

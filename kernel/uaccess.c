@@ -4,25 +4,93 @@
 #include <arch/arch.h>
 #include <arch/memlayout.h>
 #include <kestrel/errors.h>
+#include "sched.h"
+#include "thread.h"
 #include "uaccess.h"
+#include "process.h"
+#include "vm.h"
+
+int uaccess_missed(void)
+{
+    return current_thread()->miss_vs != NULL;
+}
+
+void uaccess_miss_forget(void)
+{
+    current_thread()->miss_vs = NULL;
+}
+
+long uaccess_pager_wait_peer(struct vm_space *peer)
+{
+    struct thread *t = current_thread();
+    struct vm_space *vs = t->miss_vs;
+    t->miss_vs = NULL;
+    if (!vs || !t->proc || (vs != t->proc->vm && vs != peer))
+        return KS_ERR_FAULT;    /* (a note left from before can name no other space) */
+    return vm_pager_wait(vs, t->miss_addr);
+}
+
+long uaccess_pager_wait(void)
+{
+    return uaccess_pager_wait_peer(NULL);
+}
+
+/* A failed copy: wait for its pager page and say to try again (0), or the error. */
+static __attribute__((noinline)) long copy_failed(void)
+{
+    long r = uaccess_pager_wait();
+    return r == 0 ? 0 : r == KS_ERR_IO || r == KS_ERR_INTERRUPTED ? r : KS_ERR_FAULT;
+}
 
 long copy_from_user(void *dst, uintptr_t usrc, size_t len)
 {
     if (!user_range_ok(usrc, len))
         return KS_ERR_FAULT;
-    return arch_copy_user(dst, (const void *)usrc, len) ? KS_ERR_FAULT : 0;
+    for (;;) {
+        if (arch_copy_user(dst, (const void *)usrc, len) == 0)
+            return 0;
+        long r = copy_failed();
+        if (r)
+            return r;
+    }
 }
 
 long copy_to_user(uintptr_t udst, const void *src, size_t len)
 {
     if (!user_range_ok(udst, len))
         return KS_ERR_FAULT;
-    return arch_copy_user((void *)udst, src, len) ? KS_ERR_FAULT : 0;
+    for (;;) {
+        if (arch_copy_user((void *)udst, src, len) == 0)
+            return 0;
+        long r = copy_failed();
+        if (r)
+            return r;
+    }
 }
 
 long clear_user(uintptr_t udst, size_t len)
 {
     if (!user_range_ok(udst, len))
         return KS_ERR_FAULT;
-    return arch_clear_user((void *)udst, len) ? KS_ERR_FAULT : 0;
+    for (;;) {
+        if (arch_clear_user((void *)udst, len) == 0)
+            return 0;
+        long r = copy_failed();
+        if (r)
+            return r;
+    }
+}
+
+long copy_from_user_nowait(void *dst, uintptr_t usrc, size_t len)
+{
+    if (!user_range_ok(usrc, len))
+        return KS_ERR_FAULT;
+    return arch_copy_user(dst, (const void *)usrc, len) ? KS_ERR_FAULT : 0;
+}
+
+long copy_to_user_nowait(uintptr_t udst, const void *src, size_t len)
+{
+    if (!user_range_ok(udst, len))
+        return KS_ERR_FAULT;
+    return arch_copy_user((void *)udst, src, len) ? KS_ERR_FAULT : 0;
 }

@@ -411,11 +411,30 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
     trace_event(TR_FAULT_BEGIN, addr, (uint64_t)access, 0, 0);
     long r = fault_in(vs, addr, access);
     trace_event(TR_FAULT_END, (uint64_t)r, 0, 0, 0);
+    if (__builtin_expect(r == KS_ERR_PAGER_WAIT, 0)) {
+        struct thread *t = current_thread();    /* for a kernel copy that stops here (uaccess.h) */
+        t->miss_vs = vs;
+        t->miss_addr = addr;
+    }
+    return r;
+}
+
+long vm_pager_wait(struct vm_space *vs, uintptr_t addr)
+{
+    struct vm_area *a = area_at(vs, addr);
+    if (!a || !a->mo || !a->mo->pager)
+        return KS_ERR_FAULT;
+    uint64_t index = (a->offset + ((addr & ~(uintptr_t)(PAGE_SIZE - 1)) - a->start)) >> PAGE_SHIFT;
+    struct memobj *mo = a->mo;
+    object_get(&mo->obj);               /* the area may go while this thread waits */
+    long r = pager_wait(mo, index);
+    object_put(&mo->obj);
     return r;
 }
 
 long vm_fault_wait(struct vm_space *vs, uintptr_t addr, int access, long r, uint64_t *offset)
 {
+    current_thread()->miss_vs = NULL;   /* (a user-mode fault's: this waits for it itself) */
     for (;; r = vm_fault(vs, addr, access)) {
         struct vm_area *a = r == KS_ERR_PAGER_WAIT || r == KS_ERR_IO ? area_at(vs, addr) : NULL;
         if (!a)

@@ -91,6 +91,14 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access);
 long vm_fault_wait(struct vm_space *vs, uintptr_t addr, int access, long r, uint64_t *offset);
 
 /*
+ * Wait (interruptibly) for the pager of the memobj mapped at addr in vs to
+ * supply that page or fail it: 0 (try again), KS_ERR_IO, KS_ERR_INTERRUPTED,
+ * or KS_ERR_FAULT (nothing paged is mapped there). Holds only a reference on
+ * the memobj while it waits; vs must be alive when it is called.
+ */
+long vm_pager_wait(struct vm_space *vs, uintptr_t addr);
+
+/*
  * 0 if [addr, addr+len) lies in user space and inside mappings of vs that
  * allow `access` (VM_READ or VM_WRITE), else KS_ERR_FAULT. Faults nothing in.
  */

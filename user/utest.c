@@ -3140,6 +3140,113 @@ static void pager_view_and_tail(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * Kernel copies wait for a pager too: every buffer below lies on its own page
+ * of a mapping of the paged memobj that nothing has touched yet, and each
+ * call behaves as with ordinary memory (memobj and view copies, a pipe both
+ * ways, a futex word, an IPC call's buffers on both sides and the reply's).
+ */
+#define KC_PAGES 12
+static volatile uintptr_t kc_map;
+static volatile long kc_bad, kc_server_bad;      /* kc_bad: bit n for step n failed */
+static ks_handle_t kc_listener;
+
+static void kc_server(long arg)
+{
+    uint8_t buf[64];
+    uint64_t w[KS_IPC_WORDS] = { 0 }, info = 0;
+    struct ks_ipc_desc d = { .recv_buf = buf, .recv_cap = sizeof buf };
+    long rp = ks_ipc_receive(kc_listener, &d, w, NULL, &info);
+    if (rp < 0 || d.recv_len != 48)
+        kc_server_bad = 1;
+    for (int i = 0; rp >= 0 && i < 48; i++)
+        if (buf[i] != paged_byte(7, (uint64_t)i))
+            kc_server_bad = 2;
+    struct ks_ipc_desc r = { .send_buf = (const void *)(kc_map + 8 * KS_PAGE_SIZE + 1), .send_len = 48 };
+    if (rp >= 0 && ks_ipc_reply((ks_handle_t)rp, &r, w) != 0)
+        kc_server_bad = 3;
+    ks_thread_exit(0);
+}
+
+static void kc_copier(long arg)
+{
+    const uint64_t P = KS_PAGE_SIZE;
+    uintptr_t a = kc_map;
+    uint8_t b[128];
+    /* 1: memobj write from the mapping; 2: memobj read into it */
+    long plain = ks_memobj_create(P);
+    if (plain < 0 || ks_memobj_write((ks_handle_t)plain, 0, (void *)(a + P + 10), 100) != 100 ||
+        ks_memobj_read((ks_handle_t)plain, 0, b, 100) != 100)
+        kc_bad |= 1 << 1;
+    for (int i = 0; i < 100; i++)
+        if (b[i] != paged_byte(1, 10 + (uint64_t)i))
+            kc_bad |= 1 << 2;
+    if (ks_memobj_read((ks_handle_t)plain, 0, (void *)(a + 2 * P + 20), 50) != 50 ||
+        memcmp((void *)(a + 2 * P + 20), b, 50) != 0 || *(uint8_t *)(a + 2 * P + 19) != paged_byte(2, 19))
+        kc_bad |= 1 << 3;
+    /* 3: a view write (handle_peek's path) from the mapping */
+    long v = plain > 0 ? ks_view_create((ks_handle_t)plain, KS_RIGHT_READ | KS_RIGHT_WRITE) : -1;
+    if (v < 0 || ks_view_write((ks_handle_t)v, (void *)(a + 3 * P), 64) != 64 ||
+        ks_memobj_read((ks_handle_t)plain, 0, b, 64) != 64 || b[63] != paged_byte(3, 63))
+        kc_bad |= 1 << 4;
+    /* 4 and 5: a pipe written from one page and read into another */
+    ks_handle_t ends[2];
+    if (ks_pipe_create(ends) != 0 || ks_pipe_write(ends[1], (void *)(a + 4 * P + 5), 32, 0) != 32 ||
+        ks_pipe_read(ends[0], (void *)(a + 5 * P + 7), 32, 0) != 32 ||
+        *(uint8_t *)(a + 5 * P + 7 + 31) != paged_byte(4, 5 + 31) || *(uint8_t *)(a + 5 * P + 6) != paged_byte(5, 6))
+        kc_bad |= 1 << 5;
+    /* 6: a futex word: compared (time-out), not a fault */
+    uint32_t word = (uint32_t)paged_byte(6, 0) | (uint32_t)paged_byte(6, 1) << 8 |
+                    (uint32_t)paged_byte(6, 2) << 16 | (uint32_t)paged_byte(6, 3) << 24;
+    if (ks_futex_wait((volatile uint32_t *)(a + 6 * P), word, 1000000) != KS_ERR_TIMED_OUT)
+        kc_bad |= 1 << 6;
+    /* 7, 8, 9: an IPC call sending from page 7, the reply (from page 8) received on page 9 */
+    long port = ks_ipc_client_create(kc_listener, 5);
+    uint64_t w[KS_IPC_WORDS] = { 1 }, info = 0;
+    struct ks_ipc_desc d = { .send_buf = (const void *)(a + 7 * P), .send_len = 48,
+                             .recv_buf = (void *)(a + 9 * P + 3), .recv_cap = 48 };
+    if (port < 0 || ks_ipc_call((ks_handle_t)port, &d, w, &info) != 0 || d.recv_len != 48 ||
+        (info & KS_IPC_INFO_TRUNCATED))
+        kc_bad |= 1 << 7;
+    for (int i = 0; i < 48; i++)
+        if (*(uint8_t *)(a + 9 * P + 3 + i) != paged_byte(8, 1 + (uint64_t)i))
+            kc_bad |= 1 << 8;
+    ks_handle_close((ks_handle_t)port);
+    ks_handle_close(ends[0]);
+    ks_handle_close(ends[1]);
+    ks_handle_close((ks_handle_t)v);
+    ks_handle_close((ks_handle_t)plain);
+    toucher_done = 1;
+    ks_thread_exit(0);
+}
+
+static void pager_kernel_copies(void)
+{
+    struct ks_kstat k = kstat_now();
+    KT_ASSERT(paged_open(&shared_pg, KC_PAGES * KS_PAGE_SIZE));
+    long a = ks_vm_map(KS_PROCESS_SELF, shared_pg.mo, 0, 0, KC_PAGES * KS_PAGE_SIZE,
+                       KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    long l = ks_ipc_listener_create();
+    KT_ASSERT(a > 0 && l > 0);
+    kc_map = (uintptr_t)a;
+    kc_listener = (ks_handle_t)l;
+    kc_bad = kc_server_bad = 0;
+    toucher_done = 0;
+    struct uthread srv = thread_start(kc_server, 0);
+    struct uthread t = thread_start(kc_copier, 0);
+    paged_serve(&shared_pg, 5000, &toucher_done);
+    thread_finish(&t);
+    thread_finish(&srv);
+    KT_EXPECT(toucher_done);
+    KT_EXPECT_EQ(kc_bad, 0);
+    KT_EXPECT_EQ(kc_server_bad, 0);
+    KT_EXPECT_EQ(shared_pg.supplied, 9);        /* pages 1 to 9, each once */
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)a, KC_PAGES * KS_PAGE_SIZE);
+    ks_handle_close((ks_handle_t)l);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 /* What the pager calls refuse. */
 static void pager_refused(void)
 {
@@ -3177,6 +3284,7 @@ static const struct ktest_case pager_cases[] = {
     { "gone", pager_gone },
     { "truncated", pager_truncated },
     { "view_and_tail", pager_view_and_tail },
+    { "kernel_copies", pager_kernel_copies },
     { "refused", pager_refused },
 };
 KTEST_SUITE(pager_suite, "pager", pager_cases);
