@@ -346,6 +346,23 @@ static long map_private_copy(struct vm_area *a, arch_pte_t *slot, uintptr_t va, 
     return 0;
 }
 
+/*
+ * A fault on a page mo's pager has not supplied: ask for it (KS_ERR_PAGER_WAIT;
+ * see vm_fault_wait), noting where in the thread, for a kernel copy that stops
+ * here (kernel/uaccess.h).
+ */
+static __attribute__((noinline)) long fault_pager(struct vm_space *vs, uintptr_t addr, struct memobj *mo,
+                                                  uint64_t index)
+{
+    long r = pager_request(mo, index);
+    if (r == KS_ERR_PAGER_WAIT) {
+        struct thread *t = current_thread();
+        t->miss_vs = vs;
+        t->miss_addr = addr;
+    }
+    return r;
+}
+
 static inline __attribute__((always_inline)) long fault_in(struct vm_space *vs, uintptr_t addr,
                                                            int access)
 {
@@ -379,7 +396,7 @@ static inline __attribute__((always_inline)) long fault_in(struct vm_space *vs, 
     if (index >= (a->mo->size + PAGE_SIZE - 1) >> PAGE_SHIFT)
         return KS_ERR_FAULT;            /* past the end of the memobj */
     if (pager_backs(a->mo, index) && !memobj_lookup(a->mo, index))
-        return pager_request(a->mo, index);     /* KS_ERR_PAGER_WAIT: see vm_fault_wait */
+        return fault_pager(vs, addr, a->mo, index);
     if (a->flags == KS_MAP_SHARED) {
         if (a->mo->device) {    /* no page references: the memobj holds its pages (a DMA one, RAM) */
             paddr_t dev = a->mo->device_pa + (index << PAGE_SHIFT);
@@ -411,11 +428,6 @@ long vm_fault(struct vm_space *vs, uintptr_t addr, int access)
     trace_event(TR_FAULT_BEGIN, addr, (uint64_t)access, 0, 0);
     long r = fault_in(vs, addr, access);
     trace_event(TR_FAULT_END, (uint64_t)r, 0, 0, 0);
-    if (__builtin_expect(r == KS_ERR_PAGER_WAIT, 0)) {
-        struct thread *t = current_thread();    /* for a kernel copy that stops here (uaccess.h) */
-        t->miss_vs = vs;
-        t->miss_addr = addr;
-    }
     return r;
 }
 

@@ -2265,6 +2265,44 @@ static void files_pread_pwrite(void)
 
 /* ---- file times and the file system's numbers ---- */
 
+/*
+ * A program in the boot image is paged from it (fsd's pager.c), not copied at
+ * its first open: mapping busybox (512 KiB) and touching three of its pages
+ * takes at most three read-aheads of 16 pages (and page tables), and every
+ * byte the mapping shows is the byte read() gives, zeros past the end.
+ */
+static void files_boot_image_paged(void)
+{
+    struct stat st;
+    struct statfs a, b;
+    CHECK_EQ(statfs("/", &a), 0);
+    int fd = open("/bin/busybox", O_RDONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(fstat(fd, &st) == 0 && st.st_size > 256 * 1024);
+    size_t size = (size_t)st.st_size, pages = (size + 4095) / 4096;
+    const uint8_t *m = mmap(NULL, pages * 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    REQUIRE(m != MAP_FAILED);
+    CHECK(m[0] == 0x7f && m[1] == 'E' && m[2] == 'L' && m[3] == 'F');
+    volatile uint8_t sink = m[(pages / 2) * 4096 + 7] ^ m[size - 1];
+    (void)sink;
+    CHECK_EQ(statfs("/", &b), 0);
+    CHECK(a.f_bfree - b.f_bfree < 64);          /* a copy at open would take 129 pages */
+    uint8_t *all = malloc(size);
+    REQUIRE(all != NULL);
+    size_t got = 0;
+    for (ssize_t r; got < size && (r = read(fd, all + got, size - got)) > 0;)
+        got += (size_t)r;
+    CHECK_EQ(got, size);
+    CHECK(memcmp(all, m, size) == 0);
+    int zeros = 1;
+    for (size_t i = size; i < pages * 4096; i++)
+        zeros &= m[i] == 0;
+    CHECK(zeros);
+    free(all);
+    munmap((void *)m, pages * 4096);
+    close(fd);
+}
+
 static void files_times_and_statfs(void)
 {
     struct stat st;
@@ -2623,6 +2661,7 @@ static const struct mcase cases[] = {
     { "devices.null_zero_full", devices_null_zero_full },
     { "files.pread_pwrite", files_pread_pwrite },
     { "files.times_and_statfs", files_times_and_statfs },
+    { "files.boot_image_paged", files_boot_image_paged },
     { "cwd.chdir_getcwd", cwd_chdir_getcwd },
     { "proc.ids_umask_limits", proc_ids_umask_limits },
     { "fork.exit_status_and_ids", fork_exit_status_and_ids },

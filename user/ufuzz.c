@@ -1084,12 +1084,13 @@ static int fsd_cleanup_and_check(ks_handle_t root, char *why, size_t whylen)
 }
 
 /*
- * Open each of the server's own files the fuzzer names, once, read-only, and
- * close it: fsd copies a boot-image file (/bin/init) into a memobj at its
- * first open and keeps it. The warm-up seed usually does that first open, but
- * not when the host is so loaded that its time limit ends it before the call
- * (a leak of 26 file pages, its memobj and radix nodes, then reported at
- * seed 1); done here, it never falls into a checked seed.
+ * Open each of the server's own files the fuzzer names, once, read-only, read
+ * it all, and close it: fsd makes a boot-image file's memobj (/bin/init) at
+ * its first open and its pager fills the pages as they are read, and both stay.
+ * The warm-up seed usually does that first, but not when the host is so loaded
+ * that its time limit ends it before the call (a leak of 26 file pages, its
+ * memobj and radix nodes, then reported at seed 1); done here, it never falls
+ * into a checked seed.
  */
 static void fsd_open_theirs(ks_handle_t root)
 {
@@ -1101,8 +1102,14 @@ static void fsd_open_theirs(ks_handle_t root)
         d.send_len = strlen(fz_theirs[i]);
         if (d.send_len == 0 || ks_ipc_call(root, &d, w, NULL) < 0)
             continue;
-        for (uint32_t k = 0; k < d.recv_nhandles; k++)
+        for (uint32_t k = 0; k < d.recv_nhandles; k++) {
+            static uint8_t chunk[16384];
+            long info = ks_handle_info(d.recv_handles[k]);
+            for (uint64_t off = 0; info >= 0 && KS_INFO_TYPE(info) == KS_OBJ_MEMOBJ &&
+                                   ks_memobj_read(d.recv_handles[k], off, chunk, sizeof chunk) > 0;)
+                off += sizeof chunk;
             ks_handle_close(d.recv_handles[k]);
+        }
     }
 }
 

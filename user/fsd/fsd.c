@@ -10,8 +10,9 @@
  * The tree: directories, regular files and the console device. A regular file
  * is a memobj; opening it hands the client a view and a memobj handle, and
  * reads and writes never come back here. The tree is seeded at start with
- * /bin/<program> for every program in the boot image (copied into its memobj
- * only when first opened: boot time matters), /dev/console, /tmp and /etc/motd.
+ * /bin/<program> for every program in the boot image (its memobj made when it is
+ * first opened, and paged from the boot image by pager.c), /dev/console, /tmp
+ * and /etc/motd.
  *
  * Ports (named as in fsproto.h) and their userdata: a root port has
  * FS_PORT_ROOT (0), a console port UD_CONSOLE, a directory port UD_DIR | inode;
@@ -21,7 +22,7 @@
  * (which the server cannot see). Inode numbers are never reused, so a port of
  * a removed directory just finds nothing (READDIR: end, FSTAT: ENOENT).
  *
- * Two threads. The main one (serve) listens on fs.listener and serves every
+ * Three threads. The pager (pager.c) fills boot-image files. The main one (serve) listens on fs.listener and serves every
  * port but the write ports, in one loop that replies and receives in one
  * system call; a console read with no input yet is parked (its reply port
  * kept) and answered when the UART's receive interrupt brings bytes. The

@@ -167,8 +167,14 @@ long create_error(void);
 /* Remove n (a file, or an empty directory) for good. Clients holding its memobj keep it. */
 void node_remove(struct node *n);
 
-/* Copy a lazy boot-image file into its memobj. 0 or -errno. */
+/* Give a lazy boot-image file its memobj: paged (pager.c), or a copy without the pager. 0 or -errno. */
 long file_load(struct node *n);
+
+/*
+ * Make lazy file n's memobj one the pager (pager.c, a thread started at the
+ * first call) fills from the boot image: 0 or -errno (then file_load copies).
+ */
+long pager_file(struct node *n);
 
 /* A regular file's size: its memobj's, or the boot image's bytes while lazy. */
 uint64_t file_size(const struct node *n);

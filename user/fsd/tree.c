@@ -194,11 +194,11 @@ void node_remove(struct node *n)
     fs.nnodes--;
 }
 
-/* Copy a lazy boot-image file into its memobj. 0 or -errno. */
+/* Give a lazy boot-image file its memobj: paged, or copied if the pager cannot have it. 0 or -errno. */
 long file_load(struct node *n)
 {
     static uint8_t chunk[16384];
-    if (!n->lazy)
+    if (!n->lazy || pager_file(n) == 0)
         return 0;
     long mo = ks_memobj_create(n->boot_size);
     if (mo < 0)
