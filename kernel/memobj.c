@@ -275,6 +275,7 @@ static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, 
     /* The common small write: inside the page written last (write(fd, buf, 1) in a loop). */
     uint64_t in_page = offset & (PAGE_SIZE - 1);
     if (len && mo->hint_page && mo->hint_index == offset >> PAGE_SHIFT && len <= PAGE_SIZE - in_page &&
+        !mo->pager &&                   /* (a paged memobj's page turns dirty: the loop below) */
         arch_copy_user((uint8_t *)mo->hint_page + in_page, (const void *)ubuf, len) == 0) {
         if (offset + len > mo->size)
             mo->size = offset + len;
@@ -293,6 +294,8 @@ static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, 
             break;
         }
         uint64_t got = copy_piece(0, ubuf + done, page + in_page, n);
+        if (__builtin_expect(mo->pager != NULL, 0) && got)
+            pager_dirtied(mo, page);
         done += got;
         if (got && offset + done > mo->size)
             mo->size = offset + done;

@@ -282,6 +282,17 @@ void page_unref(void *va)
         page_free(va, pg->order);
 }
 
+int page_flag(void *va, uint16_t flag)
+{
+    return (allocated_block(va, "page_flag")->inuse & flag) != 0;
+}
+
+void page_flag_set(void *va, uint16_t flag, int on)
+{
+    struct page *pg = allocated_block(va, "page_flag_set");
+    pg->inuse = on ? pg->inuse | flag : pg->inuse & (uint16_t)~flag;
+}
+
 uint32_t page_refcount(void *va)
 {
     return allocated_block(va, "page_refcount")->refcount;

@@ -90,6 +90,15 @@ int page_ref(void *va);
 void page_unref(void *va);
 uint32_t page_refcount(void *va);
 
+/*
+ * A flag of allocated page va, kept in its descriptor's `inuse` (which only
+ * slabs use otherwise): PAGE_DIRTY, for a paged memobj's pages
+ * (kernel/pager.h). Whoever sets it first sets it to a known value.
+ */
+#define PAGE_DIRTY 1u
+int page_flag(void *va, uint16_t flag);
+void page_flag_set(void *va, uint16_t flag, int on);
+
 /* Free pages now, and pages managed in all. */
 size_t page_free_count(void);
 size_t page_total_count(void);

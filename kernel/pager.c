@@ -13,6 +13,9 @@
 #include "string.h"
 #include "trace.h"
 #include "uaccess.h"
+#include "vm.h"
+
+static struct list all_pagers = LIST_INIT(all_pagers);     /* every pager, for pager_reclaim */
 
 /* The pager's listener lost its last handle: every wait ends, every later request fails. */
 static void pager_gone(struct ipc_close_hook *h, struct listener *l)
@@ -40,6 +43,8 @@ long pager_attach(struct memobj *mo, struct listener *l, uint64_t userdata)
     pg->on_close.fn = pager_gone;
     wait_queue_init(&pg->waiters);
     pg->limit = (mo->size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    pg->mo = mo;
+    list_push_back(&all_pagers, &pg->all_link);
     ipc_listener_watch(l, &pg->on_close);
     mo->pager = pg;
     return 0;
@@ -55,6 +60,7 @@ void pager_detach(struct memobj *mo)
         ipc_notification_cancel(pg->l, &pg->note);
         object_put(&pg->l->obj);
     }
+    list_remove(&pg->all_link);
     account_kfree(account_of(&mo->obj), pg);
     mo->pager = NULL;
 }
@@ -142,16 +148,44 @@ static void zero_past_end(const struct memobj *mo, uint64_t index, uint8_t *page
                PAGE_SIZE - (mo->size > start ? mo->size - start : 0));
 }
 
+static int evict_page(struct memobj *mo, uint64_t index);
+
+/*
+ * Evict up to PAGER_RECLAIM_BATCH clean pages of mo itself, from where its
+ * reclaim stopped last, not those of [first, first + count) being supplied:
+ * pages freed. What an allocation failed for may be mo's account's limit,
+ * which only pages charged to it can help.
+ */
+static uint64_t reclaim_own(struct memobj *mo, uint64_t first, uint64_t count)
+{
+    struct pager *pg = mo->pager;
+    uint64_t before = page_free_count(), evicted = 0;
+    for (uint64_t looked = 0; looked < pg->limit && evicted < PAGER_RECLAIM_BATCH; looked++) {
+        if (pg->reclaim_next >= pg->limit)
+            pg->reclaim_next = 0;
+        uint64_t i = pg->reclaim_next++;
+        if (i - first >= count)
+            evicted += (uint64_t)evict_page(mo, i);
+    }
+    return page_free_count() > before ? page_free_count() - before : 0;
+}
+
 long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t count)
 {
     struct pager *pg = mo->pager;
     if (count > PAGER_SUPPLY_MAX || count > pg->limit || first > pg->limit - count)
         return KS_ERR_RANGE;
     long done = 0;
+    if (page_free_count() < PAGER_FREE_LOW)
+        pager_reclaim(PAGER_RECLAIM_BATCH);     /* file pages never take the last free memory */
     for (uint64_t i = 0; i < count; i++) {
         if (memobj_lookup(mo, first + i))
             continue;                   /* present already: left as it is */
         void *page = account_page_alloc(account_of(&mo->obj), 0, 0);
+        if (!page && reclaim_own(mo, first, count))    /* (over its account's limit, say) */
+            page = account_page_alloc(account_of(&mo->obj), 0, 0);
+        if (!page && pager_reclaim(PAGER_RECLAIM_BATCH))
+            page = account_page_alloc(account_of(&mo->obj), 0, 0);
         if (!page) {
             done = done ? done : KS_ERR_NO_MEMORY;
             break;
@@ -159,6 +193,7 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
         long err = copy_from_user_nowait(page, buf + i * PAGE_SIZE, PAGE_SIZE) != 0 ? KS_ERR_FAULT : 0;
         if (!err) {
             zero_past_end(mo, first + i, page);
+            page_flag_set(page, PAGE_DIRTY, 0);     /* as the pager has it */
             err = radix_insert(&mo->pages, first + i, page) != 0 ? KS_ERR_NO_MEMORY : 0;
         }
         if (err) {
@@ -187,4 +222,93 @@ long pager_fail(struct memobj *mo, uint64_t first, uint64_t count)
     unlist(pg, first, count);
     wake_all(&pg->waiters, 0);
     return 0;
+}
+
+long pager_dirty(struct memobj *mo, uint64_t first, uint64_t count, uintptr_t out)
+{
+    uint64_t bits[4] = { 0, 0, 0, 0 };
+    long n = 0;
+    if (count > 256 || first + count < first)
+        return KS_ERR_RANGE;
+    for (uint64_t i = 0; i < count; i++) {
+        void *page = memobj_lookup(mo, first + i);
+        if (page && page_flag(page, PAGE_DIRTY)) {
+            bits[i / 64] |= 1ull << (i % 64);
+            n++;
+        }
+    }
+    if (copy_to_user_nowait(out, bits, sizeof bits)) {
+        uaccess_miss_forget();
+        return KS_ERR_FAULT;
+    }
+    return n;
+}
+
+/* Take page index out of mo's shared mappings (the next touch maps it again, and faults to write). */
+static void unmap_page(struct memobj *mo, uint64_t index)
+{
+    vm_unmap_memobj_range(mo, index, 1);
+}
+
+long pager_writeback(struct memobj *mo, uint64_t index, uintptr_t buf)
+{
+    void *page = memobj_lookup(mo, index);
+    if (!page || !page_flag(page, PAGE_DIRTY))
+        return 0;
+    /*
+     * Copy and clean with nothing in between (no wait: the copy never sleeps),
+     * and write-protect: a write after this makes the page dirty again.
+     */
+    if (copy_to_user_nowait(buf, page, PAGE_SIZE)) {
+        uaccess_miss_forget();
+        return KS_ERR_FAULT;
+    }
+    page_flag_set(page, PAGE_DIRTY, 0);
+    unmap_page(mo, index);
+    return 1;
+}
+
+/* Take clean page index out of mo: 1 if it was there to take. */
+static int evict_page(struct memobj *mo, uint64_t index)
+{
+    void *page = memobj_lookup(mo, index);
+    if (!page || page_flag(page, PAGE_DIRTY))
+        return 0;
+    unmap_page(mo, index);
+    if (mo->hint_page == page)
+        mo->hint_page = NULL;
+    radix_remove(&mo->pages, index);
+    page_unref(page);       /* (a private mapping that still maps it keeps it until it lets go) */
+    return 1;
+}
+
+long pager_evict(struct memobj *mo, uint64_t first, uint64_t count)
+{
+    uint64_t end = first + count < first || first + count > mo->pager->limit ? mo->pager->limit : first + count;
+    long n = 0;
+    for (uint64_t i = first; i < end; i++)
+        n += evict_page(mo, i);
+    return n;
+}
+
+uint64_t pager_reclaim(uint64_t want)
+{
+    uint64_t before = page_free_count();
+    /* Each pager in turn gives what it has from where it stopped last; the first goes last next time. */
+    for (int round = 0; round < 2 && page_free_count() - before < want; round++) {
+        LIST_FOR_EACH(n, tmp, &all_pagers) {
+            struct pager *pg = LIST_ENTRY(n, struct pager, all_link);
+            for (uint64_t looked = 0; looked < pg->limit && page_free_count() - before < want; looked++) {
+                if (pg->reclaim_next >= pg->limit)
+                    pg->reclaim_next = 0;
+                evict_page(pg->mo, pg->reclaim_next++);
+            }
+            if (page_free_count() - before >= want) {
+                list_remove(&pg->all_link);
+                list_push_back(&all_pagers, &pg->all_link);
+                break;
+            }
+        }
+    }
+    return page_free_count() > before ? page_free_count() - before : 0;
 }

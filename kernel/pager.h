@@ -17,7 +17,9 @@
 
 #include <stdint.h>
 #include "ipc.h"
+#include "list.h"
 #include "memobj.h"
+#include "page_alloc.h"
 #include "wait.h"
 
 #define KS_ERR_PAGER_WAIT   (-1000)     /* kernel-internal: never returned to user space */
@@ -36,6 +38,9 @@ struct pager {
     uint32_t nfailed;
     int all_failed;
     struct { uint64_t first, count; } failed[PAGER_FAILED_MAX];
+    struct memobj *mo;                  /* whose pager this is */
+    struct list_node all_link;          /* in the list of every pager (pager_reclaim) */
+    uint64_t reclaim_next;              /* where pager_reclaim looks next */
 };
 
 /* Make mo (new, empty) paged by listener l with userdata: 0 or KS_ERR_NO_MEMORY. */
@@ -66,5 +71,29 @@ void pager_truncated(struct memobj *mo, uint64_t size);
 long pager_requests(struct memobj *mo, uintptr_t out, uint64_t max);
 long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t count);
 long pager_fail(struct memobj *mo, uint64_t first, uint64_t count);
+
+/* KS_SYS_PAGER_DIRTY, _WRITEBACK and _EVICT on mo (the caller checked KS_RIGHT_PAGER). */
+long pager_dirty(struct memobj *mo, uint64_t first, uint64_t count, uintptr_t out);
+long pager_writeback(struct memobj *mo, uint64_t index, uintptr_t buf);
+long pager_evict(struct memobj *mo, uint64_t first, uint64_t count);
+
+/* Page `page` of mo (paged) was written: dirty until written back. */
+static inline void pager_dirtied(struct memobj *mo, void *page)
+{
+    (void)mo;
+    page_flag_set(page, PAGE_DIRTY, 1);
+}
+
+/*
+ * Memory is short: evict up to `want` clean pages of paged memobjs (their
+ * pagers can give them again), round-robin over every pager. Pages freed.
+ * Called only where no page pointer is held (a pager's supply, a user-mode
+ * fault): never inside a copy.
+ */
+uint64_t pager_reclaim(uint64_t want);
+
+/* Below this many free pages a supply first reclaims PAGER_RECLAIM_BATCH pages. */
+#define PAGER_FREE_LOW      512
+#define PAGER_RECLAIM_BATCH 64
 
 #endif

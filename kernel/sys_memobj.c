@@ -107,6 +107,28 @@ long sys_pager_supply(sysarg_t m, sysarg_t first, sysarg_t buf, sysarg_t count)
 }
 long sys_pager_fail(sysarg_t m, sysarg_t first, sysarg_t count) { return on_pager(m, fail, first, count, 0); }
 
+static long dirty(struct memobj *mo, uint64_t first, uint64_t count, uint64_t out)
+{
+    return pager_dirty(mo, first, count, out);
+}
+
+static long writeback(struct memobj *mo, uint64_t index, uint64_t buf, uint64_t unused)
+{
+    return user_range_ok(buf, PAGE_SIZE) ? pager_writeback(mo, index, buf) : KS_ERR_FAULT;
+}
+
+static long evict(struct memobj *mo, uint64_t first, uint64_t count, uint64_t unused)
+{
+    return pager_evict(mo, first, count);
+}
+
+long sys_pager_dirty(sysarg_t m, sysarg_t first, sysarg_t count, sysarg_t out)
+{
+    return on_pager(m, dirty, first, count, out);
+}
+long sys_pager_writeback(sysarg_t m, sysarg_t index, sysarg_t buf) { return on_pager(m, writeback, index, buf, 0); }
+long sys_pager_evict(sysarg_t m, sysarg_t first, sysarg_t count) { return on_pager(m, evict, first, count, 0); }
+
 #define DMA_RIGHTS (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP | KS_RIGHT_TRANSFER | \
                     KS_RIGHT_DUPLICATE | KS_RIGHT_DMA)
 

@@ -53,6 +53,9 @@ long sys_memobj_create_paged(sysarg_t size, sysarg_t listener, sysarg_t userdata
 long sys_pager_requests(sysarg_t m, sysarg_t out, sysarg_t max);
 long sys_pager_supply(sysarg_t m, sysarg_t first, sysarg_t buf, sysarg_t count);
 long sys_pager_fail(sysarg_t m, sysarg_t first, sysarg_t count);
+long sys_pager_dirty(sysarg_t m, sysarg_t first, sysarg_t count, sysarg_t out);
+long sys_pager_writeback(sysarg_t m, sysarg_t index, sysarg_t buf);
+long sys_pager_evict(sysarg_t m, sysarg_t first, sysarg_t count);
 long sys_thread_robust(sysarg_t head, sysarg_t owner);
 long sys_upcall_fault(sysarg_t cause, sysarg_t bit1);
 long sys_ipc_call(sysarg_t port, sysarg_t desc);
@@ -152,6 +155,9 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_PAGER_REQUESTS, sys_pager_requests),
     ENTRY(KS_SYS_PAGER_SUPPLY, sys_pager_supply),
     ENTRY(KS_SYS_PAGER_FAIL, sys_pager_fail),
+    ENTRY(KS_SYS_PAGER_DIRTY, sys_pager_dirty),
+    ENTRY(KS_SYS_PAGER_WRITEBACK, sys_pager_writeback),
+    ENTRY(KS_SYS_PAGER_EVICT, sys_pager_evict),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

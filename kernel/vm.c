@@ -309,9 +309,10 @@ static void protect_area(struct vm_area *a, void *arg)
 {
     uint32_t prot = *(uint32_t *)arg;
     a->prot = prot;
-    /* Private pages stay read-only until their copy-on-write fault. */
+    /* Private pages stay read-only until their copy-on-write fault, a paged memobj's until their
+       store makes them dirty. */
     arch_protect_range(&a->vs->as, a->start, a->end,
-                       a->flags == KS_MAP_PRIVATE ? read_only(prot) : prot);
+                       a->flags == KS_MAP_PRIVATE || a->mo->pager ? read_only(prot) : prot);
 }
 
 long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot)
@@ -343,6 +344,14 @@ static long map_private_copy(struct vm_area *a, arch_pte_t *slot, uintptr_t va, 
     if (src)
         memcpy(copy, src, PAGE_SIZE);
     arch_pte_set(&a->vs->as, slot, va, virt_to_phys(copy), a->prot);
+    return 0;
+}
+
+/* A store to a page of a paged memobj mapped shared and read-only: dirty now, writable. */
+static __attribute__((noinline)) long shared_paged_write(struct vm_area *a, arch_pte_t *slot, uintptr_t va, paddr_t pa)
+{
+    pager_dirtied(a->mo, phys_to_virt(pa));
+    arch_pte_set(&a->vs->as, slot, va, pa, a->prot);
     return 0;
 }
 
@@ -380,6 +389,8 @@ static inline __attribute__((always_inline)) long fault_in(struct vm_space *vs, 
     if (arch_pte_get(slot, &pa, &prot)) {
         if (access_allowed(prot, access))
             return 0;                   /* another thread got here first */
+        if (access == VM_WRITE && a->flags == KS_MAP_SHARED && a->mo->pager && (a->prot & KS_PROT_WRITE))
+            return shared_paged_write(a, slot, va, pa);
         if (access != VM_WRITE || a->flags != KS_MAP_PRIVATE)
             return KS_ERR_FAULT;
         void *page = phys_to_virt(pa);
@@ -409,7 +420,14 @@ static inline __attribute__((always_inline)) long fault_in(struct vm_space *vs, 
         void *page = memobj_page(a->mo, index, 1);
         if (!page || page_ref(page))
             return KS_ERR_NO_MEMORY;
-        arch_pte_set(&vs->as, slot, va, virt_to_phys(page), a->prot);
+        uint32_t prot = a->prot;
+        if (__builtin_expect(a->mo->pager != NULL, 0)) {
+            if (access == VM_WRITE)
+                pager_dirtied(a->mo, page);
+            else
+                prot = read_only(prot);     /* the first store faults, and makes it dirty */
+        }
+        arch_pte_set(&vs->as, slot, va, virt_to_phys(page), prot);
         return 0;
     }
     void *page = memobj_lookup(a->mo, index);
@@ -547,6 +565,21 @@ long vm_copy_from_user(struct vm_space *dst, uintptr_t d, uintptr_t s, uint64_t 
         len -= n;
     }
     return 0;
+}
+
+void vm_unmap_memobj_range(struct memobj *mo, uint64_t first_page, uint64_t count)
+{
+    LIST_FOR_EACH(n, tmp, &mo->mappings) {
+        struct vm_area *a = LIST_ENTRY(n, struct vm_area, mo_link);
+        if (a->flags != KS_MAP_SHARED)
+            continue;           /* private mappings keep what they already see */
+        uint64_t first = a->offset >> PAGE_SHIFT, pages = (a->end - a->start) >> PAGE_SHIFT;
+        uint64_t lo = first_page > first ? first_page : first;
+        uint64_t hi = first_page + count < first + pages ? first_page + count : first + pages;
+        if (lo < hi)
+            arch_unmap_range(&a->vs->as, a->start + ((lo - first) << PAGE_SHIFT),
+                             a->start + ((hi - first) << PAGE_SHIFT), unref_pa, NULL);
+    }
 }
 
 void vm_unmap_memobj_pages(struct memobj *mo, uint64_t first_page)

@@ -122,4 +122,7 @@ long vm_copy_from_user(struct vm_space *dst, uintptr_t d, uintptr_t s, uint64_t 
 /* Unmap pages of mo from index `first` on, in every area mapping it (memobj truncation). */
 void vm_unmap_memobj_pages(struct memobj *mo, uint64_t first_page);
 
+/* Unmap pages [first, first + count) of mo from every shared area mapping them (write-back, eviction). */
+void vm_unmap_memobj_range(struct memobj *mo, uint64_t first_page, uint64_t count);
+
 #endif

@@ -12,6 +12,9 @@
  *            that say seeds=A..B, calls=N, verbose or pressure are its
  *            options), then check that fsd still serves
  *   console  run user/mconsole.c, which reads what is typed on the console
+ *   blk      run user/ublk.c, the virtio block driver's tests (a disk attached)
+ *   pagefill run utest's pressure suite: a paged file larger than RAM (boot
+ *            it with -m 64M)
  *   bench    report boot_to_hello, then run the benchmark programs (ubench,
  *            the native ABI; mbench, the POSIX layer); the arguments after it
  *            that say n=K or only=NAME are passed on (user/lib/bench.h)
@@ -668,6 +671,9 @@ int main(int argc, char **argv)
             status |= run("mconsole", 0);
         } else if (strcmp(argv[i], "blk") == 0) {
             status |= run_ublk();
+        } else if (strcmp(argv[i], "pagefill") == 0) {
+            const char *pargv[] = { "utest", "pressure", NULL };   /* a paged file larger than RAM */
+            status |= run_args("utest", pargv, 1, NULL, 0);
         } else if (strcmp(argv[i], "bench") == 0) {
             bench_options(argc - i, argv + i);
             if (bench_wanted("boot_to_hello"))

@@ -3247,6 +3247,164 @@ static void pager_kernel_copies(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * A pager that keeps its file: `store` holds every page as the pager has it
+ * (the pattern at first); a supply gives the stored page, a write-back
+ * stores the page the kernel hands over. Served by a thread of its own.
+ */
+#define ST_PAGES 16
+static uint8_t store[ST_PAGES][KS_PAGE_SIZE];
+static volatile int store_stop;
+static volatile long store_supplies;
+
+static void store_serve(long unused)
+{
+    while (!store_stop) {
+        uint64_t note[2], want[8];
+        if (ks_listener_wait(shared_pg.listener, 2000000, note) != 0)
+            continue;
+        long n = ks_pager_requests(shared_pg.mo, want, 8);
+        for (long i = 0; i < n; i++)
+            if (want[i] < ST_PAGES && ks_pager_supply(shared_pg.mo, want[i], store[want[i]], 1) == 1)
+                store_supplies++;
+    }
+    ks_thread_exit(0);
+}
+
+static int store_open(struct uthread *t)
+{
+    for (uint64_t p = 0; p < ST_PAGES; p++)
+        for (uint64_t b = 0; b < KS_PAGE_SIZE; b++)
+            store[p][b] = paged_byte(p, b);
+    store_stop = 0;
+    store_supplies = 0;
+    if (!paged_open(&shared_pg, ST_PAGES * KS_PAGE_SIZE))
+        return 0;
+    *t = thread_start(store_serve, 0);
+    return 1;
+}
+
+static void store_close(struct uthread *t)
+{
+    store_stop = 1;
+    thread_finish(t);
+    paged_close(&shared_pg);
+}
+
+/* Write page p back into the store if it is dirty: what KS_SYS_PAGER_WRITEBACK said. */
+static long store_writeback(uint64_t p)
+{
+    static uint8_t page[KS_PAGE_SIZE];
+    long r = ks_pager_writeback(shared_pg.mo, p, page);
+    if (r == 1)
+        memcpy(store[p], page, KS_PAGE_SIZE);
+    return r;
+}
+
+/*
+ * Dirty pages, write-back and eviction: a store through a shared mapping and
+ * a memobj write make their pages dirty (and nothing else); write-back hands
+ * over the bytes and cleans, and the next store dirties again; eviction takes
+ * clean pages only, and a page touched after its eviction comes back from
+ * the pager with the bytes written back.
+ */
+static void pager_dirty_writeback(void)
+{
+    struct ks_kstat k = kstat_now();
+    struct uthread t;
+    KT_ASSERT(store_open(&t));
+    long a = ks_vm_map(KS_PROCESS_SELF, shared_pg.mo, 0, 0, ST_PAGES * KS_PAGE_SIZE,
+                       KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    KT_ASSERT(a > 0);
+    volatile uint8_t *m = (volatile uint8_t *)a;
+    uint64_t bits[4];
+    KT_EXPECT_EQ(m[2 * KS_PAGE_SIZE + 5], paged_byte(2, 5));       /* read: supplied, clean */
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, ST_PAGES, bits), 0);
+    m[2 * KS_PAGE_SIZE + 5] = 0xa1;                                  /* a store: dirty */
+    uint8_t b = 0xb2;
+    KT_EXPECT_EQ(ks_memobj_write(shared_pg.mo, 4 * KS_PAGE_SIZE + 9, &b, 1), 1);   /* a write: dirty */
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, ST_PAGES, bits), 2);
+    KT_EXPECT_EQ(bits[0], (1u << 2) | (1u << 4));
+    KT_EXPECT_EQ(store_writeback(2), 1);
+    KT_EXPECT_EQ(store[2][5], 0xa1);
+    KT_EXPECT_EQ(store[2][6], paged_byte(2, 6));
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, ST_PAGES, bits), 1);
+    KT_EXPECT_EQ(store_writeback(2), 0);                             /* clean: nothing */
+    m[2 * KS_PAGE_SIZE + 6] = 0xa2;                                  /* dirty again */
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 2, 1, bits), 1);
+    KT_EXPECT_EQ(ks_pager_evict(shared_pg.mo, 0, ST_PAGES), 0);     /* both dirty: none taken */
+    KT_EXPECT_EQ(store_writeback(4), 1);
+    KT_EXPECT_EQ(store_writeback(2), 1);
+    long supplies = store_supplies;
+    KT_EXPECT_EQ(ks_pager_evict(shared_pg.mo, 0, ST_PAGES), 2);     /* clean now: both go */
+    KT_EXPECT_EQ(m[2 * KS_PAGE_SIZE + 6], 0xa2);                     /* back, as written */
+    uint8_t c[2];
+    KT_EXPECT_EQ(ks_memobj_read(shared_pg.mo, 4 * KS_PAGE_SIZE + 8, c, 2), 2);
+    KT_EXPECT_EQ(c[1], 0xb2);
+    KT_EXPECT_EQ(c[0], paged_byte(4, 8));
+    KT_EXPECT_EQ(store_supplies, supplies + 2);                      /* each asked for again */
+    uint64_t huge[4];
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, 257, huge), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, 1, (uint64_t *)16), KS_ERR_FAULT);
+    m[2 * KS_PAGE_SIZE] = 1;
+    KT_EXPECT_EQ(ks_pager_writeback(shared_pg.mo, 2, (void *)16), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 2, 1, bits), 1);      /* still dirty after that */
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)a, ST_PAGES * KS_PAGE_SIZE);
+    store_close(&t);
+    EXPECT_SAME_KSTAT(&k);
+}
+
+static volatile int wb_writer_done;
+
+static void wb_writer(long rounds)
+{
+    volatile uint64_t *word = (volatile uint64_t *)(kc_map + KS_PAGE_SIZE + 64);
+    for (long i = 1; i <= rounds; i++) {
+        *word = (uint64_t)i;
+        if (i % 7 == 0)
+            ks_thread_yield();
+    }
+    wb_writer_done = 1;
+    ks_thread_exit(0);
+}
+
+/*
+ * A writer racing with write-back loses nothing: a thread stores 1..N into a
+ * page (yielding now and then) while this one writes the page back over and
+ * over; once the writer is done, a last write-back, and the store holds N.
+ * Forty rounds.
+ */
+static void pager_writeback_race(void)
+{
+    struct ks_kstat k = kstat_now();
+    struct uthread t;
+    KT_ASSERT(store_open(&t));
+    long a = ks_vm_map(KS_PROCESS_SELF, shared_pg.mo, 0, 0, ST_PAGES * KS_PAGE_SIZE,
+                       KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    KT_ASSERT(a > 0);
+    kc_map = (uintptr_t)a;
+    long lost = 0, taken = 0;
+    for (int round = 0; round < 40; round++) {
+        const long n = 300 + round;
+        wb_writer_done = 0;
+        struct uthread w = thread_start(wb_writer, n);
+        while (!wb_writer_done) {
+            taken += store_writeback(1) == 1;
+            ks_thread_yield();
+        }
+        thread_finish(&w);
+        store_writeback(1);
+        uint64_t got;
+        memcpy(&got, &store[1][64], sizeof got);
+        lost += got != (uint64_t)n;
+    }
+    KT_EXPECT_EQ(lost, 0);
+    KT_EXPECT(taken > 40);              /* write-backs did happen while the writer wrote */
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)a, ST_PAGES * KS_PAGE_SIZE);
+    store_close(&t);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 /* What the pager calls refuse. */
 static void pager_refused(void)
 {
@@ -3285,9 +3443,85 @@ static const struct ktest_case pager_cases[] = {
     { "truncated", pager_truncated },
     { "view_and_tail", pager_view_and_tail },
     { "kernel_copies", pager_kernel_copies },
+    { "dirty_writeback", pager_dirty_writeback },
+    { "writeback_race", pager_writeback_race },
     { "refused", pager_refused },
 };
 KTEST_SUITE(pager_suite, "pager", pager_cases);
+
+/* ---- pressure: a paged file larger than RAM (utest pressure, on a -m 64M machine) ---- */
+
+#define PR_PAGES (96u << 8)             /* 96 MiB */
+static volatile int pr_stop;
+static volatile long pr_supplied;
+
+/* Word w of page p of the big file. */
+static uint64_t pr_word(uint64_t p, uint64_t w) { return p << 20 | w << 3 | 5; }
+
+static void pr_serve(long unused)
+{
+    static uint64_t page[KS_PAGE_SIZE / 8];
+    while (!pr_stop) {
+        uint64_t note[2], want[8];
+        if (ks_listener_wait(shared_pg.listener, 2000000, note) != 0)
+            continue;
+        long n;
+        while ((n = ks_pager_requests(shared_pg.mo, want, 8)) > 0)
+            for (long i = 0; i < n; i++) {
+                for (uint64_t w = 0; w < KS_PAGE_SIZE / 8; w++)
+                    page[w] = pr_word(want[i], w);
+                long r = ks_pager_supply(shared_pg.mo, want[i], page, 1);
+                if (r > 0)
+                    pr_supplied += r;
+                else if (r < 0)
+                    ks_thread_sleep(1000000);       /* no memory at all: asked again later */
+            }
+    }
+    ks_thread_exit(0);
+}
+
+/*
+ * A 96 MiB paged memobj on a machine with 64 MiB of RAM, read through twice
+ * (memobj reads of 64 KiB, three words of each page checked): the kernel
+ * evicts clean pages as free memory runs low, the pager supplies them again,
+ * and every read gives the pager's bytes.
+ */
+static void pressure_file_larger_than_ram(void)
+{
+    static uint64_t chunk[65536 / 8];
+    struct ks_kstat k = kstat_now();
+    uint64_t ram = k.total_pages;
+    KT_ASSERT(ram < PR_PAGES);                  /* it does not fit */
+    KT_ASSERT(paged_open(&shared_pg, (uint64_t)PR_PAGES * KS_PAGE_SIZE));
+    pr_stop = 0;
+    pr_supplied = 0;
+    struct uthread t = thread_start(pr_serve, 0);
+    long bad = 0, short_reads = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (uint64_t off = 0; off < (uint64_t)PR_PAGES * KS_PAGE_SIZE; off += sizeof chunk) {
+            if (ks_memobj_read(shared_pg.mo, off, chunk, sizeof chunk) != (long)sizeof chunk) {
+                short_reads++;
+                continue;
+            }
+            for (uint64_t p = 0; p < sizeof chunk / KS_PAGE_SIZE; p++) {
+                uint64_t page = off / KS_PAGE_SIZE + p, *w = &chunk[p * (KS_PAGE_SIZE / 8)];
+                bad += w[0] != pr_word(page, 0) || w[200] != pr_word(page, 200) || w[511] != pr_word(page, 511);
+            }
+        }
+    KT_EXPECT_EQ(short_reads, 0);
+    KT_EXPECT_EQ(bad, 0);
+    KT_EXPECT(pr_supplied > (long)PR_PAGES + (long)PR_PAGES / 2);   /* most pages twice: evicted */
+    kprintf("# supplied %ld pages for 2 x %u read, %lu pages of RAM\n", pr_supplied, PR_PAGES,
+            (unsigned long)ram);
+    pr_stop = 1;
+    thread_finish(&t);
+    paged_close(&shared_pg);
+}
+
+static const struct ktest_case pressure_cases[] = {
+    { "file_larger_than_ram", pressure_file_larger_than_ram },
+};
+KTEST_SUITE(pressure_suite, "pressure", pressure_cases);
 
 /* ---- main ---- */
 
@@ -3369,5 +3603,9 @@ int main(int argc, char **argv)
     touch_own_segments(argc > 0 ? argv[0] : "utest");
     make_page_tables();
     run_start = kstat_now();
+    if (argc > 1 && strcmp(argv[1], "pressure") == 0) {     /* its own boot: -m 64M */
+        static const struct ktest_suite *const only[] = { &pressure_suite };
+        return ktest_run(only, 1) ? 1 : 0;
+    }
     return ktest_run(suites, sizeof suites / sizeof suites[0]) ? 1 : 0;
 }

@@ -267,6 +267,22 @@ enum ks_syscall {
                                    needs PAGER */
     KS_SYS_PAGER_FAIL,          /* (m, first page, pages) -> 0; waiters on those pages, and later
                                    touches until they are supplied, get KS_ERR_IO; needs PAGER */
+    /*
+     * Write-back and eviction. A supplied page is clean; a write to it (a
+     * memobj or view write, a store through a shared mapping, a kernel copy
+     * into one) makes it dirty. The pager asks which pages are dirty, takes a
+     * dirty page's bytes and marks it clean in one step (a write after that
+     * makes it dirty again, so no update is lost), and evicts clean pages
+     * (the next touch asks for them again). The kernel evicts clean pages
+     * itself when free memory runs low (README, "Paged memobjs").
+     */
+    KS_SYS_PAGER_DIRTY,         /* (m, first page, pages <= 256, uint64_t out[4]) -> dirty pages
+                                   among them (bit i of out: page first + i); needs PAGER */
+    KS_SYS_PAGER_WRITEBACK,     /* (m, page, buf) -> 1: it was dirty, its bytes are in buf (a
+                                   page) and it is clean now; 0: clean or absent, nothing copied;
+                                   needs PAGER */
+    KS_SYS_PAGER_EVICT,         /* (m, first page, pages) -> clean pages taken out (dirty ones
+                                   stay); needs PAGER */
 
     KS_SYS_COUNT
 };

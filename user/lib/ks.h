@@ -122,6 +122,18 @@ static inline long ks_pager_fail(ks_handle_t m, uint64_t first, uint64_t pages)
 {
     return KS3(KS_SYS_PAGER_FAIL, m, first, pages);
 }
+static inline long ks_pager_dirty(ks_handle_t m, uint64_t first, uint64_t pages, uint64_t *out)
+{
+    return KS4(KS_SYS_PAGER_DIRTY, m, first, pages, out);
+}
+static inline long ks_pager_writeback(ks_handle_t m, uint64_t page, void *buf)
+{
+    return KS3(KS_SYS_PAGER_WRITEBACK, m, page, buf);
+}
+static inline long ks_pager_evict(ks_handle_t m, uint64_t first, uint64_t pages)
+{
+    return KS3(KS_SYS_PAGER_EVICT, m, first, pages);
+}
 static inline long ks_process_times(ks_handle_t p, struct ks_times *out) { return KS2(KS_SYS_PROCESS_TIMES, p, out); }
 static inline long ks_ipc_notify(ks_handle_t client, uint64_t word) { return KS2(KS_SYS_IPC_NOTIFY, client, word); }
 static inline long ks_process_fork(void *pc, void *sp, long arg, uint32_t *pid)
