@@ -323,7 +323,7 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_ftruncate: return sys_ftruncate(a, b);
     case SYS_fsync: case SYS_fdatasync: {
         struct fd f;
-        return fd_get(a, &f) ? 0 : -EBADF;
+        return fd_get(a, &f) ? fs_sync() : -EBADF;
     }
     case SYS_dup: return sys_dup_from(a, 0, 0);
     case SYS_dup3: return sys_dup3(a, b, c);
@@ -379,8 +379,10 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_uname: return sys_uname((struct utsname *)a);
     case SYS_getgroups:         /* root, in no supplementary group */
         return 0;
-    case SYS_sync: case SYS_syncfs:     /* files live in fsd's memory: nothing to write back */
+    case SYS_sync:
+        fs_sync();
         return 0;
+    case SYS_syncfs: return fs_sync();
     case SYS_syslog:            /* klogctl, for dmesg: the kernel log (KS_SYS_KLOG) */
         return sys_syslog(a, (char *)b, c);
     case SYS_getuid: case SYS_geteuid: case SYS_getgid: case SYS_getegid:

@@ -592,6 +592,12 @@ long sys_getdents64(long fd, void *buf, size_t len)
     return r;
 }
 
+long fs_sync(void)
+{
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_SYNC };
+    return emu.root ? fs_call(emu.root, w, NULL, 0, NULL, 0, NULL, NULL) : 0;
+}
+
 long sys_ftruncate(long fd, long size)
 {
     struct fd f;

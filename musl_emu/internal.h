@@ -380,6 +380,9 @@ long sys_getdents64(long fd, void *buf, size_t len);
 
 long sys_ftruncate(long fd, long size);
 
+/* fsync, fdatasync, sync, syncfs: fsd writes the disk's dirty pages back (FS_OP_SYNC). 0 or -errno. */
+long fs_sync(void);
+
 /* dup3: newfd becomes a copy of oldfd (closing what it held); newfd, or -errno. */
 long sys_dup3(long oldfd, long newfd, long flags);
 

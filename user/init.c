@@ -13,6 +13,8 @@
  *            options), then check that fsd still serves
  *   console  run user/mconsole.c, which reads what is typed on the console
  *   blk      run user/ublk.c, the virtio block driver's tests (a disk attached)
+ *   disk     run mtest's cases of the disk as /dev/vda (the 4 MiB test disk
+ *            attached), kill the block driver, and run the case for a dead one
  *   pagefill run utest's pressure suite: a paged file larger than RAM (boot
  *            it with -m 64M)
  *   bench    report boot_to_hello, then run the benchmark programs (ubench,
@@ -51,6 +53,7 @@
 
 static int have_console_mmio;  /* fsd got the UART's registers (else it uses the debug console) */
 static ks_handle_t fsd_proc;    /* fsd's process: init kills and restarts it in the utest run */
+static ks_handle_t disk_driver;  /* the block driver's process (start_disk), or 0 */
 
 /*
  * Resource limits (KS_SYS_PROCESS_LIMIT), planned once at boot from the free
@@ -81,6 +84,40 @@ static __attribute__((noreturn)) void fail(const char *what, long err)
 }
 
 /*
+ * The disk: if the kernel found a virtio block device and the boot is not
+ * the driver's own tests (-append blk, whose tests start a driver of their
+ * own), start its driver (user/vblk.c) on a listener of ours, and keep a client
+ * port for fsd, which makes the disk /dev/vda. KS_HANDLE_NONE: no disk.
+ */
+static ks_handle_t disk_port = KS_HANDLE_NONE;
+
+static void start_disk(void)
+{
+    for (int i = 0; i < KS_DEVICE_MAX; i++) {
+        if (getauxval(KS_AT_DEVICE_ID(i)) != 2)     /* virtio's block device */
+            continue;
+        long l = ks_ipc_listener_create();
+        long c = l > 0 ? ks_ipc_client_create((ks_handle_t)l, 1) : l;
+        if (c < 0)
+            return;
+        const char *argv[] = { "vblk", NULL };
+        const ks_handle_t given[] = {
+            (ks_handle_t)getauxval(KS_AT_DEVICE_MMIO(i)), (ks_handle_t)getauxval(KS_AT_DEVICE_IRQ(i)),
+            (ks_handle_t)l,
+        };
+        long p = ulib_spawn((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), "vblk", argv, given, 3);
+        ks_handle_close((ks_handle_t)l);            /* the driver's copy is the one that counts */
+        if (p < 0) {
+            ks_handle_close((ks_handle_t)c);
+            return;
+        }
+        disk_driver = (ks_handle_t)p;
+        disk_port = (ks_handle_t)c;
+        return;
+    }
+}
+
+/*
  * Start fsd and make it our file system and console: at boot, and again after
  * fsd died (the new one starts with a fresh tree; init's own stdio is
  * reattached to it, and the old root port, whose listener is gone, closed).
@@ -89,7 +126,7 @@ static void start_fs(void)
 {
     ks_handle_t old_root = musl_emu_fs_root();
     char offset[24] = "0", shift[24] = "0";
-    ks_handle_t extra[3];
+    ks_handle_t extra[4];
     unsigned n = 0;
     long listener = ks_ipc_listener_create();
     if (listener < 0)
@@ -108,7 +145,11 @@ static void start_fs(void)
     }
     snprintf(offset, sizeof offset, "%lu", getauxval(KS_AT_CONSOLE_REG_OFFSET));
     snprintf(shift, sizeof shift, "%lu", getauxval(KS_AT_CONSOLE_REG_SHIFT));
-    const char *argv[] = { "fsd", offset, shift, NULL };
+    const char *argv[] = { "fsd", offset, shift, NULL, NULL };
+    if (n == 3 && disk_port != KS_HANDLE_NONE) {    /* KS_AT_HANDLE_0 + 3: the disk's driver */
+        extra[n++] = disk_port;
+        argv[3] = "disk";
+    }
     /* Not musl_emu_spawn: that would pass fsd our root port, which after a restart is the dead one. */
     ulib_spawn_limits(&fsd_limits);
     long p = ulib_spawn((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), "fsd", argv, extra, n);
@@ -412,6 +453,26 @@ static int run_ublk(void)
     return 1;
 }
 
+/*
+ * The disk through fsd (/dev/vda): mtest's disk cases, then the driver killed
+ * and mtest's case for a disk whose driver is gone (EIO, fsd still serving).
+ */
+static int run_disk(void)
+{
+    if (disk_port == KS_HANDLE_NONE) {
+        printf("init: disk: no virtio block device (QEMU needs -drive ... -device virtio-blk-device and "
+               "-global virtio-mmio.force-legacy=false)\n");
+        return 1;
+    }
+    const char *argv[] = { "mtest", "disk", NULL };
+    int status = run_args("mtest", argv, 0, NULL, 0);
+    uint64_t st = 0;
+    ks_process_kill(disk_driver);
+    ks_process_wait(disk_driver, &st);
+    const char *dead[] = { "mtest", "disk-dead", NULL };
+    return status | run_args("mtest", dead, 0, NULL, 0);
+}
+
 /* 1 if path can be written with `text` and read back the same through fsd. */
 static int write_read_back(const char *path, const char *text)
 {
@@ -646,6 +707,11 @@ int main(int argc, char **argv)
 {
     int status = 0;
     plan_limits();
+    int blk_tests = 0;
+    for (int i = 1; i < argc; i++)
+        blk_tests |= strcmp(argv[i], "blk") == 0;
+    if (!blk_tests)
+        start_disk();
     start_fs();
     printf("Hello world.\n");
     fflush(stdout);
@@ -671,6 +737,8 @@ int main(int argc, char **argv)
             status |= run("mconsole", 0);
         } else if (strcmp(argv[i], "blk") == 0) {
             status |= run_ublk();
+        } else if (strcmp(argv[i], "disk") == 0) {
+            status |= run_disk();
         } else if (strcmp(argv[i], "pagefill") == 0) {
             const char *pargv[] = { "utest", "pressure", NULL };   /* a paged file larger than RAM */
             status |= run_args("utest", pargv, 1, NULL, 0);

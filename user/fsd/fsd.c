@@ -456,6 +456,7 @@ static long op_root(struct req *q)
     case FS_OP_RENAME: return op_rename(q);
     case FS_OP_SYMLINK: return op_symlink(q);
     case FS_OP_TTYJOIN: return tty_join(q);
+    case FS_OP_SYNC: return disk_sync();
     case FS_OP_READLINK: return op_readlink(q);
     case FS_OP_STATS:
         console_counts(&q->out[1], &q->out[2], &q->out[3]);
@@ -756,6 +757,15 @@ int main(int argc, char **argv)
         die("no listener (auxv KS_AT_HANDLE_0)");
     seed_tree();
     tty_init();
+    if (argc > 3 && strcmp(argv[3], "disk") == 0) {         /* init started a block driver */
+        struct node *dev = dir_find(fs.root, "dev", 3);
+        ks_handle_t port = (ks_handle_t)getauxval(KS_AT_HANDLE_0 + 3);
+        long r = dev && port ? disk_attach(dev, port) : -ENODEV;
+        if (r < 0) {
+            static const char msg[] = "fsd: no /dev/vda: the block driver does not answer\n";
+            ks_debug_write(msg, sizeof msg - 1);
+        }
+    }
     uint64_t shift = arg_number(argc, argv, 2);
     console_init((ks_handle_t)getauxval(KS_AT_HANDLE_0 + 1), (ks_handle_t)getauxval(KS_AT_HANDLE_0 + 2),
                  arg_number(argc, argv, 1), shift < 8 ? (unsigned)shift : 0);

@@ -171,6 +171,15 @@ void node_remove(struct node *n);
 long file_load(struct node *n);
 
 /*
+ * The disk (a block driver's client port, user/lib/blkproto.h): /dev/vda, a
+ * file whose bytes are the disk's, paged from it by the pager. 0 or -errno.
+ */
+long disk_attach(struct node *dev, ks_handle_t port);
+
+/* FS_OP_SYNC: the disk's dirty pages written back and flushed: 0, or -EIO. */
+long disk_sync(void);
+
+/*
  * Make lazy file n's memobj one the pager (pager.c, a thread started at the
  * first call) fills from the boot image: 0 or -errno (then file_load copies).
  */

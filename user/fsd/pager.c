@@ -15,6 +15,11 @@
  * 100 ms later), so that a moment without memory does not fail the page for
  * good.
  *
+ * The disk (/dev/vda, disk_attach) is paged the same way by a second thread on
+ * a listener of its own, from the block driver (user/vblk.c, over IPC), so
+ * that a slow or stuck driver holds up the disk's readers only. FS_OP_SYNC
+ * writes its dirty pages back (disk_sync).
+ *
  * The pager answers no IPC call and touches no file mapping, so it never
  * waits for a page itself; the main thread may (a reply into a client's
  * buffer that lies in a file mapping waits for that page), and the pager
@@ -26,7 +31,9 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <kestrel/syscall.h>
+#include <string.h>
 #include "user/fsd/fsd.h"
+#include "user/lib/blkproto.h"
 
 #define READ_AHEAD 16           /* pages supplied for one asked (64 KiB) */
 #define WANT_MAX 32             /* page numbers fetched per KS_SYS_PAGER_REQUESTS */
@@ -35,14 +42,36 @@
 
 struct paged_file {
     ks_handle_t mo;             /* with KS_RIGHT_PAGER */
-    uint64_t off, size;         /* where its bytes are in the boot image */
+    uint64_t off, size;         /* where its bytes are in the boot image (or on the disk) */
+    int disk;                   /* read from the disk through the block driver, not the image */
 };
+
+static ks_handle_t disk_port;  /* the block driver's client port (KS_HANDLE_NONE: no disk) */
+static uint32_t disk_slot;
 
 static struct paged_file files[BOOT_MAX_FILES];
 static uint32_t nfiles;         /* slots in use; written by the main thread only */
 static ks_handle_t pager_listener;
 static struct { uint32_t slot; uint64_t page; } owed[OWED_MAX];
 static unsigned nowed;
+
+/* One block request (user/lib/blkproto.h): the status, or a KS_ERR_* if the driver is gone. */
+static long blk_call(uint64_t op, uint64_t sector, uint64_t count, const void *out, uint64_t out_len, void *in,
+                     uint64_t in_cap)
+{
+    uint64_t w[KS_IPC_WORDS] = { op, sector, count };
+    struct ks_ipc_desc d = { .send_buf = out, .send_len = out_len, .recv_buf = in, .recv_cap = in_cap };
+    long r = ks_ipc_call(disk_port, &d, w, NULL);
+    return r < 0 ? r : (long)w[0];
+}
+
+/* Read `bytes` (whole sectors, at most BLK_MAX_BYTES) at byte `off` of the disk: bytes, or < 0. */
+static long disk_read(uint64_t off, void *buf, uint64_t bytes)
+{
+    uint64_t sectors = (bytes + BLK_SECTOR - 1) / BLK_SECTOR;
+    long r = blk_call(BLK_OP_READ, off / BLK_SECTOR, sectors, NULL, 0, buf, sectors * BLK_SECTOR);
+    return r == (long)(sectors * BLK_SECTOR) ? (long)bytes : -1;
+}
 
 /*
  * Supply pages from `first` of f, read ahead: 1 if done, 0 without memory
@@ -60,8 +89,9 @@ static int supply_once(const struct paged_file *f, uint64_t first, int tries)
     uint64_t n = npages - first < READ_AHEAD ? npages - first : READ_AHEAD;
     uint64_t start = first * KS_PAGE_SIZE;
     uint64_t bytes = f->size - start < n * KS_PAGE_SIZE ? f->size - start : n * KS_PAGE_SIZE;
-    if (ks_memobj_read(fs.bootimg, f->off + start, buf, bytes) != (long)bytes) {
-        ks_pager_fail(f->mo, first, 1);
+    if ((f->disk ? disk_read(f->off + start, buf, bytes) : ks_memobj_read(fs.bootimg, f->off + start, buf, bytes)) !=
+        (long)bytes) {
+        ks_pager_fail(f->mo, first, 1);     /* (the driver failed the read, or is gone: EIO) */
         return -1;
     }
     for (int i = 0; i < tries; i++) {
@@ -80,7 +110,7 @@ static void supply(uint32_t slot, uint64_t first)
     if (supply_once(f, first, RETRIES) != 0)
         return;
     ks_pager_fail(f->mo, first, 1);
-    if (nowed < OWED_MAX)
+    if (!f->disk && nowed < OWED_MAX)       /* (owed: the boot image's thread's alone) */
         owed[nowed++].slot = slot, owed[nowed - 1].page = first;
 }
 
@@ -96,13 +126,15 @@ static void pay_owed(void)
     }
 }
 
+/* A pager thread, on listener *arg: the boot image's, or the disk's (whose driver may be slow or stuck). */
 static void *pager_main(void *arg)
 {
-    (void)arg;
+    ks_handle_t listener = *(const ks_handle_t *)arg;
     for (;;) {
         uint64_t note[2];
-        long r = ks_listener_wait(pager_listener, nowed ? 100000000 : KS_FOREVER, note);
-        if (nowed)
+        int mine = listener == pager_listener;     /* the owed pages are the boot image's */
+        long r = ks_listener_wait(listener, mine && nowed ? 100000000 : KS_FOREVER, note);
+        if (mine && nowed)
             pay_owed();
         if (r != 0 || note[0] != KS_PAGER_NOTE)
             continue;
@@ -130,7 +162,7 @@ static void pager_start(void)
     if (l < 0)
         return;
     pager_listener = (ks_handle_t)l;
-    if (pthread_create(&t, NULL, pager_main, NULL) != 0) {
+    if (pthread_create(&t, NULL, pager_main, &pager_listener) != 0) {
         ks_handle_close(pager_listener);
         pager_listener = 0;
     }
@@ -150,9 +182,81 @@ long pager_file(struct node *n)
         ks_handle_close((ks_handle_t)mo);
         return mine == KS_ERR_NO_HANDLES ? -ENFILE : -ENOMEM;
     }
-    files[slot] = (struct paged_file){ (ks_handle_t)mine, n->boot_off, n->boot_size };
+    files[slot] = (struct paged_file){ (ks_handle_t)mine, n->boot_off, n->boot_size, 0 };
     __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);
     n->mo = (ks_handle_t)mo;
     n->lazy = 0;
     return 0;
+}
+
+long disk_attach(struct node *dev, ks_handle_t port)
+{
+    disk_port = port;
+    uint64_t w[KS_IPC_WORDS] = { BLK_OP_INFO };
+    if (ks_ipc_call(port, NULL, w, NULL) < 0 || w[0] != 0 || w[1] == 0 || w[1] > (UINT64_MAX >> 10))
+        return -EIO;
+    uint64_t size = w[1] * BLK_SECTOR;
+    uint32_t slot = nfiles;
+    static ks_handle_t disk_listener;
+    pthread_t t;
+    long l = ks_ipc_listener_create();
+    if (l < 0 || slot == BOOT_MAX_FILES)
+        return -ENOMEM;
+    disk_listener = (ks_handle_t)l;
+    long mo = ks_memobj_create_paged(size, disk_listener, slot);
+    long mine = mo < 0 ? mo : ks_handle_duplicate((ks_handle_t)mo, KS_RIGHT_PAGER);
+    struct node *n = mine < 0 ? NULL : node_new(dev, "vda", 3, NODE_FILE);
+    if (!n) {
+        if (mo > 0)
+            ks_handle_close((ks_handle_t)mo);
+        if (mine > 0)
+            ks_handle_close((ks_handle_t)mine);
+        return -ENOMEM;
+    }
+    n->perm = PERM_SET | 0660;
+    n->mo = (ks_handle_t)mo;
+    files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, 1 };
+    disk_slot = slot;
+    __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);
+    if (pthread_create(&t, NULL, pager_main, &disk_listener) != 0)
+        return -ENOMEM;         /* (then /dev/vda's reads fail with EIO: nobody answers) */
+    return 0;
+}
+
+/*
+ * Write back the disk's dirty pages, up to 16 in a row a request (the block
+ * protocol's 64 KiB), then flush. A page written back is clean; a write
+ * during this makes it dirty again, for the next sync (KS_SYS_PAGER_WRITEBACK).
+ */
+long disk_sync(void)
+{
+    static uint8_t run[BLK_MAX_BYTES];
+    if (!disk_port)
+        return 0;
+    const struct paged_file *f = &files[disk_slot];
+    uint64_t npages = f->size / KS_PAGE_SIZE;
+    long err = 0;
+    for (uint64_t base = 0; base < npages; base += 256) {
+        uint64_t bits[4], n = npages - base < 256 ? npages - base : 256;
+        if (ks_pager_dirty(f->mo, base, n, bits) <= 0)
+            continue;
+        for (uint64_t i = 0; i < n;) {
+            uint64_t k = 0;
+            while (i + k < n && k < BLK_MAX_BYTES / KS_PAGE_SIZE && (bits[(i + k) / 64] >> ((i + k) % 64) & 1) &&
+                   ks_pager_writeback(f->mo, base + i + k, run + k * KS_PAGE_SIZE) == 1)
+                k++;
+            if (k == 0) {
+                i++;
+                continue;
+            }
+            uint64_t sectors = k * KS_PAGE_SIZE / BLK_SECTOR;
+            if (blk_call(BLK_OP_WRITE, (base + i) * (KS_PAGE_SIZE / BLK_SECTOR), sectors, run,
+                         sectors * BLK_SECTOR, NULL, 0) != (long)(sectors * BLK_SECTOR))
+                err = -EIO;     /* (those pages are clean now, but the disk did not take them) */
+            i += k;
+        }
+    }
+    if (blk_call(BLK_OP_FLUSH, 0, 0, NULL, 0, NULL, 0) != 0)
+        err = -EIO;
+    return err;
 }

@@ -110,7 +110,9 @@ enum fs_op {
                            (one with no live thread: -ESRCH). The console's
                            signal characters (^C, ^\, ^Z) are raised on the members of the
                            foreground group. status 0, or -ENOSPC (64 members) */
-    FS_OP_LAST = FS_OP_TTYJOIN
+    FS_OP_SYNC,         /* write every dirty page of the disk (/dev/vda) back to it and flush
+                           it (fsync, fdatasync, sync, syncfs). status 0 or -EIO */
+    FS_OP_LAST = FS_OP_SYNC
 };
 
 #define FS_TIME_NOW         UINT64_MAX
