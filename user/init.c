@@ -90,6 +90,18 @@ static __attribute__((noreturn)) void fail(const char *what, long err)
  * port for fsd, which makes the disk /dev/vda. KS_HANDLE_NONE: no disk.
  */
 static ks_handle_t disk_port = KS_HANDLE_NONE;
+static ks_handle_t fsd_control;     /* fsd's control port (FS_PORT_INIT): only init holds one */
+
+/* Hand fsd (a new one too) the disk: /dev/vda. 0, or what fsd said. */
+static long attach_disk(void)
+{
+    if (disk_port == KS_HANDLE_NONE)
+        return 0;
+    uint64_t w[KS_IPC_WORDS] = { FS_OP_DISK };
+    struct ks_ipc_desc d = { .send_handles = { disk_port }, .send_nhandles = 1 };  /* a copy: ours stays */
+    long r = ks_ipc_call(fsd_control, &d, w, NULL);
+    return r < 0 ? r : (long)w[0];
+}
 
 static void start_disk(void)
 {
@@ -126,7 +138,7 @@ static void start_fs(void)
 {
     ks_handle_t old_root = musl_emu_fs_root();
     char offset[24] = "0", shift[24] = "0";
-    ks_handle_t extra[4];
+    ks_handle_t extra[3];
     unsigned n = 0;
     long listener = ks_ipc_listener_create();
     if (listener < 0)
@@ -145,11 +157,13 @@ static void start_fs(void)
     }
     snprintf(offset, sizeof offset, "%lu", getauxval(KS_AT_CONSOLE_REG_OFFSET));
     snprintf(shift, sizeof shift, "%lu", getauxval(KS_AT_CONSOLE_REG_SHIFT));
-    const char *argv[] = { "fsd", offset, shift, NULL, NULL };
-    if (n == 3 && disk_port != KS_HANDLE_NONE) {    /* KS_AT_HANDLE_0 + 3: the disk's driver */
-        extra[n++] = disk_port;
-        argv[3] = "disk";
-    }
+    const char *argv[] = { "fsd", offset, shift, NULL };
+    long control = ks_ipc_client_create((ks_handle_t)listener, FS_PORT_INIT);
+    if (control < 0)
+        fail("cannot create the FS control port", control);
+    if (fsd_control)
+        ks_handle_close(fsd_control);
+    fsd_control = (ks_handle_t)control;
     /* Not musl_emu_spawn: that would pass fsd our root port, which after a restart is the dead one. */
     ulib_spawn_limits(&fsd_limits);
     long p = ulib_spawn((ks_handle_t)getauxval(KS_AT_BOOTIMAGE), "fsd", argv, extra, n);
@@ -177,6 +191,7 @@ static int restart_fs_if_gone(void)
     ks_process_wait(fsd_proc, &status);
     ks_handle_close(fsd_proc);
     start_fs();
+    attach_disk();
     printf("init: fsd ended (status %#lx); a new one serves, with a fresh tree\n", (unsigned long)status);
     return 1;
 }
@@ -707,15 +722,18 @@ int main(int argc, char **argv)
 {
     int status = 0;
     plan_limits();
-    int blk_tests = 0;
-    for (int i = 1; i < argc; i++)
-        blk_tests |= strcmp(argv[i], "blk") == 0;
-    if (!blk_tests)
-        start_disk();
     start_fs();
     printf("Hello world.\n");
     fflush(stdout);
     uint64_t hello_instret = instret();
+    int blk_tests = 0;
+    for (int i = 1; i < argc; i++)
+        blk_tests |= strcmp(argv[i], "blk") == 0;
+    if (!blk_tests) {                   /* after the line: the disk costs the boot nothing */
+        start_disk();
+        if (attach_disk() < 0)
+            printf("init: the disk's driver did not start: no /dev/vda\n");
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "utest") == 0) {
             status |= init_checks();

@@ -498,10 +498,24 @@ static long op_dir(struct req *q, uint64_t ino)
 }
 
 /* Serve request q, which came with reply port `reply`: the reply's status, or DEFERRED. */
+/* init's control port: FS_OP_DISK, the block driver's port (kept: q->in_handle taken). */
+static long op_init(struct req *q)
+{
+    if (q->in[0] != FS_OP_DISK || !q->in_handle)
+        return -EINVAL;
+    struct node *dev = dir_find(fs.root, "dev", 3);
+    long r = dev ? disk_attach(dev, q->in_handle) : -ENOENT;
+    if (r == 0)
+        q->in_handle = 0;
+    return r;
+}
+
 static long dispatch(struct req *q, ks_handle_t reply)
 {
     if (q->userdata == FS_PORT_ROOT)
         return op_root(q);
+    if (q->userdata == FS_PORT_INIT)
+        return op_init(q);
     if (q->userdata == UD_CONSOLE)
         return op_console(q, reply);
     if (q->userdata & UD_DIR)
@@ -757,15 +771,6 @@ int main(int argc, char **argv)
         die("no listener (auxv KS_AT_HANDLE_0)");
     seed_tree();
     tty_init();
-    if (argc > 3 && strcmp(argv[3], "disk") == 0) {         /* init started a block driver */
-        struct node *dev = dir_find(fs.root, "dev", 3);
-        ks_handle_t port = (ks_handle_t)getauxval(KS_AT_HANDLE_0 + 3);
-        long r = dev && port ? disk_attach(dev, port) : -ENODEV;
-        if (r < 0) {
-            static const char msg[] = "fsd: no /dev/vda: the block driver does not answer\n";
-            ks_debug_write(msg, sizeof msg - 1);
-        }
-    }
     uint64_t shift = arg_number(argc, argv, 2);
     console_init((ks_handle_t)getauxval(KS_AT_HANDLE_0 + 1), (ks_handle_t)getauxval(KS_AT_HANDLE_0 + 2),
                  arg_number(argc, argv, 1), shift < 8 ? (unsigned)shift : 0);

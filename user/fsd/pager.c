@@ -191,7 +191,8 @@ long pager_file(struct node *n)
 
 long disk_attach(struct node *dev, ks_handle_t port)
 {
-    disk_port = port;
+    if (disk_port)
+        return -EEXIST;
     uint64_t w[KS_IPC_WORDS] = { BLK_OP_INFO };
     if (ks_ipc_call(port, NULL, w, NULL) < 0 || w[0] != 0 || w[1] == 0 || w[1] > (UINT64_MAX >> 10))
         return -EIO;
@@ -215,6 +216,7 @@ long disk_attach(struct node *dev, ks_handle_t port)
     }
     n->perm = PERM_SET | 0660;
     n->mo = (ks_handle_t)mo;
+    disk_port = port;
     files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, 1 };
     disk_slot = slot;
     __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);

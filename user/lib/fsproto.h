@@ -37,6 +37,8 @@
 #include <stdint.h>
 
 #define FS_PORT_ROOT        0           /* userdata of root ports */
+#define FS_PORT_INIT        3           /* userdata of init's control port (FS_OP_DISK), which only
+                                           init holds: it made fsd's listener */
 #define FS_AT_ROOT          0x4b5320    /* auxv: this program's root port (musl_emu_spawn) */
 #define FS_PATH_MAX         1024
 
@@ -110,6 +112,10 @@ enum fs_op {
                            (one with no live thread: -ESRCH). The console's
                            signal characters (^C, ^\, ^Z) are raised on the members of the
                            foreground group. status 0, or -ENOSPC (64 members) */
+    /* On init's control port (FS_PORT_INIT) only. */
+    FS_OP_DISK,         /* handle 0 (moved): a block driver's client port (user/lib/blkproto.h):
+                           the disk becomes /dev/vda. status 0, -EEXIST (one already), -EIO */
+    /* On a root port. */
     FS_OP_SYNC,         /* write every dirty page of the disk (/dev/vda) back to it and flush
                            it (fsync, fdatasync, sync, syncfs). status 0 or -EIO */
     FS_OP_LAST = FS_OP_SYNC
