@@ -63,14 +63,14 @@ void drop_outgoing_handles(struct thread_ipc *ipc)
 /* What take_desc checks and takes: the part that sends, the part that receives. */
 enum { DESC_SEND = 1, DESC_RECV = 2 };
 
-/* Check the receive part of the copied descriptor: a buffer we can write. */
-static long check_recv_part(const struct ks_ipc_desc *d)
+/* Check the receive part of the copied descriptor: a buffer we can write (*paged: in a paged mapping). */
+static long check_recv_part(const struct ks_ipc_desc *d, int *paged)
 {
     if (d->recv_cap > KS_IPC_MAX_BUF)
         return KS_ERR_INVALID;
     if (!d->recv_cap)
         return 0;       /* nothing to receive into (the common case for a caller) */
-    return vm_check_access(current_process()->vm, (uintptr_t)d->recv_buf, d->recv_cap, VM_WRITE);
+    return vm_check_access_paged(current_process()->vm, (uintptr_t)d->recv_buf, d->recv_cap, VM_WRITE, paged);
 }
 
 /*
@@ -81,7 +81,6 @@ static long check_recv_part(const struct ks_ipc_desc *d)
 static long desc_copy_in(struct thread_ipc *ipc, uint64_t desc, int may_wait)
 {
     struct ks_ipc_desc *d = &ipc->desc;
-    ipc->pager_gave_up = 0;
     long r = may_wait ? copy_from_user(d, desc, sizeof *d) : copy_from_user_nowait(d, desc, sizeof *d);
     if (r)
         return r;
@@ -111,16 +110,33 @@ static int desc_outputs_changed(const struct thread_ipc *ipc)
  * Check the copied descriptor for a message that sends (DESC_SEND) and/or
  * receives (DESC_RECV): limits, and buffers mapped for the access they need.
  */
-static long check_desc(const struct ks_ipc_desc *d, int use)
+static long check_desc(const struct ks_ipc_desc *d, int use, int *paged)
 {
     long r;
-    if ((use & DESC_RECV) && (r = check_recv_part(d)) != 0)
+    if ((use & DESC_RECV) && (r = check_recv_part(d, paged)) != 0)
         return r;
     if (d->send_len > KS_IPC_MAX_BUF || d->send_nhandles > KS_IPC_MAX_HANDLES)
         return KS_ERR_INVALID;
-    if (d->send_len && vm_check_access(current_process()->vm, (uintptr_t)d->send_buf, d->send_len, VM_READ))
+    if (d->send_len && vm_check_access_paged(current_process()->vm, (uintptr_t)d->send_buf, d->send_len, VM_READ,
+                                             paged))
         return KS_ERR_FAULT;
     return 0;
+}
+
+/*
+ * The current thread's buffers that lie in a paged memobj's mapping, faulted
+ * in now, at the start of the call, where waiting for their pager is safe
+ * (nothing taken yet but the descriptor): 0 or the error the call fails with.
+ * The transfer later never waits; a page evicted in between arrives as an
+ * unreadable buffer does (nothing, marked truncated).
+ */
+static __attribute__((noinline)) long prefault_bufs(const struct ks_ipc_desc *d)
+{
+    struct vm_space *vs = current_process()->vm;
+    long r = d->send_len ? vm_prefault(vs, (uintptr_t)d->send_buf, d->send_len, VM_READ) : 0;
+    if (r == 0 && d->recv_cap)
+        r = vm_prefault(vs, (uintptr_t)d->recv_buf, d->recv_cap, VM_WRITE);
+    return r;
 }
 
 /*
@@ -143,7 +159,11 @@ static long take_desc(uint64_t desc, int use)
         d->send_len = 0;
         d->send_nhandles = 0;
     }
-    if ((r = check_desc(d, use)) != 0)
+    int paged = 0;
+    if ((r = check_desc(d, use, &paged)) != 0)
+        return r;
+    ipc->bufs_paged = (uint8_t)paged;
+    if (__builtin_expect(paged, 0) && (r = prefault_bufs(d)) != 0)
         return r;
     struct handle_table *table = current_process()->handles;
     for (uint32_t i = 0; i < d->send_nhandles; i++) {
@@ -185,8 +205,12 @@ static long put_desc(void)
     struct thread_ipc *ipc = &current_thread()->ipc;
     if (!ipc->desc_user || !desc_outputs_changed(ipc))
         return 0;       /* the caller's memory says so already (steady state) */
-    return copy_to_user(ipc->desc_user + KS_IPC_DESC_OUT, (const uint8_t *)&ipc->desc + KS_IPC_DESC_OUT,
-                        sizeof ipc->desc - KS_IPC_DESC_OUT);
+    /* No wait here: the message is delivered already (the descriptor was read at the start). */
+    long r = copy_to_user_nowait(ipc->desc_user + KS_IPC_DESC_OUT, (const uint8_t *)&ipc->desc + KS_IPC_DESC_OUT,
+                                 sizeof ipc->desc - KS_IPC_DESC_OUT);
+    if (r)
+        uaccess_miss_forget();
+    return r;
 }
 
 
@@ -209,12 +233,14 @@ static long copy_payload(struct thread *from, struct thread *to, uint64_t n)
 }
 
 /*
- * KS_ERR_PAGER_WAIT, with nothing moved, if the buffer copy stopped at a page
- * a pager has not supplied yet (uaccess_missed: the caller undoes what it
- * started, waits for it in stopped_for_page and delivers again) and no such
- * wait failed for this message already; else 0.
+ * KS_ERR_PAGER_WAIT, with nothing moved, if may_stop (the fast path) and the
+ * buffer copy stopped at a page a pager has not supplied yet (the C path then
+ * faults the current thread's buffers in first); else 0. The C path never
+ * stops here: a page it did not fault in (the peer's, or one evicted since)
+ * arrives as an unreadable buffer does. Nobody waits here for a page in
+ * another process's memory: a client could make a server wait for ever.
  */
-static long transfer_payload(struct thread *from, struct thread *to)
+static long transfer_payload(struct thread *from, struct thread *to, int may_stop)
 {
     struct thread_ipc *s = &from->ipc, *r = &to->ipc;
     uint64_t info = 0;
@@ -223,8 +249,10 @@ static long transfer_payload(struct thread *from, struct thread *to)
     if (len) {
         uint64_t n = len < cap ? len : cap;
         if (n && copy_payload(from, to, n) < 0) {
-            if (uaccess_missed() && !current_thread()->ipc.pager_gave_up)
+            if (may_stop && uaccess_missed()) {
+                uaccess_miss_forget();
                 return KS_ERR_PAGER_WAIT;
+            }
             uaccess_miss_forget();
             n = 0;      /* unmapped memory on either side: nothing arrives */
         }
@@ -259,13 +287,10 @@ static long transfer_payload(struct thread *from, struct thread *to)
 }
 
 /* Move a whole message from thread `from` to thread `to`: the buffer and handles, then words. */
-static long transfer(struct thread *from, struct thread *to)
+static void transfer(struct thread *from, struct thread *to)
 {
-    long r = transfer_payload(from, to);
-    if (r)
-        return r;
+    transfer_payload(from, to, 0);
     copy_words(to->ipc.mr, from->ipc.mr, KS_IPC_WORDS);
-    return 0;
 }
 
 /*
@@ -312,14 +337,13 @@ static long ensure_reply_port(struct thread *t)
 }
 
 /* Hand caller c's message (sent to listener l) to receiver r (both blocked or current); arm r's reply port. */
-static long deliver_call(struct thread *c, struct thread *r, struct listener *l)
+static void deliver_call(struct thread *c, struct thread *r, struct listener *l)
 {
     struct reply_port *rp = r->ipc.rport;
+    trace_event(TR_IPC_DELIVER, c->tid, r->tid, (uintptr_t)l, c->ipc.mr[0]);
     ASSERT(rp && rp->state != REPLY_ARMED);     /* ensure_reply_port left it idle */
     ASSERT(c->ipc.state == IPC_IDLE && r->ipc.state == IPC_IDLE);   /* both off the listener */
-    if (transfer(c, r))
-        return KS_ERR_PAGER_WAIT;       /* nothing delivered */
-    trace_event(TR_IPC_DELIVER, c->tid, r->tid, (uintptr_t)l, c->ipc.mr[0]);
+    transfer(c, r);
     rp->state = REPLY_ARMED;
     rp->caller = c;
     object_get(&rp->obj);               /* held by the caller while armed */
@@ -327,32 +351,6 @@ static long deliver_call(struct thread *c, struct thread *r, struct listener *l)
     c->ipc.state = IPC_WAIT_REPLY;
     r->ipc.out_a1 = c->ipc.userdata;
     r->ipc.state = IPC_IDLE;
-    return 0;
-}
-
-/*
- * A delivery to or from peer stopped for a page a pager has not supplied (in
- * either side's buffer). If peer was taken off l for it (q not NULL), it goes
- * back where it was, first in line (receivers: IPC_RECEIVING; callers:
- * IPC_QUEUED), so that this thread holds nothing half done while it waits for
- * the page. 0: deliver again (if the page cannot come, pager_gave_up says to
- * deliver as with any unreadable buffer), or KS_ERR_INTERRUPTED.
- */
-static __attribute__((noinline)) long stopped_for_page(struct thread *peer, struct listener *l, struct list *q,
-                                                       enum ipc_state state)
-{
-    if (q) {
-        peer->ipc.state = state;
-        peer->ipc.listener = l;
-        object_get(&l->obj);
-        list_push_front(q, &peer->ipc.link);
-    }
-    long r = uaccess_pager_wait_peer(peer->proc->vm);
-    if (r == KS_ERR_INTERRUPTED)
-        return r;
-    if (r)
-        current_thread()->ipc.pager_gave_up = 1;
-    return 0;
 }
 
 /*
@@ -411,7 +409,6 @@ long ipc_call(struct client_port *cp, uint64_t desc)
         goto fail;
     }
     struct thread *rcv;
-again:
     while ((rcv = first_blocked(&l->receivers)) != NULL) {
         leave_listener(&rcv->ipc);
         /* Its reply handle may have been closed while it waited: it gets a new one. */
@@ -422,15 +419,7 @@ again:
         sched_wake(rcv, err);       /* that receiver fails; try the next one */
     }
     if (rcv) {
-        if (__builtin_expect(deliver_call(t, rcv, l) != 0, 0)) {
-            /* A buffer page a pager owes: the receiver goes back, this thread waits for it. */
-            if ((r = stopped_for_page(rcv, l, &l->receivers, IPC_RECEIVING)) != 0 ||
-                (l->closed && (r = KS_ERR_PEER_CLOSED) != 0)) {
-                drop_outgoing_handles(ipc);
-                goto fail;              /* nothing was sent */
-            }
-            goto again;
-        }
+        deliver_call(t, rcv, l);
         object_put(&cp->obj);
         return finish_call(sched_block_handoff(rcv, rcv->ipc.rport_handle, 1));
     }
@@ -485,14 +474,15 @@ static long do_receive(struct listener *l, uint64_t desc, int have_desc, struct 
     long r;
     ipc->out_a1 = ipc->out_info = 0;
     if (have_desc) {
+        int paged = 0;
         ipc->desc.send_len = 0;
         ipc->desc.send_nhandles = 0;
-        if ((r = check_recv_part(&ipc->desc)) != 0)
+        if ((r = check_recv_part(&ipc->desc, &paged)) != 0 ||
+            (__builtin_expect(paged, 0) && (r = prefault_bufs(&ipc->desc)) != 0))
             goto fail;
     } else if ((r = take_desc(desc, DESC_RECV)) != 0) {
         goto fail;
     }
-again:
     if ((r = ensure_reply_port(t)) != 0)
         goto fail;
     if (l->closed) {
@@ -510,15 +500,7 @@ again:
     struct thread *c = first_blocked(&l->callers);
     if (c) {
         leave_listener(&c->ipc);
-        if (__builtin_expect(deliver_call(c, t, l) != 0, 0)) {
-            /* A buffer page a pager owes: the caller goes back, this thread waits for it. */
-            if (answered)
-                sched_wake(answered, 0);
-            answered = NULL;
-            if ((r = stopped_for_page(c, l, &l->callers, IPC_QUEUED)) != 0)
-                goto fail;
-            goto again;
-        }
+        deliver_call(c, t, l);
         object_put(&l->obj);
         if (answered)
             sched_wake(answered, 0);
@@ -553,7 +535,6 @@ long ipc_reply_half(struct reply_port *rp, uint64_t desc, struct thread **answer
     long r;
     if ((r = take_desc(desc, DESC_SEND)) != 0)
         goto out;
-again:
     if (rp->state == REPLY_ARMED && rp->caller->state != THREAD_BLOCKED) {
         /*
          * The caller was interrupted (or its process is ending) and has not run
@@ -575,15 +556,8 @@ again:
         goto out;
     }
     struct thread *c = rp->caller;
-    if (__builtin_expect(transfer(t, c) != 0, 0)) {
-        /* A buffer page a pager owes (ours or the caller's): wait for it, then look again. */
-        if ((r = stopped_for_page(c, NULL, NULL, IPC_IDLE)) != 0) {
-            drop_outgoing_handles(&t->ipc);
-            goto out;                   /* not answered: the call stays armed */
-        }
-        goto again;
-    }
     trace_event(TR_IPC_REPLY, t->tid, c->tid, (uintptr_t)rp, t->ipc.mr[0]);
+    transfer(t, c);
     c->ipc.out_a1 = 0;                      /* a call returns no userdata */
     rp->state = REPLY_IDLE;
     rp->caller = NULL;
@@ -643,16 +617,17 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
 {
     struct thread *t = current_thread();
     struct thread_ipc *ipc = &t->ipc;
+    int paged = 0;
     if (desc && (desc_copy_in(ipc, desc, 0) || ipc->desc.send_nhandles ||
-                 check_desc(&ipc->desc, DESC_SEND | DESC_RECV))) {
-        uaccess_miss_forget();          /* the C path copies it again, and may wait */
+                 check_desc(&ipc->desc, DESC_SEND | DESC_RECV, &paged) || paged)) {
+        uaccess_miss_forget();          /* the C path copies it again (and faults paged buffers in) */
         return 1;
     }
     if (rcv->ipc.desc_user && !outputs_stay(&rcv->ipc, desc ? ipc->desc.send_len : 0))
         return 1;
     ipc->desc_user = desc;
     ipc->nhandles = 0;
-    if (transfer_payload(t, rcv)) {
+    if (transfer_payload(t, rcv, 1)) {
         uaccess_miss_forget();          /* nothing delivered: the C path waits for the page */
         return 1;
     }
@@ -679,8 +654,9 @@ long ipc_fast_reply_desc(struct thread *caller, uint64_t desc)
     if (!desc)
         return 0;
     struct thread_ipc *ipc = &current_thread()->ipc;
+    int paged = 0;
     if (desc_copy_in(ipc, desc, 0) || ipc->desc.send_len || ipc->desc.send_nhandles ||
-        check_recv_part(&ipc->desc)) {
+        check_recv_part(&ipc->desc, &paged) || paged) {
         uaccess_miss_forget();          /* the C path copies it again, and may wait */
         return 1;
     }

@@ -134,8 +134,10 @@ long pager_requests(struct memobj *mo, uintptr_t out, uint64_t max)
 {
     struct pager *pg = mo->pager;
     uint64_t n = pg->npending < max ? pg->npending : max;
-    if (n && copy_to_user_nowait(out, pg->pending, n * sizeof pg->pending[0]))
+    if (n && copy_to_user_nowait(out, pg->pending, n * sizeof pg->pending[0])) {
+        uaccess_miss_forget();
         return KS_ERR_FAULT;
+    }
     return (long)n;
 }
 
@@ -151,6 +153,31 @@ static void zero_past_end(const struct memobj *mo, uint64_t index, uint8_t *page
 static int evict_page(struct memobj *mo, uint64_t index);
 
 /*
+ * Pages [first, first + count) were supplied: failed ranges inside it are
+ * forgotten, and ones that overlap an end are cut back, so that a page the
+ * pager failed and supplied later (fsd, after a moment without memory) is not
+ * failed again when it is evicted. (A range the supply falls strictly inside
+ * stays whole.)
+ */
+static void unfail(struct pager *pg, uint64_t first, uint64_t count)
+{
+    uint64_t end = first + count;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < pg->nfailed; i++) {
+        uint64_t f = pg->failed[i].first, e = f + pg->failed[i].count;
+        if (f >= first && e <= end)
+            continue;                           /* all supplied */
+        if (f < first && e > first && e <= end)
+            e = first;                          /* its tail supplied */
+        else if (f >= first && f < end && e > end)
+            f = end;                            /* its head supplied */
+        pg->failed[kept].first = f;
+        pg->failed[kept++].count = e - f;
+    }
+    pg->nfailed = kept;
+}
+
+/*
  * Evict up to PAGER_RECLAIM_BATCH clean pages of mo itself, from where its
  * reclaim stopped last, not those of [first, first + count) being supplied:
  * pages freed. What an allocation failed for may be mo's account's limit,
@@ -160,7 +187,8 @@ static uint64_t reclaim_own(struct memobj *mo, uint64_t first, uint64_t count)
 {
     struct pager *pg = mo->pager;
     uint64_t before = page_free_count(), evicted = 0;
-    for (uint64_t looked = 0; looked < pg->limit && evicted < PAGER_RECLAIM_BATCH; looked++) {
+    for (uint64_t looked = 0; looked < pg->limit && looked < PAGER_RECLAIM_LOOK && evicted < PAGER_RECLAIM_BATCH;
+         looked++) {
         if (pg->reclaim_next >= pg->limit)
             pg->reclaim_next = 0;
         uint64_t i = pg->reclaim_next++;
@@ -176,21 +204,23 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
     if (count > PAGER_SUPPLY_MAX || count > pg->limit || first > pg->limit - count)
         return KS_ERR_RANGE;
     long done = 0;
-    if (page_free_count() < PAGER_FREE_LOW)
-        pager_reclaim(PAGER_RECLAIM_BATCH);     /* file pages never take the last free memory */
+    if (page_free_count() < PAGER_FREE_LOW)     /* file pages never take the last free memory */
+        pager_reclaim(PAGER_RECLAIM_BATCH, mo, first, count);
     for (uint64_t i = 0; i < count; i++) {
         if (memobj_lookup(mo, first + i))
             continue;                   /* present already: left as it is */
         void *page = account_page_alloc(account_of(&mo->obj), 0, 0);
         if (!page && reclaim_own(mo, first, count))    /* (over its account's limit, say) */
             page = account_page_alloc(account_of(&mo->obj), 0, 0);
-        if (!page && pager_reclaim(PAGER_RECLAIM_BATCH))
+        if (!page && pager_reclaim(PAGER_RECLAIM_BATCH, mo, first, count))
             page = account_page_alloc(account_of(&mo->obj), 0, 0);
         if (!page) {
             done = done ? done : KS_ERR_NO_MEMORY;
             break;
         }
         long err = copy_from_user_nowait(page, buf + i * PAGE_SIZE, PAGE_SIZE) != 0 ? KS_ERR_FAULT : 0;
+        if (err)
+            uaccess_miss_forget();      /* (a pager supplying from a page of its own it lacks) */
         if (!err) {
             zero_past_end(mo, first + i, page);
             page_flag_set(page, PAGE_DIRTY, 0);     /* as the pager has it */
@@ -203,6 +233,8 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
         }
         done++;
     }
+    if (done > 0)
+        unfail(pg, first, (uint64_t)done);
     unlist(pg, first, count);
     wake_all(&pg->waiters, 0);
     return done;
@@ -231,8 +263,8 @@ long pager_dirty(struct memobj *mo, uint64_t first, uint64_t count, uintptr_t ou
     if (count > 256 || first + count < first)
         return KS_ERR_RANGE;
     for (uint64_t i = 0; i < count; i++) {
-        void *page = memobj_lookup(mo, first + i);
-        if (page && page_flag(page, PAGE_DIRTY)) {
+        void *page = first + i < mo->pager->limit ? memobj_lookup(mo, first + i) : NULL;
+        if (page && page_flag(page, PAGE_DIRTY)) {      /* (past the limit: not the pager's pages) */
             bits[i / 64] |= 1ull << (i % 64);
             n++;
         }
@@ -252,7 +284,7 @@ static void unmap_page(struct memobj *mo, uint64_t index)
 
 long pager_writeback(struct memobj *mo, uint64_t index, uintptr_t buf)
 {
-    void *page = memobj_lookup(mo, index);
+    void *page = index < mo->pager->limit ? memobj_lookup(mo, index) : NULL;
     if (!page || !page_flag(page, PAGE_DIRTY))
         return 0;
     /*
@@ -284,24 +316,29 @@ static int evict_page(struct memobj *mo, uint64_t index)
 
 long pager_evict(struct memobj *mo, uint64_t first, uint64_t count)
 {
-    uint64_t end = first + count < first || first + count > mo->pager->limit ? mo->pager->limit : first + count;
+    if (count > 256 || first + count < first)
+        return KS_ERR_RANGE;
+    uint64_t end = first + count > mo->pager->limit ? mo->pager->limit : first + count;
     long n = 0;
     for (uint64_t i = first; i < end; i++)
         n += evict_page(mo, i);
     return n;
 }
 
-uint64_t pager_reclaim(uint64_t want)
+uint64_t pager_reclaim(uint64_t want, struct memobj *skip, uint64_t skip_first, uint64_t skip_count)
 {
-    uint64_t before = page_free_count();
+    uint64_t before = page_free_count(), budget = PAGER_RECLAIM_LOOK;
     /* Each pager in turn gives what it has from where it stopped last; the first goes last next time. */
-    for (int round = 0; round < 2 && page_free_count() - before < want; round++) {
+    for (int round = 0; round < 2 && page_free_count() - before < want && budget; round++) {
         LIST_FOR_EACH(n, tmp, &all_pagers) {
             struct pager *pg = LIST_ENTRY(n, struct pager, all_link);
-            for (uint64_t looked = 0; looked < pg->limit && page_free_count() - before < want; looked++) {
+            for (uint64_t looked = 0; looked < pg->limit && budget && page_free_count() - before < want;
+                 looked++, budget--) {
                 if (pg->reclaim_next >= pg->limit)
                     pg->reclaim_next = 0;
-                evict_page(pg->mo, pg->reclaim_next++);
+                uint64_t i = pg->reclaim_next++;
+                if (pg->mo != skip || i - skip_first >= skip_count)
+                    evict_page(pg->mo, i);
             }
             if (page_free_count() - before >= want) {
                 list_remove(&pg->all_link);

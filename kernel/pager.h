@@ -86,14 +86,17 @@ static inline void pager_dirtied(struct memobj *mo, void *page)
 
 /*
  * Memory is short: evict up to `want` clean pages of paged memobjs (their
- * pagers can give them again), round-robin over every pager. Pages freed.
+ * pagers can give them again), round-robin over every pager, looking at no
+ * more than PAGER_RECLAIM_LOOK pages, and not at pages [skip_first,
+ * skip_first + skip_count) of skip (being supplied). Pages freed.
  * Called only where no page pointer is held (a pager's supply, a user-mode
  * fault): never inside a copy.
  */
-uint64_t pager_reclaim(uint64_t want);
+uint64_t pager_reclaim(uint64_t want, struct memobj *skip, uint64_t skip_first, uint64_t skip_count);
 
 /* Below this many free pages a supply first reclaims PAGER_RECLAIM_BATCH pages. */
 #define PAGER_FREE_LOW      512
 #define PAGER_RECLAIM_BATCH 64
+#define PAGER_RECLAIM_LOOK  4096            /* pages looked at, at most, by one reclaim */
 
 #endif

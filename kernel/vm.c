@@ -477,6 +477,7 @@ long vm_fault_wait(struct vm_space *vs, uintptr_t addr, int access, long r, uint
         object_get(&mo->obj);           /* the area may go while this thread waits */
         r = pager_wait(mo, index);
         object_put(&mo->obj);
+        current_thread()->miss_vs = NULL;   /* (vm_fault noted it again: not a copy's) */
         if (r == KS_ERR_INTERRUPTED)
             return 0;
         if (r)
@@ -513,7 +514,7 @@ static inline uint8_t *vm_kaddr(struct vm_space *vs, uintptr_t addr, int access)
     return k ? k : vm_kaddr_fault(vs, addr, access);
 }
 
-long vm_check_access(struct vm_space *vs, uintptr_t addr, uint64_t len, int access)
+long vm_check_access_paged(struct vm_space *vs, uintptr_t addr, uint64_t len, int access, int *paged)
 {
     if (!user_range_ok(addr, len))
         return KS_ERR_FAULT;
@@ -521,7 +522,35 @@ long vm_check_access(struct vm_space *vs, uintptr_t addr, uint64_t len, int acce
         struct vm_area *a = area_at(vs, at);
         if (!a || !access_allowed(a->prot, access))
             return KS_ERR_FAULT;
+        if (a->mo->pager)
+            *paged = 1;
         at = a->end;
+    }
+    return 0;
+}
+
+long vm_check_access(struct vm_space *vs, uintptr_t addr, uint64_t len, int access)
+{
+    int paged;
+    return vm_check_access_paged(vs, addr, len, access, &paged);
+}
+
+long vm_prefault(struct vm_space *vs, uintptr_t addr, uint64_t len, int access)
+{
+    if (!user_range_ok(addr, len))
+        return KS_ERR_FAULT;
+    for (uintptr_t at = addr & ~(uintptr_t)(PAGE_SIZE - 1); at < addr + len;) {
+        if (vm_kaddr_mapped(vs, at, access)) {
+            at += PAGE_SIZE;
+            continue;
+        }
+        long r = vm_fault(vs, at, access);
+        if (r == KS_ERR_PAGER_WAIT)
+            r = uaccess_pager_wait();   /* then the same page again */
+        else if (r == 0)
+            at += PAGE_SIZE;
+        if (r)
+            return r == KS_ERR_IO || r == KS_ERR_INTERRUPTED ? r : KS_ERR_FAULT;
     }
     return 0;
 }

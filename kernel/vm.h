@@ -98,6 +98,16 @@ long vm_fault_wait(struct vm_space *vs, uintptr_t addr, int access, long r, uint
  */
 long vm_pager_wait(struct vm_space *vs, uintptr_t addr);
 
+/* vm_check_access, also setting *paged if the range lies (partly) in a paged memobj's mapping. */
+long vm_check_access_paged(struct vm_space *vs, uintptr_t addr, uint64_t len, int access, int *paged);
+
+/*
+ * Fault in every page of [addr, addr+len) of vs (the current thread's own)
+ * for `access`, waiting for pagers: 0, KS_ERR_FAULT, KS_ERR_IO or
+ * KS_ERR_INTERRUPTED. May sleep: the caller holds nothing uncounted.
+ */
+long vm_prefault(struct vm_space *vs, uintptr_t addr, uint64_t len, int access);
+
 /*
  * 0 if [addr, addr+len) lies in user space and inside mappings of vs that
  * allow `access` (VM_READ or VM_WRITE), else KS_ERR_FAULT. Faults nothing in.

@@ -137,7 +137,7 @@ static __attribute__((noinline)) void fault_not_served(struct thread *t, struct 
                                                        long r)
 {
     uint64_t off = 0;
-    if (r == KS_ERR_NO_MEMORY && pager_reclaim(PAGER_RECLAIM_BATCH))
+    if (r == KS_ERR_NO_MEMORY && pager_reclaim(PAGER_RECLAIM_BATCH, NULL, 0, 0))
         r = vm_fault(t->proc->vm, f->stval, fault_access(cause));  /* clean file pages made room */
     if (r == KS_ERR_PAGER_WAIT || r == KS_ERR_IO)
         r = vm_fault_wait(t->proc->vm, f->stval, fault_access(cause), r, &off);

@@ -57,8 +57,10 @@ static int push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask, uint
     k.fault_addr = addr;
     k.fault_cause = cause;
     uint64_t sp = (f->x[REG_SP] - sizeof k) & ~15ull;
-    if (sp > f->x[REG_SP] || !user_range_ok(sp, sizeof k) || copy_to_user_nowait(sp, &k, sizeof k))
+    if (sp > f->x[REG_SP] || !user_range_ok(sp, sizeof k) || copy_to_user_nowait(sp, &k, sizeof k)) {
+        uaccess_miss_forget();
         return KS_ERR_FAULT;
+    }
     f->sepc = pc;
     f->x[REG_SP] = sp;
     f->x[REG_A0] = bit;
@@ -82,8 +84,10 @@ long arch_upcall_pop(struct thread *t, uint64_t uaddr, uint64_t *mask)
 {
     struct trap_frame *f = &t->arch.frame;
     struct ks_upcall_frame k;
-    if (!user_range_ok(uaddr, sizeof k) || copy_from_user_nowait(&k, uaddr, sizeof k))
+    if (!user_range_ok(uaddr, sizeof k) || copy_from_user_nowait(&k, uaddr, sizeof k)) {
+        uaccess_miss_forget();
         return KS_ERR_FAULT;
+    }
     if (k.x[0] < USER_BASE || k.x[0] >= USER_TOP)
         return KS_ERR_RANGE;
     if (k.flags & KS_UPCALL_FP) {

@@ -281,8 +281,8 @@ enum ks_syscall {
     KS_SYS_PAGER_WRITEBACK,     /* (m, page, buf) -> 1: it was dirty, its bytes are in buf (a
                                    page) and it is clean now; 0: clean or absent, nothing copied;
                                    needs PAGER */
-    KS_SYS_PAGER_EVICT,         /* (m, first page, pages) -> clean pages taken out (dirty ones
-                                   stay); needs PAGER */
+    KS_SYS_PAGER_EVICT,         /* (m, first page, pages <= 256) -> clean pages taken out (dirty
+                                   ones stay); needs PAGER */
 
     KS_SYS_COUNT
 };

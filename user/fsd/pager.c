@@ -78,9 +78,8 @@ static long disk_read(uint64_t off, void *buf, uint64_t bytes)
  * (tries == 1: once; more: with sleeps between), -1 if the boot image could
  * not be read (the page is failed).
  */
-static int supply_once(const struct paged_file *f, uint64_t first, int tries)
+static int supply_once(const struct paged_file *f, uint64_t first, int tries, uint8_t *buf)
 {
-    static uint8_t buf[READ_AHEAD * KS_PAGE_SIZE];
     uint64_t npages = (f->size + KS_PAGE_SIZE - 1) / KS_PAGE_SIZE;
     if (first >= npages) {
         ks_pager_fail(f->mo, first, 1);     /* (the kernel asks only below the size) */
@@ -103,11 +102,11 @@ static int supply_once(const struct paged_file *f, uint64_t first, int tries)
     return 0;
 }
 
-/* Supply a page asked for; out of memory, fail it for now and owe it. */
-static void supply(uint32_t slot, uint64_t first)
+/* Supply a page asked for, through buf (the thread's own); out of memory, fail it for now and owe it. */
+static void supply(uint32_t slot, uint64_t first, uint8_t *buf)
 {
     const struct paged_file *f = &files[slot];
-    if (supply_once(f, first, RETRIES) != 0)
+    if (supply_once(f, first, RETRIES, buf) != 0)
         return;
     ks_pager_fail(f->mo, first, 1);
     if (!f->disk && nowed < OWED_MAX)       /* (owed: the boot image's thread's alone) */
@@ -115,10 +114,10 @@ static void supply(uint32_t slot, uint64_t first)
 }
 
 /* Supply what was failed for want of memory, where memory allows now. */
-static void pay_owed(void)
+static void pay_owed(uint8_t *buf)
 {
     for (unsigned i = 0; i < nowed;) {
-        if (supply_once(&files[owed[i].slot], owed[i].page, 1) == 0) {
+        if (supply_once(&files[owed[i].slot], owed[i].page, 1, buf) == 0) {
             i++;
             continue;
         }
@@ -130,12 +129,14 @@ static void pay_owed(void)
 static void *pager_main(void *arg)
 {
     ks_handle_t listener = *(const ks_handle_t *)arg;
+    static uint8_t bufs[2][READ_AHEAD * KS_PAGE_SIZE];     /* one a thread: both may supply at once */
+    uint8_t *buf = bufs[listener == pager_listener];
     for (;;) {
         uint64_t note[2];
         int mine = listener == pager_listener;     /* the owed pages are the boot image's */
         long r = ks_listener_wait(listener, mine && nowed ? 100000000 : KS_FOREVER, note);
         if (mine && nowed)
-            pay_owed();
+            pay_owed(buf);
         if (r != 0 || note[0] != KS_PAGER_NOTE)
             continue;
         uint32_t slot = (uint32_t)note[1];
@@ -146,7 +147,7 @@ static void *pager_main(void *arg)
         long n;
         while ((n = ks_pager_requests(f->mo, want, WANT_MAX)) > 0)   /* notifications coalesce */
             for (long i = 0; i < n; i++)
-                supply(slot, want[i]);
+                supply(slot, want[i], buf);
     }
     return NULL;
 }
