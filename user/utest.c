@@ -3405,6 +3405,87 @@ static void pager_writeback_race(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * A server never waits for a page in its client's memory: a client whose
+ * receive buffer lies on a page of a paged memobj that nobody supplies (its
+ * own pager never answers) waits alone, at the start of its call, while the
+ * server serves another client; when the pager's listener goes, its call
+ * fails with KS_ERR_IO, and the server never saw it.
+ */
+static ks_handle_t ns_listener, ns_port;
+static volatile long ns_served, ns_stuck_result;
+static volatile int ns_stop, ns_stuck_done;
+
+static void ns_server(long unused)
+{
+    while (!ns_stop) {
+        uint64_t w[KS_IPC_WORDS] = { 0 };
+        uint8_t out[64];
+        memset(out, 0x5c, sizeof out);
+        long rp = ks_ipc_receive(ns_listener, NULL, w, NULL, NULL);
+        if (rp < 0)
+            continue;
+        struct ks_ipc_desc r = { .send_buf = out, .send_len = sizeof out };
+        if (w[0] == 7)
+            ns_served++;
+        ks_ipc_reply((ks_handle_t)rp, &r, w);
+    }
+    ks_thread_exit(0);
+}
+
+static void ns_stuck(long map)
+{
+    uint64_t w[KS_IPC_WORDS] = { 7 };
+    struct ks_ipc_desc d = { .recv_buf = (void *)(map + KS_PAGE_SIZE), .recv_cap = 64 };
+    ns_stuck_result = ks_ipc_call(ns_port, &d, w, NULL);
+    ns_stuck_done = 1;
+    ks_thread_exit(0);
+}
+
+static void pager_server_never_waits(void)
+{
+    struct ks_kstat k = kstat_now();
+    KT_ASSERT(paged_open(&shared_pg, 4 * KS_PAGE_SIZE));       /* its listener: never served */
+    long a = ks_vm_map(KS_PROCESS_SELF, shared_pg.mo, 0, 0, 4 * KS_PAGE_SIZE,
+                       KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    long l = ks_ipc_listener_create();
+    long c = l > 0 ? ks_ipc_client_create((ks_handle_t)l, 1) : l;
+    KT_ASSERT(a > 0 && c > 0);
+    ns_listener = (ks_handle_t)l;
+    ns_port = (ks_handle_t)c;
+    ns_served = 0;
+    ns_stop = ns_stuck_done = 0;
+    ns_stuck_result = 1;
+    struct uthread srv = thread_start(ns_server, 0);
+    struct uthread stuck = thread_start(ns_stuck, a);
+    ks_thread_sleep(20000000);
+    KT_EXPECT_EQ(ns_stuck_done, 0);                 /* waiting for its own pager */
+    for (int i = 0; i < 3; i++) {                   /* the server answers others meanwhile */
+        uint64_t w[KS_IPC_WORDS] = { 7 };
+        uint8_t in[64];
+        struct ks_ipc_desc d = { .recv_buf = in, .recv_cap = sizeof in };
+        KT_EXPECT_EQ(ks_ipc_call(ns_port, &d, w, NULL), 0);
+        KT_EXPECT_EQ(in[63], 0x5c);
+    }
+    KT_EXPECT_EQ(ns_served, 3);                     /* the stuck call never reached it */
+    ks_handle_close(shared_pg.listener);            /* the pager goes: the wait ends */
+    shared_pg.listener = 0;
+    for (int i = 0; i < 100 && !ns_stuck_done; i++)
+        ks_thread_sleep(1000000);
+    KT_EXPECT(ns_stuck_done);
+    KT_EXPECT_EQ(ns_stuck_result, KS_ERR_IO);
+    thread_finish(&stuck);
+    ns_stop = 1;
+    uint64_t w[KS_IPC_WORDS] = { 0 };
+    ks_ipc_call(ns_port, NULL, w, NULL);            /* wake the server to see ns_stop */
+    thread_finish(&srv);
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)a, 4 * KS_PAGE_SIZE);
+    ks_handle_close((ks_handle_t)c);
+    ks_handle_close((ks_handle_t)l);
+    ks_handle_close(shared_pg.mo);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 /* What the pager calls refuse. */
 static void pager_refused(void)
 {
@@ -3445,6 +3526,7 @@ static const struct ktest_case pager_cases[] = {
     { "kernel_copies", pager_kernel_copies },
     { "dirty_writeback", pager_dirty_writeback },
     { "writeback_race", pager_writeback_race },
+    { "server_never_waits", pager_server_never_waits },
     { "refused", pager_refused },
 };
 KTEST_SUITE(pager_suite, "pager", pager_cases);
