@@ -313,19 +313,12 @@ $(B)/test-disk.img:
 	@mkdir -p $(B)
 	truncate -s 4M $@
 
-# The disk the benchmarks read as /dev/vda (disk_read_1m_*), attached read-only.
-$(B)/bench-disk.img:
-	@mkdir -p $(B)
-	truncate -s 4M $@
-BENCH_DISK := -global virtio-mmio.force-legacy=false -device virtio-blk-device,drive=hd0 \
-	-drive file=$(B)/bench-disk.img,format=raw,if=none,id=hd0,readonly=on
-
 test: $(B)/kernel.elf $(B)/kernel-debug.elf $(B)/kernel-trace.elf $(HOST_TESTS) $(B)/virt.dtb $(B)/test-disk.img \
 		$(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 	$(PYTHON) tools/run-tests --build $(B) --kernel $(B)/kernel-debug.elf --qemu "$(QEMU) $(QEMU_ARGS)" $(HOST_TESTS)
 
-bench: $(B)/kernel.elf $(B)/bench-disk.img
-	$(PYTHON) tools/run-bench --build $(B) --qemu "$(QEMU) $(QEMU_ARGS) $(BENCH_DISK)"
+bench: $(B)/kernel.elf
+	$(PYTHON) tools/run-bench --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)"
 
 # The profiler reads every program's symbols (build/user/*.elf) with the kernel's.
 # README's benchmark table and host-tested file list against build/bench.txt and this file.
@@ -336,12 +329,12 @@ readme-check:
 chart:
 	$(PYTHON) tools/chart --bench $(B)/bench.txt -o docs/bench-chart.svg
 
-bench-audit: $(B)/kernel.elf $(B)/bench-disk.img $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
-	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS) $(BENCH_DISK)" --audit
+bench-audit: $(B)/kernel.elf $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
+	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" --audit
 
-profile: $(B)/kernel.elf $(B)/bench-disk.img $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
+profile: $(B)/kernel.elf $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 	$(if $(BENCH),,$(error say which figure: make profile BENCH=NAME, a name make bench prints))
-	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS) $(BENCH_DISK)" $(BENCH)
+	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" $(BENCH)
 
 # The fuzzer (user/ufuzz.c) under its supervisor; init checks fsd afterwards.
 # MODE=fsd: a hostile client of fsd; MODE=chaos: IPC between processes under chaos.

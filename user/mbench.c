@@ -140,44 +140,6 @@ static int bench_read_1m(void)
 }
 
 /*
- * disk_read_1m_warm: read() of 1 MiB of /dev/vda (the disk as fsd's file) in
- * 64 KiB chunks, per byte, once its pages are in memory. The first read of
- * those MiBs, from the disk through fsd's pager thread and the block driver,
- * is printed as a comment, not a figure: the device answers in the host's
- * time, which -icount turns into a varying count (README, "fsd's pager").
- */
-static int bench_disk_read_1m(void)
-{
-    enum { SIZE = 1 << 20, CHUNK = 64 << 10 };
-    long ROUNDS = bench_n(4);
-    char *buf = malloc(CHUNK);
-    int fd = open("/dev/vda", O_RDONLY);
-    struct stat st;
-    if (!buf || fd < 0 || fstat(fd, &st) != 0 || st.st_size < ROUNDS * SIZE)
-        return fail("open /dev/vda (make bench attaches build/disk.img)");
-    memset(buf, 0, CHUNK);
-    for (int warm = 0; warm < 2; warm++) {
-        uint64_t total = 0;
-        for (long r = 0; r < ROUNDS; r++) {
-            uint64_t t0 = instret();
-            for (long off = 0; off < SIZE; off += CHUNK)
-                if (pread(fd, buf, CHUNK, r * SIZE + off) != CHUNK)
-                    return fail("read /dev/vda");
-            total += instret() - t0;
-        }
-        if (warm)
-            report("disk_read_1m_warm", total - empty_loop(ROUNDS * (SIZE / CHUNK)), (uint64_t)ROUNDS * SIZE,
-                   "insn/byte");
-        else
-            printf("# disk_read_1m_cold: %lu instructions for %ld MiB (not a figure: the disk's latency)\n",
-                   (unsigned long)total, ROUNDS);
-    }
-    close(fd);
-    free(buf);
-    return 0;
-}
-
-/*
  * fork_exit_wait: fork, the child _exits at once, the parent waitpid()s it;
  * the whole of it (the child's run and exit, the kernel's copy-on-write copy
  * of this process, its teardown) as ANCHORS.md's Linux loop counts it.
@@ -332,8 +294,6 @@ int main(int argc, char **argv)
     unlink("/tmp/bench-o");
     if (bench_wanted("posix_read_1m"))
         bad |= bench_read_1m();
-    if (bench_wanted("disk_read_1m_warm"))
-        bad |= bench_disk_read_1m();
     if (bench_wanted("fork_exit_wait"))
         bad |= bench_fork_exit_wait();
     if (bench_wanted("spawn_exit_wait"))
