@@ -240,6 +240,52 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
     return done;
 }
 
+long pager_supply_from(struct memobj *mo, uint64_t first, struct memobj *src, uint64_t src_first,
+                       uint64_t count)
+{
+    struct pager *pg = mo->pager;
+    if (count > PAGER_SUPPLY_MAX || count > pg->limit || first > pg->limit - count ||
+        src_first + count < src_first)
+        return KS_ERR_RANGE;
+    if (src == mo || memobj_is_device(src))
+        return KS_ERR_INVALID;
+    long done = 0, err = 0;
+    uint64_t i = 0;
+    for (; i < count; i++) {
+        if (memobj_lookup(mo, first + i))
+            continue;                   /* present already: left as it is */
+        void *page = memobj_lookup(src, src_first + i), *mine = page;
+        if (!page) {
+            err = KS_ERR_RANGE;         /* src has no such page: the supply stops there */
+            break;
+        }
+        if (((first + i + 1) << PAGE_SHIFT) > mo->size) {
+            /* The last page passes the size: a copy, whose tail reads as zeros. */
+            if (!(mine = account_page_alloc(account_of(&mo->obj), 0, 0))) {
+                err = KS_ERR_NO_MEMORY;
+                break;
+            }
+            memcpy(mine, page, PAGE_SIZE);
+            zero_past_end(mo, first + i, mine);
+        } else if (page_ref(page)) {
+            err = KS_ERR_NO_MEMORY;
+            break;
+        }
+        if (radix_insert(&mo->pages, first + i, mine) != 0) {
+            page_unref(mine);
+            err = KS_ERR_NO_MEMORY;
+            break;
+        }
+        page_flag_set(mine, PAGE_DIRTY, 0);
+        done++;
+    }
+    if (i > 0)
+        unfail(pg, first, i);
+    unlist(pg, first, count);
+    wake_all(&pg->waiters, 0);
+    return done ? done : err;
+}
+
 long pager_fail(struct memobj *mo, uint64_t first, uint64_t count)
 {
     struct pager *pg = mo->pager;

@@ -72,6 +72,10 @@ long pager_requests(struct memobj *mo, uintptr_t out, uint64_t max);
 long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t count);
 long pager_fail(struct memobj *mo, uint64_t first, uint64_t count);
 
+/* KS_SYS_PAGER_SUPPLY_FROM: pages of src (not a device memobj) shared into mo, without a copy. */
+long pager_supply_from(struct memobj *mo, uint64_t first, struct memobj *src, uint64_t src_first,
+                       uint64_t count);
+
 /* KS_SYS_PAGER_DIRTY, _WRITEBACK and _EVICT on mo (the caller checked KS_RIGHT_PAGER). */
 long pager_dirty(struct memobj *mo, uint64_t first, uint64_t count, uintptr_t out);
 long pager_writeback(struct memobj *mo, uint64_t index, uintptr_t buf);

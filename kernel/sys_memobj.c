@@ -129,6 +129,20 @@ long sys_pager_dirty(sysarg_t m, sysarg_t first, sysarg_t count, sysarg_t out)
 long sys_pager_writeback(sysarg_t m, sysarg_t index, sysarg_t buf) { return on_pager(m, writeback, index, buf, 0); }
 long sys_pager_evict(sysarg_t m, sysarg_t first, sysarg_t count) { return on_pager(m, evict, first, count, 0); }
 
+long sys_pager_supply_from(sysarg_t m, sysarg_t first, sysarg_t src, sysarg_t src_first, sysarg_t count)
+{
+    struct memobj *mo, *from;
+    long r = with_pager(m, &mo);
+    if (r)
+        return r;
+    if ((r = with_memobj(src, KS_RIGHT_READ | KS_RIGHT_WRITE, &from)) == 0) {
+        r = pager_supply_from(mo, first, from, src_first, count);
+        object_put(&from->obj);
+    }
+    object_put(&mo->obj);
+    return r;
+}
+
 #define DMA_RIGHTS (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP | KS_RIGHT_TRANSFER | \
                     KS_RIGHT_DUPLICATE | KS_RIGHT_DMA)
 

@@ -3486,6 +3486,53 @@ static void pager_server_never_waits(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * A supply without a copy: the pager shares pages of a memobj of its own
+ * (KS_SYS_PAGER_SUPPLY_FROM). A write through the file is seen in the source
+ * (the same page), a last page past the file's size is a copy with a zero
+ * tail, and a source without WRITE, missing pages, or the memobj itself are
+ * refused.
+ */
+static void pager_supply_from(void)
+{
+    struct ks_kstat k = kstat_now();
+    const uint64_t P = KS_PAGE_SIZE;
+    KT_ASSERT(paged_open(&shared_pg, 3 * P + 100));          /* 4 pages, the last one partly */
+    long src = ks_memobj_create(8 * P);
+    KT_ASSERT(src > 0);
+    static uint8_t fill[4 * KS_PAGE_SIZE];
+    memset(fill, 0x3c, sizeof fill);
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)src, 4 * P, fill, sizeof fill), (long)sizeof fill);
+    long ro = ks_handle_duplicate((ks_handle_t)src, KS_RIGHT_READ);
+    KT_ASSERT(ro > 0);
+    KT_EXPECT_EQ(ks_pager_supply_from(shared_pg.mo, 0, (ks_handle_t)ro, 4, 4), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_pager_supply_from(shared_pg.mo, 0, shared_pg.mo, 0, 1), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_pager_supply_from(shared_pg.mo, 0, (ks_handle_t)src, 4, 5), KS_ERR_RANGE);   /* past 4 */
+    KT_EXPECT_EQ(ks_pager_supply_from(shared_pg.mo, 0, (ks_handle_t)src, 4, 257), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_pager_supply_from(shared_pg.mo, 0, (ks_handle_t)src, 0, 1), KS_ERR_RANGE);  /* no page */
+    KT_EXPECT_EQ(ks_pager_supply_from(shared_pg.mo, 0, (ks_handle_t)src, 4, 4), 4);
+    uint8_t b[4];
+    KT_EXPECT_EQ(ks_memobj_read(shared_pg.mo, 2 * P + 7, b, 1), 1);
+    KT_EXPECT_EQ(b[0], 0x3c);
+    b[0] = 0x77;
+    KT_EXPECT_EQ(ks_memobj_write(shared_pg.mo, P + 5, b, 1), 1);          /* through the file ... */
+    KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)src, 5 * P + 5, b + 1, 1), 1);
+    KT_EXPECT_EQ(b[1], 0x77);                                              /* ... seen in the source */
+    KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)src, 7 * P + 200, b + 2, 1), 1);
+    KT_EXPECT_EQ(b[2], 0x3c);                                              /* the source's tail: its own */
+    long a = ks_vm_map(KS_PROCESS_SELF, shared_pg.mo, 0, 0, 4 * P, KS_PROT_READ | KS_MAP_SHARED);
+    KT_ASSERT(a > 0);
+    KT_EXPECT_EQ(*(volatile uint8_t *)(a + 3 * P + 99), 0x3c);            /* inside the size */
+    KT_EXPECT_EQ(*(volatile uint8_t *)(a + 3 * P + 100), 0);              /* the copy's zero tail */
+    uint64_t want[4];
+    KT_EXPECT_EQ(ks_pager_requests(shared_pg.mo, want, 4), 0);            /* nothing was asked */
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)a, 4 * P);
+    ks_handle_close((ks_handle_t)ro);
+    ks_handle_close((ks_handle_t)src);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 /* What the pager calls refuse. */
 static void pager_refused(void)
 {
@@ -3527,6 +3574,7 @@ static const struct ktest_case pager_cases[] = {
     { "dirty_writeback", pager_dirty_writeback },
     { "writeback_race", pager_writeback_race },
     { "server_never_waits", pager_server_never_waits },
+    { "supply_from", pager_supply_from },
     { "refused", pager_refused },
 };
 KTEST_SUITE(pager_suite, "pager", pager_cases);

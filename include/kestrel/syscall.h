@@ -283,6 +283,11 @@ enum ks_syscall {
                                    needs PAGER */
     KS_SYS_PAGER_EVICT,         /* (m, first page, pages <= 256) -> clean pages taken out (dirty
                                    ones stay); needs PAGER */
+    KS_SYS_PAGER_SUPPLY_FROM,   /* (m, first page, src memobj, its first page, pages <= 256) ->
+                                   pages installed, as SUPPLY, but each is src's own page, shared,
+                                   not a copy (a write to one is seen in both); a last page that
+                                   passes m's size is copied (its tail zeroed). src needs READ and
+                                   WRITE, and stops the supply where it has no page; needs PAGER */
 
     KS_SYS_COUNT
 };

@@ -7,7 +7,10 @@
  * pager, waits on a listener of its own; each notification names a slot of
  * `files` (the userdata), and the pager reads the pages asked for out of the
  * boot image and supplies them, READ_AHEAD pages from the first one asked
- * (pages present already are left as they are).
+ * (pages present already are left as they are), copied. (Not shared with
+ * KS_SYS_PAGER_SUPPLY_FROM: fsd's handle of the image is read-only, rightly,
+ * since a write to /bin/NAME would then reach the image init starts drivers
+ * from; a copy-on-write share would be the way.)
  *
  * Out of memory, a supply is tried again a few times (2 ms apart); then the
  * page is failed (the toucher gets EIO, or is killed for a fault) and kept in
