@@ -179,6 +179,12 @@ long disk_attach(struct node *dev, ks_handle_t port);
 /* FS_OP_SYNC: the disk's dirty pages written back and flushed: 0, or -EIO. */
 long disk_sync(void);
 
+/* 1 if n is the disk's file (/dev/vda). */
+int disk_node(const struct node *n);
+
+/* n is being removed: if it is the disk's file, fsd.c's /dev/vda is gone (the disk stays attached). */
+void disk_node_removed(const struct node *n);
+
 /*
  * Make lazy file n's memobj one the pager (pager.c, a thread started at the
  * first call) fills from the boot image: 0 or -errno (then file_load copies).

@@ -193,6 +193,19 @@ long pager_file(struct node *n)
     return 0;
 }
 
+static const struct node *disk_file;
+
+int disk_node(const struct node *n)
+{
+    return n && n == disk_file;
+}
+
+void disk_node_removed(const struct node *n)
+{
+    if (disk_node(n))
+        disk_file = NULL;
+}
+
 long disk_attach(struct node *dev, ks_handle_t port)
 {
     if (disk_port)
@@ -221,6 +234,7 @@ long disk_attach(struct node *dev, ks_handle_t port)
     n->perm = PERM_SET | 0660;
     n->mo = (ks_handle_t)mo;
     disk_port = port;
+    disk_file = n;
     files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, 1 };
     disk_slot = slot;
     __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);

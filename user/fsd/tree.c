@@ -184,6 +184,7 @@ long create_error(void)
 /* Remove n (a file, or an empty directory) for good. Clients holding its memobj keep it. */
 void node_remove(struct node *n)
 {
+    disk_node_removed(n);
     dir_unlink(n);
     ino_unhash(n);
     if (n->mo)
@@ -230,6 +231,8 @@ uint64_t file_size(const struct node *n)
 /* Truncate a file to 0 (O_TRUNC): a lazy one gets an empty memobj, nothing copied. */
 long file_truncate(struct node *n)
 {
+    if (disk_node(n))
+        return 0;               /* a disk keeps its size: O_TRUNC means nothing to it, as on Linux */
     if (n->lazy) {
         long mo = ks_memobj_create(0);
         if (mo < 0)
