@@ -297,8 +297,11 @@ static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, 
         if (__builtin_expect(mo->pager != NULL, 0) && got)
             pager_dirtied(mo, page);
         done += got;
-        if (got && offset + done > mo->size)
+        if (got && offset + done > mo->size) {
             mo->size = offset + done;
+            if (__builtin_expect(mo->pager != NULL, 0))
+                pager_resized(mo);      /* growth is reported */
+        }
         if (got < n) {
             if (!done)
                 return KS_ERR_FAULT;

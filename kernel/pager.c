@@ -23,6 +23,7 @@ static void pager_gone(struct ipc_close_hook *h, struct listener *l)
     struct pager *pg = (struct pager *)((char *)h - __builtin_offsetof(struct pager, on_close));
     ipc_listener_unwatch(h);
     ipc_notification_cancel(l, &pg->note);
+    ipc_notification_cancel(l, &pg->resized);
     pg->l = NULL;
     pg->npending = 0;
     object_put(&l->obj);
@@ -39,6 +40,9 @@ long pager_attach(struct memobj *mo, struct listener *l, uint64_t userdata)
     ipc_notification_init(&pg->note);
     pg->note.userdata = userdata;
     pg->note.word = KS_PAGER_NOTE;
+    ipc_notification_init(&pg->resized);
+    pg->resized.userdata = userdata;
+    pg->resized.word = KS_PAGER_NOTE_SIZE;
     list_node_init(&pg->on_close.link);
     pg->on_close.fn = pager_gone;
     wait_queue_init(&pg->waiters);
@@ -58,6 +62,7 @@ void pager_detach(struct memobj *mo)
     if (pg->l) {
         ipc_listener_unwatch(&pg->on_close);
         ipc_notification_cancel(pg->l, &pg->note);
+        ipc_notification_cancel(pg->l, &pg->resized);
         object_put(&pg->l->obj);
     }
     list_remove(&pg->all_link);
@@ -119,10 +124,17 @@ long pager_wait(struct memobj *mo, uint64_t index)
     }
 }
 
+void pager_resized(struct memobj *mo)
+{
+    if (mo->pager && mo->pager->l)
+        ipc_notify(mo->pager->l, &mo->pager->resized);
+}
+
 void pager_truncated(struct memobj *mo, uint64_t size)
 {
     struct pager *pg = mo->pager;
     uint64_t pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    pager_resized(mo);
     if (!pg || pages >= pg->limit)
         return;
     pg->limit = pages;

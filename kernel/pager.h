@@ -30,6 +30,7 @@
 struct pager {
     struct listener *l;                 /* held; NULL once its last handle closed */
     struct ipc_notification note;       /* posted at each new request (coalesces) */
+    struct ipc_notification resized;    /* posted when the memobj's size changes (coalesces) */
     struct ipc_close_hook on_close;
     struct wait_queue waiters;          /* threads waiting for any of its pages */
     uint64_t limit;                     /* pages [0, limit) come from the pager */
@@ -64,8 +65,11 @@ long pager_request(struct memobj *mo, uint64_t index);
  */
 long pager_wait(struct memobj *mo, uint64_t index);
 
-/* mo was truncated to `size` bytes: pages past it are not paged any more. */
+/* mo was truncated to `size` bytes: pages past it are not paged any more; the pager is told. */
 void pager_truncated(struct memobj *mo, uint64_t size);
+
+/* mo (paged) grew by a write: the pager is told (KS_PAGER_NOTE_SIZE). */
+void pager_resized(struct memobj *mo);
 
 /* KS_SYS_PAGER_REQUESTS, _SUPPLY and _FAIL on mo (the caller checked KS_RIGHT_PAGER). */
 long pager_requests(struct memobj *mo, uintptr_t out, uint64_t max);

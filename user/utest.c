@@ -3533,6 +3533,33 @@ static void pager_supply_from(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * The pager hears of size changes: a truncation and a write past the end
+ * each post KS_PAGER_NOTE_SIZE (coalescing while untaken), and the size it
+ * reads then is the new one.
+ */
+static void pager_resize_reported(void)
+{
+    struct ks_kstat k = kstat_now();
+    uint64_t note[2];
+    KT_ASSERT(paged_open(&shared_pg, 8 * KS_PAGE_SIZE));
+    KT_EXPECT_EQ(ks_listener_wait(shared_pg.listener, 0, note), KS_ERR_TIMED_OUT);
+    KT_EXPECT_EQ(ks_memobj_truncate(shared_pg.mo, 3 * KS_PAGE_SIZE), 0);
+    KT_EXPECT_EQ(ks_memobj_truncate(shared_pg.mo, 2 * KS_PAGE_SIZE), 0);
+    KT_EXPECT_EQ(ks_listener_wait(shared_pg.listener, 0, note), 0);
+    KT_EXPECT_EQ(note[0], KS_PAGER_NOTE_SIZE);
+    KT_EXPECT_EQ(note[1], 77);
+    KT_EXPECT_EQ(ks_listener_wait(shared_pg.listener, 0, note), KS_ERR_TIMED_OUT);   /* one, coalesced */
+    KT_EXPECT_EQ(ks_memobj_size(shared_pg.mo), 2 * KS_PAGE_SIZE);
+    uint8_t b = 1;
+    KT_EXPECT_EQ(ks_memobj_write(shared_pg.mo, 5 * KS_PAGE_SIZE, &b, 1), 1);   /* past the end: grows */
+    KT_EXPECT_EQ(ks_listener_wait(shared_pg.listener, 0, note), 0);
+    KT_EXPECT_EQ(note[0], KS_PAGER_NOTE_SIZE);
+    KT_EXPECT_EQ(ks_memobj_size(shared_pg.mo), 5 * KS_PAGE_SIZE + 1);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 /* What the pager calls refuse. */
 static void pager_refused(void)
 {
@@ -3575,6 +3602,7 @@ static const struct ktest_case pager_cases[] = {
     { "writeback_race", pager_writeback_race },
     { "server_never_waits", pager_server_never_waits },
     { "supply_from", pager_supply_from },
+    { "resize_reported", pager_resize_reported },
     { "refused", pager_refused },
 };
 KTEST_SUITE(pager_suite, "pager", pager_cases);

@@ -434,6 +434,9 @@ _Static_assert(sizeof(struct ks_ipc_stats) == 40, "ks_ipc_stats layout is ABI");
 
 /* The word of a pager's notification (KS_SYS_MEMOBJ_CREATE_PAGED). */
 #define KS_PAGER_NOTE       0x70616765ull   /* "page" */
+/* The word of a pager's other notification: the memobj's size changed (truncated, or grown by a
+   write or a truncate); the pager reads the new size with KS_SYS_MEMOBJ_SIZE. */
+#define KS_PAGER_NOTE_SIZE  0x73697a65ull   /* "size" */
 
 /* The largest KS_SYS_DMA_CREATE (256 contiguous pages). */
 #define KS_DMA_MAX_SIZE     (1ul << 20)
