@@ -162,7 +162,6 @@ static long take_desc(uint64_t desc, int use)
     int paged = 0;
     if ((r = check_desc(d, use, &paged)) != 0)
         return r;
-    ipc->bufs_paged = (uint8_t)paged;
     if (__builtin_expect(paged, 0) && (r = prefault_bufs(d)) != 0)
         return r;
     struct handle_table *table = current_process()->handles;
@@ -477,9 +476,16 @@ static long do_receive(struct listener *l, uint64_t desc, int have_desc, struct 
         int paged = 0;
         ipc->desc.send_len = 0;
         ipc->desc.send_nhandles = 0;
-        if ((r = check_recv_part(&ipc->desc, &paged)) != 0 ||
-            (__builtin_expect(paged, 0) && (r = prefault_bufs(&ipc->desc)) != 0))
+        if ((r = check_recv_part(&ipc->desc, &paged)) != 0)
             goto fail;
+        if (__builtin_expect(paged, 0)) {
+            /* The reply is delivered: its caller runs on before this thread may wait for a page. */
+            if (answered)
+                sched_wake(answered, 0);
+            answered = NULL;
+            if ((r = prefault_bufs(&ipc->desc)) != 0)
+                goto fail;
+        }
     } else if ((r = take_desc(desc, DESC_RECV)) != 0) {
         goto fail;
     }

@@ -59,8 +59,6 @@ struct thread_ipc {
     uint32_t handle_rights[KS_IPC_MAX_HANDLES];
     uint8_t handle_moved[KS_IPC_MAX_HANDLES];     /* taken from the sender's table (handle_take) */
     uint32_t nhandles;
-    uint8_t bufs_paged;             /* a buffer of desc lies in a paged memobj's mapping: the
-                                       C path faults it in first (ipc.c, prefault_bufs) */
 };
 
 struct thread;

@@ -216,9 +216,10 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
     if (count > PAGER_SUPPLY_MAX || count > pg->limit || first > pg->limit - count)
         return KS_ERR_RANGE;
     long done = 0;
+    uint64_t covered = 0;               /* pages looked at: installed, or there already */
     if (page_free_count() < PAGER_FREE_LOW)     /* file pages never take the last free memory */
         pager_reclaim(PAGER_RECLAIM_BATCH, mo, first, count);
-    for (uint64_t i = 0; i < count; i++) {
+    for (uint64_t i = 0; i < count; i++, covered = i) {
         if (memobj_lookup(mo, first + i))
             continue;                   /* present already: left as it is */
         void *page = account_page_alloc(account_of(&mo->obj), 0, 0);
@@ -245,8 +246,8 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
         }
         done++;
     }
-    if (done > 0)
-        unfail(pg, first, (uint64_t)done);
+    if (covered > 0)
+        unfail(pg, first, covered);
     unlist(pg, first, count);
     wake_all(&pg->waiters, 0);
     return done;
@@ -259,8 +260,8 @@ long pager_supply_from(struct memobj *mo, uint64_t first, struct memobj *src, ui
     if (count > PAGER_SUPPLY_MAX || count > pg->limit || first > pg->limit - count ||
         src_first + count < src_first)
         return KS_ERR_RANGE;
-    if (src == mo || memobj_is_device(src))
-        return KS_ERR_INVALID;
+    if (src == mo || memobj_is_device(src) || src->pager)
+        return KS_ERR_INVALID;          /* (a paged source's dirty marks are its own pager's) */
     long done = 0, err = 0;
     uint64_t i = 0;
     for (; i < count; i++) {
@@ -288,7 +289,7 @@ long pager_supply_from(struct memobj *mo, uint64_t first, struct memobj *src, ui
             err = KS_ERR_NO_MEMORY;
             break;
         }
-        page_flag_set(mine, PAGE_DIRTY, 0);
+        page_flag_set(mine, PAGE_DIRTY, 0);     /* (the source is not paged: the mark is mo's alone) */
         done++;
     }
     if (i > 0)
@@ -386,24 +387,27 @@ long pager_evict(struct memobj *mo, uint64_t first, uint64_t count)
 uint64_t pager_reclaim(uint64_t want, struct memobj *skip, uint64_t skip_first, uint64_t skip_count)
 {
     uint64_t before = page_free_count(), budget = PAGER_RECLAIM_LOOK;
-    /* Each pager in turn gives what it has from where it stopped last; the first goes last next time. */
-    for (int round = 0; round < 2 && page_free_count() - before < want && budget; round++) {
-        LIST_FOR_EACH(n, tmp, &all_pagers) {
-            struct pager *pg = LIST_ENTRY(n, struct pager, all_link);
-            for (uint64_t looked = 0; looked < pg->limit && budget && page_free_count() - before < want;
-                 looked++, budget--) {
-                if (pg->reclaim_next >= pg->limit)
-                    pg->reclaim_next = 0;
-                uint64_t i = pg->reclaim_next++;
-                if (pg->mo != skip || i - skip_first >= skip_count)
-                    evict_page(pg->mo, i);
-            }
-            if (page_free_count() - before >= want) {
-                list_remove(&pg->all_link);
-                list_push_back(&all_pagers, &pg->all_link);
-                break;
-            }
+    /*
+     * The pager first in line looks at up to a quarter of the budget from where
+     * it stopped last, then goes to the back of the line, whatever it gave: a
+     * huge memobj with few pages can use no more than its share, and the next
+     * pager is looked at in the same call.
+     */
+    while (budget && page_free_count() - before < want && !list_empty(&all_pagers)) {
+        struct pager *pg = LIST_ENTRY(all_pagers.head.next, struct pager, all_link);
+        uint64_t share = PAGER_RECLAIM_LOOK / 4 < budget ? PAGER_RECLAIM_LOOK / 4 : budget;
+        for (uint64_t looked = 0; looked < pg->limit && looked < share && page_free_count() - before < want;
+             looked++, budget--) {
+            if (pg->reclaim_next >= pg->limit)
+                pg->reclaim_next = 0;
+            uint64_t i = pg->reclaim_next++;
+            if (pg->mo != skip || i - skip_first >= skip_count)
+                evict_page(pg->mo, i);
         }
+        if (pg->limit == 0)
+            budget = budget > share ? budget - share : 0;    /* (an empty one costs its share too) */
+        list_remove(&pg->all_link);
+        list_push_back(&all_pagers, &pg->all_link);
     }
     return page_free_count() > before ? page_free_count() - before : 0;
 }

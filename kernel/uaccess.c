@@ -20,19 +20,14 @@ void uaccess_miss_forget(void)
     current_thread()->miss_vs = NULL;
 }
 
-long uaccess_pager_wait_peer(struct vm_space *peer)
+long uaccess_pager_wait(void)
 {
     struct thread *t = current_thread();
     struct vm_space *vs = t->miss_vs;
     t->miss_vs = NULL;
-    if (!vs || !t->proc || (vs != t->proc->vm && vs != peer))
-        return KS_ERR_FAULT;    /* (a note left from before can name no other space) */
+    if (!vs || !t->proc || vs != t->proc->vm)
+        return KS_ERR_FAULT;    /* only its own space (a note left from before can name no other) */
     return vm_pager_wait(vs, t->miss_addr);
-}
-
-long uaccess_pager_wait(void)
-{
-    return uaccess_pager_wait_peer(NULL);
 }
 
 /* A failed copy: wait for its pager page and say to try again (0), or the error. */

@@ -52,13 +52,6 @@ int uaccess_missed(void);
  */
 long uaccess_pager_wait(void);
 
-/*
- * The same when the copy was between this thread's address space and peer's
- * (an IPC transfer): the page may be in either. peer must be alive.
- */
-struct vm_space;
-long uaccess_pager_wait_peer(struct vm_space *peer);
-
 /* Forget the note (a caller that gives up on the copy instead of waiting). */
 void uaccess_miss_forget(void);
 

@@ -550,7 +550,7 @@ long vm_prefault(struct vm_space *vs, uintptr_t addr, uint64_t len, int access)
         else if (r == 0)
             at += PAGE_SIZE;
         if (r)
-            return r == KS_ERR_IO || r == KS_ERR_INTERRUPTED ? r : KS_ERR_FAULT;
+            return r == KS_ERR_IO || r == KS_ERR_INTERRUPTED || r == KS_ERR_NO_MEMORY ? r : KS_ERR_FAULT;
     }
     return 0;
 }

@@ -110,8 +110,11 @@ static void start_disk(void)
             continue;
         long l = ks_ipc_listener_create();
         long c = l > 0 ? ks_ipc_client_create((ks_handle_t)l, 1) : l;
-        if (c < 0)
+        if (c < 0) {
+            if (l > 0)
+                ks_handle_close((ks_handle_t)l);
             return;
+        }
         const char *argv[] = { "vblk", NULL };
         const ks_handle_t given[] = {
             (ks_handle_t)getauxval(KS_AT_DEVICE_MMIO(i)), (ks_handle_t)getauxval(KS_AT_DEVICE_IRQ(i)),

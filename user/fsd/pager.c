@@ -24,9 +24,8 @@
  * writes its dirty pages back (disk_sync).
  *
  * The pager answers no IPC call and touches no file mapping, so it never
- * waits for a page itself; the main thread may (a reply into a client's
- * buffer that lies in a file mapping waits for that page), and the pager
- * supplies it meanwhile. A slot is never freed: it holds its own handle of
+ * waits for a page itself (nor does the main thread: the kernel never makes a
+ * server wait for a page of its client's). A slot is never freed: it holds its own handle of
  * the memobj, since clients may touch pages after the file is removed; there
  * is at most one slot per boot-image file.
  */
@@ -217,8 +216,10 @@ long disk_attach(struct node *dev, ks_handle_t port)
     uint32_t slot = nfiles;
     static ks_handle_t disk_listener;
     pthread_t t;
+    if (slot == BOOT_MAX_FILES)
+        return -ENOMEM;
     long l = ks_ipc_listener_create();
-    if (l < 0 || slot == BOOT_MAX_FILES)
+    if (l < 0)
         return -ENOMEM;
     disk_listener = (ks_handle_t)l;
     long mo = ks_memobj_create_paged(size, disk_listener, slot);
@@ -229,6 +230,7 @@ long disk_attach(struct node *dev, ks_handle_t port)
             ks_handle_close((ks_handle_t)mo);
         if (mine > 0)
             ks_handle_close((ks_handle_t)mine);
+        ks_handle_close(disk_listener);
         return -ENOMEM;
     }
     n->perm = PERM_SET | 0660;
@@ -254,7 +256,7 @@ long disk_sync(void)
     if (!disk_port)
         return 0;
     const struct paged_file *f = &files[disk_slot];
-    uint64_t npages = f->size / KS_PAGE_SIZE;
+    uint64_t npages = (f->size + KS_PAGE_SIZE - 1) / KS_PAGE_SIZE;
     long err = 0;
     for (uint64_t base = 0; base < npages; base += 256) {
         uint64_t bits[4], n = npages - base < 256 ? npages - base : 256;
@@ -269,7 +271,10 @@ long disk_sync(void)
                 i++;
                 continue;
             }
-            uint64_t sectors = k * KS_PAGE_SIZE / BLK_SECTOR;
+            uint64_t bytes = k * KS_PAGE_SIZE, at = (base + i) * KS_PAGE_SIZE;
+            if (at + bytes > f->size)
+                bytes = f->size - at;           /* the disk's last page: only what is on the disk */
+            uint64_t sectors = (bytes + BLK_SECTOR - 1) / BLK_SECTOR;
             if (blk_call(BLK_OP_WRITE, (base + i) * (KS_PAGE_SIZE / BLK_SECTOR), sectors, run,
                          sectors * BLK_SECTOR, NULL, 0) != (long)(sectors * BLK_SECTOR))
                 err = -EIO;     /* (those pages are clean now, but the disk did not take them) */
