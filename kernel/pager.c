@@ -24,6 +24,7 @@ static void pager_gone(struct ipc_close_hook *h, struct listener *l)
     ipc_listener_unwatch(h);
     ipc_notification_cancel(l, &pg->note);
     ipc_notification_cancel(l, &pg->resized);
+    ipc_notification_cancel(l, &pg->clean);
     pg->l = NULL;
     pg->npending = 0;
     object_put(&l->obj);
@@ -43,6 +44,9 @@ long pager_attach(struct memobj *mo, struct listener *l, uint64_t userdata)
     ipc_notification_init(&pg->resized);
     pg->resized.userdata = userdata;
     pg->resized.word = KS_PAGER_NOTE_SIZE;
+    ipc_notification_init(&pg->clean);
+    pg->clean.userdata = userdata;
+    pg->clean.word = KS_PAGER_NOTE_CLEAN;
     list_node_init(&pg->on_close.link);
     pg->on_close.fn = pager_gone;
     wait_queue_init(&pg->waiters);
@@ -63,6 +67,7 @@ void pager_detach(struct memobj *mo)
         ipc_listener_unwatch(&pg->on_close);
         ipc_notification_cancel(pg->l, &pg->note);
         ipc_notification_cancel(pg->l, &pg->resized);
+        ipc_notification_cancel(pg->l, &pg->clean);
         object_put(&pg->l->obj);
     }
     list_remove(&pg->all_link);
@@ -199,14 +204,18 @@ static uint64_t reclaim_own(struct memobj *mo, uint64_t first, uint64_t count)
 {
     struct pager *pg = mo->pager;
     uint64_t before = page_free_count(), evicted = 0;
+    int dirty = 0;
     for (uint64_t looked = 0; looked < pg->limit && looked < PAGER_RECLAIM_LOOK && evicted < PAGER_RECLAIM_BATCH;
          looked++) {
         if (pg->reclaim_next >= pg->limit)
             pg->reclaim_next = 0;
         uint64_t i = pg->reclaim_next++;
-        if (i - first >= count)
-            evicted += (uint64_t)evict_page(mo, i);
+        int r = i - first >= count ? evict_page(mo, i) : 0;
+        evicted += r > 0;
+        dirty |= r < 0;
     }
+    if (dirty && pg->l)
+        ipc_notify(pg->l, &pg->clean);          /* its dirty pages could go once written back */
     return page_free_count() > before ? page_free_count() - before : 0;
 }
 
@@ -363,8 +372,10 @@ long pager_writeback(struct memobj *mo, uint64_t index, uintptr_t buf)
 static int evict_page(struct memobj *mo, uint64_t index)
 {
     void *page = memobj_lookup(mo, index);
-    if (!page || page_flag(page, PAGE_DIRTY))
+    if (!page)
         return 0;
+    if (page_flag(page, PAGE_DIRTY))
+        return -1;
     unmap_page(mo, index);
     if (mo->hint_page == page)
         mo->hint_page = NULL;
@@ -380,7 +391,7 @@ long pager_evict(struct memobj *mo, uint64_t first, uint64_t count)
     uint64_t end = first + count > mo->pager->limit ? mo->pager->limit : first + count;
     long n = 0;
     for (uint64_t i = first; i < end; i++)
-        n += evict_page(mo, i);
+        n += evict_page(mo, i) > 0;
     return n;
 }
 
@@ -396,14 +407,17 @@ uint64_t pager_reclaim(uint64_t want, struct memobj *skip, uint64_t skip_first, 
     while (budget && page_free_count() - before < want && !list_empty(&all_pagers)) {
         struct pager *pg = LIST_ENTRY(all_pagers.head.next, struct pager, all_link);
         uint64_t share = PAGER_RECLAIM_LOOK / 4 < budget ? PAGER_RECLAIM_LOOK / 4 : budget;
+        int dirty = 0;
         for (uint64_t looked = 0; looked < pg->limit && looked < share && page_free_count() - before < want;
              looked++, budget--) {
             if (pg->reclaim_next >= pg->limit)
                 pg->reclaim_next = 0;
             uint64_t i = pg->reclaim_next++;
-            if (pg->mo != skip || i - skip_first >= skip_count)
-                evict_page(pg->mo, i);
+            if ((pg->mo != skip || i - skip_first >= skip_count) && evict_page(pg->mo, i) < 0)
+                dirty = 1;
         }
+        if (dirty && pg->l)
+            ipc_notify(pg->l, &pg->clean);      /* ask it to write them back: then they can go */
         if (pg->limit == 0)
             budget = budget > share ? budget - share : 0;    /* (an empty one costs its share too) */
         list_remove(&pg->all_link);

@@ -31,6 +31,7 @@ struct pager {
     struct listener *l;                 /* held; NULL once its last handle closed */
     struct ipc_notification note;       /* posted at each new request (coalesces) */
     struct ipc_notification resized;    /* posted when the memobj's size changes (coalesces) */
+    struct ipc_notification clean;      /* posted when reclaim met dirty pages (coalesces) */
     struct ipc_close_hook on_close;
     struct wait_queue waiters;          /* threads waiting for any of its pages */
     uint64_t limit;                     /* pages [0, limit) come from the pager */

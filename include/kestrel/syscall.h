@@ -437,6 +437,9 @@ _Static_assert(sizeof(struct ks_ipc_stats) == 40, "ks_ipc_stats layout is ABI");
 /* The word of a pager's other notification: the memobj's size changed (truncated, or grown by a
    write or a truncate); the pager reads the new size with KS_SYS_MEMOBJ_SIZE. */
 #define KS_PAGER_NOTE_SIZE  0x73697a65ull   /* "size" */
+/* And a third: memory is short and the kernel found dirty pages of the memobj it could not evict;
+   the pager should write them back (KS_SYS_PAGER_DIRTY, _WRITEBACK), after which they can go. */
+#define KS_PAGER_NOTE_CLEAN 0x636c6e21ull   /* "cln!" */
 
 /* The largest KS_SYS_DMA_CREATE (256 contiguous pages). */
 #define KS_DMA_MAX_SIZE     (1ul << 20)

@@ -139,6 +139,10 @@ static void *pager_main(void *arg)
         long r = ks_listener_wait(listener, mine && nowed ? 100000000 : KS_FOREVER, note);
         if (mine && nowed)
             pay_owed(buf);
+        if (r == 0 && note[0] == KS_PAGER_NOTE_CLEAN && !mine) {
+            disk_sync();        /* memory is short and the disk's dirty pages hold it: write them back */
+            continue;
+        }
         if (r != 0 || note[0] != KS_PAGER_NOTE)
             continue;
         uint32_t slot = (uint32_t)note[1];
@@ -250,7 +254,19 @@ long disk_attach(struct node *dev, ks_handle_t port)
  * protocol's 64 KiB), then flush. A page written back is clean; a write
  * during this makes it dirty again, for the next sync (KS_SYS_PAGER_WRITEBACK).
  */
+static long disk_sync_locked(void);
+
 long disk_sync(void)
+{
+    static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;    /* the main thread's FS_OP_SYNC, or the
+                                                                  disk pager's KS_PAGER_NOTE_CLEAN */
+    pthread_mutex_lock(&one);
+    long r = disk_sync_locked();
+    pthread_mutex_unlock(&one);
+    return r;
+}
+
+static long disk_sync_locked(void)
 {
     static uint8_t run[BLK_MAX_BYTES];
     if (!disk_port)
