@@ -3616,6 +3616,28 @@ static volatile long pr_supplied;
 /* Word w of page p of the big file. */
 static uint64_t pr_word(uint64_t p, uint64_t w) { return p << 20 | w << 3 | 5; }
 
+/* Page p's word 0 as the writer of pressure.dirty_pages_cleaned leaves it (the rest stays pr_word's). */
+static uint64_t pr_written(uint64_t p) { return p * 0x9e3779b97f4a7c15ull; }
+
+static volatile long pr_cleaned, pr_clean_bad, pr_clean_notes;
+
+/* KS_PAGER_NOTE_CLEAN: write every dirty page back ("to disk": checked against pr_written, dropped). */
+static void pr_clean_all(uint64_t *page)
+{
+    pr_clean_notes++;
+    for (uint64_t base = 0; base < PR_PAGES; base += 256) {
+        uint64_t bits[4];
+        if (ks_pager_dirty(shared_pg.mo, base, 256, bits) <= 0)
+            continue;
+        for (uint64_t i = 0; i < 256; i++)
+            if ((bits[i / 64] >> (i % 64) & 1) && ks_pager_writeback(shared_pg.mo, base + i, page) == 1) {
+                pr_cleaned++;
+                pr_clean_bad += page[0] != pr_written(base + i) || page[9] != pr_word(base + i, 9);
+            }
+    }
+}
+
+/* The big file's pager: supplies pr_word's pages, and cleans when the kernel asks. */
 static void pr_serve(long unused)
 {
     static uint64_t page[KS_PAGE_SIZE / 8];
@@ -3623,17 +3645,20 @@ static void pr_serve(long unused)
         uint64_t note[2], want[8];
         if (ks_listener_wait(shared_pg.listener, 2000000, note) != 0)
             continue;
-        long n;
-        while ((n = ks_pager_requests(shared_pg.mo, want, 8)) > 0)
-            for (long i = 0; i < n; i++) {
-                for (uint64_t w = 0; w < KS_PAGE_SIZE / 8; w++)
-                    page[w] = pr_word(want[i], w);
-                long r = ks_pager_supply(shared_pg.mo, want[i], page, 1);
-                if (r > 0)
-                    pr_supplied += r;
-                else if (r < 0)
-                    ks_thread_sleep(1000000);       /* no memory at all: asked again later */
-            }
+        if (note[0] == KS_PAGER_NOTE_CLEAN) {
+            pr_clean_all(page);
+            continue;
+        }
+        long n = ks_pager_requests(shared_pg.mo, want, 8);
+        for (long i = 0; i < n; i++) {
+            for (uint64_t w = 0; w < KS_PAGE_SIZE / 8; w++)
+                page[w] = pr_word(want[i], w);
+            long r = ks_pager_supply(shared_pg.mo, want[i], page, 1);
+            if (r > 0)
+                pr_supplied += r;
+            else if (r < 0)
+                break;          /* no memory: see what else is asked first (to clean, likely) */
+        }
     }
     ks_thread_exit(0);
 }
@@ -3676,47 +3701,6 @@ static void pressure_file_larger_than_ram(void)
     paged_close(&shared_pg);
 }
 
-/* Page p's word as the writer leaves it (word 0 only; the rest is pr_word's). */
-static uint64_t pr_written(uint64_t p) { return p * 0x9e3779b97f4a7c15ull; }
-
-static volatile long pr_cleaned, pr_clean_bad, pr_clean_notes;
-
-/* As pr_serve, and on KS_PAGER_NOTE_CLEAN writes every dirty page back ("to disk": checked, dropped). */
-static void pr_serve_clean(long unused)
-{
-    static uint64_t page[KS_PAGE_SIZE / 8];
-    while (!pr_stop) {
-        uint64_t note[2], want[8];
-        if (ks_listener_wait(shared_pg.listener, 2000000, note) != 0)
-            continue;
-        if (note[0] == KS_PAGER_NOTE_CLEAN) {
-            pr_clean_notes++;
-            for (uint64_t base = 0; base < PR_PAGES; base += 256) {
-                uint64_t bits[4];
-                if (ks_pager_dirty(shared_pg.mo, base, 256, bits) <= 0)
-                    continue;
-                for (uint64_t i = 0; i < 256; i++)
-                    if ((bits[i / 64] >> (i % 64) & 1) && ks_pager_writeback(shared_pg.mo, base + i, page) == 1) {
-                        pr_cleaned++;
-                        pr_clean_bad += page[0] != pr_written(base + i) || page[9] != pr_word(base + i, 9);
-                    }
-            }
-            continue;
-        }
-        long n = ks_pager_requests(shared_pg.mo, want, 8);
-        for (long i = 0; i < n; i++) {
-            for (uint64_t w = 0; w < KS_PAGE_SIZE / 8; w++)
-                page[w] = pr_word(want[i], w);
-            long r = ks_pager_supply(shared_pg.mo, want[i], page, 1);
-            if (r > 0)
-                pr_supplied += r;
-            else if (r < 0)
-                break;          /* no memory: see what else is asked first (to clean, likely) */
-        }
-    }
-    ks_thread_exit(0);
-}
-
 /*
  * Every page of the 96 MiB paged memobj written once (a word of each): the
  * pages turn dirty, so the kernel cannot evict them; when memory runs short
@@ -3729,7 +3713,7 @@ static void pressure_dirty_pages_cleaned(void)
     KT_ASSERT(paged_open(&shared_pg, (uint64_t)PR_PAGES * KS_PAGE_SIZE));
     pr_stop = 0;
     pr_supplied = pr_cleaned = pr_clean_bad = pr_clean_notes = 0;
-    struct uthread t = thread_start(pr_serve_clean, 0);
+    struct uthread t = thread_start(pr_serve, 0);
     long failed = 0;
     for (uint64_t p = 0; p < PR_PAGES; p++) {
         uint64_t v = pr_written(p);
