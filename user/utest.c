@@ -3581,6 +3581,19 @@ static void pager_refused(void)
     KT_EXPECT_EQ(ks_pager_requests(shared_pg.mo, (uint64_t *)16, 4), 0);         /* nothing to copy */
     KT_EXPECT_EQ(ks_pager_fail(shared_pg.mo, 3, 0), KS_ERR_RANGE);
     KT_EXPECT_EQ(ks_pager_fail(shared_pg.mo, ~0ull, 2), KS_ERR_RANGE);
+    uint64_t bits[4];               /* write-back and eviction: the PAGER right, limits, buffers */
+    KT_EXPECT_EQ(ks_pager_dirty((ks_handle_t)no_pager, 0, 1, bits), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_pager_writeback((ks_handle_t)no_pager, 0, page), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_pager_evict((ks_handle_t)no_pager, 0, 1), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_pager_supply_from((ks_handle_t)no_pager, 0, (ks_handle_t)plain, 0, 1), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_pager_dirty((ks_handle_t)plain, 0, 1, bits), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, ~0ull, 2, bits), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_pager_evict(shared_pg.mo, 0, 257), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_pager_evict(shared_pg.mo, ~0ull, 2), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_pager_writeback(shared_pg.mo, 0, (void *)(uintptr_t)-4096), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_pager_writeback(shared_pg.mo, ~0ull, page), 0);                /* no such page */
+    KT_EXPECT_EQ(ks_pager_supply_from(shared_pg.mo, 0, KS_HANDLE_NONE, 0, 1), KS_ERR_BAD_HANDLE);
+    KT_EXPECT_EQ(ks_pager_supply_from(shared_pg.mo, 0, (ks_handle_t)plain, ~0ull, 2), KS_ERR_RANGE);
     KT_EXPECT_EQ(ks_memobj_create_paged(KS_PAGE_SIZE, (ks_handle_t)plain, 0), KS_ERR_WRONG_TYPE);
     KT_EXPECT_EQ(ks_memobj_create_paged(KS_PAGE_SIZE, KS_HANDLE_NONE, 0), KS_ERR_BAD_HANDLE);
     KT_EXPECT_EQ(ks_memobj_create_paged(~0ull, shared_pg.listener, 0), KS_ERR_RANGE);
