@@ -1,0 +1,119 @@
+/*
+ * user/fsd/ext2.h - the ext2 file system format (revision 1) as fsd reads it:
+ * the superblock, group descriptors, inodes, block maps and directories of an
+ * image that is all in memory at `disk` (fsd maps the disk's memobj there, so
+ * the pager brings each block in when it is first touched; the host tests
+ * give it a malloc'd image).
+ *
+ * Nothing here trusts the image: every block number, inode number, length and
+ * directory record is checked against the file system's bounds before it is
+ * used, and a bad one is -EIO, never a read outside `disk`. Mounting checks
+ * the superblock and every group descriptor and says what is wrong.
+ *
+ * No system calls and no allocation: the code builds for the host too
+ * (tests/test_ext2.c runs it under AddressSanitizer on mke2fs images and on
+ * mutations of them).
+ */
+#ifndef USER_FSD_EXT2_H
+#define USER_FSD_EXT2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EXT2_ROOT_INO       2
+#define EXT2_NDIR           12          /* direct block pointers in an inode */
+#define EXT2_NAME_MAX       255
+
+/* Inode modes (i_mode's type bits) and directory entry file types. */
+#define EXT2_S_IFMT         0170000
+#define EXT2_S_IFREG        0100000
+#define EXT2_S_IFDIR        0040000
+#define EXT2_S_IFLNK        0120000
+
+/* One mounted file system: geometry from the superblock, checked. */
+struct ext2 {
+    const uint8_t *disk;        /* the whole disk, disk_size bytes */
+    uint64_t disk_size;
+    uint32_t block_size;        /* 1024 << s_log_block_size: 1 KiB .. 64 KiB */
+    uint32_t blocks_count;
+    uint32_t inodes_count;
+    uint32_t first_data_block;
+    uint32_t blocks_per_group, inodes_per_group;
+    uint32_t inode_size;        /* 128 for revision 0, else s_inode_size */
+    uint32_t groups;
+    uint32_t first_ino;         /* the first inode for ordinary files (11) */
+    uint32_t gdt_block;         /* where the group descriptors start */
+    uint32_t ptrs;              /* block numbers per indirect block (block_size / 4) */
+    int filetype;               /* INCOMPAT_FILETYPE: directory entries carry the type */
+    int read_only;              /* a read-only-compatible feature fsd does not know */
+};
+
+/* An inode as fsd uses it (decoded from the disk's little-endian record). */
+struct ext2_inode {
+    uint32_t ino;
+    uint16_t mode;              /* type | permissions */
+    uint16_t links;
+    uint32_t uid, gid;
+    uint64_t size;              /* i_size | i_size_high << 32 (regular files) */
+    uint32_t atime, ctime, mtime;
+    uint32_t blocks512;         /* i_blocks: 512-byte units held, metadata included */
+    uint32_t flags;
+    uint32_t file_acl;
+    uint32_t block[15];         /* 12 direct, single, double, triple indirect */
+};
+
+/* One directory entry as ext2_dir_next gives it. */
+struct ext2_dirent {
+    uint32_t ino;
+    uint8_t type;               /* EXT2_FT_* (0 without the filetype feature) */
+    uint8_t namelen;
+    char name[EXT2_NAME_MAX + 1];   /* NUL-terminated */
+};
+
+enum { EXT2_FT_UNKNOWN, EXT2_FT_REG, EXT2_FT_DIR, EXT2_FT_CHR, EXT2_FT_BLK, EXT2_FT_FIFO,
+       EXT2_FT_SOCK, EXT2_FT_SYMLINK };
+
+/*
+ * Mount the image (size bytes at disk): 0, or -EINVAL with a one-line reason
+ * in why (at most whylen bytes): not ext2, a revision or feature fsd cannot
+ * read, geometry that does not fit the disk, a group descriptor pointing
+ * outside its file system.
+ */
+int ext2_mount(struct ext2 *fs, const uint8_t *disk, uint64_t size, char *why, size_t whylen);
+
+/* Inode ino decoded into *out: 0, or -EIO (ino 0 or past s_inodes_count, or its table off the disk). */
+int ext2_inode_get(const struct ext2 *fs, uint32_t ino, struct ext2_inode *out);
+
+/*
+ * The disk block holding block `index` of the inode's data: 0 for a hole, a
+ * block number, or -EIO (a pointer outside the file system, or an index past
+ * what triple indirection reaches).
+ */
+int64_t ext2_bmap(const struct ext2 *fs, const struct ext2_inode *in, uint64_t index);
+
+/*
+ * Read len bytes at off of a regular file, directory or slow symlink into buf:
+ * the bytes read (short at the end of the file; holes read as zeros), or -EIO.
+ */
+int64_t ext2_read(const struct ext2 *fs, const struct ext2_inode *in, uint64_t off, void *buf, uint64_t len);
+
+/*
+ * The next entry of directory `dir` from *pos (a byte offset; start at 0),
+ * skipping unused records: 1 with *out filled and *pos past it, 0 at the end,
+ * -EIO for a malformed record (a length that is short, unaligned, or crosses
+ * its block; a name longer than the record; an inode number past the file
+ * system's). Records are walked block by block, so a bad block ends the walk.
+ */
+int ext2_dir_next(const struct ext2 *fs, const struct ext2_inode *dir, uint64_t *pos, struct ext2_dirent *out);
+
+/* The inode number of `name` (len bytes) in directory dir: > 0, -ENOENT, or -EIO. */
+int64_t ext2_lookup(const struct ext2 *fs, const struct ext2_inode *dir, const char *name, size_t len);
+
+/*
+ * A symbolic link's target into buf (cap bytes, not NUL-terminated): its
+ * length, or -EIO (longer than cap or than a block, or unreadable). Fast links
+ * keep the target in i_block itself.
+ */
+int64_t ext2_readlink(const struct ext2 *fs, const struct ext2_inode *in, char *buf, size_t cap);
+
+#endif
