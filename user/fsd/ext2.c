@@ -55,12 +55,17 @@ static int refuse(char *why, size_t whylen, const char *reason)
     return -EINVAL;
 }
 
-/* Block b's bytes, or NULL if b is 0, past the file system, or past the disk. */
+/* len bytes at byte `at` of block b, or NULL if b is 0 or past the file system, or unreadable. */
+static const uint8_t *block_part(const struct ext2 *fs, uint64_t b, uint32_t at, uint32_t len)
+{
+    if (b == 0 || b >= fs->blocks_count || at + len > fs->block_size)
+        return NULL;
+    return fs->read(fs->ctx, b * fs->block_size + at, len);
+}
+
 static const uint8_t *block_at(const struct ext2 *fs, uint64_t b)
 {
-    if (b == 0 || b >= fs->blocks_count || (b + 1) * fs->block_size > fs->disk_size)
-        return NULL;
-    return fs->disk + b * fs->block_size;
+    return block_part(fs, b, 0, fs->block_size);
 }
 
 /* Is block b one a group may name for its bitmaps or inode table (count blocks from b)? */
@@ -69,18 +74,30 @@ static int blocks_inside(const struct ext2 *fs, uint64_t b, uint64_t count)
     return b >= fs->first_data_block && b + count <= fs->blocks_count && b + count >= b;
 }
 
-int ext2_mount(struct ext2 *fs, const uint8_t *disk, uint64_t size, char *why, size_t whylen)
+/* Group g's descriptor (GD_SIZE bytes), or NULL if unreadable. */
+static const uint8_t *group_desc(const struct ext2 *fs, uint32_t g)
+{
+    uint64_t at = (uint64_t)g * GD_SIZE;
+    return block_part(fs, fs->gdt_block + at / fs->block_size, (uint32_t)(at % fs->block_size), GD_SIZE);
+}
+
+int ext2_mount(struct ext2 *fs, ext2_read_fn read, void *ctx, uint64_t size, char *why, size_t whylen)
 {
     memset(fs, 0, sizeof *fs);
     if (size < SB_OFFSET + 1024)
         return refuse(why, whylen, "the disk is smaller than a superblock");
-    const uint8_t *sb = disk + SB_OFFSET;
+    const uint8_t *sb = read(ctx, SB_OFFSET, 1024);
+    if (!sb) {
+        refuse(why, whylen, "the superblock could not be read");
+        return -EIO;
+    }
     if (le16(sb + SB_MAGIC_OFF) != SB_MAGIC)
         return refuse(why, whylen, "no ext2 superblock (bad magic)");
     uint32_t log = le32(sb + SB_LOG_BLOCK_SIZE);
-    if (log > 6)
-        return refuse(why, whylen, "block size above 64 KiB");
-    fs->disk = disk;
+    if (log > 2)
+        return refuse(why, whylen, "a block size above 4 KiB");
+    fs->read = read;
+    fs->ctx = ctx;
     fs->disk_size = size;
     fs->block_size = 1024u << log;
     fs->ptrs = fs->block_size / 4;
@@ -120,7 +137,11 @@ int ext2_mount(struct ext2 *fs, const uint8_t *disk, uint64_t size, char *why, s
         return refuse(why, whylen, "the group descriptors do not fit the file system");
     uint64_t table_blocks = ((uint64_t)fs->inodes_per_group * fs->inode_size + fs->block_size - 1) / fs->block_size;
     for (uint32_t g = 0; g < fs->groups; g++) {
-        const uint8_t *gd = disk + (uint64_t)fs->gdt_block * fs->block_size + (uint64_t)g * GD_SIZE;
+        const uint8_t *gd = group_desc(fs, g);
+        if (!gd) {
+            refuse(why, whylen, "a group descriptor could not be read");
+            return -EIO;
+        }
         if (!blocks_inside(fs, le32(gd + GD_BLOCK_BITMAP), 1) || !blocks_inside(fs, le32(gd + GD_INODE_BITMAP), 1) ||
             !blocks_inside(fs, le32(gd + GD_INODE_TABLE), table_blocks))
             return refuse(why, whylen, "a group descriptor names blocks outside the file system");
@@ -133,11 +154,14 @@ int ext2_inode_get(const struct ext2 *fs, uint32_t ino, struct ext2_inode *out)
     if (ino == 0 || ino > fs->inodes_count)
         return -EIO;
     uint32_t g = (ino - 1) / fs->inodes_per_group, idx = (ino - 1) % fs->inodes_per_group;
-    const uint8_t *gd = fs->disk + (uint64_t)fs->gdt_block * fs->block_size + (uint64_t)g * GD_SIZE;
-    uint64_t at = (uint64_t)le32(gd + GD_INODE_TABLE) * fs->block_size + (uint64_t)idx * fs->inode_size;
-    if (at + fs->inode_size > (uint64_t)fs->blocks_count * fs->block_size)
+    const uint8_t *gd = group_desc(fs, g);
+    if (!gd)
+        return -EIO;
+    uint64_t at = (uint64_t)idx * fs->inode_size;   /* (inode_size divides the block size) */
+    const uint8_t *p = block_part(fs, le32(gd + GD_INODE_TABLE) + at / fs->block_size,
+                                  (uint32_t)(at % fs->block_size), fs->inode_size);
+    if (!p)
         return -EIO;            /* (mount checked the tables; the image may have changed since) */
-    const uint8_t *p = fs->disk + at;
     out->ino = ino;
     out->mode = le16(p + IN_MODE);
     out->links = le16(p + IN_LINKS);
@@ -162,10 +186,10 @@ static int64_t indirect(const struct ext2 *fs, uint32_t b, uint64_t i)
 {
     if (b == 0)
         return 0;
-    const uint8_t *p = block_at(fs, b);
+    const uint8_t *p = block_part(fs, b, (uint32_t)(4 * i), 4);
     if (!p)
         return -EIO;
-    uint32_t v = le32(p + 4 * i);
+    uint32_t v = le32(p);
     return v == 0 ? 0 : v >= fs->blocks_count ? -EIO : (int64_t)v;
 }
 
@@ -207,11 +231,11 @@ int64_t ext2_read(const struct ext2 *fs, const struct ext2_inode *in, uint64_t o
         int64_t b = ext2_bmap(fs, in, at / fs->block_size);
         if (b < 0)
             return -EIO;
-        const uint8_t *p = b ? block_at(fs, (uint64_t)b) : NULL;
+        const uint8_t *p = b ? block_part(fs, (uint64_t)b, (uint32_t)in_block, (uint32_t)n) : NULL;
         if (b && !p)
             return -EIO;
         if (p)
-            memcpy(out + done, p + in_block, n);
+            memcpy(out + done, p, n);
         else
             memset(out + done, 0, n);
         done += n;

@@ -1,14 +1,15 @@
 /*
  * user/fsd/ext2.h - the ext2 file system format (revision 1) as fsd reads it:
- * the superblock, group descriptors, inodes, block maps and directories of an
- * image that is all in memory at `disk` (fsd maps the disk's memobj there, so
- * the pager brings each block in when it is first touched; the host tests
- * give it a malloc'd image).
+ * the superblock, group descriptors, inodes, block maps and directories,
+ * read through a callback that gives the bytes of one block (or part of one)
+ * at a time: fsd's reads the disk's memobj (the disk pager brings each page
+ * in when it is first read); the host tests' copies out of an image file
+ * into a buffer of exactly the size asked, so that a read past it is caught.
  *
  * Nothing here trusts the image: every block number, inode number, length and
  * directory record is checked against the file system's bounds before it is
- * used, and a bad one is -EIO, never a read outside `disk`. Mounting checks
- * the superblock and every group descriptor and says what is wrong.
+ * used, and a bad one is -EIO, never a read outside the file system. Mounting
+ * checks the superblock and every group descriptor and says what is wrong.
  *
  * No system calls and no allocation: the code builds for the host too
  * (tests/test_ext2.c runs it under AddressSanitizer on mke2fs images and on
@@ -30,11 +31,19 @@
 #define EXT2_S_IFDIR        0040000
 #define EXT2_S_IFLNK        0120000
 
+/*
+ * The bytes [off, off + len) of the disk: a pointer valid until the next call,
+ * or NULL if they cannot be read (an I/O error). Calls never cross a 1 KiB
+ * boundary before mounting (the superblock) or a block boundary after it.
+ */
+typedef const uint8_t *(*ext2_read_fn)(void *ctx, uint64_t off, uint32_t len);
+
 /* One mounted file system: geometry from the superblock, checked. */
 struct ext2 {
-    const uint8_t *disk;        /* the whole disk, disk_size bytes */
+    ext2_read_fn read;
+    void *ctx;
     uint64_t disk_size;
-    uint32_t block_size;        /* 1024 << s_log_block_size: 1 KiB .. 64 KiB */
+    uint32_t block_size;        /* 1024 << s_log_block_size: 1, 2 or 4 KiB */
     uint32_t blocks_count;
     uint32_t inodes_count;
     uint32_t first_data_block;
@@ -74,14 +83,15 @@ enum { EXT2_FT_UNKNOWN, EXT2_FT_REG, EXT2_FT_DIR, EXT2_FT_CHR, EXT2_FT_BLK, EXT2
        EXT2_FT_SOCK, EXT2_FT_SYMLINK };
 
 /*
- * Mount the image (size bytes at disk): 0, or -EINVAL with a one-line reason
- * in why (at most whylen bytes): not ext2, a revision or feature fsd cannot
- * read, geometry that does not fit the disk, a group descriptor pointing
- * outside its file system.
+ * Mount the file system on a disk of `size` bytes read through read(ctx, ...):
+ * 0, or -EINVAL with a one-line reason in why (at most whylen bytes): not
+ * ext2, a revision, feature or block size fsd cannot read, geometry that does
+ * not fit the disk, a group descriptor pointing outside its file system; -EIO
+ * if the disk could not be read.
  */
-int ext2_mount(struct ext2 *fs, const uint8_t *disk, uint64_t size, char *why, size_t whylen);
+int ext2_mount(struct ext2 *fs, ext2_read_fn read, void *ctx, uint64_t size, char *why, size_t whylen);
 
-/* Inode ino decoded into *out: 0, or -EIO (ino 0 or past s_inodes_count, or its table off the disk). */
+/* Inode ino decoded into *out: 0, or -EIO (ino 0 or past s_inodes_count, or unreadable). */
 int ext2_inode_get(const struct ext2 *fs, uint32_t ino, struct ext2_inode *out);
 
 /*
