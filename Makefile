@@ -8,6 +8,7 @@
 #   make readme-check  README's figures, chart and file lists against build/bench.txt and this Makefile
 #   make chart      redraw docs/bench-chart.svg from build/bench.txt (tools/chart)
 #   make qemu       boot the kernel (./qemu-run.sh: with build/disk.img attached; DISK=none: without)
+#   make disk-reset make build/disk.img again from the folder disk/ (its ext2 file system)
 #   make fuzz       the system-call fuzzer: SEEDS=A..B (1..64) CALLS=N (25000), or
 #                   SEED=S CALLS=N to replay one seed with every call printed
 #   make trace      boot the trace kernel (ARGS=...: the bootargs) under -icount; its event
@@ -74,7 +75,7 @@ KNAME := kernel
 endif
 KERNEL_OBJS := $(patsubst %,$(KD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: all test bench bench-audit readme-check chart profile fuzz qemu gdb trace clean FORCE
+.PHONY: all test bench bench-audit readme-check chart profile fuzz qemu gdb trace clean disk-reset FORCE
 all: $(B)/kernel.elf
 FORCE:
 
@@ -305,10 +306,18 @@ $(B)/kernel-trace.elf: FORCE | $(B)/kernel-debug.elf
 	@$(MAKE) --no-print-directory KVARIANT=trace $@
 endif
 
-# The disk ./qemu-run.sh attaches (blank; the system shows it as /dev/vda).
+# The disk ./qemu-run.sh attaches (/dev/vda): an ext2 file system made from the
+# folder disk/ once, and kept (what the system writes there survives runs);
+# make disk-reset makes it again. (mke2fs is in /usr/sbin, not on every PATH.)
+MKE2FS := PATH="$$PATH:/usr/sbin:/sbin" mke2fs
 $(B)/disk.img:
 	@mkdir -p $(B)
-	truncate -s 16M $@
+	$(MKE2FS) -q -F -t ext2 -b 4096 -L kestrel -E root_owner=0:0 -d disk $@.tmp 64M >/dev/null
+	mv $@.tmp $@
+
+disk-reset:
+	rm -f $(B)/disk.img
+	@$(MAKE) --no-print-directory $(B)/disk.img
 
 # The disk the block driver's tests write all over (user/ublk.c: TEST_DISK_SECTORS).
 $(B)/test-disk.img:

@@ -3,8 +3,9 @@
 # machine with Debian's OpenSBI. Extra arguments go to QEMU, for example
 #   ./qemu-run.sh -s -S            wait for gdb on port 1234 (or use `make gdb`)
 #   ./qemu-run.sh -append ktest    run the in-kernel tests
-# A disk is attached as a virtio block device: build/disk.img (16 MiB, made by
-# the build), or DISK=path for another raw image, or DISK=none for none.
+# A disk is attached as a virtio block device: build/disk.img (64 MiB of ext2,
+# made from the folder disk/ by the build once and kept; `make disk-reset`
+# makes it again), or DISK=path for another raw image, or DISK=none for none.
 # Quit QEMU with Ctrl-A then X. The exit status is the kernel's shutdown status.
 set -e
 cd "$(dirname "$0")"

@@ -247,6 +247,13 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
             zero_past_end(mo, first + i, page);
             page_flag_set(page, PAGE_DIRTY, 0);     /* as the pager has it */
             err = radix_insert(&mo->pages, first + i, page) != 0 ? KS_ERR_NO_MEMORY : 0;
+            /*
+             * The page fitted the account but its radix node did not: make room
+             * the same way, or every later try fails the same (a pager that
+             * never hears KS_PAGER_NOTE_CLEAN, a writer waiting for ever).
+             */
+            if (err && (reclaim_own(mo, first, count) || pager_reclaim(PAGER_RECLAIM_BATCH, mo, first, count)))
+                err = radix_insert(&mo->pages, first + i, page) != 0 ? KS_ERR_NO_MEMORY : 0;
         }
         if (err) {
             page_unref(page);

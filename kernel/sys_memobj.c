@@ -129,6 +129,13 @@ long sys_pager_dirty(sysarg_t m, sysarg_t first, sysarg_t count, sysarg_t out)
 long sys_pager_writeback(sysarg_t m, sysarg_t index, sysarg_t buf) { return on_pager(m, writeback, index, buf, 0); }
 long sys_pager_evict(sysarg_t m, sysarg_t first, sysarg_t count) { return on_pager(m, evict, first, count, 0); }
 
+static long users(struct memobj *mo, uint64_t a, uint64_t b, uint64_t c)
+{
+    return (long)mo->obj.refs - 2;      /* less the caller's handle and on_pager's reference */
+}
+
+long sys_pager_users(sysarg_t m) { return on_pager(m, users, 0, 0, 0); }
+
 long sys_pager_supply_from(sysarg_t m, sysarg_t first, sysarg_t src, sysarg_t src_first, sysarg_t count)
 {
     struct memobj *mo, *from;

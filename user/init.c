@@ -15,6 +15,8 @@
  *   blk      run user/ublk.c, the virtio block driver's tests (a disk attached)
  *   disk     run mtest's cases of the disk as /dev/vda (the 4 MiB test disk
  *            attached), kill the block driver, and run the case for a dead one
+ *   ext2     the same with mtest's ext2 cases (tools/ext2-test-image's disk,
+ *            mounted as "/")
  *   pagefill run utest's pressure suite: a paged file larger than RAM (boot
  *            it with -m 64M)
  *   bench    report boot_to_hello, then run the benchmark programs (ubench,
@@ -472,22 +474,23 @@ static int run_ublk(void)
 }
 
 /*
- * The disk through fsd (/dev/vda): mtest's disk cases, then the driver killed
- * and mtest's case for a disk whose driver is gone (EIO, fsd still serving).
+ * The disk through fsd (/dev/vda): mtest's `cases`, then the driver killed
+ * and mtest's `dead_cases`, for a disk whose driver is gone (EIO, fsd still
+ * serving).
  */
-static int run_disk(void)
+static int run_disk(const char *cases, const char *dead_cases)
 {
     if (disk_port == KS_HANDLE_NONE) {
         printf("init: disk: no virtio block device (QEMU needs -drive ... -device virtio-blk-device and "
                "-global virtio-mmio.force-legacy=false)\n");
         return 1;
     }
-    const char *argv[] = { "mtest", "disk", NULL };
+    const char *argv[] = { "mtest", cases, NULL };
     int status = run_args("mtest", argv, 0, NULL, 0);
     uint64_t st = 0;
     ks_process_kill(disk_driver);
     ks_process_wait(disk_driver, &st);
-    const char *dead[] = { "mtest", "disk-dead", NULL };
+    const char *dead[] = { "mtest", dead_cases, NULL };
     return status | run_args("mtest", dead, 0, NULL, 0);
 }
 
@@ -759,7 +762,9 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "blk") == 0) {
             status |= run_ublk();
         } else if (strcmp(argv[i], "disk") == 0) {
-            status |= run_disk();
+            status |= run_disk("disk", "disk-dead");
+        } else if (strcmp(argv[i], "ext2") == 0) {
+            status |= run_disk("ext2", "ext2-dead");
         } else if (strcmp(argv[i], "pagefill") == 0) {
             const char *pargv[] = { "utest", "pressure", NULL };   /* a paged file larger than RAM */
             status |= run_args("utest", pargv, 1, NULL, 0);

@@ -2690,6 +2690,249 @@ static const struct mcase disk_dead_cases[] = {
     { "disk.dead_gives_eio", disk_dead_gives_eio },
 };
 
+/*
+ * The disk's ext2 file system as "/" (fsd's mount.c), on the image
+ * tools/ext2-test-image made: "mtest ext2" checks every file, directory and
+ * link its /MANIFEST lists, that a walk of "/" finds exactly those, that a
+ * mapping reads what read() does, that every change is EROFS, and that the
+ * damaged /bad gives errors while fsd goes on serving. "mtest ext2-dead"
+ * runs after init killed the block driver.
+ */
+#define EXT2_HASH_OFFSET 0xcbf29ce484222325ull
+#define EXT2_HASH_PRIME  0x100000001b3ull
+#define EXT2_MAX_ENTRIES 1100
+
+/* ext2-test-image's word_hash: FNV-1a steps over 8-byte words (zero-padded), xor the size. */
+static uint64_t ext2_hash_words(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, p + i, n - i < 8 ? n - i : 8);
+        h = (h ^ w) * EXT2_HASH_PRIME;
+    }
+    return h;
+}
+
+/* The hash of the file at path through read() (its size in *size), or 0 with *size -1 on an error. */
+static uint64_t ext2_hash_file(const char *path, long long *size)
+{
+    static uint8_t buf[65536];
+    uint64_t h = EXT2_HASH_OFFSET, total = 0;
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : 0;
+    while (fd >= 0 && (n = read(fd, buf, sizeof buf)) > 0) {
+        h = ext2_hash_words(h, buf, (size_t)n);     /* (reads are whole 8-byte words but at the end) */
+        total += (uint64_t)n;
+    }
+    if (fd >= 0)
+        close(fd);
+    *size = n < 0 ? -1 : (long long)total;
+    return n < 0 ? 0 : h ^ total;
+}
+
+static struct ext2_entry {
+    char kind;                  /* F, D, L or H */
+    char path[160];
+    char arg[160];              /* L: the target; H: the other name */
+    long long size;
+    uint64_t hash;
+    int seen;
+} ext2_manifest[EXT2_MAX_ENTRIES];
+static int ext2_entries;
+
+/* Read /MANIFEST (once): the number of entries, or -1. */
+static int ext2_manifest_load(void)
+{
+    if (ext2_entries)
+        return ext2_entries;
+    FILE *f = fopen("/MANIFEST", "r");
+    char line[400];
+    if (!f)
+        return -1;
+    while (ext2_entries < EXT2_MAX_ENTRIES && fgets(line, sizeof line, f)) {
+        struct ext2_entry *e = &ext2_manifest[ext2_entries];
+        unsigned long long h = 0;
+        e->kind = line[0];
+        int got = sscanf(line + 1, " %159s %159s", e->path, e->arg);
+        if (e->kind == 'F' && sscanf(line + 1, " %159s %lld %llx", e->path, &e->size, &h) == 3)
+            e->hash = h;
+        else if (e->kind == 'F' || (e->kind != 'D' && got != 2) || got < 1)
+            continue;
+        ext2_entries++;
+    }
+    fclose(f);
+    return ext2_entries;
+}
+
+static struct ext2_entry *ext2_find(const char *path)
+{
+    for (int i = 0; i < ext2_entries; i++)
+        if (strcmp(ext2_manifest[i].path, path) == 0)
+            return &ext2_manifest[i];
+    return NULL;
+}
+
+/* Every entry of the manifest, as stat, read and readlink see it. */
+static void ext2_manifest_matches(void)
+{
+    REQUIRE(ext2_manifest_load() > 1000);
+    int bad = 0;
+    for (int i = 0; i < ext2_entries; i++) {
+        const struct ext2_entry *e = &ext2_manifest[i];
+        struct stat st, other;
+        char target[200];
+        long long size;
+        int ok = lstat(e->path, &st) == 0;
+        if (ok && e->kind == 'F') {
+            uint64_t h = ext2_hash_file(e->path, &size);
+            ok = S_ISREG(st.st_mode) && st.st_size == e->size && size == e->size && h == e->hash;
+        } else if (ok && e->kind == 'D') {
+            ok = S_ISDIR(st.st_mode);
+        } else if (ok && e->kind == 'L') {
+            ssize_t n = readlink(e->path, target, sizeof target);
+            ok = S_ISLNK(st.st_mode) && n == (ssize_t)strlen(e->arg) && memcmp(target, e->arg, (size_t)n) == 0 &&
+                 stat(e->path, &other) == 0;        /* and it resolves */
+        } else if (ok && e->kind == 'H') {
+            ok = stat(e->arg, &other) == 0 && other.st_ino == st.st_ino;
+        }
+        if (!ok && bad++ < 5)
+            FAIL("%c %s: not as the manifest says (errno %d)", e->kind, e->path, errno);
+    }
+    CHECK_EQ(bad, 0);
+}
+
+/* Walk dir (path, len bytes used of 160) recursively, marking manifest entries seen: entries not in it. */
+static int ext2_walk(char *path, size_t len, int depth)
+{
+    int extra = 0;
+    DIR *d = opendir(len ? path : "/");
+    struct dirent *de;
+    if (!d)
+        return 1;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (len == 0 && (strcmp(de->d_name, "bin") == 0 || strcmp(de->d_name, "dev") == 0 ||
+                         strcmp(de->d_name, "etc") == 0 || strcmp(de->d_name, "tmp") == 0 ||
+                         strcmp(de->d_name, "bad") == 0 || strcmp(de->d_name, "MANIFEST") == 0 ||
+                         strcmp(de->d_name, "cold") == 0))
+            continue;           /* fsd's own folders, the damaged one, the manifest, the dead case's */
+        size_t n = len + 1 + strlen(de->d_name);
+        if (n >= 160)
+            return extra + 1;
+        snprintf(path + len, 160 - len, "/%s", de->d_name);
+        struct ext2_entry *e = ext2_find(path);
+        if (e)
+            e->seen++;
+        else if (extra++ < 3)
+            FAIL("%s: found, not in the manifest", path);
+        if (de->d_type == DT_DIR && depth < 8)
+            extra += ext2_walk(path, n, depth + 1);
+        path[len] = 0;
+    }
+    closedir(d);
+    return extra;
+}
+
+/* A walk of "/" finds every path of the manifest once (H's second name too) and nothing else. */
+static void ext2_walk_matches(void)
+{
+    char path[160] = "";
+    REQUIRE(ext2_manifest_load() > 1000);
+    for (int i = 0; i < ext2_entries; i++)
+        ext2_manifest[i].seen = 0;
+    CHECK_EQ(ext2_walk(path, 0, 0), 0);
+    int missing = 0;
+    for (int i = 0; i < ext2_entries; i++)
+        if (ext2_manifest[i].seen != 1 && missing++ < 3)
+            FAIL("%s: seen %d times", ext2_manifest[i].path, ext2_manifest[i].seen);
+    CHECK_EQ(missing, 0);
+}
+
+/* A mapping of the 10 MiB file holds what read() gives (its pages come through the same pager). */
+static void ext2_mmap_matches(void)
+{
+    REQUIRE(ext2_manifest_load() > 1000);
+    const struct ext2_entry *e = ext2_find("/big");
+    REQUIRE(e && e->size == 10 << 20);
+    int fd = open("/big", O_RDONLY);
+    REQUIRE(fd >= 0);
+    uint8_t *m = mmap(NULL, (size_t)e->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    REQUIRE(m != MAP_FAILED);
+    CHECK_EQ(ext2_hash_words(EXT2_HASH_OFFSET, m, (size_t)e->size) ^ (uint64_t)e->size, e->hash);
+    munmap(m, (size_t)e->size);
+    close(fd);
+}
+
+/* Every change on the disk is EROFS (for now); /tmp, in memory, still takes them. */
+static void ext2_read_only(void)
+{
+    struct stat st;
+    CHECK_ERR(open("/new", O_CREAT | O_WRONLY, 0644), EROFS);
+    CHECK_ERR(open("/hello.txt", O_WRONLY), EROFS);
+    CHECK_ERR(open("/hello.txt", O_RDONLY | O_TRUNC), EROFS);
+    CHECK_ERR(mkdir("/dir/new", 0755), EROFS);
+    CHECK_ERR(unlink("/hello.txt"), EROFS);
+    CHECK_ERR(rmdir("/dir/sub"), EROFS);
+    CHECK_ERR(rename("/hello.txt", "/tmp/moved"), EROFS);
+    CHECK_ERR(symlink("x", "/dir/link"), EROFS);
+    CHECK_ERR(chmod("/hello.txt", 0600), EROFS);
+    CHECK_EQ(stat("/hello.txt", &st), 0);
+    CHECK_EQ(st.st_mode & 0777, 0644);
+    int fd = open("/tmp/ext2-scratch", O_CREAT | O_WRONLY, 0644);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ(unlink("/tmp/ext2-scratch"), 0);
+}
+
+/* The damaged /bad: errors, and fsd goes on serving. */
+static void ext2_damage_gives_errors(void)
+{
+    char b[64];
+    struct stat st;
+    int fd = open("/bad/outside", O_RDONLY);
+    CHECK(fd >= 0);
+    if (fd >= 0) {
+        CHECK_ERR(read(fd, b, sizeof b), EIO);      /* its first block is past the disk */
+        close(fd);
+    }
+    DIR *d = opendir("/bad/baddir");
+    REQUIRE(d != NULL);
+    errno = 0;
+    CHECK(readdir(d) == NULL && errno == EIO);     /* its records are past the disk */
+    closedir(d);
+    errno = 0;
+    CHECK(stat("/bad/loop", &st) != 0);     /* /bad inside itself: not shown */
+    CHECK(stat("/bad/loop/loop/loop", &st) != 0);
+    CHECK_EQ(stat("/hello.txt", &st), 0);
+    CHECK_EQ(stat("/etc/motd", &st), 0);
+}
+
+/* The driver is dead: a file never read gives EIO at once, what was read stays readable. */
+static void ext2_dead_gives_eio(void)
+{
+    char b[64];
+    long long size;
+    struct stat st;
+    int fd = open("/cold", O_RDONLY);       /* (its inode was read with "/": its blocks never) */
+    REQUIRE(fd >= 0);
+    CHECK_ERR(pread(fd, b, sizeof b, 512 * 1024), EIO);
+    close(fd);
+    CHECK(ext2_hash_file("/hello.txt", &size) != 0 && size == 20);
+    CHECK_EQ(stat("/etc/motd", &st), 0);
+}
+
+static const struct mcase ext2_cases[] = {
+    { "ext2.manifest_matches", ext2_manifest_matches },
+    { "ext2.walk_matches_manifest", ext2_walk_matches },
+    { "ext2.mmap_matches_read", ext2_mmap_matches },
+    { "ext2.read_only", ext2_read_only },
+    { "ext2.damage_gives_errors", ext2_damage_gives_errors },
+};
+static const struct mcase ext2_dead_cases[] = {
+    { "ext2.dead_gives_eio", ext2_dead_gives_eio },
+};
+
 static const struct mcase cases[] = {
     { "string.strcspn", string_strcspn },
     { "files.new_ops_malformed", files_new_ops_malformed },
@@ -2799,6 +3042,10 @@ int main(int argc, char **argv)
         return mcase_run_all(disk_cases, sizeof disk_cases / sizeof disk_cases[0]) ? 1 : 0;
     if (argc > 1 && strcmp(argv[1], "disk-dead") == 0)
         return mcase_run_all(disk_dead_cases, 1) ? 1 : 0;
+    if (argc > 1 && strcmp(argv[1], "ext2") == 0)
+        return mcase_run_all(ext2_cases, sizeof ext2_cases / sizeof ext2_cases[0]) ? 1 : 0;
+    if (argc > 1 && strcmp(argv[1], "ext2-dead") == 0)
+        return mcase_run_all(ext2_dead_cases, 1) ? 1 : 0;
     if (mkdir(DIR_T, 0755) != 0 && errno != EEXIST)
         printf("# mtest: cannot make %s: errno %d\n", DIR_T, errno);
     int failures = mcase_run_all(cases, sizeof cases / sizeof cases[0]);

@@ -3603,6 +3603,34 @@ static void pager_refused(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/* KS_SYS_PAGER_USERS counts what else holds the memobj: handles, views, mappings; and needs PAGER. */
+static void pager_users(void)
+{
+    struct ks_kstat k = kstat_now();
+    KT_ASSERT(paged_open(&shared_pg, PAGED_PAGES * KS_PAGE_SIZE));
+    KT_EXPECT_EQ(ks_pager_users(shared_pg.mo), 0);
+    long dup = ks_handle_duplicate(shared_pg.mo, KS_RIGHT_READ | KS_RIGHT_MAP | KS_RIGHT_DUPLICATE);
+    KT_ASSERT(dup > 0);
+    KT_EXPECT_EQ(ks_pager_users(shared_pg.mo), 1);
+    KT_EXPECT_EQ(ks_pager_users((ks_handle_t)dup), KS_ERR_ACCESS);
+    long view = ks_view_create((ks_handle_t)dup, KS_RIGHT_READ);
+    KT_ASSERT(view > 0);
+    KT_EXPECT_EQ(ks_pager_users(shared_pg.mo), 2);
+    long at = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)dup, 0, 0, 2 * KS_PAGE_SIZE, KS_PROT_READ | KS_MAP_SHARED);
+    KT_ASSERT(at > 0);
+    KT_EXPECT_EQ(ks_pager_users(shared_pg.mo), 3);
+    ks_handle_close((ks_handle_t)dup);
+    ks_handle_close((ks_handle_t)view);
+    KT_EXPECT_EQ(ks_pager_users(shared_pg.mo), 1);     /* the mapping still holds it */
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)at, 2 * KS_PAGE_SIZE);
+    KT_EXPECT_EQ(ks_pager_users(shared_pg.mo), 0);
+    long plain = ks_memobj_create(KS_PAGE_SIZE);
+    KT_EXPECT_EQ(ks_pager_users((ks_handle_t)plain), KS_ERR_ACCESS);
+    ks_handle_close((ks_handle_t)plain);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static const struct ktest_case pager_cases[] = {
     { "lazy", pager_lazy },
     { "one_request", pager_one_request },
@@ -3617,6 +3645,7 @@ static const struct ktest_case pager_cases[] = {
     { "supply_from", pager_supply_from },
     { "resize_reported", pager_resize_reported },
     { "refused", pager_refused },
+    { "users", pager_users },
 };
 KTEST_SUITE(pager_suite, "pager", pager_cases);
 

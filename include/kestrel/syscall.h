@@ -288,6 +288,9 @@ enum ks_syscall {
                                    not a copy (a write to one is seen in both); a last page that
                                    passes m's size is copied (its tail zeroed). src needs READ and
                                    WRITE, and stops the supply where it has no page; needs PAGER */
+    KS_SYS_PAGER_USERS,         /* (m) -> how many other references hold the memobj: handles (in
+                                   any process, m's own not counted), views and mappings; 0: only
+                                   m does, so closing m ends it. needs PAGER */
 
     KS_SYS_COUNT
 };

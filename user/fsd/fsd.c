@@ -137,6 +137,8 @@ static long op_open(struct req *q)
             return -EISDIR;
         if (flags & O_DIRECTORY)
             return -EINVAL;
+        if (on_disk(lk.dir))
+            return -EROFS;              /* the disk's file system is read only (mount.c) */
         n = node_create(lk.dir, lk.name, lk.namelen, NODE_FILE);
         if (!n)
             return create_error();
@@ -150,6 +152,8 @@ static long op_open(struct req *q)
             return -EISDIR;
         if ((flags & O_DIRECTORY) && n->type != NODE_DIR)
             return -ENOTDIR;
+        if (on_disk(n) && (acc != O_RDONLY || (flags & O_TRUNC)))
+            return -EROFS;
         if (n->type == NODE_FILE && (flags & O_TRUNC) && (r = file_truncate(n)) < 0)
             return r;
     }
@@ -206,6 +210,8 @@ static long op_utimes(struct req *q)
     long r = named_node(q, 2, &n);
     if (r < 0)
         return r;
+    if (on_disk(n))
+        return -EROFS;
     n->ctime_ns = now_ns();
     n->mtime_ns = q->in[1] == FS_TIME_NOW ? n->ctime_ns : q->in[1];
     return 0;
@@ -217,6 +223,8 @@ static long op_chmod(struct req *q)
     long r = named_node(q, 2, &n);
     if (r < 0)
         return r;
+    if (on_disk(n))
+        return -EROFS;
     n->perm = (uint16_t)((q->in[1] & 07777) | PERM_SET);
     n->ctime_ns = now_ns();
     return 0;
@@ -230,6 +238,8 @@ static long op_mkdir(struct req *q)
         return r;
     if (lk.node)
         return -EEXIST;
+    if (on_disk(lk.dir))
+        return -EROFS;
     struct node *n = node_create(lk.dir, lk.name, lk.namelen, NODE_DIR);
     if (!n)
         return create_error();
@@ -251,6 +261,8 @@ static long op_unlink(struct req *q)
         return -ENOENT;
     if (n == fs.root || n == console_node)
         return -EBUSY;
+    if (on_disk(n) || on_disk(lk.dir))
+        return -EROFS;
     if (!rmdir) {
         if (n->type == NODE_DIR)
             return -EISDIR;
@@ -301,6 +313,8 @@ static long op_rename(struct req *q)
         return -EBUSY;
     if (b.node == n)
         return 0;               /* the same file: nothing to do */
+    if (on_disk(n) || on_disk(a.dir) || on_disk(b.dir) || on_disk(b.node))
+        return -EROFS;
     if (n->type != NODE_DIR && b.trailing_slash)
         return -ENOTDIR;
     if (n->type == NODE_DIR && is_within(b.dir, n))
@@ -338,6 +352,8 @@ static long op_symlink(struct req *q)
         return -EEXIST;
     if (lk.namelen == 0 || lk.trailing_slash)
         return -ENOENT;
+    if (on_disk(lk.dir))
+        return -EROFS;
     if (!symlink_create(lk.dir, lk.name, lk.namelen, (const char *)q->buf, tlen))
         return create_error();
     return 0;
@@ -412,6 +428,9 @@ static long op_readdir(struct req *q, struct node *d)
     q->out[1] = pos;
     if (!d)
         return 0;               /* removed since it was opened: nothing left */
+    long r;
+    if (d->e2ino && !d->e2loaded && (r = mount_dir_load(d)) < 0)
+        return r;
     struct node *e = d->first;
     while (e && pos > 2 && e->seq < pos - 2)
         e = e->next;
@@ -736,7 +755,7 @@ static const char motd[] = "Welcome to kestrel: a RISC-V kernel that says hello 
 
 static void seed_tree(void)
 {
-    fs.next_ino = 1;
+    fs.next_ino = 1ull << 32;     /* fsd's own: never a disk inode (ext2's are 32 bits) */
     fs.seed_ns = now_ns();
     fs.root = node_create(NULL, "", 0, NODE_DIR);
     struct node *bin = fs.root ? node_create(fs.root, "bin", 3, NODE_DIR) : NULL;

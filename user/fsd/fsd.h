@@ -28,12 +28,15 @@
 #define INO_BUCKETS     256
 #define NAME_BUCKETS    512     /* (directory, name) -> node, for dir_find */
 #define BOOT_MAX_FILES  256
+#define MAX_PAGED       4096    /* paged files (boot image and disk) open at once: pager.c */
 
 /* Userdata of console and directory ports (besides FS_PORT_ROOT's), and of the irq binding. */
 #define UD_CONSOLE      1ull
 #define UD_IRQ          2ull
 #define UD_DIR          (1ull << 63)    /* | inode number */
 #define UD_MEMBER       (1ull << 62)    /* | pid: a console member ended (tty.c's watch) */
+
+enum { LAZY_BOOT = 1, LAZY_DISK = 2 };
 
 enum node_type { NODE_DIR, NODE_FILE, NODE_CONSOLE, NODE_NULL, NODE_ZERO, NODE_FULL, NODE_SYMLINK };
 
@@ -47,7 +50,8 @@ enum node_type { NODE_DIR, NODE_FILE, NODE_CONSOLE, NODE_NULL, NODE_ZERO, NODE_F
 struct node {
     uint64_t ino;
     uint8_t type;               /* enum node_type */
-    uint8_t lazy;               /* FILE: contents still only in the boot image */
+    uint8_t lazy;               /* FILE: contents still only in the boot image or on the disk (LAZY_*) */
+    uint8_t e2loaded;           /* DIR with e2ino: its disk entries are nodes now (mount.c) */
     uint16_t perm;              /* permission bits given at creation | PERM_SET; 0: the type's own */
     char *name;                 /* malloc'd, NUL-terminated; "" for the root */
     size_t namelen;             /* strlen(name), so lookups compare lengths first */
@@ -62,7 +66,9 @@ struct node {
     struct node *hash_next;     /* chain in ino_hash */
     struct node *name_next;     /* chain in name_hash, while in a directory */
     ks_handle_t mo;             /* FILE: its memobj (0 while lazy) */
-    uint64_t boot_off, boot_size;   /* FILE, lazy: where its bytes are in the boot image */
+    uint64_t boot_off, boot_size;   /* FILE, lazy: where its bytes are in the boot image (the size
+                                       for LAZY_DISK too) */
+    uint32_t e2ino;             /* its inode on the disk's ext2 file system (mount.c), or 0 */
     char *target;               /* SYMLINK: what it points to (malloc'd, NUL-terminated) */
     size_t targetlen;
     uint64_t mtime_ns, ctime_ns;
@@ -155,6 +161,9 @@ char *name_dup(const char *name, size_t len);
  */
 struct node *node_new(struct node *d, const char *name, size_t len, enum node_type type);
 
+/* node_new with inode number ino (a disk node's: its ext2 inode; fsd's own are numbered from 2^32). */
+struct node *node_new_numbered(struct node *d, const char *name, size_t len, enum node_type type, uint64_t ino);
+
 /* node_new, and a regular file gets an empty memobj. */
 struct node *node_create(struct node *d, const char *name, size_t len, enum node_type type);
 
@@ -184,6 +193,15 @@ int disk_node(const struct node *n);
 
 /* n is being removed: if it is the disk's file, fsd.c's /dev/vda is gone (the disk stays attached). */
 void disk_node_removed(const struct node *n);
+
+/*
+ * Make disk file n's memobj one the pager thread fills from its ext2 blocks
+ * (mount_read_file): 0 or -errno.
+ */
+long pager_disk_file(struct node *n);
+
+/* Disk file n is being removed: its memobj stays its clients' (the pager's slot keeps it). */
+void pager_disk_file_removed(struct node *n);
 
 /*
  * Make lazy file n's memobj one the pager (pager.c, a thread started at the
@@ -220,6 +238,33 @@ uint64_t node_mode(const struct node *n);
 
 /* MR1..MR6 of a STAT or FSTAT reply (struct fs_stat). */
 void stat_words(const struct node *n, uint64_t out[KS_IPC_WORDS]);
+
+/* ---- mount.c ---- */
+
+/*
+ * The disk's memobj (mo, size bytes; fsd's read handle, kept) was attached:
+ * if it holds ext2, its root is "/"'s backing from now on; either way one
+ * line says what was found.
+ */
+void mount_disk(ks_handle_t mo, uint64_t size);
+
+/*
+ * Directory d (with an e2ino) gets a node for each of its disk entries that
+ * it has no node of that name for, once: 0, -EIO for a malformed directory,
+ * or -ENOSPC/-ENOMEM (out of nodes; tried again at the next lookup).
+ * Entries whose inode is unreadable, a second place for a directory (a loop),
+ * and devices are not shown.
+ */
+long mount_dir_load(struct node *d);
+
+/* Read len bytes at off of disk file ino into buf: bytes read (0 past the end), or -EIO. */
+int64_t mount_read_file(uint32_t ino, uint64_t off, void *buf, uint64_t len);
+
+/* Would changing n (a node, or a directory an entry is made in) change the disk? (-EROFS then.) */
+static inline int on_disk(const struct node *n)
+{
+    return n && n->e2ino;
+}
 
 /* ---- console.c ---- */
 

@@ -42,16 +42,32 @@
 #define OWED_MAX 16             /* failed for want of memory, to supply later */
 #define RETRIES 10
 
+enum source { FROM_IMAGE, FROM_DRIVER, FROM_EXT2 };
+
 struct paged_file {
-    ks_handle_t mo;             /* with KS_RIGHT_PAGER */
+    ks_handle_t mo;             /* with KS_RIGHT_PAGER (0: a free slot) */
     uint64_t off, size;         /* where its bytes are in the boot image (or on the disk) */
-    int disk;                   /* read from the disk through the block driver, not the image */
+    uint8_t src;                /* enum source: the boot image, the block driver (the disk's own
+                                   memobj), or an ext2 file's blocks (mount.c, through that memobj) */
+    uint32_t e2ino;             /* FROM_EXT2: the file's inode */
+    struct node *node;          /* FROM_EXT2: the node whose memobj it is (mo is the node's handle) */
 };
+
+/*
+ * Disk files' memobjs are let go when nobody else holds them (KS_SYS_PAGER_USERS
+ * 0) once more than DISK_KEPT are made, so that a walk over a thousand files
+ * does not fill fsd's handle table (KS_HANDLE_MAX): their slots are used again.
+ * The pager thread holds slots_lock while it serves a slot, so a slot is never
+ * freed (and its handle number given to another memobj) under it.
+ */
+#define DISK_KEPT 32
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t disk_files;     /* FROM_EXT2 slots in use */
 
 static ks_handle_t disk_port;  /* the block driver's client port (KS_HANDLE_NONE: no disk) */
 static uint32_t disk_slot;
 
-static struct paged_file files[BOOT_MAX_FILES];
+static struct paged_file files[MAX_PAGED];
 static uint32_t nfiles;         /* slots in use; written by the main thread only */
 static ks_handle_t pager_listener;
 static struct { uint32_t slot; uint64_t page; } owed[OWED_MAX];
@@ -90,8 +106,10 @@ static int supply_once(const struct paged_file *f, uint64_t first, int tries, ui
     uint64_t n = npages - first < READ_AHEAD ? npages - first : READ_AHEAD;
     uint64_t start = first * KS_PAGE_SIZE;
     uint64_t bytes = f->size - start < n * KS_PAGE_SIZE ? f->size - start : n * KS_PAGE_SIZE;
-    if ((f->disk ? disk_read(f->off + start, buf, bytes) : ks_memobj_read(fs.bootimg, f->off + start, buf, bytes)) !=
-        (long)bytes) {
+    long got = f->src == FROM_DRIVER ? disk_read(f->off + start, buf, bytes) :
+               f->src == FROM_EXT2 ? mount_read_file(f->e2ino, start, buf, bytes) :
+               ks_memobj_read(fs.bootimg, f->off + start, buf, bytes);
+    if (got != (long)bytes) {
         ks_pager_fail(f->mo, first, 1);     /* (the driver failed the read, or is gone: EIO) */
         return -1;
     }
@@ -111,7 +129,7 @@ static void supply(uint32_t slot, uint64_t first, uint8_t *buf)
     if (supply_once(f, first, RETRIES, buf) != 0)
         return;
     ks_pager_fail(f->mo, first, 1);
-    if (!f->disk && nowed < OWED_MAX)       /* (owed: the boot image's thread's alone) */
+    if (f->src != FROM_DRIVER && nowed < OWED_MAX)     /* (owed: the boot image's thread's alone) */
         owed[nowed++].slot = slot, owed[nowed - 1].page = first;
 }
 
@@ -119,13 +137,15 @@ static void supply(uint32_t slot, uint64_t first, uint8_t *buf)
 static void pay_owed(uint8_t *buf)
 {
     for (unsigned i = 0; i < nowed;) {
-        if (supply_once(&files[owed[i].slot], owed[i].page, 1, buf) == 0) {
+        if (files[owed[i].slot].mo && supply_once(&files[owed[i].slot], owed[i].page, 1, buf) == 0) {
             i++;
             continue;
         }
         owed[i] = owed[--nowed];
     }
 }
+
+static void serve(ks_handle_t listener, long r, const uint64_t note[2], uint8_t *buf);
 
 /* A pager thread, on listener *arg: the boot image's, or the disk's (whose driver may be slow or stuck). */
 static void *pager_main(void *arg)
@@ -137,17 +157,31 @@ static void *pager_main(void *arg)
         uint64_t note[2];
         int mine = listener == pager_listener;     /* the owed pages are the boot image's */
         long r = ks_listener_wait(listener, mine && nowed ? 100000000 : KS_FOREVER, note);
+        if (mine)
+            pthread_mutex_lock(&slots_lock);
         if (mine && nowed)
             pay_owed(buf);
+        serve(listener, r, note, buf);
+        if (mine)
+            pthread_mutex_unlock(&slots_lock);
+    }
+    return NULL;
+}
+
+/* One notification on a pager thread's listener (r: the wait's result). */
+static void serve(ks_handle_t listener, long r, const uint64_t note[2], uint8_t *buf)
+{
+    int mine = listener == pager_listener;
+    {
         if (r == 0 && note[0] == KS_PAGER_NOTE_CLEAN && !mine) {
             disk_sync();        /* memory is short and the disk's dirty pages hold it: write them back */
-            continue;
+            return;
         }
         if (r != 0 || note[0] != KS_PAGER_NOTE)
-            continue;
+            return;
         uint32_t slot = (uint32_t)note[1];
-        if (slot >= __atomic_load_n(&nfiles, __ATOMIC_ACQUIRE))
-            continue;
+        if (slot >= __atomic_load_n(&nfiles, __ATOMIC_ACQUIRE) || !files[slot].mo)
+            return;             /* (a disk file's slot let go since: its memobj is gone) */
         const struct paged_file *f = &files[slot];
         uint64_t want[WANT_MAX];
         long n;
@@ -155,7 +189,6 @@ static void *pager_main(void *arg)
             for (long i = 0; i < n; i++)
                 supply(slot, want[i], buf);
     }
-    return NULL;
 }
 
 /* Start the pager thread, once (at the first boot-image file opened: not on the way to "Hello world."). */
@@ -175,25 +208,96 @@ static void pager_start(void)
     }
 }
 
-long pager_file(struct node *n)
+/* Let disk file slot i's memobj go (slots_lock held): its node is lazy again, the slot free. */
+static void disk_slot_free(uint32_t i)
 {
-    uint32_t slot = nfiles;
+    struct node *n = files[i].node;
+    ks_handle_close(files[i].mo);
+    if (n) {
+        n->mo = 0;
+        n->lazy = LAZY_DISK;
+    }
+    files[i] = (struct paged_file){ 0 };
+    disk_files--;
+    for (unsigned k = 0; k < nowed;)
+        if (owed[k].slot == i)
+            owed[k] = owed[--nowed];
+        else
+            k++;
+}
+
+/* Let go every disk file's memobj that nobody but fsd holds (slots_lock held). */
+static void disk_slots_sweep(void)
+{
+    for (uint32_t i = 0; i < nfiles; i++)
+        if (files[i].mo && files[i].src == FROM_EXT2 && ks_pager_users(files[i].mo) == 0)
+            disk_slot_free(i);
+}
+
+/* A slot for a new paged file (slots_lock held): a free one, else a new one; MAX_PAGED if none. */
+static uint32_t slot_take(void)
+{
+    for (uint32_t i = 0; i < nfiles; i++)
+        if (!files[i].mo)
+            return i;
+    return nfiles;
+}
+
+/* A paged memobj for lazy file n, filled by the pager thread from src: 0 or -errno (slots_lock held). */
+static long page_file(struct node *n, enum source src)
+{
     pager_start();
-    if (!pager_listener || slot == BOOT_MAX_FILES)
+    uint32_t slot = slot_take();
+    if (!pager_listener || slot == MAX_PAGED)
         return -ENOSYS;
     long mo = ks_memobj_create_paged(n->boot_size, pager_listener, slot);
     if (mo < 0)
         return mo == KS_ERR_NO_HANDLES ? -ENFILE : -ENOMEM;
-    long mine = ks_handle_duplicate((ks_handle_t)mo, KS_RIGHT_PAGER);
-    if (mine < 0) {
+    long mine = mo;             /* a disk file's slot and node share the one handle */
+    if (src != FROM_EXT2 && (mine = ks_handle_duplicate((ks_handle_t)mo, KS_RIGHT_PAGER)) < 0) {
         ks_handle_close((ks_handle_t)mo);
         return mine == KS_ERR_NO_HANDLES ? -ENFILE : -ENOMEM;
     }
-    files[slot] = (struct paged_file){ (ks_handle_t)mine, n->boot_off, n->boot_size, 0 };
-    __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);
+    files[slot] = (struct paged_file){ (ks_handle_t)mine, n->boot_off, n->boot_size, (uint8_t)src, n->e2ino,
+                                       src == FROM_EXT2 ? n : NULL };
+    if (slot == nfiles)
+        __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);
+    disk_files += src == FROM_EXT2;
     n->mo = (ks_handle_t)mo;
     n->lazy = 0;
     return 0;
+}
+
+long pager_file(struct node *n)
+{
+    pthread_mutex_lock(&slots_lock);
+    long r = page_file(n, FROM_IMAGE);
+    pthread_mutex_unlock(&slots_lock);
+    return r;
+}
+
+long pager_disk_file(struct node *n)
+{
+    pthread_mutex_lock(&slots_lock);
+    if (disk_files >= DISK_KEPT)
+        disk_slots_sweep();
+    long r = page_file(n, FROM_EXT2);
+    if (r == -ENFILE || r == -ENOSYS) {
+        disk_slots_sweep();     /* out of handles or slots: let idle ones go, and try again */
+        r = page_file(n, FROM_EXT2);
+    }
+    pthread_mutex_unlock(&slots_lock);
+    return r == -ENOSYS ? -ENFILE : r;
+}
+
+void pager_disk_file_removed(struct node *n)
+{
+    pthread_mutex_lock(&slots_lock);
+    for (uint32_t i = 0; i < nfiles; i++)
+        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].node == n)
+            files[i].node = NULL;   /* the slot keeps the handle for the clients, until the sweep */
+    n->mo = 0;
+    pthread_mutex_unlock(&slots_lock);
 }
 
 static const struct node *disk_file;
@@ -217,10 +321,12 @@ long disk_attach(struct node *dev, ks_handle_t port)
     if (ks_ipc_call(port, NULL, w, NULL) < 0 || w[0] != 0 || w[1] == 0 || w[1] > (UINT64_MAX >> 10))
         return -EIO;
     uint64_t size = w[1] * BLK_SECTOR;
-    uint32_t slot = nfiles;
     static ks_handle_t disk_listener;
     pthread_t t;
-    if (slot == BOOT_MAX_FILES)
+    pthread_mutex_lock(&slots_lock);
+    uint32_t slot = slot_take();
+    pthread_mutex_unlock(&slots_lock);     /* (the main thread is the only one that takes slots) */
+    if (slot == MAX_PAGED)
         return -ENOMEM;
     long l = ks_ipc_listener_create();
     if (l < 0)
@@ -241,11 +347,15 @@ long disk_attach(struct node *dev, ks_handle_t port)
     n->mo = (ks_handle_t)mo;
     disk_port = port;
     disk_file = n;
-    files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, 1 };
+    files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, FROM_DRIVER, 0, NULL };
     disk_slot = slot;
-    __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);
+    if (slot == nfiles)
+        __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);
     if (pthread_create(&t, NULL, pager_main, &disk_listener) != 0)
         return -ENOMEM;         /* (then /dev/vda's reads fail with EIO: nobody answers) */
+    long rd = ks_handle_duplicate((ks_handle_t)mo, KS_RIGHT_READ);
+    if (rd > 0)
+        mount_disk((ks_handle_t)rd, size);     /* (its file system, if it has one, becomes "/") */
     return 0;
 }
 

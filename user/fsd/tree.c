@@ -129,6 +129,11 @@ char *name_dup(const char *name, size_t len)
  */
 struct node *node_new(struct node *d, const char *name, size_t len, enum node_type type)
 {
+    return node_new_numbered(d, name, len, type, fs.next_ino);
+}
+
+struct node *node_new_numbered(struct node *d, const char *name, size_t len, enum node_type type, uint64_t ino)
+{
     if (fs.nnodes >= MAX_NODES)
         return NULL;
     struct node *n = calloc(1, sizeof *n);
@@ -141,7 +146,9 @@ struct node *node_new(struct node *d, const char *name, size_t len, enum node_ty
     }
     n->namelen = len;
     n->type = (uint8_t)type;
-    n->ino = fs.next_ino++;
+    n->ino = ino;
+    if (ino == fs.next_ino)
+        fs.next_ino++;
     n->mtime_ns = n->ctime_ns = now_ns();
     n->hash_next = fs.ino_hash[n->ino % INO_BUCKETS];
     fs.ino_hash[n->ino % INO_BUCKETS] = n;
@@ -185,6 +192,8 @@ long create_error(void)
 void node_remove(struct node *n)
 {
     disk_node_removed(n);
+    if (n->e2ino && n->type == NODE_FILE && n->mo)
+        pager_disk_file_removed(n);     /* (its handle is the pager slot's) */
     dir_unlink(n);
     ino_unhash(n);
     if (n->mo)
@@ -199,8 +208,10 @@ void node_remove(struct node *n)
 long file_load(struct node *n)
 {
     static uint8_t chunk[16384];
-    if (!n->lazy || pager_file(n) == 0)
+    if (!n->lazy || (n->lazy == LAZY_BOOT ? pager_file(n) : pager_disk_file(n)) == 0)
         return 0;
+    if (n->lazy == LAZY_DISK)
+        return -EIO;            /* (no copy fallback: a disk file may be larger than memory) */
     long mo = ks_memobj_create(n->boot_size);
     if (mo < 0)
         return -ENOMEM;
@@ -299,8 +310,11 @@ static long walk(struct node *from, const char *path, size_t len, struct lookup 
         lk->name = c;
         lk->namelen = cl;
         lk->dotted = (cl == 1 && c[0] == '.') || (cl == 2 && c[0] == '.' && c[1] == '.');
+        long r;
         if (lk->dotted)
             lk->node = cl == 1 ? d : d->parent;
+        else if (__builtin_expect(d->e2ino && !d->e2loaded, 0) && (r = mount_dir_load(d)) < 0)
+            return r;           /* its disk entries could not be read */
         else
             lk->node = dir_find(d, c, cl);
         struct node *n = lk->node;
