@@ -279,8 +279,8 @@ HOST_KERNEL_SRCS := kernel/fdt.c kernel/platform.c kernel/kprintf.c kernel/conso
 	kernel/uart16550.c kernel/page_alloc.c kernel/heap.c kernel/ktest.c kernel/elf.c \
 	kernel/handle.c kernel/object.c kernel/radix.c kernel/account.c kernel/random.c
 HOST_SUPPORT_SRCS := tests/fake/fake_arch.c tests/dtb_builder.c tests/host_ram.c
-# fsd's ext2 reader: no system calls, so it runs on the host too (tests/test_ext2.c).
-HOST_USER_SRCS := user/fsd/ext2.c
+# fsd's ext2 reader and writer: no system calls, so they run on the host too (tests/test_ext2.c).
+HOST_USER_SRCS := user/fsd/ext2.c user/fsd/ext2_write.c
 HOST_TESTS := $(patsubst tests/%.c,$(B)/host/%,$(wildcard tests/test_*.c)) \
 	$(wildcard tests/test_*.py)
 HOST_OBJS := $(patsubst %,$(B)/host/obj/%.o,$(HOST_KERNEL_SRCS) $(HOST_SUPPORT_SRCS) $(HOST_USER_SRCS))

@@ -27,6 +27,7 @@
 #define MANY            300         /* entries of /many: a directory of several blocks */
 #define BIG_SIZE        (300u * 1024 + 123)     /* past 12 + 256 blocks of 1 KiB: double indirect */
 #define SPARSE_AT       (70ull << 20)           /* past 12 + 256 + 65536 KiB: triple indirect */
+static const uint8_t zeros8[8];
 #define SLOW_TARGET     "a/target/that/is/longer/than/sixty/bytes/so/it/needs/a/block/of/its/own/x"
 
 static char tree[64];           /* the folder given to mke2fs */
@@ -136,6 +137,16 @@ static const uint8_t *read_piece(void *ctx, uint64_t off, uint32_t len)
 static int mount(struct ext2 *fs, struct image *im, char *why, size_t whylen)
 {
     return ext2_mount(fs, read_piece, im, im->size, why, whylen);
+}
+
+/* ext2_write_fn into the image (a write across a block would be a writer's bug: refused). */
+static int write_piece(void *ctx, uint64_t off, const void *buf, uint32_t len)
+{
+    struct image *im = ctx;
+    if (off > im->size || len > im->size - off || len > 4096)
+        return -EIO;
+    memcpy(im->bytes + off, buf, len);
+    return 0;
 }
 
 /* Inode of path (from the root, no symlinks followed): its number, or < 0. */
@@ -356,6 +367,159 @@ static void hostile(void)
     free(img);
 }
 
+/* ---- the writer ---- */
+
+/* Run a shell command on the image saved to a file; its exit status, its output in out. */
+static int on_image(const struct image *im, const char *fmt, char *out, size_t cap)
+{
+    char img[96], cmd[400];
+    snprintf(img, sizeof img, "%s.w.img", tree);
+    FILE *f = fopen(img, "wb");
+    if (!f || fwrite(im->bytes, 1, im->size, f) != im->size || fclose(f) != 0)
+        return -1;
+    snprintf(cmd, sizeof cmd, fmt, img);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(out, 1, cap - 1, p) : 0;
+    out[n] = 0;
+    int st = p ? pclose(p) : -1;
+    unlink(img);
+    return st;
+}
+
+/* A new inode of mode in dir (by its inode), linked as name: its number, or < 0. */
+static int64_t make(struct ext2 *fs, struct ext2_inode *dir, const char *name, uint16_t mode, struct ext2_inode *out)
+{
+    int64_t ino = ext2_inode_new(fs, dir->ino, mode, 1700000000, out);
+    if (ino < 0)
+        return ino;
+    int dirmode = (mode & EXT2_S_IFMT) == EXT2_S_IFDIR;
+    if (dirmode && ext2_dir_init(fs, out, dir->ino) < 0)
+        return -EIO;
+    uint8_t type = dirmode ? EXT2_FT_DIR : (mode & EXT2_S_IFMT) == EXT2_S_IFLNK ? EXT2_FT_SYMLINK : EXT2_FT_REG;
+    if (ext2_dir_add(fs, dir, name, strlen(name), (uint32_t)ino, type) < 0)
+        return -EIO;
+    if (dirmode) {
+        dir->links++;
+        if (ext2_inode_put(fs, dir) < 0)
+            return -EIO;
+    }
+    return ino;
+}
+
+/* Unlink name from dir: the record goes, and the inode with its last link. */
+static int drop(struct ext2 *fs, struct ext2_inode *dir, const char *name)
+{
+    struct ext2_inode in;
+    int64_t ino = ext2_lookup(fs, dir, name, strlen(name));
+    if (ino < 0 || ext2_inode_get(fs, (uint32_t)ino, &in) < 0 || ext2_dir_remove(fs, dir, name, strlen(name)) < 0)
+        return -1;
+    if ((in.mode & EXT2_S_IFMT) == EXT2_S_IFDIR) {
+        dir->links--;
+        if (ext2_inode_put(fs, dir) < 0)
+            return -1;
+        in.links = 0;
+    } else {
+        in.links--;
+    }
+    return in.links ? ext2_inode_put(fs, &in) : ext2_inode_free(fs, &in, 1700000001);
+}
+
+static void check_writes(unsigned bs)
+{
+    static struct image im;     /* (static, freed at the next call: a failed ASSERT leaks nothing) */
+    free(im.piece);
+    free(im.bytes);
+    im.piece = NULL;
+    im.bytes = make_image(bs, &im.size);
+    KT_ASSERT(im.bytes != NULL);
+    struct ext2 fs;
+    struct ext2_inode root, nd, f, l, d, sub;
+    KT_ASSERT(mount(&fs, &im, NULL, 0) == 0);
+    fs.write = write_piece;
+    KT_ASSERT(ext2_inode_get(&fs, EXT2_ROOT_INO, &root) == 0);
+
+    static uint8_t data[600 * 1024];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = pattern(50, i);
+    KT_ASSERT(make(&fs, &root, "new.txt", EXT2_S_IFREG | 0644, &f) > 0);
+    KT_EXPECT(ext2_write(&fs, &f, 0, data, 5000) == 5000);
+    KT_ASSERT(make(&fs, &root, "newdir", EXT2_S_IFDIR | 0755, &nd) > 0);
+    KT_ASSERT(make(&fs, &nd, "big", EXT2_S_IFREG | 0600, &f) > 0);
+    KT_EXPECT(ext2_write(&fs, &f, 0, data, sizeof data) == (int64_t)sizeof data);      /* double indirect */
+    KT_EXPECT(ext2_truncate(&fs, &f, 100 * 1024 + 7) == 0);                             /* shrunk */
+    KT_EXPECT(ext2_write(&fs, &f, 3ull << 20, "tail", 4) == 4);                          /* a hole, then 4 bytes */
+    char name[64];
+    for (int i = 0; i < 150; i++) {        /* (the image has 512 inodes, 320 in use) */
+        snprintf(name, sizeof name, "file-with-a-long-name-%03d", i);
+        KT_ASSERT(make(&fs, &nd, name, EXT2_S_IFREG | 0644, &f) > 0);
+        KT_EXPECT(ext2_write(&fs, &f, 0, name, strlen(name)) == (int64_t)strlen(name));
+    }
+    for (int i = 0; i < 150; i += 2) {
+        snprintf(name, sizeof name, "file-with-a-long-name-%03d", i);
+        KT_EXPECT(drop(&fs, &nd, name) == 0);
+    }
+    KT_ASSERT(make(&fs, &nd, "fast", EXT2_S_IFLNK | 0777, &l) > 0);
+    KT_EXPECT(ext2_symlink_set(&fs, &l, "big", 3) == 0);
+    KT_ASSERT(make(&fs, &nd, "slow", EXT2_S_IFLNK | 0777, &l) > 0);
+    KT_EXPECT(ext2_symlink_set(&fs, &l, SLOW_TARGET, strlen(SLOW_TARGET)) == 0);
+    KT_ASSERT(walk(&fs, "dir", &d) > 0);
+    KT_EXPECT(drop(&fs, &d, "hard") == 0);              /* hello.txt keeps one link */
+    KT_EXPECT(drop(&fs, &root, "big") == 0);            /* its blocks all go back */
+    KT_EXPECT(drop(&fs, &root, "sparse") == 0);         /* triple indirect at 1 KiB blocks */
+    /* rename /dir/sub to /newdir/sub2: a directory moving, with its ".." and both link counts */
+    int64_t sino = walk(&fs, "dir/sub", &sub);
+    KT_ASSERT(sino > 0 && walk(&fs, "dir", &d) > 0 && walk(&fs, "newdir", &nd) > 0);
+    KT_EXPECT(ext2_dir_add(&fs, &nd, "sub2", 4, (uint32_t)sino, EXT2_FT_DIR) == 0);
+    KT_EXPECT(ext2_dir_remove(&fs, &d, "sub", 3) == 0);
+    KT_EXPECT(ext2_dir_set_parent(&fs, &sub, nd.ino) == 0);
+    d.links--;
+    nd.links++;
+    KT_EXPECT(ext2_inode_put(&fs, &d) == 0 && ext2_inode_put(&fs, &nd) == 0);
+
+    /* Read back through the reader... */
+    KT_EXPECT(file_is(&fs, "hello.txt", 1, 13));
+    KT_EXPECT(file_is(&fs, "newdir/sub2/deep.txt", 2, 5000));
+    KT_EXPECT(walk(&fs, "dir/hard", &f) == -ENOENT && walk(&fs, "big", &f) == -ENOENT);
+    KT_ASSERT(walk(&fs, "hello.txt", &f) > 0);
+    KT_EXPECT_EQ(f.links, 1);
+    KT_ASSERT(walk(&fs, "newdir/big", &f) > 0);
+    KT_EXPECT_EQ(f.size, (3ull << 20) + 4);
+    static uint8_t back[100 * 1024 + 7];
+    uint8_t tail[8] = { 1 };
+    KT_EXPECT(ext2_read(&fs, &f, 0, back, sizeof back) == (int64_t)sizeof back && memcmp(back, data, sizeof back) == 0);
+    KT_EXPECT(ext2_read(&fs, &f, sizeof back, tail, 8) == 8 && memcmp(tail, zeros8, 8) == 0);   /* cut, then zeros */
+    KT_EXPECT(ext2_read(&fs, &f, 3ull << 20, tail, 8) == 4 && memcmp(tail, "tail", 4) == 0);
+    KT_ASSERT(walk(&fs, "newdir/slow", &l) > 0);
+    char t[200];
+    int64_t n = ext2_readlink(&fs, &l, t, sizeof t);
+    KT_EXPECT(n == (int64_t)strlen(SLOW_TARGET) && memcmp(t, SLOW_TARGET, (size_t)n) == 0);
+    KT_ASSERT(walk(&fs, "newdir/fast", &l) > 0);
+    KT_EXPECT(ext2_readlink(&fs, &l, t, sizeof t) == 3 && memcmp(t, "big", 3) == 0);
+    KT_EXPECT(walk(&fs, "newdir/file-with-a-long-name-149", &f) > 0 && walk(&fs, "newdir/file-with-a-long-name-148", &f) == -ENOENT);
+
+    /* ...and by e2fsprogs: e2fsck finds nothing to fix, debugfs reads the same bytes. */
+    static char out[8192];
+    int st = on_image(&im, "PATH=/usr/sbin:/sbin:$PATH e2fsck -fn %s 2>&1", out, sizeof out);
+    if (st != 0)
+        printf("# e2fsck:\n%s", out);
+    KT_EXPECT_EQ(st, 0);
+    st = on_image(&im, "PATH=/usr/sbin:/sbin:$PATH debugfs -R 'cat /newdir/file-with-a-long-name-101' %s 2>/dev/null",
+                  out, sizeof out);
+    KT_EXPECT(st == 0 && strcmp(out, "file-with-a-long-name-101") == 0);
+    free(im.bytes);
+    im.bytes = NULL;
+}
+
+static void writes_1k(void)
+{
+    check_writes(1024);
+}
+
+static void writes_4k(void)
+{
+    check_writes(4096);
+}
+
 /* ---- the fuzz ---- */
 
 struct walk_counts {
@@ -477,6 +641,8 @@ static const struct ktest_case ext2_cases[] = {
     { "reads_4k_blocks", reads_4k },
     { "refuses_bad_superblocks", refuses },
     { "hostile_records", hostile },
+    { "writes_e2fsck_clean_1k", writes_1k },
+    { "writes_e2fsck_clean_4k", writes_4k },
     { "mutations_1k", fuzz_1k },
     { "mutations_4k", fuzz_4k },
 };

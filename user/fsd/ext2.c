@@ -8,39 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include "user/fsd/ext2.h"
-
-#define SB_OFFSET           1024
-#define SB_MAGIC            0xef53
-
-/* Superblock fields (byte offsets into it). */
-enum {
-    SB_INODES_COUNT = 0, SB_BLOCKS_COUNT = 4, SB_FIRST_DATA_BLOCK = 20, SB_LOG_BLOCK_SIZE = 24,
-    SB_BLOCKS_PER_GROUP = 32, SB_INODES_PER_GROUP = 40, SB_MAGIC_OFF = 56, SB_REV_LEVEL = 76,
-    SB_FIRST_INO = 84, SB_INODE_SIZE = 88, SB_FEATURE_INCOMPAT = 96, SB_FEATURE_RO_COMPAT = 100,
-};
-
-#define INCOMPAT_FILETYPE   0x0002u
-#define RO_COMPAT_KNOWN     0x0007u     /* sparse_super, large_file, btree_dir (unused by Linux) */
-
-/* Group descriptor fields (32 bytes each). */
-enum { GD_BLOCK_BITMAP = 0, GD_INODE_BITMAP = 4, GD_INODE_TABLE = 8, GD_SIZE = 32 };
-
-/* Inode fields. */
-enum {
-    IN_MODE = 0, IN_UID = 2, IN_SIZE = 4, IN_ATIME = 8, IN_CTIME = 12, IN_MTIME = 16, IN_GID = 24,
-    IN_LINKS = 26, IN_BLOCKS = 28, IN_FLAGS = 32, IN_BLOCK = 40, IN_FILE_ACL = 104, IN_SIZE_HIGH = 108,
-    IN_UID_HIGH = 120, IN_GID_HIGH = 122,
-};
-
-static uint16_t le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+#include "user/fsd/ext2_layout.h"
 
 /* Copy a reason into why, if there is room for one. */
 static int refuse(char *why, size_t whylen, const char *reason)
@@ -55,8 +23,7 @@ static int refuse(char *why, size_t whylen, const char *reason)
     return -EINVAL;
 }
 
-/* len bytes at byte `at` of block b, or NULL if b is 0 or past the file system, or unreadable. */
-static const uint8_t *block_part(const struct ext2 *fs, uint64_t b, uint32_t at, uint32_t len)
+const uint8_t *ext2_block_part(const struct ext2 *fs, uint64_t b, uint32_t at, uint32_t len)
 {
     if (b == 0 || b >= fs->blocks_count || at + len > fs->block_size)
         return NULL;
@@ -65,7 +32,7 @@ static const uint8_t *block_part(const struct ext2 *fs, uint64_t b, uint32_t at,
 
 static const uint8_t *block_at(const struct ext2 *fs, uint64_t b)
 {
-    return block_part(fs, b, 0, fs->block_size);
+    return ext2_block_part(fs, b, 0, fs->block_size);
 }
 
 /* Is block b one a group may name for its bitmaps or inode table (count blocks from b)? */
@@ -74,11 +41,10 @@ static int blocks_inside(const struct ext2 *fs, uint64_t b, uint64_t count)
     return b >= fs->first_data_block && b + count <= fs->blocks_count && b + count >= b;
 }
 
-/* Group g's descriptor (GD_SIZE bytes), or NULL if unreadable. */
-static const uint8_t *group_desc(const struct ext2 *fs, uint32_t g)
+const uint8_t *ext2_group_desc(const struct ext2 *fs, uint32_t g)
 {
     uint64_t at = (uint64_t)g * GD_SIZE;
-    return block_part(fs, fs->gdt_block + at / fs->block_size, (uint32_t)(at % fs->block_size), GD_SIZE);
+    return ext2_block_part(fs, fs->gdt_block + at / fs->block_size, (uint32_t)(at % fs->block_size), GD_SIZE);
 }
 
 int ext2_mount(struct ext2 *fs, ext2_read_fn read, void *ctx, uint64_t size, char *why, size_t whylen)
@@ -137,7 +103,7 @@ int ext2_mount(struct ext2 *fs, ext2_read_fn read, void *ctx, uint64_t size, cha
         return refuse(why, whylen, "the group descriptors do not fit the file system");
     uint64_t table_blocks = ((uint64_t)fs->inodes_per_group * fs->inode_size + fs->block_size - 1) / fs->block_size;
     for (uint32_t g = 0; g < fs->groups; g++) {
-        const uint8_t *gd = group_desc(fs, g);
+        const uint8_t *gd = ext2_group_desc(fs, g);
         if (!gd) {
             refuse(why, whylen, "a group descriptor could not be read");
             return -EIO;
@@ -154,11 +120,11 @@ int ext2_inode_get(const struct ext2 *fs, uint32_t ino, struct ext2_inode *out)
     if (ino == 0 || ino > fs->inodes_count)
         return -EIO;
     uint32_t g = (ino - 1) / fs->inodes_per_group, idx = (ino - 1) % fs->inodes_per_group;
-    const uint8_t *gd = group_desc(fs, g);
+    const uint8_t *gd = ext2_group_desc(fs, g);
     if (!gd)
         return -EIO;
     uint64_t at = (uint64_t)idx * fs->inode_size;   /* (inode_size divides the block size) */
-    const uint8_t *p = block_part(fs, le32(gd + GD_INODE_TABLE) + at / fs->block_size,
+    const uint8_t *p = ext2_block_part(fs, le32(gd + GD_INODE_TABLE) + at / fs->block_size,
                                   (uint32_t)(at % fs->block_size), fs->inode_size);
     if (!p)
         return -EIO;            /* (mount checked the tables; the image may have changed since) */
@@ -186,7 +152,7 @@ static int64_t indirect(const struct ext2 *fs, uint32_t b, uint64_t i)
 {
     if (b == 0)
         return 0;
-    const uint8_t *p = block_part(fs, b, (uint32_t)(4 * i), 4);
+    const uint8_t *p = ext2_block_part(fs, b, (uint32_t)(4 * i), 4);
     if (!p)
         return -EIO;
     uint32_t v = le32(p);
@@ -231,7 +197,7 @@ int64_t ext2_read(const struct ext2 *fs, const struct ext2_inode *in, uint64_t o
         int64_t b = ext2_bmap(fs, in, at / fs->block_size);
         if (b < 0)
             return -EIO;
-        const uint8_t *p = b ? block_part(fs, (uint64_t)b, (uint32_t)in_block, (uint32_t)n) : NULL;
+        const uint8_t *p = b ? ext2_block_part(fs, (uint64_t)b, (uint32_t)in_block, (uint32_t)n) : NULL;
         if (b && !p)
             return -EIO;
         if (p)

@@ -38,9 +38,16 @@
  */
 typedef const uint8_t *(*ext2_read_fn)(void *ctx, uint64_t off, uint32_t len);
 
+/*
+ * Write len bytes of buf at byte off of the disk (never across a block
+ * boundary): 0, or -EIO. NULL in struct ext2: the file system is read only.
+ */
+typedef int (*ext2_write_fn)(void *ctx, uint64_t off, const void *buf, uint32_t len);
+
 /* One mounted file system: geometry from the superblock, checked. */
 struct ext2 {
     ext2_read_fn read;
+    ext2_write_fn write;        /* set by the caller after ext2_mount to change it (ext2_write.c) */
     void *ctx;
     uint64_t disk_size;
     uint32_t block_size;        /* 1024 << s_log_block_size: 1, 2 or 4 KiB */
@@ -125,5 +132,62 @@ int64_t ext2_lookup(const struct ext2 *fs, const struct ext2_inode *dir, const c
  * keep the target in i_block itself.
  */
 int64_t ext2_readlink(const struct ext2 *fs, const struct ext2_inode *in, char *buf, size_t cap);
+
+/*
+ * ---- Changing it (ext2_write.c) ----
+ *
+ * Each call needs fs->write (else -EROFS, as for a read-only-compatible
+ * feature fsd does not know) and writes what it changed before it returns;
+ * one caller at a time. Inodes are changed in memory and written with
+ * ext2_inode_put (the calls below that change an inode write it themselves).
+ * -ENOSPC: no free block or inode; -EIO: a malformed map or record on the
+ * way, or a failed read or write.
+ */
+
+/* Write the fields struct ext2_inode holds back into in->ino's record (the others stay). */
+int ext2_inode_put(struct ext2 *fs, const struct ext2_inode *in);
+
+/*
+ * A free inode, taken (from near's group on: the parent's, for locality), its
+ * record cleared and given mode, links (2 for a directory, else 1) and the
+ * time now: its number (*out filled), -ENOSPC or -EIO.
+ */
+int64_t ext2_inode_new(struct ext2 *fs, uint32_t near, uint16_t mode, uint32_t now, struct ext2_inode *out);
+
+/* Give in's blocks and then the inode back (links 0, dtime now): 0 or -EIO. */
+int ext2_inode_free(struct ext2 *fs, struct ext2_inode *in, uint32_t now);
+
+/*
+ * Write len bytes of buf at off of a regular file (or a slow link's target),
+ * taking blocks (and indirect blocks) for holes: the bytes written (short if
+ * the disk filled up, -ENOSPC if none), or -EIO. The size grows to cover them.
+ */
+int64_t ext2_write(struct ext2 *fs, struct ext2_inode *in, uint64_t off, const void *buf, uint64_t len);
+
+/*
+ * Make in `size` bytes long: shrinking frees every block (and indirect block)
+ * past the new end and zeroes the rest of the last block; growing leaves a
+ * hole. 0, or -EIO.
+ */
+int ext2_truncate(struct ext2 *fs, struct ext2_inode *in, uint64_t size);
+
+/*
+ * Add the record (name, len bytes) -> ino of file type `type` (EXT2_FT_*) to
+ * directory dir: in the first record with room to spare, else in a new block.
+ * The caller knows the name is not there. 0, -ENOSPC, -EINVAL (a bad name), -EIO.
+ */
+int ext2_dir_add(struct ext2 *fs, struct ext2_inode *dir, const char *name, size_t len, uint32_t ino, uint8_t type);
+
+/* Take the record `name` out of dir (its space goes to the record before it): 0, -ENOENT, -EIO. */
+int ext2_dir_remove(struct ext2 *fs, struct ext2_inode *dir, const char *name, size_t len);
+
+/* A new directory's first block: "." (itself) and ".." (parent). 0, -ENOSPC, -EIO. */
+int ext2_dir_init(struct ext2 *fs, struct ext2_inode *dir, uint32_t parent);
+
+/* Point directory dir's ".." at parent (a rename into another directory): 0 or -EIO. */
+int ext2_dir_set_parent(struct ext2 *fs, const struct ext2_inode *dir, uint32_t parent);
+
+/* A symbolic link's target: in the block map if shorter than 60 bytes, else in a block. 0 or -errno. */
+int ext2_symlink_set(struct ext2 *fs, struct ext2_inode *in, const char *target, size_t len);
 
 #endif
