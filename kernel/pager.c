@@ -51,6 +51,7 @@ long pager_attach(struct memobj *mo, struct listener *l, uint64_t userdata)
     pg->on_close.fn = pager_gone;
     wait_queue_init(&pg->waiters);
     pg->limit = (mo->size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    pg->low_size = mo->size;
     pg->mo = mo;
     list_push_back(&all_pagers, &pg->all_link);
     ipc_listener_watch(l, &pg->on_close);
@@ -140,11 +141,20 @@ void pager_truncated(struct memobj *mo, uint64_t size)
     struct pager *pg = mo->pager;
     uint64_t pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
     pager_resized(mo);
+    if (pg && size < pg->low_size)
+        pg->low_size = size;
     if (!pg || pages >= pg->limit)
         return;
     pg->limit = pages;
     unlist(pg, pages, UINT64_MAX - pages);
     wake_all(&pg->waiters, 0);          /* waiters past the end find nothing to wait for */
+}
+
+long pager_low_size(struct memobj *mo)
+{
+    uint64_t low = mo->pager->low_size;
+    mo->pager->low_size = mo->size;
+    return (long)low;
 }
 
 long pager_requests(struct memobj *mo, uintptr_t out, uint64_t max)
@@ -338,8 +348,8 @@ long pager_dirty(struct memobj *mo, uint64_t first, uint64_t count, uintptr_t ou
     if (count > 256 || first + count < first)
         return KS_ERR_RANGE;
     for (uint64_t i = 0; i < count; i++) {
-        void *page = first + i < mo->pager->limit ? memobj_lookup(mo, first + i) : NULL;
-        if (page && page_flag(page, PAGE_DIRTY)) {      /* (past the limit: not the pager's pages) */
+        void *page = first + i <= MEMOBJ_MAX_SIZE / PAGE_SIZE ? memobj_lookup(mo, first + i) : NULL;
+        if (page && page_flag(page, PAGE_DIRTY)) {      /* (past the limit too: grown since) */
             bits[i / 64] |= 1ull << (i % 64);
             n++;
         }
@@ -359,7 +369,7 @@ static void unmap_page(struct memobj *mo, uint64_t index)
 
 long pager_writeback(struct memobj *mo, uint64_t index, uintptr_t buf)
 {
-    void *page = index < mo->pager->limit ? memobj_lookup(mo, index) : NULL;
+    void *page = index <= MEMOBJ_MAX_SIZE / PAGE_SIZE ? memobj_lookup(mo, index) : NULL;
     if (!page || !page_flag(page, PAGE_DIRTY))
         return 0;
     /*

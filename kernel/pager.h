@@ -43,6 +43,7 @@ struct pager {
     struct memobj *mo;                  /* whose pager this is */
     struct list_node all_link;          /* in the list of every pager (pager_reclaim) */
     uint64_t reclaim_next;              /* where pager_reclaim looks next */
+    uint64_t low_size;                  /* the least size since the pager last asked (pager_low_size) */
 };
 
 /* Make mo (new, empty) paged by listener l with userdata: 0 or KS_ERR_NO_MEMORY. */
@@ -71,6 +72,9 @@ void pager_truncated(struct memobj *mo, uint64_t size);
 
 /* mo (paged) grew by a write: the pager is told (KS_PAGER_NOTE_SIZE). */
 void pager_resized(struct memobj *mo);
+
+/* KS_SYS_PAGER_LOW_SIZE: the least size mo had since the last call (or since made); starts over. */
+long pager_low_size(struct memobj *mo);
 
 /* KS_SYS_PAGER_REQUESTS, _SUPPLY and _FAIL on mo (the caller checked KS_RIGHT_PAGER). */
 long pager_requests(struct memobj *mo, uintptr_t out, uint64_t max);

@@ -136,6 +136,13 @@ static long users(struct memobj *mo, uint64_t a, uint64_t b, uint64_t c)
 
 long sys_pager_users(sysarg_t m) { return on_pager(m, users, 0, 0, 0); }
 
+static long low_size(struct memobj *mo, uint64_t a, uint64_t b, uint64_t c)
+{
+    return pager_low_size(mo);
+}
+
+long sys_pager_low_size(sysarg_t m) { return on_pager(m, low_size, 0, 0, 0); }
+
 long sys_pager_supply_from(sysarg_t m, sysarg_t first, sysarg_t src, sysarg_t src_first, sysarg_t count)
 {
     struct memobj *mo, *from;

@@ -17,6 +17,10 @@
  *            attached), kill the block driver, and run the case for a dead one
  *   ext2     the same with mtest's ext2 cases (tools/ext2-test-image's disk,
  *            mounted as "/")
+ *   ext2w, ext2r, ext2crash, ext2crashcheck N
+ *            mtest's cases that write the disk's ext2, read it back in a
+ *            second boot, write and fsync until QEMU is killed, and check
+ *            files 0..N after that crash (tools/run-tests runs them in order)
  *   pagefill run utest's pressure suite: a paged file larger than RAM (boot
  *            it with -m 64M)
  *   bench    report boot_to_hello, then run the benchmark programs (ubench,
@@ -322,6 +326,7 @@ static void shutdown_signal(int sig)
 {
     static const char msg[] = "init: the system is going down\n";
     write(1, msg, sizeof msg - 1);
+    sync();                     /* every file on the disk written, as a clean power-off should */
     _exit(0);
 }
 
@@ -765,6 +770,11 @@ int main(int argc, char **argv)
             status |= run_disk("disk", "disk-dead");
         } else if (strcmp(argv[i], "ext2") == 0) {
             status |= run_disk("ext2", "ext2-dead");
+        } else if (strcmp(argv[i], "ext2w") == 0 || strcmp(argv[i], "ext2r") == 0 ||
+                   strcmp(argv[i], "ext2crash") == 0 || strcmp(argv[i], "ext2crashcheck") == 0) {
+            const char *margv[] = { "mtest", argv[i], i + 1 < argc ? argv[i + 1] : NULL, NULL };
+            i += strcmp(argv[i], "ext2crashcheck") == 0;     /* (its word: the last file fsynced) */
+            status |= run_args("mtest", margv, 0, NULL, 0);
         } else if (strcmp(argv[i], "pagefill") == 0) {
             const char *pargv[] = { "utest", "pressure", NULL };   /* a paged file larger than RAM */
             status |= run_args("utest", pargv, 1, NULL, 0);
@@ -781,5 +791,7 @@ int main(int argc, char **argv)
             }
         }
     }
+    if (disk_port != KS_HANDLE_NONE)
+        sync();                 /* a clean power-off: every file on the disk written first */
     return status;
 }

@@ -3603,6 +3603,56 @@ static void pager_refused(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * Pages a paged memobj grows by (past its size when made, so not the
+ * pager's to supply) are reported dirty once written, and written back
+ * like any other: a file that grows reaches its pager (fsd's disk files).
+ */
+static void pager_grown_pages_dirty(void)
+{
+    struct ks_kstat k = kstat_now();
+    static uint8_t page[KS_PAGE_SIZE];
+    uint64_t bits[4];
+    KT_ASSERT(paged_open(&shared_pg, 0));
+    uint8_t b = 0x5a;
+    KT_EXPECT_EQ(ks_memobj_write(shared_pg.mo, 3 * KS_PAGE_SIZE + 7, &b, 1), 1);   /* grows to 4 pages */
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, 8, bits), 1);
+    KT_EXPECT_EQ(bits[0], 1u << 3);
+    KT_EXPECT_EQ(ks_pager_writeback(shared_pg.mo, 3, page), 1);
+    KT_EXPECT_EQ(page[7], 0x5a);
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, 8, bits), 0);
+    long a = ks_vm_map(KS_PROCESS_SELF, shared_pg.mo, 0, 0, 4 * KS_PAGE_SIZE, KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    KT_ASSERT(a > 0);
+    KT_EXPECT_EQ(((volatile uint8_t *)a)[3 * KS_PAGE_SIZE + 7], 0x5a);   /* a read: still clean */
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, 8, bits), 0);
+    ((volatile uint8_t *)a)[3 * KS_PAGE_SIZE + 8] = 0x6b;                 /* a store: dirty again */
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, 8, bits), 1);
+    KT_EXPECT_EQ(ks_pager_writeback(shared_pg.mo, 3, page), 1);
+    KT_EXPECT_EQ(ks_pager_evict(shared_pg.mo, 0, 8), 0);      /* clean, but never evicted: no pager could give it back */
+    KT_EXPECT_EQ(((volatile uint8_t *)a)[3 * KS_PAGE_SIZE + 8], 0x6b);
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)a, 4 * KS_PAGE_SIZE);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
+/* KS_SYS_PAGER_LOW_SIZE: the least size since the last ask, so a cut is seen even after a regrowth. */
+static void pager_low_size(void)
+{
+    struct ks_kstat k = kstat_now();
+    KT_ASSERT(paged_open(&shared_pg, 8 * KS_PAGE_SIZE));
+    KT_EXPECT_EQ(ks_pager_low_size(shared_pg.mo), 8 * KS_PAGE_SIZE);
+    KT_EXPECT_EQ(ks_memobj_truncate(shared_pg.mo, 100), 0);
+    uint8_t b = 1;
+    KT_EXPECT_EQ(ks_memobj_write(shared_pg.mo, 4999, &b, 1), 1);          /* grown again: 5000 */
+    KT_EXPECT_EQ(ks_pager_low_size(shared_pg.mo), 100);
+    KT_EXPECT_EQ(ks_pager_low_size(shared_pg.mo), 5000);                  /* started over */
+    long ro = ks_handle_duplicate(shared_pg.mo, KS_RIGHT_READ);
+    KT_EXPECT_EQ(ks_pager_low_size((ks_handle_t)ro), KS_ERR_ACCESS);
+    ks_handle_close((ks_handle_t)ro);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 /* KS_SYS_PAGER_USERS counts what else holds the memobj: handles, views, mappings; and needs PAGER. */
 static void pager_users(void)
 {
@@ -3646,6 +3696,8 @@ static const struct ktest_case pager_cases[] = {
     { "resize_reported", pager_resize_reported },
     { "refused", pager_refused },
     { "users", pager_users },
+    { "grown_pages_dirty", pager_grown_pages_dirty },
+    { "low_size", pager_low_size },
 };
 KTEST_SUITE(pager_suite, "pager", pager_cases);
 

@@ -277,7 +277,9 @@ enum ks_syscall {
      * itself when free memory runs low (README, "Paged memobjs").
      */
     KS_SYS_PAGER_DIRTY,         /* (m, first page, pages <= 256, uint64_t out[4]) -> dirty pages
-                                   among them (bit i of out: page first + i); needs PAGER */
+                                   among them (bit i of out: page first + i); pages the memobj
+                                   grew by since it was made (past the pager's range, never
+                                   supplied) count too, written ones dirty; needs PAGER */
     KS_SYS_PAGER_WRITEBACK,     /* (m, page, buf) -> 1: it was dirty, its bytes are in buf (a
                                    page) and it is clean now; 0: clean or absent, nothing copied;
                                    needs PAGER */
@@ -291,6 +293,10 @@ enum ks_syscall {
     KS_SYS_PAGER_USERS,         /* (m) -> how many other references hold the memobj: handles (in
                                    any process, m's own not counted), views and mappings; 0: only
                                    m does, so closing m ends it. needs PAGER */
+    KS_SYS_PAGER_LOW_SIZE,      /* (m) -> the least size the memobj has had since the last such
+                                   call (or since it was made), and starts over from its size now:
+                                   a truncation the pager must apply even if the memobj grew again
+                                   since; needs PAGER */
 
     KS_SYS_COUNT
 };

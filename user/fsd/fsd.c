@@ -137,11 +137,13 @@ static long op_open(struct req *q)
             return -EISDIR;
         if (flags & O_DIRECTORY)
             return -EINVAL;
-        if (on_disk(lk.dir))
-            return -EROFS;              /* the disk's file system is read only (mount.c) */
-        n = node_create(lk.dir, lk.name, lk.namelen, NODE_FILE);
-        if (!n)
+        if (on_disk(lk.dir)) {          /* on the disk's file system (mount.c) */
+            n = mount_create(lk.dir, lk.name, lk.namelen, NODE_FILE, (uint16_t)(q->in[2] & 07777), NULL, 0, &r);
+            if (!n)
+                return r;
+        } else if (!(n = node_create(lk.dir, lk.name, lk.namelen, NODE_FILE))) {
             return create_error();
+        }
         n->perm = (uint16_t)(PERM_SET | (q->in[2] & 07777));   /* the mode given (less the umask) */
     } else {
         if (excl)
@@ -152,7 +154,7 @@ static long op_open(struct req *q)
             return -EISDIR;
         if ((flags & O_DIRECTORY) && n->type != NODE_DIR)
             return -ENOTDIR;
-        if (on_disk(n) && (acc != O_RDONLY || (flags & O_TRUNC)))
+        if (on_disk(n) && (acc != O_RDONLY || (flags & O_TRUNC)) && !mount_writable())
             return -EROFS;
         if (n->type == NODE_FILE && (flags & O_TRUNC) && (r = file_truncate(n)) < 0)
             return r;
@@ -210,11 +212,11 @@ static long op_utimes(struct req *q)
     long r = named_node(q, 2, &n);
     if (r < 0)
         return r;
-    if (on_disk(n))
+    if (on_disk(n) && !mount_writable())
         return -EROFS;
     n->ctime_ns = now_ns();
     n->mtime_ns = q->in[1] == FS_TIME_NOW ? n->ctime_ns : q->in[1];
-    return 0;
+    return on_disk(n) ? mount_setattr(n) : 0;
 }
 
 static long op_chmod(struct req *q)
@@ -223,11 +225,11 @@ static long op_chmod(struct req *q)
     long r = named_node(q, 2, &n);
     if (r < 0)
         return r;
-    if (on_disk(n))
+    if (on_disk(n) && !mount_writable())
         return -EROFS;
     n->perm = (uint16_t)((q->in[1] & 07777) | PERM_SET);
     n->ctime_ns = now_ns();
-    return 0;
+    return on_disk(n) ? mount_setattr(n) : 0;
 }
 
 static long op_mkdir(struct req *q)
@@ -238,12 +240,22 @@ static long op_mkdir(struct req *q)
         return r;
     if (lk.node)
         return -EEXIST;
+    struct node *n;
     if (on_disk(lk.dir))
-        return -EROFS;
-    struct node *n = node_create(lk.dir, lk.name, lk.namelen, NODE_DIR);
-    if (!n)
+        return mount_create(lk.dir, lk.name, lk.namelen, NODE_DIR, (uint16_t)(q->in[1] & 07777), NULL, 0, &r) ?
+               0 : r;
+    if (!(n = node_create(lk.dir, lk.name, lk.namelen, NODE_DIR)))
         return create_error();
     n->perm = (uint16_t)(PERM_SET | (q->in[1] & 07777));
+    return 0;
+}
+
+/* Unlink n (checked already): from the disk too if it is the disk's. */
+static long remove_node(struct node *n)
+{
+    if (on_disk(n))
+        return mount_unlink(n);
+    node_remove(n);
     return 0;
 }
 
@@ -261,22 +273,20 @@ static long op_unlink(struct req *q)
         return -ENOENT;
     if (n == fs.root || n == console_node)
         return -EBUSY;
-    if (on_disk(n) || on_disk(lk.dir))
-        return -EROFS;
     if (!rmdir) {
         if (n->type == NODE_DIR)
             return -EISDIR;
-        node_remove(n);
-        return 0;
+        return remove_node(n);
     }
     if (lk.dotted)
         return -EINVAL;         /* rmdir("x/.") and rmdir("x/..") */
     if (n->type != NODE_DIR)
         return -ENOTDIR;
+    if (n->e2ino && !n->e2loaded && (r = mount_dir_load(n)) < 0)
+        return r;
     if (n->nentries)
         return -ENOTEMPTY;
-    node_remove(n);
-    return 0;
+    return remove_node(n);
 }
 
 /* Can node `from` take the place of `to` (an existing node) in a rename? 0 or -errno. */
@@ -313,8 +323,10 @@ static long op_rename(struct req *q)
         return -EBUSY;
     if (b.node == n)
         return 0;               /* the same file: nothing to do */
-    if (on_disk(n) || on_disk(a.dir) || on_disk(b.dir) || on_disk(b.node))
-        return -EROFS;
+    if (on_disk(n) != on_disk(b.dir) || (b.node && on_disk(b.node) != on_disk(n)))
+        return -EXDEV;          /* between the disk and fsd's memory: no rename (mv copies) */
+    if (b.node && b.node->e2ino && !b.node->e2loaded && (r = mount_dir_load(b.node)) < 0)
+        return r;
     if (n->type != NODE_DIR && b.trailing_slash)
         return -ENOTDIR;
     if (n->type == NODE_DIR && is_within(b.dir, n))
@@ -324,8 +336,12 @@ static long op_rename(struct req *q)
     char *name = name_dup(b.name, b.namelen);
     if (!name)
         return -ENOMEM;
-    if (b.node)
-        node_remove(b.node);
+    if (on_disk(n) && (r = mount_rename(n, b.dir, b.name, b.namelen, b.node)) < 0) {
+        free(name);
+        return r;
+    } else if (!on_disk(n) && b.node) {
+        node_remove(b.node);            /* (mount_rename unlinks it itself) */
+    }
     dir_unlink(n);
     free(n->name);
     n->name = name;
@@ -353,7 +369,8 @@ static long op_symlink(struct req *q)
     if (lk.namelen == 0 || lk.trailing_slash)
         return -ENOENT;
     if (on_disk(lk.dir))
-        return -EROFS;
+        return mount_create(lk.dir, lk.name, lk.namelen, NODE_SYMLINK, 0777, (const char *)q->buf, tlen, &r) ?
+               0 : r;
     if (!symlink_create(lk.dir, lk.name, lk.namelen, (const char *)q->buf, tlen))
         return create_error();
     return 0;
@@ -475,7 +492,7 @@ static long op_root(struct req *q)
     case FS_OP_RENAME: return op_rename(q);
     case FS_OP_SYMLINK: return op_symlink(q);
     case FS_OP_TTYJOIN: return tty_join(q);
-    case FS_OP_SYNC: return disk_sync();
+    case FS_OP_SYNC: return mount_sync();
     case FS_OP_READLINK: return op_readlink(q);
     case FS_OP_STATS:
         console_counts(&q->out[1], &q->out[2], &q->out[3]);

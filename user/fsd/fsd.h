@@ -200,8 +200,21 @@ void disk_node_removed(const struct node *n);
  */
 long pager_disk_file(struct node *n);
 
-/* Disk file n is being removed: its memobj stays its clients' (the pager's slot keeps it). */
-void pager_disk_file_removed(struct node *n);
+/*
+ * Disk file n is being removed: its memobj stays its clients' (the pager's
+ * slot keeps it). orphan: its inode has no link left, and goes (through
+ * mount_orphan_release) when the memobj does, now if nobody else holds it.
+ * 1 if n had a memobj, 0 if not (then the caller frees the inode).
+ */
+int pager_disk_file_removed(struct node *n, int orphan);
+
+/*
+ * Write every disk file's changes (dirty pages, size) to its inode, and let
+ * go the memobjs of unlinked files nobody holds any more: 0 or -errno (the
+ * last failure). The blocks are in the disk's memobj then: disk_sync writes
+ * them to the disk.
+ */
+long pager_disk_sync(void);
 
 /*
  * Make lazy file n's memobj one the pager (pager.c, a thread started at the
@@ -260,7 +273,50 @@ long mount_dir_load(struct node *d);
 /* Read len bytes at off of disk file ino into buf: bytes read (0 past the end), or -EIO. */
 int64_t mount_read_file(uint32_t ino, uint64_t off, void *buf, uint64_t len);
 
-/* Would changing n (a node, or a directory an entry is made in) change the disk? (-EROFS then.) */
+/* Write len bytes at off of disk file ino (blocks taken as needed): bytes written, or -errno. */
+int64_t mount_file_write(uint32_t ino, uint64_t off, const void *buf, uint64_t len);
+
+/* Disk file ino is size bytes long now (blocks past it freed); touch: its mtime and ctime now. 0 or -errno. */
+long mount_file_size(uint32_t ino, uint64_t size, int touch);
+
+/* Unlinked disk file ino's last user went: give its blocks and inode back. */
+void mount_orphan_release(uint32_t ino);
+
+/*
+ * Make name (len bytes) in disk directory d: a regular file or a directory
+ * with permissions perm, or a symbolic link to target (tlen bytes). The new
+ * node, or NULL with -errno in *err (-ENOSPC: no inode or block left).
+ */
+struct node *mount_create(struct node *d, const char *name, size_t len, enum node_type type, uint16_t perm,
+                          const char *target, size_t tlen, long *err);
+
+/*
+ * Unlink disk node n (a file or symlink, or an empty directory) from its
+ * directory, on the disk, then from the tree: 0 or -errno (-ENOTEMPTY for a
+ * directory with entries fsd does not show). A file still open keeps its
+ * inode until its last close.
+ */
+long mount_unlink(struct node *n);
+
+/*
+ * Move disk node n to name (len bytes) in disk directory d, first
+ * unlinking `replaced` (the node there, or NULL): 0 or -errno.
+ */
+long mount_rename(struct node *n, struct node *d, const char *name, size_t len, struct node *replaced);
+
+/* Write n's permissions and times (chmod, utimes) to its inode: 0 or -errno. */
+long mount_setattr(struct node *n);
+
+/* Can the disk's file system be changed (mounted, with no feature fsd does not know)? */
+int mount_writable(void);
+
+/* O_TRUNC of disk file n: its memobj and its inode emptied, blocks freed. 0 or -errno. */
+long mount_file_truncate(struct node *n);
+
+/* FS_OP_SYNC: every disk file's changes, then the disk's pages, written (pager_disk_sync, disk_sync). */
+long mount_sync(void);
+
+/* Is n (a node, or a directory an entry is made in) on the disk's file system? */
 static inline int on_disk(const struct node *n)
 {
     return n && n->e2ino;

@@ -13,10 +13,14 @@
  *
  * The blocks come from the disk's memobj, read with KS_SYS_MEMOBJ_READ (which
  * waits for the disk's pager and says EIO if the driver failed the page,
- * where a mapping would fault), a page at a time into a small cache. The
- * main thread (lookups) and the boot image's pager thread (file pages) both
- * read, under one lock. Nothing is written to the disk yet: every change
- * under a disk directory is EROFS.
+ * where a mapping would fault), a page at a time into a small cache, and
+ * go back into it with KS_SYS_MEMOBJ_WRITE (the cache written through), so
+ * the disk's pager writes them to the disk at the next sync (disk_sync).
+ * Creating, unlinking and renaming change the disk at once; a file's bytes
+ * reach it when pager.c writes its dirty pages back (FS_OP_SYNC, memory
+ * pressure, or its memobj let go). The main thread and the boot image's
+ * pager thread (file pages) both use the file system, under one lock, taken
+ * after pager.c's slots_lock when both are.
  */
 #include <stdio.h>
 #include "user/fsd/ext2.h"
@@ -35,6 +39,24 @@ static struct cached {
     uint8_t bytes[KS_PAGE_SIZE];
 } *cache;                       /* CACHE_PAGES of them, allocated when a disk comes (not in fsd's bss,
                                    whose every page a boot without a disk would pass over) */
+
+/* The time for inodes: seconds. */
+static uint32_t now_s(void)
+{
+    return (uint32_t)(now_ns() / 1000000000ull);
+}
+
+/* ext2_write_fn: into the disk's memobj, and the cache (a write never crosses a block, nor a page). */
+static int disk_store(void *ctx, uint64_t off, const void *buf, uint32_t len)
+{
+    if (ks_memobj_write(disk_mo, off, buf, len) != (long)len)
+        return -EIO;
+    uint64_t page = off / KS_PAGE_SIZE;
+    struct cached *c = &cache[page % CACHE_PAGES];
+    if (c->page == page + 1 && off % KS_PAGE_SIZE + len <= c->valid)
+        memcpy(c->bytes + off % KS_PAGE_SIZE, buf, len);
+    return 0;
+}
 
 /* ext2_read_fn: through the cache (a block never crosses a page: blocks are at most 4 KiB). */
 static const uint8_t *disk_piece(void *ctx, uint64_t off, uint32_t len)
@@ -76,9 +98,11 @@ void mount_disk(ks_handle_t mo, uint64_t size)
         return;
     }
     mounted = 1;
+    if (!e2.read_only)
+        e2.write = disk_store;
     fs.root->e2ino = EXT2_ROOT_INO;
-    snprintf(what, sizeof what, "%u KiB blocks, %u inodes, %s", e2.block_size / 1024, e2.inodes_count,
-             "read only) is /");
+    snprintf(what, sizeof what, "%u KiB blocks, %u inodes%s) is /", e2.block_size / 1024, e2.inodes_count,
+             e2.read_only ? ", read only: a feature fsd does not know" : "");
     say("ext2 (", what);
 }
 
@@ -167,4 +191,241 @@ int64_t mount_read_file(uint32_t ino, uint64_t off, void *buf, uint64_t len)
         r = ext2_read(&e2, &in, off, buf, len);
     pthread_mutex_unlock(&lock);
     return r;
+}
+
+int64_t mount_file_write(uint32_t ino, uint64_t off, const void *buf, uint64_t len)
+{
+    struct ext2_inode in = { 0 };
+    pthread_mutex_lock(&lock);
+    int64_t r = ext2_inode_get(&e2, ino, &in);
+    if (r == 0)
+        r = ext2_write(&e2, &in, off, buf, len);
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+
+long mount_file_size(uint32_t ino, uint64_t size, int touch)
+{
+    struct ext2_inode in = { 0 };
+    pthread_mutex_lock(&lock);
+    long r = ext2_inode_get(&e2, ino, &in);
+    if (r == 0 && in.size != size)
+        r = ext2_truncate(&e2, &in, size);
+    if (r == 0 && touch) {
+        in.mtime = in.ctime = now_s();
+        r = ext2_inode_put(&e2, &in);
+    }
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+
+void mount_orphan_release(uint32_t ino)
+{
+    struct ext2_inode in = { 0 };
+    pthread_mutex_lock(&lock);
+    if (ext2_inode_get(&e2, ino, &in) == 0 && in.links == 0)
+        ext2_inode_free(&e2, &in, now_s());
+    pthread_mutex_unlock(&lock);
+}
+
+/* The file type a directory record gives a node of this type. */
+static uint8_t ft_of(enum node_type t)
+{
+    return t == NODE_DIR ? EXT2_FT_DIR : t == NODE_SYMLINK ? EXT2_FT_SYMLINK : EXT2_FT_REG;
+}
+
+/* Add 1 or -1 to directory ino's link count (a subdirectory's ".." came or went). */
+static int links_add(uint32_t ino, int delta)
+{
+    struct ext2_inode d = { 0 };
+    if (ext2_inode_get(&e2, ino, &d) < 0)
+        return -EIO;
+    d.links = (uint16_t)(d.links + delta);
+    d.mtime = d.ctime = now_s();
+    return ext2_inode_put(&e2, &d);
+}
+
+/* The inode, on the disk, of a new entry of type t in directory dino (lock held): its number or -errno. */
+static int64_t inode_make(uint32_t dino, const char *name, size_t len, enum node_type t, uint16_t perm,
+                          const char *target, size_t tlen)
+{
+    struct ext2_inode in = { 0 }, dir = { 0 };
+    uint16_t type = t == NODE_DIR ? EXT2_S_IFDIR : t == NODE_SYMLINK ? EXT2_S_IFLNK : EXT2_S_IFREG;
+    if (ext2_inode_get(&e2, dino, &dir) < 0)
+        return -EIO;
+    int64_t ino = ext2_inode_new(&e2, dino, (uint16_t)(type | (perm & 07777)), now_s(), &in);
+    if (ino < 0)
+        return ino;
+    long r = t == NODE_DIR ? ext2_dir_init(&e2, &in, dino) :
+             t == NODE_SYMLINK ? ext2_symlink_set(&e2, &in, target, tlen) : 0;
+    dir.mtime = dir.ctime = now_s();
+    if (r == 0)
+        r = ext2_dir_add(&e2, &dir, name, len, (uint32_t)ino, ft_of(t));
+    if (r == 0 && t == NODE_DIR)
+        r = links_add(dino, 1);
+    if (r < 0) {
+        ext2_inode_free(&e2, &in, now_s());     /* (not linked anywhere: it just goes back) */
+        return r;
+    }
+    return ino;
+}
+
+struct node *mount_create(struct node *d, const char *name, size_t len, enum node_type type, uint16_t perm,
+                          const char *target, size_t tlen, long *err)
+{
+    if (!e2.write) {
+        *err = -EROFS;
+        return NULL;
+    }
+    char *t = NULL;
+    if (type == NODE_SYMLINK && !(t = name_dup(target, tlen))) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    pthread_mutex_lock(&lock);
+    int64_t ino = inode_make(d->e2ino, name, len, type, perm, target, tlen);
+    pthread_mutex_unlock(&lock);
+    struct node *n = ino > 0 ? node_new_numbered(d, name, len, type, (uint64_t)ino) : NULL;
+    if (!n) {
+        free(t);
+        *err = ino < 0 ? ino : create_error();  /* (out of nodes: on the disk, shown after a restart) */
+        return NULL;
+    }
+    n->e2ino = (uint32_t)ino;
+    n->perm = (uint16_t)(PERM_SET | (type == NODE_SYMLINK ? 0777 : perm & 07777));
+    n->e2loaded = 1;                    /* a new directory has nothing to read */
+    n->lazy = type == NODE_FILE ? LAZY_DISK : 0;
+    n->boot_size = 0;
+    n->target = t;
+    n->targetlen = t ? tlen : 0;
+    return n;
+}
+
+/* Is directory inode ino empty on the disk (only "." and "..")? 1, 0, or -EIO. */
+static int dir_empty(uint32_t ino)
+{
+    struct ext2_inode d = { 0 };
+    struct ext2_dirent e;
+    uint64_t pos = 0;
+    int r;
+    if (ext2_inode_get(&e2, ino, &d) < 0)
+        return -EIO;
+    while ((r = ext2_dir_next(&e2, &d, &pos, &e)) > 0)
+        if (!(e.namelen == 1 && e.name[0] == '.') && !(e.namelen == 2 && e.name[0] == '.' && e.name[1] == '.'))
+            return 0;
+    return r < 0 ? -EIO : 1;
+}
+
+/* Take n's record out of its directory and drop the link (lock held): the links left, or -errno. */
+static long unlink_record(struct node *n)
+{
+    struct ext2_inode dir = { 0 }, in = { 0 };
+    if (ext2_inode_get(&e2, n->parent->e2ino, &dir) < 0 || ext2_inode_get(&e2, n->e2ino, &in) < 0)
+        return -EIO;
+    long r = ext2_dir_remove(&e2, &dir, n->name, n->namelen);
+    if (r < 0)
+        return r;
+    if (n->type == NODE_DIR) {
+        if (links_add(n->parent->e2ino, -1) < 0)
+            return -EIO;
+        in.links = 0;           /* (its "." and its name) */
+    } else if (in.links) {
+        in.links--;
+    }
+    in.ctime = now_s();
+    if (ext2_inode_put(&e2, &in) < 0)
+        return -EIO;
+    return in.links;
+}
+
+long mount_unlink(struct node *n)
+{
+    if (!e2.write)
+        return -EROFS;
+    pthread_mutex_lock(&lock);
+    long r = n->type == NODE_DIR ? dir_empty(n->e2ino) : 1;
+    if (r == 0)
+        r = -ENOTEMPTY;
+    if (r > 0)
+        r = unlink_record(n);
+    pthread_mutex_unlock(&lock);
+    if (r < 0)
+        return r;
+    uint32_t ino = n->e2ino;
+    int open = n->type == NODE_FILE && n->mo && pager_disk_file_removed(n, r == 0);
+    node_remove(n);
+    if (r == 0 && !open)
+        mount_orphan_release(ino);      /* no link and nobody has it open: it goes now */
+    return 0;
+}
+
+long mount_rename(struct node *n, struct node *d, const char *name, size_t len, struct node *replaced)
+{
+    if (!e2.write)
+        return -EROFS;
+    long r;
+    if (replaced && (r = mount_unlink(replaced)) < 0)
+        return r;
+    struct ext2_inode to = { 0 }, from = { 0 }, in = { 0 };
+    pthread_mutex_lock(&lock);
+    r = ext2_inode_get(&e2, d->e2ino, &to) < 0 || ext2_inode_get(&e2, n->e2ino, &in) < 0 ? -EIO : 0;
+    if (r == 0)
+        r = ext2_dir_add(&e2, &to, name, len, n->e2ino, ft_of((enum node_type)n->type));
+    if (r == 0 && ext2_inode_get(&e2, n->parent->e2ino, &from) < 0)
+        r = -EIO;
+    if (r == 0)
+        r = ext2_dir_remove(&e2, &from, n->name, n->namelen);
+    if (r == 0 && n->type == NODE_DIR && n->parent != d) {
+        r = ext2_dir_set_parent(&e2, &in, d->e2ino);
+        if (r == 0)
+            r = links_add(n->parent->e2ino, -1);
+        if (r == 0)
+            r = links_add(d->e2ino, 1);
+    }
+    if (r == 0) {
+        in.ctime = now_s();
+        r = ext2_inode_put(&e2, &in);
+    }
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+
+long mount_setattr(struct node *n)
+{
+    if (!e2.write)
+        return -EROFS;
+    struct ext2_inode in = { 0 };
+    pthread_mutex_lock(&lock);
+    long r = ext2_inode_get(&e2, n->e2ino, &in);
+    if (r == 0) {
+        in.mode = (uint16_t)((in.mode & EXT2_S_IFMT) | (node_mode(n) & 07777));
+        in.mtime = (uint32_t)(n->mtime_ns / 1000000000ull);
+        in.ctime = (uint32_t)(n->ctime_ns / 1000000000ull);
+        r = ext2_inode_put(&e2, &in);
+    }
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+
+int mount_writable(void)
+{
+    return e2.write != NULL;
+}
+
+long mount_file_truncate(struct node *n)
+{
+    if (!e2.write)
+        return -EROFS;
+    if (n->mo && ks_memobj_truncate(n->mo, 0) < 0)
+        return -EIO;
+    n->boot_size = 0;
+    n->mtime_ns = n->ctime_ns = now_ns();
+    return mount_file_size(n->e2ino, 0, 1);
+}
+
+long mount_sync(void)
+{
+    long r = mounted && e2.write ? pager_disk_sync() : 0;
+    long d = disk_sync();
+    return r < 0 ? r : d;
 }

@@ -50,7 +50,9 @@ struct paged_file {
     uint8_t src;                /* enum source: the boot image, the block driver (the disk's own
                                    memobj), or an ext2 file's blocks (mount.c, through that memobj) */
     uint32_t e2ino;             /* FROM_EXT2: the file's inode */
-    struct node *node;          /* FROM_EXT2: the node whose memobj it is (mo is the node's handle) */
+    struct node *node;          /* FROM_EXT2: the node whose memobj it is (mo is the node's handle);
+                                   NULL once the node is gone (unlinked, the memobj still open) */
+    uint8_t orphan;             /* FROM_EXT2: unlinked while open: its inode goes when the memobj does */
 };
 
 /*
@@ -146,6 +148,7 @@ static void pay_owed(uint8_t *buf)
 }
 
 static void serve(ks_handle_t listener, long r, const uint64_t note[2], uint8_t *buf);
+static long disk_slot_flush(uint32_t i);
 
 /* A pager thread, on listener *arg: the boot image's, or the disk's (whose driver may be slow or stuck). */
 static void *pager_main(void *arg)
@@ -172,23 +175,28 @@ static void *pager_main(void *arg)
 static void serve(ks_handle_t listener, long r, const uint64_t note[2], uint8_t *buf)
 {
     int mine = listener == pager_listener;
-    {
-        if (r == 0 && note[0] == KS_PAGER_NOTE_CLEAN && !mine) {
-            disk_sync();        /* memory is short and the disk's dirty pages hold it: write them back */
-            return;
-        }
-        if (r != 0 || note[0] != KS_PAGER_NOTE)
-            return;
-        uint32_t slot = (uint32_t)note[1];
-        if (slot >= __atomic_load_n(&nfiles, __ATOMIC_ACQUIRE) || !files[slot].mo)
-            return;             /* (a disk file's slot let go since: its memobj is gone) */
-        const struct paged_file *f = &files[slot];
-        uint64_t want[WANT_MAX];
-        long n;
-        while ((n = ks_pager_requests(f->mo, want, WANT_MAX)) > 0)   /* notifications coalesce */
-            for (long i = 0; i < n; i++)
-                supply(slot, want[i], buf);
+    if (r != 0)
+        return;
+    if (note[0] == KS_PAGER_NOTE_CLEAN && !mine) {
+        disk_sync();            /* memory is short and the disk's dirty pages hold it: write them back */
+        return;
     }
+    uint32_t slot = (uint32_t)note[1];
+    if (slot >= __atomic_load_n(&nfiles, __ATOMIC_ACQUIRE) || !files[slot].mo)
+        return;                 /* (a disk file's slot let go since: its memobj is gone) */
+    if (note[0] == KS_PAGER_NOTE_CLEAN && files[slot].src == FROM_EXT2 && !files[slot].orphan) {
+        disk_slot_flush(slot);  /* memory is short: its pages to the disk's memobj, and those to the disk */
+        disk_sync();
+        return;
+    }
+    if (note[0] != KS_PAGER_NOTE)
+        return;
+    const struct paged_file *f = &files[slot];
+    uint64_t want[WANT_MAX];
+    long n;
+    while ((n = ks_pager_requests(f->mo, want, WANT_MAX)) > 0)   /* notifications coalesce */
+        for (long i = 0; i < n; i++)
+            supply(slot, want[i], buf);
 }
 
 /* Start the pager thread, once (at the first boot-image file opened: not on the way to "Hello world."). */
@@ -212,13 +220,15 @@ static void pager_start(void)
 static void disk_slot_free(uint32_t i)
 {
     struct node *n = files[i].node;
+    long size = ks_memobj_size(files[i].mo);
     ks_handle_close(files[i].mo);
     if (n) {
         n->mo = 0;
         n->lazy = LAZY_DISK;
+        n->boot_size = size > 0 ? (uint64_t)size : 0;     /* (what its inode says now: flushed) */
     }
     files[i] = (struct paged_file){ 0 };
-    disk_files--;
+    disk_files--;   /* (the owed pages of slot i go too) */
     for (unsigned k = 0; k < nowed;)
         if (owed[k].slot == i)
             owed[k] = owed[--nowed];
@@ -226,12 +236,75 @@ static void disk_slot_free(uint32_t i)
             k++;
 }
 
-/* Let go every disk file's memobj that nobody but fsd holds (slots_lock held). */
+/*
+ * Write disk file slot i's changes to its inode (slots_lock held): the size
+ * first (a shrink frees blocks; a truncation since the last flush is applied
+ * even if the file grew again, KS_SYS_PAGER_LOW_SIZE), then each dirty page. A page the file
+ * system could not take (the disk full) is written into the memobj again,
+ * dirty, for the next try. 0 or -errno.
+ */
+static long disk_slot_flush(uint32_t i)
+{
+    static uint8_t page[KS_PAGE_SIZE];
+    const struct paged_file *f = &files[i];
+    long size = ks_memobj_size(f->mo), low = ks_pager_low_size(f->mo);
+    if (size < 0 || low < 0)
+        return -EIO;
+    long err = low < size ? mount_file_size(f->e2ino, (uint64_t)low, 0) : 0;   /* cut, then grown again */
+    if (err == 0)
+        err = mount_file_size(f->e2ino, (uint64_t)size, 0);
+    uint64_t npages = ((uint64_t)size + KS_PAGE_SIZE - 1) / KS_PAGE_SIZE;
+    int wrote = 0;
+    for (uint64_t base = 0; base < npages; base += 256) {
+        uint64_t bits[4], n = npages - base < 256 ? npages - base : 256;
+        if (ks_pager_dirty(f->mo, base, n, bits) <= 0)
+            continue;
+        for (uint64_t k = 0; k < n; k++) {
+            uint64_t off = (base + k) * KS_PAGE_SIZE;
+            if (!(bits[k / 64] >> (k % 64) & 1) || ks_pager_writeback(f->mo, base + k, page) != 1)
+                continue;
+            uint64_t len = (uint64_t)size - off < KS_PAGE_SIZE ? (uint64_t)size - off : KS_PAGE_SIZE;
+            int64_t r = mount_file_write(f->e2ino, off, page, len);
+            if (r != (int64_t)len) {
+                err = r < 0 ? r : -ENOSPC;
+                ks_memobj_write(f->mo, off, page, len);     /* dirty again: not lost */
+            }
+            wrote = 1;
+        }
+    }
+    if (wrote)
+        mount_file_size(f->e2ino, (uint64_t)size, 1);      /* mtime and ctime: now */
+    return err;
+}
+
+/* Let go every disk file's memobj that nobody but fsd holds, its changes written first (slots_lock held). */
 static void disk_slots_sweep(void)
 {
-    for (uint32_t i = 0; i < nfiles; i++)
-        if (files[i].mo && files[i].src == FROM_EXT2 && ks_pager_users(files[i].mo) == 0)
-            disk_slot_free(i);
+    for (uint32_t i = 0; i < nfiles; i++) {
+        if (!files[i].mo || files[i].src != FROM_EXT2 || ks_pager_users(files[i].mo) != 0)
+            continue;
+        uint32_t ino = files[i].e2ino;
+        int orphan = files[i].orphan;
+        if (!orphan && disk_slot_flush(i) < 0)
+            continue;           /* (kept: its bytes have nowhere else to be) */
+        disk_slot_free(i);
+        if (orphan)
+            mount_orphan_release(ino);
+    }
+}
+
+long pager_disk_sync(void)
+{
+    long err = 0;
+    pthread_mutex_lock(&slots_lock);
+    for (uint32_t i = 0; i < nfiles; i++) {
+        long r = files[i].mo && files[i].src == FROM_EXT2 && !files[i].orphan ? disk_slot_flush(i) : 0;
+        if (r < 0)
+            err = r;
+    }
+    disk_slots_sweep();         /* (orphans whose last user went since) */
+    pthread_mutex_unlock(&slots_lock);
+    return err;
 }
 
 /* A slot for a new paged file (slots_lock held): a free one, else a new one; MAX_PAGED if none. */
@@ -259,7 +332,7 @@ static long page_file(struct node *n, enum source src)
         return mine == KS_ERR_NO_HANDLES ? -ENFILE : -ENOMEM;
     }
     files[slot] = (struct paged_file){ (ks_handle_t)mine, n->boot_off, n->boot_size, (uint8_t)src, n->e2ino,
-                                       src == FROM_EXT2 ? n : NULL };
+                                       src == FROM_EXT2 ? n : NULL, 0 };
     if (slot == nfiles)
         __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);
     disk_files += src == FROM_EXT2;
@@ -290,14 +363,21 @@ long pager_disk_file(struct node *n)
     return r == -ENOSYS ? -ENFILE : r;
 }
 
-void pager_disk_file_removed(struct node *n)
+int pager_disk_file_removed(struct node *n, int orphan)
 {
+    int kept = 0;
     pthread_mutex_lock(&slots_lock);
     for (uint32_t i = 0; i < nfiles; i++)
-        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].node == n)
+        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].node == n) {
             files[i].node = NULL;   /* the slot keeps the handle for the clients, until the sweep */
+            files[i].orphan = (uint8_t)orphan;
+            kept = 1;
+        }
     n->mo = 0;
+    if (kept)
+        disk_slots_sweep();     /* (nobody has it open: its inode goes now) */
     pthread_mutex_unlock(&slots_lock);
+    return kept;
 }
 
 static const struct node *disk_file;
@@ -347,13 +427,13 @@ long disk_attach(struct node *dev, ks_handle_t port)
     n->mo = (ks_handle_t)mo;
     disk_port = port;
     disk_file = n;
-    files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, FROM_DRIVER, 0, NULL };
+    files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, FROM_DRIVER, 0, NULL, 0 };
     disk_slot = slot;
     if (slot == nfiles)
         __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);
     if (pthread_create(&t, NULL, pager_main, &disk_listener) != 0)
         return -ENOMEM;         /* (then /dev/vda's reads fail with EIO: nobody answers) */
-    long rd = ks_handle_duplicate((ks_handle_t)mo, KS_RIGHT_READ);
+    long rd = ks_handle_duplicate((ks_handle_t)mo, KS_RIGHT_READ | KS_RIGHT_WRITE);
     if (rd > 0)
         mount_disk((ks_handle_t)rd, size);     /* (its file system, if it has one, becomes "/") */
     return 0;

@@ -193,7 +193,7 @@ void node_remove(struct node *n)
 {
     disk_node_removed(n);
     if (n->e2ino && n->type == NODE_FILE && n->mo)
-        pager_disk_file_removed(n);     /* (its handle is the pager slot's) */
+        pager_disk_file_removed(n, 0);  /* (its handle is the pager slot's) */
     dir_unlink(n);
     ino_unhash(n);
     if (n->mo)
@@ -244,6 +244,8 @@ long file_truncate(struct node *n)
 {
     if (disk_node(n))
         return 0;               /* a disk keeps its size: O_TRUNC means nothing to it, as on Linux */
+    if (n->e2ino)
+        return mount_file_truncate(n);      /* a file on the disk's file system */
     if (n->lazy) {
         long mo = ks_memobj_create(0);
         if (mo < 0)

@@ -140,6 +140,7 @@ static inline long ks_pager_supply_from(ks_handle_t m, uint64_t first, ks_handle
     return KS5(KS_SYS_PAGER_SUPPLY_FROM, m, first, src, src_first, pages);
 }
 static inline long ks_pager_users(ks_handle_t m) { return KS1(KS_SYS_PAGER_USERS, m); }
+static inline long ks_pager_low_size(ks_handle_t m) { return KS1(KS_SYS_PAGER_LOW_SIZE, m); }
 static inline long ks_process_times(ks_handle_t p, struct ks_times *out) { return KS2(KS_SYS_PROCESS_TIMES, p, out); }
 static inline long ks_ipc_notify(ks_handle_t client, uint64_t word) { return KS2(KS_SYS_IPC_NOTIFY, client, word); }
 static inline long ks_process_fork(void *pc, void *sp, long arg, uint32_t *pid)
