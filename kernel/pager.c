@@ -258,11 +258,13 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
             page_flag_set(page, PAGE_DIRTY, 0);     /* as the pager has it */
             err = radix_insert(&mo->pages, first + i, page) != 0 ? KS_ERR_NO_MEMORY : 0;
             /*
-             * The page fitted the account but its radix node did not: make room
-             * the same way, or every later try fails the same (a pager that
-             * never hears KS_PAGER_NOTE_CLEAN, a writer waiting for ever).
+             * The page fitted the account but its radix node did not: evict
+             * clean pages of this memobj (its account's), or if they are dirty
+             * have its pager asked to clean them (reclaim_own), or every later
+             * try fails the same (a pager that never hears KS_PAGER_NOTE_CLEAN,
+             * a writer waiting for ever).
              */
-            if (err && (reclaim_own(mo, first, count) || pager_reclaim(PAGER_RECLAIM_BATCH, mo, first, count)))
+            if (err && reclaim_own(mo, first, count))
                 err = radix_insert(&mo->pages, first + i, page) != 0 ? KS_ERR_NO_MEMORY : 0;
         }
         if (err) {

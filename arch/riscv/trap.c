@@ -13,6 +13,7 @@
 #include <arch/trapframe.h>
 #include <kestrel/errors.h>
 #include <kestrel/syscall.h>
+#include "kernel/page_alloc.h"
 #include "kernel/panic.h"
 #include "kernel/kprintf.h"
 #include "kernel/pager.h"
@@ -137,8 +138,12 @@ static __attribute__((noinline)) void fault_not_served(struct thread *t, struct 
                                                        long r)
 {
     uint64_t off = 0;
-    if (r == KS_ERR_NO_MEMORY && pager_reclaim(PAGER_RECLAIM_BATCH, NULL, 0, 0))
-        r = vm_fault(t->proc->vm, f->stval, fault_access(cause));  /* clean file pages made room */
+    /*
+     * Clean file pages make room, when memory is what is short: a process at
+     * its own account's limit gains nothing from other processes' pages going.
+     */
+    if (r == KS_ERR_NO_MEMORY && page_free_count() < PAGER_FREE_LOW && pager_reclaim(PAGER_RECLAIM_BATCH, NULL, 0, 0))
+        r = vm_fault(t->proc->vm, f->stval, fault_access(cause));
     if (r == KS_ERR_PAGER_WAIT || r == KS_ERR_IO)
         r = vm_fault_wait(t->proc->vm, f->stval, fault_access(cause), r, &off);
     if (!r || upcall_fault(kill_cause(cause), f->stval))

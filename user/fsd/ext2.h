@@ -154,6 +154,13 @@ int ext2_inode_put(struct ext2 *fs, const struct ext2_inode *in);
  */
 int64_t ext2_inode_new(struct ext2 *fs, uint32_t near, uint16_t mode, uint32_t now, struct ext2_inode *out);
 
+/*
+ * Take the blocks (and indirect blocks) [off, off + len) of in needs, without
+ * writing data, so that a later ext2_write there cannot fail for space: 0,
+ * -ENOSPC (what was taken stays, named), or -EIO.
+ */
+int ext2_reserve(struct ext2 *fs, struct ext2_inode *in, uint64_t off, uint64_t len);
+
 /* Give in's blocks and then the inode back (links 0, dtime now): 0 or -EIO. */
 int ext2_inode_free(struct ext2 *fs, struct ext2_inode *in, uint32_t now);
 

@@ -103,11 +103,16 @@ static uint32_t group_blocks(const struct ext2 *fs, uint32_t g)
     return left < fs->blocks_per_group ? (uint32_t)left : fs->blocks_per_group;
 }
 
-/* A 32-bit field of group g's descriptor, or 0 if unreadable. */
+/*
+ * A block-number field of group g's descriptor (a bitmap or the inode
+ * table), or 0 if unreadable or not a data-area block: callers say EIO then
+ * (block 0 is never a group's, so a failed read never names the superblock).
+ */
 static uint32_t group_field(const struct ext2 *fs, uint32_t g, int field)
 {
     const uint8_t *gd = ext2_group_desc(fs, g);
-    return gd ? le32(gd + field) : 0;
+    uint32_t b = gd ? le32(gd + field) : 0;
+    return b > fs->first_data_block && b < fs->blocks_count ? b : 0;
 }
 
 /*
@@ -149,7 +154,8 @@ static int block_free(struct ext2 *fs, uint64_t b)
         return 0;
     uint32_t g = (uint32_t)((b - fs->first_data_block) / fs->blocks_per_group);
     uint32_t i = (uint32_t)((b - fs->first_data_block) % fs->blocks_per_group);
-    int r = bitmap_give(fs, group_field(fs, g, GD_BLOCK_BITMAP), i);
+    uint32_t bm = group_field(fs, g, GD_BLOCK_BITMAP);
+    int r = bm ? bitmap_give(fs, bm, i) : -EIO;
     if (r <= 0)
         return r;
     return group_add(fs, g, GD_FREE_BLOCKS, 1) < 0 || super_add(fs, SB_FREE_BLOCKS, 1) < 0 ? -EIO : 0;
@@ -163,9 +169,10 @@ int ext2_inode_put(struct ext2 *fs, const struct ext2_inode *in)
         return -EIO;
     uint32_t g = (in->ino - 1) / fs->inodes_per_group, idx = (in->ino - 1) % fs->inodes_per_group;
     uint64_t at = (uint64_t)idx * fs->inode_size;
-    uint64_t b = group_field(fs, g, GD_INODE_TABLE) + at / fs->block_size;
+    uint32_t table = group_field(fs, g, GD_INODE_TABLE);
+    uint64_t b = table + at / fs->block_size;
     uint32_t off = (uint32_t)(at % fs->block_size), n = fs->inode_size;
-    if (load(fs, b, off, n) < 0)
+    if (!table || load(fs, b, off, n) < 0)
         return -EIO;
     put16(scratch + IN_MODE, in->mode);
     put16(scratch + IN_UID, in->uid);
@@ -181,6 +188,7 @@ int ext2_inode_put(struct ext2 *fs, const struct ext2_inode *in)
     put16(scratch + IN_LINKS, in->links);
     put32(scratch + IN_BLOCKS, in->blocks512);
     put32(scratch + IN_FLAGS, in->flags);
+    put32(scratch + IN_FILE_ACL, in->file_acl);
     for (int i = 0; i < 15; i++)
         put32(scratch + IN_BLOCK + 4 * i, in->block[i]);
     return store(fs, b, off, scratch, n);
@@ -204,19 +212,24 @@ int64_t ext2_inode_new(struct ext2 *fs, uint32_t near, uint16_t mode, uint32_t n
         int64_t i = bitmap_take(fs, bm, fs->inodes_per_group, first);
         if (i == -EIO)
             return -EIO;
-        if (i < 0 || (g == 0 && i < first))
+        if (i < 0)
             continue;
         uint32_t ino = g * fs->inodes_per_group + (uint32_t)i + 1;
-        if (ino > fs->inodes_count)
+        if ((g == 0 && i < first) || ino > fs->inodes_count) {
+            bitmap_give(fs, bm, (uint32_t)i);      /* (taken by the wrap-around: not one to give) */
             continue;
+        }
         if (group_add(fs, g, GD_FREE_INODES, -1) < 0 || super_add(fs, SB_FREE_INODES, -1) < 0 ||
             (dir && group_add(fs, g, GD_USED_DIRS, 1) < 0))
             return -EIO;
         /* A clean record: zeros, and the extra field size mke2fs gives new inodes. */
         uint32_t idx = (ino - 1) % fs->inodes_per_group;
         uint64_t at = (uint64_t)idx * fs->inode_size;
-        uint64_t b = group_field(fs, g, GD_INODE_TABLE) + at / fs->block_size;
+        uint32_t table = group_field(fs, g, GD_INODE_TABLE);
+        uint64_t b = table + at / fs->block_size;
         uint8_t rec[MAX_BLOCK];
+        if (!table)
+            return -EIO;
         memset(rec, 0, fs->inode_size);
         if (fs->inode_size > 128) {
             const uint8_t *sb = fs->read(fs->ctx, SB_OFFSET + SB_WANT_EXTRA_ISIZE, 2);
@@ -411,16 +424,54 @@ int64_t ext2_write(struct ext2 *fs, struct ext2_inode *in, uint64_t off, const v
     return done ? (int64_t)done : err;
 }
 
+/*
+ * Let go of in's extended-attribute block (i_file_acl): a shared block's
+ * reference count drops, the last reference frees it. 0 or -EIO.
+ */
+static int xattr_put(struct ext2 *fs, struct ext2_inode *in)
+{
+    uint32_t b = in->file_acl;
+    in->file_acl = 0;
+    in->blocks512 -= in->blocks512 >= fs->block_size / 512 ? fs->block_size / 512 : in->blocks512;
+    if (b <= fs->first_data_block || b >= fs->blocks_count || load(fs, b, 0, 8) < 0)
+        return 0;               /* (not a block of the file system: nothing to let go of) */
+    if (le32(scratch) != 0xEA020000u)
+        return 0;               /* not an attribute block: leave it to e2fsck */
+    uint32_t refs = le32(scratch + 4);
+    if (refs > 1) {
+        uint8_t v[4];
+        put32(v, refs - 1);
+        return store(fs, b, 4, v, 4);
+    }
+    return block_free(fs, b);
+}
+
+int ext2_reserve(struct ext2 *fs, struct ext2_inode *in, uint64_t off, uint64_t len)
+{
+    if (writable(fs) < 0)
+        return -EROFS;
+    int64_t b = 0;
+    uint64_t goal = home(fs, in->ino);
+    for (uint64_t k = off / fs->block_size; len && k <= (off + len - 1) / fs->block_size && b >= 0; k++)
+        if ((b = bmap_make(fs, in, k, goal)) > 0)
+            goal = (uint64_t)b + 1;
+    int r = ext2_inode_put(fs, in);     /* (what was taken stays named, even after a failure) */
+    return b < 0 ? (int)b : r;
+}
+
 int ext2_inode_free(struct ext2 *fs, struct ext2_inode *in, uint32_t now)
 {
     if (writable(fs) < 0)
         return -EROFS;
     int dir = (in->mode & EXT2_S_IFMT) == EXT2_S_IFDIR;
-    int fast_link = (in->mode & EXT2_S_IFMT) == EXT2_S_IFLNK && in->blocks512 == 0;
+    uint32_t acl_blocks = in->file_acl ? fs->block_size / 512 : 0;
+    int fast_link = (in->mode & EXT2_S_IFMT) == EXT2_S_IFLNK && in->blocks512 == acl_blocks;
     if (!fast_link && ext2_truncate(fs, in, 0) < 0)
         return -EIO;
     if (fast_link)
         memset(in->block, 0, sizeof in->block);
+    if (in->file_acl && xattr_put(fs, in) < 0)
+        return -EIO;
     in->links = 0;
     in->size = 0;
     if (ext2_inode_put(fs, in) < 0)
@@ -429,10 +480,10 @@ int ext2_inode_free(struct ext2 *fs, struct ext2_inode *in, uint32_t now)
     uint64_t at = (uint64_t)i * fs->inode_size;
     uint8_t w[4];
     put32(w, now);
-    if (store(fs, group_field(fs, g, GD_INODE_TABLE) + at / fs->block_size,
-              (uint32_t)(at % fs->block_size) + IN_DTIME, w, 4) < 0)
+    uint32_t table = group_field(fs, g, GD_INODE_TABLE), bm = group_field(fs, g, GD_INODE_BITMAP);
+    if (!table || !bm || store(fs, table + at / fs->block_size, (uint32_t)(at % fs->block_size) + IN_DTIME, w, 4) < 0)
         return -EIO;
-    int r = bitmap_give(fs, group_field(fs, g, GD_INODE_BITMAP), i);
+    int r = bitmap_give(fs, bm, i);
     if (r <= 0)
         return r;
     if (group_add(fs, g, GD_FREE_INODES, 1) < 0 || super_add(fs, SB_FREE_INODES, 1) < 0 ||
@@ -476,6 +527,8 @@ int ext2_dir_add(struct ext2 *fs, struct ext2_inode *dir, const char *name, size
             if (r_len < 8 || r_len % 4 || at + r_len > fs->block_size)
                 return -EIO;
             uint32_t used = r_ino ? rec_need(scratch[at + 6]) : 0;
+            if (used > r_len)
+                return -EIO;
             if (r_len >= used + need) {
                 if (used) {
                     put16(scratch + at + 4, used);      /* the old record keeps what it needs */
@@ -492,8 +545,10 @@ int ext2_dir_add(struct ext2 *fs, struct ext2_inode *dir, const char *name, size
     }
     {   /* no room: a new block, one record spanning it */
         int64_t b = bmap_make(fs, dir, nblocks, home(fs, dir->ino));
-        if (b < 0)
+        if (b < 0) {
+            ext2_inode_put(fs, dir);    /* (an indirect block it took on the way stays named) */
             return (int)b;
+        }
         memset(scratch, 0, fs->block_size);
         rec_put(0, ino, fs->block_size, name, len, type);
         if (store(fs, (uint64_t)b, 0, scratch, fs->block_size) < 0)
@@ -517,6 +572,8 @@ int ext2_dir_remove(struct ext2 *fs, struct ext2_inode *dir, const char *name, s
         for (uint32_t at = 0, prev = UINT32_MAX; at + 8 <= fs->block_size;) {
             uint32_t r_ino = le32(scratch + at), r_len = le16(scratch + at + 4);
             if (r_len < 8 || r_len % 4 || at + r_len > fs->block_size)
+                return -EIO;
+            if (8u + scratch[at + 6] > r_len)
                 return -EIO;
             if (r_ino && scratch[at + 6] == len && memcmp(scratch + at + 8, name, len) == 0) {
                 if (prev != UINT32_MAX)
@@ -558,7 +615,7 @@ int ext2_dir_set_parent(struct ext2 *fs, const struct ext2_inode *dir, uint32_t 
     if (writable(fs) < 0)
         return -EROFS;
     int64_t b = ext2_bmap(fs, dir, 0);
-    if (b <= 0 || load(fs, (uint64_t)b, 0, 24) < 0)
+    if (b <= 0 || load(fs, (uint64_t)b, 0, fs->block_size) < 0)
         return -EIO;
     uint32_t first = le16(scratch + 4);
     if (first < 12 || first + 12 > fs->block_size || scratch[first + 6] != 2 || scratch[first + 8] != '.' ||

@@ -200,13 +200,16 @@ void disk_node_removed(const struct node *n);
  */
 long pager_disk_file(struct node *n);
 
+/* Disk file n is being removed: its memobj stays its clients' (the pager's slot keeps it). */
+void pager_disk_file_removed(struct node *n);
+
 /*
- * Disk file n is being removed: its memobj stays its clients' (the pager's
- * slot keeps it). orphan: its inode has no link left, and goes (through
- * mount_orphan_release) when the memobj does, now if nobody else holds it.
- * 1 if n had a memobj, 0 if not (then the caller frees the inode).
+ * Disk inode ino has no link left: every memobj of it (one per name it had)
+ * is an orphan, whose pages are not written back, and the inode goes (through
+ * mount_orphan_release) with the last of them, now if nobody holds them. 1 if
+ * it had any, 0 if not (then the caller frees the inode).
  */
-int pager_disk_file_removed(struct node *n, int orphan);
+int pager_disk_inode_orphaned(uint32_t ino);
 
 /*
  * Write every disk file's changes (dirty pages, size) to its inode, and let
@@ -275,6 +278,12 @@ int64_t mount_read_file(uint32_t ino, uint64_t off, void *buf, uint64_t len);
 
 /* Write len bytes at off of disk file ino (blocks taken as needed): bytes written, or -errno. */
 int64_t mount_file_write(uint32_t ino, uint64_t off, const void *buf, uint64_t len);
+
+/* Take the blocks [off, off + len) of disk file ino needs, so that writing there cannot fail for space. */
+long mount_file_reserve(uint32_t ino, uint64_t off, uint64_t len);
+
+/* Cut disk file ino to size bytes if it is longer (blocks past it freed): 0 or -errno. */
+long mount_file_cut(uint32_t ino, uint64_t size);
 
 /* Disk file ino is size bytes long now (blocks past it freed); touch: its mtime and ctime now. 0 or -errno. */
 long mount_file_size(uint32_t ino, uint64_t size, int touch);

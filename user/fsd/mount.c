@@ -204,6 +204,28 @@ int64_t mount_file_write(uint32_t ino, uint64_t off, const void *buf, uint64_t l
     return r;
 }
 
+long mount_file_reserve(uint32_t ino, uint64_t off, uint64_t len)
+{
+    struct ext2_inode in = { 0 };
+    pthread_mutex_lock(&lock);
+    long r = ext2_inode_get(&e2, ino, &in);
+    if (r == 0)
+        r = ext2_reserve(&e2, &in, off, len);
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+
+long mount_file_cut(uint32_t ino, uint64_t size)
+{
+    struct ext2_inode in = { 0 };
+    pthread_mutex_lock(&lock);
+    long r = ext2_inode_get(&e2, ino, &in);
+    if (r == 0 && size < in.size)
+        r = ext2_truncate(&e2, &in, size);
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+
 long mount_file_size(uint32_t ino, uint64_t size, int touch)
 {
     struct ext2_inode in = { 0 };
@@ -245,6 +267,16 @@ static int links_add(uint32_t ino, int delta)
     return ext2_inode_put(&e2, &d);
 }
 
+/*
+ * Is name free in directory dir on the disk (lock held)? 0, -EEXIST (a record
+ * fsd shows no node for: a device, an unreadable inode), or -EIO.
+ */
+static long name_free(const struct ext2_inode *dir, const char *name, size_t len)
+{
+    int64_t r = ext2_lookup(&e2, dir, name, len);
+    return r == -ENOENT ? 0 : r < 0 ? r : -EEXIST;
+}
+
 /* The inode, on the disk, of a new entry of type t in directory dino (lock held): its number or -errno. */
 static int64_t inode_make(uint32_t dino, const char *name, size_t len, enum node_type t, uint16_t perm,
                           const char *target, size_t tlen)
@@ -259,6 +291,8 @@ static int64_t inode_make(uint32_t dino, const char *name, size_t len, enum node
     long r = t == NODE_DIR ? ext2_dir_init(&e2, &in, dino) :
              t == NODE_SYMLINK ? ext2_symlink_set(&e2, &in, target, tlen) : 0;
     dir.mtime = dir.ctime = now_s();
+    if (r == 0)
+        r = name_free(&dir, name, len);
     if (r == 0)
         r = ext2_dir_add(&e2, &dir, name, len, (uint32_t)ino, ft_of(t));
     if (r == 0 && t == NODE_DIR)
@@ -352,9 +386,10 @@ long mount_unlink(struct node *n)
     if (r < 0)
         return r;
     uint32_t ino = n->e2ino;
-    int open = n->type == NODE_FILE && n->mo && pager_disk_file_removed(n, r == 0);
+    if (n->type == NODE_FILE && n->mo)
+        pager_disk_file_removed(n);     /* (its memobj stays its clients') */
     node_remove(n);
-    if (r == 0 && !open)
+    if (r == 0 && !pager_disk_inode_orphaned(ino))
         mount_orphan_release(ino);      /* no link and nobody has it open: it goes now */
     return 0;
 }
@@ -369,6 +404,8 @@ long mount_rename(struct node *n, struct node *d, const char *name, size_t len, 
     struct ext2_inode to = { 0 }, from = { 0 }, in = { 0 };
     pthread_mutex_lock(&lock);
     r = ext2_inode_get(&e2, d->e2ino, &to) < 0 || ext2_inode_get(&e2, n->e2ino, &in) < 0 ? -EIO : 0;
+    if (r == 0)
+        r = name_free(&to, name, len);
     if (r == 0)
         r = ext2_dir_add(&e2, &to, name, len, n->e2ino, ft_of((enum node_type)n->type));
     if (r == 0 && ext2_inode_get(&e2, n->parent->e2ino, &from) < 0)

@@ -108,9 +108,19 @@ static int supply_once(const struct paged_file *f, uint64_t first, int tries, ui
     uint64_t n = npages - first < READ_AHEAD ? npages - first : READ_AHEAD;
     uint64_t start = first * KS_PAGE_SIZE;
     uint64_t bytes = f->size - start < n * KS_PAGE_SIZE ? f->size - start : n * KS_PAGE_SIZE;
-    long got = f->src == FROM_DRIVER ? disk_read(f->off + start, buf, bytes) :
-               f->src == FROM_EXT2 ? mount_read_file(f->e2ino, start, buf, bytes) :
-               ks_memobj_read(fs.bootimg, f->off + start, buf, bytes);
+    long got;
+    if (f->src == FROM_EXT2) {
+        long low = ks_pager_low_size(f->mo);            /* a cut not yet applied to the inode: */
+        if (low >= 0 && mount_file_cut(f->e2ino, (uint64_t)low) < 0)      /* now, so no old */
+            got = -1;                                   /* bytes come back from past it */
+        else if ((got = mount_read_file(f->e2ino, start, buf, bytes)) >= 0 && got < (long)bytes) {
+            memset(buf + got, 0, bytes - (uint64_t)got);     /* past the inode's end (grown since, or */
+            got = (long)bytes;                               /* cut): zeros */
+        }
+    } else {
+        got = f->src == FROM_DRIVER ? disk_read(f->off + start, buf, bytes) :
+              ks_memobj_read(fs.bootimg, f->off + start, buf, bytes);
+    }
     if (got != (long)bytes) {
         ks_pager_fail(f->mo, first, 1);     /* (the driver failed the read, or is gone: EIO) */
         return -1;
@@ -239,9 +249,9 @@ static void disk_slot_free(uint32_t i)
 /*
  * Write disk file slot i's changes to its inode (slots_lock held): the size
  * first (a shrink frees blocks; a truncation since the last flush is applied
- * even if the file grew again, KS_SYS_PAGER_LOW_SIZE), then each dirty page. A page the file
- * system could not take (the disk full) is written into the memobj again,
- * dirty, for the next try. 0 or -errno.
+ * even if the file grew again, KS_SYS_PAGER_LOW_SIZE), then each dirty page,
+ * its blocks taken before it is cleaned: a page the file system has no room
+ * for (the disk full) stays dirty for the next try. 0 or -errno.
  */
 static long disk_slot_flush(uint32_t i)
 {
@@ -261,14 +271,18 @@ static long disk_slot_flush(uint32_t i)
             continue;
         for (uint64_t k = 0; k < n; k++) {
             uint64_t off = (base + k) * KS_PAGE_SIZE;
-            if (!(bits[k / 64] >> (k % 64) & 1) || ks_pager_writeback(f->mo, base + k, page) != 1)
-                continue;
             uint64_t len = (uint64_t)size - off < KS_PAGE_SIZE ? (uint64_t)size - off : KS_PAGE_SIZE;
-            int64_t r = mount_file_write(f->e2ino, off, page, len);
-            if (r != (int64_t)len) {
-                err = r < 0 ? r : -ENOSPC;
-                ks_memobj_write(f->mo, off, page, len);     /* dirty again: not lost */
+            if (!(bits[k / 64] >> (k % 64) & 1))
+                continue;
+            long r = mount_file_reserve(f->e2ino, off, len);   /* the blocks first: the page stays */
+            if (r < 0) {                                        /* dirty if there are none */
+                err = r;
+                continue;
             }
+            if (ks_pager_writeback(f->mo, base + k, page) != 1)
+                continue;
+            if (mount_file_write(f->e2ino, off, page, len) != (int64_t)len)
+                err = -EIO;     /* (the disk's memobj refused: the page is clean, its bytes lost) */
             wrote = 1;
         }
     }
@@ -284,12 +298,14 @@ static void disk_slots_sweep(void)
         if (!files[i].mo || files[i].src != FROM_EXT2 || ks_pager_users(files[i].mo) != 0)
             continue;
         uint32_t ino = files[i].e2ino;
-        int orphan = files[i].orphan;
+        int orphan = files[i].orphan, others = 0;
         if (!orphan && disk_slot_flush(i) < 0)
             continue;           /* (kept: its bytes have nowhere else to be) */
         disk_slot_free(i);
-        if (orphan)
-            mount_orphan_release(ino);
+        for (uint32_t k = 0; k < nfiles; k++)
+            others |= files[k].mo && files[k].src == FROM_EXT2 && files[k].e2ino == ino;
+        if (orphan && !others)
+            mount_orphan_release(ino);      /* the inode's last memobj gone */
     }
 }
 
@@ -363,19 +379,27 @@ long pager_disk_file(struct node *n)
     return r == -ENOSYS ? -ENFILE : r;
 }
 
-int pager_disk_file_removed(struct node *n, int orphan)
+void pager_disk_file_removed(struct node *n)
+{
+    pthread_mutex_lock(&slots_lock);
+    for (uint32_t i = 0; i < nfiles; i++)
+        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].node == n)
+            files[i].node = NULL;   /* the slot keeps the handle for the clients, until the sweep */
+    n->mo = 0;
+    pthread_mutex_unlock(&slots_lock);
+}
+
+int pager_disk_inode_orphaned(uint32_t ino)
 {
     int kept = 0;
     pthread_mutex_lock(&slots_lock);
     for (uint32_t i = 0; i < nfiles; i++)
-        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].node == n) {
-            files[i].node = NULL;   /* the slot keeps the handle for the clients, until the sweep */
-            files[i].orphan = (uint8_t)orphan;
+        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino) {
+            files[i].orphan = 1;    /* every name's memobj: its pages are nobody's to write back */
             kept = 1;
         }
-    n->mo = 0;
     if (kept)
-        disk_slots_sweep();     /* (nobody has it open: its inode goes now) */
+        disk_slots_sweep();     /* (those nobody has open go now, the inode with the last) */
     pthread_mutex_unlock(&slots_lock);
     return kept;
 }

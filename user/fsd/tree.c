@@ -193,7 +193,7 @@ void node_remove(struct node *n)
 {
     disk_node_removed(n);
     if (n->e2ino && n->type == NODE_FILE && n->mo)
-        pager_disk_file_removed(n, 0);  /* (its handle is the pager slot's) */
+        pager_disk_file_removed(n);     /* (its handle is the pager slot's) */
     dir_unlink(n);
     ino_unhash(n);
     if (n->mo)
