@@ -291,15 +291,8 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_fchmodat: return sys_fchmodat(a, (const char *)b, c, 0);
     case SYS_fchmod: return sys_fchmod(a, b);
     case SYS_utimensat: return sys_utimensat(a, (const char *)b, (const struct timespec *)c, d);
-    case SYS_statfs: {              /* the path must exist; the answer is the same for all */
-        struct stat st;
-        long r = sys_fstatat(AT_FDCWD, (const char *)a, &st, 0);
-        return r < 0 ? r : sys_statfs_any((struct statfs *)b);
-    }
-    case SYS_fstatfs: {
-        struct fd f;
-        return fd_get(a, &f) ? sys_statfs_any((struct statfs *)b) : -EBADF;
-    }
+    case SYS_statfs: return sys_statfs((const char *)a, (struct statfs *)b);
+    case SYS_fstatfs: return sys_fstatfs(a, (struct statfs *)b);
     case SYS_pread64: return sys_prw(a, (void *)b, (size_t)c, d, 0);
     case SYS_pwrite64: return sys_prw(a, (void *)b, (size_t)c, d, 1);
     case SYS_fchdir: return sys_fchdir(a);

@@ -875,14 +875,16 @@ long sys_faccessat(long dirfd, const char *path, long mode)
     return 0;
 }
 
+#define NOT_FSD_NODE 1         /* fd_node_call: a descriptor fsd has no node for */
+
 /*
  * A root-port operation (MR1 = arg) on what descriptor fd names, for the
- * calls that take one instead of a path: a file by its inode, a directory by
- * its path. The console, pipes and devices have nothing to change: 0.
+ * calls that take one instead of a path: a file by its inode (MR2), a
+ * directory by its path; the reply's words in w. The status, or
+ * NOT_FSD_NODE for the console, pipes and devices.
  */
-static long fd_node_op(enum fs_op op, long fd, uint64_t arg)
+static long fd_node_call(enum fs_op op, long fd, uint64_t arg, uint64_t w[KS_IPC_WORDS])
 {
-    uint64_t w[KS_IPC_WORDS];
     struct fd f;
     if (!fd_get(fd, &f))
         return -EBADF;
@@ -892,12 +894,20 @@ static long fd_node_op(enum fs_op op, long fd, uint64_t arg)
         return r < 0 ? r : fs_path_op(op, AT_FDCWD, abs, arg, w);
     }
     if (f.kind != FD_FILE || !emu.root)
-        return 0;
-    memset(w, 0, sizeof w);
+        return NOT_FSD_NODE;
+    memset(w, 0, KS_IPC_WORDS * sizeof w[0]);
     w[0] = op;
     w[1] = arg;
     w[2] = f.ino;
     return fs_call(emu.root, w, NULL, 0, NULL, 0, NULL, NULL);
+}
+
+/* fd_node_call for the calls that change a node: the console, pipes and devices have nothing to change (0). */
+static long fd_node_op(enum fs_op op, long fd, uint64_t arg)
+{
+    uint64_t w[KS_IPC_WORDS];
+    long r = fd_node_call(op, fd, arg, w);
+    return r == NOT_FSD_NODE ? 0 : r;
 }
 
 /*
@@ -939,6 +949,38 @@ long sys_fchmodat(long dirfd, const char *path, long mode, long flags)
 long sys_fchmod(long fd, long mode)
 {
     return fd_node_op(FS_OP_CHMOD, fd, (uint64_t)mode & 07777);
+}
+
+/* Fill sf from FS_OP_STATFS's reply w (MR1 != 0: the disk's ext2). */
+static long statfs_from_fs(struct statfs *sf, const uint64_t *w)
+{
+    if (w[1] == 0)
+        return sys_statfs_any(sf);
+    memset(sf, 0, sizeof *sf);
+    sf->f_type = (long)w[1];
+    sf->f_bsize = sf->f_frsize = (long)w[2];
+    sf->f_blocks = w[3];
+    sf->f_bfree = sf->f_bavail = w[4];
+    sf->f_files = w[5];
+    sf->f_ffree = w[6];
+    sf->f_namelen = 255;
+    return 0;
+}
+
+long sys_statfs(const char *path, struct statfs *sf)
+{
+    uint64_t w[KS_IPC_WORDS];
+    long r = fs_path_op(FS_OP_STATFS, AT_FDCWD, path, 0, w);
+    return r < 0 ? r : statfs_from_fs(sf, w);
+}
+
+long sys_fstatfs(long fd, struct statfs *sf)
+{
+    uint64_t w[KS_IPC_WORDS];
+    long r = fd_node_call(FS_OP_STATFS, fd, 0, w);
+    if (r == NOT_FSD_NODE)
+        return sys_statfs_any(sf);      /* the console, pipes, devices: fsd's memory */
+    return r < 0 ? r : statfs_from_fs(sf, w);
 }
 
 /* statfs / fstatfs: one tmpfs-like file system in memory; its free space is the kernel's. */

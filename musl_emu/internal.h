@@ -193,6 +193,13 @@ long sys_utimensat(long dirfd, const char *path, const struct timespec *times, l
 long sys_fchmodat(long dirfd, const char *path, long mode, long flags);
 long sys_fchmod(long fd, long mode);
 long sys_statfs_any(struct statfs *sf);
+
+/*
+ * statfs / fstatfs: the disk's ext2 counts for what is on it (FS_OP_STATFS),
+ * else sys_statfs_any's answer for fsd's memory. 0 or -errno.
+ */
+long sys_statfs(const char *path, struct statfs *sf);
+long sys_fstatfs(long fd, struct statfs *sf);
 long sys_fchdir(long fd);
 long sys_getcwd(char *buf, size_t size);
 

@@ -3173,6 +3173,28 @@ static void ext2w_disk_full(void)
     CHECK_OK(w_write("/w/after-full", 7, 1 << 20));    /* room again */
 }
 
+/* statfs and fstatfs: the disk's counts for what is on it (as e2fsprogs keeps them), memory's else. */
+static void ext2w_statfs(void)
+{
+    struct statfs a, b, t;
+    CHECK_OK(statfs("/w", &a));
+    CHECK_EQ(a.f_type, 0xef53);
+    CHECK_EQ(a.f_bsize, 4096);
+    CHECK_EQ(a.f_blocks, 8192);                 /* run-tests' 32 MiB image */
+    CHECK(a.f_bfree > 0 && a.f_bfree < a.f_blocks && a.f_ffree > 0 && a.f_ffree < a.f_files);
+    CHECK_OK(w_write("/w/statfs-mib", 10, 1 << 20));
+    int fd = open("/w/statfs-mib", O_RDONLY);
+    REQUIRE(fd >= 0);
+    CHECK_OK(fstatfs(fd, &b));
+    close(fd);
+    CHECK_EQ(b.f_type, 0xef53);
+    CHECK(a.f_bfree - b.f_bfree >= 256);        /* the MiB's blocks (and an indirect one) */
+    CHECK_EQ(a.f_ffree - b.f_ffree, 1);
+    CHECK_OK(statfs("/tmp", &t));
+    CHECK_EQ(t.f_type, 0x01021994);             /* fsd's memory */
+    CHECK_ERR(statfs("/w/nothing", &t), ENOENT);
+}
+
 /* The second boot: everything the first wrote, byte for byte. */
 static void ext2r_persisted(void)
 {
@@ -3264,6 +3286,7 @@ static const struct mcase ext2w_cases[] = {
     { "ext2w.readdir_during_unlink", ext2w_readdir_unlink },
     { "ext2w.unlink_open", ext2w_unlink_open },
     { "ext2w.disk_full", ext2w_disk_full },
+    { "ext2w.statfs", ext2w_statfs },
 };
 static const struct mcase ext2r_cases[] = {
     { "ext2r.persisted", ext2r_persisted },

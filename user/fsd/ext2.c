@@ -242,6 +242,18 @@ int ext2_dir_next(const struct ext2 *fs, const struct ext2_inode *dir, uint64_t 
     return 0;
 }
 
+int ext2_counts(const struct ext2 *fs, struct ext2_counts *out)
+{
+    const uint8_t *sb = fs->read(fs->ctx, SB_OFFSET, 32);
+    if (!sb)
+        return -EIO;
+    out->inodes = le32(sb + SB_INODES_COUNT);
+    out->blocks = le32(sb + SB_BLOCKS_COUNT);
+    out->free_blocks = le32(sb + SB_FREE_BLOCKS);
+    out->free_inodes = le32(sb + SB_FREE_INODES);
+    return 0;
+}
+
 int64_t ext2_lookup(const struct ext2 *fs, const struct ext2_inode *dir, const char *name, size_t len)
 {
     struct ext2_dirent e;

@@ -123,6 +123,14 @@ int64_t ext2_read(const struct ext2 *fs, const struct ext2_inode *in, uint64_t o
  */
 int ext2_dir_next(const struct ext2 *fs, const struct ext2_inode *dir, uint64_t *pos, struct ext2_dirent *out);
 
+/* What statfs reports: the superblock's counts. */
+struct ext2_counts {
+    uint64_t blocks, free_blocks, inodes, free_inodes;
+};
+
+/* The superblock's block and inode counts (free ones as last written): 0, or -EIO. */
+int ext2_counts(const struct ext2 *fs, struct ext2_counts *out);
+
 /* The inode number of `name` (len bytes) in directory dir: > 0, -ENOENT, or -EIO. */
 int64_t ext2_lookup(const struct ext2 *fs, const struct ext2_inode *dir, const char *name, size_t len);
 

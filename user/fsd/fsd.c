@@ -206,6 +206,20 @@ static long op_stat(struct req *q)
     return 0;
 }
 
+/* FS_OP_STATFS: the disk's counts for a node on it; MR1 = 0 (the caller asks the kernel) else. */
+static long op_statfs(struct req *q)
+{
+    struct node *n;
+    long r = named_node(q, 2, &n);
+    if (r < 0)
+        return r;
+    if (!on_disk(n)) {
+        q->out[1] = 0;
+        return 0;
+    }
+    return mount_statfs(q->out);
+}
+
 static long op_utimes(struct req *q)
 {
     struct node *n;
@@ -493,6 +507,7 @@ static long op_root(struct req *q)
     case FS_OP_SYMLINK: return op_symlink(q);
     case FS_OP_TTYJOIN: return tty_join(q);
     case FS_OP_SYNC: return mount_sync();
+    case FS_OP_STATFS: return op_statfs(q);
     case FS_OP_READLINK: return op_readlink(q);
     case FS_OP_STATS:
         console_counts(&q->out[1], &q->out[2], &q->out[3]);

@@ -316,6 +316,9 @@ long mount_rename(struct node *n, struct node *d, const char *name, size_t len, 
 /* Write n's permissions and times (chmod, utimes) to its inode: 0 or -errno. */
 long mount_setattr(struct node *n);
 
+/* FS_OP_STATFS for a node on the disk: MR1..MR6 of the reply (fsproto.h). 0 or -EIO. */
+long mount_statfs(uint64_t out[KS_IPC_WORDS]);
+
 /* Can the disk's file system be changed (mounted, with no feature fsd does not know)? */
 int mount_writable(void);
 

@@ -444,6 +444,23 @@ long mount_setattr(struct node *n)
     return r;
 }
 
+long mount_statfs(uint64_t out[KS_IPC_WORDS])
+{
+    struct ext2_counts c;
+    pthread_mutex_lock(&lock);
+    int r = ext2_counts(&e2, &c);
+    pthread_mutex_unlock(&lock);
+    if (r < 0)
+        return r;
+    out[1] = 0xef53;            /* EXT2_SUPER_MAGIC, as Linux's statfs gives it */
+    out[2] = e2.block_size;
+    out[3] = c.blocks;
+    out[4] = c.free_blocks;
+    out[5] = c.inodes;
+    out[6] = c.free_inodes;
+    return 0;
+}
+
 int mount_writable(void)
 {
     return e2.write != NULL;

@@ -118,7 +118,11 @@ enum fs_op {
     /* On a root port. */
     FS_OP_SYNC,         /* write every dirty page of the disk (/dev/vda) back to it and flush
                            it (fsync, fdatasync, sync, syncfs). status 0 or -EIO */
-    FS_OP_LAST = FS_OP_SYNC
+    FS_OP_STATFS,       /* buf = path (or MR2 = inode if no buf). status 0; MR1 = the file
+                           system's magic (0xEF53: the disk's ext2), MR2 = its block size,
+                           MR3 = blocks, MR4 = free blocks, MR5 = inodes, MR6 = free inodes;
+                           MR1 = 0: in fsd's memory (the caller asks the kernel: statfs) */
+    FS_OP_LAST = FS_OP_STATFS
 };
 
 #define FS_TIME_NOW         UINT64_MAX
