@@ -115,7 +115,7 @@ long sys_syslog(long type, char *buf, long len)
 
 static const struct { short nr; const char *name; } sys_names[] = {
     { SYS_socket, "socket" },
-    { SYS_linkat, "linkat" }, { SYS_fchownat, "fchownat" },
+    { SYS_fchownat, "fchownat" },
     { SYS_mremap, "mremap" },
     { SYS_statx, "statx" },
     { SYS_rt_sigreturn, "rt_sigreturn" },
@@ -310,6 +310,7 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_symlinkat: return sys_symlinkat((const char *)a, b, (const char *)c);
     case SYS_readlinkat: return sys_readlinkat(a, (const char *)b, (char *)c, (size_t)d);
     case SYS_renameat2: return sys_renameat2(a, (const char *)b, c, (const char *)d, e);
+    case SYS_linkat: return sys_linkat(a, (const char *)b, c, (const char *)d, e);
 #ifdef SYS_renameat
     case SYS_renameat: return sys_renameat2(a, (const char *)b, c, (const char *)d, 0);
 #endif

@@ -764,18 +764,33 @@ long sys_readlinkat(long dirfd, const char *path, char *buf, size_t size)
     return (long)n;
 }
 
-long sys_renameat2(long olddirfd, const char *old, long newdirfd, const char *new, long flags)
+/* A call naming two paths (rename, link): MR0 = op, MR1 = the first's length; buf = both. */
+static long two_paths(uint64_t op, long olddirfd, const char *old, long newdirfd, const char *new)
 {
     char both[2 * FS_PATH_MAX];
-    if (flags)
-        return -EINVAL;         /* no RENAME_* flags */
     long l1 = abs_path(olddirfd, old, both), l2;
     if (l1 < 0)
         return l1;
     if ((l2 = abs_path(newdirfd, new, both + l1)) < 0)
         return l2;
-    uint64_t w[KS_IPC_WORDS] = { FS_OP_RENAME, (uint64_t)l1 };
+    uint64_t w[KS_IPC_WORDS] = { op, (uint64_t)l1 };
     return emu.root ? fs_call(emu.root, w, both, (size_t)(l1 + l2), NULL, 0, NULL, NULL) : -ENOENT;
+}
+
+long sys_renameat2(long olddirfd, const char *old, long newdirfd, const char *new, long flags)
+{
+    if (flags)
+        return -EINVAL;         /* no RENAME_* flags */
+    return two_paths(FS_OP_RENAME, olddirfd, old, newdirfd, new);
+}
+
+long sys_linkat(long olddirfd, const char *old, long newdirfd, const char *new, long flags)
+{
+    if (flags & ~(long)AT_SYMLINK_FOLLOW)
+        return -EINVAL;
+    if (flags & AT_SYMLINK_FOLLOW)
+        return -EINVAL;         /* (link(2) itself does not follow: fsd links the name given) */
+    return two_paths(FS_OP_LINK, olddirfd, old, newdirfd, new);
 }
 
 

@@ -420,6 +420,9 @@ long sys_readlinkat(long dirfd, const char *path, char *buf, size_t size);
 
 long sys_renameat2(long olddirfd, const char *old, long newdirfd, const char *new, long flags);
 
+/* linkat: a second name for a file on the disk (FS_OP_LINK); AT_SYMLINK_FOLLOW is not offered. */
+long sys_linkat(long olddirfd, const char *old, long newdirfd, const char *new, long flags);
+
 /* ---- mem.c ---- */
 
 long sys_brk(uintptr_t want);

@@ -3173,6 +3173,37 @@ static void ext2w_disk_full(void)
     CHECK_OK(w_write("/w/after-full", 7, 1 << 20));    /* room again */
 }
 
+/* Hard links on the disk: one inode, two names, one set of bytes; the refusals elsewhere. */
+static void ext2w_hard_links(void)
+{
+    struct stat a, b;
+    char t[32];
+    CHECK_OK(w_write("/w/linked", 11, 30000));
+    int fd = open("/w/linked", O_RDWR);                 /* open (its memobj made) before the link */
+    REQUIRE(fd >= 0);
+    CHECK_OK(link("/w/linked", "/w/sub/second-name"));
+    CHECK(stat("/w/linked", &a) == 0 && stat("/w/sub/second-name", &b) == 0 && a.st_ino == b.st_ino);
+    CHECK_EQ(pwrite(fd, "via-first", 9, 100), 9);       /* written through one name... */
+    int g = open("/w/sub/second-name", O_RDONLY);
+    CHECK(g >= 0 && pread(g, t, 9, 100) == 9 && memcmp(t, "via-first", 9) == 0);   /* ...read through the other */
+    if (g >= 0)
+        close(g);
+    CHECK_OK(fsync(fd));
+    close(fd);
+    CHECK_OK(link("/w/linked", "/w/third"));
+    CHECK_OK(unlink("/w/third"));
+    CHECK_ERR(link("/w/linked", "/w/after"), EEXIST);
+    CHECK_ERR(link("/w/sub", "/w/subdir-link"), EPERM);
+    CHECK_ERR(link("/w/linked", "/tmp/linked"), EXDEV);
+    CHECK_ERR(link("/w/nothing", "/w/x2"), ENOENT);
+    CHECK_OK(w_write("/tmp/mem", 12, 10));
+    CHECK_ERR(link("/tmp/mem", "/tmp/mem2"), EPERM);    /* fsd's memory makes no links */
+    CHECK_OK(unlink("/tmp/mem"));
+    CHECK_OK(link("/w/fast", "/w/fast-too"));           /* a symbolic link itself */
+    CHECK_EQ(readlink("/w/fast-too", t, sizeof t), 9);
+    CHECK_OK(unlink("/w/linked"));                      /* the first name goes, the bytes stay */
+}
+
 /* statfs and fstatfs: the disk's counts for what is on it (as e2fsprogs keeps them), memory's else. */
 static void ext2w_statfs(void)
 {
@@ -3217,6 +3248,14 @@ static void ext2r_persisted(void)
     CHECK(memcmp(t, w_slow, strlen(w_slow)) == 0);
     CHECK(stat("/w/slow", &st) == 0 && st.st_size == 12);       /* it resolves */
     CHECK_ERR(stat("/w/sub/before", &st), ENOENT);
+    uint8_t lk[9];
+    fd = open("/w/sub/second-name", O_RDONLY);      /* the hard link, its first name gone */
+    CHECK(fd >= 0 && pread(fd, lk, 9, 100) == 9 && memcmp(lk, "via-first", 9) == 0);
+    CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 30000);
+    if (fd >= 0)
+        close(fd);
+    CHECK_ERR(stat("/w/linked", &st), ENOENT);
+    CHECK_EQ(readlink("/w/fast-too", t, sizeof t), 9);
     CHECK_ERR(stat("/w/gone", &st), ENOENT);
     CHECK_ERR(stat("/w/huge", &st), ENOENT);
     CHECK_ERR(stat("/w/rd", &st), ENOENT);
@@ -3287,6 +3326,7 @@ static const struct mcase ext2w_cases[] = {
     { "ext2w.unlink_open", ext2w_unlink_open },
     { "ext2w.disk_full", ext2w_disk_full },
     { "ext2w.statfs", ext2w_statfs },
+    { "ext2w.hard_links", ext2w_hard_links },
 };
 static const struct mcase ext2r_cases[] = {
     { "ext2r.persisted", ext2r_persisted },

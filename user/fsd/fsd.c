@@ -319,16 +319,21 @@ static long rename_replace_ok(const struct node *from, const struct node *to)
     return 0;
 }
 
-static long op_rename(struct req *q)
+/* The two paths of a rename or link (MR1: the first's length; the buffer: both), not followed. */
+static long resolve_two(struct req *q, struct lookup *a, struct lookup *b)
 {
     uint64_t old_len = q->in[1];
-    struct lookup a, b;
     if (old_len > q->len)
         return -EINVAL;
-    long r = resolve((const char *)q->buf, old_len, &a, 0);
+    long r = resolve((const char *)q->buf, old_len, a, 0);
+    return r < 0 ? r : resolve((const char *)q->buf + old_len, q->len - old_len, b, 0);
+}
+
+static long op_rename(struct req *q)
+{
+    struct lookup a, b;
+    long r = resolve_two(q, &a, &b);
     if (r < 0)
-        return r;
-    if ((r = resolve((const char *)q->buf + old_len, q->len - old_len, &b, 0)) < 0)
         return r;
     struct node *n = a.node;
     if (!n)
@@ -363,6 +368,28 @@ static long op_rename(struct req *q)
     dir_link(b.dir, n);
     n->ctime_ns = now_ns();
     return 0;
+}
+
+/* FS_OP_LINK: a second name for a file on the disk (fsd's memory makes no links). */
+static long op_link(struct req *q)
+{
+    struct lookup a, b;
+    long r = resolve_two(q, &a, &b);
+    if (r < 0)
+        return r;
+    if (!a.node)
+        return -ENOENT;
+    if (b.node)
+        return -EEXIST;
+    if (b.namelen == 0 || b.trailing_slash || b.dotted)
+        return -ENOENT;
+    if (a.node->type == NODE_DIR)
+        return -EPERM;          /* no links to directories, as in every Unix */
+    if (on_disk(a.node) != on_disk(b.dir))
+        return -EXDEV;
+    if (!on_disk(a.node) || (a.node->type != NODE_FILE && a.node->type != NODE_SYMLINK))
+        return -EPERM;          /* fsd's memory makes no links */
+    return mount_link(a.node, b.dir, b.name, b.namelen);
 }
 
 static long op_symlink(struct req *q)
@@ -508,6 +535,7 @@ static long op_root(struct req *q)
     case FS_OP_TTYJOIN: return tty_join(q);
     case FS_OP_SYNC: return mount_sync();
     case FS_OP_STATFS: return op_statfs(q);
+    case FS_OP_LINK: return op_link(q);
     case FS_OP_READLINK: return op_readlink(q);
     case FS_OP_STATS:
         console_counts(&q->out[1], &q->out[2], &q->out[3]);

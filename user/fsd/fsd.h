@@ -143,6 +143,12 @@ uint64_t now_ns(void);
 /* The node with inode number ino, or NULL (removed, or never made). */
 struct node *ino_find(uint64_t ino);
 
+/*
+ * Disk inode e2ino's memobj was let go (pager.c): every node naming it (one
+ * per hard link) is unread again, size bytes long.
+ */
+void disk_nodes_unloaded(uint32_t e2ino, uint64_t size);
+
 /* The entry `name` (len bytes) of directory d, or NULL. */
 struct node *dir_find(struct node *d, const char *name, size_t len);
 
@@ -312,6 +318,12 @@ long mount_unlink(struct node *n);
  * unlinking `replaced` (the node there, or NULL): 0 or -errno.
  */
 long mount_rename(struct node *n, struct node *d, const char *name, size_t len, struct node *replaced);
+
+/*
+ * A second name, name (len bytes) in disk directory d, for disk file or
+ * symlink n (its inode's link count up): 0 or -errno.
+ */
+long mount_link(struct node *n, struct node *d, const char *name, size_t len);
 
 /* Write n's permissions and times (chmod, utimes) to its inode: 0 or -errno. */
 long mount_setattr(struct node *n);

@@ -427,6 +427,47 @@ long mount_rename(struct node *n, struct node *d, const char *name, size_t len, 
     return r;
 }
 
+long mount_link(struct node *n, struct node *d, const char *name, size_t len)
+{
+    if (!e2.write)
+        return -EROFS;
+    struct ext2_inode dir = { 0 }, in = { 0 };
+    pthread_mutex_lock(&lock);
+    long r = ext2_inode_get(&e2, d->e2ino, &dir) < 0 || ext2_inode_get(&e2, n->e2ino, &in) < 0 ? -EIO : 0;
+    if (r == 0 && in.links >= 65000)
+        r = -EMLINK;
+    if (r == 0)
+        r = name_free(&dir, name, len);
+    if (r == 0) {
+        in.links++;
+        in.ctime = now_s();
+        r = ext2_inode_put(&e2, &in);       /* the count first: a crash leaves one too many, not too few */
+    }
+    if (r == 0) {
+        dir.mtime = dir.ctime = now_s();
+        r = ext2_dir_add(&e2, &dir, name, len, n->e2ino, ft_of((enum node_type)n->type));
+        if (r < 0) {
+            in.links--;
+            ext2_inode_put(&e2, &in);
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    if (r < 0)
+        return r;
+    struct node *m = node_new_numbered(d, name, len, (enum node_type)n->type, n->e2ino);
+    if (!m)
+        return 0;               /* (on the disk; fsd shows it after a restart) */
+    m->e2ino = n->e2ino;
+    m->perm = n->perm;
+    m->mtime_ns = n->mtime_ns;
+    m->ctime_ns = n->ctime_ns = now_ns();
+    m->lazy = n->type == NODE_FILE ? LAZY_DISK : 0;
+    m->boot_size = n->type == NODE_FILE ? file_size(n) : 0;
+    if (n->type == NODE_SYMLINK && (m->target = name_dup(n->target, n->targetlen)))
+        m->targetlen = n->targetlen;
+    return 0;
+}
+
 long mount_setattr(struct node *n)
 {
     if (!e2.write)

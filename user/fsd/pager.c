@@ -229,14 +229,9 @@ static void pager_start(void)
 /* Let disk file slot i's memobj go (slots_lock held): its node is lazy again, the slot free. */
 static void disk_slot_free(uint32_t i)
 {
-    struct node *n = files[i].node;
     long size = ks_memobj_size(files[i].mo);
     ks_handle_close(files[i].mo);
-    if (n) {
-        n->mo = 0;
-        n->lazy = LAZY_DISK;
-        n->boot_size = size > 0 ? (uint64_t)size : 0;     /* (what its inode says now: flushed) */
-    }
+    disk_nodes_unloaded(files[i].e2ino, size > 0 ? (uint64_t)size : 0);  /* (its inode's size now) */
     files[i] = (struct paged_file){ 0 };
     disk_files--;   /* (the owed pages of slot i go too) */
     for (unsigned k = 0; k < nowed;)
@@ -368,6 +363,13 @@ long pager_file(struct node *n)
 long pager_disk_file(struct node *n)
 {
     pthread_mutex_lock(&slots_lock);
+    for (uint32_t i = 0; i < nfiles; i++)
+        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == n->e2ino && !files[i].orphan) {
+            n->mo = files[i].mo;        /* another name of the same inode: the same memobj */
+            n->lazy = 0;
+            pthread_mutex_unlock(&slots_lock);
+            return 0;
+        }
     if (disk_files >= DISK_KEPT)
         disk_slots_sweep();
     long r = page_file(n, FROM_EXT2);

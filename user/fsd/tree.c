@@ -24,6 +24,16 @@ struct node *ino_find(uint64_t ino)
     return NULL;
 }
 
+void disk_nodes_unloaded(uint32_t e2ino, uint64_t size)
+{
+    for (struct node *n = fs.ino_hash[e2ino % INO_BUCKETS]; n; n = n->hash_next)
+        if (n->ino == e2ino && n->e2ino == e2ino && n->type == NODE_FILE) {
+            n->mo = 0;
+            n->lazy = LAZY_DISK;
+            n->boot_size = size;
+        }
+}
+
 static void ino_unhash(struct node *n)
 {
     struct node **p = &fs.ino_hash[n->ino % INO_BUCKETS];

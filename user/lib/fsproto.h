@@ -122,7 +122,10 @@ enum fs_op {
                            system's magic (0xEF53: the disk's ext2), MR2 = its block size,
                            MR3 = blocks, MR4 = free blocks, MR5 = inodes, MR6 = free inodes;
                            MR1 = 0: in fsd's memory (the caller asks the kernel: statfs) */
-    FS_OP_LAST = FS_OP_STATFS
+    FS_OP_LINK,         /* MR1 = the existing path's length; buf = it, then the new name's path.
+                           status 0; -EPERM for a directory or a file in fsd's memory (it
+                           makes no links there), -EXDEV between the disk and memory */
+    FS_OP_LAST = FS_OP_LINK
 };
 
 #define FS_TIME_NOW         UINT64_MAX
