@@ -3042,6 +3042,14 @@ static void ext2w_files(void)
     CHECK_OK(mkdir("/w/sub/inner", 0755));
     CHECK_OK(rename("/w/sub/inner", "/w/moved"));        /* a directory: its ".." follows */
     CHECK_OK(w_write("/w/moved/x", 4, 10));
+    CHECK_OK(w_write("/w/victim", 13, 7000));          /* rename over a file: it goes */
+    CHECK_OK(w_write("/w/winner", 14, 300));
+    CHECK_OK(rename("/w/winner", "/w/victim"));
+    CHECK_OK(mkdir("/w/emptydir", 0755));               /* and a directory over an empty one */
+    CHECK_OK(mkdir("/w/otherdir", 0755));
+    CHECK_OK(w_write("/w/otherdir/inside", 15, 20));
+    CHECK_OK(rename("/w/otherdir", "/w/emptydir"));
+    CHECK_ERR(rename("/w/sub", "/w/emptydir"), ENOTEMPTY);
     CHECK_OK(w_write("/w/trunc", 5, 200000));
     fd = open("/w/trunc", O_WRONLY);
     REQUIRE(fd >= 0);
@@ -3241,6 +3249,10 @@ static void ext2r_persisted(void)
     CHECK(w_is("/w/sub/mapped", 2, 100000));
     CHECK(w_is("/w/after", 3, 5000));
     CHECK(w_is("/w/moved/x", 4, 10));
+    CHECK(w_is("/w/victim", 14, 300));
+    CHECK(w_is("/w/emptydir/inside", 15, 20));
+    CHECK_ERR(stat("/w/winner", &st), ENOENT);
+    CHECK_ERR(stat("/w/otherdir", &st), ENOENT);
     CHECK(w_is("/w/after-full", 7, 1 << 20));
     CHECK(stat("/w/sub", &st) == 0 && (st.st_mode & 0777) == 0700);
     CHECK_EQ(readlink("/w/fast", t, sizeof t), 9);
