@@ -196,6 +196,14 @@ int ext2_dir_add(struct ext2 *fs, struct ext2_inode *dir, const char *name, size
 /* Take the record `name` out of dir (its space goes to the record before it): 0, -ENOENT, -EIO. */
 int ext2_dir_remove(struct ext2 *fs, struct ext2_inode *dir, const char *name, size_t len);
 
+/*
+ * Point dir's record `name` at inode ino of file type `type` (a rename over
+ * an existing name: nothing to allocate, so nothing can run out). 0,
+ * -ENOENT, -EIO.
+ */
+int ext2_dir_set_ino(struct ext2 *fs, struct ext2_inode *dir, const char *name, size_t len, uint32_t ino,
+                     uint8_t type);
+
 /* A new directory's first block: "." (itself) and ".." (parent). 0, -ENOSPC, -EIO. */
 int ext2_dir_init(struct ext2 *fs, struct ext2_inode *dir, uint32_t parent);
 

@@ -560,36 +560,66 @@ done:
     return ext2_inode_put(fs, dir);
 }
 
-int ext2_dir_remove(struct ext2 *fs, struct ext2_inode *dir, const char *name, size_t len)
+/*
+ * Find the record `name` in dir: its block in *b, loaded into scratch, its
+ * offset in *at and the offset of the record before it in the block in
+ * *prev (UINT32_MAX: the block's first), to be changed. 0, -ENOENT, -EROFS
+ * (fs is read only), or -EIO.
+ */
+static int find_record(struct ext2 *fs, const struct ext2_inode *dir, const char *name, size_t len, int64_t *b,
+                       uint32_t *at, uint32_t *prev)
 {
     if (writable(fs) < 0)
         return -EROFS;
     uint64_t nblocks = dir->size / fs->block_size;
     for (uint64_t k = 0; k < nblocks; k++) {
-        int64_t b = ext2_bmap(fs, dir, k);
-        if (b <= 0 || load(fs, (uint64_t)b, 0, fs->block_size) < 0)
+        *b = ext2_bmap(fs, dir, k);
+        if (*b <= 0 || load(fs, (uint64_t)*b, 0, fs->block_size) < 0)
             return -EIO;
-        for (uint32_t at = 0, prev = UINT32_MAX; at + 8 <= fs->block_size;) {
-            uint32_t r_ino = le32(scratch + at), r_len = le16(scratch + at + 4);
-            if (r_len < 8 || r_len % 4 || at + r_len > fs->block_size)
+        *prev = UINT32_MAX;
+        for (*at = 0; *at + 8 <= fs->block_size;) {
+            uint32_t r_ino = le32(scratch + *at), r_len = le16(scratch + *at + 4);
+            if (r_len < 8 || r_len % 4 || *at + r_len > fs->block_size || 8u + scratch[*at + 6] > r_len)
                 return -EIO;
-            if (8u + scratch[at + 6] > r_len)
-                return -EIO;
-            if (r_ino && scratch[at + 6] == len && memcmp(scratch + at + 8, name, len) == 0) {
-                if (prev != UINT32_MAX)
-                    put16(scratch + prev + 4, le16(scratch + prev + 4) + r_len);   /* merged back */
-                else
-                    put32(scratch + at, 0);     /* the block's first record: unused */
-                if (store(fs, (uint64_t)b, 0, scratch, fs->block_size) < 0)
-                    return -EIO;
-                dir->flags &= ~EXT2_INDEX_FL;
-                return ext2_inode_put(fs, dir);
-            }
-            prev = at;
-            at += r_len;
+            if (r_ino && scratch[*at + 6] == len && memcmp(scratch + *at + 8, name, len) == 0)
+                return 0;
+            *prev = *at;
+            *at += r_len;
         }
     }
     return -ENOENT;
+}
+
+int ext2_dir_remove(struct ext2 *fs, struct ext2_inode *dir, const char *name, size_t len)
+{
+    int64_t b;
+    uint32_t at, prev;
+    int r = find_record(fs, dir, name, len, &b, &at, &prev);
+    if (r < 0)
+        return r;
+    if (prev != UINT32_MAX)
+        put16(scratch + prev + 4, le16(scratch + prev + 4) + le16(scratch + at + 4));   /* merged back */
+    else
+        put32(scratch + at, 0);     /* the block's first record: unused */
+    if (store(fs, (uint64_t)b, 0, scratch, fs->block_size) < 0)
+        return -EIO;
+    dir->flags &= ~EXT2_INDEX_FL;
+    return ext2_inode_put(fs, dir);
+}
+
+int ext2_dir_set_ino(struct ext2 *fs, struct ext2_inode *dir, const char *name, size_t len, uint32_t ino,
+                     uint8_t type)
+{
+    int64_t b;
+    uint32_t at, prev;
+    int r = find_record(fs, dir, name, len, &b, &at, &prev);
+    if (r < 0)
+        return r;
+    uint8_t rec[8];
+    put32(rec, ino);
+    memcpy(rec + 4, scratch + at + 4, 3);
+    rec[7] = fs->filetype ? type : 0;
+    return store(fs, (uint64_t)b, at, rec, 8);     /* one write: the old name, the new inode */
 }
 
 int ext2_dir_init(struct ext2 *fs, struct ext2_inode *dir, uint32_t parent)

@@ -350,15 +350,12 @@ static int dir_empty(uint32_t ino)
     return r < 0 ? -EIO : 1;
 }
 
-/* Take n's record out of its directory and drop the link (lock held): the links left, or -errno. */
-static long unlink_record(struct node *n)
+/* Drop the link n's name was (its record gone or renamed over; lock held): the links left, or -errno. */
+static long link_drop(struct node *n)
 {
-    struct ext2_inode dir = { 0 }, in = { 0 };
-    if (ext2_inode_get(&e2, n->parent->e2ino, &dir) < 0 || ext2_inode_get(&e2, n->e2ino, &in) < 0)
+    struct ext2_inode in = { 0 };
+    if (ext2_inode_get(&e2, n->e2ino, &in) < 0)
         return -EIO;
-    long r = ext2_dir_remove(&e2, &dir, n->name, n->namelen);
-    if (r < 0)
-        return r;
     if (n->type == NODE_DIR) {
         if (links_add(n->parent->e2ino, -1) < 0)
             return -EIO;
@@ -370,6 +367,27 @@ static long unlink_record(struct node *n)
     if (ext2_inode_put(&e2, &in) < 0)
         return -EIO;
     return in.links;
+}
+
+/* Take n's record out of its directory and drop the link (lock held): the links left, or -errno. */
+static long unlink_record(struct node *n)
+{
+    struct ext2_inode dir = { 0 };
+    if (ext2_inode_get(&e2, n->parent->e2ino, &dir) < 0)
+        return -EIO;
+    long r = ext2_dir_remove(&e2, &dir, n->name, n->namelen);
+    return r < 0 ? r : link_drop(n);
+}
+
+/* n's name is gone from the disk (left: its inode's links now): out of the tree, the inode too if it was the last. */
+static void forget(struct node *n, long left)
+{
+    uint32_t ino = n->e2ino;
+    if (n->type == NODE_FILE && n->mo)
+        pager_disk_file_removed(n);     /* (its memobj stays its clients') */
+    node_remove(n);
+    if (left == 0 && !pager_disk_inode_orphaned(ino))
+        mount_orphan_release(ino);      /* no link and nobody has it open: it goes now */
 }
 
 long mount_unlink(struct node *n)
@@ -385,12 +403,7 @@ long mount_unlink(struct node *n)
     pthread_mutex_unlock(&lock);
     if (r < 0)
         return r;
-    uint32_t ino = n->e2ino;
-    if (n->type == NODE_FILE && n->mo)
-        pager_disk_file_removed(n);     /* (its memobj stays its clients') */
-    node_remove(n);
-    if (r == 0 && !pager_disk_inode_orphaned(ino))
-        mount_orphan_release(ino);      /* no link and nobody has it open: it goes now */
+    forget(n, r);
     return 0;
 }
 
@@ -398,16 +411,22 @@ long mount_rename(struct node *n, struct node *d, const char *name, size_t len, 
 {
     if (!e2.write)
         return -EROFS;
-    long r;
-    if (replaced && (r = mount_unlink(replaced)) < 0)
-        return r;
     struct ext2_inode to = { 0 }, from = { 0 }, in = { 0 };
+    long r, left = 1;
     pthread_mutex_lock(&lock);
     r = ext2_inode_get(&e2, d->e2ino, &to) < 0 || ext2_inode_get(&e2, n->e2ino, &in) < 0 ? -EIO : 0;
-    if (r == 0)
+    if (r == 0 && replaced && replaced->type == NODE_DIR && (r = dir_empty(replaced->e2ino)) >= 0)
+        r = r ? 0 : -ENOTEMPTY;
+    if (r == 0 && replaced) {
+        /* The name stays and names n's inode now (Linux's way: nothing to allocate), then the replaced loses a link. */
+        r = ext2_dir_set_ino(&e2, &to, name, len, n->e2ino, ft_of((enum node_type)n->type));
+        if (r == 0 && (left = link_drop(replaced)) < 0)
+            r = left;
+    } else if (r == 0) {
         r = name_free(&to, name, len);
-    if (r == 0)
-        r = ext2_dir_add(&e2, &to, name, len, n->e2ino, ft_of((enum node_type)n->type));
+        if (r == 0)
+            r = ext2_dir_add(&e2, &to, name, len, n->e2ino, ft_of((enum node_type)n->type));
+    }
     if (r == 0 && ext2_inode_get(&e2, n->parent->e2ino, &from) < 0)
         r = -EIO;
     if (r == 0)
@@ -424,6 +443,8 @@ long mount_rename(struct node *n, struct node *d, const char *name, size_t len, 
         r = ext2_inode_put(&e2, &in);
     }
     pthread_mutex_unlock(&lock);
+    if (replaced && r == 0)
+        forget(replaced, left);
     return r;
 }
 
