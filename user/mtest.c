@@ -2793,7 +2793,7 @@ static void ext2_manifest_matches(void)
             ok = S_ISLNK(st.st_mode) && n == (ssize_t)strlen(e->arg) && memcmp(target, e->arg, (size_t)n) == 0 &&
                  stat(e->path, &other) == 0;        /* and it resolves */
         } else if (ok && e->kind == 'H') {
-            ok = stat(e->arg, &other) == 0 && other.st_ino == st.st_ino;
+            ok = stat(e->arg, &other) == 0 && other.st_ino == st.st_ino && st.st_nlink == 2 && other.st_nlink == 2;
         }
         if (!ok && bad++ < 5)
             FAIL("%c %s: not as the manifest says (errno %d)", e->kind, e->path, errno);
@@ -3191,6 +3191,7 @@ static void ext2w_hard_links(void)
     REQUIRE(fd >= 0);
     CHECK_OK(link("/w/linked", "/w/sub/second-name"));
     CHECK(stat("/w/linked", &a) == 0 && stat("/w/sub/second-name", &b) == 0 && a.st_ino == b.st_ino);
+    CHECK(a.st_nlink == 2 && b.st_nlink == 2);
     CHECK_EQ(pwrite(fd, "via-first", 9, 100), 9);       /* written through one name... */
     int g = open("/w/sub/second-name", O_RDONLY);
     CHECK(g >= 0 && pread(g, t, 9, 100) == 9 && memcmp(t, "via-first", 9) == 0);   /* ...read through the other */
@@ -3210,6 +3211,7 @@ static void ext2w_hard_links(void)
     CHECK_OK(link("/w/fast", "/w/fast-too"));           /* a symbolic link itself */
     CHECK_EQ(readlink("/w/fast-too", t, sizeof t), 9);
     CHECK_OK(unlink("/w/linked"));                      /* the first name goes, the bytes stay */
+    CHECK(stat("/w/sub/second-name", &b) == 0 && b.st_nlink == 1);
 }
 
 /* statfs and fstatfs: the disk's counts for what is on it (as e2fsprogs keeps them), memory's else. */

@@ -53,6 +53,7 @@ struct node {
     uint8_t lazy;               /* FILE: contents still only in the boot image or on the disk (LAZY_*) */
     uint8_t e2loaded;           /* DIR with e2ino: its disk entries are nodes now (mount.c) */
     uint16_t perm;              /* permission bits given at creation | PERM_SET; 0: the type's own */
+    uint16_t links_more;        /* FILE, SYMLINK on the disk: its inode's links beyond this one */
     char *name;                 /* malloc'd, NUL-terminated; "" for the root */
     size_t namelen;             /* strlen(name), so lookups compare lengths first */
     struct node *parent;        /* the directory it is in (the root: itself) */
@@ -148,6 +149,9 @@ struct node *ino_find(uint64_t ino);
  * per hard link) is unread again, size bytes long.
  */
 void disk_nodes_unloaded(uint32_t e2ino, uint64_t size);
+
+/* Disk inode e2ino has `links` names now: every node naming it says so (st_nlink). */
+void disk_nodes_links(uint32_t e2ino, uint32_t links);
 
 /* The entry `name` (len bytes) of directory d, or NULL. */
 struct node *dir_find(struct node *d, const char *name, size_t len);

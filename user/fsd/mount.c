@@ -136,6 +136,7 @@ static struct node *entry_node(struct node *d, const struct ext2_dirent *e, long
     }
     n->e2ino = e->ino;
     n->perm = (uint16_t)(PERM_SET | (in.mode & 07777));
+    n->links_more = (uint16_t)(type != NODE_DIR && in.links > 1 ? in.links - 1 : 0);
     n->mtime_ns = in.mtime * 1000000000ull;
     n->ctime_ns = in.ctime * 1000000000ull;
     if (type == NODE_FILE) {
@@ -386,6 +387,8 @@ static void forget(struct node *n, long left)
     if (n->type == NODE_FILE && n->mo)
         pager_disk_file_removed(n);     /* (its memobj stays its clients') */
     node_remove(n);
+    if (left > 0)
+        disk_nodes_links(ino, (uint32_t)left);     /* its other names say one link fewer */
     if (left == 0 && !pager_disk_inode_orphaned(ino))
         mount_orphan_release(ino);      /* no link and nobody has it open: it goes now */
 }
@@ -486,6 +489,7 @@ long mount_link(struct node *n, struct node *d, const char *name, size_t len)
     m->boot_size = n->type == NODE_FILE ? file_size(n) : 0;
     if (n->type == NODE_SYMLINK && (m->target = name_dup(n->target, n->targetlen)))
         m->targetlen = n->targetlen;
+    disk_nodes_links(n->e2ino, in.links);
     return 0;
 }
 

@@ -34,6 +34,13 @@ void disk_nodes_unloaded(uint32_t e2ino, uint64_t size)
         }
 }
 
+void disk_nodes_links(uint32_t e2ino, uint32_t links)
+{
+    for (struct node *n = fs.ino_hash[e2ino % INO_BUCKETS]; n; n = n->hash_next)
+        if (n->ino == e2ino && n->e2ino == e2ino && n->type != NODE_DIR)
+            n->links_more = (uint16_t)(links ? links - 1 : 0);
+}
+
 static void ino_unhash(struct node *n)
 {
     struct node **p = &fs.ino_hash[n->ino % INO_BUCKETS];
@@ -379,7 +386,7 @@ int is_within(const struct node *d, const struct node *a)
 }
 
 
-uint64_t node_mode(const struct node *n)
+__attribute__((always_inline)) inline uint64_t node_mode(const struct node *n)
 {
     uint64_t type = n->type == NODE_DIR ? S_IFDIR : n->type == NODE_FILE ? S_IFREG :
                     n->type == NODE_SYMLINK ? S_IFLNK : S_IFCHR;
@@ -397,7 +404,7 @@ void stat_words(const struct node *n, uint64_t out[KS_IPC_WORDS])
     s->mode = node_mode(n);
     s->size = n->type == NODE_FILE ? file_size(n) : n->type == NODE_DIR ? 4096 :
               n->type == NODE_SYMLINK ? n->targetlen : 0;
-    s->nlink = n->type == NODE_DIR ? 2 + n->nsubdirs : 1;
+    s->nlink = n->type == NODE_DIR ? 2 + n->nsubdirs : 1u + n->links_more;
     s->mtime_ns = n->mtime_ns;
     s->ctime_ns = n->ctime_ns;
 }
