@@ -3214,6 +3214,40 @@ static void ext2w_hard_links(void)
     CHECK(stat("/w/sub/second-name", &b) == 0 && b.st_nlink == 1);
 }
 
+/*
+ * A directory removed while open, whose inode number ext2 gives to a new
+ * directory: the old descriptor reads nothing of the new one.
+ */
+static void ext2w_removed_dir_stays_removed(void)
+{
+    struct stat st, now;
+    char p[48];
+    CHECK_OK(mkdir("/w/gone-dir", 0755));
+    REQUIRE(stat("/w/gone-dir", &st) == 0);
+    DIR *old = opendir("/w/gone-dir");
+    REQUIRE(old != NULL);
+    CHECK_OK(rmdir("/w/gone-dir"));
+    int i, reused = 0;
+    for (i = 0; i < 400 && !reused; i++) {       /* until ext2 gives that number again */
+        snprintf(p, sizeof p, "/w/r%d", i);
+        CHECK_OK(mkdir(p, 0755));
+        reused = stat(p, &now) == 0 && now.st_ino == st.st_ino;
+    }
+    REQUIRE(reused);
+    snprintf(p, sizeof p, "/w/r%d/visible", i - 1);
+    CHECK_OK(w_write(p, 16, 5));
+    errno = 0;
+    struct dirent *e = readdir(old);
+    CHECK(e == NULL);                            /* not "visible", nor even "." */
+    CHECK_ERR(fstat(dirfd(old), &now), ENOENT);
+    closedir(old);
+    CHECK_OK(unlink(p));
+    while (i-- > 0) {
+        snprintf(p, sizeof p, "/w/r%d", i);
+        CHECK_OK(rmdir(p));
+    }
+}
+
 /* statfs and fstatfs: the disk's counts for what is on it (as e2fsprogs keeps them), memory's else. */
 static void ext2w_statfs(void)
 {
@@ -3341,6 +3375,7 @@ static const struct mcase ext2w_cases[] = {
     { "ext2w.disk_full", ext2w_disk_full },
     { "ext2w.statfs", ext2w_statfs },
     { "ext2w.hard_links", ext2w_hard_links },
+    { "ext2w.removed_dir_stays_removed", ext2w_removed_dir_stays_removed },
 };
 static const struct mcase ext2r_cases[] = {
     { "ext2r.persisted", ext2r_persisted },

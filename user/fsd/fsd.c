@@ -15,7 +15,8 @@
  * and /etc/motd.
  *
  * Ports (named as in fsproto.h) and their userdata: a root port has
- * FS_PORT_ROOT (0), a console port UD_CONSOLE, a directory port UD_DIR | inode;
+ * FS_PORT_ROOT (0), a console port UD_CONSOLE, a directory port UD_DIR | its
+ * generation (disk directories) | inode;
  * the UART's irq notifications come with UD_IRQ. A directory port keeps no
  * record here at all: it names the inode, and READDIR's position comes with
  * every request, so nothing has to be freed when the client closes the port
@@ -167,7 +168,7 @@ static long op_open(struct req *q)
         r = give_file(q, n, acc);
         break;
     case NODE_DIR:
-        r = give_port(q, UD_DIR | n->ino);
+        r = give_port(q, UD_DIR | (uint64_t)n->gen << UD_GEN_SHIFT | n->ino);
         break;
     case NODE_CONSOLE:
         r = give_console(q);
@@ -560,11 +561,11 @@ static long op_console(struct req *q, ks_handle_t reply)
 }
 
 /* A request on the directory port of inode `ino` (which may be gone by now); the status. */
-static long op_dir(struct req *q, uint64_t ino)
+static long op_dir(struct req *q, uint64_t ud)
 {
-    struct node *d = ino_find(ino);
-    if (d && d->type != NODE_DIR)
-        d = NULL;
+    struct node *d = ino_find(ud & ((1ull << UD_GEN_SHIFT) - 1));
+    if (d && (d->type != NODE_DIR || d->gen != (ud >> UD_GEN_SHIFT & UD_GEN_MASK)))
+        d = NULL;               /* removed, and its number given to another since */
     switch (q->in[0]) {
     case FS_OP_READDIR: return op_readdir(q, d);
     case FS_OP_FSTAT:

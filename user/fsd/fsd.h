@@ -33,7 +33,9 @@
 /* Userdata of console and directory ports (besides FS_PORT_ROOT's), and of the irq binding. */
 #define UD_CONSOLE      1ull
 #define UD_IRQ          2ull
-#define UD_DIR          (1ull << 63)    /* | inode number */
+#define UD_DIR          (1ull << 63)    /* | gen << UD_GEN_SHIFT | inode number */
+#define UD_GEN_SHIFT    40              /* (fsd's own inode numbers stay below 2^40) */
+#define UD_GEN_MASK     0x3fffffu
 #define UD_MEMBER       (1ull << 62)    /* | pid: a console member ended (tty.c's watch) */
 
 enum { LAZY_BOOT = 1, LAZY_DISK = 2 };
@@ -70,6 +72,8 @@ struct node {
     uint64_t boot_off, boot_size;   /* FILE, lazy: where its bytes are in the boot image (the size
                                        for LAZY_DISK too) */
     uint32_t e2ino;             /* its inode on the disk's ext2 file system (mount.c), or 0 */
+    uint32_t gen;               /* DIR on the disk: which of the directories its inode number has
+                                   named (ext2 gives numbers again), in its ports' userdata */
     char *target;               /* SYMLINK: what it points to (malloc'd, NUL-terminated) */
     size_t targetlen;
     uint64_t mtime_ns, ctime_ns;

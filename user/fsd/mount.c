@@ -106,6 +106,14 @@ void mount_disk(ks_handle_t mo, uint64_t size)
     say("ext2 (", what);
 }
 
+/* A generation for a new disk node (its directory ports name it, not just its reusable inode number). */
+static uint32_t next_gen(void)
+{
+    static uint32_t gen;
+    gen = (gen + 1) & UD_GEN_MASK;
+    return gen ? gen : (gen = 1);
+}
+
 /* The node for directory entry e of d (its inode read), or NULL if it is not one fsd shows. -errno in *err. */
 static struct node *entry_node(struct node *d, const struct ext2_dirent *e, long *err)
 {
@@ -135,6 +143,7 @@ static struct node *entry_node(struct node *d, const struct ext2_dirent *e, long
         return NULL;
     }
     n->e2ino = e->ino;
+    n->gen = next_gen();
     n->perm = (uint16_t)(PERM_SET | (in.mode & 07777));
     n->links_more = (uint16_t)(type != NODE_DIR && in.links > 1 ? in.links - 1 : 0);
     n->mtime_ns = in.mtime * 1000000000ull;
@@ -327,6 +336,7 @@ struct node *mount_create(struct node *d, const char *name, size_t len, enum nod
         return NULL;
     }
     n->e2ino = (uint32_t)ino;
+    n->gen = next_gen();
     n->perm = (uint16_t)(PERM_SET | (type == NODE_SYMLINK ? 0777 : perm & 07777));
     n->e2loaded = 1;                    /* a new directory has nothing to read */
     n->lazy = type == NODE_FILE ? LAZY_DISK : 0;
