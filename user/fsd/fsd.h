@@ -214,9 +214,6 @@ void disk_node_removed(const struct node *n);
  */
 long pager_disk_file(struct node *n);
 
-/* Disk file n is being removed: its memobj stays its clients' (the pager's slot keeps it). */
-void pager_disk_file_removed(struct node *n);
-
 /*
  * Disk inode ino has no link left: every memobj of it (one per name it had)
  * is an orphan, whose pages are not written back, and the inode goes (through

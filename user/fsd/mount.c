@@ -394,9 +394,7 @@ static long unlink_record(struct node *n)
 static void forget(struct node *n, long left)
 {
     uint32_t ino = n->e2ino;
-    if (n->type == NODE_FILE && n->mo)
-        pager_disk_file_removed(n);     /* (its memobj stays its clients') */
-    node_remove(n);
+    node_remove(n);                     /* (its memobj, if any, stays its clients': the pager's slot has it) */
     if (left > 0)
         disk_nodes_links(ino, (uint32_t)left);     /* its other names say one link fewer */
     if (left == 0 && !pager_disk_inode_orphaned(ino))

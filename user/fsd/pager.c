@@ -1,5 +1,6 @@
 /*
- * user/fsd/pager.c - boot-image files paged on demand.
+ * user/fsd/pager.c - files paged on demand: the boot image's, the disk's
+ * (/dev/vda), and the files of the disk's ext2 file system (mount.c).
  *
  * A program in the boot image is a file whose bytes stay in the boot image
  * until someone reads them: its first open makes its memobj a paged one
@@ -23,11 +24,19 @@
  * that a slow or stuck driver holds up the disk's readers only. FS_OP_SYNC
  * writes its dirty pages back (disk_sync).
  *
+ * A file on the disk's ext2 is paged by the first thread, from its blocks
+ * (mount_read_file, which reads the disk's memobj: it may wait for the
+ * second thread, never the other way round). Its dirty pages go back into
+ * its blocks at FS_OP_SYNC, when the kernel asks to clean, and before its
+ * memobj is let go (disk_slot_flush).
+ *
  * The pager answers no IPC call and touches no file mapping, so it never
  * waits for a page itself (nor does the main thread: the kernel never makes a
- * server wait for a page of its client's). A slot is never freed: it holds its own handle of
- * the memobj, since clients may touch pages after the file is removed; there
- * is at most one slot per boot-image file.
+ * server wait for a page of its client's). A boot-image file's slot is never
+ * freed: it holds its own handle of the memobj, since clients may touch pages
+ * after the file is removed; there is at most one slot per boot-image file.
+ * A disk file's slot is freed when nobody but fsd holds its memobj
+ * (disk_slots_sweep), and used again.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,9 +58,8 @@ struct paged_file {
     uint64_t off, size;         /* where its bytes are in the boot image (or on the disk) */
     uint8_t src;                /* enum source: the boot image, the block driver (the disk's own
                                    memobj), or an ext2 file's blocks (mount.c, through that memobj) */
-    uint32_t e2ino;             /* FROM_EXT2: the file's inode */
-    struct node *node;          /* FROM_EXT2: the node whose memobj it is (mo is the node's handle);
-                                   NULL once the node is gone (unlinked, the memobj still open) */
+    uint32_t e2ino;             /* FROM_EXT2: the file's inode (mo is also the handle of every node
+                                   naming it: disk_nodes_unloaded resets them when it goes) */
     uint8_t orphan;             /* FROM_EXT2: unlinked while open: its inode goes when the memobj does */
 };
 
@@ -342,8 +350,7 @@ static long page_file(struct node *n, enum source src)
         ks_handle_close((ks_handle_t)mo);
         return mine == KS_ERR_NO_HANDLES ? -ENFILE : -ENOMEM;
     }
-    files[slot] = (struct paged_file){ (ks_handle_t)mine, n->boot_off, n->boot_size, (uint8_t)src, n->e2ino,
-                                       src == FROM_EXT2 ? n : NULL, 0 };
+    files[slot] = (struct paged_file){ (ks_handle_t)mine, n->boot_off, n->boot_size, (uint8_t)src, n->e2ino, 0 };
     if (slot == nfiles)
         __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);
     disk_files += src == FROM_EXT2;
@@ -379,16 +386,6 @@ long pager_disk_file(struct node *n)
     }
     pthread_mutex_unlock(&slots_lock);
     return r == -ENOSYS ? -ENFILE : r;
-}
-
-void pager_disk_file_removed(struct node *n)
-{
-    pthread_mutex_lock(&slots_lock);
-    for (uint32_t i = 0; i < nfiles; i++)
-        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].node == n)
-            files[i].node = NULL;   /* the slot keeps the handle for the clients, until the sweep */
-    n->mo = 0;
-    pthread_mutex_unlock(&slots_lock);
 }
 
 int pager_disk_inode_orphaned(uint32_t ino)
@@ -453,7 +450,7 @@ long disk_attach(struct node *dev, ks_handle_t port)
     n->mo = (ks_handle_t)mo;
     disk_port = port;
     disk_file = n;
-    files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, FROM_DRIVER, 0, NULL, 0 };
+    files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, FROM_DRIVER, 0, 0 };
     disk_slot = slot;
     if (slot == nfiles)
         __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);

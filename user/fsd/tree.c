@@ -209,12 +209,10 @@ long create_error(void)
 void node_remove(struct node *n)
 {
     disk_node_removed(n);
-    if (n->e2ino && n->type == NODE_FILE && n->mo)
-        pager_disk_file_removed(n);     /* (its handle is the pager slot's) */
     dir_unlink(n);
     ino_unhash(n);
-    if (n->mo)
-        ks_handle_close(n->mo);
+    if (n->mo && !(n->e2ino && n->type == NODE_FILE))
+        ks_handle_close(n->mo);     /* (a disk file's is its pager slot's: its clients may hold it yet) */
     free(n->target);
     free(n->name);
     free(n);
