@@ -22,6 +22,7 @@ static struct thread *idle_thread;
 static struct thread *zombie;           /* a dead thread whose stack awaits freeing */
 static int need_resched;
 static uint64_t switches;
+static uint64_t idle_instret;           /* see sched_idle_instret() */
 
 void sched_init(struct thread *idle)
 {
@@ -224,14 +225,19 @@ void sched_preempt_point(void)
         sched_yield();
 }
 
+/*
+ * Nothing to run: wait for an interrupt (the tick at the latest). The tick
+ * stays on: under QEMU -icount sleep=off a wait with no timer armed at all
+ * never ends (QEMU 7.2 spins without serving its devices).
+ */
 void sched_idle_once(void)
 {
     if (!list_empty(&run_queue)) {
         schedule();
         return;
     }
-    arch_irq_enable();
-    arch_wait_for_interrupt();
+    __atomic_fetch_add(&idle_instret, arch_idle_wait(), __ATOMIC_RELAXED);
+    arch_irq_enable();                  /* the pending interrupt is taken here */
     arch_irq_disable();
 }
 
@@ -239,6 +245,11 @@ void sched_idle_loop(void)
 {
     for (;;)
         sched_idle_once();
+}
+
+uint64_t sched_idle_instret(void)
+{
+    return idle_instret;
 }
 
 uint64_t sched_switch_count(void)

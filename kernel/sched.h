@@ -85,6 +85,14 @@ __attribute__((noreturn)) void sched_idle_loop(void);
 void sched_idle_once(void);
 
 /*
+ * How far the instruction counter has moved while the hart slept in the idle
+ * loop's wfi: under QEMU -icount, rdinstret counts the virtual clock's jumps
+ * over idle time as instructions; a figure that waits for a device subtracts
+ * this to count only instructions executed (struct ks_kstat.idle_instret).
+ */
+uint64_t sched_idle_instret(void);
+
+/*
  * A point in a long system call (a big copy, a big console write) where
  * another thread may run: a pending interrupt is taken here (the kernel runs
  * with interrupts off otherwise), and if the tick asked for a switch, the

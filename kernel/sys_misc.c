@@ -91,6 +91,7 @@ long sys_kstat(sysarg_t out, sysarg_t flags)
         .debug_write_calls = debug_write_calls,
         .context_switches = sched_switch_count(),
         .boot_instret = boot_instret,
+        .idle_instret = sched_idle_instret(),
         .irq_latency_max_ns = clock_latency_max_ns(),
     };
     long r = copy_to_user(out, &k, sizeof k);

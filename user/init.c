@@ -26,6 +26,8 @@
  *   bench    report boot_to_hello, then run the benchmark programs (ubench,
  *            the native ABI; mbench, the POSIX layer); the arguments after it
  *            that say n=K or only=NAME are passed on (user/lib/bench.h)
+ *   benchdisk  the ext2 figures alone (mbench disk), on the file system
+ *            tools/bench-disk-image makes; the same options as bench
  *   sh       the last word: print /etc/motd and run busybox's shell on the
  *            console, interactive, and power off when it exits (its status
  *            is QEMU's). Words after it are the shell's arguments instead
@@ -385,12 +387,13 @@ static int run_shell(int argc, char **argv)
 
 /*
  * The benchmark programs, with init's arguments after "bench" that are
- * benchmark options (n=K, only=NAME: user/lib/bench.h).
+ * benchmark options (n=K, only=NAME: user/lib/bench.h), and `word` first if
+ * it is not NULL (mbench's "disk").
  */
-static int run_bench(const char *prog, int native, int argc, char **argv, int from)
+static int run_bench(const char *prog, int native, const char *word, int argc, char **argv, int from)
 {
-    const char *args[8] = { prog };
-    int n = 1;
+    const char *args[8] = { prog, word };
+    int n = 1 + (word != NULL);
     for (int i = from; i < argc && n < 7; i++)
         if (strncmp(argv[i], "n=", 2) == 0 || strncmp(argv[i], "only=", 5) == 0)
             args[n++] = argv[i];
@@ -782,13 +785,16 @@ int main(int argc, char **argv)
             bench_options(argc - i, argv + i);
             if (bench_wanted("boot_to_hello"))
                 report_boot_to_hello(hello_instret);
-            status |= run_bench("ubench", 1, argc, argv, i + 1);
-            status |= run_bench("mbench", 0, argc, argv, i + 1);
+            status |= run_bench("ubench", 1, NULL, argc, argv, i + 1);
+            status |= run_bench("mbench", 0, NULL, argc, argv, i + 1);
             if (!bench_cap && bench_wanted("irq_latency_fuzz")) {
                 /* the worst interrupt wait during a short fuzzing run */
                 const char *fuzz[] = { "ufuzz", "seeds=1..4", "calls=25000", "bench", NULL };
                 status |= run_args("ufuzz", fuzz, 1, NULL, 0);
             }
+        } else if (strcmp(argv[i], "benchdisk") == 0) {
+            bench_options(argc - i, argv + i);
+            status |= run_bench("mbench", 0, "disk", argc, argv, i + 1);
         }
     }
     if (disk_port != KS_HANDLE_NONE)

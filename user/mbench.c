@@ -8,6 +8,8 @@
  * figure is the whole operation: musl, musl_emu, the kernel and (for the
  * console, open, stat) the FS server.
  */
+#define _GNU_SOURCE         /* getdents */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,6 +24,7 @@
 #define BENCH_FLUSH() fflush(stdout)
 #include "user/lib/bench.h"
 #include "user/lib/ipc.h"
+#include "user/lib/ks.h"
 
 static int fail(const char *what)
 {
@@ -271,10 +274,219 @@ static int bench_signal_rt(void)
     return 0;
 }
 
+/*
+ * The ext2 figures ("mbench disk": init's word benchdisk, a boot with
+ * tools/bench-disk-image's file system as "/"), each the loop ANCHORS.md's
+ * Linux row runs on the same QEMU, disk and image. "Cold" is the first touch
+ * since boot: nothing of the file or directory is in memory, and its blocks
+ * come through the virtio driver.
+ */
+
+/*
+ * A window that may wait for the disk. While the hart sleeps in the idle
+ * loop, QEMU -icount jumps the virtual clock to its next timer, and rdinstret
+ * counts the jump as instructions; the kernel counts that advance
+ * (ks_kstat.idle_instret), and a window subtracts it: what remains is the
+ * instructions executed, which is what tools/profile's trace counts.
+ */
+static uint64_t idle_instret(void)
+{
+    struct ks_kstat k;
+    return ks_kstat(&k) == 0 ? k.idle_instret : 0;
+}
+
+struct window {
+    uint64_t t0, idle0;
+};
+
+static inline void window_open(struct window *w)
+{
+    w->idle0 = idle_instret();
+    w->t0 = instret();
+}
+
+static inline uint64_t window_close(const struct window *w)
+{
+    uint64_t t1 = instret();
+    return t1 - w->t0 - (idle_instret() - w->idle0);
+}
+
+#define BENCH_BIG "/bench/big"
+#define BENCH_DIR "/bench/dir"
+enum { DIR_FILES = 1000, BIG_SIZE = 1 << 20 };
+
+/* open, one read of the whole 1 MiB file, close: 0, or -1 on any failure. */
+static int read_big(char *buf)
+{
+    int fd = open(BENCH_BIG, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    long got = read(fd, buf, BIG_SIZE);
+    return close(fd) == 0 && got == BIG_SIZE ? 0 : -1;
+}
+
+/*
+ * ext2_read_1m_cold (the file's first read since boot), then _warm (the same
+ * again, its pages in memory): open + read 1 MiB + close, per byte. Every
+ * measured window ends in a report (tools/profile ends a figure there), so
+ * the cold read is measured only when its figure is wanted.
+ */
+static int bench_ext2_read(void)
+{
+    char *buf = malloc(BIG_SIZE);
+    if (!buf)
+        return fail("malloc 1 MiB");
+    memset(buf, 0, BIG_SIZE);                 /* the buffer's pages, before measuring */
+    struct window w;
+    int cold = bench_wanted("ext2_read_1m_cold"), bad;
+    if (cold)
+        window_open(&w);
+    bad = read_big(buf);
+    if (cold && !bad)
+        report("ext2_read_1m_cold", window_close(&w), BIG_SIZE, "insn/byte");
+    if (bad)
+        return fail("open+read+close " BENCH_BIG " (cold)");
+    if (!bench_wanted("ext2_read_1m_warm"))
+        return 0;
+    long rounds = bench_n(4);
+    window_open(&w);
+    for (long r = 0; r < rounds; r++)
+        bad |= read_big(buf);
+    uint64_t warm = window_close(&w);
+    free(buf);
+    if (bad)
+        return fail("open+read+close " BENCH_BIG " (warm)");
+    report("ext2_read_1m_warm", warm - empty_loop(rounds), (uint64_t)rounds * BIG_SIZE, "insn/byte");
+    return 0;
+}
+
+/*
+ * The names of the 1,000-file directory's files, made before any loop is
+ * measured; on the heap, since a larger bss would make every fork of the
+ * main boot's figures copy more.
+ */
+static char (*dir_names)[24];
+
+static int make_dir_names(void)
+{
+    if (!(dir_names = malloc(DIR_FILES * sizeof *dir_names)))
+        return -1;
+    for (int i = 0; i < DIR_FILES; i++)
+        sprintf(dir_names[i], BENCH_DIR "/f%04d", i);
+    return 0;
+}
+
+/* stat of every file of the 1,000-file directory in order, per stat (measured if wanted). */
+static int bench_ext2_stat(const char *name)
+{
+    long n = bench_n(DIR_FILES), bad = 0, measure = bench_wanted(name);
+    struct stat st;
+    struct window w;
+    if (measure)
+        window_open(&w);
+    for (long i = 0; i < n; i++)
+        bad |= stat(dir_names[i], &st) != 0 || !S_ISREG(st.st_mode);
+    uint64_t total = measure ? window_close(&w) : 0;
+    if (bad)
+        return fail("stat " BENCH_DIR "/fNNNN");
+    if (measure)
+        report(name, total - empty_loop(n), n, "insn/op");
+    return 0;
+}
+
+/* Rewind, then getdents64 with a 32 KiB buffer to the directory's end; per pass, whole. */
+static int bench_ext2_readdir(void)
+{
+    long rounds = bench_n(10), entries = 0, got = 0;
+    char *buf = malloc(32 << 10);
+    int fd = open(BENCH_DIR, O_RDONLY | O_DIRECTORY);
+    if (!buf || fd < 0)
+        return fail("open " BENCH_DIR);
+    struct window w;
+    window_open(&w);
+    for (long r = 0; r < rounds; r++) {
+        lseek(fd, 0, SEEK_SET);
+        while ((got = getdents(fd, (struct dirent *)buf, 32 << 10)) > 0)
+            for (long off = 0; off < got; off += ((struct dirent *)(buf + off))->d_reclen)
+                entries++;
+    }
+    uint64_t total = window_close(&w);
+    close(fd);
+    free(buf);
+    if (got < 0 || entries != rounds * (DIR_FILES + 2))
+        return fail("getdents64 of " BENCH_DIR ": not 1,002 entries a pass");
+    report("ext2_readdir_1000", total - empty_loop(rounds), rounds, "insn/dir");
+    return 0;
+}
+
+/* unlink the directory's files in order, per file (rm -r's work, as ANCHORS.md counts it). */
+static int bench_ext2_unlink(void)
+{
+    long n = bench_n(DIR_FILES), bad = 0;
+    struct window w;
+    window_open(&w);
+    for (long i = 0; i < n; i++)
+        bad |= unlink(dir_names[i]) != 0;
+    uint64_t total = window_close(&w);
+    if (bad)
+        return fail("unlink " BENCH_DIR "/fNNNN");
+    report("ext2_unlink", total - empty_loop(n), n, "insn/file");
+    return 0;
+}
+
+/* open(O_CREAT|O_EXCL), write 4 KiB, fsync, close; per file, each a new file in /bench/new. */
+static int bench_ext2_create(void)
+{
+    enum { FILES = 100 };
+    char (*names)[24] = malloc(FILES * sizeof *names), *block = malloc(4096);
+    long n = bench_n(FILES), bad = 0;
+    if (!names || !block)
+        return fail("malloc");
+    for (long i = 0; i < n; i++)
+        sprintf(names[i], "/bench/new/c%04ld", i);
+    memset(block, 'c', 4096);
+    struct window w;
+    window_open(&w);
+    for (long i = 0; i < n; i++) {
+        int fd = open(names[i], O_CREAT | O_EXCL | O_WRONLY, 0644);
+        bad |= fd < 0 || write(fd, block, 4096) != 4096 || fsync(fd) != 0;
+        bad |= close(fd) != 0;
+    }
+    uint64_t total = window_close(&w);
+    free(names);
+    free(block);
+    if (bad)
+        return fail("create+write 4 KiB+fsync+close in /bench/new");
+    report("ext2_create_4k_fsync", total - empty_loop(n), n, "insn/file");
+    return 0;
+}
+
+/* The ext2 figures, in the order that keeps each one's "cold" cold. */
+static int bench_disk(void)
+{
+    int bad = 0;
+    if (make_dir_names() < 0)
+        return fail("malloc");
+    if (bench_wanted("ext2_read_1m_cold") || bench_wanted("ext2_read_1m_warm"))
+        bad |= bench_ext2_read();
+    if (bench_wanted("ext2_stat_cold") || bench_wanted("ext2_stat_warm"))
+        bad |= bench_ext2_stat("ext2_stat_cold") || bench_ext2_stat("ext2_stat_warm");
+    if (bench_wanted("ext2_readdir_1000"))
+        bad |= bench_ext2_readdir();
+    if (bench_wanted("ext2_unlink"))
+        bad |= bench_ext2_unlink();
+    if (bench_wanted("ext2_create_4k_fsync"))
+        bad |= bench_ext2_create();
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     int bad = 0;
     bench_options(argc, argv);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "disk") == 0)
+            return bench_disk();
     if (bench_wanted("posix_write_file_1b"))
         bad |= bench_write_file();
     if (bench_wanted("posix_write_console_1b"))

@@ -412,8 +412,10 @@ struct ks_kstat {
     uint64_t boot_instret;      /* the instruction counter at kernel entry (exact under icount) */
     uint64_t irq_latency_max_ns;    /* worst timer-interrupt lateness since boot or the last
                                        KS_KSTAT_RESET_LATENCY (how long interrupts were off) */
+    uint64_t idle_instret;      /* the instruction counter's advance while the hart slept in the
+                                   idle loop (under -icount: the virtual time it skipped) */
 };
-_Static_assert(sizeof(struct ks_kstat) == 64, "ks_kstat layout is ABI");
+_Static_assert(sizeof(struct ks_kstat) == 72, "ks_kstat layout is ABI");
 
 /* KS_SYS_KSTAT flags: after reading, start a new irq_latency_max_ns measurement. */
 #define KS_KSTAT_RESET_LATENCY  (1u << 0)

@@ -72,13 +72,14 @@ static int super_add(const struct ext2 *fs, int field, int delta)
 /* Find a clear bit among the first `bits` of bitmap block bm from `from` on (wrapping), set it: its index, or -1. */
 static int64_t bitmap_take(const struct ext2 *fs, uint32_t bm, uint32_t bits, uint32_t from)
 {
-    if (load(fs, bm, 0, fs->block_size) < 0)
+    const uint8_t *map = ext2_block_part(fs, bm, 0, fs->block_size);     /* (read in place: no copy) */
+    if (!map)
         return -EIO;
     for (uint32_t k = 0; k < bits; k++) {
         uint32_t i = (from + k) % bits;
-        if (scratch[i / 8] & (1u << (i % 8)))
+        if (map[i / 8] & (1u << (i % 8)))
             continue;
-        uint8_t byte = (uint8_t)(scratch[i / 8] | 1u << (i % 8));
+        uint8_t byte = (uint8_t)(map[i / 8] | 1u << (i % 8));
         return store(fs, bm, i / 8, &byte, 1) < 0 ? -EIO : (int64_t)i;
     }
     return -1;
@@ -520,24 +521,26 @@ int ext2_dir_add(struct ext2 *fs, struct ext2_inode *dir, const char *name, size
     uint64_t nblocks = dir->size / fs->block_size;
     for (uint64_t k = 0; k < nblocks; k++) {
         int64_t b = ext2_bmap(fs, dir, k);
-        if (b <= 0 || load(fs, (uint64_t)b, 0, fs->block_size) < 0)
+        const uint8_t *blk = b > 0 ? ext2_block_part(fs, (uint64_t)b, 0, fs->block_size) : NULL;
+        if (!blk)               /* (read in place; only the bytes that change are written) */
             return -EIO;
         for (uint32_t at = 0; at + 8 <= fs->block_size;) {
-            uint32_t r_ino = le32(scratch + at), r_len = le16(scratch + at + 4);
+            uint32_t r_ino = le32(blk + at), r_len = le16(blk + at + 4);
             if (r_len < 8 || r_len % 4 || at + r_len > fs->block_size)
                 return -EIO;
-            uint32_t used = r_ino ? rec_need(scratch[at + 6]) : 0;
+            uint32_t used = r_ino ? rec_need(blk[at + 6]) : 0;
             if (used > r_len)
                 return -EIO;
             if (r_len >= used + need) {
-                if (used) {
-                    put16(scratch + at + 4, used);      /* the old record keeps what it needs */
-                    rec_put(at + used, ino, r_len - used, name, len, type);
-                } else {
-                    rec_put(at, ino, r_len, name, len, type);
-                }
-                if (store(fs, (uint64_t)b, 0, scratch, fs->block_size) < 0)
+                memset(scratch + at + used, 0, need);
+                rec_put(at + used, ino, r_len - used, name, len, type);
+                if (store(fs, (uint64_t)b, at + used, scratch + at + used, need) < 0)
                     return -EIO;
+                if (used) {     /* the old record keeps what it needs: the new one is seen from now */
+                    put16(scratch + at + 4, used);
+                    if (store(fs, (uint64_t)b, at + 4, scratch + at + 4, 2) < 0)
+                        return -EIO;
+                }
                 goto done;
             }
             at += r_len;
@@ -561,10 +564,11 @@ done:
 }
 
 /*
- * Find the record `name` in dir: its block in *b, loaded into scratch, its
- * offset in *at and the offset of the record before it in the block in
- * *prev (UINT32_MAX: the block's first), to be changed. 0, -ENOENT, -EROFS
- * (fs is read only), or -EIO.
+ * Find the record `name` in dir: its block in *b, its offset in *at and the
+ * offset of the record before it in the block in *prev (UINT32_MAX: the
+ * block's first), to be changed; the two records' 8-byte headers are copied
+ * to the same offsets of scratch (the blocks are read in place, not copied).
+ * 0, -ENOENT, -EROFS (fs is read only), or -EIO.
  */
 static int find_record(struct ext2 *fs, const struct ext2_inode *dir, const char *name, size_t len, int64_t *b,
                        uint32_t *at, uint32_t *prev)
@@ -574,15 +578,20 @@ static int find_record(struct ext2 *fs, const struct ext2_inode *dir, const char
     uint64_t nblocks = dir->size / fs->block_size;
     for (uint64_t k = 0; k < nblocks; k++) {
         *b = ext2_bmap(fs, dir, k);
-        if (*b <= 0 || load(fs, (uint64_t)*b, 0, fs->block_size) < 0)
+        const uint8_t *blk = *b > 0 ? ext2_block_part(fs, (uint64_t)*b, 0, fs->block_size) : NULL;
+        if (!blk)
             return -EIO;
         *prev = UINT32_MAX;
         for (*at = 0; *at + 8 <= fs->block_size;) {
-            uint32_t r_ino = le32(scratch + *at), r_len = le16(scratch + *at + 4);
-            if (r_len < 8 || r_len % 4 || *at + r_len > fs->block_size || 8u + scratch[*at + 6] > r_len)
+            uint32_t r_ino = le32(blk + *at), r_len = le16(blk + *at + 4);
+            if (r_len < 8 || r_len % 4 || *at + r_len > fs->block_size || 8u + blk[*at + 6] > r_len)
                 return -EIO;
-            if (r_ino && scratch[*at + 6] == len && memcmp(scratch + *at + 8, name, len) == 0)
+            if (r_ino && blk[*at + 6] == len && memcmp(blk + *at + 8, name, len) == 0) {
+                memcpy(scratch + *at, blk + *at, 8);            /* the two headers a caller changes */
+                if (*prev != UINT32_MAX)
+                    memcpy(scratch + *prev, blk + *prev, 8);
                 return 0;
+            }
             *prev = *at;
             *at += r_len;
         }
@@ -597,11 +606,14 @@ int ext2_dir_remove(struct ext2 *fs, struct ext2_inode *dir, const char *name, s
     int r = find_record(fs, dir, name, len, &b, &at, &prev);
     if (r < 0)
         return r;
-    if (prev != UINT32_MAX)
-        put16(scratch + prev + 4, le16(scratch + prev + 4) + le16(scratch + at + 4));   /* merged back */
-    else
-        put32(scratch + at, 0);     /* the block's first record: unused */
-    if (store(fs, (uint64_t)b, 0, scratch, fs->block_size) < 0)
+    if (prev != UINT32_MAX) {   /* merged back into the record before it */
+        put16(scratch + prev + 4, le16(scratch + prev + 4) + le16(scratch + at + 4));
+        r = store(fs, (uint64_t)b, prev + 4, scratch + prev + 4, 2);
+    } else {                    /* the block's first record: unused */
+        put32(scratch + at, 0);
+        r = store(fs, (uint64_t)b, at, scratch + at, 4);
+    }
+    if (r < 0)
         return -EIO;
     dir->flags &= ~EXT2_INDEX_FL;
     return ext2_inode_put(fs, dir);

@@ -99,6 +99,8 @@ static long give_file(struct req *q, struct node *n, int acc)
     if (acc != O_RDONLY) {
         vr |= KS_RIGHT_WRITE;
         mr |= KS_RIGHT_WRITE;
+        if (disk_node(n))
+            disk_written_by_client();   /* (its writes are not disk_store's: syncs look at every page) */
     }
     if (node_mode(n) & 0111)
         mr |= KS_RIGHT_EXECUTE;         /* execve and PROT_EXEC map it: it has an execute bit */

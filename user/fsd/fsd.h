@@ -202,6 +202,14 @@ long disk_attach(struct node *dev, ks_handle_t port);
 /* FS_OP_SYNC: the disk's dirty pages written back and flushed: 0, or -EIO. */
 long disk_sync(void);
 
+/*
+ * fsd wrote disk page `page` (of the disk's memobj): the next sync writes it
+ * back. A client given /dev/vda to write may write any page: after
+ * disk_written_by_client(), every sync looks at all of them.
+ */
+void disk_page_written(uint64_t page);
+void disk_written_by_client(void);
+
 /* 1 if n is the disk's file (/dev/vda). */
 int disk_node(const struct node *n);
 

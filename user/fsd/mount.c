@@ -26,7 +26,7 @@
 #include "user/fsd/ext2.h"
 #include "user/fsd/fsd.h"
 
-#define CACHE_PAGES 64          /* 256 KiB of the disk's pages, direct-mapped by page number */
+#define CACHE_PAGES 256         /* 1 MiB of the disk's pages, direct-mapped by page number */
 
 static struct ext2 e2;
 static int mounted;
@@ -52,6 +52,7 @@ static int disk_store(void *ctx, uint64_t off, const void *buf, uint32_t len)
     if (ks_memobj_write(disk_mo, off, buf, len) != (long)len)
         return -EIO;
     uint64_t page = off / KS_PAGE_SIZE;
+    disk_page_written(page);
     struct cached *c = &cache[page % CACHE_PAGES];
     if (c->page == page + 1 && off % KS_PAGE_SIZE + len <= c->valid)
         memcpy(c->bytes + off % KS_PAGE_SIZE, buf, len);

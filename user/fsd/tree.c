@@ -62,7 +62,16 @@ static struct node **name_bucket(const struct node *d, const char *name, size_t 
     uint64_t h = (uintptr_t)d * 0x9e3779b97f4a7c15ull;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (uint8_t)name[i]) * 0x100000001b3ull;
-    return &name_hash[(h >> 32) % NAME_BUCKETS];
+    /*
+     * FNV's last multiply leaves the last byte in bits 0-17 and 40-47 only, so
+     * names that differ at their end ("f0001", "f0002") shared the middle bits
+     * a bucket used to come from: a 1,000-file directory made chains of
+     * hundreds. Mixed first, every bit of the bucket depends on every byte.
+     */
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return &name_hash[h % NAME_BUCKETS];
 }
 
 /* dir_find in a long directory: through name_hash. */

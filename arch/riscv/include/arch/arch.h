@@ -45,6 +45,21 @@ static inline void arch_irq_restore(unsigned long flags)
 /* Sleep until an interrupt is pending (it may already be). */
 static inline void arch_wait_for_interrupt(void) { __asm__ volatile("wfi" ::: "memory"); }
 
+/*
+ * The idle loop's wait: wfi with interrupts off (it ends when one is pending;
+ * the caller turns them on to take it). Returns how far the instruction
+ * counter moved beyond the three instructions executed: the time the hart
+ * slept, which under QEMU -icount is the virtual clock's jump to its next
+ * timer, counted by rdinstret as if instructions had run.
+ */
+#define ARCH_IDLE_WAIT_INSNS 2
+static inline uint64_t arch_idle_wait(void)
+{
+    uint64_t before, after;
+    __asm__ volatile("rdinstret %0\n\twfi\n\trdinstret %1" : "=r"(before), "=r"(after) :: "memory");
+    return after - before > ARCH_IDLE_WAIT_INSNS ? after - before - ARCH_IDLE_WAIT_INSNS : 0;
+}
+
 /* The platform clock (the `time` CSR), in ticks of the DTB's timebase-frequency. */
 /* The retired-instruction counter when the kernel was entered (saved by boot.S). */
 extern uint64_t boot_instret;
