@@ -170,7 +170,36 @@ static void ksyms_names_functions(void)
     KT_EXPECT(ksym_lookup(0x1000, &off) == NULL);
 }
 
+/*
+ * arch_copy_user at every pair of source and destination offsets in a word, for
+ * lengths around each of its paths' edges: the bytes arrive, nothing around
+ * them changes.
+ */
+static void copy_user_alignments(void)
+{
+    static const size_t lens[] = { 0, 1, 7, 8, 9, 15, 16, 17, 31, 63, 64, 65, 511, 512, 513, 600, 1031 };
+    uint8_t *src = page_alloc(0), *dst = page_alloc(0);
+    KT_ASSERT(src && dst);
+    for (int i = 0; i < PAGE_SIZE; i++)
+        src[i] = (uint8_t)(i * 7 + 3);
+    int bad = 0;
+    for (size_t so = 0; so < 8; so++)
+        for (size_t d = 0; d < 8; d++)
+            for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+                size_t len = lens[k];
+                memset(dst, 0xa5, 1100);
+                bad |= arch_copy_user(dst + 8 + d, src + 8 + so, len) != 0;
+                bad |= memcmp(dst + 8 + d, src + 8 + so, len) != 0;
+                for (size_t j = 0; j < 1100; j++)
+                    bad |= (j < 8 + d || j >= 8 + d + len) && dst[j] != 0xa5;
+            }
+    KT_EXPECT(!bad);
+    page_free(src, 0);
+    page_free(dst, 0);
+}
+
 static const struct ktest_case boot_cases[] = {
+    { "copy_user_alignments", copy_user_alignments },
     { "identity_map_gone", vm_identity_map_gone },
     { "image_is_w_xor_x", vm_image_is_w_xor_x },
     { "exhaust_and_reuse", page_alloc_exhaust_and_reuse },

@@ -172,7 +172,8 @@ int ext2_inode_put(struct ext2 *fs, const struct ext2_inode *in)
     uint64_t at = (uint64_t)idx * fs->inode_size;
     uint32_t table = group_field(fs, g, GD_INODE_TABLE);
     uint64_t b = table + at / fs->block_size;
-    uint32_t off = (uint32_t)(at % fs->block_size), n = fs->inode_size;
+    /* The fields the writer keeps end with the gid's high half: the rest (the extra fields) stays. */
+    uint32_t off = (uint32_t)(at % fs->block_size), n = IN_GID_HIGH + 2;
     if (!table || load(fs, b, off, n) < 0)
         return -EIO;
     put16(scratch + IN_MODE, in->mode);

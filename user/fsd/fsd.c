@@ -50,7 +50,7 @@
  * reply's (READDIR records, console input).
  */
 uint8_t recv_buf[KS_IPC_MAX_BUF];
-uint8_t send_buf[KS_IPC_MAX_BUF];
+uint8_t send_buf[KS_IPC_MAX_BUF] __attribute__((aligned(8)));    /* (dirent_put stores words) */
 
 /* ---- operations on the root port ---- */
 
@@ -438,22 +438,32 @@ static long op_readlink(struct req *q)
 
 /* ---- operations on a directory port ---- */
 
-/* One linux_dirent64 at p (room bytes there); its length, or 0 if it does not fit. */
+/*
+ * One linux_dirent64 at p (8-byte aligned, room bytes there) for the name of
+ * nl bytes; its length, or 0 if it does not fit. Stored field by field, with
+ * only the padding after the name cleared: through memset and memcpy, which
+ * musl does a byte at a time for such sizes, a 1,000-entry directory's
+ * readdir cost 200 instructions an entry more.
+ */
+__attribute__((optimize("no-tree-loop-distribute-patterns")))     /* (no memset, memcpy calls) */
 static size_t dirent_put(uint8_t *p, size_t room, uint64_t ino, uint64_t next_pos,
-                         const char *name, uint8_t type)
+                         const char *name, size_t nl, uint8_t type)
 {
-    size_t nl = strlen(name);
     size_t reclen = (offsetof(struct dirent, d_name) + nl + 1 + 7) & ~(size_t)7;
     if (reclen > room)
         return 0;
-    struct dirent de;
-    memset(p, 0, reclen);
-    de.d_ino = ino;
-    de.d_off = (off_t)next_pos;
-    de.d_reclen = (unsigned short)reclen;
-    de.d_type = type;
-    memcpy(p, &de, offsetof(struct dirent, d_name));
-    memcpy(p + offsetof(struct dirent, d_name), name, nl);
+    uint64_t *w = (uint64_t *)p;
+    _Static_assert(offsetof(struct dirent, d_name) == 19 && offsetof(struct dirent, d_reclen) == 16,
+                   "linux_dirent64's layout");
+    w[0] = ino;
+    w[1] = (uint64_t)next_pos;
+    for (size_t i = 2; i < reclen / 8; i++)
+        w[i] = 0;               /* d_reclen, d_type, the name's end and the padding */
+    p[16] = (uint8_t)reclen;
+    p[17] = (uint8_t)(reclen >> 8);
+    p[18] = type;
+    for (size_t i = 0; i < nl; i++)
+        p[19 + i] = (uint8_t)name[i];
     return reclen;
 }
 
@@ -499,11 +509,12 @@ static long op_readdir(struct req *q, struct node *d)
         uint64_t next = pos == 0 ? 1 : pos == 1 ? 2 : e ? e->seq + 3 : 0;
         size_t n = 0;
         if (pos == 0)
-            n = dirent_put(send_buf + used, cap - used, d->ino, next, ".", DT_DIR);
+            n = dirent_put(send_buf + used, cap - used, d->ino, next, ".", 1, DT_DIR);
         else if (pos == 1)
-            n = dirent_put(send_buf + used, cap - used, d->parent->ino, next, "..", DT_DIR);
+            n = dirent_put(send_buf + used, cap - used, d->parent->ino, next, "..", 2, DT_DIR);
         else if (e)
-            n = dirent_put(send_buf + used, cap - used, e->ino, next, e->name, dirent_type(e));
+            n = dirent_put(send_buf + used, cap - used, e->ino, next, e->name, e->namelen,
+                           dirent_type(e));
         if (n == 0)
             break;              /* the end, or the buffer is full */
         used += n;

@@ -49,10 +49,11 @@ static uint32_t now_s(void)
 /* ext2_write_fn: into the disk's memobj, and the cache (a write never crosses a block, nor a page). */
 static int disk_store(void *ctx, uint64_t off, const void *buf, uint32_t len)
 {
-    if (ks_memobj_write(disk_mo, off, buf, len) != (long)len)
-        return -EIO;
     uint64_t page = off / KS_PAGE_SIZE;
-    disk_page_written(page);
+    long r = ks_memobj_write(disk_mo, off, buf, len);
+    disk_page_written(page);            /* (even a short write may have dirtied it) */
+    if (r != (long)len)
+        return -EIO;
     struct cached *c = &cache[page % CACHE_PAGES];
     if (c->page == page + 1 && off % KS_PAGE_SIZE + len <= c->valid)
         memcpy(c->bytes + off % KS_PAGE_SIZE, buf, len);

@@ -488,7 +488,8 @@ long disk_sync(void)
  * instructions a page, 650,000 for 64 MiB, on every fsync. A client that
  * opens /dev/vda to write may dirty any page, and from then on every sync asks
  * the kernel about all of them (scan_all), as it does if the map could not be
- * allocated.
+ * allocated. Anything that comes to write the disk's memobj another way (its
+ * pages shared into file memobjs, say) must mark them, or set scan_all.
  */
 static int scan_all;
 
@@ -500,7 +501,7 @@ void disk_page_written(uint64_t page)
 
 void disk_written_by_client(void)
 {
-    scan_all = 1;
+    __atomic_store_n(&scan_all, 1, __ATOMIC_RELAXED);  /* (read by the disk's pager thread) */
 }
 
 /*
@@ -510,7 +511,7 @@ void disk_written_by_client(void)
  */
 static int dirty_pages(ks_handle_t mo, uint64_t base, uint64_t n, uint64_t bits[4])
 {
-    if (scan_all || !written)
+    if (__atomic_load_n(&scan_all, __ATOMIC_RELAXED) || !written)
         return ks_pager_dirty(mo, base, n, bits) > 0;
     uint64_t any = 0;
     for (uint64_t w = 0; w < 4; w++)

@@ -48,7 +48,8 @@ static inline void arch_wait_for_interrupt(void) { __asm__ volatile("wfi" ::: "m
 /*
  * The idle loop's wait: wfi with interrupts off (it ends when one is pending;
  * the caller turns them on to take it). Returns how far the instruction
- * counter moved beyond the three instructions executed: the time the hart
+ * counter moved beyond the two instructions it counts between its reads
+ * (the first read and the wfi): the time the hart
  * slept, which under QEMU -icount is the virtual clock's jump to its next
  * timer, counted by rdinstret as if instructions had run.
  */
