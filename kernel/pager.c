@@ -363,6 +363,21 @@ long pager_dirty(struct memobj *mo, uint64_t first, uint64_t count, uintptr_t ou
     return n;
 }
 
+long pager_redirty(struct memobj *mo, uint64_t first, uint64_t count)
+{
+    long n = 0;
+    if (count > 256 || first + count < first)
+        return KS_ERR_RANGE;
+    for (uint64_t i = 0; i < count; i++) {
+        void *page = first + i <= MEMOBJ_MAX_SIZE / PAGE_SIZE ? memobj_lookup(mo, first + i) : NULL;
+        if (page) {
+            pager_dirtied(mo, page);
+            n++;
+        }
+    }
+    return n;
+}
+
 /* Take page index out of mo's shared mappings (the next touch maps it again, and faults to write). */
 static void unmap_page(struct memobj *mo, uint64_t index)
 {

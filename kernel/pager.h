@@ -90,6 +90,9 @@ long pager_dirty(struct memobj *mo, uint64_t first, uint64_t count, uintptr_t ou
 long pager_writeback(struct memobj *mo, uint64_t index, uintptr_t buf);
 long pager_evict(struct memobj *mo, uint64_t first, uint64_t count);
 
+/* KS_SYS_PAGER_REDIRTY: the present pages of [first, first + count) dirty again; how many. */
+long pager_redirty(struct memobj *mo, uint64_t first, uint64_t count);
+
 /* Page `page` of mo (paged) was written: dirty until written back. */
 static inline void pager_dirtied(struct memobj *mo, void *page)
 {

@@ -143,6 +143,13 @@ static long low_size(struct memobj *mo, uint64_t a, uint64_t b, uint64_t c)
 
 long sys_pager_low_size(sysarg_t m) { return on_pager(m, low_size, 0, 0, 0); }
 
+static long redirty(struct memobj *mo, uint64_t first, uint64_t count, uint64_t unused)
+{
+    return pager_redirty(mo, first, count);
+}
+
+long sys_pager_redirty(sysarg_t m, sysarg_t first, sysarg_t count) { return on_pager(m, redirty, first, count, 0); }
+
 long sys_pager_supply_from(sysarg_t m, sysarg_t first, sysarg_t src, sysarg_t src_first, sysarg_t count)
 {
     struct memobj *mo, *from;

@@ -58,6 +58,7 @@ long sys_pager_writeback(sysarg_t m, sysarg_t index, sysarg_t buf);
 long sys_pager_evict(sysarg_t m, sysarg_t first, sysarg_t count);
 long sys_pager_users(sysarg_t m);
 long sys_pager_low_size(sysarg_t m);
+long sys_pager_redirty(sysarg_t m, sysarg_t first, sysarg_t count);
 long sys_pager_supply_from(sysarg_t m, sysarg_t first, sysarg_t src, sysarg_t src_first, sysarg_t count);
 long sys_thread_robust(sysarg_t head, sysarg_t owner);
 long sys_upcall_fault(sysarg_t cause, sysarg_t bit1);
@@ -164,6 +165,7 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_PAGER_SUPPLY_FROM, sys_pager_supply_from),
     ENTRY(KS_SYS_PAGER_USERS, sys_pager_users),
     ENTRY(KS_SYS_PAGER_LOW_SIZE, sys_pager_low_size),
+    ENTRY(KS_SYS_PAGER_REDIRTY, sys_pager_redirty),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

@@ -3635,6 +3635,36 @@ static void pager_grown_pages_dirty(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * KS_SYS_PAGER_REDIRTY: a page written back (clean) is dirty again, so the next
+ * write-back gives its bytes once more (what fsd does when the disk refuses a
+ * write); an absent page is not counted; it needs PAGER and a sane range.
+ */
+static void pager_redirty(void)
+{
+    struct ks_kstat k = kstat_now();
+    static uint8_t page[KS_PAGE_SIZE];
+    uint64_t bits[4];
+    KT_ASSERT(paged_open(&shared_pg, 0));
+    uint8_t b = 0x3c;
+    KT_EXPECT_EQ(ks_memobj_write(shared_pg.mo, KS_PAGE_SIZE + 9, &b, 1), 1);       /* page 1, dirty */
+    KT_EXPECT_EQ(ks_pager_writeback(shared_pg.mo, 1, page), 1);
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, 8, bits), 0);                    /* clean now */
+    KT_EXPECT_EQ(ks_pager_redirty(shared_pg.mo, 0, 8), 1);                        /* page 1 alone is there */
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, 8, bits), 1);
+    KT_EXPECT_EQ(bits[0], 1u << 1);
+    memset(page, 0, sizeof page);
+    KT_EXPECT_EQ(ks_pager_writeback(shared_pg.mo, 1, page), 1);                   /* given again */
+    KT_EXPECT_EQ(page[9], 0x3c);
+    KT_EXPECT_EQ(ks_pager_redirty(shared_pg.mo, 0, 257), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_pager_redirty(shared_pg.mo, UINT64_MAX, 2), KS_ERR_RANGE);
+    long ro = ks_handle_duplicate(shared_pg.mo, KS_RIGHT_READ | KS_RIGHT_WRITE);
+    KT_EXPECT_EQ(ks_pager_redirty((ks_handle_t)ro, 0, 8), KS_ERR_ACCESS);
+    ks_handle_close((ks_handle_t)ro);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 /* KS_SYS_PAGER_LOW_SIZE: the least size since the last ask, so a cut is seen even after a regrowth. */
 static void pager_low_size(void)
 {
@@ -3698,6 +3728,7 @@ static const struct ktest_case pager_cases[] = {
     { "users", pager_users },
     { "grown_pages_dirty", pager_grown_pages_dirty },
     { "low_size", pager_low_size },
+    { "redirty", pager_redirty },
 };
 KTEST_SUITE(pager_suite, "pager", pager_cases);
 

@@ -297,6 +297,10 @@ enum ks_syscall {
                                    call (or since it was made), and starts over from its size now:
                                    a truncation the pager must apply even if the memobj grew again
                                    since; needs PAGER */
+    KS_SYS_PAGER_REDIRTY,       /* (m, first page, pages <= 256) -> pages marked dirty again: those
+                                   present (an absent one is not counted). For a write-back the
+                                   backing store refused: the next one tries them again; needs
+                                   PAGER */
 
     KS_SYS_COUNT
 };

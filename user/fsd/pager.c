@@ -545,8 +545,12 @@ static long disk_sync_locked(void)
                 bytes = f->size - at;           /* the disk's last page: only what is on the disk */
             uint64_t sectors = (bytes + BLK_SECTOR - 1) / BLK_SECTOR;
             if (blk_call(BLK_OP_WRITE, (base + i) * (KS_PAGE_SIZE / BLK_SECTOR), sectors, run,
-                         sectors * BLK_SECTOR, NULL, 0) != (long)(sectors * BLK_SECTOR))
-                err = -EIO;     /* (those pages are clean now, but the disk did not take them) */
+                         sectors * BLK_SECTOR, NULL, 0) != (long)(sectors * BLK_SECTOR)) {
+                err = -EIO;     /* the disk did not take them: dirty again, for the next sync */
+                ks_pager_redirty(f->mo, base + i, k);
+                for (uint64_t j = 0; j < k; j++)
+                    disk_page_written(base + i + j);
+            }
             i += k;
         }
     }

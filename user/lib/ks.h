@@ -141,6 +141,10 @@ static inline long ks_pager_supply_from(ks_handle_t m, uint64_t first, ks_handle
 }
 static inline long ks_pager_users(ks_handle_t m) { return KS1(KS_SYS_PAGER_USERS, m); }
 static inline long ks_pager_low_size(ks_handle_t m) { return KS1(KS_SYS_PAGER_LOW_SIZE, m); }
+static inline long ks_pager_redirty(ks_handle_t m, uint64_t first, uint64_t pages)
+{
+    return KS3(KS_SYS_PAGER_REDIRTY, m, first, pages);
+}
 static inline long ks_process_times(ks_handle_t p, struct ks_times *out) { return KS2(KS_SYS_PROCESS_TIMES, p, out); }
 static inline long ks_ipc_notify(ks_handle_t client, uint64_t word) { return KS2(KS_SYS_IPC_NOTIFY, client, word); }
 static inline long ks_process_fork(void *pc, void *sp, long arg, uint32_t *pid)
