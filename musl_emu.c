@@ -46,6 +46,7 @@ __attribute__((noinline, cold)) long linux_err(long ks)
     case KS_ERR_AGAIN: case KS_ERR_LIMIT: return -EAGAIN;
     case KS_ERR_TIMED_OUT: return -ETIMEDOUT;
     case KS_ERR_IO: return -EIO;
+    case KS_ERR_NO_SPACE: return -ENOSPC;
     default: return -EIO;
     }
 }

@@ -281,6 +281,11 @@ static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, 
             mo->size = offset + len;
         return (long)len;
     }
+    if (__builtin_expect(mo->fixed_size, 0) && offset + len > mo->size) {
+        if (len && offset >= mo->size)
+            return KS_ERR_NO_SPACE;     /* (a disk: nothing past its end) */
+        len = mo->size - offset;
+    }
     uint64_t done = 0;
     while (done < len) {
         uint64_t pos = offset + done, in_page = pos & (PAGE_SIZE - 1);
@@ -332,7 +337,7 @@ void memobj_set_unmap_hook(void (*unmap)(struct memobj *mo, uint64_t first_page)
 
 long memobj_truncate(struct memobj *mo, uint64_t size)
 {
-    if (mo->device)
+    if (mo->device || mo->fixed_size)
         return KS_ERR_INVALID;          /* its size is the device's */
     if (size > MEMOBJ_MAX_SIZE)
         return KS_ERR_RANGE;

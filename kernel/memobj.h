@@ -28,6 +28,7 @@ struct memobj {
     struct radix pages;         /* page index -> kernel address of the page */
     struct list mappings;       /* struct vm_area.mo_link */
     int device;                 /* a device memobj: pages are device_pa + index * PAGE_SIZE */
+    int fixed_size;             /* a paged memobj whose size never changes (KS_PAGED_FIXED_SIZE) */
     uint64_t device_pa;
     void *dma_block;            /* a DMA memobj (also `device`): its RAM, 2^dma_order pages */
     unsigned dma_order;

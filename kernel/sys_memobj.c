@@ -42,6 +42,8 @@ static long with_memobj(sysarg_t h, uint32_t rights, struct memobj **mo)
 
 long sys_memobj_create_paged(sysarg_t size, sysarg_t listener, sysarg_t userdata)
 {
+    int fixed = (size & KS_PAGED_FIXED_SIZE) != 0;
+    size &= ~KS_PAGED_FIXED_SIZE;
     if (size > MEMOBJ_MAX_SIZE)
         return KS_ERR_RANGE;
     struct object *lo;
@@ -51,6 +53,8 @@ long sys_memobj_create_paged(sysarg_t size, sysarg_t listener, sysarg_t userdata
     struct memobj *mo = memobj_create(current_process()->acct, size);
     if (!mo || pager_attach(mo, listener_from_object(lo), userdata) != 0)
         r = KS_ERR_NO_MEMORY;
+    else
+        mo->fixed_size = fixed;
     object_put(lo);
     if (r == 0)
         r = sys_install(&mo->obj, MEMOBJ_RIGHTS | KS_RIGHT_PAGER);

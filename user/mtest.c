@@ -2667,6 +2667,33 @@ static void disk_write_sync(void)
     close(fd);
 }
 
+/*
+ * A disk's size is fixed (KS_PAGED_FIXED_SIZE): ftruncate is EINVAL and
+ * changes nothing, a write stops at the end (short), and one at the end is
+ * ENOSPC, as Linux's block devices answer; no byte is taken and dropped.
+ */
+static void disk_fixed_size(void)
+{
+    uint8_t tail[16], back[16];
+    struct stat st;
+    int fd = disk_open(O_RDWR);
+    REQUIRE(fd >= 0);
+    errno = 0;
+    CHECK_EQ(ftruncate(fd, MIB), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK(fstat(fd, &st) == 0 && st.st_size == 4 * MIB);
+    CHECK_EQ(pread(fd, tail, 8, 4 * MIB - 8), 8);
+    memcpy(tail + 8, "pastend!", 8);
+    CHECK_EQ(pwrite(fd, tail, 16, 4 * MIB - 8), 8);                  /* its own last 8 bytes, again */
+    errno = 0;
+    CHECK_EQ(pwrite(fd, tail + 8, 8, 4 * MIB), -1);
+    CHECK_EQ(errno, ENOSPC);
+    CHECK(fstat(fd, &st) == 0 && st.st_size == 4 * MIB);
+    CHECK_EQ(pread(fd, back, 16, 4 * MIB - 8), 8);                   /* the end is where it was */
+    CHECK(memcmp(back, tail, 8) == 0);
+    close(fd);
+}
+
 /* The driver is dead: a page not read before gives EIO, at once; fsd still serves. */
 static void disk_dead_gives_eio(void)
 {
@@ -2685,6 +2712,7 @@ static void disk_dead_gives_eio(void)
 static const struct mcase disk_cases[] = {
     { "disk.read_cold_warm", disk_read_cold_warm },
     { "disk.write_sync", disk_write_sync },
+    { "disk.fixed_size", disk_fixed_size },
 };
 static const struct mcase disk_dead_cases[] = {
     { "disk.dead_gives_eio", disk_dead_gives_eio },

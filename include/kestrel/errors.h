@@ -36,5 +36,6 @@
 #define KS_ERR_AGAIN        (-34)   /* futex_wait: the word no longer held the expected value */
 #define KS_ERR_TIMED_OUT    (-35)   /* a wait with a deadline reached it */
 #define KS_ERR_IO           (-36)   /* a paged memobj's pager failed the page, or is gone */
+#define KS_ERR_NO_SPACE     (-37)   /* a write at or past the end of a fixed-size memobj */
 
 #endif

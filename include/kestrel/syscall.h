@@ -258,7 +258,10 @@ enum ks_syscall {
      * of a page not supplied ends with KS_ERR_IO. See README, "Paged memobjs".
      */
     KS_SYS_MEMOBJ_CREATE_PAGED, /* (size, listener, userdata) -> memobj handle (MEMOBJ rights and
-                                   KS_RIGHT_PAGER); the listener needs READ */
+                                   KS_RIGHT_PAGER); the listener needs READ. size |
+                                   KS_PAGED_FIXED_SIZE: its size never changes (a disk): a
+                                   truncation is KS_ERR_INVALID, a write stops at the end, and
+                                   one at or past it is KS_ERR_NO_SPACE */
     KS_SYS_PAGER_REQUESTS,      /* (m, uint64_t *out, max) -> pages wanted now (page indices into
                                    out, oldest first, at most max); needs PAGER */
     KS_SYS_PAGER_SUPPLY,        /* (m, first page, buf, pages <= 256) -> pages installed (missing
@@ -446,6 +449,9 @@ _Static_assert(sizeof(struct ks_ipc_stats) == 40, "ks_ipc_stats layout is ABI");
 #define KS_AT_CONSOLE_REG_OFFSET 0x4b5304
 #define KS_AT_CONSOLE_REG_SHIFT  0x4b5305
 #define KS_AT_HANDLE_0      0x4b5310    /* handles a parent passed on: _0, _0 + 1, ... */
+
+/* KS_SYS_MEMOBJ_CREATE_PAGED's size flag: the memobj's size is fixed. */
+#define KS_PAGED_FIXED_SIZE (1ull << 63)
 
 /* The word of a pager's notification (KS_SYS_MEMOBJ_CREATE_PAGED). */
 #define KS_PAGER_NOTE       0x70616765ull   /* "page" */

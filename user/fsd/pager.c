@@ -436,7 +436,7 @@ long disk_attach(struct node *dev, ks_handle_t port)
     if (l < 0)
         return -ENOMEM;
     disk_listener = (ks_handle_t)l;
-    long mo = ks_memobj_create_paged(size, disk_listener, slot);
+    long mo = ks_memobj_create_paged(size | KS_PAGED_FIXED_SIZE, disk_listener, slot);
     long mine = mo < 0 ? mo : ks_handle_duplicate((ks_handle_t)mo, KS_RIGHT_PAGER);
     struct node *n = mine < 0 ? NULL : node_new(dev, "vda", 3, NODE_FILE);
     if (!n) {
