@@ -243,6 +243,8 @@ static long read_loop(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64
         uint8_t *page = memobj_lookup(mo, pos >> PAGE_SHIFT);
         if (!page && pager_backs(mo, pos >> PAGE_SHIFT))
             return done ? (long)done : pager_request(mo, pos >> PAGE_SHIFT);
+        if (__builtin_expect(mo->pager != NULL, 0) && page)
+            pager_accessed(page);
         uint64_t got = copy_piece(1, ubuf + done, page ? page + in_page : NULL, n);
         done += got;
         if (got < n)

@@ -92,10 +92,12 @@ uint32_t page_refcount(void *va);
 
 /*
  * A flag of allocated page va, kept in its descriptor's `inuse` (which only
- * slabs use otherwise): PAGE_DIRTY, for a paged memobj's pages
- * (kernel/pager.h). Whoever sets it first sets it to a known value.
+ * slabs use otherwise): PAGE_DIRTY and PAGE_ACCESSED, for a paged memobj's
+ * pages (kernel/pager.h). flag may name several. Whoever sets one first sets
+ * it to a known value.
  */
 #define PAGE_DIRTY 1u
+#define PAGE_ACCESSED 2u        /* (a paged memobj's page was read or written since the pager asked) */
 int page_flag(void *va, uint16_t flag);
 void page_flag_set(void *va, uint16_t flag, int on);
 

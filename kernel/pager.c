@@ -255,7 +255,7 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
             uaccess_miss_forget();      /* (a pager supplying from a page of its own it lacks) */
         if (!err) {
             zero_past_end(mo, first + i, page);
-            page_flag_set(page, PAGE_DIRTY, 0);     /* as the pager has it */
+            page_flag_set(page, PAGE_DIRTY | PAGE_ACCESSED, 0);    /* as the pager has it */
             err = radix_insert(&mo->pages, first + i, page) != 0 ? KS_ERR_NO_MEMORY : 0;
             /*
              * The page fitted the account but its radix node did not: evict
@@ -317,7 +317,7 @@ long pager_supply_from(struct memobj *mo, uint64_t first, struct memobj *src, ui
             err = KS_ERR_NO_MEMORY;
             break;
         }
-        page_flag_set(mine, PAGE_DIRTY, 0);     /* (the source is not paged: the mark is mo's alone) */
+        page_flag_set(mine, PAGE_DIRTY | PAGE_ACCESSED, 0);  /* (the source is not paged: mo's marks) */
         done++;
     }
     if (i > 0)
@@ -363,6 +363,32 @@ long pager_dirty(struct memobj *mo, uint64_t first, uint64_t count, uintptr_t ou
     return n;
 }
 
+static void unmap_page(struct memobj *mo, uint64_t index);
+
+long pager_accessed_query(struct memobj *mo, uint64_t first, uint64_t count, int reset, uintptr_t out)
+{
+    uint64_t bits[4] = { 0, 0, 0, 0 };
+    long n = 0;
+    if (count > 256 || first + count < first)
+        return KS_ERR_RANGE;
+    for (uint64_t i = 0; i < count; i++) {
+        void *page = first + i <= MEMOBJ_MAX_SIZE / PAGE_SIZE ? memobj_lookup(mo, first + i) : NULL;
+        if (!page || !page_flag(page, PAGE_ACCESSED))
+            continue;
+        bits[i / 64] |= 1ull << (i % 64);
+        n++;
+        if (reset) {
+            page_flag_set(page, PAGE_ACCESSED, 0);
+            unmap_page(mo, first + i);  /* (a mapping's next touch faults, and marks it) */
+        }
+    }
+    if (copy_to_user_nowait(out, bits, sizeof bits)) {
+        uaccess_miss_forget();
+        return KS_ERR_FAULT;
+    }
+    return n;
+}
+
 long pager_redirty(struct memobj *mo, uint64_t first, uint64_t count)
 {
     long n = 0;
@@ -371,7 +397,7 @@ long pager_redirty(struct memobj *mo, uint64_t first, uint64_t count)
     for (uint64_t i = 0; i < count; i++) {
         void *page = first + i <= MEMOBJ_MAX_SIZE / PAGE_SIZE ? memobj_lookup(mo, first + i) : NULL;
         if (page) {
-            pager_dirtied(mo, page);
+            page_flag_set(page, PAGE_DIRTY, 1);     /* (not an access) */
             n++;
         }
     }

@@ -90,6 +90,13 @@ long pager_dirty(struct memobj *mo, uint64_t first, uint64_t count, uintptr_t ou
 long pager_writeback(struct memobj *mo, uint64_t index, uintptr_t buf);
 long pager_evict(struct memobj *mo, uint64_t first, uint64_t count);
 
+/*
+ * KS_SYS_PAGER_ACCESSED: which present pages of [first, first + count) were
+ * accessed (bits into out[4]), how many; with reset, they are not any more,
+ * and are taken out of mo's mappings so that the next touch marks them again.
+ */
+long pager_accessed_query(struct memobj *mo, uint64_t first, uint64_t count, int reset, uintptr_t out);
+
 /* KS_SYS_PAGER_REDIRTY: the present pages of [first, first + count) dirty again; how many. */
 long pager_redirty(struct memobj *mo, uint64_t first, uint64_t count);
 
@@ -97,7 +104,13 @@ long pager_redirty(struct memobj *mo, uint64_t first, uint64_t count);
 static inline void pager_dirtied(struct memobj *mo, void *page)
 {
     (void)mo;
-    page_flag_set(page, PAGE_DIRTY, 1);
+    page_flag_set(page, PAGE_DIRTY | PAGE_ACCESSED, 1);
+}
+
+/* Page `page` of mo (paged) was read, or mapped: accessed (KS_SYS_PAGER_ACCESSED). */
+static inline void pager_accessed(void *page)
+{
+    page_flag_set(page, PAGE_ACCESSED, 1);
 }
 
 /*

@@ -147,6 +147,16 @@ static long low_size(struct memobj *mo, uint64_t a, uint64_t b, uint64_t c)
 
 long sys_pager_low_size(sysarg_t m) { return on_pager(m, low_size, 0, 0, 0); }
 
+static long accessed(struct memobj *mo, uint64_t first, uint64_t count, uint64_t out)
+{
+    return pager_accessed_query(mo, first, count & ~KS_ACCESSED_RESET, (count & KS_ACCESSED_RESET) != 0, out);
+}
+
+long sys_pager_accessed(sysarg_t m, sysarg_t first, sysarg_t count, sysarg_t out)
+{
+    return on_pager(m, accessed, first, count, out);
+}
+
 static long redirty(struct memobj *mo, uint64_t first, uint64_t count, uint64_t unused)
 {
     return pager_redirty(mo, first, count);

@@ -59,6 +59,7 @@ long sys_pager_evict(sysarg_t m, sysarg_t first, sysarg_t count);
 long sys_pager_users(sysarg_t m);
 long sys_pager_low_size(sysarg_t m);
 long sys_pager_redirty(sysarg_t m, sysarg_t first, sysarg_t count);
+long sys_pager_accessed(sysarg_t m, sysarg_t first, sysarg_t count, sysarg_t out);
 long sys_pager_supply_from(sysarg_t m, sysarg_t first, sysarg_t src, sysarg_t src_first, sysarg_t count);
 long sys_thread_robust(sysarg_t head, sysarg_t owner);
 long sys_upcall_fault(sysarg_t cause, sysarg_t bit1);
@@ -165,6 +166,7 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_PAGER_SUPPLY_FROM, sys_pager_supply_from),
     ENTRY(KS_SYS_PAGER_USERS, sys_pager_users),
     ENTRY(KS_SYS_PAGER_LOW_SIZE, sys_pager_low_size),
+    ENTRY(KS_SYS_PAGER_ACCESSED, sys_pager_accessed),
     ENTRY(KS_SYS_PAGER_REDIRTY, sys_pager_redirty),
 };
 

@@ -422,15 +422,19 @@ static inline __attribute__((always_inline)) long fault_in(struct vm_space *vs, 
             return KS_ERR_NO_MEMORY;
         uint32_t prot = a->prot;
         if (__builtin_expect(a->mo->pager != NULL, 0)) {
-            if (access == VM_WRITE)
+            if (access == VM_WRITE) {
                 pager_dirtied(a->mo, page);
-            else
+            } else {
+                pager_accessed(page);
                 prot = read_only(prot);     /* the first store faults, and makes it dirty */
+            }
         }
         arch_pte_set(&vs->as, slot, va, virt_to_phys(page), prot);
         return 0;
     }
     void *page = memobj_lookup(a->mo, index);
+    if (__builtin_expect(a->mo->pager != NULL, 0) && page)
+        pager_accessed(page);           /* (a private mapping reads it, or copies it) */
     if (access == VM_WRITE)
         return map_private_copy(a, slot, va, page);
     if (!page)

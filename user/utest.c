@@ -3636,6 +3636,46 @@ static void pager_grown_pages_dirty(void)
 }
 
 /*
+ * KS_SYS_PAGER_ACCESSED: a page read (memobj read), faulted on through a
+ * mapping or written is reported, once reset not any more, and a mapping's
+ * next touch marks it again (the reset took it out of the mapping).
+ */
+static void pager_accessed_bits(void)
+{
+    struct ks_kstat k = kstat_now();
+    static uint8_t pages[4 * KS_PAGE_SIZE];
+    uint64_t bits[4];
+    uint8_t b;
+    KT_ASSERT(paged_open(&shared_pg, 8 * KS_PAGE_SIZE));
+    KT_EXPECT_EQ(ks_pager_supply(shared_pg.mo, 0, pages, 4), 4);         /* pages 0-3, not touched */
+    KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 8, bits), 0);
+    KT_EXPECT_EQ(ks_memobj_read(shared_pg.mo, 2 * KS_PAGE_SIZE + 5, &b, 1), 1);
+    KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 8, bits), 1);
+    KT_EXPECT_EQ(bits[0], 1u << 2);
+    KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 8 | KS_ACCESSED_RESET, bits), 1);
+    KT_EXPECT_EQ(bits[0], 1u << 2);
+    KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 8, bits), 0);          /* reset */
+    long a = ks_vm_map(KS_PROCESS_SELF, shared_pg.mo, 0, 0, 4 * KS_PAGE_SIZE, KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    KT_ASSERT(a > 0);
+    b = ((volatile uint8_t *)a)[3 * KS_PAGE_SIZE];                          /* a fault maps it */
+    KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 8 | KS_ACCESSED_RESET, bits), 1);
+    KT_EXPECT_EQ(bits[0], 1u << 3);
+    b = ((volatile uint8_t *)a)[3 * KS_PAGE_SIZE + 1];                      /* faults again: marked */
+    ((volatile uint8_t *)a)[KS_PAGE_SIZE] = 0x11;                           /* a store */
+    KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 8, bits), 2);
+    KT_EXPECT_EQ(bits[0], (1u << 1) | (1u << 3));
+    KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, 8, bits), 1);              /* (the store, dirty too) */
+    KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 257, bits), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 8, NULL), KS_ERR_FAULT);
+    long ro = ks_handle_duplicate(shared_pg.mo, KS_RIGHT_READ | KS_RIGHT_WRITE);
+    KT_EXPECT_EQ(ks_pager_accessed((ks_handle_t)ro, 0, 8, bits), KS_ERR_ACCESS);
+    ks_handle_close((ks_handle_t)ro);
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)a, 4 * KS_PAGE_SIZE);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
+/*
  * KS_SYS_PAGER_REDIRTY: a page written back (clean) is dirty again, so the next
  * write-back gives its bytes once more (what fsd does when the disk refuses a
  * write); an absent page is not counted; it needs PAGER and a sane range.
@@ -3729,6 +3769,7 @@ static const struct ktest_case pager_cases[] = {
     { "grown_pages_dirty", pager_grown_pages_dirty },
     { "low_size", pager_low_size },
     { "redirty", pager_redirty },
+    { "accessed", pager_accessed_bits },
 };
 KTEST_SUITE(pager_suite, "pager", pager_cases);
 

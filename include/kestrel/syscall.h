@@ -300,6 +300,12 @@ enum ks_syscall {
                                    call (or since it was made), and starts over from its size now:
                                    a truncation the pager must apply even if the memobj grew again
                                    since; needs PAGER */
+    KS_SYS_PAGER_ACCESSED,      /* (m, first page, pages <= 256 [| KS_ACCESSED_RESET], uint64_t
+                                   out[4]) -> accessed pages among them (read, written or faulted
+                                   on since they came or were last reset; bit i of out: page
+                                   first + i); with KS_ACCESSED_RESET they are not any more, and
+                                   leave every mapping, so that the next touch marks them again;
+                                   needs PAGER */
     KS_SYS_PAGER_REDIRTY,       /* (m, first page, pages <= 256) -> pages marked dirty again: those
                                    present (an absent one is not counted). For a write-back the
                                    backing store refused: the next one tries them again; needs
@@ -449,6 +455,9 @@ _Static_assert(sizeof(struct ks_ipc_stats) == 40, "ks_ipc_stats layout is ABI");
 #define KS_AT_CONSOLE_REG_OFFSET 0x4b5304
 #define KS_AT_CONSOLE_REG_SHIFT  0x4b5305
 #define KS_AT_HANDLE_0      0x4b5310    /* handles a parent passed on: _0, _0 + 1, ... */
+
+/* KS_SYS_PAGER_ACCESSED's flag, or'd into its page count: reset what it reports. */
+#define KS_ACCESSED_RESET   (1ull << 63)
 
 /* KS_SYS_MEMOBJ_CREATE_PAGED's size flag: the memobj's size is fixed. */
 #define KS_PAGED_FIXED_SIZE (1ull << 63)

@@ -141,6 +141,10 @@ static inline long ks_pager_supply_from(ks_handle_t m, uint64_t first, ks_handle
 }
 static inline long ks_pager_users(ks_handle_t m) { return KS1(KS_SYS_PAGER_USERS, m); }
 static inline long ks_pager_low_size(ks_handle_t m) { return KS1(KS_SYS_PAGER_LOW_SIZE, m); }
+static inline long ks_pager_accessed(ks_handle_t m, uint64_t first, uint64_t pages, uint64_t *out)
+{
+    return KS4(KS_SYS_PAGER_ACCESSED, m, first, pages, out);
+}
 static inline long ks_pager_redirty(ks_handle_t m, uint64_t first, uint64_t pages)
 {
     return KS3(KS_SYS_PAGER_REDIRTY, m, first, pages);
