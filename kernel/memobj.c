@@ -284,8 +284,8 @@ static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, 
         return (long)len;
     }
     if (__builtin_expect(mo->fixed_size, 0) && offset + len > mo->size) {
-        if (len && offset >= mo->size)
-            return KS_ERR_NO_SPACE;     /* (a disk: nothing past its end) */
+        if (offset >= mo->size)
+            return len ? KS_ERR_NO_SPACE : 0;   /* (a disk: nothing past its end, and no growth) */
         len = mo->size - offset;
     }
     uint64_t done = 0;

@@ -373,18 +373,20 @@ long pager_accessed_query(struct memobj *mo, uint64_t first, uint64_t count, int
         return KS_ERR_RANGE;
     for (uint64_t i = 0; i < count; i++) {
         void *page = first + i <= MEMOBJ_MAX_SIZE / PAGE_SIZE ? memobj_lookup(mo, first + i) : NULL;
-        if (!page || !page_flag(page, PAGE_ACCESSED))
-            continue;
-        bits[i / 64] |= 1ull << (i % 64);
-        n++;
-        if (reset) {
-            page_flag_set(page, PAGE_ACCESSED, 0);
-            unmap_page(mo, first + i);  /* (a mapping's next touch faults, and marks it) */
+        if (page && page_flag(page, PAGE_ACCESSED)) {
+            bits[i / 64] |= 1ull << (i % 64);
+            n++;
         }
     }
     if (copy_to_user_nowait(out, bits, sizeof bits)) {
         uaccess_miss_forget();
-        return KS_ERR_FAULT;
+        return KS_ERR_FAULT;            /* (nothing reset: the answer was not given) */
+    }
+    for (uint64_t i = 0; reset && i < count; i++) {
+        if (!(bits[i / 64] >> (i % 64) & 1))
+            continue;
+        page_flag_set(memobj_lookup(mo, first + i), PAGE_ACCESSED, 0);
+        unmap_page(mo, first + i);      /* (a shared mapping's next touch faults, and marks it) */
     }
     return n;
 }

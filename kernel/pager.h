@@ -92,8 +92,9 @@ long pager_evict(struct memobj *mo, uint64_t first, uint64_t count);
 
 /*
  * KS_SYS_PAGER_ACCESSED: which present pages of [first, first + count) were
- * accessed (bits into out[4]), how many; with reset, they are not any more,
- * and are taken out of mo's mappings so that the next touch marks them again.
+ * accessed (bits into out[4]), how many; with reset (after the bits are out),
+ * they are not any more, and leave mo's shared mappings so that the next
+ * touch there marks them again (a private mapping keeps its page).
  */
 long pager_accessed_query(struct memobj *mo, uint64_t first, uint64_t count, int reset, uintptr_t out);
 

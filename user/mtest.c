@@ -2688,6 +2688,7 @@ static void disk_fixed_size(void)
     errno = 0;
     CHECK_EQ(pwrite(fd, tail + 8, 8, 4 * MIB), -1);
     CHECK_EQ(errno, ENOSPC);
+    CHECK_EQ(pwrite(fd, tail, 0, 8 * MIB), 0);                         /* nothing, past the end: no growth */
     CHECK(fstat(fd, &st) == 0 && st.st_size == 4 * MIB);
     CHECK_EQ(pread(fd, back, 16, 4 * MIB - 8), 8);                   /* the end is where it was */
     CHECK(memcmp(back, tail, 8) == 0);

@@ -3666,7 +3666,8 @@ static void pager_accessed_bits(void)
     KT_EXPECT_EQ(bits[0], (1u << 1) | (1u << 3));
     KT_EXPECT_EQ(ks_pager_dirty(shared_pg.mo, 0, 8, bits), 1);              /* (the store, dirty too) */
     KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 257, bits), KS_ERR_RANGE);
-    KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 8, NULL), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 8 | KS_ACCESSED_RESET, NULL), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_pager_accessed(shared_pg.mo, 0, 8, bits), 2);          /* not given: not reset */
     long ro = ks_handle_duplicate(shared_pg.mo, KS_RIGHT_READ | KS_RIGHT_WRITE);
     KT_EXPECT_EQ(ks_pager_accessed((ks_handle_t)ro, 0, 8, bits), KS_ERR_ACCESS);
     ks_handle_close((ks_handle_t)ro);

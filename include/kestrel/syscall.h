@@ -304,7 +304,8 @@ enum ks_syscall {
                                    out[4]) -> accessed pages among them (read, written or faulted
                                    on since they came or were last reset; bit i of out: page
                                    first + i); with KS_ACCESSED_RESET they are not any more, and
-                                   leave every mapping, so that the next touch marks them again;
+                                   leave every shared mapping, so that the next touch there marks
+                                   them again (a private mapping that reads one keeps it, unseen);
                                    needs PAGER */
     KS_SYS_PAGER_REDIRTY,       /* (m, first page, pages <= 256) -> pages marked dirty again: those
                                    present (an absent one is not counted). For a write-back the
