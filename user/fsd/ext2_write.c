@@ -162,7 +162,15 @@ static int block_free(struct ext2 *fs, uint64_t b)
     return group_add(fs, g, GD_FREE_BLOCKS, 1) < 0 || super_add(fs, SB_FREE_BLOCKS, 1) < 0 ? -EIO : 0;
 }
 
+/* ext2_inode_put, and i_dtime set to *dtime if dtime is not NULL (a freed inode's, in the same write). */
+static int inode_write(struct ext2 *fs, const struct ext2_inode *in, const uint32_t *dtime);
+
 int ext2_inode_put(struct ext2 *fs, const struct ext2_inode *in)
+{
+    return inode_write(fs, in, NULL);
+}
+
+static int inode_write(struct ext2 *fs, const struct ext2_inode *in, const uint32_t *dtime)
 {
     if (writable(fs) < 0)
         return -EROFS;
@@ -193,6 +201,8 @@ int ext2_inode_put(struct ext2 *fs, const struct ext2_inode *in)
     put32(scratch + IN_FILE_ACL, in->file_acl);
     for (int i = 0; i < 15; i++)
         put32(scratch + IN_BLOCK + 4 * i, in->block[i]);
+    if (dtime)
+        put32(scratch + IN_DTIME, *dtime);
     return store(fs, b, off, scratch, n);
 }
 
@@ -468,7 +478,8 @@ int ext2_inode_free(struct ext2 *fs, struct ext2_inode *in, uint32_t now)
     int dir = (in->mode & EXT2_S_IFMT) == EXT2_S_IFDIR;
     uint32_t acl_blocks = in->file_acl ? fs->block_size / 512 : 0;
     int fast_link = (in->mode & EXT2_S_IFMT) == EXT2_S_IFLNK && in->blocks512 == acl_blocks;
-    if (!fast_link && ext2_truncate(fs, in, 0) < 0)
+    int holds = in->blocks512 > acl_blocks;         /* data or map blocks to give back */
+    if (!fast_link && holds && ext2_truncate(fs, in, 0) < 0)
         return -EIO;
     if (fast_link)
         memset(in->block, 0, sizeof in->block);
@@ -476,14 +487,11 @@ int ext2_inode_free(struct ext2 *fs, struct ext2_inode *in, uint32_t now)
         return -EIO;
     in->links = 0;
     in->size = 0;
-    if (ext2_inode_put(fs, in) < 0)
+    if (inode_write(fs, in, &now) < 0)  /* (its deletion time in the same write) */
         return -EIO;
     uint32_t g = (in->ino - 1) / fs->inodes_per_group, i = (in->ino - 1) % fs->inodes_per_group;
-    uint64_t at = (uint64_t)i * fs->inode_size;
-    uint8_t w[4];
-    put32(w, now);
-    uint32_t table = group_field(fs, g, GD_INODE_TABLE), bm = group_field(fs, g, GD_INODE_BITMAP);
-    if (!table || !bm || store(fs, table + at / fs->block_size, (uint32_t)(at % fs->block_size) + IN_DTIME, w, 4) < 0)
+    uint32_t bm = group_field(fs, g, GD_INODE_BITMAP);
+    if (!bm)
         return -EIO;
     int r = bitmap_give(fs, bm, i);
     if (r <= 0)
@@ -616,6 +624,8 @@ int ext2_dir_remove(struct ext2 *fs, struct ext2_inode *dir, const char *name, s
     }
     if (r < 0)
         return -EIO;
+    if (!(dir->flags & EXT2_INDEX_FL))
+        return 0;               /* (nothing of the directory's inode changed) */
     dir->flags &= ~EXT2_INDEX_FL;
     return ext2_inode_put(fs, dir);
 }
