@@ -343,45 +343,45 @@ long pager_fail(struct memobj *mo, uint64_t first, uint64_t count)
     return 0;
 }
 
-long pager_dirty(struct memobj *mo, uint64_t first, uint64_t count, uintptr_t out)
+/*
+ * Which present pages of [first, first + count) (count <= 256) have `flag`:
+ * bits into out[4] (the caller's), how many; KS_ERR_RANGE or KS_ERR_FAULT.
+ */
+static long flag_map(struct memobj *mo, uint64_t first, uint64_t count, uint16_t flag, uint64_t bits[4],
+                     uintptr_t out)
 {
-    uint64_t bits[4] = { 0, 0, 0, 0 };
     long n = 0;
+    bits[0] = bits[1] = bits[2] = bits[3] = 0;
     if (count > 256 || first + count < first)
         return KS_ERR_RANGE;
     for (uint64_t i = 0; i < count; i++) {
         void *page = first + i <= MEMOBJ_MAX_SIZE / PAGE_SIZE ? memobj_lookup(mo, first + i) : NULL;
-        if (page && page_flag(page, PAGE_DIRTY)) {      /* (past the limit too: grown since) */
+        if (page && page_flag(page, flag)) {    /* (past the limit too: grown since) */
             bits[i / 64] |= 1ull << (i % 64);
             n++;
         }
     }
-    if (copy_to_user_nowait(out, bits, sizeof bits)) {
+    if (copy_to_user_nowait(out, bits, 4 * sizeof bits[0])) {
         uaccess_miss_forget();
         return KS_ERR_FAULT;
     }
     return n;
 }
 
+long pager_dirty(struct memobj *mo, uint64_t first, uint64_t count, uintptr_t out)
+{
+    uint64_t bits[4];
+    return flag_map(mo, first, count, PAGE_DIRTY, bits, out);
+}
+
 static void unmap_page(struct memobj *mo, uint64_t index);
 
 long pager_accessed_query(struct memobj *mo, uint64_t first, uint64_t count, int reset, uintptr_t out)
 {
-    uint64_t bits[4] = { 0, 0, 0, 0 };
-    long n = 0;
-    if (count > 256 || first + count < first)
-        return KS_ERR_RANGE;
-    for (uint64_t i = 0; i < count; i++) {
-        void *page = first + i <= MEMOBJ_MAX_SIZE / PAGE_SIZE ? memobj_lookup(mo, first + i) : NULL;
-        if (page && page_flag(page, PAGE_ACCESSED)) {
-            bits[i / 64] |= 1ull << (i % 64);
-            n++;
-        }
-    }
-    if (copy_to_user_nowait(out, bits, sizeof bits)) {
-        uaccess_miss_forget();
-        return KS_ERR_FAULT;            /* (nothing reset: the answer was not given) */
-    }
+    uint64_t bits[4];
+    long n = flag_map(mo, first, count, PAGE_ACCESSED, bits, out);
+    if (n < 0)
+        return n;               /* (nothing reset: the answer was not given) */
     for (uint64_t i = 0; reset && i < count; i++) {
         if (!(bits[i / 64] >> (i % 64) & 1))
             continue;
