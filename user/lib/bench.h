@@ -7,7 +7,10 @@
  * The rule every figure follows: a figure is the whole operation as the calling
  * program sees it (its user code, the kernel, servers it calls, OpenSBI);
  * only a bare loop's overhead may be subtracted, and a bare loop is a function
- * named empty_loop or bare_* that makes no system call. tools/profile checks
+ * named empty_loop or bare_* that makes no system call. (A figure that waits
+ * for a device, mbench's ext2 ones, also takes out the time the hart slept in
+ * the idle loop, ks_kstat.idle_instret: under -icount rdinstret counts it,
+ * though no instruction ran; what is left is every instruction executed.) tools/profile checks
  * this from an instruction trace: it adds up every instruction between each
  * pair of rdinstret reads, subtracts the windows inside bare functions, and
  * must arrive at the total the program printed on its "bench-raw" line.
