@@ -149,6 +149,22 @@ static int write_piece(void *ctx, uint64_t off, const void *buf, uint32_t len)
     return 0;
 }
 
+/*
+ * ext2_edit_fn on the image: the bytes themselves, except every third call
+ * when `some` is set (NULL: the writer copies and writes), so one run takes
+ * both of the writer's ways of changing a piece.
+ */
+static int edit_some;
+
+static uint8_t *edit_piece(void *ctx, uint64_t off, uint32_t len)
+{
+    static unsigned calls;
+    struct image *im = ctx;
+    if (off > im->size || len > im->size - off || len > 4096 || (edit_some && ++calls % 3 == 0))
+        return NULL;
+    return im->bytes + off;
+}
+
 /* Inode of path (from the root, no symlinks followed): its number, or < 0. */
 static int64_t walk(const struct ext2 *fs, const char *path, struct ext2_inode *out)
 {
@@ -424,7 +440,8 @@ static int drop(struct ext2 *fs, struct ext2_inode *dir, const char *name)
     return in.links ? ext2_inode_put(fs, &in) : ext2_inode_free(fs, &in, 1700000001);
 }
 
-static void check_writes(unsigned bs)
+/* The writer's cases at block size bs; edit: 0 (copies written), 1 (in place), 2 (both, mixed). */
+static void check_writes(unsigned bs, int edit)
 {
     static struct image im;     /* (static, freed at the next call: a failed ASSERT leaks nothing) */
     free(im.piece);
@@ -436,6 +453,8 @@ static void check_writes(unsigned bs)
     struct ext2_inode root, nd, f, l, d, sub;
     KT_ASSERT(mount(&fs, &im, NULL, 0) == 0);
     fs.write = write_piece;
+    fs.edit = edit ? edit_piece : NULL;
+    edit_some = edit == 2;
     KT_ASSERT(ext2_inode_get(&fs, EXT2_ROOT_INO, &root) == 0);
 
     static uint8_t data[600 * 1024];
@@ -512,12 +531,22 @@ static void check_writes(unsigned bs)
 
 static void writes_1k(void)
 {
-    check_writes(1024);
+    check_writes(1024, 0);
 }
 
 static void writes_4k(void)
 {
-    check_writes(4096);
+    check_writes(4096, 0);
+}
+
+static void writes_1k_in_place(void)
+{
+    check_writes(1024, 1);
+}
+
+static void writes_4k_in_place_and_copied(void)
+{
+    check_writes(4096, 2);
 }
 
 /* ---- the fuzz ---- */
@@ -643,6 +672,8 @@ static const struct ktest_case ext2_cases[] = {
     { "hostile_records", hostile },
     { "writes_e2fsck_clean_1k", writes_1k },
     { "writes_e2fsck_clean_4k", writes_4k },
+    { "writes_in_place_e2fsck_clean_1k", writes_1k_in_place },
+    { "writes_in_place_and_copied_e2fsck_clean_4k", writes_4k_in_place_and_copied },
     { "mutations_1k", fuzz_1k },
     { "mutations_4k", fuzz_4k },
 };

@@ -3395,6 +3395,31 @@ static void ext2_crash_check(void)
     CHECK_EQ(bad, 0);
 }
 
+/*
+ * A client that reads /dev/vda sees what fsd changed: fsd's cache of the
+ * disk's pages goes into the disk's memobj when /dev/vda is opened, and every
+ * later change at once. (Last of ext2w: the cache stays written through.)
+ */
+static void ext2w_dev_vda_current(void)
+{
+    struct statfs a, b;
+    uint32_t raw = 0;
+    int made = open("/w/vda-seen-1", O_CREAT | O_EXCL | O_WRONLY, 0644);
+    CHECK(made >= 0 && close(made) == 0);
+    CHECK_OK(statfs("/w", &a));
+    int fd = open("/dev/vda", O_RDONLY);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(pread(fd, &raw, 4, 1024 + 16), 4);        /* the superblock's s_free_inodes_count */
+    CHECK_EQ(raw, a.f_ffree);
+    made = open("/w/vda-seen-2", O_CREAT | O_EXCL | O_WRONLY, 0644);
+    CHECK(made >= 0 && close(made) == 0);
+    CHECK_OK(statfs("/w", &b));
+    CHECK_EQ(a.f_ffree - b.f_ffree, 1);
+    CHECK_EQ(pread(fd, &raw, 4, 1024 + 16), 4);
+    CHECK_EQ(raw, b.f_ffree);
+    close(fd);
+}
+
 static const struct mcase ext2w_cases[] = {
     { "ext2w.files", ext2w_files },
     { "ext2w.cut_then_read", ext2w_cut_then_read },
@@ -3405,6 +3430,7 @@ static const struct mcase ext2w_cases[] = {
     { "ext2w.statfs", ext2w_statfs },
     { "ext2w.hard_links", ext2w_hard_links },
     { "ext2w.removed_dir_stays_removed", ext2w_removed_dir_stays_removed },
+    { "ext2w.dev_vda_current", ext2w_dev_vda_current },
 };
 static const struct mcase ext2r_cases[] = {
     { "ext2r.persisted", ext2r_persisted },

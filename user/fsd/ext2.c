@@ -128,6 +128,10 @@ int ext2_inode_get(const struct ext2 *fs, uint32_t ino, struct ext2_inode *out)
                                   (uint32_t)(at % fs->block_size), fs->inode_size);
     if (!p)
         return -EIO;            /* (mount checked the tables; the image may have changed since) */
+    uint32_t local[IN_GID_HIGH / 4 + 1];
+    if ((uintptr_t)p & 3)       /* (never from fsd's cache, whose records are aligned) */
+        p = memcpy(local, p, sizeof local);
+    p = __builtin_assume_aligned(p, 4);     /* every field below is then one load */
     out->ino = ino;
     out->mode = le16(p + IN_MODE);
     out->links = le16(p + IN_LINKS);

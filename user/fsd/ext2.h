@@ -44,10 +44,21 @@ typedef const uint8_t *(*ext2_read_fn)(void *ctx, uint64_t off, uint32_t len);
  */
 typedef int (*ext2_write_fn)(void *ctx, uint64_t off, const void *buf, uint32_t len);
 
+/*
+ * The bytes [off, off + len) of the disk (never across a block boundary), to
+ * be changed where they lie: a pointer valid until the next call, aligned as
+ * the bytes are on the disk up to 8, whose bytes count as written from then
+ * on; or NULL if they cannot be had that way (the
+ * writer then reads them, changes a copy and writes it with ext2_write_fn,
+ * which says whether the bytes could be read). May be NULL in struct ext2.
+ */
+typedef uint8_t *(*ext2_edit_fn)(void *ctx, uint64_t off, uint32_t len);
+
 /* One mounted file system: geometry from the superblock, checked. */
 struct ext2 {
     ext2_read_fn read;
     ext2_write_fn write;        /* set by the caller after ext2_mount to change it (ext2_write.c) */
+    ext2_edit_fn edit;          /* optional, with write: small changes made in place */
     void *ctx;
     uint64_t disk_size;
     uint32_t block_size;        /* 1024 << s_log_block_size: 1, 2 or 4 KiB */

@@ -6,9 +6,12 @@
  * directory records added (in a record's slack, else in a new block) and
  * removed (merged into the one before). See ext2.h for the contracts.
  *
- * Every change is a read of the piece concerned, a change to a copy, and a
- * write of the copy through fs->write; the callers hold whatever lock keeps
- * two writers apart. The order of writes within one call puts what points
+ * A small change (an inode, a count, a bitmap bit, a record's header) is
+ * made where the bytes lie when fs->edit can give them (fsd's cache of the
+ * disk), else as a read of the piece, a change to a copy and a write of the
+ * copy through fs->write; larger pieces (a directory block, file bytes) are
+ * written through fs->write. The callers hold whatever lock keeps two writers
+ * apart. The order of writes within one call puts what points
  * to something after what it points to (a block is zeroed and its bitmap bit
  * set before a map names it; a directory record is written after its inode),
  * so that a crash between two writes leaves something e2fsck repairs by
@@ -21,7 +24,7 @@
 
 #define MAX_BLOCK 4096
 
-static uint8_t scratch[MAX_BLOCK];     /* one piece being changed (callers serialise) */
+static _Alignas(8) uint8_t scratch[MAX_BLOCK];     /* one piece being changed (callers serialise) */
 static const uint8_t zeros[MAX_BLOCK];
 
 static int writable(const struct ext2 *fs)
@@ -47,26 +50,57 @@ static int store(const struct ext2 *fs, uint64_t b, uint32_t at, const void *buf
     return fs->write(fs->ctx, b * fs->block_size + at, buf, len);
 }
 
+static _Alignas(8) uint8_t piece[256];  /* change()'s copy, when fs->edit cannot give the bytes */
+
+/*
+ * Begin changing len (at most 256) bytes at byte off of the disk, inside one
+ * block: a pointer to them where they lie (fs->edit) or to a copy in `piece`,
+ * aligned as the bytes are on the disk up to 8; NULL if unreadable. End
+ * with changed().
+ */
+static uint8_t *change(const struct ext2 *fs, uint64_t off, uint32_t len)
+{
+    uint8_t *p = fs->edit ? fs->edit(fs->ctx, off, len) : NULL;
+    if (p)
+        return p;
+    const uint8_t *from = len <= sizeof piece ? fs->read(fs->ctx, off, len) : NULL;
+    return from ? memcpy(piece, from, len) : NULL;
+}
+
+/* End a change begun with change() (p its pointer): 0, or -EIO if the copy could not be written. */
+static int changed(const struct ext2 *fs, uint64_t off, const uint8_t *p, uint32_t len)
+{
+    return p == piece ? fs->write(fs->ctx, off, piece, len) : 0;
+}
+
+/* change() of len bytes at byte `at` of block b (0, or past the file system: NULL). */
+static uint8_t *change_in(const struct ext2 *fs, uint64_t b, uint32_t at, uint32_t len)
+{
+    if (b == 0 || b >= fs->blocks_count || at + len > fs->block_size)
+        return NULL;
+    return change(fs, b * fs->block_size + at, len);
+}
+
 /* Add delta to the 16-bit field `field` of group g's descriptor: 0 or -EIO. */
 static int group_add(const struct ext2 *fs, uint32_t g, int field, int delta)
 {
-    uint64_t at = (uint64_t)g * GD_SIZE;
+    uint64_t at = (uint64_t)g * GD_SIZE + (uint64_t)field;
     uint64_t b = fs->gdt_block + at / fs->block_size;
-    if (load(fs, b, (uint32_t)(at % fs->block_size), GD_SIZE) < 0)
+    uint8_t *p = change_in(fs, b, (uint32_t)(at % fs->block_size), 2);
+    if (!p)
         return -EIO;
-    put16(scratch + field, (uint32_t)(le16(scratch + field) + delta));
-    return store(fs, b, (uint32_t)(at % fs->block_size), scratch, GD_SIZE);
+    put16(p, (uint32_t)(le16(p) + delta));
+    return changed(fs, b * fs->block_size + at % fs->block_size, p, 2);
 }
 
 /* Add delta to the superblock's 32-bit count at `field`. */
 static int super_add(const struct ext2 *fs, int field, int delta)
 {
-    const uint8_t *p = fs->read(fs->ctx, SB_OFFSET + field, 4);
-    uint8_t v[4];
+    uint8_t *p = change(fs, SB_OFFSET + field, 4);
     if (!p)
         return -EIO;
-    put32(v, le32(p) + (uint32_t)delta);
-    return fs->write(fs->ctx, SB_OFFSET + field, v, 4);
+    put32(p, le32(p) + (uint32_t)delta);
+    return changed(fs, SB_OFFSET + field, p, 4);
 }
 
 /* Find a clear bit among the first `bits` of bitmap block bm from `from` on (wrapping), set it: its index, or -1. */
@@ -79,8 +113,11 @@ static int64_t bitmap_take(const struct ext2 *fs, uint32_t bm, uint32_t bits, ui
         uint32_t i = (from + k) % bits;
         if (map[i / 8] & (1u << (i % 8)))
             continue;
-        uint8_t byte = (uint8_t)(map[i / 8] | 1u << (i % 8));
-        return store(fs, bm, i / 8, &byte, 1) < 0 ? -EIO : (int64_t)i;
+        uint8_t *p = change_in(fs, bm, i / 8, 1);
+        if (!p)
+            return -EIO;
+        *p |= (uint8_t)(1u << (i % 8));
+        return changed(fs, (uint64_t)bm * fs->block_size + i / 8, p, 1) < 0 ? -EIO : (int64_t)i;
     }
     return -1;
 }
@@ -88,12 +125,13 @@ static int64_t bitmap_take(const struct ext2 *fs, uint32_t bm, uint32_t bits, ui
 /* Clear bit i of bitmap block bm: 1 if it was set, 0 if not (a double free: left alone), -EIO. */
 static int bitmap_give(const struct ext2 *fs, uint32_t bm, uint32_t i)
 {
-    if (load(fs, bm, i / 8, 1) < 0)
+    uint8_t *p = change_in(fs, bm, i / 8, 1);
+    if (!p)
         return -EIO;
-    if (!(scratch[0] & (1u << (i % 8))))
-        return 0;
-    uint8_t byte = (uint8_t)(scratch[0] & ~(1u << (i % 8)));
-    return store(fs, bm, i / 8, &byte, 1) < 0 ? -EIO : 1;
+    if (!(*p & (1u << (i % 8))))
+        return 0;               /* (nothing changed: a copy is not written) */
+    *p &= (uint8_t)~(1u << (i % 8));
+    return changed(fs, (uint64_t)bm * fs->block_size + i / 8, p, 1) < 0 ? -EIO : 1;
 }
 
 /* The blocks group g holds (the last group may hold fewer). */
@@ -182,28 +220,30 @@ static int inode_write(struct ext2 *fs, const struct ext2_inode *in, const uint3
     uint64_t b = table + at / fs->block_size;
     /* The fields the writer keeps end with the gid's high half: the rest (the extra fields) stays. */
     uint32_t off = (uint32_t)(at % fs->block_size), n = IN_GID_HIGH + 2;
-    if (!table || load(fs, b, off, n) < 0)
+    uint8_t *p = table ? change_in(fs, b, off, n) : NULL;
+    if (!p)
         return -EIO;
-    put16(scratch + IN_MODE, in->mode);
-    put16(scratch + IN_UID, in->uid);
-    put16(scratch + IN_UID_HIGH, in->uid >> 16);
-    put16(scratch + IN_GID, in->gid);
-    put16(scratch + IN_GID_HIGH, in->gid >> 16);
-    put32(scratch + IN_SIZE, (uint32_t)in->size);
+    p = __builtin_assume_aligned(p, 8);     /* (an inode's record is: each field is one store) */
+    put16(p + IN_MODE, in->mode);
+    put16(p + IN_UID, in->uid);
+    put16(p + IN_UID_HIGH, in->uid >> 16);
+    put16(p + IN_GID, in->gid);
+    put16(p + IN_GID_HIGH, in->gid >> 16);
+    put32(p + IN_SIZE, (uint32_t)in->size);
     if ((in->mode & EXT2_S_IFMT) == EXT2_S_IFREG)
-        put32(scratch + IN_SIZE_HIGH, (uint32_t)(in->size >> 32));
-    put32(scratch + IN_ATIME, in->atime);
-    put32(scratch + IN_CTIME, in->ctime);
-    put32(scratch + IN_MTIME, in->mtime);
-    put16(scratch + IN_LINKS, in->links);
-    put32(scratch + IN_BLOCKS, in->blocks512);
-    put32(scratch + IN_FLAGS, in->flags);
-    put32(scratch + IN_FILE_ACL, in->file_acl);
+        put32(p + IN_SIZE_HIGH, (uint32_t)(in->size >> 32));
+    put32(p + IN_ATIME, in->atime);
+    put32(p + IN_CTIME, in->ctime);
+    put32(p + IN_MTIME, in->mtime);
+    put16(p + IN_LINKS, in->links);
+    put32(p + IN_BLOCKS, in->blocks512);
+    put32(p + IN_FLAGS, in->flags);
+    put32(p + IN_FILE_ACL, in->file_acl);
     for (int i = 0; i < 15; i++)
-        put32(scratch + IN_BLOCK + 4 * i, in->block[i]);
+        put32(p + IN_BLOCK + 4 * i, in->block[i]);
     if (dtime)
-        put32(scratch + IN_DTIME, *dtime);
-    return store(fs, b, off, scratch, n);
+        put32(p + IN_DTIME, *dtime);
+    return changed(fs, b * fs->block_size + off, p, n);
 }
 
 int64_t ext2_inode_new(struct ext2 *fs, uint32_t near, uint16_t mode, uint32_t now, struct ext2_inode *out)
@@ -239,7 +279,7 @@ int64_t ext2_inode_new(struct ext2 *fs, uint32_t near, uint16_t mode, uint32_t n
         uint64_t at = (uint64_t)idx * fs->inode_size;
         uint32_t table = group_field(fs, g, GD_INODE_TABLE);
         uint64_t b = table + at / fs->block_size;
-        uint8_t rec[MAX_BLOCK];
+        _Alignas(8) uint8_t rec[MAX_BLOCK];
         if (!table)
             return -EIO;
         memset(rec, 0, fs->inode_size);
@@ -579,6 +619,13 @@ done:
  * to the same offsets of scratch (the blocks are read in place, not copied).
  * 0, -ENOENT, -EROFS (fs is read only), or -EIO.
  */
+/* The 8-byte header of the record at byte `at` (a multiple of 4) of directory block blk, into scratch + at. */
+static void header_copy(uint32_t at, const uint8_t *blk)
+{
+    put32(scratch + at, le32(blk + at));
+    put32(scratch + at + 4, le32(blk + at + 4));
+}
+
 static int find_record(struct ext2 *fs, const struct ext2_inode *dir, const char *name, size_t len, int64_t *b,
                        uint32_t *at, uint32_t *prev)
 {
@@ -596,9 +643,9 @@ static int find_record(struct ext2 *fs, const struct ext2_inode *dir, const char
             if (r_len < 8 || r_len % 4 || *at + r_len > fs->block_size || 8u + blk[*at + 6] > r_len)
                 return -EIO;
             if (r_ino && blk[*at + 6] == len && memcmp(blk + *at + 8, name, len) == 0) {
-                memcpy(scratch + *at, blk + *at, 8);            /* the two headers a caller changes */
+                header_copy(*at, blk);          /* the two headers a caller changes */
                 if (*prev != UINT32_MAX)
-                    memcpy(scratch + *prev, blk + *prev, 8);
+                    header_copy(*prev, blk);
                 return 0;
             }
             *prev = *at;
@@ -615,14 +662,15 @@ int ext2_dir_remove(struct ext2 *fs, struct ext2_inode *dir, const char *name, s
     int r = find_record(fs, dir, name, len, &b, &at, &prev);
     if (r < 0)
         return r;
-    if (prev != UINT32_MAX) {   /* merged back into the record before it */
-        put16(scratch + prev + 4, le16(scratch + prev + 4) + le16(scratch + at + 4));
-        r = store(fs, (uint64_t)b, prev + 4, scratch + prev + 4, 2);
-    } else {                    /* the block's first record: unused */
-        put32(scratch + at, 0);
-        r = store(fs, (uint64_t)b, at, scratch + at, 4);
-    }
-    if (r < 0)
+    uint32_t where = prev != UINT32_MAX ? prev + 4 : at, len2 = prev != UINT32_MAX ? 2 : 4;
+    uint8_t *p = change_in(fs, (uint64_t)b, where, len2);
+    if (!p)
+        return -EIO;
+    if (prev != UINT32_MAX)     /* merged back into the record before it */
+        put16(p, le16(scratch + prev + 4) + le16(scratch + at + 4));
+    else                        /* the block's first record: unused */
+        put32(p, 0);
+    if (changed(fs, (uint64_t)b * fs->block_size + where, p, len2) < 0)
         return -EIO;
     if (!(dir->flags & EXT2_INDEX_FL))
         return 0;               /* (nothing of the directory's inode changed) */

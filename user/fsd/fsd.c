@@ -96,6 +96,8 @@ static long give_file(struct req *q, struct node *n, int acc)
     uint32_t mr = KS_RIGHT_READ | KS_RIGHT_MAP | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE;
     if (acc != O_WRONLY)
         vr |= KS_RIGHT_READ;
+    if (disk_node(n))
+        mount_disk_shared();            /* (what it reads there is what fsd wrote) */
     if (acc != O_RDONLY) {
         vr |= KS_RIGHT_WRITE;
         mr |= KS_RIGHT_WRITE;

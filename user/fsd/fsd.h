@@ -230,6 +230,9 @@ long pager_disk_file(struct node *n);
  */
 int pager_disk_inode_orphaned(uint32_t ino);
 
+/* Has disk inode ino a memobj (one per name it was opened by)? Only the main thread makes them. */
+int pager_disk_inode_has(uint32_t ino);
+
 /*
  * Write every disk file's changes (dirty pages, size) to its inode, and let
  * go the memobjs of unlinked files nobody holds any more: 0 or -errno (the
@@ -352,6 +355,19 @@ long mount_file_truncate(struct node *n);
 
 /* FS_OP_SYNC: every disk file's changes, then the disk's pages, written (pager_disk_sync, disk_sync). */
 long mount_sync(void);
+
+/*
+ * The changes fsd's cache of the disk's pages holds, into the disk's memobj
+ * (before its dirty pages are written to the disk): 0, or -EIO if a change
+ * was refused (lost) since the last call.
+ */
+long mount_flush(void);
+
+/*
+ * A client opened /dev/vda: the cache's changes go into the disk's memobj now,
+ * and every later one at once, so what the client reads there is current.
+ */
+void mount_disk_shared(void);
 
 /* Is n (a node, or a directory an entry is made in) on the disk's file system? */
 static inline int on_disk(const struct node *n)

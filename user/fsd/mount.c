@@ -13,9 +13,12 @@
  *
  * The blocks come from the disk's memobj, read with KS_SYS_MEMOBJ_READ (which
  * waits for the disk's pager and says EIO if the driver failed the page,
- * where a mapping would fault), a page at a time into a small cache, and
- * go back into it with KS_SYS_MEMOBJ_WRITE (the cache written through), so
- * the disk's pager writes them to the disk at the next sync (disk_sync).
+ * where a mapping would fault), a page at a time into a small cache. Writes
+ * change the cached page and go back into the memobj with KS_SYS_MEMOBJ_WRITE
+ * when the page leaves the cache or at a sync (mount_flush), so the disk's
+ * pager writes them to the disk at the next sync (disk_sync); once a client
+ * has /dev/vda open, the cache is written through, so the client sees every
+ * change at once.
  * Creating, unlinking and renaming change the disk at once; a file's bytes
  * reach it when pager.c writes its dirty pages back (FS_OP_SYNC, memory
  * pressure, or its memobj let go). The main thread and the boot image's
@@ -36,9 +39,12 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cached {
     uint64_t page;              /* page number + 1 (0: empty) */
     uint32_t valid;             /* bytes read (less than a page at the disk's end) */
+    uint16_t dirty_from, dirty_to;  /* bytes changed since the memobj had them (from == to: none) */
     uint8_t bytes[KS_PAGE_SIZE];
 } *cache;                       /* CACHE_PAGES of them, allocated when a disk comes (not in fsd's bss,
                                    whose every page a boot without a disk would pass over) */
+static int write_through;       /* a client has /dev/vda: changes go to the memobj at once */
+static int flush_error;         /* a cached change the memobj refused since the last sync (-EIO) */
 
 /* The time for inodes: seconds. */
 static uint32_t now_s(void)
@@ -46,18 +52,100 @@ static uint32_t now_s(void)
     return (uint32_t)(now_ns() / 1000000000ull);
 }
 
-/* ext2_write_fn: into the disk's memobj, and the cache (a write never crosses a block, nor a page). */
+/* c's changed bytes into the disk's memobj (lock held): 0, or -EIO (then they are lost; the next sync says so). */
+static int cache_flush(struct cached *c)
+{
+    if (c->dirty_from >= c->dirty_to)
+        return 0;
+    uint64_t page = c->page - 1;
+    uint32_t len = (uint32_t)(c->dirty_to - c->dirty_from);
+    long r = ks_memobj_write(disk_mo, page * KS_PAGE_SIZE + c->dirty_from, c->bytes + c->dirty_from, len);
+    disk_page_written(page);            /* (even a short write may have dirtied it) */
+    c->dirty_from = c->dirty_to = 0;
+    if (r == (long)len)
+        return 0;
+    flush_error = -EIO;
+    return -EIO;
+}
+
+/*
+ * The cache's slot for page, holding it (lock held), or NULL if it cannot be
+ * read. The page it held before goes back to the memobj first if changed. A
+ * caller about to overwrite the whole page passes fill 0: nothing is read.
+ */
+static struct cached *cache_page(uint64_t page, int fill)
+{
+    struct cached *c = &cache[page % CACHE_PAGES];
+    if (c->page == page + 1)
+        return c;
+    cache_flush(c);
+    c->page = 0;
+    if (!fill) {
+        c->valid = KS_PAGE_SIZE;
+    } else {
+        long r = ks_memobj_read(disk_mo, page * KS_PAGE_SIZE, c->bytes, KS_PAGE_SIZE);
+        if (r <= 0)
+            return NULL;
+        c->valid = (uint32_t)r;
+    }
+    c->page = page + 1;
+    return c;
+}
+
+/*
+ * Bytes [at, at + len) of the cached page, which the caller is about to
+ * change (counted as changed now): a pointer, or NULL if the page cannot be
+ * read. fill as for cache_page.
+ */
+static uint8_t *cache_change(uint64_t page, uint32_t at, uint32_t len, int fill)
+{
+    struct cached *c = &cache[page % CACHE_PAGES];
+    if (c->page != page + 1)
+        c = cache_page(page, fill);
+    if (!c || at + len > c->valid)
+        return NULL;
+    if (c->dirty_from >= c->dirty_to) {
+        c->dirty_from = (uint16_t)at;
+        c->dirty_to = (uint16_t)(at + len);
+    } else {
+        if (at < c->dirty_from)
+            c->dirty_from = (uint16_t)at;
+        if (at + len > c->dirty_to)
+            c->dirty_to = (uint16_t)(at + len);
+    }
+    return c->bytes + at;
+}
+
+/*
+ * ext2_write_fn: into the cached page (a write never crosses a block, nor a
+ * page), whose changed bytes reach the memobj later (cache_flush); straight
+ * into the memobj too while a client has /dev/vda.
+ */
 static int disk_store(void *ctx, uint64_t off, const void *buf, uint32_t len)
 {
     uint64_t page = off / KS_PAGE_SIZE;
-    long r = ks_memobj_write(disk_mo, off, buf, len);
-    disk_page_written(page);            /* (even a short write may have dirtied it) */
-    if (r != (long)len)
+    uint32_t at = (uint32_t)(off % KS_PAGE_SIZE);
+    if (write_through) {
+        long r = ks_memobj_write(disk_mo, off, buf, len);
+        disk_page_written(page);
+        if (r != (long)len)
+            return -EIO;
+        struct cached *c = &cache[page % CACHE_PAGES];
+        if (c->page == page + 1 && at + len <= c->valid)
+            memcpy(c->bytes + at, buf, len);
+        return 0;
+    }
+    uint8_t *p = cache_change(page, at, len, !(at == 0 && len == KS_PAGE_SIZE));
+    if (!p)
         return -EIO;
-    struct cached *c = &cache[page % CACHE_PAGES];
-    if (c->page == page + 1 && off % KS_PAGE_SIZE + len <= c->valid)
-        memcpy(c->bytes + off % KS_PAGE_SIZE, buf, len);
+    memcpy(p, buf, len);
     return 0;
+}
+
+/* ext2_edit_fn: the bytes in the cached page, counted as changed; NULL while the cache is written through. */
+static uint8_t *disk_edit(void *ctx, uint64_t off, uint32_t len)
+{
+    return write_through ? NULL : cache_change(off / KS_PAGE_SIZE, (uint32_t)(off % KS_PAGE_SIZE), len, 1);
 }
 
 /* ext2_read_fn: through the cache (a block never crosses a page: blocks are at most 4 KiB). */
@@ -65,16 +153,37 @@ static const uint8_t *disk_piece(void *ctx, uint64_t off, uint32_t len)
 {
     uint64_t page = off / KS_PAGE_SIZE, at = off % KS_PAGE_SIZE;
     struct cached *c = &cache[page % CACHE_PAGES];
-    if (c->page != page + 1) {
-        long r = ks_memobj_read(disk_mo, page * KS_PAGE_SIZE, c->bytes, KS_PAGE_SIZE);
-        if (r <= 0) {
-            c->page = 0;
-            return NULL;
-        }
-        c->page = page + 1;
-        c->valid = (uint32_t)r;
-    }
-    return at + len <= c->valid ? c->bytes + at : NULL;
+    if (c->page != page + 1)
+        c = cache_page(page, 1);        /* (the common case, a hit, stays here) */
+    return c && at + len <= c->valid ? c->bytes + at : NULL;
+}
+
+/* Every cached change into the disk's memobj (lock held): 0, or -EIO if any was refused since the last call. */
+static long flush_locked(void)
+{
+    for (uint32_t i = 0; cache && i < CACHE_PAGES; i++)
+        if (cache[i].page)
+            cache_flush(&cache[i]);
+    long r = flush_error;
+    flush_error = 0;
+    return r;
+}
+
+long mount_flush(void)
+{
+    pthread_mutex_lock(&lock);
+    long r = flush_locked();
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+
+void mount_disk_shared(void)
+{
+    pthread_mutex_lock(&lock);
+    if (!write_through)
+        flush_error = (int)flush_locked();     /* (kept for the next sync to report) */
+    write_through = 1;
+    pthread_mutex_unlock(&lock);
 }
 
 static void say(const char *a, const char *b)
@@ -100,8 +209,10 @@ void mount_disk(ks_handle_t mo, uint64_t size)
         return;
     }
     mounted = 1;
-    if (!e2.read_only)
+    if (!e2.read_only) {
         e2.write = disk_store;
+        e2.edit = disk_edit;
+    }
     fs.root->e2ino = EXT2_ROOT_INO;
     snprintf(what, sizeof what, "%u KiB blocks, %u inodes%s) is /", e2.block_size / 1024, e2.inodes_count,
              e2.read_only ? ", read only: a feature fsd does not know" : "");
@@ -363,8 +474,12 @@ static int dir_empty(uint32_t ino)
     return r < 0 ? -EIO : 1;
 }
 
-/* Drop the link n's name was (its record gone or renamed over; lock held): the links left, or -errno. */
-static long link_drop(struct node *n)
+/*
+ * Drop the link n's name was (its record gone or renamed over; lock held): the
+ * links left, or -errno. With free_now (no memobj has the inode), an inode left
+ * with no link is freed here, in the same write, and *freed says so.
+ */
+static long link_drop(struct node *n, int free_now, int *freed)
 {
     struct ext2_inode in = { 0 };
     if (ext2_inode_get(&e2, n->e2ino, &in) < 0)
@@ -377,29 +492,36 @@ static long link_drop(struct node *n)
         in.links--;
     }
     in.ctime = now_s();
+    if (in.links == 0 && free_now) {
+        *freed = 1;
+        return ext2_inode_free(&e2, &in, in.ctime) < 0 ? -EIO : 0;
+    }
     if (ext2_inode_put(&e2, &in) < 0)
         return -EIO;
     return in.links;
 }
 
-/* Take n's record out of its directory and drop the link (lock held): the links left, or -errno. */
-static long unlink_record(struct node *n)
+/* Take n's record out of its directory and drop the link (lock held; as link_drop). */
+static long unlink_record(struct node *n, int free_now, int *freed)
 {
     struct ext2_inode dir = { 0 };
     if (ext2_inode_get(&e2, n->parent->e2ino, &dir) < 0)
         return -EIO;
     long r = ext2_dir_remove(&e2, &dir, n->name, n->namelen);
-    return r < 0 ? r : link_drop(n);
+    return r < 0 ? r : link_drop(n, free_now, freed);
 }
 
-/* n's name is gone from the disk (left: its inode's links now): out of the tree, the inode too if it was the last. */
-static void forget(struct node *n, long left)
+/*
+ * n's name is gone from the disk (left: its inode's links now; freed: the
+ * inode went with it): out of the tree, the inode too if it was the last.
+ */
+static void forget(struct node *n, long left, int freed)
 {
     uint32_t ino = n->e2ino;
     node_remove(n);                     /* (its memobj, if any, stays its clients': the pager's slot has it) */
     if (left > 0)
         disk_nodes_links(ino, (uint32_t)left);     /* its other names say one link fewer */
-    if (left == 0 && !pager_disk_inode_orphaned(ino))
+    if (left == 0 && !freed && !pager_disk_inode_orphaned(ino))
         mount_orphan_release(ino);      /* no link and nobody has it open: it goes now */
 }
 
@@ -407,16 +529,17 @@ long mount_unlink(struct node *n)
 {
     if (!e2.write)
         return -EROFS;
+    int free_now = !pager_disk_inode_has(n->e2ino), freed = 0;     /* (only this thread makes memobjs) */
     pthread_mutex_lock(&lock);
     long r = n->type == NODE_DIR ? dir_empty(n->e2ino) : 1;
     if (r == 0)
         r = -ENOTEMPTY;
     if (r > 0)
-        r = unlink_record(n);
+        r = unlink_record(n, free_now, &freed);
     pthread_mutex_unlock(&lock);
     if (r < 0)
         return r;
-    forget(n, r);
+    forget(n, r, freed);
     return 0;
 }
 
@@ -433,7 +556,7 @@ long mount_rename(struct node *n, struct node *d, const char *name, size_t len, 
     if (r == 0 && replaced) {
         /* The name stays and names n's inode now (Linux's way: nothing to allocate), then the replaced loses a link. */
         r = ext2_dir_set_ino(&e2, &to, name, len, n->e2ino, ft_of((enum node_type)n->type));
-        if (r == 0 && (left = link_drop(replaced)) < 0)
+        if (r == 0 && (left = link_drop(replaced, 0, &(int){ 0 })) < 0)
             r = left;
     } else if (r == 0) {
         r = name_free(&to, name, len);
@@ -457,7 +580,7 @@ long mount_rename(struct node *n, struct node *d, const char *name, size_t len, 
     }
     pthread_mutex_unlock(&lock);
     if (replaced && r == 0)
-        forget(replaced, left);
+        forget(replaced, left, 0);
     return r;
 }
 
@@ -556,6 +679,7 @@ long mount_file_truncate(struct node *n)
 long mount_sync(void)
 {
     long r = mounted && e2.write ? pager_disk_sync() : 0;
+    long f = mount_flush();
     long d = disk_sync();
-    return r < 0 ? r : d;
+    return r < 0 ? r : f < 0 ? f : d;
 }

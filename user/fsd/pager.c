@@ -388,6 +388,16 @@ long pager_disk_file(struct node *n)
     return r == -ENOSYS ? -ENFILE : r;
 }
 
+int pager_disk_inode_has(uint32_t ino)
+{
+    int has = 0;
+    pthread_mutex_lock(&slots_lock);
+    for (uint32_t i = 0; i < nfiles && !has; i++)
+        has = files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino;
+    pthread_mutex_unlock(&slots_lock);
+    return has;
+}
+
 int pager_disk_inode_orphaned(uint32_t ino)
 {
     int kept = 0;
