@@ -37,8 +37,11 @@ static struct object *unlink_entry(struct handle_entry *e)
 void handle_release_taken(struct object *o)
 {
     ASSERT(o->handles > 0);             /* one handle more released than made */
-    if (--o->handles == 0 && o->ops->on_last_handle)
+    uint64_t left = --o->handles;
+    if (left == 0 && o->ops->on_last_handle)
         o->ops->on_last_handle(o);
+    else if (left == 1 && o->ops->on_one_handle)
+        o->ops->on_one_handle(o);
     object_put(o);
 }
 

@@ -58,7 +58,19 @@ static void memobj_destroy(struct object *o)
     account_kfree(account_of(o), mo);
 }
 
-static const struct object_ops memobj_ops = { .destroy = memobj_destroy };
+/* One handle left (a paged memobj's pager may have asked to hear when nothing else holds it). */
+static void memobj_one_handle(struct object *o)
+{
+    memobj_user_gone(memobj_from_object(o));
+}
+
+static const struct object_ops memobj_ops = { .destroy = memobj_destroy, .on_one_handle = memobj_one_handle };
+
+void memobj_paged_user_gone(struct memobj *mo)
+{
+    if (mo->obj.handles <= 1 && mo->views == 0 && list_empty(&mo->mappings))
+        pager_unused(mo);
+}
 
 struct memobj *memobj_create(struct account *a, uint64_t size)
 {
@@ -361,6 +373,8 @@ long memobj_truncate(struct memobj *mo, uint64_t size)
 static void view_destroy(struct object *o)
 {
     struct view *v = view_from_object(o);
+    v->mo->views--;
+    memobj_user_gone(v->mo);
     object_put(&v->mo->obj);
     account_kfree(account_of(o), v);
 }
@@ -374,5 +388,6 @@ struct view *view_create(struct account *a, struct memobj *mo)
         return NULL;
     v->mo = mo;
     object_get(&mo->obj);
+    mo->views++;
     return v;
 }

@@ -36,6 +36,7 @@ struct memobj {
     volatile uint32_t *reset_reg;   /* a device memobj: writing 0 there stops the device's DMA
                                        (virtio's status register), or NULL */
     struct pager *pager;        /* a paged memobj (kernel/pager.h): who supplies missing pages */
+    uint64_t views;             /* views of it (each holds a reference) */
     /* The last page looked up (hint_page NULL: none), so that small reads and writes at
        one place skip the radix walk. Pages only leave a memobj by truncation, which
        clears it. */
@@ -56,6 +57,20 @@ struct view {
  * pages will be, or NULL without memory (or over a's limit).
  */
 struct memobj *memobj_create(struct account *a, uint64_t size);
+
+/* memobj_user_gone's work, for a paged memobj. */
+void memobj_paged_user_gone(struct memobj *mo);
+
+/*
+ * A view or a mapping of mo is going (its reference not yet dropped), or a
+ * handle was closed: if mo is paged and nothing but one handle holds it now,
+ * its pager hears of it (pager_unused).
+ */
+static inline void memobj_user_gone(struct memobj *mo)
+{
+    if (mo->pager)
+        memobj_paged_user_gone(mo);
+}
 
 /*
  * A device memobj over the physical range [pa, pa + size), widened to whole

@@ -20,6 +20,7 @@ struct account;
 struct object_ops {
     void (*destroy)(struct object *o);          /* free it: no references remain */
     void (*on_last_handle)(struct object *o);   /* optional: the last handle was closed */
+    void (*on_one_handle)(struct object *o);    /* optional: a handle was closed, one is left */
 };
 
 /*

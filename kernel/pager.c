@@ -25,6 +25,7 @@ static void pager_gone(struct ipc_close_hook *h, struct listener *l)
     ipc_notification_cancel(l, &pg->note);
     ipc_notification_cancel(l, &pg->resized);
     ipc_notification_cancel(l, &pg->clean);
+    ipc_notification_cancel(l, &pg->unused);
     pg->l = NULL;
     pg->npending = 0;
     object_put(&l->obj);
@@ -47,6 +48,9 @@ long pager_attach(struct memobj *mo, struct listener *l, uint64_t userdata)
     ipc_notification_init(&pg->clean);
     pg->clean.userdata = userdata;
     pg->clean.word = KS_PAGER_NOTE_CLEAN;
+    ipc_notification_init(&pg->unused);
+    pg->unused.userdata = userdata;
+    pg->unused.word = KS_PAGER_NOTE_UNUSED;
     list_node_init(&pg->on_close.link);
     pg->on_close.fn = pager_gone;
     wait_queue_init(&pg->waiters);
@@ -69,11 +73,31 @@ void pager_detach(struct memobj *mo)
         ipc_notification_cancel(pg->l, &pg->note);
         ipc_notification_cancel(pg->l, &pg->resized);
         ipc_notification_cancel(pg->l, &pg->clean);
+        ipc_notification_cancel(pg->l, &pg->unused);
         object_put(&pg->l->obj);
     }
     list_remove(&pg->all_link);
     account_kfree(account_of(&mo->obj), pg);
     mo->pager = NULL;
+}
+
+long pager_users(struct memobj *mo, int notify)
+{
+    long n = (long)(mo->obj.handles - 1 + mo->views);
+    LIST_FOR_EACH(l, tmp, &mo->mappings)
+        n++;
+    if (notify)
+        mo->pager->unused_armed = n > 0;
+    return n;
+}
+
+void pager_unused(struct memobj *mo)
+{
+    struct pager *pg = mo->pager;
+    if (!pg->unused_armed || !pg->l)
+        return;
+    pg->unused_armed = 0;
+    ipc_notify(pg->l, &pg->unused);
 }
 
 static int has_failed(const struct pager *pg, uint64_t index)

@@ -32,6 +32,8 @@ struct pager {
     struct ipc_notification note;       /* posted at each new request (coalesces) */
     struct ipc_notification resized;    /* posted when the memobj's size changes (coalesces) */
     struct ipc_notification clean;      /* posted when reclaim met dirty pages (coalesces) */
+    struct ipc_notification unused;     /* posted when the memobj's other users are gone, if armed */
+    int unused_armed;                   /* KS_USERS_NOTIFY asked for that notice, not yet posted */
     struct ipc_close_hook on_close;
     struct wait_queue waiters;          /* threads waiting for any of its pages */
     uint64_t limit;                     /* pages [0, limit) come from the pager */
@@ -72,6 +74,16 @@ void pager_truncated(struct memobj *mo, uint64_t size);
 
 /* mo (paged) grew by a write: the pager is told (KS_PAGER_NOTE_SIZE). */
 void pager_resized(struct memobj *mo);
+
+/*
+ * KS_SYS_PAGER_USERS: how many handles (the caller's not counted, those in
+ * flight in a message counted), views and mappings hold mo; with notify, a
+ * one-shot KS_PAGER_NOTE_UNUSED is armed if that is more than 0.
+ */
+long pager_users(struct memobj *mo, int notify);
+
+/* Nothing but one handle holds mo (paged) now: post KS_PAGER_NOTE_UNUSED if armed (memobj_user_gone). */
+void pager_unused(struct memobj *mo);
 
 /* KS_SYS_PAGER_LOW_SIZE: the least size mo had since the last call (or since made); starts over. */
 long pager_low_size(struct memobj *mo);

@@ -133,12 +133,14 @@ long sys_pager_dirty(sysarg_t m, sysarg_t first, sysarg_t count, sysarg_t out)
 long sys_pager_writeback(sysarg_t m, sysarg_t index, sysarg_t buf) { return on_pager(m, writeback, index, buf, 0); }
 long sys_pager_evict(sysarg_t m, sysarg_t first, sysarg_t count) { return on_pager(m, evict, first, count, 0); }
 
-static long users(struct memobj *mo, uint64_t a, uint64_t b, uint64_t c)
+static long users(struct memobj *mo, uint64_t flags, uint64_t b, uint64_t c)
 {
-    return (long)mo->obj.refs - 2;      /* less the caller's handle and on_pager's reference */
+    if (flags & ~KS_USERS_NOTIFY)
+        return KS_ERR_INVALID;
+    return pager_users(mo, (flags & KS_USERS_NOTIFY) != 0);
 }
 
-long sys_pager_users(sysarg_t m) { return on_pager(m, users, 0, 0, 0); }
+long sys_pager_users(sysarg_t m, sysarg_t flags) { return on_pager(m, users, flags, 0, 0); }
 
 static long low_size(struct memobj *mo, uint64_t a, uint64_t b, uint64_t c)
 {

@@ -56,7 +56,7 @@ long sys_pager_fail(sysarg_t m, sysarg_t first, sysarg_t count);
 long sys_pager_dirty(sysarg_t m, sysarg_t first, sysarg_t count, sysarg_t out);
 long sys_pager_writeback(sysarg_t m, sysarg_t index, sysarg_t buf);
 long sys_pager_evict(sysarg_t m, sysarg_t first, sysarg_t count);
-long sys_pager_users(sysarg_t m);
+long sys_pager_users(sysarg_t m, sysarg_t flags);
 long sys_pager_low_size(sysarg_t m);
 long sys_pager_redirty(sysarg_t m, sysarg_t first, sysarg_t count);
 long sys_pager_accessed(sysarg_t m, sysarg_t first, sysarg_t count, sysarg_t out);

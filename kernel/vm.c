@@ -90,6 +90,7 @@ static void area_free(struct vm_area *a)
     arch_unmap_range(&a->vs->as, a->start, a->end, a->mo->device ? forget_pa : unref_pa, NULL);
     list_remove(&a->link);
     list_remove(&a->mo_link);
+    memobj_user_gone(a->mo);
     object_put(&a->mo->obj);
     account_kfree(a->vs->as.acct, a);
 }

@@ -2,7 +2,7 @@
  * tests/test_handle.c - host tests for handle tables (kernel/handle.c) and
  * object reference counting (kernel/object.c).
  *
- * A toy object type logs its hooks (on_last_handle, destroy) with the counts
+ * A toy object type logs its hooks (on_last_handle, on_one_handle, destroy) with the counts
  * it saw. Each case gets a fresh page allocator and heap over an aligned host
  * buffer (handle tables come from kzalloc), runs under catch_panic, and must
  * leave object_count() and heap_live_objects() where it found them.
@@ -32,7 +32,7 @@ struct toy {
     struct object obj;
 };
 
-enum { EV_LAST = 1, EV_DESTROY = 2 };
+enum { EV_LAST = 1, EV_DESTROY = 2, EV_ONE_HANDLE = 3 };
 
 struct event {
     int kind, id;
@@ -41,7 +41,7 @@ struct event {
 
 static struct event events[64];
 static unsigned nevents;
-static unsigned n_last[NTOYS], n_destroy[NTOYS];
+static unsigned n_last[NTOYS], n_destroy[NTOYS], n_one_handle[NTOYS];
 
 static void log_event(int kind, struct object *o)
 {
@@ -50,6 +50,8 @@ static void log_event(int kind, struct object *o)
         events[nevents++] = (struct event){ kind, t->id, o->refs, o->handles };
     if (kind == EV_LAST)
         n_last[t->id]++;
+    else if (kind == EV_ONE_HANDLE)
+        n_one_handle[t->id]++;
     else
         n_destroy[t->id]++;
 }
@@ -65,8 +67,14 @@ static void toy_destroy(struct object *o)
     free(OBJECT_CAST(o, TOY, struct toy, obj));
 }
 
-static const struct object_ops toy_ops = { toy_destroy, toy_last_handle };
-static const struct object_ops toy_ops_no_hook = { toy_destroy, NULL };
+static void toy_one_handle(struct object *o)
+{
+    log_event(EV_ONE_HANDLE, o);
+}
+
+static const struct object_ops toy_ops = { toy_destroy, toy_last_handle, NULL };
+static const struct object_ops toy_ops_no_hook = { toy_destroy, NULL, NULL };
+static const struct object_ops toy_ops_one_handle = { toy_destroy, toy_last_handle, toy_one_handle };
 
 static struct toy *toy_new(int id, const struct object_ops *ops)
 {
@@ -80,7 +88,7 @@ static struct toy *toy_new(int id, const struct object_ops *ops)
 
 /* An object of another type (never destroyed here: it lives in static storage). */
 static void other_destroy(struct object *o) { (void)o; }
-static const struct object_ops other_ops = { other_destroy, NULL };
+static const struct object_ops other_ops = { other_destroy, NULL, NULL };
 
 /* ---- running a case ---- */
 
@@ -102,6 +110,7 @@ static void run_case(void (*fn)(void))
     nevents = 0;
     memset(n_last, 0, sizeof n_last);
     memset(n_destroy, 0, sizeof n_destroy);
+    memset(n_one_handle, 0, sizeof n_one_handle);
     if (!host_ram_fresh(256)) {
         ktest_fail(__FILE__, __LINE__, "no memory for the RAM buffer");
         return;
@@ -644,6 +653,34 @@ CASE(refs_past_32_bits)
     handle_table_destroy(t);
 }
 
+/*
+ * on_one_handle runs each time a close leaves one handle (not two, not none,
+ * where on_last_handle runs); references alone never run it.
+ */
+CASE(one_handle_hook)
+{
+    struct handle_table *t = handle_table_create(NULL);
+    KT_ASSERT(t != NULL);
+    struct toy *a = toy_new(0, &toy_ops_one_handle);
+    ks_handle_t h1 = handle_install(t, &a->obj, KS_RIGHT_READ);
+    ks_handle_t h2 = handle_install(t, &a->obj, KS_RIGHT_READ);
+    ks_handle_t h3 = handle_install(t, &a->obj, KS_RIGHT_READ);
+    object_put(&a->obj);                    /* the creator's reference: the handles hold it */
+    object_get(&a->obj);
+    object_put(&a->obj);
+    KT_EXPECT_EQ(handle_close(t, h1), 0);
+    KT_EXPECT_EQ(n_one_handle[0], 0);       /* two left */
+    KT_EXPECT_EQ(handle_close(t, h2), 0);
+    KT_EXPECT_EQ(n_one_handle[0], 1);
+    KT_ASSERT(nevents == 1);
+    KT_EXPECT_EQ(events[0].handles, 1);
+    KT_EXPECT_EQ(handle_close(t, h3), 0);
+    KT_EXPECT_EQ(n_one_handle[0], 1);
+    KT_EXPECT_EQ(n_last[0], 1);
+    KT_EXPECT_EQ(n_destroy[0], 1);
+    handle_table_destroy(t);
+}
+
 static const struct ktest_case handle_cases[] = {
     { "refs_past_32_bits", refs_past_32_bits },
     { "install_lookup_close", install_lookup_close },
@@ -654,6 +691,7 @@ static const struct ktest_case handle_cases[] = {
     { "table_full", table_full },
     { "last_handle_hook", last_handle_hook },
     { "destroy_on_last_ref", destroy_on_last_ref },
+    { "one_handle_hook", one_handle_hook },
     { "table_destroy_closes_all", table_destroy_closes_all },
     { "object_count_tracks", object_count_tracks },
     { "put_underflow_panics", put_underflow_panics },

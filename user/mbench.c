@@ -467,10 +467,11 @@ static int bench_ext2_create(void)
 }
 
 /*
- * The ext2 figures, in the order that keeps each one's "cold" cold. The loops
- * before the last wanted one run even when only= names another figure,
- * unmeasured, so that a figure profiled alone starts from the state it has in
- * make bench's run (an unlink finds the directory fsd read for the stats).
+ * The ext2 figures, in the order that keeps each one's "cold" cold. When
+ * only= names one figure, the reads, stats and readdir still run (unmeasured
+ * unless named), and the unlinks when the creates are named, so that a figure
+ * profiled alone starts from the state it has in make bench's run (an unlink
+ * finds the directory fsd read for the stats).
  */
 static int bench_disk(void)
 {

@@ -3752,6 +3752,42 @@ static void pager_users(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * KS_USERS_NOTIFY: KS_PAGER_NOTE_UNUSED comes once when the last of the
+ * memobj's other users goes (a handle, a view, a mapping), not before, and
+ * not when nothing else held it at the arming.
+ */
+static void pager_unused_notice(void)
+{
+    struct ks_kstat k = kstat_now();
+    uint64_t note[2];
+    KT_ASSERT(paged_open(&shared_pg, PAGED_PAGES * KS_PAGE_SIZE));
+    KT_EXPECT_EQ(ks_pager_users_notify(shared_pg.mo), 0);         /* nothing to wait for: not armed */
+    KT_EXPECT_EQ(ks_listener_wait(shared_pg.listener, 0, note), KS_ERR_TIMED_OUT);
+    long dup = ks_handle_duplicate(shared_pg.mo, KS_RIGHT_READ | KS_RIGHT_MAP | KS_RIGHT_DUPLICATE);
+    KT_ASSERT(dup > 0);
+    long view = ks_view_create((ks_handle_t)dup, KS_RIGHT_READ);
+    long at = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)dup, 0, 0, KS_PAGE_SIZE, KS_PROT_READ | KS_MAP_SHARED);
+    KT_ASSERT(view > 0 && at > 0);
+    KT_EXPECT_EQ(ks_pager_users_notify(shared_pg.mo), 3);
+    KT_EXPECT_EQ(ks_pager_users(shared_pg.mo), 3);                 /* (the pager's own calls end nothing) */
+    ks_handle_close((ks_handle_t)dup);
+    ks_handle_close((ks_handle_t)view);
+    KT_EXPECT_EQ(ks_listener_wait(shared_pg.listener, 0, note), KS_ERR_TIMED_OUT);   /* the mapping holds it */
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)at, KS_PAGE_SIZE);
+    KT_EXPECT_EQ(ks_listener_wait(shared_pg.listener, 0, note), 0);
+    KT_EXPECT_EQ(note[0], KS_PAGER_NOTE_UNUSED);
+    KT_EXPECT_EQ(note[1], 77);
+    dup = ks_handle_duplicate(shared_pg.mo, KS_RIGHT_READ);
+    KT_ASSERT(dup > 0);
+    ks_handle_close((ks_handle_t)dup);                             /* not armed again: no notice */
+    KT_EXPECT_EQ(ks_listener_wait(shared_pg.listener, 0, note), KS_ERR_TIMED_OUT);
+    KT_EXPECT_EQ(ks_pager_users_notify(shared_pg.mo) , 0);
+    KT_EXPECT_EQ(ks_syscall(KS_SYS_PAGER_USERS, (long)shared_pg.mo, 2, 0, 0, 0, 0), KS_ERR_INVALID);
+    paged_close(&shared_pg);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static const struct ktest_case pager_cases[] = {
     { "lazy", pager_lazy },
     { "one_request", pager_one_request },
@@ -3767,6 +3803,7 @@ static const struct ktest_case pager_cases[] = {
     { "resize_reported", pager_resize_reported },
     { "refused", pager_refused },
     { "users", pager_users },
+    { "unused_notice", pager_unused_notice },
     { "grown_pages_dirty", pager_grown_pages_dirty },
     { "low_size", pager_low_size },
     { "redirty", pager_redirty },

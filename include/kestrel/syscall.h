@@ -293,9 +293,11 @@ enum ks_syscall {
                                    not a copy (a write to one is seen in both); a last page that
                                    passes m's size is copied (its tail zeroed). src needs READ and
                                    WRITE, and stops the supply where it has no page; needs PAGER */
-    KS_SYS_PAGER_USERS,         /* (m) -> how many other references hold the memobj: handles (in
-                                   any process, m's own not counted), views and mappings; 0: only
-                                   m does, so closing m ends it. needs PAGER */
+    KS_SYS_PAGER_USERS,         /* (m, flags) -> how many other references hold the memobj: handles
+                                   (in any process, m's own not counted), views and mappings; 0:
+                                   only m does, so closing m ends it. flags KS_USERS_NOTIFY: if
+                                   more than 0, the pager's listener gets KS_PAGER_NOTE_UNUSED once
+                                   when they are all gone. needs PAGER */
     KS_SYS_PAGER_LOW_SIZE,      /* (m) -> the least size the memobj has had since the last such
                                    call (or since it was made), and starts over from its size now:
                                    a truncation the pager must apply even if the memobj grew again
@@ -471,6 +473,11 @@ _Static_assert(sizeof(struct ks_ipc_stats) == 40, "ks_ipc_stats layout is ABI");
 /* And a third: memory is short and the kernel found dirty pages of the memobj it could not evict;
    the pager should write them back (KS_SYS_PAGER_DIRTY, _WRITEBACK), after which they can go. */
 #define KS_PAGER_NOTE_CLEAN 0x636c6e21ull   /* "cln!" */
+/* And a fourth, armed by KS_SYS_PAGER_USERS with KS_USERS_NOTIFY: nothing but one handle (the
+   pager's) holds the memobj any more; posted once per arming. */
+#define KS_PAGER_NOTE_UNUSED 0x756e7573ull  /* "unus" */
+/* KS_SYS_PAGER_USERS's flag: arm KS_PAGER_NOTE_UNUSED. */
+#define KS_USERS_NOTIFY     1ull
 
 /* The largest KS_SYS_DMA_CREATE (256 contiguous pages). */
 #define KS_DMA_MAX_SIZE     (1ul << 20)

@@ -353,7 +353,11 @@ int mount_writable(void);
 /* O_TRUNC of disk file n: its memobj and its inode emptied, blocks freed. 0 or -errno. */
 long mount_file_truncate(struct node *n);
 
-/* FS_OP_SYNC: every disk file's changes, then the disk's pages, written (pager_disk_sync, disk_sync). */
+/*
+ * FS_OP_SYNC: every disk file's changes into the file system (pager_disk_sync),
+ * the cache's changes into the disk's memobj (mount_flush), then its dirty
+ * pages to the disk (disk_sync). 0 or the first -errno.
+ */
 long mount_sync(void);
 
 /*

@@ -19,9 +19,9 @@
  * pager writes them to the disk at the next sync (disk_sync); once a client
  * has /dev/vda open, the cache is written through, so the client sees every
  * change at once.
- * Creating, unlinking and renaming change the disk at once; a file's bytes
- * reach it when pager.c writes its dirty pages back (FS_OP_SYNC, memory
- * pressure, or its memobj let go). The main thread and the boot image's
+ * Creating, unlinking and renaming change the file system at once (in the
+ * cache); a file's bytes reach it when pager.c writes its dirty pages back
+ * (FS_OP_SYNC, memory pressure, or its memobj let go). The main thread and the boot image's
  * pager thread (file pages) both use the file system, under one lock, taken
  * after pager.c's slots_lock when both are.
  */
@@ -44,7 +44,6 @@ static struct cached {
 } *cache;                       /* CACHE_PAGES of them, allocated when a disk comes (not in fsd's bss,
                                    whose every page a boot without a disk would pass over) */
 static int write_through;       /* a client has /dev/vda: changes go to the memobj at once */
-static int flush_error;         /* a cached change the memobj refused since the last sync (-EIO) */
 
 /* The time for inodes: seconds. */
 static uint32_t now_s(void)
@@ -52,7 +51,10 @@ static uint32_t now_s(void)
     return (uint32_t)(now_ns() / 1000000000ull);
 }
 
-/* c's changed bytes into the disk's memobj (lock held): 0, or -EIO (then they are lost; the next sync says so). */
+/*
+ * c's changed bytes into the disk's memobj (lock held): 0, or -EIO, when they
+ * stay changed in the cache (the page cannot leave it) for a later try.
+ */
 static int cache_flush(struct cached *c)
 {
     if (c->dirty_from >= c->dirty_to)
@@ -61,11 +63,10 @@ static int cache_flush(struct cached *c)
     uint32_t len = (uint32_t)(c->dirty_to - c->dirty_from);
     long r = ks_memobj_write(disk_mo, page * KS_PAGE_SIZE + c->dirty_from, c->bytes + c->dirty_from, len);
     disk_page_written(page);            /* (even a short write may have dirtied it) */
+    if (r != (long)len)
+        return -EIO;
     c->dirty_from = c->dirty_to = 0;
-    if (r == (long)len)
-        return 0;
-    flush_error = -EIO;
-    return -EIO;
+    return 0;
 }
 
 /*
@@ -78,7 +79,8 @@ static struct cached *cache_page(uint64_t page, int fill)
     struct cached *c = &cache[page % CACHE_PAGES];
     if (c->page == page + 1)
         return c;
-    cache_flush(c);
+    if (cache_flush(c) < 0)
+        return NULL;            /* (its changes are kept: the caller says EIO) */
     c->page = 0;
     if (!fill) {
         c->valid = KS_PAGE_SIZE;
@@ -158,14 +160,13 @@ static const uint8_t *disk_piece(void *ctx, uint64_t off, uint32_t len)
     return c && at + len <= c->valid ? c->bytes + at : NULL;
 }
 
-/* Every cached change into the disk's memobj (lock held): 0, or -EIO if any was refused since the last call. */
+/* Every cached change into the disk's memobj (lock held): 0, or -EIO if any was refused (and kept). */
 static long flush_locked(void)
 {
+    long r = 0;
     for (uint32_t i = 0; cache && i < CACHE_PAGES; i++)
-        if (cache[i].page)
-            cache_flush(&cache[i]);
-    long r = flush_error;
-    flush_error = 0;
+        if (cache[i].page && cache_flush(&cache[i]) < 0)
+            r = -EIO;
     return r;
 }
 
@@ -180,8 +181,7 @@ long mount_flush(void)
 void mount_disk_shared(void)
 {
     pthread_mutex_lock(&lock);
-    if (!write_through)
-        flush_error = (int)flush_locked();     /* (kept for the next sync to report) */
+    flush_locked();             /* (a refused change stays in the cache, for the next sync to try) */
     write_through = 1;
     pthread_mutex_unlock(&lock);
 }
@@ -494,7 +494,9 @@ static long link_drop(struct node *n, int free_now, int *freed)
     in.ctime = now_s();
     if (in.links == 0 && free_now) {
         *freed = 1;
-        return ext2_inode_free(&e2, &in, in.ctime) < 0 ? -EIO : 0;
+        ext2_inode_free(&e2, &in, in.ctime);   /* (the name is gone whatever happens: a free the disk
+                                                   stopped halfway, as a crash would, is e2fsck's) */
+        return 0;
     }
     if (ext2_inode_put(&e2, &in) < 0)
         return -EIO;

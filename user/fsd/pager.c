@@ -167,6 +167,7 @@ static void pay_owed(uint8_t *buf)
 
 static void serve(ks_handle_t listener, long r, const uint64_t note[2], uint8_t *buf);
 static long disk_slot_flush(uint32_t i);
+static void disk_slots_sweep(void);
 
 /* A pager thread, on listener *arg: the boot image's, or the disk's (whose driver may be slow or stuck). */
 static void *pager_main(void *arg)
@@ -203,8 +204,14 @@ static void serve(ks_handle_t listener, long r, const uint64_t note[2], uint8_t 
     if (slot >= __atomic_load_n(&nfiles, __ATOMIC_ACQUIRE) || !files[slot].mo)
         return;                 /* (a disk file's slot let go since: its memobj is gone) */
     if (note[0] == KS_PAGER_NOTE_CLEAN && files[slot].src == FROM_EXT2 && !files[slot].orphan) {
-        disk_slot_flush(slot);  /* memory is short: its pages to the disk's memobj, and those to the disk */
+        disk_slot_flush(slot);  /* memory is short: its pages into the file system (mount.c's cache and
+                                   the disk's memobj), and the memobj's dirty pages to the disk */
         disk_sync();
+        return;
+    }
+    if (note[0] == KS_PAGER_NOTE_UNUSED && mine) {
+        if (files[slot].orphan)
+            disk_slots_sweep();     /* an unlinked file's last close: its inode goes now */
         return;
     }
     if (note[0] != KS_PAGER_NOTE)
@@ -405,6 +412,7 @@ int pager_disk_inode_orphaned(uint32_t ino)
     for (uint32_t i = 0; i < nfiles; i++)
         if (files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino) {
             files[i].orphan = 1;    /* every name's memobj: its pages are nobody's to write back */
+            ks_pager_users_notify(files[i].mo);     /* (KS_PAGER_NOTE_UNUSED when its last user goes) */
             kept = 1;
         }
     if (kept)

@@ -139,7 +139,9 @@ static inline long ks_pager_supply_from(ks_handle_t m, uint64_t first, ks_handle
 {
     return KS5(KS_SYS_PAGER_SUPPLY_FROM, m, first, src, src_first, pages);
 }
-static inline long ks_pager_users(ks_handle_t m) { return KS1(KS_SYS_PAGER_USERS, m); }
+static inline long ks_pager_users(ks_handle_t m) { return KS2(KS_SYS_PAGER_USERS, m, 0); }
+/* ks_pager_users, and KS_PAGER_NOTE_UNUSED armed for when the count reaches 0 (if it is not 0). */
+static inline long ks_pager_users_notify(ks_handle_t m) { return KS2(KS_SYS_PAGER_USERS, m, KS_USERS_NOTIFY); }
 static inline long ks_pager_low_size(ks_handle_t m) { return KS1(KS_SYS_PAGER_LOW_SIZE, m); }
 static inline long ks_pager_accessed(ks_handle_t m, uint64_t first, uint64_t pages, uint64_t *out)
 {
