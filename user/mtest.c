@@ -152,6 +152,35 @@ static void stdio_snprintf_ints_strings(void)
     CHECK_EQ(snprintf(NULL, 0, "%lu", 18446744073709551615ul), 20);
     CHECK_EQ(snprintf(buf, sizeof buf, "%p", (void *)0x1234), 6);
     CHECK_STR(buf, "0x1234");
+    /* A format of one integer conversion alone takes vsnprintf's short way: the same results. */
+    CHECK_EQ(snprintf(buf, sizeof buf, "%ld", -9223372036854775807L - 1), 20);
+    CHECK_STR(buf, "-9223372036854775808");
+    CHECK_EQ(snprintf(buf, sizeof buf, "%d", -2147483647 - 1), 11);
+    CHECK_STR(buf, "-2147483648");
+    CHECK_EQ(snprintf(buf, sizeof buf, "%u", 4294967295u), 10);
+    CHECK_STR(buf, "4294967295");
+    CHECK_EQ(snprintf(buf, sizeof buf, "%llu", 18446744073709551615ull), 20);
+    CHECK_STR(buf, "18446744073709551615");
+    CHECK_EQ(snprintf(buf, sizeof buf, "%jd", (intmax_t)0), 1);
+    CHECK_STR(buf, "0");
+    CHECK_EQ(snprintf(buf, sizeof buf, "%zd", (ssize_t)-5), 2);
+    CHECK_STR(buf, "-5");
+    CHECK_EQ(snprintf(buf, sizeof buf, "%i", 1000), 4);
+    CHECK_STR(buf, "1000");
+    n = snprintf(buf, small, "%ld", 123456789012L);            /* cut short, NUL-terminated */
+    CHECK_EQ(n, 12);
+    CHECK_STR(buf, "1234567");
+    CHECK_EQ(snprintf(NULL, 0, "%d", -1), 2);
+    memset(buf, 'x', 4);
+    volatile size_t one = 1;
+    CHECK_EQ(snprintf(buf, one, "%d", 7), 1);
+    CHECK_EQ(buf[0], 0);
+    CHECK_EQ(snprintf(buf, sizeof buf, "%ld!", 5L), 2);          /* more than one conversion: the long way */
+    CHECK_STR(buf, "5!");
+    CHECK_EQ(snprintf(buf, sizeof buf, "%5ld", 5L), 5);
+    CHECK_STR(buf, "    5");
+    CHECK_EQ(sprintf(buf, "%ld", 42L), 2);
+    CHECK_STR(buf, "42");
 }
 
 static void stdio_snprintf_double(void)
@@ -2606,6 +2635,24 @@ static void string_strcspn(void)
     CHECK_EQ(strcspn("abc@def", "@?"), 3);          /* 64 and 63: either side of a word */
     CHECK_EQ(strcspn("abc\xc0" "def", "\xbf\xc0"), 3);   /* 191 and 192 */
     CHECK_EQ(strcspn("abcdef", ""), 6);
+    CHECK_EQ(strcspn("@A\x81\xc1" "a", "a\x01"), 4);        /* bytes 64 apart share a bit: not in the set */
+    CHECK_EQ(strcspn("@\x80\xc0" "b", "\x01" "b"), 3);      /* (bit 0 is NUL's too) */
+    CHECK_EQ(strcspn("xyz!", "0123456789abcde!"), 3);         /* 16 bytes: one word */
+    CHECK_EQ(strcspn("xyz!", "0123456789abcdef!"), 3);        /* 17: the exact set */
+    /* Sets and strings drawn from bytes that share bits, of every length to 20. */
+    static const char pool[] = "\x01\x41\x81\xc1\x02\x42\x3d\x7d\xbd\x3a\x40\x80\xc0" "ab";
+    uint64_t x = 88172645463325252ull;
+    char str[24], rej[24];
+    for (int n = 0; n < 3000; n++) {
+        size_t ls = (size_t)(x % 21), lr = (size_t)(x >> 8) % 21;
+        for (size_t i = 0; i < 23; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            str[i] = pool[x % (sizeof pool - 1)];
+            rej[i] = pool[(x >> 20) % (sizeof pool - 1)];
+        }
+        str[ls] = rej[lr] = 0;
+        CHECK_EQ(strcspn(str, rej), strcspn_reference(str, rej));
+    }
 }
 
 /*
