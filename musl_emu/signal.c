@@ -19,6 +19,7 @@
  * handler (or an ignored signal) the call starts again if the action had
  * SA_RESTART (emu_restart), else it fails with EINTR.
  */
+#include <pthread.h>
 #include "musl_emu/internal.h"
 
 #define SIG_BIT(s)  (1ull << ((s) - 1))
@@ -191,6 +192,24 @@ static void stop_here(int sig)
         ks_upcall_raise(KS_PROCESS_SELF, SIG_BIT(SIGCONT));    /* its handler runs after all */
 }
 
+/*
+ * SIGCANCEL on a thread whose cancel type is asynchronous: it is cancelled
+ * here and now, wherever it was (musl's own handler does the same), with the
+ * interrupted mask and SIGCANCEL blocked while its cleanup handlers run.
+ * musl keeps the type in its thread structure; pthread_setcanceltype tells
+ * it (and setting ASYNCHRONOUS again is itself a cancellation point, which
+ * acts if the cancel is pending and not disabled). Returns if not cancelled.
+ */
+static void cancel_if_async(const struct ks_upcall_frame *f)
+{
+    int type;
+    pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &type);
+    if (type != PTHREAD_CANCEL_ASYNCHRONOUS)
+        return;
+    ks_upcall_mask(KS_MASK_SET, (f->mask | SIG_BIT(SIGCANCEL_MUSL)) & ~UNBLOCKABLE, NULL);
+    pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);     /* (disabled: back here, still async) */
+}
+
 void emu_upcall(long bit, struct ks_upcall_frame *f)
 {
     int sig = (int)bit + 1;
@@ -202,6 +221,7 @@ void emu_upcall(long bit, struct ks_upcall_frame *f)
         ks_upcall_return(f);
     }
     if (sig == SIGCANCEL_MUSL) {                /* pthread_cancel's: end the wait (see syscall_cp.s) */
+        cancel_if_async(f);
         emu_restart_ok = 0;
         ks_upcall_return(f);
     }

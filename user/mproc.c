@@ -1326,6 +1326,70 @@ static void thread_cancel(void)
 }
 
 
+static volatile int async_cleaned;
+
+static void async_cleanup(void *arg)
+{
+    (void)arg;
+    async_cleaned = 1;
+}
+
+/* Asynchronously cancellable, then a loop that makes no call at all. */
+static void *spin_async(void *arg)
+{
+    volatile unsigned long *spins = arg;
+    pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+    pthread_cleanup_push(async_cleanup, NULL);
+    for (;;)
+        (*spins)++;
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+/* Asynchronous, but with cancellation disabled: the cancel does not end it while disabled. */
+static void *spin_disabled(void *arg)
+{
+    volatile int *go = arg;
+    pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    while (!*go)
+        ;
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+    pthread_testcancel();               /* (musl acts on a cancel that came while disabled at the next point) */
+    return (void *)1;
+}
+
+/*
+ * PTHREAD_CANCEL_ASYNCHRONOUS: a thread computing in a loop without calls is
+ * cancelled where it is (its cleanup handler runs, join says
+ * PTHREAD_CANCELED); with cancellation disabled it runs on until enabled.
+ */
+static void thread_cancel_async(void)
+{
+    pthread_t t;
+    void *res = NULL;
+    static volatile unsigned long spins;
+    static volatile int go;
+    async_cleaned = 0;
+    spins = 0;
+    REQUIRE(pthread_create(&t, NULL, spin_async, (void *)&spins) == 0);
+    while (spins < 1000)
+        sched_yield();                  /* it is in its loop */
+    CHECK_EQ(pthread_cancel(t), 0);
+    CHECK_EQ(pthread_join(t, &res), 0);
+    CHECK(res == PTHREAD_CANCELED);
+    CHECK_EQ(async_cleaned, 1);
+    go = 0;
+    REQUIRE(pthread_create(&t, NULL, spin_disabled, (void *)&go) == 0);
+    CHECK_EQ(pthread_cancel(t), 0);
+    struct timespec ts = { 0, 30000000 };
+    nanosleep(&ts, NULL);
+    CHECK_EQ(pthread_kill(t, 0), 0);    /* still there: disabled */
+    CHECK_EQ(async_cleaned, 1);
+    go = 1;
+    CHECK_EQ(pthread_join(t, &res), 0);
+    CHECK(res == PTHREAD_CANCELED);
+}
 
 /*
  * A process-shared robust mutex whose owner ends holding it: the kernel
@@ -1605,6 +1669,7 @@ static const struct mcase cases[] = {
     { "shm.open_map_and_semaphore", shm_open_map_and_semaphore },
     { "locks.between_processes", locks_between_processes },
     { "thread.cancel", thread_cancel },
+    { "thread.cancel_async", thread_cancel_async },
     { "thread.robust_mutex_owner_dies", robust_mutex_owner_dies },
     { "rlimit.enforced", rlimit_enforced },
     { "wait.waitid_status", waitid_status },
