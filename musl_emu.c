@@ -198,6 +198,8 @@ void emu_init(void)
     if (!exec_state || exec_restore(exec_state) != 0)
         open_stdio();
     signal_init(emu.exec_ignored);
+    if (exec_state)
+        exec_restore_timer();
 }
 
 int musl_emu_attach_fs(ks_handle_t root)

@@ -36,6 +36,7 @@ struct exec_header {
     uint32_t ctty;                  /* the console is its controlling terminal (it joined) */
     ks_handle_t init_h;             /* init's signal handle, or 0 */
     uint64_t stack_limit;
+    uint64_t alarm_at, alarm_every;  /* the ITIMER_REAL timer: it goes on in the new program */
     uint32_t umask, nkids;
     char cwd[FS_PATH_MAX];
     struct fd fds[MAX_FDS];         /* kind FD_FREE: closed, or closed by the exec */
@@ -139,6 +140,7 @@ static long save_state(ks_handle_t image)
         hdr.init_h = h > 0 ? (ks_handle_t)h : 0;
     }
     hdr.stack_limit = emu.stack_limit;
+    itimer_for_exec(&hdr.alarm_at, &hdr.alarm_every);
     hdr.parent = 0;
     if (emu.parent) {
         long h = give(image, emu.parent);
@@ -307,6 +309,12 @@ static long exec_depth(const char *path, char *const argv[], char *const envp[],
     }
     unlock(&exec_lock);
     return image;
+}
+
+void exec_restore_timer(void)
+{
+    if (hdr.magic == EXEC_STATE_MAGIC)
+        itimer_after_exec(hdr.alarm_at, hdr.alarm_every);
 }
 
 /* In the new program: its tables from the exec state memobj st (closed after). 0, or -1 if unusable. */

@@ -248,6 +248,12 @@ uint64_t signal_ignored(void);
 /* In a fork's child: what is not inherited (the interval timer) is dropped. */
 void signal_fork_child(void);
 
+/* The ITIMER_REAL timer (alarm), for exec to pass on: its deadline (0: off) and interval, in ns. */
+void itimer_for_exec(uint64_t *deadline, uint64_t *interval);
+
+/* In the program exec started: the timer it was given goes on (deadline 0: none). */
+void itimer_after_exec(uint64_t deadline, uint64_t interval);
+
 /* After a blocking call failed with KS_ERR_INTERRUPTED: 1 if it should start again
    (the upcall that interrupted it was ignored, or its action had SA_RESTART). */
 extern __thread int emu_restart_ok;
@@ -325,6 +331,9 @@ long sys_execve(const char *path, char *const argv[], char *const envp[]);
 
 /* A program started by execve: its descriptors, children, cwd and umask from the state. */
 int exec_restore(ks_handle_t state);
+
+/* After exec_restore and signal_init: the alarm the program before had goes on here. */
+void exec_restore_timer(void);
 long sys_wait4(long pid, int *status, long options, struct rusage *ru);
 long sys_waitid(long idtype, long id, siginfo_t *info, long options, struct rusage *ru);
 

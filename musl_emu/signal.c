@@ -497,6 +497,28 @@ long sys_setitimer(long which, const struct itimerval *val, struct itimerval *ol
     return r;
 }
 
+void itimer_for_exec(uint64_t *deadline, uint64_t *interval)
+{
+    lock(&itimer.lock);
+    *deadline = itimer.deadline;
+    *interval = itimer.interval;
+    unlock(&itimer.lock);
+}
+
+void itimer_after_exec(uint64_t deadline, uint64_t interval)
+{
+    if (!deadline)
+        return;
+    lock(&itimer.lock);
+    if (itimer_start_locked() == 0) {   /* (no memory for its thread: the timer is lost, as it would be) */
+        itimer.deadline = deadline;     /* (the clock is the system's: a deadline means the same here) */
+        itimer.interval = interval;
+        itimer.change++;
+    }
+    unlock(&itimer.lock);
+    ks_futex_wake(&itimer.change, 1);
+}
+
 void signal_fork_child(void)
 {
     if (itimer.started)                 /* (written only if used: the page is copied on write) */

@@ -255,6 +255,41 @@ static void exec_children_survive(void)
  * argument of its first line) before the caller's arguments; a missing
  * interpreter is ENOENT, a script that names itself ELOOP.
  */
+/*
+ * The ITIMER_REAL timer goes on across exec (as POSIX says for alarm): a
+ * child sets 300 ms and execs "sleep 3", which SIGALRM's default action ends
+ * well before its 3 s; a fork's child does not inherit the timer.
+ */
+static void exec_keeps_alarm(void)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct itimerval v = { { 0, 0 }, { 0, 300000 } };
+        if (setitimer(ITIMER_REAL, &v, NULL) == 0)
+            execl("/bin/sleep", "sleep", "3", (char *)NULL);
+        _exit(99);
+    }
+    REQUIRE(pid > 0);
+    int st = 0;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM);
+    CHECK(t1.tv_sec - t0.tv_sec < 2);
+    alarm(1);                           /* ours: not the fork child's */
+    pid = fork();
+    if (pid == 0) {
+        struct itimerval left;
+        getitimer(ITIMER_REAL, &left);
+        _exit(left.it_value.tv_sec == 0 && left.it_value.tv_usec == 0 ? 0 : 1);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(alarm(0) > 0);                /* and still ours */
+}
+
 static void exec_script(void)
 {
     int p[2];
@@ -1640,6 +1675,7 @@ static const struct mcase cases[] = {
     { "exec.ends_other_threads", exec_ends_other_threads },
     { "exec.children_survive", exec_children_survive },
     { "exec.script", exec_script },
+    { "exec.keeps_alarm", exec_keeps_alarm },
     { "spawn.status", spawn_status },
     { "spawn.file_actions_redirect", spawn_file_actions_redirect },
     { "spawn.missing_enoent", spawn_missing_enoent },
