@@ -115,8 +115,8 @@ struct elf_spawn_ops {
     /* Map len zeroed bytes at vaddr with the data_len (at most a page) image bytes at image_off first. */
     int (*map_anon)(void *ctx, uint64_t vaddr, uint64_t len, uint32_t prot, uint64_t image_off,
                     uint64_t data_len);
-    /* Map KS_STACK_SIZE zeroed bytes ending at KS_STACK_TOP, read-write, whose last len bytes
-     * (len at most a page) are data[]. */
+    /* Map the stack ending at KS_STACK_TOP (KS_STACK_SIZE zeroed bytes, or the size the loader
+     * was set to), read-write, whose last len bytes (len at most a page) are data[]. */
     int (*map_stack)(void *ctx, const uint8_t *data, uint64_t len);
 };
 

@@ -217,7 +217,7 @@ static long build_image(const char *path, ks_handle_t file, char *const argv[], 
         aux[n++] = (struct elf_auxv){ KS_AT_BOOTIMAGE, (uint64_t)h };
     long err = h < 0 ? linux_err(h) : 0;
     if (!err && (h = ulib_load_file((ks_handle_t)image, file, (const char *const *)argv,
-                                    (const char *const *)envp, aux, n, entry, sp)) < 0)
+                                    (const char *const *)envp, aux, n, emu.stack_limit, entry, sp)) < 0)
         err = exec_errno(h);
     if (err) {
         ks_handle_close((ks_handle_t)image);    /* and everything given to it */

@@ -418,7 +418,7 @@ static rlim_t limit_now(long resource, const struct ks_limits *lim, int have)
     case RLIMIT_NOFILE: return emu.nofile ? emu.nofile : MAX_FDS;
     case RLIMIT_NPROC: return have && lim->processes != KS_UNLIMITED ? lim->processes : RLIM_INFINITY;
     case RLIMIT_AS: return have && lim->memory != KS_UNLIMITED ? lim->memory : RLIM_INFINITY;
-    case RLIMIT_STACK: return emu.stack_limit ? emu.stack_limit : 8 << 20;
+    case RLIMIT_STACK: return emu.stack_limit ? emu.stack_limit : KS_STACK_SIZE;
     default: return RLIM_INFINITY;
     }
 }
@@ -428,8 +428,9 @@ static rlim_t limit_now(long resource, const struct ks_limits *lim, int have)
  * RLIMIT_NOFILE is the descriptor table's size, enforced here; RLIMIT_NPROC
  * and RLIMIT_AS are the kernel account's process and memory limits
  * (KS_SYS_PROCESS_LIMIT, set by init; the memory one counts kernel objects
- * and page tables too), enforced by the kernel; RLIMIT_STACK is reported
- * (the main thread's stack is 8 MiB and does not shrink). A limit can be
+ * and page tables too), enforced by the kernel; RLIMIT_STACK is the size of
+ * the stack exec gives a program (KS_STACK_SIZE, the size every stack has,
+ * until lowered; the running program's stack stays as it was mapped). A limit can be
  * lowered, never raised (EPERM), as for a process without privileges;
  * children inherit it (the kernel's through the account tree).
  */

@@ -1530,6 +1530,53 @@ static int nproc_as_probe(void)
     return r;
 }
 
+/* Use about kib KiB of stack, then return 0 (mproc recurse KIB). */
+static int recurse(int kib)
+{
+    volatile char pad[1000];
+    pad[0] = (char)kib;
+    return kib > 0 ? recurse(kib - 1) + pad[0] - (char)kib : 0;
+}
+
+/* A child that lowers RLIMIT_STACK to `limit` bytes (0: leaves it) and execs "mproc recurse kib": its status. */
+static int recurse_child(rlim_t limit, int kib)
+{
+    char arg[16];
+    snprintf(arg, sizeof arg, "%d", kib);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = { limit, limit };
+        if (limit && setrlimit(RLIMIT_STACK, &rl) != 0)
+            _exit(98);
+        execl("/bin/mproc", "mproc", "recurse", arg, (char *)NULL);
+        _exit(99);
+    }
+    int st = -1;
+    if (pid > 0)
+        waitpid(pid, &st, 0);
+    return st;
+}
+
+/*
+ * RLIMIT_STACK is the size of the stack exec gives: 1 MiB (every stack's)
+ * until lowered, never raised. 512 KiB of recursion runs under it and is
+ * killed with SIGSEGV under a limit of 128 KiB.
+ */
+static void rlimit_stack(void)
+{
+    struct rlimit rl;
+    CHECK_OK(getrlimit(RLIMIT_STACK, &rl));
+    CHECK_EQ(rl.rlim_cur, 1 << 20);
+    rl.rlim_cur = rl.rlim_max = 2 << 20;
+    CHECK_ERR(setrlimit(RLIMIT_STACK, &rl), EPERM);
+    int st = recurse_child(0, 512);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    st = recurse_child(128 << 10, 512);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
+    st = recurse_child(128 << 10, 64);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void rlimit_enforced(void)
 {
     int st = child_status(nofile_probe);
@@ -1648,9 +1695,22 @@ static const size_t ncases;
  * thread's poll listener, the interval timer's helper thread and its stack);
  * anything a case leaked would be there twice.
  */
+/*
+ * Touch 64 KiB of stack below the caller's: the second pass runs its cases a
+ * call deeper than the first, and a page of stack touched for the first time
+ * there would look like a leak.
+ */
+static __attribute__((noinline)) void stack_warm(void)
+{
+    volatile char pad[64 << 10];
+    for (size_t i = 0; i < sizeof pad; i += KS_PAGE_SIZE)
+        pad[i] = 1;
+}
+
 static void leak_second_pass(void)
 {
     struct ks_kstat before, after;
+    stack_warm();
     REQUIRE(ks_kstat(&before) == 0);
     for (size_t i = 0; i < ncases; i++)
         if (cases[i].fn != leak_second_pass)
@@ -1708,6 +1768,7 @@ static const struct mcase cases[] = {
     { "thread.cancel_async", thread_cancel_async },
     { "thread.robust_mutex_owner_dies", robust_mutex_owner_dies },
     { "rlimit.enforced", rlimit_enforced },
+    { "rlimit.stack", rlimit_stack },
     { "wait.waitid_status", waitid_status },
     { "jobs.stop_continue", jobs_stop_continue },
     { "leak.second_pass", leak_second_pass },
@@ -1718,6 +1779,8 @@ int main(int argc, char **argv)
 {
     if (argc > 4 && strcmp(argv[1], "probe") == 0)
         return probe(argv);
+    if (argc > 2 && strcmp(argv[1], "recurse") == 0)
+        return recurse(atoi(argv[2]));
     if (argc > 2 && strcmp(argv[1], "echo") == 0)
         return write(1, argv[2], strlen(argv[2])) == (ssize_t)strlen(argv[2]) ? 0 : 1;
     if (argc > 2 && strcmp(argv[1], "waitkid") == 0)

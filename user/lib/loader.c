@@ -16,6 +16,7 @@
 struct spawn {
     ks_handle_t proc, image;
     uint8_t *page;              /* the plan's scratch page, free while segments are mapped */
+    uint64_t stack;             /* the stack's size (ulib_load_file's; else KS_STACK_SIZE) */
 };
 
 static int read_image(void *ctx, uint64_t off, void *buf, uint64_t len)
@@ -65,8 +66,9 @@ static int map_anon(void *ctx, uint64_t vaddr, uint64_t len, uint32_t prot, uint
 
 static int map_stack(void *ctx, const uint8_t *data, uint64_t len)
 {
-    return map_fresh(ctx, KS_STACK_TOP - KS_STACK_SIZE, KS_STACK_SIZE, KS_PROT_READ | KS_PROT_WRITE,
-                     KS_STACK_SIZE - len, data, len);
+    struct spawn *s = ctx;
+    uint64_t size = s->stack ? s->stack : KS_STACK_SIZE;
+    return map_fresh(ctx, KS_STACK_TOP - size, size, KS_PROT_READ | KS_PROT_WRITE, size - len, data, len);
 }
 
 static const struct elf_spawn_ops ops = { read_image, image_size, map_file, map_anon, map_stack };
@@ -138,9 +140,11 @@ fail:
 
 long ulib_load_file(ks_handle_t proc, ks_handle_t file, const char *const argv[],
                     const char *const envp[], const struct elf_auxv *extra, unsigned nextra,
-                    uint64_t *entry, uint64_t *sp)
+                    uint64_t stack, uint64_t *entry, uint64_t *sp)
 {
-    struct spawn s = { .proc = proc, .image = file, .page = scratch };
+    uint64_t size = (stack + KS_PAGE_SIZE - 1) & ~(uint64_t)(KS_PAGE_SIZE - 1);
+    struct spawn s = { .proc = proc, .image = file, .page = scratch,
+                       .stack = stack == 0 ? KS_STACK_SIZE : size < 16384 ? 16384 : size };
     struct elf_spawn sp_ = { .page = scratch, .envp = envp };
     ks_random(sp_.at_random, sizeof sp_.at_random);
     long r = elf_spawn_whole(&ops, &s, &sp_);

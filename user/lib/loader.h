@@ -38,15 +38,18 @@ long ulib_spawn_tagged(ks_handle_t bootimg, const char *name, const char *const 
 /*
  * execve's loader: map the static executable held by memobj `file` into
  * `proc` (new, never run): its segments copy-on-write from the file, and a
- * stack with argv, envp (NULL: none) and the auxiliary vector, extra[] last.
+ * stack of `stack` bytes (rounded up to pages, at least 16 KiB; 0:
+ * KS_STACK_SIZE, what ulib_spawn's stacks always have) with argv, envp
+ * (NULL: none) and the auxiliary vector, extra[] last.
  * *entry and *sp: where its first thread starts. 0 or a negative error
  * (KS_ERR_*, or ELF_ERR_* from kernel/elf.h: ELF_ERR_STACK if the arguments
  * do not fit in a page). Not reentrant: it has one scratch page.
  */
 struct elf_auxv;
+
 long ulib_load_file(ks_handle_t proc, ks_handle_t file, const char *const argv[],
                     const char *const envp[], const struct elf_auxv *extra, unsigned nextra,
-                    uint64_t *entry, uint64_t *sp);
+                    uint64_t stack, uint64_t *entry, uint64_t *sp);
 
 /* Spawn, wait and return the status (KS_STATUS_* encoding), or a negative error. */
 long ulib_run(ks_handle_t bootimg, const char *name, const char *const argv[], uint64_t *status);
