@@ -195,10 +195,11 @@ void emu_init(void)
     emu.root = (ks_handle_t)getauxval(FS_AT_ROOT);
     emu.umask = 022;
     ks_handle_t exec_state = (ks_handle_t)getauxval(EXEC_AT_STATE);
-    if (!exec_state || exec_restore(exec_state) != 0)
+    int restored = exec_state && exec_restore(exec_state) == 0;
+    if (!restored)
         open_stdio();
     signal_init(emu.exec_ignored);
-    if (exec_state)
+    if (restored)
         exec_restore_timer();
 }
 

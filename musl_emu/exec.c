@@ -300,6 +300,7 @@ static long exec_depth(const char *path, char *const argv[], char *const envp[],
         return r;                       /* the interpreter's exec failed (it returns only then) */
     }
     lock(&exec_lock);
+    hdr.alarm_at = hdr.alarm_every = 0;
     long image = build_image(path, file, argv, envp, &entry, &sp);
     sys_close(fd);              /* the image's mappings hold the file now */
     if (image >= 0) {
@@ -307,6 +308,7 @@ static long exec_depth(const char *path, char *const argv[], char *const envp[],
         ks_handle_close((ks_handle_t)image);
         image = r == KS_ERR_INTERRUPTED ? -EINTR : exec_errno(r);
     }
+    itimer_after_exec(hdr.alarm_at, hdr.alarm_every);  /* (still here: the timer this exec took goes on) */
     unlock(&exec_lock);
     return image;
 }

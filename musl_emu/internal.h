@@ -248,10 +248,14 @@ uint64_t signal_ignored(void);
 /* In a fork's child: what is not inherited (the interval timer) is dropped. */
 void signal_fork_child(void);
 
-/* The ITIMER_REAL timer (alarm), for exec to pass on: its deadline (0: off) and interval, in ns. */
+/*
+ * The ITIMER_REAL timer (alarm), taken for exec to pass on: its deadline (0:
+ * off) and interval, in ns; it is off here from now on, so that it fires
+ * once, in the new program (a failed exec gives it back: itimer_after_exec).
+ */
 void itimer_for_exec(uint64_t *deadline, uint64_t *interval);
 
-/* In the program exec started: the timer it was given goes on (deadline 0: none). */
+/* In the program exec started, or after a failed exec: the timer goes on (deadline 0: none). */
 void itimer_after_exec(uint64_t deadline, uint64_t interval);
 
 /* After a blocking call failed with KS_ERR_INTERRUPTED: 1 if it should start again

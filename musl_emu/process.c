@@ -452,7 +452,7 @@ long sys_prlimit64(long pid, long resource, const struct rlimit *new, struct rli
         if (resource == RLIMIT_NOFILE) {
             emu.nofile = (uint32_t)(want ? want : 1);
         } else if (resource == RLIMIT_STACK) {
-            emu.stack_limit = want;
+            emu.stack_limit = want ? want : 1;     /* (0 is "the default" there; the loader's least applies) */
         } else if ((resource == RLIMIT_NPROC || resource == RLIMIT_AS) && have) {
             struct ks_limits set = lim;
             if (resource == RLIMIT_NPROC)

@@ -199,6 +199,9 @@ static void stop_here(int sig)
  * musl keeps the type in its thread structure; pthread_setcanceltype tells
  * it (and setting ASYNCHRONOUS again is itself a cancellation point, which
  * acts if the cancel is pending and not disabled). Returns if not cancelled.
+ * (musl's own handler also ends a thread whose cancellation is "masked", the
+ * state musl's condition variable waits use; here such a thread runs on: an
+ * asynchronous cancel during a condition wait is undefined in POSIX.)
  */
 static void cancel_if_async(const struct ks_upcall_frame *f)
 {
@@ -502,7 +505,10 @@ void itimer_for_exec(uint64_t *deadline, uint64_t *interval)
     lock(&itimer.lock);
     *deadline = itimer.deadline;
     *interval = itimer.interval;
+    itimer.deadline = 0;                /* the new program fires it (or this one again, if exec fails) */
+    itimer.change++;
     unlock(&itimer.lock);
+    ks_futex_wake(&itimer.change, 1);
 }
 
 void itimer_after_exec(uint64_t deadline, uint64_t interval)

@@ -251,11 +251,6 @@ static void exec_children_survive(void)
 
 
 /*
- * A "#!" script runs its interpreter with the script's path (and the one
- * argument of its first line) before the caller's arguments; a missing
- * interpreter is ENOENT, a script that names itself ELOOP.
- */
-/*
  * The ITIMER_REAL timer goes on across exec (as POSIX says for alarm): a
  * child sets 300 ms and execs "sleep 3", which SIGALRM's default action ends
  * well before its 3 s; a fork's child does not inherit the timer.
@@ -290,6 +285,11 @@ static void exec_keeps_alarm(void)
     CHECK(alarm(0) > 0);                /* and still ours */
 }
 
+/*
+ * A "#!" script runs its interpreter with the script's path (and the one
+ * argument of its first line) before the caller's arguments; a missing
+ * interpreter is ENOENT, a script that names itself ELOOP.
+ */
 static void exec_script(void)
 {
     int p[2];
@@ -1381,14 +1381,19 @@ static void *spin_async(void *arg)
     return NULL;
 }
 
+static volatile int disabled_ready, disabled_go, disabled_enabled;
+static volatile unsigned long disabled_spins;
+
 /* Asynchronous, but with cancellation disabled: the cancel does not end it while disabled. */
 static void *spin_disabled(void *arg)
 {
-    volatile int *go = arg;
-    pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+    (void)arg;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-    while (!*go)
-        ;
+    pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+    disabled_ready = 1;
+    while (!disabled_go)
+        disabled_spins++;
+    disabled_enabled = 1;
     pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
     pthread_testcancel();               /* (musl acts on a cancel that came while disabled at the next point) */
     return (void *)1;
@@ -1404,7 +1409,6 @@ static void thread_cancel_async(void)
     pthread_t t;
     void *res = NULL;
     static volatile unsigned long spins;
-    static volatile int go;
     async_cleaned = 0;
     spins = 0;
     REQUIRE(pthread_create(&t, NULL, spin_async, (void *)&spins) == 0);
@@ -1414,16 +1418,22 @@ static void thread_cancel_async(void)
     CHECK_EQ(pthread_join(t, &res), 0);
     CHECK(res == PTHREAD_CANCELED);
     CHECK_EQ(async_cleaned, 1);
-    go = 0;
-    REQUIRE(pthread_create(&t, NULL, spin_disabled, (void *)&go) == 0);
+    disabled_ready = disabled_go = disabled_enabled = 0;
+    disabled_spins = 0;
+    REQUIRE(pthread_create(&t, NULL, spin_disabled, NULL) == 0);
+    while (!disabled_ready)
+        sched_yield();                  /* disabled, then asynchronous */
     CHECK_EQ(pthread_cancel(t), 0);
     struct timespec ts = { 0, 30000000 };
     nanosleep(&ts, NULL);
-    CHECK_EQ(pthread_kill(t, 0), 0);    /* still there: disabled */
-    CHECK_EQ(async_cleaned, 1);
-    go = 1;
+    unsigned long seen = disabled_spins;
+    nanosleep(&ts, NULL);
+    CHECK(disabled_spins > seen);       /* still computing: the cancel waits */
+    CHECK_EQ(disabled_enabled, 0);
+    disabled_go = 1;
     CHECK_EQ(pthread_join(t, &res), 0);
     CHECK(res == PTHREAD_CANCELED);
+    CHECK_EQ(disabled_enabled, 1);      /* it went at its cancellation point, once enabled */
 }
 
 /*
