@@ -1234,6 +1234,71 @@ static void shm_open_map_and_semaphore(void)
     CHECK_ERR(shm_open("/mproc-shm", O_RDWR, 0), ENOENT);
 }
 
+/*
+ * link() of a file in fsd's memory: both names are one file (one st_ino, two
+ * links, a write through one read through the other, chmod seen by both),
+ * which stays with its last name; symbolic links and /bin's files have one.
+ */
+static void link_memory_file(void)
+{
+    const char *a = DIR_T "/link-a", *b = DIR_T "/link-b", *s = DIR_T "/link-s";
+    struct stat sa, sb;
+    char buf[8] = { 0 };
+    int fd = open(a, O_CREAT | O_EXCL | O_RDWR, 0600);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(write(fd, "abc", 3), 3);
+    CHECK_OK(link(a, b));
+    CHECK_ERR(link(a, b), EEXIST);
+    CHECK_OK(stat(a, &sa));
+    CHECK_OK(stat(b, &sb));
+    CHECK_EQ(sa.st_ino, sb.st_ino);
+    CHECK_EQ(sa.st_nlink, 2);
+    CHECK_EQ(sb.st_nlink, 2);
+    int fb = open(b, O_RDWR);
+    REQUIRE(fb >= 0);
+    CHECK_EQ(pwrite(fb, "XY", 2, 1), 2);
+    CHECK_EQ(pread(fd, buf, sizeof buf, 0), 3);
+    CHECK_STR(buf, "aXY");
+    CHECK_OK(chmod(a, 0640));
+    CHECK_OK(stat(b, &sb));
+    CHECK_EQ(sb.st_mode & 07777, 0640);
+    close(fd);
+    close(fb);
+    CHECK_OK(unlink(a));
+    CHECK_OK(stat(b, &sb));
+    CHECK_EQ(sb.st_nlink, 1);
+    CHECK_EQ(sb.st_size, 3);
+    CHECK_OK(symlink("link-b", s));
+    CHECK_ERR(link(s, a), EPERM);
+    CHECK_ERR(link("/bin/mproc", a), EPERM);
+    CHECK_OK(unlink(s));
+    CHECK_OK(unlink(b));
+}
+
+/*
+ * A named semaphore: sem_open makes it in /dev/shm (musl writes it to a
+ * temporary file and link()s it to its name), a second sem_open finds the
+ * same one, sem_unlink removes the name.
+ */
+static void sem_open_named(void)
+{
+    sem_t *s = sem_open("/mproc-sem", O_CREAT | O_EXCL, 0600, 2);
+    REQUIRE(s != SEM_FAILED);
+    CHECK_EQ(sem_wait(s), 0);
+    sem_t *t = sem_open("/mproc-sem", 0);
+    REQUIRE(t != SEM_FAILED);
+    int v = -1;
+    CHECK_EQ(sem_getvalue(t, &v), 0);
+    CHECK_EQ(v, 1);
+    CHECK_EQ(sem_trywait(t), 0);
+    CHECK_ERR(sem_trywait(s), EAGAIN);
+    CHECK_EQ(sem_post(s), 0);
+    CHECK(sem_open("/mproc-sem", O_CREAT | O_EXCL, 0600, 0) == SEM_FAILED && errno == EEXIST);
+    CHECK_EQ(sem_close(t), 0);
+    CHECK_EQ(sem_close(s), 0);
+    CHECK_EQ(sem_unlink("/mproc-sem"), 0);
+    CHECK(sem_open("/mproc-sem", 0) == SEM_FAILED && errno == ENOENT);
+}
 
 /* ---- file locks ---- */
 
@@ -1773,6 +1838,8 @@ static const struct mcase cases[] = {
     { "proc.orphan_reparented", proc_orphan_reparented },
     { "time.cpu_clocks", time_cpu_clocks },
     { "shm.open_map_and_semaphore", shm_open_map_and_semaphore },
+    { "shm.link_memory_file", link_memory_file },
+    { "shm.sem_open_named", sem_open_named },
     { "locks.between_processes", locks_between_processes },
     { "thread.cancel", thread_cancel },
     { "thread.cancel_async", thread_cancel_async },

@@ -3289,8 +3289,10 @@ static void ext2w_hard_links(void)
     CHECK_ERR(link("/w/linked", "/tmp/linked"), EXDEV);
     CHECK_ERR(link("/w/nothing", "/w/x2"), ENOENT);
     CHECK_OK(w_write("/tmp/mem", 12, 10));
-    CHECK_ERR(link("/tmp/mem", "/tmp/mem2"), EPERM);    /* fsd's memory makes no links */
+    CHECK_OK(link("/tmp/mem", "/tmp/mem2"));            /* fsd's memory links too (mproc shm.link_memory_file) */
+    CHECK_ERR(link("/tmp/mem", "/w/mem3"), EXDEV);
     CHECK_OK(unlink("/tmp/mem"));
+    CHECK_OK(unlink("/tmp/mem2"));
     CHECK_OK(link("/w/fast", "/w/fast-too"));           /* a symbolic link itself */
     CHECK_EQ(readlink("/w/fast-too", t, sizeof t), 9);
     CHECK_OK(unlink("/w/linked"));                      /* the first name goes, the bytes stay */

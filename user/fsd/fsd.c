@@ -235,6 +235,7 @@ static long op_utimes(struct req *q)
         return -EROFS;
     n->ctime_ns = now_ns();
     n->mtime_ns = q->in[1] == FS_TIME_NOW ? n->ctime_ns : q->in[1];
+    node_attrs_changed(n);
     return on_disk(n) ? mount_setattr(n) : 0;
 }
 
@@ -248,6 +249,7 @@ static long op_chmod(struct req *q)
         return -EROFS;
     n->perm = (uint16_t)((q->in[1] & 07777) | PERM_SET);
     n->ctime_ns = now_ns();
+    node_attrs_changed(n);
     return on_disk(n) ? mount_setattr(n) : 0;
 }
 
@@ -375,7 +377,7 @@ static long op_rename(struct req *q)
     return 0;
 }
 
-/* FS_OP_LINK: a second name for a file on the disk (fsd's memory makes no links). */
+/* FS_OP_LINK: a second name for a file, on the disk (mount_link) or in fsd's memory (node_link). */
 static long op_link(struct req *q)
 {
     struct lookup a, b;
@@ -392,8 +394,10 @@ static long op_link(struct req *q)
         return -EPERM;          /* no links to directories, as in every Unix */
     if (on_disk(a.node) != on_disk(b.dir))
         return -EXDEV;
-    if (!on_disk(a.node) || (a.node->type != NODE_FILE && a.node->type != NODE_SYMLINK))
-        return -EPERM;          /* fsd's memory makes no links */
+    if (!on_disk(a.node))
+        return node_link(a.node, b.dir, b.name, b.namelen);
+    if (a.node->type != NODE_FILE && a.node->type != NODE_SYMLINK)
+        return -EPERM;
     return mount_link(a.node, b.dir, b.name, b.namelen);
 }
 

@@ -190,6 +190,18 @@ long create_error(void);
 /* Remove n (a file, or an empty directory) for good. Clients holding its memobj keep it. */
 void node_remove(struct node *n);
 
+/*
+ * A second name, name (len bytes) in memory directory d, for file n in fsd's
+ * memory: a node with n's ino and a handle of n's memobj, so a write through
+ * one name is read through the other and the file goes with its last name
+ * (and its last client). 0, -EPERM (a symbolic link, a boot-image file),
+ * -EMLINK, or -ENOSPC/-ENOMEM.
+ */
+long node_link(struct node *n, struct node *d, const char *name, size_t len);
+
+/* n's permissions or times were set: a memory file's other names (node_link) show the same. */
+void node_attrs_changed(struct node *n);
+
 /* Give a lazy boot-image file its memobj: paged (pager.c), or a copy without the pager. 0 or -errno. */
 long file_load(struct node *n);
 

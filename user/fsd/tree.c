@@ -214,9 +214,72 @@ long create_error(void)
     return fs.nnodes >= MAX_NODES || out_of_handles ? -ENOSPC : -ENOMEM;
 }
 
+/* Is n a name of a file in fsd's memory that has other names (the same ino, the same memobj)? */
+static int memory_linked(const struct node *n)
+{
+    return !n->e2ino && n->type == NODE_FILE && n->links_more;
+}
+
+/* Apply f to every other memory node naming n's file. */
+static void memory_names(struct node *n, void (*f)(struct node *m, const struct node *n))
+{
+    for (struct node *m = fs.ino_hash[n->ino % INO_BUCKETS]; m; m = m->hash_next)
+        if (m != n && m->ino == n->ino && !m->e2ino && m->type == NODE_FILE)
+            f(m, n);
+}
+
+static void one_link_fewer(struct node *m, const struct node *n)
+{
+    m->links_more--;
+}
+
+static void one_link_more(struct node *m, const struct node *n)
+{
+    m->links_more++;
+}
+
+static void same_attrs(struct node *m, const struct node *n)
+{
+    m->perm = n->perm;
+    m->mtime_ns = n->mtime_ns;
+    m->ctime_ns = n->ctime_ns;
+}
+
+long node_link(struct node *n, struct node *d, const char *name, size_t len)
+{
+    if (n->type != NODE_FILE || n->lazy || n->boot_size || !n->mo)
+        return -EPERM;          /* symbolic links, and /bin's files (paged from the boot image, whose
+                                   memobj the pager may let go and make again) */
+    if (n->links_more >= 65000)
+        return -EMLINK;
+    long mo = ks_handle_duplicate(n->mo, KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_MAP | KS_RIGHT_EXECUTE |
+                                             KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE);
+    if (mo < 0)
+        return mo == KS_ERR_NO_HANDLES ? -ENOSPC : -ENOMEM;
+    struct node *m = node_new_numbered(d, name, len, NODE_FILE, n->ino);
+    if (!m) {
+        ks_handle_close((ks_handle_t)mo);
+        return create_error();
+    }
+    m->mo = (ks_handle_t)mo;
+    n->ctime_ns = now_ns();
+    memory_names(m, one_link_more);     /* (n among them) */
+    m->links_more = n->links_more;
+    same_attrs(m, n);
+    return 0;
+}
+
+void node_attrs_changed(struct node *n)
+{
+    if (memory_linked(n))
+        memory_names(n, same_attrs);
+}
+
 /* Remove n (a file, or an empty directory) for good. Clients holding its memobj keep it. */
 void node_remove(struct node *n)
 {
+    if (memory_linked(n))
+        memory_names(n, one_link_fewer);    /* its other names: the file stays theirs */
     disk_node_removed(n);
     dir_unlink(n);
     ino_unhash(n);
