@@ -245,6 +245,12 @@ static void same_attrs(struct node *m, const struct node *n)
     m->ctime_ns = n->ctime_ns;
 }
 
+void node_attrs_changed(struct node *n)
+{
+    if (memory_linked(n))
+        memory_names(n, same_attrs);
+}
+
 long node_link(struct node *n, struct node *d, const char *name, size_t len)
 {
     if (n->type != NODE_FILE || n->lazy || n->boot_size || !n->mo)
@@ -262,17 +268,11 @@ long node_link(struct node *n, struct node *d, const char *name, size_t len)
         return create_error();
     }
     m->mo = (ks_handle_t)mo;
-    n->ctime_ns = now_ns();
     memory_names(m, one_link_more);     /* (n among them) */
     m->links_more = n->links_more;
-    same_attrs(m, n);
+    n->ctime_ns = now_ns();
+    node_attrs_changed(n);              /* every name, the new one too: n's mode and times */
     return 0;
-}
-
-void node_attrs_changed(struct node *n)
-{
-    if (memory_linked(n))
-        memory_names(n, same_attrs);
 }
 
 /* Remove n (a file, or an empty directory) for good. Clients holding its memobj keep it. */
@@ -343,6 +343,7 @@ long file_truncate(struct node *n)
         return -EIO;
     }
     n->mtime_ns = n->ctime_ns = now_ns();
+    node_attrs_changed(n);
     return 0;
 }
 
