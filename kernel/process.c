@@ -89,6 +89,60 @@ int process_pid_alive(uint32_t pid)
     return 0;
 }
 
+/*
+ * Whether caller may signal p by number: p is the caller or below it; or, for
+ * a raise (not a kill), its parent, which fork already gave it a handle to raise on.
+ */
+static int in_reach(const struct process *caller, const struct process *p, uint32_t flags)
+{
+    if (p == caller || (!(flags & KS_SIGNAL_KILL) && p->pid == caller->parent_pid))
+        return 1;
+    return p->acct && caller->acct && account_is_below(p->acct, caller->acct);
+}
+
+static int signal_matches(const struct process *caller, const struct process *p, uint32_t kind,
+                          uint32_t who)
+{
+    if (kind == KS_SIGNAL_PID)
+        return p->pid == who;
+    if (kind == KS_SIGNAL_GROUP)
+        return p->pgid == who;
+    return p != caller && p->acct && caller->acct &&
+           account_is_below(p->acct, caller->acct);     /* KS_SIGNAL_BELOW */
+}
+
+long process_signal(struct process *caller, uint32_t kind, uint32_t who, uint64_t value,
+                    uint32_t flags)
+{
+    long matched = 0, reached = 0;
+    LIST_FOR_EACH(n, tmp, &live) {              /* first count, acting on nothing */
+        const struct process *p = LIST_ENTRY(n, struct process, all_link);
+        if (signal_matches(caller, p, kind, who)) {
+            matched++;
+            reached += in_reach(caller, p, flags);
+        }
+    }
+    if (!reached)
+        return matched ? KS_ERR_ACCESS : KS_ERR_NO_PROCESS;
+again:
+    LIST_FOR_EACH(n, tmp, &live) {
+        struct process *p = LIST_ENTRY(n, struct process, all_link);
+        if (p->state != PROCESS_ALIVE || !signal_matches(caller, p, kind, who) ||
+            !in_reach(caller, p, flags))
+            continue;
+        if (!(flags & KS_SIGNAL_KILL)) {
+            if (value)
+                upcall_raise_process(p, value);     /* touches only p's threads */
+            continue;
+        }
+        int ends_here = p->nthreads == 0;
+        process_exit(p, KS_STATUS_KILLED | value);
+        if (ends_here)          /* its handles closed: other processes may have gone from the list */
+            goto again;         /* (p is not alive now, so each pass ends one more) */
+    }
+    return reached;
+}
+
 void process_times(const struct process *p, uint64_t *user, uint64_t *system, uint64_t *cuser,
                    uint64_t *csystem)
 {
@@ -208,6 +262,7 @@ long process_create(const char *name, uint32_t parent_pid, struct account *creat
     object_init(&p->obj, KS_OBJ_PROCESS, &process_ops);
     account_set(&p->obj, creator);
     p->pid = next_pid++;
+    p->pgid = p->pid;
     list_push_back(&live, &p->all_link);
     p->parent_pid = parent_pid;
     size_t n = strlen(name);

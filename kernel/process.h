@@ -31,6 +31,7 @@ struct process {
     struct object obj;
     uint32_t pid;
     uint32_t parent_pid;
+    uint32_t pgid;                  /* its group, for KS_SIGNAL_GROUP (KS_SYS_PROCESS_GROUP) */
     char name[32];
     enum process_state state;
     uint64_t status;                /* KS_STATUS_* once exiting */
@@ -79,6 +80,18 @@ long process_wait_flags(struct process *p, uint32_t flags, uint64_t *status);
 
 /* 1 if a process with this pid has not ended (is not dead), else 0. */
 int process_pid_alive(uint32_t pid);
+
+/*
+ * KS_SYS_PROCESS_SIGNAL: raise upcall bits `value` on (or, with
+ * KS_SIGNAL_KILL, end with status KS_STATUS_KILLED | value) every living
+ * process that matches kind/who and is in the caller's reach: the caller,
+ * the processes below it in the account tree and, for a raise, its parent
+ * (not for a kill: init is some process's parent). How many are in reach (> 0),
+ * KS_ERR_ACCESS if every match is out of it, KS_ERR_NO_PROCESS if none matches.
+ * Between sched_long_begin and _end: a thread-less process ends here.
+ */
+long process_signal(struct process *caller, uint32_t kind, uint32_t who, uint64_t value,
+                    uint32_t flags);
 
 /* KS_SYS_PROCESS_TIMES: p's CPU time so far, its live threads' included, and its dead children's. */
 void process_times(const struct process *p, uint64_t *user, uint64_t *system, uint64_t *cuser,

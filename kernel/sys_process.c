@@ -96,6 +96,7 @@ long sys_process_fork(sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t pid_out)
     if (r == 0) {
         handle_table_clone(p->handles, cur->handles, KS_OBJ_REPLY);    /* reply ports stay the thread's */
         p->upcall_pc = cur->upcall_pc;
+        p->pgid = cur->pgid;                    /* a child starts in its parent's group */
         p->up_ignore = cur->up_ignore;
         memcpy(p->fault_bit, cur->fault_bit, sizeof p->fault_bit);
         r = thread_create_user(p, pc, sp, arg, &t);
@@ -152,12 +153,18 @@ long sys_process_wait(sysarg_t proc, sysarg_t status_out, sysarg_t flags)
     return r;
 }
 
+/* A kill cause from user space: KS_KILL_BY_REQUEST for 0, a signal's, or 0 if it is none. */
+static uint64_t user_kill_cause(sysarg_t cause)
+{
+    if (cause == 0)
+        return KS_KILL_BY_REQUEST;
+    return cause >= KS_KILL_SIGNAL(1) && cause <= KS_KILL_SIGNAL(64) ? cause : 0;
+}
+
 long sys_process_kill(sysarg_t proc, sysarg_t cause)
 {
     struct object *o;
-    if (cause == 0)
-        cause = KS_KILL_BY_REQUEST;
-    else if (cause < KS_KILL_SIGNAL(1) || cause > KS_KILL_SIGNAL(64))
+    if (!(cause = user_kill_cause(cause)))
         return KS_ERR_INVALID;
     long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_MANAGE, &o, NULL);
     if (r)
@@ -166,6 +173,31 @@ long sys_process_kill(sysarg_t proc, sysarg_t cause)
     process_exit(process_from_object(o), KS_STATUS_KILLED | cause);
     object_put(o);
     sched_long_end();
+    return 0;
+}
+
+long sys_process_signal(sysarg_t kind, sysarg_t who, sysarg_t value, sysarg_t flags)
+{
+    if (kind > KS_SIGNAL_BELOW || who > UINT32_MAX || (flags & ~(sysarg_t)KS_SIGNAL_KILL))
+        return KS_ERR_INVALID;
+    if ((flags & KS_SIGNAL_KILL) && !(value = user_kill_cause(value)))
+        return KS_ERR_INVALID;
+    sched_long_begin();         /* a process without threads ends here */
+    long r = process_signal(current_process(), (uint32_t)kind, (uint32_t)who, value, (uint32_t)flags);
+    sched_long_end();
+    return r;
+}
+
+long sys_process_group(sysarg_t proc, sysarg_t group)
+{
+    struct object *o;
+    if (group == 0 || group > UINT32_MAX)
+        return KS_ERR_INVALID;
+    long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_MANAGE, &o, NULL);
+    if (r)
+        return r;
+    process_from_object(o)->pgid = (uint32_t)group;
+    object_put(o);
     return 0;
 }
 

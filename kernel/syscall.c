@@ -18,6 +18,8 @@ long sys_process_create(sysarg_t name, sysarg_t len);
 long sys_process_exit(sysarg_t status);
 long sys_process_wait(sysarg_t proc, sysarg_t status_out, sysarg_t flags);
 long sys_process_kill(sysarg_t proc, sysarg_t cause);
+long sys_process_signal(sysarg_t kind, sysarg_t who, sysarg_t value, sysarg_t flags);
+long sys_process_group(sysarg_t proc, sysarg_t group);
 long sys_thread_create(sysarg_t proc, sysarg_t pc, sysarg_t sp, sysarg_t arg, sysarg_t tp);
 long sys_thread_exit(sysarg_t code, sysarg_t clear);
 long sys_thread_join(sysarg_t th);
@@ -168,6 +170,8 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_PAGER_LOW_SIZE, sys_pager_low_size),
     ENTRY(KS_SYS_PAGER_ACCESSED, sys_pager_accessed),
     ENTRY(KS_SYS_PAGER_REDIRTY, sys_pager_redirty),
+    ENTRY(KS_SYS_PROCESS_SIGNAL, sys_process_signal),
+    ENTRY(KS_SYS_PROCESS_GROUP, sys_process_group),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

@@ -223,8 +223,6 @@ long emu_vfork_call(int (*func)(void *), void *arg);
 /* The process handle of child pid, or 0 if it is not ours. */
 ks_handle_t emu_kid_handle(uint32_t pid);
 
-/* fn(pid, arg) for every child not yet reaped in process group pgid (0: any). */
-void emu_for_each_kid(uint32_t pgid, long (*fn)(long pid, long arg), long arg);
 
 /*
  * Process groups and sessions, as far as one process can know them: its own,

@@ -162,13 +162,6 @@ ks_handle_t emu_kid_handle(uint32_t pid)
     return 0;
 }
 
-void emu_for_each_kid(uint32_t pgid, long (*fn)(long pid, long arg), long arg)
-{
-    for (int i = 0; i < MAX_KIDS; i++)
-        if (emu.kids[i].pid && (!pgid || emu.kids[i].pgid == pgid))
-            fn(emu.kids[i].pid, arg);
-}
-
 /* ---- ids, process groups, sessions ---- */
 
 long sys_getppid(void)
@@ -203,8 +196,10 @@ long sys_setpgid(long pid, long pgid)
             return -EPERM;          /* a session leader stays in its group */
         uint32_t was = emu.pgid;
         emu.pgid = pgid ? (uint32_t)pgid : emu.pid;
-        if (emu.pgid != was)
+        if (emu.pgid != was) {
+            ks_process_group(KS_PROCESS_SELF, emu.pgid);     /* what kill(-pgrp) finds it by */
             emu_tty_join(KS_PROCESS_SELF, emu.pid, emu.pgid);
+        }
         return 0;
     }
     int i = kid_slot(pid);
@@ -212,8 +207,10 @@ long sys_setpgid(long pid, long pgid)
         return -ESRCH;
     uint32_t was = emu.kids[i].pgid;
     emu.kids[i].pgid = pgid ? (uint32_t)pgid : (uint32_t)pid;
-    if (emu.kids[i].pgid != was)    /* the child may exec before it moves itself (shells race both) */
+    if (emu.kids[i].pgid != was) {  /* the child may exec before it moves itself (shells race both) */
+        ks_process_group(emu.kids[i].h, emu.kids[i].pgid);
         emu_tty_join(emu.kids[i].h, emu.kids[i].pid, emu.kids[i].pgid);
+    }
     return 0;
 }
 
@@ -233,6 +230,7 @@ long sys_setsid(void)
         emu.ctty = 0;
     }
     emu.sid = emu.pgid = emu.pid;
+    ks_process_group(KS_PROCESS_SELF, emu.pid);
     return emu.pid;
 }
 

@@ -6,12 +6,14 @@
  * pending bits (per process and per thread), each thread's mask, and the
  * diversion itself, with the interrupted registers saved on the thread's
  * stack. Everything else is here: the actions (sigaction), the default
- * actions, calling the handler with the mask sigaction asked for, and which
- * processes and threads a kill can reach:
+ * actions, calling the handler with the mask sigaction asked for, and how a
+ * kill reaches its processes and threads:
  *   - this process and its threads (KS_PROCESS_SELF, the threads' handles);
  *   - its children (the handles fork keeps, process.c);
- *   - its parent (a handle with KS_RIGHT_SIGNAL only, inherited over fork).
- * Anything else is ESRCH until a process server knows every process.
+ *   - its parent (a handle with KS_RIGHT_SIGNAL only, inherited over fork);
+ *   - any other pid, a process group, and -1, by number (KS_SYS_PROCESS_SIGNAL),
+ *     where the kernel's rule decides: the processes below this one (its
+ *     children's children, orphans it made) are in reach, the rest is EPERM.
  *
  * SIGKILL to a child is a kernel kill; everything else, SIGKILL to the
  * parent included, is raised and acted on by the receiver's own musl_emu.
@@ -230,6 +232,8 @@ void emu_upcall(long bit, struct ks_upcall_frame *f)
     }
     struct kact a = emu.sigact[sig];
     emu_restart_ok = 1;                         /* an ignored signal restarts what it interrupted */
+    if (emu.pid == 1 && a.handler == SIG_DFL)  /* init takes only what it handles, as on Linux */
+        ks_upcall_return(f);
     if (a.handler == SIG_DFL && (STOP_SIGNALS & SIG_BIT(sig))) {
         stop_here(sig);
         ks_upcall_return(f);                    /* its mask back; what it interrupted restarts */
@@ -342,7 +346,19 @@ static long raise_on(ks_handle_t h, long sig)
     return r < 0 ? (r == KS_ERR_ACCESS ? -EPERM : -ESRCH) : 0;
 }
 
-/* kill for one pid this process can reach: itself, a child, its parent. */
+/*
+ * sig on what the kernel finds by number (KS_SIGNAL_PID, _GROUP, _BELOW):
+ * 0, -EPERM if all of it is out of this process's reach, -ESRCH if nothing
+ * matches. SIGKILL ends them in the kernel, as for a child.
+ */
+static long signal_by_number(uint32_t kind, uint32_t who, long sig)
+{
+    long r = sig == SIGKILL ? ks_process_signal(kind, who, KS_KILL_SIGNAL(SIGKILL), KS_SIGNAL_KILL)
+                            : ks_process_signal(kind, who, sig ? SIG_BIT(sig) : 0, 0);
+    return r > 0 ? 0 : r == KS_ERR_ACCESS ? -EPERM : -ESRCH;
+}
+
+/* kill for one pid: by the handles this process keeps where it has one, else by number. */
 static long kill_one(long pid, long sig)
 {
     if (pid == (long)emu.pid)
@@ -357,7 +373,7 @@ static long kill_one(long pid, long sig)
         return raise_on(emu.parent, sig);
     if (pid == 1 && emu.init_h)
         return raise_on(emu.init_h, sig);
-    return -ESRCH;
+    return pid > UINT32_MAX ? -ESRCH : signal_by_number(KS_SIGNAL_PID, (uint32_t)pid, sig);
 }
 
 long sys_kill(long pid, long sig)
@@ -366,17 +382,11 @@ long sys_kill(long pid, long sig)
         return -EINVAL;
     if (pid > 0)
         return kill_one(pid, sig);
-    if (pid == -1) {                    /* everyone we can reach but ourselves: our children */
-        emu_for_each_kid(0, kill_one, sig);
-        return 0;
-    }
-    uint32_t pgrp = pid == 0 ? emu.pgid : (uint32_t)-pid;  /* a process group: those we know in it */
-    long r = pgrp == emu.pgid ? raise_on(KS_PROCESS_SELF, sig) : -ESRCH;
-    int kids = 0;
-    emu_for_each_kid(pgrp, kill_one, sig);
-    for (int i = 0; i < MAX_KIDS; i++)
-        kids += emu.kids[i].pid && emu.kids[i].pgid == pgrp;
-    return kids ? 0 : r;
+    if (pid == -1)                      /* every process below us */
+        return signal_by_number(KS_SIGNAL_BELOW, 0, sig);
+    if (pid < -(long)UINT32_MAX)
+        return -ESRCH;
+    return signal_by_number(KS_SIGNAL_GROUP, pid == 0 ? emu.pgid : (uint32_t)-pid, sig);
 }
 
 long sys_tgkill(long tgid, long tid, long sig)

@@ -652,6 +652,148 @@ static void signal_kill_parent_child(void)
     signal(SIGUSR2, SIG_DFL);
 }
 
+/* 1 if fd (a pipe's read end) comes to end of file within ms: every writer is gone. */
+static int eof_within(int fd, int ms)
+{
+    char c;
+    struct pollfd p = { fd, POLLIN, 0 };
+    return poll(&p, 1, ms) == 1 && read(fd, &c, 1) == 0;
+}
+
+/* A child that forks a grandchild (pausing; it holds fd), sends its pid on fd, and exits 0. */
+static pid_t leave_orphan(int fd)
+{
+    pid_t a = fork();
+    if (a == 0) {
+        pid_t g = fork();
+        if (g == 0)
+            for (;;)
+                pause();
+        _exit(g > 0 && write(fd, &g, sizeof g) == sizeof g ? 0 : 1);
+    }
+    return a;
+}
+
+/*
+ * kill by number reaches what is below the caller: a grandchild orphaned by
+ * its parent (by pid), a process group of a child and its child; a sibling is
+ * out of reach (EPERM) and a pid nobody has is ESRCH.
+ */
+static void signal_kill_by_number(void)
+{
+    int p[2];
+    pid_t g = 0;
+    REQUIRE(pipe(p) == 0);
+    pid_t a = leave_orphan(p[1]);
+    REQUIRE(a > 0);
+    close(p[1]);
+    CHECK_EQ(exit_status(a), 0);
+    REQUIRE(read(p[0], &g, sizeof g) == sizeof g);
+    CHECK_EQ(kill(g, 0), 0);            /* an orphan now, still below us */
+    CHECK_EQ(kill(g, SIGTERM), 0);
+    CHECK(eof_within(p[0], 5000));      /* its end closed the pipe's last write end */
+    CHECK_ERR(kill(g, 0), ESRCH);
+    close(p[0]);
+
+    REQUIRE(pipe(p) == 0);
+    pid_t b = fork();
+    if (b == 0) {                       /* a group of its own, with a child in it */
+        setpgid(0, 0);
+        pid_t c = fork();
+        if (c == 0)
+            for (;;)
+                pause();
+        char r = 'r';
+        write(p[1], &r, 1);             /* both are there */
+        close(p[1]);
+        for (;;)
+            pause();
+    }
+    REQUIRE(b > 0);
+    CHECK_EQ(setpgid(b, b), 0);         /* as a shell does, in both */
+    close(p[1]);
+    char r;
+    REQUIRE(read(p[0], &r, 1) == 1);
+    CHECK_EQ(kill(-b, SIGTERM), 0);
+    int st;
+    CHECK_EQ(waitpid(b, &st, 0), b);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+    CHECK(eof_within(p[0], 5000));      /* the grandchild in the group ended too */
+    close(p[0]);
+    CHECK_ERR(kill(-b, SIGTERM), ESRCH);
+
+    pid_t s1 = fork();
+    if (s1 == 0)
+        for (;;)
+            pause();
+    REQUIRE(s1 > 0);
+    pid_t s2 = fork();
+    if (s2 == 0) {                      /* its sibling is not below it */
+        int ok = kill(s1, SIGTERM) == -1 && errno == EPERM;
+        ok &= kill(s1, 0) == -1 && errno == EPERM;
+        ok &= kill(999999, 0) == -1 && errno == ESRCH;
+        _exit(ok ? 0 : 1);
+    }
+    REQUIRE(s2 > 0);
+    CHECK_EQ(exit_status(s2), 0);
+    CHECK_EQ(kill(s1, SIGKILL), 0);
+    CHECK_EQ(waitpid(s1, &st, 0), s1);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
+/*
+ * kill(-1) reaches every process below the caller, grandchildren included,
+ * and neither the caller nor its parent; with nothing below, ESRCH.
+ */
+static void signal_kill_all_below(void)
+{
+    int q[2];
+    hits = 0;
+    REQUIRE(on_signal(SIGUSR1, count_hit, 0) == 0);     /* we are the middle's parent */
+    REQUIRE(pipe(q) == 0);
+    pid_t a = fork();
+    if (a == 0) {
+        hits = 0;                       /* (its own count, with the handler inherited) */
+        char r = 'r';
+        pid_t g1 = fork();
+        if (g1 == 0) {
+            signal(SIGUSR1, SIG_DFL);
+            write(q[1], &r, 1);         /* ready */
+            close(q[1]);
+            for (;;)
+                pause();
+        }
+        pid_t g2 = fork();
+        if (g2 == 0) {                  /* and a child of its own, which holds the pipe */
+            signal(SIGUSR1, SIG_DFL);
+            if (fork() == 0)
+                for (;;)
+                    pause();
+            write(q[1], &r, 1);
+            close(q[1]);
+            for (;;)
+                pause();
+        }
+        close(q[1]);
+        int ready = 0, st1, st2, ok = g1 > 0 && g2 > 0;
+        while (ok && ready < 2)
+            ok = read(q[0], &r, 1) == 1 && ++ready;
+        ok &= kill(-1, SIGUSR1) == 0;
+        ok &= waitpid(g1, &st1, 0) == g1 && WIFSIGNALED(st1) && WTERMSIG(st1) == SIGUSR1;
+        ok &= waitpid(g2, &st2, 0) == g2 && WIFSIGNALED(st2) && WTERMSIG(st2) == SIGUSR1;
+        ok &= eof_within(q[0], 5000);   /* the grandchild, an orphan by then, too */
+        ok &= hits == 0;                /* not us */
+        ok &= kill(-1, SIGUSR1) == -1 && errno == ESRCH;    /* nobody left below */
+        _exit(ok ? 0 : 1);
+    }
+    REQUIRE(a > 0);
+    close(q[0]);
+    close(q[1]);
+    CHECK_EQ(exit_status(a), 0);
+    CHECK_EQ(hits, 0);                  /* nor its parent */
+    signal(SIGUSR1, SIG_DFL);
+}
+
 static volatile pthread_t target;
 static volatile int target_ready;
 
@@ -1821,6 +1963,8 @@ static const struct mcase cases[] = {
     { "signal.default_actions", signal_default_actions },
     { "signal.mask_pending_timedwait", signal_mask_pending_timedwait },
     { "signal.kill_parent_child", signal_kill_parent_child },
+    { "signal.kill_by_number", signal_kill_by_number },
+    { "signal.kill_all_below", signal_kill_all_below },
     { "signal.thread_directed", signal_thread_directed },
     { "signal.exec_keeps_ignored", signal_exec_keeps_ignored },
     { "signal.reaping_handler_and_waitpid", signal_reaping_handler_and_waitpid },

@@ -38,7 +38,8 @@
  * so they return at once; the rest are interrupted by a watchdog.
  *
  * What it leaves out, so that a run measures the kernel and not the fuzzer
- * killing itself: exiting or killing itself (nor a handle to itself, which
+ * killing itself: exiting or killing itself (by handle, by pid or by group;
+ * nor a handle to itself, which
  * could kill it later), threads started in its own
  * process (they would run garbage), mappings, unmappings and protection
  * changes at its own code, data and stack (they go to a playground range
@@ -242,6 +243,7 @@ static const uint64_t numbers[] = {
     KS_SYS_MEMOBJ_CREATE_PAGED, KS_SYS_PAGER_REQUESTS, KS_SYS_PAGER_SUPPLY, KS_SYS_PAGER_FAIL,
     KS_SYS_PAGER_DIRTY, KS_SYS_PAGER_WRITEBACK, KS_SYS_PAGER_EVICT, KS_SYS_PAGER_SUPPLY_FROM, KS_SYS_PAGER_USERS,
     KS_SYS_PAGER_LOW_SIZE, KS_SYS_PAGER_ACCESSED, KS_SYS_PAGER_REDIRTY,
+    KS_SYS_PROCESS_SIGNAL, KS_SYS_PROCESS_GROUP,
     KS_SYS_COUNT, KS_SYS_IPC_LAST + 1, 0x7fffffff,
 };
 
@@ -290,6 +292,16 @@ static int sanitize(uint64_t nr, uint64_t a[6])
     switch (nr) {
     case KS_SYS_PROCESS_KILL:
         return a[0] != KS_PROCESS_SELF;
+    case KS_SYS_PROCESS_SIGNAL: {      /* kinds and small numbers often; never a kill that reaches us */
+        if (below(2)) {
+            a[0] = below(4);
+            a[1] = below(64);
+        }
+        struct ks_ids ids = { 0 };
+        ks_self_ids(&ids);
+        return !(a[3] & KS_SIGNAL_KILL) || a[0] == KS_SIGNAL_BELOW ||
+               (a[0] == KS_SIGNAL_PID && a[1] != ids.pid);
+    }
     case KS_SYS_HANDLE_DUPLICATE:       /* a real handle to itself could kill it later */
         return a[0] != KS_PROCESS_SELF;
     case KS_SYS_THREAD_CREATE:

@@ -37,5 +37,6 @@
 #define KS_ERR_TIMED_OUT    (-35)   /* a wait with a deadline reached it */
 #define KS_ERR_IO           (-36)   /* a paged memobj's pager failed the page, or is gone */
 #define KS_ERR_NO_SPACE     (-37)   /* a write at or past the end of a fixed-size memobj */
+#define KS_ERR_NO_PROCESS   (-38)   /* no living process matches (KS_SYS_PROCESS_SIGNAL) */
 
 #endif

@@ -313,9 +313,30 @@ enum ks_syscall {
                                    present (an absent one is not counted). For a write-back the
                                    backing store refused: the next one tries them again; needs
                                    PAGER */
+    KS_SYS_PROCESS_SIGNAL,      /* (kind, who, value, flags) -> how many processes it acted on
+                                   (> 0). Processes by number, not by handle, as POSIX's kill
+                                   names them. kind KS_SIGNAL_PID: the process whose pid is who;
+                                   KS_SIGNAL_GROUP: those whose group (KS_SYS_PROCESS_GROUP) is
+                                   who; KS_SIGNAL_BELOW: every process below the caller. It acts
+                                   only on what is in the caller's reach: itself and the processes
+                                   below it (made by it, or by one below it, whoever their parent
+                                   is now), and for a raise its parent too. value: upcall bits to raise (0: none, only the count);
+                                   with flags KS_SIGNAL_KILL, a kill cause as KS_SYS_PROCESS_KILL
+                                   takes. KS_ERR_ACCESS if what matches is all out of reach,
+                                   KS_ERR_NO_PROCESS if nothing matches */
+    KS_SYS_PROCESS_GROUP,       /* (proc, group) -> 0: the number KS_SIGNAL_GROUP finds it by (a
+                                   process made by KS_SYS_PROCESS_CREATE starts with its own pid,
+                                   a fork child with its parent's; exec keeps it); group > 0;
+                                   needs MANAGE */
 
     KS_SYS_COUNT
 };
+
+/* KS_SYS_PROCESS_SIGNAL's kinds and flag. */
+#define KS_SIGNAL_PID       0
+#define KS_SIGNAL_GROUP     1
+#define KS_SIGNAL_BELOW     2
+#define KS_SIGNAL_KILL      1u      /* value is a kill cause: end the processes (no mask stops it) */
 
 /* The longest name KS_SYS_PROCESS_CREATE takes (the kernel keeps the first 31 bytes). */
 #define KS_NAME_MAX         4096

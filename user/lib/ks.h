@@ -102,6 +102,11 @@ static inline long ks_listener_wait(ks_handle_t listener, uint64_t timeout_ns, u
 static inline long ks_random(void *buf, size_t len) { return KS2(KS_SYS_RANDOM, buf, len); }
 static inline long ks_thread_robust(const void *head, uint32_t owner) { return KS2(KS_SYS_THREAD_ROBUST, head, owner); }
 static inline long ks_pid_alive(uint32_t pid) { return KS1(KS_SYS_PID_ALIVE, pid); }
+static inline long ks_process_signal(uint32_t kind, uint32_t who, uint64_t value, uint32_t flags)
+{
+    return KS4(KS_SYS_PROCESS_SIGNAL, kind, who, value, flags);
+}
+static inline long ks_process_group(ks_handle_t p, uint32_t group) { return KS2(KS_SYS_PROCESS_GROUP, p, group); }
 static inline long ks_process_stopped(uint32_t sig) { return KS1(KS_SYS_PROCESS_STOPPED, sig); }
 static inline long ks_klog(uint32_t op, void *buf, size_t len) { return KS3(KS_SYS_KLOG, op, buf, len); }
 static inline long ks_dma_create(ks_handle_t device, uint64_t size) { return KS2(KS_SYS_DMA_CREATE, device, size); }
