@@ -10,6 +10,7 @@
 #include <kestrel/errors.h>
 #include <kestrel/syscall.h>
 #include "account.h"
+#include "dma.h"
 #include "heap.h"
 #include "kprintf.h"
 #include "memobj.h"
@@ -48,9 +49,10 @@ static void memobj_destroy(struct object *o)
     radix_remove_from(&mo->pages, 0, put_page, NULL);
     pager_detach(mo);
     if (mo->dma_block) {
-        if (device_reset(mo->dma_device))
+        if (device_reset(mo->dma_device)) {
             page_unref(mo->dma_block);  /* gives the account its charge back */
-        else
+            dma_unpin_all(mo);          /* (the device can no longer reach them either) */
+        } else
             kprintf("memobj: a device did not reset; its DMA memory (%lu pages) is kept out of use\n",
                     1ul << mo->dma_order);
         object_put(&mo->dma_device->obj);

@@ -33,6 +33,7 @@ struct memobj {
     void *dma_block;            /* a DMA memobj (also `device`): its RAM, 2^dma_order pages */
     unsigned dma_order;
     struct memobj *dma_device;  /* the device memobj it was made for (held) */
+    void **dma_pins;            /* a DMA memobj: pages of other memobjs pinned through it (dma.h) */
     volatile uint32_t *reset_reg;   /* a device memobj: writing 0 there stops the device's DMA
                                        (virtio's status register), or NULL */
     struct pager *pager;        /* a paged memobj (kernel/pager.h): who supplies missing pages */

@@ -1,6 +1,7 @@
 /*
  * kernel/sys_memobj.c - system calls on memobjs, views and address spaces.
  */
+#include "dma.h"
 #include "handle.h"
 #include "ipc.h"
 #include "memobj.h"
@@ -217,6 +218,48 @@ long sys_dma_addr(sysarg_t m, sysarg_t offset)
     else
         r = (long)(mo->device_pa + offset);
     object_put(&mo->obj);
+    return r;
+}
+
+long sys_dma_pin(sysarg_t m, sysarg_t src, sysarg_t first, sysarg_t count, sysarg_t pa_out)
+{
+    uint64_t pa[DMA_PIN_BATCH];
+    if (count == 0 || count > DMA_PIN_BATCH)
+        return KS_ERR_RANGE;
+    if (!user_range_ok(pa_out, count * sizeof pa[0]))
+        return KS_ERR_FAULT;
+    struct memobj *dma, *mo;
+    long r = with_memobj(m, KS_RIGHT_DMA, &dma);
+    if (r)
+        return r;
+    if ((r = with_memobj(src, KS_RIGHT_READ | KS_RIGHT_WRITE, &mo)) != 0) {
+        object_put(&dma->obj);
+        return r;
+    }
+    if (!memobj_is_dma(dma))
+        r = KS_ERR_INVALID;
+    else if ((r = dma_pin(dma, mo, first, count, pa)) > 0 && copy_to_user(pa_out, pa, count * sizeof pa[0])) {
+        dma_unpin(dma, pa, count);      /* nobody could learn the addresses */
+        r = KS_ERR_FAULT;
+    }
+    object_put(&mo->obj);
+    object_put(&dma->obj);
+    return r;
+}
+
+long sys_dma_unpin(sysarg_t m, sysarg_t pa_in, sysarg_t count)
+{
+    uint64_t pa[DMA_PIN_BATCH];
+    if (count > DMA_PIN_BATCH)
+        return KS_ERR_RANGE;
+    if (copy_from_user(pa, pa_in, count * sizeof pa[0]))
+        return KS_ERR_FAULT;
+    struct memobj *dma;
+    long r = with_memobj(m, KS_RIGHT_DMA, &dma);
+    if (r)
+        return r;
+    r = memobj_is_dma(dma) ? dma_unpin(dma, pa, count) : KS_ERR_INVALID;
+    object_put(&dma->obj);
     return r;
 }
 

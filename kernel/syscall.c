@@ -51,6 +51,8 @@ long sys_process_stopped(sysarg_t sig);
 long sys_klog(sysarg_t op, sysarg_t buf, sysarg_t len);
 long sys_dma_create(sysarg_t device, sysarg_t size);
 long sys_dma_addr(sysarg_t m, sysarg_t offset);
+long sys_dma_pin(sysarg_t m, sysarg_t src, sysarg_t first, sysarg_t count, sysarg_t pa_out);
+long sys_dma_unpin(sysarg_t m, sysarg_t pa_in, sysarg_t count);
 long sys_memobj_create_paged(sysarg_t size, sysarg_t listener, sysarg_t userdata);
 long sys_pager_requests(sysarg_t m, sysarg_t out, sysarg_t max);
 long sys_pager_supply(sysarg_t m, sysarg_t first, sysarg_t buf, sysarg_t count);
@@ -172,6 +174,8 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_PAGER_REDIRTY, sys_pager_redirty),
     ENTRY(KS_SYS_PROCESS_SIGNAL, sys_process_signal),
     ENTRY(KS_SYS_PROCESS_GROUP, sys_process_group),
+    ENTRY(KS_SYS_DMA_PIN, sys_dma_pin),
+    ENTRY(KS_SYS_DMA_UNPIN, sys_dma_unpin),
 };
 
 /* KS_SYS_IPC_FIRST .. KS_SYS_IPC_LAST, entered through entry.S's ipc_entry. */

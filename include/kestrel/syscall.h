@@ -328,6 +328,18 @@ enum ks_syscall {
                                    process made by KS_SYS_PROCESS_CREATE starts with its own pid,
                                    a fork child with its parent's; exec keeps it); group > 0;
                                    needs MANAGE */
+    KS_SYS_DMA_PIN,             /* (DMA memobj, m, first page, pages 1..64, uint64_t pa[]) -> pages:
+                                   lends the device pages of an ordinary memobj m (made zeroed
+                                   where missing; not a device, DMA or paged one) until
+                                   KS_SYS_DMA_UNPIN, writing each one's physical address to pa[i].
+                                   Each holds its page: truncating or closing m frees nothing the
+                                   device may write, and the DMA memobj's end resets the device
+                                   before its pins go. At most 256 pins a DMA memobj
+                                   (KS_ERR_LIMIT). Needs DMA on the DMA memobj, READ and WRITE on
+                                   m */
+    KS_SYS_DMA_UNPIN,           /* (DMA memobj, const uint64_t pa[], count <= 64) -> pages unpinned,
+                                   stopping at the first address not pinned through it (none:
+                                   KS_ERR_INVALID); needs DMA */
 
     KS_SYS_COUNT
 };

@@ -76,6 +76,9 @@ static uint32_t disk_files;     /* FROM_EXT2 slots in use */
 
 static ks_handle_t disk_port;  /* the block driver's client port (KS_HANDLE_NONE: no disk) */
 static uint32_t disk_slot;
+static int disk_pages_ok;       /* the driver offers BLK_OP_READ_PAGES (its BLK_OP_INFO's MR4) */
+static ks_handle_t landing;     /* READ_PAGES's memobj: the device fills its pages, the disk's
+                                   memobj takes them (KS_SYS_PAGER_SUPPLY_FROM), it lets them go */
 
 static struct paged_file files[MAX_PAGED];
 static uint32_t nfiles;         /* slots in use; written by the main thread only */
@@ -102,6 +105,34 @@ static long disk_read(uint64_t off, void *buf, uint64_t bytes)
 }
 
 /*
+ * Supply the disk's pages [first, first + n) with no copy: the driver has the
+ * device write them into `landing`'s pages, which the disk's memobj then
+ * shares and `landing` lets go. 1 if supplied, 0 if not done this way (the
+ * driver or memory would not: read them the copying way), -1 if the device
+ * failed the read.
+ */
+static int disk_supply_pages(const struct paged_file *f, uint64_t first, uint64_t n)
+{
+    uint64_t sectors = n * (KS_PAGE_SIZE / BLK_SECTOR);
+    if (!landing) {
+        long m = disk_pages_ok ? ks_memobj_create(READ_AHEAD * KS_PAGE_SIZE) : -1;
+        if (m < 0)
+            return disk_pages_ok = 0;
+        landing = (ks_handle_t)m;
+    }
+    uint64_t w[KS_IPC_WORDS] = { BLK_OP_READ_PAGES, (f->off + first * KS_PAGE_SIZE) / BLK_SECTOR, sectors, 0 };
+    struct ks_ipc_desc d = { .send_handles = { landing }, .send_nhandles = 1 };
+    long r = ks_ipc_call(disk_port, &d, w, NULL);
+    if (r < 0 || (int64_t)w[0] == -BLK_EIO)
+        return -1;
+    long done = (int64_t)w[0] == (int64_t)(sectors * BLK_SECTOR) ?
+                ks_pager_supply_from(f->mo, first, landing, 0, n) : -1;
+    ks_memobj_truncate(landing, 0);     /* its pages are the disk memobj's alone now */
+    ks_memobj_truncate(landing, READ_AHEAD * KS_PAGE_SIZE);
+    return done >= 0;
+}
+
+/*
  * Supply pages from `first` of f, read ahead: 1 if done, 0 without memory
  * (tries == 1: once; more: with sleeps between), -1 if the boot image could
  * not be read (the page is failed).
@@ -117,6 +148,14 @@ static int supply_once(const struct paged_file *f, uint64_t first, int tries, ui
     uint64_t start = first * KS_PAGE_SIZE;
     uint64_t bytes = f->size - start < n * KS_PAGE_SIZE ? f->size - start : n * KS_PAGE_SIZE;
     long got;
+    if (f->src == FROM_DRIVER && disk_pages_ok && bytes == n * KS_PAGE_SIZE) {
+        int done = disk_supply_pages(f, first, n);
+        if (done != 0) {
+            if (done < 0)
+                ks_pager_fail(f->mo, first, 1);     /* (EIO for the page asked) */
+            return done;
+        }
+    }
     if (f->src == FROM_EXT2) {
         long low = ks_pager_low_size(f->mo);            /* a cut not yet applied to the inode: */
         if (low >= 0 && mount_file_cut(f->e2ino, (uint64_t)low) < 0)      /* now, so no old */
@@ -443,6 +482,7 @@ long disk_attach(struct node *dev, ks_handle_t port)
     if (ks_ipc_call(port, NULL, w, NULL) < 0 || w[0] != 0 || w[1] == 0 || w[1] > (UINT64_MAX >> 10))
         return -EIO;
     uint64_t size = w[1] * BLK_SECTOR;
+    disk_pages_ok = w[4] == 1;
     static ks_handle_t disk_listener;
     pthread_t t;
     pthread_mutex_lock(&slots_lock);

@@ -111,6 +111,14 @@ static inline long ks_process_stopped(uint32_t sig) { return KS1(KS_SYS_PROCESS_
 static inline long ks_klog(uint32_t op, void *buf, size_t len) { return KS3(KS_SYS_KLOG, op, buf, len); }
 static inline long ks_dma_create(ks_handle_t device, uint64_t size) { return KS2(KS_SYS_DMA_CREATE, device, size); }
 static inline long ks_dma_addr(ks_handle_t m, uint64_t offset) { return KS2(KS_SYS_DMA_ADDR, m, offset); }
+static inline long ks_dma_pin(ks_handle_t dma, ks_handle_t m, uint64_t first, uint64_t pages, uint64_t *pa)
+{
+    return KS5(KS_SYS_DMA_PIN, dma, m, first, pages, pa);
+}
+static inline long ks_dma_unpin(ks_handle_t dma, const uint64_t *pa, uint64_t count)
+{
+    return KS3(KS_SYS_DMA_UNPIN, dma, pa, count);
+}
 static inline long ks_memobj_create_paged(uint64_t size, ks_handle_t listener, uint64_t userdata)
 {
     return KS3(KS_SYS_MEMOBJ_CREATE_PAGED, size, listener, userdata);

@@ -49,6 +49,7 @@ enum {
 
 /* Feature bits (as bit numbers of the 64-bit feature set). */
 #define VIRTIO_F_VERSION_1          32
+#define VIRTIO_RING_F_INDIRECT_DESC 28  /* a descriptor may name a table of descriptors */
 
 /* Device IDs. */
 #define VIRTIO_ID_BLOCK             2
@@ -71,6 +72,7 @@ struct virtio_blk_req_header {
 /* The split virtqueue. */
 #define VIRTQ_DESC_F_NEXT   1u
 #define VIRTQ_DESC_F_WRITE  2u          /* the device writes this buffer */
+#define VIRTQ_DESC_F_INDIRECT 4u        /* the buffer is a table of descriptors (INDIRECT_DESC) */
 
 struct virtq_desc {
     uint64_t addr;                      /* physical */
