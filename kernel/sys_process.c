@@ -183,7 +183,10 @@ long sys_process_signal(sysarg_t kind, sysarg_t who, sysarg_t value, sysarg_t fl
     if ((flags & KS_SIGNAL_KILL) && !(value = user_kill_cause(value)))
         return KS_ERR_INVALID;
     sched_long_begin();         /* a process without threads ends here */
-    long r = process_signal(current_process(), (uint32_t)kind, (uint32_t)who, value, (uint32_t)flags);
+    struct process *me = current_process();
+    if (kind == KS_SIGNAL_GROUP && who == 0)
+        who = me->pgid;
+    long r = process_signal(me, (uint32_t)kind, (uint32_t)who, value, (uint32_t)flags);
     sched_long_end();
     return r;
 }
@@ -263,7 +266,8 @@ long sys_futex_wake(sysarg_t addr, sysarg_t count)
 long sys_self_ids(sysarg_t out)
 {
     struct thread *t = current_thread();
-    struct ks_ids ids = { .pid = t->proc->pid, .parent_pid = t->proc->parent_pid, .tid = t->tid };
+    struct ks_ids ids = { .pid = t->proc->pid, .parent_pid = t->proc->parent_pid, .tid = t->tid,
+                          .group = t->proc->pgid };
     return copy_to_user(out, &ids, sizeof ids);
 }
 

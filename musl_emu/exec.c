@@ -129,7 +129,7 @@ static long save_state(ks_handle_t image)
     hdr.magic = EXEC_STATE_MAGIC;
     hdr.umask = emu.umask;
     hdr.ignored = signal_ignored();
-    hdr.pgid = emu.pgid;
+    hdr.pgid = emu_own_pgid();
     hdr.sid = emu.sid;
     hdr.nofile = emu.nofile;
     hdr.had_locks = (uint32_t)locks_any();

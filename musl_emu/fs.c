@@ -707,7 +707,7 @@ long sys_ioctl(long fd, unsigned long req, void *arg)
         if (r < 0)
             return r;
         if (req == TIOCGPGRP)
-            *(int *)arg = r ? (int)r : (int)emu.pgid;   /* none set yet: ours */
+            *(int *)arg = r ? (int)r : (int)emu_own_pgid();   /* none set yet: ours */
         return 0;
     }
     if (f.kind == FD_CONSOLE)

@@ -230,6 +230,8 @@ ks_handle_t emu_kid_handle(uint32_t pid);
  * in the child too, which is what makes it true in the child.
  */
 long sys_getppid(void);
+/* Our process group, as the kernel has it (a parent's setpgid on us changes it there), kept in emu.pgid. */
+uint32_t emu_own_pgid(void);
 long sys_getpgid(long pid);
 long sys_setpgid(long pid, long pgid);
 long sys_getsid(long pid);

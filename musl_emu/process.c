@@ -115,7 +115,8 @@ static void fork_child_setup(void)
             ks_handle_close(emu.kids[i].h);
             emu.kids[i].pid = 0;
         }
-    emu_tty_join(KS_PROCESS_SELF, emu.pid, emu.pgid);   /* a new process of the console's session */
+    if (emu.ctty)                   /* a new process of the console's session (its group: the */
+        emu_tty_join(KS_PROCESS_SELF, emu.pid, emu_own_pgid());     /* parent may have moved it) */
 }
 
 /* fork (clone with no flags but the exit signal): a copy-on-write copy of this process. */
@@ -139,6 +140,7 @@ long emu_fork(void)
         long s = ks_handle_duplicate(KS_PROCESS_SELF, KS_RIGHT_SIGNAL | KS_RIGHT_TRANSFER);
         emu.self_signal = s > 0 ? (ks_handle_t)s : 0;
     }
+    emu_own_pgid();                 /* the child's copy of emu.pgid is the kernel's group */
     long h = ks_process_fork((void *)emu_fork_resume, (void *)ctx.sp, (long)&ctx, &pid);
     if (h < 0)
         return h == KS_ERR_LIMIT || h == KS_ERR_NO_MEMORY || h == KS_ERR_NO_HANDLES ? -EAGAIN : linux_err(h);
@@ -179,10 +181,19 @@ static int kid_slot(long pid)
     return -1;
 }
 
+uint32_t emu_own_pgid(void)
+{
+    struct ks_ids ids;
+    if (ks_self_ids(&ids) == 0 && ids.group && ids.group != emu.pgid)
+        emu.pgid = ids.group;       /* (our parent's setpgid on us changes the kernel's alone; no
+                                       store otherwise: a fork child's page stays shared) */
+    return emu.pgid;
+}
+
 long sys_getpgid(long pid)
 {
     if (pid == 0 || pid == (long)emu.pid)
-        return emu.pgid;
+        return emu_own_pgid();
     int i = kid_slot(pid);
     return i < 0 ? -ESRCH : (long)emu.kids[i].pgid;
 }
@@ -194,12 +205,14 @@ long sys_setpgid(long pid, long pgid)
     if (pid == 0 || pid == (long)emu.pid) {
         if (emu.sid == emu.pid)
             return -EPERM;          /* a session leader stays in its group */
-        uint32_t was = emu.pgid;
+        /*
+         * Told even when nothing seems to change: our parent may have moved
+         * us already, and fsd may have heard our fork's join (the old group)
+         * after its word, so ours comes last.
+         */
         emu.pgid = pgid ? (uint32_t)pgid : emu.pid;
-        if (emu.pgid != was) {
-            ks_process_group(KS_PROCESS_SELF, emu.pgid);     /* what kill(-pgrp) finds it by */
-            emu_tty_join(KS_PROCESS_SELF, emu.pid, emu.pgid);
-        }
+        ks_process_group(KS_PROCESS_SELF, emu.pgid);         /* what kill(-pgrp) finds it by */
+        emu_tty_join(KS_PROCESS_SELF, emu.pid, emu.pgid);
         return 0;
     }
     int i = kid_slot(pid);
@@ -223,7 +236,7 @@ long sys_getsid(long pid)
 
 long sys_setsid(void)
 {
-    if (emu.pgid == emu.pid)
+    if (emu_own_pgid() == emu.pid)
         return -EPERM;              /* a group leader cannot start a session */
     if (emu.ctty) {                 /* a new session has no controlling terminal */
         emu_tty_join(KS_PROCESS_SELF, emu.pid, 0);
@@ -312,8 +325,9 @@ static long wait_for_an_end(long pid, uint32_t watch)
     ks_handle_t l = emu_thread_listener();
     if (!l)
         return ks_thread_sleep(1000000) == KS_ERR_INTERRUPTED && !emu_restart() ? -EINTR : 0;
+    uint32_t own = pid == 0 ? emu_own_pgid() : 0;
     for (int i = 0; i < MAX_KIDS; i++) {
-        if (!emu.kids[i].pid || (pid == 0 && emu.kids[i].pgid != emu.pgid) ||
+        if (!emu.kids[i].pid || (pid == 0 && emu.kids[i].pgid != own) ||
             (pid < -1 && emu.kids[i].pgid != (uint32_t)-pid))
             continue;
         long w = ks_watch(emu.kids[i].h, watch, l, emu.kids[i].pid);
@@ -342,12 +356,13 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
     int nohang = !!(options & WNOHANG);
     uint32_t jobs = (options & WUNTRACED ? KS_WAIT_STOPPED : 0) | (options & WCONTINUED ? KS_WAIT_CONTINUED : 0);
     uintptr_t me = emu_tp();
+    uint32_t own = pid == 0 ? emu_own_pgid() : 0;     /* waitpid(0): our group */
     for (;;) {
         int any = 0, waited = 0;
         for (int i = 0; i < MAX_KIDS; i++) {
             if (!emu.kids[i].pid || (pid > 0 && emu.kids[i].pid != (uint32_t)pid))
                 continue;
-            if ((pid == 0 && emu.kids[i].pgid != emu.pgid) || (pid < -1 && emu.kids[i].pgid != (uint32_t)-pid))
+            if ((pid == 0 && emu.kids[i].pgid != own) || (pid < -1 && emu.kids[i].pgid != (uint32_t)-pid))
                 continue;       /* not in the process group asked for */
             if (emu.kids[i].reaping) {
                 any |= emu.kids[i].reaping != me;   /* our own interrupted wait4 will have it */

@@ -386,7 +386,7 @@ long sys_kill(long pid, long sig)
         return signal_by_number(KS_SIGNAL_BELOW, 0, sig);
     if (pid < -(long)UINT32_MAX)
         return -ESRCH;
-    return signal_by_number(KS_SIGNAL_GROUP, pid == 0 ? emu.pgid : (uint32_t)-pid, sig);
+    return signal_by_number(KS_SIGNAL_GROUP, pid == 0 ? 0 : (uint32_t)-pid, sig);   /* 0: the kernel's ours */
 }
 
 long sys_tgkill(long tgid, long tid, long sig)

@@ -213,10 +213,10 @@ static void blk_refused(void)
     KT_EXPECT_EQ(blk_read(5, 1, b), (long)BLK_SECTOR);
 }
 
-/* READ_PAGES: the sectors, asked for into a memobj the call carries. */
-static long read_pages(uint64_t sector, uint64_t count, ks_handle_t m, uint64_t page)
+/* READ_ or WRITE_PAGES: the sectors, into or from a memobj the call carries. */
+static long pages_call(uint64_t op, uint64_t sector, uint64_t count, ks_handle_t m, uint64_t page)
 {
-    uint64_t words[KS_IPC_WORDS] = { BLK_OP_READ_PAGES, sector, count, page };
+    uint64_t words[KS_IPC_WORDS] = { op, sector, count, page };
     struct ks_ipc_desc d = { .send_handles = { m }, .send_nhandles = m ? 1 : 0 };
     long r = ks_ipc_call(port, &d, words, NULL);
     return r < 0 ? r : (long)words[0];
@@ -236,13 +236,13 @@ static void blk_read_pages(void)
     const uint64_t per = BLK_MAX_BYTES / BLK_SECTOR;
     long m = ks_memobj_create(BLK_MAX_BYTES + KS_PAGE_SIZE);
     KT_ASSERT(m > 0);
-    KT_ASSERT(read_pages(0, 8, (ks_handle_t)m, 0) == 8 * (long)BLK_SECTOR);  /* the driver's pin table made */
+    KT_ASSERT(pages_call(BLK_OP_READ_PAGES, 0, 8, (ks_handle_t)m, 0) == 8 * (long)BLK_SECTOR);  /* the driver's pin table made */
     KT_EXPECT_EQ(ks_memobj_truncate((ks_handle_t)m, 0), 0);
     KT_EXPECT_EQ(ks_memobj_truncate((ks_handle_t)m, BLK_MAX_BYTES + KS_PAGE_SIZE), 0);
     struct ks_kstat k = kstat_now();
     pattern(buf[0], 256, per, 13);      /* (as blk_in_flight left it: killed_under_load expects that) */
     KT_ASSERT(blk_write(256, per, buf[0]) == (long)BLK_MAX_BYTES);
-    KT_EXPECT_EQ(read_pages(256, per, (ks_handle_t)m, 1), (long)BLK_MAX_BYTES);
+    KT_EXPECT_EQ(pages_call(BLK_OP_READ_PAGES, 256, per, (ks_handle_t)m, 1), (long)BLK_MAX_BYTES);
     memset(back[0], 0, BLK_MAX_BYTES);
     KT_ASSERT(ks_memobj_read((ks_handle_t)m, KS_PAGE_SIZE, back[0], BLK_MAX_BYTES) == (long)BLK_MAX_BYTES);
     KT_EXPECT(memcmp(buf[0], back[0], BLK_MAX_BYTES) == 0);
@@ -251,24 +251,55 @@ static void blk_read_pages(void)
     int wrong = 0;
     for (uint64_t s = 0; s < TEST_DISK_SECTORS; s += per) {
         KT_ASSERT(blk_read(s, per, buf[0]) == (long)BLK_MAX_BYTES);
-        KT_ASSERT(read_pages(s, per, (ks_handle_t)m, 0) == (long)BLK_MAX_BYTES);
+        KT_ASSERT(pages_call(BLK_OP_READ_PAGES, s, per, (ks_handle_t)m, 0) == (long)BLK_MAX_BYTES);
         KT_ASSERT(ks_memobj_read((ks_handle_t)m, 0, back[0], BLK_MAX_BYTES) == (long)BLK_MAX_BYTES);
         wrong += memcmp(buf[0], back[0], BLK_MAX_BYTES) != 0;
     }
     KT_EXPECT_EQ(wrong, 0);
-    KT_EXPECT_EQ(read_pages(0, 8, (ks_handle_t)m, 8), (long)(8 * BLK_SECTOR));     /* its last page */
-    KT_EXPECT_EQ(read_pages(0, 12, (ks_handle_t)m, 0), -BLK_EINVAL);  /* not whole pages */
-    KT_EXPECT_EQ(read_pages(0, 8, 0, 0), -BLK_EINVAL);                /* no memobj */
-    KT_EXPECT_EQ(read_pages(0, 16, (ks_handle_t)m, 16), -BLK_EINVAL); /* past its end */
+    KT_EXPECT_EQ(pages_call(BLK_OP_READ_PAGES, 0, 8, (ks_handle_t)m, 8), (long)(8 * BLK_SECTOR));     /* its last page */
+    KT_EXPECT_EQ(pages_call(BLK_OP_READ_PAGES, 0, 12, (ks_handle_t)m, 0), -BLK_EINVAL);  /* not whole pages */
+    KT_EXPECT_EQ(pages_call(BLK_OP_READ_PAGES, 0, 8, 0, 0), -BLK_EINVAL);                /* no memobj */
+    KT_EXPECT_EQ(pages_call(BLK_OP_READ_PAGES, 0, 16, (ks_handle_t)m, 16), -BLK_EINVAL); /* past its end */
     long ro = ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_TRANSFER);
     KT_ASSERT(ro > 0);
-    KT_EXPECT_EQ(read_pages(0, 8, (ks_handle_t)ro, 0), -BLK_EINVAL); /* the device may not write it */
+    KT_EXPECT_EQ(pages_call(BLK_OP_READ_PAGES, 0, 8, (ks_handle_t)ro, 0), -BLK_EINVAL); /* the device may not write it */
     ks_handle_close((ks_handle_t)ro);
-    KT_EXPECT_EQ(read_pages(TEST_DISK_SECTORS - 8, 16, (ks_handle_t)m, 0), -BLK_EINVAL);  /* past the disk */
+    KT_EXPECT_EQ(pages_call(BLK_OP_READ_PAGES, TEST_DISK_SECTORS - 8, 16, (ks_handle_t)m, 0), -BLK_EINVAL);  /* past the disk */
     KT_EXPECT_EQ(ks_memobj_truncate((ks_handle_t)m, 0), 0);
     KT_EXPECT_EQ(blk_read(5, 1, back[0]), (long)BLK_SECTOR);       /* still serving */
     EXPECT_SAME_KSTAT(&k);              /* no page kept pinned */
     ks_handle_close((ks_handle_t)m);
+}
+
+/*
+ * WRITE_PAGES: the device reads the caller's pages, which READ then gives
+ * back (a pattern of our own, then the one blk_in_flight left, which
+ * killed_under_load expects); a handle without WRITE is refused; no page
+ * stays pinned.
+ */
+static void blk_write_pages(void)
+{
+    KT_ASSERT(test_disk);
+    const uint64_t per = BLK_MAX_BYTES / BLK_SECTOR;
+    struct ks_kstat k = kstat_now();
+    long m = ks_memobj_create(BLK_MAX_BYTES + KS_PAGE_SIZE);
+    KT_ASSERT(m > 0);
+    for (uint32_t seed = 99; seed; seed = seed == 99 ? 13 : 0) {
+        pattern(buf[0], 512, per, seed);
+        KT_ASSERT(ks_memobj_write((ks_handle_t)m, KS_PAGE_SIZE, buf[0], BLK_MAX_BYTES) == (long)BLK_MAX_BYTES);
+        KT_EXPECT_EQ(pages_call(BLK_OP_WRITE_PAGES, 512, per, (ks_handle_t)m, 1), (long)BLK_MAX_BYTES);
+        memset(back[0], 0, BLK_MAX_BYTES);
+        KT_ASSERT(blk_read(512, per, back[0]) == (long)BLK_MAX_BYTES);
+        KT_EXPECT(memcmp(buf[0], back[0], BLK_MAX_BYTES) == 0);
+    }
+    long ro = ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_TRANSFER);
+    KT_ASSERT(ro > 0);
+    KT_EXPECT_EQ(pages_call(BLK_OP_WRITE_PAGES, 512, 8, (ks_handle_t)ro, 1), -BLK_EINVAL);
+    ks_handle_close((ks_handle_t)ro);
+    KT_EXPECT_EQ(pages_call(BLK_OP_WRITE_PAGES, 512, 4, (ks_handle_t)m, 1), -BLK_EINVAL);  /* not whole pages */
+    KT_EXPECT_EQ(blk(BLK_OP_FLUSH, 0, 0, NULL, 0, NULL, 0, NULL), 0);
+    ks_handle_close((ks_handle_t)m);
+    EXPECT_SAME_KSTAT(&k);              /* no page kept pinned: the memobj's went with it */
 }
 
 /* ---- DMA memory ---- */
@@ -467,6 +498,7 @@ static const struct ktest_case blk_cases[] = {
     { "in_flight", blk_in_flight },
     { "refused", blk_refused },
     { "read_pages", blk_read_pages },
+    { "write_pages", blk_write_pages },
     { "killed_under_load", blk_killed_under_load },
 };
 KTEST_SUITE(blk_suite, "blk", blk_cases);

@@ -11,10 +11,10 @@
  * kept ("parked") while the driver receives the next call; the device's
  * interrupt, a notification on the same listener, ends them. A write's data
  * is received straight into the request's DMA buffer, and a read's is sent
- * from there: one copy each way, the IPC's. A READ_PAGES request copies
- * nothing: the caller's memobj comes with it, its pages are pinned
- * (KS_SYS_DMA_PIN) and named to the device one by one through the slot's
- * indirect descriptor table, and unpinned when the device is done.
+ * from there: one copy each way, the IPC's. A READ_PAGES or WRITE_PAGES
+ * request copies nothing: the caller's memobj comes with it, its pages are
+ * pinned (KS_SYS_DMA_PIN) and named to the device one by one through the
+ * slot's indirect descriptor table, and unpinned when the device is done.
  *
  * If the driver dies, the kernel resets the device before it frees the DMA
  * memory (kernel/memobj.c), and callers waiting on it get KS_ERR_PEER_CLOSED.
@@ -50,7 +50,7 @@ struct slot {
     ks_handle_t reply;                  /* the caller's parked reply port */
     uint32_t type;                      /* VIRTIO_BLK_T_* */
     uint32_t bytes;
-    uint32_t npages;                    /* READ_PAGES: the pages pinned, at pa */
+    uint32_t npages;                    /* READ_ or WRITE_PAGES: the pages pinned, at pa */
     uint64_t pa[PAGES_MAX];
 };
 
@@ -60,7 +60,7 @@ static struct {
     uint8_t *ring, *data;               /* the two DMA memobjs, mapped */
     uint64_t ring_pa, data_pa;
     ks_handle_t ring_mo;                /* the ring's DMA memobj: pins are made through it */
-    int indirect;                       /* VIRTIO_RING_F_INDIRECT_DESC: READ_PAGES is offered */
+    int indirect;                       /* VIRTIO_RING_F_INDIRECT_DESC: the _PAGES requests are offered */
     uint64_t capacity;                  /* sectors */
     int read_only, can_flush;
     uint16_t last_used;
@@ -220,16 +220,16 @@ static void submit(int i, uint32_t type, uint64_t sector, uint32_t bytes)
     offer(i);
 }
 
-/* Put slot i's READ_PAGES in the queue: its indirect table names the header, each pinned page, the status. */
-static void submit_pages(int i, uint64_t sector)
+/* Put slot i's READ_ or WRITE_PAGES in the queue: its indirect table names the header, each pinned page, the status. */
+static void submit_pages(int i, uint32_t type, uint64_t sector)
 {
     struct virtq_desc *t = (struct virtq_desc *)(dev.ring + RING_TABLES + (unsigned)i * TABLE_BYTES);
     uint32_t n = dev.slot[i].npages;
-    header_set(i, VIRTIO_BLK_T_IN, sector);
+    uint16_t data_flags = (uint16_t)(VIRTQ_DESC_F_NEXT | (type == VIRTIO_BLK_T_IN ? VIRTQ_DESC_F_WRITE : 0));
+    header_set(i, type, sector);
     t[0] = (struct virtq_desc){ header_pa(i), sizeof(struct virtio_blk_req_header), VIRTQ_DESC_F_NEXT, 1 };
     for (uint32_t k = 0; k < n; k++)
-        t[1 + k] = (struct virtq_desc){ dev.slot[i].pa[k], KS_PAGE_SIZE, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT,
-                                        (uint16_t)(2 + k) };
+        t[1 + k] = (struct virtq_desc){ dev.slot[i].pa[k], KS_PAGE_SIZE, data_flags, (uint16_t)(2 + k) };
     t[1 + n] = (struct virtq_desc){ status_pa(i), 1, VIRTQ_DESC_F_WRITE, 0 };
     descs()[3 * i] = (struct virtq_desc){ dev.ring_pa + RING_TABLES + (unsigned)i * TABLE_BYTES,
                                           (n + 2) * (uint32_t)sizeof(struct virtq_desc), VIRTQ_DESC_F_INDIRECT, 0 };
@@ -283,16 +283,17 @@ static long check(const uint64_t w[KS_IPC_WORDS], uint64_t info, uint32_t *type)
         *type = VIRTIO_BLK_T_FLUSH;
         return 0;
     }
-    if (w[0] != BLK_OP_READ && w[0] != BLK_OP_WRITE && w[0] != BLK_OP_READ_PAGES)
+    int pages = w[0] == BLK_OP_READ_PAGES || w[0] == BLK_OP_WRITE_PAGES;
+    if (w[0] != BLK_OP_READ && w[0] != BLK_OP_WRITE && !pages)
         return -BLK_EINVAL;
     if (count == 0 || count > BLK_MAX_BYTES / BLK_SECTOR || sector >= dev.capacity || count > dev.capacity - sector)
         return -BLK_EINVAL;
-    if (w[0] == BLK_OP_READ_PAGES && (!dev.indirect || count % (KS_PAGE_SIZE / BLK_SECTOR)))
+    if (pages && (!dev.indirect || count % (KS_PAGE_SIZE / BLK_SECTOR)))
         return -BLK_EINVAL;
-    *type = w[0] == BLK_OP_WRITE ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
+    *type = w[0] == BLK_OP_WRITE || w[0] == BLK_OP_WRITE_PAGES ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
     if (*type == VIRTIO_BLK_T_OUT && dev.read_only)
         return -BLK_EROFS;
-    if (*type == VIRTIO_BLK_T_OUT &&
+    if (w[0] == BLK_OP_WRITE &&
         (KS_IPC_INFO_BYTES(info) != count * BLK_SECTOR || (info & KS_IPC_INFO_TRUNCATED)))
         return -BLK_EINVAL;             /* the data that arrived must be exactly the sectors named */
     return 0;
@@ -328,7 +329,7 @@ static void serve(int i, ks_handle_t reply, const uint64_t w[KS_IPC_WORDS], uint
     }
     uint32_t bytes = type == VIRTIO_BLK_T_FLUSH ? 0 : (uint32_t)(w[2] * BLK_SECTOR);
     dev.slot[i].npages = 0;
-    if (w[0] == BLK_OP_READ_PAGES && (err = pin(i, m, w[3], bytes / KS_PAGE_SIZE)) != 0) {
+    if ((w[0] == BLK_OP_READ_PAGES || w[0] == BLK_OP_WRITE_PAGES) && (err = pin(i, m, w[3], bytes / KS_PAGE_SIZE)) != 0) {
         answer(reply, err, NULL, 0);
         return;
     }
@@ -339,7 +340,7 @@ static void serve(int i, ks_handle_t reply, const uint64_t w[KS_IPC_WORDS], uint
     if (++dev.in_flight > dev.most_in_flight)
         dev.most_in_flight = dev.in_flight;
     if (dev.slot[i].npages)
-        submit_pages(i, w[1]);
+        submit_pages(i, type, w[1]);
     else
         submit(i, type, type == VIRTIO_BLK_T_FLUSH ? 0 : w[1], bytes);
 }
@@ -383,7 +384,7 @@ static int serve_forever(void)
         else if (r != KS_ERR_INTERRUPTED && r != KS_ERR_NO_MEMORY)
             return stop("receiving", r);    /* (out of memory: try again, a request may end) */
         for (uint32_t k = 0; r >= 0 && k < d.recv_nhandles && k < KS_IPC_MAX_HANDLES; k++)
-            ks_handle_close(d.recv_handles[k]);     /* none is kept: READ_PAGES's pins hold its pages */
+            ks_handle_close(d.recv_handles[k]);     /* none is kept: a _PAGES request's pins hold its pages */
     }
 }
 

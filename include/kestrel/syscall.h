@@ -313,11 +313,13 @@ enum ks_syscall {
                                    present (an absent one is not counted). For a write-back the
                                    backing store refused: the next one tries them again; needs
                                    PAGER */
-    KS_SYS_PROCESS_SIGNAL,      /* (kind, who, value, flags) -> how many processes it acted on
-                                   (> 0). Processes by number, not by handle, as POSIX's kill
-                                   names them. kind KS_SIGNAL_PID: the process whose pid is who;
+    KS_SYS_PROCESS_SIGNAL,      /* (kind, who, value, flags) -> how many processes that match are
+                                   in reach (> 0; ones already ending count, and are left alone).
+                                   Processes by number, not by handle, as POSIX's kill names
+                                   them. kind KS_SIGNAL_PID: the process whose pid is who;
                                    KS_SIGNAL_GROUP: those whose group (KS_SYS_PROCESS_GROUP) is
-                                   who; KS_SIGNAL_BELOW: every process below the caller. It acts
+                                   who (0: the caller's); KS_SIGNAL_BELOW: every process below
+                                   the caller. It acts
                                    only on what is in the caller's reach: itself and the processes
                                    below it (made by it, or by one below it, whoever their parent
                                    is now), and for a raise its parent too. value: upcall bits to raise (0: none, only the count);
@@ -339,7 +341,7 @@ enum ks_syscall {
                                    m */
     KS_SYS_DMA_UNPIN,           /* (DMA memobj, const uint64_t pa[], count <= 64) -> pages unpinned,
                                    stopping at the first address not pinned through it (none:
-                                   KS_ERR_INVALID); needs DMA */
+                                   KS_ERR_INVALID; count 0: 0; over 64: KS_ERR_RANGE); needs DMA */
 
     KS_SYS_COUNT
 };
@@ -403,7 +405,8 @@ _Static_assert(sizeof(struct ks_times) == 64, "ks_times layout is ABI");
 
 /* From KS_SYS_SELF_IDS: the kernel's numbers for the caller (for POSIX emulation, logs). */
 struct ks_ids {
-    uint32_t pid, parent_pid, tid, reserved;
+    uint32_t pid, parent_pid, tid;
+    uint32_t group;             /* KS_SYS_PROCESS_GROUP's number (a parent may have changed it) */
 };
 _Static_assert(sizeof(struct ks_ids) == 16, "ks_ids layout is ABI");
 

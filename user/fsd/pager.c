@@ -79,6 +79,9 @@ static uint32_t disk_slot;
 static int disk_pages_ok;       /* the driver offers BLK_OP_READ_PAGES (its BLK_OP_INFO's MR4) */
 static ks_handle_t landing;     /* READ_PAGES's memobj: the device fills its pages, the disk's
                                    memobj takes them (KS_SYS_PAGER_SUPPLY_FROM), it lets them go */
+static ks_handle_t outgoing;    /* WRITE_PAGES's memobj, mapped at outgoing_at: a sync's write-back
+                                   copies the disk's dirty pages there, the device reads them */
+static uint8_t *outgoing_at;
 
 static struct paged_file files[MAX_PAGED];
 static uint32_t nfiles;         /* slots in use; written by the main thread only */
@@ -92,6 +95,18 @@ static long blk_call(uint64_t op, uint64_t sector, uint64_t count, const void *o
 {
     uint64_t w[KS_IPC_WORDS] = { op, sector, count };
     struct ks_ipc_desc d = { .send_buf = out, .send_len = out_len, .recv_buf = in, .recv_cap = in_cap };
+    long r = ks_ipc_call(disk_port, &d, w, NULL);
+    return r < 0 ? r : (long)w[0];
+}
+
+/*
+ * A READ_ or WRITE_PAGES request on memobj m's pages from its first: the
+ * status, or a KS_ERR_* if the driver is gone.
+ */
+static long blk_call_pages(uint64_t op, uint64_t sector, uint64_t count, ks_handle_t m)
+{
+    uint64_t w[KS_IPC_WORDS] = { op, sector, count, 0 };
+    struct ks_ipc_desc d = { .send_handles = { m }, .send_nhandles = 1 };
     long r = ks_ipc_call(disk_port, &d, w, NULL);
     return r < 0 ? r : (long)w[0];
 }
@@ -120,16 +135,13 @@ static int disk_supply_pages(const struct paged_file *f, uint64_t first, uint64_
             return disk_pages_ok = 0;
         landing = (ks_handle_t)m;
     }
-    uint64_t w[KS_IPC_WORDS] = { BLK_OP_READ_PAGES, (f->off + first * KS_PAGE_SIZE) / BLK_SECTOR, sectors, 0 };
-    struct ks_ipc_desc d = { .send_handles = { landing }, .send_nhandles = 1 };
-    long r = ks_ipc_call(disk_port, &d, w, NULL);
-    if (r < 0 || (int64_t)w[0] == -BLK_EIO)
-        return -1;
-    long done = (int64_t)w[0] == (int64_t)(sectors * BLK_SECTOR) ?
-                ks_pager_supply_from(f->mo, first, landing, 0, n) : -1;
-    ks_memobj_truncate(landing, 0);     /* its pages are the disk memobj's alone now */
-    ks_memobj_truncate(landing, READ_AHEAD * KS_PAGE_SIZE);
-    return done >= 0;
+    long r = blk_call_pages(BLK_OP_READ_PAGES, (f->off + first * KS_PAGE_SIZE) / BLK_SECTOR, sectors, landing);
+    long done = r == (long)(sectors * BLK_SECTOR) ? ks_pager_supply_from(f->mo, first, landing, 0, n) : -1;
+    ks_memobj_truncate(landing, 0);     /* its pages are the disk memobj's alone now (or nobody's: */
+    ks_memobj_truncate(landing, READ_AHEAD * KS_PAGE_SIZE);    /* a failed request's are not used again) */
+    if (r == -BLK_EIO || r == KS_ERR_PEER_CLOSED)
+        return -1;                      /* the device failed it, or the driver is gone */
+    return done >= 0;                   /* (anything else: the copying way may still work) */
 }
 
 /*
@@ -577,11 +589,45 @@ static int dirty_pages(ks_handle_t mo, uint64_t base, uint64_t n, uint64_t bits[
     return any != 0;
 }
 
-static long disk_sync_locked(void)
+/*
+ * Where a sync gathers the pages of one write: outgoing's mapping, if the
+ * driver takes WRITE_PAGES (made at the first sync), else a buffer the write
+ * request copies from.
+ */
+static uint8_t *sync_buffer(void)
 {
     static uint8_t run[BLK_MAX_BYTES];
+    if (!outgoing && disk_pages_ok) {
+        long m = ks_memobj_create(BLK_MAX_BYTES);
+        long at = m > 0 ? ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, 0, 0, BLK_MAX_BYTES,
+                                    KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED) : -1;
+        if (at > 0) {
+            outgoing = (ks_handle_t)m;
+            outgoing_at = (uint8_t *)at;
+        } else if (m > 0) {
+            ks_handle_close((ks_handle_t)m);
+        }
+    }
+    return outgoing ? outgoing_at : run;
+}
+
+/* Write `bytes` from the sync buffer `run` at page `page` of the disk: 1 if the disk took them. */
+static int disk_write_run(const uint8_t *run, uint64_t page, uint64_t bytes)
+{
+    uint64_t sectors = (bytes + BLK_SECTOR - 1) / BLK_SECTOR, sector = page * (KS_PAGE_SIZE / BLK_SECTOR);
+    long r = -BLK_EINVAL;
+    if (run == outgoing_at && bytes % KS_PAGE_SIZE == 0)
+        r = blk_call_pages(BLK_OP_WRITE_PAGES, sector, sectors, outgoing);  /* the device reads the pages */
+    if (r == -BLK_EINVAL)               /* (not whole pages, or the driver could not pin them) */
+        r = blk_call(BLK_OP_WRITE, sector, sectors, run, sectors * BLK_SECTOR, NULL, 0);
+    return r == (long)(sectors * BLK_SECTOR);
+}
+
+static long disk_sync_locked(void)
+{
     if (!disk_port)
         return 0;
+    uint8_t *run = sync_buffer();
     const struct paged_file *f = &files[disk_slot];
     uint64_t npages = (f->size + KS_PAGE_SIZE - 1) / KS_PAGE_SIZE;
     long err = 0;
@@ -601,9 +647,7 @@ static long disk_sync_locked(void)
             uint64_t bytes = k * KS_PAGE_SIZE, at = (base + i) * KS_PAGE_SIZE;
             if (at + bytes > f->size)
                 bytes = f->size - at;           /* the disk's last page: only what is on the disk */
-            uint64_t sectors = (bytes + BLK_SECTOR - 1) / BLK_SECTOR;
-            if (blk_call(BLK_OP_WRITE, (base + i) * (KS_PAGE_SIZE / BLK_SECTOR), sectors, run,
-                         sectors * BLK_SECTOR, NULL, 0) != (long)(sectors * BLK_SECTOR)) {
+            if (!disk_write_run(run, base + i, bytes)) {
                 err = -EIO;     /* the disk did not take them: dirty again, for the next sync */
                 ks_pager_redirty(f->mo, base + i, k);
                 for (uint64_t j = 0; j < k; j++)

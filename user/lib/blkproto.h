@@ -24,7 +24,7 @@
 enum blk_op {
     BLK_OP_INFO = 1,    /* status 0; MR1 = capacity in sectors, MR2 = 1 if read-only,
                            MR3 = requests the driver keeps in flight at once, MR4 = 1 if it
-                           serves READ_PAGES */
+                           serves READ_PAGES and WRITE_PAGES */
     BLK_OP_READ,        /* MR1 = first sector, MR2 = sectors (1..128): status = bytes read,
                            the data in the reply's buffer */
     BLK_OP_WRITE,       /* MR1 = first sector, MR2 = sectors; the data (sectors * 512
@@ -38,6 +38,9 @@ enum blk_op {
                            straight into the memobj's pages from MR3 on (pinned for the
                            request: no copy anywhere); status = bytes read. -EINVAL also
                            when the device cannot (no indirect descriptors): use READ */
+    BLK_OP_WRITE_PAGES, /* as READ_PAGES, the other way: the device reads the data straight
+                           from the memobj's pages (the memobj still needs WRITE: a pin does);
+                           status = bytes written */
 };
 
 #endif
