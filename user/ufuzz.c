@@ -306,7 +306,7 @@ static int sanitize(uint64_t nr, uint64_t a[6])
         return a[0] != KS_PROCESS_SELF;
     case KS_SYS_THREAD_CREATE:
         return a[0] != KS_PROCESS_SELF;
-    case KS_SYS_PROCESS_FORK:           /* the copy ends at once (garbage there would fault) */
+    case KS_SYS_PROCESS_FORK:           /* the copy ends at once (garbage there would fault; account() ends it anyway) */
         if (child_pressure)
             return 0;   /* our pages turn copy-on-write: with no memory, our next write would kill us */
         if (below(4)) {
@@ -378,6 +378,14 @@ static void account(uint64_t nr, const uint64_t a[6], int64_t r)
     case KS_SYS_HANDLE_CLOSE:
         forget((ks_handle_t)a[0]);
         break;
+    case KS_SYS_PROCESS_FORK: {         /* the copy has its turn, then is ended and waited for: */
+        uint64_t status;                /* while it lives our pages are copy-on-write, and with no */
+        ks_thread_yield();              /* memory left our next store to one would kill us */
+        ks_process_kill((ks_handle_t)r);
+        ks_process_wait((ks_handle_t)r, &status);
+        ks_handle_close((ks_handle_t)r);
+        break;
+    }
     case KS_SYS_HANDLE_TRANSFER:
         if (a[3] & KS_TRANSFER_MOVE)
             forget((ks_handle_t)a[1]);
