@@ -89,15 +89,20 @@ int process_pid_alive(uint32_t pid)
     return 0;
 }
 
+/* Whether p is below caller in the account tree: made by it, or by one below it. */
+static int made_below(const struct process *caller, const struct process *p)
+{
+    return p->acct && caller->acct && account_is_below(p->acct, caller->acct);
+}
+
 /*
  * Whether caller may signal p by number: p is the caller or below it; or, for
  * a raise (not a kill), its parent, which fork already gave it a handle to raise on.
  */
 static int in_reach(const struct process *caller, const struct process *p, uint32_t flags)
 {
-    if (p == caller || (!(flags & KS_SIGNAL_KILL) && p->pid == caller->parent_pid))
-        return 1;
-    return p->acct && caller->acct && account_is_below(p->acct, caller->acct);
+    return p == caller || (!(flags & KS_SIGNAL_KILL) && p->pid == caller->parent_pid) ||
+           made_below(caller, p);
 }
 
 static int signal_matches(const struct process *caller, const struct process *p, uint32_t kind,
@@ -107,8 +112,7 @@ static int signal_matches(const struct process *caller, const struct process *p,
         return p->pid == who;
     if (kind == KS_SIGNAL_GROUP)
         return p->pgid == who;
-    return p != caller && p->acct && caller->acct &&
-           account_is_below(p->acct, caller->acct);     /* KS_SIGNAL_BELOW */
+    return made_below(caller, p);       /* KS_SIGNAL_BELOW (never the caller itself) */
 }
 
 long process_signal(struct process *caller, uint32_t kind, uint32_t who, uint64_t value,

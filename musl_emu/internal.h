@@ -223,7 +223,6 @@ long emu_vfork_call(int (*func)(void *), void *arg);
 /* The process handle of child pid, or 0 if it is not ours. */
 ks_handle_t emu_kid_handle(uint32_t pid);
 
-
 /*
  * Process groups and sessions, as far as one process can know them: its own,
  * and its children's (from fork, or a setpgid on them). A shell calls setpgid

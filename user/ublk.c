@@ -406,6 +406,11 @@ static void dma_pins(void)
     ks_handle_close((ks_handle_t)ro);
     again[0] = (uint64_t)ks_dma_addr((ks_handle_t)d, 0);
     KT_EXPECT_EQ(ks_dma_unpin((ks_handle_t)d, again, 1), KS_ERR_INVALID);  /* never pinned */
+    KT_EXPECT_EQ(ks_dma_unpin((ks_handle_t)d, (const uint64_t *)16, 1), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_dma_unpin((ks_handle_t)d, again, 65), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_dma_unpin((ks_handle_t)d, again, 0), 0);
+    r = ks_dma_unpin((ks_handle_t)m, pa, 1);                              /* not DMA memory */
+    KT_EXPECT(r == KS_ERR_INVALID || r == KS_ERR_ACCESS);
     /* Truncated and closed, the memobj's pages stay pinned until unpinned. */
     KT_EXPECT_EQ(ks_memobj_truncate((ks_handle_t)m, 0), 0);
     ks_handle_close((ks_handle_t)m);

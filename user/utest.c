@@ -1101,6 +1101,36 @@ static void process_exec(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * Signals by number and group numbers: every argument the kernel refuses, a
+ * pid nobody has, and the caller itself in its own reach with its group as
+ * KS_SYS_SELF_IDS reports it (a fresh child's kill tests are mproc's).
+ */
+static void process_signal_by_number(void)
+{
+    KT_EXPECT_EQ(ks_process_signal(3, 1, 0, 0), KS_ERR_INVALID);                   /* no such kind */
+    KT_EXPECT_EQ(ks_process_signal(KS_SIGNAL_PID, 1, 0, 2), KS_ERR_INVALID);       /* no such flag */
+    KT_EXPECT_EQ(KS4(KS_SYS_PROCESS_SIGNAL, KS_SIGNAL_PID, 1ull << 32, 0, 0), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_process_signal(KS_SIGNAL_PID, 1, 7, KS_SIGNAL_KILL), KS_ERR_INVALID);  /* no cause */
+    KT_EXPECT_EQ(ks_process_signal(KS_SIGNAL_PID, 0xfffffff0u, 0, 0), KS_ERR_NO_PROCESS);
+    struct ks_ids ids;
+    KT_ASSERT(ks_self_ids(&ids) == 0);
+    KT_EXPECT_EQ(ks_process_signal(KS_SIGNAL_PID, ids.pid, 0, 0), 1);               /* ourselves */
+    KT_EXPECT_EQ(ks_process_group(KS_PROCESS_SELF, 0), KS_ERR_INVALID);
+    KT_EXPECT_EQ(KS2(KS_SYS_PROCESS_GROUP, KS_PROCESS_SELF, 1ull << 32), KS_ERR_INVALID);
+    long weak = ks_handle_duplicate(KS_PROCESS_SELF, KS_RIGHT_SIGNAL);
+    KT_ASSERT(weak > 0);
+    KT_EXPECT_EQ(ks_process_group((ks_handle_t)weak, 12345), KS_ERR_ACCESS);        /* needs MANAGE */
+    ks_handle_close((ks_handle_t)weak);
+    uint32_t was = ids.group;
+    KT_EXPECT_EQ(ks_process_group(KS_PROCESS_SELF, 12345), 0);
+    KT_EXPECT(ks_self_ids(&ids) == 0 && ids.group == 12345);
+    KT_EXPECT_EQ(ks_process_signal(KS_SIGNAL_GROUP, 0, 0, 0), 1);                  /* 0: our group */
+    KT_EXPECT_EQ(ks_process_signal(KS_SIGNAL_GROUP, 12345, 0, 0), 1);
+    KT_EXPECT_EQ(ks_process_group(KS_PROCESS_SELF, was), 0);
+    KT_EXPECT_EQ(ks_process_signal(KS_SIGNAL_GROUP, 12345, 0, 0), KS_ERR_NO_PROCESS);
+}
+
 static const struct ktest_case process_cases[] = {
     { "fork", process_fork },
     { "exec", process_exec },
@@ -1122,6 +1152,7 @@ static const struct ktest_case process_cases[] = {
     { "self_handle", process_self_handle },
     { "write_only_read", process_write_only_read },
     { "exec_only_read", process_exec_only_read },
+    { "signal_by_number", process_signal_by_number },
 };
 KTEST_SUITE(process_suite, "process", process_cases);
 

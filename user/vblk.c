@@ -275,6 +275,12 @@ static void interrupt(void)
     ks_irq_ack(dev.irq);
 }
 
+/* A request whose data is in pages of a memobj it carries (pinned), not in the message. */
+static int pages_op(uint64_t op)
+{
+    return op == BLK_OP_READ_PAGES || op == BLK_OP_WRITE_PAGES;
+}
+
 /* The request's error before the device sees it (0 if it may go), and its virtio type. */
 static long check(const uint64_t w[KS_IPC_WORDS], uint64_t info, uint32_t *type)
 {
@@ -283,7 +289,7 @@ static long check(const uint64_t w[KS_IPC_WORDS], uint64_t info, uint32_t *type)
         *type = VIRTIO_BLK_T_FLUSH;
         return 0;
     }
-    int pages = w[0] == BLK_OP_READ_PAGES || w[0] == BLK_OP_WRITE_PAGES;
+    int pages = pages_op(w[0]);
     if (w[0] != BLK_OP_READ && w[0] != BLK_OP_WRITE && !pages)
         return -BLK_EINVAL;
     if (count == 0 || count > BLK_MAX_BYTES / BLK_SECTOR || sector >= dev.capacity || count > dev.capacity - sector)
@@ -329,7 +335,7 @@ static void serve(int i, ks_handle_t reply, const uint64_t w[KS_IPC_WORDS], uint
     }
     uint32_t bytes = type == VIRTIO_BLK_T_FLUSH ? 0 : (uint32_t)(w[2] * BLK_SECTOR);
     dev.slot[i].npages = 0;
-    if ((w[0] == BLK_OP_READ_PAGES || w[0] == BLK_OP_WRITE_PAGES) && (err = pin(i, m, w[3], bytes / KS_PAGE_SIZE)) != 0) {
+    if (pages_op(w[0]) && (err = pin(i, m, w[3], bytes / KS_PAGE_SIZE)) != 0) {
         answer(reply, err, NULL, 0);
         return;
     }

@@ -319,13 +319,14 @@ enum ks_syscall {
                                    them. kind KS_SIGNAL_PID: the process whose pid is who;
                                    KS_SIGNAL_GROUP: those whose group (KS_SYS_PROCESS_GROUP) is
                                    who (0: the caller's); KS_SIGNAL_BELOW: every process below
-                                   the caller. It acts
-                                   only on what is in the caller's reach: itself and the processes
-                                   below it (made by it, or by one below it, whoever their parent
-                                   is now), and for a raise its parent too. value: upcall bits to raise (0: none, only the count);
+                                   the caller. It acts only on what is in the caller's reach:
+                                   itself and the processes below it (made by it, or by one below
+                                   it, whoever their parent is now), and for a raise its parent
+                                   too. value: upcall bits to raise (0: none, only the count);
                                    with flags KS_SIGNAL_KILL, a kill cause as KS_SYS_PROCESS_KILL
-                                   takes. KS_ERR_ACCESS if what matches is all out of reach,
-                                   KS_ERR_NO_PROCESS if nothing matches */
+                                   takes. KS_ERR_INVALID for another kind or flag, a who over 32
+                                   bits or a cause that is none; KS_ERR_ACCESS if what matches is
+                                   all out of reach, KS_ERR_NO_PROCESS if nothing matches */
     KS_SYS_PROCESS_GROUP,       /* (proc, group) -> 0: the number KS_SIGNAL_GROUP finds it by (a
                                    process made by KS_SYS_PROCESS_CREATE starts with its own pid,
                                    a fork child with its parent's; exec keeps it); group > 0;
