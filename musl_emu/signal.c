@@ -512,10 +512,14 @@ long sys_setitimer(long which, const struct itimerval *val, struct itimerval *ol
 
 void itimer_for_exec(uint64_t *deadline, uint64_t *interval)
 {
+    *deadline = *interval = 0;
+    if (!itimer.started)                /* never set: nothing to take (and no store: a fork child's
+                                           page of this state stays shared) */
+        return;
     lock(&itimer.lock);
-    *deadline = itimer.deadline;
-    *interval = itimer.interval;
-    itimer.deadline = 0;                /* the new program fires it (or this one again, if exec fails) */
+    /* Taken in one step: the helper moves the deadline on with a compare-and-swap, unlocked. */
+    *deadline = __atomic_exchange_n(&itimer.deadline, 0, __ATOMIC_SEQ_CST);
+    *interval = itimer.interval;        /* the new program fires it (or this one again, if exec fails) */
     itimer.change++;
     unlock(&itimer.lock);
     ks_futex_wake(&itimer.change, 1);

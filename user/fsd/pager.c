@@ -219,6 +219,7 @@ static void pay_owed(uint8_t *buf)
 static void serve(ks_handle_t listener, long r, const uint64_t note[2], uint8_t *buf);
 static long disk_slot_flush(uint32_t i);
 static void disk_slots_sweep(void);
+static void disk_slot_let_go(uint32_t i);
 
 /* A pager thread, on listener *arg: the boot image's, or the disk's (whose driver may be slow or stuck). */
 static void *pager_main(void *arg)
@@ -255,14 +256,14 @@ static void serve(ks_handle_t listener, long r, const uint64_t note[2], uint8_t 
     if (slot >= __atomic_load_n(&nfiles, __ATOMIC_ACQUIRE) || !files[slot].mo)
         return;                 /* (a disk file's slot let go since: its memobj is gone) */
     if (note[0] == KS_PAGER_NOTE_CLEAN && files[slot].src == FROM_EXT2 && !files[slot].orphan) {
-        disk_slot_flush(slot);  /* memory is short: its pages into the file system (mount.c's cache and
-                                   the disk's memobj), and the memobj's dirty pages to the disk */
+        disk_slot_flush(slot);  /* memory is short: its pages into the file system (mount.c's cache, */
+        mount_flush();          /* then the disk's memobj), and the memobj's dirty pages to the disk */
         disk_sync();
         return;
     }
     if (note[0] == KS_PAGER_NOTE_UNUSED && mine) {
-        if (files[slot].orphan)
-            disk_slots_sweep();     /* an unlinked file's last close: its inode goes now */
+        if (files[slot].orphan && ks_pager_users(files[slot].mo) == 0)
+            disk_slot_let_go(slot); /* an unlinked file's last close: its inode goes now */
         return;
     }
     if (note[0] != KS_PAGER_NOTE)
@@ -353,21 +354,29 @@ static long disk_slot_flush(uint32_t i)
 }
 
 /* Let go every disk file's memobj that nobody but fsd holds, its changes written first (slots_lock held). */
+/*
+ * Disk file slot i, which nobody but fsd holds: its pages written back (an
+ * orphan's go nowhere), the slot freed, and an orphan's inode released with
+ * its last memobj. Kept if its bytes could not be written back.
+ */
+static void disk_slot_let_go(uint32_t i)
+{
+    uint32_t ino = files[i].e2ino;
+    int orphan = files[i].orphan, others = 0;
+    if (!orphan && disk_slot_flush(i) < 0)
+        return;                 /* (kept: its bytes have nowhere else to be) */
+    disk_slot_free(i);
+    for (uint32_t k = 0; k < nfiles; k++)
+        others |= files[k].mo && files[k].src == FROM_EXT2 && files[k].e2ino == ino;
+    if (orphan && !others)
+        mount_orphan_release(ino);      /* the inode's last memobj gone */
+}
+
 static void disk_slots_sweep(void)
 {
-    for (uint32_t i = 0; i < nfiles; i++) {
-        if (!files[i].mo || files[i].src != FROM_EXT2 || ks_pager_users(files[i].mo) != 0)
-            continue;
-        uint32_t ino = files[i].e2ino;
-        int orphan = files[i].orphan, others = 0;
-        if (!orphan && disk_slot_flush(i) < 0)
-            continue;           /* (kept: its bytes have nowhere else to be) */
-        disk_slot_free(i);
-        for (uint32_t k = 0; k < nfiles; k++)
-            others |= files[k].mo && files[k].src == FROM_EXT2 && files[k].e2ino == ino;
-        if (orphan && !others)
-            mount_orphan_release(ino);      /* the inode's last memobj gone */
-    }
+    for (uint32_t i = 0; i < nfiles; i++)
+        if (files[i].mo && files[i].src == FROM_EXT2 && ks_pager_users(files[i].mo) == 0)
+            disk_slot_let_go(i);
 }
 
 long pager_disk_sync(void)
