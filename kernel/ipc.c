@@ -106,6 +106,12 @@ static int desc_outputs_changed(const struct thread_ipc *ipc)
     return outputs_differ(&ipc->desc, ipc->desc_out_was);
 }
 
+/* 1 if the send part of the copied descriptor is within the limits. */
+static inline int send_part_in_limits(const struct ks_ipc_desc *d)
+{
+    return d->send_len <= KS_IPC_MAX_BUF && d->send_nhandles <= KS_IPC_MAX_HANDLES;
+}
+
 /*
  * Check the copied descriptor for a message that sends (DESC_SEND) and/or
  * receives (DESC_RECV): limits, and buffers mapped for the access they need.
@@ -115,7 +121,7 @@ static long check_desc(const struct ks_ipc_desc *d, int use, int *paged)
     long r;
     if ((use & DESC_RECV) && (r = check_recv_part(d, paged)) != 0)
         return r;
-    if (d->send_len > KS_IPC_MAX_BUF || d->send_nhandles > KS_IPC_MAX_HANDLES)
+    if (!send_part_in_limits(d))
         return KS_ERR_INVALID;
     if (d->send_len && vm_check_access_paged(current_process()->vm, (uintptr_t)d->send_buf, d->send_len, VM_READ,
                                              paged))
@@ -144,13 +150,9 @@ static __attribute__((noinline)) long prefault_bufs(const struct ks_ipc_desc *d)
  * DESC_SEND, take its outgoing handles. A buffer that is not mapped is the
  * caller's error, now, not the peer's later.
  */
-static long take_desc(uint64_t desc, int use)
+static __attribute__((noinline)) long take_desc_copy(uint64_t desc, int use)
 {
     struct thread_ipc *ipc = &current_thread()->ipc;
-    ipc->desc_user = desc;
-    ipc->nhandles = 0;
-    if (!desc)
-        return 0;
     struct ks_ipc_desc *d = &ipc->desc;
     long r = desc_copy_in(ipc, desc, 1);
     if (r)
@@ -198,6 +200,15 @@ static long take_desc(uint64_t desc, int use)
     return 0;
 }
 
+/* take_desc_copy's common case first: no descriptor (words only) costs two stores. */
+static inline long take_desc(uint64_t desc, int use)
+{
+    struct thread_ipc *ipc = &current_thread()->ipc;
+    ipc->desc_user = desc;
+    ipc->nhandles = 0;
+    return desc ? take_desc_copy(desc, use) : 0;
+}
+
 /* Write the descriptor's outputs back to the current thread's memory. */
 static long put_desc(void)
 {
@@ -232,14 +243,17 @@ static long copy_payload(struct thread *from, struct thread *to, uint64_t n)
 }
 
 /*
- * KS_ERR_PAGER_WAIT, with nothing moved, if may_stop (the fast path) and the
- * buffer copy stopped at a page a pager has not supplied yet (the C path then
- * faults the current thread's buffers in first); else 0. The C path never
- * stops here: a page it did not fault in (the peer's, or one evicted since)
- * arrives as an unreadable buffer does. Nobody waits here for a page in
+ * KS_ERR_FAULT, with nothing delivered, if may_stop (the fast path) and the
+ * buffer copy failed: at a page a pager has not supplied yet (the C path then
+ * faults the current thread's buffers in first), or at an unmapped page on
+ * either side (the fast path did not check the sender's buffer; the C path
+ * does, and reports it). Only the receiver's buffer may have changed, as far
+ * as the copy got: bytes it was lent for this receive. Else 0. The C path
+ * never stops here: a page it did not fault in (the peer's, or one evicted
+ * since) arrives as an unreadable buffer does. Nobody waits here for a page in
  * another process's memory: a client could make a server wait for ever.
  */
-static long transfer_payload(struct thread *from, struct thread *to, int may_stop)
+static __attribute__((noinline)) long transfer_payload_all(struct thread *from, struct thread *to, int may_stop)
 {
     struct thread_ipc *s = &from->ipc, *r = &to->ipc;
     uint64_t info = 0;
@@ -248,11 +262,9 @@ static long transfer_payload(struct thread *from, struct thread *to, int may_sto
     if (len) {
         uint64_t n = len < cap ? len : cap;
         if (n && copy_payload(from, to, n) < 0) {
-            if (may_stop && uaccess_missed()) {
-                uaccess_miss_forget();
-                return KS_ERR_PAGER_WAIT;
-            }
             uaccess_miss_forget();
+            if (may_stop)
+                return KS_ERR_FAULT;
             n = 0;      /* unmapped memory on either side: nothing arrives */
         }
         info |= n;
@@ -285,8 +297,26 @@ static long transfer_payload(struct thread *from, struct thread *to, int may_sto
     return 0;
 }
 
+/*
+ * transfer_payload_all's common case first: a message of words only (no
+ * buffer bytes, no handles) sets to's outputs to zero and moves nothing.
+ */
+static inline long transfer_payload(struct thread *from, struct thread *to, int may_stop)
+{
+    const struct thread_ipc *s = &from->ipc;
+    struct thread_ipc *r = &to->ipc;
+    if (s->nhandles || (s->desc_user && s->desc.send_len))
+        return transfer_payload_all(from, to, may_stop);
+    if (r->desc_user) {
+        r->desc.recv_len = 0;
+        r->desc.recv_nhandles = 0;
+    }
+    r->out_info = 0;
+    return 0;
+}
+
 /* Move a whole message from thread `from` to thread `to`: the buffer and handles, then words. */
-static void transfer(struct thread *from, struct thread *to)
+static inline __attribute__((always_inline)) void transfer(struct thread *from, struct thread *to)
 {
     transfer_payload(from, to, 0);
     copy_words(to->ipc.mr, from->ipc.mr, KS_IPC_WORDS);
@@ -310,14 +340,12 @@ static int outputs_stay(const struct thread_ipc *r, uint64_t len)
 /* ---- the rendezvous ---- */
 
 /*
- * Make sure thread t (a receiver: the current thread, or one blocked in
- * receive) has an idle reply port with a handle in its process.
+ * Give thread t a new idle reply port with a handle in its process (an armed
+ * old one lives on through its handle until it is answered).
  */
-static long ensure_reply_port(struct thread *t)
+static __attribute__((noinline)) long new_reply_port(struct thread *t)
 {
     struct thread_ipc *ipc = &t->ipc;
-    if (ipc->rport && ipc->rport->state != REPLY_ARMED && ipc->rport->obj.handles)
-        return 0;       /* reuse: same port, same handle value */
     if (!t->proc->handles)
         return KS_ERR_BAD_STATE;
     struct reply_port *rp = ipc_reply_port_new(t->proc->acct);
@@ -335,8 +363,20 @@ static long ensure_reply_port(struct thread *t)
     return 0;
 }
 
+/*
+ * Make sure thread t (a receiver: the current thread, or one blocked in
+ * receive) has an idle reply port with a handle in its process.
+ */
+static inline long ensure_reply_port(struct thread *t)
+{
+    const struct reply_port *rp = t->ipc.rport;
+    if (rp && rp->state != REPLY_ARMED && rp->obj.handles)
+        return 0;       /* reuse: same port, same handle value */
+    return new_reply_port(t);
+}
+
 /* Hand caller c's message (sent to listener l) to receiver r (both blocked or current); arm r's reply port. */
-static void deliver_call(struct thread *c, struct thread *r, struct listener *l)
+static inline __attribute__((always_inline)) void deliver_call(struct thread *c, struct thread *r, struct listener *l)
 {
     struct reply_port *rp = r->ipc.rport;
     trace_event(TR_IPC_DELIVER, c->tid, r->tid, (uintptr_t)l, c->ipc.mr[0]);
@@ -613,7 +653,8 @@ long ipc_fail(long err, struct thread *answered)
  * descriptor is involved, ours or the receiver's. The receiver returns
  * straight to user mode, so its descriptor outputs must need no writing back;
  * ours, if any, must send no handles, and is copied in and checked as
- * ipc_call's take_desc would. If all is well the buffer is delivered here,
+ * ipc_call's take_desc would, except that the copy itself checks a send buffer
+ * it reads whole. If all is well the buffer is delivered here,
  * exactly as deliver_call would (the words travel in registers), and 0 says
  * the call is past its point of no return. Otherwise nothing was delivered,
  * and the fast path hands the whole call to the C path, which starts over
@@ -624,17 +665,27 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
     struct thread *t = current_thread();
     struct thread_ipc *ipc = &t->ipc;
     int paged = 0;
-    if (desc && (desc_copy_in(ipc, desc, 0) || ipc->desc.send_nhandles ||
-                 check_desc(&ipc->desc, DESC_SEND | DESC_RECV, &paged) || paged)) {
+    if (desc && (desc_copy_in(ipc, desc, 0) || ipc->desc.send_nhandles || !send_part_in_limits(&ipc->desc) ||
+                 check_recv_part(&ipc->desc, &paged) || paged)) {
         uaccess_miss_forget();          /* the C path copies it again (and faults paged buffers in) */
         return 1;
     }
-    if (rcv->ipc.desc_user && !outputs_stay(&rcv->ipc, desc ? ipc->desc.send_len : 0))
+    uint64_t len = desc ? ipc->desc.send_len : 0;
+    if (rcv->ipc.desc_user && !outputs_stay(&rcv->ipc, len))
         return 1;
+    if (len > (rcv->ipc.desc_user ? rcv->ipc.desc.recv_cap : 0) &&
+        (vm_check_access_paged(t->proc->vm, (uintptr_t)ipc->desc.send_buf, len, VM_READ, &paged) || paged))
+        return 1;                       /* truncated: the copy will not read all of our buffer (see below) */
+    /*
+     * Unless the message is cut, our send buffer is not looked up first, as
+     * take_desc would: the copy reads all of it, and if any of it cannot be
+     * read, nothing is delivered and the C path starts over, finds the bad
+     * buffer and says so.
+     */
     ipc->desc_user = desc;
     ipc->nhandles = 0;
     if (transfer_payload(t, rcv, 1)) {
-        uaccess_miss_forget();          /* nothing delivered: the C path waits for the page */
+        uaccess_miss_forget();          /* nothing delivered: the C path waits for the page, or fails */
         return 1;
     }
     return 0;

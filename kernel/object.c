@@ -16,13 +16,12 @@ void object_init(struct object *o, uint32_t type, const struct object_ops *ops)
     live_objects++;
 }
 
-void object_put(struct object *o)
+void object_put_last(struct object *o)
 {
     BUG_ON(o->refs == 0);
-    if (--o->refs == 0) {
-        live_objects--;
-        o->ops->destroy(o);
-    }
+    o->refs = 0;
+    live_objects--;
+    o->ops->destroy(o);
 }
 
 uint64_t object_count(void)

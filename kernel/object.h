@@ -46,8 +46,18 @@ static inline void object_get(struct object *o)
     o->refs++;
 }
 
+/* object_put's last reference (or a kernel bug: none left): the object is destroyed. */
+void object_put_last(struct object *o);
+
 /* Drop a reference; the last one destroys the object. */
-void object_put(struct object *o);
+static inline void object_put(struct object *o)
+{
+    if (o->refs <= 1) {
+        object_put_last(o);
+        return;
+    }
+    o->refs--;
+}
 
 /* Live objects of all types (for leak checks). */
 uint64_t object_count(void);

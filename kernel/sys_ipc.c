@@ -55,18 +55,33 @@ long sys_ipc_notify(sysarg_t client, sysarg_t word)
     return 0;
 }
 
+/*
+ * sys_lookup for the calls that carry messages, its common case inline: a
+ * live handle of the right type with the rights costs a table read and a
+ * reference; anything else goes to sys_lookup for its error.
+ */
+static inline long ipc_lookup(sysarg_t h, uint32_t type, uint32_t rights, struct object **out)
+{
+    struct object *o = h <= INT32_MAX ? handle_peek(current_process()->handles, (ks_handle_t)h, type, rights) : NULL;
+    if (!o)
+        return sys_lookup(h, type, rights, out, NULL);
+    object_get(o);
+    *out = o;
+    return 0;
+}
+
 long sys_ipc_call(sysarg_t port, sysarg_t desc)
 {
     struct object *o;
     ipc_stats.slow_calls++;
-    long r = sys_lookup(port, KS_OBJ_CLIENT, KS_RIGHT_WRITE, &o, NULL);
+    long r = ipc_lookup(port, KS_OBJ_CLIENT, KS_RIGHT_WRITE, &o);
     return r ? ipc_fail(r, NULL) : ipc_call(client_from_object(o), desc);
 }
 
 long sys_ipc_receive(sysarg_t listener, sysarg_t desc)
 {
     struct object *o;
-    long r = sys_lookup(listener, KS_OBJ_LISTENER, KS_RIGHT_READ, &o, NULL);
+    long r = ipc_lookup(listener, KS_OBJ_LISTENER, KS_RIGHT_READ, &o);
     return r ? ipc_fail(r, NULL) : ipc_receive(listener_from_object(o), desc);
 }
 
@@ -74,7 +89,7 @@ long sys_ipc_reply(sysarg_t reply, sysarg_t desc)
 {
     struct object *o;
     ipc_stats.slow_replies++;
-    long r = sys_lookup(reply, KS_OBJ_REPLY, KS_RIGHT_WRITE, &o, NULL);
+    long r = ipc_lookup(reply, KS_OBJ_REPLY, KS_RIGHT_WRITE, &o);
     return r ? ipc_fail(r, NULL) : ipc_reply(reply_from_object(o), desc);
 }
 
@@ -84,13 +99,13 @@ long sys_ipc_reply_receive(sysarg_t reply, sysarg_t desc)
     struct thread *answered = NULL;
     struct object *o;
     ipc_stats.slow_replies++;
-    long r = sys_lookup(reply, KS_OBJ_REPLY, KS_RIGHT_WRITE, &o, NULL);
+    long r = ipc_lookup(reply, KS_OBJ_REPLY, KS_RIGHT_WRITE, &o);
     if (r == 0)
         r = ipc_reply_half(reply_from_object(o), desc, &answered);
     if (r == KS_ERR_PEER_CLOSED || r == KS_ERR_BAD_STATE)
         r = 0;          /* a reply that finds its caller gone does not stop the server serving */
     if (r == 0)
-        r = sys_lookup(current_thread()->ipc.listener_arg, KS_OBJ_LISTENER, KS_RIGHT_READ, &o, NULL);
+        r = ipc_lookup(current_thread()->ipc.listener_arg, KS_OBJ_LISTENER, KS_RIGHT_READ, &o);
     return r ? ipc_fail(r, answered) : ipc_receive_after_reply(listener_from_object(o), desc, answered);
 }
 

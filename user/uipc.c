@@ -1662,6 +1662,51 @@ static void row_call_buf_cut_kept(void)
     row_teardown();
 }
 
+/*
+ * The page below UNMAPPED_ADDR, mapped, so that a buffer may start in it and
+ * run into unmapped memory; its memobj handle, for straddle_unmap, or -1.
+ */
+static long straddle_map(void)
+{
+    long mo = ks_memobj_create(KS_PAGE_SIZE);
+    long at = mo < 0 ? mo : ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, UNMAPPED_ADDR - KS_PAGE_SIZE,
+                                       KS_PAGE_SIZE, KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED | KS_MAP_FIXED);
+    if (at != (long)(UNMAPPED_ADDR - KS_PAGE_SIZE)) {
+        ks_handle_close((ks_handle_t)mo);
+        return -1;
+    }
+    return mo;
+}
+
+static void straddle_unmap(long mo)
+{
+    ks_vm_unmap(KS_PROCESS_SELF, UNMAPPED_ADDR - KS_PAGE_SIZE, KS_PAGE_SIZE);
+    ks_handle_close((ks_handle_t)mo);
+}
+
+/*
+ * As call_buf_kept with, between the two calls, one whose 64 bytes run from
+ * a mapped page into an unmapped one: the fast path's copy fails part-way
+ * and it hands the call to the C path, which finds the bad buffer (FAULT,
+ * nothing delivered) as it would have alone; the last call still goes fast.
+ */
+static void row_call_buf_straddle(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV, .desc = D_RECV_KEEP }, { .op = OP_RR, .desc = D_RECV_KEEP },
+                                      { .op = OP_RR, .desc = D_RECV_KEEP }, { .op = OP_END } };
+    row_setup(s, 1);
+    long mo = straddle_map();
+    KT_ASSERT(mo >= 0);
+    static uint8_t good[64] = { 0x64 };
+    struct ks_ipc_desc d = { .send_buf = good, .send_len = sizeof good };
+    row_call(R.c, &d);
+    struct ks_ipc_desc bad = { .send_buf = (const void *)(UNMAPPED_ADDR - 32), .send_len = 64 };
+    KT_EXPECT_EQ(row_call(R.c, &bad), KS_ERR_FAULT);
+    row_call(R.c, &d);
+    straddle_unmap(mo);
+    row_teardown();
+}
+
 /* A call whose descriptor sends a handle (a copy; the receiver takes none, so it is dropped). */
 static void row_call_desc_handle(void)
 {
@@ -2029,6 +2074,7 @@ FAST_ROW(caller_outputs_stale, 1, 0)
 FAST_ROW(caller_truncated, 0, 0)
 FAST_ROW(call_buf_kept, 1, 2)
 FAST_ROW(call_buf_cut_kept, 1, 1)
+FAST_ROW(call_buf_straddle, 1, 2)
 FAST_ROW(call_desc_handle, 0, 1)
 FAST_ROW(call_desc_bad, 1, 1)
 FAST_ROW(call_desc_hostile, 1, 1)
@@ -2117,6 +2163,7 @@ static const struct ktest_case fast_cases[] = {
     { "caller_truncated", fast_caller_truncated },
     { "call_buf_kept", fast_call_buf_kept },
     { "call_buf_cut_kept", fast_call_buf_cut_kept },
+    { "call_buf_straddle", fast_call_buf_straddle },
     { "call_desc_handle", fast_call_desc_handle },
     { "call_desc_bad", fast_call_desc_bad },
     { "call_desc_hostile", fast_call_desc_hostile },
@@ -2928,6 +2975,17 @@ static void bad_buffers(void)
     watchdog_arm(1000);
     KT_EXPECT_EQ(call_full((ks_handle_t)c, &d, w, &r), KS_ERR_FAULT);
     KT_EXPECT(watchdog_disarm());
+    /* a send buffer whose last bytes run into an unmapped page: the copy starts, fails, delivers nothing */
+    long mo = straddle_map();
+    KT_ASSERT(mo >= 0);
+    memset(&d, 0, sizeof d);
+    d.send_buf = (const void *)(UNMAPPED_ADDR - 32);
+    d.send_len = 64;
+    watchdog_arm(1000);
+    KT_EXPECT_EQ(call_full((ks_handle_t)c, &d, w, &r), KS_ERR_FAULT);
+    KT_EXPECT(watchdog_disarm());
+    KT_EXPECT_EQ(k.calls, 0);
+    straddle_unmap(mo);
     /* an unmapped receive buffer for the reply */
     memset(&d, 0, sizeof d);
     d.recv_buf = (void *)UNMAPPED_ADDR;

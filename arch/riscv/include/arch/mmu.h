@@ -60,6 +60,29 @@ static inline int arch_pte_get(const arch_pte_t *slot, paddr_t *pa, uint32_t *pr
     return 1;
 }
 
+/*
+ * The kernel (direct map) address of user byte va if its page is mapped and
+ * writable, else NULL (then ask arch_pte_slot and the VM): arch_pte_slot's
+ * walk and arch_pte_get's test in one inline leaf, for the IPC copy into
+ * another address space. A device page never qualifies (the direct map holds
+ * RAM only).
+ */
+static inline void *arch_user_kaddr_writable(const struct arch_aspace *as, uintptr_t va)
+{
+    const uint64_t *table = as->root;
+    uint64_t e = 0;
+#pragma GCC unroll 4
+    for (int shift = PAGE_SHIFT + 27; shift >= PAGE_SHIFT; shift -= 9) {     /* Sv48: 4 levels */
+        e = table[(va >> shift) & 511];
+        if (!(e & ARCH_PTE_V))
+            return NULL;
+        table = phys_to_virt((e >> 10) << PAGE_SHIFT);
+    }
+    if ((e & (ARCH_PTE_W | ARCH_PTE_DEVICE)) != ARCH_PTE_W)
+        return NULL;
+    return (char *)table + (va & (PAGE_SIZE - 1));
+}
+
 /* Map the slot's page (at va) to pa with prot (KS_PROT_*), replacing what was there. */
 static inline void arch_pte_set(struct arch_aspace *as, arch_pte_t *slot, uintptr_t va, paddr_t pa,
                                 uint32_t prot)
