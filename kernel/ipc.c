@@ -78,7 +78,7 @@ static long check_recv_part(const struct ks_ipc_desc *d, int *paged)
  * as memory holds them. may_wait: for a page a pager has not supplied yet
  * (the C path; the fast path may not sleep).
  */
-static long desc_copy_in(struct thread_ipc *ipc, uint64_t desc, int may_wait)
+static inline __attribute__((always_inline)) long desc_copy_in(struct thread_ipc *ipc, uint64_t desc, int may_wait)
 {
     struct ks_ipc_desc *d = &ipc->desc;
     long r = may_wait ? copy_from_user(d, desc, sizeof *d) : copy_from_user_nowait(d, desc, sizeof *d);
@@ -225,11 +225,6 @@ static long put_desc(void)
 
 
 /*
- * Move what a message carries beyond its words from thread `from` to thread
- * `to`: buffer (copied once, address space to address space), handles. Sets
- * to's info word and descriptor outputs; notes truncation on both sides.
- */
-/*
  * Copy n bytes of from's send buffer into to's receive buffer. When the sender
  * runs now and the receiver is another process, the sender's bytes are read in
  * place; otherwise both sides are found through their page tables.
@@ -243,6 +238,39 @@ static long copy_payload(struct thread *from, struct thread *to, uint64_t n)
 }
 
 /*
+ * The buffer part of a transfer: copy what fits, set `to`'s recv_len and the
+ * bytes and truncation of *info, mark the sender's descriptor if cut.
+ */
+static inline __attribute__((always_inline)) long move_buffer(struct thread *from, struct thread *to, int may_stop,
+                                                              uint64_t *info)
+{
+    struct thread_ipc *s = &from->ipc, *r = &to->ipc;
+    uint64_t len = s->desc_user ? s->desc.send_len : 0;
+    uint64_t cap = r->desc_user ? r->desc.recv_cap : 0;
+    if (len) {
+        uint64_t n = len < cap ? len : cap;
+        if (n && copy_payload(from, to, n) < 0) {
+            uaccess_miss_forget();
+            if (may_stop)
+                return KS_ERR_FAULT;
+            n = 0;      /* unmapped memory on either side: nothing arrives */
+        }
+        *info |= n;
+        if (n < len) {
+            *info |= KS_IPC_INFO_TRUNCATED;
+            s->desc.flags |= KS_IPC_PEER_TRUNCATED;
+        }
+    }
+    if (r->desc_user)
+        r->desc.recv_len = len;
+    return 0;
+}
+
+/*
+ * Move what a message carries beyond its words from thread `from` to thread
+ * `to`: buffer (copied once, address space to address space), handles. Sets
+ * to's info word and descriptor outputs; notes truncation on both sides.
+ *
  * KS_ERR_FAULT, with nothing delivered, if may_stop (the fast path) and the
  * buffer copy failed: at a page a pager has not supplied yet (the C path then
  * faults the current thread's buffers in first), or at an unmapped page on
@@ -257,24 +285,8 @@ static __attribute__((noinline)) long transfer_payload_all(struct thread *from, 
 {
     struct thread_ipc *s = &from->ipc, *r = &to->ipc;
     uint64_t info = 0;
-    uint64_t len = s->desc_user ? s->desc.send_len : 0;
-    uint64_t cap = r->desc_user ? r->desc.recv_cap : 0;
-    if (len) {
-        uint64_t n = len < cap ? len : cap;
-        if (n && copy_payload(from, to, n) < 0) {
-            uaccess_miss_forget();
-            if (may_stop)
-                return KS_ERR_FAULT;
-            n = 0;      /* unmapped memory on either side: nothing arrives */
-        }
-        info |= n;
-        if (n < len) {
-            info |= KS_IPC_INFO_TRUNCATED;
-            s->desc.flags |= KS_IPC_PEER_TRUNCATED;
-        }
-    }
-    if (r->desc_user)
-        r->desc.recv_len = len;
+    if (move_buffer(from, to, may_stop, &info))
+        return KS_ERR_FAULT;
     uint32_t got = 0;
     for (uint32_t i = 0; i < s->nhandles; i++) {
         struct object *o = s->handles[i];
@@ -297,16 +309,31 @@ static __attribute__((noinline)) long transfer_payload_all(struct thread *from, 
     return 0;
 }
 
+/* transfer_payload_all for a message with a buffer and no handles: the common case with a buffer. */
+static __attribute__((noinline)) long transfer_buffer_only(struct thread *from, struct thread *to, int may_stop)
+{
+    uint64_t info = 0;
+    if (move_buffer(from, to, may_stop, &info))
+        return KS_ERR_FAULT;
+    if (to->ipc.desc_user)
+        to->ipc.desc.recv_nhandles = 0;
+    to->ipc.out_info = info;
+    return 0;
+}
+
 /*
- * transfer_payload_all's common case first: a message of words only (no
- * buffer bytes, no handles) sets to's outputs to zero and moves nothing.
+ * transfer_payload_all's common cases first: a message of words only (no
+ * buffer bytes, no handles) sets to's outputs to zero and moves nothing; one
+ * with a buffer and no handles skips the handles' loop.
  */
 static inline long transfer_payload(struct thread *from, struct thread *to, int may_stop)
 {
     const struct thread_ipc *s = &from->ipc;
     struct thread_ipc *r = &to->ipc;
-    if (s->nhandles || (s->desc_user && s->desc.send_len))
+    if (s->nhandles)
         return transfer_payload_all(from, to, may_stop);
+    if (s->desc_user && s->desc.send_len)
+        return transfer_buffer_only(from, to, may_stop);
     if (r->desc_user) {
         r->desc.recv_len = 0;
         r->desc.recv_nhandles = 0;

@@ -25,7 +25,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <arch/arch.h>
 #include <arch/memlayout.h>
+#include <kestrel/errors.h>
 
 /* 1 if [addr, addr+len) is inside user space (len 0 is always fine). */
 static inline int user_range_ok(uintptr_t addr, size_t len)
@@ -38,9 +40,20 @@ long copy_from_user(void *dst, uintptr_t usrc, size_t len);
 long copy_to_user(uintptr_t udst, const void *src, size_t len);
 long clear_user(uintptr_t udst, size_t len);
 
-/* 0 or KS_ERR_FAULT; never sleep (a pager's missing page is asked for and noted). */
-long copy_from_user_nowait(void *dst, uintptr_t usrc, size_t len);
-long copy_to_user_nowait(uintptr_t udst, const void *src, size_t len);
+/* 0 or KS_ERR_FAULT; never sleep (a pager's missing page is asked for and noted). Inline: IPC's descriptors. */
+static inline long copy_from_user_nowait(void *dst, uintptr_t usrc, size_t len)
+{
+    if (!user_range_ok(usrc, len))
+        return KS_ERR_FAULT;
+    return arch_copy_user(dst, (const void *)usrc, len) ? KS_ERR_FAULT : 0;
+}
+
+static inline long copy_to_user_nowait(uintptr_t udst, const void *src, size_t len)
+{
+    if (!user_range_ok(udst, len))
+        return KS_ERR_FAULT;
+    return arch_copy_user((void *)udst, src, len) ? KS_ERR_FAULT : 0;
+}
 
 /* 1 if the current thread's last kernel copy stopped at a page its pager has not supplied. */
 int uaccess_missed(void);
