@@ -70,13 +70,18 @@ void handle_table_destroy(struct handle_table *t)
     destroying = 0;
 }
 
-/* Put o in a free slot of t; with `counted`, the caller's reference and handle count go with it. */
+/*
+ * Put o in the lowest free slot of t (searched from first_free, below which
+ * none is free); with `counted`, the caller's reference and handle count go
+ * with it.
+ */
 static ks_handle_t install(struct handle_table *t, struct object *o, uint32_t rights, int counted)
 {
-    for (int i = 0; i < KS_HANDLE_MAX; i++) {
+    for (uint32_t i = t->first_free; i < KS_HANDLE_MAX; i++) {
         struct handle_entry *e = &t->slots[i];
         if (e->obj)
             continue;
+        t->first_free = i + 1;
         if (!counted) {
             object_get(o);
             o->handles++;
@@ -86,6 +91,7 @@ static ks_handle_t install(struct handle_table *t, struct object *o, uint32_t ri
         t->used++;
         return (ks_handle_t)(e->gen << SLOT_BITS | (uint32_t)i);
     }
+    t->first_free = KS_HANDLE_MAX;
     return KS_ERR_NO_HANDLES;
 }
 
@@ -142,13 +148,22 @@ int handle_lookup(struct handle_table *t, ks_handle_t h, uint32_t type, uint32_t
     return 0;
 }
 
+/* Slot e of t is about to be emptied: one handle fewer, and install's search may have to start there. */
+static void slot_emptied(struct handle_table *t, struct handle_entry *e)
+{
+    uint32_t i = (uint32_t)(e - t->slots);
+    t->used--;
+    if (i < t->first_free)
+        t->first_free = i;
+}
+
 int handle_take(struct handle_table *t, ks_handle_t h, struct object **out, uint32_t *rights)
 {
     struct handle_entry *e = entry_of(t, h);
     if (!e)
         return KS_ERR_BAD_HANDLE;
     *rights = e->rights;
-    t->used--;
+    slot_emptied(t, e);
     *out = unlink_entry(e);
     return 0;
 }
@@ -158,7 +173,7 @@ int handle_close(struct handle_table *t, ks_handle_t h)
     struct handle_entry *e = entry_of(t, h);
     if (!e)
         return KS_ERR_BAD_HANDLE;
-    t->used--;
+    slot_emptied(t, e);
     drop(e);
     return 0;
 }

@@ -26,6 +26,7 @@ struct account;
 struct handle_table {
     struct handle_entry slots[KS_HANDLE_MAX];
     uint32_t used;
+    uint32_t first_free;                /* no free slot below it: where install's search starts */
     struct account *acct;               /* charged for the table (kernel/account.h) */
     struct handle_table *next_dying;    /* handle_table_destroy's worklist */
 };
@@ -58,6 +59,15 @@ ks_handle_t handle_install(struct handle_table *t, struct object *o, uint32_t ri
 int handle_lookup(struct handle_table *t, ks_handle_t h, uint32_t type, uint32_t rights,
                   struct object **out, uint32_t *rights_out);
 
+/* The live entry h names in t, or NULL (a pseudo-handle, a free slot, a stale generation). */
+static inline const struct handle_entry *handle_entry_of(const struct handle_table *t, ks_handle_t h)
+{
+    const struct handle_entry *e = &t->slots[(uint32_t)h & (KS_HANDLE_MAX - 1)];
+    if (h < KS_HANDLE_MAX || !e->obj || e->gen != (uint32_t)h >> 8)
+        return NULL;
+    return e;
+}
+
 /*
  * handle_lookup's common case inline, without taking a reference: the object
  * if h is live, of `type`, with `rights`, else NULL (then call handle_lookup
@@ -68,9 +78,8 @@ int handle_lookup(struct handle_table *t, ks_handle_t h, uint32_t type, uint32_t
 static inline struct object *handle_peek(const struct handle_table *t, ks_handle_t h, uint32_t type,
                                          uint32_t rights)
 {
-    const struct handle_entry *e = &t->slots[(uint32_t)h & (KS_HANDLE_MAX - 1)];
-    if (h < KS_HANDLE_MAX || !e->obj || e->gen != (uint32_t)h >> 8 || e->obj->type != type ||
-        (e->rights & rights) != rights)
+    const struct handle_entry *e = handle_entry_of(t, h);
+    if (!e || e->obj->type != type || (e->rights & rights) != rights)
         return NULL;
     return e->obj;
 }
