@@ -2,8 +2,9 @@
  * kernel/handle.h - per-process handle tables.
  *
  * A table maps handle values (see <kestrel/handle.h>: slot in the low 8 bits,
- * generation above) to (object, rights). Every syscall resolves handles through
- * handle_lookup, which checks, in this order: the value names a live slot of
+ * generation above) to (object, rights). Every syscall resolves handles as
+ * handle_lookup does (sys_lookup and the IPC calls inline its common case),
+ * checking, in this order: the value names a live slot of
  * the right generation (else KS_ERR_BAD_HANDLE), the object has the expected
  * type (KS_ERR_WRONG_TYPE), the handle has every right asked for (KS_ERR_ACCESS).
  */

@@ -685,7 +685,9 @@ long ipc_fail(long err, struct thread *answered)
  * exactly as deliver_call would (the words travel in registers), and 0 says
  * the call is past its point of no return. Otherwise nothing was delivered,
  * and the fast path hands the whole call to the C path, which starts over
- * (what this wrote is the current thread's scratch, which take_desc rewrites).
+ * (what this wrote is the current thread's scratch, which take_desc rewrites,
+ * and after a copy that failed part-way, bytes in the receiver's buffer,
+ * which include/kestrel/ipc.h leaves unspecified while it waits).
  */
 long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
 {

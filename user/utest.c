@@ -2614,10 +2614,10 @@ static void limits_handles(void)
     if (r > 0)
         dups[n++] = r;
     KT_EXPECT_EQ(ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_READ), KS_ERR_NO_HANDLES);
-    /* The lowest free slot is taken first, whichever was closed last. */
+    /* The lowest free slot is taken first, though the highest was closed last. */
     long lo = dups[0], hi = dups[n - 1];
-    KT_EXPECT_EQ(ks_handle_close((ks_handle_t)hi), 0);
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)lo), 0);
+    KT_EXPECT_EQ(ks_handle_close((ks_handle_t)hi), 0);
     dups[0] = ks_handle_duplicate((ks_handle_t)m, KS_RIGHTS_ALL & 0x3f);
     dups[n - 1] = ks_handle_duplicate((ks_handle_t)m, KS_RIGHTS_ALL & 0x3f);
     KT_EXPECT_EQ(dups[0] & 0xff, lo & 0xff);

@@ -11,13 +11,17 @@
  * is words only) may give the descriptor for its next receive. Then the last
  * check of the ladder is one C call, ipc_fast_call_desc or ipc_fast_reply_desc
  * (kernel/ipc.c), which checks the descriptors with the C path's own code, and
- * for a call delivers the buffer.
+ * for a call delivers the buffer (a send buffer that is not cut is checked by
+ * that copy itself: if any of it cannot be read, the call goes to the C path
+ * with nothing delivered, though the waiting receiver's buffer may hold the
+ * bytes the copy got to, as include/kestrel/ipc.h allows).
  *
  * Entered from ipc_entry (entry.S) with: tp = current thread, the user's sp,
  * ra, gp, tp, sepc and s0-s11 in its frame, a0 = port handle, a1 = descriptor,
  * t3 = listener (reply-and-receive). Scratch: ra, gp, t4-t6, s0-s11.
  *
- * Each path is a ladder of read-only checks, one line and one reason each; any
+ * Each path is a ladder of checks that change nothing (but for the receive
+ * buffer just described), one line and one reason each; any
  * failure jumps to ipc_bail, which puts back the user's s0-s4 (used as scratch
  * here) and hands the whole call to the C path (ipc_slow in entry.S), which
  * starts over with its own checks in its own order and so gives the result the
@@ -204,8 +208,9 @@ ipc_call_commit:
 
 /*
  * A call with a descriptor on either side: kernel/ipc.c checks ours (a
- * buffer, no handles) and that the receiver's outputs need no writing back,
- * and if so delivers the buffer, which commits the call. The receiver's info
+ * buffer, no handles; the buffer itself by copying it, unless it is cut) and
+ * that the receiver's outputs need no writing back, and if so delivers the
+ * buffer, which commits the call. The receiver's info
  * word (bytes received, truncation) comes from there.
  */
 ipc_call_desc:

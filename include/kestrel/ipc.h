@@ -30,6 +30,12 @@
  * writing back to the receiver's descriptor, and so does a reply-and-receive
  * whose reply is words only; everything else the C path (kernel/ipc.c), with
  * identical results.
+ *
+ * A receive buffer is lent to the kernel while its thread waits: what it
+ * holds past the bytes of the message finally received (recv_len) is not
+ * specified. A call whose send buffer turns out to be partly unreadable
+ * fails with KS_ERR_FAULT and is delivered to nobody, but the fast path may
+ * have copied its readable start into a waiting receiver's buffer first.
  */
 #ifndef KESTREL_IPC_H
 #define KESTREL_IPC_H

@@ -64,8 +64,9 @@ static inline int arch_pte_get(const arch_pte_t *slot, paddr_t *pa, uint32_t *pr
  * The kernel (direct map) address of user byte va if its page is mapped and
  * writable, else NULL (then ask arch_pte_slot and the VM): arch_pte_slot's
  * walk and arch_pte_get's test in one inline leaf, for the IPC copy into
- * another address space. A device page never qualifies (the direct map holds
- * RAM only).
+ * another address space. A device page never qualifies (it is not RAM the
+ * kernel may write through the direct map). User page tables hold 4 KiB
+ * leaves only (no superpages), which the walk relies on.
  */
 static inline void *arch_user_kaddr_writable(const struct arch_aspace *as, uintptr_t va)
 {
