@@ -72,7 +72,7 @@ void schedule(void)
         zombie = prev;
     switches++;
     trace_event(TR_SWITCH, next->tid, 0, 0, 0);
-    arch_switch_aspace(next);
+    arch_switch_aspace(&next->arch);
     arch_switch(prev, next);
     reap_zombie();
 }
@@ -167,7 +167,7 @@ long sched_block_handoff(struct thread *next, long next_result, int interruptibl
     t->waiting_on = NULL;
     switches++;
     trace_event(TR_SWITCH, next->tid, 0, 0, 0);
-    arch_switch_aspace(next);
+    arch_switch_aspace(&next->arch);
     arch_switch(t, next);
     reap_zombie();
     return t->wake_result;

@@ -70,12 +70,23 @@ static inline long ipc_lookup(sysarg_t h, uint32_t type, uint32_t rights, struct
     return 0;
 }
 
-long sys_ipc_call(sysarg_t port, sysarg_t desc)
+/* sys_ipc_call for a port handle that is not a live client port with the write right (its error). */
+static __attribute__((noinline)) long call_lookup_slow(sysarg_t port, sysarg_t desc)
 {
     struct object *o;
-    ipc_stats.slow_calls++;
-    long r = ipc_lookup(port, KS_OBJ_CLIENT, KS_RIGHT_WRITE, &o);
+    long r = sys_lookup(port, KS_OBJ_CLIENT, KS_RIGHT_WRITE, &o, NULL);
     return r ? ipc_fail(r, NULL) : ipc_call(client_from_object(o), desc);
+}
+
+long sys_ipc_call(sysarg_t port, sysarg_t desc)
+{
+    ipc_stats.slow_calls++;
+    struct object *o = port <= INT32_MAX ? handle_peek(current_process()->handles, (ks_handle_t)port,
+                                                       KS_OBJ_CLIENT, KS_RIGHT_WRITE) : NULL;
+    if (!o)
+        return call_lookup_slow(port, desc);    /* (no object on our stack: no frame here) */
+    object_get(o);
+    return ipc_call(client_from_object(o), desc);
 }
 
 long sys_ipc_receive(sysarg_t listener, sysarg_t desc)

@@ -250,9 +250,3 @@ void arch_aspace_activate_kernel(void)
     write_satp(SATP_MODE_SV48 | virt_to_phys(kernel_root_table()) >> PAGE_SHIFT);
 }
 
-void arch_switch_aspace(struct thread *next)
-{
-    csr_clear(sstatus, SSTATUS_FS);     /* its first FP use traps (arch/riscv/fp.c) */
-    if (next->arch.satp)
-        write_satp(next->arch.satp);
-}

@@ -34,7 +34,7 @@ void arch_thread_exec(struct thread *t, const struct arch_aspace *as, uint64_t p
     f->sepc = pc - 4;               /* the ecall return (entry.S) steps over 4 bytes */
     t->arch.satp = as->satp;
     arch_fp_forget(t);              /* the new program's first FP use starts from zero */
-    arch_switch_aspace(t);
+    arch_switch_aspace(&t->arch);
 }
 
 void arch_thread_init_kernel(struct thread *t, uint64_t kstack_top, long (*fn)(void *), void *arg)

@@ -101,8 +101,17 @@ void arch_thread_init_kernel(struct thread *t, uint64_t kstack_top, long (*fn)(v
 /* Save the running thread's registers in prev, continue as next (tp becomes next). */
 void arch_switch(struct thread *prev, struct thread *next);
 
-/* Switch the hart to next's address space if it has one and it differs; FP goes off. */
-void arch_switch_aspace(struct thread *next);
+/*
+ * Switch the hart to the address space of the thread whose arch part is next,
+ * if it has one (ASIDs: no TLB flush, and writing the value satp holds
+ * changes nothing); FP goes off, so its first use traps (arch/riscv/fp.c).
+ */
+static inline void arch_switch_aspace(const struct arch_thread *next)
+{
+    __asm__ volatile("csrc sstatus, %0" :: "r"(3ul << 13) : "memory");      /* sstatus.FS */
+    if (next->satp)
+        __asm__ volatile("csrw satp, %0" :: "r"(next->satp) : "memory");
+}
 
 /* t has exited: its FP registers (if loaded) are nobody's now, its save area goes. */
 void arch_fp_forget(struct thread *t);
