@@ -209,11 +209,11 @@ static inline long take_desc(uint64_t desc, int use)
     return desc ? take_desc_copy(desc, use) : 0;
 }
 
-/* Write the descriptor's outputs back to the current thread's memory. */
-static long put_desc(void)
+/* put_desc when there is a descriptor: write its outputs back unless memory has them already. */
+static __attribute__((noinline)) long put_desc_outputs(void)
 {
     struct thread_ipc *ipc = &current_thread()->ipc;
-    if (!ipc->desc_user || !desc_outputs_changed(ipc))
+    if (!desc_outputs_changed(ipc))
         return 0;       /* the caller's memory says so already (steady state) */
     /* No wait here: the message is delivered already (the descriptor was read at the start). */
     long r = copy_to_user_nowait(ipc->desc_user + KS_IPC_DESC_OUT, (const uint8_t *)&ipc->desc + KS_IPC_DESC_OUT,
@@ -221,6 +221,12 @@ static long put_desc(void)
     if (r)
         uaccess_miss_forget();
     return r;
+}
+
+/* Write the descriptor's outputs back to the current thread's memory (none: nothing to do). */
+static inline long put_desc(void)
+{
+    return current_thread()->ipc.desc_user ? put_desc_outputs() : 0;
 }
 
 
@@ -446,9 +452,17 @@ static inline __attribute__((always_inline)) long finish_call_inline(long woke)
     return put_desc();
 }
 
-static long finish_call(long woke)
+static __attribute__((noinline)) long finish_call_all(long woke)
 {
     return finish_call_inline(woke);
+}
+
+/* finish_call_all's common case first: answered, with no descriptor to write back. */
+static inline long finish_call(long woke)
+{
+    if (woke >= 0 && !current_thread()->ipc.desc_user)
+        return 0;
+    return finish_call_all(woke);
 }
 
 long ipc_call(struct client_port *cp, uint64_t desc)
@@ -501,7 +515,7 @@ fail:
 }
 
 /* After a receive's block ended: the reply port handle, or the error. */
-static long finish_receive(long woke)
+static __attribute__((noinline)) long finish_receive_all(long woke)
 {
     struct thread_ipc *ipc = &current_thread()->ipc;
     if (woke == KS_ERR_INTERRUPTED && ipc->state == IPC_RECEIVING)
@@ -516,6 +530,14 @@ static long finish_receive(long woke)
     ipc->out_a1 = ipc->out_info = 0;
     memset(ipc->mr, 0, sizeof ipc->mr);
     return woke;
+}
+
+/* finish_receive_all's common case first: a call taken, with no descriptor to write back. */
+static inline long finish_receive(long woke)
+{
+    if (woke >= 0 && !current_thread()->ipc.desc_user)
+        return woke;
+    return finish_receive_all(woke);
 }
 
 long ipc_call_resumed(void)

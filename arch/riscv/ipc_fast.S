@@ -92,12 +92,16 @@
 .Lhit\@:
 .endm
 
-/* Checks both paths start with. flags and interrupt_pending are one doubleword. */
+/*
+ * Checks both paths start with. flags and interrupt_pending are one
+ * doubleword. No s-register is used yet: a failure goes straight to the C
+ * path, with nothing for ipc_bail to put back.
+ */
 .macro common_checks
     ld      t4, ipc_fastpath_on
-    beqz    t4, ipc_bail                    /* switched off (KS_SYS_IPC_CONTROL) */
+    beqz    t4, ipc_slow                    /* switched off (KS_SYS_IPC_CONTROL, the trace kernel) */
     ld      t4, TH_FLAGS(tp)
-    bnez    t4, ipc_bail                    /* being killed, or an interrupt would end the wait at once */
+    bnez    t4, ipc_slow                    /* being killed, or an interrupt would end the wait at once */
 .endm
 
 /*
