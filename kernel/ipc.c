@@ -427,7 +427,8 @@ static inline __attribute__((always_inline)) void deliver_call(struct thread *c,
 
 /*
  * After a call's block ended: clean up and produce the call's result
- * (inlined where the fast path's blocked caller resumes, called from ipc_call).
+ * (inlined where the fast path's blocked caller resumes; ipc_call's two
+ * blocks share finish_call_all).
  */
 static inline __attribute__((always_inline)) long finish_call_inline(long woke)
 {
@@ -451,6 +452,7 @@ static inline __attribute__((always_inline)) long finish_call_inline(long woke)
     }
     return put_desc();
 }
+
 
 static __attribute__((noinline)) long finish_call_all(long woke)
 {

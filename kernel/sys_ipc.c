@@ -56,18 +56,23 @@ long sys_ipc_notify(sysarg_t client, sysarg_t word)
 }
 
 /*
- * sys_lookup for the calls that carry messages, its common case inline: a
- * live handle of the right type with the rights costs a table read and a
- * reference; anything else goes to sys_lookup for its error.
+ * sys_lookup's common case for the calls that carry messages, inline: the
+ * object a live handle h of `type` with `rights` names, with a new reference
+ * (a table read and an increment), or NULL (then sys_lookup says why).
  */
-static inline long ipc_lookup(sysarg_t h, uint32_t type, uint32_t rights, struct object **out)
+static inline struct object *ipc_peek(sysarg_t h, uint32_t type, uint32_t rights)
 {
     struct object *o = h <= INT32_MAX ? handle_peek(current_process()->handles, (ks_handle_t)h, type, rights) : NULL;
-    if (!o)
-        return sys_lookup(h, type, rights, out, NULL);
-    object_get(o);
-    *out = o;
-    return 0;
+    if (o)
+        object_get(o);
+    return o;
+}
+
+/* sys_lookup, ipc_peek first. */
+static inline long ipc_lookup(sysarg_t h, uint32_t type, uint32_t rights, struct object **out)
+{
+    *out = ipc_peek(h, type, rights);
+    return *out ? 0 : sys_lookup(h, type, rights, out, NULL);
 }
 
 /* sys_ipc_call for a port handle that is not a live client port with the write right (its error). */
@@ -81,12 +86,9 @@ static __attribute__((noinline)) long call_lookup_slow(sysarg_t port, sysarg_t d
 long sys_ipc_call(sysarg_t port, sysarg_t desc)
 {
     ipc_stats.slow_calls++;
-    struct object *o = port <= INT32_MAX ? handle_peek(current_process()->handles, (ks_handle_t)port,
-                                                       KS_OBJ_CLIENT, KS_RIGHT_WRITE) : NULL;
-    if (!o)
-        return call_lookup_slow(port, desc);    /* (no object on our stack: no frame here) */
-    object_get(o);
-    return ipc_call(client_from_object(o), desc);
+    struct object *o = ipc_peek(port, KS_OBJ_CLIENT, KS_RIGHT_WRITE);
+    /* The error path out of line: no object on our stack, so no frame for the common case. */
+    return o ? ipc_call(client_from_object(o), desc) : call_lookup_slow(port, desc);
 }
 
 long sys_ipc_receive(sysarg_t listener, sysarg_t desc)

@@ -1964,14 +1964,29 @@ static void row_switched_off(void)
     ks_ipc_control((int)ipc_mode, &st);
 }
 
-/* The baseline across processes (an echo server in a child; the address space switches). */
-static void row_cross_process(void)
+/* A row whose server is helper `mode` in another process, given the listener (recorded: it started). */
+static long row_spawn_server(const char *mode)
 {
     row_setup(0, 0);
     ks_handle_t give[1] = { R.l };
-    long p = spawn_helper("echo", 0, give, 1);
+    long p = spawn_helper(mode, 0, give, 1);
     ks_handle_close(R.l);
     rec(&R.out, p >= 0);
+    return p;
+}
+
+/* End a row_spawn_server row: the server killed (recorded), the row torn down. */
+static void row_server_end(long p)
+{
+    rec(&R.out, (uint64_t)child_kill(p));
+    R.l = R.s.bad;
+    row_teardown();
+}
+
+/* The baseline across processes (an echo server in a child; the address space switches). */
+static void row_cross_process(void)
+{
+    long p = row_spawn_server("echo");
     row_call(R.c, 0);                   /* the server may not be waiting yet: not counted */
     settle();
     row_window();
@@ -1979,9 +1994,7 @@ static void row_cross_process(void)
     settle();
     row_call(R.c, 0);
     row_window_end();
-    rec(&R.out, (uint64_t)child_kill(p));
-    R.l = R.s.bad;
-    row_teardown();
+    row_server_end(p);
 }
 
 /*
@@ -1992,11 +2005,7 @@ static void row_cross_process(void)
  */
 static void row_cross_process_straddle(void)
 {
-    row_setup(0, 0);
-    ks_handle_t give[1] = { R.l };
-    long p = spawn_helper("echo-buf", 0, give, 1);
-    ks_handle_close(R.l);
-    rec(&R.out, p >= 0);
+    long p = row_spawn_server("echo-buf");
     long mo = straddle_map();
     KT_ASSERT(mo >= 0);
     static uint8_t good[64];
@@ -2014,9 +2023,7 @@ static void row_cross_process_straddle(void)
     row_call(R.c, &d);
     row_window_end();
     straddle_unmap(mo);
-    rec(&R.out, (uint64_t)child_kill(p));
-    R.l = R.s.bad;
-    row_teardown();
+    row_server_end(p);
 }
 
 /* ---- running rows ---- */

@@ -111,24 +111,6 @@ static uint64_t prot_bits(uint32_t prot)
     return f;
 }
 
-/*
- * pt_walk(root, va, 0, 0) unrolled: the level-0 entry for va if every table on
- * the way exists. A short leaf function, for the page fault and IPC copy paths.
- */
-static pte_t *leaf_lookup(pte_t *root, uintptr_t va)
-{
-    pte_t e3 = root[pt_index(va, 3)];
-    if (!(e3 & PTE_V))
-        return NULL;
-    pte_t e2 = ((pte_t *)phys_to_virt(pte_addr(e3)))[pt_index(va, 2)];
-    if (!(e2 & PTE_V))
-        return NULL;
-    pte_t e1 = ((pte_t *)phys_to_virt(pte_addr(e2)))[pt_index(va, 1)];
-    if (!(e1 & PTE_V))
-        return NULL;
-    return &((pte_t *)phys_to_virt(pte_addr(e1)))[pt_index(va, 0)];
-}
-
 /* pt_walk making tables, out of line so that arch_pte_slot stays a leaf function without spills. */
 static __attribute__((noinline)) pte_t *leaf_create(struct arch_aspace *as, uintptr_t va)
 {
@@ -137,7 +119,7 @@ static __attribute__((noinline)) pte_t *leaf_create(struct arch_aspace *as, uint
 
 arch_pte_t *arch_pte_slot(struct arch_aspace *as, uintptr_t va, int create)
 {
-    pte_t *e = leaf_lookup(as->root, va);
+    pte_t *e = arch_leaf_slot(as, va);     /* pt_walk(root, va, 0, 0), unrolled */
     if (e || !create)
         return e;
     return leaf_create(as, va);

@@ -61,27 +61,36 @@ static inline int arch_pte_get(const arch_pte_t *slot, paddr_t *pa, uint32_t *pr
 }
 
 /*
- * The kernel (direct map) address of user byte va if its page is mapped and
- * writable, else NULL (then ask arch_pte_slot and the VM): arch_pte_slot's
- * walk and arch_pte_get's test in one inline leaf, for the IPC copy into
- * another address space. A device page never qualifies (it is not RAM the
- * kernel may write through the direct map). User page tables hold 4 KiB
- * leaves only (no superpages), which the walk relies on.
+ * The level-0 slot for va if every table on the way to it exists, else NULL:
+ * the Sv48 walk unrolled, a leaf with no call (the page fault and IPC copy
+ * paths). User page tables hold 4 KiB leaves only (no superpages), which the
+ * walk relies on.
  */
-static inline void *arch_user_kaddr_writable(const struct arch_aspace *as, uintptr_t va)
+static inline arch_pte_t *arch_leaf_slot(const struct arch_aspace *as, uintptr_t va)
 {
-    const uint64_t *table = as->root;
-    uint64_t e = 0;
-#pragma GCC unroll 4
-    for (int shift = PAGE_SHIFT + 27; shift >= PAGE_SHIFT; shift -= 9) {     /* Sv48: 4 levels */
-        e = table[(va >> shift) & 511];
+    uint64_t *table = as->root;
+#pragma GCC unroll 3
+    for (int shift = PAGE_SHIFT + 27; shift > PAGE_SHIFT; shift -= 9) {     /* levels 3, 2, 1 */
+        uint64_t e = table[(va >> shift) & 511];
         if (!(e & ARCH_PTE_V))
             return NULL;
         table = phys_to_virt((e >> 10) << PAGE_SHIFT);
     }
-    if ((e & (ARCH_PTE_W | ARCH_PTE_DEVICE)) != ARCH_PTE_W)
+    return &table[(va >> PAGE_SHIFT) & 511];
+}
+
+/*
+ * The kernel (direct map) address of user byte va if its page is mapped and
+ * writable, else NULL (then ask arch_pte_slot and the VM), for the IPC copy
+ * into another address space. A device page never qualifies (it is not RAM
+ * the kernel may write through the direct map).
+ */
+static inline void *arch_user_kaddr_writable(const struct arch_aspace *as, uintptr_t va)
+{
+    const arch_pte_t *slot = arch_leaf_slot(as, va);
+    if (!slot || (*slot & (ARCH_PTE_V | ARCH_PTE_W | ARCH_PTE_DEVICE)) != (ARCH_PTE_V | ARCH_PTE_W))
         return NULL;
-    return (char *)table + (va & (PAGE_SIZE - 1));
+    return (char *)phys_to_virt((*slot >> 10) << PAGE_SHIFT) + (va & (PAGE_SIZE - 1));
 }
 
 /* Map the slot's page (at va) to pa with prot (KS_PROT_*), replacing what was there. */
