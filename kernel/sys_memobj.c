@@ -462,7 +462,9 @@ long sys_vm_protect(sysarg_t proc, sysarg_t addr, sysarg_t len, sysarg_t prot)
     return r;
 }
 
-#define VIEW_RIGHTS_MASK (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE)
+/* A view's rights: its own (READ, WRITE), a handle's, and MAP and EXECUTE, which only its memobj handle uses. */
+#define VIEW_RIGHTS_MASK (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE | \
+                          KS_RIGHT_MAP | KS_RIGHT_EXECUTE)
 
 long sys_view_create(sysarg_t m, sysarg_t rights)
 {
@@ -574,6 +576,23 @@ long sys_view_write(sysarg_t h, sysarg_t buf, sysarg_t len)
         return view_write_paged(v, h, buf, len, r);
     if (r > 0)
         v->pos += (uint64_t)r;
+    return r;
+}
+
+/*
+ * A handle to view h's memobj with h's rights (KS_SYS_VIEW_MEMOBJ). No right
+ * is needed: the view's rights were the memobj handle's at most when it was
+ * made (sys_view_create), so the new handle gives nothing the maker did not.
+ */
+long sys_view_memobj(sysarg_t h)
+{
+    struct object *o;
+    uint32_t have;
+    long r = sys_lookup(h, KS_OBJ_VIEW, 0, &o, &have);
+    if (r)
+        return r;
+    r = sys_install(&view_from_object(o)->mo->obj, have);
+    object_put(o);
     return r;
 }
 

@@ -38,6 +38,7 @@ long sys_view_create(sysarg_t m, sysarg_t rights);
 long sys_view_read(sysarg_t v, sysarg_t buf, sysarg_t len);
 long sys_view_write(sysarg_t v, sysarg_t buf, sysarg_t len);
 long sys_view_seek(sysarg_t v, sysarg_t off, sysarg_t whence);
+long sys_view_memobj(sysarg_t v);
 long sys_clock_ns(void);
 long sys_kstat(sysarg_t out, sysarg_t flags);
 long sys_ipc_control(sysarg_t on, sysarg_t out);
@@ -124,6 +125,7 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_VIEW_READ, sys_view_read),
     ENTRY(KS_SYS_VIEW_WRITE, sys_view_write),
     ENTRY(KS_SYS_VIEW_SEEK, sys_view_seek),
+    ENTRY(KS_SYS_VIEW_MEMOBJ, sys_view_memobj),
     ENTRY(KS_SYS_CLOCK_NS, sys_clock_ns),
     ENTRY(KS_SYS_KSTAT, sys_kstat),
     ENTRY(KS_SYS_IPC_LISTENER_CREATE, sys_ipc_listener_create),

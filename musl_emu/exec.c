@@ -187,13 +187,14 @@ static long open_executable(const char *path, long *fd, ks_handle_t *file)
     long r = sys_fstat(*fd, &st);
     if (r == 0 && (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)))
         r = -EACCES;
-    if (r == 0 && (!fd_get(*fd, &f) || f.kind != FD_FILE || !f.h2))
+    if (r == 0 && (!fd_get(*fd, &f) || f.kind != FD_FILE))
         r = -EACCES;
-    if (r < 0) {
+    long m = r == 0 ? fd_memobj(*fd, &f) : r;
+    if (m < 0) {
         sys_close(*fd);
-        return r;
+        return m;
     }
-    *file = f.h2;
+    *file = (ks_handle_t)m;
     return 0;
 }
 

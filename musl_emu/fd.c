@@ -67,6 +67,32 @@ void fd_release_handles(struct fd *f)
     }
 }
 
+long fd_memobj(long fd, struct fd *f)
+{
+    if (f->h2)
+        return f->h2;
+    long m = ks_view_memobj(f->h);
+    if (m < 0)
+        return linux_err(m);
+    lock(&emu.fd_lock);
+    struct fd now = emu.fds[fd];        /* (slots change only under the lock) */
+    if (now.kind != FD_FILE || now.h != f->h) {
+        unlock(&emu.fd_lock);
+        ks_handle_close((ks_handle_t)m);
+        return -EBADF;                  /* closed, and maybe reused, since the copy was taken */
+    }
+    if (now.h2) {
+        ks_handle_close((ks_handle_t)m);        /* another thread fetched it first */
+        m = now.h2;
+    } else {
+        now.h2 = (ks_handle_t)m;
+        fd_set_locked(fd, &now, NULL);
+    }
+    unlock(&emu.fd_lock);
+    f->h2 = (ks_handle_t)m;
+    return m;
+}
+
 /*
  * Make slot `to` a copy of slot `from` (f: its open copy) with close-on-exec
  * as given (fd_lock held): the same objects, so a file's position is shared,

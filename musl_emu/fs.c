@@ -449,9 +449,13 @@ long sys_prw(long fd, void *buf, size_t len, long off, int writing)
     if (off < 0)
         return -EINVAL;
     switch (f.kind) {
-    case FD_FILE:
-        return ret_or_err(writing ? ks_memobj_write(f.h2, (uint64_t)off, buf, len)
-                                  : ks_memobj_read(f.h2, (uint64_t)off, buf, len));
+    case FD_FILE: {
+        long m = fd_memobj(fd, &f);
+        if (m < 0)
+            return m;
+        return ret_or_err(writing ? ks_memobj_write((ks_handle_t)m, (uint64_t)off, buf, len)
+                                  : ks_memobj_read((ks_handle_t)m, (uint64_t)off, buf, len));
+    }
     case FD_DEV:
         return writing ? write_other(&f, buf, len) : read_other(&f, buf, len);
     case FD_DIR:
@@ -549,7 +553,8 @@ long sys_fstat(long fd, struct stat *st)
             memset(w, 0, sizeof w);
             w[1] = f->ino;
             w[2] = S_IFREG | 0644;
-            long size = ks_memobj_size(f->h2);
+            long m = fd_memobj(fd, f);
+            long size = m < 0 ? m : ks_memobj_size((ks_handle_t)m);
             w[3] = size > 0 ? (uint64_t)size : 0;
             r = 0;
         }
@@ -607,7 +612,8 @@ long sys_ftruncate(long fd, long size)
         return -EINVAL;
     if (f.kind != FD_FILE || (f.flags & O_ACCMODE) == O_RDONLY)
         return -EINVAL;
-    return ret_or_err(ks_memobj_truncate(f.h2, (uint64_t)size));
+    long m = fd_memobj(fd, &f);
+    return m < 0 ? m : ret_or_err(ks_memobj_truncate((ks_handle_t)m, (uint64_t)size));
 }
 
 /* dup3: newfd becomes a copy of oldfd (closing what it held); newfd, or -errno. */

@@ -72,7 +72,8 @@ struct fd {
     int flags;                  /* O_ACCMODE | O_APPEND | O_NONBLOCK as opened */
     ks_handle_t h;              /* FILE: view; DIR: directory port; CONSOLE: console port;
                                    PIPE: its end */
-    ks_handle_t h2;             /* FILE: the file's memobj; CONSOLE: write port (or 0) */
+    ks_handle_t h2;             /* FILE: the file's memobj, once fd_memobj fetched it (else 0);
+                                   CONSOLE: write port (or 0) */
     uint32_t pos;               /* DIR: the next readdir position (as fsd numbers entries);
                                    DEV: which device (FS_KIND_NULL, _ZERO, _FULL) */
     uint64_t ino;
@@ -356,6 +357,15 @@ long fd_alloc_locked(long from);
 
 /* Close the handles of a slot's copy that is no longer in the table. */
 void fd_release_handles(struct fd *f);
+
+/*
+ * The memobj handle of FILE slot fd, whose copy is *f: f->h2, or, the first
+ * time one is needed, the one its view gives (KS_SYS_VIEW_MEMOBJ), kept in
+ * the slot and in *f from then on. Open does not fetch it: most files are
+ * only read and written. A handle, or -errno (EBADF if the slot was closed or
+ * reopened meanwhile). Not with fd_lock held.
+ */
+long fd_memobj(long fd, struct fd *f);
 
 /*
  * Make slot `to` a copy of slot `from` (f: its open copy) with close-on-exec

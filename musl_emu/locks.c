@@ -109,16 +109,20 @@ static long set_lock(uint64_t type, uint64_t start, uint64_t len, uint64_t ino, 
     }
 }
 
-/* struct flock's range as [start, start + len) (len 0: to the end): 0, or -EINVAL. */
-static long flock_range(const struct fd *f, const struct flock *fl, uint64_t *start, uint64_t *len)
+/* struct flock's range as [start, start + len) (len 0: to the end) for slot fd (*f its copy): 0, or -errno. */
+static long flock_range(long fd, struct fd *f, const struct flock *fl, uint64_t *start, uint64_t *len)
 {
     int64_t base = 0;
-    if (fl->l_whence == SEEK_CUR)
+    if (fl->l_whence == SEEK_CUR) {
         base = ks_view_seek(f->h, 0, KS_SEEK_CUR);
-    else if (fl->l_whence == SEEK_END)
-        base = ks_memobj_size(f->h2);
-    else if (fl->l_whence != SEEK_SET)
+    } else if (fl->l_whence == SEEK_END) {
+        long m = fd_memobj(fd, f);
+        if (m < 0)
+            return m;
+        base = ks_memobj_size((ks_handle_t)m);
+    } else if (fl->l_whence != SEEK_SET) {
         return -EINVAL;
+    }
     if (base < 0)
         return linux_err(base);
     int64_t s = base + fl->l_start, l = fl->l_len;
@@ -145,7 +149,7 @@ long sys_fcntl_lock(long fd, long cmd, struct flock *fl)
         return -EINVAL;                 /* only files have locks here */
     if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK && fl->l_type != F_UNLCK)
         return -EINVAL;
-    long r = flock_range(&f, fl, &start, &len);
+    long r = flock_range(fd, &f, fl, &start, &len);
     if (r < 0)
         return r;
     if (cmd == F_GETLK) {

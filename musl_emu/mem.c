@@ -78,7 +78,10 @@ long sys_mmap(uintptr_t addr, size_t len, long prot, long flags, long fd, long o
     if (!f) {
         r = map_anon(addr, len, kflags);
     } else {
-        r = ks_vm_map(KS_PROCESS_SELF, f->h2, (uint64_t)off, addr, len, kflags);
+        r = fd_memobj(fd, f);
+        if (r < 0)
+            return r;
+        r = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)r, (uint64_t)off, addr, len, kflags);
         if (r == KS_ERR_ACCESS)
             return -EACCES;
     }

@@ -1934,8 +1934,10 @@ static void view_rights(void)
     long ok = ks_view_create((ks_handle_t)mro, KS_RIGHT_READ);
     KT_EXPECT(ok > 0);
     KT_EXPECT_EQ(ks_view_write((ks_handle_t)ok, "x", 1), KS_ERR_ACCESS);
-    /* Rights a view cannot have at all. */
-    KT_EXPECT_EQ(ks_view_create((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_MAP), KS_ERR_INVALID);
+    /* Rights a view cannot have at all; MAP only if the memobj handle has it. */
+    KT_EXPECT_EQ(ks_view_create((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_MANAGE), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_view_create((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_PAGER), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_view_create((ks_handle_t)mro, KS_RIGHT_READ | KS_RIGHT_MAP), KS_ERR_ACCESS);
     /* Views and memobjs are different types. */
     KT_EXPECT_EQ(ks_view_create((ks_handle_t)ro, KS_RIGHT_READ), KS_ERR_WRONG_TYPE);
     KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)ro, 0, buf, 1), KS_ERR_WRONG_TYPE);
@@ -1967,8 +1969,66 @@ static void view_rights_not_widened(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/*
+ * KS_SYS_VIEW_MEMOBJ: a view gives a handle to its memobj with the view
+ * handle's rights, MAP and EXECUTE included, and nothing more.
+ */
+static void view_memobj(void)
+{
+    struct ks_kstat k = kstat_now();
+    long m = ks_memobj_create(KS_PAGE_SIZE);
+    KT_ASSERT(m > 0);
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)m, 0, "memobj", 6), 6);
+    uint32_t vr = KS_RIGHT_READ | KS_RIGHT_MAP | KS_RIGHT_DUPLICATE;
+    long v = ks_view_create((ks_handle_t)m, vr);
+    KT_ASSERT(v > 0);
+    long mo = ks_view_memobj((ks_handle_t)v);
+    KT_ASSERT(mo > 0);
+    long info = ks_handle_info((ks_handle_t)mo);
+    KT_EXPECT_EQ(KS_INFO_TYPE(info), KS_OBJ_MEMOBJ);
+    KT_EXPECT_EQ(info & KS_RIGHTS_ALL, vr);
+    /* The same memobj: what the first handle writes, the new one reads and maps. */
+    char buf[8] = { 0 };
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)m, 0, "M", 1), 1);
+    KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)mo, 0, buf, 6), 6);
+    KT_EXPECT(memcmp(buf, "Memobj", 6) == 0);
+    long at = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, 0, KS_PAGE_SIZE, KS_PROT_READ | KS_MAP_SHARED);
+    KT_EXPECT(at > 0);
+    if (at > 0) {
+        KT_EXPECT_EQ(*(volatile char *)at, 'M');
+        KT_EXPECT_EQ(ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)at, KS_PAGE_SIZE), 0);
+    }
+    /* Not one right more than the view's: no WRITE, no EXECUTE, no TRANSFER. */
+    KT_EXPECT_EQ(ks_memobj_write((ks_handle_t)mo, 0, "x", 1), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mo, 0, 0, KS_PAGE_SIZE, KS_PROT_READ | KS_PROT_EXEC |
+                                                                                KS_MAP_PRIVATE),
+                 KS_ERR_ACCESS);
+    /* A view handle with fewer rights gives a memobj handle with fewer. */
+    long vro = ks_handle_duplicate((ks_handle_t)v, KS_RIGHT_READ);
+    KT_ASSERT(vro > 0);
+    long mro = ks_view_memobj((ks_handle_t)vro);
+    KT_ASSERT(mro > 0);
+    KT_EXPECT_EQ(ks_handle_info((ks_handle_t)mro) & KS_RIGHTS_ALL, KS_RIGHT_READ);
+    KT_EXPECT_EQ(ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)mro, 0, 0, KS_PAGE_SIZE, KS_PROT_READ | KS_MAP_SHARED),
+                 KS_ERR_ACCESS);
+    /* Only a view will do. */
+    KT_EXPECT_EQ(ks_view_memobj((ks_handle_t)m), KS_ERR_WRONG_TYPE);
+    KT_EXPECT_EQ(ks_view_memobj(KS_PROCESS_SELF), KS_ERR_WRONG_TYPE);
+    KT_EXPECT_EQ(ks_view_memobj((ks_handle_t)0x7fffff00), KS_ERR_BAD_HANDLE);
+    /* It holds the memobj like any handle: it outlives the view and the first handle. */
+    KT_EXPECT_EQ(ks_handle_close((ks_handle_t)v), 0);
+    KT_EXPECT_EQ(ks_handle_close((ks_handle_t)vro), 0);
+    KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
+    KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)mo, 1, buf, 5), 5);
+    KT_EXPECT(memcmp(buf, "emobj", 5) == 0);
+    ks_handle_close((ks_handle_t)mro);
+    ks_handle_close((ks_handle_t)mo);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static const struct ktest_case view_cases[] = {
     { "rights_not_widened", view_rights_not_widened },
+    { "memobj", view_memobj },
     { "basic", view_basic },
     { "rights", view_rights },
 };

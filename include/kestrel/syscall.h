@@ -343,6 +343,11 @@ enum ks_syscall {
     KS_SYS_DMA_UNPIN,           /* (DMA memobj, const uint64_t pa[], count <= 64) -> pages unpinned,
                                    stopping at the first address not pinned through it (none:
                                    KS_ERR_INVALID; count 0: 0; over 64: KS_ERR_RANGE); needs DMA */
+    KS_SYS_VIEW_MEMOBJ,         /* (v) -> a handle to the view's memobj, with the view handle's
+                                   rights: a view made with MAP or EXECUTE (which mean nothing
+                                   to the view itself) gives them to its memobj handle, so one
+                                   handle per open file is enough and the memobj handle comes
+                                   only when it is needed */
 
     KS_SYS_COUNT
 };

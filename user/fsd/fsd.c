@@ -8,8 +8,8 @@
  * (register n at offset argv[1] + (n << argv[2]); both 0 if absent).
  *
  * The tree: directories, regular files and the console device. A regular file
- * is a memobj; opening it hands the client a view and a memobj handle, and
- * reads and writes never come back here. The tree is seeded at start with
+ * is a memobj; opening it hands the client a view (which gives its memobj
+ * handle too, from the kernel), and reads and writes never come back here. The tree is seeded at start with
  * /bin/<program> for every program in the boot image (its memobj made when it is
  * first opened, and paged from the boot image by pager.c), /dev/console, /tmp
  * and /etc/motd.
@@ -88,38 +88,34 @@ static long give_console(struct req *q)
     return 0;
 }
 
-/* A view (access by open flags) and a memobj handle for file n (executable if a mode bit
-   says so), both moved to the caller. */
+/*
+ * A view of file n, moved to the caller: READ unless opened O_WRONLY, WRITE
+ * unless O_RDONLY, MAP, and EXECUTE if a mode bit says so. MAP and EXECUTE
+ * are for the memobj handle the client asks the kernel for when it needs one
+ * (KS_SYS_VIEW_MEMOBJ: mmap, pread, fstat's size); an O_WRONLY view has READ
+ * too, as that handle must (the memobj's size; and a write-only mapping is
+ * no mapping), and musl_emu refuses read() on an O_WRONLY descriptor itself.
+ */
 static long give_file(struct req *q, struct node *n, int acc)
 {
-    uint32_t vr = KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE;
-    uint32_t mr = KS_RIGHT_READ | KS_RIGHT_MAP | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE;
-    if (acc != O_WRONLY)
-        vr |= KS_RIGHT_READ;
+    uint32_t vr = KS_RIGHT_READ | KS_RIGHT_MAP | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE;
     if (disk_node(n))
         mount_disk_shared();            /* (what it reads there is what fsd wrote) */
     if (acc != O_RDONLY) {
         vr |= KS_RIGHT_WRITE;
-        mr |= KS_RIGHT_WRITE;
         if (disk_node(n))
             disk_written_by_client();   /* (its writes are not disk_store's: syncs look at every page) */
     }
     if (node_mode(n) & 0111)
-        mr |= KS_RIGHT_EXECUTE;         /* execve and PROT_EXEC map it: it has an execute bit */
+        vr |= KS_RIGHT_EXECUTE;         /* execve and PROT_EXEC map it: it has an execute bit */
     long r = file_load(n);
     if (r < 0)
         return r;
     long v = ks_view_create(n->mo, vr);
     if (v < 0)
         return handle_error(v);
-    long m = ks_handle_duplicate(n->mo, mr);
-    if (m < 0) {
-        ks_handle_close((ks_handle_t)v);
-        return handle_error(m);
-    }
     q->handles[0] = (ks_handle_t)v;
-    q->handles[1] = (ks_handle_t)m;
-    q->nhandles = 2;
+    q->nhandles = 1;
     return 0;
 }
 

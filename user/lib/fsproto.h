@@ -28,8 +28,9 @@
  *
  * Regular files are memobjs. FS_OP_OPEN of a file answers with a view (its
  * position is the file offset; read and write go straight to the kernel, no
- * IPC) and a handle to the memobj itself (for fstat's size, ftruncate and
- * mmap). Only opening, directories, names and the console need the server.
+ * IPC), and the view gives a handle to the memobj itself when the client
+ * needs one (KS_SYS_VIEW_MEMOBJ: for fstat's size, pread, ftruncate and mmap).
+ * Only opening, directories, names and the console need the server.
  */
 #ifndef USER_FSPROTO_H
 #define USER_FSPROTO_H
@@ -46,7 +47,7 @@ enum fs_op {
     /* On a root port. */
     FS_OP_OPEN = 1,     /* MR1 = Linux open flags, MR2 = mode; buf = path.
                            status = FS_KIND_*; MR1 = inode, MR2 = st_mode;
-                           FILE: handles [view, memobj]; DIR: [directory port];
+                           FILE: handles [view] (KS_SYS_VIEW_MEMOBJ gives its memobj); DIR: [directory port];
                            CONSOLE: [console port, write port] (no write port if the
                            server could not start its writer thread) */
     FS_OP_STAT,         /* buf = path (or MR1 = inode if no buf). status 0; MR1..MR6 =

@@ -243,6 +243,7 @@ static inline long ks_view_create(ks_handle_t m, uint32_t rights) { return KS2(K
 static inline long ks_view_read(ks_handle_t v, void *buf, size_t len) { return KS3(KS_SYS_VIEW_READ, v, buf, len); }
 static inline long ks_view_write(ks_handle_t v, const void *buf, size_t len) { return KS3(KS_SYS_VIEW_WRITE, v, buf, len); }
 static inline long ks_view_seek(ks_handle_t v, int64_t off, int whence) { return KS3(KS_SYS_VIEW_SEEK, v, off, whence); }
+static inline long ks_view_memobj(ks_handle_t v) { return KS1(KS_SYS_VIEW_MEMOBJ, v); }
 
 static inline long ks_irq_bind(ks_handle_t irq, ks_handle_t listener, uint64_t userdata)
 {
