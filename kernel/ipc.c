@@ -146,26 +146,14 @@ static __attribute__((noinline)) long prefault_bufs(const struct ks_ipc_desc *d)
 }
 
 /*
- * Copy the caller's descriptor in, check the parts `use` names and, for
- * DESC_SEND, take its outgoing handles. A buffer that is not mapped is the
- * caller's error, now, not the peer's later.
+ * Take the handles the copied descriptor d sends into ipc->handles: each
+ * looked up (it needs TRANSFER; a pseudo-handle cannot travel), then the
+ * moved ones taken out of the current process's table. 0, or the error the
+ * call fails with, with nothing taken.
  */
-static __attribute__((noinline)) long take_desc_copy(uint64_t desc, int use)
+static inline __attribute__((always_inline)) long take_handles(struct thread_ipc *ipc, const struct ks_ipc_desc *d)
 {
-    struct thread_ipc *ipc = &current_thread()->ipc;
-    struct ks_ipc_desc *d = &ipc->desc;
-    long r = desc_copy_in(ipc, desc, 1);
-    if (r)
-        return r;
-    if (!(use & DESC_SEND)) {
-        d->send_len = 0;
-        d->send_nhandles = 0;
-    }
-    int paged = 0;
-    if ((r = check_desc(d, use, &paged)) != 0)
-        return r;
-    if (__builtin_expect(paged, 0) && (r = prefault_bufs(d)) != 0)
-        return r;
+    long r;
     struct handle_table *table = current_process()->handles;
     for (uint32_t i = 0; i < d->send_nhandles; i++) {
         struct object *o;
@@ -198,6 +186,30 @@ static __attribute__((noinline)) long take_desc_copy(uint64_t desc, int use)
         ipc->handle_moved[i] = 1;
     }
     return 0;
+}
+
+/*
+ * Copy the caller's descriptor in, check the parts `use` names and, for
+ * DESC_SEND, take its outgoing handles. A buffer that is not mapped is the
+ * caller's error, now, not the peer's later.
+ */
+static __attribute__((noinline)) long take_desc_copy(uint64_t desc, int use)
+{
+    struct thread_ipc *ipc = &current_thread()->ipc;
+    struct ks_ipc_desc *d = &ipc->desc;
+    long r = desc_copy_in(ipc, desc, 1);
+    if (r)
+        return r;
+    if (!(use & DESC_SEND)) {
+        d->send_len = 0;
+        d->send_nhandles = 0;
+    }
+    int paged = 0;
+    if ((r = check_desc(d, use, &paged)) != 0)
+        return r;
+    if (__builtin_expect(paged, 0) && (r = prefault_bufs(d)) != 0)
+        return r;
+    return d->send_nhandles ? take_handles(ipc, d) : 0;
 }
 
 /* take_desc_copy's common case first: no descriptor (words only) costs two stores. */
@@ -746,31 +758,66 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
 
 /*
  * For the fast path's reply-and-receive (arch/riscv/ipc_fast.S) when a
- * descriptor is involved, the caller's or ours. The reply carries words only,
- * so it may go fast if the caller's descriptor outputs would not change (the
- * caller returns straight to user mode: there is nothing to write back), and
- * our descriptor, if any, sends nothing and has a good receive part: copied in
- * and checked here as ipc_reply_half and do_receive would, it is what the receive
- * that follows uses. 0: go on. Otherwise the fast path hands the whole call to
- * the C path, which starts over (what this wrote is the current thread's
- * scratch, which take_desc rewrites).
+ * descriptor is involved, the caller's or ours. The reply carries words and
+ * handles, no buffer; our descriptor, if any, is copied in and checked here as
+ * ipc_reply_half and do_receive would, and its receive part is what the
+ * receive that follows uses. If all is well the handles are taken and moved
+ * to the caller here, as ipc_reply_half's transfer would, and the caller's
+ * outputs (recv_len, recv_nhandles, recv_handles) and info word set: past
+ * this, the reply is committed. 0: go on, with info 0 and nothing to write
+ * back; IPC_FAST_OUTPUTS: go on with the caller's info word, and write its
+ * descriptor outputs back once it runs (ipc_fast_caller_outputs: they differ
+ * from its memory's, or may, with handles moved). IPC_FAST_BAIL: the fast path
+ * hands the whole call to the C path, which starts over (what this wrote is
+ * the current thread's scratch, which take_desc rewrites; nothing was taken).
  */
+/*
+ * ipc_fast_reply_desc when our descriptor sends handles: take them, and move
+ * them to the caller (IPC_FAST_OUTPUTS: its info word counts them).
+ */
+static __attribute__((noinline)) long reply_handles(struct thread *t, struct thread *caller)
+{
+    struct thread_ipc *ipc = &t->ipc;
+    if (!send_part_in_limits(&ipc->desc) || !caller->ipc.desc_user || take_handles(ipc, &ipc->desc))
+        return IPC_FAST_BAIL;           /* too many, handles for nowhere (the C path closes them), a bad one */
+    ipc->desc.send_nhandles = 0;        /* the receive that follows sends nothing */
+    transfer_payload_all(t, caller, 0); /* never stops: no buffer */
+    return IPC_FAST_OUTPUTS;
+}
+
 long ipc_fast_reply_desc(struct thread *caller, uint64_t desc)
 {
-    const struct thread_ipc *c = &caller->ipc;
-    /* transfer() would set recv_len and recv_nhandles to 0, and nothing else */
-    if (c->desc_user && (c->desc.recv_len || c->desc.recv_nhandles || desc_outputs_changed(c)))
-        return 1;
-    if (!desc)
-        return 0;
-    struct thread_ipc *ipc = &current_thread()->ipc;
-    int paged = 0;
-    if (desc_copy_in(ipc, desc, 0) || ipc->desc.send_len || ipc->desc.send_nhandles ||
-        check_recv_part(&ipc->desc, &paged) || paged) {
-        uaccess_miss_forget();          /* the C path copies it again, and may wait */
-        return 1;
+    struct thread *t = current_thread();
+    struct thread_ipc *ipc = &t->ipc, *c = &caller->ipc;
+    if (desc) {
+        struct ks_ipc_desc *d = &ipc->desc;
+        ipc->desc_user = desc;
+        ipc->nhandles = 0;
+        int paged = 0;
+        if (desc_copy_in(ipc, desc, 0) || d->send_len || check_recv_part(d, &paged) || paged) {
+            uaccess_miss_forget();      /* the C path copies it again, and may wait */
+            return IPC_FAST_BAIL;
+        }
+        if (d->send_nhandles)
+            return reply_handles(t, caller);
     }
-    ipc->desc_user = desc;
-    ipc->nhandles = 0;
-    return 0;
+    if (!c->desc_user)
+        return 0;
+    c->desc.recv_len = 0;               /* transfer() of words only: outputs zero, info 0 */
+    c->desc.recv_nhandles = 0;
+    if (!desc_outputs_changed(c))
+        return 0;
+    c->out_info = 0;
+    return IPC_FAST_OUTPUTS;
+}
+
+/*
+ * The current thread is a caller the fast path's reply just switched to,
+ * whose descriptor outputs changed (IPC_FAST_OUTPUTS): write them back, as
+ * finish_call does for a caller the C path wakes. 0, or the error the call
+ * returns (the reply was delivered all the same).
+ */
+long ipc_fast_caller_outputs(void)
+{
+    return put_desc_outputs();
 }

@@ -155,11 +155,15 @@ static inline struct reply_port *reply_from_object(struct object *o)
 
 /*
  * The fast path's call and reply-and-receive when a descriptor is involved
- * (either side's): 0 if it may go on (see kernel/ipc.c). For a call, the
- * buffer has then been delivered.
+ * (either side's): 0 if it may go on (see kernel/ipc.c), IPC_FAST_BAIL if the
+ * C path must take the call. For a call, the buffer has then been delivered;
+ * for a reply, its handles, and IPC_FAST_OUTPUTS says the caller's descriptor
+ * outputs are to be written by ipc_fast_caller_outputs once it runs.
  */
+enum { IPC_FAST_BAIL = 1, IPC_FAST_OUTPUTS = 2 };
 long ipc_fast_call_desc(struct thread *rcv, uint64_t desc);
 long ipc_fast_reply_desc(struct thread *caller, uint64_t desc);
+long ipc_fast_caller_outputs(void);
 
 /* Fast path switch and counters (KS_SYS_IPC_CONTROL). */
 extern uint64_t ipc_fastpath_on;

@@ -1142,9 +1142,11 @@ enum { LH_L, LH_BAD, LH_WRONG, LH_NOREAD };                 /* which listener ha
  * ones that fail in some way; a handle (or too many) to send; an unreadable
  * descriptor; receive into rbuf through the server's one kept descriptor,
  * whose outputs stay in memory from one receive to the next (as a real
- * server's would).
+ * server's would); two handles to send, a new one moved and a copy; a bad
+ * handle to send.
  */
-enum { D_NONE, D_RECV, D_SEND, D_RECV_HUGE, D_RECV_UNMAPPED, D_HANDLE, D_MANY_HANDLES, D_FAULT, D_RECV_KEEP };
+enum { D_NONE, D_RECV, D_SEND, D_RECV_HUGE, D_RECV_UNMAPPED, D_HANDLE, D_MANY_HANDLES, D_FAULT, D_RECV_KEEP,
+       D_HANDLES_MOVED, D_BAD_HANDLE };
 
 struct sstep {
     uint8_t op, rh, lh, desc;
@@ -1226,6 +1228,17 @@ static void srv_thread(long arg)
             d.send_handles[0] = s->l;           /* a copy of the listener handle */
             d.recv_buf = s->rbuf;
             d.recv_cap = sizeof s->rbuf;
+        } else if (st->desc == D_HANDLES_MOVED) {
+            long dup = ks_handle_duplicate(s->l, KS_RIGHT_READ | KS_RIGHT_TRANSFER);
+            d.send_nhandles = 2;
+            d.send_handles[0] = (ks_handle_t)dup;       /* moved: it leaves our table */
+            d.send_handle_flags[0] = KS_IPC_HANDLE_MOVE;
+            d.send_handles[1] = s->l;
+            d.recv_buf = s->rbuf;
+            d.recv_cap = sizeof s->rbuf;
+        } else if (st->desc == D_BAD_HANDLE) {
+            d.send_nhandles = 1;
+            d.send_handles[0] = s->bad;
         }
         s->keep.recv_buf = s->rbuf;
         s->keep.recv_cap = sizeof s->rbuf;
@@ -1361,6 +1374,14 @@ static long row_call(ks_handle_t port, struct ks_ipc_desc *d)
     rec_res(&R.out, &r, 0);
     if (d)
         rec_desc(&R.out, d);
+    for (uint32_t i = 0; d && a0 == 0 && i < d->recv_nhandles && i < KS_IPC_MAX_HANDLES; i++) {
+        long info = ks_handle_info(d->recv_handles[i]);     /* what arrived (values differ run to run) */
+        uint8_t b = 0;
+        rec(&R.out, (uint64_t)info);
+        if (info >= 0 && KS_INFO_TYPE(info) == KS_OBJ_MEMOBJ)
+            rec(&R.out, (uint64_t)ks_memobj_read(d->recv_handles[i], 0, &b, 1) << 8 | b);
+        ks_handle_close(d->recv_handles[i]);
+    }
     return a0;
 }
 
@@ -1575,6 +1596,64 @@ static void row_rr_desc_handle(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLE }, { .op = OP_END } };
     row_one_call(s);
+}
+
+/*
+ * A caller with a descriptor, answered by a reply-and-receive that sends it a
+ * handle (a copy of the listener's): the reply goes fast, and the caller's
+ * descriptor outputs (one handle) are written once it runs.
+ */
+static void row_rr_handle_to_caller(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLE }, { .op = OP_END } };
+    row_setup(s, 1);
+    struct ks_ipc_desc d = { 0 };
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/* As rr_handle_to_caller with two handles, the first moved out of the server's table. */
+static void row_rr_handles_moved(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLES_MOVED }, { .op = OP_END } };
+    row_setup(s, 1);
+    struct ks_ipc_desc d = { 0 };
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/* A reply-and-receive sending a handle that is not one: BAD_HANDLE, nothing sent, then a plain reply. */
+static void row_rr_bad_handle_to_caller(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_BAD_HANDLE }, { .op = OP_REPLY },
+                                      { .op = OP_END } };
+    row_setup(s, 1);
+    struct ks_ipc_desc d = { 0 };
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/*
+ * A caller whose descriptor is readable but not writable, with stale outputs
+ * in it: the reply is delivered, and writing the outputs back fails FAULT,
+ * which is what the call returns, the words as replied.
+ */
+static void row_caller_outputs_readonly(void)
+{
+    row_setup(S_RECV_RR, 1);
+    long m = ks_memobj_create(KS_PAGE_SIZE);
+    long at = m > 0 ? ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, 0, 0, KS_PAGE_SIZE,
+                                KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED) : m;
+    KT_ASSERT(at > 0);
+    struct ks_ipc_desc *d = (struct ks_ipc_desc *)at;
+    memset(d, 0, sizeof *d);
+    d->recv_len = 77;
+    KT_EXPECT_EQ(ks_vm_protect(KS_PROCESS_SELF, (uintptr_t)at, KS_PAGE_SIZE, KS_PROT_READ), 0);
+    row_call(R.c, d);
+    KT_EXPECT_EQ(d->recv_len, 77);
+    ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)at, KS_PAGE_SIZE);
+    ks_handle_close((ks_handle_t)m);
+    row_teardown();
 }
 
 /* Reply-and-receive whose descriptor lists too many handles: INVALID, nothing sent, then a plain reply. */
@@ -1998,6 +2077,24 @@ static void row_cross_process(void)
 }
 
 /*
+ * fsd's open across processes: each reply moves a new memobj (its first byte
+ * the call's MR0) into the caller's table, through its descriptor.
+ */
+static void row_cross_process_handles(void)
+{
+    long p = row_spawn_server("give-memobj");
+    struct ks_ipc_desc d = { 0 };
+    row_call(R.c, &d);                  /* the server may not be waiting yet: not counted */
+    settle();
+    row_window();
+    row_call(R.c, &d);
+    settle();
+    row_call(R.c, &d);
+    row_window_end();
+    row_server_end(p);
+}
+
+/*
  * call_buf_straddle with the server in another process, where the sender's
  * bytes are read in place (vm_copy_from_user): a good call, one whose buffer
  * runs into an unmapped page (FAULT, nothing delivered: the fast path's copy
@@ -2112,10 +2209,14 @@ FAST_ROW(rr_desc_many_handles, 1, 0)
 FAST_ROW(rr_desc_fault, 1, 0)
 FAST_ROW(rr_recv_cap_huge, 1, 0)
 FAST_ROW(rr_recv_unmapped, 1, 0)
-FAST_ROW(caller_outputs_stale, 1, 0)
-FAST_ROW(caller_truncated, 0, 0)
+FAST_ROW(rr_handle_to_caller, 1, 1)
+FAST_ROW(rr_handles_moved, 1, 1)
+FAST_ROW(rr_bad_handle_to_caller, 1, 0)
+FAST_ROW(caller_outputs_readonly, 1, 1)
+FAST_ROW(caller_outputs_stale, 1, 1)
+FAST_ROW(caller_truncated, 0, 1)
 FAST_ROW(call_buf_kept, 1, 2)
-FAST_ROW(call_buf_cut_kept, 1, 1)
+FAST_ROW(call_buf_cut_kept, 1, 2)
 FAST_ROW(call_buf_straddle, 1, 2)
 FAST_ROW(call_desc_handle, 0, 1)
 FAST_ROW(call_desc_bad, 1, 1)
@@ -2137,6 +2238,7 @@ FAST_ROW(rport_handle_closed, 1, 1)
 FAST_ROW(switched_off, 0, 0)
 FAST_ROW(cross_process, 2, 2)
 FAST_ROW(cross_process_straddle, 2, 2)
+FAST_ROW(cross_process_handles, 2, 2)
 
 /* The switch itself: only 0 and 1, and the counters report it. */
 static void fast_control(void)
@@ -2202,6 +2304,10 @@ static const struct ktest_case fast_cases[] = {
     { "rr_desc_fault", fast_rr_desc_fault },
     { "rr_recv_cap_huge", fast_rr_recv_cap_huge },
     { "rr_recv_unmapped", fast_rr_recv_unmapped },
+    { "rr_handle_to_caller", fast_rr_handle_to_caller },
+    { "rr_handles_moved", fast_rr_handles_moved },
+    { "rr_bad_handle_to_caller", fast_rr_bad_handle_to_caller },
+    { "caller_outputs_readonly", fast_caller_outputs_readonly },
     { "caller_outputs_stale", fast_caller_outputs_stale },
     { "caller_truncated", fast_caller_truncated },
     { "call_buf_kept", fast_call_buf_kept },
@@ -2227,6 +2333,7 @@ static const struct ktest_case fast_cases[] = {
     { "switched_off", fast_switched_off },
     { "cross_process", fast_cross_process },
     { "cross_process_straddle", fast_cross_process_straddle },
+    { "cross_process_handles", fast_cross_process_handles },
     { "no_leaks", suite_no_leaks },
 };
 KTEST_SUITE(fast_suite, "ipc_fast", fast_cases);
@@ -3131,8 +3238,9 @@ static void stress_client_thread(long arg)
         struct ipcres r;
         stress_request(w, sc->id, seq);
         echo_f(w, sc->ud, want);
-        int with_buf = (seq % 16) == 15;
-        struct ks_ipc_desc d = { .send_buf = payload, .send_len = sizeof payload };
+        int with_buf = (seq % 16) == 15;    /* and a handle (a copy of our port): the C path */
+        struct ks_ipc_desc d = { .send_buf = payload, .send_len = sizeof payload, .send_nhandles = 1,
+                                 .send_handles = { sc->port } };
         long a0 = call_full(sc->port, with_buf ? &d : 0, w, &r);
         if (a0 != 0) {
             if (!sc->errors)
@@ -3205,9 +3313,10 @@ static void stress_calls(void)
     }
     KT_EXPECT_EQ(served, (uint64_t)STRESS_CLIENTS * STRESS_CALLS);
     KT_EXPECT_EQ(server_bad, 0);
-    /* both paths were exercised (every buffer call's reply on the C path) */
+    /* both paths were exercised (every buffer call, which carries a handle, on the C path) */
     KT_EXPECT(s1.fast_calls - s0.fast_calls > 0);
-    KT_EXPECT(s1.slow_replies - s0.slow_replies >= (uint64_t)STRESS_CLIENTS * STRESS_CALLS / 16);
+    KT_EXPECT(s1.fast_replies - s0.fast_replies > 0);
+    KT_EXPECT(s1.slow_calls - s0.slow_calls >= (uint64_t)STRESS_CLIENTS * STRESS_CALLS / 16);
     printf("# stress: %lu calls, %lu mismatches, %lu errors in %lu ms; fast calls %lu, fast replies %lu, "
            "slow calls %lu, slow replies %lu; per server %lu %lu %lu %lu\n",
            (unsigned long)ok, (unsigned long)bad, (unsigned long)errors, (unsigned long)(ns / MS),
@@ -3562,6 +3671,32 @@ static int helper_echo_buf(void)
 }
 
 /*
+ * As helper_echo_buf, answering each call as fsd answers an open: with a
+ * handle moved, to a new one-page memobj whose first byte is the call's MR0.
+ */
+static int helper_give_memobj(void)
+{
+    ks_handle_t l = ulib_inherited(0);
+    static uint8_t buf[64];
+    static struct ks_ipc_desc d = { .recv_buf = buf, .recv_cap = sizeof buf };
+    struct ipcres r;
+    uint64_t w[KS_IPC_WORDS];
+    long rp = recv_full(l, &d, &r);
+    while (rp >= 0) {
+        echo_f(r.w, r.a1, w);
+        long m = ks_memobj_create(KS_PAGE_SIZE);
+        uint8_t b = (uint8_t)r.w[0];
+        if (m < 0 || ks_memobj_write((ks_handle_t)m, 0, &b, 1) != 1)
+            return 11;
+        d.send_handles[0] = (ks_handle_t)m;
+        d.send_handle_flags[0] = KS_IPC_HANDLE_MOVE;
+        d.send_nhandles = 1;
+        rp = reply_recv_full((ks_handle_t)rp, l, &d, w, &r);
+    }
+    return rp == KS_ERR_PEER_CLOSED ? 0 : 10;
+}
+
+/*
  * Receives two calls on inherited listener 0 without answering (progress in
  * the shared page, inherited 1: v[0] = calls held), then per argv[2]: "kill"
  * waits to be killed, "exit" exits once v[1] is set.
@@ -3663,6 +3798,8 @@ static int helper_main(int argc, char **argv)
         return helper_echo();
     if (strcmp(mode, "echo-buf") == 0)
         return helper_echo_buf();
+    if (strcmp(mode, "give-memobj") == 0)
+        return helper_give_memobj();
     if (strcmp(mode, "caller") == 0)
         return helper_caller((int)atou(argc > 2 ? argv[2] : "1"));
     if (strcmp(mode, "caller-ipc") == 0)

@@ -154,6 +154,38 @@
     sd      t5, %pcrel_lo(.Lcount\@)(t4)
 .endm
 
+/*
+ * The reply-and-receive's commit, from its point of no return: the reply port
+ * idle, the caller runnable with a0 = a1 = 0 (a7 is set before), we wait on
+ * the listener; gp = the caller, to switch to.
+ */
+.macro reply_commit
+    /* ---- point of no return ---- */
+    sw      zero, RP_STATE(s1)              /* C_REPLY_IDLE */
+    sd      zero, RP_CALLER(s1)
+    refs_add s1, -1                         /* the caller's reference (our handle keeps one) */
+    sd      zero, TH_IPC_REPLY(s3)
+    sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
+    li      t4, C_IPC_RECEIVING             /* we wait on the listener */
+    sw      t4, TH_IPC_STATE(tp)
+    sd      s2, TH_IPC_LISTENER(tp)
+    refs_add s2, 1
+    addi    t4, tp, TH_IPC_LINK             /* append to its receivers */
+    addi    t5, s2, L_RECEIVERS
+    ld      t6, LINK_PREV(t5)
+    sd      t6, LINK_PREV(t4)
+    sd      t5, LINK_NEXT(t4)
+    sd      t4, LINK_NEXT(t6)
+    sd      t4, LINK_PREV(t5)
+    block_current ipc_recv_resume
+    li      a0, 0                           /* the caller's results (a7 set before) */
+    li      a1, 0
+    li      t4, C_THREAD_RUNNABLE
+    sw      t4, TH_STATE(s3)
+    count   STATS_FAST_REPLIES
+    mv      gp, s3
+.endm
+
     .section .text
 
 /* ---- call: a0 = client port ---- */
@@ -223,6 +255,26 @@ ipc_call_desc:
     ld      a7, TH_IPC_INFO(s3)
     j       ipc_call_commit
 
+/*
+ * A reply-and-receive with a descriptor on either side. Ours (for the receive
+ * that follows) must send no buffer and have a good receive part, and the
+ * handles it sends must be good: kernel/ipc.c decides, takes ours in and, if
+ * all is well, moves the handles to the caller, which commits the reply. Its
+ * result says whether the caller's descriptor outputs are to be written once
+ * it runs.
+ */
+ipc_reply_desc:
+    call_c  ipc_fast_reply_desc
+    bnez    t4, 1f
+    li      a7, 0                           /* the caller's info: words only */
+    reply_commit
+    j       ipc_fast_switch
+1:  li      t5, C_IPC_FAST_BAIL
+    beq     t4, t5, ipc_bail                /* a buffer to send, a bad receive part or handle */
+    ld      a7, TH_IPC_INFO(s3)             /* the caller's info: handles received */
+    reply_commit
+    j       ipc_fast_switch_outputs
+
 /* ---- reply-and-receive: a0 = reply port, t3 = listener ---- */
     .globl ipc_fast_reply_recv
 ipc_fast_reply_recv:
@@ -251,40 +303,9 @@ ipc_fast_reply_recv:
     beq     t4, t5, ipc_bail                /* and idle */
 1:  ld      t4, TH_IPC_DESC_USER(s3)
     or      t4, t4, a1
-    beqz    t4, 2f                          /* no descriptor on either side */
-    /*
-     * The caller's descriptor outputs must stay as its memory has them, and
-     * ours (for the receive that follows) must send nothing and have a good
-     * receive part: kernel/ipc.c decides, and takes ours in.
-     */
-    call_c  ipc_fast_reply_desc
-    bnez    t4, ipc_bail                    /* outputs to write, a buffer to send, a bad receive part */
-2:
-    /* ---- point of no return ---- */
-    sw      zero, RP_STATE(s1)              /* C_REPLY_IDLE */
-    sd      zero, RP_CALLER(s1)
-    refs_add s1, -1                         /* the caller's reference (our handle keeps one) */
-    sd      zero, TH_IPC_REPLY(s3)
-    sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
-    li      t4, C_IPC_RECEIVING             /* we wait on the listener */
-    sw      t4, TH_IPC_STATE(tp)
-    sd      s2, TH_IPC_LISTENER(tp)
-    refs_add s2, 1
-    addi    t4, tp, TH_IPC_LINK             /* append to its receivers */
-    addi    t5, s2, L_RECEIVERS
-    ld      t6, LINK_PREV(t5)
-    sd      t6, LINK_PREV(t4)
-    sd      t5, LINK_NEXT(t4)
-    sd      t4, LINK_NEXT(t6)
-    sd      t4, LINK_PREV(t5)
-    block_current ipc_recv_resume
-    li      a0, 0                           /* the caller's results */
-    li      a1, 0
-    li      a7, 0
-    li      t4, C_THREAD_RUNNABLE
-    sw      t4, TH_STATE(s3)
-    count   STATS_FAST_REPLIES
-    mv      gp, s3
+    bnez    t4, ipc_reply_desc              /* a descriptor on either side: see there */
+    li      a7, 0                           /* the caller's info: words only */
+    reply_commit
     /* fall through */
 
 /*
@@ -317,6 +338,28 @@ ipc_fast_switch:
     csrw    sscratch, tp
     ld      tp, UREG(4)(tp)
     sret
+
+/*
+ * ipc_fast_switch for a caller whose descriptor outputs the reply changed:
+ * become it, write them back from its own address space on its own (empty)
+ * kernel stack, as finish_call would, with its result in a0, then return to
+ * user mode as ipc_fast_switch does (its satp write again is the same value).
+ * The message registers and a1, a7 wait in the caller's frame meanwhile.
+ */
+ipc_fast_switch_outputs:
+    ld      t4, TH_SATP(gp)
+    csrw    satp, t4
+    mv      tp, gp
+    ld      sp, TH_KSTACK_TOP(tp)
+    .irp n, 5,6,7,11,12,13,14,15,16,17
+    sd      x\n, UREG(\n)(tp)
+    .endr
+    call    ipc_fast_caller_outputs         /* a0 = the call's result */
+    .irp n, 5,6,7,11,12,13,14,15,16,17
+    ld      x\n, UREG(\n)(tp)
+    .endr
+    mv      gp, tp
+    j       ipc_fast_switch
 
 /*
  * A thread the fast path blocked, switched to by schedule() after the C path
