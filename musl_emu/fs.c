@@ -138,10 +138,17 @@ long sys_openat(long dirfd, const char *path, long flags, long mode)
     uint32_t nh = 0;
     if (!emu.root)
         return -ENOENT;
-    long n = abs_path(dirfd, path, abs);
-    if (n < 0)
-        return n;
-    long kind = fs_call(emu.root, w, abs, path_inline(w, abs, (size_t)n), NULL, 0, hs, &nh);
+    /* absolute and short: straight into the words, as fs_path_op does (abs made only for a directory) */
+    size_t n = path[0] == '/' ? strnlen(path, FS_PATH_INLINE_MAX + 1) : FS_PATH_INLINE_MAX + 1;
+    const char *sent = path;
+    if (n > FS_PATH_INLINE_MAX) {
+        long r = abs_path(dirfd, path, abs);
+        if (r < 0)
+            return r;
+        n = (size_t)r;
+        sent = abs;
+    }
+    long kind = fs_call(emu.root, w, sent, path_inline(w, sent, n), NULL, 0, hs, &nh);
     if (kind < 0) {
         for (uint32_t i = 0; i < nh; i++)
             ks_handle_close(hs[i]);
@@ -165,6 +172,8 @@ long sys_openat(long dirfd, const char *path, long flags, long mode)
     f.h = hs[0];
     f.h2 = kind == FS_KIND_FILE || kind == FS_KIND_CONSOLE ? hs[1] : 0;
     f.ino = w[1];
+    if (f.kind == FD_DIR && sent != abs)
+        memcpy(abs, sent, n + 1);       /* (path is NUL-terminated at n) */
     fd_set_locked(fd, &f, f.kind == FD_DIR ? abs : NULL);
     unlock(&emu.fd_lock);
     if (f.kind == FD_CONSOLE && !(flags & O_NOCTTY) && emu.sid == emu.pid && !emu.ctty) {
