@@ -16,7 +16,7 @@
 #include "platform.h"
 #include "string.h"
 
-static struct page *pages;          /* pages[i] describes frame base_pfn + i */
+struct page *frame_pages;           /* see page_alloc.h */
 
 /*
  * A 4 MiB block of RAM that is free from boot to its first use has had only
@@ -50,8 +50,8 @@ static void clear_states(struct page *pg, uint32_t n)
         *w = 0;
 }
 
-static uint64_t base_pfn;
-static uint32_t npages;
+uint64_t frame_base_pfn;
+uint32_t frame_count;
 static struct page_list free_lists[PAGE_MAX_ORDER + 1];
 static size_t nfree, ntotal;            /* nfree counts cached pages too */
 
@@ -67,12 +67,7 @@ static size_t nfree, ntotal;            /* nfree counts cached pages too */
 static uint32_t pcache[PCACHE_SIZE];
 static unsigned npcache;
 
-static uint32_t index_of(const struct page *pg) { return (uint32_t)(pg - pages); }
-
-struct page *page_list_first(const struct page_list *l)
-{
-    return l->head == PAGE_NIL ? NULL : &pages[l->head];
-}
+static uint32_t index_of(const struct page *pg) { return (uint32_t)(pg - frame_pages); }
 
 void page_list_push(struct page_list *l, struct page *pg)
 {
@@ -80,32 +75,19 @@ void page_list_push(struct page_list *l, struct page *pg)
     pg->prev = PAGE_NIL;
     pg->next = l->head;
     if (l->head != PAGE_NIL)
-        pages[l->head].prev = i;
+        frame_pages[l->head].prev = i;
     l->head = i;
 }
 
 void page_list_remove(struct page_list *l, struct page *pg)
 {
     if (pg->prev != PAGE_NIL)
-        pages[pg->prev].next = pg->next;
+        frame_pages[pg->prev].next = pg->next;
     else
         l->head = pg->next;
     if (pg->next != PAGE_NIL)
-        pages[pg->next].prev = pg->prev;
+        frame_pages[pg->next].prev = pg->prev;
     pg->next = pg->prev = PAGE_NIL;
-}
-
-struct page *page_of(const void *va)
-{
-    uint64_t pfn = virt_to_phys(va) >> PAGE_SHIFT;
-    if (pfn < base_pfn || pfn - base_pfn >= npages)
-        return NULL;
-    return &pages[pfn - base_pfn];
-}
-
-void *page_address(const struct page *pg)
-{
-    return phys_to_virt((base_pfn + index_of(pg)) << PAGE_SHIFT);
 }
 
 /* Put a block on the free lists, merging it with its buddies. */
@@ -113,17 +95,17 @@ static void free_block(uint32_t i, unsigned order)
 {
     while (order < PAGE_MAX_ORDER) {
         uint32_t b = i ^ (1u << order);
-        if (b >= npages || pages[b].state != PAGE_FREE || pages[b].order != order)
+        if (b >= frame_count || frame_pages[b].state != PAGE_FREE || frame_pages[b].order != order)
             break;
-        page_list_remove(&free_lists[order], &pages[b]);
-        pages[b].state = PAGE_UNUSABLE;
-        pages[i].state = PAGE_UNUSABLE;     /* neither half heads a block any more */
+        page_list_remove(&free_lists[order], &frame_pages[b]);
+        frame_pages[b].state = PAGE_UNUSABLE;
+        frame_pages[i].state = PAGE_UNUSABLE;     /* neither half heads a block any more */
         i &= ~(1u << order);
         order++;
     }
-    pages[i].state = PAGE_FREE;
-    pages[i].order = (uint8_t)order;
-    page_list_push(&free_lists[order], &pages[i]);
+    frame_pages[i].state = PAGE_FREE;
+    frame_pages[i].order = (uint8_t)order;
+    page_list_push(&free_lists[order], &frame_pages[i]);
 }
 
 /* Take a block of exactly `order` off the buddy lists (splitting a larger one), or NULL. */
@@ -144,7 +126,7 @@ static struct page *buddy_alloc(unsigned order)
     }
     while (o > order) {         /* split, keeping the lower half */
         o--;
-        struct page *upper = &pages[i + (1u << o)];
+        struct page *upper = &frame_pages[i + (1u << o)];
         upper->state = PAGE_FREE;
         upper->order = (uint8_t)o;
         page_list_push(&free_lists[o], upper);
@@ -162,7 +144,7 @@ static int pcache_refill(void)
             continue;
         uint32_t first = index_of(pg);
         for (uint32_t k = 1u << o; k-- > 0;) {
-            pages[first + k].state = PAGE_CACHED;
+            frame_pages[first + k].state = PAGE_CACHED;
             pcache[npcache++] = first + k;
         }
         return 1;
@@ -196,7 +178,7 @@ void *page_alloc_owned(unsigned order, uint32_t owner)
     if (order == 0) {
         if (!npcache && !pcache_refill())
             return NULL;
-        return hand_out(&pages[pcache[--npcache]], 0, owner);
+        return hand_out(&frame_pages[pcache[--npcache]], 0, owner);
     }
     if (order > PAGE_MAX_ORDER)
         return NULL;
@@ -340,12 +322,12 @@ static int range_usable(const struct platform *p, uint64_t a, uint64_t len)
 /* The frame after unusable frame i: past the reservation holding it, if one does. */
 static uint32_t skip_reserved(const struct platform *p, uint32_t i)
 {
-    uint64_t pa = (base_pfn + i) << PAGE_SHIFT;
+    uint64_t pa = (frame_base_pfn + i) << PAGE_SHIFT;
     for (int k = 0; k < p->nreserved; k++) {
         const struct mem_range *r = &p->reserved[k];
         if (pa >= r->base && pa - r->base < r->size) {
             uint64_t end = (r->base + r->size + PAGE_SIZE - 1) >> PAGE_SHIFT;
-            return end - base_pfn < npages ? (uint32_t)(end - base_pfn) : npages;
+            return end - frame_base_pfn < frame_count ? (uint32_t)(end - frame_base_pfn) : frame_count;
         }
     }
     return i + 1;
@@ -361,30 +343,30 @@ void page_alloc_init(struct platform *p)
             hi = p->ram[i].base + p->ram[i].size;
     }
     /* Align the first frame to the largest block so that buddies are aligned in RAM too. */
-    base_pfn = (lo >> PAGE_SHIFT) & ~(uint64_t)((1u << PAGE_MAX_ORDER) - 1);
-    uint64_t span = (hi >> PAGE_SHIFT) - base_pfn;
+    frame_base_pfn = (lo >> PAGE_SHIFT) & ~(uint64_t)((1u << PAGE_MAX_ORDER) - 1);
+    uint64_t span = (hi >> PAGE_SHIFT) - frame_base_pfn;
     if (lo >= hi || span >= PAGE_NIL)
         panic("page_alloc_init: cannot manage RAM 0x%lx-0x%lx", (unsigned long)lo, (unsigned long)hi);
-    npages = (uint32_t)span;
+    frame_count = (uint32_t)span;
 
-    uint32_t nbig = (npages + BIG_PAGES - 1) / BIG_PAGES;
-    uint64_t array_bytes = ((uint64_t)npages * sizeof(struct page) + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+    uint32_t nbig = (frame_count + BIG_PAGES - 1) / BIG_PAGES;
+    uint64_t array_bytes = ((uint64_t)frame_count * sizeof(struct page) + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
     uint64_t array_pa = find_space(p, array_bytes);
     if (!array_pa)
         panic("page_alloc_init: no room in RAM for %lu bytes of page descriptors",
               (unsigned long)array_bytes);
     platform_reserve(p, array_pa, array_bytes);
-    pages = phys_to_virt(array_pa);
+    frame_pages = phys_to_virt(array_pa);
     for (uint32_t b = 0; b < nbig; b++) {
-        uint64_t pa = (base_pfn + (uint64_t)b * BIG_PAGES) << PAGE_SHIFT;
-        int whole = b < UNTOUCHED_MAX && (b + 1) * BIG_PAGES <= npages &&
+        uint64_t pa = (frame_base_pfn + (uint64_t)b * BIG_PAGES) << PAGE_SHIFT;
+        int whole = b < UNTOUCHED_MAX && (b + 1) * BIG_PAGES <= frame_count &&
                     range_usable(p, pa, (uint64_t)PAGE_SIZE * BIG_PAGES);
         if (b < UNTOUCHED_MAX)
             untouched[b / 64] = whole ? untouched[b / 64] | 1ull << (b % 64)
                                       : untouched[b / 64] & ~(1ull << (b % 64));
         if (!whole)
-            clear_states(&pages[b * BIG_PAGES], npages - b * BIG_PAGES < BIG_PAGES ? npages - b * BIG_PAGES
-                                                                                 : BIG_PAGES);
+            clear_states(&frame_pages[b * BIG_PAGES],
+                         frame_count - b * BIG_PAGES < BIG_PAGES ? frame_count - b * BIG_PAGES : BIG_PAGES);
     }
     for (int o = 0; o <= PAGE_MAX_ORDER; o++)
         free_lists[o].head = PAGE_NIL;
@@ -397,8 +379,8 @@ void page_alloc_init(struct platform *p)
      * until it is usable (most of RAM goes in 4 MiB blocks, one check each); an
      * unusable frame skips to the end of the reservation holding it.
      */
-    for (uint32_t i = 0; i < npages;) {
-        uint64_t pa = (base_pfn + i) << PAGE_SHIFT;
+    for (uint32_t i = 0; i < frame_count;) {
+        uint64_t pa = (frame_base_pfn + i) << PAGE_SHIFT;
         if (!range_usable(p, pa, PAGE_SIZE)) {
             i = skip_reserved(p, i);
             continue;
@@ -406,10 +388,10 @@ void page_alloc_init(struct platform *p)
         unsigned order = 0;
         while (order < PAGE_MAX_ORDER && i % (2u << order) == 0)
             order++;
-        while (order > 0 && (npages - i < (1u << order) ||
+        while (order > 0 && (frame_count - i < (1u << order) ||
                              !range_usable(p, pa, (uint64_t)PAGE_SIZE << order)))
             order--;
-        poison(page_address(&pages[i]), (size_t)PAGE_SIZE << order);
+        poison(page_address(&frame_pages[i]), (size_t)PAGE_SIZE << order);
         free_block(i, order);
         nfree += 1ul << order;
         ntotal += 1ul << order;

@@ -105,13 +105,35 @@ void page_flag_set(void *va, uint16_t flag, int on);
 size_t page_free_count(void);
 size_t page_total_count(void);
 
+/*
+ * The frame table: frame_pages[i] describes frame frame_base_pfn + i, for
+ * frame_count frames (set once at boot). Public only for the lookups below,
+ * which every kfree and page fault makes and which cost more as calls.
+ */
+extern struct page *frame_pages;
+extern uint64_t frame_base_pfn;
+extern uint32_t frame_count;
+
 /* The struct page of the page holding va (NULL if va is not managed RAM), and back. */
-struct page *page_of(const void *va);
-void *page_address(const struct page *pg);
+static inline struct page *page_of(const void *va)
+{
+    uint64_t pfn = virt_to_phys(va) >> PAGE_SHIFT;
+    if (pfn < frame_base_pfn || pfn - frame_base_pfn >= frame_count)
+        return NULL;
+    return &frame_pages[pfn - frame_base_pfn];
+}
+
+static inline void *page_address(const struct page *pg)
+{
+    return phys_to_virt((frame_base_pfn + (uint64_t)(pg - frame_pages)) << PAGE_SHIFT);
+}
 
 void page_list_push(struct page_list *l, struct page *pg);
 void page_list_remove(struct page_list *l, struct page *pg);
 static inline int page_list_empty(const struct page_list *l) { return l->head == PAGE_NIL; }
-struct page *page_list_first(const struct page_list *l);
+static inline struct page *page_list_first(const struct page_list *l)
+{
+    return l->head == PAGE_NIL ? NULL : &frame_pages[l->head];
+}
 
 #endif
