@@ -25,9 +25,15 @@ static size_t live_objects;
 
 static unsigned class_size(unsigned c) { return HEAP_MIN_SLAB << c; }
 
+/* The class of a request of 1..256 bytes, by its 16-byte step: most kernel objects are that small. */
+static const uint8_t small_class[16] = { 0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4 };
+
+/* The smallest class that holds size bytes (1..HEAP_MAX_SLAB). */
 static unsigned class_of(size_t size)
 {
-    unsigned c = 0;
+    if (size <= 256)
+        return small_class[(size - 1) >> 4];
+    unsigned c = 5;
     while (class_size(c) < size)
         c++;
     return c;
