@@ -32,6 +32,12 @@ struct handle_table {
     struct handle_table *next_dying;    /* handle_table_destroy's worklist */
 };
 
+/* How many handles t has room for now. */
+static inline uint32_t handle_room(const struct handle_table *t)
+{
+    return KS_HANDLE_MAX - t->used;
+}
+
 /* A new, empty table charged to a, or NULL without memory (or over a's limit). */
 struct handle_table *handle_table_create(struct account *a);
 

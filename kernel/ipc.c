@@ -146,19 +146,16 @@ static __attribute__((noinline)) long prefault_bufs(const struct ks_ipc_desc *d)
 }
 
 /*
- * Take the handles the copied descriptor d sends into ipc->handles: each
- * looked up (it needs TRANSFER; a pseudo-handle cannot travel), then the
- * moved ones taken out of the current process's table. 0, or the error the
- * call fails with, with nothing taken.
+ * Look up the handles the copied descriptor d sends, into ipc->handles with a
+ * reference each (it needs TRANSFER; a pseudo-handle cannot travel). 0, or
+ * the error the call fails with, with nothing kept.
  */
-static inline __attribute__((always_inline)) long take_handles(struct thread_ipc *ipc, const struct ks_ipc_desc *d)
+static inline __attribute__((always_inline)) long lookup_handles(struct thread_ipc *ipc, const struct ks_ipc_desc *d)
 {
-    long r;
-    struct handle_table *table = current_process()->handles;
     for (uint32_t i = 0; i < d->send_nhandles; i++) {
         struct object *o;
         uint32_t rights;
-        r = sys_lookup((uint64_t)(uint32_t)d->send_handles[i], 0, KS_RIGHT_TRANSFER, &o, &rights);
+        long r = sys_lookup((uint64_t)(uint32_t)d->send_handles[i], 0, KS_RIGHT_TRANSFER, &o, &rights);
         if (!r && (d->send_handles[i] == KS_PROCESS_SELF || d->send_handles[i] == KS_THREAD_SELF)) {
             object_put(o);              /* a pseudo-handle resolves, but cannot travel */
             r = KS_ERR_INVALID;
@@ -171,10 +168,19 @@ static inline __attribute__((always_inline)) long take_handles(struct thread_ipc
         ipc->handle_moved[ipc->nhandles] = 0;
         ipc->handle_rights[ipc->nhandles++] = rights;
     }
-    /*
-     * Moved handles leave the sender now, whatever becomes of the message; until
-     * they arrive they stay counted as handles, so no "last handle" fires.
-     */
+    return 0;
+}
+
+/*
+ * Take the moved ones of the handles lookup_handles found out of the current
+ * process's table. Until they arrive they stay counted as handles, so no
+ * "last handle" fires; they leave the sender now, whatever becomes of the
+ * message.
+ */
+static inline __attribute__((always_inline)) void take_moved_handles(struct thread_ipc *ipc,
+                                                                     const struct ks_ipc_desc *d)
+{
+    struct handle_table *table = current_process()->handles;
     for (uint32_t i = 0; i < d->send_nhandles; i++) {
         struct object *o;
         uint32_t rights;
@@ -185,7 +191,15 @@ static inline __attribute__((always_inline)) long take_handles(struct thread_ipc
         ipc->handles[i] = o;                    /* now the taken handle's */
         ipc->handle_moved[i] = 1;
     }
-    return 0;
+}
+
+/* Both: the handles d sends, looked up and the moved ones taken. 0, or the error (nothing taken). */
+static inline __attribute__((always_inline)) long take_handles(struct thread_ipc *ipc, const struct ks_ipc_desc *d)
+{
+    long r = lookup_handles(ipc, d);
+    if (r == 0)
+        take_moved_handles(ipc, d);
+    return r;
 }
 
 /*
@@ -774,14 +788,35 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
 /*
  * ipc_fast_reply_desc when our descriptor sends handles: take them, and move
  * them to the caller (IPC_FAST_OUTPUTS: its info word counts them).
+ *
+ * Nothing may happen here but the move itself: the fast path checked the
+ * caller's state, our listener and our flags before this, and commits after
+ * it without looking again. A moved handle that found no room in the
+ * caller's table would be closed here, and its last-handle hooks (a process
+ * ending, a watch firing) could wake the caller, raise an upcall or post to
+ * our listener in between; so the caller's table must have room for every
+ * handle. And a listener or reply port may not be moved: the receive that
+ * follows may be on it (the C path's would find its handle gone and say so).
+ * Either way the C path takes the reply, with its own order and checks.
  */
 static __attribute__((noinline)) long reply_handles(struct thread *t, struct thread *caller)
 {
     struct thread_ipc *ipc = &t->ipc;
-    if (!send_part_in_limits(&ipc->desc) || !caller->ipc.desc_user || take_handles(ipc, &ipc->desc))
-        return IPC_FAST_BAIL;           /* too many, handles for nowhere (the C path closes them), a bad one */
+    const struct ks_ipc_desc *d = &ipc->desc;
+    struct handle_table *to = caller->proc->handles;
+    if (!send_part_in_limits(d) || !caller->ipc.desc_user || !to || handle_room(to) < d->send_nhandles ||
+        lookup_handles(ipc, d))
+        return IPC_FAST_BAIL;
+    for (uint32_t i = 0; i < d->send_nhandles; i++) {
+        uint32_t type = ipc->handles[i]->type;
+        if ((d->send_handle_flags[i] & KS_IPC_HANDLE_MOVE) && (type == KS_OBJ_LISTENER || type == KS_OBJ_REPLY)) {
+            drop_outgoing_handles(ipc);         /* the lookups' references: nothing was taken */
+            return IPC_FAST_BAIL;
+        }
+    }
+    take_moved_handles(ipc, d);
     ipc->desc.send_nhandles = 0;        /* the receive that follows sends nothing */
-    transfer_payload_all(t, caller, 0); /* never stops: no buffer */
+    transfer_payload_all(t, caller, 0); /* every handle finds room; no buffer to stop at */
     return IPC_FAST_OUTPUTS;
 }
 

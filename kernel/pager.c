@@ -253,18 +253,6 @@ static uint64_t reclaim_own(struct memobj *mo, uint64_t first, uint64_t count)
     return page_free_count() > before ? page_free_count() - before : 0;
 }
 
-/*
- * Room for a supply of [first, first + count) of mo that found no memory for
- * a page or a radix node: mo's own clean pages first (its account's limit may
- * be what stopped it), then any pager's (a private mapping may hold on to
- * every page of mo that could go). Pages freed.
- */
-static uint64_t reclaim_for(struct memobj *mo, uint64_t first, uint64_t count)
-{
-    uint64_t n = reclaim_own(mo, first, count);
-    return n ? n : pager_reclaim(PAGER_RECLAIM_BATCH, mo, first, count);
-}
-
 long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t count)
 {
     struct pager *pg = mo->pager;
@@ -278,7 +266,9 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
         if (memobj_lookup(mo, first + i))
             continue;                   /* present already: left as it is */
         void *page = account_page_alloc(account_of(&mo->obj), 0, 0);
-        if (!page && reclaim_for(mo, first, count))
+        if (!page && reclaim_own(mo, first, count))    /* (over its account's limit, say) */
+            page = account_page_alloc(account_of(&mo->obj), 0, 0);
+        if (!page && pager_reclaim(PAGER_RECLAIM_BATCH, mo, first, count))
             page = account_page_alloc(account_of(&mo->obj), 0, 0);
         if (!page) {
             done = done ? done : KS_ERR_NO_MEMORY;
@@ -299,7 +289,9 @@ long pager_supply(struct memobj *mo, uint64_t first, uintptr_t buf, uint64_t cou
              * writer waiting for ever; or fsd at its limit while a private
              * mapping holds every page of the file it supplies).
              */
-            if (err && reclaim_for(mo, first, count))
+            if (err && reclaim_own(mo, first, count))
+                err = radix_insert(&mo->pages, first + i, page) != 0 ? KS_ERR_NO_MEMORY : 0;
+            if (err && pager_reclaim(PAGER_RECLAIM_BATCH, mo, first, count))
                 err = radix_insert(&mo->pages, first + i, page) != 0 ? KS_ERR_NO_MEMORY : 0;
         }
         if (err) {

@@ -563,7 +563,9 @@ long sys_fstat(long fd, struct stat *st)
             w[1] = f->ino;
             w[2] = S_IFREG | 0644;
             long m = fd_memobj(fd, f);
-            long size = m < 0 ? m : ks_memobj_size((ks_handle_t)m);
+            if (m < 0)
+                return m;
+            long size = ks_memobj_size((ks_handle_t)m);
             w[3] = size > 0 ? (uint64_t)size : 0;
             r = 0;
         }

@@ -61,6 +61,7 @@ long sys_mmap(uintptr_t addr, size_t len, long prot, long flags, long fd, long o
     len = PAGE_UP(len);
     uint32_t kflags = ks_prot(prot) | (type == MAP_SHARED ? KS_MAP_SHARED : KS_MAP_PRIVATE);
     struct fd slot, *f = NULL;
+    long m = 0;
     if (!(flags & MAP_ANONYMOUS)) {     /* checked before MAP_FIXED unmaps anything */
         if (!fd_get(fd, &slot))
             return -EBADF;
@@ -69,6 +70,8 @@ long sys_mmap(uintptr_t addr, size_t len, long prot, long flags, long fd, long o
             return -ENODEV;
         if (type == MAP_SHARED && (prot & PROT_WRITE) && (f->flags & O_ACCMODE) == O_RDONLY)
             return -EACCES;
+        if ((m = fd_memobj(fd, f)) < 0)
+            return m;
     }
     if (flags & MAP_FIXED) {
         ks_vm_unmap(KS_PROCESS_SELF, addr, len);    /* Linux replaces what was there */
@@ -78,10 +81,7 @@ long sys_mmap(uintptr_t addr, size_t len, long prot, long flags, long fd, long o
     if (!f) {
         r = map_anon(addr, len, kflags);
     } else {
-        r = fd_memobj(fd, f);
-        if (r < 0)
-            return r;
-        r = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)r, (uint64_t)off, addr, len, kflags);
+        r = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)m, (uint64_t)off, addr, len, kflags);
         if (r == KS_ERR_ACCESS)
             return -EACCES;
     }

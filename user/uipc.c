@@ -1142,11 +1142,11 @@ enum { LH_L, LH_BAD, LH_WRONG, LH_NOREAD };                 /* which listener ha
  * ones that fail in some way; a handle (or too many) to send; an unreadable
  * descriptor; receive into rbuf through the server's one kept descriptor,
  * whose outputs stay in memory from one receive to the next (as a real
- * server's would); two handles to send, a new one moved and a copy; a bad
- * handle to send.
+ * server's would); two handles to send, a new memobj moved and a copy; a bad
+ * handle to send; a new handle to the listener, moved.
  */
 enum { D_NONE, D_RECV, D_SEND, D_RECV_HUGE, D_RECV_UNMAPPED, D_HANDLE, D_MANY_HANDLES, D_FAULT, D_RECV_KEEP,
-       D_HANDLES_MOVED, D_BAD_HANDLE };
+       D_HANDLES_MOVED, D_BAD_HANDLE, D_LISTENER_MOVED };
 
 struct sstep {
     uint8_t op, rh, lh, desc;
@@ -1228,10 +1228,11 @@ static void srv_thread(long arg)
             d.send_handles[0] = s->l;           /* a copy of the listener handle */
             d.recv_buf = s->rbuf;
             d.recv_cap = sizeof s->rbuf;
-        } else if (st->desc == D_HANDLES_MOVED) {
-            long dup = ks_handle_duplicate(s->l, KS_RIGHT_READ | KS_RIGHT_TRANSFER);
-            d.send_nhandles = 2;
-            d.send_handles[0] = (ks_handle_t)dup;       /* moved: it leaves our table */
+        } else if (st->desc == D_HANDLES_MOVED || st->desc == D_LISTENER_MOVED) {
+            int mo = st->desc == D_HANDLES_MOVED;
+            long h = mo ? ks_memobj_create(KS_PAGE_SIZE) : ks_handle_duplicate(s->l, KS_RIGHT_READ | KS_RIGHT_TRANSFER);
+            d.send_nhandles = mo ? 2 : 1;
+            d.send_handles[0] = (ks_handle_t)h;         /* moved: it leaves our table */
             d.send_handle_flags[0] = KS_IPC_HANDLE_MOVE;
             d.send_handles[1] = s->l;
             d.recv_buf = s->rbuf;
@@ -1612,10 +1613,24 @@ static void row_rr_handle_to_caller(void)
     row_teardown();
 }
 
-/* As rr_handle_to_caller with two handles, the first moved out of the server's table. */
+/* As rr_handle_to_caller with two handles, the first (a new memobj) moved out of the server's table. */
 static void row_rr_handles_moved(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLES_MOVED }, { .op = OP_END } };
+    row_setup(s, 1);
+    struct ks_ipc_desc d = { 0 };
+    row_call(R.c, &d);
+    row_teardown();
+}
+
+/*
+ * A reply-and-receive moving a handle to a listener: the C path's (a listener
+ * or reply port moved may be the one the receive that follows needs, which
+ * only the C path looks at again).
+ */
+static void row_rr_listener_moved(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_LISTENER_MOVED }, { .op = OP_END } };
     row_setup(s, 1);
     struct ks_ipc_desc d = { 0 };
     row_call(R.c, &d);
@@ -2095,6 +2110,35 @@ static void row_cross_process_handles(void)
 }
 
 /*
+ * As cross_process_handles into a caller whose handle table is full: the
+ * reply goes down the C path (the fast path moves handles only where all fit),
+ * where the memobj finds no room and is closed, and the caller's info says
+ * so (KS_IPC_INFO_TRUNCATED).
+ */
+static void row_cross_process_handles_full(void)
+{
+    static long fill[KS_HANDLE_MAX];
+    long p = row_spawn_server("give-memobj");
+    struct ks_ipc_desc d = { 0 };
+    row_call(R.c, &d);                  /* the server may not be waiting yet: not counted */
+    settle();
+    long m = ks_memobj_create(0);
+    int n = 0;
+    long h;
+    while (m > 0 && n < KS_HANDLE_MAX && (h = ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_READ)) > 0)
+        fill[n++] = h;
+    rec(&R.out, (uint64_t)(m > 0 ? ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_READ) : m));    /* full */
+    row_window();
+    row_call(R.c, &d);
+    row_window_end();
+    while (n > 0)
+        ks_handle_close((ks_handle_t)fill[--n]);
+    if (m > 0)
+        ks_handle_close((ks_handle_t)m);
+    row_server_end(p);
+}
+
+/*
  * call_buf_straddle with the server in another process, where the sender's
  * bytes are read in place (vm_copy_from_user): a good call, one whose buffer
  * runs into an unmapped page (FAULT, nothing delivered: the fast path's copy
@@ -2211,6 +2255,7 @@ FAST_ROW(rr_recv_cap_huge, 1, 0)
 FAST_ROW(rr_recv_unmapped, 1, 0)
 FAST_ROW(rr_handle_to_caller, 1, 1)
 FAST_ROW(rr_handles_moved, 1, 1)
+FAST_ROW(rr_listener_moved, 1, 0)
 FAST_ROW(rr_bad_handle_to_caller, 1, 0)
 FAST_ROW(caller_outputs_readonly, 1, 1)
 FAST_ROW(caller_outputs_stale, 1, 1)
@@ -2239,6 +2284,7 @@ FAST_ROW(switched_off, 0, 0)
 FAST_ROW(cross_process, 2, 2)
 FAST_ROW(cross_process_straddle, 2, 2)
 FAST_ROW(cross_process_handles, 2, 2)
+FAST_ROW(cross_process_handles_full, 1, 0)
 
 /* The switch itself: only 0 and 1, and the counters report it. */
 static void fast_control(void)
@@ -2306,6 +2352,7 @@ static const struct ktest_case fast_cases[] = {
     { "rr_recv_unmapped", fast_rr_recv_unmapped },
     { "rr_handle_to_caller", fast_rr_handle_to_caller },
     { "rr_handles_moved", fast_rr_handles_moved },
+    { "rr_listener_moved", fast_rr_listener_moved },
     { "rr_bad_handle_to_caller", fast_rr_bad_handle_to_caller },
     { "caller_outputs_readonly", fast_caller_outputs_readonly },
     { "caller_outputs_stale", fast_caller_outputs_stale },
@@ -2334,6 +2381,7 @@ static const struct ktest_case fast_cases[] = {
     { "cross_process", fast_cross_process },
     { "cross_process_straddle", fast_cross_process_straddle },
     { "cross_process_handles", fast_cross_process_handles },
+    { "cross_process_handles_full", fast_cross_process_handles_full },
     { "no_leaks", suite_no_leaks },
 };
 KTEST_SUITE(fast_suite, "ipc_fast", fast_cases);

@@ -5,16 +5,18 @@
  * (a2-a6, t0-t2) are never saved or loaded: they simply stay in the registers
  * while tp, satp and the user frame change underneath them.
  *
- * Descriptors may be involved as long as no handles travel and the thread
- * resumed needs nothing written back to its descriptor (it returns straight to
- * user mode): a call may carry a buffer, and a reply-and-receive (whose reply
- * is words only) may give the descriptor for its next receive. Then the last
- * check of the ladder is one C call, ipc_fast_call_desc or ipc_fast_reply_desc
+ * Descriptors may be involved: a call may carry a buffer (no handles), as
+ * long as the receiver, which returns straight to user mode, needs nothing
+ * written back to its descriptor; a reply-and-receive may move handles (no
+ * buffer) and give the descriptor for its next receive. Then the last check
+ * of the ladder is one C call, ipc_fast_call_desc or ipc_fast_reply_desc
  * (kernel/ipc.c), which checks the descriptors with the C path's own code, and
  * for a call delivers the buffer (a send buffer that is not cut is checked by
  * that copy itself: if any of it cannot be read, the call goes to the C path
  * with nothing delivered, though the waiting receiver's buffer may hold the
- * bytes the copy got to, as include/kestrel/ipc.h allows).
+ * bytes the copy got to, as include/kestrel/ipc.h allows), for a reply the
+ * handles. A caller whose descriptor outputs the reply changed has them
+ * written once it runs (ipc_fast_switch_outputs).
  *
  * Entered from ipc_entry (entry.S) with: tp = current thread, the user's sp,
  * ra, gp, tp, sepc and s0-s11 in its frame, a0 = port handle, a1 = descriptor,
