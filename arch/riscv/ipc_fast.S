@@ -35,6 +35,11 @@
 #include "asm-offsets.h"
 
 #define SSTATUS_FS  (3 << 13)
+
+/* Constants the paths below load once for two uses. */
+#if C_THREAD_BLOCKED != 1 || C_REPLY_ARMED != C_THREAD_BLOCKED
+#error "ipc_fast.S: THREAD_BLOCKED must be 1 (interruptible's true) and REPLY_ARMED equal to it"
+#endif
 #define UREG(n)     (TH_FRAME + TF_X0 + (n) * 8)
 
 /*
@@ -114,9 +119,8 @@
  * loads sp itself (arch_switch's `ld sp` and `ret` touch no stack before it).
  */
 .macro block_current resume
-    li      t4, C_THREAD_BLOCKED
+    li      t4, C_THREAD_BLOCKED            /* (1: also `interruptible`, below) */
     sw      t4, TH_STATE(tp)
-    li      t4, 1
     sw      t4, TH_INTERRUPTIBLE(tp)
     sd      zero, TH_WAITING_ON(tp)
     sd      a1, TH_IPC_DESC_USER(tp)
@@ -287,8 +291,9 @@ ipc_fast_reply_recv:
     bne     t4, t5, ipc_bail                /* replied already, or the caller is gone */
     ld      s3, RP_CALLER(s1)               /* s3 = the caller */
     lw      t4, TH_STATE(s3)
-    li      t5, C_THREAD_BLOCKED
-    bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
+    bne     t4, t5, ipc_bail                /* interrupted, has not run yet (t5: ARMED is BLOCKED) */
+    lw      t4, TH_FLAGS(s3)
+    bnez    t4, ipc_bail                    /* an upcall or a kill due, which its C-path return runs */
     cached  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0, TH_HC_LISTENER /* s2 = listener */
     ld      t4, L_CLOSED(s2)
     bnez    t4, ipc_bail                    /* closed, or a notification pending (one ld: ipc.c) */
