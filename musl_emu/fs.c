@@ -170,7 +170,7 @@ long sys_openat(long dirfd, const char *path, long flags, long mode)
     f.flags = (int)(flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
     f.cloexec = !!(flags & O_CLOEXEC);
     f.h = hs[0];
-    f.h2 = kind == FS_KIND_FILE || kind == FS_KIND_CONSOLE ? hs[1] : 0;
+    f.h2 = kind == FS_KIND_CONSOLE ? hs[1] : 0;  /* a file's memobj handle comes later (fd_memobj) */
     f.ino = w[1];
     if (f.kind == FD_DIR && sent != abs)
         memcpy(abs, sent, n + 1);       /* (path is NUL-terminated at n) */
