@@ -67,11 +67,9 @@ static size_t nfree, ntotal;            /* nfree counts cached pages too */
 static uint32_t pcache[PCACHE_SIZE];
 static unsigned npcache;
 
-static uint32_t index_of(const struct page *pg) { return (uint32_t)(pg - frame_pages); }
-
 void page_list_push(struct page_list *l, struct page *pg)
 {
-    uint32_t i = index_of(pg);
+    uint32_t i = page_index(pg);
     pg->prev = PAGE_NIL;
     pg->next = l->head;
     if (l->head != PAGE_NIL)
@@ -118,7 +116,7 @@ static struct page *buddy_alloc(unsigned order)
         return NULL;
     struct page *pg = page_list_first(&free_lists[o]);
     page_list_remove(&free_lists[o], pg);
-    uint32_t i = index_of(pg);
+    uint32_t i = page_index(pg);
     if (o == PAGE_MAX_ORDER && i / BIG_PAGES < UNTOUCHED_MAX &&
         (untouched[i / BIG_PAGES / 64] >> (i / BIG_PAGES % 64) & 1)) {
         untouched[i / BIG_PAGES / 64] &= ~(1ull << (i / BIG_PAGES % 64));
@@ -142,7 +140,7 @@ static int pcache_refill(void)
         struct page *pg = buddy_alloc((unsigned)o);
         if (!pg)
             continue;
-        uint32_t first = index_of(pg);
+        uint32_t first = page_index(pg);
         for (uint32_t k = 1u << o; k-- > 0;) {
             frame_pages[first + k].state = PAGE_CACHED;
             pcache[npcache++] = first + k;
@@ -233,9 +231,9 @@ void page_free(void *va, unsigned order)
     nfree += 1ul << order;
     if (order == 0 && npcache < PCACHE_SIZE) {
         pg->state = PAGE_CACHED;
-        pcache[npcache++] = index_of(pg);
+        pcache[npcache++] = page_index(pg);
     } else {
-        free_block(index_of(pg), order);
+        free_block(page_index(pg), order);
     }
 }
 

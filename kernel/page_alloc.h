@@ -123,9 +123,15 @@ static inline struct page *page_of(const void *va)
     return &frame_pages[pfn - frame_base_pfn];
 }
 
+/* pg's index in frame_pages. */
+static inline uint32_t page_index(const struct page *pg)
+{
+    return (uint32_t)(pg - frame_pages);
+}
+
 static inline void *page_address(const struct page *pg)
 {
-    return phys_to_virt((frame_base_pfn + (uint64_t)(pg - frame_pages)) << PAGE_SHIFT);
+    return phys_to_virt((frame_base_pfn + (uint64_t)(pg - frame_pages)) << PAGE_SHIFT);   /* (no 32-bit cut) */
 }
 
 void page_list_push(struct page_list *l, struct page *pg);

@@ -1447,6 +1447,15 @@ static void row_one_call(const struct sstep *script)
     row_teardown();
 }
 
+/* As row_one_call, the call with an empty descriptor: room for handles the reply sends. */
+static void row_one_desc_call(const struct sstep *script)
+{
+    struct ks_ipc_desc d = { 0 };
+    row_setup(script, 1);
+    row_call(R.c, &d);
+    row_teardown();
+}
+
 static const struct sstep S_RECV_RR[] = { { .op = OP_RECV }, { .op = OP_RR }, { .op = OP_END } };
 
 static void row_baseline(void)
@@ -1607,20 +1616,14 @@ static void row_rr_desc_handle(void)
 static void row_rr_handle_to_caller(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLE }, { .op = OP_END } };
-    row_setup(s, 1);
-    struct ks_ipc_desc d = { 0 };
-    row_call(R.c, &d);
-    row_teardown();
+    row_one_desc_call(s);
 }
 
 /* As rr_handle_to_caller with two handles, the first (a new memobj) moved out of the server's table. */
 static void row_rr_handles_moved(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLES_MOVED }, { .op = OP_END } };
-    row_setup(s, 1);
-    struct ks_ipc_desc d = { 0 };
-    row_call(R.c, &d);
-    row_teardown();
+    row_one_desc_call(s);
 }
 
 /*
@@ -1631,10 +1634,7 @@ static void row_rr_handles_moved(void)
 static void row_rr_listener_moved(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_LISTENER_MOVED }, { .op = OP_END } };
-    row_setup(s, 1);
-    struct ks_ipc_desc d = { 0 };
-    row_call(R.c, &d);
-    row_teardown();
+    row_one_desc_call(s);
 }
 
 /* A reply-and-receive sending a handle that is not one: BAD_HANDLE, nothing sent, then a plain reply. */
@@ -1642,10 +1642,7 @@ static void row_rr_bad_handle_to_caller(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_BAD_HANDLE }, { .op = OP_REPLY },
                                       { .op = OP_END } };
-    row_setup(s, 1);
-    struct ks_ipc_desc d = { 0 };
-    row_call(R.c, &d);
-    row_teardown();
+    row_one_desc_call(s);
 }
 
 /*
