@@ -1,10 +1,12 @@
 /*
  * kernel/boot_tests.c - in-kernel tests of the boot floor, run when the bootargs
- * say "ktest": the final page tables, the page allocator, the heap, the timer and
- * the symbol table, on the real machine. "ktest.panic" instead triggers a kernel
- * fault on purpose so the harness can check the panic report.
+ * say "ktest": the final page tables, a user page table's leaf hint, the page
+ * allocator, the heap, the timer and the symbol table, on the real machine.
+ * "ktest.panic" instead triggers a kernel fault on purpose so the harness can
+ * check the panic report.
  */
 #include <arch/arch.h>
+#include <arch/mmu.h>
 #include "boot_tests.h"
 #include "clock.h"
 #include "heap.h"
@@ -198,7 +200,50 @@ static void copy_user_alignments(void)
     page_free(dst, 0);
 }
 
+static void no_unref(paddr_t pa, void *arg)
+{
+    (void)pa;
+    (void)arg;
+}
+
+/*
+ * arch_pte_slot and arch_user_kaddr_writable go through the aspace's leaf
+ * hint (the last leaf table a walk found): whatever order the addresses come
+ * in, they must give the slot the walk that made the tables gave, and a
+ * region without tables must say so without spoiling the hint.
+ */
+static void leaf_hint_matches_walk(void)
+{
+    static struct arch_aspace as;
+    KT_ASSERT(arch_aspace_init(&as, NULL) == 0);
+    const uintptr_t va[] = { 0x10000000, 0x10001000, 0x10200000, 0x40000000, 0x7f0000000000 };
+    enum { N = sizeof va / sizeof va[0] };
+    arch_pte_t *slot[N];
+    uint8_t *page = page_alloc(0);
+    KT_ASSERT(page != NULL);
+    for (int i = 0; i < N; i++) {
+        slot[i] = arch_pte_slot(&as, va[i], 1);
+        KT_ASSERT(slot[i] != NULL);
+        arch_pte_set(&as, slot[i], va[i], virt_to_phys(page), i == 2 ? 1 : 3);  /* va[2] read-only */
+    }
+    static const int order[] = { 0, 2, 1, 4, 3, 0, 1, 4, 2, 3, 3, 0 };
+    int bad = 0;
+    for (unsigned k = 0; k < sizeof order / sizeof order[0]; k++) {
+        int i = order[k];
+        bad |= arch_pte_slot(&as, va[i], 0) != slot[i];
+        void *kd = arch_user_kaddr_writable(&as, va[i] + 8);
+        bad |= i == 2 ? kd != NULL : kd != page + 8;
+        bad |= arch_pte_slot(&as, 0x20000000, 0) != NULL;      /* no tables there */
+        bad |= arch_user_kaddr_writable(&as, 0x20000000 + 8) != NULL;
+    }
+    KT_EXPECT(!bad);
+    arch_unmap_range(&as, 0x1000, 0x7f0000001000, no_unref, NULL);
+    arch_aspace_destroy(&as);
+    page_free(page, 0);
+}
+
 static const struct ktest_case boot_cases[] = {
+    { "leaf_hint_matches_walk", leaf_hint_matches_walk },
     { "copy_user_alignments", copy_user_alignments },
     { "identity_map_gone", vm_identity_map_gone },
     { "image_is_w_xor_x", vm_image_is_w_xor_x },

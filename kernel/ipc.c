@@ -64,7 +64,7 @@ void drop_outgoing_handles(struct thread_ipc *ipc)
 enum { DESC_SEND = 1, DESC_RECV = 2 };
 
 /* Check the receive part of the copied descriptor: a buffer we can write (*paged: in a paged mapping). */
-static long check_recv_part(const struct ks_ipc_desc *d, int *paged)
+static inline __attribute__((always_inline)) long check_recv_part(const struct ks_ipc_desc *d, int *paged)
 {
     if (d->recv_cap > KS_IPC_MAX_BUF)
         return KS_ERR_INVALID;

@@ -519,7 +519,7 @@ static inline uint8_t *vm_kaddr(struct vm_space *vs, uintptr_t addr, int access)
     return k ? k : vm_kaddr_fault(vs, addr, access);
 }
 
-long vm_check_access_paged(struct vm_space *vs, uintptr_t addr, uint64_t len, int access, int *paged)
+long vm_check_access_areas(struct vm_space *vs, uintptr_t addr, uint64_t len, int access, int *paged)
 {
     if (!user_range_ok(addr, len))
         return KS_ERR_FAULT;

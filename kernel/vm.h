@@ -14,8 +14,7 @@
 #include <arch/mmu.h>
 #include <kestrel/syscall.h>
 #include "list.h"
-
-struct memobj;
+#include "memobj.h"
 
 struct vm_area {
     struct list_node link;      /* in vm_space.areas, by address */
@@ -98,8 +97,28 @@ long vm_fault_wait(struct vm_space *vs, uintptr_t addr, int access, long r, uint
  */
 long vm_pager_wait(struct vm_space *vs, uintptr_t addr);
 
-/* vm_check_access, also setting *paged if the range lies (partly) in a paged memobj's mapping. */
-long vm_check_access_paged(struct vm_space *vs, uintptr_t addr, uint64_t len, int access, int *paged);
+/* vm_check_access_paged's general case: area by area. */
+long vm_check_access_areas(struct vm_space *vs, uintptr_t addr, uint64_t len, int access, int *paged);
+
+/*
+ * vm_check_access, also setting *paged if the range lies (partly) in a paged
+ * memobj's mapping. Inline, without a call, when the range lies inside the
+ * area the last lookup found and that area allows the access (an IPC
+ * receive buffer, checked at each receive, is the case it is for).
+ */
+static inline long vm_check_access_paged(struct vm_space *vs, uintptr_t addr, uint64_t len, int access,
+                                         int *paged)
+{
+    const struct vm_area *a = vs->last_area;
+    uint32_t need = access == VM_WRITE ? KS_PROT_WRITE : access == VM_EXEC ? KS_PROT_EXEC
+                                                                           : KS_PROT_READ | KS_PROT_WRITE;
+    if (a && addr - a->start < a->end - a->start && len <= a->end - addr && (a->prot & need)) {
+        if (a->mo->pager)
+            *paged = 1;
+        return 0;
+    }
+    return vm_check_access_areas(vs, addr, len, access, paged);
+}
 
 /*
  * Fault in every page of [addr, addr+len) of vs (the current thread's own)

@@ -61,6 +61,7 @@ int arch_aspace_init(struct arch_aspace *as, struct account *a)
     }
     memcpy(root + PT_ENTRIES / 2, kernel_root_table() + PT_ENTRIES / 2, PAGE_SIZE / 2);
     as->root = root;
+    as->leaf_region = ARCH_NO_REGION;
     as->asid = (uint16_t)asid;
     as->acct = a;
     as->satp = SATP_MODE_SV48 | (uint64_t)asid << 44 | virt_to_phys(root) >> PAGE_SHIFT;
@@ -94,6 +95,7 @@ void arch_aspace_destroy(struct arch_aspace *as)
     sfence_asid(as->asid);
     asid_free(as->asid);
     as->root = NULL;
+    as->leaf_region = ARCH_NO_REGION;
 }
 
 _Static_assert(ARCH_PTE_USER_BASE == (PTE_V | PTE_U | PTE_A | PTE_D), "arch/mmu.h's PTE bits");

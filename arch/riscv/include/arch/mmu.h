@@ -18,7 +18,18 @@ struct arch_aspace {
     uint64_t satp;          /* mode | ASID | root PPN */
     uint16_t asid;
     struct account *acct;   /* charged for the page tables (kernel/account.h) */
+    /*
+     * The last leaf table a walk found, and the 2 MiB region (va >> 21) it
+     * maps (ARCH_NO_REGION: none). Tables are freed only with the address
+     * space, so a leaf table found once stays the one for its region: the
+     * hint never needs invalidating, and what it saves is the walk, not the
+     * reading of the PTE itself.
+     */
+    uintptr_t leaf_region;
+    uint64_t *leaf_table;
 };
+
+#define ARCH_NO_REGION  (~(uintptr_t)0)
 
 /* 0, or KS_ERR_NO_MEMORY (also over a's limit). The tables are charged to a. */
 int arch_aspace_init(struct arch_aspace *as, struct account *a);
@@ -63,18 +74,25 @@ static inline int arch_pte_get(const arch_pte_t *slot, paddr_t *pa, uint32_t *pr
 /*
  * The level-0 slot for va if every table on the way to it exists, else NULL:
  * the Sv48 walk unrolled, a leaf with no call (the page fault and IPC copy
- * paths). User page tables hold 4 KiB leaves only (no superpages), which the
- * walk relies on.
+ * paths), or no walk at all when va lies in the region of the leaf table the
+ * last walk found (as->leaf_region), which it then remembers. User page
+ * tables hold 4 KiB leaves only (no superpages), which the walk relies on.
  */
-static inline arch_pte_t *arch_leaf_slot(const struct arch_aspace *as, uintptr_t va)
+static inline arch_pte_t *arch_leaf_slot(struct arch_aspace *as, uintptr_t va)
 {
-    uint64_t *table = as->root;
+    uintptr_t region = va >> (PAGE_SHIFT + 9);
+    uint64_t *table = as->leaf_table;
+    if (region != as->leaf_region) {
+        table = as->root;
 #pragma GCC unroll 3
-    for (int shift = PAGE_SHIFT + 27; shift > PAGE_SHIFT; shift -= 9) {     /* levels 3, 2, 1 */
-        uint64_t e = table[(va >> shift) & 511];
-        if (!(e & ARCH_PTE_V))
-            return NULL;
-        table = phys_to_virt((e >> 10) << PAGE_SHIFT);
+        for (int shift = PAGE_SHIFT + 27; shift > PAGE_SHIFT; shift -= 9) {     /* levels 3, 2, 1 */
+            uint64_t e = table[(va >> shift) & 511];
+            if (!(e & ARCH_PTE_V))
+                return NULL;
+            table = phys_to_virt((e >> 10) << PAGE_SHIFT);
+        }
+        as->leaf_table = table;
+        as->leaf_region = region;
     }
     return &table[(va >> PAGE_SHIFT) & 511];
 }
@@ -85,7 +103,7 @@ static inline arch_pte_t *arch_leaf_slot(const struct arch_aspace *as, uintptr_t
  * into another address space. A device page never qualifies (it is not RAM
  * the kernel may write through the direct map).
  */
-static inline void *arch_user_kaddr_writable(const struct arch_aspace *as, uintptr_t va)
+static inline void *arch_user_kaddr_writable(struct arch_aspace *as, uintptr_t va)
 {
     const arch_pte_t *slot = arch_leaf_slot(as, va);
     if (!slot || (*slot & (ARCH_PTE_V | ARCH_PTE_W | ARCH_PTE_DEVICE)) != (ARCH_PTE_V | ARCH_PTE_W))
