@@ -261,7 +261,7 @@ static inline long put_desc(void)
  * runs now and the receiver is another process, the sender's bytes are read in
  * place; otherwise both sides are found through their page tables.
  */
-static long copy_payload(struct thread *from, struct thread *to, uint64_t n)
+static inline __attribute__((always_inline)) long copy_payload(struct thread *from, struct thread *to, uint64_t n)
 {
     uintptr_t dst = (uintptr_t)to->ipc.desc.recv_buf, src = (uintptr_t)from->ipc.desc.send_buf;
     if (from == current_thread() && from->proc->vm != to->proc->vm)

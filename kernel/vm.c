@@ -583,10 +583,10 @@ long vm_copy(struct vm_space *dst, uintptr_t d, struct vm_space *src, uintptr_t 
     return 0;
 }
 
-/* vm_copy_from_user's general case: page by page, faulting dst's pages in. */
-static __attribute__((noinline)) long copy_from_user_pages(struct vm_space *dst, uintptr_t d, uintptr_t s,
-                                                           uint64_t len)
+long vm_copy_from_user_pages(struct vm_space *dst, uintptr_t d, uintptr_t s, uint64_t len)
 {
+    if (!user_range_ok(d, len) || !user_range_ok(s, len))
+        return KS_ERR_FAULT;
     while (len) {
         uint64_t n = PAGE_SIZE - (d & (PAGE_SIZE - 1));
         if (len < n)
@@ -599,19 +599,6 @@ static __attribute__((noinline)) long copy_from_user_pages(struct vm_space *dst,
         len -= n;
     }
     return 0;
-}
-
-long vm_copy_from_user(struct vm_space *dst, uintptr_t d, uintptr_t s, uint64_t len)
-{
-    if (!user_range_ok(d, len) || !user_range_ok(s, len))
-        return KS_ERR_FAULT;
-    if (len && (d & (PAGE_SIZE - 1)) + len <= PAGE_SIZE) {
-        /* The common case (an IPC buffer within one page of the receiver's), without a frame. */
-        uint8_t *kd = arch_user_kaddr_writable(&dst->as, d);
-        if (kd)
-            return arch_copy_user(kd, (const void *)s, len) ? KS_ERR_FAULT : 0;
-    }
-    return copy_from_user_pages(dst, d, s, len);
 }
 
 void vm_unmap_memobj_range(struct memobj *mo, uint64_t first_page, uint64_t count)

@@ -15,6 +15,7 @@
 #include <kestrel/syscall.h>
 #include "list.h"
 #include "memobj.h"
+#include "uaccess.h"
 
 struct vm_area {
     struct list_node link;      /* in vm_space.areas, by address */
@@ -144,9 +145,21 @@ long vm_copy(struct vm_space *dst, uintptr_t d, struct vm_space *src, uintptr_t 
  * As vm_copy, from the running address space's user memory at s, which is
  * read where it is (the fault-tolerant user copy) instead of being found
  * through the page tables; dst must be another address space. Results are
- * vm_copy's, for one page table walk less per page.
+ * vm_copy's, for one page table walk less per page. (Page by page; the
+ * inline vm_copy_from_user below is the same for callers.)
  */
-long vm_copy_from_user(struct vm_space *dst, uintptr_t d, uintptr_t s, uint64_t len);
+long vm_copy_from_user_pages(struct vm_space *dst, uintptr_t d, uintptr_t s, uint64_t len);
+
+/* vm_copy_from_user_pages, inline (no call, no frame) for the common case: an IPC buffer within one page. */
+static inline long vm_copy_from_user(struct vm_space *dst, uintptr_t d, uintptr_t s, uint64_t len)
+{
+    if (len && (d & (PAGE_SIZE - 1)) + len <= PAGE_SIZE && user_range_ok(d, len) && user_range_ok(s, len)) {
+        uint8_t *kd = arch_user_kaddr_writable(&dst->as, d);
+        if (kd)
+            return arch_copy_user(kd, (const void *)s, len) ? KS_ERR_FAULT : 0;
+    }
+    return vm_copy_from_user_pages(dst, d, s, len);
+}
 
 /* Unmap pages of mo from index `first` on, in every area mapping it (memobj truncation). */
 void vm_unmap_memobj_pages(struct memobj *mo, uint64_t first_page);

@@ -42,9 +42,18 @@ struct ipcres {
     uint64_t t[4];              /* t3..t6, which the kernel must return zeroed */
 };
 
+static volatile int sregs_bad;           /* an IPC call changed one of s0-s11 (ipc_full) */
+
+/* The value s<i> holds across every IPC system call ipc_full makes. */
+#define SREG_MARK(i) (0x5e00000000000000ull ^ (0x1111111111ull * (uint64_t)((i) + 1)))
+
 /*
  * Like ks_ipc_raw, but t3..t6 go in holding non-zero values (t3 = `t3`) and
- * come back out, so the test can see that the kernel zeroes them.
+ * come back out, so the test can see that the kernel zeroes them; and s0-s11
+ * go in holding SREG_MARK(i) and are recorded as they come back (sregs_bad
+ * counts calls that changed one), since the IPC ABI keeps them as a function
+ * call does, on every path: fast, slow, and a fast one that hands over to the
+ * slow one half way. The asm saves the program's own s0-s11 around the call.
  */
 static __attribute__((noinline)) long ipc_full(long num, long handle, struct ks_ipc_desc *desc, long t3,
                                                const uint64_t win[KS_IPC_WORDS], struct ipcres *o)
@@ -62,14 +71,41 @@ static __attribute__((noinline)) long ipc_full(long num, long handle, struct ks_
     register long r_t3 __asm__("t3") = t3;
     register long r_t4 __asm__("t4") = 0x4444;
     register long r_t5 __asm__("t5") = 0x5555;
-    register long r_t6 __asm__("t6") = 0x6666;
+    uint64_t io[24];            /* s0-s11 as they go in, then as they came back */
+    for (int i = 0; i < 12; i++)
+        io[i] = SREG_MARK(i);
+    register long r_t6 __asm__("t6") = (long)io;     /* (non-zero too) */
     register long r_a7 __asm__("a7") = num;
-    __asm__ volatile("ecall"
+    __asm__ volatile("addi sp, sp, -112\n"
+                     "sd s0, 0(sp)\n sd s1, 8(sp)\n sd s2, 16(sp)\n sd s3, 24(sp)\n"
+                     "sd s4, 32(sp)\n sd s5, 40(sp)\n sd s6, 48(sp)\n sd s7, 56(sp)\n"
+                     "sd s8, 64(sp)\n sd s9, 72(sp)\n sd s10, 80(sp)\n sd s11, 88(sp)\n"
+                     "sd t6, 96(sp)\n"
+                     "mv s0, t6\n"
+                     "ld s1, 8(s0)\n ld s2, 16(s0)\n ld s3, 24(s0)\n ld s4, 32(s0)\n"
+                     "ld s5, 40(s0)\n ld s6, 48(s0)\n ld s7, 56(s0)\n ld s8, 64(s0)\n"
+                     "ld s9, 72(s0)\n ld s10, 80(s0)\n ld s11, 88(s0)\n ld s0, 0(s0)\n"
+                     "ecall\n"
+                     "sd s0, 104(sp)\n"
+                     "ld s0, 96(sp)\n"
+                     "sd s1, 104(s0)\n sd s2, 112(s0)\n sd s3, 120(s0)\n sd s4, 128(s0)\n"
+                     "sd s5, 136(s0)\n sd s6, 144(s0)\n sd s7, 152(s0)\n sd s8, 160(s0)\n"
+                     "sd s9, 168(s0)\n sd s10, 176(s0)\n sd s11, 184(s0)\n"
+                     "ld s1, 104(sp)\n sd s1, 96(s0)\n"
+                     "ld s0, 0(sp)\n ld s1, 8(sp)\n ld s2, 16(sp)\n ld s3, 24(sp)\n"
+                     "ld s4, 32(sp)\n ld s5, 40(sp)\n ld s6, 48(sp)\n ld s7, 56(sp)\n"
+                     "ld s8, 64(sp)\n ld s9, 72(sp)\n ld s10, 80(sp)\n ld s11, 88(sp)\n"
+                     "addi sp, sp, 112"
                      : "+r"(r_a0), "+r"(r_a1), "+r"(m0), "+r"(m1), "+r"(m2), "+r"(m3), "+r"(m4),
                        "+r"(m5), "+r"(m6), "+r"(m7), "+r"(r_t3), "+r"(r_t4), "+r"(r_t5), "+r"(r_t6),
                        "+r"(r_a7)
                      :
                      : "memory");
+    for (int i = 0; i < 12; i++)
+        if (io[12 + i] != io[i]) {
+            sregs_bad++;
+            break;
+        }
     o->a0 = r_a0;
     o->a1 = (uint64_t)r_a1;
     o->a7 = (uint64_t)r_a7;
@@ -2198,6 +2234,7 @@ static void fast_row(void (*fn)(void), uint64_t fast_calls, uint64_t fast_replie
 {
     struct ks_kstat k0, k1;
     scratch_bad = 0;
+    sregs_bad = 0;
     snap(&k0);
     run_row_mode(fn, 1, &res_on);
     run_row_mode(fn, 0, &res_off);
@@ -2223,6 +2260,7 @@ static void fast_row(void (*fn)(void), uint64_t fast_calls, uint64_t fast_replie
     KT_EXPECT_EQ(res_on.d.fast_calls + res_on.d.slow_calls, res_off.d.slow_calls);
     KT_EXPECT_EQ(res_on.d.fast_replies + res_on.d.slow_replies, res_off.d.slow_replies);
     KT_EXPECT_EQ(scratch_bad, 0);
+    KT_EXPECT_EQ(sregs_bad, 0);
 }
 
 #define FAST_ROW(name, fc, fr) \

@@ -130,18 +130,25 @@
 
 /*
  * Call fn(s3, a1) (kernel/ipc.c) from a ladder, before the point of no return;
- * its result lands in t4. The registers C may clobber that still matter (the
- * message, and a0, a1, a7, t3 for the C path should we bail) wait in their
- * slots of our frame, which a system call leaves unused.
+ * its result lands in t4. The message registers wait in their slots of our
+ * frame, which a system call leaves unused; a0 and a1 wait in s5 and s6 (C
+ * keeps them: a1 comes back at once, a0 only if we bail), and t3 (the
+ * listener, for a reply-and-receive) in s7. A bail after it goes through
+ * c_bail_call or c_bail_reply, which put a0 and t3 back, a7 (the call's
+ * number, a constant) and the user's s5-s7.
  */
 .macro call_c fn
-    .irp n, 5,6,7,10,11,12,13,14,15,16,17,28
+    .irp n, 5,6,7,12,13,14,15,16
     sd      x\n, UREG(\n)(tp)
     .endr
+    mv      s5, a0
+    mv      s6, a1
+    mv      s7, t3
     mv      a0, s3
     call    \fn
     mv      t4, a0
-    .irp n, 5,6,7,10,11,12,13,14,15,16,17,28
+    mv      a1, s6                          /* our descriptor, for block_current */
+    .irp n, 5,6,7,12,13,14,15,16
     ld      x\n, UREG(\n)(tp)
     .endr
 .endm
@@ -257,7 +264,7 @@ ipc_call_commit:
  */
 ipc_call_desc:
     call_c  ipc_fast_call_desc
-    bnez    t4, ipc_bail                    /* handles to send, a bad descriptor, outputs to write */
+    bnez    t4, c_bail_call                 /* handles to send, a bad descriptor, outputs to write */
     ld      a7, TH_IPC_INFO(s3)
     j       ipc_call_commit
 
@@ -276,7 +283,7 @@ ipc_reply_desc:
     reply_commit
     j       ipc_fast_switch
 1:  li      t5, C_IPC_FAST_BAIL
-    beq     t4, t5, ipc_bail                /* a buffer to send, a bad receive part or handle */
+    beq     t4, t5, c_bail_reply            /* a buffer to send, a bad receive part or handle */
     ld      a7, TH_IPC_INFO(s3)             /* the caller's info: handles received */
     reply_commit
     j       ipc_fast_switch_outputs
@@ -387,6 +394,19 @@ ipc_recv_resume:
     ld      x\n, UREG(\n)(tp)
     .endr
     j       ipc_return
+
+/* A C helper said no (call_c): a0, a1, a7 and t3 back, and the user's s5-s7. */
+c_bail_call:
+    li      a7, SYSCALL_IPC_FIRST           /* KS_SYS_IPC_CALL */
+    j       1f
+c_bail_reply:
+    li      a7, C_SYS_IPC_REPLY_RECEIVE
+1:  mv      a0, s5
+    mv      t3, s7
+    .irp n, 21,22,23
+    ld      x\n, UREG(\n)(tp)
+    .endr
+    /* fall through */
 
 /* A check failed: the user's s0-s4 back from the frame, then the C path. */
 ipc_bail:
