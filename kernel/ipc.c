@@ -342,7 +342,8 @@ static __attribute__((noinline)) long transfer_payload_all(struct thread *from, 
 }
 
 /* transfer_payload_all for a message with a buffer and no handles: the common case with a buffer. */
-static __attribute__((noinline)) long transfer_buffer_only(struct thread *from, struct thread *to, int may_stop)
+static inline __attribute__((always_inline)) long move_buffer_only(struct thread *from, struct thread *to,
+                                                                   int may_stop)
 {
     uint64_t info = 0;
     if (move_buffer(from, to, may_stop, &info))
@@ -351,6 +352,12 @@ static __attribute__((noinline)) long transfer_buffer_only(struct thread *from, 
         to->ipc.desc.recv_nhandles = 0;
     to->ipc.out_info = info;
     return 0;
+}
+
+/* move_buffer_only, out of line for the C path's transfers. */
+static __attribute__((noinline)) long transfer_buffer_only(struct thread *from, struct thread *to, int may_stop)
+{
+    return move_buffer_only(from, to, may_stop);
 }
 
 /*
@@ -753,7 +760,7 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
     if (rcv->ipc.desc_user && !outputs_stay(&rcv->ipc, len))
         return 1;
     if (len > (rcv->ipc.desc_user ? rcv->ipc.desc.recv_cap : 0) &&
-        (vm_check_access_paged(t->proc->vm, (uintptr_t)ipc->desc.send_buf, len, VM_READ, &paged) || paged))
+        (vm_check_access_areas(t->proc->vm, (uintptr_t)ipc->desc.send_buf, len, VM_READ, &paged) || paged))
         return 1;                       /* truncated: the copy will not read all of our buffer (see below) */
     /*
      * Unless the message is cut, our send buffer is not looked up first, as
@@ -763,7 +770,7 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
      */
     ipc->desc_user = desc;
     ipc->nhandles = 0;
-    if (transfer_payload(t, rcv, 1)) {
+    if (move_buffer_only(t, rcv, 1)) {  /* (transfer_payload's case, inline: no handles) */
         uaccess_miss_forget();          /* nothing delivered: the C path waits for the page, or fails */
         return 1;
     }
