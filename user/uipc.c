@@ -24,6 +24,7 @@
  * To run only some cases while debugging, build with -DUIPC_ONLY='"prefix"'.
  */
 #include "kernel/ktest.h"
+#include <kestrel/upcall.h>
 #include "user/lib/ipc.h"
 #include "user/lib/testlib.h"
 #include "user/lib/ulib.h"
@@ -1162,6 +1163,7 @@ enum sop {
     OP_REPLY,           /* plain reply */
     OP_SLEEP,           /* ms */
     OP_INTR_MAIN,       /* interrupt the main thread */
+    OP_RAISE_MAIN,      /* raise upcall bit ROW_UP_BIT on the main thread */
     OP_WAIT_EXT,        /* wait until *ext is a handle */
     OP_WAIT_TEARDOWN,   /* wait until the row tears down */
     OP_CALL,            /* call through callport */
@@ -1169,6 +1171,9 @@ enum sop {
 };
 
 enum { RH_CUR, RH_FIRST, RH_SECOND, RH_BAD, RH_WRONG, RH_EXT };   /* which reply handle */
+
+/* The upcall bit OP_RAISE_MAIN raises. */
+#define ROW_UP_BIT 5
 
 /* A call with this first word ends a server's wait at teardown: it is answered at once. */
 #define QUIT_WORD 0x9017900d
@@ -1219,6 +1224,10 @@ static void srv_thread(long arg)
         }
         if (st->op == OP_INTR_MAIN) {
             ks_thread_interrupt(g_main_thread);
+            continue;
+        }
+        if (st->op == OP_RAISE_MAIN) {
+            rec(o, (uint64_t)ks_upcall_raise(g_main_thread, 1ull << ROW_UP_BIT));
             continue;
         }
         if (st->op == OP_WAIT_EXT) {
@@ -1608,6 +1617,41 @@ static void row_caller_interrupted(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_INTR_MAIN }, { .op = OP_RR }, { .op = OP_END } };
     row_one_call(s);
+}
+
+static volatile uint64_t row_up_seen;   /* bits (+1) the upcall entry saw, in base 64 */
+
+static void row_upcall_entry(long bit, struct ks_upcall_frame *f)
+{
+    row_up_seen = row_up_seen * 64 + (uint64_t)bit + 1;
+    ks_upcall_return(f);
+}
+
+/*
+ * The caller has an upcall due when the reply comes (raised while the server
+ * held its call, so its wait went on): the fast reply must leave it to the C
+ * path, whose return to user mode runs the upcall, so that the upcall has run
+ * by the time the call returns, before the program makes another system call.
+ */
+static void row_caller_upcall_due(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RAISE_MAIN }, { .op = OP_RR }, { .op = OP_END } };
+    row_up_seen = 0;
+    ks_upcall_set((uintptr_t)row_upcall_entry, 0);
+    row_setup(s, 1);
+    uint64_t w[KS_IPC_WORDS];
+    fill_words(w, 0x1000 + R.seed++);
+    struct ipcres r;
+    watchdog_arm(1000);
+    call_full(R.c, 0, w, &r);
+    uint64_t seen = row_up_seen;        /* no system call since the call's own */
+    watchdog_disarm();
+    rec(&R.out, 0xc0de);
+    rec_res(&R.out, &r, 0);
+    rec(&R.out, seen);
+    KT_EXPECT_EQ(seen, ROW_UP_BIT + 1);
+    row_teardown();
+    ks_upcall_set(0, 0);
 }
 
 /* Reply-and-receive carrying a buffer. */
@@ -2280,6 +2324,7 @@ FAST_ROW(no_write_right, 0, 0)
 FAST_ROW(receiver_interrupted, 0, 1)
 FAST_ROW(caller_intr_pending, 0, 0)
 FAST_ROW(caller_interrupted, 1, 0)
+FAST_ROW(caller_upcall_due, 1, 0)
 FAST_ROW(reply_desc, 1, 0)
 FAST_ROW(rr_recv_desc, 1, 1)
 FAST_ROW(rr_both_desc, 0, 2)
@@ -2377,6 +2422,7 @@ static const struct ktest_case fast_cases[] = {
     { "receiver_interrupted", fast_receiver_interrupted },
     { "caller_intr_pending", fast_caller_intr_pending },
     { "caller_interrupted", fast_caller_interrupted },
+    { "caller_upcall_due", fast_caller_upcall_due },
     { "reply_desc", fast_reply_desc },
     { "rr_recv_desc", fast_rr_recv_desc },
     { "rr_both_desc", fast_rr_both_desc },
