@@ -13,19 +13,42 @@ int fd_get(long fd, struct fd *out)
     return out->kind != FD_FREE;
 }
 
-/* Set slot fd to *val (fd_lock held); path: a DIR slot's path, else NULL. */
-void fd_set_locked(long fd, const struct fd *val, const char *path)
+/* A slot's change begins: its sequence count goes odd (fd_snapshot's readers retry). The old count. */
+static inline uint32_t slot_change_begin(struct fd *f)
 {
-    struct fd *f = &emu.fds[fd];
     uint32_t seq = f->seq;
     __atomic_store_n(&f->seq, seq + 1, __ATOMIC_RELAXED);
     SEQ_BARRIER();
-    if (path)
-        strcpy(emu.dir_path[fd], path);
+    return seq;
+}
+
+/* ...and ends with the slot *val, its count even again. */
+static inline void slot_change_end(struct fd *f, const struct fd *val, uint32_t seq)
+{
     *f = *val;
     f->seq = seq + 1;
     SEQ_BARRIER();
     __atomic_store_n(&f->seq, seq + 2, __ATOMIC_RELAXED);
+}
+
+/* fd_set_locked for a DIR slot, whose path changes with it. */
+static __attribute__((noinline)) void set_dir_slot(long fd, const struct fd *val, const char *path)
+{
+    struct fd *f = &emu.fds[fd];
+    uint32_t seq = slot_change_begin(f);
+    strcpy(emu.dir_path[fd], path);
+    slot_change_end(f, val, seq);
+}
+
+/* Set slot fd to *val (fd_lock held); path: a DIR slot's path, else NULL. (Without one: no call, no frame.) */
+void fd_set_locked(long fd, const struct fd *val, const char *path)
+{
+    if (path) {
+        set_dir_slot(fd, val, path);
+        return;
+    }
+    struct fd *f = &emu.fds[fd];
+    slot_change_end(f, val, slot_change_begin(f));
 }
 
 /* The directory path of slot fd (a DIR) into out (FS_PATH_MAX): 0, or -EBADF / -ENOTDIR. */

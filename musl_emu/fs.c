@@ -107,6 +107,29 @@ static size_t path_inline(uint64_t w[KS_IPC_WORDS], const char *path, size_t n)
     return 0;
 }
 
+/*
+ * path_inline for an absolute path of at most FS_PATH_INLINE_MAX bytes, in
+ * one pass that finds its length as it copies (no strnlen, no memcpy): 1 if
+ * it went into the words, else 0 (relative or longer), with MR3..MR7 zero
+ * again as path_inline wants them.
+ */
+static inline int path_inline_short(uint64_t w[KS_IPC_WORDS], const char *path)
+{
+    if (path[0] != '/')
+        return 0;
+    char *to = (char *)&w[3];
+    size_t n = 0;
+    for (; path[n]; n++) {
+        if (n == FS_PATH_INLINE_MAX) {
+            w[3] = w[4] = w[5] = w[6] = w[7] = 0;
+            return 0;
+        }
+        to[n] = path[n];
+    }
+    w[0] |= FS_PATH_INLINE | (uint64_t)n << FS_PATH_INLINE_SHIFT;
+    return 1;
+}
+
 /* A path call on the root port: MR0 = op (| FS_NOFOLLOW), MR1 = arg; the status. */
 static long fs_path_op(uint64_t op, long dirfd, const char *path, uint64_t arg,
                        uint64_t w[KS_IPC_WORDS])
@@ -118,9 +141,8 @@ static long fs_path_op(uint64_t op, long dirfd, const char *path, uint64_t arg,
     w[0] = op;                          /* every word, one by one (no memset call) */
     w[1] = arg;
     w[2] = w[3] = w[4] = w[5] = w[6] = w[7] = 0;
-    size_t n = path[0] == '/' ? strnlen(path, FS_PATH_INLINE_MAX + 1) : FS_PATH_INLINE_MAX + 1;
-    if (n && n <= FS_PATH_INLINE_MAX)   /* absolute and short: straight into the words */
-        return fs_call(emu.root, w, NULL, path_inline(w, path, n), NULL, 0, NULL, NULL);
+    if (path_inline_short(w, path))     /* absolute and short: straight into the words */
+        return fs_call(emu.root, w, NULL, 0, NULL, 0, NULL, NULL);
     long len = abs_path(dirfd, path, abs);
     if (len < 0)
         return len;
@@ -139,16 +161,16 @@ long sys_openat(long dirfd, const char *path, long flags, long mode)
     if (!emu.root)
         return -ENOENT;
     /* absolute and short: straight into the words, as fs_path_op does (abs made only for a directory) */
-    size_t n = path[0] == '/' ? strnlen(path, FS_PATH_INLINE_MAX + 1) : FS_PATH_INLINE_MAX + 1;
     const char *sent = path;
-    if (n > FS_PATH_INLINE_MAX) {
+    size_t send = 0;
+    if (!path_inline_short(w, path)) {
         long r = abs_path(dirfd, path, abs);
         if (r < 0)
             return r;
-        n = (size_t)r;
         sent = abs;
+        send = path_inline(w, abs, (size_t)r);
     }
-    long kind = fs_call(emu.root, w, sent, path_inline(w, sent, n), NULL, 0, hs, &nh);
+    long kind = fs_call(emu.root, w, sent, send, NULL, 0, hs, &nh);
     if (kind < 0) {
         for (uint32_t i = 0; i < nh; i++)
             ks_handle_close(hs[i]);
@@ -173,7 +195,7 @@ long sys_openat(long dirfd, const char *path, long flags, long mode)
     f.h2 = kind == FS_KIND_CONSOLE ? hs[1] : 0;  /* a file's memobj handle comes later (fd_memobj) */
     f.ino = w[1];
     if (f.kind == FD_DIR && sent != abs)
-        memcpy(abs, sent, n + 1);       /* (path is NUL-terminated at n) */
+        strcpy(abs, sent);              /* (short: at most FS_PATH_INLINE_MAX bytes) */
     fd_set_locked(fd, &f, f.kind == FD_DIR ? abs : NULL);
     unlock(&emu.fd_lock);
     if (f.kind == FD_CONSOLE && !(flags & O_NOCTTY) && emu.sid == emu.pid && !emu.ctty) {

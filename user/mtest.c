@@ -537,6 +537,16 @@ static void files_inline_path_boundary(void)
         CHECK_EQ(mkdir(dir, 0755), 0);
         CHECK_EQ(stat(dir, &st), 0);
         CHECK(S_ISDIR(st.st_mode));
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);        /* its path kept for openat */
+        REQUIRE(dfd >= 0);
+        int f = openat(dfd, "f", O_CREAT | O_EXCL | O_WRONLY, 0644);
+        CHECK(f >= 0);
+        close(f);
+        char in_dir[80];
+        snprintf(in_dir, sizeof in_dir, "%s/f", dir);
+        CHECK_EQ(stat(in_dir, &st), 0);
+        CHECK_EQ(unlinkat(dfd, "f", 0), 0);
+        close(dfd);
         CHECK_EQ(rmdir(dir), 0);
     }
     int dfd = open(DIR_T, O_RDONLY | O_DIRECTORY);
@@ -547,6 +557,12 @@ static void files_inline_path_boundary(void)
     CHECK(S_ISDIR(st.st_mode));
     CHECK_EQ(fstatat(dfd, "rel", &st, 0), 0);
     CHECK(S_ISDIR(st.st_mode));
+    /* longer than the registers as written, short once made absolute */
+    CHECK_EQ(stat(DIR_T "/./././././././././././././././././././rel", &st), 0);
+    CHECK(S_ISDIR(st.st_mode));
+    int rfd = open(DIR_T "/./././././././././././././././././././rel", O_RDONLY | O_DIRECTORY);
+    CHECK(rfd >= 0);
+    close(rfd);
     CHECK_EQ(unlinkat(dfd, "rel", AT_REMOVEDIR), 0);
     close(dfd);
 }
