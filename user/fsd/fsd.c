@@ -659,10 +659,8 @@ static void req_reset(struct req *q)
  */
 static void take_inline_path(struct req *q)
 {
-    static uint8_t inline_path[FS_PATH_INLINE_MAX];
     size_t len = (q->in[0] >> FS_PATH_INLINE_SHIFT) & 0xff;
-    memcpy(inline_path, &q->in[3], sizeof inline_path);
-    q->buf = inline_path;
+    q->buf = (const uint8_t *)&q->in[3];        /* read where it is: nothing writes q->in */
     if (len > FS_PATH_INLINE_MAX || q->len != 0)
         q->in[0] = 0;                   /* no such operation: -EINVAL */
     else
