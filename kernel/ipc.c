@@ -793,6 +793,47 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
  * the current thread's scratch, which take_desc rewrites; nothing was taken).
  */
 /*
+ * reply_handles' way to take the handles it sends: each a real handle with
+ * TRANSFER, none listed twice, no listener or reply port moved (see below).
+ * A moved one leaves our table straight away (handle_take), without the
+ * reference lookup_handles would take and take_moved_handles drop again; a
+ * copied one gets a reference, as lookup_handles would give it. 1; or 0, with
+ * nothing taken, and the C path does it its way.
+ */
+static inline __attribute__((always_inline)) int take_reply_handles(struct thread_ipc *ipc,
+                                                                    const struct ks_ipc_desc *d,
+                                                                    struct handle_table *from)
+{
+    uint32_t n = d->send_nhandles;
+    for (uint32_t i = 0; i < n; i++) {
+        ks_handle_t h = d->send_handles[i];
+        const struct handle_entry *e = handle_entry_of(from, h);    /* (NULL for a pseudo-handle) */
+        if (!e || !(e->rights & KS_RIGHT_TRANSFER) ||
+            ((d->send_handle_flags[i] & KS_IPC_HANDLE_MOVE) &&
+             (e->obj->type == KS_OBJ_LISTENER || e->obj->type == KS_OBJ_REPLY)))
+            return 0;
+        for (uint32_t j = 0; j < i; j++)
+            if (d->send_handles[j] == h)
+                return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        ks_handle_t h = d->send_handles[i];
+        if (d->send_handle_flags[i] & KS_IPC_HANDLE_MOVE) {
+            handle_take(from, h, &ipc->handles[i], &ipc->handle_rights[i]);     /* (checked above) */
+            ipc->handle_moved[i] = 1;
+        } else {
+            const struct handle_entry *e = handle_entry_of(from, h);
+            object_get(e->obj);
+            ipc->handles[i] = e->obj;
+            ipc->handle_rights[i] = e->rights;
+            ipc->handle_moved[i] = 0;
+        }
+    }
+    ipc->nhandles = n;
+    return 1;
+}
+
+/*
  * ipc_fast_reply_desc when our descriptor sends handles: take them, and move
  * them to the caller (IPC_FAST_OUTPUTS: its info word counts them).
  *
@@ -812,16 +853,8 @@ static __attribute__((noinline)) long reply_handles(struct thread *t, struct thr
     const struct ks_ipc_desc *d = &ipc->desc;
     struct handle_table *to = caller->proc->handles;
     if (!send_part_in_limits(d) || !caller->ipc.desc_user || !to || handle_room(to) < d->send_nhandles ||
-        lookup_handles(ipc, d))
+        !take_reply_handles(ipc, d, t->proc->handles))
         return IPC_FAST_BAIL;
-    for (uint32_t i = 0; i < d->send_nhandles; i++) {
-        uint32_t type = ipc->handles[i]->type;
-        if ((d->send_handle_flags[i] & KS_IPC_HANDLE_MOVE) && (type == KS_OBJ_LISTENER || type == KS_OBJ_REPLY)) {
-            drop_outgoing_handles(ipc);         /* the lookups' references: nothing was taken */
-            return IPC_FAST_BAIL;
-        }
-    }
-    take_moved_handles(ipc, d);
     ipc->desc.send_nhandles = 0;        /* the receive that follows sends nothing */
     transfer_payload_all(t, caller, 0); /* every handle finds room; no buffer to stop at */
     return IPC_FAST_OUTPUTS;

@@ -1187,7 +1187,7 @@ enum { LH_L, LH_BAD, LH_WRONG, LH_NOREAD };                 /* which listener ha
  * handle to send; a new handle to the listener, moved.
  */
 enum { D_NONE, D_RECV, D_SEND, D_RECV_HUGE, D_RECV_UNMAPPED, D_HANDLE, D_MANY_HANDLES, D_FAULT, D_RECV_KEEP,
-       D_HANDLES_MOVED, D_BAD_HANDLE, D_LISTENER_MOVED };
+       D_HANDLES_MOVED, D_BAD_HANDLE, D_LISTENER_MOVED, D_NO_TRANSFER, D_MOVED_TWICE, D_PSEUDO_HANDLE };
 
 struct sstep {
     uint8_t op, rh, lh, desc;
@@ -1203,6 +1203,7 @@ struct srv {
     struct rec out;
     uint8_t rbuf[64];
     struct ks_ipc_desc keep;    /* D_RECV_KEEP */
+    long stray;                 /* D_NO_TRANSFER, D_MOVED_TWICE: closed after the op if still ours */
     uint64_t w[KS_IPC_WORDS], ud;
     struct uthread t;
 };
@@ -1285,6 +1286,21 @@ static void srv_thread(long arg)
         } else if (st->desc == D_BAD_HANDLE) {
             d.send_nhandles = 1;
             d.send_handles[0] = s->bad;
+        } else if (st->desc == D_NO_TRANSFER || st->desc == D_MOVED_TWICE) {
+            long m = ks_memobj_create(KS_PAGE_SIZE);
+            long h = st->desc == D_NO_TRANSFER ? ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_READ) : m;
+            if (h != m)
+                ks_handle_close((ks_handle_t)m);
+            d.send_nhandles = st->desc == D_MOVED_TWICE ? 2 : 1;
+            d.send_handles[0] = d.send_handles[1] = (ks_handle_t)h;     /* moved (twice: once, then a copy) */
+            d.send_handle_flags[0] = d.send_handle_flags[1] = KS_IPC_HANDLE_MOVE;
+            d.recv_buf = s->rbuf;
+            d.recv_cap = sizeof s->rbuf;
+            s->stray = h;
+        } else if (st->desc == D_PSEUDO_HANDLE) {
+            d.send_nhandles = 1;
+            d.send_handles[0] = KS_THREAD_SELF;                         /* cannot travel */
+            d.send_handle_flags[0] = KS_IPC_HANDLE_MOVE;
         }
         s->keep.recv_buf = s->rbuf;
         s->keep.recv_cap = sizeof s->rbuf;
@@ -1308,6 +1324,10 @@ static void srv_thread(long arg)
         else
             a0 = reply_full(rh, dp, rw, &r);
         s->receiving = 0;
+        if (s->stray) {
+            ks_handle_close((ks_handle_t)s->stray);     /* (gone already if it was moved) */
+            s->stray = 0;
+        }
         rec_res(o, &r, is_receive);
         if (dp == &d || dp == &s->keep)
             rec_desc(o, dp);
@@ -1721,6 +1741,32 @@ static void row_rr_listener_moved(void)
 static void row_rr_bad_handle_to_caller(void)
 {
     static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_BAD_HANDLE }, { .op = OP_REPLY },
+                                      { .op = OP_END } };
+    row_one_desc_call(s);
+}
+
+/*
+ * Reply-and-receive rows whose handles the fast path must leave to the C
+ * path: a moved handle without TRANSFER (ACCESS, nothing sent, then a plain
+ * reply), one handle moved twice in one descriptor (it moves once, then
+ * travels as a copy), a pseudo-handle (INVALID, then a plain reply).
+ */
+static void row_rr_no_transfer(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_NO_TRANSFER }, { .op = OP_REPLY },
+                                      { .op = OP_END } };
+    row_one_desc_call(s);
+}
+
+static void row_rr_moved_twice(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_MOVED_TWICE }, { .op = OP_END } };
+    row_one_desc_call(s);
+}
+
+static void row_rr_pseudo_handle(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_PSEUDO_HANDLE }, { .op = OP_REPLY },
                                       { .op = OP_END } };
     row_one_desc_call(s);
 }
@@ -2337,6 +2383,9 @@ FAST_ROW(rr_handle_to_caller, 1, 1)
 FAST_ROW(rr_handles_moved, 1, 1)
 FAST_ROW(rr_listener_moved, 1, 0)
 FAST_ROW(rr_bad_handle_to_caller, 1, 0)
+FAST_ROW(rr_no_transfer, 1, 0)
+FAST_ROW(rr_moved_twice, 1, 0)
+FAST_ROW(rr_pseudo_handle, 1, 0)
 FAST_ROW(caller_outputs_readonly, 1, 1)
 FAST_ROW(caller_outputs_stale, 1, 1)
 FAST_ROW(caller_truncated, 0, 1)
@@ -2435,6 +2484,9 @@ static const struct ktest_case fast_cases[] = {
     { "rr_handles_moved", fast_rr_handles_moved },
     { "rr_listener_moved", fast_rr_listener_moved },
     { "rr_bad_handle_to_caller", fast_rr_bad_handle_to_caller },
+    { "rr_no_transfer", fast_rr_no_transfer },
+    { "rr_moved_twice", fast_rr_moved_twice },
+    { "rr_pseudo_handle", fast_rr_pseudo_handle },
     { "caller_outputs_readonly", fast_caller_outputs_readonly },
     { "caller_outputs_stale", fast_caller_outputs_stale },
     { "caller_truncated", fast_caller_truncated },
