@@ -111,26 +111,21 @@ void account_uncharge(struct account *a, enum account_kind kind, uint64_t n)
         free_unused(first);
 }
 
-void *account_kzalloc(struct account *a, size_t size)
+void *account_kmalloc_charged(struct account *a, size_t size, size_t charge)
 {
-    size_t charge = kmalloc_size(size);
     if (!charge || account_charge(a, ACCOUNT_MEMORY, charge) != 0)
         return NULL;
-    void *p = kzalloc(size);
+    void *p = kmalloc(size);
     if (!p)
         account_uncharge(a, ACCOUNT_MEMORY, charge);
     return p;
 }
 
-void *account_object_new(struct account *a, size_t size, size_t offset, uint32_t type,
-                         const struct object_ops *ops)
+void *account_kzalloc(struct account *a, size_t size)
 {
-    char *p = account_kzalloc(a, size);
-    if (p) {
-        struct object *o = (struct object *)(p + offset);
-        object_init(o, type, ops);
-        account_set(o, a);
-    }
+    void *p = account_kmalloc_charged(a, size, kmalloc_size(size));
+    if (p)
+        memset(p, 0, size);
     return p;
 }
 

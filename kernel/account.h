@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "heap.h"
 #include "object.h"
 
 enum account_kind {
@@ -101,13 +102,30 @@ static inline struct account *account_by_id(uint32_t id) { return account_table[
  * over a's limit. Its destroy hook frees it with account_kfree(account_of(o), ...).
  * ACCOUNT_OBJECT_NEW(a, T, member, type, ops) is the typed form.
  */
-void *account_object_new(struct account *a, size_t size, size_t offset, uint32_t type,
-                         const struct object_ops *ops);
+static inline void *account_object_new(struct account *a, size_t size, size_t offset, uint32_t type,
+                                       const struct object_ops *ops);
 #define ACCOUNT_OBJECT_NEW(a, T, member, type, ops) \
     ((T *)account_object_new((a), sizeof(T), __builtin_offsetof(T, member), (type), (ops)))
 
 /* The account an object is charged to, and charging it (its memory came from account_kzalloc). */
 static inline struct account *account_of(const struct object *o) { return account_by_id(o->acct_id); }
 static inline void account_set(struct object *o, struct account *a) { o->acct_id = a ? a->id : 0; }
+
+/* account_kzalloc's allocation and charge, `charge` being kmalloc_size(size); not zeroed. */
+void *account_kmalloc_charged(struct account *a, size_t size, size_t charge);
+
+/* (Inline so that, for a sizeof, the charge is a constant and the zeroing a few stores.) */
+static inline void *account_object_new(struct account *a, size_t size, size_t offset, uint32_t type,
+                                       const struct object_ops *ops)
+{
+    char *p = account_kmalloc_charged(a, size, kmalloc_size_fixed(size));
+    if (p) {
+        __builtin_memset(p, 0, size);
+        struct object *o = (struct object *)(p + offset);
+        object_init(o, type, ops);
+        account_set(o, a);
+    }
+    return p;
+}
 
 #endif

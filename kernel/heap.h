@@ -30,6 +30,22 @@ size_t kfree(void *p);
 /* The bytes kmalloc(size) takes (its size class, or its block of pages); 0 if it cannot succeed. */
 size_t kmalloc_size(size_t size);
 
+/*
+ * kmalloc_size, worked out by the compiler when size is a constant that a
+ * slab takes (a kernel object's sizeof): the power of two from HEAP_MIN_SLAB
+ * up that holds it. Otherwise the call.
+ */
+static inline size_t kmalloc_size_fixed(size_t size)
+{
+    if (__builtin_constant_p(size) && size && size <= HEAP_MAX_SLAB) {
+        size_t c = HEAP_MIN_SLAB;
+        while (c < size)
+            c <<= 1;
+        return c;
+    }
+    return kmalloc_size(size);
+}
+
 /* Objects currently allocated (for leak checks in tests). */
 size_t heap_live_objects(void);
 

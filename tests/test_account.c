@@ -608,6 +608,29 @@ static const struct {
 };
 #define NKZ (sizeof kz_sizes / sizeof kz_sizes[0])
 
+/* kmalloc_size_fixed of a constant (folded by the compiler, as for a sizeof) is kmalloc_size's answer. */
+#define FIXED_AGREES(n) KT_EXPECT_EQ(kmalloc_size_fixed(n), kmalloc_size(n))
+
+CASE(kmalloc_size_fixed_agrees)
+{
+    FIXED_AGREES(1);
+    FIXED_AGREES(15);
+    FIXED_AGREES(16);
+    FIXED_AGREES(17);
+    FIXED_AGREES(33);
+    FIXED_AGREES(64);
+    FIXED_AGREES(65);
+    FIXED_AGREES(100);
+    FIXED_AGREES(255);
+    FIXED_AGREES(257);
+    FIXED_AGREES(1000);
+    FIXED_AGREES(2047);
+    FIXED_AGREES(2048);
+    FIXED_AGREES(2049);             /* (a page block: the call) */
+    FIXED_AGREES(sizeof(struct account));
+    KT_EXPECT_EQ(kmalloc_size_fixed(48), 64);
+}
+
 CASE(kzalloc_charges_size_class)
 {
     _Static_assert(PAGE_SIZE == 4096, "the table above assumes 4 KiB pages");
@@ -962,6 +985,7 @@ static const struct ktest_case account_cases[] = {
     { "panic_page_freed_unknown", panic_page_freed_unknown },
     { "panic_uncharge_too_much", panic_uncharge_too_much },
     { "kzalloc_charges_size_class", kzalloc_charges_size_class },
+    { "kmalloc_size_fixed_agrees", kmalloc_size_fixed_agrees },
     { "kzalloc_refused", kzalloc_refused },
     { "kzalloc_out_of_memory", kzalloc_out_of_memory },
     { "put_while_charged_keeps", put_while_charged_keeps },
