@@ -120,6 +120,7 @@ static inline void *account_object_new(struct account *a, size_t size, size_t of
 {
     char *p = account_kmalloc_charged(a, size, kmalloc_size_fixed(size));
     if (p) {
+        p = __builtin_assume_aligned(p, HEAP_MIN_SLAB);     /* (so the zeroing can store words) */
         __builtin_memset(p, 0, size);
         struct object *o = (struct object *)(p + offset);
         object_init(o, type, ops);

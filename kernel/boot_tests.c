@@ -1,7 +1,7 @@
 /*
  * kernel/boot_tests.c - in-kernel tests of the boot floor, run when the bootargs
- * say "ktest": the final page tables, a user page table's leaf hint, the page
- * allocator, the heap, the timer and the symbol table, on the real machine.
+ * say "ktest": the final page tables, a user page table's leaf hint, memset, the
+ * page allocator, the heap, the timer and the symbol table, on the real machine.
  * "ktest.panic" instead triggers a kernel fault on purpose so the harness can
  * check the panic report.
  */
@@ -200,6 +200,25 @@ static void copy_user_alignments(void)
     page_free(dst, 0);
 }
 
+/* memset at every alignment and around each of its length thresholds (16, 256): exactly its bytes. */
+static void memset_alignments(void)
+{
+    static const size_t lens[] = { 0, 1, 7, 8, 9, 15, 16, 17, 23, 24, 31, 255, 256, 257, 263, 300, 520, 1031 };
+    uint8_t *buf = page_alloc(0);
+    KT_ASSERT(buf != NULL);
+    int bad = 0;
+    for (size_t off = 0; off < 9; off++)
+        for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+            size_t len = lens[k];
+            memset(buf, 0xa5, 1100);
+            KT_ASSERT(memset(buf + 8 + off, 0x3c, len) == buf + 8 + off);
+            for (size_t j = 0; j < 1100; j++)
+                bad |= buf[j] != (j >= 8 + off && j < 8 + off + len ? 0x3c : 0xa5);
+        }
+    KT_EXPECT(!bad);
+    page_free(buf, 0);
+}
+
 static void no_unref(paddr_t pa, void *arg)
 {
     (void)pa;
@@ -244,6 +263,7 @@ static void leaf_hint_matches_walk(void)
 
 static const struct ktest_case boot_cases[] = {
     { "leaf_hint_matches_walk", leaf_hint_matches_walk },
+    { "memset_alignments", memset_alignments },
     { "copy_user_alignments", copy_user_alignments },
     { "identity_map_gone", vm_identity_map_gone },
     { "image_is_w_xor_x", vm_image_is_w_xor_x },

@@ -38,8 +38,19 @@ struct object {
     const struct object_ops *ops;
 };
 
+/* Live objects of all types (object_count; object.c's, kept here for the inline object_init). */
+extern uint64_t object_live;
+
 /* Initialise the header of a new object with one reference (the creator's), charged to no account. */
-void object_init(struct object *o, uint32_t type, const struct object_ops *ops);
+static inline void object_init(struct object *o, uint32_t type, const struct object_ops *ops)
+{
+    o->type = type;
+    o->refs = 1;
+    o->handles = 0;
+    o->ops = ops;
+    o->acct_id = 0;
+    object_live++;
+}
 
 static inline void object_get(struct object *o)
 {

@@ -71,7 +71,9 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
     uint8_t *d = dst;
-    if (((uintptr_t)d & 7) == 0) {
+    if (n >= 16) {
+        for (; (uintptr_t)d & 7; n--)   /* bytes up to a word boundary (GCC trims a zeroing */
+            *d++ = (uint8_t)c;          /* whose first field is stored next: p + 4, say) */
         uint64_t w = (uint8_t)c * 0x0101010101010101ull;
         uint64_t *dw = (uint64_t *)d;
         for (; n >= 256; n -= 256, dw += 32) {      /* page zeroing lives here */
