@@ -67,7 +67,8 @@ static struct page *slab_create(unsigned c)
     return pg;
 }
 
-static void *slab_alloc(unsigned c)
+/* slab_alloc's other cases: no slab of class c has a free object, or this takes a slab's last one. */
+static __attribute__((noinline)) void *slab_alloc_slow(unsigned c)
 {
     struct page *pg = page_list_first(&partial[c]);
     if (!pg && !(pg = slab_create(c)))
@@ -82,6 +83,27 @@ static void *slab_alloc(unsigned c)
     pg->inuse++;
     if (!pg->freelist)
         page_list_remove(&partial[c], pg);
+    live_objects++;
+    return obj;
+}
+
+/*
+ * An object of class c. The common case (a slab with free objects to spare)
+ * makes no call, so kmalloc has no frame; the rest is slab_alloc_slow's.
+ */
+static inline void *slab_alloc(unsigned c)
+{
+    struct page *pg = page_list_first(&partial[c]);
+    if (!pg || KDEBUG)
+        return slab_alloc_slow(c);      /* (the debug kernel checks the poison there) */
+    uint64_t *obj = (uint64_t *)((uint8_t *)page_address(pg) + pg->freelist - 1);
+    uint32_t next = (uint32_t)obj[0];
+    if (!next)
+        return slab_alloc_slow(c);      /* its last free object: the slab leaves the list */
+    pg->freelist = next;
+    obj[1] = 0;
+    pg->inuse++;
+    live_objects++;
     return obj;
 }
 
@@ -120,20 +142,21 @@ static unsigned block_order(size_t size)
     return order;
 }
 
-void *kmalloc(size_t size)
+/* kmalloc of more than HEAP_MAX_SLAB bytes: a block of pages. */
+static __attribute__((noinline)) void *kmalloc_pages(size_t size)
 {
-    void *p;
-    if (size == 0)
-        return NULL;
-    if (size <= HEAP_MAX_SLAB) {
-        p = slab_alloc(class_of(size));
-    } else {
-        unsigned order = block_order(size);
-        p = order <= PAGE_MAX_ORDER ? page_alloc(order) : NULL;
-    }
+    unsigned order = block_order(size);
+    void *p = order <= PAGE_MAX_ORDER ? page_alloc(order) : NULL;
     if (p)
         live_objects++;
     return p;
+}
+
+void *kmalloc(size_t size)
+{
+    if (size == 0)
+        return NULL;
+    return size <= HEAP_MAX_SLAB ? slab_alloc(class_of(size)) : kmalloc_pages(size);
 }
 
 void *kzalloc(size_t size)
@@ -144,11 +167,10 @@ void *kzalloc(size_t size)
     return p;
 }
 
-size_t kfree(void *p)
+/* kfree's every case, checks and panics included. */
+static __attribute__((noinline)) size_t kfree_slow(void *p)
 {
     size_t bytes;
-    if (!p)
-        return 0;
     struct page *pg = page_of(p);
     if (!pg)
         panic("kfree: %p is not heap memory", p);
@@ -163,6 +185,31 @@ size_t kfree(void *p)
     }
     live_objects--;
     return bytes;
+}
+
+/*
+ * The common case without a call (so without a frame): a well-formed slab
+ * object, its slab neither full (it is on its class's list) nor left empty.
+ * Everything else, the debug kernel's poisoning and every panic, is kfree_slow's.
+ */
+size_t kfree(void *p)
+{
+    if (!p)
+        return 0;
+    struct page *pg = page_of(p);
+    if (KDEBUG || !pg || pg->state != PAGE_SLAB || pg->freelist == 0 || pg->inuse <= 1)
+        return kfree_slow(p);
+    size_t size = class_size(pg->order);
+    uintptr_t off = (uintptr_t)p - (uintptr_t)page_address(pg);
+    uint64_t *obj = p;
+    if ((off & (size - 1)) || obj[1] == FREE_MARK)
+        return kfree_slow(p);           /* (which says what is wrong) */
+    obj[0] = pg->freelist;
+    obj[1] = FREE_MARK;
+    pg->freelist = (uint32_t)off + 1;
+    pg->inuse--;
+    live_objects--;
+    return size;
 }
 
 size_t kmalloc_size(size_t size)
