@@ -313,12 +313,16 @@ static inline __attribute__((always_inline)) long move_buffer(struct thread *fro
  * since) arrives as an unreadable buffer does. Nobody waits here for a page in
  * another process's memory: a client could make a server wait for ever.
  */
-static __attribute__((noinline)) long transfer_payload_all(struct thread *from, struct thread *to, int may_stop)
+/*
+ * The handles part of a transfer: install from's outgoing handles in to's
+ * table and list them in to's descriptor; those that find no room are closed
+ * (KS_IPC_INFO_TRUNCATED in *info). Sets to's recv_nhandles; the handles count
+ * of its info word is the caller's to add.
+ */
+static inline __attribute__((always_inline)) uint32_t deliver_handles(struct thread_ipc *s, struct thread *to,
+                                                                      uint64_t *info)
 {
-    struct thread_ipc *s = &from->ipc, *r = &to->ipc;
-    uint64_t info = 0;
-    if (move_buffer(from, to, may_stop, &info))
-        return KS_ERR_FAULT;
+    struct thread_ipc *r = &to->ipc;
     uint32_t got = 0;
     for (uint32_t i = 0; i < s->nhandles; i++) {
         struct object *o = s->handles[i];
@@ -331,13 +335,22 @@ static __attribute__((noinline)) long transfer_payload_all(struct thread *from, 
             if (s->handle_moved[i])
                 s->handles[i] = NULL;           /* it lives in the receiver's table now */
         } else {
-            info |= KS_IPC_INFO_TRUNCATED;      /* no room: the handle is closed */
+            *info |= KS_IPC_INFO_TRUNCATED;     /* no room: the handle is closed */
         }
     }
-    drop_outgoing_handles(s);
+    drop_outgoing_handles(s);                   /* the copies' lookup references, the closed ones */
     if (r->desc_user)
         r->desc.recv_nhandles = got;
-    r->out_info = info | (uint64_t)got << 32;
+    return got;
+}
+
+static __attribute__((noinline)) long transfer_payload_all(struct thread *from, struct thread *to, int may_stop)
+{
+    uint64_t info = 0;
+    if (move_buffer(from, to, may_stop, &info))
+        return KS_ERR_FAULT;
+    uint32_t got = deliver_handles(&from->ipc, to, &info);
+    to->ipc.out_info = info | (uint64_t)got << 32;
     return 0;
 }
 
@@ -856,7 +869,10 @@ static __attribute__((noinline)) long reply_handles(struct thread *t, struct thr
         !take_reply_handles(ipc, d, t->proc->handles))
         return IPC_FAST_BAIL;
     ipc->desc.send_nhandles = 0;        /* the receive that follows sends nothing */
-    transfer_payload_all(t, caller, 0); /* every handle finds room; no buffer to stop at */
+    uint64_t info = 0;                  /* transfer_payload_all's, with no buffer: */
+    caller->ipc.desc.recv_len = 0;
+    uint32_t got = deliver_handles(ipc, caller, &info);     /* (every one finds room) */
+    caller->ipc.out_info = info | (uint64_t)got << 32;
     return IPC_FAST_OUTPUTS;
 }
 
