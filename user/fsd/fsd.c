@@ -660,7 +660,7 @@ static void req_reset(struct req *q)
 static void take_inline_path(struct req *q)
 {
     size_t len = (q->in[0] >> FS_PATH_INLINE_SHIFT) & 0xff;
-    q->buf = (const uint8_t *)&q->in[3];        /* read where it is: nothing writes q->in */
+    q->buf = (const uint8_t *)&q->in[3];        /* read where it is: no handler writes q->in[3..7] */
     if (len > FS_PATH_INLINE_MAX || q->len != 0)
         q->in[0] = 0;                   /* no such operation: -EINVAL */
     else
