@@ -568,6 +568,62 @@ static void files_inline_path_boundary(void)
 }
 
 /*
+ * fsd resolves a plain absolute path (names one slash apart, no link) without
+ * its general walk, and hands the rest of any other path to the walk from
+ * where the plain part ended: links on the way (relative and absolute
+ * targets), a link at the end (followed or not), a missing component,
+ * creation through a path and through a dangling link, a file used as a
+ * directory, and "//", "." and ".." must all come out as before.
+ */
+static void files_walk_plain_and_rest(void)
+{
+    struct stat st;
+    CHECK_OK(mkdir(DIR_T "/wp", 0755));
+    CHECK_OK(mkdir(DIR_T "/wp/real", 0755));
+    int fd = open(DIR_T "/wp/real/f", O_CREAT | O_WRONLY, 0644);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(write(fd, "xy", 2), 2);
+    close(fd);
+    CHECK_OK(symlink("real", DIR_T "/wp/rel"));
+    CHECK_OK(symlink(DIR_T "/wp/real", DIR_T "/wp/abs"));
+    CHECK_OK(stat(DIR_T "/wp/rel/f", &st));
+    CHECK_EQ(st.st_size, 2);
+    CHECK_OK(stat(DIR_T "/wp/abs/f", &st));
+    CHECK_EQ(st.st_size, 2);
+    CHECK_OK(lstat(DIR_T "/wp/rel", &st));
+    CHECK(S_ISLNK(st.st_mode));
+    CHECK_OK(stat(DIR_T "/wp/rel", &st));
+    CHECK(S_ISDIR(st.st_mode));
+    fd = open(DIR_T "/wp/rel/new", O_CREAT | O_EXCL | O_WRONLY, 0644);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_OK(stat(DIR_T "/wp/real/new", &st));
+    CHECK_ERR(stat(DIR_T "/wp/real/missing", &st), ENOENT);
+    CHECK_ERR(stat(DIR_T "/wp/missing/f", &st), ENOENT);
+    CHECK_ERR(stat(DIR_T "/wp/real/f/x", &st), ENOTDIR);
+    CHECK_ERR(stat(DIR_T "/wp/real/f/", &st), ENOTDIR);
+    CHECK_OK(stat(DIR_T "/wp//real/./f", &st));
+    CHECK_EQ(st.st_size, 2);
+    CHECK_OK(stat(DIR_T "/wp/real/../real/f", &st));
+    CHECK_OK(stat(DIR_T "/wp/real/", &st));
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK_OK(symlink("nowhere", DIR_T "/wp/dang"));
+    fd = open(DIR_T "/wp/dang", O_CREAT | O_WRONLY, 0644);     /* makes the link's target */
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_OK(stat(DIR_T "/wp/nowhere", &st));
+    CHECK(S_ISREG(st.st_mode));
+    static const char *const gone[] = { "dang", "nowhere", "rel", "abs", "real/new", "real/f" };
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
+        char p[64];
+        snprintf(p, sizeof p, DIR_T "/wp/%s", gone[i]);
+        CHECK_OK(unlink(p));
+    }
+    CHECK_OK(rmdir(DIR_T "/wp/real"));
+    CHECK_OK(rmdir(DIR_T "/wp"));
+}
+
+/*
  * Malformed inline-path requests to the FS server's root port are refused
  * with -EINVAL and the server keeps serving: a length beyond the registers,
  * and an inline path with a buffer as well.
@@ -3535,6 +3591,7 @@ static const struct mcase cases[] = {
     { "files.stat_sizes", files_stat_sizes },
     { "files.inline_path_boundary", files_inline_path_boundary },
     { "files.inline_path_malformed", files_inline_path_malformed },
+    { "files.walk_plain_and_rest", files_walk_plain_and_rest },
     { "files.append", files_append },
     { "files.dup_shares_offset", files_dup_shares_offset },
     { "files.fcntl_flags", files_fcntl_flags },

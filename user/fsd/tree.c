@@ -57,7 +57,8 @@ static void ino_unhash(struct node *n)
  */
 static struct node *name_hash[NAME_BUCKETS];
 
-static struct node **name_bucket(const struct node *d, const char *name, size_t len)
+static inline __attribute__((always_inline)) struct node **name_bucket(const struct node *d, const char *name,
+                                                                        size_t len)
 {
     uint64_t h = (uintptr_t)d * 0x9e3779b97f4a7c15ull;
     for (size_t i = 0; i < len; i++)
@@ -74,15 +75,6 @@ static struct node **name_bucket(const struct node *d, const char *name, size_t 
     return &name_hash[h % NAME_BUCKETS];
 }
 
-/* dir_find in a long directory: through name_hash. */
-static __attribute__((noinline)) struct node *dir_find_hashed(struct node *d, const char *name, size_t len)
-{
-    for (struct node *n = *name_bucket(d, name, len); n; n = n->name_next)
-        if (n->parent == d && n->namelen == len && memcmp(n->name, name, len) == 0)
-            return n;
-    return NULL;
-}
-
 /* 1 if the len bytes at a and b are the same: a loop, not memcmp's call, for a walk's short names. */
 static inline __attribute__((always_inline)) int name_eq(const char *a, const char *b, size_t len)
 {
@@ -92,15 +84,41 @@ static inline __attribute__((always_inline)) int name_eq(const char *a, const ch
     return 1;
 }
 
-/* The entry `name` (len bytes) of directory d, or NULL. (Inlined in walk, the lookup's loop.) */
-__attribute__((always_inline)) inline struct node *dir_find(struct node *d, const char *name, size_t len)
+/* dir_find in a long directory: through name_hash, with no call. */
+static inline __attribute__((always_inline)) struct node *dir_find_long(struct node *d, const char *name,
+                                                                        size_t len)
 {
-    if (d->nentries > 16)               /* a short list is quicker to walk than a name to hash */
-        return dir_find_hashed(d, name, len);
+    for (struct node *n = *name_bucket(d, name, len); n; n = n->name_next)
+        if (n->parent == d && n->namelen == len && name_eq(n->name, name, len))
+            return n;
+    return NULL;
+}
+
+/* dir_find_long out of line, for walk (which has a frame anyway, and its loop is long enough). */
+static __attribute__((noinline)) struct node *dir_find_hashed(struct node *d, const char *name, size_t len)
+{
+    return dir_find_long(d, name, len);
+}
+
+/* How many entries a directory may have for dir_find to walk its list rather than hash the name. */
+#define DIR_SHORT 16
+
+/* dir_find in a short directory (at most DIR_SHORT entries): its list, no call. */
+static inline __attribute__((always_inline)) struct node *dir_find_short(struct node *d, const char *name,
+                                                                         size_t len)
+{
     for (struct node *n = d->first; n; n = n->next)
         if (n->namelen == len && n->name[0] == name[0] && name_eq(n->name, name, len))
             return n;
     return NULL;
+}
+
+/* The entry `name` (len bytes) of directory d, or NULL. (Inlined in walk, the lookup's loop.) */
+__attribute__((always_inline)) inline struct node *dir_find(struct node *d, const char *name, size_t len)
+{
+    if (d->nentries > DIR_SHORT)        /* a short list is quicker to walk than a name to hash */
+        return dir_find_hashed(d, name, len);
+    return dir_find_short(d, name, len);
 }
 
 /* Append n to directory d's entries. */
@@ -444,8 +462,68 @@ static long walk(struct node *from, const char *path, size_t len, struct lookup 
     return 0;
 }
 
+/*
+ * walk's commonest case, with no call and so no frame: an absolute path of
+ * plain names, one slash apart, through loaded directories to a node that
+ * exists and is no symbolic link. PLAIN_DONE, with *lk as walk would set
+ * it. PLAIN_FROM: a directory on the way that is not loaded, or a
+ * component that is missing or a link, needs walk, from directory *at with
+ * the path from *rest on (what came before was plain). PLAIN_NO: anything
+ * else (".", "..", "//", a NUL, a long name, a trailing slash): walk all of it.
+ */
+enum { PLAIN_NO, PLAIN_DONE, PLAIN_FROM };
+
+static inline __attribute__((always_inline)) int walk_plain(const char *path, size_t len, struct lookup *lk,
+                                                            struct node **at, size_t *rest)
+{
+    struct node *d = fs.root, *n = fs.root;
+    const char *name = NULL;
+    size_t i = 1, nl = 0;               /* path[0] is '/' */
+    while (i < len) {
+        size_t j = i;
+        for (; j < len && path[j] != '/'; j++)
+            if (!path[j])
+                return PLAIN_NO;
+        nl = j - i;
+        name = path + i;
+        if (nl == 0 || nl > NAME_MAX_LEN || (name[0] == '.' && (nl == 1 || (nl == 2 && name[1] == '.'))))
+            return PLAIN_NO;
+        if (n->type != NODE_DIR)
+            return PLAIN_NO;
+        *at = n;
+        *rest = i;
+        if (n->e2ino && !n->e2loaded)
+            return PLAIN_FROM;
+        d = n;
+        n = d->nentries > DIR_SHORT ? dir_find_long(d, name, nl) : dir_find_short(d, name, nl);
+        if (!n || n->type == NODE_SYMLINK)
+            return PLAIN_FROM;
+        i = j + 1;
+    }
+    if (!name || path[len - 1] == '/')
+        return PLAIN_NO;                /* "/" itself, or a trailing slash */
+    lk->dir = d;
+    lk->node = n;
+    lk->name = name;
+    lk->namelen = nl;
+    lk->dotted = 0;
+    lk->trailing_slash = 0;
+    return PLAIN_DONE;
+}
+
 long resolve(const char *path, size_t len, struct lookup *lk, int follow)
 {
+    if (len && len <= FS_PATH_MAX && path[0] == '/') {
+        struct node *at;
+        size_t rest;
+        int how = walk_plain(path, len, lk, &at, &rest);
+        if (how == PLAIN_DONE)
+            return 0;
+        if (how == PLAIN_FROM) {        /* the plain part done: walk the rest from there */
+            unsigned links = 0;
+            return walk(at, path + rest, len - rest, lk, follow, &links);
+        }
+    }
     unsigned links = 0;
     if (len <= FS_PATH_MAX && (len == 0 || path[0] == '/'))
         return walk(fs.root, path, len, lk, follow, &links);    /* it clears *lk */
