@@ -67,7 +67,7 @@ static struct page *slab_create(unsigned c)
     return pg;
 }
 
-/* slab_alloc's other cases: no slab of class c has a free object, or this takes a slab's last one. */
+/* slab_alloc's other case: no slab of class c has a free object (and the debug kernel's checks). */
 static __attribute__((noinline)) void *slab_alloc_slow(unsigned c)
 {
     struct page *pg = page_list_first(&partial[c]);
@@ -88,8 +88,8 @@ static __attribute__((noinline)) void *slab_alloc_slow(unsigned c)
 }
 
 /*
- * An object of class c. The common case (a slab with free objects to spare)
- * makes no call, so kmalloc has no frame; the rest is slab_alloc_slow's.
+ * An object of class c. The common case (a slab with a free object) makes no
+ * call, so kmalloc has no frame; a new slab is slab_alloc_slow's.
  */
 static inline void *slab_alloc(unsigned c)
 {
@@ -97,12 +97,11 @@ static inline void *slab_alloc(unsigned c)
     if (!pg || KDEBUG)
         return slab_alloc_slow(c);      /* (the debug kernel checks the poison there) */
     uint64_t *obj = (uint64_t *)((uint8_t *)page_address(pg) + pg->freelist - 1);
-    uint32_t next = (uint32_t)obj[0];
-    if (!next)
-        return slab_alloc_slow(c);      /* its last free object: the slab leaves the list */
-    pg->freelist = next;
+    pg->freelist = (uint32_t)obj[0];
     obj[1] = 0;
     pg->inuse++;
+    if (!pg->freelist)
+        page_list_remove(&partial[c], pg);      /* its last free object: the slab is full */
     live_objects++;
     return obj;
 }
@@ -189,21 +188,23 @@ static __attribute__((noinline)) size_t kfree_slow(void *p)
 
 /*
  * The common case without a call (so without a frame): a well-formed slab
- * object, its slab neither full (it is on its class's list) nor left empty.
- * Everything else, the debug kernel's poisoning and every panic, is kfree_slow's.
+ * object whose slab it does not leave empty. Everything else, the debug
+ * kernel's poisoning and every panic, is kfree_slow's.
  */
 size_t kfree(void *p)
 {
     if (!p)
         return 0;
     struct page *pg = page_of(p);
-    if (KDEBUG || !pg || pg->state != PAGE_SLAB || pg->freelist == 0 || pg->inuse <= 1)
+    if (KDEBUG || !pg || pg->state != PAGE_SLAB || pg->inuse <= 1)
         return kfree_slow(p);
     size_t size = class_size(pg->order);
     uintptr_t off = (uintptr_t)p - (uintptr_t)page_address(pg);
     uint64_t *obj = p;
     if ((off & (size - 1)) || obj[1] == FREE_MARK)
         return kfree_slow(p);           /* (which says what is wrong) */
+    if (pg->freelist == 0)
+        page_list_push(&partial[pg->order], pg);    /* it was full: it has a free object again */
     obj[0] = pg->freelist;
     obj[1] = FREE_MARK;
     pg->freelist = (uint32_t)off + 1;

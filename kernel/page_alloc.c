@@ -67,27 +67,6 @@ static size_t nfree, ntotal;            /* nfree counts cached pages too */
 static uint32_t pcache[PCACHE_SIZE];
 static unsigned npcache;
 
-void page_list_push(struct page_list *l, struct page *pg)
-{
-    uint32_t i = page_index(pg);
-    pg->prev = PAGE_NIL;
-    pg->next = l->head;
-    if (l->head != PAGE_NIL)
-        frame_pages[l->head].prev = i;
-    l->head = i;
-}
-
-void page_list_remove(struct page_list *l, struct page *pg)
-{
-    if (pg->prev != PAGE_NIL)
-        frame_pages[pg->prev].next = pg->next;
-    else
-        l->head = pg->next;
-    if (pg->next != PAGE_NIL)
-        frame_pages[pg->next].prev = pg->prev;
-    pg->next = pg->prev = PAGE_NIL;
-}
-
 /* Put a block on the free lists, merging it with its buddies. */
 static void free_block(uint32_t i, unsigned order)
 {

@@ -134,8 +134,26 @@ static inline void *page_address(const struct page *pg)
     return phys_to_virt((frame_base_pfn + (uint64_t)(pg - frame_pages)) << PAGE_SHIFT);   /* (no 32-bit cut) */
 }
 
-void page_list_push(struct page_list *l, struct page *pg);
-void page_list_remove(struct page_list *l, struct page *pg);
+static inline void page_list_push(struct page_list *l, struct page *pg)
+{
+    uint32_t i = page_index(pg);
+    pg->prev = PAGE_NIL;
+    pg->next = l->head;
+    if (l->head != PAGE_NIL)
+        frame_pages[l->head].prev = i;
+    l->head = i;
+}
+
+static inline void page_list_remove(struct page_list *l, struct page *pg)
+{
+    if (pg->prev != PAGE_NIL)
+        frame_pages[pg->prev].next = pg->next;
+    else
+        l->head = pg->next;
+    if (pg->next != PAGE_NIL)
+        frame_pages[pg->next].prev = pg->prev;
+    pg->next = pg->prev = PAGE_NIL;
+}
 static inline int page_list_empty(const struct page_list *l) { return l->head == PAGE_NIL; }
 static inline struct page *page_list_first(const struct page_list *l)
 {
