@@ -1521,6 +1521,24 @@ static void row_one_desc_call(const struct sstep *script)
     row_teardown();
 }
 
+/*
+ * The server receives, then replies-and-receives with descriptor kind `desc`
+ * (and answers with a plain reply if `reply_after`, when that reply-and-
+ * receive is to fail); one call, with an empty descriptor if `caller_desc`.
+ */
+enum { RR_THEN_END, RR_THEN_REPLY };
+enum { CALL_WORDS, CALL_DESC };
+
+static void row_rr_desc_kind(int desc, int reply_after, int caller_desc)
+{
+    const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = desc },
+                               { .op = reply_after ? OP_REPLY : OP_END }, { .op = OP_END } };
+    if (caller_desc)
+        row_one_desc_call(s);
+    else
+        row_one_call(s);
+}
+
 static const struct sstep S_RECV_RR[] = { { .op = OP_RECV }, { .op = OP_RR }, { .op = OP_END } };
 
 static void row_baseline(void)
@@ -1677,15 +1695,13 @@ static void row_caller_upcall_due(void)
 /* Reply-and-receive carrying a buffer. */
 static void row_reply_desc(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_SEND }, { .op = OP_END } };
-    row_one_call(s);
+    row_rr_desc_kind(D_SEND, RR_THEN_END, CALL_WORDS);
 }
 
 /* Reply-and-receive with a descriptor that only receives (into rbuf): the reply goes fast. */
 static void row_rr_recv_desc(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV }, { .op = OP_END } };
-    row_one_call(s);
+    row_rr_desc_kind(D_RECV, RR_THEN_END, CALL_WORDS);
 }
 
 /* A call carrying a buffer into a receive with a descriptor, answered by one (ipc_rt_4k's case). */
@@ -1704,8 +1720,7 @@ static void row_rr_both_desc(void)
 /* Reply-and-receive whose descriptor sends a handle (a copy of the listener's). */
 static void row_rr_desc_handle(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLE }, { .op = OP_END } };
-    row_one_call(s);
+    row_rr_desc_kind(D_HANDLE, RR_THEN_END, CALL_WORDS);
 }
 
 /*
@@ -1715,15 +1730,13 @@ static void row_rr_desc_handle(void)
  */
 static void row_rr_handle_to_caller(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLE }, { .op = OP_END } };
-    row_one_desc_call(s);
+    row_rr_desc_kind(D_HANDLE, RR_THEN_END, CALL_DESC);
 }
 
 /* As rr_handle_to_caller with two handles, the first (a new memobj) moved out of the server's table. */
 static void row_rr_handles_moved(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_HANDLES_MOVED }, { .op = OP_END } };
-    row_one_desc_call(s);
+    row_rr_desc_kind(D_HANDLES_MOVED, RR_THEN_END, CALL_DESC);
 }
 
 /*
@@ -1733,16 +1746,13 @@ static void row_rr_handles_moved(void)
  */
 static void row_rr_listener_moved(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_LISTENER_MOVED }, { .op = OP_END } };
-    row_one_desc_call(s);
+    row_rr_desc_kind(D_LISTENER_MOVED, RR_THEN_END, CALL_DESC);
 }
 
 /* A reply-and-receive sending a handle that is not one: BAD_HANDLE, nothing sent, then a plain reply. */
 static void row_rr_bad_handle_to_caller(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_BAD_HANDLE }, { .op = OP_REPLY },
-                                      { .op = OP_END } };
-    row_one_desc_call(s);
+    row_rr_desc_kind(D_BAD_HANDLE, RR_THEN_REPLY, CALL_DESC);
 }
 
 /*
@@ -1753,22 +1763,17 @@ static void row_rr_bad_handle_to_caller(void)
  */
 static void row_rr_no_transfer(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_NO_TRANSFER }, { .op = OP_REPLY },
-                                      { .op = OP_END } };
-    row_one_desc_call(s);
+    row_rr_desc_kind(D_NO_TRANSFER, RR_THEN_REPLY, CALL_DESC);
 }
 
 static void row_rr_moved_twice(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_MOVED_TWICE }, { .op = OP_END } };
-    row_one_desc_call(s);
+    row_rr_desc_kind(D_MOVED_TWICE, RR_THEN_END, CALL_DESC);
 }
 
 static void row_rr_pseudo_handle(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_PSEUDO_HANDLE }, { .op = OP_REPLY },
-                                      { .op = OP_END } };
-    row_one_desc_call(s);
+    row_rr_desc_kind(D_PSEUDO_HANDLE, RR_THEN_REPLY, CALL_DESC);
 }
 
 /*
@@ -1797,31 +1802,25 @@ static void row_caller_outputs_readonly(void)
 /* Reply-and-receive whose descriptor lists too many handles: INVALID, nothing sent, then a plain reply. */
 static void row_rr_desc_many_handles(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_MANY_HANDLES }, { .op = OP_REPLY },
-                                      { .op = OP_END } };
-    row_one_call(s);
+    row_rr_desc_kind(D_MANY_HANDLES, RR_THEN_REPLY, CALL_WORDS);
 }
 
 /* Reply-and-receive with an unreadable descriptor: FAULT, nothing sent, then a plain reply. */
 static void row_rr_desc_fault(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_FAULT }, { .op = OP_REPLY },
-                                      { .op = OP_END } };
-    row_one_call(s);
+    row_rr_desc_kind(D_FAULT, RR_THEN_REPLY, CALL_WORDS);
 }
 
 /* Reply-and-receive with a receive capacity over the limit: the reply goes, the receive fails INVALID. */
 static void row_rr_recv_cap_huge(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV_HUGE }, { .op = OP_END } };
-    row_one_call(s);
+    row_rr_desc_kind(D_RECV_HUGE, RR_THEN_END, CALL_WORDS);
 }
 
 /* Reply-and-receive into an unmapped buffer: the reply goes, the receive fails FAULT. */
 static void row_rr_recv_unmapped(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV_UNMAPPED }, { .op = OP_END } };
-    row_one_call(s);
+    row_rr_desc_kind(D_RECV_UNMAPPED, RR_THEN_END, CALL_WORDS);
 }
 
 /* A caller whose descriptor outputs in memory are stale: the reply has them to write back. */
