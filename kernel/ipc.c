@@ -60,6 +60,49 @@ void drop_outgoing_handles(struct thread_ipc *ipc)
 
 /* ---- descriptors, buffers, handles ---- */
 
+/*
+ * 0 if object o, through a handle with rights `have` (o NULL: no live handle),
+ * may be sent as a new view with send_handle_flags `flags`
+ * (KS_IPC_HANDLE_VIEW, include/kestrel/ipc.h); else the error the message
+ * fails with. Changes nothing.
+ */
+static inline __attribute__((always_inline)) long view_check(const struct object *o, uint32_t have, uint32_t flags)
+{
+    uint32_t want = KS_IPC_VIEW_RIGHTS(flags) | KS_RIGHT_TRANSFER;
+    if ((flags & KS_IPC_HANDLE_MOVE) || (KS_IPC_VIEW_RIGHTS(flags) & ~(uint32_t)VIEW_RIGHTS))
+        return KS_ERR_INVALID;
+    if (!o)
+        return KS_ERR_BAD_HANDLE;
+    if (o->type != KS_OBJ_MEMOBJ)
+        return KS_ERR_WRONG_TYPE;
+    if ((have & want) != want)
+        return KS_ERR_ACCESS;
+    return memobj_is_device(memobj_from_object((struct object *)o)) ? KS_ERR_INVALID : 0;
+}
+
+/*
+ * The C path's KS_IPC_HANDLE_VIEW: the object just looked up for an outgoing
+ * handle (*o, with the lookup's reference; *rights, its handle's) becomes a
+ * new view of it charged to the current process, which travels as a taken
+ * handle (counted as one handle, with its reference: handle_install_taken
+ * installs it, handle_release_taken lets it go), with the rights flags name.
+ * 0; or the error, with the lookup's reference dropped.
+ */
+static __attribute__((noinline)) long view_instead(struct object **o, uint32_t *rights, uint32_t flags)
+{
+    long r = view_check(*o, *rights, flags);
+    struct view *v = r ? NULL : view_create(current_process()->acct, memobj_from_object(*o));
+    object_put(*o);
+    if (r)
+        return r;
+    if (!v)
+        return KS_ERR_NO_MEMORY;
+    v->obj.handles = 1;
+    *o = &v->obj;
+    *rights = KS_IPC_VIEW_RIGHTS(flags);
+    return 0;
+}
+
 /* What take_desc checks and takes: the part that sends, the part that receives. */
 enum { DESC_SEND = 1, DESC_RECV = 2 };
 
@@ -160,12 +203,15 @@ static inline __attribute__((always_inline)) long lookup_handles(struct thread_i
             object_put(o);              /* a pseudo-handle resolves, but cannot travel */
             r = KS_ERR_INVALID;
         }
+        uint32_t flags = d->send_handle_flags[i];
+        if (!r && (flags & KS_IPC_HANDLE_VIEW))
+            r = view_instead(&o, &rights, flags);
         if (r) {
             drop_outgoing_handles(ipc);
             return r;
         }
         ipc->handles[ipc->nhandles] = o;
-        ipc->handle_moved[ipc->nhandles] = 0;
+        ipc->handle_moved[ipc->nhandles] = !!(flags & KS_IPC_HANDLE_VIEW);     /* a new view travels as taken */
         ipc->handle_rights[ipc->nhandles++] = rights;
     }
     return 0;
@@ -806,32 +852,73 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
  * the current thread's scratch, which take_desc rewrites; nothing was taken).
  */
 /*
+ * take_reply_handles' views: a new unbound view (view_new), counted as one
+ * handle, in ipc->handles[i] for each KS_IPC_HANDLE_VIEW of d, charged to a.
+ * 1; or 0 without memory, with every one made freed again.
+ */
+static __attribute__((noinline)) int new_views(struct thread_ipc *ipc, const struct ks_ipc_desc *d, struct account *a)
+{
+    for (uint32_t i = 0; i < d->send_nhandles; i++) {
+        if (!(d->send_handle_flags[i] & KS_IPC_HANDLE_VIEW))
+            continue;
+        struct view *v = view_new(a);
+        if (!v) {
+            while (i-- > 0)
+                if (d->send_handle_flags[i] & KS_IPC_HANDLE_VIEW)
+                    handle_release_taken(ipc->handles[i]);
+            return 0;
+        }
+        v->obj.handles = 1;
+        ipc->handles[i] = &v->obj;
+    }
+    return 1;
+}
+
+/*
  * reply_handles' way to take the handles it sends: each a real handle with
- * TRANSFER, none listed twice, no listener or reply port moved (see below).
- * A moved one leaves our table straight away (handle_take), without the
- * reference lookup_handles would take and take_moved_handles drop again; a
- * copied one gets a reference, as lookup_handles would give it. 1; or 0, with
- * nothing taken, and the C path does it its way.
+ * TRANSFER, none listed twice, no listener or reply port moved (see below),
+ * and a memobj handle that is to go as a new view fit for one. A moved one
+ * leaves our table straight away (handle_take), without the reference
+ * lookup_handles would take and take_moved_handles drop again; a copied one
+ * gets a reference, as lookup_handles would give it; a view is made, charged
+ * to account a, and travels as a taken handle. The views are allocated
+ * before anything is taken, as the one step that can fail (no memory), and
+ * bound to their memobjs only after it: an unbound view frees without a
+ * memobj hook (view_new). 1; or 0, with nothing taken, and the C path does it
+ * its way.
  */
 static inline __attribute__((always_inline)) int take_reply_handles(struct thread_ipc *ipc,
                                                                     const struct ks_ipc_desc *d,
-                                                                    struct handle_table *from)
+                                                                    struct handle_table *from,
+                                                                    struct account *a)
 {
-    uint32_t n = d->send_nhandles;
+    uint32_t n = d->send_nhandles, views = 0;
     for (uint32_t i = 0; i < n; i++) {
         ks_handle_t h = d->send_handles[i];
+        uint32_t f = d->send_handle_flags[i];
         const struct handle_entry *e = handle_entry_of(from, h);    /* (NULL for a pseudo-handle) */
-        if (!e || !(e->rights & KS_RIGHT_TRANSFER) ||
-            ((d->send_handle_flags[i] & KS_IPC_HANDLE_MOVE) &&
-             (e->obj->type == KS_OBJ_LISTENER || e->obj->type == KS_OBJ_REPLY)))
+        if (f & KS_IPC_HANDLE_VIEW) {
+            if (view_check(e ? e->obj : NULL, e ? e->rights : 0, f))
+                return 0;
+            views = 1;
+        } else if (!e || !(e->rights & KS_RIGHT_TRANSFER) ||
+                   ((f & KS_IPC_HANDLE_MOVE) && (e->obj->type == KS_OBJ_LISTENER || e->obj->type == KS_OBJ_REPLY))) {
             return 0;
+        }
         for (uint32_t j = 0; j < i; j++)
             if (d->send_handles[j] == h)
                 return 0;
     }
+    if (views && !new_views(ipc, d, a))
+        return 0;
     for (uint32_t i = 0; i < n; i++) {
         ks_handle_t h = d->send_handles[i];
-        if (d->send_handle_flags[i] & KS_IPC_HANDLE_MOVE) {
+        uint32_t f = d->send_handle_flags[i];
+        if (f & KS_IPC_HANDLE_VIEW) {
+            view_bind(view_from_object(ipc->handles[i]), memobj_from_object(handle_entry_of(from, h)->obj));
+            ipc->handle_rights[i] = KS_IPC_VIEW_RIGHTS(f);
+            ipc->handle_moved[i] = 1;
+        } else if (f & KS_IPC_HANDLE_MOVE) {
             handle_take(from, h, &ipc->handles[i], &ipc->handle_rights[i]);     /* (checked above) */
             ipc->handle_moved[i] = 1;
         } else {
@@ -860,13 +947,11 @@ static inline __attribute__((always_inline)) int take_reply_handles(struct threa
  * follows may be on it (the C path's would find its handle gone and say so).
  * Either way the C path takes the reply, with its own order and checks.
  */
-static __attribute__((noinline)) long reply_handles(struct thread *t, struct thread *caller)
+static __attribute__((noinline)) long reply_handles_many(struct thread *t, struct thread *caller)
 {
     struct thread_ipc *ipc = &t->ipc;
     const struct ks_ipc_desc *d = &ipc->desc;
-    struct handle_table *to = caller->proc->handles;
-    if (!send_part_in_limits(d) || !caller->ipc.desc_user || !to || handle_room(to) < d->send_nhandles ||
-        !take_reply_handles(ipc, d, t->proc->handles))
+    if (!take_reply_handles(ipc, d, t->proc->handles, t->proc->acct))
         return IPC_FAST_BAIL;
     ipc->desc.send_nhandles = 0;        /* the receive that follows sends nothing */
     uint64_t info = 0;                  /* transfer_payload_all's, with no buffer: */
@@ -874,6 +959,56 @@ static __attribute__((noinline)) long reply_handles(struct thread *t, struct thr
     uint32_t got = deliver_handles(ipc, caller, &info);     /* (every one finds room) */
     caller->ipc.out_info = info | (uint64_t)got << 32;
     return IPC_FAST_OUTPUTS;
+}
+
+/*
+ * reply_handles_many for the common reply, one handle (an open's view, say),
+ * in a line: the same checks, and the handle goes straight into the caller's
+ * table (room was checked). A new view is allocated before anything else is
+ * done, as in take_reply_handles.
+ */
+static inline __attribute__((always_inline)) long reply_one_handle(struct thread *t, struct thread *caller,
+                                                                   struct handle_table *to)
+{
+    struct ks_ipc_desc *d = &t->ipc.desc;
+    struct handle_table *from = t->proc->handles;
+    ks_handle_t h = d->send_handles[0];
+    uint32_t f = d->send_handle_flags[0], rights;
+    const struct handle_entry *e = handle_entry_of(from, h);
+    struct object *o;
+    long got;
+    if (f & KS_IPC_HANDLE_VIEW) {
+        struct view *v;
+        if (view_check(e ? e->obj : NULL, e ? e->rights : 0, f) || !(v = view_new(t->proc->acct)))
+            return IPC_FAST_BAIL;
+        view_bind(v, memobj_from_object(e->obj));
+        v->obj.handles = 1;             /* (a taken handle's count and reference) */
+        got = handle_install_taken(to, &v->obj, KS_IPC_VIEW_RIGHTS(f));
+    } else if (!e || !(e->rights & KS_RIGHT_TRANSFER)) {
+        return IPC_FAST_BAIL;
+    } else if (f & KS_IPC_HANDLE_MOVE) {
+        if (e->obj->type == KS_OBJ_LISTENER || e->obj->type == KS_OBJ_REPLY)
+            return IPC_FAST_BAIL;
+        handle_take(from, h, &o, &rights);
+        got = handle_install_taken(to, o, rights);
+    } else {
+        got = handle_install(to, e->obj, e->rights);
+    }
+    d->send_nhandles = 0;               /* the receive that follows sends nothing */
+    caller->ipc.desc.recv_len = 0;
+    caller->ipc.desc.recv_handles[0] = (ks_handle_t)got;
+    caller->ipc.desc.recv_nhandles = 1;
+    caller->ipc.out_info = 1ull << 32;
+    return IPC_FAST_OUTPUTS;
+}
+
+static __attribute__((noinline)) long reply_handles(struct thread *t, struct thread *caller)
+{
+    const struct ks_ipc_desc *d = &t->ipc.desc;
+    struct handle_table *to = caller->proc->handles;
+    if (!send_part_in_limits(d) || !caller->ipc.desc_user || !to || handle_room(to) < d->send_nhandles)
+        return IPC_FAST_BAIL;
+    return d->send_nhandles == 1 ? reply_one_handle(t, caller, to) : reply_handles_many(t, caller);
 }
 
 long ipc_fast_reply_desc(struct thread *caller, uint64_t desc)

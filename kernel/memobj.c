@@ -375,21 +375,32 @@ long memobj_truncate(struct memobj *mo, uint64_t size)
 static void view_destroy(struct object *o)
 {
     struct view *v = view_from_object(o);
-    v->mo->views--;
-    memobj_user_gone(v->mo);
-    object_put(&v->mo->obj);
+    if (v->mo) {                        /* (view_new's, never bound, has none) */
+        v->mo->views--;
+        memobj_user_gone(v->mo);
+        object_put(&v->mo->obj);
+    }
     account_kfree(account_of(o), v);
 }
 
 static const struct object_ops view_ops = { .destroy = view_destroy };
 
-struct view *view_create(struct account *a, struct memobj *mo)
+struct view *view_new(struct account *a)
 {
-    struct view *v = ACCOUNT_OBJECT_NEW(a, struct view, obj, KS_OBJ_VIEW, &view_ops);
-    if (!v)
-        return NULL;
+    return ACCOUNT_OBJECT_NEW(a, struct view, obj, KS_OBJ_VIEW, &view_ops);
+}
+
+void view_bind(struct view *v, struct memobj *mo)
+{
     v->mo = mo;
     object_get(&mo->obj);
     mo->views++;
+}
+
+struct view *view_create(struct account *a, struct memobj *mo)
+{
+    struct view *v = view_new(a);
+    if (v)
+        view_bind(v, mo);
     return v;
 }

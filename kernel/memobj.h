@@ -165,6 +165,20 @@ void memobj_set_unmap_hook(void (*unmap)(struct memobj *mo, uint64_t first_page)
 /* A view of mo at position 0, or NULL without memory. */
 struct view *view_create(struct account *a, struct memobj *mo);
 
+/*
+ * view_create in two steps, for a caller that must not fail, nor run the
+ * memobj's hooks, once it has started (the IPC fast path's reply that makes
+ * a view, kernel/ipc.c): view_new allocates (NULL without memory), and its
+ * last reference frees it without touching any memobj; view_bind makes it a
+ * view of mo, which then counts it among its users.
+ */
+struct view *view_new(struct account *a);
+void view_bind(struct view *v, struct memobj *mo);
+
+/* The rights a view may have: its own (READ, WRITE), a handle's, and MAP and EXECUTE, which only its memobj handle uses. */
+#define VIEW_RIGHTS (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE | KS_RIGHT_MAP | \
+                     KS_RIGHT_EXECUTE)
+
 static inline struct memobj *memobj_from_object(struct object *o)
 {
     return OBJECT_CAST(o, KS_OBJ_MEMOBJ, struct memobj, obj);

@@ -462,13 +462,9 @@ long sys_vm_protect(sysarg_t proc, sysarg_t addr, sysarg_t len, sysarg_t prot)
     return r;
 }
 
-/* A view's rights: its own (READ, WRITE), a handle's, and MAP and EXECUTE, which only its memobj handle uses. */
-#define VIEW_RIGHTS_MASK (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE | \
-                          KS_RIGHT_MAP | KS_RIGHT_EXECUTE)
-
 long sys_view_create(sysarg_t m, sysarg_t rights)
 {
-    if (rights & ~(uint64_t)VIEW_RIGHTS_MASK)
+    if (rights & ~(uint64_t)VIEW_RIGHTS)
         return KS_ERR_INVALID;
     struct memobj *mo;
     long r = with_memobj(m, (uint32_t)rights, &mo);     /* a view never has more than its memobj handle */

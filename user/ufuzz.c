@@ -153,6 +153,23 @@ static uint64_t a_handle(void)
     }
 }
 
+/*
+ * An outgoing handle's flags: a copy, a move, or (KS_IPC_HANDLE_VIEW) a new
+ * view with some of the rights a view takes, now and then with a right no
+ * view has or with MOVE as well.
+ */
+static uint32_t a_handle_flags(void)
+{
+    static const uint32_t view_rights[] = { KS_RIGHT_READ | KS_RIGHT_TRANSFER, KS_RIGHT_READ | KS_RIGHT_WRITE,
+                                            0, KS_RIGHT_MANAGE, KS_RIGHT_READ | KS_RIGHT_MAP | KS_RIGHT_EXECUTE };
+    switch (below(8)) {
+    case 0: case 1: return 0;
+    case 2: return KS_IPC_HANDLE_AS_VIEW(view_rights[below(sizeof view_rights / sizeof view_rights[0])]) |
+                   (below(4) ? 0 : KS_IPC_HANDLE_MOVE);
+    default: return KS_IPC_HANDLE_MOVE;
+    }
+}
+
 /* Mostly a pointer into the buffer, else one of the bad kinds. */
 static uint64_t a_pointer(void)
 {
@@ -200,7 +217,7 @@ static uint64_t a_desc(void)
     d->send_len = a_length();
     for (int i = 0; i < KS_IPC_MAX_HANDLES; i++) {
         d->send_handles[i] = (ks_handle_t)a_handle();
-        d->send_handle_flags[i] = below(3) ? 0 : below(2) ? KS_IPC_HANDLE_MOVE : (uint32_t)rnd();
+        d->send_handle_flags[i] = below(4) ? a_handle_flags() : (uint32_t)rnd();
     }
     d->send_nhandles = below(8) ? (uint32_t)below(KS_IPC_MAX_HANDLES + 1) : (uint32_t)rnd();
     d->call_flags = below(8) ? 0 : (uint32_t)rnd();
@@ -544,7 +561,7 @@ static int64_t fz_request(struct shared *sh)
     d->send_nhandles = below(4) ? 0 : (uint32_t)below(KS_IPC_MAX_HANDLES + 1);
     for (uint32_t i = 0; i < d->send_nhandles; i++) {
         d->send_handles[i] = below(4) ? fz.foreign[below(N_OF(fz.foreign))] : (ks_handle_t)a_handle();
-        d->send_handle_flags[i] = below(4) ? 0 : KS_IPC_HANDLE_MOVE;
+        d->send_handle_flags[i] = a_handle_flags();
     }
     d->recv_buf = below(8) ? (void *)pool.buf : (void *)a_pointer();
     d->recv_cap = below(8) ? 4096 : a_length();
@@ -657,7 +674,7 @@ static struct ks_ipc_desc *chaos_desc(struct ks_ipc_desc *d)
         for (int tries = 0; tries < 4 && below(8) && !(ks_handle_info(h) & KS_RIGHT_TRANSFER); tries++)
             h = (ks_handle_t)a_handle();        /* mostly one that may go */
         d->send_handles[i] = h;
-        d->send_handle_flags[i] = below(4) ? 0 : KS_IPC_HANDLE_MOVE;
+        d->send_handle_flags[i] = a_handle_flags();
     }
     return d;
 }
@@ -830,14 +847,14 @@ static void peer_server(long arg)
             long m = below(2) ? ks_memobj_create(KS_PAGE_SIZE) : -1;
             if (m > 0) {
                 rd.send_handles[0] = (ks_handle_t)m;
-                rd.send_handle_flags[0] = below(2) ? KS_IPC_HANDLE_MOVE : 0;
+                rd.send_handle_flags[0] = below(3) ? a_handle_flags() : KS_IPC_HANDLE_AS_VIEW(KS_RIGHT_READ);
                 rd.send_nhandles = 1;
             }
             for (int i = 0; i < KS_IPC_WORDS; i++)
                 w[i] = a_word();
             ks_ipc_reply(reply, below(4) ? &rd : NULL, w);
             if (m > 0)
-                ks_handle_close((ks_handle_t)m);    /* a copy sent, or the value stale: either way */
+                ks_handle_close((ks_handle_t)m);    /* a copy or a view sent, or the value stale: either way */
         }
         }
     }

@@ -1187,7 +1187,44 @@ enum { LH_L, LH_BAD, LH_WRONG, LH_NOREAD };                 /* which listener ha
  * handle to send; a new handle to the listener, moved.
  */
 enum { D_NONE, D_RECV, D_SEND, D_RECV_HUGE, D_RECV_UNMAPPED, D_HANDLE, D_MANY_HANDLES, D_FAULT, D_RECV_KEEP,
-       D_HANDLES_MOVED, D_BAD_HANDLE, D_LISTENER_MOVED, D_NO_TRANSFER, D_MOVED_TWICE, D_PSEUDO_HANDLE };
+       D_HANDLES_MOVED, D_BAD_HANDLE, D_LISTENER_MOVED, D_NO_TRANSFER, D_MOVED_TWICE, D_PSEUDO_HANDLE,
+       D_VIEW, D_VIEW_AND_COPY, D_VIEW_MOVED, D_VIEW_OF_LISTENER, D_VIEW_NO_TRANSFER, D_VIEW_BAD_RIGHTS,
+       D_VIEW_BAD_HANDLE };
+
+/*
+ * The KS_IPC_HANDLE_VIEW kinds (D_VIEW...): a new memobj whose first byte is
+ * VIEW_BYTE, sent as a view with VIEW_SENT_RIGHTS; with a copy of the
+ * listener's handle as well; and the ones that fail: with MOVE too
+ * (INVALID), of a listener (WRONG_TYPE), through a memobj handle without
+ * TRANSFER (ACCESS), asking a right no view has (INVALID), of a closed
+ * handle (BAD_HANDLE).
+ */
+#define VIEW_BYTE 0x5a
+#define VIEW_SENT_RIGHTS (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_TRANSFER)
+
+/* Fill d's first handle as descriptor kind `desc` (a D_VIEW... kind) says; the memobj made, if any, or 0. */
+static long view_desc(struct ks_ipc_desc *d, int desc, ks_handle_t listener, ks_handle_t closed)
+{
+    long m = 0;
+    uint32_t rights = desc == D_VIEW_BAD_RIGHTS ? KS_RIGHT_READ | KS_RIGHT_MANAGE : VIEW_SENT_RIGHTS;
+    d->send_nhandles = 1;
+    d->send_handle_flags[0] = KS_IPC_HANDLE_AS_VIEW(rights) | (desc == D_VIEW_MOVED ? KS_IPC_HANDLE_MOVE : 0);
+    if (desc == D_VIEW_OF_LISTENER || desc == D_VIEW_BAD_HANDLE) {
+        d->send_handles[0] = desc == D_VIEW_OF_LISTENER ? listener : closed;
+        return 0;
+    }
+    m = ks_memobj_create(KS_PAGE_SIZE);
+    uint8_t b = VIEW_BYTE;
+    ks_memobj_write((ks_handle_t)m, 0, &b, 1);
+    d->send_handles[0] = (ks_handle_t)m;
+    if (desc == D_VIEW_NO_TRANSFER)
+        d->send_handles[0] = (ks_handle_t)ks_handle_duplicate((ks_handle_t)m, KS_RIGHT_READ | KS_RIGHT_WRITE);
+    if (desc == D_VIEW_AND_COPY) {
+        d->send_nhandles = 2;
+        d->send_handles[1] = listener;
+    }
+    return m;
+}
 
 struct sstep {
     uint8_t op, rh, lh, desc;
@@ -1203,10 +1240,26 @@ struct srv {
     struct rec out;
     uint8_t rbuf[64];
     struct ks_ipc_desc keep;    /* D_RECV_KEEP */
-    long stray;                 /* D_NO_TRANSFER, D_MOVED_TWICE: closed after the op if still ours */
+    long stray, stray2;         /* D_NO_TRANSFER, D_MOVED_TWICE, D_VIEW...: closed after the op if still ours */
     uint64_t w[KS_IPC_WORDS], ud;
     struct uthread t;
 };
+
+/*
+ * What a reply-and-receive sending view_desc's kind `desc` must return (the
+ * rows compare the two paths; this checks both are right): the next call's
+ * reply port for the good kinds, else the kind's error.
+ */
+static void view_result_check(int desc, long a0)
+{
+    static const long want[] = { [D_VIEW_MOVED] = KS_ERR_INVALID, [D_VIEW_OF_LISTENER] = KS_ERR_WRONG_TYPE,
+                                 [D_VIEW_NO_TRANSFER] = KS_ERR_ACCESS, [D_VIEW_BAD_RIGHTS] = KS_ERR_INVALID,
+                                 [D_VIEW_BAD_HANDLE] = KS_ERR_BAD_HANDLE };
+    if (desc == D_VIEW || desc == D_VIEW_AND_COPY)
+        KT_EXPECT(a0 >= 256);
+    else
+        KT_EXPECT_EQ(a0, want[desc]);
+}
 
 static void srv_thread(long arg)
 {
@@ -1301,6 +1354,12 @@ static void srv_thread(long arg)
             d.send_nhandles = 1;
             d.send_handles[0] = KS_THREAD_SELF;                         /* cannot travel */
             d.send_handle_flags[0] = KS_IPC_HANDLE_MOVE;
+        } else if (st->desc >= D_VIEW) {
+            s->stray = view_desc(&d, st->desc, s->l, s->bad);           /* the memobj stays ours */
+            if (st->desc == D_VIEW_NO_TRANSFER)
+                s->stray2 = d.send_handles[0];
+            d.recv_buf = s->rbuf;
+            d.recv_cap = sizeof s->rbuf;
         }
         s->keep.recv_buf = s->rbuf;
         s->keep.recv_cap = sizeof s->rbuf;
@@ -1328,6 +1387,12 @@ static void srv_thread(long arg)
             ks_handle_close((ks_handle_t)s->stray);     /* (gone already if it was moved) */
             s->stray = 0;
         }
+        if (s->stray2) {
+            ks_handle_close((ks_handle_t)s->stray2);
+            s->stray2 = 0;
+        }
+        if (st->desc >= D_VIEW)
+            view_result_check(st->desc, a0);
         rec_res(o, &r, is_receive);
         if (dp == &d || dp == &s->keep)
             rec_desc(o, dp);
@@ -1446,6 +1511,13 @@ static long row_call(ks_handle_t port, struct ks_ipc_desc *d)
         rec(&R.out, (uint64_t)info);
         if (info >= 0 && KS_INFO_TYPE(info) == KS_OBJ_MEMOBJ)
             rec(&R.out, (uint64_t)ks_memobj_read(d->recv_handles[i], 0, &b, 1) << 8 | b);
+        if (info >= 0 && KS_INFO_TYPE(info) == KS_OBJ_VIEW) {     /* only view_desc's are sent: check it */
+            long got = ks_view_read(d->recv_handles[i], &b, 1);
+            KT_EXPECT_EQ(KS_INFO_RIGHTS(info), VIEW_SENT_RIGHTS);
+            KT_EXPECT_EQ(got, 1);
+            KT_EXPECT_EQ(b, VIEW_BYTE);         /* from position 0 */
+            rec(&R.out, (uint64_t)got << 16 | b << 8 | (uint64_t)ks_view_seek(d->recv_handles[i], 0, KS_SEEK_CUR));
+        }
         ks_handle_close(d->recv_handles[i]);
     }
     return a0;
@@ -1774,6 +1846,67 @@ static void row_rr_moved_twice(void)
 static void row_rr_pseudo_handle(void)
 {
     row_rr_desc_kind(D_PSEUDO_HANDLE, RR_THEN_REPLY, CALL_DESC);
+}
+
+/*
+ * Reply-and-receive rows with KS_IPC_HANDLE_VIEW (view_desc): the reply makes
+ * the caller a view of a memobj that stays the server's (the caller reads
+ * its first byte through it), alone (the fast path's one-handle case) or
+ * with a copied handle; and the ones the message fails with, each then
+ * answered with a plain reply.
+ */
+static void row_rr_view(void)
+{
+    row_rr_desc_kind(D_VIEW, RR_THEN_END, CALL_DESC);
+}
+
+static void row_rr_view_and_copy(void)
+{
+    row_rr_desc_kind(D_VIEW_AND_COPY, RR_THEN_END, CALL_DESC);
+}
+
+static void row_rr_view_moved(void)
+{
+    row_rr_desc_kind(D_VIEW_MOVED, RR_THEN_REPLY, CALL_DESC);
+}
+
+static void row_rr_view_of_listener(void)
+{
+    row_rr_desc_kind(D_VIEW_OF_LISTENER, RR_THEN_REPLY, CALL_DESC);
+}
+
+static void row_rr_view_no_transfer(void)
+{
+    row_rr_desc_kind(D_VIEW_NO_TRANSFER, RR_THEN_REPLY, CALL_DESC);
+}
+
+static void row_rr_view_bad_rights(void)
+{
+    row_rr_desc_kind(D_VIEW_BAD_RIGHTS, RR_THEN_REPLY, CALL_DESC);
+}
+
+static void row_rr_view_bad_handle(void)
+{
+    row_rr_desc_kind(D_VIEW_BAD_HANDLE, RR_THEN_REPLY, CALL_DESC);
+}
+
+/*
+ * A call that sends views (always the C path, as any call with handles): to
+ * a receiver without a descriptor, where the view finds nowhere to go and is
+ * closed (the row's object count checks it is freed); and one of a listener,
+ * which fails WRONG_TYPE at once.
+ */
+static void row_call_desc_view(void)
+{
+    row_setup(S_RECV_RR, 1);
+    struct ks_ipc_desc d = { 0 };
+    long m = view_desc(&d, D_VIEW, R.l, R.s.bad);
+    KT_EXPECT_EQ(row_call(R.c, &d), 0);
+    struct ks_ipc_desc d2 = { 0 };
+    view_desc(&d2, D_VIEW_OF_LISTENER, R.l, R.s.bad);
+    KT_EXPECT_EQ(row_call(R.c, &d2), KS_ERR_WRONG_TYPE);
+    ks_handle_close((ks_handle_t)m);
+    row_teardown();
 }
 
 /*
@@ -2385,6 +2518,14 @@ FAST_ROW(rr_bad_handle_to_caller, 1, 0)
 FAST_ROW(rr_no_transfer, 1, 0)
 FAST_ROW(rr_moved_twice, 1, 0)
 FAST_ROW(rr_pseudo_handle, 1, 0)
+FAST_ROW(rr_view, 1, 1)
+FAST_ROW(rr_view_and_copy, 1, 1)
+FAST_ROW(rr_view_moved, 1, 0)
+FAST_ROW(rr_view_of_listener, 1, 0)
+FAST_ROW(rr_view_no_transfer, 1, 0)
+FAST_ROW(rr_view_bad_rights, 1, 0)
+FAST_ROW(rr_view_bad_handle, 1, 0)
+FAST_ROW(call_desc_view, 0, 1)
 FAST_ROW(caller_outputs_readonly, 1, 1)
 FAST_ROW(caller_outputs_stale, 1, 1)
 FAST_ROW(caller_truncated, 0, 1)
@@ -2486,6 +2627,14 @@ static const struct ktest_case fast_cases[] = {
     { "rr_no_transfer", fast_rr_no_transfer },
     { "rr_moved_twice", fast_rr_moved_twice },
     { "rr_pseudo_handle", fast_rr_pseudo_handle },
+    { "rr_view", fast_rr_view },
+    { "rr_view_and_copy", fast_rr_view_and_copy },
+    { "rr_view_moved", fast_rr_view_moved },
+    { "rr_view_of_listener", fast_rr_view_of_listener },
+    { "rr_view_no_transfer", fast_rr_view_no_transfer },
+    { "rr_view_bad_rights", fast_rr_view_bad_rights },
+    { "rr_view_bad_handle", fast_rr_view_bad_handle },
+    { "call_desc_view", fast_call_desc_view },
     { "caller_outputs_readonly", fast_caller_outputs_readonly },
     { "caller_outputs_stale", fast_caller_outputs_stale },
     { "caller_truncated", fast_caller_truncated },

@@ -65,6 +65,19 @@
 
 /* send_handle_flags[i] */
 #define KS_IPC_HANDLE_MOVE      (1u << 0)       /* close ours once sent (else: copy) */
+/*
+ * Send a new view (position 0) of this memobj handle instead of the handle,
+ * with the rights KS_IPC_VIEW_RIGHTS(flags) names: what sys_view_create and
+ * moving the view would do, in the message itself. The handle must have
+ * those rights and TRANSFER, and stays ours; the rights must be ones a view
+ * takes (READ, WRITE, TRANSFER, DUPLICATE, MAP, EXECUTE); not with MOVE, and
+ * not of a device's memobj (KS_ERR_INVALID). The view is charged to the
+ * sender's account, as one it made itself.
+ */
+#define KS_IPC_HANDLE_VIEW      (1u << 1)
+#define KS_IPC_VIEW_RIGHTS_SHIFT 8
+#define KS_IPC_HANDLE_AS_VIEW(rights) (KS_IPC_HANDLE_VIEW | (uint32_t)(rights) << KS_IPC_VIEW_RIGHTS_SHIFT)
+#define KS_IPC_VIEW_RIGHTS(flags) ((uint32_t)(flags) >> KS_IPC_VIEW_RIGHTS_SHIFT)
 
 struct ks_ipc_desc {
     /* what to send */

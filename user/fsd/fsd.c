@@ -89,7 +89,8 @@ static long give_console(struct req *q)
 }
 
 /*
- * A view of file n, moved to the caller: READ unless opened O_WRONLY, WRITE
+ * A view of file n for the caller, which the reply asks the kernel to make
+ * from n's memobj handle (KS_IPC_HANDLE_VIEW): READ unless opened O_WRONLY, WRITE
  * unless O_RDONLY, MAP, and EXECUTE if a mode bit says so. MAP and EXECUTE
  * are for the memobj handle the client asks the kernel for when it needs one
  * (KS_SYS_VIEW_MEMOBJ: mmap, pread, fstat's size); an O_WRONLY view has READ
@@ -111,10 +112,8 @@ static long give_file(struct req *q, struct node *n, int acc)
     long r = file_load(n);
     if (r < 0)
         return r;
-    long v = ks_view_create(n->mo, vr);
-    if (v < 0)
-        return handle_error(v);
-    q->handles[0] = (ks_handle_t)v;
+    q->handles[0] = n->mo;              /* the reply makes the view (KS_IPC_HANDLE_VIEW) */
+    q->view_rights = vr;
     q->nhandles = 1;
     return 0;
 }
@@ -618,37 +617,46 @@ static long dispatch(struct req *q, ks_handle_t reply)
     return -EBADF;
 }
 
-/*
- * A reply-and-receive failed with r: the reply may not have gone out. Handles
- * that were to move and are still ours are closed (values of handles already
- * gone are stale and fail harmlessly: handle values carry a generation); the
- * caller gets a bare -EIO if it still waits, or PEER_CLOSED once the reply
- * port's handle is closed.
- */
-static void reply_failed(ks_handle_t reply, const ks_handle_t *sent, uint32_t nsent)
+/* Close the handles q was to move (a file's memobj, sent as a view, stays), and send none. */
+static __attribute__((noinline)) void req_drop_handles(struct req *q)
 {
-    uint64_t w[KS_IPC_WORDS] = { (uint64_t)-EIO };
-    for (uint32_t i = 0; i < nsent; i++)
-        ks_handle_close(sent[i]);
+    for (uint32_t i = q->view_rights ? 1 : 0; i < q->nhandles; i++)
+        ks_handle_close(q->handles[i]);
+    q->nhandles = 0;
+    q->view_rights = 0;
+}
+
+/*
+ * A reply-and-receive failed with err: the reply may not have gone out.
+ * Handles that were to move and are still ours are closed (values of handles
+ * already gone are stale and fail harmlessly: handle values carry a
+ * generation); the caller gets a bare -ENOMEM (the view the reply was to
+ * make, say, found no memory) or -EIO if it still waits, or PEER_CLOSED once
+ * the reply port's handle is closed.
+ */
+static __attribute__((noinline)) void reply_failed(ks_handle_t reply, struct req *q, long err)
+{
+    uint64_t w[KS_IPC_WORDS] = { (uint64_t)(err == KS_ERR_NO_MEMORY ? -ENOMEM : -EIO) };
+    req_drop_handles(q);
     if (ks_ipc_reply(reply, NULL, w) < 0)
         ks_handle_close(reply);
 }
 
 /*
  * Make q a blank request: no reply words, nothing to send. (Its other fields
- * are set from each message as it arrives.) Field by field, which costs less
- * than clearing the whole struct with memset.
+ * are set from each message as it arrives; handles[] means nothing past
+ * nhandles.) Field by field, which costs less than clearing the whole struct
+ * with memset.
  */
 static void req_reset(struct req *q)
 {
-    _Static_assert(KS_IPC_WORDS == 8 && sizeof q->handles / sizeof q->handles[0] == 2,
-                   "req_reset clears each word and handle");
+    _Static_assert(KS_IPC_WORDS == 8, "req_reset clears each word");
     q->out[0] = q->out[1] = q->out[2] = q->out[3] = 0;
     q->out[4] = q->out[5] = q->out[6] = q->out[7] = 0;
     q->send_buf = NULL;
     q->send_len = 0;
-    q->handles[0] = q->handles[1] = 0;
     q->nhandles = 0;
+    q->view_rights = 0;
     q->in_handle = 0;
 }
 
@@ -692,7 +700,8 @@ static void serve(void)
             d.send_len = q.send_len;
             for (uint32_t i = 0; i < q.nhandles; i++) {
                 d.send_handles[i] = q.handles[i];
-                d.send_handle_flags[i] = KS_IPC_HANDLE_MOVE;
+                d.send_handle_flags[i] = i == 0 && q.view_rights ? KS_IPC_HANDLE_AS_VIEW(q.view_rights)
+                                                                 : KS_IPC_HANDLE_MOVE;
             }
             d.send_nhandles = q.nhandles;
         }
@@ -702,7 +711,7 @@ static void serve(void)
                        : ks_ipc_receive(fs.listener, &d, w, &ud, &info);
         if (r < 0) {
             if (reply)
-                reply_failed((ks_handle_t)reply, q.handles, q.nhandles);
+                reply_failed((ks_handle_t)reply, &q, r);
             if (ks_handle_info(fs.listener) < 0 || r == KS_ERR_PEER_CLOSED)
                 return;         /* no listener any more */
             if (r == KS_ERR_NO_HANDLES || r == KS_ERR_NO_MEMORY)
@@ -742,10 +751,8 @@ static void serve(void)
         }
         q.out[0] = (uint64_t)status;
         if (status < 0) {       /* an error carries nothing else */
-            for (uint32_t i = 0; i < q.nhandles; i++)
-                ks_handle_close(q.handles[i]);
+            req_drop_handles(&q);
             memset(q.out + 1, 0, sizeof q.out - sizeof q.out[0]);
-            q.nhandles = 0;
             q.send_len = 0;
         }
         reply = r;

@@ -123,8 +123,11 @@ struct req {
     uint64_t out[KS_IPC_WORDS];
     const void *send_buf;
     size_t send_len;
-    ks_handle_t handles[2];
+    ks_handle_t handles[2];     /* moved to the caller, but for a view's (view_rights) */
     uint32_t nhandles;
+    uint32_t view_rights;       /* nonzero: handles[0] is a file's memobj, which stays ours; the
+                                   kernel makes the caller a view of it with these rights
+                                   (KS_IPC_HANDLE_VIEW) */
     ks_handle_t in_handle;      /* the first handle the request carried (a handler that keeps
                                    it sets this to 0); the main loop closes it and any others */
 };
