@@ -4,7 +4,8 @@
 #   make test       host unit tests, then QEMU boots of the test configurations
 #   make bench      benchmarks under QEMU -icount (tools/run-bench; figures in build/bench.txt)
 #   make bench-audit every figure recounted from an instruction trace (tools/profile --audit)
-#   make profile BENCH=NAME   where one figure's instructions go, per function (tools/profile)
+#   make profile BENCH=NAME   where one figure's instructions go, per function (tools/profile);
+#                   LINES=FUNCTION also lists that function's instructions one by one
 #   make readme-check  README's figures, chart and file lists against build/bench.txt and this Makefile
 #   make chart      redraw docs/bench-chart.svg from build/bench.txt (tools/chart)
 #   make qemu       boot the kernel (./qemu-run.sh: with build/disk.img attached; DISK=none: without)
@@ -351,7 +352,7 @@ bench-audit: $(B)/kernel.elf $(B)/bench-disk.img $(patsubst %,$(B)/user/%.elf,$(
 
 profile: $(B)/kernel.elf $(B)/bench-disk.img $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 	$(if $(BENCH),,$(error say which figure: make profile BENCH=NAME, a name make bench prints))
-	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" $(BENCH)
+	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" $(if $(LINES),--lines $(LINES)) $(BENCH)
 
 # The fuzzer (user/ufuzz.c) under its supervisor; init checks fsd afterwards.
 # MODE=fsd: a hostile client of fsd; MODE=chaos: IPC between processes under chaos.

@@ -124,7 +124,12 @@ static inline __attribute__((always_inline)) long check_recv_part(const struct k
 static inline __attribute__((always_inline)) long desc_copy_in(struct thread_ipc *ipc, uint64_t desc, int may_wait)
 {
     struct ks_ipc_desc *d = &ipc->desc;
-    long r = may_wait ? copy_from_user(d, desc, sizeof *d) : copy_from_user_nowait(d, desc, sizeof *d);
+    _Static_assert(sizeof *d == ARCH_COPY_USER_WORDS13, "a descriptor is the arch's 13-word copy");
+    long r = copy_words13_from_user_nowait(d, desc);
+    if (r && may_wait) {
+        uaccess_miss_forget();          /* (the copy that waits looks again) */
+        r = copy_from_user(d, desc, sizeof *d);
+    }
     if (r)
         return r;
     _Static_assert(sizeof(struct ks_ipc_desc) - KS_IPC_DESC_OUT == sizeof ipc->desc_out_was,

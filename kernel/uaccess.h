@@ -48,6 +48,17 @@ static inline long copy_from_user_nowait(void *dst, uintptr_t usrc, size_t len)
     return arch_copy_user(dst, (const void *)usrc, len) ? KS_ERR_FAULT : 0;
 }
 
+/*
+ * copy_from_user_nowait of ARCH_COPY_USER_WORDS13 bytes (an IPC descriptor)
+ * into an aligned dst: in a line when usrc is aligned too.
+ */
+static inline long copy_words13_from_user_nowait(void *dst, uintptr_t usrc)
+{
+    if ((usrc & 7) || !user_range_ok(usrc, ARCH_COPY_USER_WORDS13))
+        return copy_from_user_nowait(dst, usrc, ARCH_COPY_USER_WORDS13);    /* (the bytes, or its FAULT) */
+    return arch_copy_user_words13(dst, (const void *)usrc) ? KS_ERR_FAULT : 0;
+}
+
 static inline long copy_to_user_nowait(uintptr_t udst, const void *src, size_t len)
 {
     if (!user_range_ok(udst, len))

@@ -213,8 +213,23 @@ def t_raw_lines():
          not prof.verdict("rdinstret_check", 1001, 1001, 1, "")[0])
 
 
+def t_lines_of():
+    """--lines: one function's counts per instruction, kernel or user, summed over threads."""
+    syms = Syms()
+    syms.kernel.syms = [(KREAD, KREAD + 0x100, "k"), (KREAD + 0x100, KREAD + 0x200, "other")]
+    t1, t2 = ("tp1", "satp1", "bench"), ("tp2", "satp2", "bench")
+    pc = lambda v: f"{v:016x}".encode()
+    counts = {(t1, 1, pc(KREAD + 8)): 3, (t2, 1, pc(KREAD + 8)): 2, (t1, 1, pc(KREAD + 0x104)): 7,
+              (t1, 0, pc(0x7000040)): 5, (t2, 0, pc(0x7000044)): 1, (t1, 0, pc(0x7000140)): 9}
+    k = prof.lines_of(syms, "k", counts)
+    main_fn = prof.lines_of(syms, "main", counts)
+    case("lines_of.kernel_function", k == {("kernel", KREAD + 8): 5}, f"{k}")
+    case("lines_of.user_function", main_fn == {("bench", 0x7000040): 5, ("bench", 0x7000044): 1}, f"{main_fn}")
+    case("lines_of.none", prof.lines_of(syms, "absent", counts) == {})
+
+
 def main():
-    for t in (t_windows_and_undo, t_bare_with_syscall, t_desync, t_groups_vs_lines, t_raw_lines):
+    for t in (t_windows_and_undo, t_bare_with_syscall, t_desync, t_groups_vs_lines, t_raw_lines, t_lines_of):
         try:
             t()
         except Exception as e:          # a crash is a failed case, not a lost stream

@@ -2056,6 +2056,49 @@ static void row_call_buf_straddle(void)
     row_teardown();
 }
 
+/*
+ * Descriptors where the kernel's 13-word copy of one cannot simply go: at
+ * addresses 4- and 1-byte aligned (the copy takes the general path; the
+ * calls succeed and their outputs are written back there), and running from
+ * a mapped page into an unmapped one, aligned and not (FAULT, nothing
+ * delivered: the fast path's copy fails part-way and the C path says so);
+ * then an aligned one still goes. (The first call takes the C path, as in
+ * call_buf_kept: the server's kept descriptor has a recv_len to change.)
+ */
+static void row_call_desc_placement(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV, .desc = D_RECV_KEEP }, { .op = OP_RR, .desc = D_RECV_KEEP },
+                                      { .op = OP_RR, .desc = D_RECV_KEEP }, { .op = OP_RR, .desc = D_RECV_KEEP },
+                                      { .op = OP_END } };
+    row_setup(s, 1);
+    long mo = straddle_map();
+    KT_ASSERT(mo >= 0);
+    static const uint8_t msg[8] = "placed";
+    static uint64_t space[16];
+    struct ks_ipc_desc want = { .send_buf = msg, .send_len = sizeof msg };
+    for (int off = 4; off >= 1; off -= 3) {
+        struct ks_ipc_desc *odd = (struct ks_ipc_desc *)((uint8_t *)space + off);
+        memcpy(odd, &want, sizeof want);
+        KT_EXPECT_EQ(row_call(R.c, odd), 0);
+        struct ks_ipc_desc back;
+        memcpy(&back, odd, sizeof back);
+        KT_EXPECT_EQ(back.recv_nhandles, 0);
+        KT_EXPECT_EQ(back.send_len, sizeof msg);
+    }
+    for (int off = 48; off >= 45; off -= 3) {
+        struct ks_ipc_desc *edge = (struct ks_ipc_desc *)(UNMAPPED_ADDR - off);
+        memcpy(edge, &want, (size_t)off);                       /* its first words, up to the hole */
+        uint64_t w[KS_IPC_WORDS] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+        struct ipcres r;
+        ipc_full(KS_SYS_IPC_CALL, R.c, edge, 0, w, &r);
+        rec_res(&R.out, &r, 0);
+        KT_EXPECT_EQ(r.a0, KS_ERR_FAULT);
+    }
+    KT_EXPECT_EQ(row_call(R.c, &want), 0);
+    straddle_unmap(mo);
+    row_teardown();
+}
+
 /* A call whose descriptor sends a handle (a copy; the receiver takes none, so it is dropped). */
 static void row_call_desc_handle(void)
 {
@@ -2533,6 +2576,7 @@ FAST_ROW(call_buf_kept, 1, 2)
 FAST_ROW(call_buf_cut_kept, 1, 2)
 FAST_ROW(call_buf_straddle, 1, 2)
 FAST_ROW(call_desc_handle, 0, 1)
+FAST_ROW(call_desc_placement, 2, 3)
 FAST_ROW(call_desc_bad, 1, 1)
 FAST_ROW(call_desc_hostile, 1, 1)
 FAST_ROW(queued_caller, 1, 1)
@@ -2635,6 +2679,7 @@ static const struct ktest_case fast_cases[] = {
     { "rr_view_bad_rights", fast_rr_view_bad_rights },
     { "rr_view_bad_handle", fast_rr_view_bad_handle },
     { "call_desc_view", fast_call_desc_view },
+    { "call_desc_placement", fast_call_desc_placement },
     { "caller_outputs_readonly", fast_caller_outputs_readonly },
     { "caller_outputs_stale", fast_caller_outputs_stale },
     { "caller_truncated", fast_caller_truncated },

@@ -138,6 +138,29 @@ copy_end:
     ret
     extable copy_start, copy_end, user_fault
 
+/*
+ * int arch_copy_user_words13(void *dst, const void *src): 13 aligned words,
+ * upwards (as arch_copy_user), 0; or -1 on a fault.
+ */
+    .globl arch_copy_user_words13
+arch_copy_user_words13:
+    li      t6, SSTATUS_SUM
+    csrs    sstatus, t6
+words13_start:
+    .irp off, 0, 16, 32, 48, 64, 80
+    ld      t0, (\off)(a1)
+    ld      t1, (\off + 8)(a1)
+    sd      t0, (\off)(a0)
+    sd      t1, (\off + 8)(a0)
+    .endr
+    ld      t0, 96(a1)
+    sd      t0, 96(a0)
+words13_end:
+    csrc    sstatus, t6
+    li      a0, 0
+    ret
+    extable words13_start, words13_end, user_fault
+
 /* int arch_clear_user(void *dst, size_t len): 0, or -1 on a fault. */
     .globl arch_clear_user
 arch_clear_user:

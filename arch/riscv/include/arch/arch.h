@@ -132,6 +132,15 @@ int arch_probe_write64(uintptr_t addr, uint64_t val);
 int arch_copy_user(void *dst, const void *src, size_t len);
 int arch_clear_user(void *dst, size_t len);
 
+/*
+ * arch_copy_user of ARCH_COPY_USER_WORDS13 bytes (13 words, both addresses
+ * 8-byte aligned) in a line, without the general copy's dispatch: an IPC
+ * descriptor (struct ks_ipc_desc), which the IPC fast path reads on every
+ * message that has one.
+ */
+#define ARCH_COPY_USER_WORDS13 104
+int arch_copy_user_words13(void *dst, const void *src);
+
 /* Print the registers of a trap frame (f may be NULL: print the trap CSRs). */
 void arch_dump_frame(const struct trap_frame *f);
 
