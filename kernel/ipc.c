@@ -1016,19 +1016,19 @@ static __attribute__((noinline)) long reply_handles(struct thread *t, struct thr
     return d->send_nhandles == 1 ? reply_one_handle(t, caller, to) : reply_handles_many(t, caller);
 }
 
-long ipc_fast_reply_desc(struct thread *caller, uint64_t desc)
+/*
+ * ipc_fast_reply_desc from where our descriptor, if `ours`, is in ipc->desc
+ * as desc_copy_in leaves it: its checks, then the handles it sends or the
+ * caller's outputs.
+ */
+static inline __attribute__((always_inline)) long reply_desc_rest(struct thread *t, struct thread *caller, int ours)
 {
-    struct thread *t = current_thread();
     struct thread_ipc *ipc = &t->ipc, *c = &caller->ipc;
-    if (desc) {
+    if (ours) {
         struct ks_ipc_desc *d = &ipc->desc;
-        ipc->desc_user = desc;
-        ipc->nhandles = 0;
         int paged = 0;
-        if (desc_copy_in(ipc, desc, 0) || d->send_len || check_recv_part(d, &paged) || paged) {
-            uaccess_miss_forget();      /* the C path copies it again, and may wait */
-            return IPC_FAST_BAIL;
-        }
+        if (d->send_len || check_recv_part(d, &paged) || paged)
+            return IPC_FAST_BAIL;       /* (the C path checks it again, and may wait) */
         if (d->send_nhandles)
             return reply_handles(t, caller);
     }
@@ -1040,6 +1040,27 @@ long ipc_fast_reply_desc(struct thread *caller, uint64_t desc)
         return 0;
     c->out_info = 0;
     return IPC_FAST_OUTPUTS;
+}
+
+long ipc_fast_reply_desc(struct thread *caller, uint64_t desc)
+{
+    struct thread *t = current_thread();
+    struct thread_ipc *ipc = &t->ipc;
+    if (desc) {
+        ipc->desc_user = desc;
+        ipc->nhandles = 0;
+        if (desc_copy_in(ipc, desc, 0)) {
+            uaccess_miss_forget();      /* the C path copies it again, and may wait */
+            return IPC_FAST_BAIL;
+        }
+    }
+    return reply_desc_rest(t, caller, desc != 0);
+}
+
+long ipc_fast_reply_desc_copied(struct thread *caller, uint64_t desc)
+{
+    (void)desc;
+    return reply_desc_rest(current_thread(), caller, 1);
 }
 
 /*

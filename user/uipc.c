@@ -1189,7 +1189,7 @@ enum { LH_L, LH_BAD, LH_WRONG, LH_NOREAD };                 /* which listener ha
 enum { D_NONE, D_RECV, D_SEND, D_RECV_HUGE, D_RECV_UNMAPPED, D_HANDLE, D_MANY_HANDLES, D_FAULT, D_RECV_KEEP,
        D_HANDLES_MOVED, D_BAD_HANDLE, D_LISTENER_MOVED, D_NO_TRANSFER, D_MOVED_TWICE, D_PSEUDO_HANDLE,
        D_VIEW, D_VIEW_AND_COPY, D_VIEW_MOVED, D_VIEW_OF_LISTENER, D_VIEW_NO_TRANSFER, D_VIEW_BAD_RIGHTS,
-       D_VIEW_BAD_HANDLE };
+       D_VIEW_BAD_HANDLE, D_RECV_ODD, D_RECV_READONLY };
 
 /*
  * The KS_IPC_HANDLE_VIEW kinds (D_VIEW...): a new memobj whose first byte is
@@ -1240,10 +1240,29 @@ struct srv {
     struct rec out;
     uint8_t rbuf[64];
     struct ks_ipc_desc keep;    /* D_RECV_KEEP */
+    uint8_t odd[sizeof(struct ks_ipc_desc) + 8];    /* D_RECV_ODD: the descriptor at odd + 1 */
+    long ro_mo;                 /* D_RECV_READONLY: the memobj of ro_page's mapping, until the op ends */
     long stray, stray2;         /* D_NO_TRANSFER, D_MOVED_TWICE, D_VIEW...: closed after the op if still ours */
     uint64_t w[KS_IPC_WORDS], ud;
     struct uthread t;
 };
+
+/*
+ * A fresh page mapped read-only (its memobj in *mo), read once: that first
+ * touch faults, and so the kernel's last area looked up is its mapping, the
+ * one the fast path's receive check (ipc_reply_rdesc) tries first.
+ */
+static uint8_t *ro_page(long *mo)
+{
+    *mo = ks_memobj_create(KS_PAGE_SIZE);
+    long at = *mo < 0 ? *mo : ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)*mo, 0, 0, KS_PAGE_SIZE,
+                                         KS_PROT_READ | KS_MAP_SHARED);
+    KT_EXPECT(at > 0);
+    if (at <= 0)
+        return (uint8_t *)UNMAPPED_ADDR;
+    (void)*(volatile uint8_t *)at;
+    return (uint8_t *)at;
+}
 
 /*
  * What a reply-and-receive sending view_desc's kind `desc` must return (the
@@ -1354,7 +1373,10 @@ static void srv_thread(long arg)
             d.send_nhandles = 1;
             d.send_handles[0] = KS_THREAD_SELF;                         /* cannot travel */
             d.send_handle_flags[0] = KS_IPC_HANDLE_MOVE;
-        } else if (st->desc >= D_VIEW) {
+        } else if (st->desc == D_RECV_ODD || st->desc == D_RECV_READONLY) {
+            d.recv_buf = st->desc == D_RECV_ODD ? s->rbuf : (void *)ro_page(&s->ro_mo);
+            d.recv_cap = 8;
+        } else if (st->desc >= D_VIEW && st->desc <= D_VIEW_BAD_HANDLE) {
             s->stray = view_desc(&d, st->desc, s->l, s->bad);           /* the memobj stays ours */
             if (st->desc == D_VIEW_NO_TRANSFER)
                 s->stray2 = d.send_handles[0];
@@ -1365,6 +1387,10 @@ static void srv_thread(long arg)
         s->keep.recv_cap = sizeof s->rbuf;
         struct ks_ipc_desc *dp = st->desc == D_NONE ? 0 : st->desc == D_FAULT ?
                                  (struct ks_ipc_desc *)UNMAPPED_ADDR : st->desc == D_RECV_KEEP ? &s->keep : &d;
+        if (st->desc == D_RECV_ODD) {           /* a copy of d one byte in: the kernel reads it unaligned */
+            memcpy(s->odd + 1, &d, sizeof d);
+            dp = (struct ks_ipc_desc *)(s->odd + 1);
+        }
         ks_handle_t rh = (ks_handle_t)(st->rh == RH_CUR ? s->cur : st->rh == RH_FIRST ? s->first :
                                        st->rh == RH_SECOND ? s->second : st->rh == RH_BAD ? s->bad :
                                        st->rh == RH_WRONG ? s->wrong : *s->ext);
@@ -1391,11 +1417,18 @@ static void srv_thread(long arg)
             ks_handle_close((ks_handle_t)s->stray2);
             s->stray2 = 0;
         }
-        if (st->desc >= D_VIEW)
+        if (s->ro_mo) {
+            ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)d.recv_buf, KS_PAGE_SIZE);
+            ks_handle_close((ks_handle_t)s->ro_mo);
+            s->ro_mo = 0;
+        }
+        if (st->desc >= D_VIEW && st->desc <= D_VIEW_BAD_HANDLE)
             view_result_check(st->desc, a0);
         rec_res(o, &r, is_receive);
-        if (dp == &d || dp == &s->keep)
-            rec_desc(o, dp);
+        if (st->desc == D_RECV_ODD)
+            memcpy(&d, s->odd + 1, sizeof d);   /* what the kernel wrote back there */
+        if (dp == &d || dp == &s->keep || st->desc == D_RECV_ODD)
+            rec_desc(o, &d == dp || st->desc == D_RECV_ODD ? &d : dp);
         if (is_receive && a0 >= 256) {
             int k;
             for (k = 0; k < nh && handles[k] != a0; k++)
@@ -1907,6 +1940,27 @@ static void row_call_desc_view(void)
     KT_EXPECT_EQ(row_call(R.c, &d2), KS_ERR_WRONG_TYPE);
     ks_handle_close((ks_handle_t)m);
     row_teardown();
+}
+
+/*
+ * Reply-and-receive with a receive-only descriptor where the fast path's own
+ * copy and check (ipc_reply_rdesc) leave it to C: the descriptor at an odd
+ * address (the reply goes fast all the same, the next call arrives in
+ * rbuf), and a receive buffer in a read-only mapping, the area the fast
+ * path looks at (FAULT, then a plain reply).
+ */
+static void row_rr_desc_odd(void)
+{
+    row_rr_desc_kind(D_RECV_ODD, RR_THEN_END, CALL_DESC);
+}
+
+static void row_rr_recv_readonly(void)
+{
+    /* Twice, each into a fresh read-only page that ro_page touched just before: its area is the last found. */
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR, .desc = D_RECV_READONLY },
+                                      { .op = OP_RR, .desc = D_RECV_READONLY }, { .op = OP_REPLY },
+                                      { .op = OP_END } };
+    row_one_call(s);
 }
 
 /*
@@ -2569,6 +2623,8 @@ FAST_ROW(rr_view_no_transfer, 1, 0)
 FAST_ROW(rr_view_bad_rights, 1, 0)
 FAST_ROW(rr_view_bad_handle, 1, 0)
 FAST_ROW(call_desc_view, 0, 1)
+FAST_ROW(rr_desc_odd, 1, 1)
+FAST_ROW(rr_recv_readonly, 1, 0)
 FAST_ROW(caller_outputs_readonly, 1, 1)
 FAST_ROW(caller_outputs_stale, 1, 1)
 FAST_ROW(caller_truncated, 0, 1)
@@ -2680,6 +2736,8 @@ static const struct ktest_case fast_cases[] = {
     { "rr_view_bad_handle", fast_rr_view_bad_handle },
     { "call_desc_view", fast_call_desc_view },
     { "call_desc_placement", fast_call_desc_placement },
+    { "rr_desc_odd", fast_rr_desc_odd },
+    { "rr_recv_readonly", fast_rr_recv_readonly },
     { "caller_outputs_readonly", fast_caller_outputs_readonly },
     { "caller_outputs_stale", fast_caller_outputs_stale },
     { "caller_truncated", fast_caller_truncated },

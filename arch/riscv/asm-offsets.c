@@ -7,14 +7,17 @@
  * C structs are the only place these layouts are written down.
  */
 #include <stddef.h>
+#include <arch/memlayout.h>
 #include <arch/trapframe.h>
 #include <kestrel/errors.h>
 #include <kestrel/syscall.h>
 #include "kernel/handle.h"
 #include "kernel/ipc.h"
+#include "kernel/memobj.h"
 #include "kernel/process.h"
 #include "kernel/thread.h"
 #include "kernel/upcall.h"
+#include "kernel/vm.h"
 
 /* The fast path reads these directly: pin what it assumes. */
 _Static_assert(sizeof(struct handle_entry) == 1 << 4, "handle entries are 16 bytes (HT_SLOT_SHIFT)");
@@ -28,6 +31,11 @@ _Static_assert(sizeof(enum thread_state) == 4 && sizeof(enum ipc_state) == 4 &&
 _Static_assert(sizeof(((struct object *)0)->refs) == 8 && sizeof(((struct object *)0)->handles) == 8,
                "counts are read with ld/sd");
 _Static_assert(KS_HANDLE_MAX == 256, "the fast path takes the slot from the low 8 bits");
+_Static_assert(sizeof(struct ks_ipc_desc) == 13 * 8 && sizeof(((struct thread_ipc *)0)->nhandles) == 4 &&
+               offsetof(struct thread, ipc.desc) % 8 == 0 &&
+               offsetof(struct ks_ipc_desc, flags) == offsetof(struct ks_ipc_desc, recv_nhandles) + 4 &&
+               sizeof(((struct vm_area *)0)->prot) == 4,
+               "ipc_reply_rdesc: a descriptor is 13 words, copied by ld/sd; recv_nhandles and flags share one");
 _Static_assert(KS_SYS_COUNT <= KS_SYS_IPC_FIRST && KS_SYS_IPC_CALL == KS_SYS_IPC_FIRST,
                "entry.S: IPC numbers lie above the syscall table, the call first");
 
@@ -69,6 +77,28 @@ void asm_offsets(void)
     DEFINE(TH_IPC_RPORT, offsetof(struct thread, ipc.rport));
     DEFINE(TH_IPC_RPORT_HANDLE, offsetof(struct thread, ipc.rport_handle));
     DEFINE(TH_IPC_DESC_USER, offsetof(struct thread, ipc.desc_user));
+    DEFINE(TH_IPC_DESC, offsetof(struct thread, ipc.desc));
+    DEFINE(TH_IPC_DESC_OUT_WAS, offsetof(struct thread, ipc.desc_out_was));
+    DEFINE(TH_IPC_NHANDLES, offsetof(struct thread, ipc.nhandles));
+    DEFINE(D_SEND_LEN, offsetof(struct ks_ipc_desc, send_len));
+    DEFINE(D_SEND_NHANDLES, offsetof(struct ks_ipc_desc, send_nhandles));
+    DEFINE(D_RECV_BUF, offsetof(struct ks_ipc_desc, recv_buf));
+    DEFINE(D_RECV_CAP, offsetof(struct ks_ipc_desc, recv_cap));
+    DEFINE(D_RECV_LEN, offsetof(struct ks_ipc_desc, recv_len));
+    DEFINE(D_RECV_NHANDLES, offsetof(struct ks_ipc_desc, recv_nhandles));
+    DEFINE(D_OUT, KS_IPC_DESC_OUT);
+    DEFINE(D_SIZE, sizeof(struct ks_ipc_desc));
+    DEFINE(C_IPC_MAX_BUF, KS_IPC_MAX_BUF);
+    DEFINE(C_DESC_ROOM, USER_TOP - USER_BASE - sizeof(struct ks_ipc_desc));
+    DEFINE(C_USER_BASE, USER_BASE);
+    DEFINE(PROC_VM, offsetof(struct process, vm));
+    DEFINE(VS_LAST_AREA, offsetof(struct vm_space, last_area));
+    DEFINE(VA_START, offsetof(struct vm_area, start));
+    DEFINE(VA_END, offsetof(struct vm_area, end));
+    DEFINE(VA_PROT, offsetof(struct vm_area, prot));
+    DEFINE(VA_MO, offsetof(struct vm_area, mo));
+    DEFINE(MO_PAGER, offsetof(struct memobj, pager));
+    DEFINE(C_PROT_WRITE, KS_PROT_WRITE);
     DEFINE(PROC_HANDLES, offsetof(struct process, handles));
     DEFINE(HT_SLOT_SHIFT, 4);
     DEFINE(TH_HC_CALL, offsetof(struct thread, ipc.hc[IPC_HC_CALL]));

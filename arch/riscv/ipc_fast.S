@@ -35,6 +35,7 @@
 #include "asm-offsets.h"
 
 #define SSTATUS_FS  (3 << 13)
+#define SSTATUS_SUM (1 << 18)
 
 /* Constants the paths below load once for two uses. */
 #if C_THREAD_BLOCKED != 1 || C_REPLY_ARMED != C_THREAD_BLOCKED
@@ -278,6 +279,11 @@ ipc_call_desc:
  */
 ipc_reply_desc:
     call_c  ipc_fast_reply_desc
+    j       .Lreply_desc_said
+/* The same, with our descriptor already in (ipc_reply_rdesc copied it). */
+ipc_reply_desc_copied:
+    call_c  ipc_fast_reply_desc_copied
+.Lreply_desc_said:
     bnez    t4, 1f
     li      a7, 0                           /* the caller's info: words only */
     reply_commit
@@ -287,6 +293,102 @@ ipc_reply_desc:
     ld      a7, TH_IPC_INFO(s3)             /* the caller's info: handles received */
     reply_commit
     j       ipc_fast_switch_outputs
+
+/*
+ * A reply-and-receive with a descriptor, in the common case without the C
+ * call: ours only receives (the buffer for the next request; nothing sent),
+ * and the caller's, if it has one, only gets its outputs zeroed (words
+ * arrive, nothing else). This is ipc_fast_reply_desc's work for that case
+ * (kernel/ipc.c): our descriptor copied into the thread as desc_copy_in
+ * does it (13 words; the outputs as memory holds them noted, then cleared),
+ * its receive buffer found writable, and not paged, in the area the last
+ * lookup found (vm_check_access_paged's inline case). Anything else or any
+ * doubt (no descriptor of ours, an unaligned one, one that sends, another
+ * area) goes to ipc_reply_desc, which does it all in C; a fault while
+ * copying goes to the C path, as the helper's own copy would. Scratch: t4-t6
+ * and s5-s7 (the user's are in the frame; ipc_reply_desc's call_c uses them
+ * too). The message registers, a0, a1 and t3 are not touched.
+ */
+ipc_reply_rdesc:
+    beqz    a1, ipc_reply_desc              /* only the caller has one */
+    andi    t4, a1, 7
+    bnez    t4, ipc_reply_desc              /* unaligned: the general copy */
+    li      t4, C_USER_BASE
+    sub     t4, a1, t4
+    li      t5, C_DESC_ROOM
+    bltu    t5, t4, ipc_reply_desc          /* not all in user space: C says FAULT */
+    li      t6, SSTATUS_SUM
+    csrs    sstatus, t6
+.Lrdesc_copy:
+    .irp off, 0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96
+    ld      t4, \off(a1)
+    sd      t4, (TH_IPC_DESC + \off)(tp)
+    .endr
+.Lrdesc_copied:
+    csrc    sstatus, t6
+    ld      t4, (TH_IPC_DESC + D_OUT)(tp)   /* the outputs as memory holds them, */
+    ld      t5, (TH_IPC_DESC + D_OUT + 8)(tp)
+    ld      t6, (TH_IPC_DESC + D_OUT + 16)(tp)
+    ld      s5, (TH_IPC_DESC + D_OUT + 24)(tp)
+    sd      t4, TH_IPC_DESC_OUT_WAS(tp)
+    sd      t5, (TH_IPC_DESC_OUT_WAS + 8)(tp)
+    sd      t6, (TH_IPC_DESC_OUT_WAS + 16)(tp)
+    sd      s5, (TH_IPC_DESC_OUT_WAS + 24)(tp)
+    sd      zero, (TH_IPC_DESC + D_RECV_LEN)(tp)        /* then cleared: recv_len, */
+    sd      zero, (TH_IPC_DESC + D_RECV_NHANDLES)(tp)   /* recv_nhandles and flags */
+    sd      a1, TH_IPC_DESC_USER(tp)
+    sw      zero, TH_IPC_NHANDLES(tp)
+    /* from here the descriptor is in as desc_copy_in leaves it: C goes on from there */
+    ld      t4, (TH_IPC_DESC + D_SEND_LEN)(tp)
+    lwu     t5, (TH_IPC_DESC + D_SEND_NHANDLES)(tp)
+    or      t4, t4, t5
+    bnez    t4, ipc_reply_desc_copied       /* it sends: C */
+    ld      t4, (TH_IPC_DESC + D_RECV_CAP)(tp)
+    beqz    t4, 2f                          /* nothing to receive into */
+    li      t5, C_IPC_MAX_BUF
+    bltu    t5, t4, ipc_reply_desc_copied   /* too large: C says no */
+    ld      t5, TH_PROC(tp)
+    ld      t5, PROC_VM(t5)
+    ld      t5, VS_LAST_AREA(t5)
+    beqz    t5, ipc_reply_desc_copied
+    ld      t6, (TH_IPC_DESC + D_RECV_BUF)(tp)
+    ld      s5, VA_START(t5)
+    ld      s6, VA_END(t5)
+    sub     s7, t6, s5
+    sub     s5, s6, s5
+    bgeu    s7, s5, ipc_reply_desc_copied   /* the buffer starts outside that area */
+    sub     s6, s6, t6
+    bltu    s6, t4, ipc_reply_desc_copied   /* or runs past its end */
+    lw      s7, VA_PROT(t5)
+    andi    s7, s7, C_PROT_WRITE
+    beqz    s7, ipc_reply_desc_copied       /* not writable */
+    ld      s7, VA_MO(t5)
+    ld      s7, MO_PAGER(s7)
+    bnez    s7, ipc_reply_desc_copied       /* paged */
+2:
+    li      a7, 0                           /* the caller's info: words only */
+    ld      t4, TH_IPC_DESC_USER(s3)
+    beqz    t4, 3f
+    sd      zero, (TH_IPC_DESC + D_RECV_LEN)(s3)        /* its outputs: nothing received */
+    sw      zero, (TH_IPC_DESC + D_RECV_NHANDLES)(s3)
+    .irp off, 0, 8, 16, 24
+    ld      t4, (TH_IPC_DESC + D_OUT + \off)(s3)
+    ld      t5, (TH_IPC_DESC_OUT_WAS + \off)(s3)
+    bne     t4, t5, 4f                      /* they differ from its memory's */
+    .endr
+3:  reply_commit
+    j       ipc_fast_switch
+4:  sd      zero, TH_IPC_INFO(s3)
+    reply_commit
+    j       ipc_fast_switch_outputs
+
+    .pushsection __extable, "a"
+    .balign 8
+    .quad   .Lrdesc_copy, .Lrdesc_copied, .Lrdesc_fault
+    .popsection
+.Lrdesc_fault:                              /* (t6 still holds the SUM bit) */
+    csrc    sstatus, t6
+    j       ipc_bail
 
 /* ---- reply-and-receive: a0 = reply port, t3 = listener ---- */
     .globl ipc_fast_reply_recv
@@ -317,7 +419,7 @@ ipc_fast_reply_recv:
     beq     t4, t5, ipc_bail                /* and idle */
 1:  ld      t4, TH_IPC_DESC_USER(s3)
     or      t4, t4, a1
-    bnez    t4, ipc_reply_desc              /* a descriptor on either side: see there */
+    bnez    t4, ipc_reply_rdesc             /* a descriptor on either side: see there */
     li      a7, 0                           /* the caller's info: words only */
     reply_commit
     /* fall through */
