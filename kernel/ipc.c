@@ -195,8 +195,9 @@ static __attribute__((noinline)) long prefault_bufs(const struct ks_ipc_desc *d)
 
 /*
  * Look up the handles the copied descriptor d sends, into ipc->handles with a
- * reference each (it needs TRANSFER; a pseudo-handle cannot travel). 0, or
- * the error the call fails with, with nothing kept.
+ * reference each (it needs TRANSFER; a pseudo-handle cannot travel), or for a
+ * KS_IPC_HANDLE_VIEW a new view as a taken handle (view_instead). 0, or the
+ * error the call fails with, with nothing kept.
  */
 static inline __attribute__((always_inline)) long lookup_handles(struct thread_ipc *ipc, const struct ks_ipc_desc *d)
 {
@@ -842,21 +843,6 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
 }
 
 /*
- * For the fast path's reply-and-receive (arch/riscv/ipc_fast.S) when a
- * descriptor is involved, the caller's or ours. The reply carries words and
- * handles, no buffer; our descriptor, if any, is copied in and checked here as
- * ipc_reply_half and do_receive would, and its receive part is what the
- * receive that follows uses. If all is well the handles are taken and moved
- * to the caller here, as ipc_reply_half's transfer would, and the caller's
- * outputs (recv_len, recv_nhandles, recv_handles) and info word set: past
- * this, the reply is committed. 0: go on, with info 0 and nothing to write
- * back; IPC_FAST_OUTPUTS: go on with the caller's info word, and write its
- * descriptor outputs back once it runs (ipc_fast_caller_outputs: they differ
- * from its memory's, or may, with handles moved). IPC_FAST_BAIL: the fast path
- * hands the whole call to the C path, which starts over (what this wrote is
- * the current thread's scratch, which take_desc rewrites; nothing was taken).
- */
-/*
  * take_reply_handles' views: a new unbound view (view_new), counted as one
  * handle, in ipc->handles[i] for each KS_IPC_HANDLE_VIEW of d, charged to a.
  * 1; or 0 without memory, with every one made freed again.
@@ -1042,6 +1028,21 @@ static inline __attribute__((always_inline)) long reply_desc_rest(struct thread 
     return IPC_FAST_OUTPUTS;
 }
 
+/*
+ * For the fast path's reply-and-receive (arch/riscv/ipc_fast.S) when a
+ * descriptor is involved, the caller's or ours. The reply carries words and
+ * handles, no buffer; our descriptor, if any, is copied in and checked here as
+ * ipc_reply_half and do_receive would, and its receive part is what the
+ * receive that follows uses. If all is well the handles are taken and moved
+ * to the caller here, as ipc_reply_half's transfer would, and the caller's
+ * outputs (recv_len, recv_nhandles, recv_handles) and info word set: past
+ * this, the reply is committed. 0: go on, with info 0 and nothing to write
+ * back; IPC_FAST_OUTPUTS: go on with the caller's info word, and write its
+ * descriptor outputs back once it runs (ipc_fast_caller_outputs: they differ
+ * from its memory's, or may, with handles moved). IPC_FAST_BAIL: the fast path
+ * hands the whole call to the C path, which starts over (what this wrote is
+ * the current thread's scratch, which take_desc rewrites; nothing was taken).
+ */
 long ipc_fast_reply_desc(struct thread *caller, uint64_t desc)
 {
     struct thread *t = current_thread();

@@ -57,7 +57,8 @@ struct thread_ipc {
     uint64_t desc_out_was[4];       /* the outputs as the caller's memory holds them */
     struct object *handles[KS_IPC_MAX_HANDLES];   /* outgoing handles, held (NULL: delivered) */
     uint32_t handle_rights[KS_IPC_MAX_HANDLES];
-    uint8_t handle_moved[KS_IPC_MAX_HANDLES];     /* taken from the sender's table (handle_take) */
+    uint8_t handle_moved[KS_IPC_MAX_HANDLES];     /* a taken handle: from the sender's table
+                                                     (handle_take), or a new view */
     uint32_t nhandles;
 };
 

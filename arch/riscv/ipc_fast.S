@@ -10,7 +10,9 @@
  * written back to its descriptor; a reply-and-receive may move handles (no
  * buffer) and give the descriptor for its next receive. Then the last check
  * of the ladder is one C call, ipc_fast_call_desc or ipc_fast_reply_desc
- * (kernel/ipc.c), which checks the descriptors with the C path's own code, and
+ * (kernel/ipc.c; but a server's descriptor that only receives, replying
+ * words, is taken in by ipc_reply_rdesc below without one), which checks the
+ * descriptors with the C path's own code, and
  * for a call delivers the buffer (a send buffer that is not cut is checked by
  * that copy itself: if any of it cannot be read, the call goes to the C path
  * with nothing delivered, though the waiting receiver's buffer may hold the
@@ -304,8 +306,10 @@ ipc_reply_desc_copied:
  * its receive buffer found writable, and not paged, in the area the last
  * lookup found (vm_check_access_paged's inline case). Anything else or any
  * doubt (no descriptor of ours, an unaligned one, one that sends, another
- * area) goes to ipc_reply_desc, which does it all in C; a fault while
- * copying goes to the C path, as the helper's own copy would. Scratch: t4-t6
+ * area) goes to the C helper: ipc_reply_desc before the copy, and after it
+ * ipc_reply_desc_copied, which starts where the copy ends. A fault while
+ * copying goes to the C path, whose copy (which may wait) finds the same
+ * fault or waits for the page. Scratch: t4-t6
  * and s5-s7 (the user's are in the frame; ipc_reply_desc's call_c uses them
  * too). The message registers, a0, a1 and t3 are not touched.
  */

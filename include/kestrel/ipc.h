@@ -28,8 +28,8 @@
  * A call to a listener with a thread already waiting, carrying no handles,
  * takes the assembly fast path (arch/riscv/ipc_fast.S) when nothing needs
  * writing back to the receiver's descriptor, and so does a reply-and-receive
- * whose reply is words only; everything else the C path (kernel/ipc.c), with
- * identical results.
+ * whose reply carries words and handles, no buffer; everything else the C
+ * path (kernel/ipc.c), with identical results.
  *
  * A receive buffer is lent to the kernel while its thread waits: what it
  * holds past the bytes of the message finally received (recv_len) is not

@@ -715,7 +715,7 @@ static void serve(void)
             if (ks_handle_info(fs.listener) < 0 || r == KS_ERR_PEER_CLOSED)
                 return;         /* no listener any more */
             if (r == KS_ERR_NO_HANDLES || r == KS_ERR_NO_MEMORY)
-                ks_thread_sleep(1000000);   /* no reply port to be had: do not spin */
+                ks_thread_sleep(1000000);   /* no reply port, or view, to be had: do not spin */
         }
         reply = 0;
         req_reset(&q);
