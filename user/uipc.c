@@ -2462,6 +2462,37 @@ static void row_cross_process_handles(void)
 }
 
 /*
+ * A server in another process whose reply would make the caller a view, with
+ * no memory left for one (helper_give_view_limited): the fast reply's
+ * allocation fails and hands the reply to the C path, whose own fails too;
+ * nothing reaches the caller but the plain reply that says NO_MEMORY, and
+ * the server and the kernel go on (the row counts the objects left).
+ */
+static void row_cross_process_view_no_memory(void)
+{
+    long p = row_spawn_server("give-view-limited");
+    struct ks_ipc_desc d = { 0 };
+    row_call(R.c, &d);                  /* the server may not be waiting yet: not counted */
+    settle();
+    row_window();
+    for (int i = 0; i < 2; i++) {
+        uint64_t w[KS_IPC_WORDS];
+        fill_words(w, 0x3000 + (uint64_t)i);
+        struct ipcres r;
+        struct ks_ipc_desc dd = { 0 };
+        watchdog_arm(1000);
+        KT_EXPECT_EQ(call_full(R.c, &dd, w, &r), 0);
+        watchdog_disarm();
+        KT_EXPECT_EQ(r.w[0], (uint64_t)KS_ERR_NO_MEMORY);
+        KT_EXPECT_EQ(dd.recv_nhandles, 0);
+        rec_res(&R.out, &r, 0);
+        settle();
+    }
+    row_window_end();
+    row_server_end(p);
+}
+
+/*
  * As cross_process_handles into a caller whose handle table is full: the
  * reply goes down the C path (the fast path moves handles only where all fit),
  * where the memobj finds no room and is closed, and the caller's info says
@@ -2654,6 +2685,7 @@ FAST_ROW(cross_process, 2, 2)
 FAST_ROW(cross_process_straddle, 2, 2)
 FAST_ROW(cross_process_handles, 2, 2)
 FAST_ROW(cross_process_handles_full, 1, 0)
+FAST_ROW(cross_process_view_no_memory, 2, 0)
 
 /* The switch itself: only 0 and 1, and the counters report it. */
 static void fast_control(void)
@@ -2766,6 +2798,7 @@ static const struct ktest_case fast_cases[] = {
     { "cross_process_straddle", fast_cross_process_straddle },
     { "cross_process_handles", fast_cross_process_handles },
     { "cross_process_handles_full", fast_cross_process_handles_full },
+    { "cross_process_view_no_memory", fast_cross_process_view_no_memory },
     { "no_leaks", suite_no_leaks },
 };
 KTEST_SUITE(fast_suite, "ipc_fast", fast_cases);
@@ -4129,6 +4162,45 @@ static int helper_give_memobj(void)
 }
 
 /*
+ * Serves inherited listener 0 as give-memobj does, but each reply sends a view
+ * of one memobj (KS_IPC_HANDLE_VIEW) after the first receive has lowered the
+ * process's own memory limit to what it uses: the view finds no memory (the
+ * fast reply's allocation, then the C path's), the reply-and-receive fails
+ * NO_MEMORY, and a plain reply carries that error in MR0 instead.
+ */
+static int helper_give_view_limited(void)
+{
+    ks_handle_t l = ulib_inherited(0);
+    static uint8_t buf[64];
+    static struct ks_ipc_desc d = { .recv_buf = buf, .recv_cap = sizeof buf };
+    long m = ks_memobj_create(KS_PAGE_SIZE);
+    struct ipcres r;
+    uint64_t w[KS_IPC_WORDS];
+    long rp = m < 0 ? m : recv_full(l, &d, &r);
+    d.send_handles[0] = (ks_handle_t)m;     /* (written now: a first write copies the page, a charge) */
+    d.send_handle_flags[0] = KS_IPC_HANDLE_AS_VIEW(KS_RIGHT_READ | KS_RIGHT_TRANSFER);
+    struct ks_limits used, lim;
+    if (rp < 0 || ks_process_limit(KS_PROCESS_SELF, NULL, &used, &lim) != 0)
+        return 30;
+    lim.memory = used.memory;           /* nothing more may be charged */
+    if (ks_process_limit(KS_PROCESS_SELF, &lim, NULL, NULL) != 0)
+        return 31;
+    while (rp >= 0) {
+        echo_f(r.w, r.a1, w);
+        d.send_nhandles = 1;
+        long rr = reply_recv_full((ks_handle_t)rp, l, &d, w, &r);
+        if (rr >= 0)
+            return 32;                  /* a view was made after all */
+        w[0] = (uint64_t)rr;
+        d.send_nhandles = 0;
+        if (reply_full((ks_handle_t)rp, 0, w, &r) != 0)
+            return 33;
+        rp = recv_full(l, &d, &r);
+    }
+    return rp == KS_ERR_PEER_CLOSED ? 0 : 34;
+}
+
+/*
  * Receives two calls on inherited listener 0 without answering (progress in
  * the shared page, inherited 1: v[0] = calls held), then per argv[2]: "kill"
  * waits to be killed, "exit" exits once v[1] is set.
@@ -4232,6 +4304,8 @@ static int helper_main(int argc, char **argv)
         return helper_echo_buf();
     if (strcmp(mode, "give-memobj") == 0)
         return helper_give_memobj();
+    if (strcmp(mode, "give-view-limited") == 0)
+        return helper_give_view_limited();
     if (strcmp(mode, "caller") == 0)
         return helper_caller((int)atou(argc > 2 ? argv[2] : "1"));
     if (strcmp(mode, "caller-ipc") == 0)
