@@ -81,6 +81,20 @@ static inline __attribute__((always_inline)) long view_check(const struct object
 }
 
 /*
+ * A new view not yet bound to a memobj (view_new), charged to a, made a
+ * taken handle: counted as one handle, with its reference, as handle_take
+ * leaves a moved one (handle_install_taken installs it, handle_release_taken
+ * lets it go). NULL without memory.
+ */
+static inline struct view *taken_view_new(struct account *a)
+{
+    struct view *v = view_new(a);
+    if (v)
+        v->obj.handles = 1;
+    return v;
+}
+
+/*
  * The C path's KS_IPC_HANDLE_VIEW: the object just looked up for an outgoing
  * handle (*o, with the lookup's reference; *rights, its handle's) becomes a
  * new view of it charged to the current process, which travels as a taken
@@ -91,13 +105,14 @@ static inline __attribute__((always_inline)) long view_check(const struct object
 static __attribute__((noinline)) long view_instead(struct object **o, uint32_t *rights, uint32_t flags)
 {
     long r = view_check(*o, *rights, flags);
-    struct view *v = r ? NULL : view_create(current_process()->acct, memobj_from_object(*o));
+    struct view *v = r ? NULL : taken_view_new(current_process()->acct);
+    if (v)
+        view_bind(v, memobj_from_object(*o));
     object_put(*o);
     if (r)
         return r;
     if (!v)
         return KS_ERR_NO_MEMORY;
-    v->obj.handles = 1;
     *o = &v->obj;
     *rights = KS_IPC_VIEW_RIGHTS(flags);
     return 0;
@@ -843,8 +858,8 @@ long ipc_fast_call_desc(struct thread *rcv, uint64_t desc)
 }
 
 /*
- * take_reply_handles' views: a new unbound view (view_new), counted as one
- * handle, in ipc->handles[i] for each KS_IPC_HANDLE_VIEW of d, charged to a.
+ * take_reply_handles' views: a new unbound view as a taken handle
+ * (taken_view_new) in ipc->handles[i] for each KS_IPC_HANDLE_VIEW of d.
  * 1; or 0 without memory, with every one made freed again.
  */
 static __attribute__((noinline)) int new_views(struct thread_ipc *ipc, const struct ks_ipc_desc *d, struct account *a)
@@ -852,14 +867,13 @@ static __attribute__((noinline)) int new_views(struct thread_ipc *ipc, const str
     for (uint32_t i = 0; i < d->send_nhandles; i++) {
         if (!(d->send_handle_flags[i] & KS_IPC_HANDLE_VIEW))
             continue;
-        struct view *v = view_new(a);
+        struct view *v = taken_view_new(a);
         if (!v) {
             while (i-- > 0)
                 if (d->send_handle_flags[i] & KS_IPC_HANDLE_VIEW)
                     handle_release_taken(ipc->handles[i]);
             return 0;
         }
-        v->obj.handles = 1;
         ipc->handles[i] = &v->obj;
     }
     return 1;
@@ -970,10 +984,9 @@ static inline __attribute__((always_inline)) long reply_one_handle(struct thread
     long got;
     if (f & KS_IPC_HANDLE_VIEW) {
         struct view *v;
-        if (view_check(e ? e->obj : NULL, e ? e->rights : 0, f) || !(v = view_new(t->proc->acct)))
+        if (view_check(e ? e->obj : NULL, e ? e->rights : 0, f) || !(v = taken_view_new(t->proc->acct)))
             return IPC_FAST_BAIL;
         view_bind(v, memobj_from_object(e->obj));
-        v->obj.handles = 1;             /* (a taken handle's count and reference) */
         got = handle_install_taken(to, &v->obj, KS_IPC_VIEW_RIGHTS(f));
     } else if (!e || !(e->rights & KS_RIGHT_TRANSFER)) {
         return IPC_FAST_BAIL;
@@ -1058,9 +1071,8 @@ long ipc_fast_reply_desc(struct thread *caller, uint64_t desc)
     return reply_desc_rest(t, caller, desc != 0);
 }
 
-long ipc_fast_reply_desc_copied(struct thread *caller, uint64_t desc)
+long ipc_fast_reply_desc_copied(struct thread *caller)
 {
-    (void)desc;
     return reply_desc_rest(current_thread(), caller, 1);
 }
 

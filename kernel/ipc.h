@@ -163,8 +163,8 @@ static inline struct reply_port *reply_from_object(struct object *o)
 enum { IPC_FAST_BAIL = 1, IPC_FAST_OUTPUTS = 2 };
 long ipc_fast_call_desc(struct thread *rcv, uint64_t desc);
 long ipc_fast_reply_desc(struct thread *caller, uint64_t desc);
-/* ipc_fast_reply_desc when ipc_fast.S has copied our descriptor (desc) in already, as desc_copy_in would. */
-long ipc_fast_reply_desc_copied(struct thread *caller, uint64_t desc);
+/* ipc_fast_reply_desc when ipc_fast.S has copied our descriptor in already, as desc_copy_in would. */
+long ipc_fast_reply_desc_copied(struct thread *caller);
 long ipc_fast_caller_outputs(void);
 
 /* Fast path switch and counters (KS_SYS_IPC_CONTROL). */

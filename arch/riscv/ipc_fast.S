@@ -35,9 +35,9 @@
  * ipc_recv_resume, so the C path can wake it later too.
  */
 #include "asm-offsets.h"
+#include "uaccess_asm.h"
 
 #define SSTATUS_FS  (3 << 13)
-#define SSTATUS_SUM (1 << 18)
 
 /* Constants the paths below load once for two uses. */
 #if C_THREAD_BLOCKED != 1 || C_REPLY_ARMED != C_THREAD_BLOCKED
@@ -324,10 +324,7 @@ ipc_reply_rdesc:
     li      t6, SSTATUS_SUM
     csrs    sstatus, t6
 .Lrdesc_copy:
-    .irp off, 0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96
-    ld      t4, \off(a1)
-    sd      t4, (TH_IPC_DESC + \off)(tp)
-    .endr
+    copy_words13 tp, TH_IPC_DESC, a1, t4
 .Lrdesc_copied:
     csrc    sstatus, t6
     ld      t4, (TH_IPC_DESC + D_OUT)(tp)   /* the outputs as memory holds them, */
@@ -386,10 +383,7 @@ ipc_reply_rdesc:
     reply_commit
     j       ipc_fast_switch_outputs
 
-    .pushsection __extable, "a"
-    .balign 8
-    .quad   .Lrdesc_copy, .Lrdesc_copied, .Lrdesc_fault
-    .popsection
+    extable .Lrdesc_copy, .Lrdesc_copied, .Lrdesc_fault
 .Lrdesc_fault:                              /* (t6 still holds the SUM bit) */
     csrc    sstatus, t6
     j       ipc_bail

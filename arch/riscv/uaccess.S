@@ -11,14 +11,7 @@
  * on every way out, so a stray kernel access to user memory still faults.
  */
 
-#define SSTATUS_SUM (1 << 18)
-
-.macro extable start, end, fixup
-    .pushsection __extable, "a"
-    .balign 8
-    .quad   \start, \end, \fixup
-    .popsection
-.endm
+#include "uaccess_asm.h"
 
     .section .text
 
@@ -147,14 +140,7 @@ arch_copy_user_words13:
     li      t6, SSTATUS_SUM
     csrs    sstatus, t6
 words13_start:
-    .irp off, 0, 16, 32, 48, 64, 80
-    ld      t0, (\off)(a1)
-    ld      t1, (\off + 8)(a1)
-    sd      t0, (\off)(a0)
-    sd      t1, (\off + 8)(a0)
-    .endr
-    ld      t0, 96(a1)
-    sd      t0, 96(a0)
+    copy_words13 a0, 0, a1, t0
 words13_end:
     csrc    sstatus, t6
     li      a0, 0
