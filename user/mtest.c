@@ -3336,6 +3336,39 @@ static void ext2w_disk_full(void)
     CHECK_OK(w_write("/w/after-full", 7, 1 << 20));    /* room again */
 }
 
+/* What one name of a disk file's hard link is told, the other shows: mode, times, size. */
+static void ext2w_hard_link_attrs(void)
+{
+    struct stat a, b;
+    struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1700000000, 0 } };
+    CHECK_OK(mkdir("/w/hl", 0755));
+    CHECK_OK(mkdir("/w/hl2", 0755));
+    CHECK_OK(w_write("/w/hl/one", 21, 5000));
+    CHECK_OK(link("/w/hl/one", "/w/hl2/two"));
+    CHECK_OK(chmod("/w/hl/one", 0604));
+    CHECK(stat("/w/hl2/two", &b) == 0 && (b.st_mode & 07777) == 0604);
+    CHECK_OK(utimensat(AT_FDCWD, "/w/hl2/two", ts, 0));
+    CHECK(stat("/w/hl/one", &a) == 0 && a.st_mtime == 1700000000);
+    CHECK(stat("/w/hl2/two", &b) == 0 && a.st_ctime == b.st_ctime);
+    int fd = open("/w/hl/one", O_RDWR);                 /* grown through one name, never opened */
+    REQUIRE(fd >= 0);                                   /* through the other */
+    CHECK_EQ(pwrite(fd, "end", 3, 9000), 3);
+    CHECK(stat("/w/hl2/two", &b) == 0 && b.st_size == 9003);
+    CHECK_OK(ftruncate(fd, 6000));
+    CHECK(stat("/w/hl2/two", &b) == 0 && b.st_size == 6000);
+    CHECK_OK(fsync(fd));
+    close(fd);
+    fd = open("/w/hl2/two", O_WRONLY | O_TRUNC);        /* cut through the other */
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    CHECK(stat("/w/hl/one", &a) == 0 && a.st_size == 0);
+    CHECK_OK(w_write("/w/hl/one", 22, 7000));           /* what the second boot starts from */
+    CHECK_OK(chmod("/w/hl/one", 0640));
+    CHECK_OK(mkdir("/w/hl3", 0755));
+    CHECK_OK(link("/w/hl2/two", "/w/hl3/three"));
+}
+
 /* Hard links on the disk: one inode, two names, one set of bytes; the refusals elsewhere. */
 static void ext2w_hard_links(void)
 {
@@ -3369,6 +3402,7 @@ static void ext2w_hard_links(void)
     CHECK_EQ(readlink("/w/fast-too", t, sizeof t), 9);
     CHECK_OK(unlink("/w/linked"));                      /* the first name goes, the bytes stay */
     CHECK(stat("/w/sub/second-name", &b) == 0 && b.st_nlink == 1);
+    ext2w_hard_link_attrs();
 }
 
 /*
@@ -3425,6 +3459,33 @@ static void ext2w_statfs(void)
     CHECK_OK(statfs("/tmp", &t));
     CHECK_EQ(t.f_type, 0x01021994);             /* fsd's memory */
     CHECK_ERR(statfs("/w/nothing", &t), ENOENT);
+}
+
+/*
+ * The second boot, one inode with three names in three directories not read
+ * yet: /w/hl2/two is found first (nobody has the file open), then /w/hl/one,
+ * which is opened and grown, then /w/hl3/three, found on the disk only after
+ * that. Every name shows the size, bytes and mode the open one has, not the
+ * older ones its inode still has on the disk.
+ */
+static void ext2r_hard_link_found_later(void)
+{
+    struct stat b;
+    char t[4];
+    CHECK(stat("/w/hl2/two", &b) == 0 && b.st_size == 7000 && b.st_nlink == 3);
+    REQUIRE(w_is("/w/hl/one", 22, 7000));
+    int fd = open("/w/hl/one", O_RDWR);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(pwrite(fd, "new", 3, 12000), 3);
+    CHECK_OK(fchmod(fd, 0600));
+    CHECK(stat("/w/hl2/two", &b) == 0 && b.st_size == 12003 && (b.st_mode & 07777) == 0600);
+    CHECK(stat("/w/hl3/three", &b) == 0 && b.st_size == 12003 && (b.st_mode & 07777) == 0600);
+    int g = open("/w/hl3/three", O_RDONLY);
+    CHECK(g >= 0 && pread(g, t, 3, 12000) == 3 && memcmp(t, "new", 3) == 0);
+    if (g >= 0)
+        close(g);
+    CHECK_OK(fsync(fd));
+    close(fd);
 }
 
 /* The second boot: everything the first wrote, byte for byte. */
@@ -3561,6 +3622,7 @@ static const struct mcase ext2w_cases[] = {
     { "ext2w.dev_vda_current", ext2w_dev_vda_current },
 };
 static const struct mcase ext2r_cases[] = {
+    { "ext2r.hard_link_found_later", ext2r_hard_link_found_later },
     { "ext2r.persisted", ext2r_persisted },
 };
 static const struct mcase ext2crash_cases[] = {
@@ -3679,20 +3741,20 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "disk") == 0)
         return mcase_run_all(disk_cases, sizeof disk_cases / sizeof disk_cases[0]) ? 1 : 0;
     if (argc > 1 && strcmp(argv[1], "disk-dead") == 0)
-        return mcase_run_all(disk_dead_cases, 1) ? 1 : 0;
+        return mcase_run_all(disk_dead_cases, sizeof disk_dead_cases / sizeof disk_dead_cases[0]) ? 1 : 0;
     if (argc > 1 && strcmp(argv[1], "ext2") == 0)
         return mcase_run_all(ext2_cases, sizeof ext2_cases / sizeof ext2_cases[0]) ? 1 : 0;
     if (argc > 1 && strcmp(argv[1], "ext2-dead") == 0)
-        return mcase_run_all(ext2_dead_cases, 1) ? 1 : 0;
+        return mcase_run_all(ext2_dead_cases, sizeof ext2_dead_cases / sizeof ext2_dead_cases[0]) ? 1 : 0;
     if (argc > 1 && strcmp(argv[1], "ext2w") == 0)
         return mcase_run_all(ext2w_cases, sizeof ext2w_cases / sizeof ext2w_cases[0]) ? 1 : 0;
     if (argc > 1 && strcmp(argv[1], "ext2r") == 0)
-        return mcase_run_all(ext2r_cases, 1) ? 1 : 0;
+        return mcase_run_all(ext2r_cases, sizeof ext2r_cases / sizeof ext2r_cases[0]) ? 1 : 0;
     if (argc > 1 && strcmp(argv[1], "ext2crash") == 0)
-        return mcase_run_all(ext2crash_cases, 1) ? 1 : 0;
+        return mcase_run_all(ext2crash_cases, sizeof ext2crash_cases / sizeof ext2crash_cases[0]) ? 1 : 0;
     if (argc > 2 && strcmp(argv[1], "ext2crashcheck") == 0) {
         crash_last = (unsigned)strtoul(argv[2], NULL, 10);
-        return mcase_run_all(ext2crashcheck_cases, 1) ? 1 : 0;
+        return mcase_run_all(ext2crashcheck_cases, sizeof ext2crashcheck_cases / sizeof ext2crashcheck_cases[0]) ? 1 : 0;
     }
     if (mkdir(DIR_T, 0755) != 0 && errno != EEXIST)
         printf("# mtest: cannot make %s: errno %d\n", DIR_T, errno);

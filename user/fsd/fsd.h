@@ -157,6 +157,16 @@ struct node *ino_find(uint64_t ino);
  */
 void disk_nodes_unloaded(uint32_t e2ino, uint64_t size);
 
+/* Disk inode e2ino's memobj is mo now (pager.c): every node naming it holds it, so all show one size. */
+void disk_nodes_loaded(uint32_t e2ino, ks_handle_t mo);
+
+/*
+ * Disk node n was just made from its directory record: if another name of its
+ * inode is a node already, n takes that one's mode, times and memobj or size,
+ * which are newer than what the inode on the disk says.
+ */
+void disk_node_join(struct node *n);
+
 /* Disk inode e2ino has `links` names now: every node naming it says so (st_nlink). */
 void disk_nodes_links(uint32_t e2ino, uint32_t links);
 
@@ -202,7 +212,7 @@ void node_remove(struct node *n);
  */
 long node_link(struct node *n, struct node *d, const char *name, size_t len);
 
-/* n's permissions or times were set: a memory file's other names (node_link) show the same. */
+/* n's permissions or times were set: its other names (node_link's, or a disk file's hard links) show the same. */
 void node_attrs_changed(struct node *n);
 
 /* Give a lazy boot-image file its memobj: paged (pager.c), or a copy without the pager. 0 or -errno. */

@@ -271,6 +271,8 @@ static struct node *entry_node(struct node *d, const struct ext2_dirent *e, long
     } else {
         n->targetlen = (size_t)tlen;
     }
+    if (n->links_more)
+        disk_node_join(n);      /* a hard link whose other name fsd shows already */
     return n;
 }
 
@@ -620,11 +622,13 @@ long mount_link(struct node *n, struct node *d, const char *name, size_t len)
     m->perm = n->perm;
     m->mtime_ns = n->mtime_ns;
     m->ctime_ns = n->ctime_ns = now_ns();
-    m->lazy = n->type == NODE_FILE ? LAZY_DISK : 0;
-    m->boot_size = n->type == NODE_FILE ? file_size(n) : 0;
+    m->lazy = n->type == NODE_FILE && n->lazy ? LAZY_DISK : 0;
+    m->boot_size = n->type == NODE_FILE && n->lazy ? n->boot_size : 0;
+    m->mo = n->type == NODE_FILE && !n->lazy ? n->mo : 0;    /* the memobj every name shares */
     if (n->type == NODE_SYMLINK && (m->target = name_dup(n->target, n->targetlen)))
         m->targetlen = n->targetlen;
     disk_nodes_links(n->e2ino, in.links);
+    node_attrs_changed(n);      /* every name: the new ctime */
     return 0;
 }
 
@@ -675,6 +679,7 @@ long mount_file_truncate(struct node *n)
         return -EIO;
     n->boot_size = 0;
     n->mtime_ns = n->ctime_ns = now_ns();
+    node_attrs_changed(n);
     return mount_file_size(n->e2ino, 0, 1);
 }
 

@@ -451,6 +451,8 @@ long pager_disk_file(struct node *n)
         disk_slots_sweep();     /* out of handles or slots: let idle ones go, and try again */
         r = page_file(n, FROM_EXT2);
     }
+    if (r == 0)
+        disk_nodes_loaded(n->e2ino, n->mo);     /* its other names (hard links) too */
     pthread_mutex_unlock(&slots_lock);
     return r == -ENOSYS ? -ENFILE : r;
 }

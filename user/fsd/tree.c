@@ -34,6 +34,29 @@ void disk_nodes_unloaded(uint32_t e2ino, uint64_t size)
         }
 }
 
+void disk_nodes_loaded(uint32_t e2ino, ks_handle_t mo)
+{
+    for (struct node *n = fs.ino_hash[e2ino % INO_BUCKETS]; n; n = n->hash_next)
+        if (n->ino == e2ino && n->e2ino == e2ino && n->type == NODE_FILE) {
+            n->mo = mo;
+            n->lazy = 0;
+        }
+}
+
+void disk_node_join(struct node *n)
+{
+    for (struct node *m = fs.ino_hash[n->ino % INO_BUCKETS]; m; m = m->hash_next)
+        if (m != n && m->ino == n->ino && m->e2ino == n->e2ino && m->type == n->type) {
+            n->perm = m->perm;
+            n->mtime_ns = m->mtime_ns;
+            n->ctime_ns = m->ctime_ns;
+            n->lazy = m->lazy;
+            n->mo = m->mo;
+            n->boot_size = m->boot_size;
+            return;
+        }
+}
+
 void disk_nodes_links(uint32_t e2ino, uint32_t links)
 {
     for (struct node *n = fs.ino_hash[e2ino % INO_BUCKETS]; n; n = n->hash_next)
@@ -272,10 +295,28 @@ static void same_attrs(struct node *m, const struct node *n)
     m->ctime_ns = n->ctime_ns;
 }
 
+/* A disk file's names also share the size its inode has while none of them holds its memobj. */
+static void same_disk_attrs(struct node *m, const struct node *n)
+{
+    same_attrs(m, n);
+    if (m->lazy && n->lazy)
+        m->boot_size = n->boot_size;
+}
+
+/* Apply f to every other node naming disk node n's inode (its hard links: mount_link). */
+static void disk_names(struct node *n, void (*f)(struct node *m, const struct node *n))
+{
+    for (struct node *m = fs.ino_hash[n->ino % INO_BUCKETS]; m; m = m->hash_next)
+        if (m != n && m->ino == n->ino && m->e2ino == n->e2ino && m->type == n->type)
+            f(m, n);
+}
+
 void node_attrs_changed(struct node *n)
 {
     if (memory_linked(n))
         memory_names(n, same_attrs);
+    else if (n->e2ino && n->type != NODE_DIR)
+        disk_names(n, same_disk_attrs);
 }
 
 long node_link(struct node *n, struct node *d, const char *name, size_t len)
