@@ -16,6 +16,8 @@
 #include "upcall.h"
 #include "vm.h"
 
+_Static_assert(sizeof(struct process) <= 512, "struct process outgrew its heap class (process.h)");
+
 static uint32_t next_pid = 1;
 static struct list live = LIST_INIT(live);      /* every process not yet dead */
 
@@ -57,7 +59,7 @@ void process_report_stop(struct process *p, uint32_t sig)
     wake_all(&p->exit_waiters, 0);
     watch_fire(&p->end_watch, KS_WATCH_READABLE);
     if (p->exit_notify)
-        upcall_raise_process(p->exit_notify, p->exit_bits);
+        upcall_raise_process(p->exit_notify, p->exit_bits, p->pid);
 }
 
 long process_wait_flags(struct process *p, uint32_t flags, uint64_t *status)
@@ -136,7 +138,7 @@ again:
             continue;
         if (!(flags & KS_SIGNAL_KILL)) {
             if (value)
-                upcall_raise_process(p, value);     /* touches only p's threads */
+                upcall_raise_process(p, value, caller->pid);    /* touches only p's threads */
             continue;
         }
         int ends_here = p->nthreads == 0;
@@ -191,7 +193,7 @@ static void process_release(struct process *p)
     if (p->exit_notify) {       /* KS_SYS_PROCESS_ON_EXIT: tell whoever asked (its parent, say) */
         struct process *to = p->exit_notify;
         p->exit_notify = NULL;
-        upcall_raise_process(to, p->exit_bits);
+        upcall_raise_process(to, p->exit_bits, p->pid);
         object_put(&to->obj);
     }
     if (p->pid == 1)

@@ -27,32 +27,38 @@ enum process_state {
     PROCESS_DEAD,       /* resources freed; status final */
 };
 
+/*
+ * Laid out to fill 512 bytes, a heap class (kernel/heap.c), without holes:
+ * 16 more would make every process take 1,024 and fork zero twice as much.
+ */
 struct process {
     struct object obj;
     uint32_t pid;
     uint32_t parent_pid;
-    uint32_t pgid;                  /* its group, for KS_SIGNAL_GROUP (KS_SYS_PROCESS_GROUP) */
     char name[32];
-    enum process_state state;
     uint64_t status;                /* KS_STATUS_* once exiting */
     struct account *acct;           /* its own account (kernel/account.h); NULL once dead */
     struct vm_space *vm;
     struct handle_table *handles;
     struct list threads;            /* live threads (struct thread.proc_link) */
     uint32_t nthreads;
+    uint32_t pgid;                  /* its group, for KS_SIGNAL_GROUP (KS_SYS_PROCESS_GROUP) */
     struct wait_queue exit_waiters;
     uint64_t upcall_pc;             /* where upcalls start (0: none; kernel/upcall.h) */
     uint64_t up_raised;             /* upcall bits raised on the process, not yet taken */
     uint64_t up_ignore;             /* bits a raise drops unless masked */
-    uint8_t fault_bit[6];           /* KS_KILL_PAGE_FAULT.._ACCESS: upcall bit + 1 (0: a fault kills) */
+    uint32_t up_sender[64];         /* per bit: the pid whose raise made it pending (upcall.h) */
+    uint8_t fault_bit[4];           /* [cause - KS_KILL_PAGE_FAULT] for KS_KILL_PAGE_FAULT.._ACCESS:
+                                       upcall bit + 1 (0: a fault kills) */
+    uint8_t stop_signal;            /* stopped by it (job control), 0: running */
+    uint8_t stop_report;            /* KS_WAIT_STOPPED or _CONTINUED not yet waited for, or 0 */
+    uint8_t state;                  /* enum process_state */
     struct process *exit_notify;    /* raise exit_bits on it when this process ends (a reference) */
     uint64_t exit_bits;
     struct list_node all_link;      /* in the list of processes not yet dead (orphans' reparenting) */
     uint64_t utime_ns, stime_ns;    /* CPU time of its threads that have ended (thread.h) */
     uint64_t cutime_ns, cstime_ns;  /* of its dead children, theirs included */
     struct watch_list end_watch;    /* listeners waiting for its end or a stop (KS_SYS_WATCH) */
-    uint32_t stop_signal;           /* stopped by it (job control), 0: running */
-    uint32_t stop_report;           /* KS_WAIT_STOPPED or _CONTINUED not yet waited for, or 0 */
 };
 
 /*

@@ -18,16 +18,19 @@
 
 #define TAKE_WOKEN 1            /* a raise's wake of a taker (a deadline's wake gives 0) */
 
-/* The number of the lowest set bit of v (not 0); no libgcc, no Zbb. */
+/*
+ * The number of the lowest set bit of v (not 0); no libgcc, no Zbb. v & -v
+ * is that bit alone; times a de Bruijn sequence (every 6-bit window of it
+ * differs), its top 6 bits name the bit: a multiply and a table read.
+ */
 static int lowest_bit(uint64_t v)
 {
-    int n = 0;
-    for (int step = 32; step; step >>= 1)
-        if (!(v & ((1ull << step) - 1))) {
-            v >>= step;
-            n += step;
-        }
-    return n;
+    static const uint8_t at[64] = {
+        0, 1, 2, 53, 3, 7, 54, 27, 4, 38, 41, 8, 34, 55, 48, 28, 62, 5, 39, 46, 44, 42,
+        22, 9, 24, 35, 59, 56, 49, 18, 29, 11, 63, 52, 6, 26, 37, 40, 33, 47, 61, 45, 43,
+        21, 23, 58, 17, 10, 51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12,
+    };
+    return at[((v & -v) * 0x022fdd63cc95386dull) >> 58];
 }
 
 static inline uint64_t pending_of(const struct thread *t)
@@ -103,16 +106,25 @@ static void process_pick(struct process *p, uint64_t bits)
         upcall_update(pick);
 }
 
-void upcall_raise_thread(struct thread *t, uint64_t bits)
+/* Bits `fresh` became pending on p or one of its threads: sender made them so. */
+static void note_sender(struct process *p, uint64_t fresh, uint32_t sender)
+{
+    for (; fresh; fresh &= fresh - 1)
+        p->up_sender[lowest_bit(fresh)] = sender;
+}
+
+void upcall_raise_thread(struct thread *t, uint64_t bits, uint32_t sender)
 {
     struct process *p = t->proc;
     if (!p || p->state != PROCESS_ALIVE || t->state == THREAD_DEAD)
         return;
-    t->up_raised |= bits & ~(p->up_ignore & ~t->up_mask);
+    bits &= ~(p->up_ignore & ~t->up_mask);
+    note_sender(p, bits & ~t->up_raised, sender);
+    t->up_raised |= bits;
     upcall_update(t);
 }
 
-void upcall_raise_process(struct process *p, uint64_t bits)
+void upcall_raise_process(struct process *p, uint64_t bits, uint32_t sender)
 {
     if (p->state != PROCESS_ALIVE)
         return;
@@ -122,6 +134,7 @@ void upcall_raise_process(struct process *p, uint64_t bits)
     bits &= ~(p->up_ignore & ~masked_by_all);
     if (!bits)
         return;
+    note_sender(p, bits & ~p->up_raised, sender);
     p->up_raised |= bits;
     process_pick(p, bits);
 }
@@ -148,9 +161,10 @@ int upcall_fault(uint32_t cause, uint64_t addr)
 {
     struct thread *t = current_thread();
     struct process *p = t->proc;
-    if (!p || !p->upcall_pc || cause >= sizeof p->fault_bit || !p->fault_bit[cause])
+    if (!p || !p->upcall_pc || cause < KS_KILL_PAGE_FAULT || cause > KS_KILL_ACCESS ||
+        !p->fault_bit[cause - KS_KILL_PAGE_FAULT])
         return 0;
-    unsigned bit = p->fault_bit[cause] - 1u;
+    unsigned bit = p->fault_bit[cause - KS_KILL_PAGE_FAULT] - 1u;
     if (t->up_mask & (1ull << bit))
         return 0;                       /* it cannot take it (inside its handler, say): the end */
     uint64_t mask = t->up_suspended ? t->up_saved_mask : t->up_mask;
@@ -168,7 +182,7 @@ long sys_upcall_fault(sysarg_t cause, sysarg_t bit1)
     struct process *p = current_process();
     if (cause < KS_KILL_PAGE_FAULT || cause > KS_KILL_ACCESS || bit1 > 64)
         return KS_ERR_INVALID;
-    p->fault_bit[cause] = (uint8_t)bit1;
+    p->fault_bit[cause - KS_KILL_PAGE_FAULT] = (uint8_t)bit1;
     return 0;
 }
 
@@ -196,7 +210,7 @@ struct upcall_ret thread_return_slow(long a0, long from)
         arch_upcall_complete_frame(t, from == UPCALL_FROM_IPC, a0);
     uint64_t mask = t->up_suspended ? t->up_saved_mask : t->up_mask;
     t->up_suspended = 0;
-    if (arch_upcall_push(t, t->proc->upcall_pc, (unsigned)bit, mask) != 0) {
+    if (arch_upcall_push(t, t->proc->upcall_pc, (unsigned)bit, mask, t->proc->up_sender[bit]) != 0) {
         process_kill_fault(t->proc, KS_KILL_PAGE_FAULT, "no room for an upcall frame", arch_user_sp(t),
                            t->proc->upcall_pc);
         thread_exit(0);
@@ -253,13 +267,13 @@ long sys_upcall_raise(sysarg_t target, sysarg_t bits)
         return KS_ERR_INVALID;
     long r = sys_lookup(target, KS_OBJ_PROCESS, KS_RIGHT_SIGNAL, &o, NULL);
     if (r == KS_ERR_WRONG_TYPE && (r = sys_lookup(target, KS_OBJ_THREAD, KS_RIGHT_SIGNAL, &o, NULL)) == 0) {
-        upcall_raise_thread(thread_from_object(o), bits);
+        upcall_raise_thread(thread_from_object(o), bits, current_process()->pid);
         object_put(o);
         return 0;
     }
     if (r)
         return r;
-    upcall_raise_process(process_from_object(o), bits);
+    upcall_raise_process(process_from_object(o), bits, current_process()->pid);
     object_put(o);
     return 0;
 }
@@ -294,7 +308,7 @@ long sys_upcall_take(sysarg_t bits, sysarg_t timeout_ns)
                 settle_flags(t->proc);
             }
             upcall_update(t);
-            return bit;
+            return bit | (long)t->proc->up_sender[bit] << 8;
         }
         if (timeout_ns == 0 || (deadline && arch_time_now() >= deadline))
             return KS_ERR_TIMED_OUT;
@@ -337,7 +351,7 @@ long sys_process_on_exit(sysarg_t proc, sysarg_t bits)
     if (p == me)
         r = KS_ERR_BAD_STATE;
     else if (p->state == PROCESS_DEAD)
-        upcall_raise_process(me, bits);
+        upcall_raise_process(me, bits, p->pid);
     else {
         if (p->exit_notify)
             object_put(&p->exit_notify->obj);

@@ -14,9 +14,12 @@
 struct process;
 struct thread;
 
-/* Raise bits on process p (it picks the thread) or on thread t alone. */
-void upcall_raise_process(struct process *p, uint64_t bits);
-void upcall_raise_thread(struct thread *t, uint64_t bits);
+/*
+ * Raise bits on process p (it picks the thread) or on thread t alone, for the
+ * process whose pid is `sender` (recorded for the bits this makes pending).
+ */
+void upcall_raise_process(struct process *p, uint64_t bits, uint32_t sender);
+void upcall_raise_thread(struct thread *t, uint64_t bits, uint32_t sender);
 
 /*
  * Set t's THREAD_UPCALL flag if a bit raised on it or its process is not

@@ -162,6 +162,7 @@ static void call_handler(const struct kact *a, int sig, struct ks_upcall_frame *
     memset(&uc, 0, sizeof uc);
     si.si_signo = sig;
     si.si_code = SI_USER;
+    si.si_pid = (pid_t)f->sender;               /* who raised it (a fault: si_addr instead) */
     if (f->flags & KS_UPCALL_FAULT) {           /* a fault: where, and what kind */
         si.si_addr = (void *)(uintptr_t)f->fault_addr;
         si.si_code = sig == SIGSEGV ? SEGV_MAPERR : sig == SIGBUS ? BUS_ADRALN : sig == SIGILL ? ILL_ILLOPC : TRAP_BRKPT;
@@ -329,12 +330,14 @@ long sys_rt_sigtimedwait(const uint64_t *set, siginfo_t *info, const struct time
         return -EAGAIN;
     if (r < 0)
         return r == KS_ERR_INTERRUPTED ? -EINTR : linux_err(r);
+    long sig = (r & 0xff) + 1;                  /* the bit, and above it who raised it */
     if (info) {
         memset(info, 0, sizeof *info);
-        info->si_signo = (int)r + 1;
+        info->si_signo = (int)sig;
         info->si_code = SI_USER;
+        info->si_pid = (pid_t)(r >> 8);
     }
-    return r + 1;
+    return sig;
 }
 
 /* Raise sig on the process or thread handle h: 0 or -errno (0 for sig 0: it exists). */

@@ -652,6 +652,75 @@ static void signal_kill_parent_child(void)
     signal(SIGUSR2, SIG_DFL);
 }
 
+static volatile pid_t usr2_from, chld_from;
+static volatile sig_atomic_t usr2_seen, chld_seen;
+
+static void note_usr2(int sig, siginfo_t *si, void *uc)
+{
+    usr2_from = si->si_pid;
+    usr2_seen = 1;
+}
+
+static void note_chld(int sig, siginfo_t *si, void *uc)
+{
+    chld_from = si->si_pid;
+    chld_seen = 1;
+}
+
+/*
+ * siginfo's si_pid: the sender of a kill, a dead child for its SIGCHLD, the
+ * process itself for raise; in a handler and from sigtimedwait.
+ */
+static void signal_sender_pid(void)
+{
+    sigset_t set, old, none;
+    struct sigaction sa;
+    siginfo_t si;
+    struct timespec ts = { 5, 0 };
+    int st;
+    sigemptyset(&none);
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGUSR2);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_flags = SA_SIGINFO;
+    sa.sa_sigaction = note_usr2;
+    REQUIRE(sigaction(SIGUSR2, &sa, NULL) == 0);
+    sa.sa_sigaction = note_chld;
+    REQUIRE(sigaction(SIGCHLD, &sa, NULL) == 0);
+    REQUIRE(sigprocmask(SIG_BLOCK, &set, &old) == 0);
+    usr2_seen = chld_seen = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        kill(getppid(), SIGUSR2);
+        _exit(0);
+    }
+    REQUIRE(pid > 0);
+    while (!usr2_seen || !chld_seen)
+        sigsuspend(&none);
+    CHECK_EQ(usr2_from, pid);
+    CHECK_EQ(chld_from, pid);
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    raise(SIGUSR2);
+    memset(&si, 0, sizeof si);
+    CHECK_EQ(sigtimedwait(&set, &si, &ts), SIGUSR2);
+    CHECK_EQ(si.si_pid, getpid());
+    pid = fork();
+    if (pid == 0) {
+        kill(getppid(), SIGUSR2);
+        _exit(0);
+    }
+    REQUIRE(pid > 0);
+    sigdelset(&set, SIGCHLD);
+    memset(&si, 0, sizeof si);
+    CHECK_EQ(sigtimedwait(&set, &si, &ts), SIGUSR2);
+    CHECK_EQ(si.si_pid, pid);
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    sigprocmask(SIG_SETMASK, &old, NULL);       /* (the second child's SIGCHLD runs note_chld) */
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGUSR2, SIG_DFL);
+}
+
 /* 1 if fd (a pipe's read end) comes to end of file within ms: every writer is gone. */
 static int eof_within(int fd, int ms)
 {
@@ -1993,6 +2062,7 @@ static const struct mcase cases[] = {
     { "signal.default_actions", signal_default_actions },
     { "signal.mask_pending_timedwait", signal_mask_pending_timedwait },
     { "signal.kill_parent_child", signal_kill_parent_child },
+    { "signal.sender_pid", signal_sender_pid },
     { "signal.kill_by_number", signal_kill_by_number },
     { "signal.kill_all_below", signal_kill_all_below },
     { "signal.thread_directed", signal_thread_directed },

@@ -37,7 +37,7 @@ void arch_upcall_complete_frame(struct thread *t, int from_ipc, long a0)
 }
 
 static int push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask, uint64_t flags,
-                uint64_t addr, uint32_t cause)
+                uint64_t addr, uint32_t cause, uint32_t sender)
 {
     struct trap_frame *f = &t->arch.frame;
     struct ks_upcall_frame k;
@@ -56,6 +56,7 @@ static int push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask, uint
     k.bit = bit;
     k.fault_addr = addr;
     k.fault_cause = cause;
+    k.sender = sender;
     uint64_t sp = (f->x[REG_SP] - sizeof k) & ~15ull;
     if (sp > f->x[REG_SP] || !user_range_ok(sp, sizeof k) || copy_to_user_nowait(sp, &k, sizeof k)) {
         uaccess_miss_forget();
@@ -69,15 +70,15 @@ static int push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask, uint
     return 0;
 }
 
-int arch_upcall_push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask)
+int arch_upcall_push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask, uint32_t sender)
 {
-    return push(t, pc, bit, mask, 0, 0, 0);
+    return push(t, pc, bit, mask, 0, 0, 0, sender);
 }
 
 int arch_upcall_push_fault(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask, uint64_t addr,
                            uint32_t cause)
 {
-    return push(t, pc, bit, mask, KS_UPCALL_FAULT, addr, cause);   /* x[0]: the faulting pc */
+    return push(t, pc, bit, mask, KS_UPCALL_FAULT, addr, cause, 0);   /* x[0]: the faulting pc */
 }
 
 long arch_upcall_pop(struct thread *t, uint64_t uaddr, uint64_t *mask)

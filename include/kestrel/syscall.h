@@ -178,8 +178,8 @@ enum ks_syscall {
     KS_SYS_UPCALL_RAISE,        /* (process or thread, bits) -> 0; needs SIGNAL */
     KS_SYS_UPCALL_RETURN,       /* (struct ks_upcall_frame *) -> resumes the frame; an error if
                                    it cannot be read (KS_ERR_FAULT) or its pc is not user space */
-    KS_SYS_UPCALL_TAKE,         /* (bits, timeout_ns) -> the lowest of `bits` pending, taken;
-                                   waits for one; KS_ERR_TIMED_OUT; KS_ERR_INTERRUPTED if an
+    KS_SYS_UPCALL_TAKE,         /* (bits, timeout_ns) -> the lowest of `bits` pending, taken,
+                                   as bit | sender pid << 8 (kestrel/upcall.h); waits for one; KS_ERR_TIMED_OUT; KS_ERR_INTERRUPTED if an
                                    upcall is due first */
     KS_SYS_UPCALL_SUSPEND,      /* (mask) -> KS_ERR_INTERRUPTED once an upcall is due with `mask`
                                    in force; the upcall's frame records the mask from before */

@@ -24,6 +24,11 @@
  *
  * The process's `ignore` bits are dropped when raised, unless the thread
  * (for a thread raise) or every thread (for a process raise) masks them.
+ * A bit records the pid of the raise that made it pending (the frame's
+ * `sender`, and KS_SYS_UPCALL_TAKE's answer); there is one such record per bit
+ * per process, so a bit pending on a thread and on its process at once
+ * shows the later sender for both.
+ *
  * Without an entry (pc 0) raised bits stay pending. fork copies the entry,
  * the ignore bits and the forking thread's mask; exec keeps the ignore bits,
  * the mask and what is pending, and clears the entry.
@@ -49,11 +54,14 @@ struct ks_upcall_frame {
     uint64_t flags;
     uint64_t fault_addr;        /* KS_UPCALL_FAULT: the address the fault was about */
     uint64_t fault_cause;       /* KS_UPCALL_FAULT: its KS_KILL_* cause */
+    uint64_t sender;            /* the pid of the process whose raise made the bit pending (a
+                                   raise by the kernel for KS_SYS_PROCESS_ON_EXIT: the pid of
+                                   the process that ended or stopped); 0 for a fault */
 };
 #define KS_UPCALL_FP    (1u << 0)   /* the thread had floating-point state */
 #define KS_UPCALL_FAULT (1u << 1)   /* delivered for a fault (KS_SYS_UPCALL_FAULT): returning
                                        runs the faulting instruction again */
 
-_Static_assert(sizeof(struct ks_upcall_frame) == 560, "ks_upcall_frame layout is ABI");
+_Static_assert(sizeof(struct ks_upcall_frame) == 568, "ks_upcall_frame layout is ABI");
 
 #endif

@@ -67,14 +67,14 @@ void arch_thread_exec(struct thread *t, const struct arch_aspace *as, uint64_t p
  * returning from a system call (an IPC one if from_ipc) with result a0, and
  * its frame is to describe that return in full: the pc past the ecall, the
  * results, zeroed scratch registers (s0-s11 are already there). push: save
- * the frame (and FP state) as a struct ks_upcall_frame, recording `mask`
- * and `bit`, just below the user sp, and make the frame start pc(bit, frame)
+ * the frame (and FP state) as a struct ks_upcall_frame, recording `mask`,
+ * `bit` and `sender`, just below the user sp, and make the frame start pc(bit, frame)
  * on it; 0 or KS_ERR_FAULT if the stack cannot take it. pop: the reverse,
  * from the frame at user address uaddr; its mask into *mask; 0, KS_ERR_FAULT,
  * KS_ERR_RANGE (its pc is not user space) or KS_ERR_NO_MEMORY (FP state).
  */
 void arch_upcall_complete_frame(struct thread *t, int from_ipc, long a0);
-int arch_upcall_push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask);
+int arch_upcall_push(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask, uint32_t sender);
 /* arch_upcall_push for a fault: the frame records it (KS_UPCALL_FAULT, addr, cause) and resumes
    at the faulting instruction. */
 int arch_upcall_push_fault(struct thread *t, uint64_t pc, unsigned bit, uint64_t mask, uint64_t addr,
