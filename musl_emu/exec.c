@@ -164,6 +164,14 @@ static long save_state(ks_handle_t image)
     return r;
 }
 
+/* The stack the loader gives the new program: RLIMIT_STACK if set (0 there is the default). */
+static uint64_t exec_stack_size(void)
+{
+    if (!emu.stack_limit)
+        return 0;
+    return emu.stack_limit > 1 ? emu.stack_limit - 1 : 1;   /* a limit of 0: the loader's least */
+}
+
 /* A loader error (ELF_ERR_*, or a KS_ERR_* of its system calls) as execve's errno. */
 static long exec_errno(long r)
 {
@@ -218,7 +226,7 @@ static long build_image(const char *path, ks_handle_t file, char *const argv[], 
         aux[n++] = (struct elf_auxv){ KS_AT_BOOTIMAGE, (uint64_t)h };
     long err = h < 0 ? linux_err(h) : 0;
     if (!err && (h = ulib_load_file((ks_handle_t)image, file, (const char *const *)argv,
-                                    (const char *const *)envp, aux, n, emu.stack_limit, entry, sp)) < 0)
+                                    (const char *const *)envp, aux, n, exec_stack_size(), entry, sp)) < 0)
         err = exec_errno(h);
     if (err) {
         ks_handle_close((ks_handle_t)image);    /* and everything given to it */

@@ -126,7 +126,8 @@ struct emu_state {
                                                terminal, and we joined it (FS_OP_TTYJOIN) */
     ks_handle_t init_h;                     /* init (pid 1), KS_RIGHT_SIGNAL: kill(1, ...) */
     uint32_t nofile;                        /* RLIMIT_NOFILE (0: MAX_FDS): fds at or above fail */
-    uint64_t stack_limit;                   /* RLIMIT_STACK as set (0: the default), reported */
+    uint64_t stack_limit;                   /* RLIMIT_STACK as set, plus one (0: never set, the
+                                               default), reported and given to exec */
     struct kact sigact[65];                 /* signal n's action (signal.c) */
     uint64_t exec_ignored;                  /* the signals the program before exec ignored */
     uintptr_t brk_base, brk_cur, brk_mapped;

@@ -431,7 +431,7 @@ static rlim_t limit_now(long resource, const struct ks_limits *lim, int have)
     case RLIMIT_NOFILE: return emu.nofile ? emu.nofile : MAX_FDS;
     case RLIMIT_NPROC: return have && lim->processes != KS_UNLIMITED ? lim->processes : RLIM_INFINITY;
     case RLIMIT_AS: return have && lim->memory != KS_UNLIMITED ? lim->memory : RLIM_INFINITY;
-    case RLIMIT_STACK: return emu.stack_limit ? emu.stack_limit : KS_STACK_SIZE;
+    case RLIMIT_STACK: return emu.stack_limit ? emu.stack_limit - 1 : KS_STACK_SIZE;
     default: return RLIM_INFINITY;
     }
 }
@@ -465,7 +465,7 @@ long sys_prlimit64(long pid, long resource, const struct rlimit *new, struct rli
         if (resource == RLIMIT_NOFILE) {
             emu.nofile = (uint32_t)(want ? want : 1);
         } else if (resource == RLIMIT_STACK) {
-            emu.stack_limit = want ? want : 1;     /* (0 is "the default" there; the loader's least applies) */
+            emu.stack_limit = want + 1;         /* (want <= now: no overflow) */
         } else if ((resource == RLIMIT_NPROC || resource == RLIMIT_AS) && have) {
             struct ks_limits set = lim;
             if (resource == RLIMIT_NPROC)

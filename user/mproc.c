@@ -1891,6 +1891,16 @@ static void rlimit_stack(void)
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
     st = recurse_child(128 << 10, 64);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {                     /* lowered to 0, it reads 0 and cannot be raised again */
+        rl.rlim_cur = rl.rlim_max = 0;
+        if (setrlimit(RLIMIT_STACK, &rl) != 0 || getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur != 0)
+            _exit(1);
+        rl.rlim_cur = rl.rlim_max = 4096;
+        _exit(setrlimit(RLIMIT_STACK, &rl) == -1 && errno == EPERM ? 0 : 2);
+    }
+    REQUIRE(pid > 0);
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static void rlimit_enforced(void)
