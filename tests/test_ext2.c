@@ -134,6 +134,18 @@ static const uint8_t *read_piece(void *ctx, uint64_t off, uint32_t len)
     return im->piece;
 }
 
+/* ext2_copy_fn from the image, counted; it fails once copy_fail_at calls have been made (0: never). */
+static unsigned copy_calls, copy_fail_at;
+
+static int copy_piece(void *ctx, uint64_t off, void *buf, uint64_t len)
+{
+    struct image *im = ctx;
+    if (++copy_calls == copy_fail_at || off > im->size || len > im->size - off)
+        return -EIO;
+    memcpy(buf, im->bytes + off, len);
+    return 0;
+}
+
 static int mount(struct ext2 *fs, struct image *im, char *why, size_t whylen)
 {
     return ext2_mount(fs, read_piece, im, im->size, why, whylen);
@@ -259,6 +271,22 @@ static void check_image(unsigned bs)
     KT_EXPECT(walk(&fs, "many/nothing", &d) == -ENOENT);
     KT_EXPECT(ext2_inode_get(&fs, 0, &d) == -EIO);
     KT_EXPECT(ext2_inode_get(&fs, fs.inodes_count + 1, &d) == -EIO);
+
+    /* The same files read through ext2_copy_fn: the same bytes, a run of blocks a call. */
+    fs.copy = copy_piece;
+    copy_calls = copy_fail_at = 0;
+    KT_EXPECT(file_is(&fs, "big", 3, BIG_SIZE));
+    KT_EXPECT(copy_calls >= 1 && copy_calls <= 8);      /* (the indirect blocks break the runs) */
+    KT_EXPECT(file_is(&fs, "hello.txt", 1, 13));
+    KT_EXPECT(file_is(&fs, "dir/sub/deep.txt", 2, 5000));
+    tail[0] = tail[1] = 1;
+    KT_EXPECT(ext2_read(&fs, &sp, SPARSE_AT - 1, tail, 2) == 2 && tail[0] == 0 && tail[1] == 'Z');
+    copy_calls = 0;
+    copy_fail_at = 2;                   /* the second run cannot be read: the read fails */
+    KT_EXPECT(walk(&fs, "big", &a) > 0);
+    static uint8_t whole[BIG_SIZE];
+    KT_EXPECT_EQ(ext2_read(&fs, &a, 0, whole, sizeof whole), -EIO);
+    copy_fail_at = 0;
     free(im.bytes);
 }
 

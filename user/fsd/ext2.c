@@ -188,6 +188,21 @@ int64_t ext2_bmap(const struct ext2 *fs, const struct ext2_inode *in, uint64_t i
     return b <= 0 ? b : indirect(fs, (uint32_t)b, index % p);
 }
 
+/* A run of the file's bytes that lie together on the disk, for ext2_copy_fn. */
+struct run {
+    uint64_t disk;              /* where it starts on the disk */
+    uint64_t len;               /* 0: none yet */
+    uint8_t *out;
+};
+
+/* Copy run r out (fs->copy) and start none: 0, or -EIO. */
+static int run_flush(const struct ext2 *fs, struct run *r)
+{
+    int e = r->len ? fs->copy(fs->ctx, r->disk, r->out, r->len) : 0;
+    r->len = 0;
+    return e < 0 ? -EIO : 0;
+}
+
 int64_t ext2_read(const struct ext2 *fs, const struct ext2_inode *in, uint64_t off, void *buf, uint64_t len)
 {
     if (off >= in->size)
@@ -195,22 +210,32 @@ int64_t ext2_read(const struct ext2 *fs, const struct ext2_inode *in, uint64_t o
     if (len > in->size - off)
         len = in->size - off;
     uint8_t *out = buf;
+    struct run run = { 0, 0, NULL };
     for (uint64_t done = 0; done < len;) {
         uint64_t at = off + done, in_block = at % fs->block_size;
         uint64_t n = fs->block_size - in_block < len - done ? fs->block_size - in_block : len - done;
         int64_t b = ext2_bmap(fs, in, at / fs->block_size);
         if (b < 0)
             return -EIO;
-        const uint8_t *p = b ? ext2_block_part(fs, (uint64_t)b, (uint32_t)in_block, (uint32_t)n) : NULL;
-        if (b && !p)
-            return -EIO;
-        if (p)
-            memcpy(out + done, p, n);
-        else
-            memset(out + done, 0, n);
+        uint64_t disk = (uint64_t)b * fs->block_size + in_block;
+        if (b && fs->copy && run.len && run.disk + run.len == disk && (uint64_t)b < fs->blocks_count) {
+            run.len += n;                           /* the next block on the disk too */
+        } else if (b && fs->copy) {
+            if (run_flush(fs, &run) < 0 || (uint64_t)b >= fs->blocks_count)
+                return -EIO;
+            run = (struct run){ disk, n, out + done };
+        } else {
+            const uint8_t *p = b ? ext2_block_part(fs, (uint64_t)b, (uint32_t)in_block, (uint32_t)n) : NULL;
+            if (b && !p)
+                return -EIO;
+            if (p)
+                memcpy(out + done, p, n);
+            else
+                memset(out + done, 0, n);       /* a hole */
+        }
         done += n;
     }
-    return (int64_t)len;
+    return run_flush(fs, &run) < 0 ? -EIO : (int64_t)len;
 }
 
 int ext2_dir_next(const struct ext2 *fs, const struct ext2_inode *dir, uint64_t *pos, struct ext2_dirent *out)

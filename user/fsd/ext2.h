@@ -54,11 +54,21 @@ typedef int (*ext2_write_fn)(void *ctx, uint64_t off, const void *buf, uint32_t 
  */
 typedef uint8_t *(*ext2_edit_fn)(void *ctx, uint64_t off, uint32_t len);
 
+/*
+ * Copy the len bytes at byte off of the disk into buf (any length, across
+ * blocks): 0, or -EIO. Optional in struct ext2: when set, ext2_read reads a
+ * file's blocks through it, a run of consecutive blocks in one call, so that
+ * a caller whose ext2_read_fn keeps a cache of the file system's own blocks
+ * need not pass file data through it.
+ */
+typedef int (*ext2_copy_fn)(void *ctx, uint64_t off, void *buf, uint64_t len);
+
 /* One mounted file system: geometry from the superblock, checked. */
 struct ext2 {
     ext2_read_fn read;
     ext2_write_fn write;        /* set by the caller after ext2_mount to change it (ext2_write.c) */
     ext2_edit_fn edit;          /* optional, with write: small changes made in place */
+    ext2_copy_fn copy;          /* optional, set after ext2_mount: file bytes read so */
     void *ctx;
     uint64_t disk_size;
     uint32_t block_size;        /* 1024 << s_log_block_size: 1, 2 or 4 KiB */
