@@ -6,6 +6,7 @@ kernel and program whose rdinstret, report() and return-to-user addresses
 are known, so every count the tests expect is known by construction: the
 instructions that retire between two reads. Prints KTAP like the C suites.
 """
+import collections
 import importlib.machinery
 import importlib.util
 import os
@@ -18,6 +19,7 @@ prof = importlib.util.module_from_spec(spec)
 loader.exec_module(prof)
 
 KREAD, KSITE = 0xffffffff80200000, 0xffffffff8020c7a0      # the kernel's boot read; a return point
+KSWITCH = 0xffffffff8020c800                                # arch_switch_done
 R_OPEN, R_CLOSE = 0x7000010, 0x7000020                      # main's two reads
 E_OPEN, E_CLOSE = 0x7000110, 0x7000120                      # empty_loop's two reads
 B_OPEN, B_CLOSE = 0x7000210, 0x7000220                      # bare_thing's two reads
@@ -25,9 +27,9 @@ REPORT = 0x7000300
 
 
 class Image:
-    def __init__(self, name, syms, rdinstret=(), sites=()):
+    def __init__(self, name, syms, rdinstret=(), sites=(), switches=()):
         self.name, self.syms = name, syms
-        self.rdinstret, self.sscratch_tp = set(rdinstret), set(sites)
+        self.rdinstret, self.sscratch_tp, self.switch_sites = set(rdinstret), set(sites), set(switches)
         self.lo, self.hi = min(s for s, _, _ in syms), max(e for _, e, _ in syms)
 
     def function(self, pc):
@@ -36,7 +38,7 @@ class Image:
 
 class Syms:
     def __init__(self):
-        self.kernel = Image("kernel", [(KREAD, KREAD + 0x100000, "k")], [KREAD], [KSITE])
+        self.kernel = Image("kernel", [(KREAD, KREAD + 0x100000, "k")], [KREAD], [KSITE], [KSWITCH])
         self.kvirt = self.kphys = KREAD
         prog = Image("bench", [(0x7000000, 0x7000100, "main"), (0x7000100, 0x7000200, "empty_loop"),
                                (0x7000200, 0x7000300, "bare_thing"), (REPORT, 0x7000400, "report")],
@@ -204,6 +206,44 @@ def t_groups_vs_lines():
         case("check.reports_pair_with_raw_lines", True)
 
 
+def t_kernel_switch():
+    """
+    A thread that blocks in a system call and goes on in the kernel later is
+    credited with the rest of its call, not the thread that ran last: the
+    switch inside the kernel (arch_switch_done, tp the thread going on) moves
+    the attribution to a thread seen in user mode before.
+    """
+    log, returns = Log(), []
+    TA, TB, SAT = 0xffff800082200000, 0xffff800082300000, 0x9000100000082000
+    boot_and_first_report(log, returns)             # thread A (TA) runs main
+    pc = lambda v: f"{v:016x}".encode()
+    X1, X2, X4, X5 = (0xffffffff80201100 + 0x10 * i for i in range(4))
+    def switch(tp):
+        log.kernel(1, KSWITCH)
+        returns.append((KSWITCH, tp, SAT))
+    log.user(pc=R_OPEN)                             # A's window opens
+    log.kernel(2, X1)                               # A's call, until it blocks
+    switch(0xffff800099990000)                      # to a thread never seen in user mode: still A's
+    log.kernel(1, X1)
+    ret(log, returns, tp=TB, satp=SAT)              # B runs
+    log.user(pc=0x7000060, k=3)
+    log.kernel(5, X2)                               # B's call
+    switch(TA)                                      # A goes on where it blocked
+    log.kernel(6, X5)
+    ret(log, returns, tp=TA, satp=SAT)
+    log.user(pc=R_CLOSE)
+    log.user(pc=REPORT)
+    _, counts, _, _ = scan(log, returns)
+    by = collections.Counter()
+    for (t, mode, p), c in counts.items():
+        by[(t[0], p)] += c
+    case("scan.switch_credits_the_thread_going_on",
+         by[(TA, pc(X5))] == 6 and by[(TB, pc(X5))] == 0, f"{dict(by)}")
+    case("scan.switch_to_unknown_keeps_the_thread", by[(TA, pc(X1))] == 3, f"{dict(by)}")
+    case("scan.blocked_thread_time_is_the_runner's", by[(TB, pc(X2))] == 5 and by[(TB, pc(0x7000060))] == 3,
+         f"{dict(by)}")
+
+
 def t_raw_lines():
     raws, units = prof.raw_figures("junk\r\nbench ipc_rt_regs 357 insn/rt\nbench-raw ipc_rt_regs 714000 2000\n"
                                    "bench ipc_fastpath_share 87.488 percent\n")
@@ -229,7 +269,8 @@ def t_lines_of():
 
 
 def main():
-    for t in (t_windows_and_undo, t_bare_with_syscall, t_desync, t_groups_vs_lines, t_raw_lines, t_lines_of):
+    for t in (t_windows_and_undo, t_bare_with_syscall, t_desync, t_groups_vs_lines, t_kernel_switch, t_raw_lines,
+              t_lines_of):
         try:
             t()
         except Exception as e:          # a crash is a failed case, not a lost stream

@@ -267,6 +267,9 @@ arch_switch:
     ld      s\n, (TH_CTX_S + \n * 8)(a1)
     .endr
     mv      tp, a1
+    /* tools/profile reads tp here: the thread the kernel goes on in from now on. */
+    .globl arch_switch_done
+arch_switch_done:
     ret
 
 /*
