@@ -28,7 +28,7 @@ enum process_state {
 };
 
 /*
- * Laid out to fill 512 bytes, a heap class (kernel/heap.c), without holes:
+ * Laid out to fill 512 bytes, a heap class (kernel/heap.c), with one byte to spare:
  * 16 more would make every process take 1,024 and fork zero twice as much.
  */
 struct process {

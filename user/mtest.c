@@ -3399,6 +3399,8 @@ static void ext2w_hard_link_attrs(void)
     CHECK_OK(chmod("/w/hl/one", 0640));
     CHECK_OK(mkdir("/w/hl3", 0755));
     CHECK_OK(link("/w/hl2/two", "/w/hl3/three"));
+    CHECK_OK(mkdir("/w/hl4", 0755));
+    CHECK_OK(link("/w/hl2/two", "/w/hl4/four"));
 }
 
 /* Hard links on the disk: one inode, two names, one set of bytes; the refusals elsewhere. */
@@ -3494,7 +3496,7 @@ static void ext2w_statfs(void)
 }
 
 /*
- * The second boot, one inode with three names in three directories not read
+ * The second boot, one inode with four names in four directories not read
  * yet: /w/hl2/two is found first (nobody has the file open), then /w/hl/one,
  * which is opened and grown, then /w/hl3/three, found on the disk only after
  * that. Every name shows the size, bytes and mode the open one has, not the
@@ -3504,7 +3506,7 @@ static void ext2r_hard_link_found_later(void)
 {
     struct stat b;
     char t[4];
-    CHECK(stat("/w/hl2/two", &b) == 0 && b.st_size == 7000 && b.st_nlink == 3);
+    CHECK(stat("/w/hl2/two", &b) == 0 && b.st_size == 7000 && b.st_nlink == 4);
     REQUIRE(w_is("/w/hl/one", 22, 7000));
     int fd = open("/w/hl/one", O_RDWR);
     REQUIRE(fd >= 0);
@@ -3518,6 +3520,24 @@ static void ext2r_hard_link_found_later(void)
         close(g);
     CHECK_OK(fsync(fd));
     close(fd);
+    /*
+     * Every name fsd shows removed while the file is open; the last one, in a
+     * directory read only now, opened with O_TRUNC: the open file is cut.
+     */
+    fd = open("/w/hl/one", O_RDWR);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(pwrite(fd, "more", 4, 20000), 4);
+    CHECK_OK(unlink("/w/hl/one"));
+    CHECK_OK(unlink("/w/hl2/two"));
+    CHECK_OK(unlink("/w/hl3/three"));
+    g = open("/w/hl4/four", O_WRONLY | O_TRUNC);
+    CHECK(g >= 0);
+    CHECK(fstat(fd, &b) == 0 && b.st_size == 0);
+    if (g >= 0)
+        close(g);
+    CHECK_OK(fsync(fd));
+    close(fd);
+    CHECK(stat("/w/hl4/four", &b) == 0 && b.st_size == 0 && b.st_nlink == 1);
 }
 
 /* The second boot: everything the first wrote, byte for byte. */

@@ -218,8 +218,9 @@ int64_t ext2_read(const struct ext2 *fs, const struct ext2_inode *in, uint64_t o
         if (b < 0)
             return -EIO;
         uint64_t disk = (uint64_t)b * fs->block_size + in_block;
-        if (b && fs->copy && run.len && run.disk + run.len == disk && (uint64_t)b < fs->blocks_count) {
-            run.len += n;                           /* the next block on the disk too */
+        if (b && fs->copy && run.len && run.disk + run.len == disk && run.out + run.len == out + done &&
+            (uint64_t)b < fs->blocks_count) {
+            run.len += n;                           /* the next block, on the disk and in buf (no hole) */
         } else if (b && fs->copy) {
             if (run_flush(fs, &run) < 0 || (uint64_t)b >= fs->blocks_count)
                 return -EIO;

@@ -439,8 +439,7 @@ long pager_disk_file(struct node *n)
     pthread_mutex_lock(&slots_lock);
     for (uint32_t i = 0; i < nfiles; i++)
         if (files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == n->e2ino && !files[i].orphan) {
-            n->mo = files[i].mo;        /* another name of the same inode: the same memobj */
-            n->lazy = 0;
+            disk_nodes_loaded(n->e2ino, files[i].mo);  /* another name's memobj: n's, and every name's */
             pthread_mutex_unlock(&slots_lock);
             return 0;
         }
