@@ -293,12 +293,18 @@ static void pager_start(void)
     }
 }
 
-/* Let disk file slot i's memobj go (slots_lock held): its node is lazy again, the slot free. */
+/*
+ * Let disk file slot i's memobj go (slots_lock held): its nodes are lazy
+ * again, the slot free. An orphan's inode has no names left, so no node to
+ * touch: the boot-image pager thread, which lets orphans go, never walks the
+ * tree the main thread is changing.
+ */
 static void disk_slot_free(uint32_t i)
 {
     long size = ks_memobj_size(files[i].mo);
     ks_handle_close(files[i].mo);
-    disk_nodes_unloaded(files[i].e2ino, size > 0 ? (uint64_t)size : 0);  /* (its inode's size now) */
+    if (!files[i].orphan)
+        disk_nodes_unloaded(files[i].e2ino, size > 0 ? (uint64_t)size : 0);  /* (its inode's size now) */
     files[i] = (struct paged_file){ 0 };
     disk_files--;   /* (the owed pages of slot i go too) */
     for (unsigned k = 0; k < nowed;)
