@@ -40,6 +40,36 @@ __thread unsigned long emu_handlers_run;
 __thread unsigned emu_crit;
 __thread uint64_t emu_deferred;
 
+/*
+ * Signals this thread raised again on itself or its process (see
+ * raise_again), with the pids of the raises that brought them first: the
+ * upcall that then delivers one, or sigtimedwait taking it, shows that pid
+ * instead of our own. (The pids are the process's, one per signal: in the
+ * thread's own storage they would outgrow the static TLS musl sets up
+ * before there is memory to map.)
+ */
+static __thread uint64_t resent;
+static uint32_t resent_from[65];
+
+/* Raise sig again on target (ourselves), for later, keeping `sender` as who sent it. */
+static void raise_again(ks_handle_t target, int sig, uint64_t sender)
+{
+    if (!(resent & SIG_BIT(sig))) {
+        resent_from[sig] = (uint32_t)sender;
+        resent |= SIG_BIT(sig);
+    }
+    ks_upcall_raise(target, SIG_BIT(sig));
+}
+
+/* The pid that sent sig, taken now as `got` says: the first sender if we raised it again. */
+static uint32_t sender_of(int sig, uint64_t got)
+{
+    if (!(resent & SIG_BIT(sig)))
+        return (uint32_t)got;
+    resent &= ~SIG_BIT(sig);
+    return resent_from[sig];
+}
+
 /* The bits the kernel may drop when raised: ignored, explicitly or by default. */
 static uint64_t ignored_bits(void)
 {
@@ -187,12 +217,13 @@ static void stop_here(int sig)
 {
     ks_upcall_mask(KS_MASK_SET, ~UNBLOCKABLE, NULL);
     ks_process_stopped((uint32_t)sig);
-    while (ks_upcall_take(SIG_BIT(SIGCONT), KS_FOREVER) < 0)
+    long r;
+    while ((r = ks_upcall_take(SIG_BIT(SIGCONT), KS_FOREVER)) < 0)
         ;
     ks_process_stopped(0);
     void (*h)(int) = emu.sigact[SIGCONT].handler;
     if (h != SIG_DFL && h != SIG_IGN)
-        ks_upcall_raise(KS_PROCESS_SELF, SIG_BIT(SIGCONT));    /* its handler runs after all */
+        raise_again(KS_PROCESS_SELF, SIGCONT, (uint64_t)r >> 8);  /* its handler runs after all */
 }
 
 /*
@@ -222,10 +253,11 @@ void emu_upcall(long bit, struct ks_upcall_frame *f)
     if (emu_crit) {                             /* inside musl_emu's own lock: later (see lock()) */
         emu_deferred |= SIG_BIT(sig);
         f->mask |= SIG_BIT(sig);
-        ks_upcall_raise(KS_THREAD_SELF, SIG_BIT(sig));
+        raise_again(KS_THREAD_SELF, sig, f->sender);
         emu_restart_ok = 1;
         ks_upcall_return(f);
     }
+    f->sender = sender_of(sig, f->sender);
     if (sig == SIGCANCEL_MUSL) {                /* pthread_cancel's: end the wait (see syscall_cp.s) */
         cancel_if_async(f);
         emu_restart_ok = 0;
@@ -331,11 +363,12 @@ long sys_rt_sigtimedwait(const uint64_t *set, siginfo_t *info, const struct time
     if (r < 0)
         return r == KS_ERR_INTERRUPTED ? -EINTR : linux_err(r);
     long sig = (r & 0xff) + 1;                  /* the bit, and above it who raised it */
+    uint32_t from = sender_of((int)sig, (uint64_t)r >> 8);
     if (info) {
         memset(info, 0, sizeof *info);
         info->si_signo = (int)sig;
         info->si_code = SI_USER;
-        info->si_pid = (pid_t)(r >> 8);
+        info->si_pid = (pid_t)from;
     }
     return sig;
 }

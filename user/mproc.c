@@ -667,6 +667,13 @@ static void note_chld(int sig, siginfo_t *si, void *uc)
     chld_seen = 1;
 }
 
+static volatile pid_t cont_from;
+
+static void note_cont(int sig, siginfo_t *si, void *uc)
+{
+    cont_from = si->si_pid;
+}
+
 /*
  * siginfo's si_pid: the sender of a kill, a dead child for its SIGCHLD, the
  * process itself for raise; in a handler and from sigtimedwait.
@@ -719,6 +726,36 @@ static void signal_sender_pid(void)
     sigprocmask(SIG_SETMASK, &old, NULL);       /* (the second child's SIGCHLD runs note_chld) */
     signal(SIGCHLD, SIG_DFL);
     signal(SIGUSR2, SIG_DFL);
+    int p[2];                                   /* a SIGCONT handler after a stop: our pid, not its */
+    REQUIRE(pipe(p) == 0);
+    pid = fork();
+    if (pid == 0) {
+        sa.sa_sigaction = note_cont;
+        cont_from = 0;
+        if (sigaction(SIGCONT, &sa, NULL) != 0)
+            _exit(1);
+        close(p[0]);
+        if (write(p[1], "r", 1) != 1)
+            _exit(1);
+        while (cont_from == 0)
+            pause();
+        pid_t from = cont_from;
+        _exit(write(p[1], &from, sizeof from) == sizeof from ? 0 : 1);
+    }
+    REQUIRE(pid > 0);
+    close(p[1]);
+    char c;
+    pid_t from = 0;
+    CHECK_EQ(read(p[0], &c, 1), 1);             /* its handler is set */
+    CHECK_EQ(kill(pid, SIGSTOP), 0);
+    CHECK_EQ(waitpid(pid, &st, WUNTRACED), pid);
+    CHECK(WIFSTOPPED(st));
+    CHECK_EQ(kill(pid, SIGCONT), 0);
+    CHECK_EQ(read(p[0], &from, sizeof from), (ssize_t)sizeof from);
+    CHECK_EQ(from, getpid());
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    close(p[0]);
 }
 
 /* 1 if fd (a pipe's read end) comes to end of file within ms: every writer is gone. */
