@@ -43,20 +43,6 @@ void disk_nodes_loaded(uint32_t e2ino, ks_handle_t mo)
         }
 }
 
-void disk_node_join(struct node *n)
-{
-    for (struct node *m = fs.ino_hash[n->ino % INO_BUCKETS]; m; m = m->hash_next)
-        if (m != n && m->ino == n->ino && m->e2ino == n->e2ino && m->type == n->type) {
-            n->perm = m->perm;
-            n->mtime_ns = m->mtime_ns;
-            n->ctime_ns = m->ctime_ns;
-            n->lazy = m->lazy;
-            n->mo = m->mo;
-            n->boot_size = m->boot_size;
-            return;
-        }
-}
-
 void disk_nodes_links(uint32_t e2ino, uint32_t links)
 {
     for (struct node *n = fs.ino_hash[e2ino % INO_BUCKETS]; n; n = n->hash_next)
@@ -303,12 +289,30 @@ static void same_disk_attrs(struct node *m, const struct node *n)
         m->boot_size = n->boot_size;
 }
 
-/* Apply f to every other node naming disk node n's inode (its hard links: mount_link). */
+/* Is m another name of disk node n's inode (a hard link: mount_link)? */
+static int other_disk_name(const struct node *m, const struct node *n)
+{
+    return m != n && m->ino == n->ino && m->e2ino == n->e2ino && m->type == n->type;
+}
+
+/* Apply f to every other node naming disk node n's inode. */
 static void disk_names(struct node *n, void (*f)(struct node *m, const struct node *n))
 {
     for (struct node *m = fs.ino_hash[n->ino % INO_BUCKETS]; m; m = m->hash_next)
-        if (m != n && m->ino == n->ino && m->e2ino == n->e2ino && m->type == n->type)
+        if (other_disk_name(m, n))
             f(m, n);
+}
+
+void disk_node_join(struct node *n)
+{
+    for (struct node *m = fs.ino_hash[n->ino % INO_BUCKETS]; m; m = m->hash_next)
+        if (other_disk_name(m, n)) {
+            same_attrs(n, m);
+            n->lazy = m->lazy;
+            n->mo = m->mo;
+            n->boot_size = m->boot_size;
+            return;
+        }
 }
 
 void node_attrs_changed(struct node *n)
