@@ -46,10 +46,14 @@ uint64_t clock_ticks(void)
     return ticks;
 }
 
+uint64_t clock_time_to_ns(uint64_t t)
+{
+    return t / timebase_hz * 1000000000ull + t % timebase_hz * 1000000000ull / timebase_hz;
+}
+
 uint64_t clock_ns(void)
 {
-    uint64_t t = arch_time_now();
-    return t / timebase_hz * 1000000000ull + t % timebase_hz * 1000000000ull / timebase_hz;
+    return clock_time_to_ns(arch_time_now());
 }
 
 uint64_t clock_ns_to_time(uint64_t ns)

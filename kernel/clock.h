@@ -33,6 +33,9 @@ uint64_t clock_timebase_hz(void);
 /* A duration in nanoseconds as platform time units (arch_time_now). */
 uint64_t clock_ns_to_time(uint64_t ns);
 
+/* Platform time units (arch_time_now) as nanoseconds. */
+uint64_t clock_time_to_ns(uint64_t t);
+
 /* Nanoseconds of platform time since boot. */
 uint64_t clock_ns(void);
 

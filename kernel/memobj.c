@@ -279,24 +279,10 @@ long memobj_read_long(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64
     return read_loop(mo, offset, ubuf, len, 1);
 }
 
-static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, uint64_t offset,
-                                                            uintptr_t ubuf, uint64_t len, int preemptible)
+/* write_loop past its quick case: page by page (a paged memobj's, a new page, a long write). */
+static __attribute__((noinline)) long write_pages(struct memobj *mo, uint64_t offset, uintptr_t ubuf,
+                                                  uint64_t len, int preemptible)
 {
-    if (mo->device)
-        return KS_ERR_INVALID;
-    if (!user_range_ok(ubuf, len))
-        return KS_ERR_FAULT;
-    if (offset > MEMOBJ_MAX_SIZE || len > MEMOBJ_MAX_SIZE - offset)
-        return KS_ERR_RANGE;
-    /* The common small write: inside the page written last (write(fd, buf, 1) in a loop). */
-    uint64_t in_page = offset & (PAGE_SIZE - 1);
-    if (len && mo->hint_page && mo->hint_index == offset >> PAGE_SHIFT && len <= PAGE_SIZE - in_page &&
-        !mo->pager &&                   /* (a paged memobj's page turns dirty: the loop below) */
-        arch_copy_user((uint8_t *)mo->hint_page + in_page, (const void *)ubuf, len) == 0) {
-        if (offset + len > mo->size)
-            mo->size = offset + len;
-        return (long)len;
-    }
     if (__builtin_expect(mo->fixed_size, 0) && offset + len > mo->size) {
         if (offset >= mo->size)
             return len ? KS_ERR_NO_SPACE : 0;   /* (a disk: nothing past its end, and no growth) */
@@ -315,6 +301,8 @@ static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, 
             break;
         }
         uint64_t got = copy_piece(0, ubuf + done, page + in_page, n);
+        if (got)
+            memobj_note_change(mo);     /* (pager_dirtied's too, for a paged one) */
         if (__builtin_expect(mo->pager != NULL, 0) && got)
             pager_dirtied(mo, page);
         done += got;
@@ -332,6 +320,32 @@ static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, 
             break;
     }
     return (long)done;
+}
+
+/*
+ * The checks, then the common small write: inside the page written last
+ * (write(fd, buf, 1) in a loop), with no frame beyond the copy's call;
+ * anything else is write_pages'.
+ */
+static inline __attribute__((always_inline)) long write_loop(struct memobj *mo, uint64_t offset,
+                                                            uintptr_t ubuf, uint64_t len, int preemptible)
+{
+    if (mo->device)
+        return KS_ERR_INVALID;
+    if (!user_range_ok(ubuf, len))
+        return KS_ERR_FAULT;
+    if (offset > MEMOBJ_MAX_SIZE || len > MEMOBJ_MAX_SIZE - offset)
+        return KS_ERR_RANGE;
+    uint64_t in_page = offset & (PAGE_SIZE - 1);
+    if (len && mo->hint_page && mo->hint_index == offset >> PAGE_SHIFT && len <= PAGE_SIZE - in_page &&
+        !mo->pager &&                   /* (a paged memobj's page turns dirty: write_pages) */
+        arch_copy_user((uint8_t *)mo->hint_page + in_page, (const void *)ubuf, len) == 0) {
+        if (offset + len > mo->size)
+            mo->size = offset + len;
+        memobj_note_change(mo);
+        return (long)len;
+    }
+    return write_pages(mo, offset, ubuf, len, preemptible);
 }
 
 long memobj_write(struct memobj *mo, uint64_t offset, uintptr_t ubuf, uint64_t len)
@@ -368,6 +382,7 @@ long memobj_truncate(struct memobj *mo, uint64_t size)
             memset(last + (size & (PAGE_SIZE - 1)), 0, PAGE_SIZE - (size & (PAGE_SIZE - 1)));
     }
     mo->size = size;
+    memobj_note_change(mo);
     pager_truncated(mo, size);
     return 0;
 }

@@ -16,6 +16,7 @@
 #define KERNEL_MEMOBJ_H
 
 #include <stdint.h>
+#include <arch/arch.h>
 #include "list.h"
 #include "object.h"
 #include "radix.h"
@@ -38,6 +39,7 @@ struct memobj {
                                        (virtio's status register), or NULL */
     struct pager *pager;        /* a paged memobj (kernel/pager.h): who supplies missing pages */
     uint64_t views;             /* views of it (each holds a reference) */
+    uint64_t changed;           /* arch_time_now() at the last change (KS_SYS_MEMOBJ_STAT), 0: none */
     /* The last page looked up (hint_page NULL: none), so that small reads and writes at
        one place skip the radix walk. Pages only leave a memobj by truncation, which
        clears it. */
@@ -178,6 +180,12 @@ void view_bind(struct view *v, struct memobj *mo);
 /* The rights a view may have: its own (READ, WRITE), a handle's, and MAP and EXECUTE, which only its memobj handle uses. */
 #define VIEW_RIGHTS (KS_RIGHT_READ | KS_RIGHT_WRITE | KS_RIGHT_TRANSFER | KS_RIGHT_DUPLICATE | KS_RIGHT_MAP | \
                      KS_RIGHT_EXECUTE)
+
+/* mo's bytes or size changed just now (struct ks_memobj_stat's changed_ns). */
+static inline void memobj_note_change(struct memobj *mo)
+{
+    mo->changed = arch_time_now();
+}
 
 static inline struct memobj *memobj_from_object(struct object *o)
 {

@@ -113,10 +113,10 @@ long pager_accessed_query(struct memobj *mo, uint64_t first, uint64_t count, int
 /* KS_SYS_PAGER_REDIRTY: the present pages of [first, first + count) dirty again; how many. */
 long pager_redirty(struct memobj *mo, uint64_t first, uint64_t count);
 
-/* Page `page` of mo (paged) was written: dirty until written back. */
+/* Page `page` of mo (paged) was written: dirty until written back, and mo changed. */
 static inline void pager_dirtied(struct memobj *mo, void *page)
 {
-    (void)mo;
+    memobj_note_change(mo);
     page_flag_set(page, PAGE_DIRTY | PAGE_ACCESSED, 1);
 }
 

@@ -1,6 +1,7 @@
 /*
  * kernel/sys_memobj.c - system calls on memobjs, views and address spaces.
  */
+#include "clock.h"
 #include "dma.h"
 #include "handle.h"
 #include "ipc.h"
@@ -372,6 +373,51 @@ long sys_memobj_size(sysarg_t m)
     return r;
 }
 
+/* KS_SYS_MEMOBJ_STAT's answer for mo. */
+static inline struct ks_memobj_stat memobj_stat_of(const struct memobj *mo)
+{
+    return (struct ks_memobj_stat){ mo->size, mo->changed ? clock_time_to_ns(mo->changed) : 0 };
+}
+
+/* sys_memobj_stat with a reference, for the copy that may wait, and with the reason for a refusal. */
+static __attribute__((noinline)) long memobj_stat_slow(sysarg_t m, sysarg_t out, sysarg_t flags)
+{
+    struct memobj *mo;
+    uaccess_miss_forget();              /* (the quick copy's note, if it stopped at a pager's page) */
+    if (flags & ~(sysarg_t)KS_MEMOBJ_STAT_CLEAR)
+        return KS_ERR_INVALID;
+    long r = with_memobj(m, flags ? KS_RIGHT_READ | KS_RIGHT_WRITE : KS_RIGHT_READ, &mo);
+    if (r)
+        return r;
+    struct ks_memobj_stat st = memobj_stat_of(mo);
+    r = copy_to_user(out, &st, sizeof st);
+    if (r == 0 && flags)
+        mo->changed = 0;
+    object_put(&mo->obj);
+    return r;
+}
+
+/*
+ * fsd asks at every stat of an open file, so the common case takes the handle
+ * without a reference (handle_peek) and copies with a copy that never waits;
+ * anything else starts again in memobj_stat_slow.
+ */
+long sys_memobj_stat(sysarg_t m, sysarg_t out, sysarg_t flags)
+{
+    uint32_t rights = flags ? KS_RIGHT_READ | KS_RIGHT_WRITE : KS_RIGHT_READ;
+    struct object *o = flags <= KS_MEMOBJ_STAT_CLEAR && m <= INT32_MAX ?
+                       handle_peek(current_process()->handles, (ks_handle_t)m, KS_OBJ_MEMOBJ, rights) : NULL;
+    if (!o)
+        return memobj_stat_slow(m, out, flags);
+    struct memobj *mo = (struct memobj *)((char *)o - __builtin_offsetof(struct memobj, obj));
+    struct ks_memobj_stat st = memobj_stat_of(mo);
+    if (copy_to_user_nowait(out, &st, sizeof st))
+        return memobj_stat_slow(m, out, flags);
+    if (flags)
+        mo->changed = 0;
+    return 0;
+}
+
 /* The target process's address space, with a reference on the process. */
 static long with_vm(sysarg_t proc, struct process **p)
 {
@@ -497,7 +543,7 @@ static long with_view(sysarg_t h, uint32_t rights, struct view **v)
  * or write(), so these two take the handle without a reference (handle_peek:
  * memobj_read/write never block) and leave the full lookup to the error case.
  */
-static struct view *view_peek(sysarg_t h, uint32_t rights)
+static inline __attribute__((always_inline)) struct view *view_peek(sysarg_t h, uint32_t rights)
 {
     struct object *o = h <= INT32_MAX ? handle_peek(current_process()->handles, (ks_handle_t)h,
                                                     KS_OBJ_VIEW, rights) : NULL;

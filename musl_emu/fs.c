@@ -587,8 +587,12 @@ long sys_fstat(long fd, struct stat *st)
             long m = fd_memobj(fd, f);
             if (m < 0)
                 return m;
-            long size = ks_memobj_size((ks_handle_t)m);
-            w[3] = size > 0 ? (uint64_t)size : 0;
+            struct ks_memobj_stat ms;
+            if (ks_memobj_stat((ks_handle_t)m, &ms, 0) == 0) {
+                w[3] = ms.size;
+                if (ms.changed_ns)      /* (else its times went with its name) */
+                    w[5] = w[6] = ms.changed_ns + emu.realtime_base_ns;
+            }
             r = 0;
         }
     } else {

@@ -2439,6 +2439,51 @@ static void files_times_and_statfs(void)
     CHECK_ERR(fstatfs(63, &sf), EBADF);
 }
 
+/* Is a at or after b? */
+static int ts_not_before(struct timespec a, struct timespec b)
+{
+    return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec >= b.tv_nsec);
+}
+
+/*
+ * A write, an ftruncate or an O_TRUNC moves a file's mtime and ctime to when
+ * it happened, seen through every name and by fstat; a time set by hand stands
+ * until the next change, and reading is no change.
+ */
+static void files_mtime_follows_writes(void)
+{
+    struct timespec set[2] = { { 0, UTIME_OMIT }, { 1000000000, 0 } }, t0, t1;
+    struct stat st, l;
+    char c;
+    unlink("/tmp/mt2");
+    int fd = open("/tmp/mt", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    CHECK_OK(link("/tmp/mt", "/tmp/mt2"));
+    CHECK_OK(utimensat(AT_FDCWD, "/tmp/mt", set, 0));
+    CHECK(stat("/tmp/mt2", &st) == 0 && st.st_mtime == 1000000000);
+    clock_gettime(CLOCK_REALTIME, &t0);
+    CHECK_EQ(write(fd, "x", 1), 1);
+    clock_gettime(CLOCK_REALTIME, &t1);
+    CHECK_OK(stat("/tmp/mt2", &l));
+    CHECK(ts_not_before(l.st_mtim, t0) && ts_not_before(t1, l.st_mtim));      /* the write's time */
+    CHECK(ts_not_before(l.st_ctim, l.st_mtim));
+    CHECK(fstat(fd, &st) == 0 && st.st_mtim.tv_sec == l.st_mtim.tv_sec && st.st_mtim.tv_nsec == l.st_mtim.tv_nsec);
+    CHECK_OK(futimens(fd, set));
+    CHECK(pread(fd, &c, 1, 0) == 1 && c == 'x');
+    CHECK(fstat(fd, &st) == 0 && st.st_mtime == 1000000000);    /* by hand, and a read since */
+    CHECK_OK(ftruncate(fd, 0));
+    CHECK(stat("/tmp/mt", &st) == 0 && st.st_mtime > 1000000000 && ts_not_before(st.st_mtim, t1));
+    CHECK_OK(utimensat(AT_FDCWD, "/tmp/mt2", set, 0));
+    int g = open("/tmp/mt2", O_WRONLY | O_TRUNC);
+    CHECK(g >= 0);
+    CHECK(fstat(fd, &st) == 0 && st.st_mtime > 1000000000);
+    if (g >= 0)
+        close(g);
+    close(fd);
+    CHECK_OK(unlink("/tmp/mt"));
+    CHECK_OK(unlink("/tmp/mt2"));
+}
+
 /* ---- ids, umask, limits, CPUs ---- */
 
 static void proc_ids_umask_limits(void)
@@ -3473,6 +3518,53 @@ static void ext2w_removed_dir_stays_removed(void)
     }
 }
 
+/*
+ * A disk file's mtime is when it was written, not when fsd wrote it back; a
+ * time set by hand after a write (cp -p, tar) is the one written back; a
+ * store through a shared mapping is a write too. /w/mt-late.when holds the
+ * realtime seconds before and after /w/mt-late's write, for ext2r.mtimes to
+ * check against its inode after the reboot.
+ */
+static void ext2w_mtimes(void)
+{
+    struct timespec set[2] = { { 0, UTIME_OMIT }, { 1000000000, 0 } }, t0, t1;
+    struct stat st;
+    char text[48];
+    int fd = open("/w/mt-set", O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(write(fd, "copied", 6), 6);        /* dirty, not written back yet, */
+    CHECK_OK(futimens(fd, set));                /* then the copy's time */
+    close(fd);
+    fd = open("/w/mt-late", O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    REQUIRE(fd >= 0);
+    clock_gettime(CLOCK_REALTIME, &t0);
+    CHECK_EQ(write(fd, "-", 1), 1);
+    clock_gettime(CLOCK_REALTIME, &t1);
+    close(fd);
+    fd = open("/w/mt-late.when", O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    REQUIRE(fd >= 0);
+    int len = snprintf(text, sizeof text, "%lld %lld", (long long)t0.tv_sec, (long long)t1.tv_sec);
+    CHECK_EQ(write(fd, text, (size_t)len), len);
+    close(fd);
+    struct timespec pause = { 1, 500000000 };
+    nanosleep(&pause, NULL);                    /* written back well after the write */
+    sync();
+    CHECK(stat("/w/mt-set", &st) == 0 && st.st_mtime == 1000000000);
+    CHECK(stat("/w/mt-late", &st) == 0 && st.st_mtime >= t0.tv_sec && st.st_mtime <= t1.tv_sec);
+    CHECK_OK(w_write("/w/mt-map", 7, 4096));
+    CHECK_OK(utimensat(AT_FDCWD, "/w/mt-map", set, 0));
+    fd = open("/w/mt-map", O_RDWR);
+    REQUIRE(fd >= 0);
+    volatile char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(m != MAP_FAILED);
+    if (m != MAP_FAILED) {
+        m[100] = 'm';
+        munmap((void *)m, 4096);
+    }
+    CHECK(fstat(fd, &st) == 0 && st.st_mtime > 1000000000);
+    close(fd);
+}
+
 /* statfs and fstatfs: the disk's counts for what is on it (as e2fsprogs keeps them), memory's else. */
 static void ext2w_statfs(void)
 {
@@ -3661,6 +3753,21 @@ static void ext2w_dev_vda_current(void)
     close(fd);
 }
 
+/* The second boot: the times ext2w.mtimes left, as the inodes hold them. */
+static void ext2r_mtimes(void)
+{
+    struct stat st;
+    char text[48] = { 0 };
+    long long t0 = 0, t1 = 0;
+    CHECK(stat("/w/mt-set", &st) == 0 && st.st_mtime == 1000000000 && st.st_size == 6);
+    int fd = open("/w/mt-late.when", O_RDONLY);
+    REQUIRE(fd >= 0);
+    CHECK(read(fd, text, sizeof text - 1) > 0 && sscanf(text, "%lld %lld", &t0, &t1) == 2);
+    close(fd);
+    CHECK(stat("/w/mt-late", &st) == 0 && st.st_mtime >= t0 && st.st_mtime <= t1);   /* not the sync's */
+    CHECK(stat("/w/mt-map", &st) == 0 && st.st_mtime > 1000000000);
+}
+
 static const struct mcase ext2w_cases[] = {
     { "ext2w.files", ext2w_files },
     { "ext2w.cut_then_read", ext2w_cut_then_read },
@@ -3670,12 +3777,14 @@ static const struct mcase ext2w_cases[] = {
     { "ext2w.disk_full", ext2w_disk_full },
     { "ext2w.statfs", ext2w_statfs },
     { "ext2w.hard_links", ext2w_hard_links },
+    { "ext2w.mtimes", ext2w_mtimes },
     { "ext2w.unsynced_read_back", ext2w_unsynced_read_back },
     { "ext2w.removed_dir_stays_removed", ext2w_removed_dir_stays_removed },
     { "ext2w.dev_vda_current", ext2w_dev_vda_current },
 };
 static const struct mcase ext2r_cases[] = {
     { "ext2r.hard_link_found_later", ext2r_hard_link_found_later },
+    { "ext2r.mtimes", ext2r_mtimes },
     { "ext2r.persisted", ext2r_persisted },
 };
 static const struct mcase ext2crash_cases[] = {
@@ -3739,6 +3848,7 @@ static const struct mcase cases[] = {
     { "devices.null_zero_full", devices_null_zero_full },
     { "files.pread_pwrite", files_pread_pwrite },
     { "files.times_and_statfs", files_times_and_statfs },
+    { "files.mtime_follows_writes", files_mtime_follows_writes },
     { "files.boot_image_paged", files_boot_image_paged },
     { "cwd.chdir_getcwd", cwd_chdir_getcwd },
     { "proc.ids_umask_limits", proc_ids_umask_limits },

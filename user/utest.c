@@ -1205,6 +1205,70 @@ static void memobj_basic(void)
     KT_EXPECT_EQ(ks_handle_close((ks_handle_t)m), 0);
 }
 
+/*
+ * KS_SYS_MEMOBJ_STAT: the size, and when the bytes or the size last changed.
+ * A write (memobj or view) or a truncate moves that time; a read, a write of
+ * nothing or one that fails does not; CLEAR forgets it, and needs WRITE.
+ */
+static void memobj_changed(void)
+{
+    struct ks_kstat k = kstat_now();
+    long m = ks_memobj_create(100);
+    KT_ASSERT(m > 0);
+    ks_handle_t h = (ks_handle_t)m;
+    struct ks_memobj_stat st = { 1, 1 };
+    KT_EXPECT_EQ(ks_memobj_stat(h, &st, 0), 0);
+    KT_EXPECT_EQ(st.size, 100);
+    KT_EXPECT_EQ(st.changed_ns, 0);             /* made, not changed */
+    uint64_t t0 = (uint64_t)ks_clock_ns();
+    KT_EXPECT_EQ(ks_memobj_write(h, 10, "abc", 3), 3);
+    uint64_t t1 = (uint64_t)ks_clock_ns();
+    KT_EXPECT_EQ(ks_memobj_stat(h, &st, 0), 0);
+    KT_EXPECT(st.changed_ns >= t0 && st.changed_ns <= t1);
+    uint64_t was = st.changed_ns;
+    ks_thread_sleep(1 * MS);
+    char buf[4];
+    KT_EXPECT_EQ(ks_memobj_read(h, 0, buf, 4), 4);
+    KT_EXPECT_EQ(ks_memobj_write(h, 0, buf, 0), 0);
+    KT_EXPECT_EQ(ks_memobj_write(h, 0, (void *)UNMAPPED_ADDR, 4), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_memobj_stat(h, &st, 0), 0);
+    KT_EXPECT_EQ(st.changed_ns, was);           /* none of those changed it */
+    long v = ks_view_create(h, KS_RIGHT_READ | KS_RIGHT_WRITE);
+    KT_ASSERT(v > 0);
+    KT_EXPECT_EQ(ks_view_write((ks_handle_t)v, "x", 1), 1);
+    KT_EXPECT_EQ(ks_memobj_stat(h, &st, 0), 0);
+    KT_EXPECT(st.changed_ns > was);             /* a view's write */
+    was = st.changed_ns;
+    ks_thread_sleep(1 * MS);
+    KT_EXPECT_EQ(ks_memobj_truncate(h, 100), 0);
+    KT_EXPECT_EQ(ks_memobj_stat(h, &st, 0), 0);
+    KT_EXPECT(st.changed_ns > was);             /* a truncate, even to the size it had */
+    KT_EXPECT_EQ(ks_memobj_truncate(h, 5000), 0);
+    KT_EXPECT_EQ(ks_memobj_stat(h, &st, KS_MEMOBJ_STAT_CLEAR), 0);
+    KT_EXPECT_EQ(st.size, 5000);
+    KT_EXPECT(st.changed_ns > was);             /* what CLEAR forgets, it gives first */
+    KT_EXPECT_EQ(ks_memobj_stat(h, &st, 0), 0);
+    KT_EXPECT_EQ(st.changed_ns, 0);
+    /* Rights, flags, types. */
+    long ro = ks_handle_duplicate(h, KS_RIGHT_READ);
+    long wo = ks_handle_duplicate(h, KS_RIGHT_WRITE);
+    KT_ASSERT(ro > 0 && wo > 0);
+    KT_EXPECT_EQ(ks_memobj_stat((ks_handle_t)ro, &st, 0), 0);
+    KT_EXPECT_EQ(ks_memobj_stat((ks_handle_t)ro, &st, KS_MEMOBJ_STAT_CLEAR), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_memobj_stat((ks_handle_t)wo, &st, 0), KS_ERR_ACCESS);
+    KT_EXPECT_EQ(ks_memobj_stat(h, &st, 2), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_memobj_stat((ks_handle_t)v, &st, 0), KS_ERR_WRONG_TYPE);
+    KT_EXPECT_EQ(ks_memobj_write(h, 0, "y", 1), 1);
+    KT_EXPECT_EQ(ks_memobj_stat(h, (void *)UNMAPPED_ADDR, KS_MEMOBJ_STAT_CLEAR), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_memobj_stat(h, &st, 0), 0);
+    KT_EXPECT(st.changed_ns != 0);              /* a CLEAR that could not answer forgot nothing */
+    ks_handle_close((ks_handle_t)ro);
+    ks_handle_close((ks_handle_t)wo);
+    ks_handle_close((ks_handle_t)v);
+    ks_handle_close(h);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static void memobj_truncate(void)
 {
     static uint8_t buf[3 * KS_PAGE_SIZE];
@@ -1497,6 +1561,7 @@ static const struct ktest_case memobj_cases[] = {
     { "empty_write", memobj_empty_write },
     { "basic", memobj_basic },
     { "truncate", memobj_truncate },
+    { "changed", memobj_changed },
     { "read_big", memobj_read_big },
 };
 KTEST_SUITE(memobj_suite, "memobj", memobj_cases);
@@ -2077,6 +2142,7 @@ static void bad_pointers_io(void)
         EXPECT_FAULT(ks_view_read((ks_handle_t)v, p, len), what);
         EXPECT_FAULT(ks_view_write((ks_handle_t)v, p, len), what);
         EXPECT_FAULT(ks_kstat((struct ks_kstat *)p), what);
+        EXPECT_FAULT(ks_memobj_stat((ks_handle_t)m, (struct ks_memobj_stat *)p, 0), what);
     }
     /* Nothing moved: no growth, no view position change, no data change. */
     KT_EXPECT_EQ(ks_memobj_size((ks_handle_t)m), 2 * KS_PAGE_SIZE);
@@ -2099,6 +2165,7 @@ static void bad_pointers_readonly(void)
     uint8_t before = ((volatile uint8_t *)ro)[0];
     KT_EXPECT_EQ(ks_memobj_read((ks_handle_t)m, 100, (void *)ro, 64), KS_ERR_FAULT);
     KT_EXPECT_EQ(ks_kstat((struct ks_kstat *)ro), KS_ERR_FAULT);
+    KT_EXPECT_EQ(ks_memobj_stat((ks_handle_t)m, (struct ks_memobj_stat *)ro, 0), KS_ERR_FAULT);
     KT_EXPECT_EQ(ks_klog(KS_KLOG_READ, (void *)ro, 64), KS_ERR_FAULT);
     /* Our own code is read-only too. */
     uintptr_t code = (uintptr_t)bad_pointers_readonly & ~(uintptr_t)7;

@@ -348,6 +348,11 @@ enum ks_syscall {
                                    to the view itself) gives them to its memobj handle, so one
                                    handle per open file is enough and the memobj handle comes
                                    only when it is needed */
+    KS_SYS_MEMOBJ_STAT,         /* (m, struct ks_memobj_stat *out, flags) -> 0: its size and when
+                                   its bytes or size last changed (see struct ks_memobj_stat);
+                                   needs READ. flags KS_MEMOBJ_STAT_CLEAR (needs WRITE too):
+                                   forget that change after reading it (a file server that set
+                                   the file's time by hand); other flags: KS_ERR_INVALID */
 
     KS_SYS_COUNT
 };
@@ -477,6 +482,20 @@ _Static_assert(sizeof(struct ks_kstat) == 72, "ks_kstat layout is ABI");
 
 /* KS_SYS_KSTAT flags: after reading, start a new irq_latency_max_ns measurement. */
 #define KS_KSTAT_RESET_LATENCY  (1u << 0)
+
+/*
+ * KS_SYS_MEMOBJ_STAT's answer. changed_ns is the time (ks_clock_ns) of the
+ * last change: a write system call into it (memobj or view) that wrote a
+ * byte, a truncate (to any size, the same one too), or a store through a
+ * shared mapping of a paged memobj that made a clean page dirty. 0: none
+ * since it was made, or since KS_MEMOBJ_STAT_CLEAR. Stores through a
+ * mapping of a memobj that is not paged are not seen (nothing traps them).
+ */
+struct ks_memobj_stat {
+    uint64_t size;
+    uint64_t changed_ns;
+};
+#define KS_MEMOBJ_STAT_CLEAR    1u
 
 /* IPC path counters from KS_SYS_IPC_CONTROL. */
 struct ks_ipc_stats {

@@ -231,7 +231,10 @@ static long op_utimes(struct req *q)
     n->ctime_ns = now_ns();
     n->mtime_ns = q->in[1] == FS_TIME_NOW ? n->ctime_ns : q->in[1];
     node_attrs_changed(n);
-    return on_disk(n) ? mount_setattr(n) : 0;
+    if (on_disk(n))
+        return mount_setattr(n, 1);
+    file_times_set(n);
+    return 0;
 }
 
 static long op_chmod(struct req *q)
@@ -245,7 +248,7 @@ static long op_chmod(struct req *q)
     n->perm = (uint16_t)((q->in[1] & 07777) | PERM_SET);
     n->ctime_ns = now_ns();
     node_attrs_changed(n);
-    return on_disk(n) ? mount_setattr(n) : 0;
+    return on_disk(n) ? mount_setattr(n, 0) : 0;
 }
 
 static long op_mkdir(struct req *q)
@@ -854,6 +857,7 @@ static void seed_tree(void)
     struct node *m = node_create(etc, "motd", 4, NODE_FILE);
     if (!console_node || !m || ks_memobj_write(m->mo, 0, motd, sizeof motd - 1) < 0)
         die("out of memory building the tree");
+    file_times_set(m);          /* (made with the tree, not changed since) */
     seed_bin(bin);
     fs.seed_ns = 0;
 }

@@ -148,14 +148,18 @@ long op_lock(struct req *q);
 /* The time for mtime and ctime: CLOCK_REALTIME as musl_emu gives it, in ns. */
 uint64_t now_ns(void);
 
+/* A time since boot (ks_clock_ns, KS_SYS_MEMOBJ_STAT's changed_ns) as now_ns gives times. */
+uint64_t wall_ns(uint64_t clock_ns);
+
 /* The node with inode number ino, or NULL (removed, or never made). */
 struct node *ino_find(uint64_t ino);
 
 /*
  * Disk inode e2ino's memobj was let go (pager.c): every node naming it (one
- * per hard link) is unread again, size bytes long.
+ * per hard link) is unread again, size bytes long, and if changed_ns (the
+ * memobj's last change, KS_SYS_MEMOBJ_STAT) is not 0, modified then.
  */
-void disk_nodes_unloaded(uint32_t e2ino, uint64_t size);
+void disk_nodes_unloaded(uint32_t e2ino, uint64_t size, uint64_t changed_ns);
 
 /* Disk inode e2ino's memobj is mo now (pager.c): every node naming it holds it, so all show one size. */
 void disk_nodes_loaded(uint32_t e2ino, ks_handle_t mo);
@@ -299,8 +303,16 @@ int is_within(const struct node *d, const struct node *a);
 #define PERM_SET 0x8000u
 uint64_t node_mode(const struct node *n);
 
-/* MR1..MR6 of a STAT or FSTAT reply (struct fs_stat). */
+/*
+ * MR1..MR6 of a STAT or FSTAT reply (struct fs_stat). A file with a memobj
+ * was modified when the memobj last changed (a client's write, truncate or
+ * store: KS_SYS_MEMOBJ_STAT), if that is later than fsd last set its mtime
+ * (file_times_set); its ctime is then no earlier.
+ */
 void stat_words(const struct node *n, uint64_t out[KS_IPC_WORDS]);
+
+/* n's mtime was just set by hand (utimensat, or a copy of the boot image's file): no change before counts. */
+void file_times_set(const struct node *n);
 
 /* ---- mount.c ---- */
 
@@ -332,8 +344,12 @@ long mount_file_reserve(uint32_t ino, uint64_t off, uint64_t len);
 /* Cut disk file ino to size bytes if it is longer (blocks past it freed): 0 or -errno. */
 long mount_file_cut(uint32_t ino, uint64_t size);
 
-/* Disk file ino is size bytes long now (blocks past it freed); touch: its mtime and ctime now. 0 or -errno. */
-long mount_file_size(uint32_t ino, uint64_t size, int touch);
+/*
+ * Disk file ino is size bytes long now (blocks past it freed). changes: 0, or
+ * its memobj, whose last change (KS_SYS_MEMOBJ_STAT, read under the file
+ * system's lock) is then its mtime, and its ctime if later. 0 or -errno.
+ */
+long mount_file_size(uint32_t ino, uint64_t size, ks_handle_t changes);
 
 /* Unlinked disk file ino's last user went: give its blocks and inode back. */
 void mount_orphan_release(uint32_t ino);
@@ -366,8 +382,12 @@ long mount_rename(struct node *n, struct node *d, const char *name, size_t len, 
  */
 long mount_link(struct node *n, struct node *d, const char *name, size_t len);
 
-/* Write n's permissions and times (chmod, utimes) to its inode: 0 or -errno. */
-long mount_setattr(struct node *n);
+/*
+ * Write n's permissions and times (chmod, utimes) to its inode: 0 or -errno.
+ * times: they were set by hand (file_times_set, under the file system's lock,
+ * so that a write-back running at once on the pager thread sees one or the other).
+ */
+long mount_setattr(struct node *n, int times);
 
 /* FS_OP_STATFS for a node on the disk: MR1..MR6 of the reply (fsproto.h). 0 or -EIO. */
 long mount_statfs(uint64_t out[KS_IPC_WORDS]);

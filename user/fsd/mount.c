@@ -383,16 +383,21 @@ long mount_file_cut(uint32_t ino, uint64_t size)
     return r;
 }
 
-long mount_file_size(uint32_t ino, uint64_t size, int touch)
+long mount_file_size(uint32_t ino, uint64_t size, ks_handle_t changes)
 {
     struct ext2_inode in = { 0 };
+    struct ks_memobj_stat ms = { 0 };
     pthread_mutex_lock(&lock);
     long r = ext2_inode_get(&e2, ino, &in);
     if (r == 0 && in.size != size)
         r = ext2_truncate(&e2, &in, size);
-    if (r == 0 && touch) {
-        in.mtime = in.ctime = now_s();
-        r = ext2_inode_put(&e2, &in);
+    if (r == 0 && changes && ks_memobj_stat(changes, &ms, 0) == 0 && ms.changed_ns) {
+        uint32_t when = (uint32_t)(wall_ns(ms.changed_ns) / 1000000000ull);
+        if (in.mtime != when || in.ctime < when) {
+            in.mtime = when;
+            in.ctime = in.ctime > when ? in.ctime : when;
+            r = ext2_inode_put(&e2, &in);
+        }
     }
     pthread_mutex_unlock(&lock);
     return r;
@@ -664,16 +669,19 @@ long mount_link(struct node *n, struct node *d, const char *name, size_t len)
     return 0;
 }
 
-long mount_setattr(struct node *n)
+long mount_setattr(struct node *n, int times)
 {
     if (!e2.write)
         return -EROFS;
     struct ext2_inode in = { 0 };
     pthread_mutex_lock(&lock);
+    if (times)
+        file_times_set(n);
     long r = ext2_inode_get(&e2, n->e2ino, &in);
     if (r == 0) {
         in.mode = (uint16_t)((in.mode & EXT2_S_IFMT) | (node_mode(n) & 07777));
-        in.mtime = (uint32_t)(n->mtime_ns / 1000000000ull);
+        if (times)              /* (else the inode's: a write-back may have moved it past the node's) */
+            in.mtime = (uint32_t)(n->mtime_ns / 1000000000ull);
         in.ctime = (uint32_t)(n->ctime_ns / 1000000000ull);
         r = ext2_inode_put(&e2, &in);
     }
@@ -714,7 +722,8 @@ long mount_file_truncate(struct node *n)
     n->boot_size = 0;
     n->mtime_ns = n->ctime_ns = now_ns();
     node_attrs_changed(n);
-    return mount_file_size(n->e2ino, 0, 1);
+    long r = mount_file_size(n->e2ino, 0, 0);
+    return r < 0 ? r : mount_setattr(n, 1);
 }
 
 long mount_sync(void)

@@ -61,6 +61,8 @@ struct paged_file {
     uint32_t e2ino;             /* FROM_EXT2: the file's inode (mo is also the handle of every node
                                    naming it: disk_nodes_unloaded resets them when it goes) */
     uint8_t orphan;             /* FROM_EXT2: unlinked while open: its inode goes when the memobj does */
+    uint64_t changed_written;   /* FROM_EXT2: the memobj's change time (KS_SYS_MEMOBJ_STAT) its inode
+                                   was last given, so that a flush reads the inode only for news */
 };
 
 /*
@@ -301,10 +303,12 @@ static void pager_start(void)
  */
 static void disk_slot_free(uint32_t i)
 {
-    long size = ks_memobj_size(files[i].mo);
+    struct ks_memobj_stat ms;
+    if (ks_memobj_stat(files[i].mo, &ms, 0) < 0)
+        ms = (struct ks_memobj_stat){ 0 };
     ks_handle_close(files[i].mo);
     if (!files[i].orphan)
-        disk_nodes_unloaded(files[i].e2ino, size > 0 ? (uint64_t)size : 0);  /* (its inode's size now) */
+        disk_nodes_unloaded(files[i].e2ino, ms.size, ms.changed_ns);    /* (its inode's size and mtime now) */
     files[i] = (struct paged_file){ 0 };
     disk_files--;   /* (the owed pages of slot i go too) */
     for (unsigned k = 0; k < nowed;)
@@ -317,29 +321,34 @@ static void disk_slot_free(uint32_t i)
 /*
  * Write disk file slot i's changes to its inode (slots_lock held): the size
  * first (a shrink frees blocks; a truncation since the last flush is applied
- * even if the file grew again, KS_SYS_PAGER_LOW_SIZE), then each dirty page,
- * its blocks taken before it is cleaned: a page the file system has no room
- * for (the disk full) stays dirty for the next try. 0 or -errno.
+ * even if the file grew again, KS_SYS_PAGER_LOW_SIZE) and, if the memobj
+ * changed since the last flush, the mtime; then each dirty page, its blocks
+ * taken before it is cleaned: a page the file system has no room for (the
+ * disk full) stays dirty for the next try. 0 or -errno.
  */
 static long disk_slot_flush(uint32_t i)
 {
     static uint8_t page[KS_PAGE_SIZE];
-    const struct paged_file *f = &files[i];
-    long size = ks_memobj_size(f->mo), low = ks_pager_low_size(f->mo);
-    if (size < 0 || low < 0)
+    struct paged_file *f = &files[i];
+    struct ks_memobj_stat ms;
+    long low = ks_pager_low_size(f->mo);
+    if (ks_memobj_stat(f->mo, &ms, 0) < 0 || low < 0)
         return -EIO;
-    long err = low < size ? mount_file_size(f->e2ino, (uint64_t)low, 0) : 0;   /* cut, then grown again */
+    uint64_t size = ms.size;
+    int news = ms.changed_ns != f->changed_written;
+    long err = (uint64_t)low < size ? mount_file_size(f->e2ino, (uint64_t)low, 0) : 0; /* cut, then grown again */
     if (err == 0)
-        err = mount_file_size(f->e2ino, (uint64_t)size, 0);
-    uint64_t npages = ((uint64_t)size + KS_PAGE_SIZE - 1) / KS_PAGE_SIZE;
-    int wrote = 0;
+        err = mount_file_size(f->e2ino, size, news ? f->mo : 0);    /* mtime: when it last changed */
+    if (err == 0)
+        f->changed_written = ms.changed_ns;
+    uint64_t npages = (size + KS_PAGE_SIZE - 1) / KS_PAGE_SIZE;
     for (uint64_t base = 0; base < npages; base += 256) {
         uint64_t bits[4], n = npages - base < 256 ? npages - base : 256;
         if (ks_pager_dirty(f->mo, base, n, bits) <= 0)
             continue;
         for (uint64_t k = 0; k < n; k++) {
             uint64_t off = (base + k) * KS_PAGE_SIZE;
-            uint64_t len = (uint64_t)size - off < KS_PAGE_SIZE ? (uint64_t)size - off : KS_PAGE_SIZE;
+            uint64_t len = size - off < KS_PAGE_SIZE ? size - off : KS_PAGE_SIZE;
             if (!(bits[k / 64] >> (k % 64) & 1))
                 continue;
             long r = mount_file_reserve(f->e2ino, off, len);   /* the blocks first: the page stays */
@@ -351,11 +360,8 @@ static long disk_slot_flush(uint32_t i)
                 continue;
             if (mount_file_write(f->e2ino, off, page, len) != (int64_t)len)
                 err = -EIO;     /* (the disk's memobj refused: the page is clean, its bytes lost) */
-            wrote = 1;
         }
     }
-    if (wrote)
-        mount_file_size(f->e2ino, (uint64_t)size, 1);      /* mtime and ctime: now */
     return err;
 }
 
@@ -423,7 +429,7 @@ static long page_file(struct node *n, enum source src)
         ks_handle_close((ks_handle_t)mo);
         return mine == KS_ERR_NO_HANDLES ? -ENFILE : -ENOMEM;
     }
-    files[slot] = (struct paged_file){ (ks_handle_t)mine, n->boot_off, n->boot_size, (uint8_t)src, n->e2ino, 0 };
+    files[slot] = (struct paged_file){ (ks_handle_t)mine, n->boot_off, n->boot_size, (uint8_t)src, n->e2ino, 0, 0 };
     if (slot == nfiles)
         __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);
     disk_files += src == FROM_EXT2;
@@ -537,7 +543,7 @@ long disk_attach(struct node *dev, ks_handle_t port)
     n->mo = (ks_handle_t)mo;
     disk_port = port;
     disk_file = n;
-    files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, FROM_DRIVER, 0, 0 };
+    files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, FROM_DRIVER, 0, 0, 0 };
     disk_slot = slot;
     written = calloc((size / KS_PAGE_SIZE + 1 + 255) / 256 * 4, sizeof *written);   /* (whole groups of 256) */
     if (slot == nfiles)

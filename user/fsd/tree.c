@@ -9,11 +9,16 @@
 struct fs_state fs;
 struct node *console_node;
 
+uint64_t wall_ns(uint64_t clock_ns)
+{
+    return clock_ns + MUSL_EMU_REALTIME_BASE_NS;
+}
+
 uint64_t now_ns(void)
 {
     if (fs.seed_ns)
         return fs.seed_ns;      /* the boot tree: every node made at one instant, one call */
-    return (uint64_t)ks_clock_ns() + MUSL_EMU_REALTIME_BASE_NS;
+    return wall_ns((uint64_t)ks_clock_ns());
 }
 
 struct node *ino_find(uint64_t ino)
@@ -24,13 +29,18 @@ struct node *ino_find(uint64_t ino)
     return NULL;
 }
 
-void disk_nodes_unloaded(uint32_t e2ino, uint64_t size)
+void disk_nodes_unloaded(uint32_t e2ino, uint64_t size, uint64_t changed_ns)
 {
     for (struct node *n = fs.ino_hash[e2ino % INO_BUCKETS]; n; n = n->hash_next)
         if (n->ino == e2ino && n->e2ino == e2ino && n->type == NODE_FILE) {
             n->mo = 0;
             n->lazy = LAZY_DISK;
             n->boot_size = size;
+            if (changed_ns) {
+                n->mtime_ns = wall_ns(changed_ns);
+                if (n->mtime_ns > n->ctime_ns)
+                    n->ctime_ns = n->mtime_ns;
+            }
         }
 }
 
@@ -387,6 +397,7 @@ long file_load(struct node *n)
     }
     n->mo = (ks_handle_t)mo;
     n->lazy = 0;
+    file_times_set(n);          /* (the copy is not a change: the image's time stands) */
     return 0;
 }
 
@@ -599,16 +610,38 @@ __attribute__((always_inline)) inline uint64_t node_mode(const struct node *n)
                    n->type == NODE_CONSOLE ? 0620 : 0666);
 }
 
-/* MR1..MR6 of a STAT or FSTAT reply (struct fs_stat). */
+void file_times_set(const struct node *n)
+{
+    struct ks_memobj_stat ms;
+    if (n->type == NODE_FILE && !n->lazy && n->mo)
+        ks_memobj_stat(n->mo, &ms, KS_MEMOBJ_STAT_CLEAR);
+}
+
+/* A file with a memobj: its size and times as stat_words says. */
+static void loaded_file_stat(const struct node *n, struct fs_stat *s)
+{
+    struct ks_memobj_stat ms;
+    if (ks_memobj_stat(n->mo, &ms, 0) < 0)
+        ms = (struct ks_memobj_stat){ 0 };
+    s->size = ms.size;
+    if (ms.changed_ns) {
+        s->mtime_ns = wall_ns(ms.changed_ns);
+        if (s->mtime_ns > s->ctime_ns)
+            s->ctime_ns = s->mtime_ns;
+    }
+}
+
 void stat_words(const struct node *n, uint64_t out[KS_IPC_WORDS])
 {
     struct fs_stat *s = (struct fs_stat *)&out[1];
     s->ino = n->ino;
     s->mode = node_mode(n);
-    s->size = n->type == NODE_FILE ? file_size(n) : n->type == NODE_DIR ? 4096 :
+    s->size = n->type == NODE_FILE ? n->boot_size : n->type == NODE_DIR ? 4096 :
               n->type == NODE_SYMLINK ? n->targetlen : 0;
     s->nlink = n->type == NODE_DIR ? 2 + n->nsubdirs : 1u + n->links_more;
     s->mtime_ns = n->mtime_ns;
     s->ctime_ns = n->ctime_ns;
+    if (n->type == NODE_FILE && !n->lazy)
+        loaded_file_stat(n, s);
 }
 

@@ -227,6 +227,11 @@ static inline long ks_memobj_write(ks_handle_t m, uint64_t off, const void *buf,
 }
 static inline long ks_memobj_truncate(ks_handle_t m, uint64_t size) { return KS2(KS_SYS_MEMOBJ_TRUNCATE, m, size); }
 static inline long ks_memobj_size(ks_handle_t m) { return KS1(KS_SYS_MEMOBJ_SIZE, m); }
+/* Its size and when it last changed (struct ks_memobj_stat); flags KS_MEMOBJ_STAT_CLEAR forgets that. */
+static inline long ks_memobj_stat(ks_handle_t m, struct ks_memobj_stat *out, uint32_t flags)
+{
+    return KS3(KS_SYS_MEMOBJ_STAT, m, out, flags);
+}
 
 static inline long ks_vm_map(ks_handle_t proc, ks_handle_t m, uint64_t off, uintptr_t addr, size_t len,
                              uint32_t flags)
