@@ -331,6 +331,7 @@ static __attribute__((noinline)) long other_call(long n, long a, long b, long c,
     case SYS_mmap: return sys_mmap((uintptr_t)a, (size_t)b, c, d, e, f);
     case SYS_munmap: return sys_munmap((uintptr_t)a, (size_t)b);
     case SYS_mprotect: return sys_mprotect((uintptr_t)a, (size_t)b, c);
+    case SYS_msync: return sys_msync((uintptr_t)a, (size_t)b, c);
     case SYS_madvise: return 0;         /* advice only: MADV_FREE and friends may be ignored */
     case SYS_mremap: return -ENOMEM;    /* mappings never move or grow in place; musl's realloc
                                            then allocates, copies and frees, as Linux allows */

@@ -508,6 +508,17 @@ long sys_vm_protect(sysarg_t proc, sysarg_t addr, sysarg_t len, sysarg_t prot)
     return r;
 }
 
+long sys_vm_sync(sysarg_t proc, sysarg_t addr, sysarg_t len)
+{
+    struct process *p;
+    long r = with_vm(proc, &p);
+    if (r)
+        return r;
+    r = vm_sync(p->vm, addr, len);
+    object_put(&p->obj);
+    return r;
+}
+
 long sys_view_create(sysarg_t m, sysarg_t rights)
 {
     if (rights & ~(uint64_t)VIEW_RIGHTS)

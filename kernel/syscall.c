@@ -32,6 +32,7 @@ long sys_memobj_write(sysarg_t m, sysarg_t off, sysarg_t buf, sysarg_t len);
 long sys_memobj_truncate(sysarg_t m, sysarg_t size);
 long sys_memobj_size(sysarg_t m);
 long sys_memobj_stat(sysarg_t m, sysarg_t out, sysarg_t flags);
+long sys_vm_sync(sysarg_t proc, sysarg_t addr, sysarg_t len);
 long sys_vm_map(sysarg_t proc, sysarg_t m, sysarg_t off, sysarg_t addr, sysarg_t len, sysarg_t flags);
 long sys_vm_unmap(sysarg_t proc, sysarg_t addr, sysarg_t len);
 long sys_vm_protect(sysarg_t proc, sysarg_t addr, sysarg_t len, sysarg_t prot);
@@ -128,6 +129,7 @@ const syscall_fn syscall_table[KS_SYS_COUNT] = {
     ENTRY(KS_SYS_VIEW_SEEK, sys_view_seek),
     ENTRY(KS_SYS_VIEW_MEMOBJ, sys_view_memobj),
     ENTRY(KS_SYS_MEMOBJ_STAT, sys_memobj_stat),
+    ENTRY(KS_SYS_VM_SYNC, sys_vm_sync),
     ENTRY(KS_SYS_CLOCK_NS, sys_clock_ns),
     ENTRY(KS_SYS_KSTAT, sys_kstat),
     ENTRY(KS_SYS_IPC_LISTENER_CREATE, sys_ipc_listener_create),

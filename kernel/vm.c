@@ -336,6 +336,25 @@ long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot
     return each_area_in(vs, addr, end, protect_area, &prot);
 }
 
+long vm_sync(struct vm_space *vs, uintptr_t addr, uint64_t len)
+{
+    uintptr_t end;
+    long r = check_range(addr, len, &end);
+    for (uintptr_t at = addr; r == 0 && at < end;) {
+        struct vm_area *a = area_at(vs, at);
+        if (!a)
+            return KS_ERR_RANGE;
+        at = a->end;
+    }
+    for (uintptr_t at = addr; r == 0 && at < end;) {
+        struct vm_area *a = area_at(vs, at);
+        if (a->flags == KS_MAP_SHARED && (a->prot & KS_PROT_WRITE) && !a->mo->device)
+            memobj_note_change(a->mo);
+        at = a->end;
+    }
+    return r;
+}
+
 /* Map a private copy of `src` (NULL: zeros) at va, writable. */
 static long map_private_copy(struct vm_area *a, arch_pte_t *slot, uintptr_t va, const void *src)
 {

@@ -78,6 +78,13 @@ long vm_unmap(struct vm_space *vs, uintptr_t addr, uint64_t len);
 /* Set the protection of the range (which must be fully mapped); KS_ERR_ACCESS beyond max_prot. */
 long vm_protect(struct vm_space *vs, uintptr_t addr, uint64_t len, uint32_t prot);
 
+/*
+ * msync's part (KS_SYS_VM_SYNC): the memobjs mapped shared and writable in
+ * the range (which must be fully mapped: else KS_ERR_RANGE, nothing done)
+ * have changed now (memobj_note_change). 0 or KS_ERR_INVALID/RANGE.
+ */
+long vm_sync(struct vm_space *vs, uintptr_t addr, uint64_t len);
+
 /* Resolve a fault at addr for `access`: 0 if the access may now be retried, else an error. */
 long vm_fault(struct vm_space *vs, uintptr_t addr, int access);
 

@@ -456,6 +456,13 @@ long sys_munmap(uintptr_t addr, size_t len);
 
 long sys_mprotect(uintptr_t addr, size_t len, long prot);
 
+/*
+ * msync: 0, -EINVAL (addr not page-aligned, unknown flags, MS_ASYNC with
+ * MS_SYNC) or -ENOMEM (part of the range not mapped). Every file mapped
+ * shared and writable there has changed now; MS_SYNC writes the disk back.
+ */
+long sys_msync(uintptr_t addr, size_t len, long flags);
+
 /* ---- time.c ---- */
 
 long sys_clock_gettime(long clk, struct timespec *ts);

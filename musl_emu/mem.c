@@ -95,6 +95,24 @@ long sys_munmap(uintptr_t addr, size_t len)
     return ret_or_err(ks_vm_unmap(KS_PROCESS_SELF, addr, PAGE_UP(len)));
 }
 
+/*
+ * msync: a file's memobj is the file, so its bytes need no copying back; a
+ * store through a shared writable mapping of it dates the file's change here
+ * (KS_SYS_VM_SYNC), and MS_SYNC also writes the disk's files back, as fsync.
+ */
+long sys_msync(uintptr_t addr, size_t len, long flags)
+{
+    if ((addr & (KS_PAGE_SIZE - 1)) || (flags & ~(long)(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
+        ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+    long r = ks_vm_sync(KS_PROCESS_SELF, addr, PAGE_UP(len));
+    if (r < 0)
+        return r == KS_ERR_RANGE || r == KS_ERR_INVALID ? -ENOMEM : ret_or_err(r);
+    return (flags & MS_SYNC) ? fs_sync() : 0;
+}
+
 long sys_mprotect(uintptr_t addr, size_t len, long prot)
 {
     if (addr & (KS_PAGE_SIZE - 1))

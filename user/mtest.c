@@ -2484,6 +2484,37 @@ static void files_mtime_follows_writes(void)
     CHECK_OK(unlink("/tmp/mt2"));
 }
 
+/*
+ * msync: a store through a shared mapping of a file in memory dates the
+ * file's change only there; its errors are Linux's.
+ */
+static void files_msync(void)
+{
+    struct timespec set[2] = { { 0, UTIME_OMIT }, { 1000000000, 0 } }, t0;
+    struct stat st;
+    int fd = open("/tmp/ms", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    CHECK_OK(ftruncate(fd, 8192));
+    CHECK_OK(futimens(fd, set));
+    char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    REQUIRE(m != MAP_FAILED);
+    m[4096] = 's';
+    CHECK(fstat(fd, &st) == 0 && st.st_mtime == 1000000000);     /* not seen yet */
+    clock_gettime(CLOCK_REALTIME, &t0);
+    CHECK_OK(msync(m + 4096, 1, MS_ASYNC));
+    CHECK(fstat(fd, &st) == 0 && ts_not_before(st.st_mtim, t0));
+    CHECK_OK(msync(m, 8192, MS_SYNC | MS_INVALIDATE));
+    CHECK_OK(msync(m, 0, MS_SYNC));
+    CHECK_ERR(msync(m + 1, 4096, MS_SYNC), EINVAL);
+    CHECK_ERR(msync(m, 4096, MS_SYNC | MS_ASYNC), EINVAL);
+    CHECK_ERR(msync(m, 4096, 8), EINVAL);
+    munmap(m + 4096, 4096);
+    CHECK_ERR(msync(m, 8192, MS_ASYNC), ENOMEM);
+    munmap(m, 4096);
+    close(fd);
+    CHECK_OK(unlink("/tmp/ms"));
+}
+
 /* ---- ids, umask, limits, CPUs ---- */
 
 static void proc_ids_umask_limits(void)
@@ -3849,6 +3880,7 @@ static const struct mcase cases[] = {
     { "files.pread_pwrite", files_pread_pwrite },
     { "files.times_and_statfs", files_times_and_statfs },
     { "files.mtime_follows_writes", files_mtime_follows_writes },
+    { "files.msync", files_msync },
     { "files.boot_image_paged", files_boot_image_paged },
     { "cwd.chdir_getcwd", cwd_chdir_getcwd },
     { "proc.ids_umask_limits", proc_ids_umask_limits },

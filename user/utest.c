@@ -1891,7 +1891,56 @@ static void vm_write_only_handle(void)
     EXPECT_SAME_KSTAT(&k);
 }
 
+/* When m last changed (KS_SYS_MEMOBJ_STAT), 0 for never. */
+static uint64_t changed_at(long m)
+{
+    struct ks_memobj_stat st = { 0, 0 };
+    ks_memobj_stat((ks_handle_t)m, &st, 0);
+    return st.changed_ns;
+}
+
+/*
+ * KS_SYS_VM_SYNC: the memobjs mapped shared and writable in the range have
+ * changed now; a read-only or private mapping's do not; a range not wholly
+ * mapped changes nothing and says so.
+ */
+static void vm_sync(void)
+{
+    struct ks_kstat k = kstat_now();
+    long rw = ks_memobj_create(2 * KS_PAGE_SIZE), ro = ks_memobj_create(KS_PAGE_SIZE);
+    long priv = ks_memobj_create(KS_PAGE_SIZE);
+    KT_ASSERT(rw > 0 && ro > 0 && priv > 0);
+    long a = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)rw, 0, 0, 2 * KS_PAGE_SIZE,
+                       KS_PROT_READ | KS_PROT_WRITE | KS_MAP_SHARED);
+    long b = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)ro, 0, (uintptr_t)a + 2 * KS_PAGE_SIZE, KS_PAGE_SIZE,
+                       KS_PROT_READ | KS_MAP_SHARED | KS_MAP_FIXED);
+    long c = ks_vm_map(KS_PROCESS_SELF, (ks_handle_t)priv, 0, (uintptr_t)a + 3 * KS_PAGE_SIZE, KS_PAGE_SIZE,
+                       KS_PROT_READ | KS_PROT_WRITE | KS_MAP_PRIVATE | KS_MAP_FIXED);
+    KT_ASSERT(a > 0 && b == a + 2 * KS_PAGE_SIZE && c == a + 3 * KS_PAGE_SIZE);
+    ((volatile char *)a)[5] = 1;                /* a store: nothing traps it */
+    ((volatile char *)c)[5] = 1;
+    KT_EXPECT_EQ(changed_at(rw), 0);
+    /* Not all mapped (the page past c): nothing changes. Bad ranges. */
+    KT_EXPECT_EQ(ks_vm_sync(KS_PROCESS_SELF, (uintptr_t)a, 5 * KS_PAGE_SIZE), KS_ERR_RANGE);
+    KT_EXPECT_EQ(changed_at(rw), 0);
+    KT_EXPECT_EQ(ks_vm_sync(KS_PROCESS_SELF, (uintptr_t)a + 1, KS_PAGE_SIZE), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_vm_sync(KS_PROCESS_SELF, (uintptr_t)a, 0), KS_ERR_INVALID);
+    KT_EXPECT_EQ(ks_vm_sync(KS_PROCESS_SELF, KERNEL_ADDR, KS_PAGE_SIZE), KS_ERR_RANGE);
+    KT_EXPECT_EQ(ks_vm_sync((ks_handle_t)rw, (uintptr_t)a, KS_PAGE_SIZE), KS_ERR_WRONG_TYPE);
+    uint64_t t0 = (uint64_t)ks_clock_ns();
+    KT_EXPECT_EQ(ks_vm_sync(KS_PROCESS_SELF, (uintptr_t)a + KS_PAGE_SIZE, 3 * KS_PAGE_SIZE - 1), 0);
+    KT_EXPECT(changed_at(rw) >= t0);            /* a part of its mapping is enough */
+    KT_EXPECT_EQ(changed_at(ro), 0);
+    KT_EXPECT_EQ(changed_at(priv), 0);
+    KT_EXPECT_EQ(ks_vm_unmap(KS_PROCESS_SELF, (uintptr_t)a, 4 * KS_PAGE_SIZE), 0);
+    ks_handle_close((ks_handle_t)rw);
+    ks_handle_close((ks_handle_t)ro);
+    ks_handle_close((ks_handle_t)priv);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 static const struct ktest_case vm_cases[] = {
+    { "sync", vm_sync },
     { "write_only_handle", vm_write_only_handle },
     { "shared", vm_shared },
     { "private", vm_private },

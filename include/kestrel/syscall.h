@@ -353,6 +353,12 @@ enum ks_syscall {
                                    needs READ. flags KS_MEMOBJ_STAT_CLEAR (needs WRITE too):
                                    forget that change after reading it (a file server that set
                                    the file's time by hand); other flags: KS_ERR_INVALID */
+    KS_SYS_VM_SYNC,             /* (proc, addr, len) -> 0: every memobj mapped shared and writable
+                                   in the range has changed now (its KS_SYS_MEMOBJ_STAT time;
+                                   msync: stores through a mapping are not seen otherwise).
+                                   addr page-aligned, len > 0 (else KS_ERR_INVALID); all of it
+                                   mapped (else KS_ERR_RANGE, and nothing changes); proc as
+                                   KS_SYS_VM_PROTECT's */
 
     KS_SYS_COUNT
 };

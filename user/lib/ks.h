@@ -239,6 +239,11 @@ static inline long ks_vm_map(ks_handle_t proc, ks_handle_t m, uint64_t off, uint
     return KS6(KS_SYS_VM_MAP, proc, m, off, addr, len, flags);
 }
 static inline long ks_vm_unmap(ks_handle_t proc, uintptr_t addr, size_t len) { return KS3(KS_SYS_VM_UNMAP, proc, addr, len); }
+/* The memobjs mapped shared and writable in [addr, addr + len) have changed now (msync). */
+static inline long ks_vm_sync(ks_handle_t proc, uintptr_t addr, size_t len)
+{
+    return KS3(KS_SYS_VM_SYNC, proc, addr, len);
+}
 static inline long ks_vm_protect(ks_handle_t proc, uintptr_t addr, size_t len, uint32_t prot)
 {
     return KS4(KS_SYS_VM_PROTECT, proc, addr, len, prot);
