@@ -117,7 +117,11 @@ long sys_mprotect(uintptr_t addr, size_t len, long prot)
 {
     if (addr & (KS_PAGE_SIZE - 1))
         return -EINVAL;
+    if (len == 0)
+        return 0;               /* (as Linux: nothing to change) */
     long r = ks_vm_protect(KS_PROCESS_SELF, addr, PAGE_UP(len), ks_prot(prot));
+    if (r == KS_ERR_RANGE || (r == KS_ERR_INVALID && PAGE_UP(len) == 0))
+        return -ENOMEM;         /* not all mapped, or past the address space: Linux's error */
     return r == KS_ERR_ACCESS ? -EACCES : ret_or_err(r);
 }
 

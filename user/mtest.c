@@ -1255,7 +1255,12 @@ static void mmap_mprotect_readonly(void)
     CHECK_EQ(p[PAGE], 0x5a);
     /* (musl's mprotect rounds the address down; the system call itself must refuse.) */
     CHECK_ERR(syscall(SYS_mprotect, p + 1, PAGE, PROT_READ), EINVAL);
-    CHECK_EQ(munmap(p, 2 * PAGE), 0);
+    CHECK_EQ(mprotect(p, 0, PROT_NONE), 0);     /* Linux's answers: nothing to do, */
+    CHECK_ERR(mprotect(p, SIZE_MAX - PAGE, PROT_READ), ENOMEM); /* past the address space, */
+    CHECK_EQ(munmap(p + PAGE, PAGE), 0);
+    CHECK_ERR(mprotect(p, 2 * PAGE, PROT_READ), ENOMEM);        /* a hole (nothing changed) */
+    p[0] = 0x11;
+    CHECK_EQ(munmap(p, PAGE), 0);
 }
 
 static void mmap_file_shared(void)
