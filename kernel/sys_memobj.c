@@ -389,10 +389,11 @@ static __attribute__((noinline)) long memobj_stat_slow(sysarg_t m, sysarg_t out,
     long r = with_memobj(m, flags ? KS_RIGHT_READ | KS_RIGHT_WRITE : KS_RIGHT_READ, &mo);
     if (r)
         return r;
+    uint64_t changed = mo->changed;
     struct ks_memobj_stat st = memobj_stat_of(mo);
     r = copy_to_user(out, &st, sizeof st);
-    if (r == 0 && flags)
-        mo->changed = 0;
+    if (r == 0 && flags && mo->changed == changed)
+        mo->changed = 0;        /* (a change made while the copy waited for a page stays) */
     object_put(&mo->obj);
     return r;
 }

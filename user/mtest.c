@@ -3599,6 +3599,10 @@ static void ext2w_mtimes(void)
     }
     CHECK(fstat(fd, &st) == 0 && st.st_mtime > 1000000000);
     close(fd);
+    CHECK_OK(mkdir("/w/ut1", 0755));            /* for ext2r.mtimes: one file, two names */
+    CHECK_OK(mkdir("/w/ut2", 0755));
+    CHECK_OK(w_write("/w/ut1/a", 8, 100));
+    CHECK_OK(link("/w/ut1/a", "/w/ut2/b"));
 }
 
 /* statfs and fstatfs: the disk's counts for what is on it (as e2fsprogs keeps them), memory's else. */
@@ -3802,6 +3806,19 @@ static void ext2r_mtimes(void)
     close(fd);
     CHECK(stat("/w/mt-late", &st) == 0 && st.st_mtime >= t0 && st.st_mtime <= t1);   /* not the sync's */
     CHECK(stat("/w/mt-map", &st) == 0 && st.st_mtime > 1000000000);
+    /*
+     * A name found only after the one open was removed: a time set through it
+     * is the file's, not the earlier write's, once the file is let go.
+     */
+    struct timespec set[2] = { { 0, UTIME_OMIT }, { 1000000000, 0 } };
+    fd = open("/w/ut1/a", O_RDWR);
+    REQUIRE(fd >= 0);
+    CHECK_EQ(pwrite(fd, "late", 4, 0), 4);
+    CHECK_OK(unlink("/w/ut1/a"));
+    CHECK_OK(utimensat(AT_FDCWD, "/w/ut2/b", set, 0));
+    close(fd);
+    sync();                                     /* written back, and let go */
+    CHECK(stat("/w/ut2/b", &st) == 0 && st.st_mtime == 1000000000 && st.st_size == 100);
 }
 
 static const struct mcase ext2w_cases[] = {

@@ -492,10 +492,11 @@ _Static_assert(sizeof(struct ks_kstat) == 72, "ks_kstat layout is ABI");
 /*
  * KS_SYS_MEMOBJ_STAT's answer. changed_ns is the time (ks_clock_ns) of the
  * last change: a write system call into it (memobj or view) that wrote a
- * byte, a truncate (to any size, the same one too), or a store through a
- * shared mapping of a paged memobj that made a clean page dirty. 0: none
- * since it was made, or since KS_MEMOBJ_STAT_CLEAR. Stores through a
- * mapping of a memobj that is not paged are not seen (nothing traps them).
+ * byte, a truncate (to any size, the same one too), a store through a
+ * shared mapping of a paged memobj that faults (the first since the page
+ * was mapped or written back), or KS_SYS_VM_SYNC over a shared writable
+ * mapping of it. 0: none since it was made, or since KS_MEMOBJ_STAT_CLEAR.
+ * Other stores through a mapping are not seen (nothing traps them).
  */
 struct ks_memobj_stat {
     uint64_t size;

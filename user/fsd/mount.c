@@ -675,8 +675,6 @@ long mount_setattr(struct node *n, int times)
         return -EROFS;
     struct ext2_inode in = { 0 };
     pthread_mutex_lock(&lock);
-    if (times)
-        file_times_set(n);
     long r = ext2_inode_get(&e2, n->e2ino, &in);
     if (r == 0) {
         in.mode = (uint16_t)((in.mode & EXT2_S_IFMT) | (node_mode(n) & 07777));
@@ -685,6 +683,8 @@ long mount_setattr(struct node *n, int times)
         in.ctime = (uint32_t)(n->ctime_ns / 1000000000ull);
         r = ext2_inode_put(&e2, &in);
     }
+    if (r == 0 && times)
+        file_times_set(n);      /* (under the lock, as a write-back's reading of it) */
     pthread_mutex_unlock(&lock);
     return r;
 }
