@@ -3662,6 +3662,7 @@ static void ext2r_hard_link_found_later(void)
     CHECK_OK(unlink("/w/hl/one"));
     CHECK_OK(unlink("/w/hl2/two"));
     CHECK_OK(unlink("/w/hl3/three"));
+    CHECK(stat("/w/hl4/four", &b) == 0 && b.st_size == 20004);   /* read now: the open file's size */
     g = open("/w/hl4/four", O_WRONLY | O_TRUNC);
     CHECK(g >= 0);
     CHECK(fstat(fd, &b) == 0 && b.st_size == 0);

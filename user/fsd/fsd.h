@@ -263,6 +263,16 @@ int pager_disk_inode_orphaned(uint32_t ino);
 int pager_disk_inode_has(uint32_t ino);
 
 /*
+ * A name of disk inode ino was removed and it keeps others (mount.c): if its
+ * memobj is open, a name fsd reads from the disk later must take it
+ * (pager_disk_hidden), since no name fsd shows can give it any more.
+ */
+void pager_disk_name_removed(uint32_t ino);
+
+/* Disk inode ino's open memobj if a name of it was removed meanwhile (pager_disk_name_removed), else 0. */
+ks_handle_t pager_disk_hidden(uint32_t ino);
+
+/*
  * Write every disk file's changes (dirty pages, size) to its inode, and let
  * go the memobjs of unlinked files nobody holds any more: 0 or -errno (the
  * last failure). The blocks are in the disk's memobj then: disk_sync writes

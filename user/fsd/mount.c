@@ -305,6 +305,9 @@ static struct node *entry_node(struct node *d, const struct ext2_dirent *e, long
     }
     if (n->links_more)
         disk_node_join(n);      /* a hard link whose other name fsd shows already */
+    ks_handle_t live;
+    if (type == NODE_FILE && n->lazy && (live = pager_disk_hidden(e->ino)))
+        disk_nodes_loaded(e->ino, live);    /* open through a name since removed: its size and bytes */
     return n;
 }
 
@@ -559,9 +562,12 @@ static long unlink_record(struct node *n, int free_now, int *freed)
 static void forget(struct node *n, long left, int freed)
 {
     uint32_t ino = n->e2ino;
+    int file = n->type == NODE_FILE;
     node_remove(n);                     /* (its memobj, if any, stays its clients': the pager's slot has it) */
     if (left > 0)
         disk_nodes_links(ino, (uint32_t)left);     /* its other names say one link fewer */
+    if (left > 0 && file)
+        pager_disk_name_removed(ino);   /* (names not read yet must find its memobj) */
     if (left == 0 && !freed && !pager_disk_inode_orphaned(ino))
         mount_orphan_release(ino);      /* no link and nobody has it open: it goes now */
 }

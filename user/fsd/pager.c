@@ -63,6 +63,8 @@ struct paged_file {
     uint8_t orphan;             /* FROM_EXT2: unlinked while open: its inode goes when the memobj does */
     uint64_t changed_written;   /* FROM_EXT2: the memobj's change time (KS_SYS_MEMOBJ_STAT) its inode
                                    was last given, so that a flush reads the inode only for news */
+    uint8_t hidden;             /* FROM_EXT2: a name was removed while the inode kept others, which
+                                   fsd may show only later (pager_disk_hidden); counted in hidden_slots */
 };
 
 /*
@@ -75,6 +77,7 @@ struct paged_file {
 #define DISK_KEPT 32
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t disk_files;     /* FROM_EXT2 slots in use */
+static uint32_t hidden_slots;   /* of them, those marked hidden (read without the lock: 0 is the rule) */
 
 static ks_handle_t disk_port;  /* the block driver's client port (KS_HANDLE_NONE: no disk) */
 static uint32_t disk_slot;
@@ -309,6 +312,8 @@ static void disk_slot_free(uint32_t i)
     ks_handle_close(files[i].mo);
     if (!files[i].orphan)
         disk_nodes_unloaded(files[i].e2ino, ms.size, ms.changed_ns);    /* (its inode's size and mtime now) */
+    if (files[i].hidden)
+        __atomic_fetch_sub(&hidden_slots, 1, __ATOMIC_RELAXED);
     files[i] = (struct paged_file){ 0 };
     disk_files--;   /* (the owed pages of slot i go too) */
     for (unsigned k = 0; k < nowed;)
@@ -429,7 +434,7 @@ static long page_file(struct node *n, enum source src)
         ks_handle_close((ks_handle_t)mo);
         return mine == KS_ERR_NO_HANDLES ? -ENFILE : -ENOMEM;
     }
-    files[slot] = (struct paged_file){ (ks_handle_t)mine, n->boot_off, n->boot_size, (uint8_t)src, n->e2ino, 0, 0 };
+    files[slot] = (struct paged_file){ (ks_handle_t)mine, n->boot_off, n->boot_size, (uint8_t)src, n->e2ino, 0, 0, 0 };
     if (slot == nfiles)
         __atomic_store_n(&nfiles, slot + 1, __ATOMIC_RELEASE);
     disk_files += src == FROM_EXT2;
@@ -476,6 +481,31 @@ int pager_disk_inode_has(uint32_t ino)
         has = files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino;
     pthread_mutex_unlock(&slots_lock);
     return has;
+}
+
+void pager_disk_name_removed(uint32_t ino)
+{
+    pthread_mutex_lock(&slots_lock);
+    for (uint32_t i = 0; i < nfiles; i++)
+        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino && !files[i].orphan &&
+            !files[i].hidden) {
+            files[i].hidden = 1;
+            __atomic_fetch_add(&hidden_slots, 1, __ATOMIC_RELAXED);
+        }
+    pthread_mutex_unlock(&slots_lock);
+}
+
+ks_handle_t pager_disk_hidden(uint32_t ino)
+{
+    ks_handle_t mo = 0;
+    if (!__atomic_load_n(&hidden_slots, __ATOMIC_RELAXED))
+        return 0;               /* (the common case: a directory's thousand names pay one load) */
+    pthread_mutex_lock(&slots_lock);
+    for (uint32_t i = 0; i < nfiles && !mo; i++)
+        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino && !files[i].orphan)
+            mo = files[i].mo;
+    pthread_mutex_unlock(&slots_lock);
+    return mo;
 }
 
 int pager_disk_inode_orphaned(uint32_t ino)
@@ -543,7 +573,7 @@ long disk_attach(struct node *dev, ks_handle_t port)
     n->mo = (ks_handle_t)mo;
     disk_port = port;
     disk_file = n;
-    files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, FROM_DRIVER, 0, 0, 0 };
+    files[slot] = (struct paged_file){ (ks_handle_t)mine, 0, size, FROM_DRIVER, 0, 0, 0, 0 };
     disk_slot = slot;
     written = calloc((size / KS_PAGE_SIZE + 1 + 255) / 256 * 4, sizeof *written);   /* (whole groups of 256) */
     if (slot == nfiles)
