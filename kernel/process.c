@@ -72,7 +72,8 @@ long process_wait_flags(struct process *p, uint32_t flags, uint64_t *status)
         if (p->stop_report & flags) {
             *status = p->stop_report == KS_WAIT_STOPPED ? KS_STATUS_STOPPED | p->stop_signal
                                                         : KS_STATUS_CONTINUED;
-            p->stop_report = 0;
+            if (!(flags & KS_WAIT_PEEK))
+                p->stop_report = 0;
             return 0;
         }
         if (flags & KS_WAIT_NOHANG)

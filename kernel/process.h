@@ -79,7 +79,7 @@ void process_report_stop(struct process *p, uint32_t sig);
 
 /*
  * process_wait with KS_WAIT_* flags: a reported stop or continue that
- * `flags` asks for (taken: reported once), or the end. KS_ERR_AGAIN with
+ * `flags` asks for (taken: reported once, unless KS_WAIT_PEEK), or the end. KS_ERR_AGAIN with
  * KS_WAIT_NOHANG when neither is there; KS_ERR_INTERRUPTED.
  */
 long process_wait_flags(struct process *p, uint32_t flags, uint64_t *status);

@@ -135,7 +135,7 @@ long sys_process_exit(sysarg_t status)
 
 long sys_process_wait(sysarg_t proc, sysarg_t status_out, sysarg_t flags)
 {
-    if (flags & ~(sysarg_t)(KS_WAIT_NOHANG | KS_WAIT_STOPPED | KS_WAIT_CONTINUED))
+    if (flags & ~(sysarg_t)(KS_WAIT_NOHANG | KS_WAIT_STOPPED | KS_WAIT_CONTINUED | KS_WAIT_PEEK))
         return KS_ERR_INVALID;
     struct object *o;
     long r = sys_lookup(proc, KS_OBJ_PROCESS, KS_RIGHT_WAIT, &o, NULL);

@@ -342,6 +342,13 @@ void exec_restore_timer(void);
 long sys_wait4(long pid, int *status, long options, struct rusage *ru);
 long sys_waitid(long idtype, long id, siginfo_t *info, long options, struct rusage *ru);
 
+/*
+ * A SIGCHLD's si_code and si_status (CLD_EXITED, ...) from the child si_pid
+ * names, as a wait would report it but leaving it to be waited for; si
+ * unchanged if si_pid is not a child or a wait took the report already.
+ */
+void emu_child_info(siginfo_t *si);
+
 /* ---- fd.c ---- */
 
 /* fd_snapshot, waiting out a busy writer: 1 if fd is open (*out its copy), else 0. */

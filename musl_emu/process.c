@@ -299,13 +299,13 @@ static long reap(int i, int *status, struct rusage *ru, uint32_t flags)
     if (r < 0)
         return linux_err(r);
     long pid = emu.kids[i].pid;
-    if (s & (KS_STATUS_STOPPED | KS_STATUS_CONTINUED)) {
+    if (ru && !(s & (KS_STATUS_STOPPED | KS_STATUS_CONTINUED)))
+        rusage_of(emu.kids[i].h, ru);
+    if ((s & (KS_STATUS_STOPPED | KS_STATUS_CONTINUED)) || (flags & KS_WAIT_PEEK)) {
         if (status)
-            *status = wait_status(s);   /* a stop or continue: the child stays ours */
+            *status = wait_status(s);   /* a stop or continue, or WNOWAIT: the child stays ours */
         return pid;
     }
-    if (ru)
-        rusage_of(emu.kids[i].h, ru);
     ks_handle_close(emu.kids[i].h);
     emu.kids[i].pid = 0;
     if (status)
@@ -347,14 +347,14 @@ static long wait_for_an_end(long pid, uint32_t watch)
  * and, while none has ended, waits for the first end (wait_for_an_end).
  * rusage: the child's CPU times (its children's included).
  */
-long sys_wait4(long pid, int *status, long options, struct rusage *ru)
+/* sys_wait4 after its check of options, which may hold WNOWAIT too (waitid's). */
+static long wait_kids(long pid, int *status, long options, struct rusage *ru)
 {
-    if (options & ~(long)(WNOHANG | WUNTRACED | WCONTINUED))
-        return -EINVAL;
     if (ru)
         memset(ru, 0, sizeof *ru);
     int nohang = !!(options & WNOHANG);
-    uint32_t jobs = (options & WUNTRACED ? KS_WAIT_STOPPED : 0) | (options & WCONTINUED ? KS_WAIT_CONTINUED : 0);
+    uint32_t jobs = (options & WUNTRACED ? KS_WAIT_STOPPED : 0) | (options & WCONTINUED ? KS_WAIT_CONTINUED : 0) |
+                    (options & WNOWAIT ? KS_WAIT_PEEK : 0);
     uintptr_t me = emu_tp();
     uint32_t own = pid == 0 ? emu_own_pgid() : 0;     /* waitpid(0): our group */
     for (;;) {
@@ -380,22 +380,38 @@ long sys_wait4(long pid, int *status, long options, struct rusage *ru)
             return 0;
         if (waited)
             continue;           /* reap waited (interrupted or not): look again */
-        long r = wait_for_an_end(pid, KS_WATCH_HANGUP | (jobs ? KS_WATCH_READABLE : 0));
+        long r = wait_for_an_end(pid, KS_WATCH_HANGUP | (jobs & ~KS_WAIT_PEEK ? KS_WATCH_READABLE : 0));
         if (r < 0)
             return r;
     }
 }
 
+long sys_wait4(long pid, int *status, long options, struct rusage *ru)
+{
+    if (options & ~(long)(WNOHANG | WUNTRACED | WCONTINUED))
+        return -EINVAL;
+    return wait_kids(pid, status, options, ru);
+}
+
+/* si_code and si_status of a SIGCHLD or waitid for wait status st. */
+static void child_code(siginfo_t *info, int st)
+{
+    info->si_code = WIFEXITED(st) ? CLD_EXITED : WIFSTOPPED(st) ? CLD_STOPPED :
+                    WIFCONTINUED(st) ? CLD_CONTINUED : WCOREDUMP(st) ? CLD_DUMPED : CLD_KILLED;
+    info->si_status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSTOPPED(st) ? WSTOPSIG(st) :
+                      WIFCONTINUED(st) ? SIGCONT : WTERMSIG(st);
+}
+
 /*
  * waitid, on wait4: P_ALL, P_PID, P_PGID; WEXITED is required (waiting for
  * stops and continues alone is not done); WSTOPPED and WCONTINUED also report
- * those; WNOWAIT is refused (EINVAL): a child waited for is reaped.
+ * those; WNOWAIT leaves what it reports to be waited for again.
  */
 long sys_waitid(long idtype, long id, siginfo_t *info, long options, struct rusage *ru)
 {
     int st = 0;
     long pid;
-    if (!(options & WEXITED) || (options & ~(long)(WEXITED | WNOHANG | WSTOPPED | WCONTINUED)))
+    if (!(options & WEXITED) || (options & ~(long)(WEXITED | WNOHANG | WSTOPPED | WCONTINUED | WNOWAIT)))
         return -EINVAL;
     switch (idtype) {
     case P_ALL: pid = -1; break;
@@ -405,7 +421,7 @@ long sys_waitid(long idtype, long id, siginfo_t *info, long options, struct rusa
     }
     if (pid == -ECHILD)
         return -ECHILD;
-    long r = sys_wait4(pid, &st, options & (WNOHANG | WSTOPPED | WCONTINUED), ru);
+    long r = wait_kids(pid, &st, options & (WNOHANG | WSTOPPED | WCONTINUED | WNOWAIT), ru);
     if (r < 0)
         return r;
     if (info) {
@@ -413,13 +429,20 @@ long sys_waitid(long idtype, long id, siginfo_t *info, long options, struct rusa
         if (r > 0) {
             info->si_signo = SIGCHLD;
             info->si_pid = (pid_t)r;
-            info->si_code = WIFEXITED(st) ? CLD_EXITED : WIFSTOPPED(st) ? CLD_STOPPED :
-                            WIFCONTINUED(st) ? CLD_CONTINUED : CLD_KILLED;
-            info->si_status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSTOPPED(st) ? WSTOPSIG(st) :
-                              WIFCONTINUED(st) ? SIGCONT : WTERMSIG(st);
+            child_code(info, st);
         }
     }
     return 0;
+}
+
+void emu_child_info(siginfo_t *si)
+{
+    int i = si->si_pid > 0 ? kid_slot(si->si_pid) : -1;
+    uint64_t s = 0;
+    if (i < 0 || ks_process_wait_flags(emu.kids[i].h, &s, KS_WAIT_NOHANG | KS_WAIT_STOPPED |
+                                                           KS_WAIT_CONTINUED | KS_WAIT_PEEK) != 0)
+        return;                 /* not ours, or its report already taken by a wait */
+    child_code(si, wait_status(s));
 }
 
 /* ---- limits and the CPU set ---- */

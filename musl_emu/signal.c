@@ -196,6 +196,8 @@ static void call_handler(const struct kact *a, int sig, struct ks_upcall_frame *
     if (f->flags & KS_UPCALL_FAULT) {           /* a fault: where, and what kind */
         si.si_addr = (void *)(uintptr_t)f->fault_addr;
         si.si_code = sig == SIGSEGV ? SEGV_MAPERR : sig == SIGBUS ? BUS_ADRALN : sig == SIGILL ? ILL_ILLOPC : TRAP_BRKPT;
+    } else if (sig == SIGCHLD) {
+        emu_child_info(&si);                    /* a child's end, stop or continue */
     }
     _Static_assert(sizeof uc.uc_mcontext >= sizeof f->x + sizeof f->f + sizeof f->fcsr, "mcontext");
     memcpy(&uc.uc_mcontext, f, sizeof f->x + sizeof f->f + sizeof f->fcsr);
@@ -369,6 +371,8 @@ long sys_rt_sigtimedwait(const uint64_t *set, siginfo_t *info, const struct time
         info->si_signo = (int)sig;
         info->si_code = SI_USER;
         info->si_pid = (pid_t)from;
+        if (sig == SIGCHLD)
+            emu_child_info(info);
     }
     return sig;
 }

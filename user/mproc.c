@@ -1964,6 +1964,88 @@ static void waitid_status(void)
     CHECK_ERR(waitid(P_ALL, 0, &si, WEXITED | WNOHANG), ECHILD);
 }
 
+static volatile sig_atomic_t chld_code, chld_status, chld_pid, chld_handled;
+
+static void note_chld_code(int sig, siginfo_t *si, void *uc)
+{
+    chld_status = si->si_status;
+    chld_pid = si->si_pid;
+    chld_code = si->si_code;
+    chld_handled = 1;
+}
+
+/* Run until a SIGCHLD is handled (SIGCHLD blocked outside sigsuspend); its si_code. */
+static int next_chld(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    while (!chld_handled)
+        sigsuspend(&none);
+    chld_handled = 0;
+    return chld_code;
+}
+
+/*
+ * A SIGCHLD handler's siginfo says what the child did (CLD_EXITED and its
+ * status, CLD_KILLED and the signal, CLD_STOPPED and the stop signal), and
+ * waitid's WNOWAIT reports without taking: the next wait gets the same.
+ */
+static void sigchld_info_and_wnowait(void)
+{
+    sigset_t set, old;
+    struct sigaction sa;
+    siginfo_t si;
+    int st;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_flags = SA_SIGINFO;
+    sa.sa_sigaction = note_chld_code;
+    REQUIRE(sigaction(SIGCHLD, &sa, NULL) == 0);
+    REQUIRE(sigprocmask(SIG_BLOCK, &set, &old) == 0);
+    chld_handled = 0;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(7);
+    REQUIRE(pid > 0);
+    CHECK_EQ(next_chld(), CLD_EXITED);
+    CHECK(chld_status == 7 && chld_pid == pid);
+    memset(&si, 0, sizeof si);
+    CHECK_EQ(waitid(P_PID, pid, &si, WEXITED | WNOWAIT | WNOHANG), 0);  /* reported, not taken */
+    CHECK(si.si_pid == pid && si.si_code == CLD_EXITED && si.si_status == 7);
+    CHECK_EQ(waitpid(pid, &st, WNOHANG), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+    pid = fork();
+    if (pid == 0) {
+        for (;;)
+            pause();
+    }
+    REQUIRE(pid > 0);
+    CHECK_OK(kill(pid, SIGTERM));
+    CHECK_EQ(next_chld(), CLD_KILLED);
+    CHECK_EQ(chld_status, SIGTERM);
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+    pid = fork();
+    if (pid == 0) {
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    REQUIRE(pid > 0);
+    CHECK_EQ(next_chld(), CLD_STOPPED);
+    CHECK_EQ(chld_status, SIGSTOP);
+    memset(&si, 0, sizeof si);
+    CHECK_EQ(waitid(P_PID, pid, &si, WEXITED | WSTOPPED | WNOWAIT | WNOHANG), 0);
+    CHECK(si.si_pid == pid && si.si_code == CLD_STOPPED && si.si_status == SIGSTOP);
+    CHECK_EQ(waitpid(pid, &st, WUNTRACED | WNOHANG), pid);      /* still there to be taken */
+    CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+    CHECK_OK(kill(pid, SIGCONT));
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    signal(SIGCHLD, SIG_DFL);
+}
+
 /* ---- job control: stop and continue ---- */
 
 static volatile sig_atomic_t tstp_handled;
@@ -2139,6 +2221,7 @@ static const struct mcase cases[] = {
     { "rlimit.enforced", rlimit_enforced },
     { "rlimit.stack", rlimit_stack },
     { "wait.waitid_status", waitid_status },
+    { "wait.sigchld_info_and_wnowait", sigchld_info_and_wnowait },
     { "jobs.stop_continue", jobs_stop_continue },
     { "leak.second_pass", leak_second_pass },
 };

@@ -33,7 +33,8 @@ enum ks_syscall {
                                    WAIT. KS_WAIT_NOHANG: KS_ERR_AGAIN if it has not ended yet.
                                    KS_WAIT_STOPPED / _CONTINUED: also once it reports a stop
                                    (status KS_STATUS_STOPPED | signal) or a continue
-                                   (KS_STATUS_CONTINUED) not yet waited for (KS_SYS_PROCESS_STOPPED) */
+                                   (KS_STATUS_CONTINUED) not yet waited for (KS_SYS_PROCESS_STOPPED);
+                                   KS_WAIT_PEEK leaves that report to be waited for again */
     KS_SYS_PROCESS_KILL,        /* (proc, cause) -> 0; needs MANAGE; it ends with KS_STATUS_KILLED |
                                    cause: 0 means KS_KILL_BY_REQUEST, else a KS_KILL_SIGNAL(n) */
 
@@ -381,6 +382,7 @@ enum ks_syscall {
 #define KS_WAIT_NOHANG      (1u << 0)
 #define KS_WAIT_STOPPED     (1u << 1)   /* also report a stop (WUNTRACED) */
 #define KS_WAIT_CONTINUED   (1u << 2)   /* also report a continue (WCONTINUED) */
+#define KS_WAIT_PEEK        (1u << 3)   /* a stop or continue reported stays to be waited for (WNOWAIT) */
 
 /* KS_SYS_IPC_CLIENT_CREATE flags. */
 #define KS_CLIENT_NOTIFY    (1u << 0)
