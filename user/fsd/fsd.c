@@ -228,8 +228,6 @@ static long op_utimes(struct req *q)
         return r;
     if (on_disk(n) && !mount_writable())
         return -EROFS;
-    if (n->type == NODE_FILE && n->lazy == LAZY_DISK && pager_disk_inode_has(n->e2ino) && pager_disk_file(n) < 0)
-        return -EIO;            /* (a memobj another name had: its record of a change must go too) */
     n->ctime_ns = now_ns();
     n->mtime_ns = q->in[1] == FS_TIME_NOW ? n->ctime_ns : q->in[1];
     node_attrs_changed(n);

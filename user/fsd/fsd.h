@@ -286,9 +286,6 @@ long pager_disk_sync(void);
  */
 long pager_file(struct node *n);
 
-/* A regular file's size: its memobj's, or the boot image's bytes while lazy. */
-uint64_t file_size(const struct node *n);
-
 /* Truncate a file to 0 (O_TRUNC): a lazy one gets an empty memobj, nothing copied. */
 long file_truncate(struct node *n);
 

@@ -721,8 +721,6 @@ long mount_file_truncate(struct node *n)
 {
     if (!e2.write)
         return -EROFS;
-    if (n->lazy && pager_disk_inode_has(n->e2ino) && pager_disk_file(n) < 0)
-        return -EIO;            /* (a memobj another name had: it is the one to cut, or its size comes back) */
     if (n->mo && ks_memobj_truncate(n->mo, 0) < 0)
         return -EIO;
     n->boot_size = 0;

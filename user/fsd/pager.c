@@ -94,6 +94,12 @@ static ks_handle_t pager_listener;
 static struct { uint32_t slot; uint64_t page; } owed[OWED_MAX];
 static unsigned nowed;
 
+/* Is slot i (slots_lock held) a disk file's, of inode ino? */
+static int slot_of(uint32_t i, uint32_t ino)
+{
+    return files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino;
+}
+
 /* One block request (user/lib/blkproto.h): the status, or a KS_ERR_* if the driver is gone. */
 static long blk_call(uint64_t op, uint64_t sector, uint64_t count, const void *out, uint64_t out_len, void *in,
                      uint64_t in_cap)
@@ -384,7 +390,7 @@ static void disk_slot_let_go(uint32_t i)
         return;                 /* (kept: its bytes have nowhere else to be) */
     disk_slot_free(i);
     for (uint32_t k = 0; k < nfiles; k++)
-        others |= files[k].mo && files[k].src == FROM_EXT2 && files[k].e2ino == ino;
+        others |= slot_of(k, ino);
     if (orphan && !others)
         mount_orphan_release(ino);      /* the inode's last memobj gone */
 }
@@ -455,7 +461,7 @@ long pager_disk_file(struct node *n)
 {
     pthread_mutex_lock(&slots_lock);
     for (uint32_t i = 0; i < nfiles; i++)
-        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == n->e2ino && !files[i].orphan) {
+        if (slot_of(i, n->e2ino) && !files[i].orphan) {
             disk_nodes_loaded(n->e2ino, files[i].mo);  /* another name's memobj: n's, and every name's */
             pthread_mutex_unlock(&slots_lock);
             return 0;
@@ -478,7 +484,7 @@ int pager_disk_inode_has(uint32_t ino)
     int has = 0;
     pthread_mutex_lock(&slots_lock);
     for (uint32_t i = 0; i < nfiles && !has; i++)
-        has = files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino;
+        has = slot_of(i, ino);
     pthread_mutex_unlock(&slots_lock);
     return has;
 }
@@ -487,8 +493,7 @@ void pager_disk_name_removed(uint32_t ino)
 {
     pthread_mutex_lock(&slots_lock);
     for (uint32_t i = 0; i < nfiles; i++)
-        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino && !files[i].orphan &&
-            !files[i].hidden) {
+        if (slot_of(i, ino) && !files[i].orphan && !files[i].hidden) {
             files[i].hidden = 1;
             __atomic_fetch_add(&hidden_slots, 1, __ATOMIC_RELAXED);
         }
@@ -502,7 +507,7 @@ ks_handle_t pager_disk_hidden(uint32_t ino)
         return 0;               /* (the common case: a directory's thousand names pay one load) */
     pthread_mutex_lock(&slots_lock);
     for (uint32_t i = 0; i < nfiles && !mo; i++)
-        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino && !files[i].orphan)
+        if (slot_of(i, ino) && !files[i].orphan)
             mo = files[i].mo;
     pthread_mutex_unlock(&slots_lock);
     return mo;
@@ -513,7 +518,7 @@ int pager_disk_inode_orphaned(uint32_t ino)
     int kept = 0;
     pthread_mutex_lock(&slots_lock);
     for (uint32_t i = 0; i < nfiles; i++)
-        if (files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino) {
+        if (slot_of(i, ino)) {
             files[i].orphan = 1;    /* every name's memobj: its pages are nobody's to write back */
             ks_pager_users_notify(files[i].mo);     /* (KS_PAGER_NOTE_UNUSED when its last user goes) */
             kept = 1;

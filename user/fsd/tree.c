@@ -401,14 +401,6 @@ long file_load(struct node *n)
     return 0;
 }
 
-uint64_t file_size(const struct node *n)
-{
-    if (n->lazy)
-        return n->boot_size;
-    long s = ks_memobj_size(n->mo);
-    return s > 0 ? (uint64_t)s : 0;
-}
-
 /* Truncate a file to 0 (O_TRUNC): a lazy one gets an empty memobj, nothing copied. */
 long file_truncate(struct node *n)
 {
