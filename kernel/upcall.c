@@ -358,6 +358,8 @@ long sys_process_on_exit(sysarg_t proc, sysarg_t bits)
         object_get(&me->obj);
         p->exit_notify = me;
         p->exit_bits = bits;
+        if (p->stop_report)             /* a stop or continue before we asked: told now, as later ones */
+            upcall_raise_process(me, bits, p->pid);
     }
     object_put(o);
     return r;

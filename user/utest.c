@@ -1001,6 +1001,44 @@ static void forked_child(long shared)
     ks_process_exit(5);
 }
 
+/* A forked child that reports a stop by SIGSTOP, then waits to be killed. */
+static void stopping_child(long unused)
+{
+    ks_process_stopped(19);
+    for (;;)
+        ks_thread_sleep(1000 * MS);
+}
+
+/*
+ * KS_SYS_PROCESS_ON_EXIT after the child already reported a stop (a fork's
+ * child can run before its parent asks): the bits are raised at once, as
+ * for a stop after the call; KS_WAIT_PEEK leaves the report to a wait.
+ */
+static void process_on_exit_after_stop(void)
+{
+    struct ks_kstat k = kstat_now();
+    uintptr_t stack = ulib_map_anon(16 << 10);
+    KT_ASSERT(stack);
+    uint64_t bit = 1ull << 40, old[2], status = 0;
+    KT_ASSERT(ks_upcall_mask(KS_MASK_BLOCK, bit, old) == 0);
+    long p = ks_process_fork((void *)stopping_child, (void *)(stack + (16 << 10)), 0, NULL);
+    KT_ASSERT(p > 0);
+    KT_EXPECT_EQ(ks_process_wait_flags((ks_handle_t)p, &status, KS_WAIT_STOPPED | KS_WAIT_PEEK), 0);
+    KT_EXPECT_EQ(status, KS_STATUS_STOPPED | 19);
+    KT_EXPECT_EQ(ks_upcall_take(bit, 0), KS_ERR_TIMED_OUT);    /* nobody asked yet */
+    KT_EXPECT_EQ(ks_process_on_exit((ks_handle_t)p, bit), 0);
+    KT_EXPECT_EQ(ks_upcall_take(bit, 0) & 0xff, 40);           /* told now */
+    KT_EXPECT_EQ(ks_process_wait_flags((ks_handle_t)p, &status, KS_WAIT_STOPPED | KS_WAIT_NOHANG), 0);
+    KT_EXPECT_EQ(status, KS_STATUS_STOPPED | 19);              /* (the peek left it) */
+    KT_EXPECT_EQ(ks_process_kill((ks_handle_t)p), 0);
+    KT_EXPECT_EQ(ks_process_wait((ks_handle_t)p, &status), 0);
+    KT_EXPECT_EQ(ks_upcall_take(bit, 0) & 0xff, 40);           /* and its end */
+    ks_upcall_mask(KS_MASK_SET, old[0], NULL);
+    ks_handle_close((ks_handle_t)p);
+    UNMAP(stack, 16 << 10);
+    EXPECT_SAME_KSTAT(&k);
+}
+
 /*
  * KS_SYS_PROCESS_FORK natively: the child sees the parent's memory as it
  * was, a shared mapping stays shared, a private write stays its own, the
@@ -1133,6 +1171,7 @@ static void process_signal_by_number(void)
 
 static const struct ktest_case process_cases[] = {
     { "fork", process_fork },
+    { "on_exit_after_stop", process_on_exit_after_stop },
     { "exec", process_exec },
     { "exit_status", process_exit_status },
     { "killed_page_fault", process_killed_faults },

@@ -185,7 +185,9 @@ enum ks_syscall {
     KS_SYS_UPCALL_SUSPEND,      /* (mask) -> KS_ERR_INTERRUPTED once an upcall is due with `mask`
                                    in force; the upcall's frame records the mask from before */
     KS_SYS_PROCESS_ON_EXIT,     /* (proc, bits) -> 0; raise bits on the caller's process when
-                                   proc ends (at once if it has); needs WAIT; the last call wins */
+                                   proc ends or reports a stop or continue (KS_SYS_PROCESS_STOPPED;
+                                   at once if it has ended, or has such a report not yet waited
+                                   for); needs WAIT; the last call wins */
 
     /*
      * Readiness (what poll is built on): an object reports to a listener
