@@ -34,6 +34,22 @@ static struct object *unlink_entry(struct handle_entry *e)
     return o;
 }
 
+/*
+ * Slot e of t is being emptied while its owner's threads run: forget it in
+ * their IPC handle caches if one may hold it (its bit in `cached`). A table
+ * being destroyed needs none of this: no thread uses it again.
+ */
+static void forget_cached(struct handle_table *t, const struct handle_entry *e)
+{
+    uint32_t i = (uint32_t)(e - t->slots);
+    uint64_t bit = 1ull << (i % 64);
+    if (t->cached[i / 64] & bit) {
+        t->cached[i / 64] &= ~bit;
+        if (t->owner)
+            handle_cache_forget(t->owner, i);
+    }
+}
+
 void handle_release_taken(struct object *o)
 {
     ASSERT(o->handles > 0);             /* one handle more released than made */
@@ -55,6 +71,7 @@ static int destroying;
 
 void handle_table_destroy(struct handle_table *t)
 {
+    t->owner = NULL;            /* no thread of it will use the table again */
     t->next_dying = dying;
     dying = t;
     if (destroying)
@@ -164,6 +181,7 @@ int handle_take(struct handle_table *t, ks_handle_t h, struct object **out, uint
         return KS_ERR_BAD_HANDLE;
     *rights = e->rights;
     slot_emptied(t, e);
+    forget_cached(t, e);
     *out = unlink_entry(e);
     return 0;
 }
@@ -174,6 +192,7 @@ int handle_close(struct handle_table *t, ks_handle_t h)
     if (!e)
         return KS_ERR_BAD_HANDLE;
     slot_emptied(t, e);
+    forget_cached(t, e);
     drop(e);
     return 0;
 }

@@ -23,6 +23,7 @@ struct handle_entry {
 };
 
 struct account;
+struct process;
 
 struct handle_table {
     struct handle_entry slots[KS_HANDLE_MAX];
@@ -30,7 +31,17 @@ struct handle_table {
     uint32_t first_free;                /* no free slot below it: where install's search starts */
     struct account *acct;               /* charged for the table (kernel/account.h) */
     struct handle_table *next_dying;    /* handle_table_destroy's worklist */
+    struct process *owner;              /* whose threads use it (NULL: none, or being destroyed) */
+    uint64_t cached[KS_HANDLE_MAX / 64];    /* slots an owner's thread may have in its IPC
+                                           handle cache (bit per slot; set by the fast path) */
 };
+
+/*
+ * Slot `slot` of owner's table is being emptied and its bit in `cached` was
+ * set: forget it in every IPC handle cache of owner's threads, which trust a
+ * cached value without looking at the table (kernel/ipc_port.c).
+ */
+void handle_cache_forget(struct process *owner, uint32_t slot);
 
 /* How many handles t has room for now. */
 static inline uint32_t handle_room(const struct handle_table *t)

@@ -133,17 +133,42 @@ struct reply_port *ipc_reply_port_new(struct account *a)
 }
 
 /*
- * What an empty handle cache entry points at: no object, and a generation no
- * handle value that matches the empty entry's (0) can have, so it never hits.
+ * What an empty handle cache entry names: for each path a stand-in that its
+ * next check turns away (a client port whose listener is closed, an idle reply
+ * port, a closed listener). An empty entry holds the value 0, which a caller
+ * may pass too; it then goes to the C path as any bad handle does, without a
+ * test of its own on the fast path's hit. The fast path never writes them.
  */
-static struct handle_entry hcache_none = { .obj = NULL, .gen = 1 };
+static struct listener hcache_closed_listener = { .closed = 1 };
+static struct client_port hcache_no_client = { .listener = &hcache_closed_listener };
+static struct reply_port hcache_no_reply = { .state = REPLY_IDLE };
+static struct object *const hcache_stand_in[IPC_HC_COUNT] = {
+    [IPC_HC_CALL] = &hcache_no_client.obj,
+    [IPC_HC_REPLY] = &hcache_no_reply.obj,
+    [IPC_HC_LISTENER] = &hcache_closed_listener.obj,
+};
+
+static void hcache_empty(struct thread *t, int i)
+{
+    t->ipc.hc[i] = (struct ipc_hcache){ .handle = 0, .obj = hcache_stand_in[i] };
+}
 
 void ipc_thread_init(struct thread *t)
 {
     list_node_init(&t->ipc.link);
     t->ipc.rport_handle = KS_HANDLE_NONE;
     for (int i = 0; i < IPC_HC_COUNT; i++)
-        t->ipc.hc[i] = (struct ipc_hcache){ .handle = 0, .entry = &hcache_none, .obj = NULL };
+        hcache_empty(t, i);
+}
+
+void handle_cache_forget(struct process *owner, uint32_t slot)
+{
+    LIST_FOR_EACH(n, tmp, &owner->threads) {
+        struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
+        for (int i = 0; i < IPC_HC_COUNT; i++)
+            if (t->ipc.hc[i].handle && (t->ipc.hc[i].handle & (KS_HANDLE_MAX - 1)) == slot)
+                hcache_empty(t, i);
+    }
 }
 
 void ipc_thread_exit(struct thread *t)

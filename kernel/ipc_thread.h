@@ -26,16 +26,17 @@ enum ipc_state {
 struct handle_entry;
 
 /*
- * One handle the IPC fast path resolved for this thread: the register value,
- * the handle table slot it named and the object it held. The fast path uses it
- * while the slot still holds that object under that generation (then it is the
- * same live handle, and a lookup would give the same result) and fills it
- * after a full lookup; nothing else reads it.
+ * One handle the IPC fast path resolved for this thread: the register value
+ * and the object it named, with the type and right that path asks for. The
+ * fast path trusts an entry whose value is the register's without looking at
+ * the table: emptying the slot (close, move, the table's end) forgets the
+ * value in every cache of the process first (handle_cache_forget, through the
+ * table's `cached` bits, which a fill sets), and a live handle's type and
+ * rights never change. Nothing else reads it.
  */
 struct ipc_hcache {
     uint64_t handle;                /* the 64-bit register value that was resolved (0: empty) */
-    struct handle_entry *entry;     /* its slot in the process's handle table */
-    struct object *obj;             /* what it named, with the type and right asked for */
+    struct object *obj;             /* what it named (empty: a stand-in the path turns away) */
 };
 
 enum { IPC_HC_CALL, IPC_HC_REPLY, IPC_HC_LISTENER, IPC_HC_COUNT };

@@ -266,6 +266,7 @@ long process_create(const char *name, uint32_t parent_pid, struct account *creat
     p->handles = handle_table_create(p->acct);
     if (!p->vm || !p->handles)
         return create_failed(p, creator, KS_ERR_NO_MEMORY);
+    p->handles->owner = p;
     object_init(&p->obj, KS_OBJ_PROCESS, &process_ops);
     account_set(&p->obj, creator);
     p->pid = next_pid++;
@@ -371,6 +372,7 @@ long process_exec(struct process *p, struct process *image, uint64_t pc, uint64_
     struct handle_table *old_handles = p->handles;
     p->vm = image->vm;
     p->handles = image->handles;
+    p->handles->owner = p;
     image->vm = NULL;
     image->handles = NULL;
     memcpy(p->name, image->name, sizeof p->name);

@@ -44,6 +44,18 @@ void *read_file(const char *path, size_t *size);
 
 /* Deterministic pseudo-random numbers (xorshift64*), so failures reproduce. */
 unsigned long test_rand(void);
+
+/*
+ * The fake handle_cache_forget (kernel/handle.h; the kernel's is the IPC
+ * handle cache's, in kernel/ipc_port.c) counts its calls and keeps the last.
+ */
+struct process;
+struct host_forgets {
+    unsigned calls;
+    struct process *owner;
+    uint32_t slot;
+};
+extern struct host_forgets host_forgets;
 void test_srand(unsigned long seed);
 
 #endif

@@ -681,6 +681,48 @@ CASE(one_handle_hook)
     handle_table_destroy(t);
 }
 
+/*
+ * Emptying a slot whose `cached` bit is set (an IPC handle cache of the
+ * owner's may name it) calls handle_cache_forget once with the owner and the
+ * slot, and clears the bit; a slot without the bit, or a table with no owner
+ * (one being destroyed), calls nothing.
+ */
+CASE(cached_slot_forgotten)
+{
+    struct handle_table *t = handle_table_create(NULL);
+    KT_ASSERT(t != NULL);
+    struct process *owner = (struct process *)t;    /* any pointer: only passed along */
+    t->owner = owner;
+    struct toy *a = toy_new(0, &toy_ops);
+    ks_handle_t h1 = handle_install(t, &a->obj, KS_RIGHT_READ);
+    ks_handle_t h2 = handle_install(t, &a->obj, KS_RIGHT_READ);
+    ks_handle_t h3 = handle_install(t, &a->obj, KS_RIGHT_READ);
+    ks_handle_t h4 = handle_install(t, &a->obj, KS_RIGHT_READ);
+    object_put(&a->obj);
+    uint32_t s1 = h1 & 255, s3 = h3 & 255, s4 = h4 & 255;
+    t->cached[s1 / 64] |= 1ull << (s1 % 64);
+    t->cached[s3 / 64] |= 1ull << (s3 % 64);
+    t->cached[s4 / 64] |= 1ull << (s4 % 64);
+    host_forgets = (struct host_forgets){ 0 };
+    KT_EXPECT_EQ(handle_close(t, h2), 0);          /* no bit: nothing to forget */
+    KT_EXPECT_EQ(host_forgets.calls, 0);
+    KT_EXPECT_EQ(handle_close(t, h1), 0);
+    KT_EXPECT_EQ(host_forgets.calls, 1);
+    KT_EXPECT(host_forgets.owner == owner);
+    KT_EXPECT_EQ(host_forgets.slot, s1);
+    KT_EXPECT_EQ(t->cached[s1 / 64] & (1ull << (s1 % 64)), 0);
+    struct object *o;
+    uint32_t rights;
+    KT_EXPECT_EQ(handle_take(t, h3, &o, &rights), 0);   /* moved out: forgotten too */
+    KT_EXPECT_EQ(host_forgets.calls, 2);
+    KT_EXPECT_EQ(host_forgets.slot, s3);
+    handle_release_taken(o);
+    KT_EXPECT_EQ(n_destroy[0], 0);
+    handle_table_destroy(t);                        /* the owner is gone with it: no call */
+    KT_EXPECT_EQ(host_forgets.calls, 2);
+    KT_EXPECT_EQ(n_destroy[0], 1);
+}
+
 static const struct ktest_case handle_cases[] = {
     { "refs_past_32_bits", refs_past_32_bits },
     { "install_lookup_close", install_lookup_close },
@@ -698,6 +740,7 @@ static const struct ktest_case handle_cases[] = {
     { "object_cast_checks_type", object_cast_checks_type },
     { "generation_wraps_positive", generation_wraps_positive },
     { "create_no_memory", create_no_memory },
+    { "cached_slot_forgotten", cached_slot_forgotten },
 };
 
 KTEST_SUITE(handle_suite, "handle", handle_cases);

@@ -2401,6 +2401,42 @@ static void row_rport_handle_closed(void)
     row_teardown();
 }
 
+/*
+ * A client handle the fast path has cached (a call went through it), closed,
+ * then called again: BAD_HANDLE, not the port it named, because emptying the
+ * slot forgets it in the thread's handle cache. The slot's next handle, a
+ * new value, works.
+ */
+static void row_cached_handle_closed(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR }, { .op = OP_RR }, { .op = OP_END } };
+    row_setup(s, 1);
+    long a = ks_handle_duplicate(R.c, KS_RIGHT_WRITE);
+    row_call((ks_handle_t)a, 0);
+    rec(&R.out, (uint64_t)ks_handle_close((ks_handle_t)a));
+    row_call((ks_handle_t)a, 0);
+    long b = ks_handle_duplicate(R.c, KS_RIGHT_WRITE);
+    rec(&R.out, (a & 255) == (b & 255) && a != b);      /* the same slot, another value */
+    row_call((ks_handle_t)b, 0);
+    ks_handle_close((ks_handle_t)b);
+    row_teardown();
+}
+
+/*
+ * The same for a reply port handle: the server replies through it (cached),
+ * receives the next call on the same port, closes the handle (the caller is
+ * told), and replies through the closed value: BAD_HANDLE.
+ */
+static void row_cached_reply_closed(void)
+{
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR }, { .op = OP_CLOSE }, { .op = OP_RR },
+                                      { .op = OP_END } };
+    row_setup(s, 1);
+    row_call(R.c, 0);
+    row_call(R.c, 0);
+    row_teardown();
+}
+
 /* The baseline with the fast path switched off inside the row. */
 static void row_switched_off(void)
 {
@@ -2680,6 +2716,8 @@ FAST_ROW(receiver_closed, 0, 1)
 FAST_ROW(server_calls_out, 2, 1)
 FAST_ROW(caller_error_after_receive, 1, 0)
 FAST_ROW(rport_handle_closed, 1, 1)
+FAST_ROW(cached_handle_closed, 2, 2)
+FAST_ROW(cached_reply_closed, 2, 1)
 FAST_ROW(switched_off, 0, 0)
 FAST_ROW(cross_process, 2, 2)
 FAST_ROW(cross_process_straddle, 2, 2)
@@ -2793,6 +2831,8 @@ static const struct ktest_case fast_cases[] = {
     { "server_calls_out", fast_server_calls_out },
     { "caller_error_after_receive", fast_caller_error_after_receive },
     { "rport_handle_closed", fast_rport_handle_closed },
+    { "cached_handle_closed", fast_cached_handle_closed },
+    { "cached_reply_closed", fast_cached_reply_closed },
     { "switched_off", fast_switched_off },
     { "cross_process", fast_cross_process },
     { "cross_process_straddle", fast_cross_process_straddle },

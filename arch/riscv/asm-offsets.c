@@ -21,6 +21,7 @@
 
 /* The fast path reads these directly: pin what it assumes. */
 _Static_assert(sizeof(struct handle_entry) == 1 << 4, "handle entries are 16 bytes (HT_SLOT_SHIFT)");
+_Static_assert(KS_HANDLE_MAX / 64 == 4, "ipc_fast.S: the cached bits are four doublewords");
 _Static_assert(offsetof(struct thread, interrupt_pending) == offsetof(struct thread, flags) + 4 &&
                offsetof(struct thread, flags) % 8 == 0, "one ld reads flags and interrupt_pending");
 _Static_assert(offsetof(struct handle_table, slots) == 0, "slots start the handle table");
@@ -101,10 +102,10 @@ void asm_offsets(void)
     DEFINE(C_PROT_WRITE, KS_PROT_WRITE);
     DEFINE(PROC_HANDLES, offsetof(struct process, handles));
     DEFINE(HT_SLOT_SHIFT, 4);
+    DEFINE(HT_CACHED, offsetof(struct handle_table, cached));
     DEFINE(TH_HC_CALL, offsetof(struct thread, ipc.hc[IPC_HC_CALL]));
     DEFINE(TH_HC_REPLY, offsetof(struct thread, ipc.hc[IPC_HC_REPLY]));
     DEFINE(TH_HC_LISTENER, offsetof(struct thread, ipc.hc[IPC_HC_LISTENER]));
-    DEFINE(HC_ENTRY, offsetof(struct ipc_hcache, entry));
     DEFINE(HC_HANDLE, offsetof(struct ipc_hcache, handle));
     DEFINE(HC_OBJ, offsetof(struct ipc_hcache, obj));
     DEFINE(HE_OBJ, offsetof(struct handle_entry, obj));

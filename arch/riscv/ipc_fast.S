@@ -75,28 +75,36 @@
 
 /*
  * `lookup` through this thread's handle cache entry at `slot` (struct
- * ipc_hcache, kernel/ipc.h). The entry holds a register value that a lookup
- * resolved, its table slot and its object; if `h` is that value and the slot
- * still holds that object under that generation, it is the same live handle,
- * whose type and rights cannot have changed: the lookup would succeed with
- * that object. Else look up and fill the entry (out of line, after the paths).
+ * ipc_hcache, kernel/ipc_thread.h): if `h` is the register value the entry
+ * holds, `obj` is its object. A value stays there only while its handle is
+ * live (emptying a slot forgets it in every cache of the process first) and a
+ * live handle's type and rights do not change, so the lookup would give the
+ * same. Else look up, fill the entry and set the slot's bit in the table's
+ * `cached`, which tells the slot's end to forget it (out of line, after the
+ * paths). `entry` is set on a miss only. Clobbers t4-t6.
  */
 .macro cached h, type, right, obj, entry, slot
     ld      t4, (\slot + HC_HANDLE)(tp)
     bne     t4, \h, .Lmiss\@
-    ld      \entry, (\slot + HC_ENTRY)(tp)
     ld      \obj, (\slot + HC_OBJ)(tp)
-    ld      t4, HE_OBJ(\entry)
-    bne     t4, \obj, .Lmiss\@              /* closed, or another object */
-    lwu     t4, HE_GEN(\entry)
-    srli    t5, \h, 8
-    bne     t4, t5, .Lmiss\@                /* closed and reused: another handle */
     .pushsection .text.ipc_fast_miss, "ax", @progbits
 .Lmiss\@:
     lookup  \h, \type, \right, \obj, \entry
     sd      \h, (\slot + HC_HANDLE)(tp)
-    sd      \entry, (\slot + HC_ENTRY)(tp)
     sd      \obj, (\slot + HC_OBJ)(tp)
+    ld      t4, TH_PROC(tp)                 /* table->cached[h / 64 % 4] |= 1 << h % 64 */
+    ld      t4, PROC_HANDLES(t4)
+    li      t5, HT_CACHED
+    add     t4, t4, t5
+    srli    t5, \h, 6
+    andi    t5, t5, 3
+    slli    t5, t5, 3
+    add     t4, t4, t5
+    ld      t5, 0(t4)
+    li      t6, 1
+    sll     t6, t6, \h                      /* (sll takes the low 6 bits of h) */
+    or      t5, t5, t6
+    sd      t5, 0(t4)
     j       .Lhit\@
     .popsection
 .Lhit\@:

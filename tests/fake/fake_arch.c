@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <arch/arch.h>
+#include "kernel/handle.h"
 #include "kernel/kprintf.h"
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
@@ -118,4 +119,13 @@ unsigned long test_rand(void)
     rand_state ^= rand_state << 25;
     rand_state ^= rand_state >> 27;
     return rand_state * 2685821657736338717ull;
+}
+
+struct host_forgets host_forgets;
+
+void handle_cache_forget(struct process *owner, uint32_t slot)
+{
+    host_forgets.calls++;
+    host_forgets.owner = owner;
+    host_forgets.slot = slot;
 }
