@@ -2423,16 +2423,21 @@ static void row_cached_handle_closed(void)
 }
 
 /*
- * The same for a reply port handle: the server replies through it (cached),
- * receives the next call on the same port, closes the handle (the caller is
- * told), and replies through the closed value: BAD_HANDLE.
+ * The same for a listener handle: the server receives through it (cached),
+ * the main thread closes it, keeping the listener alive through a duplicate,
+ * and the server's next reply-and-receive names the closed value. Without
+ * the forgetting the fast path would receive on the listener through it.
  */
-static void row_cached_reply_closed(void)
+static void row_cached_listener_closed(void)
 {
-    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR }, { .op = OP_CLOSE }, { .op = OP_RR },
-                                      { .op = OP_END } };
+    static const struct sstep s[] = { { .op = OP_RECV }, { .op = OP_RR }, { .op = OP_RR }, { .op = OP_END } };
     row_setup(s, 1);
     row_call(R.c, 0);
+    settle();                                   /* the server waits in its first OP_RR's receive */
+    long l2 = ks_handle_duplicate(R.l, KS_RIGHT_READ | KS_RIGHT_MANAGE);
+    rec(&R.out, l2 >= 256);
+    rec(&R.out, (uint64_t)ks_handle_close(R.l));
+    R.l = (ks_handle_t)l2;                      /* row_teardown closes it */
     row_call(R.c, 0);
     row_teardown();
 }
@@ -2717,7 +2722,7 @@ FAST_ROW(server_calls_out, 2, 1)
 FAST_ROW(caller_error_after_receive, 1, 0)
 FAST_ROW(rport_handle_closed, 1, 1)
 FAST_ROW(cached_handle_closed, 2, 2)
-FAST_ROW(cached_reply_closed, 2, 1)
+FAST_ROW(cached_listener_closed, 2, 1)
 FAST_ROW(switched_off, 0, 0)
 FAST_ROW(cross_process, 2, 2)
 FAST_ROW(cross_process_straddle, 2, 2)
@@ -2832,7 +2837,7 @@ static const struct ktest_case fast_cases[] = {
     { "caller_error_after_receive", fast_caller_error_after_receive },
     { "rport_handle_closed", fast_rport_handle_closed },
     { "cached_handle_closed", fast_cached_handle_closed },
-    { "cached_reply_closed", fast_cached_reply_closed },
+    { "cached_listener_closed", fast_cached_listener_closed },
     { "switched_off", fast_switched_off },
     { "cross_process", fast_cross_process },
     { "cross_process_straddle", fast_cross_process_straddle },
