@@ -531,8 +531,7 @@ static inline __attribute__((always_inline)) void deliver_call(struct thread *c,
     transfer(c, r);
     rp->state = REPLY_ARMED;
     rp->caller = c;
-    object_get(&rp->obj);               /* held by the caller while armed */
-    c->ipc.reply = rp;
+    c->ipc.reply = rp;                  /* no reference: an armed port has a handle (ipc_thread.h) */
     c->ipc.state = IPC_WAIT_REPLY;
     r->ipc.out_a1 = c->ipc.userdata;
     r->ipc.state = IPC_IDLE;
@@ -554,7 +553,6 @@ static inline __attribute__((always_inline)) long finish_call_inline(long woke)
         } else if (ipc->state == IPC_WAIT_REPLY && ipc->reply) {
             ipc->reply->state = REPLY_CALLER_GONE;      /* a late reply is dropped */
             ipc->reply->caller = NULL;
-            object_put(&ipc->reply->obj);
             ipc->reply = NULL;
         }
         drop_outgoing_handles(ipc);
@@ -756,7 +754,6 @@ long ipc_reply_half(struct reply_port *rp, uint64_t desc, struct thread **answer
         c->ipc.reply = NULL;
         rp->caller = NULL;
         rp->state = REPLY_CALLER_GONE;
-        object_put(&rp->obj);               /* the caller's reference; ours remains */
     }
     if (rp->state != REPLY_ARMED) {
         r = rp->state == REPLY_IDLE ? KS_ERR_BAD_STATE : KS_ERR_PEER_CLOSED;
@@ -773,7 +770,6 @@ long ipc_reply_half(struct reply_port *rp, uint64_t desc, struct thread **answer
     rp->caller = NULL;
     c->ipc.reply = NULL;
     c->ipc.state = IPC_IDLE;
-    object_put(&rp->obj);                   /* the caller's reference */
     if (answered)
         *answered = c;                      /* the receive that follows wakes it */
     else

@@ -75,7 +75,11 @@ static void client_destroy(struct object *o)
 
 static const struct object_ops client_ops = { .destroy = client_destroy };
 
-/* The pending caller (if any) of a reply port that nobody will use again gets PEER_CLOSED. */
+/*
+ * The pending caller (if any) of a reply port that nobody will use again gets
+ * PEER_CLOSED. This is what lets a caller wait without a reference on the
+ * port: an armed port is disarmed here before its handle's reference goes.
+ */
 static void reply_last_handle(struct object *o)
 {
     struct reply_port *r = reply_from_object(o);
@@ -85,7 +89,6 @@ static void reply_last_handle(struct object *o)
         r->caller = NULL;
         c->ipc.reply = NULL;
         c->ipc.state = IPC_IDLE;
-        object_put(&r->obj);                    /* the caller's reference */
         sched_wake(c, KS_ERR_PEER_CLOSED);
     }
 }

@@ -49,7 +49,9 @@ struct thread_ipc {
     struct listener *listener;      /* QUEUED or RECEIVING: where (holds a reference) */
     struct list_node link;          /* in listener->callers or ->receivers */
     uint64_t userdata;              /* QUEUED: the client port's */
-    struct reply_port *reply;       /* WAIT_REPLY: the port that will answer */
+    struct reply_port *reply;       /* WAIT_REPLY: the port that will answer. No reference:
+                                       an armed port has a handle, and its last handle's
+                                       close disarms it, clearing this, before it can go */
     struct reply_port *rport;       /* server side: this thread's reusable reply port */
     int32_t rport_handle;
     struct ipc_hcache hc[IPC_HC_COUNT];  /* the fast path's handle cache (see above) */

@@ -187,7 +187,6 @@
     /* ---- point of no return ---- */
     sw      zero, RP_STATE(s1)              /* C_REPLY_IDLE */
     sd      zero, RP_CALLER(s1)
-    refs_add s1, -1                         /* the caller's reference (our handle keeps one) */
     sd      zero, TH_IPC_REPLY(s3)
     sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
     li      t4, C_IPC_RECEIVING             /* we wait on the listener */
@@ -253,7 +252,6 @@ ipc_call_commit:
     li      t4, C_REPLY_ARMED               /* its reply port now answers us */
     sw      t4, RP_STATE(s4)
     sd      tp, RP_CALLER(s4)
-    refs_add s4, 1
     sd      s4, TH_IPC_REPLY(tp)
     li      t4, C_IPC_WAIT_REPLY
     sw      t4, TH_IPC_STATE(tp)
