@@ -617,8 +617,7 @@ long ipc_call(struct client_port *cp, uint64_t desc)
         return finish_call(sched_block_handoff(rcv, rcv->ipc.rport_handle, 1));
     }
     ipc->state = IPC_QUEUED;
-    ipc->listener = l;
-    object_get(&l->obj);
+    ipc->listener = l;                  /* no reference (ipc_thread.h) */
     list_push_back(&l->callers, &ipc->link);
     object_put(&cp->obj);
     return finish_call(sched_block(NULL, 1));
@@ -716,8 +715,9 @@ static long do_receive(struct listener *l, uint64_t desc, int have_desc, struct 
         return r ? r : ipc->rport_handle;
     }
     ipc->state = IPC_RECEIVING;
-    ipc->listener = l;                  /* keeps the caller's reference */
+    ipc->listener = l;                  /* no reference (ipc_thread.h): ours goes */
     list_push_back(&l->receivers, &ipc->link);
+    object_put(&l->obj);                /* (not the last: the handle we came through has one) */
     if (answered)       /* the caller just answered runs next, straight away */
         return finish_receive(sched_block_handoff(answered, 0, 1));
     return finish_receive(sched_block(NULL, 1));

@@ -46,9 +46,7 @@ static inline void leave_listener(struct thread_ipc *ipc)
 {
     ASSERT(ipc->state == IPC_QUEUED || ipc->state == IPC_RECEIVING);
     if (list_linked(&ipc->link))
-        list_remove(&ipc->link);
-    if (ipc->listener)
-        object_put(&ipc->listener->obj);
+        list_remove(&ipc->link);        /* (the listener's last handle took it off: not) */
     ipc->listener = NULL;
     ipc->state = IPC_IDLE;
 }

@@ -20,18 +20,22 @@ static void listener_destroy(struct object *o)
     account_kfree(account_of(o), l);
 }
 
-/* Wake every blocked thread on list l with `result`, taking them off it. */
+/*
+ * Take every thread off list l and wake the blocked ones with `result`. One
+ * that was woken already (interrupted, not yet run) keeps its state for its
+ * own clean-up, which then finds it off the list (leave_listener): none may
+ * point at the listener after its last handle, since none holds a reference.
+ */
 static void fail_all(struct list *l, long result)
 {
     LIST_FOR_EACH(n, tmp, l) {
         struct thread_ipc *ipc = LIST_ENTRY(n, struct thread_ipc, link);
         struct thread *t = ipc_owner(ipc);
-        if (t->state != THREAD_BLOCKED)
-            continue;           /* interrupted already: it cleans up itself */
         list_remove(&ipc->link);
-        ipc->state = IPC_IDLE;
-        object_put(&ipc->listener->obj);
         ipc->listener = NULL;
+        if (t->state != THREAD_BLOCKED)
+            continue;
+        ipc->state = IPC_IDLE;
         sched_wake(t, result);
     }
 }

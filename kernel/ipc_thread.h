@@ -46,7 +46,10 @@ struct thread_ipc {
     uint64_t out_a1, out_info;      /* a1 and a7 on return */
     uint64_t listener_arg;          /* t3 at entry (reply-and-receive) */
     enum ipc_state state;
-    struct listener *listener;      /* QUEUED or RECEIVING: where (holds a reference) */
+    struct listener *listener;      /* QUEUED or RECEIVING: where. No reference: the
+                                       listener has a handle while anyone waits on it,
+                                       and its last handle's close takes every thread
+                                       off its lists (fail_all), clearing this */
     struct list_node link;          /* in listener->callers or ->receivers */
     uint64_t userdata;              /* QUEUED: the client port's */
     struct reply_port *reply;       /* WAIT_REPLY: the port that will answer. No reference:

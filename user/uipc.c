@@ -3017,6 +3017,47 @@ static void fail_receivers_woken(void)
     ks_handle_close((ks_handle_t)c);
 }
 
+static void recv_once_thread(long arg)
+{
+    struct job *j = (struct job *)arg;
+    j->started = 1;
+    recv_full(j->port, 0, &j->res);
+    j->done = 1;
+    ks_thread_exit(0);
+}
+
+/*
+ * A receiver, then a queued caller, interrupted and not yet run when the
+ * listener's last handle goes and the listener with it (no client port is
+ * left; a waiting thread holds no reference). The close takes the thread off
+ * the listener's list, so its clean-up, which runs after the listener is
+ * freed, writes nothing there: the debug kernel's heap poison, checked by the
+ * allocations that follow, would show it. Both get INTERRUPTED.
+ */
+static void fail_interrupted_listener_gone(void)
+{
+    for (int queued = 0; queued < 2; queued++) {
+        long l = ks_ipc_listener_create();
+        long c = ks_ipc_client_create((ks_handle_t)l, 0x58);
+        KT_ASSERT(l >= 256 && c >= 256);
+        struct job j = { .port = (ks_handle_t)(queued ? c : l) };
+        struct uthread t;
+        KT_ASSERT(thread_start_into(&t, queued ? caller_thread : recv_once_thread, (long)&j) >= 0);
+        settle();                                   /* it waits: receiving, or queued */
+        KT_EXPECT(j.started && !j.done);
+        KT_EXPECT_EQ(ks_thread_interrupt((ks_handle_t)t.h), 0);    /* runnable, has not run */
+        KT_EXPECT_EQ(ks_handle_close((ks_handle_t)c), 0);
+        KT_EXPECT_EQ(ks_handle_close((ks_handle_t)l), 0);          /* the listener goes */
+        KT_EXPECT(job_wait(&j, &t, 2000));
+        KT_EXPECT_EQ(j.res.a0, KS_ERR_INTERRUPTED);
+        long more[8];
+        for (int i = 0; i < 8; i++)                 /* the freed listener's slab, checked */
+            more[i] = ks_ipc_listener_create();
+        for (int i = 0; i < 8; i++)
+            KT_EXPECT_EQ(ks_handle_close((ks_handle_t)more[i]), 0);
+    }
+}
+
 /* The server closes a reply port without answering: the caller gets PEER_CLOSED; serving goes on. */
 static void fail_reply_closed(void)
 {
@@ -3332,6 +3373,7 @@ static const struct ktest_case fail_cases[] = {
     { "server_exits", fail_server_exits },
     { "listener_closed", fail_listener_closed },
     { "receivers_woken", fail_receivers_woken },
+    { "interrupted_listener_gone", fail_interrupted_listener_gone },
     { "reply_closed", fail_reply_closed },
     { "caller_interrupted", fail_caller_interrupted },
     { "caller_interrupted_queued", fail_caller_interrupted_queued },

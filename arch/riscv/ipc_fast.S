@@ -164,12 +164,6 @@
     .endr
 .endm
 
-.macro refs_add obj, delta
-    ld      t4, OBJ_REFS(\obj)
-    addi    t4, t4, \delta
-    sd      t4, OBJ_REFS(\obj)
-.endm
-
 .macro count counter
 .Lcount\@:
     auipc   t4, %pcrel_hi(ipc_stats + \counter)
@@ -191,8 +185,7 @@
     sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
     li      t4, C_IPC_RECEIVING             /* we wait on the listener */
     sw      t4, TH_IPC_STATE(tp)
-    sd      s2, TH_IPC_LISTENER(tp)
-    refs_add s2, 1
+    sd      s2, TH_IPC_LISTENER(tp)           /* (no reference: kernel/ipc_thread.h) */
     addi    t4, tp, TH_IPC_LINK             /* append to its receivers */
     addi    t5, s2, L_RECEIVERS
     ld      t6, LINK_PREV(t5)
@@ -247,7 +240,6 @@ ipc_call_commit:
     sd      t6, (TH_IPC_LINK + LINK_NEXT)(s3)
     sd      t6, (TH_IPC_LINK + LINK_PREV)(s3)
     sd      zero, TH_IPC_LISTENER(s3)
-    refs_add s2, -1                         /* its listener reference (the client port keeps one) */
     sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
     li      t4, C_REPLY_ARMED               /* its reply port now answers us */
     sw      t4, RP_STATE(s4)
