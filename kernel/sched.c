@@ -122,6 +122,7 @@ long sched_block(struct wait_queue *wq, int interruptible)
         t->interrupt_pending = 0;
         return KS_ERR_INTERRUPTED;
     }
+    ASSERT(!t->waiting_on);         /* (the IPC fast path blocks without writing it) */
     t->state = THREAD_BLOCKED;
     t->interruptible = interruptible;
     t->waiting_on = wq;

@@ -43,6 +43,9 @@
 #if C_THREAD_BLOCKED != 1 || C_REPLY_ARMED != C_THREAD_BLOCKED
 #error "ipc_fast.S: THREAD_BLOCKED must be 1 (interruptible's true) and REPLY_ARMED equal to it"
 #endif
+#if C_THREAD_RUNNABLE != 0
+#error "ipc_fast.S: THREAD_RUNNABLE must be 0 (stored as zero)"
+#endif
 #define UREG(n)     (TH_FRAME + TF_X0 + (n) * 8)
 
 /*
@@ -125,15 +128,16 @@
 /*
  * Block the current thread so that a normal switch to it runs `resume`; a1 is
  * its descriptor (0 if it has none; for a call, the one ipc_fast_call_desc
- * checked; for a receive, the one ipc_fast_reply_desc took in). Its saved
- * kernel sp is left as it is: `resume` starts on an empty kernel stack and
- * loads sp itself (arch_switch's `ld sp` and `ret` touch no stack before it).
+ * checked; for a receive, the one ipc_fast_reply_desc took in); `one` holds 1
+ * (THREAD_BLOCKED, and `interruptible`). Its saved kernel sp is left as it
+ * is: `resume` starts on an empty kernel stack and loads sp itself
+ * (arch_switch's `ld sp` and `ret` touch no stack before it). Its wait queue
+ * (waiting_on) is NULL already, as an IPC wait's must be: every wake clears
+ * it (unblock, kernel/sched.c), and a thread runs only after one.
  */
-.macro block_current resume
-    li      t4, C_THREAD_BLOCKED            /* (1: also `interruptible`, below) */
-    sw      t4, TH_STATE(tp)
-    sw      t4, TH_INTERRUPTIBLE(tp)
-    sd      zero, TH_WAITING_ON(tp)
+.macro block_current resume, one
+    sw      \one, TH_STATE(tp)
+    sw      \one, TH_INTERRUPTIBLE(tp)
     sd      a1, TH_IPC_DESC_USER(tp)
     lla     t4, \resume
     sd      t4, TH_CTX_RA(tp)
@@ -193,11 +197,11 @@
     sd      t5, LINK_NEXT(t4)
     sd      t4, LINK_NEXT(t6)
     sd      t4, LINK_PREV(t5)
-    block_current ipc_recv_resume
+    li      t5, C_THREAD_BLOCKED
+    block_current ipc_recv_resume, t5
     li      a0, 0                           /* the caller's results (a7 set before) */
     li      a1, 0
-    li      t4, C_THREAD_RUNNABLE
-    sw      t4, TH_STATE(s3)
+    sw      zero, TH_STATE(s3)              /* C_THREAD_RUNNABLE */
     count   STATS_FAST_REPLIES
     mv      gp, s3
 .endm
@@ -241,17 +245,16 @@ ipc_call_commit:
     sd      t6, (TH_IPC_LINK + LINK_PREV)(s3)
     sd      zero, TH_IPC_LISTENER(s3)
     sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
-    li      t4, C_REPLY_ARMED               /* its reply port now answers us */
-    sw      t4, RP_STATE(s4)
+    li      t5, C_REPLY_ARMED               /* its reply port now answers us */
+    sw      t5, RP_STATE(s4)
     sd      tp, RP_CALLER(s4)
     sd      s4, TH_IPC_REPLY(tp)
     li      t4, C_IPC_WAIT_REPLY
     sw      t4, TH_IPC_STATE(tp)
-    block_current ipc_call_resume
+    block_current ipc_call_resume, t5       /* (ARMED is BLOCKED: 1) */
     ld      a1, CP_USERDATA(s1)             /* the receiver's results */
     lw      a0, TH_IPC_RPORT_HANDLE(s3)
-    li      t4, C_THREAD_RUNNABLE
-    sw      t4, TH_STATE(s3)
+    sw      zero, TH_STATE(s3)              /* C_THREAD_RUNNABLE */
     count   STATS_FAST_CALLS
     mv      gp, s3
     j       ipc_fast_switch
