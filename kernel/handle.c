@@ -46,7 +46,7 @@ static void forget_cached(struct handle_table *t, const struct handle_entry *e)
     if (t->cached[i / 64] & bit) {
         t->cached[i / 64] &= ~bit;
         if (t->owner)
-            handle_cache_forget(t->owner, i);
+            handle_cache_forget(t, i);
     }
 }
 

@@ -37,11 +37,11 @@ struct handle_table {
 };
 
 /*
- * Slot `slot` of owner's table is being emptied and its bit in `cached` was
- * set: forget it in every IPC handle cache of owner's threads, which trust a
- * cached value without looking at the table (kernel/ipc_port.c).
+ * Slot `slot` of t (whose owner is set) is being emptied and its bit in
+ * `cached` was: forget it in every IPC handle cache of the owner's threads,
+ * which trust a cached value without looking at the table (kernel/ipc_port.c).
  */
-void handle_cache_forget(struct process *owner, uint32_t slot);
+void handle_cache_forget(const struct handle_table *t, uint32_t slot);
 
 /* How many handles t has room for now. */
 static inline uint32_t handle_room(const struct handle_table *t)

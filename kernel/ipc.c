@@ -717,7 +717,9 @@ static long do_receive(struct listener *l, uint64_t desc, int have_desc, struct 
     ipc->state = IPC_RECEIVING;
     ipc->listener = l;                  /* no reference (ipc_thread.h): ours goes */
     list_push_back(&l->receivers, &ipc->link);
-    object_put(&l->obj);                /* (not the last: the handle we came through has one) */
+    object_put(&l->obj);                /* (not the last: an open listener has a handle,
+                                           which holds one, and `closed` was checked after
+                                           the last wait above) */
     if (answered)       /* the caller just answered runs next, straight away */
         return finish_receive(sched_block_handoff(answered, 0, 1));
     return finish_receive(sched_block(NULL, 1));

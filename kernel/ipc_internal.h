@@ -41,7 +41,7 @@ static inline struct thread *first_blocked(struct list *l)
     return NULL;
 }
 
-/* Take a queued caller or waiting receiver off its listener (dropping the listener reference). */
+/* Take a queued caller or waiting receiver off its listener (unless the listener's close did). */
 static inline void leave_listener(struct thread_ipc *ipc)
 {
     ASSERT(ipc->state == IPC_QUEUED || ipc->state == IPC_RECEIVING);

@@ -146,7 +146,11 @@ struct reply_port *ipc_reply_port_new(struct account *a)
  * may pass too; it then goes to the C path as any bad handle does, without a
  * test of its own on the fast path's hit. The fast path never writes them.
  */
-static struct listener hcache_closed_listener = { .closed = 1 };
+static struct listener hcache_closed_listener = {
+    .closed = 1,
+    .callers = LIST_INIT(hcache_closed_listener.callers),       /* empty, in case a check */
+    .receivers = LIST_INIT(hcache_closed_listener.receivers),   /* ever looks before `closed` */
+};
 static struct client_port hcache_no_client = { .listener = &hcache_closed_listener };
 static struct reply_port hcache_no_reply = { .state = REPLY_IDLE };
 static struct object *const hcache_stand_in[IPC_HC_COUNT] = {
@@ -168,8 +172,10 @@ void ipc_thread_init(struct thread *t)
         hcache_empty(t, i);
 }
 
-void handle_cache_forget(struct process *owner, uint32_t slot)
+void handle_cache_forget(const struct handle_table *table, uint32_t slot)
 {
+    struct process *owner = table->owner;
+    ASSERT(owner->handles == table);    /* process_create and process_exec set it */
     LIST_FOR_EACH(n, tmp, &owner->threads) {
         struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
         for (int i = 0; i < IPC_HC_COUNT; i++)

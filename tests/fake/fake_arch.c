@@ -123,9 +123,9 @@ unsigned long test_rand(void)
 
 struct host_forgets host_forgets;
 
-void handle_cache_forget(struct process *owner, uint32_t slot)
+void handle_cache_forget(const struct handle_table *t, uint32_t slot)
 {
     host_forgets.calls++;
-    host_forgets.owner = owner;
+    host_forgets.owner = t->owner;
     host_forgets.slot = slot;
 }
