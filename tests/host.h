@@ -44,6 +44,7 @@ void *read_file(const char *path, size_t *size);
 
 /* Deterministic pseudo-random numbers (xorshift64*), so failures reproduce. */
 unsigned long test_rand(void);
+void test_srand(unsigned long seed);
 
 /*
  * The fake handle_cache_forget (kernel/handle.h; the kernel's is the IPC
@@ -56,6 +57,5 @@ struct host_forgets {
     uint32_t slot;
 };
 extern struct host_forgets host_forgets;
-void test_srand(unsigned long seed);
 
 #endif
