@@ -730,15 +730,24 @@ static void signal_sender_pid(void)
     REQUIRE(pipe(p) == 0);
     pid = fork();
     if (pid == 0) {
+        /*
+         * SIGCONT stays blocked but inside sigsuspend: with pause(), a stop
+         * and continue between the test of cont_from and the wait ran the
+         * handler there, and pause then waited for ever (about 1 run in 300).
+         */
+        sigset_t cont, wait;
+        sigemptyset(&cont);
+        sigaddset(&cont, SIGCONT);
         sa.sa_sigaction = note_cont;
         cont_from = 0;
-        if (sigaction(SIGCONT, &sa, NULL) != 0)
+        if (sigaction(SIGCONT, &sa, NULL) != 0 || sigprocmask(SIG_BLOCK, &cont, &wait) != 0)
             _exit(1);
+        sigdelset(&wait, SIGCONT);
         close(p[0]);
         if (write(p[1], "r", 1) != 1)
             _exit(1);
         while (cont_from == 0)
-            pause();
+            sigsuspend(&wait);
         pid_t from = cont_from;
         _exit(write(p[1], &from, sizeof from) == sizeof from ? 0 : 1);
     }
