@@ -37,7 +37,8 @@ static struct object *unlink_entry(struct handle_entry *e)
 /*
  * Slot e of t is being emptied while its owner's threads run: forget it in
  * their IPC handle caches if one may hold it (its bit in `cached`). A table
- * being destroyed needs none of this: no thread uses it again.
+ * being destroyed needs none of this (no thread uses it again), and so
+ * handle_table_destroy's drops do not call it.
  */
 static void forget_cached(struct handle_table *t, const struct handle_entry *e)
 {
@@ -71,7 +72,6 @@ static int destroying;
 
 void handle_table_destroy(struct handle_table *t)
 {
-    t->owner = NULL;            /* no thread of it will use the table again */
     t->next_dying = dying;
     dying = t;
     if (destroying)

@@ -31,7 +31,7 @@ struct handle_table {
     uint32_t first_free;                /* no free slot below it: where install's search starts */
     struct account *acct;               /* charged for the table (kernel/account.h) */
     struct handle_table *next_dying;    /* handle_table_destroy's worklist */
-    struct process *owner;              /* whose threads use it (NULL: none, or being destroyed) */
+    struct process *owner;              /* whose threads use it (NULL: none yet) */
     uint64_t cached[KS_HANDLE_MAX / 64];    /* slots an owner's thread may have in its IPC
                                            handle cache (bit per slot; set by the fast path) */
 };

@@ -100,6 +100,15 @@ static int slot_of(uint32_t i, uint32_t ino)
     return files[i].mo && files[i].src == FROM_EXT2 && files[i].e2ino == ino;
 }
 
+/* Disk inode ino's memobj that its names share (slots_lock held): not an orphan's; 0 if none. */
+static ks_handle_t live_memobj(uint32_t ino)
+{
+    for (uint32_t i = 0; i < nfiles; i++)
+        if (slot_of(i, ino) && !files[i].orphan)
+            return files[i].mo;
+    return 0;
+}
+
 /* One block request (user/lib/blkproto.h): the status, or a KS_ERR_* if the driver is gone. */
 static long blk_call(uint64_t op, uint64_t sector, uint64_t count, const void *out, uint64_t out_len, void *in,
                      uint64_t in_cap)
@@ -460,12 +469,12 @@ long pager_file(struct node *n)
 long pager_disk_file(struct node *n)
 {
     pthread_mutex_lock(&slots_lock);
-    for (uint32_t i = 0; i < nfiles; i++)
-        if (slot_of(i, n->e2ino) && !files[i].orphan) {
-            disk_nodes_loaded(n->e2ino, files[i].mo);  /* another name's memobj: n's, and every name's */
-            pthread_mutex_unlock(&slots_lock);
-            return 0;
-        }
+    ks_handle_t live = live_memobj(n->e2ino);
+    if (live) {
+        disk_nodes_loaded(n->e2ino, live);      /* another name's memobj: n's, and every name's */
+        pthread_mutex_unlock(&slots_lock);
+        return 0;
+    }
     if (disk_files >= DISK_KEPT)
         disk_slots_sweep();
     long r = page_file(n, FROM_EXT2);
@@ -502,13 +511,10 @@ void pager_disk_name_removed(uint32_t ino)
 
 ks_handle_t pager_disk_hidden(uint32_t ino)
 {
-    ks_handle_t mo = 0;
     if (!__atomic_load_n(&hidden_slots, __ATOMIC_RELAXED))
         return 0;               /* (the common case: a directory's thousand names pay one load) */
     pthread_mutex_lock(&slots_lock);
-    for (uint32_t i = 0; i < nfiles && !mo; i++)
-        if (slot_of(i, ino) && !files[i].orphan)
-            mo = files[i].mo;
+    ks_handle_t mo = live_memobj(ino);
     pthread_mutex_unlock(&slots_lock);
     return mo;
 }
