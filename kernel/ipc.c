@@ -38,11 +38,23 @@
 #include "vm.h"
 
 #ifdef KESTREL_TRACE
-uint64_t ipc_fastpath_on = 0;           /* the trace kernel records IPC in the C path (trace.h) */
+int ipc_fastpath_on = 0;                /* the trace kernel records IPC in the C path (trace.h) */
 #else
-uint64_t ipc_fastpath_on = 1;
+int ipc_fastpath_on = 1;
 #endif
 struct ks_ipc_stats ipc_stats;
+
+static void set_fast_off(struct thread *t, void *off)
+{
+    t->ipc_fast_off = off != NULL;
+}
+
+void ipc_fastpath_set(int on)
+{
+    ipc_fastpath_on = on;
+    ipc_stats.fastpath_on = (uint64_t)on;
+    process_each_thread(set_fast_off, on ? NULL : (void *)1);
+}
 
 void drop_outgoing_handles(struct thread_ipc *ipc)
 {
@@ -619,6 +631,7 @@ long ipc_call(struct client_port *cp, uint64_t desc)
     ipc->state = IPC_QUEUED;
     ipc->listener = l;                  /* no reference (ipc_thread.h) */
     list_push_back(&l->callers, &ipc->link);
+    callers_changed(l);
     object_put(&cp->obj);
     return finish_call(sched_block(NULL, 1));
 fail:

@@ -36,9 +36,11 @@ struct listener {
     struct object obj;
     struct list callers;        /* threads in IPC_QUEUED, FIFO */
     struct list receivers;      /* threads in IPC_RECEIVING, FIFO */
-    int closed;                 /* the last handle went: calls fail with PEER_CLOSED */
-    uint32_t notified;          /* `notifications` is not empty (ipc_fast.S reads it with
-                                   `closed` as one doubleword) */
+    /* closed to spare are one doubleword: ipc_fast.S tests them with one ld. */
+    uint8_t closed;             /* the last handle went: calls fail with PEER_CLOSED */
+    uint8_t notified;           /* `notifications` is not empty */
+    uint8_t queued;             /* `callers` is not empty (callers_changed, ipc_internal.h) */
+    uint8_t spare[5];
     struct list notifications;  /* pending struct ipc_notification, FIFO */
     struct list close_hooks;    /* struct ipc_close_hook: told when the last handle closes */
     struct wait_queue note_waiters;     /* threads in KS_SYS_LISTENER_WAIT */
@@ -167,8 +169,17 @@ long ipc_fast_reply_desc(struct thread *caller, uint64_t desc);
 long ipc_fast_reply_desc_copied(struct thread *caller);
 long ipc_fast_caller_outputs(void);
 
-/* Fast path switch and counters (KS_SYS_IPC_CONTROL). */
-extern uint64_t ipc_fastpath_on;
+/*
+ * The fast path's switch (KS_SYS_IPC_CONTROL; the trace kernel starts with it
+ * off): ipc_fastpath_on, and each thread's ipc_fast_off, which the fast path
+ * reads with the thread's flags (thread.h) so that the switch costs it
+ * nothing. ipc_fastpath_set sets every live process's threads; a thread
+ * created later takes it from ipc_thread_init.
+ */
+extern int ipc_fastpath_on;
+void ipc_fastpath_set(int on);
+
+/* The counters KS_SYS_IPC_CONTROL reads. */
 extern struct ks_ipc_stats ipc_stats;
 
 #endif

@@ -41,12 +41,25 @@ static inline struct thread *first_blocked(struct list *l)
     return NULL;
 }
 
-/* Take a queued caller or waiting receiver off its listener (unless the listener's close did). */
+/* l->callers changed: say in l->queued whether anyone is on it (ipc_fast.S reads that). */
+static inline void callers_changed(struct listener *l)
+{
+    l->queued = !list_empty(&l->callers);
+}
+
+/*
+ * Take a queued caller or waiting receiver off its listener (unless the
+ * listener's close did). An IDLE thread's link means nothing: the fast path
+ * takes a receiver off without pointing its link at itself.
+ */
 static inline void leave_listener(struct thread_ipc *ipc)
 {
     ASSERT(ipc->state == IPC_QUEUED || ipc->state == IPC_RECEIVING);
-    if (list_linked(&ipc->link))
-        list_remove(&ipc->link);        /* (the listener's last handle took it off: not) */
+    if (list_linked(&ipc->link)) {      /* (the listener's last handle took it off: not) */
+        list_remove(&ipc->link);
+        if (ipc->state == IPC_QUEUED)
+            callers_changed(ipc->listener);
+    }
     ipc->listener = NULL;
     ipc->state = IPC_IDLE;
 }

@@ -22,9 +22,13 @@
  * (do_receive in ipc.c, which takes the notification with the function below).
  */
 _Static_assert(__builtin_offsetof(struct listener, notified) ==
-               __builtin_offsetof(struct listener, closed) + 4 &&
+               __builtin_offsetof(struct listener, closed) + 1 &&
+               __builtin_offsetof(struct listener, queued) ==
+               __builtin_offsetof(struct listener, closed) + 2 &&
+               __builtin_offsetof(struct listener, spare) + 5 ==
+               __builtin_offsetof(struct listener, closed) + 8 &&
                __builtin_offsetof(struct listener, closed) % 8 == 0,
-               "ipc_fast.S reads closed and notified with one ld");
+               "ipc_fast.S reads closed, notified and queued with one ld");
 
 void ipc_take_notification(struct listener *l, struct thread *r)
 {

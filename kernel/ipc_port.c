@@ -49,6 +49,7 @@ static void listener_last_handle(struct object *o)
         h->fn(h, l);
     }
     fail_all(&l->callers, KS_ERR_PEER_CLOSED);
+    callers_changed(l);
     fail_all(&l->receivers, KS_ERR_PEER_CLOSED);
     wake_all(&l->note_waiters, 0);      /* they see `closed` */
 }
@@ -166,6 +167,7 @@ static void hcache_empty(struct thread *t, int i)
 
 void ipc_thread_init(struct thread *t)
 {
+    t->ipc_fast_off = !ipc_fastpath_on;
     list_node_init(&t->ipc.link);
     t->ipc.rport_handle = KS_HANDLE_NONE;
     for (int i = 0; i < IPC_HC_COUNT; i++)

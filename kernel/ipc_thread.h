@@ -50,7 +50,9 @@ struct thread_ipc {
                                        listener has a handle while anyone waits on it,
                                        and its last handle's close takes every thread
                                        off its lists (fail_all), clearing this */
-    struct list_node link;          /* in listener->callers or ->receivers */
+    struct list_node link;          /* QUEUED or RECEIVING: in listener->callers or
+                                       ->receivers (or off both, pointing at itself, once
+                                       the listener's close took it off); else meaningless */
     uint64_t userdata;              /* QUEUED: the client port's */
     struct reply_port *reply;       /* WAIT_REPLY: the port that will answer. No reference:
                                        an armed port has a handle, and its last handle's

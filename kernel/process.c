@@ -150,6 +150,15 @@ again:
     return reached;
 }
 
+void process_each_thread(void (*fn)(struct thread *t, void *arg), void *arg)
+{
+    LIST_FOR_EACH(n, tmp, &live) {
+        struct process *p = LIST_ENTRY(n, struct process, all_link);
+        LIST_FOR_EACH(m, tmp2, &p->threads)
+            fn(LIST_ENTRY(m, struct thread, proc_link), arg);
+    }
+}
+
 void process_times(const struct process *p, uint64_t *user, uint64_t *system, uint64_t *cuser,
                    uint64_t *csystem)
 {

@@ -100,6 +100,9 @@ long process_signal(struct process *caller, uint32_t kind, uint32_t who, uint64_
                     uint32_t flags);
 
 /* KS_SYS_PROCESS_TIMES: p's CPU time so far, its live threads' included, and its dead children's. */
+/* Call fn(t, arg) for every thread of every process not yet dead (fn may not end any). */
+void process_each_thread(void (*fn)(struct thread *t, void *arg), void *arg);
+
 void process_times(const struct process *p, uint64_t *user, uint64_t *system, uint64_t *cuser,
                    uint64_t *csystem);
 

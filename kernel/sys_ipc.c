@@ -135,8 +135,7 @@ long sys_ipc_control(sysarg_t on, sysarg_t out)
     now.fastpath_on = on;
     if (out && copy_to_user(out, &now, sizeof now))
         return KS_ERR_FAULT;            /* a failed call switches nothing */
-    ipc_fastpath_on = on;
-    ipc_stats.fastpath_on = on;
+    ipc_fastpath_set((int)on);
     return 0;
 }
 

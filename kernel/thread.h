@@ -33,9 +33,11 @@ enum thread_state {
 
 struct thread {
     struct arch_thread arch;        /* first: entry.S finds it through tp */
+    /* flags to ipc_fast_off are one doubleword: the IPC fast path tests them all with one ld. */
     uint32_t flags;
-    int interrupt_pending;          /* thread_interrupt came while it was not blocked
-                                       (next to flags: the IPC fast path tests both with one ld) */
+    uint8_t interrupt_pending;      /* thread_interrupt came while it was not blocked */
+    uint8_t ipc_fast_off;           /* its IPC takes the C path (ipc_fastpath_set, kernel/ipc.h) */
+    uint16_t spare;
     uint32_t tid;
     /*
      * The page a kernel copy of this thread stopped at because its pager has

@@ -23,7 +23,10 @@
 _Static_assert(sizeof(struct handle_entry) == 1 << 4, "handle entries are 16 bytes (HT_SLOT_SHIFT)");
 _Static_assert(KS_HANDLE_MAX / 64 == 4, "ipc_fast.S: the cached bits are four doublewords");
 _Static_assert(offsetof(struct thread, interrupt_pending) == offsetof(struct thread, flags) + 4 &&
-               offsetof(struct thread, flags) % 8 == 0, "one ld reads flags and interrupt_pending");
+               offsetof(struct thread, ipc_fast_off) == offsetof(struct thread, flags) + 5 &&
+               offsetof(struct thread, spare) + sizeof(uint16_t) == offsetof(struct thread, flags) + 8 &&
+               offsetof(struct thread, flags) % 8 == 0,
+               "one ld reads flags, interrupt_pending and ipc_fast_off");
 _Static_assert(offsetof(struct handle_table, slots) == 0, "slots start the handle table");
 _Static_assert(offsetof(struct client_port, obj) == 0 && offsetof(struct listener, obj) == 0 &&
                offsetof(struct reply_port, obj) == 0, "port objects start with their header");
@@ -116,7 +119,6 @@ void asm_offsets(void)
     DEFINE(CP_LISTENER, offsetof(struct client_port, listener));
     DEFINE(CP_USERDATA, offsetof(struct client_port, userdata));
     DEFINE(L_CLOSED, offsetof(struct listener, closed));
-    DEFINE(L_CALLERS, offsetof(struct listener, callers));
     DEFINE(L_RECEIVERS, offsetof(struct listener, receivers));
     DEFINE(LINK_NEXT, offsetof(struct list_node, next));
     DEFINE(LINK_PREV, offsetof(struct list_node, prev));

@@ -5,6 +5,9 @@
  * Invariants (see arch/thread.h):
  *   - in user mode sscratch holds the current thread; in the kernel it holds 0;
  *   - in the kernel tp holds the current thread; sp is on its kernel stack;
+ *   - but for the IPC fast path (ipc_fast.S), which runs on the user's sp with
+ *     sscratch still the user's tp, neither calls nor traps, and sets both
+ *     (kernel_stack, entry_asm.h) before any way out that might;
  *   - a user thread's registers are saved in its struct thread (arch.frame),
  *     addressed from tp, and its kernel stack starts empty at kstack_top.
  *
@@ -18,6 +21,7 @@
  * kernel stack and trap_kernel handles it.
  */
 #include "asm-offsets.h"
+#include "entry_asm.h"
 
 #define SSTATUS_SPP     (1 << 8)
 #define SSTATUS_SPIE    (1 << 5)
@@ -72,12 +76,10 @@ trap_vector:
 
     /* ---- from user mode: tp = current thread, sscratch = user tp ---- */
     sd      sp, UREG(2)(tp)
-    ld      sp, TH_KSTACK_TOP(tp)
     sd      ra, UREG(1)(tp)
     sd      gp, UREG(3)(tp)
     csrr    ra, sscratch
     sd      ra, UREG(4)(tp)
-    csrw    sscratch, zero              /* in the kernel now */
     csrr    ra, sepc
     sd      ra, (TH_FRAME + TF_SEPC)(tp)
     csrr    ra, scause
@@ -87,10 +89,14 @@ trap_vector:
     /*
      * ---- system call: number in a7, arguments in a0..a5 ----
      * One bound check: the IPC numbers (and anything unknown) lie above the
-     * table, so a plain call pays nothing for them.
+     * table, so a plain call pays nothing for them. The IPC entry goes on
+     * with the user's sp and sscratch still holding the user's tp: its fast
+     * path neither uses a stack nor can trap, and every way out of it that
+     * might sets both as below first (kernel_stack).
      */
     li      gp, SYSCALL_COUNT
     bgeu    a7, gp, ipc_entry
+    kernel_stack
 #ifdef KESTREL_TRACE
     call    trace_syscall               /* the trace kernel: the table's entry between two events */
 #else
@@ -156,6 +162,7 @@ ipc_entry:                                  /* a7 >= SYSCALL_COUNT */
     bgeu    gp, ra, ipc_nosys               /* not an IPC number either (its s-registers saved for nothing) */
     .globl ipc_slow
 ipc_slow:                                   /* the C path: save the message, call kernel/ipc.c */
+    kernel_stack
     ipc_mrs sd
     sd      t3, TH_IPC_LISTENER_ARG(tp)
 #ifdef KESTREL_TRACE
@@ -187,11 +194,13 @@ ipc_return_slow:                            /* as syscall_return_slow; s0-s11 ar
     j       ipc_return_fast
 
 ipc_nosys:
+    kernel_stack
     li      a0, SYSCALL_ENOSYS
     j       syscall_return
 
     /* ---- interrupt or exception from user mode: save the rest ---- */
 user_trap:
+    kernel_stack
     .irp n, FULL_REGS
     sd      x\n, UREG(\n)(tp)
     .endr

@@ -22,7 +22,10 @@
  *
  * Entered from ipc_entry (entry.S) with: tp = current thread, the user's sp,
  * ra, gp, tp, sepc and s0-s11 in its frame, a0 = port handle, a1 = descriptor,
- * t3 = listener (reply-and-receive). Scratch: ra, gp, t4-t6, s0-s11.
+ * t3 = listener (reply-and-receive). Scratch: ra, gp, t4-t6, s0-s11. The
+ * user's sp is still in sp and sscratch still holds the user's tp: the paths
+ * neither use a stack nor trap, and anything that might (a C call, a copy
+ * from user memory, the C path) is preceded by kernel_stack (entry_asm.h).
  *
  * Each path is a ladder of checks that change nothing (but for the receive
  * buffer just described), one line and one reason each; any
@@ -35,6 +38,7 @@
  * ipc_recv_resume, so the C path can wake it later too.
  */
 #include "asm-offsets.h"
+#include "entry_asm.h"
 #include "uaccess_asm.h"
 
 #define SSTATUS_FS  (3 << 13)
@@ -114,15 +118,14 @@
 .endm
 
 /*
- * Checks both paths start with. flags and interrupt_pending are one
- * doubleword. No s-register is used yet: a failure goes straight to the C
- * path, with nothing for ipc_bail to put back.
+ * Checks both paths start with: flags, interrupt_pending and ipc_fast_off
+ * are one doubleword (kernel/thread.h). No s-register is used yet: a failure
+ * goes straight to the C path, with nothing for ipc_bail to put back.
  */
 .macro common_checks
-    ld      t4, ipc_fastpath_on
-    beqz    t4, ipc_slow                    /* switched off (KS_SYS_IPC_CONTROL, the trace kernel) */
     ld      t4, TH_FLAGS(tp)
-    bnez    t4, ipc_slow                    /* being killed, or an interrupt would end the wait at once */
+    bnez    t4, ipc_slow                    /* being killed, an interrupt would end the wait at once,
+                                               or the fast path is off (KS_SYS_IPC_CONTROL, the trace kernel) */
 .endm
 
 /*
@@ -144,7 +147,8 @@
 .endm
 
 /*
- * Call fn(s3, a1) (kernel/ipc.c) from a ladder, before the point of no return;
+ * Call fn(s3, a1) (kernel/ipc.c) from a ladder, before the point of no return,
+ * after kernel_stack;
  * its result lands in t4. The message registers wait in their slots of our
  * frame, which a system call leaves unused; a0 and a1 wait in s5 and s6 (C
  * keeps them: a1 comes back at once, a0 only if we bail), and t3 (the
@@ -179,7 +183,7 @@
 /*
  * The reply-and-receive's commit, from its point of no return: the reply port
  * idle, the caller runnable with a0 = a1 = 0 (a7 is set before), we wait on
- * the listener; gp = the caller, to switch to.
+ * the listener; s3 = the caller, to switch to.
  */
 .macro reply_commit
     /* ---- point of no return ---- */
@@ -203,7 +207,40 @@
     li      a1, 0
     sw      zero, TH_STATE(s3)              /* C_THREAD_RUNNABLE */
     count   STATS_FAST_REPLIES
-    mv      gp, s3
+.endm
+
+/*
+ * Become thread s3 and return to its user mode, from its frame, with a0, a1
+ * and a7 (info) as set, and the message registers as they are. The call's
+ * commit has its own copy (ipc_call_switch), the reply's falls into
+ * ipc_fast_switch.
+ */
+.macro fast_switch
+    ld      t4, TH_SATP(s3)
+    csrw    satp, t4                        /* ASIDs: no TLB flush; the same value changes nothing */
+    mv      tp, s3
+    li      t4, SSTATUS_FS              /* FP off: the thread's first use traps (fp.c) */
+    csrc    sstatus, t4
+    /*
+     * sstatus.SPP is 0 (user) already: the ecall that entered set it, and a
+     * trap taken since (in a C helper) returned with sret, which sets it to 0.
+     */
+    ld      t4, (TH_FRAME + TF_SEPC)(tp)
+    addi    t4, t4, 4
+    csrw    sepc, t4
+    .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
+    ld      x\n, UREG(\n)(tp)
+    .endr
+    ld      ra, UREG(1)(tp)
+    ld      gp, UREG(3)(tp)
+    ld      sp, UREG(2)(tp)
+    li      t3, 0
+    li      t4, 0
+    li      t5, 0
+    li      t6, 0
+    csrw    sscratch, tp
+    ld      tp, UREG(4)(tp)
+    sret
 .endm
 
     .section .text
@@ -214,12 +251,14 @@ ipc_fast_call:
     common_checks
     cached  a0, C_OBJ_CLIENT, C_RIGHT_WRITE, s1, s0, TH_HC_CALL     /* s1 = client port */
     ld      s2, CP_LISTENER(s1)                         /* s2 = listener */
-    lw      t4, L_CLOSED(s2)
-    bnez    t4, ipc_bail                    /* closed: the C path reports it */
-    /* (A pending notification needs no check: no receiver is blocked then; see ipc.c.) */
+    /*
+     * A closed listener has no receivers (its last handle's close took them
+     * all off, and a receive checks `closed` before it queues), and a pending
+     * notification none blocked (see ipc.c): neither needs a check of its own.
+     */
     ld      s3, (L_RECEIVERS + LINK_NEXT)(s2)
     addi    t4, s2, L_RECEIVERS
-    beq     s3, t4, ipc_bail                /* no receiver waiting: queue in C */
+    beq     s3, t4, ipc_bail                /* no receiver waiting (or closed): the C path */
     addi    s3, s3, -TH_IPC_LINK            /* s3 = receiving thread */
     lw      t4, TH_STATE(s3)
     li      t5, C_THREAD_BLOCKED
@@ -237,12 +276,9 @@ ipc_fast_call:
 ipc_call_commit:
     /* ---- point of no return ---- */
     ld      t4, (TH_IPC_LINK + LINK_NEXT)(s3)   /* the receiver leaves the listener */
-    ld      t5, (TH_IPC_LINK + LINK_PREV)(s3)
-    sd      t4, LINK_NEXT(t5)
+    ld      t5, (TH_IPC_LINK + LINK_PREV)(s3)   /* (its link is left as it is: IDLE's */
+    sd      t4, LINK_NEXT(t5)                   /* means nothing, ipc_thread.h) */
     sd      t5, LINK_PREV(t4)
-    addi    t6, s3, TH_IPC_LINK
-    sd      t6, (TH_IPC_LINK + LINK_NEXT)(s3)
-    sd      t6, (TH_IPC_LINK + LINK_PREV)(s3)
     sd      zero, TH_IPC_LISTENER(s3)
     sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
     li      t5, C_REPLY_ARMED               /* its reply port now answers us */
@@ -256,8 +292,9 @@ ipc_call_commit:
     lw      a0, TH_IPC_RPORT_HANDLE(s3)
     sw      zero, TH_STATE(s3)              /* C_THREAD_RUNNABLE */
     count   STATS_FAST_CALLS
-    mv      gp, s3
-    j       ipc_fast_switch
+    .globl ipc_call_switch
+ipc_call_switch:                            /* (its own name, for tools/profile) */
+    fast_switch
 
 /*
  * A call with a descriptor on either side: kernel/ipc.c checks ours (a
@@ -267,6 +304,7 @@ ipc_call_commit:
  * word (bytes received, truncation) comes from there.
  */
 ipc_call_desc:
+    kernel_stack
     call_c  ipc_fast_call_desc
     bnez    t4, c_bail_call                 /* handles to send, a bad descriptor, outputs to write */
     ld      a7, TH_IPC_INFO(s3)
@@ -315,6 +353,7 @@ ipc_reply_desc_copied:
  * too). The message registers, a0, a1 and t3 are not touched.
  */
 ipc_reply_rdesc:
+    kernel_stack                            /* (for the copy, which may fault, and the C calls) */
     beqz    a1, ipc_reply_desc              /* only the caller has one */
     andi    t4, a1, 7
     bnez    t4, ipc_reply_desc              /* unaligned: the general copy */
@@ -404,10 +443,8 @@ ipc_fast_reply_recv:
     bnez    t4, ipc_bail                    /* an upcall or a kill due, which its C-path return runs */
     cached  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0, TH_HC_LISTENER /* s2 = listener */
     ld      t4, L_CLOSED(s2)
-    bnez    t4, ipc_bail                    /* closed, or a notification pending (one ld: ipc.c) */
-    ld      t4, (L_CALLERS + LINK_NEXT)(s2)
-    addi    t5, s2, L_CALLERS
-    bne     t4, t5, ipc_bail                /* a call is queued: receive it in C */
+    bnez    t4, ipc_bail                    /* closed, a notification pending or a call queued
+                                               (one ld: kernel/ipc.h): the C path */
     ld      s4, TH_IPC_RPORT(tp)            /* our reply port for the next call: */
     beq     s4, s1, 1f                      /* this one, idle after the reply, or */
     beqz    s4, ipc_bail
@@ -423,36 +460,9 @@ ipc_fast_reply_recv:
     reply_commit
     /* fall through */
 
-/*
- * Become thread gp and return to its user mode, from its frame, with a0, a1
- * and a7 (info) as set, and the message registers as they are.
- */
+/* Become the caller s3 and return to its user mode (fast_switch). */
 ipc_fast_switch:
-    ld      t4, TH_SATP(gp)
-    csrw    satp, t4                        /* ASIDs: no TLB flush; the same value changes nothing */
-    mv      tp, gp
-    li      t4, SSTATUS_FS              /* FP off: the thread's first use traps (fp.c) */
-    csrc    sstatus, t4
-    /*
-     * sstatus.SPP is 0 (user) already: the ecall that entered set it, and a
-     * trap taken since (in a C helper) returned with sret, which sets it to 0.
-     */
-    ld      t4, (TH_FRAME + TF_SEPC)(tp)
-    addi    t4, t4, 4
-    csrw    sepc, t4
-    .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
-    ld      x\n, UREG(\n)(tp)
-    .endr
-    ld      ra, UREG(1)(tp)
-    ld      gp, UREG(3)(tp)
-    ld      sp, UREG(2)(tp)
-    li      t3, 0
-    li      t4, 0
-    li      t5, 0
-    li      t6, 0
-    csrw    sscratch, tp
-    ld      tp, UREG(4)(tp)
-    sret
+    fast_switch
 
 /*
  * ipc_fast_switch for a caller whose descriptor outputs the reply changed:
@@ -462,10 +472,10 @@ ipc_fast_switch:
  * The message registers and a1, a7 wait in the caller's frame meanwhile.
  */
 ipc_fast_switch_outputs:
-    ld      t4, TH_SATP(gp)
+    ld      t4, TH_SATP(s3)
     csrw    satp, t4
-    mv      tp, gp
-    ld      sp, TH_KSTACK_TOP(tp)
+    mv      tp, s3
+    kernel_stack
     .irp n, 5,6,7,11,12,13,14,15,16,17
     sd      x\n, UREG(\n)(tp)
     .endr
@@ -473,8 +483,7 @@ ipc_fast_switch_outputs:
     .irp n, 5,6,7,11,12,13,14,15,16,17
     ld      x\n, UREG(\n)(tp)
     .endr
-    mv      gp, tp
-    j       ipc_fast_switch
+    j       ipc_fast_switch                 /* (s3 is the caller still: C keeps it) */
 
 /*
  * A thread the fast path blocked, switched to by schedule() after the C path
