@@ -76,7 +76,8 @@ enum reply_state { REPLY_IDLE, REPLY_ARMED, REPLY_CALLER_GONE };
 struct reply_port {
     struct object obj;
     enum reply_state state;
-    struct thread *caller;      /* ARMED: the caller waiting for this reply */
+    struct thread *caller;      /* ARMED: the caller waiting for this reply (else
+                                   meaningless: the fast path leaves it) */
 };
 
 struct thread;

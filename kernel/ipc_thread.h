@@ -46,7 +46,8 @@ struct thread_ipc {
     uint64_t out_a1, out_info;      /* a1 and a7 on return */
     uint64_t listener_arg;          /* t3 at entry (reply-and-receive) */
     enum ipc_state state;
-    struct listener *listener;      /* QUEUED or RECEIVING: where. No reference: the
+    struct listener *listener;      /* QUEUED or RECEIVING: where (else meaningless: the
+                                       fast path leaves it). No reference: the
                                        listener has a handle while anyone waits on it,
                                        and its last handle's close takes every thread
                                        off its lists (fail_all), clearing this */
@@ -54,7 +55,8 @@ struct thread_ipc {
                                        ->receivers (or off both, pointing at itself, once
                                        the listener's close took it off); else meaningless */
     uint64_t userdata;              /* QUEUED: the client port's */
-    struct reply_port *reply;       /* WAIT_REPLY: the port that will answer. No reference:
+    struct reply_port *reply;       /* WAIT_REPLY: the port that will answer (else
+                                       meaningless: the fast path leaves it). No reference:
                                        an armed port has a handle, and its last handle's
                                        close disarms it, clearing this, before it can go */
     struct reply_port *rport;       /* server side: this thread's reusable reply port */

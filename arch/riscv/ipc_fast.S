@@ -51,6 +51,7 @@
 #error "ipc_fast.S: THREAD_RUNNABLE must be 0 (stored as zero)"
 #endif
 #define UREG(n)     (TH_FRAME + TF_X0 + (n) * 8)
+#define RL(off)     ((off) - TH_IPC_LINK)   /* a thread's field, from its ipc.link */
 
 /*
  * Resolve handle `h` of the current process to its object in `obj`, with type
@@ -147,7 +148,7 @@
 .endm
 
 /*
- * Call fn(s3, a1) (kernel/ipc.c) from a ladder, before the point of no return,
+ * Call fn(s3 + adj, a1) (kernel/ipc.c) from a ladder, before the point of no return,
  * after kernel_stack;
  * its result lands in t4. The message registers wait in their slots of our
  * frame, which a system call leaves unused; a0 and a1 wait in s5 and s6 (C
@@ -156,14 +157,14 @@
  * c_bail_call or c_bail_reply, which put a0 and t3 back, a7 (the call's
  * number, a constant) and the user's s5-s7.
  */
-.macro call_c fn
+.macro call_c fn, adj=0
     .irp n, 5,6,7,12,13,14,15,16
     sd      x\n, UREG(\n)(tp)
     .endr
     mv      s5, a0
     mv      s6, a1
     mv      s7, t3
-    mv      a0, s3
+    addi    a0, s3, \adj                   /* the partner thread (s3 + adj) */
     call    \fn
     mv      t4, a0
     mv      a1, s6                          /* our descriptor, for block_current */
@@ -183,25 +184,29 @@
 /*
  * The reply-and-receive's commit, from its point of no return: the reply port
  * idle, the caller runnable with a0 = a1 = 0 (a7 is set before), we wait on
- * the listener; s3 = the caller, to switch to.
+ * the listener; s3 = the caller, to switch to. With `one_in_t5` t5 holds 1
+ * already. The port's `caller` and the caller's `reply` are left as they
+ * are: they mean something only while ARMED and WAIT_REPLY (kernel/ipc.h,
+ * ipc_thread.h). s5 is free here: every s-register is loaded from the
+ * caller's frame next.
  */
-.macro reply_commit
+.macro reply_commit one_in_t5=0
     /* ---- point of no return ---- */
     sw      zero, RP_STATE(s1)              /* C_REPLY_IDLE */
-    sd      zero, RP_CALLER(s1)
-    sd      zero, TH_IPC_REPLY(s3)
     sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
     li      t4, C_IPC_RECEIVING             /* we wait on the listener */
     sw      t4, TH_IPC_STATE(tp)
     sd      s2, TH_IPC_LISTENER(tp)           /* (no reference: kernel/ipc_thread.h) */
     addi    t4, tp, TH_IPC_LINK             /* append to its receivers */
-    addi    t5, s2, L_RECEIVERS
-    ld      t6, LINK_PREV(t5)
+    addi    s5, s2, L_RECEIVERS
+    ld      t6, LINK_PREV(s5)
     sd      t6, LINK_PREV(t4)
-    sd      t5, LINK_NEXT(t4)
+    sd      s5, LINK_NEXT(t4)
     sd      t4, LINK_NEXT(t6)
-    sd      t4, LINK_PREV(t5)
+    sd      t4, LINK_PREV(s5)
+    .if !\one_in_t5
     li      t5, C_THREAD_BLOCKED
+    .endif
     block_current ipc_recv_resume, t5
     li      a0, 0                           /* the caller's results (a7 set before) */
     li      a1, 0
@@ -210,15 +215,15 @@
 .endm
 
 /*
- * Become thread s3 and return to its user mode, from its frame, with a0, a1
- * and a7 (info) as set, and the message registers as they are. The call's
- * commit has its own copy (ipc_call_switch), the reply's falls into
+ * Become thread s3 + adj and return to its user mode, from its frame, with
+ * a0, a1 and a7 (info) as set, and the message registers as they are. The
+ * call's commit has its own copy (ipc_call_switch), the reply's falls into
  * ipc_fast_switch.
  */
-.macro fast_switch
-    ld      t4, TH_SATP(s3)
+.macro fast_switch adj=0
+    ld      t4, (TH_SATP + \adj)(s3)
     csrw    satp, t4                        /* ASIDs: no TLB flush; the same value changes nothing */
-    mv      tp, s3
+    addi    tp, s3, \adj
     li      t4, SSTATUS_FS              /* FP off: the thread's first use traps (fp.c) */
     csrc    sstatus, t4
     /*
@@ -255,46 +260,46 @@ ipc_fast_call:
      * A closed listener has no receivers (its last handle's close took them
      * all off, and a receive checks `closed` before it queues), and a pending
      * notification none blocked (see ipc.c): neither needs a check of its own.
+     * s3 is the receiver's link, not the thread: RL() turns a thread offset
+     * into one from the link.
      */
     ld      s3, (L_RECEIVERS + LINK_NEXT)(s2)
     addi    t4, s2, L_RECEIVERS
     beq     s3, t4, ipc_bail                /* no receiver waiting (or closed): the C path */
-    addi    s3, s3, -TH_IPC_LINK            /* s3 = receiving thread */
-    lw      t4, TH_STATE(s3)
-    li      t5, C_THREAD_BLOCKED
+    lw      t4, RL(TH_STATE)(s3)
+    li      t5, C_THREAD_BLOCKED            /* (t5 keeps this 1 to the commit) */
     bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
-    ld      s4, TH_IPC_RPORT(s3)            /* s4 = its reply port (a receive makes one before it blocks) */
+    /*
+     * s4 = its reply port, idle: a receive makes it so before it queues, and
+     * only a delivery, which takes the receiver off first, arms it.
+     */
+    ld      s4, RL(TH_IPC_RPORT)(s3)
     ld      t4, OBJ_HANDLES(s4)
     beqz    t4, ipc_bail                    /* its handle was closed meanwhile */
-    lw      t4, RP_STATE(s4)
-    li      t5, C_REPLY_ARMED
-    beq     t4, t5, ipc_bail                /* still waiting for an earlier reply */
-    ld      t4, TH_IPC_DESC_USER(s3)
+    ld      t4, RL(TH_IPC_DESC_USER)(s3)
     or      t4, t4, a1
     bnez    t4, ipc_call_desc               /* a descriptor on either side: see there */
     li      a7, 0                           /* the receiver's info: words only */
-ipc_call_commit:
+ipc_call_commit:                            /* (t5 = 1) */
     /* ---- point of no return ---- */
-    ld      t4, (TH_IPC_LINK + LINK_NEXT)(s3)   /* the receiver leaves the listener */
-    ld      t5, (TH_IPC_LINK + LINK_PREV)(s3)   /* (its link is left as it is: IDLE's */
-    sd      t4, LINK_NEXT(t5)                   /* means nothing, ipc_thread.h) */
-    sd      t5, LINK_PREV(t4)
-    sd      zero, TH_IPC_LISTENER(s3)
-    sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
-    li      t5, C_REPLY_ARMED               /* its reply port now answers us */
-    sw      t5, RP_STATE(s4)
+    ld      t4, LINK_NEXT(s3)               /* the receiver leaves the listener (its link */
+    ld      t6, LINK_PREV(s3)               /* and `listener` are left as they are: an */
+    sd      t4, LINK_NEXT(t6)               /* IDLE thread's mean nothing, ipc_thread.h) */
+    sd      t6, LINK_PREV(t4)
+    sw      zero, RL(TH_IPC_STATE)(s3)      /* C_IPC_IDLE */
+    sw      t5, RP_STATE(s4)                /* C_REPLY_ARMED (1): its reply port now answers us */
     sd      tp, RP_CALLER(s4)
     sd      s4, TH_IPC_REPLY(tp)
     li      t4, C_IPC_WAIT_REPLY
     sw      t4, TH_IPC_STATE(tp)
-    block_current ipc_call_resume, t5       /* (ARMED is BLOCKED: 1) */
+    block_current ipc_call_resume, t5       /* (BLOCKED: 1) */
     ld      a1, CP_USERDATA(s1)             /* the receiver's results */
-    lw      a0, TH_IPC_RPORT_HANDLE(s3)
-    sw      zero, TH_STATE(s3)              /* C_THREAD_RUNNABLE */
+    lw      a0, RL(TH_IPC_RPORT_HANDLE)(s3)
+    sw      zero, RL(TH_STATE)(s3)          /* C_THREAD_RUNNABLE */
     count   STATS_FAST_CALLS
     .globl ipc_call_switch
 ipc_call_switch:                            /* (its own name, for tools/profile) */
-    fast_switch
+    fast_switch -TH_IPC_LINK
 
 /*
  * A call with a descriptor on either side: kernel/ipc.c checks ours (a
@@ -305,9 +310,10 @@ ipc_call_switch:                            /* (its own name, for tools/profile)
  */
 ipc_call_desc:
     kernel_stack
-    call_c  ipc_fast_call_desc
+    call_c  ipc_fast_call_desc, -TH_IPC_LINK
     bnez    t4, c_bail_call                 /* handles to send, a bad descriptor, outputs to write */
-    ld      a7, TH_IPC_INFO(s3)
+    ld      a7, RL(TH_IPC_INFO)(s3)
+    li      t5, C_THREAD_BLOCKED            /* (the commit's 1) */
     j       ipc_call_commit
 
 /*
@@ -433,15 +439,15 @@ ipc_reply_rdesc:
 ipc_fast_reply_recv:
     common_checks
     cached  a0, C_OBJ_REPLY, C_RIGHT_WRITE, s1, s0, TH_HC_REPLY     /* s1 = reply port */
+    cached  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0, TH_HC_LISTENER /* s2 = listener */
     lw      t4, RP_STATE(s1)
-    li      t5, C_REPLY_ARMED
+    li      t5, C_REPLY_ARMED               /* (t5 keeps this 1, BLOCKED too, to the commit) */
     bne     t4, t5, ipc_bail                /* replied already, or the caller is gone */
     ld      s3, RP_CALLER(s1)               /* s3 = the caller */
     lw      t4, TH_STATE(s3)
     bne     t4, t5, ipc_bail                /* interrupted, has not run yet (t5: ARMED is BLOCKED) */
     lw      t4, TH_FLAGS(s3)
     bnez    t4, ipc_bail                    /* an upcall or a kill due, which its C-path return runs */
-    cached  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0, TH_HC_LISTENER /* s2 = listener */
     ld      t4, L_CLOSED(s2)
     bnez    t4, ipc_bail                    /* closed, a notification pending or a call queued
                                                (one ld: kernel/ipc.h): the C path */
@@ -451,13 +457,12 @@ ipc_fast_reply_recv:
     ld      t4, OBJ_HANDLES(s4)
     beqz    t4, ipc_bail                    /* another one, with its handle, */
     lw      t4, RP_STATE(s4)
-    li      t5, C_REPLY_ARMED
-    beq     t4, t5, ipc_bail                /* and idle */
+    beq     t4, t5, ipc_bail                /* and idle (t5: ARMED) */
 1:  ld      t4, TH_IPC_DESC_USER(s3)
     or      t4, t4, a1
     bnez    t4, ipc_reply_rdesc             /* a descriptor on either side: see there */
     li      a7, 0                           /* the caller's info: words only */
-    reply_commit
+    reply_commit one_in_t5=1
     /* fall through */
 
 /* Become the caller s3 and return to its user mode (fast_switch). */
