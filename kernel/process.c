@@ -302,7 +302,7 @@ void process_exit(struct process *p, uint64_t status)
     LIST_FOR_EACH(n, tmp, &p->threads) {
         struct thread *t = LIST_ENTRY(n, struct thread, proc_link);
         t->flags |= THREAD_KILLED;
-        if (t->state == THREAD_BLOCKED && t->interruptible)
+        if (t->state == THREAD_BLOCKED && !t->uninterruptible)
             sched_wake(t, KS_ERR_INTERRUPTED);
     }
     if (p->nthreads == 0)
@@ -353,7 +353,7 @@ static long exec_end_other_threads(struct process *p)
             if (t == self || (t->flags & THREAD_KILLED))
                 continue;
             t->flags |= THREAD_KILLED;
-            if (t->state == THREAD_BLOCKED && t->interruptible)
+            if (t->state == THREAD_BLOCKED && !t->uninterruptible)
                 sched_wake(t, KS_ERR_INTERRUPTED);
         }
         sched_yield();                  /* they run and leave meanwhile */

@@ -118,13 +118,15 @@ void sched_yield(void)
 long sched_block(struct wait_queue *wq, int interruptible)
 {
     struct thread *t = current_thread();
-    if (interruptible && (t->interrupt_pending || (t->flags & (THREAD_KILLED | THREAD_UPCALL)))) {
+    ASSERT(!t->uninterruptible);    /* 0 out of an uninterruptible wait (sched.h) */
+    if (!interruptible)
+        t->uninterruptible = 1;     /* (an interruptible wait finds it 0: nothing to write) */
+    else if (t->interrupt_pending || (t->flags & (THREAD_KILLED | THREAD_UPCALL))) {
         t->interrupt_pending = 0;
         return KS_ERR_INTERRUPTED;
     }
     ASSERT(!t->waiting_on);         /* (the IPC fast path blocks without writing it) */
     t->state = THREAD_BLOCKED;
-    t->interruptible = interruptible;
     t->waiting_on = wq;
     if (wq)
         list_push_back(&wq->waiters, &t->sched_link);
@@ -156,7 +158,10 @@ long sched_block_handoff(struct thread *next, long next_result, int interruptibl
     struct thread *t = current_thread();
     if (next->state != THREAD_BLOCKED)
         return sched_block(NULL, interruptible);
-    if (interruptible && (t->interrupt_pending || (t->flags & (THREAD_KILLED | THREAD_UPCALL)))) {
+    ASSERT(!t->uninterruptible);
+    if (!interruptible)
+        t->uninterruptible = 1;
+    else if (t->interrupt_pending || (t->flags & (THREAD_KILLED | THREAD_UPCALL))) {
         sched_wake(next, next_result);
         t->interrupt_pending = 0;
         return KS_ERR_INTERRUPTED;
@@ -164,7 +169,6 @@ long sched_block_handoff(struct thread *next, long next_result, int interruptibl
     unblock(next, next_result);
     next->state = THREAD_RUNNABLE;
     t->state = THREAD_BLOCKED;
-    t->interruptible = interruptible;
     t->waiting_on = NULL;
     switches++;
     trace_event(TR_SWITCH, next->tid, 0, 0, 0);

@@ -48,7 +48,9 @@ long sched_block_handoff(struct thread *next, long next_result, int interruptibl
  *   - block the current thread t (sched_block): refuse with
  *     KS_ERR_INTERRUPTED if it is interruptible and t->interrupt_pending or
  *     THREAD_KILLED is set (the fast path tests both first and leaves such a
- *     call to C); else t->state = THREAD_BLOCKED, t->interruptible, and
+ *     call to C); else t->state = THREAD_BLOCKED, t->uninterruptible =
+ *     !interruptible (the waiter sets it back to 0 once woken: it is 0 at
+ *     any other time, which the fast path relies on), and
  *     t->waiting_on = wq. An IPC wait is interruptible with wq NULL, so it is
  *     on no wait queue and no sleep list: only the IPC code (or an interrupt)
  *     wakes it, through sched_wake;

@@ -150,7 +150,7 @@ void thread_charge_tick(struct thread *t, int user)
 
 void thread_interrupt(struct thread *t)
 {
-    if (t->state == THREAD_BLOCKED && t->interruptible)
+    if (t->state == THREAD_BLOCKED && !t->uninterruptible)
         sched_wake(t, KS_ERR_INTERRUPTED);
     else
         t->interrupt_pending = 1;

@@ -51,7 +51,7 @@ static inline uint64_t due_of(const struct thread *t)
  */
 static int wait_ends_for_upcall(const struct thread *t)
 {
-    if (t->state != THREAD_BLOCKED || !t->interruptible)
+    if (t->state != THREAD_BLOCKED || t->uninterruptible)
         return 0;
     return t->ipc.state != IPC_WAIT_REPLY ||
            (t->ipc.desc_user && (t->ipc.desc.call_flags & KS_IPC_CALL_INTERRUPTIBLE));

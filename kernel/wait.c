@@ -35,8 +35,10 @@ void kmutex_lock(struct kmutex *m)
 {
     struct thread *t = current_thread();
     BUG_ON(m->owner == t);
-    while (m->owner)
+    while (m->owner) {
         wait_on(&m->waiters, 0);
+        t->uninterruptible = 0;         /* 0 out of the wait (kernel/sched.h) */
+    }
     m->owner = t;
 }
 

@@ -19,7 +19,9 @@ static inline void wait_queue_init(struct wait_queue *wq) { list_init(&wq->waite
 /*
  * Block the current thread on wq until woken. Returns the wake result, or
  * KS_ERR_INTERRUPTED if `interruptible` and thread_interrupt (or the death of
- * the process) woke it instead.
+ * the process) woke it instead. Without `interruptible` the caller sets its
+ * thread's `uninterruptible` back to 0 once woken (kernel/sched.h; the debug
+ * kernel's next block asserts it).
  */
 long wait_on(struct wait_queue *wq, int interruptible);
 

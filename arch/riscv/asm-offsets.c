@@ -69,7 +69,6 @@ void asm_offsets(void)
 
     /* For the IPC fast path (arch/riscv/ipc_fast.S) */
     DEFINE(TH_STATE, offsetof(struct thread, state));
-    DEFINE(TH_INTERRUPTIBLE, offsetof(struct thread, interruptible));
     DEFINE(TH_INTR_PENDING, offsetof(struct thread, interrupt_pending));
     DEFINE(TH_WAITING_ON, offsetof(struct thread, waiting_on));
     DEFINE(TH_PROC, offsetof(struct thread, proc));

@@ -45,7 +45,7 @@
 
 /* Constants the paths below load once for two uses. */
 #if C_THREAD_BLOCKED != 1 || C_REPLY_ARMED != C_THREAD_BLOCKED
-#error "ipc_fast.S: THREAD_BLOCKED must be 1 (interruptible's true) and REPLY_ARMED equal to it"
+#error "ipc_fast.S: THREAD_BLOCKED must be 1 and REPLY_ARMED equal to it"
 #endif
 #if C_THREAD_RUNNABLE != 0
 #error "ipc_fast.S: THREAD_RUNNABLE must be 0 (stored as zero)"
@@ -133,7 +133,8 @@
  * Block the current thread so that a normal switch to it runs `resume`; a1 is
  * its descriptor (0 if it has none; for a call, the one ipc_fast_call_desc
  * checked; for a receive, the one ipc_fast_reply_desc took in); `one` holds 1
- * (THREAD_BLOCKED, and `interruptible`). Its saved kernel sp is left as it
+ * (THREAD_BLOCKED). The wait is interruptible without a write: a running
+ * thread's `uninterruptible` is 0 (kernel/sched.h). Its saved kernel sp is left as it
  * is: `resume` starts on an empty kernel stack and loads sp itself
  * (arch_switch's `ld sp` and `ret` touch no stack before it). Its wait queue
  * (waiting_on) is NULL already, as an IPC wait's must be: every wake clears
@@ -141,7 +142,6 @@
  */
 .macro block_current resume, one
     sw      \one, TH_STATE(tp)
-    sw      \one, TH_INTERRUPTIBLE(tp)
     sd      a1, TH_IPC_DESC_USER(tp)
     lla     t4, \resume
     sd      t4, TH_CTX_RA(tp)
