@@ -17,8 +17,8 @@
  * blocked receiver at once, and do_receive takes a pending one instead of
  * blocking). So ipc_fast_call, which needs a blocked receiver, can never serve
  * a call ahead of a pending notification. ipc_fast_reply_recv is the one way a
- * receiver could block past a pending notification; it reads `closed` and
- * `notified` as one doubleword and leaves both cases to the C path
+ * receiver could block past a pending notification; it reads `closed`,
+ * `notified` and `queued` as one doubleword and leaves those cases to the C path
  * (do_receive in ipc.c, which takes the notification with the function below).
  */
 _Static_assert(__builtin_offsetof(struct listener, notified) ==

@@ -142,15 +142,15 @@ struct reply_port *ipc_reply_port_new(struct account *a)
 
 /*
  * What an empty handle cache entry names: for each path a stand-in that its
- * next check turns away (a client port whose listener is closed, an idle reply
- * port, a closed listener). An empty entry holds the value 0, which a caller
+ * next check turns away (a client port whose listener has no receivers, an
+ * idle reply port, a closed listener). An empty entry holds the value 0, which a caller
  * may pass too; it then goes to the C path as any bad handle does, without a
  * test of its own on the fast path's hit. The fast path never writes them.
  */
 static struct listener hcache_closed_listener = {
     .closed = 1,
-    .callers = LIST_INIT(hcache_closed_listener.callers),       /* empty, in case a check */
-    .receivers = LIST_INIT(hcache_closed_listener.receivers),   /* ever looks before `closed` */
+    .callers = LIST_INIT(hcache_closed_listener.callers),
+    .receivers = LIST_INIT(hcache_closed_listener.receivers),   /* empty: turns a call away */
 };
 static struct client_port hcache_no_client = { .listener = &hcache_closed_listener };
 static struct reply_port hcache_no_reply = { .state = REPLY_IDLE };

@@ -99,10 +99,10 @@ int process_pid_alive(uint32_t pid);
 long process_signal(struct process *caller, uint32_t kind, uint32_t who, uint64_t value,
                     uint32_t flags);
 
-/* KS_SYS_PROCESS_TIMES: p's CPU time so far, its live threads' included, and its dead children's. */
 /* Call fn(t, arg) for every thread of every process not yet dead (fn may not end any). */
 void process_each_thread(void (*fn)(struct thread *t, void *arg), void *arg);
 
+/* KS_SYS_PROCESS_TIMES: p's CPU time so far, its live threads' included, and its dead children's. */
 void process_times(const struct process *p, uint64_t *user, uint64_t *system, uint64_t *cuser,
                    uint64_t *csystem);
 

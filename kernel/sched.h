@@ -46,9 +46,9 @@ long sched_block_handoff(struct thread *next, long next_result, int interruptibl
  * the same ones in assembly (block_current, the partner made RUNNABLE, the
  * switch) and must stay equal to them:
  *   - block the current thread t (sched_block): refuse with
- *     KS_ERR_INTERRUPTED if it is interruptible and t->interrupt_pending or
- *     THREAD_KILLED is set (the fast path tests both first and leaves such a
- *     call to C); else t->state = THREAD_BLOCKED, t->uninterruptible =
+ *     KS_ERR_INTERRUPTED if it is interruptible and t->interrupt_pending,
+ *     THREAD_KILLED or THREAD_UPCALL is set (the fast path tests them all
+ *     first and leaves such a call to C); else t->state = THREAD_BLOCKED, t->uninterruptible =
  *     !interruptible (the waiter sets it back to 0 once woken: it is 0 at
  *     any other time, which the fast path relies on), and
  *     t->waiting_on = wq. An IPC wait is interruptible with wq NULL, so it is

@@ -51,9 +51,10 @@ struct thread {
     enum thread_state state;
     struct list_node sched_link;    /* run queue or a wait queue */
     struct wait_queue *waiting_on;
-    int uninterruptible;            /* BLOCKED in a wait an interrupt does not end (kmutex_lock);
-                                       0 at any other time, so the IPC fast path blocks a
-                                       thread interruptibly without writing it (sched.h) */
+    int uninterruptible;            /* BLOCKED in a wait an interrupt does not end (kmutex_lock,
+                                       which sets it back to 0 once it runs again); 0 at any
+                                       other time, so the IPC fast path blocks a thread
+                                       interruptibly without writing it (sched.h) */
     long wake_result;
     uint64_t sleep_deadline;        /* platform time; valid while on the sleep list */
     struct list_node sleep_link;

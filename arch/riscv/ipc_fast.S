@@ -125,8 +125,9 @@
  */
 .macro common_checks
     ld      t4, TH_FLAGS(tp)
-    bnez    t4, ipc_slow                    /* being killed, an interrupt would end the wait at once,
-                                               or the fast path is off (KS_SYS_IPC_CONTROL, the trace kernel) */
+    bnez    t4, ipc_slow                    /* being killed, an upcall due, an interrupt would end the
+                                               wait at once, or the fast path is off (KS_SYS_IPC_CONTROL,
+                                               the trace kernel) */
 .endm
 
 /*
@@ -259,7 +260,7 @@ ipc_fast_call:
     /*
      * A closed listener has no receivers (its last handle's close took them
      * all off, and a receive checks `closed` before it queues), and a pending
-     * notification none blocked (see ipc.c): neither needs a check of its own.
+     * notification none blocked (see ipc_notify.c): neither needs a check of its own.
      * s3 is the receiver's link, not the thread: RL() turns a thread offset
      * into one from the link.
      */

@@ -7,8 +7,9 @@
  * (build/gen/asm-offsets.h) without any address arithmetic.
  *
  * Invariant: sscratch holds the current thread while the hart runs in user
- * mode, and 0 while it runs in the kernel. A trap swaps tp with sscratch: a
- * non-zero result means the trap came from user mode.
+ * mode, and 0 while it runs in the kernel (but in the IPC fast path, which
+ * cannot trap and clears it before any way out that might: entry.S). A trap
+ * swaps tp with sscratch: a non-zero result means the trap came from user mode.
  */
 #ifndef ARCH_THREAD_H
 #define ARCH_THREAD_H
