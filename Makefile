@@ -53,9 +53,10 @@ KERNEL_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 	-Iarch/riscv/include -Iinclude -iquote . -I$(B)/gen -MMD -MP
 KERNEL_LDFLAGS := -nostdlib -no-pie -Wl,-T,linker.ld -Wl,--no-warn-rwx-segments -Wl,--build-id=none
 
+# (arch/riscv/ipc_fast.S is assembled as part of entry.S, which includes it.)
 KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 	$(filter-out arch/riscv/asm-offsets.c,$(wildcard arch/riscv/*.c)) \
-	$(wildcard arch/riscv/*.S)
+	$(filter-out arch/riscv/ipc_fast.S,$(wildcard arch/riscv/*.S))
 # Two kernels from the same sources: build/kernel.elf, the one you boot and
 # make bench measures, and build/kernel-debug.elf (KVARIANT=debug, built by a
 # second make into build/kdebug/), with assertions on and freed memory

@@ -1,6 +1,7 @@
 /*
  * arch/riscv/entry.S - the supervisor trap vector, system call entry, the return
- * to user mode, and the context switch.
+ * to user mode, and the context switch; the IPC fast path (ipc_fast.S) is
+ * included at the end, in the same object.
  *
  * Invariants (see arch/thread.h):
  *   - in user mode sscratch holds the current thread; in the kernel it holds 0;
@@ -298,3 +299,6 @@ kthread_trampoline:
     mv      a0, s2
     jalr    s1
     call    thread_exit                 /* with fn's result in a0 */
+
+/* The IPC fast path, in this object (see there why). */
+#include "ipc_fast.S"

@@ -37,8 +37,13 @@
  * would block it, with a context that resumes in ipc_call_resume /
  * ipc_recv_resume, so the C path can wake it later too.
  */
-#include "asm-offsets.h"
-#include "entry_asm.h"
+/*
+ * Not assembled alone: entry.S includes this file at its end, so that
+ * ipc_entry's two branches into the paths are one instruction each (GAS
+ * makes a branch to another object's symbol a branch over a `j`) and the
+ * paths' branches back to ipc_slow are short too. entry.S's definitions
+ * (UREG, asm-offsets.h, entry_asm.h) are in scope.
+ */
 #include "uaccess_asm.h"
 
 #define SSTATUS_FS  (3 << 13)
@@ -50,7 +55,6 @@
 #if C_THREAD_RUNNABLE != 0
 #error "ipc_fast.S: THREAD_RUNNABLE must be 0 (stored as zero)"
 #endif
-#define UREG(n)     (TH_FRAME + TF_X0 + (n) * 8)
 #define RL(off)     ((off) - TH_IPC_LINK)   /* a thread's field, from its ipc.link */
 
 /*
