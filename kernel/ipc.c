@@ -51,8 +51,7 @@ static void set_fast_off(struct thread *t, void *off)
 
 void ipc_fastpath_set(int on)
 {
-    ipc_fastpath_on = on;
-    ipc_stats.fastpath_on = (uint64_t)on;
+    ipc_fastpath_on = on;               /* (sys_ipc_control reports it: ipc_stats keeps no copy) */
     process_each_thread(set_fast_off, on ? NULL : (void *)1);
 }
 
