@@ -613,8 +613,8 @@ long ipc_call(struct client_port *cp, uint64_t desc)
         goto fail;
     }
     struct thread *rcv;
-    while ((rcv = first_blocked(&l->receivers)) != NULL) {
-        leave_listener(&rcv->ipc);
+    while ((rcv = first_blocked_receiver(l)) != NULL) {
+        receiver_leave(l, rcv);
         /* Its reply handle may have been closed while it waited: it gets a new one. */
         long err = ensure_reply_port(rcv);
         if (err == 0)
@@ -716,7 +716,7 @@ static long do_receive(struct listener *l, uint64_t desc, int have_desc, struct 
         r = put_desc();
         return r ? r : KS_HANDLE_NONE;
     }
-    struct thread *c = first_blocked(&l->callers);
+    struct thread *c = first_blocked_caller(l);
     if (c) {
         leave_listener(&c->ipc);
         deliver_call(c, t, l);
@@ -728,7 +728,7 @@ static long do_receive(struct listener *l, uint64_t desc, int have_desc, struct 
     }
     ipc->state = IPC_RECEIVING;
     ipc->listener = l;                  /* no reference (ipc_thread.h): ours goes */
-    list_push_back(&l->receivers, &ipc->link);
+    receivers_push(l, t);
     object_put(&l->obj);                /* (not the last: an open listener has a handle,
                                            which holds one, and `closed` was checked after
                                            the last wait above) */

@@ -35,7 +35,9 @@ struct ipc_notification {
 struct listener {
     struct object obj;
     struct list callers;        /* threads in IPC_QUEUED, FIFO */
-    struct list receivers;      /* threads in IPC_RECEIVING, FIFO */
+    struct thread *receivers;   /* threads in IPC_RECEIVING, a stack through
+                                   ipc.next_receiver (NULL: none): the last to wait
+                                   takes the next call (ipc_internal.h) */
     /* closed to spare are one doubleword: ipc_fast.S tests them with one ld. */
     uint8_t closed;             /* the last handle went: calls fail with PEER_CLOSED */
     uint8_t notified;           /* `notifications` is not empty */

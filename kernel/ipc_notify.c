@@ -41,20 +41,34 @@ void ipc_take_notification(struct listener *l, struct thread *r)
     r->ipc.state = IPC_IDLE;
 }
 
-void ipc_notify(struct listener *l, struct ipc_notification *n)
+/*
+ * The notification just posted on l, which has receivers: the topmost still
+ * blocked takes it, or a waiter in KS_SYS_LISTENER_WAIT is told (out of line,
+ * so that ipc_notify's common case needs no frame).
+ */
+static __attribute__((noinline)) void notify_receivers(struct listener *l)
+{
+    struct thread *r = first_blocked_receiver(l);
+    if (!r) {
+        wake_one(&l->note_waiters, 0);
+        return;
+    }
+    receiver_leave(l, r);
+    ipc_take_notification(l, r);
+    sched_wake(r, KS_HANDLE_NONE);
+}
+
+/* (It only ever tail-calls: without a frame pointer it needs no frame at all.) */
+__attribute__((optimize("omit-frame-pointer"))) void ipc_notify(struct listener *l, struct ipc_notification *n)
 {
     if (list_linked(&n->link) || l->closed)
         return;                         /* pending already: they coalesce */
     list_push_back(&l->notifications, &n->link);
     l->notified = 1;
-    struct thread *r = first_blocked(&l->receivers);
-    if (r) {
-        leave_listener(&r->ipc);
-        ipc_take_notification(l, r);
-        sched_wake(r, KS_HANDLE_NONE);
-    } else {
+    if (l->receivers)
+        notify_receivers(l);
+    else
         wake_one(&l->note_waiters, 0);
-    }
 }
 
 long ipc_wait_notification(struct listener *l, uint64_t timeout_ns, uint64_t *word, uint64_t *userdata)

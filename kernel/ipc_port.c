@@ -21,14 +21,14 @@ static void listener_destroy(struct object *o)
 }
 
 /*
- * Take every thread off list l and wake the blocked ones with `result`. One
- * that was woken already (interrupted, not yet run) keeps its state for its
- * own clean-up, which then finds it off the list (leave_listener): none may
- * point at the listener after its last handle, since none holds a reference.
+ * Take every caller off l and wake the blocked ones with `result`. One that
+ * was woken already (interrupted, not yet run) keeps its state for its own
+ * clean-up, which then finds it off (leave_listener): none may point at the
+ * listener after its last handle, since none holds a reference.
  */
-static void fail_all(struct list *l, long result)
+static void fail_callers(struct listener *l, long result)
 {
-    LIST_FOR_EACH(n, tmp, l) {
+    LIST_FOR_EACH(n, tmp, &l->callers) {
         struct thread_ipc *ipc = LIST_ENTRY(n, struct thread_ipc, link);
         struct thread *t = ipc_owner(ipc);
         list_remove(&ipc->link);
@@ -36,6 +36,31 @@ static void fail_all(struct list *l, long result)
         if (t->state != THREAD_BLOCKED)
             continue;
         ipc->state = IPC_IDLE;
+        sched_wake(t, result);
+    }
+    callers_changed(l);
+}
+
+void receivers_remove_below(struct listener *l, struct thread *t)
+{
+    struct thread *above = l->receivers;
+    while (above->ipc.next_receiver != t) {
+        above = above->ipc.next_receiver;
+        ASSERT(above);
+    }
+    above->ipc.next_receiver = t->ipc.next_receiver;
+}
+
+/* The same for the receivers: each leaves the stack with its `listener` NULL. */
+static void fail_receivers(struct listener *l, long result)
+{
+    struct thread *t;
+    while ((t = l->receivers) != NULL) {
+        l->receivers = t->ipc.next_receiver;
+        t->ipc.listener = NULL;
+        if (t->state != THREAD_BLOCKED)
+            continue;
+        t->ipc.state = IPC_IDLE;
         sched_wake(t, result);
     }
 }
@@ -48,9 +73,8 @@ static void listener_last_handle(struct object *o)
         struct ipc_close_hook *h = LIST_ENTRY(n, struct ipc_close_hook, link);
         h->fn(h, l);
     }
-    fail_all(&l->callers, KS_ERR_PEER_CLOSED);
-    callers_changed(l);
-    fail_all(&l->receivers, KS_ERR_PEER_CLOSED);
+    fail_callers(l, KS_ERR_PEER_CLOSED);
+    fail_receivers(l, KS_ERR_PEER_CLOSED);
     wake_all(&l->note_waiters, 0);      /* they see `closed` */
 }
 
@@ -114,7 +138,7 @@ struct listener *ipc_listener_new(struct account *a)
     if (!l)
         return NULL;
     list_init(&l->callers);
-    list_init(&l->receivers);
+    l->receivers = NULL;
     list_init(&l->notifications);
     list_init(&l->close_hooks);
     wait_queue_init(&l->note_waiters);
@@ -150,7 +174,7 @@ struct reply_port *ipc_reply_port_new(struct account *a)
 static struct listener hcache_closed_listener = {
     .closed = 1,
     .callers = LIST_INIT(hcache_closed_listener.callers),
-    .receivers = LIST_INIT(hcache_closed_listener.receivers),   /* empty: turns a call away */
+    .receivers = NULL,          /* none: turns a call away */
 };
 static struct client_port hcache_no_client = { .listener = &hcache_closed_listener };
 static struct reply_port hcache_no_reply = { .state = REPLY_IDLE };

@@ -15,10 +15,10 @@ struct listener;
 struct reply_port;
 struct object;
 
-enum ipc_state {
+enum ipc_state {         /* (ipc_fast.S: IDLE is 0, WAIT_REPLY 1) */
     IPC_IDLE,
-    IPC_QUEUED,         /* a call waiting on listener->callers for a receiver */
     IPC_WAIT_REPLY,     /* a call delivered; `reply` will answer it */
+    IPC_QUEUED,         /* a call waiting on listener->callers for a receiver */
     IPC_RECEIVING,      /* waiting on listener->receivers for a call */
 };
 
@@ -46,14 +46,20 @@ struct thread_ipc {
     uint64_t out_a1, out_info;      /* a1 and a7 on return */
     uint64_t listener_arg;          /* t3 at entry (reply-and-receive) */
     enum ipc_state state;
-    struct listener *listener;      /* QUEUED or RECEIVING: where (else meaningless: the
-                                       fast path leaves it). No reference: the
+    struct listener *listener;      /* QUEUED or RECEIVING: where, NULL once the
+                                       listener's close took it off (else meaningless:
+                                       the fast path leaves it). No reference: the
                                        listener has a handle while anyone waits on it,
                                        and its last handle's close takes every thread
-                                       off its lists (fail_all), clearing this */
-    struct list_node link;          /* QUEUED or RECEIVING: in listener->callers or
-                                       ->receivers (or off both, pointing at itself, once
-                                       the listener's close took it off); else meaningless */
+                                       off (fail_callers, fail_receivers), clearing this */
+    union {                         /* (a thread waits on one list at a time) */
+        struct list_node link;      /* QUEUED: in listener->callers (or off it, pointing
+                                       at itself, once the listener's close took it
+                                       off); else meaningless */
+        struct thread *next_receiver;   /* RECEIVING with `listener` set: the thread
+                                       below on listener->receivers (NULL: the
+                                       bottom); else meaningless */
+    };
     uint64_t userdata;              /* QUEUED: the client port's */
     struct reply_port *reply;       /* WAIT_REPLY: the port that will answer (else
                                        meaningless: the fast path leaves it). No reference:

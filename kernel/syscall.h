@@ -1,7 +1,9 @@
 /*
  * kernel/syscall.h - what the system call entry points share.
  *
- * entry.S calls syscall_table[a7](a0, ..., a5). Entry points take every
+ * entry.S calls syscall_table[a7](a0, ..., a5) for any a7 below
+ * KS_SYS_IPC_FIRST (a number with no call of its own gives KS_ERR_NOSYS), and
+ * ipc_syscall_table's entries from its IPC entry. Entry points take every
  * argument as a full 64-bit register value (sysarg_t) and narrow it themselves,
  * so no handler relies on user space having sign-extended a 32-bit value. They
  * live in kernel/sys_*.c, one file per object family: copy the arguments in,
@@ -20,7 +22,7 @@
 typedef uint64_t sysarg_t;
 typedef long (*syscall_fn)(sysarg_t, sysarg_t, sysarg_t, sysarg_t, sysarg_t, sysarg_t);
 
-extern const syscall_fn syscall_table[KS_SYS_COUNT];
+extern const syscall_fn syscall_table[KS_SYS_IPC_FIRST];
 extern const syscall_fn ipc_syscall_table[KS_SYS_IPC_LAST - KS_SYS_IPC_FIRST + 1];
 
 /* The calling thread's process. */

@@ -33,11 +33,17 @@ enum thread_state {
 
 struct thread {
     struct arch_thread arch;        /* first: entry.S finds it through tp */
-    /* flags to ipc_fast_off are one doubleword: the IPC fast path tests them all with one ld. */
-    uint32_t flags;
+    /*
+     * state to flags are one doubleword, which the IPC fast path tests with
+     * one ld: all zero for the thread that enters (runnable, as a running
+     * thread is, and nothing due), 1 for a partner it would switch to
+     * (blocked, and nothing due that its return to user mode should run).
+     */
+    uint8_t state;                  /* enum thread_state */
     uint8_t interrupt_pending;      /* thread_interrupt came while it was not blocked */
     uint8_t ipc_fast_off;           /* its IPC takes the C path (ipc_fastpath_set, kernel/ipc.h) */
-    uint16_t spare;
+    uint8_t spare;
+    uint32_t flags;
     uint32_t tid;
     /*
      * The page a kernel copy of this thread stopped at because its pager has
@@ -48,7 +54,6 @@ struct thread {
     uintptr_t miss_addr;
     struct object obj;
     struct process *proc;           /* NULL for kernel threads (holds a reference) */
-    enum thread_state state;
     struct list_node sched_link;    /* run queue or a wait queue */
     struct wait_queue *waiting_on;
     int uninterruptible;            /* BLOCKED in a wait an interrupt does not end (kmutex_lock,

@@ -227,17 +227,31 @@ def container(obj, typename):
     return gdb.Value(int(obj) - offset).cast(t.pointer()).dereference()
 
 
-def thread_ids(head, member):
-    ipc_type = gdb.lookup_type("struct thread_ipc")
-    link = next(f.bitpos // 8 for f in ipc_type.fields() if f.name == "link")
-    ipc_off = next(f.bitpos // 8 for f in gdb.lookup_type("struct thread").fields() if f.name == "ipc")
+def thread_label(t):
+    """A thread, as the lists show it: its id and its process's name."""
+    proc = t["proc"]
+    return f"{int(t['tid'])} ({name_of(proc.dereference()) if int(proc) else 'kernel'})"
+
+
+def caller_ids(head):
+    """The threads on a listener's callers list (linked through ipc.link), first to last."""
+    link = int(gdb.parse_and_eval("(unsigned long)&((struct thread *)0)->ipc.link"))   # (in a union)
     tids = []
     node = head["head"]["next"]
     while int(node) != int(head["head"].address):
-        t = gdb.Value(int(node) - link - ipc_off).cast(gdb.lookup_type("struct thread").pointer())
-        proc = t["proc"]
-        tids.append(f"{int(t['tid'])} ({name_of(proc.dereference()) if int(proc) else 'kernel'})")
+        t = gdb.Value(int(node) - link).cast(gdb.lookup_type("struct thread").pointer())
+        tids.append(thread_label(t))
         node = node["next"]
+    return tids
+
+
+def receiver_ids(top):
+    """The threads on a listener's receivers stack (through ipc.next_receiver), top first."""
+    tids = []
+    t = top
+    while int(t):
+        tids.append(thread_label(t))
+        t = t["ipc"]["next_receiver"]
     return tids
 
 
@@ -274,8 +288,8 @@ class KsPort(SlotCommand):
         notes = sum(1 for _ in list_entries(l["notifications"], "struct ipc_notification", "link"))
         print(f"listener at {int(l.address):#x}: {'closed' if int(l['closed']) else 'open'}, "
               f"{notes} notification(s) pending")
-        print(f"  callers queued:     {', '.join(thread_ids(l['callers'], 'link')) or '-'}")
-        print(f"  receivers waiting:  {', '.join(thread_ids(l['receivers'], 'link')) or '-'}")
+        print(f"  callers queued:     {', '.join(caller_ids(l['callers'])) or '-'}")
+        print(f"  receivers waiting:  {', '.join(receiver_ids(l['receivers'])) or '-'}")
 
 
 class KsMemobj(SlotCommand):

@@ -993,6 +993,72 @@ static void basic_fifo(void)
     ks_handle_close((ks_handle_t)l);
 }
 
+/* One receive on j->port; a call is answered with its words echoed (j->echo_ud). */
+static void lifo_receiver(long arg)
+{
+    struct job *j = (struct job *)arg;
+    j->started = 1;
+    long rp = recv_full(j->port, 0, &j->res);
+    if (rp >= 256) {
+        uint64_t rw[KS_IPC_WORDS];
+        struct ipcres r;
+        echo_f(j->res.w, j->echo_ud, rw);
+        reply_full((ks_handle_t)rp, 0, rw, &r);
+        ks_handle_close((ks_handle_t)rp);
+    }
+    j->done = 1;
+    ks_thread_exit(0);
+}
+
+/*
+ * Receivers waiting on one listener take calls last in, first out (the thread
+ * that waited last is the warmest), with the fast path on and off. One below
+ * the top is interrupted first: it leaves from the middle of the stack, and
+ * the calls go to the others, above and below it.
+ */
+static void basic_receivers_lifo(void)
+{
+    enum { N = 4, GONE = 1 };           /* the second to wait is interrupted */
+    static const int order[N - 1] = { 3, 2, 0 };   /* who should take calls 0, 1, 2 */
+    for (int fast = 1; fast >= 0; fast--) {
+        struct ks_ipc_stats st;
+        ks_ipc_control(fast, &st);      /* (the trace kernel keeps it off: both runs are slow) */
+        long l = ks_ipc_listener_create();
+        long c = l >= 0 ? ks_ipc_client_create((ks_handle_t)l, 77) : l;
+        KT_ASSERT(c >= 256);
+        struct job j[N];
+        struct uthread t[N];
+        memset(j, 0, sizeof j);
+        for (int i = 0; i < N; i++) {
+            j[i].port = (ks_handle_t)l;
+            KT_ASSERT(thread_start_into(&t[i], lifo_receiver, (long)&j[i]) >= 0);
+            settle();                   /* it waits, on top of the ones before */
+            KT_EXPECT(j[i].started && !j[i].done);
+        }
+        ks_thread_interrupt((ks_handle_t)t[GONE].h);
+        KT_EXPECT(job_wait(&j[GONE], &t[GONE], 2000));
+        KT_EXPECT_EQ(j[GONE].res.a0, KS_ERR_INTERRUPTED);
+        watchdog_arm(2000);
+        for (int k = 0; k < N - 1; k++) {
+            uint64_t w[KS_IPC_WORDS], want[KS_IPC_WORDS];
+            struct ipcres r;
+            fill_words(w, 900 + (uint64_t)k);
+            KT_EXPECT_EQ(call_full((ks_handle_t)c, 0, w, &r), 0);
+            int i = order[k];
+            KT_EXPECT(job_wait(&j[i], &t[i], 2000));
+            KT_EXPECT_EQ(j[i].res.a1, 77);
+            KT_EXPECT(words_eq(j[i].res.w, w));         /* it took this call */
+            echo_f(w, 0, want);
+            KT_EXPECT(words_eq(r.w, want));
+        }
+        watchdog_disarm();
+        ks_handle_close((ks_handle_t)c);
+        ks_handle_close((ks_handle_t)l);
+    }
+    struct ks_ipc_stats st;
+    ks_ipc_control(1, &st);             /* back on, as the suite runs */
+}
+
 /*
  * Steady state: every receive hands out the same reply handle. A receive while
  * a call is still unanswered gets a fresh one (and that becomes the one reused);
@@ -1080,6 +1146,7 @@ static const struct ktest_case basic_cases[] = {
     { "third_process_spawn", basic_third_process_spawn },
     { "third_process_ipc", basic_third_process_ipc },
     { "fifo", basic_fifo },
+    { "receivers_lifo", basic_receivers_lifo },
     { "reply_reuse", basic_reply_reuse },
     { "no_leaks", suite_no_leaks },
 };

@@ -22,11 +22,14 @@
 /* The fast path reads these directly: pin what it assumes. */
 _Static_assert(sizeof(struct handle_entry) == 1 << 4, "handle entries are 16 bytes (HT_SLOT_SHIFT)");
 _Static_assert(KS_HANDLE_MAX / 64 == 4, "ipc_fast.S: the cached bits are four doublewords");
-_Static_assert(offsetof(struct thread, interrupt_pending) == offsetof(struct thread, flags) + 4 &&
-               offsetof(struct thread, ipc_fast_off) == offsetof(struct thread, flags) + 5 &&
-               offsetof(struct thread, spare) + sizeof(uint16_t) == offsetof(struct thread, flags) + 8 &&
-               offsetof(struct thread, flags) % 8 == 0,
-               "one ld reads flags, interrupt_pending and ipc_fast_off");
+_Static_assert(offsetof(struct thread, state) % 8 == 0 &&
+               offsetof(struct thread, interrupt_pending) == offsetof(struct thread, state) + 1 &&
+               offsetof(struct thread, ipc_fast_off) == offsetof(struct thread, state) + 2 &&
+               offsetof(struct thread, spare) == offsetof(struct thread, state) + 3 &&
+               offsetof(struct thread, flags) == offsetof(struct thread, state) + 4 &&
+               sizeof(((struct thread *)0)->flags) == 4 &&
+               THREAD_RUNNABLE == 0 && THREAD_BLOCKED == 1,
+               "one ld reads state, interrupt_pending, ipc_fast_off and flags (TH_STATEWORD)");
 _Static_assert(offsetof(struct handle_table, slots) == 0, "slots start the handle table");
 _Static_assert(offsetof(struct client_port, obj) == 0 && offsetof(struct listener, obj) == 0 &&
                offsetof(struct reply_port, obj) == 0, "port objects start with their header");
@@ -41,7 +44,7 @@ _Static_assert(sizeof(struct ks_ipc_desc) == 13 * 8 && sizeof(((struct thread_ip
                sizeof(((struct vm_area *)0)->prot) == 4,
                "ipc_reply_rdesc: a descriptor is 13 words, copied by ld/sd; recv_nhandles and flags share one");
 _Static_assert(KS_SYS_COUNT <= KS_SYS_IPC_FIRST && KS_SYS_IPC_CALL == KS_SYS_IPC_FIRST,
-               "entry.S: IPC numbers lie above the syscall table, the call first");
+               "entry.S: IPC numbers lie above the syscall table (which ends at the first), the call first");
 
 #define DEFINE(sym, val) __asm__ volatile("\n#define " #sym " %0" :: "i"(val))
 
@@ -69,13 +72,14 @@ void asm_offsets(void)
 
     /* For the IPC fast path (arch/riscv/ipc_fast.S) */
     DEFINE(TH_STATE, offsetof(struct thread, state));
+    DEFINE(TH_STATEWORD, offsetof(struct thread, state));  /* state to flags, one doubleword */
     DEFINE(TH_INTR_PENDING, offsetof(struct thread, interrupt_pending));
     DEFINE(TH_WAITING_ON, offsetof(struct thread, waiting_on));
     DEFINE(TH_PROC, offsetof(struct thread, proc));
     DEFINE(TH_SATP, offsetof(struct thread, arch.satp));
     DEFINE(TH_IPC_STATE, offsetof(struct thread, ipc.state));
     DEFINE(TH_IPC_LISTENER, offsetof(struct thread, ipc.listener));
-    DEFINE(TH_IPC_LINK, offsetof(struct thread, ipc.link));
+    DEFINE(TH_IPC_NEXT_RECEIVER, offsetof(struct thread, ipc.next_receiver));
     DEFINE(TH_IPC_REPLY, offsetof(struct thread, ipc.reply));
     DEFINE(TH_IPC_RPORT, offsetof(struct thread, ipc.rport));
     DEFINE(TH_IPC_RPORT_HANDLE, offsetof(struct thread, ipc.rport_handle));
@@ -119,8 +123,6 @@ void asm_offsets(void)
     DEFINE(CP_USERDATA, offsetof(struct client_port, userdata));
     DEFINE(L_CLOSED, offsetof(struct listener, closed));
     DEFINE(L_RECEIVERS, offsetof(struct listener, receivers));
-    DEFINE(LINK_NEXT, offsetof(struct list_node, next));
-    DEFINE(LINK_PREV, offsetof(struct list_node, prev));
     DEFINE(RP_STATE, offsetof(struct reply_port, state));
     DEFINE(RP_CALLER, offsetof(struct reply_port, caller));
     DEFINE(STATS_FAST_CALLS, offsetof(struct ks_ipc_stats, fast_calls));
@@ -143,7 +145,6 @@ void asm_offsets(void)
     DEFINE(C_RIGHT_WRITE, KS_RIGHT_WRITE);
     DEFINE(C_SYS_IPC_REPLY_RECEIVE, KS_SYS_IPC_REPLY_RECEIVE);
 
-    DEFINE(SYSCALL_COUNT, KS_SYS_COUNT);
     DEFINE(SYSCALL_IPC_FIRST, KS_SYS_IPC_FIRST);
     DEFINE(SYSCALL_IPC_LAST, KS_SYS_IPC_LAST);
     DEFINE(SYSCALL_ENOSYS, KS_ERR_NOSYS);

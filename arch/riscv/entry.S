@@ -89,13 +89,14 @@ trap_vector:
 
     /*
      * ---- system call: number in a7, arguments in a0..a5 ----
-     * One bound check: the IPC numbers (and anything unknown) lie above the
-     * table, so a plain call pays nothing for them. The IPC entry goes on
+     * One bound check: the table has an entry for every number below the
+     * IPC calls' (kernel/syscall.c), so a plain call pays nothing for them,
+     * and the IPC entry finds that first number in gp. The IPC entry goes on
      * with the user's sp and sscratch still holding the user's tp: its fast
      * path neither uses a stack nor can trap, and every way out of it that
      * might sets both as below first (kernel_stack).
      */
-    li      gp, SYSCALL_COUNT
+    li      gp, SYSCALL_IPC_FIRST
     bgeu    a7, gp, ipc_entry
     kernel_stack
 #ifdef KESTREL_TRACE
@@ -151,14 +152,14 @@ syscall_return_slow:
      * resumed straight into user mode by the fast path (which discards its
      * kernel stack), and must then find them there.
      */
-ipc_entry:                                  /* a7 >= SYSCALL_COUNT */
-    addi    gp, a7, -SYSCALL_IPC_FIRST      /* gp = the IPC call's index */
+ipc_entry:                                  /* a7 >= SYSCALL_IPC_FIRST, held in gp */
     .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
     sd      x\n, UREG(\n)(tp)
     .endr
-    beqz    gp, ipc_fast_call               /* KS_SYS_IPC_CALL is the first */
-    addi    ra, gp, SYSCALL_IPC_FIRST - C_SYS_IPC_REPLY_RECEIVE
+    beq     a7, gp, ipc_fast_call           /* KS_SYS_IPC_CALL is the first */
+    addi    ra, a7, -C_SYS_IPC_REPLY_RECEIVE
     beqz    ra, ipc_fast_reply_recv
+    addi    gp, a7, -SYSCALL_IPC_FIRST      /* gp = the IPC call's index */
     li      ra, SYSCALL_IPC_LAST - SYSCALL_IPC_FIRST + 1
     bgeu    gp, ra, ipc_nosys               /* not an IPC number either (its s-registers saved for nothing) */
     .globl ipc_slow

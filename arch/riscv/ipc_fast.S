@@ -49,13 +49,12 @@
 #define SSTATUS_FS  (3 << 13)
 
 /* Constants the paths below load once for two uses. */
-#if C_THREAD_BLOCKED != 1 || C_REPLY_ARMED != C_THREAD_BLOCKED
-#error "ipc_fast.S: THREAD_BLOCKED must be 1 and REPLY_ARMED equal to it"
+#if C_THREAD_BLOCKED != 1 || C_REPLY_ARMED != 1 || C_IPC_WAIT_REPLY != 1
+#error "ipc_fast.S: THREAD_BLOCKED, REPLY_ARMED and IPC_WAIT_REPLY must be 1"
 #endif
 #if C_THREAD_RUNNABLE != 0
 #error "ipc_fast.S: THREAD_RUNNABLE must be 0 (stored as zero)"
 #endif
-#define RL(off)     ((off) - TH_IPC_LINK)   /* a thread's field, from its ipc.link */
 
 /*
  * Resolve handle `h` of the current process to its object in `obj`, with type
@@ -123,12 +122,13 @@
 .endm
 
 /*
- * Checks both paths start with: flags, interrupt_pending and ipc_fast_off
- * are one doubleword (kernel/thread.h). No s-register is used yet: a failure
- * goes straight to the C path, with nothing for ipc_bail to put back.
+ * Checks both paths start with: state, interrupt_pending, ipc_fast_off and
+ * flags are one doubleword (kernel/thread.h), all zero for a running thread
+ * with nothing due. No s-register is used yet: a failure goes straight to
+ * the C path, with nothing for ipc_bail to put back.
  */
 .macro common_checks
-    ld      t4, TH_FLAGS(tp)
+    ld      t4, TH_STATEWORD(tp)
     bnez    t4, ipc_slow                    /* being killed, an upcall due, an interrupt would end the
                                                wait at once, or the fast path is off (KS_SYS_IPC_CONTROL,
                                                the trace kernel) */
@@ -146,14 +146,14 @@
  * it (unblock, kernel/sched.c), and a thread runs only after one.
  */
 .macro block_current resume, one
-    sw      \one, TH_STATE(tp)
+    sb      \one, TH_STATE(tp)
     sd      a1, TH_IPC_DESC_USER(tp)
     lla     t4, \resume
     sd      t4, TH_CTX_RA(tp)
 .endm
 
 /*
- * Call fn(s3 + adj, a1) (kernel/ipc.c) from a ladder, before the point of no return,
+ * Call fn(s3, a1) (kernel/ipc.c) from a ladder, before the point of no return,
  * after kernel_stack;
  * its result lands in t4. The message registers wait in their slots of our
  * frame, which a system call leaves unused; a0 and a1 wait in s5 and s6 (C
@@ -162,14 +162,14 @@
  * c_bail_call or c_bail_reply, which put a0 and t3 back, a7 (the call's
  * number, a constant) and the user's s5-s7.
  */
-.macro call_c fn, adj=0
+.macro call_c fn
     .irp n, 5,6,7,12,13,14,15,16
     sd      x\n, UREG(\n)(tp)
     .endr
     mv      s5, a0
     mv      s6, a1
     mv      s7, t3
-    addi    a0, s3, \adj                   /* the partner thread (s3 + adj) */
+    mv      a0, s3                          /* the partner thread */
     call    \fn
     mv      t4, a0
     mv      a1, s6                          /* our descriptor, for block_current */
@@ -189,46 +189,44 @@
 /*
  * The reply-and-receive's commit, from its point of no return: the reply port
  * idle, the caller runnable with a0 = a1 = 0 (a7 is set before), we wait on
- * the listener; s3 = the caller, to switch to. With `one_in_t5` t5 holds 1
- * already. The port's `caller` and the caller's `reply` are left as they
+ * the listener; s3 = the caller, to switch to. With `words_only` (neither
+ * side has a descriptor) t5 holds 1 already and a1, our descriptor, is 0.
+ * The port's `caller` and the caller's `reply` are left as they
  * are: they mean something only while ARMED and WAIT_REPLY (kernel/ipc.h,
- * ipc_thread.h). s5 is free here: every s-register is loaded from the
- * caller's frame next.
+ * ipc_thread.h).
  */
-.macro reply_commit one_in_t5=0
+.macro reply_commit words_only=0
     /* ---- point of no return ---- */
     sw      zero, RP_STATE(s1)              /* C_REPLY_IDLE */
     sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
     li      t4, C_IPC_RECEIVING             /* we wait on the listener */
     sw      t4, TH_IPC_STATE(tp)
     sd      s2, TH_IPC_LISTENER(tp)           /* (no reference: kernel/ipc_thread.h) */
-    addi    t4, tp, TH_IPC_LINK             /* append to its receivers */
-    addi    s5, s2, L_RECEIVERS
-    ld      t6, LINK_PREV(s5)
-    sd      t6, LINK_PREV(t4)
-    sd      s5, LINK_NEXT(t4)
-    sd      t4, LINK_NEXT(t6)
-    sd      t4, LINK_PREV(s5)
-    .if !\one_in_t5
+    ld      t6, L_RECEIVERS(s2)             /* on top of its receivers (receivers_push) */
+    sd      t6, TH_IPC_NEXT_RECEIVER(tp)
+    sd      tp, L_RECEIVERS(s2)
+    .if !\words_only
     li      t5, C_THREAD_BLOCKED
     .endif
     block_current ipc_recv_resume, t5
     li      a0, 0                           /* the caller's results (a7 set before) */
+    .if !\words_only
     li      a1, 0
-    sw      zero, TH_STATE(s3)              /* C_THREAD_RUNNABLE */
+    .endif
+    sb      zero, TH_STATE(s3)              /* C_THREAD_RUNNABLE */
     count   STATS_FAST_REPLIES
 .endm
 
 /*
- * Become thread s3 + adj and return to its user mode, from its frame, with
+ * Become thread s3 and return to its user mode, from its frame, with
  * a0, a1 and a7 (info) as set, and the message registers as they are. The
  * call's commit has its own copy (ipc_call_switch), the reply's falls into
  * ipc_fast_switch.
  */
-.macro fast_switch adj=0
-    ld      t4, (TH_SATP + \adj)(s3)
+.macro fast_switch
+    ld      t4, TH_SATP(s3)
     csrw    satp, t4                        /* ASIDs: no TLB flush; the same value changes nothing */
-    addi    tp, s3, \adj
+    mv      tp, s3
     li      t4, SSTATUS_FS              /* FP off: the thread's first use traps (fp.c) */
     csrc    sstatus, t4
     /*
@@ -265,46 +263,41 @@ ipc_fast_call:
      * A closed listener has no receivers (its last handle's close took them
      * all off, and a receive checks `closed` before it queues), and a pending
      * notification none blocked (see ipc_notify.c): neither needs a check of its own.
-     * s3 is the receiver's link, not the thread: RL() turns a thread offset
-     * into one from the link.
      */
-    ld      s3, (L_RECEIVERS + LINK_NEXT)(s2)
-    addi    t4, s2, L_RECEIVERS
-    beq     s3, t4, ipc_bail                /* no receiver waiting (or closed): the C path */
-    lw      t4, RL(TH_STATE)(s3)
+    ld      s3, L_RECEIVERS(s2)             /* s3 = the receiver on top of the stack */
+    beqz    s3, ipc_bail                    /* none waiting (or closed): the C path */
+    ld      t4, TH_STATEWORD(s3)
     li      t5, C_THREAD_BLOCKED            /* (t5 keeps this 1 to the commit) */
-    bne     t4, t5, ipc_bail                /* interrupted, has not run yet */
+    bne     t4, t5, ipc_bail                /* not blocked (interrupted, has not run yet), or
+                                               anything due: its C-path return runs that */
     /*
      * s4 = its reply port, idle: a receive makes it so before it queues, and
      * only a delivery, which takes the receiver off first, arms it.
      */
-    ld      s4, RL(TH_IPC_RPORT)(s3)
+    ld      s4, TH_IPC_RPORT(s3)
     ld      t4, OBJ_HANDLES(s4)
     beqz    t4, ipc_bail                    /* its handle was closed meanwhile */
-    ld      t4, RL(TH_IPC_DESC_USER)(s3)
+    ld      t4, TH_IPC_DESC_USER(s3)
     or      t4, t4, a1
     bnez    t4, ipc_call_desc               /* a descriptor on either side: see there */
     li      a7, 0                           /* the receiver's info: words only */
 ipc_call_commit:                            /* (t5 = 1) */
     /* ---- point of no return ---- */
-    ld      t4, LINK_NEXT(s3)               /* the receiver leaves the listener (its link */
-    ld      t6, LINK_PREV(s3)               /* and `listener` are left as they are: an */
-    sd      t4, LINK_NEXT(t6)               /* IDLE thread's mean nothing, ipc_thread.h) */
-    sd      t6, LINK_PREV(t4)
-    sw      zero, RL(TH_IPC_STATE)(s3)      /* C_IPC_IDLE */
+    ld      t4, TH_IPC_NEXT_RECEIVER(s3)    /* the receiver leaves the stack (`listener` */
+    sd      t4, L_RECEIVERS(s2)             /* is left: an IDLE thread's means nothing) */
+    sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
     sw      t5, RP_STATE(s4)                /* C_REPLY_ARMED (1): its reply port now answers us */
     sd      tp, RP_CALLER(s4)
     sd      s4, TH_IPC_REPLY(tp)
-    li      t4, C_IPC_WAIT_REPLY
-    sw      t4, TH_IPC_STATE(tp)
+    sw      t5, TH_IPC_STATE(tp)            /* C_IPC_WAIT_REPLY (1) */
     block_current ipc_call_resume, t5       /* (BLOCKED: 1) */
     ld      a1, CP_USERDATA(s1)             /* the receiver's results */
-    lw      a0, RL(TH_IPC_RPORT_HANDLE)(s3)
-    sw      zero, RL(TH_STATE)(s3)          /* C_THREAD_RUNNABLE */
+    lw      a0, TH_IPC_RPORT_HANDLE(s3)
+    sb      zero, TH_STATE(s3)              /* C_THREAD_RUNNABLE */
     count   STATS_FAST_CALLS
     .globl ipc_call_switch
 ipc_call_switch:                            /* (its own name, for tools/profile) */
-    fast_switch -TH_IPC_LINK
+    fast_switch
 
 /*
  * A call with a descriptor on either side: kernel/ipc.c checks ours (a
@@ -315,9 +308,9 @@ ipc_call_switch:                            /* (its own name, for tools/profile)
  */
 ipc_call_desc:
     kernel_stack
-    call_c  ipc_fast_call_desc, -TH_IPC_LINK
+    call_c  ipc_fast_call_desc
     bnez    t4, c_bail_call                 /* handles to send, a bad descriptor, outputs to write */
-    ld      a7, RL(TH_IPC_INFO)(s3)
+    ld      a7, TH_IPC_INFO(s3)
     li      t5, C_THREAD_BLOCKED            /* (the commit's 1) */
     j       ipc_call_commit
 
@@ -449,10 +442,10 @@ ipc_fast_reply_recv:
     li      t5, C_REPLY_ARMED               /* (t5 keeps this 1, BLOCKED too, to the commit) */
     bne     t4, t5, ipc_bail                /* replied already, or the caller is gone */
     ld      s3, RP_CALLER(s1)               /* s3 = the caller */
-    lw      t4, TH_STATE(s3)
-    bne     t4, t5, ipc_bail                /* interrupted, has not run yet (t5: ARMED is BLOCKED) */
-    lw      t4, TH_FLAGS(s3)
-    bnez    t4, ipc_bail                    /* an upcall or a kill due, which its C-path return runs */
+    ld      t4, TH_STATEWORD(s3)
+    bne     t4, t5, ipc_bail                /* not blocked (interrupted, has not run yet), or an
+                                               upcall or a kill due, which its C-path return runs
+                                               (t5: ARMED is BLOCKED, the rest 0) */
     ld      t4, L_CLOSED(s2)
     bnez    t4, ipc_bail                    /* closed, a notification pending or a call queued
                                                (one ld: kernel/ipc.h): the C path */
@@ -467,7 +460,7 @@ ipc_fast_reply_recv:
     or      t4, t4, a1
     bnez    t4, ipc_reply_rdesc             /* a descriptor on either side: see there */
     li      a7, 0                           /* the caller's info: words only */
-    reply_commit one_in_t5=1
+    reply_commit words_only=1
     /* fall through */
 
 /* Become the caller s3 and return to its user mode (fast_switch). */
