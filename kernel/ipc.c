@@ -513,10 +513,13 @@ static __attribute__((noinline)) long new_reply_port(struct thread *t)
         object_put(&rp->obj);
         return h;
     }
-    if (ipc->rport)
-        object_put(&ipc->rport->obj);   /* the armed one lives on through its handle */
+    if (ipc->rport) {                   /* the armed one lives on through its handle */
+        ipc->rport->owner = NULL;
+        object_put(&ipc->rport->obj);
+    }
     ipc->rport = rp;                    /* keeps the creation reference */
     ipc->rport_handle = (int32_t)h;
+    rp->owner = t;
     return 0;
 }
 
@@ -527,8 +530,10 @@ static __attribute__((noinline)) long new_reply_port(struct thread *t)
 static inline long ensure_reply_port(struct thread *t)
 {
     const struct reply_port *rp = t->ipc.rport;
-    if (rp && rp->state != REPLY_ARMED && rp->obj.handles)
+    if (rp && rp->state != REPLY_ARMED) {
+        ASSERT(rp->obj.handles);        /* (its last handle takes it from the thread) */
         return 0;       /* reuse: same port, same handle value */
+    }
     return new_reply_port(t);
 }
 

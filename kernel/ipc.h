@@ -80,6 +80,9 @@ struct reply_port {
     enum reply_state state;
     struct thread *caller;      /* ARMED: the caller waiting for this reply (else
                                    meaningless: the fast path leaves it) */
+    struct thread *owner;       /* the thread whose reusable port this is (its
+                                   ipc.rport), or NULL: the port's last handle
+                                   takes it from the thread (reply_last_handle) */
 };
 
 struct thread;

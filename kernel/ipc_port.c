@@ -120,6 +120,13 @@ static void reply_last_handle(struct object *o)
         c->ipc.state = IPC_IDLE;
         sched_wake(c, KS_ERR_PEER_CLOSED);
     }
+    struct thread *t = r->owner;
+    if (t) {        /* a thread's port: it lets it go, and its next receive makes another */
+        r->owner = NULL;
+        t->ipc.rport = NULL;
+        t->ipc.rport_handle = KS_HANDLE_NONE;
+        object_put(&r->obj);            /* (the closing handle's reference outlives this) */
+    }
 }
 
 static void reply_destroy(struct object *o)
@@ -214,15 +221,17 @@ void ipc_thread_exit(struct thread *t)
 {
     struct reply_port *rp = t->ipc.rport;
     /* The idle reply port the kernel made for this thread's receives goes with it. */
-    if (rp && rp->state != REPLY_ARMED && rp->obj.handles && t->proc && t->proc->handles)
+    if (rp && rp->state != REPLY_ARMED && t->proc && t->proc->handles)
         handle_close(t->proc->handles, t->ipc.rport_handle);
 }
 
 void ipc_thread_release(struct thread *t)
 {
     drop_outgoing_handles(&t->ipc);
-    if (t->ipc.rport)
+    if (t->ipc.rport) {                 /* (an armed one, whose handle lives on) */
+        t->ipc.rport->owner = NULL;
         object_put(&t->ipc.rport->obj);
+    }
     t->ipc.rport = NULL;
 }
 

@@ -65,7 +65,9 @@ struct thread_ipc {
                                        meaningless: the fast path leaves it). No reference:
                                        an armed port has a handle, and its last handle's
                                        close disarms it, clearing this, before it can go */
-    struct reply_port *rport;       /* server side: this thread's reusable reply port */
+    struct reply_port *rport;       /* server side: this thread's reusable reply port,
+                                       which has its handle (NULL: none, or its
+                                       handle was closed, reply_last_handle) */
     int32_t rport_handle;
     struct ipc_hcache hc[IPC_HC_COUNT];  /* the fast path's handle cache (see above) */
     uintptr_t desc_user;            /* the caller's struct ks_ipc_desc (0: registers only) */

@@ -792,6 +792,66 @@ static void basic_move_only_listener(void)
     ks_handle_close((ks_handle_t)l);
 }
 
+/*
+ * Make sure this thread has its reusable reply port: a receive makes it before
+ * it waits (here one that an interrupt ends at once). A case that counts
+ * objects around its own receive calls this first, since closing the port's
+ * handle (as a case may, to tidy up) frees it.
+ */
+static void ensure_own_reply_port(void)
+{
+    long l = ks_ipc_listener_create();
+    ks_thread_interrupt(KS_THREAD_SELF);
+    uint64_t w[KS_IPC_WORDS] = { 0 };
+    long r = ks_ipc_receive((ks_handle_t)l, 0, w, 0, 0);
+    if (r != KS_ERR_INTERRUPTED)
+        printf("# uipc: a receive to make the reply port returned %ld, not KS_ERR_INTERRUPTED\n", r);
+    ks_handle_close((ks_handle_t)l);
+}
+
+/* One call on listener l, answered with zero words: the reply port handle it came with. */
+static long serve_one_call(ks_handle_t l, ks_handle_t c)
+{
+    struct job j = { .port = c };
+    struct uthread t;
+    if (thread_start_into(&t, caller_thread, (long)&j) < 0)
+        return -1;
+    struct ipcres r;
+    watchdog_arm(2000);
+    long rp = recv_full(l, 0, &r);
+    watchdog_disarm();
+    uint64_t rw[KS_IPC_WORDS] = { 0 };
+    if (rp >= 256)
+        KT_EXPECT_EQ(reply_full((ks_handle_t)rp, 0, rw, &r), 0);
+    KT_EXPECT(job_wait(&j, &t, 2000));
+    return rp;
+}
+
+/*
+ * Closing a thread's reusable reply port handle frees the port at once (the
+ * thread lets it go); the thread's next receive makes a new one.
+ */
+static void basic_reply_port_closed(void)
+{
+    long l = ks_ipc_listener_create();
+    long c = ks_ipc_client_create((ks_handle_t)l, 1);
+    KT_ASSERT(l >= 256 && c >= 256);
+    long rp = serve_one_call((ks_handle_t)l, (ks_handle_t)c);
+    KT_ASSERT(rp >= 256);
+    struct ks_kstat before, closed, again;
+    snap(&before);
+    KT_EXPECT_EQ(ks_handle_close((ks_handle_t)rp), 0);
+    snap(&closed);
+    KT_EXPECT_EQ(closed.objects + 1, before.objects);  /* the port is gone */
+    long rp2 = serve_one_call((ks_handle_t)l, (ks_handle_t)c);
+    KT_EXPECT(rp2 >= 256);
+    snap(&again);
+    KT_EXPECT_EQ(again.objects, before.objects);        /* and a new one made */
+    KT_EXPECT_EQ(htype(rp2), KS_OBJ_REPLY);
+    ks_handle_close((ks_handle_t)c);
+    ks_handle_close((ks_handle_t)l);
+}
+
 /* Handles sent to a receiver without a descriptor are dropped (and the objects freed). */
 static void basic_handles_dropped(void)
 {
@@ -799,6 +859,7 @@ static void basic_handles_dropped(void)
     long c = ks_ipc_client_create((ks_handle_t)l, 1);
     long m = ks_memobj_create(KS_PAGE_SIZE);
     KT_ASSERT(l >= 256 && c >= 256 && m >= 256);
+    ensure_own_reply_port();            /* (the receive below makes none, then) */
     struct ks_kstat before;
     snap(&before);
     long m3 = ks_memobj_create(KS_PAGE_SIZE);
@@ -1142,6 +1203,7 @@ static const struct ktest_case basic_cases[] = {
     { "handles", basic_handles },
     { "move_only_listener", basic_move_only_listener },
     { "handles_dropped", basic_handles_dropped },
+    { "reply_port_closed", basic_reply_port_closed },
     { "handle_rights", basic_handle_rights },
     { "third_process_spawn", basic_third_process_spawn },
     { "third_process_ipc", basic_third_process_ipc },
@@ -4181,13 +4243,7 @@ static void warm_up(void)
     warm_go = 1;
     for (int i = 0; i < 16; i++)
         thread_finish(&t[i]);
-    long l = ks_ipc_listener_create();
-    ks_thread_interrupt(KS_THREAD_SELF);
-    uint64_t w[KS_IPC_WORDS] = { 0 };
-    long r = ks_ipc_receive((ks_handle_t)l, 0, w, 0, 0);
-    if (r != KS_ERR_INTERRUPTED)
-        printf("# uipc: warm-up receive returned %ld, not KS_ERR_INTERRUPTED\n", r);
-    ks_handle_close((ks_handle_t)l);
+    ensure_own_reply_port();
     /*
      * A few cases once, unreported, for the kernel's caches: the heap keeps a
      * slab per size class, page tables stay. A real leak grows with every

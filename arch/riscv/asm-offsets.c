@@ -118,7 +118,6 @@ void asm_offsets(void)
     DEFINE(HE_RIGHTS, offsetof(struct handle_entry, rights));
     DEFINE(HE_GEN, offsetof(struct handle_entry, gen));
     DEFINE(OBJ_TYPE, offsetof(struct object, type));
-    DEFINE(OBJ_HANDLES, offsetof(struct object, handles));
     DEFINE(CP_LISTENER, offsetof(struct client_port, listener));
     DEFINE(CP_USERDATA, offsetof(struct client_port, userdata));
     DEFINE(L_CLOSED, offsetof(struct listener, closed));

@@ -220,34 +220,36 @@
 /*
  * Become thread s3 and return to its user mode, from its frame, with
  * a0, a1 and a7 (info) as set, and the message registers as they are. The
- * call's commit has its own copy (ipc_call_switch), the reply's falls into
- * ipc_fast_switch.
+ * frame is read through s3 itself, which is loaded last: tp need not hold
+ * the thread on the way out (sscratch gets s3; tools/profile knows this
+ * `csrw sscratch, s3` as a return to user mode). The call's commit has its
+ * own copy (ipc_call_switch), the reply's falls into ipc_fast_switch.
  */
 .macro fast_switch
     ld      t4, TH_SATP(s3)
     csrw    satp, t4                        /* ASIDs: no TLB flush; the same value changes nothing */
-    mv      tp, s3
     li      t4, SSTATUS_FS              /* FP off: the thread's first use traps (fp.c) */
     csrc    sstatus, t4
     /*
      * sstatus.SPP is 0 (user) already: the ecall that entered set it, and a
      * trap taken since (in a C helper) returned with sret, which sets it to 0.
      */
-    ld      t4, (TH_FRAME + TF_SEPC)(tp)
+    ld      t4, (TH_FRAME + TF_SEPC)(s3)
     addi    t4, t4, 4
     csrw    sepc, t4
-    .irp n, 8,9,18,19,20,21,22,23,24,25,26,27
-    ld      x\n, UREG(\n)(tp)
+    .irp n, 8,9,18,20,21,22,23,24,25,26,27
+    ld      x\n, UREG(\n)(s3)
     .endr
-    ld      ra, UREG(1)(tp)
-    ld      gp, UREG(3)(tp)
-    ld      sp, UREG(2)(tp)
+    ld      ra, UREG(1)(s3)
+    ld      gp, UREG(3)(s3)
+    ld      sp, UREG(2)(s3)
     li      t3, 0
     li      t4, 0
     li      t5, 0
     li      t6, 0
-    csrw    sscratch, tp
-    ld      tp, UREG(4)(tp)
+    csrw    sscratch, s3
+    ld      tp, UREG(4)(s3)
+    ld      s3, UREG(19)(s3)
     sret
 .endm
 
@@ -272,11 +274,12 @@ ipc_fast_call:
                                                anything due: its C-path return runs that */
     /*
      * s4 = its reply port, idle: a receive makes it so before it queues, and
-     * only a delivery, which takes the receiver off first, arms it.
+     * only a delivery, which takes the receiver off first, arms it. A
+     * thread's port has its handle: closing that lets the port go
+     * (reply_last_handle).
      */
     ld      s4, TH_IPC_RPORT(s3)
-    ld      t4, OBJ_HANDLES(s4)
-    beqz    t4, ipc_bail                    /* its handle was closed meanwhile */
+    beqz    s4, ipc_bail                    /* its handle was closed meanwhile */
     ld      t4, TH_IPC_DESC_USER(s3)
     or      t4, t4, a1
     bnez    t4, ipc_call_desc               /* a descriptor on either side: see there */
@@ -451,9 +454,7 @@ ipc_fast_reply_recv:
                                                (one ld: kernel/ipc.h): the C path */
     ld      s4, TH_IPC_RPORT(tp)            /* our reply port for the next call: */
     beq     s4, s1, 1f                      /* this one, idle after the reply, or */
-    beqz    s4, ipc_bail
-    ld      t4, OBJ_HANDLES(s4)
-    beqz    t4, ipc_bail                    /* another one, with its handle, */
+    beqz    s4, ipc_bail                    /* another one (which has its handle), */
     lw      t4, RP_STATE(s4)
     beq     t4, t5, ipc_bail                /* and idle (t5: ARMED) */
 1:  ld      t4, TH_IPC_DESC_USER(s3)
