@@ -543,14 +543,14 @@ static inline __attribute__((always_inline)) void deliver_call(struct thread *c,
     struct reply_port *rp = r->ipc.rport;
     trace_event(TR_IPC_DELIVER, c->tid, r->tid, (uintptr_t)l, c->ipc.mr[0]);
     ASSERT(rp && rp->state != REPLY_ARMED);     /* ensure_reply_port left it idle */
-    ASSERT(c->ipc.state == IPC_IDLE && r->ipc.state == IPC_IDLE);   /* both off the listener */
+    ASSERT(c->ipc_state == IPC_IDLE && r->ipc_state == IPC_IDLE);   /* both off the listener */
     transfer(c, r);
     rp->state = REPLY_ARMED;
     rp->caller = c;
     c->ipc.reply = rp;                  /* no reference: an armed port has a handle (ipc_thread.h) */
-    c->ipc.state = IPC_WAIT_REPLY;
+    c->ipc_state = IPC_WAIT_REPLY;
     r->ipc.out_a1 = c->ipc.userdata;
-    r->ipc.state = IPC_IDLE;
+    r->ipc_state = IPC_IDLE;
 }
 
 /*
@@ -560,19 +560,20 @@ static inline __attribute__((always_inline)) void deliver_call(struct thread *c,
  */
 static inline __attribute__((always_inline)) long finish_call_inline(long woke)
 {
-    struct thread_ipc *ipc = &current_thread()->ipc;
+    struct thread *t = current_thread();
+    struct thread_ipc *ipc = &t->ipc;
     if (woke < 0) {
-        int delivered = ipc->state != IPC_QUEUED;
+        int delivered = t->ipc_state != IPC_QUEUED;
         ipc->out_a1 = ipc->out_info = 0;
         if (!delivered) {
             leave_listener(ipc);
-        } else if (ipc->state == IPC_WAIT_REPLY && ipc->reply) {
+        } else if (t->ipc_state == IPC_WAIT_REPLY && ipc->reply) {
             ipc->reply->state = REPLY_CALLER_GONE;      /* a late reply is dropped */
             ipc->reply->caller = NULL;
             ipc->reply = NULL;
         }
         drop_outgoing_handles(ipc);
-        ipc->state = IPC_IDLE;
+        t->ipc_state = IPC_IDLE;
         if (delivered)                  /* never taken: the caller's own words go back, to resend */
             memset(ipc->mr, 0, sizeof ipc->mr);
         return woke;
@@ -624,7 +625,7 @@ long ipc_call(struct client_port *cp, uint64_t desc)
         long err = ensure_reply_port(rcv);
         if (err == 0)
             break;
-        rcv->ipc.state = IPC_IDLE;
+        rcv->ipc_state = IPC_IDLE;
         sched_wake(rcv, err);       /* that receiver fails; try the next one */
     }
     if (rcv) {
@@ -632,7 +633,7 @@ long ipc_call(struct client_port *cp, uint64_t desc)
         object_put(&cp->obj);
         return finish_call(sched_block_handoff(rcv, rcv->ipc.rport_handle, 1));
     }
-    ipc->state = IPC_QUEUED;
+    t->ipc_state = IPC_QUEUED;
     ipc->listener = l;                  /* no reference (ipc_thread.h) */
     list_push_back(&l->callers, &ipc->link);
     callers_changed(l);
@@ -646,8 +647,9 @@ fail:
 /* After a receive's block ended: the reply port handle, or the error. */
 static __attribute__((noinline)) long finish_receive_all(long woke)
 {
-    struct thread_ipc *ipc = &current_thread()->ipc;
-    if (woke == KS_ERR_INTERRUPTED && ipc->state == IPC_RECEIVING)
+    struct thread *t = current_thread();
+    struct thread_ipc *ipc = &t->ipc;
+    if (woke == KS_ERR_INTERRUPTED && t->ipc_state == IPC_RECEIVING)
         leave_listener(ipc);
     if (woke >= 0) {
         long r = put_desc();
@@ -655,7 +657,7 @@ static __attribute__((noinline)) long finish_receive_all(long woke)
             return woke;
         woke = r;
     }
-    ipc->state = IPC_IDLE;
+    t->ipc_state = IPC_IDLE;
     ipc->out_a1 = ipc->out_info = 0;
     memset(ipc->mr, 0, sizeof ipc->mr);
     return woke;
@@ -731,7 +733,7 @@ static long do_receive(struct listener *l, uint64_t desc, int have_desc, struct 
         r = put_desc();
         return r ? r : ipc->rport_handle;
     }
-    ipc->state = IPC_RECEIVING;
+    t->ipc_state = IPC_RECEIVING;
     ipc->listener = l;                  /* no reference (ipc_thread.h): ours goes */
     receivers_push(l, t);
     object_put(&l->obj);                /* (not the last: an open listener has a handle,
@@ -788,7 +790,7 @@ long ipc_reply_half(struct reply_port *rp, uint64_t desc, struct thread **answer
     rp->state = REPLY_IDLE;
     rp->caller = NULL;
     c->ipc.reply = NULL;
-    c->ipc.state = IPC_IDLE;
+    c->ipc_state = IPC_IDLE;
     if (answered)
         *answered = c;                      /* the receive that follows wakes it */
     else
@@ -816,8 +818,9 @@ long ipc_receive_after_reply(struct listener *l, uint64_t desc, struct thread *a
 
 long ipc_fail(long err, struct thread *answered)
 {
-    struct thread_ipc *ipc = &current_thread()->ipc;
-    ipc->state = IPC_IDLE;
+    struct thread *t = current_thread();
+    struct thread_ipc *ipc = &t->ipc;
+    t->ipc_state = IPC_IDLE;
     ipc->out_a1 = ipc->out_info = 0;
     memset(ipc->mr, 0, sizeof ipc->mr);
     if (answered)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <kestrel/ipc.h>
 #include "ipc_thread.h"
+#include "thread.h"
 #include "list.h"
 #include "wait.h"
 #include "object.h"
@@ -73,7 +74,16 @@ struct client_port {
     struct ipc_notification note;   /* KS_SYS_IPC_NOTIFY's, posted to the listener */
 };
 
-enum reply_state { REPLY_IDLE, REPLY_ARMED, REPLY_CALLER_GONE };
+/*
+ * ARMED's value is the state halfword (kernel/thread.h) of the caller such a
+ * port answers, blocked waiting for a reply: ipc_fast.S checks the port and
+ * its caller against one register.
+ */
+enum reply_state {
+    REPLY_IDLE,
+    REPLY_ARMED = THREAD_BLOCKED | IPC_WAIT_REPLY << 8,
+    REPLY_CALLER_GONE,
+};
 
 struct reply_port {
     struct object obj;

@@ -89,26 +89,27 @@ static inline void callers_changed(struct listener *l)
  */
 static inline void leave_listener(struct thread_ipc *ipc)
 {
-    ASSERT(ipc->state == IPC_QUEUED || ipc->state == IPC_RECEIVING);
-    if (ipc->state == IPC_QUEUED) {
+    struct thread *t = ipc_owner(ipc);
+    ASSERT(t->ipc_state == IPC_QUEUED || t->ipc_state == IPC_RECEIVING);
+    if (t->ipc_state == IPC_QUEUED) {
         if (list_linked(&ipc->link)) {
             list_remove(&ipc->link);
             callers_changed(ipc->listener);
         }
     } else if (ipc->listener) {
-        receivers_remove(ipc->listener, ipc_owner(ipc));
+        receivers_remove(ipc->listener, t);
     }
     ipc->listener = NULL;
-    ipc->state = IPC_IDLE;
+    t->ipc_state = IPC_IDLE;
 }
 
 /* Take receiver t, blocked on l->receivers (first_blocked_receiver found it), off it. */
 static inline void receiver_leave(struct listener *l, struct thread *t)
 {
-    ASSERT(t->ipc.state == IPC_RECEIVING && t->ipc.listener == l);
+    ASSERT(t->ipc_state == IPC_RECEIVING && t->ipc.listener == l);
     receivers_remove(l, t);
     t->ipc.listener = NULL;
-    t->ipc.state = IPC_IDLE;
+    t->ipc_state = IPC_IDLE;
 }
 
 /* A new idle reply port with one reference, charged to a (ipc_port.c), or NULL. */

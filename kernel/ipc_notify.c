@@ -38,7 +38,7 @@ void ipc_take_notification(struct listener *l, struct thread *r)
     r->ipc.mr[0] = n->word;
     r->ipc.out_a1 = n->userdata;
     r->ipc.out_info = 0;
-    r->ipc.state = IPC_IDLE;
+    r->ipc_state = IPC_IDLE;
 }
 
 /*

@@ -35,7 +35,7 @@ static void fail_callers(struct listener *l, long result)
         ipc->listener = NULL;
         if (t->state != THREAD_BLOCKED)
             continue;
-        ipc->state = IPC_IDLE;
+        t->ipc_state = IPC_IDLE;
         sched_wake(t, result);
     }
     callers_changed(l);
@@ -60,7 +60,7 @@ static void fail_receivers(struct listener *l, long result)
         t->ipc.listener = NULL;
         if (t->state != THREAD_BLOCKED)
             continue;
-        t->ipc.state = IPC_IDLE;
+        t->ipc_state = IPC_IDLE;
         sched_wake(t, result);
     }
 }
@@ -117,7 +117,7 @@ static void reply_last_handle(struct object *o)
         r->state = REPLY_IDLE;
         r->caller = NULL;
         c->ipc.reply = NULL;
-        c->ipc.state = IPC_IDLE;
+        c->ipc_state = IPC_IDLE;
         sched_wake(c, KS_ERR_PEER_CLOSED);
     }
     struct thread *t = r->owner;

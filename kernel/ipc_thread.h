@@ -15,6 +15,7 @@ struct listener;
 struct reply_port;
 struct object;
 
+/* A thread's IPC state: thread.ipc_state, a byte beside its state (kernel/thread.h). */
 enum ipc_state {         /* (ipc_fast.S: IDLE is 0, WAIT_REPLY 1) */
     IPC_IDLE,
     IPC_WAIT_REPLY,     /* a call delivered; `reply` will answer it */
@@ -45,7 +46,6 @@ struct thread_ipc {
     uint64_t mr[KS_IPC_WORDS];      /* message registers: saved at entry, loaded at exit */
     uint64_t out_a1, out_info;      /* a1 and a7 on return */
     uint64_t listener_arg;          /* t3 at entry (reply-and-receive) */
-    enum ipc_state state;
     struct listener *listener;      /* QUEUED or RECEIVING: where, NULL once the
                                        listener's close took it off (else meaningless:
                                        the fast path leaves it). No reference: the

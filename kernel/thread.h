@@ -36,13 +36,15 @@ struct thread {
     /*
      * state to flags are one doubleword, which the IPC fast path tests with
      * one ld: all zero for the thread that enters (runnable, as a running
-     * thread is, and nothing due), 1 for a partner it would switch to
-     * (blocked, and nothing due that its return to user mode should run).
+     * thread is, IPC idle, nothing due); for a partner it would switch to,
+     * blocked in the IPC state it expects, and nothing else (nothing due that
+     * its return to user mode should run). It writes state and ipc_state
+     * together, as a halfword.
      */
     uint8_t state;                  /* enum thread_state */
+    uint8_t ipc_state;              /* enum ipc_state (kernel/ipc_thread.h) */
     uint8_t interrupt_pending;      /* thread_interrupt came while it was not blocked */
     uint8_t ipc_fast_off;           /* its IPC takes the C path (ipc_fastpath_set, kernel/ipc.h) */
-    uint8_t spare;
     uint32_t flags;
     uint32_t tid;
     /*

@@ -53,7 +53,7 @@ static int wait_ends_for_upcall(const struct thread *t)
 {
     if (t->state != THREAD_BLOCKED || t->uninterruptible)
         return 0;
-    return t->ipc.state != IPC_WAIT_REPLY ||
+    return t->ipc_state != IPC_WAIT_REPLY ||
            (t->ipc.desc_user && (t->ipc.desc.call_flags & KS_IPC_CALL_INTERRUPTIBLE));
 }
 

@@ -158,7 +158,7 @@ class KsThreads(KsCommand):
                     q = int(t["waiting_on"])
                     sym = gdb.execute(f"info symbol {q:#x}", to_string=True).strip() if q else ""
                     waits = f"{q:#x}" + (f" ({sym})" if sym and "No symbol" not in sym else "")
-                    ipc = int(t["ipc"]["state"])
+                    ipc = int(t["ipc_state"])
                     waits += f", ipc state {ipc}"
                 print(f"{mark:2}{int(t['tid']):>6} {int(p['pid']):>5} {name_of(p):<10} {state:<9} {waits}")
 

@@ -23,13 +23,14 @@
 _Static_assert(sizeof(struct handle_entry) == 1 << 4, "handle entries are 16 bytes (HT_SLOT_SHIFT)");
 _Static_assert(KS_HANDLE_MAX / 64 == 4, "ipc_fast.S: the cached bits are four doublewords");
 _Static_assert(offsetof(struct thread, state) % 8 == 0 &&
-               offsetof(struct thread, interrupt_pending) == offsetof(struct thread, state) + 1 &&
-               offsetof(struct thread, ipc_fast_off) == offsetof(struct thread, state) + 2 &&
-               offsetof(struct thread, spare) == offsetof(struct thread, state) + 3 &&
+               offsetof(struct thread, ipc_state) == offsetof(struct thread, state) + 1 &&
+               offsetof(struct thread, interrupt_pending) == offsetof(struct thread, state) + 2 &&
+               offsetof(struct thread, ipc_fast_off) == offsetof(struct thread, state) + 3 &&
                offsetof(struct thread, flags) == offsetof(struct thread, state) + 4 &&
                sizeof(((struct thread *)0)->flags) == 4 &&
-               THREAD_RUNNABLE == 0 && THREAD_BLOCKED == 1,
-               "one ld reads state, interrupt_pending, ipc_fast_off and flags (TH_STATEWORD)");
+               THREAD_RUNNABLE == 0 && IPC_IDLE == 0 &&
+               REPLY_ARMED == (THREAD_BLOCKED | IPC_WAIT_REPLY << 8),
+               "one ld reads state to flags (TH_STATEWORD), one sh writes state and ipc_state");
 _Static_assert(offsetof(struct handle_table, slots) == 0, "slots start the handle table");
 _Static_assert(offsetof(struct client_port, obj) == 0 && offsetof(struct listener, obj) == 0 &&
                offsetof(struct reply_port, obj) == 0, "port objects start with their header");
@@ -77,7 +78,7 @@ void asm_offsets(void)
     DEFINE(TH_WAITING_ON, offsetof(struct thread, waiting_on));
     DEFINE(TH_PROC, offsetof(struct thread, proc));
     DEFINE(TH_SATP, offsetof(struct thread, arch.satp));
-    DEFINE(TH_IPC_STATE, offsetof(struct thread, ipc.state));
+    DEFINE(TH_IPC_STATE, offsetof(struct thread, ipc_state));
     DEFINE(TH_IPC_LISTENER, offsetof(struct thread, ipc.listener));
     DEFINE(TH_IPC_NEXT_RECEIVER, offsetof(struct thread, ipc.next_receiver));
     DEFINE(TH_IPC_REPLY, offsetof(struct thread, ipc.reply));
@@ -136,6 +137,7 @@ void asm_offsets(void)
     DEFINE(C_IPC_RECEIVING, IPC_RECEIVING);
     DEFINE(C_REPLY_IDLE, REPLY_IDLE);
     DEFINE(C_REPLY_ARMED, REPLY_ARMED);
+    DEFINE(C_HW_RECEIVING, THREAD_BLOCKED | IPC_RECEIVING << 8);   /* state halfwords */
     DEFINE(C_IPC_FAST_BAIL, IPC_FAST_BAIL);
     DEFINE(C_OBJ_CLIENT, KS_OBJ_CLIENT);
     DEFINE(C_OBJ_LISTENER, KS_OBJ_LISTENER);

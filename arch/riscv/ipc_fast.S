@@ -49,11 +49,17 @@
 #define SSTATUS_FS  (3 << 13)
 
 /* Constants the paths below load once for two uses. */
-#if C_THREAD_BLOCKED != 1 || C_REPLY_ARMED != 1 || C_IPC_WAIT_REPLY != 1
-#error "ipc_fast.S: THREAD_BLOCKED, REPLY_ARMED and IPC_WAIT_REPLY must be 1"
+/*
+ * A thread's state and ipc_state are a halfword (kernel/thread.h), written
+ * with one sh and checked, with the rest of the doubleword, with one ld:
+ * C_HW_RECEIVING (blocked in a receive), C_REPLY_ARMED (whose value is that
+ * of a caller blocked waiting for a reply, kernel/ipc.h), 0 (runnable, idle).
+ */
+#if C_REPLY_ARMED != (C_THREAD_BLOCKED | C_IPC_WAIT_REPLY << 8)
+#error "ipc_fast.S: REPLY_ARMED must be a waiting caller's state halfword"
 #endif
-#if C_THREAD_RUNNABLE != 0
-#error "ipc_fast.S: THREAD_RUNNABLE must be 0 (stored as zero)"
+#if C_THREAD_RUNNABLE != 0 || C_IPC_IDLE != 0
+#error "ipc_fast.S: THREAD_RUNNABLE and IPC_IDLE must be 0 (stored as zero)"
 #endif
 
 /*
@@ -137,16 +143,15 @@
 /*
  * Block the current thread so that a normal switch to it runs `resume`; a1 is
  * its descriptor (0 if it has none; for a call, the one ipc_fast_call_desc
- * checked; for a receive, the one ipc_fast_reply_desc took in); `one` holds 1
- * (THREAD_BLOCKED). The wait is interruptible without a write: a running
+ * checked; for a receive, the one ipc_fast_reply_desc took in). Its state is
+ * written with its ipc_state, before. The wait is interruptible without a write: a running
  * thread's `uninterruptible` is 0 (kernel/sched.h). Its saved kernel sp is left as it
  * is: `resume` starts on an empty kernel stack and loads sp itself
  * (arch_switch's `ld sp` and `ret` touch no stack before it). Its wait queue
  * (waiting_on) is NULL already, as an IPC wait's must be: every wake clears
  * it (unblock, kernel/sched.c), and a thread runs only after one.
  */
-.macro block_current resume, one
-    sb      \one, TH_STATE(tp)
+.macro block_current resume
     sd      a1, TH_IPC_DESC_USER(tp)
     lla     t4, \resume
     sd      t4, TH_CTX_RA(tp)
@@ -190,7 +195,7 @@
  * The reply-and-receive's commit, from its point of no return: the reply port
  * idle, the caller runnable with a0 = a1 = 0 (a7 is set before), we wait on
  * the listener; s3 = the caller, to switch to. With `words_only` (neither
- * side has a descriptor) t5 holds 1 already and a1, our descriptor, is 0.
+ * side has a descriptor) a1, our descriptor, is 0 already.
  * The port's `caller` and the caller's `reply` are left as they
  * are: they mean something only while ARMED and WAIT_REPLY (kernel/ipc.h,
  * ipc_thread.h).
@@ -198,22 +203,18 @@
 .macro reply_commit words_only=0
     /* ---- point of no return ---- */
     sw      zero, RP_STATE(s1)              /* C_REPLY_IDLE */
-    sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
-    li      t4, C_IPC_RECEIVING             /* we wait on the listener */
-    sw      t4, TH_IPC_STATE(tp)
+    sh      zero, TH_STATE(s3)              /* the caller: runnable, IPC idle */
+    li      t4, C_HW_RECEIVING
+    sh      t4, TH_STATE(tp)                /* we: blocked, receiving on the listener */
     sd      s2, TH_IPC_LISTENER(tp)           /* (no reference: kernel/ipc_thread.h) */
     ld      t6, L_RECEIVERS(s2)             /* on top of its receivers (receivers_push) */
     sd      t6, TH_IPC_NEXT_RECEIVER(tp)
     sd      tp, L_RECEIVERS(s2)
-    .if !\words_only
-    li      t5, C_THREAD_BLOCKED
-    .endif
-    block_current ipc_recv_resume, t5
+    block_current ipc_recv_resume
     li      a0, 0                           /* the caller's results (a7 set before) */
     .if !\words_only
     li      a1, 0
     .endif
-    sb      zero, TH_STATE(s3)              /* C_THREAD_RUNNABLE */
     count   STATS_FAST_REPLIES
 .endm
 
@@ -269,9 +270,9 @@ ipc_fast_call:
     ld      s3, L_RECEIVERS(s2)             /* s3 = the receiver on top of the stack */
     beqz    s3, ipc_bail                    /* none waiting (or closed): the C path */
     ld      t4, TH_STATEWORD(s3)
-    li      t5, C_THREAD_BLOCKED            /* (t5 keeps this 1 to the commit) */
-    bne     t4, t5, ipc_bail                /* not blocked (interrupted, has not run yet), or
-                                               anything due: its C-path return runs that */
+    li      t5, C_HW_RECEIVING
+    bne     t4, t5, ipc_bail                /* not blocked receiving (interrupted, has not run
+                                               yet), or anything due: its C-path return runs that */
     /*
      * s4 = its reply port, idle: a receive makes it so before it queues, and
      * only a delivery, which takes the receiver off first, arms it. A
@@ -284,19 +285,20 @@ ipc_fast_call:
     or      t4, t4, a1
     bnez    t4, ipc_call_desc               /* a descriptor on either side: see there */
     li      a7, 0                           /* the receiver's info: words only */
-ipc_call_commit:                            /* (t5 = 1) */
+ipc_call_commit:
     /* ---- point of no return ---- */
     ld      t4, TH_IPC_NEXT_RECEIVER(s3)    /* the receiver leaves the stack (`listener` */
     sd      t4, L_RECEIVERS(s2)             /* is left: an IDLE thread's means nothing) */
-    sw      zero, TH_IPC_STATE(s3)          /* C_IPC_IDLE */
-    sw      t5, RP_STATE(s4)                /* C_REPLY_ARMED (1): its reply port now answers us */
+    sh      zero, TH_STATE(s3)              /* the receiver: runnable, IPC idle */
+    li      t5, C_REPLY_ARMED               /* (also our state halfword: blocked, waiting
+                                               for the reply) */
+    sw      t5, RP_STATE(s4)                /* its reply port now answers us */
     sd      tp, RP_CALLER(s4)
     sd      s4, TH_IPC_REPLY(tp)
-    sw      t5, TH_IPC_STATE(tp)            /* C_IPC_WAIT_REPLY (1) */
-    block_current ipc_call_resume, t5       /* (BLOCKED: 1) */
+    sh      t5, TH_STATE(tp)
+    block_current ipc_call_resume
     ld      a1, CP_USERDATA(s1)             /* the receiver's results */
     lw      a0, TH_IPC_RPORT_HANDLE(s3)
-    sb      zero, TH_STATE(s3)              /* C_THREAD_RUNNABLE */
     count   STATS_FAST_CALLS
     .globl ipc_call_switch
 ipc_call_switch:                            /* (its own name, for tools/profile) */
@@ -314,7 +316,6 @@ ipc_call_desc:
     call_c  ipc_fast_call_desc
     bnez    t4, c_bail_call                 /* handles to send, a bad descriptor, outputs to write */
     ld      a7, TH_IPC_INFO(s3)
-    li      t5, C_THREAD_BLOCKED            /* (the commit's 1) */
     j       ipc_call_commit
 
 /*
@@ -442,13 +443,14 @@ ipc_fast_reply_recv:
     cached  a0, C_OBJ_REPLY, C_RIGHT_WRITE, s1, s0, TH_HC_REPLY     /* s1 = reply port */
     cached  t3, C_OBJ_LISTENER, C_RIGHT_READ, s2, s0, TH_HC_LISTENER /* s2 = listener */
     lw      t4, RP_STATE(s1)
-    li      t5, C_REPLY_ARMED               /* (t5 keeps this 1, BLOCKED too, to the commit) */
+    li      t5, C_REPLY_ARMED
     bne     t4, t5, ipc_bail                /* replied already, or the caller is gone */
     ld      s3, RP_CALLER(s1)               /* s3 = the caller */
     ld      t4, TH_STATEWORD(s3)
-    bne     t4, t5, ipc_bail                /* not blocked (interrupted, has not run yet), or an
-                                               upcall or a kill due, which its C-path return runs
-                                               (t5: ARMED is BLOCKED, the rest 0) */
+    bne     t4, t5, ipc_bail                /* not blocked waiting for the reply (interrupted,
+                                               has not run yet), or an upcall or a kill due,
+                                               which its C-path return runs (t5: ARMED is that
+                                               state halfword, the rest 0) */
     ld      t4, L_CLOSED(s2)
     bnez    t4, ipc_bail                    /* closed, a notification pending or a call queued
                                                (one ld: kernel/ipc.h): the C path */
