@@ -49,6 +49,8 @@ struct listener {
     struct wait_queue note_waiters;     /* threads in KS_SYS_LISTENER_WAIT */
     struct ipc_notification orphaned;   /* what client ports closed with still pending
                                            (client_destroy): a notify-then-close is not lost */
+    uint64_t fast_calls, fast_replies;  /* the fast path's counts here (ipc_stats_now) */
+    struct list_node all_link;  /* in the list of every listener (ipc_port.c) */
 };
 
 /*
@@ -195,7 +197,14 @@ long ipc_fast_caller_outputs(void);
 extern int ipc_fastpath_on;
 void ipc_fastpath_set(int on);
 
-/* The counters KS_SYS_IPC_CONTROL reads. */
+/*
+ * The counters KS_SYS_IPC_CONTROL reads. The fast path counts in the
+ * listener it holds in a register (struct listener's fast_calls and
+ * fast_replies), which costs it a load and a store less than a global;
+ * ipc_stats keeps the C path's counts and those of listeners gone, and
+ * ipc_stats_now adds every live listener's to them.
+ */
 extern struct ks_ipc_stats ipc_stats;
+void ipc_stats_now(struct ks_ipc_stats *out);
 
 #endif

@@ -5,6 +5,7 @@
  * hooks run), and each thread's IPC state from creation to release.
  */
 #include <kestrel/errors.h>
+#include <kestrel/syscall.h>
 #include "account.h"
 #include "debug.h"
 #include "heap.h"
@@ -12,11 +13,27 @@
 #include "process.h"
 #include "sched.h"
 
+/* Every listener, for ipc_stats_now: a listener's counts go to ipc_stats when it goes. */
+static struct list all_listeners = LIST_INIT(all_listeners);
+
+void ipc_stats_now(struct ks_ipc_stats *out)
+{
+    *out = ipc_stats;
+    LIST_FOR_EACH(n, tmp, &all_listeners) {
+        const struct listener *l = LIST_ENTRY(n, struct listener, all_link);
+        out->fast_calls += l->fast_calls;
+        out->fast_replies += l->fast_replies;
+    }
+}
+
 static void listener_destroy(struct object *o)
 {
     struct listener *l = listener_from_object(o);
     ipc_notification_cancel(l, &l->orphaned);   /* its own; every other owner cancelled first */
     BUG_ON(!list_empty(&l->notifications));
+    ipc_stats.fast_calls += l->fast_calls;
+    ipc_stats.fast_replies += l->fast_replies;
+    list_remove(&l->all_link);
     account_kfree(account_of(o), l);
 }
 
@@ -150,6 +167,7 @@ struct listener *ipc_listener_new(struct account *a)
     list_init(&l->close_hooks);
     wait_queue_init(&l->note_waiters);
     ipc_notification_init(&l->orphaned);
+    list_push_back(&all_listeners, &l->all_link);
     return l;
 }
 

@@ -131,7 +131,8 @@ long sys_ipc_control(sysarg_t on, sysarg_t out)
     if (on)
         return KS_ERR_BAD_STATE;        /* the trace kernel keeps it off (kernel/trace.h) */
 #endif
-    struct ks_ipc_stats now = ipc_stats;
+    struct ks_ipc_stats now;
+    ipc_stats_now(&now);
     now.fastpath_on = on;
     if (out && copy_to_user(out, &now, sizeof now))
         return KS_ERR_FAULT;            /* a failed call switches nothing */

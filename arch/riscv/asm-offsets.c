@@ -125,8 +125,8 @@ void asm_offsets(void)
     DEFINE(L_RECEIVERS, offsetof(struct listener, receivers));
     DEFINE(RP_STATE, offsetof(struct reply_port, state));
     DEFINE(RP_CALLER, offsetof(struct reply_port, caller));
-    DEFINE(STATS_FAST_CALLS, offsetof(struct ks_ipc_stats, fast_calls));
-    DEFINE(STATS_FAST_REPLIES, offsetof(struct ks_ipc_stats, fast_replies));
+    DEFINE(L_FAST_CALLS, offsetof(struct listener, fast_calls));
+    DEFINE(L_FAST_REPLIES, offsetof(struct listener, fast_replies));
     DEFINE(C_THREAD_BLOCKED, THREAD_BLOCKED);
     DEFINE(C_THREAD_FULL_RETURN, THREAD_FULL_RETURN);
     DEFINE(C_UPCALL_FROM_ECALL, UPCALL_FROM_ECALL);

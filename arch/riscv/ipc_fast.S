@@ -183,12 +183,11 @@
     .endr
 .endm
 
+/* Count a fast call or reply in the listener s2 (kernel/ipc.h, ipc_stats_now). Clobbers t4. */
 .macro count counter
-.Lcount\@:
-    auipc   t4, %pcrel_hi(ipc_stats + \counter)
-    ld      t5, %pcrel_lo(.Lcount\@)(t4)
-    addi    t5, t5, 1
-    sd      t5, %pcrel_lo(.Lcount\@)(t4)
+    ld      t4, \counter(s2)
+    addi    t4, t4, 1
+    sd      t4, \counter(s2)
 .endm
 
 /*
@@ -215,7 +214,7 @@
     .if !\words_only
     li      a1, 0
     .endif
-    count   STATS_FAST_REPLIES
+    count   L_FAST_REPLIES
 .endm
 
 /*
@@ -281,10 +280,10 @@ ipc_fast_call:
      */
     ld      s4, TH_IPC_RPORT(s3)
     beqz    s4, ipc_bail                    /* its handle was closed meanwhile */
-    ld      t4, TH_IPC_DESC_USER(s3)
-    or      t4, t4, a1
-    bnez    t4, ipc_call_desc               /* a descriptor on either side: see there */
-    li      a7, 0                           /* the receiver's info: words only */
+    ld      a7, TH_IPC_DESC_USER(s3)        /* (in a7: where it falls through, a7 is 0, */
+    or      a7, a7, a1                      /* the receiver's info for words only; */
+    bnez    a7, ipc_call_desc               /* a descriptor on either side: see there, which
+                                               sets a7 again whichever way it goes) */
 ipc_call_commit:
     /* ---- point of no return ---- */
     ld      t4, TH_IPC_NEXT_RECEIVER(s3)    /* the receiver leaves the stack (`listener` */
@@ -299,7 +298,7 @@ ipc_call_commit:
     block_current ipc_call_resume
     ld      a1, CP_USERDATA(s1)             /* the receiver's results */
     lw      a0, TH_IPC_RPORT_HANDLE(s3)
-    count   STATS_FAST_CALLS
+    count   L_FAST_CALLS
     .globl ipc_call_switch
 ipc_call_switch:                            /* (its own name, for tools/profile) */
     fast_switch
@@ -434,6 +433,7 @@ ipc_reply_rdesc:
     extable .Lrdesc_copy, .Lrdesc_copied, .Lrdesc_fault
 .Lrdesc_fault:                              /* (t6 still holds the SUM bit) */
     csrc    sstatus, t6
+    li      a7, C_SYS_IPC_REPLY_RECEIVE     /* (the descriptor test used it) */
     j       ipc_bail
 
 /* ---- reply-and-receive: a0 = reply port, t3 = listener ---- */
@@ -459,10 +459,10 @@ ipc_fast_reply_recv:
     beqz    s4, ipc_bail                    /* another one (which has its handle), */
     lw      t4, RP_STATE(s4)
     beq     t4, t5, ipc_bail                /* and idle (t5: ARMED) */
-1:  ld      t4, TH_IPC_DESC_USER(s3)
-    or      t4, t4, a1
-    bnez    t4, ipc_reply_rdesc             /* a descriptor on either side: see there */
-    li      a7, 0                           /* the caller's info: words only */
+1:  ld      a7, TH_IPC_DESC_USER(s3)        /* (in a7, as the call side does: 0, the */
+    or      a7, a7, a1                      /* caller's info for words only, where it */
+    bnez    a7, ipc_reply_rdesc             /* falls through; a descriptor on either side:
+                                               see there, which sets a7 again every way) */
     reply_commit words_only=1
     /* fall through */
 
@@ -524,7 +524,11 @@ c_bail_reply:
     .endr
     /* fall through */
 
-/* A check failed: the user's s0-s4 back from the frame, then the C path. */
+/*
+ * A check failed: the user's s0-s4 back from the frame, then the C path. a7
+ * must hold the call's number: the descriptor tests use it, and every way
+ * from them to here sets it again.
+ */
 ipc_bail:
     .irp n, 8,9,18,19,20
     ld      x\n, UREG(\n)(tp)
