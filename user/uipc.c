@@ -1120,6 +1120,62 @@ static void basic_receivers_lifo(void)
     ks_ipc_control(1, &st);             /* back on, as the suite runs */
 }
 
+/* Serve calls on j->port with reply-and-receive, each answered with its words echoed, until it fails. */
+static void rr_echo_thread(long arg)
+{
+    struct job *j = (struct job *)arg;
+    struct ipcres r;
+    j->started = 1;
+    long rp = recv_full(j->port, 0, &r);
+    while (rp >= 256) {
+        uint64_t rw[KS_IPC_WORDS];
+        echo_f(r.w, r.a1, rw);
+        rp = reply_recv_full((ks_handle_t)rp, j->port, 0, rw, &r);
+    }
+    j->res.a0 = rp;
+    j->done = 1;
+    ks_thread_exit(0);
+}
+
+/*
+ * The fast path counts in the listener; what a listener counted stays in the
+ * totals KS_SYS_IPC_CONTROL reports once the listener is gone.
+ */
+static void basic_counts_outlive_listener(void)
+{
+    enum { N = 16 };
+    struct ks_ipc_stats s0, s1;
+    int counting = ks_ipc_control(1, &s0) == 0;     /* (the trace kernel keeps it off) */
+    long l = ks_ipc_listener_create();
+    long c = l >= 0 ? ks_ipc_client_create((ks_handle_t)l, 5) : l;
+    KT_ASSERT(c >= 256);
+    struct job j;
+    struct uthread t;
+    memset(&j, 0, sizeof j);
+    j.port = (ks_handle_t)l;
+    KT_ASSERT(thread_start_into(&t, rr_echo_thread, (long)&j) >= 0);
+    settle();
+    watchdog_arm(2000);
+    for (int k = 0; k < N; k++) {
+        uint64_t w[KS_IPC_WORDS], want[KS_IPC_WORDS];
+        struct ipcres r;
+        fill_words(w, 1200 + (uint64_t)k);
+        KT_EXPECT_EQ(call_full((ks_handle_t)c, 0, w, &r), 0);
+        echo_f(w, 5, want);
+        KT_EXPECT(words_eq(r.w, want));
+    }
+    watchdog_disarm();
+    ks_handle_close((ks_handle_t)c);
+    ks_handle_close((ks_handle_t)l);    /* the server's wait ends: PEER_CLOSED */
+    KT_EXPECT(job_wait(&j, &t, 2000));
+    KT_EXPECT_EQ(j.res.a0, KS_ERR_PEER_CLOSED);
+    if (counting) {
+        KT_ASSERT(ks_ipc_control(1, &s1) == 0);
+        KT_EXPECT(s1.fast_calls - s0.fast_calls >= N - 1);      /* all but the first, at least */
+        KT_EXPECT(s1.fast_replies - s0.fast_replies >= N - 1);
+    }
+}
+
 /*
  * Steady state: every receive hands out the same reply handle. A receive while
  * a call is still unanswered gets a fresh one (and that becomes the one reused);
@@ -1209,6 +1265,7 @@ static const struct ktest_case basic_cases[] = {
     { "third_process_ipc", basic_third_process_ipc },
     { "fifo", basic_fifo },
     { "receivers_lifo", basic_receivers_lifo },
+    { "counts_outlive_listener", basic_counts_outlive_listener },
     { "reply_reuse", basic_reply_reuse },
     { "no_leaks", suite_no_leaks },
 };
