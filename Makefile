@@ -6,7 +6,7 @@
 #   make bench-audit every figure recounted from an instruction trace (tools/profile --audit)
 #   make profile BENCH=NAME   where one figure's instructions go, per function (tools/profile);
 #                   LINES=FUNCTION also lists that function's instructions one by one;
-#                   TOP=N lists N functions (25)
+#                   TOP=K lists K functions (25); ITERS=K caps each loop at K iterations (20)
 #   make readme-check  README's figures, chart and file lists against build/bench.txt and this Makefile
 #   make chart      redraw docs/bench-chart.svg from build/bench.txt (tools/chart)
 #   make qemu       boot the kernel (./qemu-run.sh: with build/disk.img attached; DISK=none: without)
@@ -354,7 +354,7 @@ bench-audit: $(B)/kernel.elf $(B)/bench-disk.img $(patsubst %,$(B)/user/%.elf,$(
 
 profile: $(B)/kernel.elf $(B)/bench-disk.img $(patsubst %,$(B)/user/%.elf,$(USER_PROGS))
 	$(if $(BENCH),,$(error say which figure: make profile BENCH=NAME, a name make bench prints))
-	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" $(if $(LINES),--lines $(LINES)) $(if $(TOP),--top $(TOP)) $(BENCH)
+	$(PYTHON) tools/profile --build $(B) --qemu "$(QEMU) $(QEMU_ARGS)" $(if $(LINES),--lines $(LINES)) $(if $(TOP),--top $(TOP)) $(if $(ITERS),--n $(ITERS)) $(BENCH)
 
 # The fuzzer (user/ufuzz.c) under its supervisor; init checks fsd afterwards.
 # MODE=fsd: a hostile client of fsd; MODE=chaos: IPC between processes under chaos.

@@ -50,6 +50,11 @@ struct listener {
     struct ipc_notification orphaned;   /* what client ports closed with still pending
                                            (client_destroy): a notify-then-close is not lost */
     uint64_t fast_calls, fast_replies;  /* the fast path's counts here (ipc_stats_now) */
+    const void *call_resume, *recv_resume;  /* the arch's ipc_call_resume and ipc_recv_resume
+                                           (arch/thread.h): the fast path, which holds the
+                                           listener in a register, loads the one where a
+                                           thread it blocks resumes, where building the
+                                           address costs an instruction more */
     struct list_node all_link;  /* in the list of every listener (ipc_port.c) */
 };
 

@@ -167,6 +167,8 @@ struct listener *ipc_listener_new(struct account *a)
     list_init(&l->close_hooks);
     wait_queue_init(&l->note_waiters);
     ipc_notification_init(&l->orphaned);
+    l->call_resume = ipc_call_resume;
+    l->recv_resume = ipc_recv_resume;
     list_push_back(&all_listeners, &l->all_link);
     return l;
 }

@@ -70,7 +70,10 @@ struct thread_ipc {
                                        handle was closed, reply_last_handle) */
     int32_t rport_handle;
     struct ipc_hcache hc[IPC_HC_COUNT];  /* the fast path's handle cache (see above) */
-    uintptr_t desc_user;            /* the caller's struct ks_ipc_desc (0: registers only) */
+    uintptr_t desc_user;            /* the caller's struct ks_ipc_desc (0: registers only);
+                                       0 whenever the thread runs in user mode (ipc_return
+                                       and the fast path clear it), so the fast path
+                                       blocks a thread without one without writing it */
     struct ks_ipc_desc desc;        /* a copy; its outputs are written back on return */
     uint64_t desc_out_was[4];       /* the outputs as the caller's memory holds them */
     struct object *handles[KS_IPC_MAX_HANDLES];   /* outgoing handles, held (NULL: delivered) */

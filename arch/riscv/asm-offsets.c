@@ -126,6 +126,8 @@ void asm_offsets(void)
     DEFINE(RP_STATE, offsetof(struct reply_port, state));
     DEFINE(RP_CALLER, offsetof(struct reply_port, caller));
     DEFINE(L_FAST_CALLS, offsetof(struct listener, fast_calls));
+    DEFINE(L_CALL_RESUME, offsetof(struct listener, call_resume));
+    DEFINE(L_RECV_RESUME, offsetof(struct listener, recv_resume));
     DEFINE(L_FAST_REPLIES, offsetof(struct listener, fast_replies));
     DEFINE(C_THREAD_BLOCKED, THREAD_BLOCKED);
     DEFINE(C_THREAD_FULL_RETURN, THREAD_FULL_RETURN);

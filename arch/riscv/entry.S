@@ -178,9 +178,14 @@ ipc_slow:                                   /* the C path: save the message, cal
     jalr    t0
 #endif
 
-    /* a0 = result; a1, a7 and the message registers come from current->ipc. */
+    /*
+     * a0 = result; a1, a7 and the message registers come from current->ipc.
+     * A thread in user mode has no descriptor (ipc.desc_user 0, which the
+     * fast path counts on: kernel/ipc_thread.h).
+     */
     .globl ipc_return
 ipc_return:
+    sd      zero, TH_IPC_DESC_USER(tp)
     lw      t0, TH_FLAGS(tp)
     bnez    t0, ipc_return_slow
 ipc_return_fast:

@@ -141,9 +141,11 @@
 .endm
 
 /*
- * Block the current thread so that a normal switch to it runs `resume`; a1 is
- * its descriptor (0 if it has none; for a call, the one ipc_fast_call_desc
- * checked; for a receive, the one ipc_fast_reply_desc took in). Its state is
+ * Block the current thread so that a normal switch to it runs the code at
+ * `resume`, the listener s2's field that holds ipc_call_resume or
+ * ipc_recv_resume (kernel/ipc.h). Its descriptor (ipc.desc_user) is written
+ * apart, and only where it has one: a thread from user mode has none
+ * (kernel/ipc_thread.h). Its state is
  * written with its ipc_state, before. The wait is interruptible without a write: a running
  * thread's `uninterruptible` is 0 (kernel/sched.h). Its saved kernel sp is left as it
  * is: `resume` starts on an empty kernel stack and loads sp itself
@@ -152,8 +154,7 @@
  * it (unblock, kernel/sched.c), and a thread runs only after one.
  */
 .macro block_current resume
-    sd      a1, TH_IPC_DESC_USER(tp)
-    lla     t4, \resume
+    ld      t4, \resume(s2)
     sd      t4, TH_CTX_RA(tp)
 .endm
 
@@ -194,12 +195,15 @@
  * The reply-and-receive's commit, from its point of no return: the reply port
  * idle, the caller runnable with a0 = a1 = 0 (a7 is set before), we wait on
  * the listener; s3 = the caller, to switch to. With `words_only` (neither
- * side has a descriptor) a1, our descriptor, is 0 already.
+ * side has a descriptor) a1, our descriptor, is 0 already, and so is our
+ * desc_user. Else a1 (0 or not) goes to our desc_user, and the caller's is
+ * cleared as it goes back to user mode, unless `outputs` (its descriptor's
+ * outputs are to be written first, ipc_fast_switch_outputs, which clears it).
  * The port's `caller` and the caller's `reply` are left as they
  * are: they mean something only while ARMED and WAIT_REPLY (kernel/ipc.h,
  * ipc_thread.h).
  */
-.macro reply_commit words_only=0
+.macro reply_commit words_only=0, outputs=0
     /* ---- point of no return ---- */
     sw      zero, RP_STATE(s1)              /* C_REPLY_IDLE */
     sh      zero, TH_STATE(s3)              /* the caller: runnable, IPC idle */
@@ -209,11 +213,15 @@
     ld      t6, L_RECEIVERS(s2)             /* on top of its receivers (receivers_push) */
     sd      t6, TH_IPC_NEXT_RECEIVER(tp)
     sd      tp, L_RECEIVERS(s2)
-    block_current ipc_recv_resume
-    li      a0, 0                           /* the caller's results (a7 set before) */
+    block_current L_RECV_RESUME
     .if !\words_only
+    sd      a1, TH_IPC_DESC_USER(tp)
+    .if !\outputs
+    sd      zero, TH_IPC_DESC_USER(s3)
+    .endif
     li      a1, 0
     .endif
+    li      a0, 0                           /* the caller's results (a7 set before) */
     count   L_FAST_REPLIES
 .endm
 
@@ -295,7 +303,7 @@ ipc_call_commit:
     sd      tp, RP_CALLER(s4)
     sd      s4, TH_IPC_REPLY(tp)
     sh      t5, TH_STATE(tp)
-    block_current ipc_call_resume
+    block_current L_CALL_RESUME
     ld      a1, CP_USERDATA(s1)             /* the receiver's results */
     lw      a0, TH_IPC_RPORT_HANDLE(s3)
     count   L_FAST_CALLS
@@ -315,6 +323,8 @@ ipc_call_desc:
     call_c  ipc_fast_call_desc
     bnez    t4, c_bail_call                 /* handles to send, a bad descriptor, outputs to write */
     ld      a7, TH_IPC_INFO(s3)
+    sd      a1, TH_IPC_DESC_USER(tp)        /* ours, for the wait (the commit writes none) */
+    sd      zero, TH_IPC_DESC_USER(s3)      /* the receiver goes back to user mode */
     j       ipc_call_commit
 
 /*
@@ -339,7 +349,7 @@ ipc_reply_desc_copied:
 1:  li      t5, C_IPC_FAST_BAIL
     beq     t4, t5, c_bail_reply            /* a buffer to send, a bad receive part or handle */
     ld      a7, TH_IPC_INFO(s3)             /* the caller's info: handles received */
-    reply_commit
+    reply_commit outputs=1
     j       ipc_fast_switch_outputs
 
 /*
@@ -427,7 +437,7 @@ ipc_reply_rdesc:
 3:  reply_commit
     j       ipc_fast_switch
 4:  sd      zero, TH_IPC_INFO(s3)
-    reply_commit
+    reply_commit outputs=1
     j       ipc_fast_switch_outputs
 
     extable .Lrdesc_copy, .Lrdesc_copied, .Lrdesc_fault
@@ -486,6 +496,7 @@ ipc_fast_switch_outputs:
     sd      x\n, UREG(\n)(tp)
     .endr
     call    ipc_fast_caller_outputs         /* a0 = the call's result */
+    sd      zero, TH_IPC_DESC_USER(tp)      /* (back to user mode: no descriptor) */
     .irp n, 5,6,7,11,12,13,14,15,16,17
     ld      x\n, UREG(\n)(tp)
     .endr

@@ -57,6 +57,13 @@ void arch_thread_init_user(struct thread *t, uint64_t kstack_top, const struct a
                            uint64_t pc, uint64_t sp, uint64_t arg);
 
 /*
+ * Where a thread the IPC fast path blocked resumes when a normal switch
+ * reaches it (arch/riscv/ipc_fast.S): after a call, after a receive. Each
+ * listener keeps both for the fast path (struct listener, kernel/ipc.h).
+ */
+extern const char ipc_call_resume[], ipc_recv_resume[];
+
+/*
  * exec: the running thread t, inside a system call, will return to user mode
  * at pc with sp in address space `as` (now active), its other user registers
  * zero (but s0-s11, which an ecall return leaves as they are) and no FP state.
