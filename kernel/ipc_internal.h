@@ -44,8 +44,8 @@ static inline struct thread *first_blocked_caller(struct listener *l)
 /*
  * l->receivers is a stack: a receive pushes, a call takes the topmost that is
  * still blocked, so the thread that waited last, whose caches are warmest,
- * takes the next call. The fast path pushes and pops the top in assembly
- * (ipc_fast.S) with a load and two stores; a thread below the top leaves by
+ * takes the next call. The fast path pushes (a load and two stores) and pops
+ * (a load and a store) the top in assembly (ipc_fast.S); a thread below the top leaves by
  * a walk (receivers_remove), which only an interrupted wait or a close needs.
  */
 static inline void receivers_push(struct listener *l, struct thread *t)

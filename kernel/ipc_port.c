@@ -61,6 +61,7 @@ static void fail_callers(struct listener *l, long result)
 void receivers_remove_below(struct listener *l, struct thread *t)
 {
     struct thread *above = l->receivers;
+    ASSERT(above);
     while (above->ipc.next_receiver != t) {
         above = above->ipc.next_receiver;
         ASSERT(above);

@@ -16,7 +16,7 @@ struct reply_port;
 struct object;
 
 /* A thread's IPC state: thread.ipc_state, a byte beside its state (kernel/thread.h). */
-enum ipc_state {         /* (ipc_fast.S: IDLE is 0, WAIT_REPLY 1) */
+enum ipc_state {         /* (ipc_fast.S: IDLE is 0; REPLY_ARMED, kernel/ipc.h, is built on WAIT_REPLY) */
     IPC_IDLE,
     IPC_WAIT_REPLY,     /* a call delivered; `reply` will answer it */
     IPC_QUEUED,         /* a call waiting on listener->callers for a receiver */

@@ -78,7 +78,6 @@ void asm_offsets(void)
     DEFINE(TH_WAITING_ON, offsetof(struct thread, waiting_on));
     DEFINE(TH_PROC, offsetof(struct thread, proc));
     DEFINE(TH_SATP, offsetof(struct thread, arch.satp));
-    DEFINE(TH_IPC_STATE, offsetof(struct thread, ipc_state));
     DEFINE(TH_IPC_LISTENER, offsetof(struct thread, ipc.listener));
     DEFINE(TH_IPC_NEXT_RECEIVER, offsetof(struct thread, ipc.next_receiver));
     DEFINE(TH_IPC_REPLY, offsetof(struct thread, ipc.reply));

@@ -22,7 +22,8 @@
  *
  * Entered from ipc_entry (entry.S) with: tp = current thread, the user's sp,
  * ra, gp, tp, sepc and s0-s11 in its frame, a0 = port handle, a1 = descriptor,
- * t3 = listener (reply-and-receive). Scratch: ra, gp, t4-t6, s0-s11. The
+ * t3 = listener (reply-and-receive). Scratch: ra, gp, t4-t6, s0-s11, and a7
+ * after the descriptor test (see ipc_bail). The
  * user's sp is still in sp and sscratch still holds the user's tp: the paths
  * neither use a stack nor trap, and anything that might (a C call, a copy
  * from user memory, the C path) is preceded by kernel_stack (entry_asm.h).
@@ -48,7 +49,7 @@
 
 #define SSTATUS_FS  (3 << 13)
 
-/* Constants the paths below load once for two uses. */
+/* The values the paths below store as zero or compare as one register. */
 /*
  * A thread's state and ipc_state are a halfword (kernel/thread.h), written
  * with one sh and checked, with the rest of the doubleword, with one ld:
@@ -178,7 +179,7 @@
     mv      a0, s3                          /* the partner thread */
     call    \fn
     mv      t4, a0
-    mv      a1, s6                          /* our descriptor, for block_current */
+    mv      a1, s6                          /* our descriptor, for the commit */
     .irp n, 5,6,7,12,13,14,15,16
     ld      x\n, UREG(\n)(tp)
     .endr
