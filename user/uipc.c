@@ -438,6 +438,19 @@ static int serve_echo(ks_handle_t l, int n, unsigned ms)
     return served;
 }
 
+/* Serve calls on listener l with reply-and-receive, echoing (echo_f), until it fails: that result. */
+static long echo_until_fails(ks_handle_t l)
+{
+    struct ipcres r;
+    uint64_t w[KS_IPC_WORDS];
+    long rp = recv_full(l, 0, &r);
+    while (rp >= 0) {
+        echo_f(r.w, r.a1, w);
+        rp = reply_recv_full((ks_handle_t)rp, l, 0, w, &r);
+    }
+    return rp;
+}
+
 static uint64_t atou(const char *s)
 {
     uint64_t v = 0;
@@ -1120,19 +1133,12 @@ static void basic_receivers_lifo(void)
     ks_ipc_control(1, &st);             /* back on, as the suite runs */
 }
 
-/* Serve calls on j->port with reply-and-receive, each answered with its words echoed, until it fails. */
+/* echo_until_fails on listener j->port, in a thread; its result in j->res.a0. */
 static void rr_echo_thread(long arg)
 {
     struct job *j = (struct job *)arg;
-    struct ipcres r;
     j->started = 1;
-    long rp = recv_full(j->port, 0, &r);
-    while (rp >= 256) {
-        uint64_t rw[KS_IPC_WORDS];
-        echo_f(r.w, r.a1, rw);
-        rp = reply_recv_full((ks_handle_t)rp, j->port, 0, rw, &r);
-    }
-    j->res.a0 = rp;
+    j->res.a0 = echo_until_fails(j->port);
     j->done = 1;
     ks_thread_exit(0);
 }
@@ -4370,15 +4376,7 @@ static int helper_pseudo_send(unsigned n)
 /* Echo server on inherited listener 0 until it fails; 0 if that was PEER_CLOSED. */
 static int helper_echo(void)
 {
-    ks_handle_t l = ulib_inherited(0);
-    struct ipcres r;
-    uint64_t w[KS_IPC_WORDS];
-    long rp = recv_full(l, 0, &r);
-    while (rp >= 0) {
-        echo_f(r.w, r.a1, w);
-        rp = reply_recv_full((ks_handle_t)rp, l, 0, w, &r);
-    }
-    return rp == KS_ERR_PEER_CLOSED ? 0 : 10;
+    return echo_until_fails(ulib_inherited(0)) == KS_ERR_PEER_CLOSED ? 0 : 10;
 }
 
 /*

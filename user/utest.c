@@ -2445,6 +2445,8 @@ static void bad_syscall_numbers(void)
 {
     KT_EXPECT_EQ(ks_syscall(999, 1, 2, 3, 4, 5, 6), KS_ERR_NOSYS);
     KT_EXPECT_EQ(ks_syscall(KS_SYS_COUNT, 0, 0, 0, 0, 0, 0), KS_ERR_NOSYS);
+    KT_EXPECT_EQ(ks_syscall(KS_SYS_IPC_FIRST - 1, 0, 0, 0, 0, 0, 0), KS_ERR_NOSYS);   /* the table's last */
+    KT_EXPECT_EQ(ks_syscall(KS_SYS_IPC_LAST + 1, 0, 0, 0, 0, 0, 0), KS_ERR_NOSYS);
     KT_EXPECT_EQ(ks_syscall(-1, 0, 0, 0, 0, 0, 0), KS_ERR_NOSYS);
     KT_EXPECT_EQ(ks_syscall(1l << 32, 0, 0, 0, 0, 0, 0), KS_ERR_NOSYS);
     KT_EXPECT_EQ(ks_syscall(KS_SYS_NULL, 0, 0, 0, 0, 0, 0), 0);
